@@ -1,0 +1,119 @@
+"""Load demo interests, people, rooms and messages. Safe to run any number of times."""
+
+import itertools
+import random
+
+from django.contrib.auth.hashers import make_password
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from community import demo_data
+from community.models import Interest, Membership, Room
+from community.services.messages import send_message
+from community.services.rooms import create_room, join_room
+from profiles.models import Profile, User
+from profiles.services import handle_key
+
+DEMO_PASSWORD = "moim-demo-password"
+DEMO_PREFIX = "demo_"
+
+
+class Command(BaseCommand):
+    help = "Seed demo data (idempotent). Demo users log in with password 'moim-demo-password'."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--if-empty", action="store_true", help="Do nothing when any room exists already."
+        )
+
+    def handle(self, *args, if_empty: bool = False, **options):
+        if if_empty and Room.objects.exists():
+            self.stdout.write("Rooms exist already; demo data not loaded.")
+            return
+        rng = random.Random(2026)  # the same demo every time
+        with transaction.atomic():
+            interests = self._interests()
+            users = self._users()
+        created_rooms = 0
+        for index, (title, description, language, slugs, hashtags) in enumerate(demo_data.ROOMS):
+            owner = users[index % len(users)]
+            room = Room.objects.filter(title=title, owner=owner).first()
+            if room is None:
+                room = create_room(
+                    owner=owner,
+                    title=title,
+                    nickname=owner.profile.display_name,
+                    description=description,
+                    language=language,
+                    interests=[interests[slug] for slug in slugs],
+                    hashtags=hashtags,
+                    is_web_public=index % 3 == 0,
+                )
+                created_rooms += 1
+            if not room.messages.exists():
+                self._chatter(room, users, language, rng)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo data ready: {len(interests)} interests, {len(users)} users, "
+                f"{created_rooms} new rooms."
+            )
+        )
+
+    def _interests(self) -> dict[str, Interest]:
+        interests = {}
+        for slug, en, ko, ja, parent in demo_data.INTERESTS:
+            interest, _ = Interest.objects.update_or_create(
+                slug=slug,
+                defaults={
+                    "name_en": en,
+                    "name_ko": ko,
+                    "name_ja": ja,
+                    "parent": interests.get(parent),
+                },
+            )
+            interests[slug] = interest
+        return interests
+
+    def _users(self) -> list[User]:
+        password = make_password(DEMO_PASSWORD)  # hashed once: Argon2 is slow on purpose
+        users = []
+        timezones = ["Asia/Seoul", "Asia/Tokyo", "Europe/Berlin", "America/New_York", "UTC"]
+        locales = ["ko", "ja", "en", "en", "en"]
+        for index, name in enumerate(demo_data.FIRST_NAMES):
+            username = f"{DEMO_PREFIX}{name.lower()}"
+            user, created = User.objects.get_or_create(
+                username=username,
+                defaults={
+                    "password": password,
+                    "timezone": timezones[index % 5],
+                    "locale": locales[index % 5],
+                },
+            )
+            if created or not Profile.objects.filter(user=user).exists():
+                handle = name.lower() if index % 2 else f"{name.lower()}_{index}"
+                Profile.objects.create(
+                    user=user,
+                    handle=handle,
+                    handle_key=handle_key(handle),
+                    display_name=name,
+                    bio=f"Hi, I am {name}.",
+                    languages=[locales[index % 5]],
+                )
+            users.append(user)
+        return users
+
+    def _chatter(self, room: Room, users: list[User], language: str, rng: random.Random) -> None:
+        people = rng.sample(users, k=min(len(users), rng.randint(6, 14)))
+        memberships = []
+        for person in people:
+            existing = Membership.objects.filter(room=room, user=person).first()
+            nickname = f"{person.profile.display_name}{rng.choice(['', '🌱', '_', '★'])}"
+            memberships.append(
+                existing or join_room(room_id=room.pk, user=person, nickname=nickname)
+            )
+        lines = demo_data.MESSAGES.get(language, demo_data.MESSAGES["en"])
+        count = rng.randint(10, 22)
+        for number, line in zip(range(count), itertools.cycle(lines), strict=False):
+            send_message(
+                membership=rng.choice(memberships), body=line, client_id=f"seed-{room.pk}-{number}"
+            )

@@ -1,0 +1,5 @@
+from community.models.interests import Hashtag, Interest
+from community.models.messages import Message, MessageEdit
+from community.models.rooms import Membership, Room
+
+__all__ = ["Hashtag", "Interest", "Membership", "Message", "MessageEdit", "Room"]

@@ -1,0 +1,103 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Room(models.Model):
+    class Visibility(models.TextChoices):
+        PUBLIC = "public", _("Public and listed")
+        UNLISTED = "unlisted", _("Unlisted (link only)")
+        PRIVATE = "private", _("Private")
+
+    class JoinPolicy(models.TextChoices):
+        OPEN = "open", _("Anyone can join")
+        PASSWORD = "password", _("Password")
+        APPROVAL = "approval", _("Host approval")
+
+    title = models.CharField(_("title"), max_length=80)
+    description = models.TextField(_("description"), max_length=2000, blank=True)
+    cover = models.ImageField(_("cover image"), upload_to="covers/%Y/%m/", blank=True)
+    language = models.CharField(_("language"), max_length=10, default="en")
+    visibility = models.CharField(
+        _("visibility"), max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC
+    )
+    join_policy = models.CharField(
+        _("join policy"), max_length=10, choices=JoinPolicy.choices, default=JoinPolicy.OPEN
+    )
+    password_hash = models.CharField(max_length=200, blank=True)
+    capacity = models.PositiveIntegerField(_("capacity"), default=settings.ROOM_DEFAULT_CAPACITY)
+    slow_mode_seconds = models.PositiveIntegerField(_("slow mode (seconds)"), default=0)
+    is_web_public = models.BooleanField(_("readable without an account"), default=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_rooms"
+    )
+    interests = models.ManyToManyField("community.Interest", blank=True, related_name="rooms")
+    hashtags = models.ManyToManyField("community.Hashtag", blank=True, related_name="rooms")
+    is_archived = models.BooleanField(default=False)
+    is_suspended = models.BooleanField(default=False)
+    # Counters kept by the services under the room's row lock.
+    member_count = models.PositiveIntegerField(default=0)
+    last_message_seq = models.PositiveBigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_activity_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-last_activity_at"]
+        indexes = [models.Index(fields=["visibility", "-last_activity_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(member_count__lte=models.F("capacity")), name="room_within_capacity"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def group_name(self) -> str:
+        return f"room.{self.pk}"
+
+
+class Membership(models.Model):
+    """A user in a room, shown there only by ``nickname`` (their open profile)."""
+
+    class Role(models.TextChoices):
+        OWNER = "owner", _("Owner")
+        COHOST = "cohost", _("Co-host")
+        MEMBER = "member", _("Member")
+
+    class State(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        LEFT = "left", _("Left")
+        BANNED = "banned", _("Banned")
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.ACTIVE)
+    nickname = models.CharField(_("nickname"), max_length=40)
+    avatar = models.ImageField(upload_to="room-avatars/%Y/%m/", blank=True)
+    # False: the member chose to show their main profile in this room.
+    is_open_profile = models.BooleanField(default=True)
+    muted_until = models.DateTimeField(null=True, blank=True)
+    last_read_seq = models.PositiveBigIntegerField(default=0)
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["room", "user"], name="one_membership_per_user"),
+        ]
+        indexes = [
+            models.Index(fields=["room", "state", "role"]),
+            models.Index(fields=["user", "state"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.nickname} in {self.room_id}"
+
+    @property
+    def is_host(self) -> bool:
+        return self.role in (self.Role.OWNER, self.Role.COHOST)

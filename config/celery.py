@@ -1,0 +1,11 @@
+"""The Celery app. Run a worker with ``celery -A config worker -l info``."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("moim")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

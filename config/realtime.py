@@ -1,0 +1,97 @@
+"""Realtime plumbing shared by every app: after-commit broadcasts and socket auth.
+
+Every server-to-client event goes through :func:`broadcast_on_commit`, so nothing
+is sent before the data it describes is committed, and a channel layer outage
+never undoes or fails a write: the data is stored, clients resync on reconnect.
+"""
+
+import logging
+import secrets
+from typing import Any
+from urllib.parse import parse_qs
+
+from asgiref.sync import async_to_sync
+from channels.auth import AuthMiddlewareStack
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from channels.middleware import BaseMiddleware
+from django.core.cache import cache
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+# Consumers implement ``moim_event`` and forward ``event`` to their client.
+CONSUMER_HANDLER_TYPE = "moim.event"
+
+
+def broadcast_on_commit(group: str, event: dict[str, Any]) -> None:
+    """Send ``event`` (a client-facing payload with a ``type``) to ``group`` after commit."""
+    transaction.on_commit(lambda: send_now(group, event))
+
+
+def send_now(group: str, event: dict[str, Any]) -> bool:
+    """Send immediately; returns False (and logs) when the channel layer is unreachable."""
+    layer = get_channel_layer()
+    if layer is None:
+        return False
+    try:
+        async_to_sync(layer.group_send)(group, {"type": CONSUMER_HANDLER_TYPE, "event": event})
+    except Exception:  # the write already committed; clients resync on reconnect
+        logger.warning(
+            "channel layer unavailable; %s not broadcast to %s", event.get("type"), group
+        )
+        return False
+    return True
+
+
+# --- Socket tickets for mobile clients ---------------------------------------------
+# A mobile client has a JWT, which must not travel in a URL (logs, proxies). It trades
+# it for a short-lived, single-use ticket and opens the socket with ``?ticket=``.
+TICKET_TTL_SECONDS = 30
+_TICKET_KEY = "ws-ticket:{}"
+
+
+def issue_socket_ticket(*, user_id: int) -> str:
+    ticket = secrets.token_urlsafe(32)
+    cache.set(_TICKET_KEY.format(ticket), user_id, TICKET_TTL_SECONDS)
+    return ticket
+
+
+def redeem_socket_ticket(ticket: str) -> int | None:
+    """The ticket's user id, once: ``delete`` succeeds for exactly one redeemer."""
+    if not ticket or len(ticket) > 100:
+        return None
+    key = _TICKET_KEY.format(ticket)
+    user_id = cache.get(key)
+    if user_id is None or not cache.delete(key):
+        return None
+    return user_id
+
+
+class TicketAuthMiddleware(BaseMiddleware):
+    """Authenticates ``?ticket=`` sockets; others keep the session user."""
+
+    async def __call__(self, scope, receive, send):
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        ticket = (query.get("ticket") or [""])[0]
+        if ticket:
+            scope = dict(scope)
+            scope["user"] = await _user_for_ticket(ticket)
+        return await super().__call__(scope, receive, send)
+
+
+@database_sync_to_async
+def _user_for_ticket(ticket: str):
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import AnonymousUser
+
+    user_id = redeem_socket_ticket(ticket)
+    if user_id is None:
+        return AnonymousUser()
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    return user or AnonymousUser()
+
+
+def websocket_auth_stack(inner):
+    """Session auth for web clients, then ticket auth (which wins when present)."""
+    return AuthMiddlewareStack(TicketAuthMiddleware(inner))

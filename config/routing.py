@@ -1,0 +1,6 @@
+"""All WebSocket routes; each app keeps its own in ``<app>/routing.py``."""
+
+from community.routing import websocket_urlpatterns as community_patterns
+from profiles.routing import websocket_urlpatterns as profiles_patterns
+
+websocket_urlpatterns = [*community_patterns, *profiles_patterns]

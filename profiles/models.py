@@ -1,0 +1,64 @@
+import zoneinfo
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+TIMEZONE_CHOICES = sorted((name, name) for name in zoneinfo.available_timezones())
+
+
+class User(AbstractUser):
+    """The account. Public-facing identity lives on :class:`Profile`.
+
+    Locale and time zone sit here, not on the profile, because every request
+    reads them and the user row is loaded by authentication anyway.
+    """
+
+    locale = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES, blank=True)
+    timezone = models.CharField(
+        _("time zone"), max_length=64, choices=TIMEZONE_CHOICES, default="UTC"
+    )
+    suspended_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+
+class Profile(models.Model):
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="profile")
+    handle = models.CharField(_("handle"), max_length=30, unique=True)
+    # The folded handle: unique, so look-alike handles collide.
+    handle_key = models.CharField(max_length=30, unique=True, editable=False)
+    display_name = models.CharField(_("display name"), max_length=50)
+    bio = models.TextField(_("bio"), max_length=500, blank=True)
+    status_message = models.CharField(_("status message"), max_length=140, blank=True)
+    avatar = models.ImageField(upload_to="avatars/%Y/%m/", blank=True)
+    background = models.ImageField(upload_to="backgrounds/%Y/%m/", blank=True)
+    interests = models.ManyToManyField("community.Interest", blank=True, related_name="+")
+    languages = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("profile")
+        verbose_name_plural = _("profiles")
+
+    def __str__(self) -> str:
+        return f"@{self.handle}"
+
+
+class StatusPost(models.Model):
+    """A short post on a profile, shown to followers in the friends area."""
+
+    author = models.ForeignKey(User, on_delete=models.CASCADE, related_name="status_posts")
+    body = models.CharField(_("text"), max_length=500)
+    image = models.ImageField(upload_to="status/%Y/%m/", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["author", "-id"])]
+
+    def __str__(self) -> str:
+        return self.body[:40]

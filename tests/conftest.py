@@ -1,0 +1,72 @@
+"""Fixtures shared by the whole suite."""
+
+import itertools
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from community.services.rooms import create_room, join_room
+from profiles.services import register_user
+
+TEST_PASSWORD = "a-long-test-password-42"
+_usernames = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache_and_fast_hashing(settings):
+    # Argon2 is slow by design; tests that check it restore it themselves.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def make_user(db):
+    def make(username: str | None = None, **kwargs):
+        return register_user(
+            username=username or f"user{next(_usernames)}",
+            password=kwargs.pop("password", TEST_PASSWORD),
+            **kwargs,
+        )
+
+    return make
+
+
+@pytest.fixture
+def user(make_user):
+    return make_user("alice")
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+@pytest.fixture
+def auth_client(user):
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def make_room(make_user):
+    def make(owner=None, **kwargs):
+        owner = owner or make_user()
+        kwargs.setdefault("title", "Jazz corner")
+        kwargs.setdefault("nickname", f"host-{owner.username}")
+        return create_room(owner=owner, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def make_member():
+    def make(room, user, nickname: str | None = None, **kwargs):
+        return join_room(
+            room_id=room.pk, user=user, nickname=nickname or f"nick-{user.pk}", **kwargs
+        )
+
+    return make
