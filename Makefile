@@ -28,7 +28,7 @@ install-dev: $(VENV)/.installed-dev
 run: install
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --noinput
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py seed_demo --if-empty
-	DEBUG=$${DEBUG:-1} $(BIN)/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --ws websockets
+	DEBUG=$${DEBUG:-1} $(BIN)/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --ws websockets-sansio
 
 test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -40,6 +40,14 @@ lint: install-dev
 format: install-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# Benchmarks against PostgreSQL and Redis (not part of `make test`); see docs/performance.md.
+bench: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/moim_bench
+bench: export REDIS_URL ?= redis://127.0.0.1:6379/1
+bench: install-dev
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	command -v pgbench >/dev/null || (apt-get update -qq && apt-get install -y -qq postgresql-client)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 worker: install
 	$(BIN)/celery -A config worker -l info

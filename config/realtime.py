@@ -15,6 +15,8 @@ from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.middleware import BaseMiddleware
+from channels.security.websocket import OriginValidator
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
@@ -90,6 +92,22 @@ def _user_for_ticket(ticket: str):
         return AnonymousUser()
     user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
     return user or AnonymousUser()
+
+
+class BrowserOriginValidator(OriginValidator):
+    """Refuse cross-site browser sockets; allow clients that send no Origin at all.
+
+    Browsers always send Origin, so cross-site WebSocket hijacking is stopped by checking
+    it against ALLOWED_HOSTS. Mobile apps send none and authenticate with a ticket.
+    """
+
+    def __init__(self, application):
+        super().__init__(application, settings.ALLOWED_HOSTS)
+
+    def valid_origin(self, parsed_origin):
+        if parsed_origin is None:
+            return True
+        return super().valid_origin(parsed_origin)
 
 
 def websocket_auth_stack(inner):

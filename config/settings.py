@@ -276,6 +276,9 @@ ROOM_DEFAULT_CAPACITY = 1500
 ROOM_MAX_CAPACITY = env.int("ROOM_MAX_CAPACITY", default=5000)
 MESSAGE_MAX_LENGTH = 4000
 
+# Serves bench/baseline.py's endpoints; only `make bench` turns it on.
+BENCH_ENDPOINTS = env.bool("BENCH_ENDPOINTS", default=False)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -26,5 +26,10 @@ urlpatterns = [
     path("", include("community.urls")),
 ]
 
+if settings.BENCH_ENDPOINTS:
+    from bench.baseline import urlpatterns as bench_patterns
+
+    urlpatterns = bench_patterns + urlpatterns
+
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

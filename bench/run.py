@@ -1,0 +1,286 @@
+"""``make bench``: run every suite against its same-run baseline and write the results.
+
+    python -m bench.run                 # the full run (minutes)
+    python -m bench.run --tiny          # every suite in a tiny configuration (seconds)
+    python -m bench.run --suite fanout  # one suite
+
+Absolute numbers on a shared 2-core machine mean little, so every figure is reported
+next to a baseline measured in the same run, and as a ratio to it.
+"""
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+DOC = ROOT / "docs" / "performance.md"
+
+FULL = {
+    "fanout_sizes": [10, 100, 500],
+    "fanout_rates": {
+        10: [50, 100, 200, 400, 800],
+        100: [10, 25, 50, 100, 200],
+        500: [2, 5, 10, 20, 40],
+    },
+    "fanout_seconds": 5.0,
+    "idle_connections": 1000,
+    "http_seconds": 10,
+    "http_connections": 16,
+    "ledger_workers": [1, 8, 32],
+    "ledger_seconds": 10,
+    "media_images": 24,
+}
+TINY = {
+    "fanout_sizes": [3],
+    "fanout_rates": {3: [5]},
+    "fanout_seconds": 1.0,
+    "idle_connections": 5,
+    "http_seconds": 1,
+    "http_connections": 2,
+    "ledger_workers": [1, 2],
+    "ledger_seconds": 1,
+    "media_images": 2,
+}
+TARGETS = {
+    "fanout_n100": 0.75,
+    "fanout_n10": 0.5,
+    "history": 0.4,
+    "ledger": 0.4,
+    "media": 0.8,
+}
+
+
+def ensure_database() -> None:
+    """Create the PostgreSQL database named by DATABASE_URL when it does not exist."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        return
+    import psycopg
+    from psycopg import sql
+
+    base, name = url.rsplit("/", 1)
+    name = name.split("?")[0]
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def setup_django() -> None:
+    from bench.server import server_env
+
+    os.environ.update(server_env())
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    ensure_database()
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+
+
+def run_fanout(config: dict, base: str, pid: int) -> dict:
+    from bench import fanout
+    from bench.server import rss_bytes
+
+    base_ws = base.replace("http://", "ws://")
+    results: dict = {"sizes": {}}
+    for size in config["fanout_sizes"]:
+        rates = config["fanout_rates"][size]
+        seconds = config["fanout_seconds"]
+        moim = asyncio.run(
+            fanout.websocket_fanout(
+                urls=fanout.moim_room_urls(base_ws, size),
+                frame=fanout.moim_frame,
+                rates=rates,
+                seconds=seconds,
+            )
+        )
+        minimal = asyncio.run(
+            fanout.websocket_fanout(
+                urls=fanout.minimal_consumer_urls(base_ws, size),
+                frame=fanout.minimal_frame,
+                rates=rates,
+                seconds=seconds,
+            )
+        )
+        entry = {"moim": moim, "minimal_consumer": minimal}
+        redis_url = os.environ.get("REDIS_URL")
+        if redis_url:
+            entry["redis_pubsub"] = asyncio.run(
+                fanout.redis_pubsub_fanout(
+                    redis_url=redis_url, receivers_count=size, rates=rates, seconds=seconds
+                )
+            )
+        entry["ratio_moim_to_minimal"] = fanout.ratio(
+            moim["delivered_per_s_at_p99_target"], minimal["delivered_per_s_at_p99_target"]
+        )
+        results["sizes"][str(size)] = entry
+
+    # Idle connections: server memory per open, subscribed room socket.
+    async def idle(count: int) -> float:
+        import websockets
+
+        urls = fanout.moim_room_urls(base_ws, count)
+        before = rss_bytes(pid)
+        sockets = [await websockets.connect(u, ping_interval=None) for u in urls]
+        await asyncio.sleep(1.0)
+        after = rss_bytes(pid)
+        for s in sockets:
+            await s.close()
+        return (after - before) / count
+
+    per_connection = asyncio.run(idle(config["idle_connections"]))
+    results["idle_rss_bytes_per_connection"] = round(per_connection)
+    results["idle_connections_per_gb"] = (
+        round(2**30 / per_connection) if per_connection > 0 else None
+    )
+    return results
+
+
+def run_http(config: dict, base: str) -> dict:
+    from django.test import Client
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    from bench import fixtures, http
+
+    if not http.wrk_available():
+        return {"skipped": "wrk is not installed (make bench installs it)"}
+    room, memberships = fixtures.room_with_history(messages=50)
+    user = memberships[0].user
+    token = str(AccessToken.for_user(user))
+    client = Client()
+    client.force_login(user)
+    session = {"Cookie": f"sessionid={client.cookies['sessionid'].value}"}
+    bearer = {"Authorization": f"Bearer {token}"}
+    run = {"seconds": config["http_seconds"], "connections": config["http_connections"]}
+    targets = {
+        "trivial_json": (f"{base}/bench/trivial", {}),
+        "message_history": (f"{base}/api/v1/rooms/{room.pk}/messages/?limit=50", bearer),
+        "discover_page": (f"{base}/", session),
+        "room_page": (f"{base}/rooms/{room.pk}/", session),
+    }
+    results = {
+        name: http.wrk(url, headers=headers, **run) for name, (url, headers) in targets.items()
+    }
+    trivial = results["trivial_json"]["requests_per_s"]
+    for name in ("message_history", "discover_page", "room_page"):
+        results[name]["ratio_to_trivial"] = round(results[name]["requests_per_s"] / trivial, 3)
+    return results
+
+
+def run_optional(module: str, config: dict) -> dict:
+    """Suites that live with their domain code (ledger, media) expose ``run(config)``."""
+    import importlib
+
+    try:
+        suite = importlib.import_module(module)
+    except ImportError as exc:
+        return {"skipped": f"{module} not available: {exc}"}
+    return suite.run(config)
+
+
+def markdown(results: dict) -> str:
+    rows = ["| suite | Moim | baseline | ratio | target |", "| --- | --- | --- | --- | --- |"]
+    fan = results.get("fanout", {})
+    for size, entry in fan.get("sizes", {}).items():
+        target = {"100": TARGETS["fanout_n100"], "10": TARGETS["fanout_n10"]}.get(size, "")
+        rows.append(
+            f"| fanout N={size}: delivered msg/s at p99 ≤ 250 ms "
+            f"(p99 {entry['moim']['p99_ms']} ms, lost {entry['moim']['lost_total']}) "
+            f"| {entry['moim']['delivered_per_s_at_p99_target']} "
+            f"| {entry['minimal_consumer']['delivered_per_s_at_p99_target']} (minimal consumer)"
+            + (
+                f"; {entry['redis_pubsub']['delivered_per_s_at_p99_target']} (Redis pub/sub)"
+                if "redis_pubsub" in entry
+                else ""
+            )
+            + f" | {entry['ratio_moim_to_minimal']} | {target} |"
+        )
+    if "idle_connections_per_gb" in fan:
+        rows.append(
+            f"| idle sockets per GB of server RSS ({fan['idle_rss_bytes_per_connection']} B each) "
+            f"| {fan['idle_connections_per_gb']} | | | ≥ 10000 |"
+        )
+    http = results.get("http", {})
+    for name in ("message_history", "discover_page", "room_page"):
+        if name in http:
+            entry = http[name]
+            target = TARGETS["history"] if name == "message_history" else ""
+            rows.append(
+                f"| HTTP {name.replace('_', ' ')} req/s (p50 {entry['p50_ms']} ms, "
+                f"p99 {entry['p99_ms']} ms) | {entry['requests_per_s']} "
+                f"| {http['trivial_json']['requests_per_s']} (trivial JsonResponse) "
+                f"| {entry['ratio_to_trivial']} | {target} |"
+            )
+    for suite in ("ledger", "media"):
+        for row in results.get(suite, {}).get("rows", []):
+            rows.append(row)
+    return "\n".join(rows) + "\n"
+
+
+def machine() -> str:
+    cpus = os.cpu_count()
+    memory = ""
+    meminfo = Path("/proc/meminfo")
+    if meminfo.exists():
+        kb = int(meminfo.read_text().split()[1])
+        memory = f", {kb / 2**20:.0f} GiB"
+    return f"{platform.machine()}, {cpus} cores{memory}, Python {platform.python_version()}"
+
+
+def write(results: dict, tiny: bool) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    table = markdown(results)
+    name = "tiny" if tiny else "latest"
+    (RESULTS / f"{name}.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    (RESULTS / f"{name}.md").write_text(table)
+    if not tiny and DOC.exists():
+        text = DOC.read_text()
+        start, end = "<!-- bench:start -->", "<!-- bench:end -->"
+        if start in text and end in text:
+            head, rest = text.split(start, 1)
+            _, tail = rest.split(end, 1)
+            block = f"{start}\nRun of {results['ran_at']} on {results['machine']}.\n\n{table}{end}"
+            DOC.write_text(head + block + tail)
+    print(table)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--tiny", action="store_true")
+    parser.add_argument("--suite", action="append", choices=["fanout", "http", "ledger", "media"])
+    args = parser.parse_args(argv)
+    config = TINY if args.tiny else FULL
+    suites = args.suite or ["fanout", "http", "ledger", "media"]
+    setup_django()
+    from bench.server import running_server
+
+    results: dict = {
+        "ran_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "tiny": args.tiny,
+        "database": os.environ.get("DATABASE_URL", "sqlite").split("@")[-1],
+        "redis": bool(os.environ.get("REDIS_URL")),
+    }
+    if {"fanout", "http"} & set(suites):
+        with running_server() as (base, pid):
+            if "fanout" in suites:
+                results["fanout"] = run_fanout(config, base, pid)
+            if "http" in suites:
+                results["http"] = run_http(config, base)
+    if "ledger" in suites:
+        results["ledger"] = run_optional("bench.ledger", config)
+    if "media" in suites:
+        results["media"] = run_optional("bench.media", config)
+    write(results, args.tiny)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
