@@ -74,7 +74,7 @@ def home(request):
             "for_you": for_you,
             "fresh": fresh,
             "interests": interests,
-            "languages": selectors.discovery_languages(),
+            "room_languages": selectors.discovery_languages(),
         },
     )
 
@@ -108,7 +108,7 @@ def room_search(request):
             "interest": interest,
             "language": language,
             "interests": selectors.all_interests(),
-            "languages": selectors.discovery_languages(),
+            "room_languages": selectors.discovery_languages(),
             "next_url": next_url,
             "previous_url": previous_url,
         },

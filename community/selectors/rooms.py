@@ -22,6 +22,7 @@ from django.db.models import (
     FloatField,
     IntegerField,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -142,7 +143,13 @@ def with_viewer(queryset: QuerySet[Room], viewer: User | None) -> QuerySet[Room]
 
 
 def room_cards(queryset: QuerySet[Room], viewer: User | None) -> QuerySet[Room]:
-    return with_viewer(queryset.prefetch_related("interests", "hashtags"), viewer)
+    return with_viewer(
+        queryset.prefetch_related(
+            Prefetch("interests", queryset=Interest.objects.select_related("parent")),
+            "hashtags",
+        ),
+        viewer,
+    )
 
 
 def can_read_room(room: Room, viewer: User | None) -> bool:
