@@ -23,7 +23,18 @@ class InterestSerializer(serializers.ModelSerializer):
         fields = ["id", "slug", "name", "name_en", "name_ko", "name_ja", "parent", "room_count"]
 
 
-class MemberSerializer(serializers.BaseSerializer):
+class MemberSerializer(serializers.Serializer):
+    """A member as everyone sees them: ``member_payload`` (the fields document it)."""
+
+    id = serializers.IntegerField(read_only=True)
+    nickname = serializers.CharField(read_only=True)
+    avatar = serializers.CharField(read_only=True, allow_null=True)
+    role = serializers.ChoiceField(choices=Membership.Role.choices, read_only=True)
+    is_open_profile = serializers.BooleanField(read_only=True)
+    profile_handle = serializers.CharField(read_only=True, allow_null=True)
+    muted_until = serializers.DateTimeField(read_only=True, allow_null=True)
+    joined_at = serializers.DateTimeField(read_only=True)
+
     def to_representation(self, instance: Membership) -> dict:
         return member_payload(instance)
 
@@ -130,7 +141,7 @@ class RoomWriteSerializer(serializers.Serializer):
         return attrs
 
 
-class JoinSerializer(serializers.Serializer):
+class JoinRoomSerializer(serializers.Serializer):
     nickname = serializers.CharField(max_length=40)
     password = serializers.CharField(max_length=128, required=False, allow_blank=True)
     is_open_profile = serializers.BooleanField(required=False, default=True)

@@ -1,8 +1,8 @@
 """Room endpoints under ``/api/v1/``: they translate HTTP to the room services/selectors."""
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.pagination import BasePagination
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -15,7 +15,7 @@ from community.api.room_serializers import (
     InviteCreateSerializer,
     InviteSerializer,
     JoinRequestSerializer,
-    JoinSerializer,
+    JoinRoomSerializer,
     LeaveSerializer,
     MemberSerializer,
     MuteSerializer,
@@ -110,11 +110,13 @@ class RoomListView(RankedRoomListView):
         return [AllowAny()] if self.request.method == "GET" else [IsAuthenticated()]
 
     @extend_schema(
+        operation_id="rooms_list",
+        responses=RoomSerializer(many=True),
         parameters=[
             OpenApiParameter("q", str, description=_("Text over title, description, hashtags")),
             OpenApiParameter("interest", str, description=_("Interest slug")),
             OpenApiParameter("language", str),
-        ]
+        ],
     )
     def get(self, request):
         params = request.query_params
@@ -140,7 +142,11 @@ class RoomListView(RankedRoomListView):
 class TrendingRoomsView(RankedRoomListView):
     permission_classes = [AllowAny]
 
-    @extend_schema(parameters=[OpenApiParameter("language", str)])
+    @extend_schema(
+        operation_id="rooms_trending",
+        responses=RoomSerializer(many=True),
+        parameters=[OpenApiParameter("language", str)],
+    )
     def get(self, request):
         return self.list_response(
             selectors.trending_rooms(
@@ -150,6 +156,7 @@ class TrendingRoomsView(RankedRoomListView):
 
 
 class ForYouRoomsView(RankedRoomListView):
+    @extend_schema(operation_id="rooms_for_you", responses=RoomSerializer(many=True))
     def get(self, request):
         return self.list_response(selectors.for_you_rooms(viewer=request.user))
 
@@ -157,6 +164,7 @@ class ForYouRoomsView(RankedRoomListView):
 class SimilarRoomsView(RankedRoomListView):
     permission_classes = [AllowAny]
 
+    @extend_schema(operation_id="rooms_similar", responses=RoomSerializer(many=True))
     def get(self, request, room_id: int):
         room = selectors.get_room_for_viewer(room_id=room_id, viewer=_viewer(request))
         return self.list_response(selectors.similar_rooms(room=room, viewer=_viewer(request)))
@@ -166,7 +174,7 @@ class RoomDetailView(APIView):
     def get_permissions(self):
         return [AllowAny()] if self.request.method == "GET" else [IsAuthenticated()]
 
-    @extend_schema(responses=RoomSerializer)
+    @extend_schema(operation_id="rooms_retrieve", responses=RoomSerializer)
     def get(self, request, room_id: int):
         room = selectors.get_room_for_viewer(room_id=room_id, viewer=_viewer(request))
         return Response(RoomSerializer(room).data)
@@ -184,9 +192,21 @@ class RoomDetailView(APIView):
 class JoinRoomView(APIView):
     """Join (201 with ``membership``) or ask to join (202 with ``join_request``)."""
 
-    @extend_schema(request=JoinSerializer)
+    @extend_schema(
+        request=JoinRoomSerializer,
+        responses={
+            201: inline_serializer(
+                "JoinedResponse",
+                {"status": serializers.CharField(), "membership": MemberSerializer()},
+            ),
+            202: inline_serializer(
+                "JoinPendingResponse",
+                {"status": serializers.CharField(), "join_request": JoinRequestSerializer()},
+            ),
+        },
+    )
     def post(self, request, room_id: int):
-        serializer = JoinSerializer(data=request.data)
+        serializer = JoinRoomSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         result = services.join_room(room_id=room_id, user=request.user, **serializer.validated_data)
         if isinstance(result, JoinRequest):
@@ -232,7 +252,7 @@ class MemberListView(GenericAPIView):
 class MyMembershipView(APIView):
     """The viewer's own appearance in the room: nickname, room avatar, open profile."""
 
-    @extend_schema(request=MyMembershipSerializer)
+    @extend_schema(request=MyMembershipSerializer, responses=MemberSerializer)
     def patch(self, request, room_id: int):
         serializer = MyMembershipSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
@@ -243,7 +263,7 @@ class MyMembershipView(APIView):
 
 
 class MemberRoleView(APIView):
-    @extend_schema(request=RoleSerializer)
+    @extend_schema(request=RoleSerializer, responses=MemberSerializer)
     def patch(self, request, room_id: int, membership_id: int):
         serializer = RoleSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -274,7 +294,7 @@ class MemberBanView(APIView):
 
 
 class MemberMuteView(APIView):
-    @extend_schema(request=MuteSerializer)
+    @extend_schema(request=MuteSerializer, responses=MemberSerializer)
     def post(self, request, room_id: int, membership_id: int):
         serializer = MuteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -288,7 +308,7 @@ class MemberMuteView(APIView):
 
 
 class TransferOwnershipView(APIView):
-    @extend_schema(request=TransferSerializer)
+    @extend_schema(request=TransferSerializer, responses=MemberSerializer)
     def post(self, request, room_id: int):
         serializer = TransferSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -321,7 +341,11 @@ class JoinRequestListView(GenericAPIView):
 class JoinRequestDecisionView(APIView):
     decision = "approve"
 
-    @extend_schema(request=None)
+    @extend_schema(
+        request=None,
+        responses=MemberSerializer,
+        description="approve: the new member; decline: the declined request.",
+    )
     def post(self, request, room_id: int, request_id: int):
         if self.decision == "approve":
             membership = services.approve_join_request(

@@ -98,6 +98,8 @@ class Membership(models.Model):
         indexes = [
             models.Index(fields=["room", "state", "role"]),
             models.Index(fields=["user", "state"]),
+            # Trending reads recent joins per room.
+            models.Index(fields=["room", "joined_at"]),
         ]
 
     def __str__(self) -> str:

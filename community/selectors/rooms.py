@@ -32,6 +32,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Power
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from community.models import Interest, JoinRequest, Membership, Message, Room
 from config.errors import NotFoundError
@@ -95,8 +96,15 @@ def with_trend_score(queryset: QuerySet[Room], now=None) -> QuerySet[Room]:
         default=Value(0.0),
         output_field=FloatField(),
     )
+    horizon = now - timedelta(hours=TRENDING_BUCKET_HOURS[-1])
+    # Rooms idle since before the window score 0 without running the subqueries.
+    recent_activity = Case(
+        When(last_activity_at__lt=horizon, then=Value(0.0)),
+        default=messages + Value(JOIN_WEIGHT) * joins,
+        output_field=FloatField(),
+    )
     return queryset.annotate(
-        heat=messages + Value(JOIN_WEIGHT) * joins,
+        heat=recent_activity,
         trend_score=F("heat")
         / Power(F("member_count") + Value(SIZE_DAMPING, output_field=FloatField()), Value(0.5))
         + new_room,
@@ -170,14 +178,8 @@ def get_room_for_viewer(*, room_id: int, viewer: User | None) -> Room:
     """The room with viewer annotations, or NotFoundError when the viewer may not read it."""
     room = room_cards(Room.objects.filter(pk=room_id), viewer).first()
     if room is None or not can_read_room(room, viewer):
-        raise NotFoundError(_not_found_message())
+        raise NotFoundError(gettext("Room not found."))
     return room
-
-
-def _not_found_message() -> str:
-    from django.utils.translation import gettext
-
-    return gettext("Room not found.")
 
 
 def viewer_membership(*, room: Room, viewer: User | None) -> Membership | None:
