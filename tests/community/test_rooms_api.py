@@ -198,6 +198,16 @@ def test_approval_room_decline(make_room, owner, make_user):
     assert not Membership.objects.filter(room=room, user=asker).exists()
 
 
+def test_withdraw_a_join_request(make_room, owner, make_user):
+    room = make_room(owner=owner, join_policy="approval")
+    asker = client_for(make_user())
+    asker.post(f"/api/v1/rooms/{room.pk}/join/", {"nickname": "Asker"})
+    assert asker.get(f"/api/v1/rooms/{room.pk}/").json()["viewer_has_pending_request"] is True
+    assert asker.delete(f"/api/v1/rooms/{room.pk}/join/").status_code == 204
+    assert asker.get(f"/api/v1/rooms/{room.pk}/").json()["viewer_has_pending_request"] is False
+    assert client_for(owner).get(f"/api/v1/rooms/{room.pk}/requests/").json()["results"] == []
+
+
 def test_full_room_refuses_joins(make_room, make_user, make_member):
     room = make_room(capacity=2)
     make_member(room, make_user())
