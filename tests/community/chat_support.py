@@ -1,6 +1,8 @@
 """Helpers for the chat socket tests: open a real socket through the full ASGI stack."""
 
+import pytest
 from channels.db import database_sync_to_async
+from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
@@ -8,6 +10,15 @@ from config.asgi import application
 from config.realtime import issue_socket_ticket
 
 TIMEOUT = 5
+
+
+@pytest.fixture
+def fresh_channel_layer():
+    """A new channel layer object per test: each async test runs its own event loop,
+    and the Redis layer's receive lock belongs to the loop that created it."""
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
 
 
 def _session_cookie(user) -> str:
@@ -80,6 +91,6 @@ async def no_event(communicator, *types: str, wait: float = 0.3) -> None:
 
 async def refusal_code(user, room_id: int, **kwargs) -> int:
     """Connect and expect the server to close at once; its close code."""
-    communicator, first = await open_socket(user, room_id, **kwargs)
+    _communicator, first = await open_socket(user, room_id, **kwargs)
     assert first["type"] == "websocket.close", first
     return first["code"]

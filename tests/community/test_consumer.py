@@ -8,13 +8,17 @@ from community.models import Membership, Message
 from community.services.messages import broadcast_member_removed, send_message
 from tests.community.chat_support import (
     closed_with,
+    fresh_channel_layer,  # noqa: F401 (fixture)
     next_event,
     no_event,
-    refusal_code,
     ready_socket,
+    refusal_code,
 )
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("fresh_channel_layer"),
+]
 
 
 @pytest.fixture
