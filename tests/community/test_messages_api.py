@@ -141,7 +141,7 @@ def test_history_runs_a_fixed_number_of_queries(room_setup, make_user, make_memb
         others = [make_member(room, make_user()) for _ in range(3)]
         previous = None
         for number in range(count):
-            author = (others + [membership])[number % 4]
+            author = ([*others, membership])[number % 4]
             previous = send_message(
                 membership=author,
                 body=f"m{number}",
@@ -160,7 +160,7 @@ def test_history_runs_a_fixed_number_of_queries(room_setup, make_user, make_memb
 
 @pytest.mark.django_db(transaction=True)
 def test_edit_keeps_history_and_only_the_author_edits(room_setup):
-    room, host, guest, membership = room_setup
+    _room, host, guest, membership = room_setup
     message = send_message(membership=membership, body="first")
     detail = f"/api/v1/messages/{message.pk}/"
     assert client_for(host).patch(detail, {"body": "hijack"}).status_code == 403
