@@ -69,6 +69,7 @@
     readTimer: null,
     pingTimer: null,
     dividerPlaced: false,
+    historyLoaded: false,
   };
 
   // --- helpers ----------------------------------------------------------------------
@@ -224,6 +225,7 @@
     return api("GET", config.historyUrl + "?limit=" + PAGE_SIZE).then(function (page) {
       page.results.forEach(upsert);
       state.hasMoreBefore = page.has_more;
+      state.historyLoaded = true;
       if (page.last_read_seq !== null && page.last_read_seq !== undefined) config.lastReadSeq = page.last_read_seq;
       scrollToBottom();
       placeUnreadDivider();
@@ -410,8 +412,10 @@
     "ready": function (event) {
       state.attempts = 0;
       setConnection("open", t("Live"));
-      if (event.last_seq <= state.highestSeq) resendPending();
+      if (!state.historyLoaded) loadLatest().catch(showError);
     },
+    // Pending sends that may not have reached the server are retried with their
+    // client_id once the catch-up is done: the server stores each one only once.
     "resync.done": function () { resendPending(); },
     "message.created": function (event) { onCreated(event.message); },
     "message.updated": function (event) { upsert(event.message); },
@@ -431,9 +435,11 @@
   }
 
   function connect() {
-    if (state.stopped) return;
+    if (state.stopped || state.socket) return;
     var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    var url = scheme + window.location.host + config.socketPath + "?after=" + state.highestSeq;
+    var url = scheme + window.location.host + config.socketPath;
+    // Resync from what is on screen; before the first history page, just go live.
+    if (state.historyLoaded) url += "?after=" + state.highestSeq;
     setConnection("connecting", state.attempts ? t("Reconnecting…") : t("Connecting…"));
     var socket = new WebSocket(url);
     state.socket = socket;
