@@ -1,6 +1,6 @@
 /* Moim room chat: a plain-JS client for the protocol in docs/realtime.md.
  *
- * User text is only ever set with textContent (never innerHTML). Messages are kept in
+ * User text is only ever set with textContent, never parsed as HTML. Messages are kept in
  * seq order and de-duplicated by id; a dropped socket reconnects with backoff and
  * resyncs with ?after=<highest seq>, and pending sends are retried with the same
  * client_id (the server stores each client_id once).
@@ -160,7 +160,8 @@
     node.querySelector("[data-action=reply]").hidden = !!message.deleted;
     node.querySelector("[data-action=edit]").hidden = !mine || message.deleted || message.kind !== "text";
     node.querySelector("[data-action=delete]").hidden = message.deleted || !(mine || config.isHost);
-    if (window.MoimReactions) window.MoimReactions.renderBar(node, message);
+    // The reactions feature draws its bar into each message (and fills message.reactions).
+    window.MoimReactions && window.MoimReactions.renderBar(node, message);
     return node;
   }
 
@@ -420,7 +421,7 @@
     "message.created": function (event) { onCreated(event.message); },
     "message.updated": function (event) { upsert(event.message); },
     "message.deleted": onDeleted,
-    "reaction.updated": function (event) { if (window.MoimReactions) window.MoimReactions.onEvent(event); },
+    "reaction.updated": function (event) { window.MoimReactions && window.MoimReactions.onEvent(event); },
     "typing": onTyping,
     "presence": function (event) { el.presence.textContent = fmt(t("%(count)s online"), { count: event.online }, true); },
     "member.left": function (event) { clearTypist(event.membership_id); },
