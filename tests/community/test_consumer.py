@@ -44,12 +44,15 @@ async def test_two_members_see_each_others_messages(room_with_two):
     await host_socket.send_json_to({"type": "message.send", "body": "hi all", "client_id": "h1"})
     for socket in (host_socket, guest_socket):
         event = await next_event(socket, "message.created")
+        first_id = event["message"]["id"]
         assert event["message"]["body"] == "hi all"
         assert event["message"]["seq"] == 1
         assert event["message"]["client_id"] == "h1"
         assert event["message"]["author"]["membership_id"] == host_ready["membership_id"]
 
-    await guest_socket.send_json_to({"type": "message.send", "body": "hello!", "reply_to": 1})
+    await guest_socket.send_json_to(
+        {"type": "message.send", "body": "hello!", "reply_to": first_id}
+    )
     for socket in (host_socket, guest_socket):
         event = await next_event(socket, "message.created")
         assert event["message"]["body"] == "hello!"
@@ -58,6 +61,7 @@ async def test_two_members_see_each_others_messages(room_with_two):
             "nickname": "Guest",
             "avatar": None,
         }
+        assert event["message"]["reply_to"]["id"] == first_id
         assert event["message"]["reactions"] == []
         assert event["message"]["media"] is None
     await host_socket.disconnect()
