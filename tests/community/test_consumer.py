@@ -466,3 +466,49 @@ async def test_replying_to_a_deleted_message_is_refused(room_with_two):
     error = await next_event(socket, "error")
     assert "reply_to" in error["fields"]
     await socket.disconnect()
+
+
+def _layer_like_settings(**overrides):
+    """A second instance of the configured channel layer, with some config changed."""
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+
+    layer_settings = settings.CHANNEL_LAYERS["default"]
+    config = {**layer_settings.get("CONFIG", {}), **overrides}
+    if "prefix" in config:
+        config["prefix"] = f"{config['prefix']}-burst-test"
+    return import_string(layer_settings["BACKEND"])(**config)
+
+
+@pytest.mark.parametrize(("capacity", "expected"), [(None, 500), (100, 100)])
+async def test_configured_layer_holds_a_burst_for_a_consumer_that_is_not_reading(
+    capacity, expected
+):
+    """A channel that cannot read during a burst keeps every message with the
+    configured capacity; the library default of 100 would silently drop the rest."""
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer() if capacity is None else _layer_like_settings(capacity=capacity)
+    channel = await layer.new_channel()
+    await layer.group_add("burst", channel)
+    for number in range(500):
+        await layer.group_send("burst", {"type": "moim.event", "number": number})
+    received = []
+    while await _receive_within(layer, channel, 1.0, received):
+        pass
+    await layer.group_discard("burst", channel)
+    if hasattr(layer, "close_pools"):
+        await layer.close_pools()
+    assert len(received) == expected
+    assert received == list(range(expected))
+
+
+async def _receive_within(layer, channel, seconds, received) -> bool:
+    import asyncio
+
+    try:
+        message = await asyncio.wait_for(layer.receive(channel), seconds)
+    except TimeoutError:
+        return False
+    received.append(message["number"])
+    return True
