@@ -512,3 +512,17 @@ async def _receive_within(layer, channel, seconds, received) -> bool:
         return False
     received.append(message["number"])
     return True
+
+
+async def test_resync_from_a_cursor_beyond_the_last_message_still_gets_new_messages(
+    room_with_two,
+):
+    room, host, guest = room_with_two
+    host_membership = await database_sync_to_async(Membership.objects.get)(user=host)
+    await database_sync_to_async(send_message)(membership=host_membership, body="one")
+    socket, ready = await ready_socket(guest, room.pk, after=500)
+    assert ready["last_seq"] == 1
+    assert (await next_event(socket, "resync.done"))["last_seq"] == 1
+    await database_sync_to_async(send_message)(membership=host_membership, body="two")
+    assert (await next_event(socket, "message.created"))["message"]["body"] == "two"
+    await socket.disconnect()
