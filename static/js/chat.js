@@ -323,6 +323,7 @@
     node.className = "chat-message is-mine is-pending";
     var text = document.createElement("div");
     text.className = "chat-body";
+    text.dir = "auto";
     text.textContent = body;
     node.appendChild(text);
     el.list.appendChild(node);
