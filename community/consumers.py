@@ -70,6 +70,16 @@ def _history_page(room_id: int, after: int) -> tuple[list[dict], bool]:
     return message_payloads(messages), has_more
 
 
+# Events that take a member out of the room, and the reason each implies: the removed
+# member's own sockets close with that reason's code (``member.removed`` carries it).
+REMOVAL_EVENTS = {
+    "member.removed": "left",
+    "member.left": "left",
+    "member.kicked": "kicked",
+    "member.banned": "banned",
+}
+
+
 class FrameError(DomainError):
     code = "invalid_frame"
 
@@ -313,9 +323,19 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             return  # already sent during catch-up
         if kind == "typing" and event.get("membership_id") == self.membership_id:
             return
-        if kind == "member.removed":
-            if event.get("membership_id") == self.membership_id:
-                await self.send_json(event)
-                return await self._close(CLOSE_CODE_BY_REASON.get(event.get("reason"), CLOSE_LEFT))
-            event = {**event, "type": "member.left"}
+        if kind in REMOVAL_EVENTS:
+            target = event.get("membership_id", event.get("member_id"))
+            reason = event.get("reason") or REMOVAL_EVENTS[kind]
+            if target == self.membership_id:
+                await self.send_json(
+                    {
+                        "type": "member.removed",
+                        "room_id": self.room_id,
+                        "membership_id": target,
+                        "reason": reason,
+                    }
+                )
+                return await self._close(CLOSE_CODE_BY_REASON.get(reason, CLOSE_LEFT))
+            if kind == "member.removed":
+                event = {**event, "type": "member.left"}
         await self.send_json(event)

@@ -425,7 +425,13 @@
     "reaction.updated": function (event) { window.MoimReactions && window.MoimReactions.onEvent(event); },
     "typing": onTyping,
     "presence": function (event) { el.presence.textContent = fmt(t("%(count)s online"), { count: event.online }, true); },
-    "member.left": function (event) { clearTypist(event.membership_id); },
+    "member.left": function (event) { clearTypist(event.membership_id || event.member_id); },
+    "member.updated": function (event) {
+      // A host may promote or demote me: the delete buttons follow my role.
+      if (event.member && event.member.id === config.me) {
+        config.isHost = event.member.role === "owner" || event.member.role === "cohost";
+      }
+    },
     "error": function (event) {
       if (event.ref && state.pending.has(event.ref)) failPending(event.ref, event);
       else showError(event);

@@ -526,3 +526,24 @@ async def test_resync_from_a_cursor_beyond_the_last_message_still_gets_new_messa
     await database_sync_to_async(send_message)(membership=host_membership, body="two")
     assert (await next_event(socket, "message.created"))["message"]["body"] == "two"
     await socket.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("event_type", "code"),
+    [("member.banned", 4410), ("member.kicked", 4411), ("member.left", 4412)],
+)
+async def test_membership_events_about_me_close_my_socket(room_with_two, event_type, code):
+    """The rooms feature's own events (``member_id``) close the member's sockets too."""
+    from config.realtime import broadcast_on_commit
+
+    room, host, guest = room_with_two
+    host_socket, _ = await ready_socket(host, room.pk)
+    guest_socket, ready = await ready_socket(guest, room.pk)
+    event = {"type": event_type, "room_id": room.pk, "member_id": ready["membership_id"]}
+    await database_sync_to_async(broadcast_on_commit)(room.group_name, event)
+    assert (await next_event(guest_socket, "member.removed"))["membership_id"] == ready[
+        "membership_id"
+    ]
+    assert await closed_with(guest_socket) == code
+    assert await next_event(host_socket, event_type) == event
+    await host_socket.disconnect()
