@@ -172,3 +172,72 @@ def test_chat_in_a_browser(live_server_url, make_user, make_room, make_member, m
             assert guest_membership.last_read_seq == 8
         finally:
             browser.close()
+
+
+def test_scroll_back_reply_edit_and_delete_in_a_browser(
+    live_server_url, make_user, make_room, make_member, monkeypatch
+):
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "1")
+    host = make_user("host")
+    room = make_room(owner=host)
+    guest = make_user("guest")
+    make_member(room, guest, nickname="Guest")
+    host_membership = Membership.objects.get(room=room, user=host)
+    for number in range(1, 121):
+        send_message(membership=host_membership, body=f"message {number}")
+
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM)
+        try:
+            page = _page_for(browser, live_server_url, guest)
+            page.on("dialog", lambda dialog: dialog.accept())
+            page.goto(f"/chat-test/{room.pk}/")
+            page.wait_for_selector("[data-chat-connection][data-state=open]", timeout=15000)
+            assert _seqs(page) == list(range(71, 121))
+
+            # Infinite scroll back, keeping order.
+            for first_seq in (21, 1):
+                page.eval_on_selector("[data-chat-log]", "log => { log.scrollTop = 0; }")
+                page.wait_for_selector(f'.chat-message[data-seq="{first_seq}"]', timeout=10000)
+            assert _seqs(page) == list(range(1, 121))
+            # Nothing read yet: the divider waited until the first message was loaded.
+            assert (
+                page.eval_on_selector(
+                    ".chat-unread-divider", "d => Number(d.nextElementSibling.dataset.seq)"
+                )
+                == 1
+            )
+
+            # Reply to the last message.
+            last = page.locator('.chat-message[data-seq="120"]')
+            last.scroll_into_view_if_needed()
+            last.hover()
+            last.locator("[data-action=reply]").click()
+            assert "message 120" in page.inner_text("[data-chat-reply-text]")
+            _say(page, "my reply")
+            mine = page.locator('.chat-message[data-seq="121"]')
+            mine.wait_for(timeout=10000)
+            assert mine.locator(".chat-quote-body").inner_text() == "message 120"
+
+            # Edit my message.
+            mine.hover()
+            mine.locator("[data-action=edit]").click()
+            mine.locator(".chat-edit-box textarea").fill("my edited reply")
+            mine.locator(".chat-edit-box button.button").click()
+            page.wait_for_function(
+                "() => document.querySelector('.chat-message[data-seq=\"121\"] .chat-body')"
+                ".textContent === 'my edited reply'",
+                timeout=10000,
+            )
+            assert Message.objects.get(room=room, seq=121).edits.count() == 1
+
+            # Delete it: a tombstone stays in place.
+            mine = page.locator('.chat-message[data-seq="121"]')
+            mine.hover()
+            mine.locator("[data-action=delete]").click()
+            page.wait_for_selector('.chat-message.is-deleted[data-seq="121"]', timeout=10000)
+            assert Message.objects.get(room=room, seq=121).deleted_at is not None
+            # Not mine, not a host: no edit or delete on others' messages.
+            assert page.locator('.chat-message[data-seq="120"] [data-action=delete]').is_hidden()
+        finally:
+            browser.close()
