@@ -6,6 +6,7 @@ write goes through ``community.services.messages``, every read through the selec
 
 import logging
 import time
+from collections import deque
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -28,7 +29,7 @@ from community.services.messages import (
     mark_read,
     notify_typing,
 )
-from config.errors import DomainError
+from config.errors import DomainError, RateLimitedError
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,10 @@ CATCH_UP_PAGE = 100
 # channels-redis forgets a group member after ``group_expiry`` (a day); a long-lived
 # socket re-joins well before that, on a ping.
 GROUP_REFRESH_SECONDS = 3600
+# Frames one socket may send per window before they are refused without touching the
+# database (the per-user message limit is separate and shared by REST).
+FRAME_LIMIT = 60
+FRAME_WINDOW_SECONDS = 10
 
 # Close codes (docs/realtime.md). 4xxx: do not reconnect until the cause changes.
 CLOSE_NOT_AUTHENTICATED = 4401
@@ -234,6 +239,11 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             return await self._send_error(FrameError(_("A frame needs a type.")))
         ref = content.get("ref")
         ref = ref if isinstance(ref, str | int) and not isinstance(ref, bool) else None
+        retry_after = self._frame_budget_exceeded()
+        if retry_after:
+            return await self._send_error(
+                RateLimitedError(_("Too many frames."), retry_after=retry_after), ref
+            )
         handler = self.FRAME_HANDLERS.get(content["type"])
         if handler is None:
             return await self._send_error(
@@ -250,6 +260,18 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             await handler(self, membership, content, ref)
         except DomainError as error:
             await self._send_error(error, ref)
+
+    def _frame_budget_exceeded(self) -> int:
+        """Seconds to wait when this socket sent too many frames lately, else 0."""
+        now = time.monotonic()
+        if not hasattr(self, "frame_times"):
+            self.frame_times = deque()
+        while self.frame_times and now - self.frame_times[0] > FRAME_WINDOW_SECONDS:
+            self.frame_times.popleft()
+        if len(self.frame_times) >= FRAME_LIMIT:
+            return max(1, int(FRAME_WINDOW_SECONDS - (now - self.frame_times[0])) + 1)
+        self.frame_times.append(now)
+        return 0
 
     async def _send_error(self, error: DomainError, ref=None) -> None:
         event = {"type": "error", "code": error.code, "message": error.message}

@@ -547,3 +547,30 @@ async def test_membership_events_about_me_close_my_socket(room_with_two, event_t
     assert await closed_with(guest_socket) == code
     assert await next_event(host_socket, event_type) == event
     await host_socket.disconnect()
+
+
+async def test_a_socket_flooding_frames_is_told_to_slow_down(room_with_two, monkeypatch):
+    from community import consumers
+
+    monkeypatch.setattr(consumers, "FRAME_LIMIT", 5)
+    room, _host, guest = room_with_two
+    socket, _ = await ready_socket(guest, room.pk)
+    for number in range(5):
+        await socket.send_json_to({"type": "ping", "ref": number})
+        await next_event(socket, "pong")
+    await socket.send_json_to({"type": "ping", "ref": "flood"})
+    error = await next_event(socket, "error")
+    assert error["code"] == "rate_limited"
+    assert error["ref"] == "flood"
+    assert 1 <= error["retry_after"] <= 11
+    await socket.disconnect()
+
+
+async def test_nul_characters_are_dropped_from_messages(room_with_two):
+    room, _host, guest = room_with_two
+    socket, _ = await ready_socket(guest, room.pk)
+    await socket.send_json_to({"type": "message.send", "body": "a\u0000b", "client_id": "n\u00001"})
+    message = (await next_event(socket, "message.created"))["message"]
+    assert message["body"] == "ab"
+    assert message["client_id"] == "n1"
+    await socket.disconnect()
