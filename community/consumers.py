@@ -102,9 +102,9 @@ def _int_field(content: dict, name: str, *, required: bool = True) -> int | None
 
 
 def _str_field(content: dict, name: str, *, required: bool = True) -> str:
-    value = content.get(name, None if required else "")
-    if value is None:
-        value = "" if not required else None
+    value = content.get(name)
+    if value is None and not required:
+        return ""
     if not isinstance(value, str):
         raise FrameError(
             _("%(field)s must be a string.") % {"field": name}, fields={name: [_("Invalid.")]}
@@ -318,8 +318,11 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
 
     async def frame_ping(self, membership, content, ref):
         if time.monotonic() - self.group_joined_at > GROUP_REFRESH_SECONDS:
-            await self.channel_layer.group_add(self.group, self.channel_name)
-            self.group_joined_at = time.monotonic()
+            try:
+                await self.channel_layer.group_add(self.group, self.channel_name)
+                self.group_joined_at = time.monotonic()
+            except Exception:  # retried on the next ping
+                logger.warning("channel layer unavailable; group refresh for %s", self.room_id)
         await database_sync_to_async(presence.socket_heartbeat)(
             room_id=self.room_id, membership_id=self.membership_id, channel_name=self.channel_name
         )
