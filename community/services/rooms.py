@@ -7,6 +7,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from commerce.services import check_room_entry_allowed
 from community.models import Hashtag, Interest, Membership, Room
 from config.errors import ConflictError, DomainError, PermissionDeniedError
 from profiles.models import User
@@ -109,6 +110,7 @@ def join_room(*, room_id: int, user: User, nickname: str, password: str = "") ->
         password, room.password_hash
     ):
         raise PermissionDeniedError(_("Wrong room password."), code="wrong_password")
+    check_room_entry_allowed(room=room, user=user)
     if room.member_count >= room.capacity:
         raise ConflictError(_("This room is full."), code="room_full")
     if existing:
