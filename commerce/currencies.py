@@ -56,9 +56,7 @@ def validate_amount(amount, *, field: str = "amount") -> int:
             _("The amount must be positive."), fields={field: [_("Must be positive.")]}
         )
     if amount > settings.COMMERCE_MAX_AMOUNT:
-        raise DomainError(
-            _("The amount is too large."), fields={field: [_("Too large.")]}
-        )
+        raise DomainError(_("The amount is too large."), fields={field: [_("Too large.")]})
     return amount
 
 

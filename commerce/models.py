@@ -61,8 +61,7 @@ class Account(models.Model):
             ),
             # The guard: what is left after holds is never negative on a guarded account.
             models.CheckConstraint(
-                condition=Q(allow_negative=True)
-                | Q(balance__gte=F("pending_debits")),
+                condition=Q(allow_negative=True) | Q(balance__gte=F("pending_debits")),
                 name="ledger_guarded_balance_not_negative",
             ),
             models.CheckConstraint(
@@ -300,7 +299,9 @@ class RoomPrice(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="room_price_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="room_price_positive")
+        ]
 
     def __str__(self) -> str:
         return f"{self.room_id}: {self.amount} {self.currency} ({self.kind})"

@@ -25,9 +25,7 @@ class Problem:
 def check_ledger() -> list[Problem]:
     problems: list[Problem] = []
 
-    for row in (
-        Account.objects.values("currency").annotate(total=Sum("balance")).exclude(total=0)
-    ):
+    for row in Account.objects.values("currency").annotate(total=Sum("balance")).exclude(total=0):
         problems.append(
             Problem(
                 "currency_sums_to_zero",
@@ -62,9 +60,9 @@ def check_ledger() -> list[Problem]:
     outstanding = Q(legs__transfer__phase=Transfer.Phase.PENDING) & Q(
         legs__transfer__resolution__isnull=True
     )
-    last_balance = Leg.objects.filter(account=OuterRef("pk")).order_by("-id").values(
-        "balance_after"
-    )[:1]
+    last_balance = (
+        Leg.objects.filter(account=OuterRef("pk")).order_by("-id").values("balance_after")[:1]
+    )
     accounts = Account.objects.annotate(
         posted=Coalesce(Sum("legs__amount", filter=Q(legs__is_posted=True)), 0),
         held_out=Coalesce(Sum("legs__amount", filter=outstanding & Q(legs__amount__lt=0)), 0),
@@ -115,9 +113,7 @@ def check_ledger() -> list[Problem]:
             )
         )
     for leg in Leg.objects.exclude(currency=F("account__currency")).order_by("pk")[:SAMPLE]:
-        problems.append(
-            Problem("leg_currency_matches_account", f"leg {leg.pk} is {leg.currency}")
-        )
+        problems.append(Problem("leg_currency_matches_account", f"leg {leg.pk} is {leg.currency}"))
     for row in (
         Transfer.objects.filter(resolves__isnull=False)
         .values("resolves")

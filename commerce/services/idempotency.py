@@ -111,9 +111,7 @@ def _run_and_complete(claim: IdempotencyKey, operation: Callable[[], tuple[int, 
             code="idempotency_key_in_flight",
         )
     status, body = operation()
-    held.update(
-        state=IdempotencyKey.State.COMPLETED, response_status=status, response_body=body
-    )
+    held.update(state=IdempotencyKey.State.COMPLETED, response_status=status, response_body=body)
     return status, body
 
 

@@ -72,9 +72,7 @@ def _get_or_create_account(*, kind: str, user_id: int | None, currency: str) -> 
         return account
     try:
         with transaction.atomic():
-            return Account.objects.create(
-                **lookup, allow_negative=kind in Account.HOUSE_KINDS
-            )
+            return Account.objects.create(**lookup, allow_negative=kind in Account.HOUSE_KINDS)
     except IntegrityError:
         # Created concurrently by another request: use theirs.
         return Account.objects.get(**lookup)
@@ -137,9 +135,7 @@ _UPDATE_BALANCE_SQL = (
 
 def _apply_account_delta(cursor, account_id: int, balance: int, debits: int, credits: int):
     """One guarded UPDATE; ``None`` when a guarded account cannot cover it."""
-    cursor.execute(
-        _UPDATE_BALANCE_SQL, [balance, debits, credits, account_id, balance, debits]
-    )
+    cursor.execute(_UPDATE_BALANCE_SQL, [balance, debits, credits, account_id, balance, debits])
     row = cursor.fetchone()
     return None if row is None else row[0]
 
@@ -199,7 +195,12 @@ def _void_effect(amount: int) -> tuple[int, int, int]:
     return (0, amount, 0) if amount < 0 else (0, 0, -amount)
 
 
-def post_transfer(
+def _require_transaction() -> None:
+    if not connection.in_atomic_block:
+        raise RuntimeError("ledger writes must run inside the caller's transaction")
+
+
+def write_transfer(
     *,
     kind: str,
     legs: list[LegSpec],
@@ -209,23 +210,23 @@ def post_transfer(
     description: str = "",
     reverses: Transfer | None = None,
 ) -> Transfer:
-    """Write one transfer and its legs atomically (inside the caller's transaction)."""
+    """Write one transfer and its legs, inside the caller's transaction."""
+    _require_transaction()
     check_legs_balance(legs)
-    with transaction.atomic(savepoint=False):
-        transfer = Transfer.objects.create(
-            kind=kind,
-            phase=Transfer.Phase.PENDING if pending else Transfer.Phase.POSTED,
-            expires_at=expires_at if pending else None,
-            initiated_by_id=initiated_by_id,
-            description=description[:200],
-            reverses=reverses,
-        )
-        _write(
-            transfer=transfer,
-            legs=legs,
-            effect=_pending_effect if pending else _posted_effect,
-            is_posted=not pending,
-        )
+    transfer = Transfer.objects.create(
+        kind=kind,
+        phase=Transfer.Phase.PENDING if pending else Transfer.Phase.POSTED,
+        expires_at=expires_at if pending else None,
+        initiated_by_id=initiated_by_id,
+        description=description[:200],
+        reverses=reverses,
+    )
+    _write(
+        transfer=transfer,
+        legs=legs,
+        effect=_pending_effect if pending else _posted_effect,
+        is_posted=not pending,
+    )
     return transfer
 
 
@@ -255,59 +256,64 @@ def _lock_pending(pending_id: int) -> Transfer:
     return pending
 
 
-def resolve_pending(
+def write_resolution(
     *, pending_id: int, post: bool, initiated_by_id: int | None = None, description: str = ""
 ) -> Transfer:
     """Post or void a hold, exactly once: the hold row is locked, then checked."""
-    with transaction.atomic(savepoint=False):
-        pending = _lock_pending(pending_id)
-        if post and pending.expires_at and pending.expires_at <= timezone.now():
-            raise ConflictError(_("This hold has expired."), code="hold_expired")
-        specs = _legs_as_specs(pending)
-        resolution = Transfer.objects.create(
-            kind=pending.kind,
-            phase=Transfer.Phase.POST if post else Transfer.Phase.VOID,
-            resolves=pending,
-            initiated_by_id=initiated_by_id,
-            description=description[:200],
-        )
-        _write(
-            transfer=resolution,
-            legs=specs,
-            effect=_post_effect if post else _void_effect,
-            is_posted=post,
-        )
+    _require_transaction()
+    pending = _lock_pending(pending_id)
+    if post and pending.expires_at and pending.expires_at <= timezone.now():
+        raise ConflictError(_("This hold has expired."), code="hold_expired")
+    specs = _legs_as_specs(pending)
+    resolution = Transfer.objects.create(
+        kind=pending.kind,
+        phase=Transfer.Phase.POST if post else Transfer.Phase.VOID,
+        resolves=pending,
+        initiated_by_id=initiated_by_id,
+        description=description[:200],
+    )
+    _write(
+        transfer=resolution,
+        legs=specs,
+        effect=_post_effect if post else _void_effect,
+        is_posted=post,
+    )
     return resolution
 
 
-def reverse_transfer(
+def write_reversal(
     *, transfer_id: int, initiated_by_id: int | None = None, description: str = ""
 ) -> Transfer:
     """Undo a posted transfer with its mirror image, at most once."""
-    with transaction.atomic(savepoint=False):
-        original = Transfer.objects.select_for_update().filter(pk=transfer_id).first()
-        if original is None:
-            raise NotFoundError(_("No such transfer."))
-        if original.phase not in (Transfer.Phase.POSTED, Transfer.Phase.POST):
-            raise DomainError(_("Only posted transfers can be reversed."), code="not_posted")
-        if original.kind == Transfer.Kind.REVERSAL:
-            raise DomainError(_("A reversal cannot be reversed."), code="not_reversible")
-        if Transfer.objects.filter(reverses_id=transfer_id).exists():
-            raise ConflictError(_("This transfer was already reversed."), code="already_reversed")
-        return post_transfer(
-            kind=Transfer.Kind.REVERSAL,
-            legs=_legs_as_specs(original, negate=True),
-            initiated_by_id=initiated_by_id,
-            description=description or _("Reversal of #%(id)s") % {"id": original.pk},
-            reverses=original,
-        )
+    _require_transaction()
+    original = Transfer.objects.select_for_update().filter(pk=transfer_id).first()
+    if original is None:
+        raise NotFoundError(_("No such transfer."))
+    if original.phase not in (Transfer.Phase.POSTED, Transfer.Phase.POST):
+        raise DomainError(_("Only posted transfers can be reversed."), code="not_posted")
+    if original.kind == Transfer.Kind.REVERSAL:
+        raise DomainError(_("A reversal cannot be reversed."), code="not_reversible")
+    if Transfer.objects.filter(reverses_id=transfer_id).exists():
+        raise ConflictError(_("This transfer was already reversed."), code="already_reversed")
+    return write_transfer(
+        kind=Transfer.Kind.REVERSAL,
+        legs=_legs_as_specs(original, negate=True),
+        initiated_by_id=initiated_by_id,
+        description=description or _("Reversal of #%(id)s") % {"id": original.pk},
+        reverses=original,
+    )
+
+
+# Standalone entry points: their own transaction (retried), or a savepoint when nested.
+post_transfer = atomic_with_retry(write_transfer)
+reverse_transfer = atomic_with_retry(write_reversal)
 
 
 @atomic_with_retry
 def post_pending_transfer(*, pending_id: int, initiated_by_id: int | None = None) -> Transfer:
-    return resolve_pending(pending_id=pending_id, post=True, initiated_by_id=initiated_by_id)
+    return write_resolution(pending_id=pending_id, post=True, initiated_by_id=initiated_by_id)
 
 
 @atomic_with_retry
 def void_pending_transfer(*, pending_id: int, initiated_by_id: int | None = None) -> Transfer:
-    return resolve_pending(pending_id=pending_id, post=False, initiated_by_id=initiated_by_id)
+    return write_resolution(pending_id=pending_id, post=False, initiated_by_id=initiated_by_id)

@@ -11,9 +11,9 @@ from commerce.models import Account, Leg, PayoutRequest, Transfer
 from commerce.services.ledger import (
     LegSpec,
     atomic_with_retry,
-    post_transfer,
-    resolve_pending,
     system_account,
+    write_resolution,
+    write_transfer,
 )
 from commerce.services.ledger import user_account as get_user_account
 from config.errors import ConflictError, NotFoundError
@@ -47,7 +47,7 @@ def mature_account_earnings(*, account_id: int) -> int:
     available = get_user_account(
         user_id=account.user_id, kind=Account.Kind.EARNINGS_AVAILABLE, currency=account.currency
     )
-    post_transfer(
+    write_transfer(
         kind=Transfer.Kind.MATURATION,
         legs=[LegSpec(account=account, amount=-amount), LegSpec(account=available, amount=amount)],
         description=_("Earnings released after the hold"),
@@ -58,9 +58,9 @@ def mature_account_earnings(*, account_id: int) -> int:
 def mature_all_earnings() -> int:
     """Release every creator's matured earnings; returns the number of accounts moved."""
     moved = 0
-    ids = Account.objects.filter(
-        kind=Account.Kind.EARNINGS_PENDING, balance__gt=0
-    ).values_list("pk", flat=True)
+    ids = Account.objects.filter(kind=Account.Kind.EARNINGS_PENDING, balance__gt=0).values_list(
+        "pk", flat=True
+    )
     for account_id in list(ids):
         if mature_account_earnings(account_id=account_id):
             moved += 1
@@ -79,7 +79,7 @@ def request_payout(*, user: User, amount: int, currency: str) -> PayoutRequest:
         user_id=user.pk, kind=Account.Kind.EARNINGS_AVAILABLE, currency=currency
     )
     clearing = system_account(kind=Account.Kind.PAYOUT_CLEARING, currency=currency)
-    hold = post_transfer(
+    hold = write_transfer(
         kind=Transfer.Kind.PAYOUT,
         pending=True,
         expires_at=timezone.now() + settings.COMMERCE_PAYOUT_HOLD_EXPIRY,
@@ -108,7 +108,7 @@ def _lock_payout(payout_id: int, *expected: str) -> PayoutRequest:
 @atomic_with_retry
 def approve_payout(*, payout_id: int, reviewer: User) -> PayoutRequest:
     payout = _lock_payout(payout_id, PayoutRequest.Status.REQUESTED)
-    resolve_pending(pending_id=payout.hold_id, post=True, initiated_by_id=reviewer.pk)
+    write_resolution(pending_id=payout.hold_id, post=True, initiated_by_id=reviewer.pk)
     payout.status, payout.reviewed_by = PayoutRequest.Status.APPROVED, reviewer
     payout.save(update_fields=["status", "reviewed_by", "updated_at"])
     return payout
@@ -117,7 +117,7 @@ def approve_payout(*, payout_id: int, reviewer: User) -> PayoutRequest:
 @atomic_with_retry
 def reject_payout(*, payout_id: int, reviewer: User) -> PayoutRequest:
     payout = _lock_payout(payout_id, PayoutRequest.Status.REQUESTED)
-    resolve_pending(pending_id=payout.hold_id, post=False, initiated_by_id=reviewer.pk)
+    write_resolution(pending_id=payout.hold_id, post=False, initiated_by_id=reviewer.pk)
     payout.status, payout.reviewed_by = PayoutRequest.Status.REJECTED, reviewer
     payout.save(update_fields=["status", "reviewed_by", "updated_at"])
     return payout
@@ -131,7 +131,7 @@ def settle_payout(*, payout_id: int, reviewer: User) -> PayoutRequest:
     provider_clearing = system_account(
         kind=Account.Kind.PROVIDER_CLEARING, currency=payout.currency
     )
-    payout.settlement = post_transfer(
+    payout.settlement = write_transfer(
         kind=Transfer.Kind.PAYOUT_SETTLEMENT,
         legs=[
             LegSpec(account=payout_clearing, amount=-payout.amount),
@@ -155,7 +155,7 @@ def expire_pending_transfer(*, pending_id: int) -> bool:
         return False
     try:
         with transaction.atomic():
-            resolve_pending(pending_id=pending_id, post=False, description=_("Hold expired"))
+            write_resolution(pending_id=pending_id, post=False, description=_("Hold expired"))
     except ConflictError:
         return False  # resolved meanwhile
     if payout is not None:

@@ -3,7 +3,7 @@
 from django.utils.translation import gettext as _
 
 from commerce.models import Tip, Transfer
-from commerce.services.ledger import atomic_with_retry, reverse_transfer
+from commerce.services.ledger import atomic_with_retry, write_reversal
 from config.errors import NotFoundError, PermissionDeniedError
 from profiles.models import User
 
@@ -18,7 +18,7 @@ def refund_transfer(*, actor: User, transfer_id: int) -> Transfer:
             raise NotFoundError(_("No such transfer."))
         if tip.recipient_id != actor.pk:
             raise PermissionDeniedError(_("Only the recipient or staff can refund a tip."))
-    return reverse_transfer(
+    return write_reversal(
         transfer_id=transfer_id,
         initiated_by_id=actor.pk,
         description=_("Refund of #%(id)s") % {"id": transfer_id},

@@ -12,8 +12,8 @@ from commerce.services.ledger import (
     InsufficientFundsError,
     LegSpec,
     atomic_with_retry,
-    post_transfer,
     system_account,
+    write_transfer,
 )
 from commerce.services.ledger import user_account as get_user_account
 from community.models import Room
@@ -23,9 +23,7 @@ from profiles.models import User
 
 def has_room_access(*, user_id: int, room_id: int) -> bool:
     access = RoomAccess.objects.filter(user_id=user_id, room_id=room_id).first()
-    return access is not None and (
-        access.paid_until is None or access.paid_until > timezone.now()
-    )
+    return access is not None and (access.paid_until is None or access.paid_until > timezone.now())
 
 
 def check_room_entry_allowed(*, room: Room, user: User) -> None:
@@ -89,7 +87,7 @@ def _charge(*, payer_id: int, room: Room, price: RoomPrice) -> Transfer:
         if price.kind == RoomPrice.Kind.ENTRY
         else Transfer.Kind.ROOM_MEMBERSHIP
     )
-    return post_transfer(kind=kind, legs=legs, initiated_by_id=payer_id, description=room.title)
+    return write_transfer(kind=kind, legs=legs, initiated_by_id=payer_id, description=room.title)
 
 
 @atomic_with_retry

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from commerce.currencies import validate_amount, validate_currency
 from commerce.fees import split_fee
 from commerce.models import Account, Tip, Transfer
-from commerce.services.ledger import LegSpec, atomic_with_retry, post_transfer, system_account
+from commerce.services.ledger import LegSpec, atomic_with_retry, system_account, write_transfer
 from commerce.services.ledger import user_account as get_user_account
 from community.models import Membership, Message
 from config.errors import DomainError, NotFoundError
@@ -112,7 +112,7 @@ def send_tip(
     if split.fee:
         fee_account = system_account(kind=Account.Kind.PLATFORM_FEE, currency=currency)
         legs.append(LegSpec(account=fee_account, amount=split.fee, counterparty="tip fee"))
-    transfer = post_transfer(
+    transfer = write_transfer(
         kind=Transfer.Kind.TIP, legs=legs, initiated_by_id=sender.pk, description=_("Tip")
     )
     tip = Tip.objects.create(
@@ -126,4 +126,3 @@ def send_tip(
         recipient_label=recipient.label,
     )
     return tip, recipient
-

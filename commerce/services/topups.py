@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 from commerce.currencies import validate_amount, validate_currency
 from commerce.models import Account, TopUp, Transfer, WebhookEvent
 from commerce.providers import get_provider
-from commerce.services.ledger import LegSpec, atomic_with_retry, post_transfer, system_account
+from commerce.services.ledger import LegSpec, atomic_with_retry, system_account, write_transfer
 from commerce.services.ledger import user_account as get_user_account
 from config.errors import ConflictError
 from profiles.models import User
@@ -25,7 +25,7 @@ def confirm_topup(*, topup_id: int) -> TopUp:
         user_id=topup.user_id, kind=Account.Kind.WALLET, currency=topup.currency
     )
     label = _("Top-up via %(provider)s") % {"provider": topup.provider}
-    topup.transfer = post_transfer(
+    topup.transfer = write_transfer(
         kind=Transfer.Kind.TOPUP,
         legs=[
             LegSpec(account=clearing, amount=-topup.amount, counterparty=f"topup {topup.pk}"),
@@ -56,7 +56,9 @@ def create_topup(
     amount = validate_amount(amount)
     currency = validate_currency(currency)
     provider = get_provider(provider_name)
-    topup = TopUp.objects.create(user=user, amount=amount, currency=currency, provider=provider.name)
+    topup = TopUp.objects.create(
+        user=user, amount=amount, currency=currency, provider=provider.name
+    )
     result = provider.create_payment(topup_id=topup.pk, amount=amount, currency=currency)
     topup.provider_reference = result.reference
     topup.save(update_fields=["provider_reference", "updated_at"])
