@@ -63,3 +63,17 @@ class StatementQuerySerializer(serializers.Serializer):
     account = serializers.ChoiceField(
         required=False, choices=[kind.value for kind in Account.USER_KINDS]
     )
+
+
+class BalanceSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    available = serializers.IntegerField()
+    pending = serializers.IntegerField()
+    wallet = serializers.IntegerField()
+    earnings_available = serializers.IntegerField()
+    earnings_pending = serializers.IntegerField()
+    payouts_held = serializers.IntegerField()
+
+
+class WalletSerializer(serializers.Serializer):
+    balances = BalanceSerializer(many=True)

@@ -11,6 +11,7 @@ from commerce.api.serializers import (
     StatementQuerySerializer,
     TipSerializer,
     TopUpSerializer,
+    WalletSerializer,
 )
 from commerce.services.idempotency import run_idempotent
 
@@ -24,6 +25,7 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
 
 
 class WalletView(APIView):
+    @extend_schema(responses=WalletSerializer)
     def get(self, request):
         return Response({"balances": selectors.wallet_balances(user_id=request.user.pk)})
 

@@ -203,9 +203,12 @@ def test_ledger_rows_refuse_changes_in_python(make_user, fund):
 )
 def test_postgres_trigger_refuses_update_and_delete(make_user, fund, statement):
     topup = fund(make_user(), 100)
-    with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(statement, [topup.transfer_id])
+    with (
+        pytest.raises(IntegrityError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(statement, [topup.transfer_id])
 
 
 @postgres_only

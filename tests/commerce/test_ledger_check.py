@@ -43,9 +43,7 @@ def test_ledger_check_names_a_corrupted_hold(make_user, fund, capsys):
     fund(user, 1000)
     account = user_account(user_id=user.pk, kind=Account.Kind.WALLET, currency="KRW")
     with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE commerce_account SET pending_debits = 7 WHERE id = %s", [account.pk]
-        )
+        cursor.execute("UPDATE commerce_account SET pending_debits = 7 WHERE id = %s", [account.pk])
     with pytest.raises(CommandError):
         call_command("ledger_check")
     assert "pending_matches_holds" in capsys.readouterr().err
