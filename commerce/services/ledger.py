@@ -209,8 +209,14 @@ def write_transfer(
     initiated_by_id: int | None = None,
     description: str = "",
     reverses: Transfer | None = None,
+    describe: Callable[[Transfer], object] | None = None,
 ) -> Transfer:
-    """Write one transfer and its legs, inside the caller's transaction."""
+    """Write one transfer and its legs, inside the caller's transaction.
+
+    ``describe(transfer)`` writes the caller's rows about the transfer (a tip, a top-up's
+    link) BEFORE the balance rows are locked, so the lock window holds only the
+    guarded UPDATEs, the legs' INSERT and the commit.
+    """
     _require_transaction()
     check_legs_balance(legs)
     transfer = Transfer.objects.create(
@@ -221,6 +227,8 @@ def write_transfer(
         description=description[:200],
         reverses=reverses,
     )
+    if describe is not None:
+        describe(transfer)
     _write(
         transfer=transfer,
         legs=legs,

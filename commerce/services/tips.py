@@ -112,17 +112,28 @@ def send_tip(
     if split.fee:
         fee_account = system_account(kind=Account.Kind.PLATFORM_FEE, currency=currency)
         legs.append(LegSpec(account=fee_account, amount=split.fee, counterparty="tip fee"))
-    transfer = write_transfer(
-        kind=Transfer.Kind.TIP, legs=legs, initiated_by_id=sender.pk, description=_("Tip")
+    tips: list[Tip] = []
+
+    def describe(transfer: Transfer) -> None:
+        tips.append(
+            Tip.objects.create(
+                transfer=transfer,
+                sender=sender,
+                recipient_id=recipient.user_id,
+                message_id=recipient.message_id,
+                amount=amount,
+                fee=split.fee,
+                currency=currency,
+                recipient_label=recipient.label,
+            )
+        )
+
+    write_transfer(
+        kind=Transfer.Kind.TIP,
+        legs=legs,
+        initiated_by_id=sender.pk,
+        description=_("Tip"),
+        describe=describe,
     )
-    tip = Tip.objects.create(
-        transfer=transfer,
-        sender=sender,
-        recipient_id=recipient.user_id,
-        message_id=recipient.message_id,
-        amount=amount,
-        fee=split.fee,
-        currency=currency,
-        recipient_label=recipient.label,
-    )
+    tip = tips[0]
     return tip, recipient

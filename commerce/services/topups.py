@@ -25,7 +25,12 @@ def confirm_topup(*, topup_id: int) -> TopUp:
         user_id=topup.user_id, kind=Account.Kind.WALLET, currency=topup.currency
     )
     label = _("Top-up via %(provider)s") % {"provider": topup.provider}
-    topup.transfer = write_transfer(
+
+    def describe(transfer: Transfer) -> None:
+        topup.transfer, topup.status = transfer, TopUp.Status.SUCCEEDED
+        topup.save(update_fields=["transfer", "status", "updated_at"])
+
+    write_transfer(
         kind=Transfer.Kind.TOPUP,
         legs=[
             LegSpec(account=clearing, amount=-topup.amount, counterparty=f"topup {topup.pk}"),
@@ -33,9 +38,8 @@ def confirm_topup(*, topup_id: int) -> TopUp:
         ],
         initiated_by_id=topup.user_id,
         description=label,
+        describe=describe,
     )
-    topup.status = TopUp.Status.SUCCEEDED
-    topup.save(update_fields=["transfer", "status", "updated_at"])
     return topup
 
 
