@@ -50,7 +50,7 @@ def statement_lines(
         lines = lines.filter(account__kind=account_kind)
     reversed_ = Transfer.objects.filter(reverses_id=OuterRef("transfer_id"))
     return (
-        lines.select_related("account", "transfer")
+        lines.select_related("account", "transfer__tip", "transfer__reverses__tip")
         .annotate(is_reversed=Exists(reversed_))
         .order_by("-id")
     )

@@ -199,7 +199,7 @@ def statement_csv(request):
                     line.transfer_id,
                     line.transfer.kind,
                     _csv_safe(line.transfer.description),
-                    _csv_safe(line.counterparty),
+                    _csv_safe(line.counterparty_label()),
                     line.account.kind,
                     line.currency,
                     line.gross,

@@ -100,18 +100,12 @@ def send_tip(
         user_id=recipient.user_id, kind=Account.Kind.EARNINGS_PENDING, currency=currency
     )
     legs = [
-        LegSpec(account=wallet, amount=-amount, counterparty=recipient.label),
-        LegSpec(
-            account=earnings,
-            amount=split.net,
-            gross=split.gross,
-            fee=split.fee,
-            counterparty=recipient.sender_label,
-        ),
+        LegSpec(account=wallet, amount=-amount),
+        LegSpec(account=earnings, amount=split.net, gross=split.gross, fee=split.fee),
     ]
     if split.fee:
         fee_account = system_account(kind=Account.Kind.PLATFORM_FEE, currency=currency)
-        legs.append(LegSpec(account=fee_account, amount=split.fee, counterparty="tip fee"))
+        legs.append(LegSpec(account=fee_account, amount=split.fee))
     tips: list[Tip] = []
 
     def describe(transfer: Transfer) -> None:
@@ -125,6 +119,7 @@ def send_tip(
                 fee=split.fee,
                 currency=currency,
                 recipient_label=recipient.label,
+                sender_label=recipient.sender_label,
             )
         )
 
