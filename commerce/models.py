@@ -133,13 +133,14 @@ class Transfer(AppendOnlyModel):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversal"
     )
     expires_at = models.DateTimeField(null=True, blank=True)
+    # PROTECT: an append-only row cannot be updated to NULL; deleted accounts are kept
+    # as tombstones, so ledger rows keep pointing at them.
     initiated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         related_name="+",
-        db_constraint=False,
     )
     description = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

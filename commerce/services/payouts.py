@@ -79,7 +79,14 @@ def request_payout(*, user: User, amount: int, currency: str) -> PayoutRequest:
         user_id=user.pk, kind=Account.Kind.EARNINGS_AVAILABLE, currency=currency
     )
     clearing = system_account(kind=Account.Kind.PAYOUT_CLEARING, currency=currency)
-    hold = write_transfer(
+    payouts: list[PayoutRequest] = []
+
+    def describe(hold: Transfer) -> None:
+        payouts.append(
+            PayoutRequest.objects.create(user=user, amount=amount, currency=currency, hold=hold)
+        )
+
+    write_transfer(
         kind=Transfer.Kind.PAYOUT,
         pending=True,
         expires_at=timezone.now() + settings.COMMERCE_PAYOUT_HOLD_EXPIRY,
@@ -89,8 +96,9 @@ def request_payout(*, user: User, amount: int, currency: str) -> PayoutRequest:
         ],
         initiated_by_id=user.pk,
         description=_("Payout request"),
+        describe=describe,
     )
-    return PayoutRequest.objects.create(user=user, amount=amount, currency=currency, hold=hold)
+    return payouts[0]
 
 
 def _lock_payout(payout_id: int, *expected: str) -> PayoutRequest:
