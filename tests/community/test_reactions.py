@@ -405,3 +405,31 @@ def test_reactions_are_rate_limited(message, auth_client, monkeypatch):
     response = add(auth_client, "messages", message.pk)
     assert response.status_code == 429
     assert response.json()["error"]["code"] == "throttled"
+
+
+# --- web ---------------------------------------------------------------------------------------
+# Session, user, rooms, their interests and hashtags, the like counters, the viewer's likes.
+HOME_QUERIES = 7
+
+
+def test_room_cards_show_like_counts_in_a_fixed_number_of_queries(
+    client, make_room, make_user, django_assert_max_num_queries
+):
+    def rooms_with_likes(n):
+        for i in range(n):
+            owner = make_user()
+            room = make_room(owner=owner, title=f"Room {i}")
+            add(client_for(owner), "rooms", room.pk, "❤️")
+
+    rooms_with_likes(3)
+    client.force_login(make_user("viewer"))
+    with django_assert_max_num_queries(HOME_QUERIES):
+        response = client.get("/")
+    html = response.content.decode()
+    assert html.count('data-reactions-target="room"') == 3
+    assert 'data-emoji="❤️" data-count="1" data-me="false"' in html
+    assert "js/reactions.js" in html
+    rooms_with_likes(27)
+    with django_assert_max_num_queries(HOME_QUERIES):
+        response = client.get("/")
+    assert response.content.decode().count('data-reactions-target="room"') == 30
