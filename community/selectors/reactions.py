@@ -12,8 +12,13 @@ and the count in every live event, exact. Room "likes" read the same rows for tr
 A page costs a fixed number of queries whatever its size:
 1. the counter rows of all targets on the page;
 2. the viewer's own reactions on those targets (for ``me``), skipped for anonymous viewers;
-3. for status posts only, the users the viewer blocked, and (only when there are some)
-4. those users' reactions on the page, subtracted from the counts.
+3. the users the viewer blocked (skipped when the caller passes them), and, only when
+   there are some,
+4. those users' reactions on the page, subtracted from the counts: blocked users'
+   reactions are not shown to the blocker.
+
+Live ``reaction.updated`` events go to a whole room at once, so they carry the room's
+shared counts; a blocker's next page load shows their own (smaller) numbers again.
 """
 
 from collections.abc import Iterable
@@ -32,11 +37,17 @@ ReactionSummary = list[dict]
 
 
 def reaction_summaries(
-    target_type: str, ids: Iterable[int], viewer: User | None
+    target_type: str,
+    ids: Iterable[int],
+    viewer: User | None,
+    *,
+    blocked_ids: set[int] | None = None,
 ) -> dict[int, ReactionSummary]:
     """``{target id: [{"emoji", "count", "me"}]}`` for a page of targets, emoji in first-used order.
 
-    Every id asked for is in the result (an empty list when nothing is on it).
+    Every id asked for is in the result (an empty list when nothing is on it). Reactions
+    by users the viewer blocked are left out of the counts; pass ``blocked_ids`` when the
+    caller already has them (``profiles.selectors.blocked_user_ids``) to save a query.
     """
     kind = ReactionTarget(target_type)
     ids = list(dict.fromkeys(ids))
@@ -54,8 +65,10 @@ def reaction_summaries(
     hidden: dict[tuple[int, str], int] = {}
     if viewer is not None and viewer.is_authenticated:
         mine = set(Reaction.objects.filter(**in_page, user=viewer).values_list(field, "emoji"))
-        if kind == ReactionTarget.STATUS_POST:
-            hidden = _blocked_reaction_counts(field, in_page, viewer)
+        if blocked_ids is None:
+            blocked_ids = blocked_user_ids(viewer)
+        if blocked_ids:
+            hidden = _reaction_counts_by(field, in_page, blocked_ids)
     for target_id, emoji, count in counts:
         count -= hidden.get((target_id, emoji), 0)
         if count > 0:
@@ -80,12 +93,11 @@ def reaction_counts(target_type: str, target_id: int) -> list[dict]:
     return [{"emoji": emoji, "count": count} for emoji, count in rows]
 
 
-def _blocked_reaction_counts(field: str, in_page: dict, viewer: User) -> dict[tuple[int, str], int]:
-    blocked = blocked_user_ids(viewer)
-    if not blocked:
-        return {}
+def _reaction_counts_by(
+    field: str, in_page: dict, user_ids: set[int]
+) -> dict[tuple[int, str], int]:
     rows = (
-        Reaction.objects.filter(**in_page, user_id__in=blocked)
+        Reaction.objects.filter(**in_page, user_id__in=user_ids)
         .values(field, "emoji")
         .annotate(n=Count("id"))
         .values_list(field, "emoji", "n")
@@ -143,7 +155,12 @@ def resolve_target(target_type: str, target_id: int) -> ResolvedTarget:
         raise NotFoundError(_("Unknown reaction target.")) from exc
     if kind == ReactionTarget.MESSAGE:
         message = (
-            Message.objects.filter(pk=target_id, deleted_at__isnull=True)
+            Message.objects.filter(
+                pk=target_id,
+                deleted_at__isnull=True,
+                room__is_archived=False,
+                room__is_suspended=False,
+            )
             .values_list("room_id", flat=True)
             .first()
         )
@@ -201,12 +218,14 @@ def reactors(*, target: ResolvedTarget, emoji: str, viewer: User) -> QuerySet[Re
     """Who put ``emoji`` on the target, for the viewer; ordered by the paginator.
 
     In a room, only members see who reacted, and people appear as their room
-    membership (nickname), never as their account. On status posts, the reactions of
-    users the viewer blocked are left out, and a user blocked by the author sees none.
+    membership (nickname), never as their account. Reactions of users the viewer
+    blocked are left out; on status posts a user blocked by the author sees none.
     """
     if not emoji:
         raise DomainError(_("Choose an emoji."), fields={"emoji": [_("Required.")]})
-    reactions = Reaction.objects.filter(**target.column, emoji=emoji)
+    reactions = Reaction.objects.filter(**target.column, emoji=emoji).exclude(
+        user_id__in=blocked_user_ids(viewer)
+    )
     if target.room_id is not None:
         active_membership(room_id=target.room_id, user=viewer)
         return reactions.select_related("membership").only(
@@ -215,8 +234,7 @@ def reactors(*, target: ResolvedTarget, emoji: str, viewer: User) -> QuerySet[Re
         )  # fmt: skip
     check_not_blocked(author_id=target.author_id, user=viewer)
     return (
-        reactions.exclude(user_id__in=blocked_user_ids(viewer))
-        .select_related("user__profile")
+        reactions.select_related("user__profile")
         .only(
             "id", "emoji", "created_at", "user__id", "user__profile__handle",
             "user__profile__display_name", "user__profile__avatar",

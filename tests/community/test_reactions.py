@@ -315,7 +315,28 @@ def test_blocked_user_cannot_react_and_their_reactions_are_hidden(post, user, ma
     assert client_for(carol).get(url("posts", post.pk)).json()["reactions"][0]["count"] == 2
 
 
+def test_blocked_members_reactions_are_hidden_from_the_blocker_in_rooms(
+    room, message, member, user, make_user, make_member, auth_client
+):
+    carol = make_user("carol")
+    make_member(room, carol, nickname="Caz")
+    for reactor in (member, carol):
+        add(client_for(reactor), "messages", message.pk)
+    _block(user, member)
+    summary = auth_client.get(url("messages", message.pk)).json()["reactions"]
+    assert summary == [{"emoji": THUMBS, "count": 1, "me": False}]
+    who = auth_client.get(url("messages", message.pk) + "?" + _q(THUMBS)).json()["results"]
+    assert [row["nickname"] for row in who] == ["Caz"]
+    # Blocks in rooms hide, they do not gag: the blocked member can still react there.
+    assert add(client_for(member), "messages", message.pk, "🔥").status_code == 200
+    assert client_for(carol).get(url("messages", message.pk)).json()["reactions"][0]["count"] == 2
+
+
 # --- summaries: a fixed number of queries per page ------------------------------------------
+# Counters, the viewer's own reactions, the viewer's blocks, blocked users' reactions.
+SUMMARY_QUERIES = 4
+
+
 def _page_of_messages(membership, reactors, n):
     messages = [send_message(membership=membership, body=f"m{i}") for i in range(n)]
     for message in messages:
@@ -329,14 +350,14 @@ def test_reaction_summaries_run_a_fixed_number_of_queries(
     owner_membership, member, user, django_assert_max_num_queries
 ):
     small = _page_of_messages(owner_membership, [user, member], 3)
-    with django_assert_max_num_queries(2):
+    with django_assert_max_num_queries(SUMMARY_QUERIES):
         summaries = reaction_summaries("message", small, user)
     assert summaries[small[0]] == [
         {"emoji": THUMBS, "count": 2, "me": True},
         {"emoji": "🔥", "count": 1, "me": True},
     ]
     large = _page_of_messages(owner_membership, [member, user], 30)
-    with django_assert_max_num_queries(2):
+    with django_assert_max_num_queries(SUMMARY_QUERIES):
         summaries = reaction_summaries("message", large, user)
     assert len(summaries) == 30
     assert all(s[0]["count"] == 2 for s in summaries.values())
@@ -351,7 +372,7 @@ def test_status_post_summaries_are_fixed_even_with_blocks(
         add(client_for(bob), "posts", post_.pk, "😍")
     with contextlib.suppress(LookupError):
         apps.get_model("profiles", "Block").objects.create(blocker=user, blocked=bob)
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(SUMMARY_QUERIES):
         summaries = reaction_summaries("status_post", [p.pk for p in posts], user)
     assert len(summaries) == 20
 
@@ -408,8 +429,8 @@ def test_reactions_are_rate_limited(message, auth_client, monkeypatch):
 
 
 # --- web ---------------------------------------------------------------------------------------
-# Session, user, rooms, their interests and hashtags, the like counters, the viewer's likes.
-HOME_QUERIES = 7
+# Session, user, rooms, their interests and hashtags, and the likes' summary queries.
+HOME_QUERIES = 8
 
 
 def test_room_cards_show_like_counts_in_a_fixed_number_of_queries(
@@ -433,3 +454,10 @@ def test_room_cards_show_like_counts_in_a_fixed_number_of_queries(
     with django_assert_max_num_queries(HOME_QUERIES):
         response = client.get("/")
     assert response.content.decode().count('data-reactions-target="room"') == 30
+
+
+@pytest.mark.parametrize("kind", ["messages", "posts", "rooms"])
+def test_out_of_range_ids_are_404_not_500(auth_client, kind):
+    huge = 2**70
+    assert add(auth_client, kind, huge).status_code == 404
+    assert auth_client.get(url(kind, huge)).status_code == 404
