@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.apps import apps
-from django.db.models import Count, QuerySet
+from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -240,3 +240,29 @@ def reactors(*, target: ResolvedTarget, emoji: str, viewer: User) -> QuerySet[Re
             "user__profile__display_name", "user__profile__avatar",
         )
     )  # fmt: skip
+
+
+# --- Trending -------------------------------------------------------------------------------
+def room_like_totals(room_ids: Iterable[int]) -> dict[int, int]:
+    """``{room id: reactions on the room, all emoji}`` in one query, for ranking rooms."""
+    ids = list(room_ids)
+    totals = dict.fromkeys(ids, 0)
+    rows = (
+        ReactionCount.objects.filter(room_id__in=ids, count__gt=0)
+        .values("room_id")
+        .annotate(total=Sum("count"))
+        .values_list("room_id", "total")
+    )
+    totals.update(rows)
+    return totals
+
+
+def recent_room_likes(*, since, limit: int = 100) -> list[tuple[int, int]]:
+    """``[(room id, likes since ``since``)]``, most liked first: the "rising" signal."""
+    return list(
+        Reaction.objects.filter(room__isnull=False, created_at__gte=since)
+        .values("room_id")
+        .annotate(n=Count("id"))
+        .order_by("-n", "room_id")
+        .values_list("room_id", "n")[:limit]
+    )

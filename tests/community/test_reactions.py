@@ -12,8 +12,13 @@ from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
 
 from community.models import Membership, Reaction, ReactionCount
-from community.selectors.reactions import reaction_summaries
+from community.selectors.reactions import (
+    reaction_summaries,
+    recent_room_likes,
+    room_like_totals,
+)
 from community.services.messages import send_message
+from community.services.reactions import remove_all_reactions_of_user
 from profiles.models import StatusPost
 
 THUMBS = "👍"
@@ -461,3 +466,36 @@ def test_out_of_range_ids_are_404_not_500(auth_client, kind):
     huge = 2**70
     assert add(auth_client, kind, huge).status_code == 404
     assert auth_client.get(url(kind, huge)).status_code == 404
+
+
+# --- trending and account deletion ------------------------------------------------------------
+def test_room_like_totals_and_recent_likes_feed_trending(make_room, make_user, make_member):
+    quiet, busy = make_room(title="Quiet"), make_room(title="Busy")
+    for i in range(3):
+        fan = make_user(f"fan{i}")
+        make_member(busy, fan)
+        add(client_for(fan), "rooms", busy.pk, "❤️")
+        add(client_for(fan), "rooms", busy.pk, "🔥")
+    assert room_like_totals([quiet.pk, busy.pk]) == {quiet.pk: 0, busy.pk: 6}
+    hour_ago = timezone.now() - timedelta(hours=1)
+    assert recent_room_likes(since=hour_ago) == [(busy.pk, 6)]
+    assert recent_room_likes(since=timezone.now() + timedelta(seconds=1)) == []
+
+
+def test_removing_all_of_a_users_reactions_keeps_counters_exact(
+    room, message, member, user, auth_client
+):
+    post = StatusPost.objects.create(author=user, body="hi")
+    bob = client_for(member)
+    for emoji in ("👍", "🔥"):
+        add(bob, "messages", message.pk, emoji)
+    add(bob, "rooms", room.pk, "❤️")
+    add(bob, "posts", post.pk, "😍")
+    add(auth_client, "messages", message.pk, "👍")
+    assert remove_all_reactions_of_user(user=member) == 4
+    assert auth_client.get(url("messages", message.pk)).json()["reactions"] == [
+        {"emoji": "👍", "count": 1, "me": True}
+    ]
+    assert auth_client.get(url("rooms", room.pk)).json()["reactions"] == []
+    assert auth_client.get(url("posts", post.pk)).json()["reactions"] == []
+    assert remove_all_reactions_of_user(user=member) == 0
