@@ -1,8 +1,15 @@
 from django.urls import path
 
-from community.api import reactions
+from community.api import messages, reactions
 
 urlpatterns: list = [
+    path(
+        "rooms/<int:room_id>/messages/",
+        messages.RoomMessagesView.as_view(),
+        name="room-messages",
+    ),
+    path("rooms/<int:room_id>/read/", messages.ReadMarkerView.as_view(), name="room-read"),
+    path("messages/<int:message_id>/", messages.MessageDetailView.as_view(), name="message-detail"),
     path(
         "messages/<int:pk>/reactions/",
         reactions.MessageReactionsView.as_view(),
