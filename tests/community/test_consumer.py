@@ -274,13 +274,13 @@ async def test_resync_has_no_gap_or_duplicate_when_messages_arrive_during_catch_
     real_page = consumers._history_page
     calls = []
 
-    def page_with_traffic(room_id, after):
+    def page_with_traffic(room_id, after, *viewer):
         calls.append(after)
         if len(calls) == 1:
             # Committed after the socket joined the group, before history is read:
             # it is both in history and in the live queue.
             send_message(membership=host_membership, body="during read")
-        payloads, has_more = real_page(room_id, after)
+        payloads, has_more = real_page(room_id, after, *viewer)
         if len(calls) == 1:
             # Committed after history was read: only in the live queue.
             send_message(membership=host_membership, body="after read")
