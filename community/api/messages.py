@@ -9,6 +9,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from community.selectors.messages import (
@@ -78,6 +79,28 @@ def _message_schema(**kwargs):
     )
 
 
+class _FailOpenThrottleMixin:
+    """With the cache (Redis) down, chat still accepts messages: the service's own
+    rate limit fails open too, and the message is stored."""
+
+    def allow_request(self, request, view):
+        try:
+            return super().allow_request(request, view)
+        except Exception:
+            return True
+
+
+class ChatUserRateThrottle(_FailOpenThrottleMixin, UserRateThrottle):
+    pass
+
+
+class ChatAnonRateThrottle(_FailOpenThrottleMixin, AnonRateThrottle):
+    pass
+
+
+CHAT_THROTTLES = [ChatAnonRateThrottle, ChatUserRateThrottle]
+
+
 def _membership_or_403(*, room_id: int, user) -> object:
     membership = active_membership(room_id=room_id, user_id=user.pk)
     if membership is None:
@@ -87,6 +110,8 @@ def _membership_or_403(*, room_id: int, user) -> object:
 
 class RoomMessagesView(APIView):
     """``GET`` history by seq cursor; ``POST`` sends (same message as the socket)."""
+
+    throttle_classes = CHAT_THROTTLES
 
     def get_permissions(self):
         # Rooms readable without an account serve history to anyone; the selector decides.
@@ -148,6 +173,8 @@ class RoomMessagesView(APIView):
 class MessageDetailView(APIView):
     """``PATCH`` edits (author); ``DELETE`` leaves a tombstone (author or host)."""
 
+    throttle_classes = CHAT_THROTTLES
+
     @extend_schema(request=MessageEditSerializer, responses={200: _message_schema()})
     def patch(self, request, message_id: int):
         data = MessageEditSerializer(data=request.data)
@@ -165,6 +192,8 @@ class MessageDetailView(APIView):
 
 class ReadMarkerView(APIView):
     """``POST {"seq": n}`` moves the caller's read marker forward."""
+
+    throttle_classes = CHAT_THROTTLES
 
     @extend_schema(
         request=ReadMarkerSerializer,
