@@ -115,6 +115,8 @@ class ProfileForm(forms.Form):
                 status_message=data["status_message"],
                 interest_slugs=[interest.slug for interest in data["interests"]],
                 languages=data["languages"],
+                avatar=data.get("avatar"),
+                background=data.get("background"),
             )
         except ValidationError as exc:
             add_validation_errors(self, exc)

@@ -58,6 +58,8 @@ class StatusPost(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        verbose_name = _("status post")
+        verbose_name_plural = _("status posts")
         indexes = [models.Index(fields=["author", "-id"])]
 
     def __str__(self) -> str:
@@ -72,6 +74,8 @@ class Follow(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("follow")
+        verbose_name_plural = _("follows")
         constraints = [
             models.UniqueConstraint(fields=["follower", "followee"], name="follow_once"),
             models.CheckConstraint(
@@ -92,6 +96,8 @@ class Block(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("block")
+        verbose_name_plural = _("blocks")
         constraints = [
             models.UniqueConstraint(fields=["blocker", "blocked"], name="block_once"),
             models.CheckConstraint(

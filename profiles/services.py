@@ -1,6 +1,7 @@
 """Writes for accounts and profiles."""
 
 import re
+import unicodedata
 import uuid
 import zoneinfo
 
@@ -35,7 +36,9 @@ def handle_key(handle: str) -> str:
 
 
 def validate_handle(handle: str, *, exclude_profile_id: int | None = None) -> str:
-    handle = handle.strip().lstrip("@")
+    # NFC first: keyboards that send decomposed text (e + combining accent, conjoining
+    # Hangul jamo) would otherwise fail the letters-only pattern.
+    handle = unicodedata.normalize("NFC", handle.strip().lstrip("@"))
     if not HANDLE_RE.fullmatch(handle) or len(handle_key(handle)) > 30:
         raise ValidationError(
             {
@@ -171,6 +174,8 @@ def update_profile(
     languages: list[str] | None = None,
     locale: str | None = None,
     timezone: str | None = None,
+    avatar: UploadedFile | None = None,
+    background: UploadedFile | None = None,
 ) -> Profile:
     """Change any of the given fields (``None`` leaves one as it is).
 
@@ -240,9 +245,20 @@ def update_profile(
             errors["timezone"] = [_("Unknown time zone.")]
         user.timezone = timezone
         user_fields.append("timezone")
+    images = {}
+    for field, upload in [("avatar", avatar), ("background", background)]:
+        if upload is not None:
+            try:
+                images[field] = (upload, verify_image(upload, field=field))
+            except DomainError as exc:
+                errors.update(exc.fields)
     if errors:
         raise ValidationError(errors)
 
+    for field, (upload, extension) in images.items():
+        _delete_file_on_commit(getattr(profile, field))
+        getattr(profile, field).save(f"{uuid.uuid4().hex}.{extension}", upload, save=False)
+        profile_fields.append(field)
     if profile_fields:
         try:
             with transaction.atomic():

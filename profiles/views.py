@@ -156,7 +156,7 @@ def friends(request):
 def edit_profile(request):
     profile = Profile.objects.prefetch_related("interests").get(user=request.user)
     if request.method == "POST":
-        form = ProfileForm(request.POST)
+        form = ProfileForm(request.POST, request.FILES)
         if form.is_valid() and form.save(user=request.user):
             messages.success(request, _("Profile saved."))
             return redirect("edit_profile")

@@ -79,6 +79,9 @@ class MeUpdateSerializer(serializers.Serializer):
     )
     locale = serializers.CharField(required=False, allow_blank=True, max_length=10)
     timezone = serializers.CharField(required=False, max_length=64)
+    # Multipart only; checked by Pillow in the service.
+    avatar = serializers.FileField(required=False, allow_empty_file=False)
+    background = serializers.FileField(required=False, allow_empty_file=False)
 
 
 class AccountDeleteSerializer(serializers.Serializer):

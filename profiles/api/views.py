@@ -114,6 +114,8 @@ def _my_profile(user):
 class MeView(APIView):
     """The signed-in user's own profile and preferences."""
 
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
     @extend_schema(responses=MeSerializer)
     def get(self, request):
         return Response(MeSerializer(_my_profile(request.user)).data)
@@ -133,6 +135,8 @@ class MeView(APIView):
             languages=data.get("languages"),
             locale=data.get("locale"),
             timezone=data.get("timezone"),
+            avatar=data.get("avatar"),
+            background=data.get("background"),
         )
         return Response(MeSerializer(_my_profile(request.user)).data)
 

@@ -153,3 +153,33 @@ def test_user_detail_query_count_is_fixed(
     with django_assert_max_num_queries(3):
         response = client_for(user).get("/api/v1/users/target/")
     assert len(response.json()["interests"]) == 4
+
+
+def test_avatar_and_background_upload_is_verified(user, client_for, png):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = client_for(user)
+    response = client.patch(
+        ME, {"avatar": png("me.png"), "background": png("bg.gif")}, format="multipart"
+    )
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["avatar"].endswith(".png")
+    assert body["background"].endswith(".png")  # stored by its real format
+    fake = SimpleUploadedFile("me.png", b"GIF89a-not-really", content_type="image/png")
+    response = client.patch(ME, {"avatar": fake, "bio": "x"}, format="multipart")
+    assert response.status_code == 400
+    assert "avatar" in response.json()["error"]["fields"]
+    user.profile.refresh_from_db()
+    assert user.profile.bio == ""
+
+
+def test_decomposed_unicode_handles_are_composed(user, make_user, client_for):
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFD", "josé")
+    response = client_for(user).patch(ME, {"handle": decomposed})
+    assert response.status_code == 200, response.json()
+    assert response.json()["handle"] == "josé"
+    response = client_for(make_user()).patch(ME, {"handle": "JOSÉ"})
+    assert response.status_code == 400
