@@ -72,6 +72,26 @@ def is_collapsed_for(author_membership_id: int | None, blocked_member_ids: set[i
     return author_membership_id is not None and author_membership_id in blocked_member_ids
 
 
+def with_collapsed_flags(payloads: list[dict], blocked_member_ids: set[int]) -> list[dict]:
+    """Copies of chat message payloads with ``collapsed`` set for one viewer.
+
+    Copies, because a broadcast event is shared by every socket in the group. The
+    author is read from ``payload["author"]["membership_id"]`` (the chat payload shape).
+    """
+    flagged = []
+    for payload in payloads:
+        author = payload.get("author") or {}
+        collapsed = is_collapsed_for(author.get("membership_id"), blocked_member_ids)
+        flagged.append({**payload, "collapsed": collapsed})
+    return flagged
+
+
+def user_group_name(user_id: int) -> str:
+    """The channel-layer group of one user's sockets; ``blocks.changed`` is sent there
+    so a room socket can reload ``blocked_member_ids_in_room``."""
+    return f"user.{user_id}"
+
+
 # --- Follows ---------------------------------------------------------------------------
 
 

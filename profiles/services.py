@@ -23,6 +23,7 @@ from config.errors import (
     RateLimitedError,
     UnprocessableError,
 )
+from config.realtime import broadcast_on_commit
 from profiles.images import verify_image
 from profiles.models import Block, Follow, Profile, StatusPost, User
 from profiles.text import fold
@@ -365,15 +366,26 @@ def unfollow_user(*, follower: User, followee: User) -> None:
 def block_user(*, blocker: User, blocked: User) -> Block:
     """Block ``blocked`` (idempotent) and end follows in both directions."""
     _check_not_self(blocker, blocked, _("You cannot block yourself."))
-    block, _created = Block.objects.get_or_create(blocker=blocker, blocked=blocked)
+    block, created = Block.objects.get_or_create(blocker=blocker, blocked=blocked)
     Follow.objects.filter(follower=blocker, followee=blocked).delete()
     Follow.objects.filter(follower=blocked, followee=blocker).delete()
+    if created:
+        _broadcast_blocks_changed(blocker)
     return block
 
 
 @transaction.atomic
 def unblock_user(*, blocker: User, blocked: User) -> None:
-    Block.objects.filter(blocker=blocker, blocked=blocked).delete()
+    deleted, _rows = Block.objects.filter(blocker=blocker, blocked=blocked).delete()
+    if deleted:
+        _broadcast_blocks_changed(blocker)
+
+
+def _broadcast_blocks_changed(blocker: User) -> None:
+    """Tell the blocker's open sockets to reload whose messages they collapse."""
+    from profiles.selectors import user_group_name
+
+    broadcast_on_commit(user_group_name(blocker.pk), {"type": "blocks.changed"})
 
 
 # --- Deleting an account ----------------------------------------------------------------------

@@ -124,3 +124,42 @@ def test_follow_unknown_user_is_404(user, client_for):
 
 def test_follow_requires_authentication(api_client, user):
     assert follow(api_client, "alice").status_code == 401
+
+
+def test_collapsed_flags_for_chat_payloads(user, make_user, make_room, make_member, client_for):
+    bob = make_user("bob")
+    room = make_room(owner=make_user())
+    bob_member = make_member(room, bob)
+    me = make_member(room, user)
+    block(client_for(user), "bob")
+    blocked = selectors.blocked_member_ids_in_room(user, room.pk)
+    payloads = [
+        {"id": 1, "author": {"membership_id": bob_member.pk, "nickname": "b"}},
+        {"id": 2, "author": {"membership_id": me.pk, "nickname": "me"}},
+        {"id": 3, "author": None},  # a system message
+    ]
+    flagged = selectors.with_collapsed_flags(payloads, blocked)
+    assert [p["collapsed"] for p in flagged] == [True, False, False]
+    assert "collapsed" not in payloads[0]  # the shared broadcast payload is not mutated
+
+
+def test_block_and_unblock_tell_the_blockers_sockets(
+    user, make_user, client_for, django_capture_on_commit_callbacks
+):
+    from asgiref.sync import async_to_sync
+    from channels.layers import channel_layers, get_channel_layer
+
+    channel_layers.backends.clear()
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(selectors.user_group_name(user.pk), channel)
+    make_user("bob")
+    with django_capture_on_commit_callbacks(execute=True):
+        block(client_for(user), "bob")
+    event = async_to_sync(layer.receive)(channel)
+    assert event == {"type": "moim.event", "event": {"type": "blocks.changed"}}
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(user).delete("/api/v1/users/bob/block/")
+    assert async_to_sync(layer.receive)(channel)["event"]["type"] == "blocks.changed"
+    async_to_sync(layer.group_discard)(selectors.user_group_name(user.pk), channel)
+    channel_layers.backends.clear()
