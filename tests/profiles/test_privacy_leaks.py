@@ -252,3 +252,111 @@ def test_the_leak_detector_detects():
     assert leaks_in(f"<p>{VICTIM_DISPLAY_NAME.upper()}</p>", 7) == [VICTIM_DISPLAY_NAME]
     assert leaks_in(json.dumps({"a": [{"user_id": 7}]}), 7) == ["user id at $.a[0].user_id"]
     assert leaks_in(json.dumps({"a": [{"user_id": 8}]}), 7) == []
+
+
+# --- Sockets: every room route, watched while the victim acts ---------------------------------
+
+VICTIM_SOCKET_MESSAGE = "otter over the socket"
+
+
+def socket_routes() -> list[str]:
+    from config.routing import websocket_urlpatterns
+
+    routes = []
+    for entry in websocket_urlpatterns:
+        route = str(entry.pattern)
+        if {m.group("name") for m in _PARAM.finditer(route)} == {"room_id"}:
+            routes.append(route)
+    return routes
+
+
+@pytest.fixture
+def fresh_layer():
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
+
+async def _connect(route: str, user, room_id: int):
+    from channels.db import database_sync_to_async
+    from channels.testing import WebsocketCommunicator
+
+    from config.asgi import application
+    from config.realtime import issue_socket_ticket
+
+    ticket = await database_sync_to_async(issue_socket_ticket)(user_id=user.pk)
+    communicator = WebsocketCommunicator(
+        application,
+        fill(route, {"room_id": room_id}) + f"?ticket={ticket}",
+        headers=[(b"origin", b"http://testserver"), (b"host", b"testserver")],
+    )
+    connected, _ = await communicator.connect(timeout=5)
+    assert connected
+    return communicator
+
+
+async def _frames(communicator, wait: float = 0.6) -> list[str]:
+    """Every text frame until the socket is quiet for ``wait`` seconds or closes."""
+    frames = []
+    while not await communicator.receive_nothing(timeout=wait):
+        output = await communicator.receive_output(timeout=5)
+        if output["type"] == "websocket.close":
+            break
+        frames.append(output.get("text") or "")
+    return frames
+
+
+def _ids_of_created_messages(frames: list[str]) -> list[int]:
+    ids = []
+    for frame in frames:
+        event = json.loads(frame)
+        message = event.get("message") if isinstance(event, dict) else None
+        if isinstance(message, dict) and isinstance(message.get("id"), int):
+            ids.append(message["id"])
+    return ids
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("route", socket_routes())
+async def test_socket_events_show_only_the_room_nickname(scene, route, fresh_layer, make_user):
+    from channels.db import database_sync_to_async
+
+    from community.services.rooms import create_room, join_room
+
+    observer_socket = await _connect(route, scene.observer, scene.joined_room.pk)
+    victim_socket = await _connect(route, scene.victim, scene.joined_room.pk)
+    seen = await _frames(observer_socket)
+
+    await victim_socket.send_json_to(
+        {"type": "message.send", "body": VICTIM_SOCKET_MESSAGE, "client_id": "privacy-1"}
+    )
+    await victim_socket.send_json_to({"type": "typing"})
+    victim_frames = await _frames(victim_socket)
+    for message_id in _ids_of_created_messages(victim_frames)[-1:]:
+        await victim_socket.send_json_to(
+            {"type": "message.edit", "id": message_id, "body": "otter, edited"}
+        )
+    await victim_socket.send_json_to({"type": "read", "seq": 1})
+    await victim_socket.send_json_to({"type": "ping"})
+    seen += await _frames(observer_socket)
+    await victim_socket.disconnect()
+    seen += await _frames(observer_socket)
+
+    # The victim joins and leaves another room the observer is watching.
+    third_room = await database_sync_to_async(create_room)(
+        owner=scene.observer, title="Third pond", nickname="Watcher"
+    )
+    third_socket = await _connect(route, scene.observer, third_room.pk)
+    seen_third = await _frames(third_socket)
+    await database_sync_to_async(join_room)(
+        room_id=third_room.pk, user=scene.victim, nickname=MASKED_NICKNAME
+    )
+    seen_third += await _frames(third_socket)
+    await third_socket.disconnect()
+    await observer_socket.disconnect()
+
+    assert any(VICTIM_SOCKET_MESSAGE in frame for frame in seen), "positive control"
+    for frame in seen + seen_third:
+        assert leaks_in(frame, scene.victim.pk) == [], frame
