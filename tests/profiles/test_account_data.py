@@ -203,3 +203,26 @@ def test_a_room_owner_can_delete_their_account(user, make_room, client_for):
     response = _delete(client_for(user), password=TEST_PASSWORD, messages="anonymise")
     assert response.status_code == 204
     assert Room.objects.filter(pk=room.pk).exists()
+
+
+# Areas that hold a user's data and must register an export section and, where the
+# data must be removed or anonymised, a deletion hook. Skipped until the area exists.
+AREA_REGISTRATIONS = [
+    ("community", "Reaction", "reactions", None),
+    ("commerce", "Transfer", "ledger", "ledger"),
+]
+
+
+@pytest.mark.parametrize(("app_label", "model", "section", "hook"), AREA_REGISTRATIONS)
+def test_every_area_registers_its_export_section_and_deletion_hook(
+    app_label, model, section, hook
+):
+    from django.apps import apps
+
+    try:
+        apps.get_model(app_label, model)
+    except LookupError:
+        pytest.skip(f"{app_label}.{model} is not in this build")
+    assert section in export_section_names()
+    if hook:
+        assert hook in deletion_hook_names()
