@@ -266,3 +266,24 @@ def recent_room_likes(*, since, limit: int = 100) -> list[tuple[int, int]]:
         .order_by("-n", "room_id")
         .values_list("room_id", "n")[:limit]
     )
+
+
+# --- Export ----------------------------------------------------------------------------------
+def export_reactions(user: User) -> list[dict]:
+    """The user's reactions for "export everything about me" (rooms by the user's nickname)."""
+    rows = (
+        Reaction.objects.filter(user=user)
+        .select_related("membership")
+        .order_by("id")
+        .only("emoji", "created_at", "membership__nickname", *ReactionTarget.values)
+    )
+    return [
+        {
+            "emoji": reaction.emoji,
+            "target_type": reaction.target_type.value,
+            "target_id": reaction.target_id,
+            "as_nickname": reaction.membership.nickname if reaction.membership else None,
+            "reacted_at": reaction.created_at,
+        }
+        for reaction in rows
+    ]

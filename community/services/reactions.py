@@ -216,3 +216,17 @@ def remove_all_reactions_of_user(*, user: User) -> int:
         ReactionCount.objects.filter(pk=counter_id).update(count=F("count") - n)
     deleted, _rows = reactions.delete()
     return deleted
+
+
+def delete_reactions_on_account_deletion(*, user: User, **_options) -> None:
+    remove_all_reactions_of_user(user=user)
+
+
+def register_user_data() -> None:
+    """Register the reactions export section and deletion hook with the profiles app."""
+    from community.selectors.reactions import export_reactions
+    from profiles.deletion import register_deletion_hook
+    from profiles.export import register_export_section
+
+    register_export_section("reactions", export_reactions)
+    register_deletion_hook("reactions", delete_reactions_on_account_deletion)

@@ -482,6 +482,31 @@ def test_room_like_totals_and_recent_likes_feed_trending(make_room, make_user, m
     assert recent_room_likes(since=timezone.now() + timedelta(seconds=1)) == []
 
 
+def test_account_deletion_takes_back_reactions_and_export_lists_them(
+    room, message, member, user, auth_client
+):
+    from tests.conftest import TEST_PASSWORD
+
+    bob = client_for(member)
+    add(bob, "messages", message.pk, "👍")
+    add(bob, "rooms", room.pk, "❤️")
+    add(auth_client, "messages", message.pk, "👍")
+    export = bob.get("/api/v1/me/export/").json()["sections"]["reactions"]
+    assert [(row["emoji"], row["target_type"], row["as_nickname"]) for row in export] == [
+        ("👍", "message", "Bobby"),
+        ("❤️", "room", "Bobby"),
+    ]
+    response = bob.delete(
+        "/api/v1/me/", {"password": TEST_PASSWORD, "messages": "anonymise"}, format="json"
+    )
+    assert response.status_code == 204
+    assert not Reaction.objects.filter(user=member).exists()
+    assert auth_client.get(url("messages", message.pk)).json()["reactions"] == [
+        {"emoji": "👍", "count": 1, "me": True}
+    ]
+    assert auth_client.get(url("rooms", room.pk)).json()["reactions"] == []
+
+
 def test_removing_all_of_a_users_reactions_keeps_counters_exact(
     room, message, member, user, auth_client
 ):

@@ -208,15 +208,13 @@ def test_a_room_owner_can_delete_their_account(user, make_room, client_for):
 # Areas that hold a user's data and must register an export section and, where the
 # data must be removed or anonymised, a deletion hook. Skipped until the area exists.
 AREA_REGISTRATIONS = [
-    ("community", "Reaction", "reactions", None),
+    ("community", "Reaction", "reactions", "reactions"),
     ("commerce", "Transfer", "ledger", "ledger"),
 ]
 
 
 @pytest.mark.parametrize(("app_label", "model", "section", "hook"), AREA_REGISTRATIONS)
-def test_every_area_registers_its_export_section_and_deletion_hook(
-    app_label, model, section, hook
-):
+def test_every_area_registers_its_export_section_and_deletion_hook(app_label, model, section, hook):
     from django.apps import apps
 
     try:
