@@ -12,6 +12,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from community.selectors.reactions import with_reaction_summaries
 from config.errors import DomainError, NotFoundError
 from profiles import selectors, services
 from profiles.export import build_export
@@ -63,12 +64,13 @@ def profile_page(request, handle: str):
     posts = list(posts[: PROFILE_POSTS_PER_PAGE + 1])
     older = posts[PROFILE_POSTS_PER_PAGE - 1].pk if len(posts) > PROFILE_POSTS_PER_PAGE else None
     is_me = profile.user_id == request.user.pk
+    posts = with_reaction_summaries(posts[:PROFILE_POSTS_PER_PAGE], viewer=request.user)
     return render(
         request,
         "profiles/profile.html",
         {
             "profile": profile,
-            "posts": posts[:PROFILE_POSTS_PER_PAGE],
+            "posts": posts,
             "older": older,
             "is_me": is_me,
             "counts": selectors.follow_counts(profile.user_id),
@@ -141,6 +143,9 @@ def friends(request):
         )
     except DomainError:
         return redirect("friends")
+    with_reaction_summaries(
+        [item.post for item in page.items if item.kind == "status_post"], viewer=request.user
+    )
     return render(
         request,
         "profiles/friends.html",

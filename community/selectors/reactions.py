@@ -78,6 +78,14 @@ def reaction_summaries(
     return summaries
 
 
+def with_reaction_summaries(posts: list[StatusPost], *, viewer: User) -> list[StatusPost]:
+    """Set ``reaction_summary`` on each status post of a page (for templates); returns them."""
+    summaries = reaction_summaries(ReactionTarget.STATUS_POST, [p.pk for p in posts], viewer)
+    for post in posts:
+        post.reaction_summary = summaries[post.pk]
+    return posts
+
+
 def reaction_summary(target_type: str, target_id: int, viewer: User | None) -> ReactionSummary:
     return reaction_summaries(target_type, [target_id], viewer)[target_id]
 

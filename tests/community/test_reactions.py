@@ -524,3 +524,14 @@ def test_removing_all_of_a_users_reactions_keeps_counters_exact(
     assert auth_client.get(url("rooms", room.pk)).json()["reactions"] == []
     assert auth_client.get(url("posts", post.pk)).json()["reactions"] == []
     assert remove_all_reactions_of_user(user=member) == 0
+
+
+def test_status_posts_on_profile_and_friends_pages_carry_reaction_bars(client, user, make_user):
+    bob = make_user("bob")
+    post = StatusPost.objects.create(author=bob, body="Sunny day")
+    add(client_for(user), "posts", post.pk, "😍")
+    client.force_login(user)
+    html = client.get(f"/u/{bob.profile.handle}/").content.decode()
+    assert f'data-reactions-target="status_post" data-reactions-id="{post.pk}"' in html
+    assert 'data-emoji="😍" data-count="1" data-me="true"' in html
+    assert "js/reactions.js" in html
