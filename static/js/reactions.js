@@ -180,7 +180,18 @@
       bar = document.createElement("div");
       messageElement.appendChild(bar);
     }
-    return attach(bar, targetFor("message", message.id, message.reactions || []));
+    var known = targets[keyOf("message", message.id)];
+    var reactions = message.reactions || [];
+    if (known) {
+      // Broadcast payloads (an edit) are shared by the room and say me: false for all;
+      // keep what this viewer already knows about their own reactions.
+      var mine = {};
+      known.reactions.forEach(function (r) { mine[r.emoji] = r.me; });
+      reactions = reactions.map(function (r) {
+        return { emoji: r.emoji, count: r.count, me: r.me || !!mine[r.emoji] };
+      });
+    }
+    return attach(bar, targetFor("message", message.id, reactions));
   }
 
   function onEvent(event) {
@@ -207,8 +218,9 @@
       var id = Number(bar.dataset.reactionsId);
       attach(bar, targetFor(bar.dataset.reactionsTarget, id, reactions));
     });
-    var me = document.querySelector("[data-my-membership-id]");
-    if (me && viewer.membershipId === null) viewer.membershipId = Number(me.dataset.myMembershipId);
+    // The chat section (templates/community/includes/chat.html) names the viewer's membership.
+    var chat = document.querySelector(".chat[data-membership-id]");
+    if (chat && viewer.membershipId === null) viewer.membershipId = Number(chat.dataset.membershipId);
   }
 
   function setViewer(options) {
