@@ -19,7 +19,7 @@ was read after every earlier commit, so the last event always carries the final 
 from functools import partial
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Count, F
 from django.utils.translation import gettext as _
 
 from community.emoji import normalise_emoji
@@ -230,3 +230,54 @@ def register_user_data() -> None:
 
     register_export_section("reactions", export_reactions)
     register_deletion_hook("reactions", delete_reactions_on_account_deletion)
+
+
+def recount_reaction_counters(*, target_type: str, target_ids: list[int] | None = None) -> int:
+    """Rebuild counters from the reaction rows (after a bulk delete outside the services).
+
+    Each target is done in its own transaction: its counter rows are locked first, and
+    only then are the reactions counted, in a statement that starts after the lock is
+    held, so a reactor committing meanwhile is either counted or waits and adds its +1
+    on top. Returns how many counters changed.
+    """
+    kind = ReactionTarget(target_type)
+    field = kind.field
+    if target_ids is None:
+        target_ids = sorted(
+            set(
+                ReactionCount.objects.filter(**{f"{field}__isnull": False}).values_list(
+                    field, flat=True
+                )
+            )
+            | set(
+                Reaction.objects.filter(**{f"{field}__isnull": False}).values_list(field, flat=True)
+            )
+        )
+    changed = 0
+    for target_id in target_ids:
+        with transaction.atomic():
+            column = {field: target_id}
+            stored = dict(
+                ReactionCount.objects.select_for_update()
+                .filter(**column)
+                .order_by("id")
+                .values_list("emoji", "count")
+            )
+            actual = dict(
+                Reaction.objects.filter(**column)
+                .values("emoji")
+                .annotate(n=Count("id"))
+                .values_list("emoji", "n")
+            )
+            missing = [emoji for emoji in actual if emoji not in stored]
+            ReactionCount.objects.bulk_create(
+                [ReactionCount(**column, emoji=emoji, count=0) for emoji in missing],
+                ignore_conflicts=True,
+            )
+            for emoji in sorted(set(stored) | set(actual)):
+                if stored.get(emoji) != actual.get(emoji, 0):
+                    ReactionCount.objects.filter(**column, emoji=emoji).update(
+                        count=actual.get(emoji, 0)
+                    )
+                    changed += 1
+    return changed

@@ -535,3 +535,31 @@ def test_status_posts_on_profile_and_friends_pages_carry_reaction_bars(client, u
     assert f'data-reactions-target="status_post" data-reactions-id="{post.pk}"' in html
     assert 'data-emoji="😍" data-count="1" data-me="true"' in html
     assert "js/reactions.js" in html
+
+
+def test_recount_reactions_repairs_counters_after_out_of_band_deletes(
+    room, message, member, user, auth_client
+):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    add(auth_client, "messages", message.pk, "👍")
+    add(client_for(member), "messages", message.pk, "👍")
+    add(client_for(member), "rooms", room.pk, "❤️")
+    # Deleted behind the services' back (say, a raw admin delete): the counters drift.
+    Reaction.objects.filter(user=member, message=message).delete()
+    ReactionCount.objects.filter(room=room).delete()
+    out = StringIO()
+    call_command("recount_reactions", stdout=out)
+    assert "message: 1 counter(s) corrected" in out.getvalue()
+    assert "room: 1 counter(s) corrected" in out.getvalue()
+    assert auth_client.get(url("messages", message.pk)).json()["reactions"] == [
+        {"emoji": "👍", "count": 1, "me": True}
+    ]
+    assert auth_client.get(url("rooms", room.pk)).json()["reactions"] == [
+        {"emoji": "❤️", "count": 1, "me": False}
+    ]
+    out = StringIO()
+    call_command("recount_reactions", "--target", "message", stdout=out)
+    assert out.getvalue().strip() == "message: 0 counter(s) corrected"
