@@ -79,28 +79,29 @@ def _lock_reactor(*, target: ResolvedTarget, user: User, adding: bool) -> Member
     return None
 
 
-@transaction.atomic
 def check_add_reaction(
     *, user: User, target_type: str, target_id: int, emoji: str
 ) -> ReactionSummary:
     """Put ``emoji`` on the target for ``user``; adding it again changes nothing.
 
-    Returns the target's summary as the user now sees it.
+    Returns the target's summary as the user now sees it, read after the commit so the
+    hot counter row is not held locked while it is read.
     """
     emoji = validated_emoji(emoji)
-    target = resolve_target(target_type, target_id)
-    membership = _lock_reactor(target=target, user=user, adding=True)
-    already = set(
-        Reaction.objects.filter(**target.column, user=user).values_list("emoji", flat=True)
-    )
-    if emoji not in already:
-        if len(already) >= MAX_DISTINCT_EMOJI_PER_USER:
-            raise ConflictError(
-                _("You can put at most %(max)s different emoji on one item.")
-                % {"max": MAX_DISTINCT_EMOJI_PER_USER},
-                code="reaction_limit",
-            )
-        do_add_reaction(target=target, user=user, membership=membership, emoji=emoji)
+    with transaction.atomic():
+        target = resolve_target(target_type, target_id)
+        membership = _lock_reactor(target=target, user=user, adding=True)
+        already = set(
+            Reaction.objects.filter(**target.column, user=user).values_list("emoji", flat=True)
+        )
+        if emoji not in already:
+            if len(already) >= MAX_DISTINCT_EMOJI_PER_USER:
+                raise ConflictError(
+                    _("You can put at most %(max)s different emoji on one item.")
+                    % {"max": MAX_DISTINCT_EMOJI_PER_USER},
+                    code="reaction_limit",
+                )
+            do_add_reaction(target=target, user=user, membership=membership, emoji=emoji)
     return reaction_summary(target.kind, target.id, user)
 
 
@@ -118,7 +119,6 @@ def do_add_reaction(
     _broadcast_counts_on_commit(target=target, emoji=emoji, action="added", membership=membership)
 
 
-@transaction.atomic
 def check_remove_reaction(
     *, user: User, target_type: str, target_id: int, emoji: str
 ) -> ReactionSummary:
@@ -127,9 +127,10 @@ def check_remove_reaction(
     Muted members and blocked users may still take their own reactions back.
     """
     emoji = validated_emoji(emoji)
-    target = resolve_target(target_type, target_id)
-    membership = _lock_reactor(target=target, user=user, adding=False)
-    do_remove_reaction(target=target, user=user, membership=membership, emoji=emoji)
+    with transaction.atomic():
+        target = resolve_target(target_type, target_id)
+        membership = _lock_reactor(target=target, user=user, adding=False)
+        do_remove_reaction(target=target, user=user, membership=membership, emoji=emoji)
     return reaction_summary(target.kind, target.id, user)
 
 
