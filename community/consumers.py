@@ -158,7 +158,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             }
         )
         if after is not None:
-            await self._catch_up(after)
+            await self._catch_up(after, last_seq=membership.room.last_message_seq)
         await database_sync_to_async(presence.socket_online)(
             room_id=self.room_id,
             group=self.group,
@@ -171,8 +171,10 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         raw = (query.get("after") or [""])[0]
         return int(raw) if raw.isdigit() else None
 
-    async def _catch_up(self, after: int) -> None:
-        cursor = after
+    async def _catch_up(self, after: int, *, last_seq: int) -> None:
+        # A cursor beyond the room's last message (a stale client) must not hide new
+        # messages: without replayed messages the skip mark is the room's last seq.
+        cursor = min(after, last_seq)
         while True:
             payloads, has_more = await database_sync_to_async(_history_page)(
                 self.room_id, cursor, self.scope["user"]

@@ -44,12 +44,15 @@ async def test_two_members_see_each_others_messages(room_with_two):
     await host_socket.send_json_to({"type": "message.send", "body": "hi all", "client_id": "h1"})
     for socket in (host_socket, guest_socket):
         event = await next_event(socket, "message.created")
+        first_id = event["message"]["id"]
         assert event["message"]["body"] == "hi all"
         assert event["message"]["seq"] == 1
         assert event["message"]["client_id"] == "h1"
         assert event["message"]["author"]["membership_id"] == host_ready["membership_id"]
 
-    await guest_socket.send_json_to({"type": "message.send", "body": "hello!", "reply_to": 1})
+    await guest_socket.send_json_to(
+        {"type": "message.send", "body": "hello!", "reply_to": first_id}
+    )
     for socket in (host_socket, guest_socket):
         event = await next_event(socket, "message.created")
         assert event["message"]["body"] == "hello!"
@@ -58,6 +61,7 @@ async def test_two_members_see_each_others_messages(room_with_two):
             "nickname": "Guest",
             "avatar": None,
         }
+        assert event["message"]["reply_to"]["id"] == first_id
         assert event["message"]["reactions"] == []
         assert event["message"]["media"] is None
     await host_socket.disconnect()
@@ -461,4 +465,64 @@ async def test_replying_to_a_deleted_message_is_refused(room_with_two):
     await socket.send_json_to({"type": "message.send", "body": "re", "reply_to": message["id"]})
     error = await next_event(socket, "error")
     assert "reply_to" in error["fields"]
+    await socket.disconnect()
+
+
+def _layer_like_settings(**overrides):
+    """A second instance of the configured channel layer, with some config changed."""
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+
+    layer_settings = settings.CHANNEL_LAYERS["default"]
+    config = {**layer_settings.get("CONFIG", {}), **overrides}
+    if "prefix" in config:
+        config["prefix"] = f"{config['prefix']}-burst-test"
+    return import_string(layer_settings["BACKEND"])(**config)
+
+
+@pytest.mark.parametrize(("capacity", "expected"), [(None, 500), (100, 100)])
+async def test_configured_layer_holds_a_burst_for_a_consumer_that_is_not_reading(
+    capacity, expected
+):
+    """A channel that cannot read during a burst keeps every message with the
+    configured capacity; the library default of 100 would silently drop the rest."""
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer() if capacity is None else _layer_like_settings(capacity=capacity)
+    channel = await layer.new_channel()
+    await layer.group_add("burst", channel)
+    for number in range(500):
+        await layer.group_send("burst", {"type": "moim.event", "number": number})
+    received = []
+    while await _receive_within(layer, channel, 1.0, received):
+        pass
+    await layer.group_discard("burst", channel)
+    if hasattr(layer, "close_pools"):
+        await layer.close_pools()
+    assert len(received) == expected
+    assert received == list(range(expected))
+
+
+async def _receive_within(layer, channel, seconds, received) -> bool:
+    import asyncio
+
+    try:
+        message = await asyncio.wait_for(layer.receive(channel), seconds)
+    except TimeoutError:
+        return False
+    received.append(message["number"])
+    return True
+
+
+async def test_resync_from_a_cursor_beyond_the_last_message_still_gets_new_messages(
+    room_with_two,
+):
+    room, host, guest = room_with_two
+    host_membership = await database_sync_to_async(Membership.objects.get)(user=host)
+    await database_sync_to_async(send_message)(membership=host_membership, body="one")
+    socket, ready = await ready_socket(guest, room.pk, after=500)
+    assert ready["last_seq"] == 1
+    assert (await next_event(socket, "resync.done"))["last_seq"] == 1
+    await database_sync_to_async(send_message)(membership=host_membership, body="two")
+    assert (await next_event(socket, "message.created"))["message"]["body"] == "two"
     await socket.disconnect()
