@@ -214,9 +214,7 @@ AREA_REGISTRATIONS = [
 
 
 @pytest.mark.parametrize(("app_label", "model", "section", "hook"), AREA_REGISTRATIONS)
-def test_every_area_registers_its_export_section_and_deletion_hook(
-    app_label, model, section, hook
-):
+def test_every_area_registers_its_export_section_and_deletion_hook(app_label, model, section, hook):
     from django.apps import apps
 
     try:

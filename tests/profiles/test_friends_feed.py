@@ -130,7 +130,7 @@ def test_feed_page_runs_a_fixed_number_of_queries(
     alice, bob, carol = alice_and_friends
     host = make_user("host")
     for i in range(count):
-        create_status_post(author=bob, body=f"post {i}")
+        StatusPost.objects.create(author=bob, body=f"post {i}")
         join_with_main_profile(make_member, make_room(owner=host, title=f"room {i}"), carol)
     client = client_for(alice)
     with django_assert_max_num_queries(2):

@@ -182,7 +182,7 @@ def test_friends_page_query_count_is_fixed(
     follow_user(follower=bob, followee=user)
     host = make_user("host")
     for i in range(count):
-        create_status_post(author=bob, body=f"post {i}")
+        StatusPost.objects.create(author=bob, body=f"post {i}")
         membership = make_member(make_room(owner=host, title=f"room {i}"), bob)
         Membership.objects.filter(pk=membership.pk).update(is_open_profile=False)
     with django_assert_max_num_queries(6):
