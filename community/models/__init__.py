@@ -1,5 +1,14 @@
 from community.models.interests import Hashtag, Interest
 from community.models.messages import Message, MessageEdit
-from community.models.rooms import Membership, Room
+from community.models.rooms import JoinRequest, Membership, Room, RoomInvite
 
-__all__ = ["Hashtag", "Interest", "Membership", "Message", "MessageEdit", "Room"]
+__all__ = [
+    "Hashtag",
+    "Interest",
+    "JoinRequest",
+    "Membership",
+    "Message",
+    "MessageEdit",
+    "Room",
+    "RoomInvite",
+]
