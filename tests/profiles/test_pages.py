@@ -175,16 +175,13 @@ def test_nav_links_for_signed_in_users(web):
 def test_friends_page_query_count_is_fixed(
     web, user, make_user, make_room, make_member, count, django_assert_max_num_queries
 ):
-    from community.models import Membership
-
     bob = make_user("bob")
     follow_user(follower=user, followee=bob)
     follow_user(follower=bob, followee=user)
     host = make_user("host")
     for i in range(count):
         StatusPost.objects.create(author=bob, body=f"post {i}")
-        membership = make_member(make_room(owner=host, title=f"room {i}"), bob)
-        Membership.objects.filter(pk=membership.pk).update(is_open_profile=False)
+        make_member(make_room(owner=host, title=f"room {i}"), bob, is_open_profile=False)
     with django_assert_max_num_queries(6):
         response = web.get("/friends/")
     html = response.content.decode()
