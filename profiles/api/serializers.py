@@ -36,7 +36,7 @@ class ProfileCardSerializer(serializers.Serializer):
         return file_url(profile.avatar)
 
 
-class InterestSerializer(serializers.Serializer):
+class ProfileInterestSerializer(serializers.Serializer):
     slug = serializers.SlugField(read_only=True)
     name = serializers.CharField(read_only=True)
 
@@ -96,7 +96,7 @@ class PublicProfileSerializer(serializers.Serializer):
     status_message = serializers.CharField(read_only=True)
     avatar = serializers.SerializerMethodField()
     background = serializers.SerializerMethodField()
-    interests = InterestSerializer(many=True, read_only=True, source="interests.all")
+    interests = ProfileInterestSerializer(many=True, read_only=True, source="interests.all")
     languages = serializers.ListField(child=serializers.CharField(), read_only=True)
     is_me = serializers.SerializerMethodField()
     following = serializers.BooleanField(source="viewer_follows", read_only=True)

@@ -28,7 +28,7 @@ from profiles.api.serializers import (
     feed_item_data,
 )
 from profiles.export import build_export
-from profiles.models import Profile
+from profiles.models import Profile, StatusPost
 
 
 class RegisterView(APIView):
@@ -184,6 +184,8 @@ class UserPostsView(ListAPIView):
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the schema generator
+            return StatusPost.objects.none()
         profile = selectors.profile_for_handle(
             viewer=self.request.user, handle=self.kwargs["handle"]
         )
