@@ -78,12 +78,13 @@ def reaction_summaries(
     return summaries
 
 
-def with_reaction_summaries(posts: list[StatusPost], *, viewer: User) -> list[StatusPost]:
-    """Set ``reaction_summary`` on each status post of a page (for templates); returns them."""
-    summaries = reaction_summaries(ReactionTarget.STATUS_POST, [p.pk for p in posts], viewer)
-    for post in posts:
-        post.reaction_summary = summaries[post.pk]
-    return posts
+def with_reaction_summaries(target_type: str, objects: list, *, viewer: User | None) -> list:
+    """Set ``reaction_summary`` on each object of a page (rooms, posts, for templates and
+    serializers) with one :func:`reaction_summaries` call; returns the objects."""
+    summaries = reaction_summaries(target_type, [obj.pk for obj in objects], viewer)
+    for obj in objects:
+        obj.reaction_summary = summaries[obj.pk]
+    return objects
 
 
 def reaction_summary(target_type: str, target_id: int, viewer: User | None) -> ReactionSummary:

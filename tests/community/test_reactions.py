@@ -434,31 +434,74 @@ def test_reactions_are_rate_limited(message, auth_client, monkeypatch):
 
 
 # --- web ---------------------------------------------------------------------------------------
-# Session, user, rooms, their interests and hashtags, and the likes' summary queries.
-HOME_QUERIES = 8
+# The room search page's own queries (its test pins 9) plus the likes' summary queries.
+SEARCH_PAGE_QUERIES = 9 + 4
 
 
 def test_room_cards_show_like_counts_in_a_fixed_number_of_queries(
-    client, make_room, make_user, django_assert_max_num_queries
+    client, make_room, make_user, make_member, django_assert_max_num_queries
 ):
+    viewer = make_user("viewer")
+
     def rooms_with_likes(n):
         for i in range(n):
             owner = make_user()
             room = make_room(owner=owner, title=f"Room {i}")
             add(client_for(owner), "rooms", room.pk, "❤️")
+            if i == 0:
+                make_member(room, viewer)
+                add(client_for(viewer), "rooms", room.pk, "❤️")
 
     rooms_with_likes(3)
-    client.force_login(make_user("viewer"))
-    with django_assert_max_num_queries(HOME_QUERIES):
-        response = client.get("/")
+    client.force_login(viewer)
+    with django_assert_max_num_queries(SEARCH_PAGE_QUERIES):
+        response = client.get("/rooms/")
     html = response.content.decode()
     assert html.count('data-reactions-target="room"') == 3
-    assert 'data-emoji="❤️" data-count="1" data-me="false"' in html
+    assert html.count('data-emoji="❤️" data-count="1" data-me="false"') == 2
+    assert 'data-emoji="❤️" data-count="2" data-me="true"' in html
+    # Only members may like: the other cards are read-only.
+    assert html.count('data-readonly="true"') == 2
     assert "js/reactions.js" in html
-    rooms_with_likes(27)
-    with django_assert_max_num_queries(HOME_QUERIES):
-        response = client.get("/")
-    assert response.content.decode().count('data-reactions-target="room"') == 30
+    rooms_with_likes(20)
+    with django_assert_max_num_queries(SEARCH_PAGE_QUERIES):
+        response = client.get("/rooms/")
+    assert response.content.decode().count('data-reactions-target="room"') == 23
+
+
+def test_home_and_room_page_show_likes(client, room, member, make_user):
+    add(client_for(member), "rooms", room.pk, "❤️")
+    client.force_login(member)
+    assert 'data-emoji="❤️" data-count="1" data-me="true"' in client.get("/").content.decode()
+    html = client.get(f"/rooms/{room.pk}/").content.decode()
+    assert f'data-reactions-target="room" data-reactions-id="{room.pk}"' in html
+    assert 'data-emoji="❤️" data-count="1" data-me="true"' in html
+    assert "js/reactions.js" in html
+
+
+def test_room_api_payloads_carry_likes(room, member, make_user):
+    add(client_for(member), "rooms", room.pk, "❤️")
+    stranger = client_for(make_user("stranger"))
+    detail = stranger.get(f"/api/v1/rooms/{room.pk}/").json()
+    assert detail["reactions"] == [{"emoji": "❤️", "count": 1, "me": False}]
+    listed = client_for(member).get("/api/v1/rooms/").json()["results"]
+    assert [r["reactions"] for r in listed if r["id"] == room.pk] == [
+        [{"emoji": "❤️", "count": 1, "me": True}]
+    ]
+
+
+def test_likes_heat_trending(make_room, make_user, make_member):
+    from community.selectors.rooms import trending_rooms
+
+    plain, liked = make_room(title="Plain"), make_room(title="Liked")
+    for i in range(4):
+        fan = make_user(f"fan{i}")
+        for target in (plain, liked):
+            make_member(target, fan)
+        add(client_for(fan), "rooms", liked.pk, "❤️")
+    ranked = list(trending_rooms(viewer=None))
+    assert [room.pk for room in ranked][:2] == [liked.pk, plain.pk]
+    assert ranked[0].heat > ranked[1].heat
 
 
 @pytest.mark.parametrize("kind", ["messages", "posts", "rooms"])
