@@ -191,32 +191,48 @@ def send_reaction_update(
 
 @transaction.atomic
 def remove_all_reactions_of_user(*, user: User) -> int:
-    """Take back every reaction of ``user`` (account deletion), keeping counters exact.
-
-    Counter rows are decremented in ascending id order, the order every other writer
-    takes one of them in, so this cannot deadlock with concurrent reactors. No live
-    events: the rooms see the new counts on their next load.
-    """
+    """Take back every reaction of ``user`` (account deletion), keeping counters exact."""
     User.objects.select_for_update().filter(pk=user.pk).values_list("pk").first()
-    reactions = Reaction.objects.filter(user=user)
+    return take_back_reactions(reaction_ids=Reaction.objects.filter(user=user).values("id"))
+
+
+@transaction.atomic
+def take_back_reactions(*, reaction_ids) -> int:
+    """Delete these reactions (a moderator's removal, an account's deletion) and decrement
+    their counters by exactly what was deleted. Returns how many were deleted.
+
+    The rows are locked first, so a concurrent removal of the same reaction by its owner
+    either happened before (and is not counted twice) or waits. Counter rows are then
+    decremented in ascending id order, the order every other writer takes one of them
+    in, so this cannot deadlock with reactors. No live events: rooms see the new counts
+    on their next load.
+    """
+    target_fields = list(ReactionTarget.values)
+    reactions = list(
+        Reaction.objects.select_for_update()
+        .filter(pk__in=reaction_ids)
+        .order_by("id")
+        .only("emoji", *target_fields)
+    )
+    if not reactions:
+        return 0
     taken_back: dict[tuple[str, int, str], int] = {}
-    for reaction in reactions.only("emoji", *ReactionTarget.values):
+    for reaction in reactions:
         key = (reaction.target_type.field, reaction.target_id, reaction.emoji)
         taken_back[key] = taken_back.get(key, 0) + 1
-    if not taken_back:
-        return 0
-    counter_ids = []
+    counters: list[tuple[int, int]] = []
     for (field, target_id, emoji), n in taken_back.items():
-        counter_ids += [
-            (counter_id, n)
-            for counter_id in ReactionCount.objects.filter(
-                **{field: target_id}, emoji=emoji
-            ).values_list("id", flat=True)
-        ]
-    for counter_id, n in sorted(counter_ids):
+        counter_id = (
+            ReactionCount.objects.filter(**{field: target_id}, emoji=emoji)
+            .values_list("id", flat=True)
+            .first()
+        )
+        if counter_id is not None:
+            counters.append((counter_id, n))
+    for counter_id, n in sorted(counters):
         ReactionCount.objects.filter(pk=counter_id).update(count=F("count") - n)
-    deleted, _rows = reactions.delete()
-    return deleted
+    Reaction.objects.filter(pk__in=[reaction.pk for reaction in reactions]).delete()
+    return len(reactions)
 
 
 def delete_reactions_on_account_deletion(*, user: User, **_options) -> None:

@@ -606,3 +606,58 @@ def test_recount_reactions_repairs_counters_after_out_of_band_deletes(
     out = StringIO()
     call_command("recount_reactions", "--target", "message", stdout=out)
     assert out.getvalue().strip() == "message: 0 counter(s) corrected"
+
+
+# --- admin ---------------------------------------------------------------------------------------
+@pytest.fixture
+def moderator(make_user):
+    staff = make_user("moderator")
+    staff.is_staff = staff.is_superuser = True
+    staff.save(update_fields=["is_staff", "is_superuser"])
+    return staff
+
+
+def test_admin_changelists_run_a_fixed_number_of_queries(
+    client, moderator, owner_membership, member, user, django_assert_max_num_queries
+):
+    client.force_login(moderator)
+    post = StatusPost.objects.create(author=user, body="hi")
+    add(client_for(member), "posts", post.pk, "😍")
+    _page_of_messages(owner_membership, [user, member], 3)
+    with django_assert_max_num_queries(ADMIN_QUERIES):
+        assert client.get("/admin/community/reaction/").status_code == 200
+    with django_assert_max_num_queries(ADMIN_QUERIES):
+        assert client.get("/admin/community/reactioncount/").status_code == 200
+    _page_of_messages(owner_membership, [user, member], 20)
+    with django_assert_max_num_queries(ADMIN_QUERIES):
+        response = client.get("/admin/community/reaction/")
+    assert "Bobby" in response.content.decode()
+    with django_assert_max_num_queries(ADMIN_QUERIES):
+        assert client.get("/admin/community/reactioncount/").status_code == 200
+
+
+# Session, user, counts for the paginator and the date hierarchy, the page of rows.
+ADMIN_QUERIES = 10
+
+
+def test_moderator_deleting_reactions_in_admin_keeps_counters_exact(
+    client, moderator, message, member, user
+):
+    add(client_for(member), "messages", message.pk, "🖕")
+    add(client_for(user), "messages", message.pk, "🖕")
+    add(client_for(user), "messages", message.pk, "👍")
+    rude = Reaction.objects.filter(emoji="🖕").order_by("id")
+    client.force_login(moderator)
+    response = client.post(
+        "/admin/community/reaction/",
+        {"action": "delete_selected", "_selected_action": [r.pk for r in rude], "post": "yes"},
+    )
+    assert response.status_code == 302
+    assert ReactionCount.objects.get(message=message, emoji="🖕").count == 0
+    assert reaction_summaries("message", [message.pk], user)[message.pk] == [
+        {"emoji": "👍", "count": 1, "me": True}
+    ]
+    one = Reaction.objects.get(emoji="👍")
+    response = client.post(f"/admin/community/reaction/{one.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert ReactionCount.objects.get(message=message, emoji="👍").count == 0
