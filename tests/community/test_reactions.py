@@ -313,7 +313,13 @@ def test_blocked_user_cannot_react_and_their_reactions_are_hidden(post, user, ma
     assert summary == [{"emoji": "😍", "count": 1, "me": False}]
     who = alice.get(url("posts", post.pk) + "?" + _q("😍")).json()["results"]
     assert [row["handle"] for row in who] == [carol.profile.handle]
+    # The blocked user cannot react; the block is not announced (the post is "not found").
     response = add(client_for(bob), "posts", post.pk, "🔥")
+    assert response.status_code == 404
+    assert client_for(bob).get(url("posts", post.pk)).status_code == 404
+    # The blocker cannot react to the blocked user's posts either, and is told why.
+    bobs_post = StatusPost.objects.create(author=bob, body="Hello?")
+    response = add(alice, "posts", bobs_post.pk, "🔥")
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "blocked"
     # Others still see every reaction.
