@@ -99,6 +99,25 @@
     button.append(emoji, count);
     button.title = reaction.me ? t("Remove your reaction") : t("React with this");
     button.addEventListener("click", function () { toggle(target, reaction.emoji, bar); });
+    // Who reacted: the first names, fetched once when the chip is first hovered or focused.
+    var asked = false;
+    function showWho() {
+      if (asked || bar.dataset.readonly === "true") return;
+      asked = true;
+      fetch(reactionUrl(target, reaction.emoji) + "&limit=10", {
+        credentials: "same-origin", headers: { "Accept": "application/json" },
+      })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (page) {
+          if (!page || !page.results) return;
+          var names = page.results.map(function (row) { return row.nickname || row.display_name || row.handle; });
+          if (page.next) names.push("…");
+          button.title = names.join(", ");
+        })
+        .catch(function () {});
+    }
+    button.addEventListener("mouseenter", showWho);
+    button.addEventListener("focus", showWho);
     return button;
   }
 
