@@ -8,7 +8,7 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from community.models import ReactionTarget
@@ -75,6 +75,13 @@ class ReactionsView(APIView):
     target_type: ReactionTarget
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "reactions"
+
+    def get_throttles(self):
+        # Taps (add/remove) share the "reactions" budget; reads (counts, who reacted on
+        # hover) fall under the general per-user rate instead of eating into it.
+        if self.request.method == "GET":
+            return [UserRateThrottle()]
+        return super().get_throttles()
 
     def _summary(self, target_id: int, reactions: list) -> Response:
         return Response(

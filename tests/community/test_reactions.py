@@ -437,6 +437,9 @@ def test_reactions_are_rate_limited(message, auth_client, monkeypatch):
     response = add(auth_client, "messages", message.pk)
     assert response.status_code == 429
     assert response.json()["error"]["code"] == "throttled"
+    assert remove(auth_client, "messages", message.pk).status_code == 429
+    # Reading counts and who reacted does not spend the tapping budget.
+    assert auth_client.get(url("messages", message.pk)).status_code == 200
 
 
 # --- web ---------------------------------------------------------------------------------------
@@ -667,3 +670,11 @@ def test_moderator_deleting_reactions_in_admin_keeps_counters_exact(
     response = client.post(f"/admin/community/reaction/{one.pk}/delete/", {"post": "yes"})
     assert response.status_code == 302
     assert ReactionCount.objects.get(message=message, emoji="👍").count == 0
+
+
+def test_every_picker_emoji_is_valid_and_stored_as_offered():
+    from community.emoji import PICKER_EMOJI, normalise_emoji
+
+    offered = [emoji for group in PICKER_EMOJI.values() for emoji in group]
+    assert len(offered) == len(set(offered)) > 150
+    assert [e for e in offered if normalise_emoji(e) != e] == []
