@@ -278,13 +278,13 @@ async def test_resync_has_no_gap_or_duplicate_when_messages_arrive_during_catch_
     real_page = consumers._history_page
     calls = []
 
-    def page_with_traffic(room_id, after, *viewer):
+    def page_with_traffic(room_id, after, *args, **kwargs):
         calls.append(after)
         if len(calls) == 1:
             # Committed after the socket joined the group, before history is read:
             # it is both in history and in the live queue.
             send_message(membership=host_membership, body="during read")
-        payloads, has_more = real_page(room_id, after, *viewer)
+        payloads, has_more = real_page(room_id, after, *args, **kwargs)
         if len(calls) == 1:
             # Committed after history was read: only in the live queue.
             send_message(membership=host_membership, body="after read")
@@ -525,4 +525,52 @@ async def test_resync_from_a_cursor_beyond_the_last_message_still_gets_new_messa
     assert (await next_event(socket, "resync.done"))["last_seq"] == 1
     await database_sync_to_async(send_message)(membership=host_membership, body="two")
     assert (await next_event(socket, "message.created"))["message"]["body"] == "two"
+    await socket.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("event_type", "code"),
+    [("member.banned", 4410), ("member.kicked", 4411), ("member.left", 4412)],
+)
+async def test_membership_events_about_me_close_my_socket(room_with_two, event_type, code):
+    """The rooms feature's own events (``member_id``) close the member's sockets too."""
+    from config.realtime import broadcast_on_commit
+
+    room, host, guest = room_with_two
+    host_socket, _ = await ready_socket(host, room.pk)
+    guest_socket, ready = await ready_socket(guest, room.pk)
+    event = {"type": event_type, "room_id": room.pk, "member_id": ready["membership_id"]}
+    await database_sync_to_async(broadcast_on_commit)(room.group_name, event)
+    assert (await next_event(guest_socket, "member.removed"))["membership_id"] == ready[
+        "membership_id"
+    ]
+    assert await closed_with(guest_socket) == code
+    assert await next_event(host_socket, event_type) == event
+    await host_socket.disconnect()
+
+
+async def test_a_socket_flooding_frames_is_told_to_slow_down(room_with_two, monkeypatch):
+    from community import consumers
+
+    monkeypatch.setattr(consumers, "FRAME_LIMIT", 5)
+    room, _host, guest = room_with_two
+    socket, _ = await ready_socket(guest, room.pk)
+    for number in range(5):
+        await socket.send_json_to({"type": "ping", "ref": number})
+        await next_event(socket, "pong")
+    await socket.send_json_to({"type": "ping", "ref": "flood"})
+    error = await next_event(socket, "error")
+    assert error["code"] == "rate_limited"
+    assert error["ref"] == "flood"
+    assert 1 <= error["retry_after"] <= 11
+    await socket.disconnect()
+
+
+async def test_nul_characters_are_dropped_from_messages(room_with_two):
+    room, _host, guest = room_with_two
+    socket, _ = await ready_socket(guest, room.pk)
+    await socket.send_json_to({"type": "message.send", "body": "a\u0000b", "client_id": "n\u00001"})
+    message = (await next_event(socket, "message.created"))["message"]
+    assert message["body"] == "ab"
+    assert message["client_id"] == "n1"
     await socket.disconnect()
