@@ -91,3 +91,37 @@ def test_reacting_in_the_browser_updates_both_members_live(
             assert list(Reaction.objects.values_list("user__username", "emoji")) == [("host", "👍")]
         finally:
             browser.close()
+
+
+def test_liking_a_room_from_its_card(
+    live_server_url,  # noqa: F811 (fixture)
+    make_user,
+    make_room,
+    make_member,
+    monkeypatch,
+):
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "1")
+    room = make_room(title="Jazz corner")
+    fan = make_user("fan")
+    make_member(room, fan, nickname="Fan")
+    make_room(title="Not joined")
+
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM)
+        try:
+            page = _page_for(browser, live_server_url, fan)
+            page.goto("/rooms/")
+            card = page.locator(f'.reaction-bar[data-reactions-id="{room.pk}"]')
+            card.locator(".reaction-add").click()
+            card.locator(".reaction-picker button").nth(1).click()  # ❤️
+            page.wait_for_selector(
+                f'.reaction-bar[data-reactions-id="{room.pk}"] '
+                '.reaction-chip[data-emoji="❤️"][aria-pressed="true"]',
+                timeout=WAIT_MS,
+            )
+            # Cards of rooms the fan is not in show counts only: no picker.
+            assert page.locator(".reaction-bar[data-readonly=true] .reaction-add").count() == 0
+            assert page.locator(".reaction-bar[data-readonly=true]").count() == 1
+        finally:
+            browser.close()
+    assert list(Reaction.objects.values_list("room_id", "emoji")) == [(room.pk, "❤️")]
