@@ -375,6 +375,11 @@ async def test_socket_events_show_only_the_room_nickname(scene, route, fresh_lay
     await third_socket.disconnect()
     await observer_socket.disconnect()
 
+    # The socket threads' connections: closed, so the test database can be dropped.
+    from django.db import connections
+
+    await database_sync_to_async(connections.close_all)()
+
     assert any(VICTIM_SOCKET_MESSAGE in frame for frame in seen), "positive control"
     for frame in seen + seen_third:
         assert leaks_in(frame, scene.victim.pk) == [], frame
