@@ -36,10 +36,28 @@ def handle_key(handle: str) -> str:
     return fold(handle)
 
 
+# Scripts whose letters look alike; one handle may use at most one of them, so
+# "раураl" (Cyrillic р, а, у) cannot pass for "paypal".
+CONFUSABLE_SCRIPTS = ("LATIN", "CYRILLIC", "GREEK")
+
+
+def _mixes_confusable_scripts(text: str) -> bool:
+    scripts = set()
+    for char in text:
+        if char.isalpha():
+            name = unicodedata.name(char, "")
+            scripts.update(s for s in CONFUSABLE_SCRIPTS if name.startswith(s + " "))
+    return len(scripts) > 1
+
+
 def validate_handle(handle: str, *, exclude_profile_id: int | None = None) -> str:
     # NFC first: keyboards that send decomposed text (e + combining accent, conjoining
     # Hangul jamo) would otherwise fail the letters-only pattern.
     handle = unicodedata.normalize("NFC", handle.strip().lstrip("@"))
+    if _mixes_confusable_scripts(handle):
+        raise ValidationError(
+            {"handle": _("Do not mix Latin, Cyrillic and Greek letters in one handle.")}
+        )
     if not HANDLE_RE.fullmatch(handle) or len(handle_key(handle)) > 30:
         raise ValidationError(
             {
@@ -57,7 +75,9 @@ def validate_handle(handle: str, *, exclude_profile_id: int | None = None) -> st
 
 
 def _free_handle(base: str) -> str:
-    base = re.sub(r"[^\w.]", "", base)[:24] or "user"
+    base = re.sub(r"[^\w.]", "", unicodedata.normalize("NFC", base))[:24] or "user"
+    if _mixes_confusable_scripts(base):
+        base = "user"
     if not base[0].isalnum():
         base = "u" + base
     candidate, n = base, 1
