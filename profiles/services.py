@@ -436,14 +436,11 @@ MESSAGES_ANONYMISE, MESSAGES_DELETE = "anonymise", "delete"
 
 @transaction.atomic
 def delete_account(*, user: User, password: str, messages: str) -> None:
-    """Delete ``user``'s account after checking their password.
+    """The person deletes their own account, confirming with their password.
 
-    The user row stays as an anonymous, inactive tombstone so that rows other people
-    and the books rely on (room messages, ledger entries) keep a valid author. Every
-    registered deletion hook (see ``profiles.deletion``) runs in this transaction.
+    ``messages``: ``anonymise`` keeps them under a neutral nickname, ``delete`` leaves
+    tombstones. See :func:`do_delete_account`.
     """
-    from profiles.deletion import run_deletion_hooks
-
     if messages not in (MESSAGES_ANONYMISE, MESSAGES_DELETE):
         raise DomainError(
             _("Choose whether to anonymise or delete your messages."),
@@ -454,7 +451,33 @@ def delete_account(*, user: User, password: str, messages: str) -> None:
         raise NotFoundError(_("This account no longer exists."))
     if not user.check_password(password):
         raise PermissionDeniedError(_("Your password is not correct."), code="wrong_password")
-    run_deletion_hooks(user=user, delete_messages=messages == MESSAGES_DELETE)
+    do_delete_account(user=user, delete_messages=messages == MESSAGES_DELETE)
+
+
+@transaction.atomic
+def delete_account_as_moderator(*, actor: User, user_id: int, delete_messages: bool) -> bool:
+    """Staff remove an account (spam, a legal request). False if it was already gone."""
+    if not actor.is_staff:
+        raise PermissionDeniedError(_("Only moderators can delete other accounts."))
+    user = User.objects.select_for_update().filter(pk=user_id).first()
+    if user is None or not user.is_active:
+        return False
+    if user.pk == actor.pk or user.is_superuser:
+        raise PermissionDeniedError(_("Moderators cannot delete their own or an admin's account."))
+    do_delete_account(user=user, delete_messages=delete_messages)
+    return True
+
+
+def do_delete_account(*, user: User, delete_messages: bool) -> None:
+    """Run every registered deletion hook, then turn the user row into a tombstone.
+
+    The row stays, inactive and anonymous, so that rows other people and the books rely
+    on (room messages, ledger entries) keep a valid author. Call inside a transaction
+    with the user row locked.
+    """
+    from profiles.deletion import run_deletion_hooks
+
+    run_deletion_hooks(user=user, delete_messages=delete_messages)
     user.username = f"~deleted-{user.pk}"
     user.email = ""
     user.first_name = ""
