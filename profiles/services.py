@@ -25,7 +25,7 @@ from config.errors import (
 )
 from config.realtime import broadcast_on_commit
 from profiles.images import verify_image
-from profiles.models import Block, Follow, Profile, StatusPost, User
+from profiles.models import TIMEZONE_CHOICES, Block, Follow, Profile, StatusPost, User
 from profiles.text import fold
 
 USERNAME_RE = re.compile(r"^[\w.@+-]{3,150}$")
@@ -172,6 +172,7 @@ MAX_PROFILE_INTERESTS = 10
 DISPLAY_NAME_MAX = 50
 BIO_MAX = 500
 STATUS_MESSAGE_MAX = 140
+VALID_TIMEZONES = frozenset(name for name, _label in TIMEZONE_CHOICES)
 
 
 def _clean_text(value: str, *, field: str, max_length: int, required: bool, errors: dict) -> str:
@@ -259,7 +260,7 @@ def update_profile(
         user_fields.append("locale")
     if timezone is not None:
         try:
-            if not timezone or timezone not in zoneinfo.available_timezones():
+            if timezone not in VALID_TIMEZONES:
                 raise ValueError
             zoneinfo.ZoneInfo(timezone)
         except (ValueError, zoneinfo.ZoneInfoNotFoundError):
