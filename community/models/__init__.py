@@ -1,5 +1,30 @@
 from community.models.interests import Hashtag, Interest
 from community.models.messages import Message, MessageEdit
+from community.models.moderation import (
+    Appeal,
+    AuditLogEntry,
+    BlockedPattern,
+    HeldMessage,
+    ModerationCase,
+    Report,
+    ReportReason,
+    RoomAnnouncement,
+)
 from community.models.rooms import Membership, Room
 
-__all__ = ["Hashtag", "Interest", "Membership", "Message", "MessageEdit", "Room"]
+__all__ = [
+    "Appeal",
+    "AuditLogEntry",
+    "BlockedPattern",
+    "Hashtag",
+    "HeldMessage",
+    "Interest",
+    "Membership",
+    "Message",
+    "MessageEdit",
+    "ModerationCase",
+    "Report",
+    "ReportReason",
+    "Room",
+    "RoomAnnouncement",
+]
