@@ -1008,3 +1008,39 @@ def send_held_message(held: HeldMessage) -> Message:
     from community.services.messages import send_message
 
     return send_message(membership=held.membership, body=held.body)
+
+
+def do_save_site_filter(*, actor: User, rule: BlockedPattern, created: bool) -> BlockedPattern:
+    """Save a word filter edited in the admin, with its audit entry."""
+    validate_rule_text(kind=rule.kind, text=rule.text)
+    if created:
+        rule.created_by = actor
+    rule.save()
+    _audit(
+        actor=actor,
+        action=Action.ADD_FILTER,
+        target_type="filter",
+        target_id=rule.pk,
+        target_repr=f"{rule.kind} filter {'site-wide' if rule.room_id is None else rule.room_id}",
+        room_id=rule.room_id,
+        details={
+            "kind": rule.kind,
+            "text": rule.text,
+            "action": rule.action,
+            "active": rule.is_active,
+        },
+    )
+    return rule
+
+
+def do_delete_site_filter(*, actor: User, rule: BlockedPattern) -> None:
+    _audit(
+        actor=actor,
+        action=Action.REMOVE_FILTER,
+        target_type="filter",
+        target_id=rule.pk,
+        target_repr=f"{rule.kind} filter {'site-wide' if rule.room_id is None else rule.room_id}",
+        room_id=rule.room_id,
+        details={"kind": rule.kind, "text": rule.text, "action": rule.action},
+    )
+    rule.delete()
