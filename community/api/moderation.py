@@ -1,6 +1,7 @@
 """Moderation API: reports, host tools, appeals. Views only translate to services."""
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -192,7 +193,7 @@ def _room_for_host(request, room_id: int) -> Room:
         services.is_site_moderator(request.user)
         or selectors.host_membership(room=room, user=request.user)
     ):
-        raise PermissionDeniedError("Only the room's hosts can do that.", code="not_host")
+        raise PermissionDeniedError(_("Only the room's hosts can do that."), code="not_host")
     return room
 
 
@@ -269,7 +270,7 @@ class HeldMessageReviewView(APIView):
         return Response(HeldMessageSerializer(held).data)
 
 
-# --- appeals ---------------------------------------------------------------------------------------
+# --- appeals ----------------------------------------------------------------------------
 
 
 class AppealView(APIView):
