@@ -67,7 +67,7 @@ def report_many(make_room, make_user, make_member, count: int) -> None:
             )
 
 
-# --- the group ---------------------------------------------------------------------------
+# --- the group ---
 
 
 def test_moderators_group_has_exactly_the_desk_permissions():
@@ -140,7 +140,7 @@ def test_plain_staff_and_members_are_refused(make_user, scene):
     assert member.get(QUEUE_URL).status_code == 302  # to the admin log-in
 
 
-# --- the queue ----------------------------------------------------------------------------------
+# --- the queue ---
 
 
 def test_queue_lists_open_cases_worst_first(moderator, make_room, make_user, make_member):
@@ -211,7 +211,7 @@ def test_case_page_query_count_does_not_grow_with_history(
         assert client.get(change_url(scene["case"])).status_code == 200
 
 
-# --- the case page --------------------------------------------------------------------------------
+# --- the case page ---
 
 
 def test_case_page_shows_content_context_room_and_history_escaped(moderator, scene, make_user):
@@ -347,7 +347,7 @@ def test_bulk_hide_reported_messages(moderator, make_room, make_user, make_membe
     assert AuditLogEntry.objects.filter(action="hide_message").count() == 3
 
 
-# --- the audit log ---------------------------------------------------------------------------------
+# --- the audit log ---
 
 
 def test_audit_log_is_read_only_in_the_admin(moderator, make_user, scene):
@@ -389,7 +389,7 @@ def test_a_failed_action_leaves_no_audit_entry(moderator, scene):
     assert not AuditLogEntry.objects.exists()
 
 
-# --- site-wide word filters in the admin -------------------------------------------------------------
+# --- site-wide word filters in the admin ---
 
 
 def test_moderator_adds_a_site_filter_with_audit(moderator):
