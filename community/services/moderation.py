@@ -320,7 +320,9 @@ def check_hide_message(
     # Room first, then message: the order sending takes, so no deadlock.
     room = _lock_room(message.room_id)
     _authorise_host(actor=actor, room=room)
-    message = Message.objects.select_for_update().select_related("author").get(pk=message_id)
+    message = (
+        Message.objects.select_for_update(of=("self",)).select_related("author").get(pk=message_id)
+    )
     return do_hide_message(actor=actor, room=room, message=message, reason=reason, case=case)
 
 
@@ -663,7 +665,9 @@ def check_case_action(
             raise DomainError(_("This case is not about a message."), code="no_message")
         room = _lock_room(case.room_id)
         message = (
-            Message.objects.select_for_update().select_related("author").get(pk=case.message_id)
+            Message.objects.select_for_update(of=("self",))
+            .select_related("author")
+            .get(pk=case.message_id)
         )
         do_hide_message(actor=moderator, room=room, message=message, reason=note, case=case)
     elif action == CaseAction.WARN:
