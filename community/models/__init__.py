@@ -10,7 +10,7 @@ from community.models.moderation import (
     ReportReason,
     RoomAnnouncement,
 )
-from community.models.rooms import Membership, Room
+from community.models.rooms import JoinRequest, Membership, Room, RoomInvite
 
 __all__ = [
     "Appeal",
@@ -19,6 +19,7 @@ __all__ = [
     "Hashtag",
     "HeldMessage",
     "Interest",
+    "JoinRequest",
     "Membership",
     "Message",
     "MessageEdit",
@@ -27,4 +28,5 @@ __all__ = [
     "ReportReason",
     "Room",
     "RoomAnnouncement",
+    "RoomInvite",
 ]

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('community', '0002_initial'),
+        ('community', '0005_membership_joined_at_index'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
