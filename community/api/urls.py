@@ -1,9 +1,16 @@
 from django.urls import include, path
 
+from community.api import messages
+
 # One include per area; each helper adds its own line.
 urlpatterns: list = [
-    # Moderation first: its kick/ban/unban/mute routes carry the audit log and the
-    # socket effects, and win over any same-path route below.
     path("", include("community.api.moderation_urls")),
     path("", include("community.api.room_urls")),
+    path(
+        "rooms/<int:room_id>/messages/",
+        messages.RoomMessagesView.as_view(),
+        name="room-messages",
+    ),
+    path("rooms/<int:room_id>/read/", messages.ReadMarkerView.as_view(), name="room-read"),
+    path("messages/<int:message_id>/", messages.MessageDetailView.as_view(), name="message-detail"),
 ]

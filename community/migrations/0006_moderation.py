@@ -9,6 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('community', '0005_membership_joined_at_index'),
+        ('community', '0003_message_message_author_latest'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
