@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from community.models import BlockedPattern, Membership, Room
+from config.errors import UnprocessableError
 from profiles.text import fold
 
 logger = logging.getLogger(__name__)
@@ -79,6 +80,19 @@ class FilterVerdict:
 
 
 ALLOWED = FilterVerdict(ALLOW)
+
+
+class MessageFilteredError(UnprocessableError):
+    """A message an automatic rule blocked (``message_blocked``) or held for the hosts
+    (``message_held``); ``fields["rule_kind"]`` names the kind of rule, never the rule."""
+
+    def __init__(self, verdict: FilterVerdict):
+        super().__init__(
+            verdict.explanation,
+            code="message_held" if verdict.action == HOLD else "message_blocked",
+            fields={"rule_kind": [verdict.rule_kind]},
+        )
+        self.verdict = verdict
 
 
 # --- compiling rules ---------------------------------------------------------------

@@ -11,7 +11,6 @@ from community.models import (
     Appeal,
     BlockedPattern,
     HeldMessage,
-    Membership,
     ModerationCase,
     ReportReason,
     Room,
@@ -46,16 +45,6 @@ class ReportOutSerializer(serializers.Serializer):
 
 class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
-
-
-class MuteSerializer(ReasonSerializer):
-    minutes = serializers.IntegerField(min_value=0)
-
-
-class MemberStateSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Membership
-        fields = ["id", "nickname", "role", "state", "muted_until"]
 
 
 class SlowModeSerializer(serializers.Serializer):
@@ -121,67 +110,36 @@ class ReportView(APIView):
 # --- host tools: members ----------------------------------------------------------------------
 
 
-class _MemberActionView(APIView):
-    serializer_class = ReasonSerializer
+class KickMemberView(APIView):
+    """Remove a member now; they may join again (204, like the rooms feature's ban)."""
 
-    def act(self, request, room_id: int, member_id: int, data: dict) -> Membership:
-        raise NotImplementedError
-
+    @extend_schema(request=ReasonSerializer, responses={204: None})
     def post(self, request, room_id: int, member_id: int):
-        data = self.serializer_class(data=request.data)
+        data = ReasonSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        membership = self.act(request, room_id, member_id, data.validated_data)
-        return Response(MemberStateSerializer(membership).data)
-
-
-class KickMemberView(_MemberActionView):
-    @extend_schema(request=ReasonSerializer, responses={200: MemberStateSerializer})
-    def post(self, request, room_id: int, member_id: int):
-        return super().post(request, room_id, member_id)
-
-    def act(self, request, room_id, member_id, data):
-        return services.check_kick_member(
-            actor=request.user, room_id=room_id, member_id=member_id, reason=data.get("reason", "")
-        )
-
-
-class BanMemberView(_MemberActionView):
-    @extend_schema(request=ReasonSerializer, responses={200: MemberStateSerializer})
-    def post(self, request, room_id: int, member_id: int):
-        return super().post(request, room_id, member_id)
-
-    def act(self, request, room_id, member_id, data):
-        return services.check_ban_member(
-            actor=request.user, room_id=room_id, member_id=member_id, reason=data.get("reason", "")
-        )
-
-
-class UnbanMemberView(_MemberActionView):
-    @extend_schema(request=ReasonSerializer, responses={200: MemberStateSerializer})
-    def post(self, request, room_id: int, member_id: int):
-        return super().post(request, room_id, member_id)
-
-    def act(self, request, room_id, member_id, data):
-        return services.check_unban_member(
-            actor=request.user, room_id=room_id, member_id=member_id, reason=data.get("reason", "")
-        )
-
-
-class MuteMemberView(_MemberActionView):
-    serializer_class = MuteSerializer
-
-    @extend_schema(request=MuteSerializer, responses={200: MemberStateSerializer})
-    def post(self, request, room_id: int, member_id: int):
-        return super().post(request, room_id, member_id)
-
-    def act(self, request, room_id, member_id, data):
-        return services.check_mute_member(
+        services.check_kick_member(
             actor=request.user,
             room_id=room_id,
             member_id=member_id,
-            minutes=data["minutes"],
-            reason=data.get("reason", ""),
+            reason=data.validated_data.get("reason", ""),
         )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class UnbanMemberView(APIView):
+    """Lift a ban (the same as ``DELETE .../ban/``); the person may join again."""
+
+    @extend_schema(request=ReasonSerializer, responses={204: None})
+    def post(self, request, room_id: int, member_id: int):
+        data = ReasonSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.check_unban_member(
+            actor=request.user,
+            room_id=room_id,
+            member_id=member_id,
+            reason=data.validated_data.get("reason", ""),
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 # --- host tools: room settings ------------------------------------------------------------------

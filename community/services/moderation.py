@@ -3,13 +3,15 @@
 Every action that changes what someone may do or see writes an :class:`AuditLogEntry`
 in the same transaction, then broadcasts its live effect after commit.
 
-Socket events sent to the room group ``room.<id>``:
+Live effects reuse the chat and rooms vocabularies (docs/realtime.md):
 
-- ``member.removed`` ``{room_id, member_id, reason}`` with reason ``kicked``, ``banned``
-  or ``suspended``: the removed member's own socket closes with
-  :data:`CLOSE_CODES` ``[reason]``; the others drop the member from their list.
-- ``member.muted`` ``{room_id, member_id, muted_until}`` (``null`` when lifted).
-- ``message.deleted`` ``{room_id, message_id, seq}``: everyone hides the message.
+- a kick, ban or site suspension sends ``member.removed`` through
+  ``messages.broadcast_member_removed``: the member's sockets close with
+  ``CLOSE_CODE_BY_REASON`` (kicked 4411, banned 4410, suspended 4413), the others
+  receive ``member.left``; a ban or kick also sends the rooms feature's ``member.banned``
+  / ``member.left``.
+- hiding a message sends ``message.deleted`` ``{room_id, id, seq, deleted_at}``.
+- a mute sends ``member.updated`` with the member payload (``muted_until``).
 - ``room.updated`` ``{room_id, slow_mode_seconds}``, ``room.announcement``
   ``{room_id, announcement}`` and ``room.suspended`` ``{room_id, is_suspended}``.
 """
@@ -22,7 +24,6 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -31,6 +32,7 @@ from community.models import (
     AuditLogEntry,
     BlockedPattern,
     HeldMessage,
+    JoinRequest,
     Membership,
     Message,
     ModerationCase,
@@ -41,6 +43,7 @@ from community.models import (
 )
 from community.models.moderation import APPEAL_SEVERITY, REASON_SEVERITY
 from community.moderation_filters import validate_rule_text
+from community.selectors.rooms import member_payload
 from config.errors import (
     ConflictError,
     DomainError,
@@ -50,16 +53,6 @@ from config.errors import (
 )
 from config.realtime import broadcast_on_commit
 from profiles.models import User
-
-# WebSocket close codes for a member removed while connected (4000-4999: application).
-CLOSE_CODE_KICKED = 4001
-CLOSE_CODE_BANNED = 4003
-CLOSE_CODE_SUSPENDED = 4004
-CLOSE_CODES = {
-    "kicked": CLOSE_CODE_KICKED,
-    "banned": CLOSE_CODE_BANNED,
-    "suspended": CLOSE_CODE_SUSPENDED,
-}
 
 Action = AuditLogEntry.Action
 TargetType = ModerationCase.TargetType
@@ -176,15 +169,21 @@ def _check_outranks(actor_membership: Membership | None, target: Membership) -> 
 
 
 def _remove_membership(*, room: Room, target: Membership, state: str, reason: str) -> None:
-    was_active = target.state == Membership.State.ACTIVE
-    target.state = state
-    target.save(update_fields=["state"])
-    if was_active:
-        Room.objects.filter(pk=room.pk).update(member_count=F("member_count") - 1)
-    broadcast_on_commit(
-        room.group_name,
-        {"type": "member.removed", "room_id": room.pk, "member_id": target.pk, "reason": reason},
-    )
+    """Take the member out (the rooms feature's bookkeeping), then close their sockets."""
+    from community.services.messages import broadcast_member_removed
+    from community.services.rooms import _mark_left
+
+    if target.state == Membership.State.ACTIVE:
+        _mark_left(room, target, state=state)
+    else:  # banning someone who already left: no count to change, nobody to close
+        target.state = state
+        fields = ["state"]
+        if state == Membership.State.BANNED:
+            target.banned_at = timezone.now()
+            fields.append("banned_at")
+        target.save(update_fields=fields)
+        return
+    broadcast_member_removed(membership=target, reason=reason)
 
 
 # --- reports ------------------------------------------------------------------------------
@@ -337,8 +336,9 @@ def do_hide_message(
             {
                 "type": "message.deleted",
                 "room_id": room.pk,
-                "message_id": message.pk,
+                "id": message.pk,
                 "seq": message.seq,
+                "deleted_at": message.deleted_at.isoformat(),
             },
         )
     _audit(
@@ -398,6 +398,9 @@ def check_ban_member(
         target.role = Membership.Role.MEMBER
         target.save(update_fields=["role"])
     _remove_membership(room=room, target=target, state=Membership.State.BANNED, reason="banned")
+    JoinRequest.objects.filter(
+        room=room, user_id=target.user_id, state=JoinRequest.State.PENDING
+    ).update(state=JoinRequest.State.DECLINED, decided_at=timezone.now())
     _audit(
         actor=actor,
         action=Action.BAN,
@@ -423,7 +426,8 @@ def check_unban_member(
         raise ConflictError(_("That member is not banned."), code="not_banned")
     # Unbanned people are out of the room; they may join again.
     target.state = Membership.State.LEFT
-    target.save(update_fields=["state"])
+    target.banned_at = None
+    target.save(update_fields=["state", "banned_at"])
     _audit(
         actor=actor,
         action=Action.UNBAN,
@@ -482,12 +486,7 @@ def do_mute_member(
     )
     broadcast_on_commit(
         room.group_name,
-        {
-            "type": "member.muted",
-            "room_id": room.pk,
-            "member_id": target.pk,
-            "muted_until": target.muted_until.isoformat() if target.muted_until else None,
-        },
+        {"type": "member.updated", "room_id": room.pk, "member": member_payload(target)},
     )
     return target
 
@@ -555,18 +554,12 @@ def do_suspend_user(*, actor: User, user_id: int, minutes: int, reason: str, cas
         details={"minutes": minutes, "until": target.suspended_until.isoformat()},
     )
     # Close the suspended user's sockets in every room they are in.
-    for membership_id, room_id in Membership.objects.filter(
-        user=target, state=Membership.State.ACTIVE
-    ).values_list("id", "room_id"):
-        broadcast_on_commit(
-            f"room.{room_id}",
-            {
-                "type": "member.removed",
-                "room_id": room_id,
-                "member_id": membership_id,
-                "reason": "suspended",
-            },
-        )
+    from community.services.messages import broadcast_member_removed
+
+    for membership in Membership.objects.filter(user=target, state=Membership.State.ACTIVE).only(
+        "id", "room_id"
+    ):
+        broadcast_member_removed(membership=membership, reason="suspended")
     return target
 
 
@@ -1048,3 +1041,17 @@ def do_delete_site_filter(*, actor: User, rule: BlockedPattern) -> None:
         details={"kind": rule.kind, "text": rule.text, "action": rule.action},
     )
     rule.delete()
+
+
+def record_host_deletion(*, actor_membership: Membership, message: Message) -> AuditLogEntry:
+    """Audit a host deleting someone else's message through the chat (in its transaction)."""
+    return _audit(
+        actor=actor_membership.user,
+        action=Action.HIDE_MESSAGE,
+        target_type="message",
+        target_id=message.pk,
+        target_repr=f"message {message.pk} in room {message.room_id}: {message.body[:120]}",
+        subject_id=message.author.user_id if message.author else None,
+        room_id=message.room_id,
+        details={"by": "host"},
+    )

@@ -22,12 +22,10 @@ def make_superuser(make_user, username: str | None = None):
 
 
 def post_message(membership: Membership, body: str) -> Message:
-    """A stored message through the chat send path (filters are tested separately)."""
-    from community.services import messages
+    """A stored message through the chat's trusted send path (no limits, no filters)."""
+    from community.services.messages import send_message
 
-    if hasattr(messages, "check_send_message"):
-        return messages.check_send_message(membership=membership, body=body).message
-    return messages.send_message(membership=membership, body=body)
+    return send_message(membership=membership, body=body)
 
 
 def owner_membership(room) -> Membership:
