@@ -8,8 +8,7 @@ Live effects reuse the chat and rooms vocabularies (docs/realtime.md):
 - a kick, ban or site suspension sends ``member.removed`` through
   ``messages.broadcast_member_removed``: the member's sockets close with
   ``CLOSE_CODE_BY_REASON`` (kicked 4411, banned 4410, suspended 4413), the others
-  receive ``member.left``; a ban or kick also sends the rooms feature's ``member.banned``
-  / ``member.left``.
+  receive ``member.left`` with the reason.
 - hiding a message sends ``message.deleted`` ``{room_id, id, seq, deleted_at}``.
 - a mute sends ``member.updated`` with the member payload (``muted_until``).
 - ``room.updated`` ``{room_id, slow_mode_seconds}``, ``room.announcement``
@@ -24,6 +23,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -159,31 +159,45 @@ def _lock_target_member(*, room: Room, member_id: int, actor: User) -> Membershi
 
 
 def _check_outranks(actor_membership: Membership | None, target: Membership) -> None:
-    """The owner acts on anyone; co-hosts only on plain members; moderators on all."""
+    """The owner acts on co-hosts and members, co-hosts only on members, moderators on
+    everyone but the owner (a room keeps its owner: moderators suspend the room or the
+    user instead)."""
+    if target.role == Membership.Role.OWNER:
+        raise PermissionDeniedError(
+            _("The room's owner cannot be removed or muted; suspend the room or the user."),
+            code="target_is_owner",
+        )
     if actor_membership is None:
         return
-    if target.role == Membership.Role.OWNER or (
-        target.is_host and actor_membership.role != Membership.Role.OWNER
-    ):
+    if target.is_host and actor_membership.role != Membership.Role.OWNER:
         raise PermissionDeniedError(_("You cannot do that to another host."), code="target_is_host")
 
 
 def _remove_membership(*, room: Room, target: Membership, state: str, reason: str) -> None:
-    """Take the member out (the rooms feature's bookkeeping), then close their sockets."""
-    from community.services.messages import broadcast_member_removed
-    from community.services.rooms import _mark_left
+    """Take the member out (the rooms feature's fields), then close their sockets.
 
-    if target.state == Membership.State.ACTIVE:
-        _mark_left(room, target, state=state)
-    else:  # banning someone who already left: no count to change, nobody to close
-        target.state = state
-        fields = ["state"]
-        if state == Membership.State.BANNED:
-            target.banned_at = timezone.now()
-            fields.append("banned_at")
-        target.save(update_fields=fields)
-        return
-    broadcast_member_removed(membership=target, reason=reason)
+    The one live event is chat's ``member.removed`` (docs/realtime.md): the removed
+    member's sockets close, everyone else receives ``member.left`` with the reason.
+    """
+    from community.services.messages import broadcast_member_removed
+
+    now = timezone.now()
+    was_active = target.state == Membership.State.ACTIVE
+    target.state = state
+    fields = ["state"]
+    if state == Membership.State.BANNED:
+        target.banned_at = now
+        fields.append("banned_at")
+    if was_active:
+        target.left_at = now
+        fields.append("left_at")
+    if target.role != Membership.Role.MEMBER:
+        target.role = Membership.Role.MEMBER  # a removed co-host loses the role
+        fields.append("role")
+    target.save(update_fields=fields)
+    if was_active:
+        Room.objects.filter(pk=room.pk).update(member_count=F("member_count") - 1)
+        broadcast_member_removed(membership=target, reason=reason)
 
 
 # --- reports ------------------------------------------------------------------------------
@@ -393,10 +407,6 @@ def check_ban_member(
     _check_outranks(actor_membership, target)
     if target.state == Membership.State.BANNED:
         raise ConflictError(_("That member is already banned."), code="already_banned")
-    if target.role != Membership.Role.MEMBER:
-        # A banned co-host (by the owner or a moderator) loses the role.
-        target.role = Membership.Role.MEMBER
-        target.save(update_fields=["role"])
     _remove_membership(room=room, target=target, state=Membership.State.BANNED, reason="banned")
     JoinRequest.objects.filter(
         room=room, user_id=target.user_id, state=JoinRequest.State.PENDING

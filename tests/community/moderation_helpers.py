@@ -5,11 +5,25 @@ from django.contrib.auth.models import Group
 from community.models import Membership, Message
 
 
+def moderators_group() -> Group:
+    """The group the data migration created; a transactional test's flush removes it, so
+    it is then re-created by the migration's own function."""
+    group = Group.objects.filter(name="moderators").first()
+    if group is None:
+        from importlib import import_module
+
+        from django.apps import apps
+
+        import_module("community.migrations.0007_moderators_group").create_group(apps, None)
+        group = Group.objects.get(name="moderators")
+    return group
+
+
 def make_moderator(make_user, username: str | None = None):
     user = make_user(username)
     user.is_staff = True
     user.save(update_fields=["is_staff"])
-    user.groups.add(Group.objects.get(name="moderators"))
+    user.groups.add(moderators_group())
     return user
 
 
