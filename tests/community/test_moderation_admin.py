@@ -1,6 +1,7 @@
 """The moderators' desk in the Django admin: queue, case page, actions, audit log, roles."""
 
 import pytest
+from django.conf import settings
 from django.contrib import admin as django_admin
 from django.contrib.auth.models import Group
 from django.test import Client, override_settings
@@ -417,3 +418,32 @@ def test_unsafe_or_invalid_patterns_are_refused_in_the_admin(moderator):
     )
     assert too_long.status_code == 200
     assert not AuditLogEntry.objects.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not settings.IS_POSTGRES, reason="needs PostgreSQL")
+def test_postgres_refuses_to_rewrite_or_delete_audit_rows(make_user, moderator):
+    from django.db import connection, transaction
+    from django.db.utils import DatabaseError
+
+    subject = make_user("subject")
+    entry = AuditLogEntry.objects.create(
+        actor=moderator,
+        subject=subject,
+        action="warn",
+        target_type="user",
+        target_id=subject.pk,
+        target_repr="u",
+        reason="original",
+    )
+    for sql in (
+        "UPDATE community_auditlogentry SET reason = 'rewritten' WHERE id = %s",
+        "UPDATE community_auditlogentry SET actor_id = NULL, reason = 'x' WHERE id = %s",
+        "DELETE FROM community_auditlogentry WHERE id = %s",
+    ):
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, [entry.pk])
+    # Deleting a user still works: only the link is cleared, the record stays.
+    User.objects.filter(pk=subject.pk).delete()
+    kept = AuditLogEntry.objects.get(pk=entry.pk)
+    assert (kept.subject_id, kept.reason) == (None, "original")
