@@ -158,3 +158,20 @@ def test_appeal_form_once(room, target):
     # Not suspended: nothing to appeal.
     not_suspended = client.post(reverse("appeal"), {"text": "x"})
     assert "not suspended" in not_suspended.content.decode()
+
+
+def test_room_page_links_the_tools_shows_the_announcement_and_offers_reporting(
+    room, target, make_user
+):
+    from community.services.moderation import check_pin_announcement
+
+    check_pin_announcement(actor=room.owner, room_id=room.pk, body="No <spoilers>")
+    host_page = logged_in(room.owner).get(reverse("room-detail", args=[room.pk])).content.decode()
+    assert tools_url(room) in host_page
+    assert "No &lt;spoilers&gt;" in host_page
+    member_page = logged_in(target.user).get(reverse("room-detail", args=[room.pk]))
+    html = member_page.content.decode()
+    assert tools_url(room) not in html
+    assert reverse("report", args=["room", room.pk]) in html
+    tools = logged_in(room.owner).get(tools_url(room)).content.decode()
+    assert reverse("room-members", args=[room.pk]) in tools
