@@ -175,3 +175,10 @@ def test_room_page_links_the_tools_shows_the_announcement_and_offers_reporting(
     assert reverse("report", args=["room", room.pk]) in html
     tools = logged_in(room.owner).get(tools_url(room)).content.decode()
     assert reverse("room-members", args=[room.pk]) in tools
+
+
+def test_members_page_offers_reporting_a_member_by_membership(room, target, make_user):
+    html = logged_in(room.owner).get(reverse("room-members", args=[room.pk])).content.decode()
+    assert reverse("report", args=["member", target.pk]) in html
+    # Nobody is offered to report themselves.
+    assert reverse("report", args=["member", owner_membership(room).pk]) not in html
