@@ -447,3 +447,32 @@ def test_postgres_refuses_to_rewrite_or_delete_audit_rows(make_user, moderator):
     User.objects.filter(pk=subject.pk).delete()
     kept = AuditLogEntry.objects.get(pk=entry.pk)
     assert (kept.subject_id, kept.reason) == (None, "original")
+
+
+@pytest.mark.parametrize("role", ["member", "owner", "cohost", "moderator", "superuser"])
+def test_desk_action_matrix(role, scene, make_user, make_member):
+    room = scene["room"]
+    if role == "member":
+        user = make_member(room, make_user(), nickname="m").user
+    elif role == "owner":
+        user = room.owner
+    elif role == "cohost":
+        cohost = make_member(room, make_user(), nickname="c")
+        Membership.objects.filter(pk=cohost.pk).update(role=Membership.Role.COHOST)
+        user = cohost.user
+    elif role == "moderator":
+        user = make_moderator(make_user)
+    else:
+        user = make_superuser(make_user)
+    response = act(logged_in(user), scene["case"], action="hide_message", note="x")
+    hidden = Message.objects.get(pk=scene["message"].pk).deleted_at is not None
+    if role in ("moderator", "superuser"):
+        assert response.status_code == 302
+        assert hidden
+        assert AuditLogEntry.objects.get().actor == user
+    else:
+        # Room hosts are not staff: the admin sends them to its log-in page.
+        assert response.status_code == 302
+        assert "/admin/login/" in response["Location"]
+        assert not hidden
+        assert not AuditLogEntry.objects.exists()

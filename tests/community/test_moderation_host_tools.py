@@ -335,3 +335,74 @@ def test_held_messages_are_reviewed_by_hosts(cast):
     assert not Message.objects.filter(body="held two").exists()
     assert HeldMessage.objects.get(pk=other.pk).status == "rejected"
     assert owner.get(base).json() == []
+
+
+# --- the whole matrix at a glance ---
+
+
+def _do(cast, role: str, action: str):
+    """Perform one host action as ``role``; returns the HTTP status."""
+    from community.models import HeldMessage
+    from community.services.messages import send_message
+    from community.services.moderation import do_hold_message
+
+    room, target = cast["room"], cast["target"]
+    client = client_for(actor(cast, role))
+    if action == "delete_message":
+        message = send_message(membership=target, body="to delete")
+        return client.delete(f"/api/v1/messages/{message.pk}/").status_code
+    if action == "unban":
+        Membership.objects.filter(pk=target.pk).update(state=Membership.State.BANNED)
+        return client.post(member_url(room, target, "unban")).status_code
+    if action == "approve_held":
+        held = do_hold_message(membership=target, body="held", rule_kind="room_word")
+        status = client.post(f"/api/v1/rooms/{room.pk}/held-messages/{held.pk}/approve/")
+        assert HeldMessage.objects.filter(pk=held.pk).exists()
+        return status.status_code
+    requests = {
+        "kick": lambda: client.post(member_url(room, target, "kick")),
+        "ban": lambda: client.post(member_url(room, target, "ban")),
+        "mute": lambda: client.post(member_url(room, target, "mute"), {"minutes": 5}),
+        "slow_mode": lambda: client.post(f"/api/v1/rooms/{room.pk}/slow-mode/", {"seconds": 5}),
+        "pin": lambda: client.put(f"/api/v1/rooms/{room.pk}/announcement/", {"body": "hi"}),
+        "add_filter": lambda: client.post(
+            f"/api/v1/rooms/{room.pk}/word-filters/", {"text": "x", "action": "block"}
+        ),
+    }
+    return requests[action]().status_code
+
+
+# Site moderators act on any room through the moderation routes; deleting a message in
+# the chat is for the room's own members (moderators hide messages from the desk).
+EXPECTED = {
+    "kick": {"member": 403, "owner": 204, "cohost": 204, "moderator": 204, "superuser": 204},
+    "ban": {"member": 403, "owner": 204, "cohost": 204, "moderator": 204, "superuser": 204},
+    "unban": {"member": 403, "owner": 204, "cohost": 204, "moderator": 204, "superuser": 204},
+    "mute": {"member": 403, "owner": 200, "cohost": 200, "moderator": 200, "superuser": 200},
+    "slow_mode": {"member": 403, "owner": 200, "cohost": 200, "moderator": 200, "superuser": 200},
+    "pin": {"member": 403, "owner": 200, "cohost": 200, "moderator": 200, "superuser": 200},
+    "add_filter": {"member": 403, "owner": 201, "cohost": 201, "moderator": 201, "superuser": 201},
+    "approve_held": {
+        "member": 403,
+        "owner": 200,
+        "cohost": 200,
+        "moderator": 200,
+        "superuser": 200,
+    },
+    "delete_message": {
+        "member": 403,
+        "owner": 204,
+        "cohost": 204,
+        "moderator": 403,
+        "superuser": 403,
+    },
+}
+
+
+@pytest.mark.parametrize("action", sorted(EXPECTED))
+@pytest.mark.parametrize("role", ["member", "owner", "cohost", "moderator", "superuser"])
+def test_permission_matrix(action, role, cast):
+    status = _do(cast, role, action)
+    assert status == EXPECTED[action][role], (action, role, status)
+    audited = AuditLogEntry.objects.filter(actor=actor(cast, role)).exists()
+    assert audited == (status < 300), (action, role)
