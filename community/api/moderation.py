@@ -17,7 +17,21 @@ from community.models import (
 )
 from community.selectors import moderation as selectors
 from community.services import moderation as services
+from config.api.pagination import CursorPagination
 from config.errors import PermissionDeniedError
+
+
+class OldestFirstPagination(CursorPagination):
+    ordering = "id"
+
+
+def _paginated(view, request, queryset, serializer_class, paginator_class=CursorPagination):
+    """A cursor page of ``queryset`` in the API's list shape (``next``, ``previous``,
+    ``results``)."""
+    paginator = paginator_class()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
 
 # --- serializers --------------------------------------------------------------------
 
@@ -183,10 +197,12 @@ class AnnouncementView(APIView):
 
 
 class WordFilterListView(APIView):
+    pagination_class = CursorPagination
+
     @extend_schema(responses={200: WordFilterSerializer(many=True)})
     def get(self, request, room_id: int):
         room = _room_for_host(request, room_id)
-        return Response(WordFilterSerializer(selectors.room_filters(room), many=True).data)
+        return _paginated(self, request, selectors.room_filters(room), WordFilterSerializer)
 
     @extend_schema(request=WordFilterSerializer, responses={201: WordFilterSerializer})
     def post(self, request, room_id: int):
@@ -210,11 +226,19 @@ class WordFilterDetailView(APIView):
 
 
 class HeldMessageListView(APIView):
+    pagination_class = OldestFirstPagination
+
     @extend_schema(responses={200: HeldMessageSerializer(many=True)})
     def get(self, request, room_id: int):
+        """Pending held messages, oldest first (the review order)."""
         room = _room_for_host(request, room_id)
-        rows = selectors.pending_held_messages(room)[:100]
-        return Response(HeldMessageSerializer(rows, many=True).data)
+        return _paginated(
+            self,
+            request,
+            selectors.pending_held_messages(room),
+            HeldMessageSerializer,
+            OldestFirstPagination,
+        )
 
 
 class HeldMessageReviewView(APIView):
@@ -232,10 +256,13 @@ class HeldMessageReviewView(APIView):
 
 
 class AppealView(APIView):
+    pagination_class = CursorPagination
+
     @extend_schema(responses={200: AppealOutSerializer(many=True)})
     def get(self, request):
-        rows = Appeal.objects.filter(user=request.user).order_by("-id")[:50]
-        return Response(AppealOutSerializer(rows, many=True).data)
+        return _paginated(
+            self, request, Appeal.objects.filter(user=request.user), AppealOutSerializer
+        )
 
     @extend_schema(request=AppealInSerializer, responses={201: AppealOutSerializer})
     def post(self, request):
@@ -243,3 +270,24 @@ class AppealView(APIView):
         data.is_valid(raise_exception=True)
         appeal = services.check_file_appeal(user=request.user, **data.validated_data)
         return Response(AppealOutSerializer(appeal).data, status=status.HTTP_201_CREATED)
+
+
+class NoticeSerializer(serializers.Serializer):
+    """A moderation decision about the requesting user, without who took it."""
+
+    id = serializers.IntegerField()
+    action = serializers.CharField()
+    description = serializers.CharField(source="get_action_display")
+    room_id = serializers.IntegerField(allow_null=True)
+    reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class NoticeListView(APIView):
+    """Your own moderation history: warnings, mutes, removals, suspensions."""
+
+    pagination_class = CursorPagination
+
+    @extend_schema(responses={200: NoticeSerializer(many=True)})
+    def get(self, request):
+        return _paginated(self, request, selectors.notices_for_user(request.user), NoticeSerializer)

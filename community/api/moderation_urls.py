@@ -7,6 +7,7 @@ from community.api import moderation
 urlpatterns = [
     path("reports/", moderation.ReportView.as_view(), name="reports"),
     path("appeals/", moderation.AppealView.as_view(), name="appeals"),
+    path("moderation/notices/", moderation.NoticeListView.as_view(), name="moderation-notices"),
     path(
         "rooms/<int:room_id>/members/<int:member_id>/kick/",
         moderation.KickMemberView.as_view(),

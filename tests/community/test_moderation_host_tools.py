@@ -302,7 +302,7 @@ def test_room_word_filters(cast):
     bad = owner.post(url, {"kind": "pattern", "text": "(unclosed", "action": "block"})
     assert bad.status_code == 400
     assert "text" in bad.json()["error"]["fields"]
-    listing = owner.get(url).json()
+    listing = owner.get(url).json()["results"]
     assert [(f["text"], f["action"]) for f in listing] == [("spoiler", "hold")]
     rule_id = created.json()["id"]
     assert client_for(cast["member"].user).delete(f"{url}{rule_id}/").status_code == 403
@@ -324,7 +324,7 @@ def test_held_messages_are_reviewed_by_hosts(cast):
     base = f"/api/v1/rooms/{room.pk}/held-messages/"
     assert client_for(cast["member"].user).get(base).status_code == 403
     owner = client_for(cast["owner"].user)
-    assert [h["body"] for h in owner.get(base).json()] == ["held one", "held two"]
+    assert [h["body"] for h in owner.get(base).json()["results"]] == ["held one", "held two"]
     assert client_for(cast["member"].user).post(f"{base}{held.pk}/approve/").status_code == 403
     approved = owner.post(f"{base}{held.pk}/approve/")
     assert approved.status_code == 200
@@ -334,7 +334,7 @@ def test_held_messages_are_reviewed_by_hosts(cast):
     assert owner.post(f"{base}{other.pk}/reject/").status_code == 200
     assert not Message.objects.filter(body="held two").exists()
     assert HeldMessage.objects.get(pk=other.pk).status == "rejected"
-    assert owner.get(base).json() == []
+    assert owner.get(base).json()["results"] == []
 
 
 # --- the whole matrix at a glance ---
