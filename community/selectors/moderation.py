@@ -110,5 +110,5 @@ NOTICE_ACTIONS = [
 
 def notices_for_user(user) -> QuerySet[AuditLogEntry]:
     return AuditLogEntry.objects.filter(subject=user, action__in=NOTICE_ACTIONS).only(
-        "id", "action", "room_id", "reason", "created_at"
+        "id", "action", "target_id", "room_id", "reason", "created_at"
     )
