@@ -15,6 +15,7 @@ Live effects reuse the chat and rooms vocabularies (docs/realtime.md):
   ``{room_id, announcement}`` and ``room.suspended`` ``{room_id, is_suspended}``.
 """
 
+import logging
 import math
 import time
 from datetime import timedelta
@@ -53,6 +54,8 @@ from config.errors import (
 )
 from config.realtime import broadcast_on_commit
 from profiles.models import User
+
+logger = logging.getLogger(__name__)
 
 Action = AuditLogEntry.Action
 TargetType = ModerationCase.TargetType
@@ -208,8 +211,13 @@ def _check_report_rate(user_id: int) -> None:
     now = time.time()
     start = int(now // window) * window
     key = f"report-rate:{user_id}:{start}"
-    cache.add(key, 0, window + 1)
-    if cache.incr(key) > settings.MODERATION_REPORTS_PER_HOUR:
+    try:
+        cache.add(key, 0, window + 1)
+        sent = cache.incr(key)
+    except Exception:  # fail open: a cache outage must not stop people reporting abuse
+        logger.warning("report rate limit cache unavailable; report allowed")
+        return
+    if sent > settings.MODERATION_REPORTS_PER_HOUR:
         raise RateLimitedError(
             _("You have sent many reports recently. Please try again later."),
             retry_after=max(1, math.ceil(start + window - now)),
@@ -996,7 +1004,14 @@ def check_review_held_message(*, actor: User, room_id: int, held_id: int, approv
         held.status = HeldMessage.Status.APPROVED if approve else HeldMessage.Status.REJECTED
         held.reviewed_at = timezone.now()
         if approve:
-            held.message = send_held_message(held)
+            try:
+                held.message = send_held_message(held)
+            except PermissionDeniedError as exc:
+                # The author was muted, removed or suspended since: nothing to send.
+                raise ConflictError(
+                    _("The author cannot post in this room any more; reject the message."),
+                    code="author_cannot_post",
+                ) from exc
         held.save(update_fields=["status", "reviewed_at", "message"])
         _audit(
             actor=actor,
