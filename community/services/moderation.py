@@ -384,6 +384,7 @@ def do_hide_message(
 def check_kick_member(
     *, actor: User, room_id: int, member_id: int, reason: str = "", case=None
 ) -> Membership:
+    reason = _clean_note(reason)
     room = _lock_room(room_id)
     actor_membership = _authorise_host(actor=actor, room=room)
     target = _lock_target_member(room=room, member_id=member_id, actor=actor)
@@ -400,7 +401,7 @@ def check_kick_member(
         subject_id=target.user_id,
         room_id=room.pk,
         case=case,
-        reason=_clean_note(reason),
+        reason=reason,
     )
     return target
 
@@ -409,6 +410,7 @@ def check_kick_member(
 def check_ban_member(
     *, actor: User, room_id: int, member_id: int, reason: str = "", case=None
 ) -> Membership:
+    reason = _clean_note(reason)
     room = _lock_room(room_id)
     actor_membership = _authorise_host(actor=actor, room=room)
     target = _lock_target_member(room=room, member_id=member_id, actor=actor)
@@ -428,7 +430,7 @@ def check_ban_member(
         subject_id=target.user_id,
         room_id=room.pk,
         case=case,
-        reason=_clean_note(reason),
+        reason=reason,
     )
     return target
 
@@ -437,6 +439,7 @@ def check_ban_member(
 def check_unban_member(
     *, actor: User, room_id: int, member_id: int, reason: str = "", case=None
 ) -> Membership:
+    reason = _clean_note(reason)
     room = _lock_room(room_id)
     _authorise_host(actor=actor, room=room)
     target = _lock_target_member(room=room, member_id=member_id, actor=actor)
@@ -455,7 +458,7 @@ def check_unban_member(
         subject_id=target.user_id,
         room_id=room.pk,
         case=case,
-        reason=_clean_note(reason),
+        reason=reason,
     )
     return target
 
@@ -465,6 +468,7 @@ def check_mute_member(
     *, actor: User, room_id: int, member_id: int, minutes, reason: str = "", case=None
 ) -> Membership:
     """Mute for ``minutes``; ``0`` lifts a mute."""
+    reason = _clean_note(reason)
     lift = str(minutes).strip() == "0"
     minutes = 0 if lift else _clean_minutes(minutes)
     room = _lock_room(room_id)
@@ -499,7 +503,7 @@ def do_mute_member(
         subject_id=target.user_id,
         room_id=room.pk,
         case=case,
-        reason=_clean_note(reason),
+        reason=reason,
         details={"minutes": minutes},
     )
     broadcast_on_commit(
