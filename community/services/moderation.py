@@ -27,6 +27,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from community.models import (
     Appeal,
@@ -640,17 +641,20 @@ class CaseAction:
     GRANT_APPEAL = "grant_appeal"
     DENY_APPEAL = "deny_appeal"
 
+    UNSUSPEND_ROOM = "unsuspend_room"
+
     CHOICES = [
-        (HIDE_MESSAGE, _("Hide the reported message")),
-        (WARN, _("Warn the member")),
-        (MUTE, _("Mute the member in the room (minutes)")),
-        (BAN, _("Ban the member from the room")),
-        (SUSPEND_USER, _("Suspend the user site-wide (minutes)")),
-        (SUSPEND_ROOM, _("Suspend the room")),
-        (RESOLVE, _("Resolve the case")),
-        (DISMISS, _("Dismiss the case")),
-        (GRANT_APPEAL, _("Grant the appeal (lift the sanction)")),
-        (DENY_APPEAL, _("Deny the appeal")),
+        (HIDE_MESSAGE, gettext_lazy("Hide the reported message")),
+        (WARN, gettext_lazy("Warn the member")),
+        (MUTE, gettext_lazy("Mute the member in the room (minutes)")),
+        (BAN, gettext_lazy("Ban the member from the room")),
+        (SUSPEND_USER, gettext_lazy("Suspend the user site-wide (minutes)")),
+        (SUSPEND_ROOM, gettext_lazy("Suspend the room")),
+        (UNSUSPEND_ROOM, gettext_lazy("Lift the room's suspension")),
+        (RESOLVE, gettext_lazy("Resolve the case")),
+        (DISMISS, gettext_lazy("Dismiss the case")),
+        (GRANT_APPEAL, gettext_lazy("Grant the appeal (lift the sanction)")),
+        (DENY_APPEAL, gettext_lazy("Deny the appeal")),
     ]
     NEEDS_MINUTES = {MUTE, SUSPEND_USER}
     CLOSES = {RESOLVE, DISMISS, GRANT_APPEAL, DENY_APPEAL}
@@ -710,11 +714,15 @@ def check_case_action(
         do_suspend_user(
             actor=moderator, user_id=case.subject_id, minutes=minutes, reason=note, case=case
         )
-    elif action == CaseAction.SUSPEND_ROOM:
+    elif action in (CaseAction.SUSPEND_ROOM, CaseAction.UNSUSPEND_ROOM):
         if case.room_id is None:
             raise DomainError(_("This case has no room."))
         do_set_room_suspended(
-            actor=moderator, room_id=case.room_id, suspended=True, reason=note, case=case
+            actor=moderator,
+            room_id=case.room_id,
+            suspended=action == CaseAction.SUSPEND_ROOM,
+            reason=note,
+            case=case,
         )
     elif action in (CaseAction.GRANT_APPEAL, CaseAction.DENY_APPEAL):
         if not is_appeal:
