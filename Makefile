@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-dev lint format migrate bench worker clean
+.PHONY: run test e2e e2e-deps install install-dev lint format migrate bench worker clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +30,16 @@ run: install
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py seed_demo --if-empty
 	DEBUG=$${DEBUG:-1} $(BIN)/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --ws websockets-sansio
 
-test: install-dev
+test: install-dev e2e-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The end-to-end tests (tests/e2e) drive Debian's Chromium through Playwright; Playwright's
+# own browser download is never used (machines are offline).
+e2e-deps:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+
+e2e: install-dev e2e-deps
+	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .
