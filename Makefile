@@ -34,9 +34,12 @@ test: install-dev e2e-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The end-to-end tests (tests/e2e) drive Debian's Chromium through Playwright; Playwright's
-# own browser download is never used (machines are offline).
+# own browser download is never used (machines are offline). The fonts make Korean,
+# Japanese and emoji legible in the screenshots.
+E2E_PACKAGES := chromium fonts-noto-cjk fonts-noto-color-emoji
 e2e-deps:
-	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
+	command -v chromium >/dev/null && dpkg -s $(E2E_PACKAGES) >/dev/null 2>&1 \
+	  || (apt-get update && apt-get install -y $(E2E_PACKAGES))
 
 e2e: install-dev e2e-deps
 	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
