@@ -196,6 +196,7 @@ REST_FRAMEWORK = {
         "anon": env.str("THROTTLE_ANON", default="120/min"),
         "user": env.str("THROTTLE_USER", default="600/min"),
         "auth": env.str("THROTTLE_AUTH", default="20/min"),
+        "reactions": env.str("THROTTLE_REACTIONS", default="120/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -286,3 +287,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# Chat: at most N messages per user per window (seconds), across all rooms.
+CHAT_SEND_RATE = (
+    env.int("CHAT_SEND_RATE_COUNT", default=20),
+    env.int("CHAT_SEND_RATE_WINDOW", default=10),
+)
