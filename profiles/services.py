@@ -294,9 +294,30 @@ def _clean_post_body(body: str) -> str:
     return body
 
 
+# Status posts per user per window, counted in the shared cache.
+STATUS_POST_LIMIT = 20
+STATUS_POST_WINDOW_SECONDS = 600
+
+
+def _check_status_post_rate(author: User) -> None:
+    key = f"status-posts:{author.pk}"
+    cache.add(key, 0, STATUS_POST_WINDOW_SECONDS)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, STATUS_POST_WINDOW_SECONDS)
+        count = 1
+    if count > STATUS_POST_LIMIT:
+        raise RateLimitedError(
+            _("You are posting too often. Try again in a few minutes."),
+            retry_after=STATUS_POST_WINDOW_SECONDS,
+        )
+
+
 @transaction.atomic
 def create_status_post(*, author: User, body: str, image: UploadedFile | None = None) -> StatusPost:
     body = _clean_post_body(body)
+    _check_status_post_rate(author)
     post = StatusPost(author=author, body=body)
     if image is not None:
         extension = verify_image(image)

@@ -2,11 +2,11 @@
 memberships and messages, which have no other owner yet)."""
 
 from django.db import transaction
-from django.db.models import F, Prefetch
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from community.models import Membership, Message, MessageEdit, Room
+from community.models import JoinRequest, Membership, Message, MessageEdit
 from profiles.deletion import register_deletion_hook
 from profiles.export import register_export_section
 from profiles.models import Block, Follow, Profile, StatusPost, User
@@ -97,6 +97,21 @@ def export_memberships(user: User) -> list[dict]:
     ]
 
 
+def export_join_requests(user: User) -> list[dict]:
+    return [
+        {
+            "room_id": request.room_id,
+            "nickname": request.nickname,
+            "is_open_profile": request.is_open_profile,
+            "message": request.message,
+            "state": request.state,
+            "created_at": request.created_at,
+            "decided_at": request.decided_at,
+        }
+        for request in JoinRequest.objects.filter(user=user).order_by("id")
+    ]
+
+
 def export_messages(user: User) -> list[dict]:
     messages = (
         Message.objects.filter(author__user=user)
@@ -137,24 +152,37 @@ def delete_or_keep_messages(*, user: User, delete_messages: bool) -> None:
     mine.update(body="")
 
 
-def anonymise_memberships(*, user: User, delete_messages: bool = False) -> None:
-    """Leave every room and replace the nickname and avatar with a neutral one."""
-    memberships = list(Membership.objects.filter(user=user).order_by("room_id"))
-    active_room_ids = [m.room_id for m in memberships if m.state == Membership.State.ACTIVE]
-    # Lock the rooms in ascending id order, as every room service does.
-    list(Room.objects.select_for_update().filter(pk__in=active_room_ids).order_by("pk"))
-    Room.objects.filter(pk__in=active_room_ids, member_count__gt=0).update(
-        member_count=F("member_count") - 1
-    )
-    for membership in memberships:
-        if membership.avatar:
-            storage, name = membership.avatar.storage, membership.avatar.name
-            transaction.on_commit(lambda s=storage, n=name: s.delete(n))
+def leave_rooms_and_anonymise_memberships(*, user: User, delete_messages: bool = False) -> None:
+    """Leave every room through the rooms service (so members see ``member.left`` and an
+    owned room passes to a co-host, else the longest-standing member, else is archived),
+    cancel pending join requests, then replace nicknames and avatars with neutral ones."""
+    from community.services.rooms import cancel_join_request, leave_room
+
+    active = Membership.objects.filter(user=user, state=Membership.State.ACTIVE)
+    for membership in active.order_by("room_id"):  # the rooms' lock order
+        successor_id, archive = None, False
+        if membership.role == Membership.Role.OWNER:
+            successor = (
+                Membership.objects.filter(room_id=membership.room_id, state=Membership.State.ACTIVE)
+                .exclude(pk=membership.pk)
+                .annotate(is_cohost=Q(role=Membership.Role.COHOST))
+                .order_by("-is_cohost", "joined_at", "id")
+                .first()
+            )
+            successor_id, archive = (successor.pk, False) if successor else (None, True)
+        leave_room(
+            room_id=membership.room_id, user=user, successor_id=successor_id, archive=archive
+        )
+    pending = JoinRequest.objects.filter(user=user, state=JoinRequest.State.PENDING)
+    for room_id in pending.order_by("room_id").values_list("room_id", flat=True):
+        cancel_join_request(room_id=room_id, user=user)
+    JoinRequest.objects.filter(user=user).update(nickname=_("Deleted member"), message="")
+
+    for membership in Membership.objects.filter(user=user).exclude(avatar=""):
+        storage, name = membership.avatar.storage, membership.avatar.name
+        transaction.on_commit(lambda s=storage, n=name: s.delete(n))
     Membership.objects.filter(user=user).update(
         nickname=_("Deleted member"), avatar="", is_open_profile=True
-    )
-    Membership.objects.filter(user=user, state=Membership.State.ACTIVE).update(
-        state=Membership.State.LEFT
     )
 
 
@@ -216,10 +244,11 @@ def register() -> None:
     register_export_section("blocks", export_blocks)
     register_export_section("status_posts", export_status_posts)
     register_export_section("memberships", export_memberships)
+    register_export_section("join_requests", export_join_requests)
     register_export_section("messages", export_messages)
 
     register_deletion_hook("messages", delete_or_keep_messages)
-    register_deletion_hook("memberships", anonymise_memberships)
+    register_deletion_hook("memberships", leave_rooms_and_anonymise_memberships)
     register_deletion_hook("status_posts", delete_status_posts)
     register_deletion_hook("follows_and_blocks", delete_follows_and_blocks)
     register_deletion_hook("profile", anonymise_profile)

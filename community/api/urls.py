@@ -1,8 +1,10 @@
-from django.urls import path
+from django.urls import include, path
 
 from community.api import messages, reactions
 
+# One include per area; each helper adds its own line.
 urlpatterns: list = [
+    path("", include("community.api.room_urls")),
     path(
         "rooms/<int:room_id>/messages/",
         messages.RoomMessagesView.as_view(),

@@ -36,6 +36,9 @@ class Room(models.Model):
     hashtags = models.ManyToManyField("community.Hashtag", blank=True, related_name="rooms")
     is_archived = models.BooleanField(default=False)
     is_suspended = models.BooleanField(default=False)
+    # Folded (NFKC + casefold) title, description, hashtags and interest names, kept by
+    # the room services; PostgreSQL indexes it with a GIN trigram index for search.
+    search_text = models.TextField(blank=True, default="", editable=False)
     # Counters kept by the services under the room's row lock.
     member_count = models.PositiveIntegerField(default=0)
     last_message_seq = models.PositiveBigIntegerField(default=0)
@@ -83,6 +86,8 @@ class Membership(models.Model):
     # False: the member chose to show their main profile in this room.
     is_open_profile = models.BooleanField(default=True)
     muted_until = models.DateTimeField(null=True, blank=True)
+    banned_at = models.DateTimeField(null=True, blank=True)
+    left_at = models.DateTimeField(null=True, blank=True)
     last_read_seq = models.PositiveBigIntegerField(default=0)
     joined_at = models.DateTimeField(auto_now_add=True)
 
@@ -93,6 +98,8 @@ class Membership(models.Model):
         indexes = [
             models.Index(fields=["room", "state", "role"]),
             models.Index(fields=["user", "state"]),
+            # Trending reads recent joins per room.
+            models.Index(fields=["room", "joined_at"]),
         ]
 
     def __str__(self) -> str:
@@ -101,3 +108,63 @@ class Membership(models.Model):
     @property
     def is_host(self) -> bool:
         return self.role in (self.Role.OWNER, self.Role.COHOST)
+
+
+class JoinRequest(models.Model):
+    """A request to join a host-approval room, decided by the owner or a co-host."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        APPROVED = "approved", _("Approved")
+        DECLINED = "declined", _("Declined")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="join_requests")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="room_join_requests"
+    )
+    nickname = models.CharField(_("nickname"), max_length=40)
+    is_open_profile = models.BooleanField(default=True)
+    message = models.CharField(_("message to the hosts"), max_length=300, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["room", "user"],
+                condition=Q(state="pending"),
+                name="one_pending_join_request_per_user",
+            )
+        ]
+        indexes = [models.Index(fields=["room", "state"])]
+
+    def __str__(self) -> str:
+        return f"{self.nickname} -> {self.room_id} ({self.state})"
+
+
+class RoomInvite(models.Model):
+    """An invite link (``/invite/<code>/``): the way into unlisted and private rooms."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="invites")
+    code = models.CharField(max_length=32, unique=True)
+    created_by = models.ForeignKey(
+        Membership, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    # 0 = unlimited.
+    max_uses = models.PositiveIntegerField(default=0)
+    use_count = models.PositiveIntegerField(default=0)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"invite {self.code} to {self.room_id}"

@@ -198,11 +198,33 @@ def test_other_apps_deletion_hooks_run_in_the_same_transaction(alice_with_data, 
     assert StatusPost.objects.filter(author=user).exists()
 
 
-def test_a_room_owner_can_delete_their_account(user, make_room, client_for):
-    room = make_room(owner=user, title="Mine")
+def test_an_owned_room_passes_to_a_cohost_or_member_or_is_archived(
+    user, make_user, make_room, make_member, client_for
+):
+    from community.services.rooms import change_member_role
+
+    busy = make_room(owner=user, title="Busy")
+    make_member(busy, make_user("early"))
+    cohost = make_member(busy, make_user("cohost"))
+    change_member_role(room_id=busy.pk, actor=user, membership_id=cohost.pk, role="cohost")
+    lonely = make_room(owner=user, title="Lonely")
+    gated = make_room(owner=make_user("gatekeeper"), join_policy="approval")
+    make_member(gated, user, nickname="hopeful")  # a pending request
+
     response = _delete(client_for(user), password=TEST_PASSWORD, messages="anonymise")
     assert response.status_code == 204
-    assert Room.objects.filter(pk=room.pk).exists()
+
+    busy.refresh_from_db()
+    assert busy.owner_id == cohost.user_id
+    assert Membership.objects.get(pk=cohost.pk).role == Membership.Role.OWNER
+    assert busy.member_count == 2
+    lonely.refresh_from_db()
+    assert lonely.is_archived
+    from community.models import JoinRequest
+
+    request = JoinRequest.objects.get(room=gated, user=user)
+    assert request.state == JoinRequest.State.CANCELLED
+    assert request.nickname != "hopeful"
 
 
 # Areas that hold a user's data and must register an export section and, where the

@@ -4,6 +4,7 @@ import pytest
 from django.utils import timezone
 
 from community.models import Membership, Room
+from community.services.rooms import update_room
 from profiles.models import StatusPost
 from profiles.services import block_user, create_status_post, follow_user
 
@@ -18,9 +19,7 @@ def befriend(a, b):
 
 
 def join_with_main_profile(make_member, room, user):
-    membership = make_member(room, user)
-    Membership.objects.filter(pk=membership.pk).update(is_open_profile=False)
-    return membership
+    return make_member(room, user, is_open_profile=False)
 
 
 @pytest.fixture
@@ -50,10 +49,11 @@ def test_feed_shows_rooms_friends_joined_with_their_main_profile_only(
     host = make_user("host")
     public_room = make_room(owner=host, title="Open jazz")
     secret_room = make_room(owner=host, title="Anonymous jazz")
-    private_room = make_room(owner=host, title="Private jazz", visibility=Room.Visibility.PRIVATE)
+    private_room = make_room(owner=host, title="Private jazz")
     join_with_main_profile(make_member, public_room, bob)
     make_member(secret_room, carol)  # an open profile: must never show as carol's
     join_with_main_profile(make_member, private_room, carol)
+    update_room(room_id=private_room.pk, actor=host, visibility=Room.Visibility.PRIVATE)
 
     results = client_for(alice).get(FEED).json()["results"]
     assert [(item["type"], item["room"]["title"]) for item in results] == [
@@ -130,7 +130,7 @@ def test_feed_page_runs_a_fixed_number_of_queries(
     alice, bob, carol = alice_and_friends
     host = make_user("host")
     for i in range(count):
-        create_status_post(author=bob, body=f"post {i}")
+        StatusPost.objects.create(author=bob, body=f"post {i}")
         join_with_main_profile(make_member, make_room(owner=host, title=f"room {i}"), carol)
     client = client_for(alice)
     with django_assert_max_num_queries(2):

@@ -176,16 +176,13 @@ def test_nav_links_for_signed_in_users(web):
 def test_friends_page_query_count_is_fixed(
     web, user, make_user, make_room, make_member, count, django_assert_max_num_queries
 ):
-    from community.models import Membership
-
     bob = make_user("bob")
     follow_user(follower=user, followee=bob)
     follow_user(follower=bob, followee=user)
     host = make_user("host")
     for i in range(count):
-        create_status_post(author=bob, body=f"post {i}")
-        membership = make_member(make_room(owner=host, title=f"room {i}"), bob)
-        Membership.objects.filter(pk=membership.pk).update(is_open_profile=False)
+        StatusPost.objects.create(author=bob, body=f"post {i}")
+        make_member(make_room(owner=host, title=f"room {i}"), bob, is_open_profile=False)
     # + 4 at most for the posts' reaction summaries (community/selectors/reactions.py).
     with django_assert_max_num_queries(6 + 4):
         response = web.get("/friends/")

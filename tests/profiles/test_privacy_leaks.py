@@ -55,7 +55,9 @@ class Scene:
     victim: object
     observer: object
     stranger: object
+    host: object
     joined_room: Room
+    request_room: Room
     owned_room: Room
     membership: Membership
     owned_membership: Membership
@@ -87,11 +89,17 @@ def scene(make_user, make_room, make_member):
     assert membership.is_open_profile and owned_membership.is_open_profile
     message = send_message(membership=membership, body=VICTIM_MESSAGE)
     send_message(membership=owned_membership, body="heron here")
+    # A pending request to join a host-approved room, seen by its host.
+    request_room = make_room(owner=host, title="Gated pond", join_policy="approval")
+    make_member(request_room, observer, nickname="Watcher")
+    make_member(request_room, victim, nickname=MASKED_NICKNAME)
     return Scene(
         victim,
         observer,
         stranger,
+        host,
         joined_room,
+        request_room,
         owned_room,
         membership,
         owned_membership,
@@ -100,10 +108,12 @@ def scene(make_user, make_room, make_member):
 
 
 def viewers(scene: Scene) -> dict[str, APIClient]:
-    observer, stranger = APIClient(), APIClient()
-    observer.force_login(scene.observer)
-    stranger.force_login(scene.stranger)
-    return {"observer": observer, "stranger": stranger, "anonymous": APIClient()}
+    clients = {}
+    for name in ("observer", "stranger", "host"):
+        clients[name] = APIClient()
+        clients[name].force_login(getattr(scene, name))
+    clients["anonymous"] = APIClient()
+    return clients
 
 
 def leaks_in(text: str, victim_id: int) -> list[str]:
@@ -149,7 +159,10 @@ EXPLICIT_PAGES = [
     ("api:room-members", lambda s: {"room_id": s.owned_room.pk}, "observer", True),
     ("api:room-messages", lambda s: {"room_id": s.joined_room.pk}, "observer", True),
     ("api:room-messages", lambda s: {"room_id": s.owned_room.pk}, "observer", False),
-    ("api:message-detail", lambda s: {"message_id": s.message_id}, "observer", True),
+    ("room-members", lambda s: {"room_id": s.joined_room.pk}, "host", True),
+    ("api:room-members", lambda s: {"room_id": s.joined_room.pk}, "host", True),
+    ("room-requests", lambda s: {"room_id": s.request_room.pk}, "host", True),
+    ("api:room-join-requests", lambda s: {"room_id": s.request_room.pk}, "host", True),
     ("home", lambda s: {}, "observer", False),
     ("home", lambda s: {}, "anonymous", False),
     ("friends", lambda s: {}, "observer", False),
@@ -228,6 +241,11 @@ def test_sweep_every_fillable_route(scene, route):
         {
             "room_id": scene.owned_room.pk,
             "membership_id": scene.owned_membership.pk,
+            "message_id": scene.message_id or 0,
+        },
+        {
+            "room_id": scene.request_room.pk,
+            "membership_id": scene.membership.pk,
             "message_id": scene.message_id or 0,
         },
     ]
@@ -360,3 +378,18 @@ async def test_socket_events_show_only_the_room_nickname(scene, route, fresh_lay
     assert any(VICTIM_SOCKET_MESSAGE in frame for frame in seen), "positive control"
     for frame in seen + seen_third:
         assert leaks_in(frame, scene.victim.pk) == [], frame
+
+
+def test_the_table_catches_a_member_who_shows_their_main_profile(scene, make_member):
+    """A negative control through the real pages: with the open profile turned off the
+    handle is shown, and the same check reports it."""
+    from django.urls import reverse
+
+    Membership.objects.filter(pk=scene.membership.pk).delete()
+    make_member(scene.joined_room, scene.victim, nickname=MASKED_NICKNAME, is_open_profile=False)
+    try:
+        url = reverse("api:room-members", kwargs={"room_id": scene.joined_room.pk})
+    except NoReverseMatch:
+        pytest.skip("no member list in this build")
+    text = body_of(viewers(scene)["observer"].get(url))
+    assert VICTIM_HANDLE in leaks_in(text, scene.victim.pk)

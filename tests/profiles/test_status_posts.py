@@ -117,3 +117,14 @@ def test_post_list_is_paginated_with_fixed_queries(
         body = client.get(body["next"]).json()
         seen += [p["id"] for p in body["results"]]
     assert len(seen) == len(set(seen)) == count
+
+
+def test_posting_is_rate_limited(user, client_for):
+    client = client_for(user)
+    statuses = [client.post(POSTS, {"body": f"n{i}"}).status_code for i in range(21)]
+    assert statuses[:20] == [201] * 20
+    assert statuses[20] == 429
+    response = client.post(POSTS, {"body": "again"})
+    assert response.json()["error"]["code"] == "rate_limited"
+    assert int(response["Retry-After"]) > 0
+    assert StatusPost.objects.count() == 20
