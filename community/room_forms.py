@@ -5,9 +5,8 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from community.models import Interest, Membership, Room
+from community.selectors.rooms import discovery_languages
 from config.errors import DomainError
-
-ROOM_LANGUAGES = [*settings.LANGUAGES]
 
 
 def add_domain_error(form: forms.Form, error: DomainError) -> None:
@@ -31,7 +30,7 @@ class RoomForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
     )
     cover = forms.ImageField(label=_("Cover image"), required=False)
-    language = forms.ChoiceField(label=_("Language"), choices=ROOM_LANGUAGES)
+    language = forms.ChoiceField(label=_("Language"), choices=discovery_languages)
     interests = forms.ModelMultipleChoiceField(
         label=_("Interests"),
         queryset=Interest.objects.order_by("slug"),

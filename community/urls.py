@@ -15,6 +15,7 @@ urlpatterns = [
         name="room-member-action",
     ),
     path("rooms/<int:room_id>/join/", views.room_join, name="room-join"),
+    path("rooms/<int:room_id>/join/cancel/", views.cancel_request, name="room-join-cancel"),
     path("rooms/<int:room_id>/leave/", views.room_leave, name="room-leave"),
     path("rooms/<int:room_id>/me/", views.my_membership, name="room-me"),
     path("rooms/<int:room_id>/requests/", views.room_requests, name="room-requests"),

@@ -264,6 +264,17 @@ def room_join(request, room_id: int):
 
 
 @login_required
+@require_POST
+def cancel_request(request, room_id: int):
+    try:
+        services.cancel_join_request(room_id=room_id, user=request.user)
+    except NotFoundError as exc:
+        raise Http404(exc.message) from exc
+    messages.info(request, _("Request withdrawn."))
+    return redirect("room-detail", room_id=room_id)
+
+
+@login_required
 def invite_page(request, code: str):
     invite = RoomInvite.objects.select_related("room").filter(code=code).first()
     if invite is None or not services.invite_is_usable(invite):

@@ -219,6 +219,11 @@ class JoinRoomView(APIView):
             status=status.HTTP_201_CREATED,
         )
 
+    @extend_schema(responses={204: None}, description="Withdraw a pending join request.")
+    def delete(self, request, room_id: int):
+        services.cancel_join_request(room_id=room_id, user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
 
 class LeaveRoomView(APIView):
     @extend_schema(request=LeaveSerializer, responses={204: None})

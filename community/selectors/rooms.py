@@ -32,7 +32,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Power
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import get_language_info, gettext
 
 from community.models import Interest, JoinRequest, Membership, Message, Room
 from config.errors import NotFoundError
@@ -426,5 +426,14 @@ def all_interests() -> QuerySet[Interest]:
     return Interest.objects.select_related("parent").order_by("slug")
 
 
+# Languages a room can be in (wider than the interface languages).
+ROOM_LANGUAGE_CODES = [
+    "en", "ko", "ja", "zh-hans", "zh-hant", "es", "fr", "de", "pt", "it", "ru",
+    "ar", "hi", "id", "vi", "th", "tr",
+]  # fmt: skip
+
+
 def discovery_languages() -> list[tuple[str, str]]:
-    return list(settings.LANGUAGES)
+    """(code, name in that language) for the room language pickers and filters."""
+    codes = list(dict.fromkeys([code for code, _name in settings.LANGUAGES] + ROOM_LANGUAGE_CODES))
+    return [(code, get_language_info(code)["name_local"]) for code in codes]

@@ -1,8 +1,11 @@
 """The rooms API contract: create, read, edit, join, leave, members, roles, requests, invites."""
 
+import asyncio
 import json
 
 import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from rest_framework.test import APIClient
 
 from community.models import Interest, Membership, Room
@@ -193,6 +196,16 @@ def test_approval_room_decline(make_room, owner, make_user):
     response = client_for(owner).post(f"/api/v1/rooms/{room.pk}/requests/{request_id}/decline/")
     assert response.json()["state"] == "declined"
     assert not Membership.objects.filter(room=room, user=asker).exists()
+
+
+def test_withdraw_a_join_request(make_room, owner, make_user):
+    room = make_room(owner=owner, join_policy="approval")
+    asker = client_for(make_user())
+    asker.post(f"/api/v1/rooms/{room.pk}/join/", {"nickname": "Asker"})
+    assert asker.get(f"/api/v1/rooms/{room.pk}/").json()["viewer_has_pending_request"] is True
+    assert asker.delete(f"/api/v1/rooms/{room.pk}/join/").status_code == 204
+    assert asker.get(f"/api/v1/rooms/{room.pk}/").json()["viewer_has_pending_request"] is False
+    assert client_for(owner).get(f"/api/v1/rooms/{room.pk}/requests/").json()["results"] == []
 
 
 def test_full_room_refuses_joins(make_room, make_user, make_member):
@@ -442,3 +455,42 @@ def test_interests_list(api_client, interest):
     body = api_client.get("/api/v1/interests/").json()
     assert body["results"][0]["slug"] == "jazz"
     assert body["results"][0]["name_ko"] == "재즈"
+
+
+async def _next_event(layer, channel: str) -> dict:
+    message = await asyncio.wait_for(layer.receive(channel), timeout=5)
+    return message["event"]
+
+
+def test_socket_events_show_members_by_nickname_only(
+    room, owner, make_user, django_capture_on_commit_callbacks
+):
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(room.group_name, channel)
+    secret = make_user("secret_joiner")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(secret).post(f"/api/v1/rooms/{room.pk}/join/", {"nickname": "Ghost"})
+    membership_id = response.json()["membership"]["id"]
+    event = async_to_sync(_next_event)(layer, channel)
+    assert event["type"] == "member.joined"
+    assert event["member"]["id"] == membership_id
+    assert event["member"]["nickname"] == "Ghost"
+    text = json.dumps(event)
+    for identity in _identity_strings(secret):
+        assert identity not in text
+    assert '"user' not in text
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(secret).post(f"/api/v1/rooms/{room.pk}/leave/")
+    event = async_to_sync(_next_event)(layer, channel)
+    assert event == {"type": "member.left", "room_id": room.pk, "member_id": membership_id}
+    async_to_sync(layer.group_discard)(room.group_name, channel)
+
+
+def test_unlisted_room_cannot_be_web_public(room, owner):
+    client_for(owner).patch(f"/api/v1/rooms/{room.pk}/", {"is_web_public": True})
+    room.refresh_from_db()
+    assert room.is_web_public
+    client_for(owner).patch(f"/api/v1/rooms/{room.pk}/", {"visibility": "unlisted"})
+    room.refresh_from_db()
+    assert not room.is_web_public

@@ -235,3 +235,19 @@ def test_my_membership_page_changes_nickname(room, make_user, make_member):
     membership.refresh_from_db()
     assert membership.nickname == "New"
     assert membership.is_open_profile is False  # unchecked box turns the open profile off
+
+
+@pytest.mark.parametrize("count", [3, 30])
+def test_member_list_query_counts_are_fixed(
+    count, room, owner, make_user, make_member, django_assert_max_num_queries
+):
+    for number in range(count):
+        membership = make_member(room, make_user())
+        if number % 2:
+            Membership.objects.filter(pk=membership.pk).update(is_open_profile=False)
+    client = client_for(owner)
+    with django_assert_max_num_queries(7):
+        assert client.get(f"/rooms/{room.pk}/members/").status_code == 200
+    with django_assert_max_num_queries(7):
+        response = client.get(f"/api/v1/rooms/{room.pk}/members/")
+    assert len(response.json()["results"]) == min(count + 1, 30)
