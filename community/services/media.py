@@ -1,0 +1,423 @@
+"""Writes for media assets: accept an upload, process it, attach it where it is used.
+
+The flow: :func:`create_media_asset` sniffs the bytes, checks the size limit for the
+detected kind, stores the upload privately and queues ``process_media_asset`` after
+commit. The task calls :func:`claim_media_asset` (pending → processing), the pixel
+work in ``community.media_processing``, then :func:`finish_media_asset` (→ ready, with
+every derived file) or :func:`fail_media_asset` (→ failed, with a reason). Messages
+that show the asset get ``message.updated`` when it is ready or failed.
+"""
+
+import logging
+import os
+import shutil
+import tempfile
+
+from django.conf import settings
+from django.core.files.base import ContentFile, File
+from django.core.files.storage import storages
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from community.media_processing import (
+    ImageResult,
+    MediaRejected,
+    render_image,
+    render_video,
+)
+from community.media_types import BY_CONTENT_TYPE, MediaType, sniff_file
+from community.models import MediaAsset, Membership, Message, Room
+from config.errors import DomainError, PermissionDeniedError
+from config.realtime import broadcast_on_commit
+from profiles.models import User
+
+logger = logging.getLogger(__name__)
+
+FAILURE_REASON_MAX = 300
+
+
+class UnsupportedMediaError(DomainError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class MediaTooLargeError(DomainError):
+    status = 413
+    code = "file_too_large"
+
+
+def media_storage():
+    """The private storage every asset file lives in (``STORAGES["media"]``)."""
+    return storages["media"]
+
+
+def _size_limit(kind: str) -> int:
+    if kind == MediaAsset.Kind.VIDEO:
+        return settings.MEDIA_VIDEO_MAX_BYTES
+    return settings.MEDIA_IMAGE_MAX_BYTES
+
+
+def check_upload(*, file, kinds: tuple[str, ...] = ("image", "video")) -> MediaType:
+    """The detected type of ``file``, or a 4xx error: unknown bytes, wrong kind, too big."""
+    if file is None:
+        raise DomainError(_("Choose a file to upload."), fields={"file": [_("Required.")]})
+    media_type = sniff_file(file)
+    if media_type is None or media_type.kind not in kinds:
+        accepted = []
+        if "image" in kinds:
+            accepted.append("JPEG, PNG, GIF, WebP, AVIF, HEIC")
+        if "video" in kinds:
+            accepted.append("MP4, WebM, MOV")
+        raise UnsupportedMediaError(
+            _("This kind of file is not supported. Upload %(accepted)s.")
+            % {"accepted": ", ".join(accepted)},
+            fields={"file": [_("Unsupported file type.")]},
+        )
+    limit = _size_limit(media_type.kind)
+    if file.size > limit:
+        raise MediaTooLargeError(
+            _("The file is too large: %(kind)s uploads are limited to %(mb)s MB.")
+            % {"kind": media_type.kind, "mb": round(limit / (1024 * 1024), 1)},
+            fields={"file": [_("Too large.")]},
+        )
+    return media_type
+
+
+def create_media_asset(
+    *,
+    owner: User,
+    file,
+    room: Room | None = None,
+    kinds: tuple[str, ...] = ("image", "video"),
+) -> MediaAsset:
+    """Check and store an upload, and queue its processing after commit."""
+    media_type = check_upload(file=file, kinds=kinds)
+    asset = MediaAsset(
+        owner=owner,
+        room=room,
+        kind=media_type.kind,
+        content_type=media_type.content_type,
+        original_content_type=media_type.content_type,
+        size_bytes=file.size,
+    )
+    # The stored name comes from the detected type, never the client's file name.
+    file.seek(0)
+    asset.original_name = media_storage().save(
+        f"{asset.storage_prefix}/upload.{media_type.extension}", File(file)
+    )
+    try:
+        with transaction.atomic():
+            asset.save()
+            _queue_processing(asset.pk)
+    except Exception:
+        media_storage().delete(asset.original_name)
+        raise
+    return asset
+
+
+def _queue_processing(asset_id: int) -> None:
+    from community.tasks import process_media_asset
+
+    process_media_asset.delay_on_commit(asset_id)
+
+
+# --- Processing (called by the task) ---------------------------------------------------
+
+
+@transaction.atomic
+def claim_media_asset(*, asset_id: int) -> MediaAsset | None:
+    """Mark the asset processing; ``None`` when it is gone or already done (idempotent)."""
+    asset = MediaAsset.objects.select_for_update().filter(pk=asset_id).first()
+    if asset is None or asset.state in (MediaAsset.State.READY, MediaAsset.State.FAILED):
+        return None
+    asset.state = MediaAsset.State.PROCESSING
+    asset.attempts += 1
+    asset.save(update_fields=["state", "attempts"])
+    return asset
+
+
+def process_media_asset(*, asset_id: int) -> MediaAsset | None:
+    """Do the whole processing of one asset. Storage errors propagate (the task retries)."""
+    asset = claim_media_asset(asset_id=asset_id)
+    if asset is None:
+        return None
+    media_type = BY_CONTENT_TYPE[asset.content_type]
+    storage = media_storage()
+    try:
+        if asset.kind == MediaAsset.Kind.IMAGE:
+            with storage.open(asset.original_name, "rb") as source:
+                result = render_image(
+                    source,
+                    media_type=media_type,
+                    sizes=settings.MEDIA_THUMBNAIL_SIZES,
+                    max_pixels=settings.MEDIA_MAX_IMAGE_PIXELS,
+                    max_frames=settings.MEDIA_MAX_ANIMATION_FRAMES,
+                )
+            return _store_image(asset, result)
+        return _process_video(asset, media_type)
+    except MediaRejected as rejected:
+        return fail_media_asset(asset_id=asset.pk, reason=rejected.reason)
+
+
+def _save_rendition(asset: MediaAsset, name: str, data: bytes) -> str:
+    storage = media_storage()
+    path = f"{asset.storage_prefix}/{name}"
+    # Re-runs (retries) overwrite rather than pile up suffixed copies.
+    if storage.exists(path):
+        storage.delete(path)
+    return storage.save(path, ContentFile(data))
+
+
+def _thumbnail_entries(asset: MediaAsset, result: ImageResult, stem: str) -> dict:
+    entries, names_by_rendition = {}, {}
+    for size, rendition in result.thumbnails.items():
+        key = id(rendition)
+        if key not in names_by_rendition:
+            names_by_rendition[key] = _save_rendition(
+                asset, f"{stem}-{rendition.width}x{rendition.height}.webp", rendition.data
+            )
+        entries[str(size)] = {
+            "name": names_by_rendition[key],
+            "width": rendition.width,
+            "height": rendition.height,
+        }
+    return entries
+
+
+def _store_image(asset: MediaAsset, result: ImageResult) -> MediaAsset | None:
+    upload_name = asset.original_name
+    full_name = _save_rendition(asset, "original.webp", result.full.data)
+    thumbnails = _thumbnail_entries(asset, result, "thumb")
+    asset = finish_media_asset(
+        asset_id=asset.pk,
+        original_name=full_name,
+        original_content_type="image/webp",
+        thumbnails=thumbnails,
+        width=result.width,
+        height=result.height,
+        is_animated=result.is_animated,
+        placeholder=result.placeholder,
+    )
+    if asset is not None and upload_name != full_name:
+        # The upload still carries its EXIF/GPS: only the stripped rendition is kept.
+        transaction.on_commit(lambda: media_storage().delete(upload_name))
+    return asset
+
+
+def _process_video(asset: MediaAsset, media_type: MediaType) -> MediaAsset | None:
+    storage = media_storage()
+    workdir = tempfile.mkdtemp(prefix="moim-video-")
+    try:
+        source_path = os.path.join(workdir, f"source.{media_type.extension}")
+        with storage.open(asset.original_name, "rb") as source, open(source_path, "wb") as local:
+            shutil.copyfileobj(source, local, length=1024 * 1024)
+        stripped_path = os.path.join(workdir, f"video.{media_type.extension}")
+        result = render_video(
+            source_path,
+            media_type=media_type,
+            sizes=settings.MEDIA_THUMBNAIL_SIZES,
+            max_pixels=settings.MEDIA_MAX_IMAGE_PIXELS,
+            stripped_path=stripped_path,
+            ffmpeg=settings.MEDIA_FFMPEG,
+            ffprobe=settings.MEDIA_FFPROBE,
+            timeout=settings.MEDIA_FFMPEG_TIMEOUT_SECONDS,
+        )
+        upload_name = asset.original_name
+        video_path = f"{asset.storage_prefix}/video.{media_type.extension}"
+        if storage.exists(video_path):
+            storage.delete(video_path)
+        with open(stripped_path, "rb") as stripped:
+            video_name = storage.save(video_path, File(stripped))
+        poster_name = _save_rendition(asset, "poster.webp", result.poster.full.data)
+        thumbnails = _thumbnail_entries(asset, result.poster, "poster")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    asset = finish_media_asset(
+        asset_id=asset.pk,
+        original_name=video_name,
+        original_content_type=media_type.content_type,
+        thumbnails=thumbnails,
+        width=result.poster.width,
+        height=result.poster.height,
+        placeholder=result.poster.placeholder,
+        poster_name=poster_name,
+        duration_seconds=result.duration_seconds,
+    )
+    if asset is not None:
+        transaction.on_commit(lambda: media_storage().delete(upload_name))
+    return asset
+
+
+@transaction.atomic
+def finish_media_asset(
+    *,
+    asset_id: int,
+    original_name: str,
+    original_content_type: str,
+    thumbnails: dict,
+    width: int,
+    height: int,
+    placeholder: str,
+    is_animated: bool = False,
+    poster_name: str = "",
+    duration_seconds: float | None = None,
+) -> MediaAsset | None:
+    asset = MediaAsset.objects.select_for_update().filter(pk=asset_id).first()
+    if asset is None or asset.state != MediaAsset.State.PROCESSING:
+        return None
+    asset.original_name = original_name
+    asset.original_content_type = original_content_type
+    asset.thumbnails = thumbnails
+    asset.width, asset.height = width, height
+    asset.placeholder = placeholder
+    asset.is_animated = is_animated
+    asset.poster_name = poster_name
+    asset.duration_seconds = duration_seconds
+    asset.state = MediaAsset.State.READY
+    asset.failure_reason = ""
+    asset.processed_at = timezone.now()
+    asset.save(
+        update_fields=[
+            "original_name",
+            "original_content_type",
+            "thumbnails",
+            "width",
+            "height",
+            "placeholder",
+            "is_animated",
+            "poster_name",
+            "duration_seconds",
+            "state",
+            "failure_reason",
+            "processed_at",
+        ]
+    )
+    _announce_media_change(asset)
+    return asset
+
+
+@transaction.atomic
+def fail_media_asset(*, asset_id: int, reason: str) -> MediaAsset | None:
+    asset = MediaAsset.objects.select_for_update().filter(pk=asset_id).first()
+    if asset is None or asset.state == MediaAsset.State.READY:
+        return None
+    asset.state = MediaAsset.State.FAILED
+    asset.failure_reason = reason[:FAILURE_REASON_MAX]
+    asset.processed_at = timezone.now()
+    asset.save(update_fields=["state", "failure_reason", "processed_at"])
+    logger.info("media asset %s failed: %s", asset_id, asset.failure_reason)
+    _announce_media_change(asset)
+    return asset
+
+
+def _announce_media_change(asset: MediaAsset) -> None:
+    """Rooms showing the asset in a message get ``message.updated`` after commit."""
+    from community.selectors.media import media_message_payload
+
+    messages = Message.objects.filter(media=asset, deleted_at__isnull=True).select_related(
+        "room", "author"
+    )
+    for message in messages:
+        broadcast_on_commit(
+            message.room.group_name,
+            {"type": "message.updated", "message": media_message_payload(message, asset=asset)},
+        )
+
+
+# --- Using an asset -----------------------------------------------------------------
+
+
+def check_asset_for_use(*, user: User, asset_id: int, kinds: tuple[str, ...] = ("image",)):
+    """An asset ``user`` uploaded, of an allowed kind, not failed: for avatars, covers..."""
+    asset = MediaAsset.objects.filter(pk=asset_id, owner=user).first()
+    if asset is None:
+        raise DomainError(_("Unknown upload."), fields={"media_id": [_("Unknown upload.")]})
+    if asset.kind not in kinds or asset.state == MediaAsset.State.FAILED:
+        raise DomainError(
+            _("This upload cannot be used here."),
+            fields={"media_id": [asset.failure_reason or _("Wrong kind of media.")]},
+        )
+    return asset
+
+
+# --- Image and video messages ----------------------------------------------------------
+
+
+def send_media_message(
+    *,
+    membership: Membership,
+    file,
+    body: str = "",
+    client_id: str = "",
+    reply_to_id: int | None = None,
+) -> Message:
+    """An image/video message that appears at once (pending, with its placeholder once
+    processed); the room gets ``message.updated`` when the media is ready."""
+    body = body.strip()
+    if len(body) > settings.MESSAGE_MAX_LENGTH:
+        raise DomainError(_("The caption is too long."), fields={"body": [_("Too long.")]})
+    if client_id:
+        existing = Message.objects.filter(author=membership, client_id=client_id).first()
+        if existing:
+            return existing
+    if membership.state != Membership.State.ACTIVE:
+        raise PermissionDeniedError(_("You are not a member of this room."))
+    media_type = check_upload(file=file)
+    file.seek(0)
+    asset = MediaAsset(
+        owner_id=membership.user_id,
+        room_id=membership.room_id,
+        kind=media_type.kind,
+        content_type=media_type.content_type,
+        original_content_type=media_type.content_type,
+        size_bytes=file.size,
+    )
+    asset.original_name = media_storage().save(
+        f"{asset.storage_prefix}/upload.{media_type.extension}", File(file)
+    )
+    try:
+        return _store_media_message(
+            membership=membership,
+            asset=asset,
+            body=body,
+            client_id=client_id,
+            reply_to_id=reply_to_id,
+        )
+    except Exception:
+        media_storage().delete(asset.original_name)
+        raise
+
+
+@transaction.atomic
+def _store_media_message(
+    *, membership: Membership, asset: MediaAsset, body: str, client_id: str, reply_to_id
+) -> Message:
+    from community.selectors.media import media_message_payload
+
+    room = Room.objects.select_for_update().get(pk=membership.room_id)
+    membership = Membership.objects.get(pk=membership.pk)
+    if membership.state != Membership.State.ACTIVE:
+        raise PermissionDeniedError(_("You are not a member of this room."))
+    if room.is_archived or room.is_suspended:
+        raise PermissionDeniedError(_("This room is not accepting messages."))
+    asset.save()
+    room.last_message_seq += 1
+    room.last_activity_at = timezone.now()
+    room.save(update_fields=["last_message_seq", "last_activity_at"])
+    message = Message.objects.create(
+        room=room,
+        author=membership,
+        kind=Message.Kind.IMAGE if asset.kind == MediaAsset.Kind.IMAGE else Message.Kind.VIDEO,
+        body=body,
+        client_id=client_id,
+        reply_to_id=reply_to_id,
+        media=asset,
+        seq=room.last_message_seq,
+    )
+    broadcast_on_commit(
+        room.group_name,
+        {"type": "message.created", "message": media_message_payload(message, asset=asset)},
+    )
+    _queue_processing(asset.pk)
+    return message
