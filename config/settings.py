@@ -305,3 +305,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# Chat: at most N messages per user per window (seconds), across all rooms.
+CHAT_SEND_RATE = (
+    env.int("CHAT_SEND_RATE_COUNT", default=20),
+    env.int("CHAT_SEND_RATE_WINDOW", default=10),
+)

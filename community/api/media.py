@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from community.models import Membership
 from community.selectors import media as media_selectors
+from community.selectors.messages import message_payload_by_id
 from community.services import media as media_services
 from config.errors import NotFoundError, PermissionDeniedError
 
@@ -25,7 +26,7 @@ class MediaMessageSerializer(serializers.Serializer):
     file = serializers.FileField(allow_empty_file=False, use_url=False)
     body = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=True)
     client_id = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)
-    reply_to_id = serializers.IntegerField(required=False, allow_null=True, default=None)
+    reply_to = serializers.IntegerField(required=False, allow_null=True, default=None)
 
 
 class UploadListView(APIView):
@@ -104,7 +105,7 @@ class MediaFileView(APIView):
 def post_media_message(request, room_id: int) -> Response:
     """``POST /rooms/{id}/messages/`` as multipart: an image or video message.
 
-    The chat view hands multipart requests here; JSON text messages stay with chat.
+    Chat's ``RoomMessagesView`` hands multipart requests here; JSON stays text.
     """
     serializer = MediaMessageSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
@@ -114,21 +115,15 @@ def post_media_message(request, room_id: int) -> Response:
         .first()
     )
     if membership is None:
-        raise PermissionDeniedError(_("You are not a member of this room."))
-    message = media_services.send_media_message(
+        raise PermissionDeniedError(_("Only members can post in this room."), code="not_member")
+    sent = media_services.send_media_message(
         membership=membership,
         file=serializer.validated_data["file"],
         body=serializer.validated_data["body"],
         client_id=serializer.validated_data["client_id"],
-        reply_to_id=serializer.validated_data["reply_to_id"],
+        reply_to_id=serializer.validated_data["reply_to"],
     )
-    message = media_selectors.message_with_media(message_id=message.pk)
-    return Response(media_selectors.media_message_payload(message), status=status.HTTP_201_CREATED)
-
-
-class RoomMediaMessageView(APIView):
-    parser_classes = [MultiPartParser, FormParser]
-
-    @extend_schema(request=MediaMessageSerializer, responses={201: dict})
-    def post(self, request, room_id: int):
-        return post_media_message(request, room_id)
+    return Response(
+        message_payload_by_id(sent.message.pk),
+        status=status.HTTP_201_CREATED if sent.created else status.HTTP_200_OK,
+    )

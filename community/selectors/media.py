@@ -6,7 +6,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare, salted_hmac
 
-from community.models import MediaAsset, Membership, Message, Room
+from community.models import MediaAsset, Membership, Room
 
 VARIANT_ORIGINAL = "original"
 VARIANT_POSTER = "poster"
@@ -115,26 +115,3 @@ def media_payload(asset: MediaAsset | None) -> dict | None:
         },
     }
     return payload
-
-
-def media_message_payload(message: Message, *, asset: MediaAsset | None = None) -> dict:
-    """An image/video message as the room sees it (the chat payload plus ``media``)."""
-    asset = asset if asset is not None else message.media
-    author = message.author
-    return {
-        "id": message.pk,
-        "room_id": message.room_id,
-        "seq": message.seq,
-        "kind": message.kind,
-        "body": message.body,
-        "client_id": message.client_id,
-        "reply_to_id": message.reply_to_id,
-        "author": {"membership_id": author.pk, "nickname": author.nickname} if author else None,
-        "created_at": message.created_at.isoformat(),
-        "edited_at": message.edited_at.isoformat() if message.edited_at else None,
-        "media": media_payload(asset),
-    }
-
-
-def message_with_media(*, message_id: int) -> Message:
-    return Message.objects.select_related("author", "media", "media__room").get(pk=message_id)

@@ -28,13 +28,17 @@ from community.media_processing import (
 )
 from community.media_types import BY_CONTENT_TYPE, MediaType, sniff_file
 from community.models import MediaAsset, Membership, Message, Room
-from config.errors import DomainError, PermissionDeniedError
+from config.errors import DomainError
 from config.realtime import broadcast_on_commit
 from profiles.models import User
 
 logger = logging.getLogger(__name__)
 
 FAILURE_REASON_MAX = 300
+MESSAGE_KIND_BY_MEDIA_KIND = {
+    MediaAsset.Kind.IMAGE: Message.Kind.IMAGE,
+    MediaAsset.Kind.VIDEO: Message.Kind.VIDEO,
+}
 
 
 class UnsupportedMediaError(DomainError):
@@ -313,15 +317,15 @@ def fail_media_asset(*, asset_id: int, reason: str) -> MediaAsset | None:
 
 def _announce_media_change(asset: MediaAsset) -> None:
     """Rooms showing the asset in a message get ``message.updated`` after commit."""
-    from community.selectors.media import media_message_payload
+    from community.selectors.messages import message_payload_by_id
 
-    messages = Message.objects.filter(media=asset, deleted_at__isnull=True).select_related(
-        "room", "author"
+    message_rows = Message.objects.filter(media=asset, deleted_at__isnull=True).values_list(
+        "pk", "room_id"
     )
-    for message in messages:
+    for message_id, room_id in message_rows:
         broadcast_on_commit(
-            message.room.group_name,
-            {"type": "message.updated", "message": media_message_payload(message, asset=asset)},
+            f"room.{room_id}",
+            {"type": "message.updated", "message": message_payload_by_id(message_id)},
         )
 
 
@@ -351,20 +355,23 @@ def send_media_message(
     body: str = "",
     client_id: str = "",
     reply_to_id: int | None = None,
-) -> Message:
-    """An image/video message that appears at once (pending, with its placeholder once
-    processed); the room gets ``message.updated`` when the media is ready."""
-    body = body.strip()
-    if len(body) > settings.MESSAGE_MAX_LENGTH:
-        raise DomainError(_("The caption is too long."), fields={"body": [_("Too long.")]})
+):
+    """An image/video message: it appears at once (``message.created``, media pending),
+    and the room gets ``message.updated`` with the thumbnails when processing is done.
+
+    Goes through chat's ``check_send_message`` (membership, mute, slow mode, rate limit,
+    ``client_id`` de-duplication, the room lock and seq), so it is the same message
+    with the same broadcast as a text one. Returns chat's ``SentMessage``.
+    """
+    from community.services.messages import SentMessage, check_send_message
+
+    client_id = (client_id or "").strip()
     if client_id:
+        # A retried send: answer with the stored message before storing the file again.
         existing = Message.objects.filter(author=membership, client_id=client_id).first()
-        if existing:
-            return existing
-    if membership.state != Membership.State.ACTIVE:
-        raise PermissionDeniedError(_("You are not a member of this room."))
+        if existing is not None:
+            return SentMessage(message=existing, created=False)
     media_type = check_upload(file=file)
-    file.seek(0)
     asset = MediaAsset(
         owner_id=membership.user_id,
         room_id=membership.room_id,
@@ -373,51 +380,38 @@ def send_media_message(
         original_content_type=media_type.content_type,
         size_bytes=file.size,
     )
+    file.seek(0)
     asset.original_name = media_storage().save(
         f"{asset.storage_prefix}/upload.{media_type.extension}", File(file)
     )
     try:
-        return _store_media_message(
-            membership=membership,
-            asset=asset,
-            body=body,
-            client_id=client_id,
-            reply_to_id=reply_to_id,
-        )
+        with transaction.atomic():
+            asset.save()
+            sent = check_send_message(
+                membership=membership,
+                body=body,
+                client_id=client_id,
+                reply_to_id=reply_to_id,
+                kind=Message.Kind.IMAGE
+                if asset.kind == MediaAsset.Kind.IMAGE
+                else Message.Kind.VIDEO,
+                media=asset,
+            )
+            if not sent.created:  # lost a race with the same client_id
+                raise _DuplicateSend(sent)
+            _queue_processing(asset.pk)
+    except _DuplicateSend as duplicate:
+        media_storage().delete(asset.original_name)
+        return duplicate.sent
     except Exception:
         media_storage().delete(asset.original_name)
         raise
+    return sent
 
 
-@transaction.atomic
-def _store_media_message(
-    *, membership: Membership, asset: MediaAsset, body: str, client_id: str, reply_to_id
-) -> Message:
-    from community.selectors.media import media_message_payload
+class _DuplicateSend(Exception):
+    """Rolls back the asset row when the message already existed."""
 
-    room = Room.objects.select_for_update().get(pk=membership.room_id)
-    membership = Membership.objects.get(pk=membership.pk)
-    if membership.state != Membership.State.ACTIVE:
-        raise PermissionDeniedError(_("You are not a member of this room."))
-    if room.is_archived or room.is_suspended:
-        raise PermissionDeniedError(_("This room is not accepting messages."))
-    asset.save()
-    room.last_message_seq += 1
-    room.last_activity_at = timezone.now()
-    room.save(update_fields=["last_message_seq", "last_activity_at"])
-    message = Message.objects.create(
-        room=room,
-        author=membership,
-        kind=Message.Kind.IMAGE if asset.kind == MediaAsset.Kind.IMAGE else Message.Kind.VIDEO,
-        body=body,
-        client_id=client_id,
-        reply_to_id=reply_to_id,
-        media=asset,
-        seq=room.last_message_seq,
-    )
-    broadcast_on_commit(
-        room.group_name,
-        {"type": "message.created", "message": media_message_payload(message, asset=asset)},
-    )
-    _queue_processing(asset.pk)
-    return message
+    def __init__(self, sent):
+        super().__init__("duplicate send")
+        self.sent = sent

@@ -1,5 +1,6 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
@@ -45,8 +46,6 @@ class TokenObtainView(jwt_views.TokenObtainPairView):
         return response
 
     def handle_exception(self, exc):
-        from rest_framework_simplejwt.exceptions import AuthenticationFailed
-
         if isinstance(exc, AuthenticationFailed):
             services.record_login_failure(
                 username=str(self.request.data.get("username", ""))[:150],

@@ -398,6 +398,7 @@ def test_image_message_appears_at_once_then_updates_when_ready(
             {"file": SimpleUploadedFile("p.jpg", media_samples.jpeg((64, 48))), "client_id": "c-1"},
             format="multipart",
         )
+    assert again.status_code == 200
     assert again.json()["id"] == message["id"]
     assert Message.objects.filter(room=private_room).count() == 1
     assert MediaAsset.objects.count() == 1
