@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import FileResponse, HttpResponseRedirect
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
@@ -16,6 +17,42 @@ from community.selectors import media as media_selectors
 from community.selectors.messages import message_payload_by_id
 from community.services import media as media_services
 from config.errors import NotFoundError, PermissionDeniedError
+
+
+class UploadSizeLimitHandler(FileUploadHandler):
+    """Stops reading an upload once it passes the largest limit (video's), so an
+    oversized body is never written to disk; the exact per-kind limit is checked once
+    the bytes are sniffed."""
+
+    def __init__(self, request=None):
+        super().__init__(request)
+        self.limit = max(settings.MEDIA_IMAGE_MAX_BYTES, settings.MEDIA_VIDEO_MAX_BYTES)
+        self.received = 0
+        self.exceeded = False
+
+    def receive_data_chunk(self, raw_data, start):
+        self.received += len(raw_data)
+        if self.received > self.limit:
+            self.exceeded = True
+            raise StopUpload(connection_reset=False)
+        return raw_data
+
+    def file_complete(self, file_size):
+        return None
+
+
+def limited_upload_data(request):
+    """``request.data`` read under :class:`UploadSizeLimitHandler` (413 past the limit)."""
+    handler = UploadSizeLimitHandler(request._request)
+    request._request.upload_handlers.insert(0, handler)
+    data = request.data
+    if handler.exceeded:
+        raise media_services.MediaTooLargeError(
+            _("The file is too large: uploads are limited to %(mb)s MB.")
+            % {"mb": round(handler.limit / (1024 * 1024), 1)},
+            fields={"file": [_("Too large.")]},
+        )
+    return data
 
 
 class UploadSerializer(serializers.Serializer):
@@ -37,7 +74,7 @@ class UploadListView(APIView):
 
     @extend_schema(request=UploadSerializer, responses={201: dict})
     def post(self, request):
-        serializer = UploadSerializer(data=request.data)
+        serializer = UploadSerializer(data=limited_upload_data(request))
         serializer.is_valid(raise_exception=True)
         asset = media_services.create_media_asset(
             owner=request.user, file=serializer.validated_data["file"]
@@ -53,6 +90,31 @@ class UploadDetailView(APIView):
         if asset is None:
             raise NotFoundError(_("No such upload."))
         return Response(media_selectors.media_payload(asset))
+
+
+class UseUploadSerializer(serializers.Serializer):
+    target = serializers.ChoiceField(choices=media_services.MediaUse.ALL)
+    # The room (room_cover) or status post (status_post) the image goes to.
+    target_id = serializers.IntegerField(required=False, allow_null=True, default=None)
+
+
+class UploadUseView(APIView):
+    """``POST {"target": "avatar"|"background"|"room_cover"|"status_post", "target_id"}``:
+    use an uploaded image there; answers the media payload that target now shows."""
+
+    @extend_schema(request=UseUploadSerializer, responses={200: dict})
+    def post(self, request, asset_id: int):
+        data = UseUploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        asset = media_services.use_media_asset(
+            user=request.user,
+            asset_id=asset_id,
+            target=data.validated_data["target"],
+            target_id=data.validated_data["target_id"],
+        )
+        return Response(
+            {"target": data.validated_data["target"], "media": media_selectors.media_payload(asset)}
+        )
 
 
 class MediaFileView(APIView):
@@ -107,7 +169,7 @@ def post_media_message(request, room_id: int) -> Response:
 
     Chat's ``RoomMessagesView`` hands multipart requests here; JSON stays text.
     """
-    serializer = MediaMessageSerializer(data=request.data)
+    serializer = MediaMessageSerializer(data=limited_upload_data(request))
     serializer.is_valid(raise_exception=True)
     membership = (
         Membership.objects.select_related("room")

@@ -13,5 +13,6 @@ urlpatterns: list = [
     path("messages/<int:message_id>/", messages.MessageDetailView.as_view(), name="message-detail"),
     path("uploads/", media.UploadListView.as_view(), name="upload-list"),
     path("uploads/<int:asset_id>/", media.UploadDetailView.as_view(), name="upload-detail"),
+    path("uploads/<int:asset_id>/use/", media.UploadUseView.as_view(), name="upload-use"),
     path("media/<uuid:key>/<str:variant>/", media.MediaFileView.as_view(), name="media-file"),
 ]

@@ -28,7 +28,7 @@ from community.media_processing import (
 )
 from community.media_types import BY_CONTENT_TYPE, MediaType, sniff_file
 from community.models import MediaAsset, Membership, Message, Room
-from config.errors import DomainError
+from config.errors import DomainError, NotFoundError, PermissionDeniedError
 from config.realtime import broadcast_on_commit
 from profiles.models import User
 
@@ -332,16 +332,80 @@ def _announce_media_change(asset: MediaAsset) -> None:
 # --- Using an asset -----------------------------------------------------------------
 
 
-def check_asset_for_use(*, user: User, asset_id: int, kinds: tuple[str, ...] = ("image",)):
-    """An asset ``user`` uploaded, of an allowed kind, not failed: for avatars, covers..."""
-    asset = MediaAsset.objects.filter(pk=asset_id, owner=user).first()
+class MediaUse:
+    AVATAR = "avatar"
+    BACKGROUND = "background"
+    ROOM_COVER = "room_cover"
+    STATUS_POST = "status_post"
+    ALL = (AVATAR, BACKGROUND, ROOM_COVER, STATUS_POST)
+
+
+def _check_image_asset(*, user: User, asset_id: int) -> MediaAsset:
+    """An image ``user`` uploaded that did not fail, locked for the change."""
+    asset = MediaAsset.objects.select_for_update().filter(pk=asset_id, owner=user).first()
     if asset is None:
-        raise DomainError(_("Unknown upload."), fields={"media_id": [_("Unknown upload.")]})
-    if asset.kind not in kinds or asset.state == MediaAsset.State.FAILED:
+        raise NotFoundError(_("No such upload."))
+    if asset.kind != MediaAsset.Kind.IMAGE:
         raise DomainError(
-            _("This upload cannot be used here."),
-            fields={"media_id": [asset.failure_reason or _("Wrong kind of media.")]},
+            _("Only an image can be used here."), fields={"media_id": [_("Not an image.")]}
         )
+    if asset.state == MediaAsset.State.FAILED:
+        raise DomainError(
+            _("This upload could not be processed: %(reason)s") % {"reason": asset.failure_reason},
+            fields={"media_id": [asset.failure_reason]},
+        )
+    return asset
+
+
+@transaction.atomic
+def use_media_asset(
+    *, user: User, asset_id: int, target: str, target_id: int | None = None
+) -> MediaAsset:
+    """Make an uploaded image the user's avatar or background, a room's cover (hosts)
+    or a status post's image (its author). A pending image may be used at once: the
+    payloads show its placeholder, then its thumbnails."""
+    from profiles.models import Profile, StatusPost
+
+    if target not in MediaUse.ALL:
+        raise DomainError(_("Unknown use."), fields={"target": [_("Invalid.")]})
+    if target == MediaUse.ROOM_COVER:
+        room = Room.objects.select_for_update().filter(pk=target_id).first()
+        membership = (
+            Membership.objects.filter(room=room, user=user, state=Membership.State.ACTIVE).first()
+            if room
+            else None
+        )
+        if membership is None or not membership.is_host:
+            raise PermissionDeniedError(_("Only the room's hosts can change its cover."))
+        asset = _check_image_asset(user=user, asset_id=asset_id)
+        if asset.room_id not in (None, room.pk):
+            raise DomainError(
+                _("This image belongs to another room."), fields={"media_id": [_("Invalid.")]}
+            )
+        # A private room's cover is then served only to its members.
+        asset.room = room
+        asset.save(update_fields=["room"])
+        room.cover_media = asset
+        room.save(update_fields=["cover_media"])
+        return asset
+    if target == MediaUse.STATUS_POST:
+        post = StatusPost.objects.select_for_update().filter(pk=target_id, author=user).first()
+        if post is None:
+            raise NotFoundError(_("No such post."))
+        asset = _check_image_asset(user=user, asset_id=asset_id)
+        post.image_media = asset
+        post.save(update_fields=["image_media"])
+        return asset
+    profile = Profile.objects.select_for_update().get(user=user)
+    asset = _check_image_asset(user=user, asset_id=asset_id)
+    if asset.room_id is not None:
+        raise DomainError(
+            _("An image posted in a room cannot be a profile picture."),
+            fields={"media_id": [_("Invalid.")]},
+        )
+    field = "avatar_media" if target == MediaUse.AVATAR else "background_media"
+    setattr(profile, field, asset)
+    profile.save(update_fields=[field])
     return asset
 
 

@@ -475,3 +475,96 @@ def test_public_room_media_is_served_to_anyone(
     assert "signature" not in url
     assert fetch(APIClient(), url)[:4] == b"RIFF"
     assert APIClient().get(url.replace("/720/", "/9999/")).status_code == 404
+
+
+def test_upload_past_every_limit_is_cut_off_while_reading(upload_response, settings, media_dir):
+    settings.MEDIA_IMAGE_MAX_BYTES = 2000
+    settings.MEDIA_VIDEO_MAX_BYTES = 3000
+
+    response = upload_response(media_samples.jpeg((800, 600)))
+
+    assert response.status_code == 413
+    # Refused by the upload handler (no kind known yet), not after sniffing the bytes.
+    assert response.json()["error"]["message"].startswith("The file is too large: uploads")
+    assert not MediaAsset.objects.exists()
+    assert stored_files(media_dir) == []
+
+
+# --- Avatars, backgrounds, covers, status posts -------------------------------------
+
+
+def use(client, asset_id: int, target: str, target_id: int | None = None):
+    return client.post(
+        f"{UPLOADS_URL}{asset_id}/use/", {"target": target, "target_id": target_id}, format="json"
+    )
+
+
+def test_an_upload_becomes_avatar_and_background(upload, auth_client, user):
+    avatar = upload(media_samples.jpeg((900, 900)))
+    background = upload(media_samples.png((1600, 400), mode="RGB"), name="bg.png")
+
+    response = use(auth_client, avatar["id"], "avatar")
+    assert response.status_code == 200
+    assert response.json()["media"]["thumbnails"]["320"]["width"] == 320
+    assert use(auth_client, background["id"], "background").status_code == 200
+
+    user.profile.refresh_from_db()
+    assert user.profile.avatar_media_id == avatar["id"]
+    assert user.profile.background_media_id == background["id"]
+
+
+def test_only_own_ready_images_can_be_used(upload, auth_client, make_user, tmp_path, settings):
+    stranger = APIClient()
+    stranger.force_authenticate(make_user())
+    image = upload(media_samples.png(), name="a.png")
+    broken = upload(media_samples.truncated_jpeg())
+    settings.MEDIA_FFMPEG = "moim-no-such-ffmpeg"
+    clip = upload(media_samples.video(tmp_path, seconds=1), name="clip.mp4")
+
+    assert use(stranger, image["id"], "avatar").status_code == 404
+    refused = use(auth_client, broken["id"], "avatar")
+    assert refused.status_code == 400
+    assert "truncated" in refused.json()["error"]["message"]
+    assert use(auth_client, clip["id"], "avatar").status_code == 400
+    assert use(auth_client, image["id"], "wallpaper").status_code == 400
+
+
+def test_room_cover_is_set_by_hosts_and_private_covers_stay_private(
+    upload, auth_client, user, make_room, make_user, make_member
+):
+    room = make_room(owner=user, visibility=Room.Visibility.PRIVATE)
+    cover = upload(media_samples.jpeg((1280, 720)))
+
+    response = use(auth_client, cover["id"], "room_cover", room.pk)
+
+    assert response.status_code == 200
+    room.refresh_from_db()
+    assert room.cover_media_id == cover["id"]
+    plain_url = response.json()["media"]["thumbnails"]["720"]["url"].split("?")[0]
+    assert APIClient().get(plain_url).status_code == 403
+
+    member = APIClient()
+    member_user = make_user()
+    member.force_authenticate(member_user)
+    make_member(room, member_user)
+    other = upload(media_samples.png(), name="b.png")
+    own_upload = member.post(
+        UPLOADS_URL,
+        {"file": SimpleUploadedFile("c.png", media_samples.png())},
+        format="multipart",
+    ).json()
+    assert use(member, own_upload["id"], "room_cover", room.pk).status_code == 403
+    assert use(auth_client, other["id"], "room_cover", room.pk + 999).status_code == 403
+
+
+def test_status_post_image(upload, auth_client, user, make_user):
+    from profiles.models import StatusPost
+
+    post = StatusPost.objects.create(author=user, body="At the lake")
+    someone_elses = StatusPost.objects.create(author=make_user(), body="Not yours")
+    image = upload(media_samples.jpeg_with_gps())
+
+    assert use(auth_client, image["id"], "status_post", post.pk).status_code == 200
+    assert use(auth_client, image["id"], "status_post", someone_elses.pk).status_code == 404
+    post.refresh_from_db()
+    assert post.image_media_id == image["id"]
