@@ -19,6 +19,11 @@ class MediaType:
     # The names Pillow's ``Image.format`` or ffprobe's ``format_name`` report for it.
     decoder_names: frozenset[str]
 
+    def get_kind_display(self) -> str:
+        from django.utils.translation import gettext
+
+        return gettext("image") if self.kind == "image" else gettext("video")
+
 
 JPEG = MediaType("image", "image/jpeg", "jpg", frozenset({"JPEG", "MPO"}))
 PNG = MediaType("image", "image/png", "png", frozenset({"PNG"}))

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import FileResponse, HttpResponseRedirect
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -48,8 +49,8 @@ def limited_upload_data(request):
     data = request.data
     if handler.exceeded:
         raise media_services.MediaTooLargeError(
-            _("The file is too large: uploads are limited to %(mb)s MB.")
-            % {"mb": round(handler.limit / (1024 * 1024), 1)},
+            _("The file is too large: uploads are limited to %(size)s.")
+            % {"size": filesizeformat(handler.limit)},
             fields={"file": [_("Too large.")]},
         )
     return data

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import storages
 from django.db import transaction
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -81,8 +82,8 @@ def check_upload(*, file, kinds: tuple[str, ...] = ("image", "video")) -> MediaT
     limit = _size_limit(media_type.kind)
     if file.size > limit:
         raise MediaTooLargeError(
-            _("The file is too large: %(kind)s uploads are limited to %(mb)s MB.")
-            % {"kind": media_type.kind, "mb": round(limit / (1024 * 1024), 1)},
+            _("The file is too large: %(kind)s uploads are limited to %(size)s.")
+            % {"kind": media_type.get_kind_display(), "size": filesizeformat(limit)},
             fields={"file": [_("Too large.")]},
         )
     return media_type
