@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test e2e e2e-deps install install-dev lint format migrate bench worker clean
+.PHONY: run test e2e e2e-deps install install-dev system-deps lint format migrate bench worker clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,9 +19,13 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $(VENV)/.installed $@
 
-install: $(VENV)/.installed
+# Debian packages the app shells out to: ffmpeg/ffprobe for video posters and durations.
+system-deps:
+	command -v ffmpeg >/dev/null || (apt-get update && apt-get install -y ffmpeg)
 
-install-dev: $(VENV)/.installed-dev
+install: system-deps $(VENV)/.installed
+
+install-dev: system-deps $(VENV)/.installed-dev
 
 # The development server: DEBUG on, SQLite, in-memory channel layer, eager tasks,
 # unless DATABASE_URL / REDIS_URL are set in the environment.

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from community.models import Membership, Message, MessageEdit, Room
+from community.models import MediaAsset, Membership, Message, MessageEdit, Room
 from community.selectors.messages import message_payload, message_payload_by_id
 from config.errors import (
     DomainError,
@@ -48,6 +48,19 @@ def _clean_body(body: str | None, *, required: bool = True) -> str:
     body = (body or "").strip()
     if not body and required:
         raise DomainError(_("A message cannot be empty."), fields={"body": [_("Required.")]})
+    if len(body) > settings.MESSAGE_MAX_LENGTH:
+        raise DomainError(
+            _("A message can be at most %(max)s characters.")
+            % {"max": settings.MESSAGE_MAX_LENGTH},
+            code="too_long",
+            fields={"body": [_("Too long.")]},
+        )
+    return body
+
+
+def _clean_caption(body: str | None) -> str:
+    """An image/video message's caption: optional, same length limit as a body."""
+    body = (body or "").strip()
     if len(body) > settings.MESSAGE_MAX_LENGTH:
         raise DomainError(
             _("A message can be at most %(max)s characters.")
@@ -162,10 +175,13 @@ def check_send_message(
     reply_to_id: int | None = None,
     kind: str = Message.Kind.TEXT,
     enforce_limits: bool = True,
+    media: MediaAsset | None = None,
 ) -> SentMessage:
-    """Validate, lock the room, apply the limits, then write (or return the duplicate)."""
-    # Image and video messages may come without a caption.
-    body = _clean_body(body, required=kind == Message.Kind.TEXT)
+    """Validate, lock the room, apply the limits, then write (or return the duplicate).
+
+    An image/video message passes its (already stored) ``media``; ``body`` is then an
+    optional caption."""
+    body = _clean_caption(body) if media is not None else _clean_body(body)
     client_id = _clean_client_id(client_id)
     if kind not in Message.Kind.values or kind == Message.Kind.SYSTEM:
         raise DomainError(_("Unknown message kind."), fields={"kind": [_("Invalid.")]})
@@ -200,6 +216,7 @@ def check_send_message(
         client_id=client_id,
         reply_to=reply_to,
         kind=kind,
+        media=media,
     )
     return SentMessage(message=message, created=True)
 
@@ -212,6 +229,7 @@ def do_send_message(
     client_id: str = "",
     reply_to: Message | None = None,
     kind: str = Message.Kind.TEXT,
+    media: MediaAsset | None = None,
 ) -> Message:
     """Write the message with the next seq; ``room`` must be locked by the caller."""
     room.last_message_seq += 1
@@ -224,6 +242,7 @@ def do_send_message(
         client_id=client_id,
         reply_to=reply_to,
         kind=kind,
+        media=media,
         seq=room.last_message_seq,
     )
     # The author and reply are already in memory: no extra query for the payload.
