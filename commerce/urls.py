@@ -1,1 +1,17 @@
-urlpatterns: list = []
+from django.urls import path
+
+from commerce import views
+
+app_name = "commerce"
+
+urlpatterns = [
+    path("wallet/", views.wallet, name="wallet"),
+    path("wallet/topup/", views.topup, name="topup"),
+    path("wallet/tip/", views.tip, name="tip"),
+    path("wallet/payout/", views.payout, name="payout"),
+    path("wallet/statement/", views.statement, name="statement"),
+    path("wallet/statement.csv", views.statement_csv, name="statement_csv"),
+    path("wallet/rooms/<int:room_id>/", views.room_access, name="room_access"),
+    path("fees/", views.fee_schedule, name="fees"),
+    path("commerce/webhooks/<slug:provider>/", views.webhook, name="webhook"),
+]
