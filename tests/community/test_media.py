@@ -15,6 +15,7 @@ from PIL import Image
 from rest_framework.test import APIClient
 
 from community.models import MediaAsset, Message, Room
+from community.services.rooms import create_invite
 from community.tasks import process_media_asset
 from config.celery import app as celery_app
 from tests.community import media_samples
@@ -357,7 +358,9 @@ def room_listener():
 @pytest.fixture
 def private_room(make_room, user, make_member):
     room = make_room(visibility=Room.Visibility.PRIVATE)
-    make_member(room, user)
+    # Private rooms admit people by invite only (community/services/rooms.py).
+    invite = create_invite(room_id=room.pk, actor=room.owner)
+    make_member(room, user, invite_code=invite.code)
     return room
 
 
@@ -452,7 +455,8 @@ def test_private_room_media_is_only_served_to_members(
 
     member = APIClient()
     member.force_authenticate(make_user())
-    make_member(private_room, member.handler._force_user)
+    invite = create_invite(room_id=private_room.pk, actor=private_room.owner)
+    make_member(private_room, member.handler._force_user, invite_code=invite.code)
     assert fetch(member, plain_url)[:4] == b"RIFF"
     # The signed URL works without an account until it expires (for <img> and apps).
     assert fetch(APIClient(), signed_url)[:4] == b"RIFF"
@@ -546,7 +550,8 @@ def test_room_cover_is_set_by_hosts_and_private_covers_stay_private(
     member = APIClient()
     member_user = make_user()
     member.force_authenticate(member_user)
-    make_member(room, member_user)
+    invite = create_invite(room_id=room.pk, actor=room.owner)
+    make_member(room, member_user, invite_code=invite.code)
     other = upload(media_samples.png(), name="b.png")
     own_upload = member.post(
         UPLOADS_URL,

@@ -434,8 +434,8 @@ def test_reactions_are_rate_limited(message, auth_client, monkeypatch):
 
 
 # --- web ---------------------------------------------------------------------------------------
-# Session, user, rooms, their interests and hashtags, and the likes' summary queries.
-HOME_QUERIES = 8
+# The discover page with the room cards and their reaction summaries.
+HOME_QUERIES = 17  # the discover page (14) + the cards' reaction summaries (3)
 
 
 def test_room_cards_show_like_counts_in_a_fixed_number_of_queries(
@@ -452,13 +452,14 @@ def test_room_cards_show_like_counts_in_a_fixed_number_of_queries(
     with django_assert_max_num_queries(HOME_QUERIES):
         response = client.get("/")
     html = response.content.decode()
-    assert html.count('data-reactions-target="room"') == 3
+    # Discover shows the rooms on shelves (new, trending, for you); a room may be on two.
+    assert html.count('data-reactions-target="room"') >= 3
     assert 'data-emoji="❤️" data-count="1" data-me="false"' in html
     assert "js/reactions.js" in html
     rooms_with_likes(27)
     with django_assert_max_num_queries(HOME_QUERIES):
         response = client.get("/")
-    assert response.content.decode().count('data-reactions-target="room"') == 30
+    assert 8 <= response.content.decode().count('data-reactions-target="room"') <= 3 * 8
 
 
 @pytest.mark.parametrize("kind", ["messages", "posts", "rooms"])

@@ -234,3 +234,14 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOT_DIR / f"{name}.png"
     page.screenshot(path=str(path), full_page=True, animations="disabled")
     return path
+
+
+def open_account_menu(page):
+    menu = page.get_by_role("navigation", name="Main").locator("details.account-menu")
+    if menu.get_attribute("open") is None:
+        menu.get_by_text("Account", exact=True).click()
+    return menu
+
+
+def log_out(page):
+    open_account_menu(page).get_by_role("button", name="Log out").click()
