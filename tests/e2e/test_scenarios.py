@@ -314,7 +314,7 @@ def test_tip_the_host_from_the_room(new_person, jazz_room):
     expect(page.get_by_role("status")).to_contain_text("You tipped")
 
 
-# --- report, hide in the admin, vanish live --------------------------------------------------------
+# --- report, hide in the admin, vanish live ------------------------------------------------
 
 
 def file_report(page, reason: str = "Spam or scam"):
@@ -387,7 +387,7 @@ def test_reported_message_hidden_by_a_moderator_is_gone_after_reload(new_person,
     "and Delete only), so a member cannot reach /report/message/<id>/ from the room.",
 )
 def test_report_a_message_from_the_chat(new_person, jazz_room):
-    room, host, member = jazz_room
+    room, _host, member = jazz_room
     spammer = make_person("spammer")
     join(room, spammer, "Free Prizes")
     say(room, spammer, "Win a free phone at example.invalid")
