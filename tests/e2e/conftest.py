@@ -232,6 +232,9 @@ def screenshot(page, name: str) -> Path:
     """Full-page screenshot into e2e-screenshots/ (git-ignored)."""
     SCREENSHOT_DIR.mkdir(exist_ok=True)
     path = SCREENSHOT_DIR / f"{name}.png"
+    # From the top, as the page opens (the chat scrolls the window to the unread divider);
+    # fixed bars (the phone tab bar) are drawn where they sit in the first screenful.
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(path), full_page=True, animations="disabled")
     return path
 
