@@ -229,13 +229,16 @@ def password():
 
 
 def screenshot(page, name: str) -> Path:
-    """Full-page screenshot into e2e-screenshots/ (git-ignored)."""
+    """Screenshots into e2e-screenshots/ (git-ignored): the whole page, and on a phone
+    also the first screenful as the person sees it (``-fold``), fixed tab bar included
+    (a full-page capture draws fixed bars where they sit in the first screenful)."""
     SCREENSHOT_DIR.mkdir(exist_ok=True)
     path = SCREENSHOT_DIR / f"{name}.png"
-    # From the top, as the page opens (the chat scrolls the window to the unread divider);
-    # fixed bars (the phone tab bar) are drawn where they sit in the first screenful.
+    # From the top, as the page opens (the chat scrolls the window to the unread divider).
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(path), full_page=True, animations="disabled")
+    if page.viewport_size and page.viewport_size["width"] < 600:
+        page.screenshot(path=str(SCREENSHOT_DIR / f"{name}-fold.png"), animations="disabled")
     return path
 
 
