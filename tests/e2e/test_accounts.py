@@ -16,7 +16,9 @@ def test_sign_up_lands_signed_in_on_the_home_page(new_person):
     page.get_by_label("Username").fill("김서연")
     page.get_by_label("Password").fill("a-good-long-passphrase")
     page.get_by_role("button", name="Sign up").click()
-    expect(page.get_by_text("Account", exact=True)).to_be_visible()
+    expect(
+        page.get_by_role("navigation", name="Main").get_by_text("Account", exact=True)
+    ).to_be_visible()
     assert get_user_model().objects.get(username="김서연").profile.handle == "김서연"
 
 
@@ -28,7 +30,9 @@ def test_sign_up_errors_show_in_place_and_keep_the_form(new_person, make_user):
     page.get_by_role("button", name="Sign up").click()
     expect(page.get_by_role("alert").filter(has_text="This username is taken.")).to_be_visible()
     expect(page.get_by_label("Username")).to_have_value("TAKEN")
-    expect(page.get_by_text("Account", exact=True)).to_have_count(0)
+    expect(
+        page.get_by_role("navigation", name="Main").get_by_text("Account", exact=True)
+    ).to_have_count(0)
 
 
 def test_log_in_with_the_keyboard_then_log_out(new_person, make_user, password):
@@ -71,3 +75,22 @@ def test_skip_link_is_the_first_tab_stop(new_person):
     skip = page.get_by_role("link", name="Skip to content")
     expect(skip).to_be_focused()
     expect(skip).to_be_in_viewport()
+
+
+def test_phone_tab_bar_and_account_menu_work_with_the_keyboard(new_person, make_user):
+    page = new_person(PHONE).log_in(make_user("minji")).goto("/wallet/")
+    tabs = page.get_by_role("navigation", name="Main").get_by_role("list")
+    expect(tabs.get_by_role("link", name="Wallet")).to_have_attribute("aria-current", "page")
+    box = tabs.bounding_box()
+    assert box is not None and box["y"] + box["height"] == PHONE["height"]  # at the bottom
+
+    summary = page.get_by_role("navigation", name="Main").get_by_text("Account", exact=True)
+    summary.focus()
+    page.keyboard.press("Enter")
+    settings = page.get_by_role("link", name="Settings")
+    expect(settings).to_be_visible()
+    page.keyboard.press("Tab")
+    expect(settings).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(settings).to_be_hidden()
+    expect(summary).to_be_focused()
