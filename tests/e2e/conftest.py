@@ -102,7 +102,7 @@ class LiveServer:
         self.thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def _live_server_settings(django_db_setup):
     # Django runs each request's sync code on a thread that ends with the request; a
     # persistent connection left there would keep PostgreSQL from dropping the test
@@ -115,8 +115,9 @@ def _live_server_settings(django_db_setup):
     database["CONN_MAX_AGE"] = conn_max_age
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def live_app_server(_live_server_settings):
+    """The app for one test module; it stops (and the settings return) when the module ends."""
     server = LiveServer(_build_application())
     server.start()
     yield server
@@ -145,6 +146,8 @@ def browser(django_db_setup):
     database exists before Playwright starts, the guard is off only while it runs, and
     Playwright stops at the end of each module, before other test files run.
     """
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make e2e-deps` installs Debian's chromium.")
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
