@@ -64,7 +64,9 @@ def profile_page(request, handle: str):
     posts = list(posts[: PROFILE_POSTS_PER_PAGE + 1])
     older = posts[PROFILE_POSTS_PER_PAGE - 1].pk if len(posts) > PROFILE_POSTS_PER_PAGE else None
     is_me = profile.user_id == request.user.pk
-    posts = with_reaction_summaries(posts[:PROFILE_POSTS_PER_PAGE], viewer=request.user)
+    posts = with_reaction_summaries(
+        "status_post", posts[:PROFILE_POSTS_PER_PAGE], viewer=request.user
+    )
     return render(
         request,
         "profiles/profile.html",
@@ -144,7 +146,9 @@ def friends(request):
     except DomainError:
         return redirect("friends")
     with_reaction_summaries(
-        [item.post for item in page.items if item.kind == "status_post"], viewer=request.user
+        "status_post",
+        [item.post for item in page.items if item.kind == "status_post"],
+        viewer=request.user,
     )
     return render(
         request,

@@ -56,28 +56,24 @@ class ReadMarkerSerializer(serializers.Serializer):
     seq = serializers.IntegerField(min_value=0)
 
 
-# A message payload for the schema; the payload itself is built by the selector.
-def _message_schema(**kwargs):
-    return inline_serializer(
-        name="Message",
-        fields={
-            "id": serializers.IntegerField(),
-            "room_id": serializers.IntegerField(),
-            "seq": serializers.IntegerField(),
-            "kind": serializers.CharField(),
-            "body": serializers.CharField(),
-            "author": serializers.DictField(allow_null=True),
-            "reply_to": serializers.DictField(allow_null=True),
-            "client_id": serializers.CharField(),
-            "created_at": serializers.DateTimeField(),
-            "edited_at": serializers.DateTimeField(allow_null=True),
-            "deleted": serializers.BooleanField(),
-            "deleted_at": serializers.DateTimeField(allow_null=True),
-            "reactions": serializers.ListField(),
-            "media": serializers.DictField(allow_null=True),
-        },
-        **kwargs,
-    )
+class ChatMessageSerializer(serializers.Serializer):
+    """The message payload, for the API schema only: the payload itself is built by
+    ``community.selectors.messages.message_payloads`` (shared with the socket)."""
+
+    id = serializers.IntegerField()
+    room_id = serializers.IntegerField()
+    seq = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=["text", "image", "video", "system"])
+    body = serializers.CharField()
+    author = serializers.DictField(allow_null=True)
+    reply_to = serializers.DictField(allow_null=True)
+    client_id = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    edited_at = serializers.DateTimeField(allow_null=True)
+    deleted = serializers.BooleanField()
+    deleted_at = serializers.DateTimeField(allow_null=True)
+    reactions = serializers.ListField()
+    media = serializers.DictField(allow_null=True)
 
 
 class _FailOpenThrottleMixin:
@@ -127,9 +123,9 @@ class RoomMessagesView(APIView):
             OpenApiParameter("limit", int, description=f"1 to {HISTORY_MAX_LIMIT}."),
         ],
         responses=inline_serializer(
-            name="MessageHistory",
+            name="ChatMessageHistory",
             fields={
-                "results": _message_schema(many=True),
+                "results": ChatMessageSerializer(many=True),
                 "has_more": serializers.BooleanField(),
                 "last_seq": serializers.IntegerField(),
                 "last_read_seq": serializers.IntegerField(allow_null=True),
@@ -160,7 +156,7 @@ class RoomMessagesView(APIView):
             "application/json": MessageSendSerializer,
             "multipart/form-data": MediaMessageSerializer,
         },
-        responses={201: _message_schema()},
+        responses={201: ChatMessageSerializer, 200: ChatMessageSerializer},
     )
     def post(self, request, room_id: int):
         if request.content_type.startswith("multipart/"):
@@ -185,7 +181,7 @@ class MessageDetailView(APIView):
 
     throttle_classes = CHAT_THROTTLES
 
-    @extend_schema(request=MessageEditSerializer, responses={200: _message_schema()})
+    @extend_schema(request=MessageEditSerializer, responses={200: ChatMessageSerializer})
     def patch(self, request, message_id: int):
         data = MessageEditSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -208,7 +204,7 @@ class ReadMarkerView(APIView):
     @extend_schema(
         request=ReadMarkerSerializer,
         responses=inline_serializer(
-            name="ReadMarker", fields={"last_read_seq": serializers.IntegerField()}
+            name="ChatReadMarker", fields={"last_read_seq": serializers.IntegerField()}
         ),
     )
     def post(self, request, room_id: int):

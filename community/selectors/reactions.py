@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.apps import apps
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -78,12 +78,13 @@ def reaction_summaries(
     return summaries
 
 
-def with_reaction_summaries(posts: list[StatusPost], *, viewer: User) -> list[StatusPost]:
-    """Set ``reaction_summary`` on each status post of a page (for templates); returns them."""
-    summaries = reaction_summaries(ReactionTarget.STATUS_POST, [p.pk for p in posts], viewer)
-    for post in posts:
-        post.reaction_summary = summaries[post.pk]
-    return posts
+def with_reaction_summaries(target_type: str, objects: list, *, viewer: User | None) -> list:
+    """Set ``reaction_summary`` on each object of a page (rooms, posts, for templates and
+    serializers) with one :func:`reaction_summaries` call; returns the objects."""
+    summaries = reaction_summaries(target_type, [obj.pk for obj in objects], viewer)
+    for obj in objects:
+        obj.reaction_summary = summaries[obj.pk]
+    return objects
 
 
 def reaction_summary(target_type: str, target_id: int, viewer: User | None) -> ReactionSummary:
@@ -204,12 +205,35 @@ def check_can_react(*, membership: Membership) -> None:
 
 
 def check_not_blocked(*, author_id: int, user: User) -> None:
-    """Neither side of a block can react to the other's posts."""
+    """Neither side of a block sees or reacts to the other's posts' reactions.
+
+    A user the author blocked gets "not found", as for the post itself in the profiles
+    app (a block is not announced); a user who blocked the author is told why.
+    """
     if author_id == user.pk:
         return
-    author = User(pk=author_id)
-    if user.pk in blocked_user_ids(author) or author_id in blocked_user_ids(user):
-        raise PermissionDeniedError(_("You cannot react to this post."), code="blocked")
+    blocked_by_author, blocked_by_user = _blocks_between(author_id=author_id, user_id=user.pk)
+    if blocked_by_author:
+        raise NotFoundError(_("This post does not exist."))
+    if blocked_by_user:
+        raise PermissionDeniedError(
+            _("You blocked this person. Unblock them to see or add reactions."), code="blocked"
+        )
+
+
+def _blocks_between(*, author_id: int, user_id: int) -> tuple[bool, bool]:
+    """(author blocked user, user blocked author), in one query when blocks exist."""
+    try:
+        block_model = apps.get_model("profiles", "Block")
+    except LookupError:
+        return False, False
+    pairs = set(
+        block_model.objects.filter(
+            Q(blocker_id=author_id, blocked_id=user_id)
+            | Q(blocker_id=user_id, blocked_id=author_id)
+        ).values_list("blocker_id", flat=True)
+    )
+    return author_id in pairs, user_id in pairs
 
 
 def check_can_view_reactions(*, target: ResolvedTarget, viewer: User) -> None:

@@ -19,7 +19,7 @@ was read after every earlier commit, so the last event always carries the final 
 from functools import partial
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Count, F
 from django.utils.translation import gettext as _
 
 from community.emoji import normalise_emoji
@@ -79,28 +79,29 @@ def _lock_reactor(*, target: ResolvedTarget, user: User, adding: bool) -> Member
     return None
 
 
-@transaction.atomic
 def check_add_reaction(
     *, user: User, target_type: str, target_id: int, emoji: str
 ) -> ReactionSummary:
     """Put ``emoji`` on the target for ``user``; adding it again changes nothing.
 
-    Returns the target's summary as the user now sees it.
+    Returns the target's summary as the user now sees it, read after the commit so the
+    hot counter row is not held locked while it is read.
     """
     emoji = validated_emoji(emoji)
-    target = resolve_target(target_type, target_id)
-    membership = _lock_reactor(target=target, user=user, adding=True)
-    already = set(
-        Reaction.objects.filter(**target.column, user=user).values_list("emoji", flat=True)
-    )
-    if emoji not in already:
-        if len(already) >= MAX_DISTINCT_EMOJI_PER_USER:
-            raise ConflictError(
-                _("You can put at most %(max)s different emoji on one item.")
-                % {"max": MAX_DISTINCT_EMOJI_PER_USER},
-                code="reaction_limit",
-            )
-        do_add_reaction(target=target, user=user, membership=membership, emoji=emoji)
+    with transaction.atomic():
+        target = resolve_target(target_type, target_id)
+        membership = _lock_reactor(target=target, user=user, adding=True)
+        already = set(
+            Reaction.objects.filter(**target.column, user=user).values_list("emoji", flat=True)
+        )
+        if emoji not in already:
+            if len(already) >= MAX_DISTINCT_EMOJI_PER_USER:
+                raise ConflictError(
+                    _("You can put at most %(max)s different emoji on one item.")
+                    % {"max": MAX_DISTINCT_EMOJI_PER_USER},
+                    code="reaction_limit",
+                )
+            do_add_reaction(target=target, user=user, membership=membership, emoji=emoji)
     return reaction_summary(target.kind, target.id, user)
 
 
@@ -118,7 +119,6 @@ def do_add_reaction(
     _broadcast_counts_on_commit(target=target, emoji=emoji, action="added", membership=membership)
 
 
-@transaction.atomic
 def check_remove_reaction(
     *, user: User, target_type: str, target_id: int, emoji: str
 ) -> ReactionSummary:
@@ -127,9 +127,10 @@ def check_remove_reaction(
     Muted members and blocked users may still take their own reactions back.
     """
     emoji = validated_emoji(emoji)
-    target = resolve_target(target_type, target_id)
-    membership = _lock_reactor(target=target, user=user, adding=False)
-    do_remove_reaction(target=target, user=user, membership=membership, emoji=emoji)
+    with transaction.atomic():
+        target = resolve_target(target_type, target_id)
+        membership = _lock_reactor(target=target, user=user, adding=False)
+        do_remove_reaction(target=target, user=user, membership=membership, emoji=emoji)
     return reaction_summary(target.kind, target.id, user)
 
 
@@ -157,7 +158,10 @@ def _broadcast_counts_on_commit(
             emoji=emoji,
             action=action,
             membership_id=membership.pk if membership else None,
-        )
+        ),
+        # The reaction is committed whatever happens to its event: a failure here is
+        # logged, never turned into an error for the reactor.
+        robust=True,
     )
 
 
@@ -190,32 +194,48 @@ def send_reaction_update(
 
 @transaction.atomic
 def remove_all_reactions_of_user(*, user: User) -> int:
-    """Take back every reaction of ``user`` (account deletion), keeping counters exact.
-
-    Counter rows are decremented in ascending id order, the order every other writer
-    takes one of them in, so this cannot deadlock with concurrent reactors. No live
-    events: the rooms see the new counts on their next load.
-    """
+    """Take back every reaction of ``user`` (account deletion), keeping counters exact."""
     User.objects.select_for_update().filter(pk=user.pk).values_list("pk").first()
-    reactions = Reaction.objects.filter(user=user)
+    return take_back_reactions(reaction_ids=Reaction.objects.filter(user=user).values("id"))
+
+
+@transaction.atomic
+def take_back_reactions(*, reaction_ids) -> int:
+    """Delete these reactions (a moderator's removal, an account's deletion) and decrement
+    their counters by exactly what was deleted. Returns how many were deleted.
+
+    The rows are locked first, so a concurrent removal of the same reaction by its owner
+    either happened before (and is not counted twice) or waits. Counter rows are then
+    decremented in ascending id order, the order every other writer takes one of them
+    in, so this cannot deadlock with reactors. No live events: rooms see the new counts
+    on their next load.
+    """
+    target_fields = list(ReactionTarget.values)
+    reactions = list(
+        Reaction.objects.select_for_update()
+        .filter(pk__in=reaction_ids)
+        .order_by("id")
+        .only("emoji", *target_fields)
+    )
+    if not reactions:
+        return 0
     taken_back: dict[tuple[str, int, str], int] = {}
-    for reaction in reactions.only("emoji", *ReactionTarget.values):
+    for reaction in reactions:
         key = (reaction.target_type.field, reaction.target_id, reaction.emoji)
         taken_back[key] = taken_back.get(key, 0) + 1
-    if not taken_back:
-        return 0
-    counter_ids = []
+    counters: list[tuple[int, int]] = []
     for (field, target_id, emoji), n in taken_back.items():
-        counter_ids += [
-            (counter_id, n)
-            for counter_id in ReactionCount.objects.filter(
-                **{field: target_id}, emoji=emoji
-            ).values_list("id", flat=True)
-        ]
-    for counter_id, n in sorted(counter_ids):
+        counter_id = (
+            ReactionCount.objects.filter(**{field: target_id}, emoji=emoji)
+            .values_list("id", flat=True)
+            .first()
+        )
+        if counter_id is not None:
+            counters.append((counter_id, n))
+    for counter_id, n in sorted(counters):
         ReactionCount.objects.filter(pk=counter_id).update(count=F("count") - n)
-    deleted, _rows = reactions.delete()
-    return deleted
+    Reaction.objects.filter(pk__in=[reaction.pk for reaction in reactions]).delete()
+    return len(reactions)
 
 
 def delete_reactions_on_account_deletion(*, user: User, **_options) -> None:
@@ -230,3 +250,54 @@ def register_user_data() -> None:
 
     register_export_section("reactions", export_reactions)
     register_deletion_hook("reactions", delete_reactions_on_account_deletion)
+
+
+def recount_reaction_counters(*, target_type: str, target_ids: list[int] | None = None) -> int:
+    """Rebuild counters from the reaction rows (after a bulk delete outside the services).
+
+    Each target is done in its own transaction: its counter rows are locked first, and
+    only then are the reactions counted, in a statement that starts after the lock is
+    held, so a reactor committing meanwhile is either counted or waits and adds its +1
+    on top. Returns how many counters changed.
+    """
+    kind = ReactionTarget(target_type)
+    field = kind.field
+    if target_ids is None:
+        target_ids = sorted(
+            set(
+                ReactionCount.objects.filter(**{f"{field}__isnull": False}).values_list(
+                    field, flat=True
+                )
+            )
+            | set(
+                Reaction.objects.filter(**{f"{field}__isnull": False}).values_list(field, flat=True)
+            )
+        )
+    changed = 0
+    for target_id in target_ids:
+        with transaction.atomic():
+            column = {field: target_id}
+            stored = dict(
+                ReactionCount.objects.select_for_update()
+                .filter(**column)
+                .order_by("id")
+                .values_list("emoji", "count")
+            )
+            actual = dict(
+                Reaction.objects.filter(**column)
+                .values("emoji")
+                .annotate(n=Count("id"))
+                .values_list("emoji", "n")
+            )
+            missing = [emoji for emoji in actual if emoji not in stored]
+            ReactionCount.objects.bulk_create(
+                [ReactionCount(**column, emoji=emoji, count=0) for emoji in missing],
+                ignore_conflicts=True,
+            )
+            for emoji in sorted(set(stored) | set(actual)):
+                if stored.get(emoji) != actual.get(emoji, 0):
+                    ReactionCount.objects.filter(**column, emoji=emoji).update(
+                        count=actual.get(emoji, 0)
+                    )
+                    changed += 1
+    return changed

@@ -12,6 +12,7 @@ from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt import views as jwt_views
 
+from community.selectors.reactions import with_reaction_summaries
 from config.errors import PermissionDeniedError
 from config.realtime import issue_socket_ticket
 from profiles import selectors, services
@@ -28,7 +29,7 @@ from profiles.api.serializers import (
     feed_item_data,
 )
 from profiles.export import build_export
-from profiles.models import Profile
+from profiles.models import Profile, StatusPost
 
 
 class RegisterView(APIView):
@@ -184,10 +185,18 @@ class UserPostsView(ListAPIView):
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the schema generator
+            return StatusPost.objects.none()
         profile = selectors.profile_for_handle(
             viewer=self.request.user, handle=self.kwargs["handle"]
         )
         return selectors.status_posts_by(profile.user_id)
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        if page is None:
+            return None
+        return with_reaction_summaries("status_post", list(page), viewer=self.request.user)
 
     @extend_schema(request=StatusPostCreateSerializer, responses={201: StatusPostSerializer})
     def post(self, request, handle: str):
@@ -208,6 +217,7 @@ class PostDetailView(APIView):
     @extend_schema(responses=StatusPostSerializer)
     def get(self, request, post_id: int):
         post = selectors.status_post_for_viewer(viewer=request.user, post_id=post_id)
+        with_reaction_summaries("status_post", [post], viewer=request.user)
         return Response(StatusPostSerializer(post).data)
 
     @extend_schema(request=StatusPostUpdateSerializer, responses=StatusPostSerializer)
@@ -219,6 +229,7 @@ class PostDetailView(APIView):
             actor=request.user, post_id=post_id, body=serializer.validated_data["body"]
         )
         post = selectors.status_post_for_viewer(viewer=request.user, post_id=post_id)
+        with_reaction_summaries("status_post", [post], viewer=request.user)
         return Response(StatusPostSerializer(post).data)
 
     @extend_schema(responses={204: None})
@@ -306,6 +317,11 @@ class FriendsFeedView(APIView):
                 f"{request.path}?{urlencode({'cursor': page.next_cursor, 'limit': limit})}"
             )
         context = {"request": request}
+        with_reaction_summaries(
+            "status_post",
+            [item.post for item in page.items if item.kind == selectors.POST],
+            viewer=request.user,
+        )
         return Response(
             {
                 "next": next_url,

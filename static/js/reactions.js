@@ -99,6 +99,25 @@
     button.append(emoji, count);
     button.title = reaction.me ? t("Remove your reaction") : t("React with this");
     button.addEventListener("click", function () { toggle(target, reaction.emoji, bar); });
+    // Who reacted: the first names, fetched once when the chip is first hovered or focused.
+    var asked = false;
+    function showWho() {
+      if (asked || bar.dataset.readonly === "true") return;
+      asked = true;
+      fetch(reactionUrl(target, reaction.emoji) + "&limit=10", {
+        credentials: "same-origin", headers: { "Accept": "application/json" },
+      })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (page) {
+          if (!page || !page.results) return;
+          var names = page.results.map(function (row) { return row.nickname || row.display_name || row.handle; });
+          if (page.next) names.push("…");
+          button.title = names.join(", ");
+        })
+        .catch(function () {});
+    }
+    button.addEventListener("mouseenter", showWho);
+    button.addEventListener("focus", showWho);
     return button;
   }
 
@@ -180,7 +199,18 @@
       bar = document.createElement("div");
       messageElement.appendChild(bar);
     }
-    return attach(bar, targetFor("message", message.id, message.reactions || []));
+    var known = targets[keyOf("message", message.id)];
+    var reactions = message.reactions || [];
+    if (known) {
+      // Broadcast payloads (an edit) are shared by the room and say me: false for all;
+      // keep what this viewer already knows about their own reactions.
+      var mine = {};
+      known.reactions.forEach(function (r) { mine[r.emoji] = r.me; });
+      reactions = reactions.map(function (r) {
+        return { emoji: r.emoji, count: r.count, me: r.me || !!mine[r.emoji] };
+      });
+    }
+    return attach(bar, targetFor("message", message.id, reactions));
   }
 
   function onEvent(event) {
@@ -207,8 +237,9 @@
       var id = Number(bar.dataset.reactionsId);
       attach(bar, targetFor(bar.dataset.reactionsTarget, id, reactions));
     });
-    var me = document.querySelector("[data-my-membership-id]");
-    if (me && viewer.membershipId === null) viewer.membershipId = Number(me.dataset.myMembershipId);
+    // The chat section (templates/community/includes/chat.html) names the viewer's membership.
+    var chat = document.querySelector(".chat[data-membership-id]");
+    if (chat && viewer.membershipId === null) viewer.membershipId = Number(chat.dataset.membershipId);
   }
 
   function setViewer(options) {

@@ -313,7 +313,13 @@ def test_blocked_user_cannot_react_and_their_reactions_are_hidden(post, user, ma
     assert summary == [{"emoji": "😍", "count": 1, "me": False}]
     who = alice.get(url("posts", post.pk) + "?" + _q("😍")).json()["results"]
     assert [row["handle"] for row in who] == [carol.profile.handle]
+    # The blocked user cannot react; the block is not announced (the post is "not found").
     response = add(client_for(bob), "posts", post.pk, "🔥")
+    assert response.status_code == 404
+    assert client_for(bob).get(url("posts", post.pk)).status_code == 404
+    # The blocker cannot react to the blocked user's posts either, and is told why.
+    bobs_post = StatusPost.objects.create(author=bob, body="Hello?")
+    response = add(alice, "posts", bobs_post.pk, "🔥")
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "blocked"
     # Others still see every reaction.
@@ -431,35 +437,80 @@ def test_reactions_are_rate_limited(message, auth_client, monkeypatch):
     response = add(auth_client, "messages", message.pk)
     assert response.status_code == 429
     assert response.json()["error"]["code"] == "throttled"
+    assert remove(auth_client, "messages", message.pk).status_code == 429
+    # Reading counts and who reacted does not spend the tapping budget.
+    assert auth_client.get(url("messages", message.pk)).status_code == 200
 
 
 # --- web ---------------------------------------------------------------------------------------
-# The discover page with the room cards and their reaction summaries.
-HOME_QUERIES = 17  # the discover page (14) + the cards' reaction summaries (3)
+# The room search page's own queries (its test pins 9) plus the likes' summary queries.
+SEARCH_PAGE_QUERIES = 9 + 4
 
 
 def test_room_cards_show_like_counts_in_a_fixed_number_of_queries(
-    client, make_room, make_user, django_assert_max_num_queries
+    client, make_room, make_user, make_member, django_assert_max_num_queries
 ):
+    viewer = make_user("viewer")
+
     def rooms_with_likes(n):
         for i in range(n):
             owner = make_user()
             room = make_room(owner=owner, title=f"Room {i}")
             add(client_for(owner), "rooms", room.pk, "❤️")
+            if i == 0:
+                make_member(room, viewer)
+                add(client_for(viewer), "rooms", room.pk, "❤️")
 
     rooms_with_likes(3)
-    client.force_login(make_user("viewer"))
-    with django_assert_max_num_queries(HOME_QUERIES):
-        response = client.get("/")
+    client.force_login(viewer)
+    with django_assert_max_num_queries(SEARCH_PAGE_QUERIES):
+        response = client.get("/rooms/")
     html = response.content.decode()
-    # Discover shows the rooms on shelves (new, trending, for you); a room may be on two.
-    assert html.count('data-reactions-target="room"') >= 3
-    assert 'data-emoji="❤️" data-count="1" data-me="false"' in html
+    assert html.count('data-reactions-target="room"') == 3
+    assert html.count('data-emoji="❤️" data-count="1" data-me="false"') == 2
+    assert 'data-emoji="❤️" data-count="2" data-me="true"' in html
+    # Only members may like: the other cards are read-only.
+    assert html.count('data-readonly="true"') == 2
     assert "js/reactions.js" in html
-    rooms_with_likes(27)
-    with django_assert_max_num_queries(HOME_QUERIES):
-        response = client.get("/")
-    assert 8 <= response.content.decode().count('data-reactions-target="room"') <= 3 * 8
+    rooms_with_likes(20)
+    with django_assert_max_num_queries(SEARCH_PAGE_QUERIES):
+        response = client.get("/rooms/")
+    assert response.content.decode().count('data-reactions-target="room"') == 23
+
+
+def test_home_and_room_page_show_likes(client, room, member, make_user):
+    add(client_for(member), "rooms", room.pk, "❤️")
+    client.force_login(member)
+    assert 'data-emoji="❤️" data-count="1" data-me="true"' in client.get("/").content.decode()
+    html = client.get(f"/rooms/{room.pk}/").content.decode()
+    assert f'data-reactions-target="room" data-reactions-id="{room.pk}"' in html
+    assert 'data-emoji="❤️" data-count="1" data-me="true"' in html
+    assert "js/reactions.js" in html
+
+
+def test_room_api_payloads_carry_likes(room, member, make_user):
+    add(client_for(member), "rooms", room.pk, "❤️")
+    stranger = client_for(make_user("stranger"))
+    detail = stranger.get(f"/api/v1/rooms/{room.pk}/").json()
+    assert detail["reactions"] == [{"emoji": "❤️", "count": 1, "me": False}]
+    listed = client_for(member).get("/api/v1/rooms/").json()["results"]
+    assert [r["reactions"] for r in listed if r["id"] == room.pk] == [
+        [{"emoji": "❤️", "count": 1, "me": True}]
+    ]
+
+
+def test_likes_heat_trending(make_room, make_user, make_member):
+    from community.selectors.rooms import trending_rooms
+
+    plain, liked = make_room(title="Plain"), make_room(title="Liked")
+    for i in range(4):
+        fan = make_user(f"fan{i}")
+        for target in (plain, liked):
+            make_member(target, fan)
+        add(client_for(fan), "rooms", liked.pk, "❤️")
+    ranked = list(trending_rooms(viewer=None))
+    assert [room.pk for room in ranked][:2] == [liked.pk, plain.pk]
+    assert ranked[0].heat > ranked[1].heat
 
 
 @pytest.mark.parametrize("kind", ["messages", "posts", "rooms"])
@@ -536,3 +587,111 @@ def test_status_posts_on_profile_and_friends_pages_carry_reaction_bars(client, u
     assert f'data-reactions-target="status_post" data-reactions-id="{post.pk}"' in html
     assert 'data-emoji="😍" data-count="1" data-me="true"' in html
     assert "js/reactions.js" in html
+
+
+def test_recount_reactions_repairs_counters_after_out_of_band_deletes(
+    room, message, member, user, auth_client
+):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    add(auth_client, "messages", message.pk, "👍")
+    add(client_for(member), "messages", message.pk, "👍")
+    add(client_for(member), "rooms", room.pk, "❤️")
+    # Deleted behind the services' back (say, a raw admin delete): the counters drift.
+    Reaction.objects.filter(user=member, message=message).delete()
+    ReactionCount.objects.filter(room=room).delete()
+    out = StringIO()
+    call_command("recount_reactions", stdout=out)
+    assert "message: 1 counter(s) corrected" in out.getvalue()
+    assert "room: 1 counter(s) corrected" in out.getvalue()
+    assert auth_client.get(url("messages", message.pk)).json()["reactions"] == [
+        {"emoji": "👍", "count": 1, "me": True}
+    ]
+    assert auth_client.get(url("rooms", room.pk)).json()["reactions"] == [
+        {"emoji": "❤️", "count": 1, "me": False}
+    ]
+    out = StringIO()
+    call_command("recount_reactions", "--target", "message", stdout=out)
+    assert out.getvalue().strip() == "message: 0 counter(s) corrected"
+
+
+# --- admin ---------------------------------------------------------------------------------------
+@pytest.fixture
+def moderator(make_user):
+    staff = make_user("moderator")
+    staff.is_staff = staff.is_superuser = True
+    staff.save(update_fields=["is_staff", "is_superuser"])
+    return staff
+
+
+def test_admin_changelists_run_a_fixed_number_of_queries(
+    client, moderator, owner_membership, member, user, django_assert_max_num_queries
+):
+    client.force_login(moderator)
+    post = StatusPost.objects.create(author=user, body="hi")
+    add(client_for(member), "posts", post.pk, "😍")
+    _page_of_messages(owner_membership, [user, member], 3)
+    with django_assert_max_num_queries(ADMIN_QUERIES):
+        assert client.get("/admin/community/reaction/").status_code == 200
+    with django_assert_max_num_queries(ADMIN_QUERIES):
+        assert client.get("/admin/community/reactioncount/").status_code == 200
+    _page_of_messages(owner_membership, [user, member], 20)
+    with django_assert_max_num_queries(ADMIN_QUERIES):
+        response = client.get("/admin/community/reaction/")
+    assert "Bobby" in response.content.decode()
+    with django_assert_max_num_queries(ADMIN_QUERIES):
+        assert client.get("/admin/community/reactioncount/").status_code == 200
+
+
+# Session, user, counts for the paginator and the date hierarchy, the page of rows.
+ADMIN_QUERIES = 10
+
+
+def test_moderator_deleting_reactions_in_admin_keeps_counters_exact(
+    client, moderator, message, member, user
+):
+    add(client_for(member), "messages", message.pk, "🖕")
+    add(client_for(user), "messages", message.pk, "🖕")
+    add(client_for(user), "messages", message.pk, "👍")
+    rude = Reaction.objects.filter(emoji="🖕").order_by("id")
+    client.force_login(moderator)
+    response = client.post(
+        "/admin/community/reaction/",
+        {"action": "delete_selected", "_selected_action": [r.pk for r in rude], "post": "yes"},
+    )
+    assert response.status_code == 302
+    assert ReactionCount.objects.get(message=message, emoji="🖕").count == 0
+    assert reaction_summaries("message", [message.pk], user)[message.pk] == [
+        {"emoji": "👍", "count": 1, "me": True}
+    ]
+    one = Reaction.objects.get(emoji="👍")
+    response = client.post(f"/admin/community/reaction/{one.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert ReactionCount.objects.get(message=message, emoji="👍").count == 0
+
+
+def test_every_picker_emoji_is_valid_and_stored_as_offered():
+    from community.emoji import PICKER_EMOJI, normalise_emoji
+
+    offered = [emoji for group in PICKER_EMOJI.values() for emoji in group]
+    assert len(offered) == len(set(offered)) > 150
+    assert [e for e in offered if normalise_emoji(e) != e] == []
+
+
+def test_status_post_api_payloads_carry_reactions(post, user, make_user):
+    from profiles.services import follow_user
+
+    bob = make_user("bob")
+    bobby = client_for(bob)
+    bobby.post(url("posts", post.pk), {"emoji": "😍"}, format="json")
+    detail = bobby.get(f"/api/v1/posts/{post.pk}/").json()
+    assert detail["reactions"] == [{"emoji": "😍", "count": 1, "me": True}]
+    listed = client_for(user).get(f"/api/v1/users/{user.profile.handle}/posts/").json()
+    assert listed["results"][0]["reactions"] == [{"emoji": "😍", "count": 1, "me": False}]
+    follow_user(follower=bob, followee=user)
+    feed = bobby.get("/api/v1/feed/friends/").json()["results"]
+    assert [item["post"]["reactions"] for item in feed if item["type"] == "status_post"] == [
+        [{"emoji": "😍", "count": 1, "me": True}]
+    ]
