@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from community.models import BlockedPattern, Membership, Room
+from config.errors import UnprocessableError
 from profiles.text import fold
 
 logger = logging.getLogger(__name__)
@@ -79,6 +80,19 @@ class FilterVerdict:
 
 
 ALLOWED = FilterVerdict(ALLOW)
+
+
+class MessageFilteredError(UnprocessableError):
+    """A message an automatic rule blocked (``message_blocked``) or held for the hosts
+    (``message_held``); ``fields["rule_kind"]`` names the kind of rule, never the rule."""
+
+    def __init__(self, verdict: FilterVerdict):
+        super().__init__(
+            verdict.explanation,
+            code="message_held" if verdict.action == HOLD else "message_blocked",
+            fields={"rule_kind": [verdict.rule_kind]},
+        )
+        self.verdict = verdict
 
 
 # --- compiling rules ---------------------------------------------------------------
@@ -167,7 +181,9 @@ def _flood_count(membership: Membership) -> int:
 # --- the entry point ---------------------------------------------------------------------
 
 
-def screen_message(*, room: Room, membership: Membership, body: str) -> FilterVerdict:
+def screen_message(
+    *, room: Room, membership: Membership, body: str, count_flood: bool = True
+) -> FilterVerdict:
     """The verdict for ``body`` sent by ``membership`` in ``room``.
 
     Block rules win over hold rules; site-wide rules are checked before the room's.
@@ -193,7 +209,11 @@ def screen_message(*, room: Room, membership: Membership, body: str) -> FilterVe
     if hold is not None:
         return hold
 
-    if not membership.is_host and _flood_count(membership) > settings.MODERATION_FLOOD_MESSAGES:
+    if (
+        count_flood
+        and not membership.is_host
+        and _flood_count(membership) > settings.MODERATION_FLOOD_MESSAGES
+    ):
         from community.services.moderation import do_auto_mute_for_flood
 
         do_auto_mute_for_flood(membership_id=membership.pk)

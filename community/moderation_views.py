@@ -9,6 +9,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
@@ -228,8 +230,29 @@ def appeal(request):
 
 @login_required
 def appeal_list(request):
-    appeals = Appeal.objects.filter(user=request.user).order_by("-id")[:50]
-    return render(request, "community/moderation/appeal_list.html", {"appeals": appeals})
+    """Your moderation notices (with a way to appeal a ban or suspension) and appeals."""
+    appeals = list(Appeal.objects.filter(user=request.user).order_by("-id")[:50])
+    notices = list(selectors.notices_for_user(request.user).order_by("-id")[:50])
+    appealed = set(Appeal.objects.filter(user=request.user).values_list("sanction_id", flat=True))
+    banned_ids = set(
+        Membership.objects.filter(user=request.user, state=Membership.State.BANNED).values_list(
+            "id", flat=True
+        )
+    )
+    suspended = bool(request.user.suspended_until and request.user.suspended_until > timezone.now())
+    for notice in notices:
+        notice.appeal_url = ""
+        if notice.pk in appealed:
+            continue
+        if notice.action == AuditLogEntry.Action.BAN and notice.target_id in banned_ids:
+            notice.appeal_url = f"{reverse('appeal')}?member={notice.target_id}"
+        elif notice.action == AuditLogEntry.Action.SUSPEND_USER and suspended:
+            notice.appeal_url = reverse("appeal")
+    return render(
+        request,
+        "community/moderation/appeal_list.html",
+        {"appeals": appeals, "notices": notices},
+    )
 
 
 def _int_or_404(value) -> int:

@@ -221,6 +221,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "WordFilterKindEnum": "community.models.moderation.BlockedPattern.Kind",
+        "AppealKindEnum": "community.models.moderation.Appeal.Kind",
+    },
 }
 
 # --- Internationalisation -----------------------------------------------------------

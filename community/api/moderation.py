@@ -11,14 +11,27 @@ from community.models import (
     Appeal,
     BlockedPattern,
     HeldMessage,
-    Membership,
     ModerationCase,
     ReportReason,
     Room,
 )
 from community.selectors import moderation as selectors
 from community.services import moderation as services
+from config.api.pagination import CursorPagination
 from config.errors import PermissionDeniedError
+
+
+class OldestFirstPagination(CursorPagination):
+    ordering = "id"
+
+
+def _paginated(view, request, queryset, serializer_class, paginator_class=CursorPagination):
+    """A cursor page of ``queryset`` in the API's list shape (``next``, ``previous``,
+    ``results``)."""
+    paginator = paginator_class()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
 
 # --- serializers --------------------------------------------------------------------
 
@@ -46,16 +59,6 @@ class ReportOutSerializer(serializers.Serializer):
 
 class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
-
-
-class MuteSerializer(ReasonSerializer):
-    minutes = serializers.IntegerField(min_value=0)
-
-
-class MemberStateSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Membership
-        fields = ["id", "nickname", "role", "state", "muted_until"]
 
 
 class SlowModeSerializer(serializers.Serializer):
@@ -121,67 +124,36 @@ class ReportView(APIView):
 # --- host tools: members ----------------------------------------------------------------------
 
 
-class _MemberActionView(APIView):
-    serializer_class = ReasonSerializer
+class KickMemberView(APIView):
+    """Remove a member now; they may join again (204, like the rooms feature's ban)."""
 
-    def act(self, request, room_id: int, member_id: int, data: dict) -> Membership:
-        raise NotImplementedError
-
+    @extend_schema(request=ReasonSerializer, responses={204: None})
     def post(self, request, room_id: int, member_id: int):
-        data = self.serializer_class(data=request.data)
+        data = ReasonSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        membership = self.act(request, room_id, member_id, data.validated_data)
-        return Response(MemberStateSerializer(membership).data)
-
-
-class KickMemberView(_MemberActionView):
-    @extend_schema(request=ReasonSerializer, responses={200: MemberStateSerializer})
-    def post(self, request, room_id: int, member_id: int):
-        return super().post(request, room_id, member_id)
-
-    def act(self, request, room_id, member_id, data):
-        return services.check_kick_member(
-            actor=request.user, room_id=room_id, member_id=member_id, reason=data.get("reason", "")
-        )
-
-
-class BanMemberView(_MemberActionView):
-    @extend_schema(request=ReasonSerializer, responses={200: MemberStateSerializer})
-    def post(self, request, room_id: int, member_id: int):
-        return super().post(request, room_id, member_id)
-
-    def act(self, request, room_id, member_id, data):
-        return services.check_ban_member(
-            actor=request.user, room_id=room_id, member_id=member_id, reason=data.get("reason", "")
-        )
-
-
-class UnbanMemberView(_MemberActionView):
-    @extend_schema(request=ReasonSerializer, responses={200: MemberStateSerializer})
-    def post(self, request, room_id: int, member_id: int):
-        return super().post(request, room_id, member_id)
-
-    def act(self, request, room_id, member_id, data):
-        return services.check_unban_member(
-            actor=request.user, room_id=room_id, member_id=member_id, reason=data.get("reason", "")
-        )
-
-
-class MuteMemberView(_MemberActionView):
-    serializer_class = MuteSerializer
-
-    @extend_schema(request=MuteSerializer, responses={200: MemberStateSerializer})
-    def post(self, request, room_id: int, member_id: int):
-        return super().post(request, room_id, member_id)
-
-    def act(self, request, room_id, member_id, data):
-        return services.check_mute_member(
+        services.check_kick_member(
             actor=request.user,
             room_id=room_id,
             member_id=member_id,
-            minutes=data["minutes"],
-            reason=data.get("reason", ""),
+            reason=data.validated_data.get("reason", ""),
         )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class UnbanMemberView(APIView):
+    """Lift a ban (the same as ``DELETE .../ban/``); the person may join again."""
+
+    @extend_schema(request=ReasonSerializer, responses={204: None})
+    def post(self, request, room_id: int, member_id: int):
+        data = ReasonSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.check_unban_member(
+            actor=request.user,
+            room_id=room_id,
+            member_id=member_id,
+            reason=data.validated_data.get("reason", ""),
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 # --- host tools: room settings ------------------------------------------------------------------
@@ -225,10 +197,12 @@ class AnnouncementView(APIView):
 
 
 class WordFilterListView(APIView):
+    pagination_class = CursorPagination
+
     @extend_schema(responses={200: WordFilterSerializer(many=True)})
     def get(self, request, room_id: int):
         room = _room_for_host(request, room_id)
-        return Response(WordFilterSerializer(selectors.room_filters(room), many=True).data)
+        return _paginated(self, request, selectors.room_filters(room), WordFilterSerializer)
 
     @extend_schema(request=WordFilterSerializer, responses={201: WordFilterSerializer})
     def post(self, request, room_id: int):
@@ -252,11 +226,19 @@ class WordFilterDetailView(APIView):
 
 
 class HeldMessageListView(APIView):
+    pagination_class = OldestFirstPagination
+
     @extend_schema(responses={200: HeldMessageSerializer(many=True)})
     def get(self, request, room_id: int):
+        """Pending held messages, oldest first (the review order)."""
         room = _room_for_host(request, room_id)
-        rows = selectors.pending_held_messages(room)[:100]
-        return Response(HeldMessageSerializer(rows, many=True).data)
+        return _paginated(
+            self,
+            request,
+            selectors.pending_held_messages(room),
+            HeldMessageSerializer,
+            OldestFirstPagination,
+        )
 
 
 class HeldMessageReviewView(APIView):
@@ -274,10 +256,13 @@ class HeldMessageReviewView(APIView):
 
 
 class AppealView(APIView):
+    pagination_class = CursorPagination
+
     @extend_schema(responses={200: AppealOutSerializer(many=True)})
     def get(self, request):
-        rows = Appeal.objects.filter(user=request.user).order_by("-id")[:50]
-        return Response(AppealOutSerializer(rows, many=True).data)
+        return _paginated(
+            self, request, Appeal.objects.filter(user=request.user), AppealOutSerializer
+        )
 
     @extend_schema(request=AppealInSerializer, responses={201: AppealOutSerializer})
     def post(self, request):
@@ -285,3 +270,24 @@ class AppealView(APIView):
         data.is_valid(raise_exception=True)
         appeal = services.check_file_appeal(user=request.user, **data.validated_data)
         return Response(AppealOutSerializer(appeal).data, status=status.HTTP_201_CREATED)
+
+
+class NoticeSerializer(serializers.Serializer):
+    """A moderation decision about the requesting user, without who took it."""
+
+    id = serializers.IntegerField()
+    action = serializers.CharField()
+    description = serializers.CharField(source="get_action_display")
+    room_id = serializers.IntegerField(allow_null=True)
+    reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class NoticeListView(APIView):
+    """Your own moderation history: warnings, mutes, removals, suspensions."""
+
+    pagination_class = CursorPagination
+
+    @extend_schema(responses={200: NoticeSerializer(many=True)})
+    def get(self, request):
+        return _paginated(self, request, selectors.notices_for_user(request.user), NoticeSerializer)

@@ -2,29 +2,21 @@ from django.urls import path
 
 from community.api import moderation
 
+# Ban (POST; DELETE unbans) and mute live in room_urls (the rooms feature's views call the
+# moderation services). Kick and unban are added here.
 urlpatterns = [
-    # --- moderation ---
     path("reports/", moderation.ReportView.as_view(), name="reports"),
     path("appeals/", moderation.AppealView.as_view(), name="appeals"),
+    path("moderation/notices/", moderation.NoticeListView.as_view(), name="moderation-notices"),
     path(
         "rooms/<int:room_id>/members/<int:member_id>/kick/",
         moderation.KickMemberView.as_view(),
         name="member-kick",
     ),
     path(
-        "rooms/<int:room_id>/members/<int:member_id>/ban/",
-        moderation.BanMemberView.as_view(),
-        name="member-ban",
-    ),
-    path(
         "rooms/<int:room_id>/members/<int:member_id>/unban/",
         moderation.UnbanMemberView.as_view(),
         name="member-unban",
-    ),
-    path(
-        "rooms/<int:room_id>/members/<int:member_id>/mute/",
-        moderation.MuteMemberView.as_view(),
-        name="member-mute",
     ),
     path(
         "rooms/<int:room_id>/slow-mode/", moderation.SlowModeView.as_view(), name="room-slow-mode"

@@ -108,6 +108,8 @@ class ModerationCase(models.Model):
             models.Index(
                 fields=["status", "-severity", "-reporter_count", "id"], name="case_queue_idx"
             ),
+            # The same order across every status ("All" in the admin filter).
+            models.Index(fields=["-severity", "-reporter_count", "id"], name="case_order_idx"),
             models.Index(fields=["subject", "-id"], name="case_subject_idx"),
         ]
 

@@ -90,3 +90,25 @@ def host_membership(*, room: Room, user) -> Membership | None:
         room=room, user=user, state=Membership.State.ACTIVE
     ).first()
     return membership if membership and membership.is_host else None
+
+
+# What a member is told about decisions concerning them (not who took them).
+NOTICE_ACTIONS = [
+    AuditLogEntry.Action.WARN,
+    AuditLogEntry.Action.MUTE,
+    AuditLogEntry.Action.AUTO_MUTE,
+    AuditLogEntry.Action.KICK,
+    AuditLogEntry.Action.BAN,
+    AuditLogEntry.Action.UNBAN,
+    AuditLogEntry.Action.SUSPEND_USER,
+    AuditLogEntry.Action.UNSUSPEND_USER,
+    AuditLogEntry.Action.HIDE_MESSAGE,
+    AuditLogEntry.Action.GRANT_APPEAL,
+    AuditLogEntry.Action.DENY_APPEAL,
+]
+
+
+def notices_for_user(user) -> QuerySet[AuditLogEntry]:
+    return AuditLogEntry.objects.filter(subject=user, action__in=NOTICE_ACTIONS).only(
+        "id", "action", "target_id", "room_id", "reason", "created_at"
+    )

@@ -3,17 +3,19 @@
 Every action that changes what someone may do or see writes an :class:`AuditLogEntry`
 in the same transaction, then broadcasts its live effect after commit.
 
-Socket events sent to the room group ``room.<id>``:
+Live effects reuse the chat and rooms vocabularies (docs/realtime.md):
 
-- ``member.removed`` ``{room_id, member_id, reason}`` with reason ``kicked``, ``banned``
-  or ``suspended``: the removed member's own socket closes with
-  :data:`CLOSE_CODES` ``[reason]``; the others drop the member from their list.
-- ``member.muted`` ``{room_id, member_id, muted_until}`` (``null`` when lifted).
-- ``message.deleted`` ``{room_id, message_id, seq}``: everyone hides the message.
+- a kick, ban or site suspension sends ``member.removed`` through
+  ``messages.broadcast_member_removed``: the member's sockets close with
+  ``CLOSE_CODE_BY_REASON`` (kicked 4411, banned 4410, suspended 4413), the others
+  receive ``member.left`` with the reason.
+- hiding a message sends ``message.deleted`` ``{room_id, id, seq, deleted_at}``.
+- a mute sends ``member.updated`` with the member payload (``muted_until``).
 - ``room.updated`` ``{room_id, slow_mode_seconds}``, ``room.announcement``
   ``{room_id, announcement}`` and ``room.suspended`` ``{room_id, is_suspended}``.
 """
 
+import logging
 import math
 import time
 from datetime import timedelta
@@ -25,12 +27,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from community.models import (
     Appeal,
     AuditLogEntry,
     BlockedPattern,
     HeldMessage,
+    JoinRequest,
     Membership,
     Message,
     ModerationCase,
@@ -41,6 +45,7 @@ from community.models import (
 )
 from community.models.moderation import APPEAL_SEVERITY, REASON_SEVERITY
 from community.moderation_filters import validate_rule_text
+from community.selectors.rooms import member_payload
 from config.errors import (
     ConflictError,
     DomainError,
@@ -51,15 +56,7 @@ from config.errors import (
 from config.realtime import broadcast_on_commit
 from profiles.models import User
 
-# WebSocket close codes for a member removed while connected (4000-4999: application).
-CLOSE_CODE_KICKED = 4001
-CLOSE_CODE_BANNED = 4003
-CLOSE_CODE_SUSPENDED = 4004
-CLOSE_CODES = {
-    "kicked": CLOSE_CODE_KICKED,
-    "banned": CLOSE_CODE_BANNED,
-    "suspended": CLOSE_CODE_SUSPENDED,
-}
+logger = logging.getLogger(__name__)
 
 Action = AuditLogEntry.Action
 TargetType = ModerationCase.TargetType
@@ -166,25 +163,45 @@ def _lock_target_member(*, room: Room, member_id: int, actor: User) -> Membershi
 
 
 def _check_outranks(actor_membership: Membership | None, target: Membership) -> None:
-    """The owner acts on anyone; co-hosts only on plain members; moderators on all."""
+    """The owner acts on co-hosts and members, co-hosts only on members, moderators on
+    everyone but the owner (a room keeps its owner: moderators suspend the room or the
+    user instead)."""
+    if target.role == Membership.Role.OWNER:
+        raise PermissionDeniedError(
+            _("The room's owner cannot be removed or muted; suspend the room or the user."),
+            code="target_is_owner",
+        )
     if actor_membership is None:
         return
-    if target.role == Membership.Role.OWNER or (
-        target.is_host and actor_membership.role != Membership.Role.OWNER
-    ):
+    if target.is_host and actor_membership.role != Membership.Role.OWNER:
         raise PermissionDeniedError(_("You cannot do that to another host."), code="target_is_host")
 
 
 def _remove_membership(*, room: Room, target: Membership, state: str, reason: str) -> None:
+    """Take the member out (the rooms feature's fields), then close their sockets.
+
+    The one live event is chat's ``member.removed`` (docs/realtime.md): the removed
+    member's sockets close, everyone else receives ``member.left`` with the reason.
+    """
+    from community.services.messages import broadcast_member_removed
+
+    now = timezone.now()
     was_active = target.state == Membership.State.ACTIVE
     target.state = state
-    target.save(update_fields=["state"])
+    fields = ["state"]
+    if state == Membership.State.BANNED:
+        target.banned_at = now
+        fields.append("banned_at")
+    if was_active:
+        target.left_at = now
+        fields.append("left_at")
+    if target.role != Membership.Role.MEMBER:
+        target.role = Membership.Role.MEMBER  # a removed co-host loses the role
+        fields.append("role")
+    target.save(update_fields=fields)
     if was_active:
         Room.objects.filter(pk=room.pk).update(member_count=F("member_count") - 1)
-    broadcast_on_commit(
-        room.group_name,
-        {"type": "member.removed", "room_id": room.pk, "member_id": target.pk, "reason": reason},
-    )
+        broadcast_member_removed(membership=target, reason=reason)
 
 
 # --- reports ------------------------------------------------------------------------------
@@ -195,8 +212,13 @@ def _check_report_rate(user_id: int) -> None:
     now = time.time()
     start = int(now // window) * window
     key = f"report-rate:{user_id}:{start}"
-    cache.add(key, 0, window + 1)
-    if cache.incr(key) > settings.MODERATION_REPORTS_PER_HOUR:
+    try:
+        cache.add(key, 0, window + 1)
+        sent = cache.incr(key)
+    except Exception:  # fail open: a cache outage must not stop people reporting abuse
+        logger.warning("report rate limit cache unavailable; report allowed")
+        return
+    if sent > settings.MODERATION_REPORTS_PER_HOUR:
         raise RateLimitedError(
             _("You have sent many reports recently. Please try again later."),
             retry_after=max(1, math.ceil(start + window - now)),
@@ -337,8 +359,9 @@ def do_hide_message(
             {
                 "type": "message.deleted",
                 "room_id": room.pk,
-                "message_id": message.pk,
+                "id": message.pk,
                 "seq": message.seq,
+                "deleted_at": message.deleted_at.isoformat(),
             },
         )
     _audit(
@@ -362,6 +385,7 @@ def do_hide_message(
 def check_kick_member(
     *, actor: User, room_id: int, member_id: int, reason: str = "", case=None
 ) -> Membership:
+    reason = _clean_note(reason)
     room = _lock_room(room_id)
     actor_membership = _authorise_host(actor=actor, room=room)
     target = _lock_target_member(room=room, member_id=member_id, actor=actor)
@@ -378,7 +402,7 @@ def check_kick_member(
         subject_id=target.user_id,
         room_id=room.pk,
         case=case,
-        reason=_clean_note(reason),
+        reason=reason,
     )
     return target
 
@@ -387,17 +411,17 @@ def check_kick_member(
 def check_ban_member(
     *, actor: User, room_id: int, member_id: int, reason: str = "", case=None
 ) -> Membership:
+    reason = _clean_note(reason)
     room = _lock_room(room_id)
     actor_membership = _authorise_host(actor=actor, room=room)
     target = _lock_target_member(room=room, member_id=member_id, actor=actor)
     _check_outranks(actor_membership, target)
     if target.state == Membership.State.BANNED:
         raise ConflictError(_("That member is already banned."), code="already_banned")
-    if target.role != Membership.Role.MEMBER:
-        # A banned co-host (by the owner or a moderator) loses the role.
-        target.role = Membership.Role.MEMBER
-        target.save(update_fields=["role"])
     _remove_membership(room=room, target=target, state=Membership.State.BANNED, reason="banned")
+    JoinRequest.objects.filter(
+        room=room, user_id=target.user_id, state=JoinRequest.State.PENDING
+    ).update(state=JoinRequest.State.DECLINED, decided_at=timezone.now())
     _audit(
         actor=actor,
         action=Action.BAN,
@@ -407,7 +431,7 @@ def check_ban_member(
         subject_id=target.user_id,
         room_id=room.pk,
         case=case,
-        reason=_clean_note(reason),
+        reason=reason,
     )
     return target
 
@@ -416,6 +440,7 @@ def check_ban_member(
 def check_unban_member(
     *, actor: User, room_id: int, member_id: int, reason: str = "", case=None
 ) -> Membership:
+    reason = _clean_note(reason)
     room = _lock_room(room_id)
     _authorise_host(actor=actor, room=room)
     target = _lock_target_member(room=room, member_id=member_id, actor=actor)
@@ -423,7 +448,8 @@ def check_unban_member(
         raise ConflictError(_("That member is not banned."), code="not_banned")
     # Unbanned people are out of the room; they may join again.
     target.state = Membership.State.LEFT
-    target.save(update_fields=["state"])
+    target.banned_at = None
+    target.save(update_fields=["state", "banned_at"])
     _audit(
         actor=actor,
         action=Action.UNBAN,
@@ -433,7 +459,7 @@ def check_unban_member(
         subject_id=target.user_id,
         room_id=room.pk,
         case=case,
-        reason=_clean_note(reason),
+        reason=reason,
     )
     return target
 
@@ -443,6 +469,7 @@ def check_mute_member(
     *, actor: User, room_id: int, member_id: int, minutes, reason: str = "", case=None
 ) -> Membership:
     """Mute for ``minutes``; ``0`` lifts a mute."""
+    reason = _clean_note(reason)
     lift = str(minutes).strip() == "0"
     minutes = 0 if lift else _clean_minutes(minutes)
     room = _lock_room(room_id)
@@ -477,17 +504,12 @@ def do_mute_member(
         subject_id=target.user_id,
         room_id=room.pk,
         case=case,
-        reason=_clean_note(reason),
+        reason=reason,
         details={"minutes": minutes},
     )
     broadcast_on_commit(
         room.group_name,
-        {
-            "type": "member.muted",
-            "room_id": room.pk,
-            "member_id": target.pk,
-            "muted_until": target.muted_until.isoformat() if target.muted_until else None,
-        },
+        {"type": "member.updated", "room_id": room.pk, "member": member_payload(target)},
     )
     return target
 
@@ -555,18 +577,12 @@ def do_suspend_user(*, actor: User, user_id: int, minutes: int, reason: str, cas
         details={"minutes": minutes, "until": target.suspended_until.isoformat()},
     )
     # Close the suspended user's sockets in every room they are in.
-    for membership_id, room_id in Membership.objects.filter(
-        user=target, state=Membership.State.ACTIVE
-    ).values_list("id", "room_id"):
-        broadcast_on_commit(
-            f"room.{room_id}",
-            {
-                "type": "member.removed",
-                "room_id": room_id,
-                "member_id": membership_id,
-                "reason": "suspended",
-            },
-        )
+    from community.services.messages import broadcast_member_removed
+
+    for membership in Membership.objects.filter(user=target, state=Membership.State.ACTIVE).only(
+        "id", "room_id"
+    ):
+        broadcast_member_removed(membership=membership, reason="suspended")
     return target
 
 
@@ -625,17 +641,20 @@ class CaseAction:
     GRANT_APPEAL = "grant_appeal"
     DENY_APPEAL = "deny_appeal"
 
+    UNSUSPEND_ROOM = "unsuspend_room"
+
     CHOICES = [
-        (HIDE_MESSAGE, _("Hide the reported message")),
-        (WARN, _("Warn the member")),
-        (MUTE, _("Mute the member in the room (minutes)")),
-        (BAN, _("Ban the member from the room")),
-        (SUSPEND_USER, _("Suspend the user site-wide (minutes)")),
-        (SUSPEND_ROOM, _("Suspend the room")),
-        (RESOLVE, _("Resolve the case")),
-        (DISMISS, _("Dismiss the case")),
-        (GRANT_APPEAL, _("Grant the appeal (lift the sanction)")),
-        (DENY_APPEAL, _("Deny the appeal")),
+        (HIDE_MESSAGE, gettext_lazy("Hide the reported message")),
+        (WARN, gettext_lazy("Warn the member")),
+        (MUTE, gettext_lazy("Mute the member in the room (minutes)")),
+        (BAN, gettext_lazy("Ban the member from the room")),
+        (SUSPEND_USER, gettext_lazy("Suspend the user site-wide (minutes)")),
+        (SUSPEND_ROOM, gettext_lazy("Suspend the room")),
+        (UNSUSPEND_ROOM, gettext_lazy("Lift the room's suspension")),
+        (RESOLVE, gettext_lazy("Resolve the case")),
+        (DISMISS, gettext_lazy("Dismiss the case")),
+        (GRANT_APPEAL, gettext_lazy("Grant the appeal (lift the sanction)")),
+        (DENY_APPEAL, gettext_lazy("Deny the appeal")),
     ]
     NEEDS_MINUTES = {MUTE, SUSPEND_USER}
     CLOSES = {RESOLVE, DISMISS, GRANT_APPEAL, DENY_APPEAL}
@@ -695,11 +714,15 @@ def check_case_action(
         do_suspend_user(
             actor=moderator, user_id=case.subject_id, minutes=minutes, reason=note, case=case
         )
-    elif action == CaseAction.SUSPEND_ROOM:
+    elif action in (CaseAction.SUSPEND_ROOM, CaseAction.UNSUSPEND_ROOM):
         if case.room_id is None:
             raise DomainError(_("This case has no room."))
         do_set_room_suspended(
-            actor=moderator, room_id=case.room_id, suspended=True, reason=note, case=case
+            actor=moderator,
+            room_id=case.room_id,
+            suspended=action == CaseAction.SUSPEND_ROOM,
+            reason=note,
+            case=case,
         )
     elif action in (CaseAction.GRANT_APPEAL, CaseAction.DENY_APPEAL):
         if not is_appeal:
@@ -993,7 +1016,14 @@ def check_review_held_message(*, actor: User, room_id: int, held_id: int, approv
         held.status = HeldMessage.Status.APPROVED if approve else HeldMessage.Status.REJECTED
         held.reviewed_at = timezone.now()
         if approve:
-            held.message = send_held_message(held)
+            try:
+                held.message = send_held_message(held)
+            except PermissionDeniedError as exc:
+                # The author was muted, removed or suspended since: nothing to send.
+                raise ConflictError(
+                    _("The author cannot post in this room any more; reject the message."),
+                    code="author_cannot_post",
+                ) from exc
         held.save(update_fields=["status", "reviewed_at", "message"])
         _audit(
             actor=actor,
@@ -1048,3 +1078,17 @@ def do_delete_site_filter(*, actor: User, rule: BlockedPattern) -> None:
         details={"kind": rule.kind, "text": rule.text, "action": rule.action},
     )
     rule.delete()
+
+
+def record_host_deletion(*, actor_membership: Membership, message: Message) -> AuditLogEntry:
+    """Audit a host deleting someone else's message through the chat (in its transaction)."""
+    return _audit(
+        actor=actor_membership.user,
+        action=Action.HIDE_MESSAGE,
+        target_type="message",
+        target_id=message.pk,
+        target_repr=f"message {message.pk} in room {message.room_id}: {message.body[:120]}",
+        subject_id=message.author.user_id if message.author else None,
+        room_id=message.room_id,
+        details={"by": "host"},
+    )

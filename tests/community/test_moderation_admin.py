@@ -1,6 +1,7 @@
 """The moderators' desk in the Django admin: queue, case page, actions, audit log, roles."""
 
 import pytest
+from django.conf import settings
 from django.contrib import admin as django_admin
 from django.contrib.auth.models import Group
 from django.test import Client, override_settings
@@ -296,10 +297,13 @@ def test_suspend_room_and_dismiss(moderator, scene, make_user):
     client = logged_in(moderator)
     assert act(client, room_case, action="suspend_room", note="hate room").status_code == 302
     assert Room.objects.get(pk=scene["room"].pk).is_suspended
+    assert act(client, room_case, action="unsuspend_room", note="cleaned up").status_code == 302
+    assert not Room.objects.get(pk=scene["room"].pk).is_suspended
     assert act(client, scene["case"], action="dismiss", note="not abuse").status_code == 302
     assert ModerationCase.objects.get(pk=scene["case"].pk).status == "dismissed"
     assert set(AuditLogEntry.objects.values_list("action", flat=True)) == {
         "suspend_room",
+        "unsuspend_room",
         "dismiss",
     }
 
@@ -417,3 +421,61 @@ def test_unsafe_or_invalid_patterns_are_refused_in_the_admin(moderator):
     )
     assert too_long.status_code == 200
     assert not AuditLogEntry.objects.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not settings.IS_POSTGRES, reason="needs PostgreSQL")
+def test_postgres_refuses_to_rewrite_or_delete_audit_rows(make_user, moderator):
+    from django.db import connection, transaction
+    from django.db.utils import DatabaseError
+
+    subject = make_user("subject")
+    entry = AuditLogEntry.objects.create(
+        actor=moderator,
+        subject=subject,
+        action="warn",
+        target_type="user",
+        target_id=subject.pk,
+        target_repr="u",
+        reason="original",
+    )
+    for sql in (
+        "UPDATE community_auditlogentry SET reason = 'rewritten' WHERE id = %s",
+        "UPDATE community_auditlogentry SET actor_id = NULL, reason = 'x' WHERE id = %s",
+        "DELETE FROM community_auditlogentry WHERE id = %s",
+    ):
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, [entry.pk])
+    # Deleting a user still works: only the link is cleared, the record stays.
+    User.objects.filter(pk=subject.pk).delete()
+    kept = AuditLogEntry.objects.get(pk=entry.pk)
+    assert (kept.subject_id, kept.reason) == (None, "original")
+
+
+@pytest.mark.parametrize("role", ["member", "owner", "cohost", "moderator", "superuser"])
+def test_desk_action_matrix(role, scene, make_user, make_member):
+    room = scene["room"]
+    if role == "member":
+        user = make_member(room, make_user(), nickname="m").user
+    elif role == "owner":
+        user = room.owner
+    elif role == "cohost":
+        cohost = make_member(room, make_user(), nickname="c")
+        Membership.objects.filter(pk=cohost.pk).update(role=Membership.Role.COHOST)
+        user = cohost.user
+    elif role == "moderator":
+        user = make_moderator(make_user)
+    else:
+        user = make_superuser(make_user)
+    response = act(logged_in(user), scene["case"], action="hide_message", note="x")
+    hidden = Message.objects.get(pk=scene["message"].pk).deleted_at is not None
+    if role in ("moderator", "superuser"):
+        assert response.status_code == 302
+        assert hidden
+        assert AuditLogEntry.objects.get().actor == user
+    else:
+        # Room hosts are not staff: the admin sends them to its log-in page.
+        assert response.status_code == 302
+        assert "/admin/login/" in response["Location"]
+        assert not hidden
+        assert not AuditLogEntry.objects.exists()

@@ -42,7 +42,7 @@ def test_a_banned_member_appeals_once_and_it_lands_in_the_queue(banned):
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "already_appealed"
     assert Appeal.objects.count() == 1
-    assert [a["id"] for a in client.get(URL).json()] == [appeal.pk]
+    assert [a["id"] for a in client.get(URL).json()["results"]] == [appeal.pk]
 
 
 def test_only_the_sanctioned_person_can_appeal(banned, make_user, make_room):
@@ -107,3 +107,34 @@ def test_a_suspended_user_appeals_and_a_denial_keeps_the_suspension(make_room, m
     )
     assert Appeal.objects.get().status == "denied"
     assert User.objects.get(pk=owner.pk).suspended_until > timezone.now()
+
+
+def test_members_see_their_own_moderation_notices_without_who(banned, make_user):
+    response = client_for(banned.user).get("/api/v1/moderation/notices/")
+    assert response.status_code == 200
+    (notice,) = response.json()["results"]
+    assert (notice["action"], notice["reason"], notice["room_id"]) == (
+        "ban",
+        "spam",
+        banned.room_id,
+    )
+    assert "actor" not in notice
+    assert client_for(make_user()).get("/api/v1/moderation/notices/").json()["results"] == []
+    assert APIClient().get("/api/v1/moderation/notices/").status_code == 401
+
+
+def test_lists_are_cursor_paginated(banned, make_room, make_user, django_assert_max_num_queries):
+    owner = banned.room.owner
+    client = client_for(owner)
+    url = f"/api/v1/rooms/{banned.room_id}/word-filters/"
+    for index in range(3):
+        client.post(url, {"text": f"w{index}", "action": "block"})
+    with django_assert_max_num_queries(8) as small:
+        first = client.get(url + "?limit=2").json()
+    # Read now: every request resets the connection's query log.
+    bound = len(small.captured_queries)
+    assert len(first["results"]) == 2 and first["next"]
+    for index in range(30):
+        client.post(url, {"text": f"more{index}", "action": "block"})
+    with django_assert_max_num_queries(bound):
+        assert len(client.get(url).json()["results"]) == 30

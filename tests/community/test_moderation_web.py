@@ -148,13 +148,51 @@ def test_appeal_form_once(room, target):
     check_ban_member(actor=room.owner, room_id=room.pk, member_id=target.pk, reason="x")
     client = logged_in(target.user)
     url = reverse("appeal") + f"?member={target.pk}"
+    # The notices page offers the appeal, once.
+    assert url in client.get(reverse("appeal-list")).content.decode()
     assert client.get(url).status_code == 200
     response = client.post(reverse("appeal"), {"member": target.pk, "text": "I was hacked"})
     assert response.status_code == 302
     assert Appeal.objects.get().text == "I was hacked"
     again = client.post(reverse("appeal"), {"member": target.pk, "text": "again"})
     assert "already appealed" in again.content.decode()
-    assert "I was hacked" in client.get(reverse("appeal-list")).content.decode()
+    listing = client.get(reverse("appeal-list")).content.decode()
+    assert "I was hacked" in listing
+    assert url not in listing
     # Not suspended: nothing to appeal.
     not_suspended = client.post(reverse("appeal"), {"text": "x"})
     assert "not suspended" in not_suspended.content.decode()
+
+
+def test_room_page_links_the_tools_shows_the_announcement_and_offers_reporting(
+    room, target, make_user
+):
+    from community.services.moderation import check_pin_announcement
+
+    check_pin_announcement(actor=room.owner, room_id=room.pk, body="No <spoilers>")
+    host_page = logged_in(room.owner).get(reverse("room-detail", args=[room.pk])).content.decode()
+    assert tools_url(room) in host_page
+    assert "No &lt;spoilers&gt;" in host_page
+    member_page = logged_in(target.user).get(reverse("room-detail", args=[room.pk]))
+    html = member_page.content.decode()
+    assert tools_url(room) not in html
+    assert reverse("report", args=["room", room.pk]) in html
+    tools = logged_in(room.owner).get(tools_url(room)).content.decode()
+    assert reverse("room-members", args=[room.pk]) in tools
+
+
+def test_members_page_offers_reporting_a_member_by_membership(room, target, make_user):
+    html = logged_in(room.owner).get(reverse("room-members", args=[room.pk])).content.decode()
+    assert reverse("report", args=["member", target.pk]) in html
+    # Nobody is offered to report themselves.
+    assert reverse("report", args=["member", owner_membership(room).pk]) not in html
+
+
+def test_chat_gets_report_links_for_members_only(room, target, make_user):
+    script = "js/moderation.js"
+    member_page = logged_in(target.user).get(reverse("room-detail", args=[room.pk]))
+    html = member_page.content.decode()
+    assert script in html
+    assert f'data-report-url="{reverse("report", args=["message", 0])}"' in html
+    outsider_page = logged_in(make_user()).get(reverse("room-detail", args=[room.pk]))
+    assert script not in outsider_page.content.decode()
