@@ -568,3 +568,18 @@ def test_status_post_image(upload, auth_client, user, make_user):
     assert use(auth_client, image["id"], "status_post", someone_elses.pk).status_code == 404
     post.refresh_from_db()
     assert post.image_media_id == image["id"]
+
+
+def test_chat_page_loads_the_media_client_which_never_parses_html():
+    from django.conf import settings as django_settings
+
+    static = Path(django_settings.BASE_DIR) / "static"
+    script = (static / "js" / "media.js").read_text()
+    assert "innerHTML" not in script and "insertAdjacentHTML" not in script
+    chat = (static / "js" / "chat.js").read_text()
+    assert "window.MoimMedia.renderMedia(node, message)" in chat
+    assert "window.MoimMedia.attach(" in chat
+    template = (
+        Path(django_settings.BASE_DIR) / "templates/community/includes/chat.html"
+    ).read_text()
+    assert "js/media.js" in template and "data-media-input" in template
