@@ -48,3 +48,7 @@ class MessageAdmin(admin.ModelAdmin):
     list_select_related = ["room", "author"]
     raw_id_fields = ["room", "author", "reply_to"]
     list_filter = ["kind"]
+
+
+# Media assets have their own module (community/admin_media.py).
+from community import admin_media  # noqa: E402, F401

@@ -316,6 +316,43 @@ def fail_media_asset(*, asset_id: int, reason: str) -> MediaAsset | None:
     return asset
 
 
+@transaction.atomic
+def remove_media_asset(*, asset_id: int, reason: str) -> MediaAsset | None:
+    """Take an asset down (moderation): its files are deleted after commit, it ends
+    ``failed`` with ``reason``, and rooms showing it get ``message.updated``."""
+    asset = MediaAsset.objects.select_for_update().filter(pk=asset_id).first()
+    if asset is None:
+        return None
+    names = [asset.original_name, asset.poster_name]
+    names += [entry["name"] for entry in asset.thumbnails.values()]
+    names = sorted({name for name in names if name})
+    asset.state = MediaAsset.State.FAILED
+    asset.failure_reason = reason[:FAILURE_REASON_MAX]
+    asset.thumbnails = {}
+    asset.original_name = asset.poster_name = asset.placeholder = ""
+    asset.processed_at = timezone.now()
+    asset.save(
+        update_fields=[
+            "state",
+            "failure_reason",
+            "thumbnails",
+            "original_name",
+            "poster_name",
+            "placeholder",
+            "processed_at",
+        ]
+    )
+
+    def delete_files():
+        storage = media_storage()
+        for name in names:
+            storage.delete(name)
+
+    transaction.on_commit(delete_files)
+    _announce_media_change(asset)
+    return asset
+
+
 def _announce_media_change(asset: MediaAsset) -> None:
     """Rooms showing the asset in a message get ``message.updated`` after commit."""
     from community.selectors.messages import message_payload_by_id

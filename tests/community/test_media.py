@@ -583,3 +583,102 @@ def test_chat_page_loads_the_media_client_which_never_parses_html():
         Path(django_settings.BASE_DIR) / "templates/community/includes/chat.html"
     ).read_text()
     assert "js/media.js" in template and "data-media-input" in template
+
+
+def test_history_with_media_messages_runs_a_fixed_number_of_queries(
+    auth_client,
+    private_room,
+    make_user,
+    make_member,
+    django_capture_on_commit_callbacks,
+    django_assert_max_num_queries,
+):
+    member = APIClient()
+    member_user = make_user()
+    member.force_authenticate(member_user)
+    make_member(private_room, member_user)
+
+    def post_images(count: int):
+        for number in range(count):
+            sender = (auth_client, member)[number % 2]
+            with django_capture_on_commit_callbacks(execute=True):
+                response = sender.post(
+                    messages_url(private_room),
+                    {"file": SimpleUploadedFile("p.png", media_samples.png((40, 30)))},
+                    format="multipart",
+                )
+            assert response.status_code == 201
+
+    post_images(3)
+    with django_assert_max_num_queries(4) as small:
+        page = member.get(messages_url(private_room)).json()["results"]
+    assert len(page) == 3 and all(m["media"]["state"] == "ready" for m in page)
+    post_images(30)
+    with django_assert_max_num_queries(4) as large:
+        page = member.get(messages_url(private_room)).json()["results"]
+    assert len(page) == 33
+    assert all("signature=" in m["media"]["thumbnails"]["320"]["url"] for m in page)
+    assert len(small.captured_queries) == len(large.captured_queries)
+
+
+# --- Admin ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def admin_client_logged_in(client, make_user):
+    admin = make_user("moderator")
+    admin.is_staff = admin.is_superuser = True
+    admin.save(update_fields=["is_staff", "is_superuser"])
+    client.force_login(admin)
+    return client
+
+
+def test_admin_changelist_runs_a_fixed_number_of_queries(
+    upload, admin_client_logged_in, django_assert_max_num_queries
+):
+    changelist = "/admin/community/mediaasset/"
+    for _ in range(3):
+        upload(media_samples.png((40, 30)), name="a.png")
+    with django_assert_max_num_queries(12) as small:
+        response = admin_client_logged_in.get(changelist)
+    assert response.status_code == 200
+    assert response.content.count(b"/api/v1/media/") == 3
+    for _ in range(27):
+        upload(media_samples.png((40, 30)), name="a.png")
+    with django_assert_max_num_queries(12) as large:
+        assert admin_client_logged_in.get(changelist).status_code == 200
+    assert len(small.captured_queries) == len(large.captured_queries)
+
+
+def test_moderator_takes_media_down(
+    auth_client,
+    private_room,
+    admin_client_logged_in,
+    room_listener,
+    media_dir,
+    django_capture_on_commit_callbacks,
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = auth_client.post(
+            messages_url(private_room),
+            {"file": SimpleUploadedFile("p.jpg", media_samples.jpeg((640, 480)))},
+            format="multipart",
+        )
+    asset_id = response.json()["media"]["id"]
+    url = auth_client.get(f"{UPLOADS_URL}{asset_id}/").json()["thumbnails"]["320"]["url"]
+    assert stored_files(media_dir)
+    channel = room_listener(private_room)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        taken = admin_client_logged_in.post(
+            "/admin/community/mediaasset/",
+            {"action": "take_down", "_selected_action": [asset_id]},
+        )
+
+    assert taken.status_code == 302
+    assert stored_files(media_dir) == []
+    [event] = _drain(channel)
+    assert event["type"] == "message.updated"
+    assert event["message"]["media"]["state"] == "failed"
+    assert event["message"]["media"]["failure_reason"] == "Removed by a moderator."
+    assert auth_client.get(url).status_code == 404
