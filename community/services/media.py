@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from community.media_processing import (
     ImageResult,
     MediaRejected,
+    quick_preview,
     render_image,
     render_video,
 )
@@ -89,6 +90,23 @@ def check_upload(*, file, kinds: tuple[str, ...] = ("image", "video")) -> MediaT
     return media_type
 
 
+def _new_asset(*, file, media_type: MediaType, owner_id: int, room: Room | None) -> MediaAsset:
+    """An unsaved asset for a checked upload, with its upright size and (for JPEG) its
+    placeholder already, so it can be shown before processing."""
+    preview = quick_preview(file, media_type=media_type, max_pixels=settings.MEDIA_MAX_IMAGE_PIXELS)
+    return MediaAsset(
+        owner_id=owner_id,
+        room=room,
+        kind=media_type.kind,
+        content_type=media_type.content_type,
+        original_content_type=media_type.content_type,
+        size_bytes=file.size,
+        width=preview.width,
+        height=preview.height,
+        placeholder=preview.placeholder,
+    )
+
+
 def create_media_asset(
     *,
     owner: User,
@@ -98,14 +116,7 @@ def create_media_asset(
 ) -> MediaAsset:
     """Check and store an upload, and queue its processing after commit."""
     media_type = check_upload(file=file, kinds=kinds)
-    asset = MediaAsset(
-        owner=owner,
-        room=room,
-        kind=media_type.kind,
-        content_type=media_type.content_type,
-        original_content_type=media_type.content_type,
-        size_bytes=file.size,
-    )
+    asset = _new_asset(file=file, media_type=media_type, owner_id=owner.pk, room=room)
     # The stored name comes from the detected type, never the client's file name.
     file.seek(0)
     asset.original_name = media_storage().save(
@@ -474,13 +485,8 @@ def send_media_message(
         if existing is not None:
             return SentMessage(message=existing, created=False)
     media_type = check_upload(file=file)
-    asset = MediaAsset(
-        owner_id=membership.user_id,
-        room_id=membership.room_id,
-        kind=media_type.kind,
-        content_type=media_type.content_type,
-        original_content_type=media_type.content_type,
-        size_bytes=file.size,
+    asset = _new_asset(
+        file=file, media_type=media_type, owner_id=membership.user_id, room=membership.room
     )
     file.seek(0)
     asset.original_name = media_storage().save(

@@ -148,6 +148,16 @@ def test_exif_orientation_is_applied_so_the_photo_is_stored_upright(upload, auth
     assert blue > 200 and red < 60
 
 
+def test_the_upright_size_is_known_before_processing(upload_response):
+    pending = upload_response(media_samples.rotated_jpeg()).json()
+
+    assert pending["state"] == "pending"
+    assert (pending["width"], pending["height"]) == (200, 400)
+    assert pending["placeholder"].startswith("data:image/webp;base64,")
+    bomb = upload_response(media_samples.decompression_bomb(), name="bomb.png").json()
+    assert bomb["state"] == "pending" and bomb["width"] is None and bomb["placeholder"] == ""
+
+
 def test_animated_gif_stays_animated(upload, auth_client):
     body = upload(media_samples.animated_gif(frames=3), name="dance.gif")
 
@@ -385,6 +395,12 @@ def test_image_message_appears_at_once_then_updates_when_ready(
     assert created["type"] == "message.created"
     assert created["message"]["media"]["state"] == "pending"
     assert created["message"]["media"]["thumbnails"] == {}
+    # Shown at once: the shape and a placeholder (JPEG: decoded at 1/8 scale on upload).
+    assert (created["message"]["media"]["width"], created["message"]["media"]["height"]) == (
+        640,
+        480,
+    )
+    assert created["message"]["media"]["placeholder"].startswith("data:image/webp;base64,")
     assert updated["type"] == "message.updated"
     assert updated["message"]["id"] == message["id"]
     assert updated["message"]["media"]["state"] == "ready"
