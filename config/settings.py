@@ -196,6 +196,7 @@ REST_FRAMEWORK = {
         "anon": env.str("THROTTLE_ANON", default="120/min"),
         "user": env.str("THROTTLE_USER", default="600/min"),
         "auth": env.str("THROTTLE_AUTH", default="20/min"),
+        "uploads": env.str("THROTTLE_UPLOADS", default="60/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }

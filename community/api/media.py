@@ -11,6 +11,7 @@ from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from community.models import Membership
@@ -72,6 +73,8 @@ class UploadListView(APIView):
     use it right away: messages update themselves when it is ready)."""
 
     parser_classes = [MultiPartParser, FormParser]
+    throttle_classes = [UserRateThrottle, ScopedRateThrottle]
+    throttle_scope = "uploads"
 
     @extend_schema(request=UploadSerializer, responses={201: dict})
     def post(self, request):
