@@ -5,6 +5,7 @@ write goes through ``community.services.messages``, every read through the selec
 """
 
 import logging
+import time
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -34,6 +35,9 @@ logger = logging.getLogger(__name__)
 PROTOCOL_VERSION = 1
 MAX_FRAME_CHARS = 20_000
 CATCH_UP_PAGE = 100
+# channels-redis forgets a group member after ``group_expiry`` (a day); a long-lived
+# socket re-joins well before that, on a ping.
+GROUP_REFRESH_SECONDS = 3600
 
 # Close codes (docs/realtime.md). 4xxx: do not reconnect until the cause changes.
 CLOSE_NOT_AUTHENTICATED = 4401
@@ -132,6 +136,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             logger.warning("channel layer unavailable; socket for room %s refused", self.room_id)
             return await self._close(CLOSE_TRY_AGAIN_LATER)
         self.joined_group = True
+        self.group_joined_at = time.monotonic()
 
         membership = await database_sync_to_async(membership_for_user)(
             room_id=self.room_id, user_id=self.user_id
@@ -278,6 +283,9 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "read.ok", "room_id": self.room_id, "seq": seq})
 
     async def frame_ping(self, membership, content, ref):
+        if time.monotonic() - self.group_joined_at > GROUP_REFRESH_SECONDS:
+            await self.channel_layer.group_add(self.group, self.channel_name)
+            self.group_joined_at = time.monotonic()
         await database_sync_to_async(presence.socket_heartbeat)(
             room_id=self.room_id, membership_id=self.membership_id, channel_name=self.channel_name
         )

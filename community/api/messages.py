@@ -9,6 +9,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from community.api.media import MediaMessageSerializer, post_media_message
@@ -55,28 +56,46 @@ class ReadMarkerSerializer(serializers.Serializer):
     seq = serializers.IntegerField(min_value=0)
 
 
-# A message payload for the schema; the payload itself is built by the selector.
-def _message_schema(**kwargs):
-    return inline_serializer(
-        name="Message",
-        fields={
-            "id": serializers.IntegerField(),
-            "room_id": serializers.IntegerField(),
-            "seq": serializers.IntegerField(),
-            "kind": serializers.CharField(),
-            "body": serializers.CharField(),
-            "author": serializers.DictField(allow_null=True),
-            "reply_to": serializers.DictField(allow_null=True),
-            "client_id": serializers.CharField(),
-            "created_at": serializers.DateTimeField(),
-            "edited_at": serializers.DateTimeField(allow_null=True),
-            "deleted": serializers.BooleanField(),
-            "deleted_at": serializers.DateTimeField(allow_null=True),
-            "reactions": serializers.ListField(),
-            "media": serializers.DictField(allow_null=True),
-        },
-        **kwargs,
-    )
+class ChatMessageSerializer(serializers.Serializer):
+    """The message payload, for the API schema only: the payload itself is built by
+    ``community.selectors.messages.message_payloads`` (shared with the socket)."""
+
+    id = serializers.IntegerField()
+    room_id = serializers.IntegerField()
+    seq = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=["text", "image", "video", "system"])
+    body = serializers.CharField()
+    author = serializers.DictField(allow_null=True)
+    reply_to = serializers.DictField(allow_null=True)
+    client_id = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    edited_at = serializers.DateTimeField(allow_null=True)
+    deleted = serializers.BooleanField()
+    deleted_at = serializers.DateTimeField(allow_null=True)
+    reactions = serializers.ListField()
+    media = serializers.DictField(allow_null=True)
+
+
+class _FailOpenThrottleMixin:
+    """With the cache (Redis) down, chat still accepts messages: the service's own
+    rate limit fails open too, and the message is stored."""
+
+    def allow_request(self, request, view):
+        try:
+            return super().allow_request(request, view)
+        except Exception:
+            return True
+
+
+class ChatUserRateThrottle(_FailOpenThrottleMixin, UserRateThrottle):
+    pass
+
+
+class ChatAnonRateThrottle(_FailOpenThrottleMixin, AnonRateThrottle):
+    pass
+
+
+CHAT_THROTTLES = [ChatAnonRateThrottle, ChatUserRateThrottle]
 
 
 def _membership_or_403(*, room_id: int, user) -> object:
@@ -88,6 +107,8 @@ def _membership_or_403(*, room_id: int, user) -> object:
 
 class RoomMessagesView(APIView):
     """``GET`` history by seq cursor; ``POST`` sends (same message as the socket)."""
+
+    throttle_classes = CHAT_THROTTLES
 
     def get_permissions(self):
         # Rooms readable without an account serve history to anyone; the selector decides.
@@ -102,9 +123,9 @@ class RoomMessagesView(APIView):
             OpenApiParameter("limit", int, description=f"1 to {HISTORY_MAX_LIMIT}."),
         ],
         responses=inline_serializer(
-            name="MessageHistory",
+            name="ChatMessageHistory",
             fields={
-                "results": _message_schema(many=True),
+                "results": ChatMessageSerializer(many=True),
                 "has_more": serializers.BooleanField(),
                 "last_seq": serializers.IntegerField(),
                 "last_read_seq": serializers.IntegerField(allow_null=True),
@@ -133,9 +154,10 @@ class RoomMessagesView(APIView):
     @extend_schema(
         request={
             "application/json": MessageSendSerializer,
+            # An image or video message (community/api/media.py).
             "multipart/form-data": MediaMessageSerializer,
         },
-        responses={201: _message_schema()},
+        responses={201: ChatMessageSerializer, 200: ChatMessageSerializer},
     )
     def post(self, request, room_id: int):
         if request.content_type.startswith("multipart/"):
@@ -158,7 +180,9 @@ class RoomMessagesView(APIView):
 class MessageDetailView(APIView):
     """``PATCH`` edits (author); ``DELETE`` leaves a tombstone (author or host)."""
 
-    @extend_schema(request=MessageEditSerializer, responses={200: _message_schema()})
+    throttle_classes = CHAT_THROTTLES
+
+    @extend_schema(request=MessageEditSerializer, responses={200: ChatMessageSerializer})
     def patch(self, request, message_id: int):
         data = MessageEditSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -176,10 +200,12 @@ class MessageDetailView(APIView):
 class ReadMarkerView(APIView):
     """``POST {"seq": n}`` moves the caller's read marker forward."""
 
+    throttle_classes = CHAT_THROTTLES
+
     @extend_schema(
         request=ReadMarkerSerializer,
         responses=inline_serializer(
-            name="ReadMarker", fields={"last_read_seq": serializers.IntegerField()}
+            name="ChatReadMarker", fields={"last_read_seq": serializers.IntegerField()}
         ),
     )
     def post(self, request, room_id: int):

@@ -44,23 +44,10 @@ class SentMessage:
 # --- validation helpers -------------------------------------------------------------
 
 
-def _clean_body(body: str | None) -> str:
+def _clean_body(body: str | None, *, required: bool = True) -> str:
     body = (body or "").strip()
-    if not body:
+    if not body and required:
         raise DomainError(_("A message cannot be empty."), fields={"body": [_("Required.")]})
-    if len(body) > settings.MESSAGE_MAX_LENGTH:
-        raise DomainError(
-            _("A message can be at most %(max)s characters.")
-            % {"max": settings.MESSAGE_MAX_LENGTH},
-            code="too_long",
-            fields={"body": [_("Too long.")]},
-        )
-    return body
-
-
-def _clean_caption(body: str | None) -> str:
-    """An image/video message's caption: optional, same length limit as a body."""
-    body = (body or "").strip()
     if len(body) > settings.MESSAGE_MAX_LENGTH:
         raise DomainError(
             _("A message can be at most %(max)s characters.")
@@ -90,6 +77,9 @@ def ensure_can_post(membership: Membership, room: Room) -> None:
     if room.is_suspended or room.is_archived:
         raise PermissionDeniedError(_("This room is read-only."), code="room_closed")
     now = timezone.now()
+    user = membership.user
+    if not user.is_active or (user.suspended_until and user.suspended_until > now):
+        raise PermissionDeniedError(_("Your account is suspended."), code="suspended")
     if membership.muted_until and membership.muted_until > now:
         raise PermissionDeniedError(
             _("You are muted in this room."),
@@ -152,7 +142,9 @@ def _load_message_for_update(message_id: int) -> tuple[Message, Room]:
 
 
 def _fresh_membership(*, room: Room, user_id: int) -> Membership:
-    membership = Membership.objects.filter(room=room, user_id=user_id).first()
+    membership = (
+        Membership.objects.select_related("user").filter(room=room, user_id=user_id).first()
+    )
     if membership is None:
         raise PermissionDeniedError(_("You are not a member of this room."), code="not_member")
     return membership
@@ -174,12 +166,17 @@ def check_send_message(
 ) -> SentMessage:
     """Validate, lock the room, apply the limits, then write (or return the duplicate).
 
-    An image/video message passes its (already stored) ``media``; ``body`` is then an
-    optional caption."""
-    body = _clean_caption(body) if media is not None else _clean_body(body)
+    Image and video messages pass their (already stored) ``media`` and may come without
+    a caption."""
+    body = _clean_body(body, required=kind == Message.Kind.TEXT)
     client_id = _clean_client_id(client_id)
     if kind not in Message.Kind.values or kind == Message.Kind.SYSTEM:
         raise DomainError(_("Unknown message kind."), fields={"kind": [_("Invalid.")]})
+    if (kind in (Message.Kind.IMAGE, Message.Kind.VIDEO)) != (media is not None):
+        raise DomainError(
+            _("Image and video messages are sent with their file."),
+            fields={"file": [_("Required.")]},
+        )
     # The room lock serialises every send in the room: seq stays gap-free and two
     # concurrent sends with one client_id cannot both pass the duplicate check.
     room = Room.objects.select_for_update().get(pk=membership.room_id)
@@ -191,10 +188,14 @@ def check_send_message(
     ensure_can_post(membership, room)
     reply_to = None
     if reply_to_id is not None:
-        reply_to = Message.objects.filter(pk=reply_to_id, room=room).first()
+        reply_to = (
+            Message.objects.select_related("author")
+            .filter(pk=reply_to_id, room=room, deleted_at__isnull=True)
+            .first()
+        )
         if reply_to is None:
             raise DomainError(
-                _("You can only reply to a message in this room."),
+                _("You can only reply to a message in this room that was not deleted."),
                 fields={"reply_to": [_("Not found in this room.")]},
             )
     if enforce_limits:
@@ -338,6 +339,8 @@ def mark_read(*, membership: Membership, seq: int) -> int:
 
 def notify_typing(*, membership: Membership) -> bool:
     """Broadcast that ``membership`` is typing, at most once per throttle window."""
+    if membership.muted_until and membership.muted_until > timezone.now():
+        return False
     try:
         first = cache.add(f"chat-typing:{membership.pk}", 1, TYPING_THROTTLE_SECONDS)
     except Exception:
@@ -354,6 +357,20 @@ def notify_typing(*, membership: Membership) -> bool:
         },
     )
     return True
+
+
+def broadcast_member_joined(*, membership: Membership) -> None:
+    """Tell the room's sockets that ``membership`` joined (call inside the join's
+    transaction; sent after commit)."""
+    broadcast_on_commit(
+        f"room.{membership.room_id}",
+        {
+            "type": "member.joined",
+            "room_id": membership.room_id,
+            "membership_id": membership.pk,
+            "nickname": membership.nickname,
+        },
+    )
 
 
 # Socket close codes sent to a removed member's sockets (documented in docs/realtime.md).

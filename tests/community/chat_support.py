@@ -1,9 +1,11 @@
 """Helpers for the chat socket tests: open a real socket through the full ASGI stack."""
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
+from django.db import connections
 from django.test import Client
 
 from config.asgi import application
@@ -13,12 +15,15 @@ TIMEOUT = 5
 
 
 @pytest.fixture
-def fresh_channel_layer():
+async def fresh_channel_layer():
     """A new channel layer object per test: each async test runs its own event loop,
     and the Redis layer's receive lock belongs to the loop that created it."""
     channel_layers.backends.clear()
     yield
     channel_layers.backends.clear()
+    # The consumers' database thread keeps its connection (CONN_MAX_AGE); close it so
+    # the PostgreSQL test database can be dropped at the end of the run.
+    await sync_to_async(connections.close_all)()
 
 
 def _session_cookie(user) -> str:
@@ -70,6 +75,8 @@ async def next_event(communicator, *types: str, timeout: float = TIMEOUT) -> dic
         event = _decode(output)
         if not types or event["type"] in types:
             return event
+        if event["type"] == "error":
+            raise AssertionError(f"unexpected error event waiting for {types}: {event}")
 
 
 async def closed_with(communicator, timeout: float = TIMEOUT) -> int:

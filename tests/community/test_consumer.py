@@ -44,12 +44,15 @@ async def test_two_members_see_each_others_messages(room_with_two):
     await host_socket.send_json_to({"type": "message.send", "body": "hi all", "client_id": "h1"})
     for socket in (host_socket, guest_socket):
         event = await next_event(socket, "message.created")
+        first_id = event["message"]["id"]
         assert event["message"]["body"] == "hi all"
         assert event["message"]["seq"] == 1
         assert event["message"]["client_id"] == "h1"
         assert event["message"]["author"]["membership_id"] == host_ready["membership_id"]
 
-    await guest_socket.send_json_to({"type": "message.send", "body": "hello!", "reply_to": 1})
+    await guest_socket.send_json_to(
+        {"type": "message.send", "body": "hello!", "reply_to": first_id}
+    )
     for socket in (host_socket, guest_socket):
         event = await next_event(socket, "message.created")
         assert event["message"]["body"] == "hello!"
@@ -58,6 +61,7 @@ async def test_two_members_see_each_others_messages(room_with_two):
             "nickname": "Guest",
             "avatar": None,
         }
+        assert event["message"]["reply_to"]["id"] == first_id
         assert event["message"]["reactions"] == []
         assert event["message"]["media"] is None
     await host_socket.disconnect()
@@ -399,4 +403,66 @@ async def test_burst_of_500_messages_reaches_a_socket_with_none_dropped(room_wit
     while len(seqs) < 500:
         seqs.append((await next_event(socket, "message.created"))["message"]["seq"])
     assert sorted(seqs) == list(range(1, 501))
+    await socket.disconnect()
+
+
+async def test_rest_send_reaches_sockets_as_the_same_payload(room_with_two):
+    from rest_framework.test import APIClient
+
+    room, host, guest = room_with_two
+    socket, _ = await ready_socket(host, room.pk)
+
+    def post():
+        client = APIClient()
+        client.force_authenticate(guest)
+        return client.post(
+            f"/api/v1/rooms/{room.pk}/messages/", {"body": "via rest", "client_id": "r1"}
+        )
+
+    response = await database_sync_to_async(post)()
+    assert response.status_code == 201
+    event = await next_event(socket, "message.created")
+    assert event["message"] == response.json()
+    await socket.disconnect()
+
+
+async def test_socket_refused_with_1013_when_the_channel_layer_is_down(room_with_two):
+    from channels.layers import channel_layers
+    from django.test import override_settings
+
+    room, _host, guest = room_with_two
+    dead = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]},
+        }
+    }
+    with override_settings(CHANNEL_LAYERS=dead):
+        channel_layers.backends.clear()
+        assert await refusal_code(guest, room.pk) == 1013
+    channel_layers.backends.clear()
+
+
+async def test_suspended_user_cannot_send(room_with_two):
+    from profiles.models import User
+
+    room, _host, guest = room_with_two
+    socket, _ = await ready_socket(guest, room.pk)
+    until = timezone.now() + timezone.timedelta(days=1)
+    await database_sync_to_async(User.objects.filter(pk=guest.pk).update)(suspended_until=until)
+    await socket.send_json_to({"type": "message.send", "body": "hello"})
+    assert (await next_event(socket, "error"))["code"] == "suspended"
+    await socket.disconnect()
+
+
+async def test_replying_to_a_deleted_message_is_refused(room_with_two):
+    room, _host, guest = room_with_two
+    socket, _ = await ready_socket(guest, room.pk)
+    await socket.send_json_to({"type": "message.send", "body": "gone soon"})
+    message = (await next_event(socket, "message.created"))["message"]
+    await socket.send_json_to({"type": "message.delete", "id": message["id"]})
+    await next_event(socket, "message.deleted")
+    await socket.send_json_to({"type": "message.send", "body": "re", "reply_to": message["id"]})
+    error = await next_event(socket, "error")
+    assert "reply_to" in error["fields"]
     await socket.disconnect()

@@ -2,6 +2,7 @@
 
 import pytest
 from django.db import connection
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
@@ -243,22 +244,56 @@ def test_read_marker_over_rest(room_setup):
     assert client.post(read_url, {"seq": -1}).status_code == 400
 
 
+DEAD_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+
+
 @pytest.mark.django_db(transaction=True)
-def test_rest_send_survives_a_dead_channel_layer(room_setup, settings, caplog):
+def test_rest_send_survives_a_dead_channel_layer(room_setup, caplog):
     """Redis down: the message is stored, the answer is 201, the failure is logged."""
     from channels.layers import channel_layers
 
-    settings.CHANNEL_LAYERS = {
+    room, _host, guest, _membership = room_setup
+    dead_layer = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            # Nothing listens on port 1.
-            "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]},
+            "CONFIG": {"hosts": [DEAD_REDIS]},
         }
     }
+    with override_settings(CHANNEL_LAYERS=dead_layer):
+        channel_layers.backends.clear()
+        response = client_for(guest).post(url(room), {"body": "still stored", "client_id": "d1"})
     channel_layers.backends.clear()
-    room, _host, guest, _membership = room_setup
-    response = client_for(guest).post(url(room), {"body": "still stored", "client_id": "d1"})
     assert response.status_code == 201
     assert Message.objects.get(client_id="d1").body == "still stored"
     assert "channel layer unavailable" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rest_send_survives_redis_down_for_the_cache_too(room_setup):
+    """The whole Redis gone (channel layer, cache, throttles, rate limit): still 201."""
+    from channels.layers import channel_layers
+
+    room, _host, guest, _membership = room_setup
+    dead = {
+        "CHANNEL_LAYERS": {
+            "default": {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {"hosts": [DEAD_REDIS]},
+            }
+        },
+        "CACHES": {
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": DEAD_REDIS,
+            }
+        },
+    }
+    with override_settings(**dead):
+        channel_layers.backends.clear()
+        client = client_for(guest)
+        response = client.post(url(room), {"body": "outage", "client_id": "d2"})
+        history = client.get(url(room))
     channel_layers.backends.clear()
+    assert response.status_code == 201
+    assert history.status_code == 200
+    assert [m["body"] for m in history.json()["results"]] == ["outage"]
