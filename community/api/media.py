@@ -1,9 +1,11 @@
 """Media API: uploads, their state, the permission-checked file view, media messages."""
 
+import re
+
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
-from django.http import FileResponse, HttpResponseRedirect
+from django.http import FileResponse, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
@@ -121,6 +123,49 @@ class UploadUseView(APIView):
         )
 
 
+_SINGLE_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_RANGE_CHUNK = 64 * 1024
+
+
+def _read_range(handle, length: int):
+    while length > 0:
+        chunk = handle.read(min(_RANGE_CHUNK, length))
+        if not chunk:
+            return
+        length -= len(chunk)
+        yield chunk
+
+
+def file_response(request, storage, name: str, content_type: str):
+    """Stream a stored file, honouring a single ``Range`` (video seeking needs it;
+    Safari will not play a video without it). Several ranges get the whole file."""
+    size = storage.size(name)
+    match = _SINGLE_RANGE.match(request.headers.get("Range", "").strip())
+    if not match or not any(match.groups()):
+        response = FileResponse(storage.open(name, "rb"), content_type=content_type)
+        response["Accept-Ranges"] = "bytes"
+        return response
+    first, last = match.groups()
+    if first:
+        start, end = int(first), min(int(last), size - 1) if last else size - 1
+    else:  # "bytes=-N": the last N bytes
+        start, end = max(0, size - int(last)), size - 1
+    if start >= size or start > end:
+        response = HttpResponse(status=416)
+        response["Content-Range"] = f"bytes */{size}"
+        return response
+    handle = storage.open(name, "rb")
+    handle.seek(start)
+    response = StreamingHttpResponse(
+        _read_range(handle, end - start + 1), status=206, content_type=content_type
+    )
+    response._resource_closers.append(handle.close)
+    response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    response["Content-Length"] = str(end - start + 1)
+    response["Accept-Ranges"] = "bytes"
+    return response
+
+
 class MediaFileView(APIView):
     """One stored form of an asset: streamed from local disk, or a redirect to a signed,
     expiring storage URL (S3). A private room's media needs a valid URL signature or a
@@ -154,7 +199,7 @@ class MediaFileView(APIView):
             else "public, max-age=86400"
         )
         if isinstance(storage, FileSystemStorage):
-            response = FileResponse(storage.open(name, "rb"), content_type=content_type)
+            response = file_response(request, storage, name, content_type)
         else:
             response = HttpResponseRedirect(
                 storage.url(
@@ -165,6 +210,8 @@ class MediaFileView(APIView):
             )
         response["Cache-Control"] = cache_control
         response["X-Content-Type-Options"] = "nosniff"
+        # Opened on its own, a media URL is never a document that could run anything.
+        response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
         return response
 
 

@@ -717,3 +717,23 @@ def test_uploads_are_throttled_per_user(upload_response, settings):
         ScopedRateThrottle.THROTTLE_RATES = rates
 
     assert statuses == [201, 201, 429]
+
+
+def test_media_view_answers_byte_ranges_for_seeking(upload, auth_client):
+    url = upload(media_samples.jpeg((800, 600)))["url"]
+    whole = fetch(auth_client, url)
+
+    first = auth_client.get(url, HTTP_RANGE="bytes=0-99")
+    assert first.status_code == 206
+    assert first["Content-Range"] == f"bytes 0-99/{len(whole)}"
+    assert b"".join(first.streaming_content) == whole[:100]
+    tail = auth_client.get(url, HTTP_RANGE="bytes=-10")
+    assert b"".join(tail.streaming_content) == whole[-10:]
+    middle = auth_client.get(url, HTTP_RANGE="bytes=100-")
+    assert b"".join(middle.streaming_content) == whole[100:]
+    beyond = auth_client.get(url, HTTP_RANGE=f"bytes={len(whole)}-")
+    assert beyond.status_code == 416
+    assert beyond["Content-Range"] == f"bytes */{len(whole)}"
+    plain = auth_client.get(url)
+    assert plain["Accept-Ranges"] == "bytes"
+    assert "sandbox" in plain["Content-Security-Policy"]
