@@ -12,6 +12,7 @@ import logging
 import os
 import shutil
 import tempfile
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.base import ContentFile, File
@@ -362,6 +363,50 @@ def remove_media_asset(*, asset_id: int, reason: str) -> MediaAsset | None:
     transaction.on_commit(delete_files)
     _announce_media_change(asset)
     return asset
+
+
+def delete_media_asset(*, asset_id: int) -> bool:
+    """Delete an asset row and, after commit, its files."""
+    with transaction.atomic():
+        asset = MediaAsset.objects.select_for_update().filter(pk=asset_id).first()
+        if asset is None:
+            return False
+        names = {asset.original_name, asset.poster_name}
+        names |= {entry["name"] for entry in asset.thumbnails.values()}
+        asset.delete()
+
+        def delete_files():
+            storage = media_storage()
+            for name in sorted(name for name in names if name):
+                storage.delete(name)
+
+        transaction.on_commit(delete_files)
+    return True
+
+
+def sweep_media_assets() -> dict[str, int]:
+    """Periodic upkeep: re-queue assets stuck pending/processing (a lost broker message,
+    a killed worker), fail those that keep getting stuck, and delete uploads that were
+    never used anywhere. Returns counts."""
+    from community.selectors.media import stale_asset_ids, unused_upload_ids
+
+    now = timezone.now()
+    stale_before = now - timedelta(minutes=settings.MEDIA_STALE_MINUTES)
+    requeued = failed = deleted = 0
+    for asset_id, attempts in stale_asset_ids(before=stale_before):
+        if attempts >= settings.MEDIA_MAX_ATTEMPTS:
+            fail_media_asset(
+                asset_id=asset_id, reason=_("Processing failed; please upload the file again.")
+            )
+            failed += 1
+        else:
+            with transaction.atomic():
+                _queue_processing(asset_id)
+            requeued += 1
+    unused_before = now - timedelta(hours=settings.MEDIA_UNUSED_UPLOAD_HOURS)
+    for asset_id in unused_upload_ids(before=unused_before):
+        deleted += delete_media_asset(asset_id=asset_id)
+    return {"requeued": requeued, "failed": failed, "deleted": deleted}
 
 
 def _announce_media_change(asset: MediaAsset) -> None:

@@ -737,3 +737,51 @@ def test_media_view_answers_byte_ranges_for_seeking(upload, auth_client):
     plain = auth_client.get(url)
     assert plain["Accept-Ranges"] == "bytes"
     assert "sandbox" in plain["Content-Security-Policy"]
+
+
+# --- Upkeep ---------------------------------------------------------------------------
+
+
+def test_sweep_requeues_stuck_uploads_and_deletes_unused_ones(
+    upload, auth_client, user, media_dir, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import storages
+    from django.utils import timezone
+
+    from community.tasks import sweep_media_assets
+
+    long_ago = timezone.now() - timedelta(days=3)
+    used = upload(media_samples.png(), name="avatar.png")
+    assert use(auth_client, used["id"], "avatar").status_code == 200
+    unused = upload(media_samples.png(), name="forgotten.png")
+    fresh = upload(media_samples.png(), name="just-now.png")
+    # A lost broker message: the row says pending, nothing is processing it.
+    name = storages["media"].save("assets/stuck/upload.jpg", ContentFile(media_samples.jpeg()))
+    stuck = MediaAsset.objects.create(
+        owner=user, kind="image", content_type="image/jpeg", original_name=name
+    )
+    MediaAsset.objects.create(  # stuck again and again: given up on
+        owner=user,
+        kind="image",
+        content_type="image/jpeg",
+        original_name=storages["media"].save("assets/hopeless/upload.jpg", ContentFile(b"x")),
+        attempts=5,
+    )
+    MediaAsset.objects.exclude(pk=fresh["id"]).update(created_at=long_ago)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        counts = sweep_media_assets.delay().get()
+
+    # Deleted: the forgotten upload and the one that just failed for good.
+    assert counts == {"requeued": 1, "failed": 1, "deleted": 2}
+    remaining = set(MediaAsset.objects.values_list("pk", flat=True))
+    assert remaining == {used["id"], fresh["id"], stuck.pk}
+    stuck.refresh_from_db()
+    assert stuck.state == "ready"
+    kept = " ".join(str(path) for path in stored_files(media_dir))
+    assert used["url"].split("/")[4] in kept  # /api/v1/media/<key>/original/
+    assert unused["url"].split("/")[4] not in kept
+    assert "hopeless" not in kept
