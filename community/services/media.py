@@ -216,10 +216,23 @@ def _store_image(asset: MediaAsset, result: ImageResult) -> MediaAsset | None:
         is_animated=result.is_animated,
         placeholder=result.placeholder,
     )
-    if asset is not None and upload_name != full_name:
-        # The upload still carries its EXIF/GPS: only the stripped rendition is kept.
-        transaction.on_commit(lambda: media_storage().delete(upload_name))
+    written = [full_name, *(entry["name"] for entry in thumbnails.values())]
+    _delete_after_finish(asset, upload_name=upload_name, written=written)
     return asset
+
+
+def _delete_after_finish(asset: MediaAsset | None, *, upload_name: str, written: list[str]):
+    """Ready: the raw upload goes (it still carries EXIF/GPS; only the stripped
+    renditions are kept). Deleted or already finished meanwhile: what was just
+    written goes instead."""
+    names = [upload_name] if asset is not None else sorted(set(written))
+
+    def delete():
+        storage = media_storage()
+        for name in names:
+            storage.delete(name)
+
+    transaction.on_commit(delete)
 
 
 def _process_video(asset: MediaAsset, media_type: MediaType) -> MediaAsset | None:
@@ -261,8 +274,8 @@ def _process_video(asset: MediaAsset, media_type: MediaType) -> MediaAsset | Non
         poster_name=poster_name,
         duration_seconds=result.duration_seconds,
     )
-    if asset is not None:
-        transaction.on_commit(lambda: media_storage().delete(upload_name))
+    written = [video_name, poster_name, *(entry["name"] for entry in thumbnails.values())]
+    _delete_after_finish(asset, upload_name=upload_name, written=written)
     return asset
 
 
@@ -319,10 +332,15 @@ def fail_media_asset(*, asset_id: int, reason: str) -> MediaAsset | None:
     asset = MediaAsset.objects.select_for_update().filter(pk=asset_id).first()
     if asset is None or asset.state == MediaAsset.State.READY:
         return None
+    # Nothing that failed is served, and the raw upload may carry EXIF/GPS: drop it.
+    upload_name = asset.original_name
     asset.state = MediaAsset.State.FAILED
     asset.failure_reason = reason[:FAILURE_REASON_MAX]
+    asset.original_name = ""
     asset.processed_at = timezone.now()
-    asset.save(update_fields=["state", "failure_reason", "processed_at"])
+    asset.save(update_fields=["state", "failure_reason", "original_name", "processed_at"])
+    if upload_name:
+        transaction.on_commit(lambda: media_storage().delete(upload_name))
     logger.info("media asset %s failed: %s", asset_id, asset.failure_reason)
     _announce_media_change(asset)
     return asset

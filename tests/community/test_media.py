@@ -187,6 +187,7 @@ def test_decompression_bomb_ends_failed_with_a_reason(upload, media_dir):
     assert body["state"] == "failed"
     assert "pixels" in body["failure_reason"]
     assert body["thumbnails"] == {}
+    assert stored_files(media_dir) == []
 
 
 def test_image_over_the_pixel_limit_is_refused(upload, settings):
@@ -198,11 +199,13 @@ def test_image_over_the_pixel_limit_is_refused(upload, settings):
     assert "200×200" in body["failure_reason"]
 
 
-def test_truncated_jpeg_ends_failed(upload):
+def test_truncated_jpeg_ends_failed(upload, media_dir):
     body = upload(media_samples.truncated_jpeg())
 
     assert body["state"] == "failed"
     assert "truncated" in body["failure_reason"]
+    assert body["url"] is None
+    assert stored_files(media_dir) == []  # a failed upload keeps nothing (nor its EXIF)
 
 
 def test_type_comes_from_the_bytes_not_the_name(upload):
