@@ -788,3 +788,32 @@ def test_sweep_requeues_stuck_uploads_and_deletes_unused_ones(
     assert used["url"].split("/")[4] in kept  # /api/v1/media/<key>/original/
     assert unused["url"].split("/")[4] not in kept
     assert "hopeless" not in kept
+
+
+def test_storage_errors_are_retried_then_the_asset_ends_failed(
+    auth_client, user, media_dir, django_capture_on_commit_callbacks
+):
+    from django.core.files.storage import storages
+
+    with django_capture_on_commit_callbacks(execute=False):
+        created = auth_client.post(
+            UPLOADS_URL,
+            {"file": SimpleUploadedFile("p.png", media_samples.png())},
+            format="multipart",
+        ).json()
+    asset = MediaAsset.objects.get(pk=created["id"])
+    storages["media"].delete(asset.original_name)  # the disk or bucket lost it
+
+    # Eager retries re-run at once; let each attempt record its failure, not raise.
+    propagates = celery_app.conf.task_eager_propagates
+    celery_app.conf.task_eager_propagates = False
+    try:
+        result = process_media_asset.apply(args=[asset.pk])
+    finally:
+        celery_app.conf.task_eager_propagates = propagates
+
+    assert isinstance(result.result, FileNotFoundError)
+    asset.refresh_from_db()
+    assert asset.attempts == 1 + process_media_asset.max_retries
+    assert asset.state == "failed"
+    assert asset.failure_reason == "Processing failed; please upload the file again."
