@@ -90,7 +90,9 @@ def video(tmp_dir: Path, *, seconds: int = 2, extension: str = "mp4") -> bytes:
     ffmpeg = shutil.which("ffmpeg")
     assert ffmpeg, "ffmpeg is required (make system-deps)"
     path = tmp_dir / f"sample.{extension}"
-    codec = ["-c:v", "libvpx", "-b:v", "200k"] if extension == "webm" else ["-c:v", "mpeg4"]
+    codec = ["-c:v", "libvpx", "-b:v", "200k", "-deadline", "realtime"]
+    if extension != "webm":
+        codec = ["-c:v", "mpeg4"]
     source = ["-f", "lavfi", "-i", f"testsrc=duration={seconds}:size=320x240:rate=10"]
     metadata = ["-metadata", "location=+37.5665+126.9780/", "-metadata", "title=secret-place"]
     subprocess.run(

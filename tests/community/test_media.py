@@ -315,6 +315,19 @@ def test_video_gets_poster_duration_and_loses_its_location(
     assert "location" not in tags and "title" not in tags
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("extension", "content_type"), [("webm", "video/webm"), ("mov", "video/quicktime")]
+)
+def test_webm_and_mov_videos(upload, auth_client, tmp_path, extension, content_type):
+    body = upload(media_samples.video(tmp_path, seconds=1, extension=extension), name="x.mp4")
+
+    assert body["content_type"] == content_type
+    assert body["state"] == "ready", body["failure_reason"]
+    assert body["duration"] == pytest.approx(1.0, abs=0.15)
+    assert fetch(auth_client, body["poster_url"])[:4] == b"RIFF"
+
+
 def test_video_without_ffmpeg_ends_failed_with_a_clear_reason(upload, settings, tmp_path):
     settings.MEDIA_FFMPEG = "moim-no-such-ffmpeg"
 
