@@ -1,5 +1,6 @@
 """Real media files made on the spot with Pillow and ffmpeg, for the media tests."""
 
+import functools
 import io
 import shutil
 import subprocess
@@ -65,6 +66,7 @@ def animated_gif(frames: int = 3, size=(64, 48)) -> bytes:
     return buffer.getvalue()
 
 
+@functools.cache
 def decompression_bomb() -> bytes:
     """A 20000×20000 one-bit PNG: tens of kilobytes that would decode to 400 megapixels."""
     image = Image.new("1", (20000, 20000), 0)
