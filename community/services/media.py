@@ -353,9 +353,7 @@ def remove_media_asset(*, asset_id: int, reason: str) -> MediaAsset | None:
     asset = MediaAsset.objects.select_for_update().filter(pk=asset_id).first()
     if asset is None:
         return None
-    names = [asset.original_name, asset.poster_name]
-    names += [entry["name"] for entry in asset.thumbnails.values()]
-    names = sorted({name for name in names if name})
+    names = asset.stored_names
     asset.state = MediaAsset.State.FAILED
     asset.failure_reason = reason[:FAILURE_REASON_MAX]
     asset.thumbnails = {}
@@ -384,22 +382,9 @@ def remove_media_asset(*, asset_id: int, reason: str) -> MediaAsset | None:
 
 
 def delete_media_asset(*, asset_id: int) -> bool:
-    """Delete an asset row and, after commit, its files."""
-    with transaction.atomic():
-        asset = MediaAsset.objects.select_for_update().filter(pk=asset_id).first()
-        if asset is None:
-            return False
-        names = {asset.original_name, asset.poster_name}
-        names |= {entry["name"] for entry in asset.thumbnails.values()}
-        asset.delete()
-
-        def delete_files():
-            storage = media_storage()
-            for name in sorted(name for name in names if name):
-                storage.delete(name)
-
-        transaction.on_commit(delete_files)
-    return True
+    """Delete an asset row; its files follow after commit (``post_delete``)."""
+    deleted, _rows = MediaAsset.objects.filter(pk=asset_id).delete()
+    return bool(deleted)
 
 
 def sweep_media_assets() -> dict[str, int]:

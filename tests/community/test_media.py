@@ -890,3 +890,24 @@ def test_media_id_must_be_an_own_usable_upload(
     assert send(auth_client, mine["id"]).status_code == 201
     assert send(auth_client, mine["id"], room=other_room).status_code == 400
     assert Message.objects.filter(room=other_room).count() == 0
+
+
+def test_deleting_a_room_deletes_its_media_files(
+    auth_client, make_room, user, make_member, media_dir, django_capture_on_commit_callbacks
+):
+    room = make_room()
+    make_member(room, user)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = auth_client.post(
+            messages_url(room),
+            {"file": SimpleUploadedFile("p.jpg", media_samples.jpeg((900, 700)))},
+            format="multipart",
+        )
+    assert response.status_code == 201
+    assert len(stored_files(media_dir)) == 4
+
+    with django_capture_on_commit_callbacks(execute=True):
+        room.delete()
+
+    assert not MediaAsset.objects.exists()
+    assert stored_files(media_dir) == []
