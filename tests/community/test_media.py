@@ -911,3 +911,27 @@ def test_deleting_a_room_deletes_its_media_files(
 
     assert not MediaAsset.objects.exists()
     assert stored_files(media_dir) == []
+
+
+def test_the_web_page_path_session_and_csrf(
+    user, private_room, settings, django_capture_on_commit_callbacks
+):
+    """What static/js/media.js sends: multipart with the session cookie and X-CSRFToken."""
+    from django.middleware.csrf import get_token
+    from django.test import RequestFactory
+
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(user)
+    token = get_token(RequestFactory().get("/"))
+    client.cookies[settings.CSRF_COOKIE_NAME] = token
+    form = {"file": SimpleUploadedFile("p.png", media_samples.png()), "body": "hi"}
+
+    refused = client.post(messages_url(private_room), form, format="multipart")
+    assert refused.status_code == 403  # no CSRF header
+    form["file"].seek(0)
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = client.post(
+            messages_url(private_room), form, format="multipart", HTTP_X_CSRFTOKEN=token
+        )
+    assert sent.status_code == 201, sent.json()
+    assert sent.json()["kind"] == "image"
