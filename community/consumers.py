@@ -6,6 +6,7 @@ write goes through ``community.services.messages``, every read through the selec
 
 import logging
 import time
+from collections import deque
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -28,7 +29,7 @@ from community.services.messages import (
     mark_read,
     notify_typing,
 )
-from config.errors import DomainError
+from config.errors import DomainError, RateLimitedError
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,10 @@ CATCH_UP_PAGE = 100
 # channels-redis forgets a group member after ``group_expiry`` (a day); a long-lived
 # socket re-joins well before that, on a ping.
 GROUP_REFRESH_SECONDS = 3600
+# Frames one socket may send per window before they are refused without touching the
+# database (the per-user message limit is separate and shared by REST).
+FRAME_LIMIT = 60
+FRAME_WINDOW_SECONDS = 10
 
 # Close codes (docs/realtime.md). 4xxx: do not reconnect until the cause changes.
 CLOSE_NOT_AUTHENTICATED = 4401
@@ -70,6 +75,16 @@ def _history_page(room_id: int, after: int) -> tuple[list[dict], bool]:
     return message_payloads(messages), has_more
 
 
+# Events that take a member out of the room, and the reason each implies: the removed
+# member's own sockets close with that reason's code (``member.removed`` carries it).
+REMOVAL_EVENTS = {
+    "member.removed": "left",
+    "member.left": "left",
+    "member.kicked": "kicked",
+    "member.banned": "banned",
+}
+
+
 class FrameError(DomainError):
     code = "invalid_frame"
 
@@ -87,9 +102,9 @@ def _int_field(content: dict, name: str, *, required: bool = True) -> int | None
 
 
 def _str_field(content: dict, name: str, *, required: bool = True) -> str:
-    value = content.get(name, None if required else "")
-    if value is None:
-        value = "" if not required else None
+    value = content.get(name)
+    if value is None and not required:
+        return ""
     if not isinstance(value, str):
         raise FrameError(
             _("%(field)s must be a string.") % {"field": name}, fields={name: [_("Invalid.")]}
@@ -158,7 +173,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             }
         )
         if after is not None:
-            await self._catch_up(after)
+            await self._catch_up(after, last_seq=membership.room.last_message_seq)
         await database_sync_to_async(presence.socket_online)(
             room_id=self.room_id,
             group=self.group,
@@ -171,8 +186,10 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         raw = (query.get("after") or [""])[0]
         return int(raw) if raw.isdigit() else None
 
-    async def _catch_up(self, after: int) -> None:
-        cursor = after
+    async def _catch_up(self, after: int, *, last_seq: int) -> None:
+        # A cursor beyond the room's last message (a stale client) must not hide new
+        # messages: without replayed messages the skip mark is the room's last seq.
+        cursor = min(after, last_seq)
         while True:
             payloads, has_more = await database_sync_to_async(_history_page)(self.room_id, cursor)
             for payload in payloads:
@@ -222,6 +239,11 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             return await self._send_error(FrameError(_("A frame needs a type.")))
         ref = content.get("ref")
         ref = ref if isinstance(ref, str | int) and not isinstance(ref, bool) else None
+        retry_after = self._frame_budget_exceeded()
+        if retry_after:
+            return await self._send_error(
+                RateLimitedError(_("Too many frames."), retry_after=retry_after), ref
+            )
         handler = self.FRAME_HANDLERS.get(content["type"])
         if handler is None:
             return await self._send_error(
@@ -238,6 +260,18 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             await handler(self, membership, content, ref)
         except DomainError as error:
             await self._send_error(error, ref)
+
+    def _frame_budget_exceeded(self) -> int:
+        """Seconds to wait when this socket sent too many frames lately, else 0."""
+        now = time.monotonic()
+        if not hasattr(self, "frame_times"):
+            self.frame_times = deque()
+        while self.frame_times and now - self.frame_times[0] > FRAME_WINDOW_SECONDS:
+            self.frame_times.popleft()
+        if len(self.frame_times) >= FRAME_LIMIT:
+            return max(1, int(FRAME_WINDOW_SECONDS - (now - self.frame_times[0])) + 1)
+        self.frame_times.append(now)
+        return 0
 
     async def _send_error(self, error: DomainError, ref=None) -> None:
         event = {"type": "error", "code": error.code, "message": error.message}
@@ -284,8 +318,11 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
 
     async def frame_ping(self, membership, content, ref):
         if time.monotonic() - self.group_joined_at > GROUP_REFRESH_SECONDS:
-            await self.channel_layer.group_add(self.group, self.channel_name)
-            self.group_joined_at = time.monotonic()
+            try:
+                await self.channel_layer.group_add(self.group, self.channel_name)
+                self.group_joined_at = time.monotonic()
+            except Exception:  # retried on the next ping
+                logger.warning("channel layer unavailable; group refresh for %s", self.room_id)
         await database_sync_to_async(presence.socket_heartbeat)(
             room_id=self.room_id, membership_id=self.membership_id, channel_name=self.channel_name
         )
@@ -311,9 +348,19 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             return  # already sent during catch-up
         if kind == "typing" and event.get("membership_id") == self.membership_id:
             return
-        if kind == "member.removed":
-            if event.get("membership_id") == self.membership_id:
-                await self.send_json(event)
-                return await self._close(CLOSE_CODE_BY_REASON.get(event.get("reason"), CLOSE_LEFT))
-            event = {**event, "type": "member.left"}
+        if kind in REMOVAL_EVENTS:
+            target = event.get("membership_id", event.get("member_id"))
+            reason = event.get("reason") or REMOVAL_EVENTS[kind]
+            if target == self.membership_id:
+                await self.send_json(
+                    {
+                        "type": "member.removed",
+                        "room_id": self.room_id,
+                        "membership_id": target,
+                        "reason": reason,
+                    }
+                )
+                return await self._close(CLOSE_CODE_BY_REASON.get(reason, CLOSE_LEFT))
+            if kind == "member.removed":
+                event = {**event, "type": "member.left"}
         await self.send_json(event)

@@ -13,16 +13,14 @@ django_asgi_app = get_asgi_application()
 
 # Imported after Django is set up: routing imports models.
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from config.realtime import websocket_auth_stack  # noqa: E402
+from config.realtime import BrowserOriginValidator, websocket_auth_stack  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            websocket_auth_stack(URLRouter(websocket_urlpatterns))
-        ),
+        # Browsers: allowed origins only; native apps (no Origin): ticket only.
+        "websocket": BrowserOriginValidator(websocket_auth_stack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -15,6 +15,7 @@ from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.middleware import BaseMiddleware
+from channels.security.websocket import AllowedHostsOriginValidator
 from django.core.cache import cache
 from django.db import transaction
 
@@ -95,3 +96,24 @@ def _user_for_ticket(ticket: str):
 def websocket_auth_stack(inner):
     """Session auth for web clients, then ticket auth (which wins when present)."""
     return AuthMiddlewareStack(TicketAuthMiddleware(inner))
+
+
+class BrowserOriginValidator:
+    """Cookie-authenticated sockets must come from an allowed origin; others need a ticket.
+
+    Browsers always send ``Origin`` with a WebSocket handshake, so checking it stops
+    cross-site WebSocket hijacking of a logged-in session. Native apps send none: their
+    handshake is let through with its cookies removed, so only a ``?ticket=`` can
+    authenticate it.
+    """
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.checked = AllowedHostsOriginValidator(inner)
+
+    async def __call__(self, scope, receive, send):
+        headers = scope.get("headers", [])
+        if not any(name == b"origin" for name, _value in headers):
+            scope = dict(scope, headers=[(n, v) for n, v in headers if n != b"cookie"])
+            return await self.inner(scope, receive, send)
+        return await self.checked(scope, receive, send)

@@ -45,7 +45,8 @@ class SentMessage:
 
 
 def _clean_body(body: str | None, *, required: bool = True) -> str:
-    body = (body or "").strip()
+    # NUL cannot be stored in a PostgreSQL text column; it has no meaning in chat.
+    body = (body or "").replace("\x00", "").strip()
     if not body and required:
         raise DomainError(_("A message cannot be empty."), fields={"body": [_("Required.")]})
     if len(body) > settings.MESSAGE_MAX_LENGTH:
@@ -59,7 +60,7 @@ def _clean_body(body: str | None, *, required: bool = True) -> str:
 
 
 def _clean_client_id(client_id: str | None) -> str:
-    client_id = (client_id or "").strip()
+    client_id = (client_id or "").replace("\x00", "").strip()
     if len(client_id) > CLIENT_ID_MAX_LENGTH:
         raise DomainError(
             _("client_id can be at most %(max)s characters.") % {"max": CLIENT_ID_MAX_LENGTH},

@@ -175,8 +175,10 @@
     if (child) child.after(node); else el.list.prepend(node);
   }
 
-  function placeUnreadDivider() {
+  function placeUnreadDivider(scrollTo) {
     if (state.dividerPlaced) return;
+    // Only once the first unread message is on screen (scrolling back loads it).
+    if (state.hasMoreBefore && state.lowestSeq !== null && config.lastReadSeq < state.lowestSeq - 1) return;
     var first = null;
     el.list.querySelectorAll(".chat-message").forEach(function (node) {
       if (!first && Number(node.dataset.seq) > config.lastReadSeq && !node.classList.contains("is-mine")) first = node;
@@ -188,7 +190,7 @@
     divider.textContent = t("New messages");
     first.before(divider);
     state.dividerPlaced = true;
-    divider.scrollIntoView({ block: "center" });
+    if (scrollTo) divider.scrollIntoView({ block: "center" });
   }
 
   /* Add or replace a message; returns true when it is new. */
@@ -209,8 +211,26 @@
     return true;
   }
 
+  /* Live events from different server processes can overtake each other, and a lost
+   * one would leave a hole: after a moment, fetch whatever is still missing. */
+  function fillGap(after, before) {
+    setTimeout(function () {
+      var missing = false;
+      for (var seq = after + 1; seq < before && !missing; seq++) {
+        missing = !el.list.querySelector('.chat-message[data-seq="' + seq + '"]');
+      }
+      if (!missing) return;
+      api("GET", config.historyUrl + "?limit=100&after=" + after + "&before=" + before)
+        .then(function (page) { page.results.forEach(upsert); })
+        .catch(function () {});
+    }, 1500);
+  }
+
   function onCreated(message) {
     var stick = nearBottom() || (message.author && message.author.membership_id === config.me);
+    if (state.historyLoaded && state.highestSeq && message.seq > state.highestSeq + 1) {
+      fillGap(state.highestSeq, message.seq);
+    }
     upsert(message);
     clearTypist(message.author && message.author.membership_id);
     if (stick) { scrollToBottom(); scheduleRead(); }
@@ -231,7 +251,7 @@
       state.historyLoaded = true;
       if (page.last_read_seq !== null && page.last_read_seq !== undefined) config.lastReadSeq = page.last_read_seq;
       scrollToBottom();
-      placeUnreadDivider();
+      placeUnreadDivider(true);
     });
   }
 
@@ -243,6 +263,7 @@
     api("GET", config.historyUrl + "?limit=" + PAGE_SIZE + "&before=" + state.lowestSeq).then(function (page) {
       page.results.forEach(upsert);
       state.hasMoreBefore = page.has_more;
+      placeUnreadDivider(false);
       el.log.scrollTop += el.log.scrollHeight - before; // keep the reader's place
     }).catch(showError).finally(function () {
       state.loadingBefore = false;
@@ -325,6 +346,7 @@
     node.className = "chat-message is-mine is-pending";
     var text = document.createElement("div");
     text.className = "chat-body";
+    text.dir = "auto";
     text.textContent = body;
     node.appendChild(text);
     el.list.appendChild(node);
@@ -430,7 +452,13 @@
     "reaction.updated": function (event) { window.MoimReactions && window.MoimReactions.onEvent(event); },
     "typing": onTyping,
     "presence": function (event) { el.presence.textContent = fmt(t("%(count)s online"), { count: event.online }, true); },
-    "member.left": function (event) { clearTypist(event.membership_id); },
+    "member.left": function (event) { clearTypist(event.membership_id || event.member_id); },
+    "member.updated": function (event) {
+      // A host may promote or demote me: the delete buttons follow my role.
+      if (event.member && event.member.id === config.me) {
+        config.isHost = event.member.role === "owner" || event.member.role === "cohost";
+      }
+    },
     "error": function (event) {
       if (event.ref && state.pending.has(event.ref)) failPending(event.ref, event);
       else showError(event);

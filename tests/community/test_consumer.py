@@ -278,13 +278,13 @@ async def test_resync_has_no_gap_or_duplicate_when_messages_arrive_during_catch_
     real_page = consumers._history_page
     calls = []
 
-    def page_with_traffic(room_id, after):
+    def page_with_traffic(room_id, after, *args, **kwargs):
         calls.append(after)
         if len(calls) == 1:
             # Committed after the socket joined the group, before history is read:
             # it is both in history and in the live queue.
             send_message(membership=host_membership, body="during read")
-        payloads, has_more = real_page(room_id, after)
+        payloads, has_more = real_page(room_id, after, *args, **kwargs)
         if len(calls) == 1:
             # Committed after history was read: only in the live queue.
             send_message(membership=host_membership, body="after read")
@@ -465,4 +465,156 @@ async def test_replying_to_a_deleted_message_is_refused(room_with_two):
     await socket.send_json_to({"type": "message.send", "body": "re", "reply_to": message["id"]})
     error = await next_event(socket, "error")
     assert "reply_to" in error["fields"]
+    await socket.disconnect()
+
+
+def _layer_like_settings(**overrides):
+    """A second instance of the configured channel layer, with some config changed."""
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+
+    layer_settings = settings.CHANNEL_LAYERS["default"]
+    config = {**layer_settings.get("CONFIG", {}), **overrides}
+    if "prefix" in config:
+        config["prefix"] = f"{config['prefix']}-burst-test"
+    return import_string(layer_settings["BACKEND"])(**config)
+
+
+@pytest.mark.parametrize(("capacity", "expected"), [(None, 500), (100, 100)])
+async def test_configured_layer_holds_a_burst_for_a_consumer_that_is_not_reading(
+    capacity, expected
+):
+    """A channel that cannot read during a burst keeps every message with the
+    configured capacity; the library default of 100 would silently drop the rest."""
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer() if capacity is None else _layer_like_settings(capacity=capacity)
+    channel = await layer.new_channel()
+    await layer.group_add("burst", channel)
+    for number in range(500):
+        await layer.group_send("burst", {"type": "moim.event", "number": number})
+    received = []
+    while await _receive_within(layer, channel, 1.0, received):
+        pass
+    await layer.group_discard("burst", channel)
+    if hasattr(layer, "close_pools"):
+        await layer.close_pools()
+    assert len(received) == expected
+    assert received == list(range(expected))
+
+
+async def _receive_within(layer, channel, seconds, received) -> bool:
+    import asyncio
+
+    try:
+        message = await asyncio.wait_for(layer.receive(channel), seconds)
+    except TimeoutError:
+        return False
+    received.append(message["number"])
+    return True
+
+
+async def test_resync_from_a_cursor_beyond_the_last_message_still_gets_new_messages(
+    room_with_two,
+):
+    room, host, guest = room_with_two
+    host_membership = await database_sync_to_async(Membership.objects.get)(user=host)
+    await database_sync_to_async(send_message)(membership=host_membership, body="one")
+    socket, ready = await ready_socket(guest, room.pk, after=500)
+    assert ready["last_seq"] == 1
+    assert (await next_event(socket, "resync.done"))["last_seq"] == 1
+    await database_sync_to_async(send_message)(membership=host_membership, body="two")
+    assert (await next_event(socket, "message.created"))["message"]["body"] == "two"
+    await socket.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("event_type", "code"),
+    [("member.banned", 4410), ("member.kicked", 4411), ("member.left", 4412)],
+)
+async def test_membership_events_about_me_close_my_socket(room_with_two, event_type, code):
+    """The rooms feature's own events (``member_id``) close the member's sockets too."""
+    from config.realtime import broadcast_on_commit
+
+    room, host, guest = room_with_two
+    host_socket, _ = await ready_socket(host, room.pk)
+    guest_socket, ready = await ready_socket(guest, room.pk)
+    event = {"type": event_type, "room_id": room.pk, "member_id": ready["membership_id"]}
+    await database_sync_to_async(broadcast_on_commit)(room.group_name, event)
+    assert (await next_event(guest_socket, "member.removed"))["membership_id"] == ready[
+        "membership_id"
+    ]
+    assert await closed_with(guest_socket) == code
+    assert await next_event(host_socket, event_type) == event
+    await host_socket.disconnect()
+
+
+async def test_a_socket_flooding_frames_is_told_to_slow_down(room_with_two, monkeypatch):
+    from community import consumers
+
+    monkeypatch.setattr(consumers, "FRAME_LIMIT", 5)
+    room, _host, guest = room_with_two
+    socket, _ = await ready_socket(guest, room.pk)
+    for number in range(5):
+        await socket.send_json_to({"type": "ping", "ref": number})
+        await next_event(socket, "pong")
+    await socket.send_json_to({"type": "ping", "ref": "flood"})
+    error = await next_event(socket, "error")
+    assert error["code"] == "rate_limited"
+    assert error["ref"] == "flood"
+    assert 1 <= error["retry_after"] <= 11
+    await socket.disconnect()
+
+
+async def test_nul_characters_are_dropped_from_messages(room_with_two):
+    room, _host, guest = room_with_two
+    socket, _ = await ready_socket(guest, room.pk)
+    await socket.send_json_to({"type": "message.send", "body": "a\u0000b", "client_id": "n\u00001"})
+    message = (await next_event(socket, "message.created"))["message"]
+    assert message["body"] == "ab"
+    assert message["client_id"] == "n1"
+    await socket.disconnect()
+
+
+async def _connect_raw(path: str, headers: list):
+    from channels.testing import WebsocketCommunicator
+
+    from config.asgi import application
+
+    communicator = WebsocketCommunicator(application, path, headers=headers)
+    connected, _ = await communicator.connect()
+    return communicator, connected
+
+
+async def test_native_app_without_origin_connects_with_a_ticket(room_with_two):
+    from config.realtime import issue_socket_ticket
+
+    room, _host, guest = room_with_two
+    ticket = await database_sync_to_async(issue_socket_ticket)(user_id=guest.pk)
+    socket, connected = await _connect_raw(f"/ws/rooms/{room.pk}/?ticket={ticket}", [])
+    assert connected
+    assert (await next_event(socket))["type"] == "ready"
+    await socket.disconnect()
+
+
+async def test_session_cookie_needs_an_allowed_origin(room_with_two):
+    from tests.community.chat_support import _session_cookie
+
+    room, _host, guest = room_with_two
+    cookie = (
+        b"cookie",
+        f"sessionid={await database_sync_to_async(_session_cookie)(guest)}".encode(),
+    )
+    path = f"/ws/rooms/{room.pk}/"
+    # Another site's page cannot ride the member's session.
+    socket, connected = await _connect_raw(path, [cookie, (b"origin", b"https://evil.example")])
+    assert not connected
+    # Without an Origin the cookie is ignored: not authenticated.
+    socket, connected = await _connect_raw(path, [cookie])
+    assert connected
+    assert (await socket.receive_output())["code"] == 4401
+    # From the site itself it works.
+    socket, connected = await _connect_raw(path, [cookie, (b"origin", b"http://testserver")])
+    assert connected
+    assert (await next_event(socket))["type"] == "ready"
     await socket.disconnect()
