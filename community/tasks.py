@@ -35,3 +35,13 @@ def process_media_asset(self, asset_id: int) -> str | None:
     """Decode, render and store the derivatives of one uploaded asset."""
     asset = media_services.process_media_asset(asset_id=asset_id)
     return asset.state if asset is not None else None
+
+
+@shared_task(
+    autoretry_for=(OSError, ConnectionError, TimeoutError),
+    retry_backoff=30,
+    max_retries=3,
+)
+def sweep_media_assets() -> dict[str, int]:
+    """Periodic (CELERY_BEAT_SCHEDULE): stuck assets re-queued, unused uploads deleted."""
+    return media_services.sweep_media_assets()

@@ -201,6 +201,7 @@ REST_FRAMEWORK = {
         "user": env.str("THROTTLE_USER", default="600/min"),
         "auth": env.str("THROTTLE_AUTH", default="20/min"),
         "reactions": env.str("THROTTLE_REACTIONS", default="120/min"),
+        "uploads": env.str("THROTTLE_UPLOADS", default="60/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -288,6 +289,13 @@ MEDIA_FFMPEG = env.str("MEDIA_FFMPEG", default="ffmpeg")
 MEDIA_FFPROBE = env.str("MEDIA_FFPROBE", default="ffprobe")
 MEDIA_FFMPEG_TIMEOUT_SECONDS = env.int("MEDIA_FFMPEG_TIMEOUT_SECONDS", default=300)
 MEDIA_SIGNED_URL_SECONDS = env.int("MEDIA_SIGNED_URL_SECONDS", default=3600)
+MEDIA_MAX_ATTEMPTS = 5
+MEDIA_STALE_MINUTES = env.int("MEDIA_STALE_MINUTES", default=30)
+MEDIA_UNUSED_UPLOAD_HOURS = env.int("MEDIA_UNUSED_UPLOAD_HOURS", default=24)
+# Belongs in CELERY_BEAT_SCHEDULE (merged there with the other areas' entries).
+MEDIA_BEAT_SCHEDULE = {
+    "media-sweep": {"task": "community.tasks.sweep_media_assets", "schedule": 15 * 60},
+}
 
 # --- Security -------------------------------------------------------------------------
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)

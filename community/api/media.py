@@ -1,9 +1,11 @@
 """Media API: uploads, their state, the permission-checked file view, media messages."""
 
+import re
+
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
-from django.http import FileResponse, HttpResponseRedirect
+from django.http import FileResponse, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
@@ -11,6 +13,7 @@ from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from community.models import Membership
@@ -72,6 +75,8 @@ class UploadListView(APIView):
     use it right away: messages update themselves when it is ready)."""
 
     parser_classes = [MultiPartParser, FormParser]
+    throttle_classes = [UserRateThrottle, ScopedRateThrottle]
+    throttle_scope = "uploads"
 
     @extend_schema(request=UploadSerializer, responses={201: dict})
     def post(self, request):
@@ -118,6 +123,49 @@ class UploadUseView(APIView):
         )
 
 
+_SINGLE_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_RANGE_CHUNK = 64 * 1024
+
+
+def _read_range(handle, length: int):
+    while length > 0:
+        chunk = handle.read(min(_RANGE_CHUNK, length))
+        if not chunk:
+            return
+        length -= len(chunk)
+        yield chunk
+
+
+def file_response(request, storage, name: str, content_type: str):
+    """Stream a stored file, honouring a single ``Range`` (video seeking needs it;
+    Safari will not play a video without it). Several ranges get the whole file."""
+    size = storage.size(name)
+    match = _SINGLE_RANGE.match(request.headers.get("Range", "").strip())
+    if not match or not any(match.groups()):
+        response = FileResponse(storage.open(name, "rb"), content_type=content_type)
+        response["Accept-Ranges"] = "bytes"
+        return response
+    first, last = match.groups()
+    if first:
+        start, end = int(first), min(int(last), size - 1) if last else size - 1
+    else:  # "bytes=-N": the last N bytes
+        start, end = max(0, size - int(last)), size - 1
+    if start >= size or start > end:
+        response = HttpResponse(status=416)
+        response["Content-Range"] = f"bytes */{size}"
+        return response
+    handle = storage.open(name, "rb")
+    handle.seek(start)
+    response = StreamingHttpResponse(
+        _read_range(handle, end - start + 1), status=206, content_type=content_type
+    )
+    response._resource_closers.append(handle.close)
+    response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    response["Content-Length"] = str(end - start + 1)
+    response["Accept-Ranges"] = "bytes"
+    return response
+
+
 class MediaFileView(APIView):
     """One stored form of an asset: streamed from local disk, or a redirect to a signed,
     expiring storage URL (S3). A private room's media needs a valid URL signature or a
@@ -151,7 +199,7 @@ class MediaFileView(APIView):
             else "public, max-age=86400"
         )
         if isinstance(storage, FileSystemStorage):
-            response = FileResponse(storage.open(name, "rb"), content_type=content_type)
+            response = file_response(request, storage, name, content_type)
         else:
             response = HttpResponseRedirect(
                 storage.url(
@@ -162,23 +210,44 @@ class MediaFileView(APIView):
             )
         response["Cache-Control"] = cache_control
         response["X-Content-Type-Options"] = "nosniff"
+        # Opened on its own, a media URL is never a document that could run anything.
+        response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
         return response
 
 
-def post_media_message(request, room_id: int) -> Response:
-    """``POST /rooms/{id}/messages/`` as multipart: an image or video message.
+class UploadedMediaMessageSerializer(serializers.Serializer):
+    media_id = serializers.IntegerField()
+    body = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=True)
+    client_id = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)
+    reply_to = serializers.IntegerField(required=False, allow_null=True, default=None)
 
-    Chat's ``RoomMessagesView`` hands multipart requests here; JSON stays text.
+
+def is_media_message_request(request) -> bool:
+    """Multipart with a ``file``, or JSON naming an upload with ``media_id``."""
+    if request.content_type.startswith("multipart/"):
+        return True
+    return isinstance(request.data, dict) and "media_id" in request.data
+
+
+def post_media_message(request, room_id: int) -> Response:
+    """``POST /rooms/{id}/messages/`` for an image or video message: multipart with the
+    ``file``, or JSON ``{"media_id", "body", "client_id", "reply_to"}`` for an upload
+    made before (the two-step flow). Chat's ``RoomMessagesView`` hands these here.
     """
+    membership = _active_membership(request, room_id)
+    if not request.content_type.startswith("multipart/"):
+        data = UploadedMediaMessageSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        sent = media_services.send_uploaded_media_message(
+            membership=membership,
+            asset_id=data.validated_data["media_id"],
+            body=data.validated_data["body"],
+            client_id=data.validated_data["client_id"],
+            reply_to_id=data.validated_data["reply_to"],
+        )
+        return _sent_response(sent)
     serializer = MediaMessageSerializer(data=limited_upload_data(request))
     serializer.is_valid(raise_exception=True)
-    membership = (
-        Membership.objects.select_related("room")
-        .filter(room_id=room_id, user=request.user, state=Membership.State.ACTIVE)
-        .first()
-    )
-    if membership is None:
-        raise PermissionDeniedError(_("Only members can post in this room."), code="not_member")
     sent = media_services.send_media_message(
         membership=membership,
         file=serializer.validated_data["file"],
@@ -186,7 +255,22 @@ def post_media_message(request, room_id: int) -> Response:
         client_id=serializer.validated_data["client_id"],
         reply_to_id=serializer.validated_data["reply_to"],
     )
+    return _sent_response(sent)
+
+
+def _sent_response(sent) -> Response:
     return Response(
         message_payload_by_id(sent.message.pk),
         status=status.HTTP_201_CREATED if sent.created else status.HTTP_200_OK,
     )
+
+
+def _active_membership(request, room_id: int) -> Membership:
+    membership = (
+        Membership.objects.select_related("room")
+        .filter(room_id=room_id, user=request.user, state=Membership.State.ACTIVE)
+        .first()
+    )
+    if membership is None:
+        raise PermissionDeniedError(_("Only members can post in this room."), code="not_member")
+    return membership

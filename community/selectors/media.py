@@ -3,10 +3,11 @@
 import time
 
 from django.conf import settings
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare, salted_hmac
 
-from community.models import MediaAsset, Membership, Room
+from community.models import MediaAsset, Membership, Message, Room
 
 VARIANT_ORIGINAL = "original"
 VARIANT_POSTER = "poster"
@@ -115,3 +116,46 @@ def media_payload(asset: MediaAsset | None) -> dict | None:
         },
     }
     return payload
+
+
+def stale_asset_ids(*, before) -> list[tuple[int, int]]:
+    """(id, attempts) of assets still pending/processing that were created ``before``."""
+    return list(
+        MediaAsset.objects.filter(
+            state__in=[MediaAsset.State.PENDING, MediaAsset.State.PROCESSING],
+            created_at__lt=before,
+        )
+        .order_by("pk")
+        .values_list("pk", "attempts")[:500]
+    )
+
+
+def unused_upload_ids(*, before) -> list[int]:
+    """Processed uploads from before ``before`` that nothing shows: no room, no message,
+    not an avatar, background, cover or status-post image."""
+    from profiles.models import Profile, StatusPost
+
+    asset = OuterRef("pk")
+    return list(
+        MediaAsset.objects.filter(
+            room__isnull=True,
+            created_at__lt=before,
+            state__in=[MediaAsset.State.READY, MediaAsset.State.FAILED],
+        )
+        .exclude(Exists(Message.objects.filter(media=asset)))
+        .exclude(Exists(Profile.objects.filter(Q(avatar_media=asset) | Q(background_media=asset))))
+        .exclude(Exists(StatusPost.objects.filter(image_media=asset)))
+        .exclude(Exists(Room.objects.filter(cover_media=asset)))
+        .order_by("pk")
+        .values_list("pk", flat=True)[:500]
+    )
+
+
+def asset_is_shown_outside_rooms(*, asset_id: int) -> bool:
+    """Whether a profile or status post shows the asset (it must then stay public)."""
+    from profiles.models import Profile, StatusPost
+
+    shown_on_profile = Profile.objects.filter(
+        Q(avatar_media_id=asset_id) | Q(background_media_id=asset_id)
+    ).exists()
+    return shown_on_profile or StatusPost.objects.filter(image_media_id=asset_id).exists()

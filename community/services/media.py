@@ -12,6 +12,7 @@ import logging
 import os
 import shutil
 import tempfile
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.base import ContentFile, File
@@ -24,6 +25,7 @@ from django.utils.translation import gettext as _
 from community.media_processing import (
     ImageResult,
     MediaRejected,
+    quick_preview,
     render_image,
     render_video,
 )
@@ -89,6 +91,23 @@ def check_upload(*, file, kinds: tuple[str, ...] = ("image", "video")) -> MediaT
     return media_type
 
 
+def _new_asset(*, file, media_type: MediaType, owner_id: int, room: Room | None) -> MediaAsset:
+    """An unsaved asset for a checked upload, with its upright size and (for JPEG) its
+    placeholder already, so it can be shown before processing."""
+    preview = quick_preview(file, media_type=media_type, max_pixels=settings.MEDIA_MAX_IMAGE_PIXELS)
+    return MediaAsset(
+        owner_id=owner_id,
+        room=room,
+        kind=media_type.kind,
+        content_type=media_type.content_type,
+        original_content_type=media_type.content_type,
+        size_bytes=file.size,
+        width=preview.width,
+        height=preview.height,
+        placeholder=preview.placeholder,
+    )
+
+
 def create_media_asset(
     *,
     owner: User,
@@ -98,14 +117,7 @@ def create_media_asset(
 ) -> MediaAsset:
     """Check and store an upload, and queue its processing after commit."""
     media_type = check_upload(file=file, kinds=kinds)
-    asset = MediaAsset(
-        owner=owner,
-        room=room,
-        kind=media_type.kind,
-        content_type=media_type.content_type,
-        original_content_type=media_type.content_type,
-        size_bytes=file.size,
-    )
+    asset = _new_asset(file=file, media_type=media_type, owner_id=owner.pk, room=room)
     # The stored name comes from the detected type, never the client's file name.
     file.seek(0)
     asset.original_name = media_storage().save(
@@ -204,10 +216,23 @@ def _store_image(asset: MediaAsset, result: ImageResult) -> MediaAsset | None:
         is_animated=result.is_animated,
         placeholder=result.placeholder,
     )
-    if asset is not None and upload_name != full_name:
-        # The upload still carries its EXIF/GPS: only the stripped rendition is kept.
-        transaction.on_commit(lambda: media_storage().delete(upload_name))
+    written = [full_name, *(entry["name"] for entry in thumbnails.values())]
+    _delete_after_finish(asset, upload_name=upload_name, written=written)
     return asset
+
+
+def _delete_after_finish(asset: MediaAsset | None, *, upload_name: str, written: list[str]):
+    """Ready: the raw upload goes (it still carries EXIF/GPS; only the stripped
+    renditions are kept). Deleted or already finished meanwhile: what was just
+    written goes instead."""
+    names = [upload_name] if asset is not None else sorted(set(written))
+
+    def delete():
+        storage = media_storage()
+        for name in names:
+            storage.delete(name)
+
+    transaction.on_commit(delete)
 
 
 def _process_video(asset: MediaAsset, media_type: MediaType) -> MediaAsset | None:
@@ -249,8 +274,8 @@ def _process_video(asset: MediaAsset, media_type: MediaType) -> MediaAsset | Non
         poster_name=poster_name,
         duration_seconds=result.duration_seconds,
     )
-    if asset is not None:
-        transaction.on_commit(lambda: media_storage().delete(upload_name))
+    written = [video_name, poster_name, *(entry["name"] for entry in thumbnails.values())]
+    _delete_after_finish(asset, upload_name=upload_name, written=written)
     return asset
 
 
@@ -307,13 +332,84 @@ def fail_media_asset(*, asset_id: int, reason: str) -> MediaAsset | None:
     asset = MediaAsset.objects.select_for_update().filter(pk=asset_id).first()
     if asset is None or asset.state == MediaAsset.State.READY:
         return None
+    # Nothing that failed is served, and the raw upload may carry EXIF/GPS: drop it.
+    upload_name = asset.original_name
     asset.state = MediaAsset.State.FAILED
     asset.failure_reason = reason[:FAILURE_REASON_MAX]
+    asset.original_name = ""
     asset.processed_at = timezone.now()
-    asset.save(update_fields=["state", "failure_reason", "processed_at"])
+    asset.save(update_fields=["state", "failure_reason", "original_name", "processed_at"])
+    if upload_name:
+        transaction.on_commit(lambda: media_storage().delete(upload_name))
     logger.info("media asset %s failed: %s", asset_id, asset.failure_reason)
     _announce_media_change(asset)
     return asset
+
+
+@transaction.atomic
+def remove_media_asset(*, asset_id: int, reason: str) -> MediaAsset | None:
+    """Take an asset down (moderation): its files are deleted after commit, it ends
+    ``failed`` with ``reason``, and rooms showing it get ``message.updated``."""
+    asset = MediaAsset.objects.select_for_update().filter(pk=asset_id).first()
+    if asset is None:
+        return None
+    names = asset.stored_names
+    asset.state = MediaAsset.State.FAILED
+    asset.failure_reason = reason[:FAILURE_REASON_MAX]
+    asset.thumbnails = {}
+    asset.original_name = asset.poster_name = asset.placeholder = ""
+    asset.processed_at = timezone.now()
+    asset.save(
+        update_fields=[
+            "state",
+            "failure_reason",
+            "thumbnails",
+            "original_name",
+            "poster_name",
+            "placeholder",
+            "processed_at",
+        ]
+    )
+
+    def delete_files():
+        storage = media_storage()
+        for name in names:
+            storage.delete(name)
+
+    transaction.on_commit(delete_files)
+    _announce_media_change(asset)
+    return asset
+
+
+def delete_media_asset(*, asset_id: int) -> bool:
+    """Delete an asset row; its files follow after commit (``post_delete``)."""
+    deleted, _rows = MediaAsset.objects.filter(pk=asset_id).delete()
+    return bool(deleted)
+
+
+def sweep_media_assets() -> dict[str, int]:
+    """Periodic upkeep: re-queue assets stuck pending/processing (a lost broker message,
+    a killed worker), fail those that keep getting stuck, and delete uploads that were
+    never used anywhere. Returns counts."""
+    from community.selectors.media import stale_asset_ids, unused_upload_ids
+
+    now = timezone.now()
+    stale_before = now - timedelta(minutes=settings.MEDIA_STALE_MINUTES)
+    requeued = failed = deleted = 0
+    for asset_id, attempts in stale_asset_ids(before=stale_before):
+        if attempts >= settings.MEDIA_MAX_ATTEMPTS:
+            fail_media_asset(
+                asset_id=asset_id, reason=_("Processing failed; please upload the file again.")
+            )
+            failed += 1
+        else:
+            with transaction.atomic():
+                _queue_processing(asset_id)
+            requeued += 1
+    unused_before = now - timedelta(hours=settings.MEDIA_UNUSED_UPLOAD_HOURS)
+    for asset_id in unused_upload_ids(before=unused_before):
+        deleted += delete_media_asset(asset_id=asset_id)
+    return {"requeued": requeued, "failed": failed, "deleted": deleted}
 
 
 def _announce_media_change(asset: MediaAsset) -> None:
@@ -437,13 +533,8 @@ def send_media_message(
         if existing is not None:
             return SentMessage(message=existing, created=False)
     media_type = check_upload(file=file)
-    asset = MediaAsset(
-        owner_id=membership.user_id,
-        room_id=membership.room_id,
-        kind=media_type.kind,
-        content_type=media_type.content_type,
-        original_content_type=media_type.content_type,
-        size_bytes=file.size,
+    asset = _new_asset(
+        file=file, media_type=media_type, owner_id=membership.user_id, room=membership.room
     )
     file.seek(0)
     asset.original_name = media_storage().save(
@@ -471,6 +562,64 @@ def send_media_message(
     except Exception:
         media_storage().delete(asset.original_name)
         raise
+    return sent
+
+
+def send_uploaded_media_message(
+    *,
+    membership: Membership,
+    asset_id: int,
+    body: str = "",
+    client_id: str = "",
+    reply_to_id: int | None = None,
+):
+    """The second step of the two-step flow (``POST /uploads/`` first, e.g. with a
+    progress bar and retries on a phone): a message showing an asset the sender
+    uploaded. The asset joins the room, so a private room's rules then apply to it."""
+    from community.selectors.media import asset_is_shown_outside_rooms
+    from community.services.messages import check_send_message
+
+    try:
+        with transaction.atomic():
+            # Room first, then the asset: the order every room write takes.
+            room = Room.objects.select_for_update().get(pk=membership.room_id)
+            asset = (
+                MediaAsset.objects.select_for_update()
+                .filter(pk=asset_id, owner_id=membership.user_id)
+                .first()
+            )
+            if asset is None:
+                raise NotFoundError(
+                    _("No such upload."), fields={"media_id": [_("Unknown upload.")]}
+                )
+            if asset.state == MediaAsset.State.FAILED:
+                raise DomainError(
+                    _("This upload could not be processed: %(reason)s")
+                    % {"reason": asset.failure_reason},
+                    fields={"media_id": [asset.failure_reason]},
+                )
+            if asset.room_id not in (None, room.pk) or (
+                asset.room_id is None and asset_is_shown_outside_rooms(asset_id=asset.pk)
+            ):
+                raise DomainError(
+                    _("This upload is already used elsewhere; upload it again."),
+                    fields={"media_id": [_("Used elsewhere.")]},
+                )
+            if asset.room_id is None:
+                asset.room = room
+                asset.save(update_fields=["room"])
+            sent = check_send_message(
+                membership=membership,
+                body=body,
+                client_id=client_id,
+                reply_to_id=reply_to_id,
+                kind=MESSAGE_KIND_BY_MEDIA_KIND[asset.kind],
+                media=asset,
+            )
+            if not sent.created:
+                raise _DuplicateSend(sent)  # undo the asset's move into the room
+    except _DuplicateSend as duplicate:
+        return duplicate.sent
     return sent
 
 

@@ -59,19 +59,6 @@ def _clean_body(body: str | None, *, required: bool = True) -> str:
     return body
 
 
-def _clean_caption(body: str | None) -> str:
-    """An image/video message's caption: optional, same length limit as a body."""
-    body = (body or "").strip()
-    if len(body) > settings.MESSAGE_MAX_LENGTH:
-        raise DomainError(
-            _("A message can be at most %(max)s characters.")
-            % {"max": settings.MESSAGE_MAX_LENGTH},
-            code="too_long",
-            fields={"body": [_("Too long.")]},
-        )
-    return body
-
-
 def _clean_client_id(client_id: str | None) -> str:
     client_id = (client_id or "").replace("\x00", "").strip()
     if len(client_id) > CLIENT_ID_MAX_LENGTH:
@@ -227,14 +214,16 @@ def _check_send_message_locked(
     media: MediaAsset | None = None,
 ) -> SentMessage:
     """Validate, lock the room, apply the limits, then write (or return the duplicate)."""
-    # Image and video messages may come without a caption.
-    if media is not None:
-        body = _clean_caption(body)
-    else:
-        body = _clean_body(body, required=kind == Message.Kind.TEXT)
+    # Image and video messages (``media``) may come without a caption.
+    body = _clean_body(body, required=media is None and kind == Message.Kind.TEXT)
     client_id = _clean_client_id(client_id)
     if kind not in Message.Kind.values or kind == Message.Kind.SYSTEM:
         raise DomainError(_("Unknown message kind."), fields={"kind": [_("Invalid.")]})
+    if (kind in (Message.Kind.IMAGE, Message.Kind.VIDEO)) != (media is not None):
+        raise DomainError(
+            _("Image and video messages are sent with their file."),
+            fields={"file": [_("Required.")]},
+        )
     # The room lock serialises every send in the room: seq stays gap-free and two
     # concurrent sends with one client_id cannot both pass the duplicate check.
     room = Room.objects.select_for_update().get(pk=membership.room_id)

@@ -1,5 +1,6 @@
 """Real media files made on the spot with Pillow and ffmpeg, for the media tests."""
 
+import functools
 import io
 import shutil
 import subprocess
@@ -65,6 +66,7 @@ def animated_gif(frames: int = 3, size=(64, 48)) -> bytes:
     return buffer.getvalue()
 
 
+@functools.cache
 def decompression_bomb() -> bytes:
     """A 20000×20000 one-bit PNG: tens of kilobytes that would decode to 400 megapixels."""
     image = Image.new("1", (20000, 20000), 0)
@@ -90,7 +92,9 @@ def video(tmp_dir: Path, *, seconds: int = 2, extension: str = "mp4") -> bytes:
     ffmpeg = shutil.which("ffmpeg")
     assert ffmpeg, "ffmpeg is required (make system-deps)"
     path = tmp_dir / f"sample.{extension}"
-    codec = ["-c:v", "libvpx", "-b:v", "200k"] if extension == "webm" else ["-c:v", "mpeg4"]
+    codec = ["-c:v", "libvpx", "-b:v", "200k", "-deadline", "realtime"]
+    if extension != "webm":
+        codec = ["-c:v", "mpeg4"]
     source = ["-f", "lavfi", "-i", f"testsrc=duration={seconds}:size=320x240:rate=10"]
     metadata = ["-metadata", "location=+37.5665+126.9780/", "-metadata", "title=secret-place"]
     subprocess.run(

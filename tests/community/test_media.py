@@ -149,6 +149,16 @@ def test_exif_orientation_is_applied_so_the_photo_is_stored_upright(upload, auth
     assert blue > 200 and red < 60
 
 
+def test_the_upright_size_is_known_before_processing(upload_response):
+    pending = upload_response(media_samples.rotated_jpeg()).json()
+
+    assert pending["state"] == "pending"
+    assert (pending["width"], pending["height"]) == (200, 400)
+    assert pending["placeholder"].startswith("data:image/webp;base64,")
+    bomb = upload_response(media_samples.decompression_bomb(), name="bomb.png").json()
+    assert bomb["state"] == "pending" and bomb["width"] is None and bomb["placeholder"] == ""
+
+
 def test_animated_gif_stays_animated(upload, auth_client):
     body = upload(media_samples.animated_gif(frames=3), name="dance.gif")
 
@@ -178,6 +188,7 @@ def test_decompression_bomb_ends_failed_with_a_reason(upload, media_dir):
     assert body["state"] == "failed"
     assert "pixels" in body["failure_reason"]
     assert body["thumbnails"] == {}
+    assert stored_files(media_dir) == []
 
 
 def test_image_over_the_pixel_limit_is_refused(upload, settings):
@@ -189,11 +200,13 @@ def test_image_over_the_pixel_limit_is_refused(upload, settings):
     assert "200×200" in body["failure_reason"]
 
 
-def test_truncated_jpeg_ends_failed(upload):
+def test_truncated_jpeg_ends_failed(upload, media_dir):
     body = upload(media_samples.truncated_jpeg())
 
     assert body["state"] == "failed"
     assert "truncated" in body["failure_reason"]
+    assert body["url"] is None
+    assert stored_files(media_dir) == []  # a failed upload keeps nothing (nor its EXIF)
 
 
 def test_type_comes_from_the_bytes_not_the_name(upload):
@@ -303,6 +316,19 @@ def test_video_gets_poster_duration_and_loses_its_location(
     assert "location" not in tags and "title" not in tags
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("extension", "content_type"), [("webm", "video/webm"), ("mov", "video/quicktime")]
+)
+def test_webm_and_mov_videos(upload, auth_client, tmp_path, extension, content_type):
+    body = upload(media_samples.video(tmp_path, seconds=1, extension=extension), name="x.mp4")
+
+    assert body["content_type"] == content_type
+    assert body["state"] == "ready", body["failure_reason"]
+    assert body["duration"] == pytest.approx(1.0, abs=0.15)
+    assert fetch(auth_client, body["poster_url"])[:4] == b"RIFF"
+
+
 def test_video_without_ffmpeg_ends_failed_with_a_clear_reason(upload, settings, tmp_path):
     settings.MEDIA_FFMPEG = "moim-no-such-ffmpeg"
 
@@ -388,6 +414,12 @@ def test_image_message_appears_at_once_then_updates_when_ready(
     assert created["type"] == "message.created"
     assert created["message"]["media"]["state"] == "pending"
     assert created["message"]["media"]["thumbnails"] == {}
+    # Shown at once: the shape and a placeholder (JPEG: decoded at 1/8 scale on upload).
+    assert (created["message"]["media"]["width"], created["message"]["media"]["height"]) == (
+        640,
+        480,
+    )
+    assert created["message"]["media"]["placeholder"].startswith("data:image/webp;base64,")
     assert updated["type"] == "message.updated"
     assert updated["message"]["id"] == message["id"]
     assert updated["message"]["media"]["state"] == "ready"
@@ -573,3 +605,338 @@ def test_status_post_image(upload, auth_client, user, make_user):
     assert use(auth_client, image["id"], "status_post", someone_elses.pk).status_code == 404
     post.refresh_from_db()
     assert post.image_media_id == image["id"]
+
+
+def test_chat_page_loads_the_media_client_which_never_parses_html():
+    from django.conf import settings as django_settings
+
+    static = Path(django_settings.BASE_DIR) / "static"
+    script = (static / "js" / "media.js").read_text()
+    assert "innerHTML" not in script and "insertAdjacentHTML" not in script
+    chat = (static / "js" / "chat.js").read_text()
+    assert "window.MoimMedia.renderMedia(node, message)" in chat
+    assert "window.MoimMedia.attach(" in chat
+    template = (
+        Path(django_settings.BASE_DIR) / "templates/community/includes/chat.html"
+    ).read_text()
+    assert "js/media.js" in template and "data-media-input" in template
+
+
+def test_history_with_media_messages_runs_a_fixed_number_of_queries(
+    auth_client,
+    private_room,
+    make_user,
+    make_member,
+    django_capture_on_commit_callbacks,
+    django_assert_max_num_queries,
+):
+    member = APIClient()
+    member_user = make_user()
+    member.force_authenticate(member_user)
+    make_member(private_room, member_user)
+
+    def post_images(count: int):
+        for number in range(count):
+            sender = (auth_client, member)[number % 2]
+            with django_capture_on_commit_callbacks(execute=True):
+                response = sender.post(
+                    messages_url(private_room),
+                    {"file": SimpleUploadedFile("p.png", media_samples.png((40, 30)))},
+                    format="multipart",
+                )
+            assert response.status_code == 201
+
+    post_images(3)
+    with django_assert_max_num_queries(4) as small:
+        page = member.get(messages_url(private_room)).json()["results"]
+    assert len(page) == 3 and all(m["media"]["state"] == "ready" for m in page)
+    post_images(30)
+    with django_assert_max_num_queries(4) as large:
+        page = member.get(messages_url(private_room)).json()["results"]
+    assert len(page) == 33
+    assert all("signature=" in m["media"]["thumbnails"]["320"]["url"] for m in page)
+    assert len(small.captured_queries) == len(large.captured_queries)
+
+
+# --- Admin ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def admin_client_logged_in(client, make_user):
+    admin = make_user("moderator")
+    admin.is_staff = admin.is_superuser = True
+    admin.save(update_fields=["is_staff", "is_superuser"])
+    client.force_login(admin)
+    return client
+
+
+def test_admin_changelist_runs_a_fixed_number_of_queries(
+    upload, admin_client_logged_in, django_assert_max_num_queries
+):
+    changelist = "/admin/community/mediaasset/"
+    for _ in range(3):
+        upload(media_samples.png((40, 30)), name="a.png")
+    with django_assert_max_num_queries(12) as small:
+        response = admin_client_logged_in.get(changelist)
+    assert response.status_code == 200
+    assert response.content.count(b"/api/v1/media/") == 3
+    for _ in range(27):
+        upload(media_samples.png((40, 30)), name="a.png")
+    with django_assert_max_num_queries(12) as large:
+        assert admin_client_logged_in.get(changelist).status_code == 200
+    assert len(small.captured_queries) == len(large.captured_queries)
+
+
+def test_moderator_takes_media_down(
+    auth_client,
+    private_room,
+    admin_client_logged_in,
+    room_listener,
+    media_dir,
+    django_capture_on_commit_callbacks,
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = auth_client.post(
+            messages_url(private_room),
+            {"file": SimpleUploadedFile("p.jpg", media_samples.jpeg((640, 480)))},
+            format="multipart",
+        )
+    asset_id = response.json()["media"]["id"]
+    url = auth_client.get(f"{UPLOADS_URL}{asset_id}/").json()["thumbnails"]["320"]["url"]
+    assert stored_files(media_dir)
+    channel = room_listener(private_room)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        taken = admin_client_logged_in.post(
+            "/admin/community/mediaasset/",
+            {"action": "take_down", "_selected_action": [asset_id]},
+        )
+
+    assert taken.status_code == 302
+    assert stored_files(media_dir) == []
+    [event] = _drain(channel)
+    assert event["type"] == "message.updated"
+    assert event["message"]["media"]["state"] == "failed"
+    assert event["message"]["media"]["failure_reason"] == "Removed by a moderator."
+    assert auth_client.get(url).status_code == 404
+
+
+def test_uploads_are_throttled_per_user(upload_response, settings):
+    rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**rates, "uploads": "2/min"},
+    }
+    from rest_framework.throttling import ScopedRateThrottle
+
+    ScopedRateThrottle.THROTTLE_RATES = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+    try:
+        statuses = [
+            upload_response(media_samples.png(), name="a.png").status_code for _ in range(3)
+        ]
+    finally:
+        ScopedRateThrottle.THROTTLE_RATES = rates
+
+    assert statuses == [201, 201, 429]
+
+
+def test_media_view_answers_byte_ranges_for_seeking(upload, auth_client):
+    url = upload(media_samples.jpeg((800, 600)))["url"]
+    whole = fetch(auth_client, url)
+
+    first = auth_client.get(url, HTTP_RANGE="bytes=0-99")
+    assert first.status_code == 206
+    assert first["Content-Range"] == f"bytes 0-99/{len(whole)}"
+    assert b"".join(first.streaming_content) == whole[:100]
+    tail = auth_client.get(url, HTTP_RANGE="bytes=-10")
+    assert b"".join(tail.streaming_content) == whole[-10:]
+    middle = auth_client.get(url, HTTP_RANGE="bytes=100-")
+    assert b"".join(middle.streaming_content) == whole[100:]
+    beyond = auth_client.get(url, HTTP_RANGE=f"bytes={len(whole)}-")
+    assert beyond.status_code == 416
+    assert beyond["Content-Range"] == f"bytes */{len(whole)}"
+    plain = auth_client.get(url)
+    assert plain["Accept-Ranges"] == "bytes"
+    assert "sandbox" in plain["Content-Security-Policy"]
+
+
+# --- Upkeep ---------------------------------------------------------------------------
+
+
+def test_sweep_requeues_stuck_uploads_and_deletes_unused_ones(
+    upload, auth_client, user, media_dir, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import storages
+    from django.utils import timezone
+
+    from community.tasks import sweep_media_assets
+
+    long_ago = timezone.now() - timedelta(days=3)
+    used = upload(media_samples.png(), name="avatar.png")
+    assert use(auth_client, used["id"], "avatar").status_code == 200
+    unused = upload(media_samples.png(), name="forgotten.png")
+    fresh = upload(media_samples.png(), name="just-now.png")
+    # A lost broker message: the row says pending, nothing is processing it.
+    name = storages["media"].save("assets/stuck/upload.jpg", ContentFile(media_samples.jpeg()))
+    stuck = MediaAsset.objects.create(
+        owner=user, kind="image", content_type="image/jpeg", original_name=name
+    )
+    MediaAsset.objects.create(  # stuck again and again: given up on
+        owner=user,
+        kind="image",
+        content_type="image/jpeg",
+        original_name=storages["media"].save("assets/hopeless/upload.jpg", ContentFile(b"x")),
+        attempts=5,
+    )
+    MediaAsset.objects.exclude(pk=fresh["id"]).update(created_at=long_ago)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        counts = sweep_media_assets.delay().get()
+
+    # Deleted: the forgotten upload and the one that just failed for good.
+    assert counts == {"requeued": 1, "failed": 1, "deleted": 2}
+    remaining = set(MediaAsset.objects.values_list("pk", flat=True))
+    assert remaining == {used["id"], fresh["id"], stuck.pk}
+    stuck.refresh_from_db()
+    assert stuck.state == "ready"
+    kept = " ".join(str(path) for path in stored_files(media_dir))
+    assert used["url"].split("/")[4] in kept  # /api/v1/media/<key>/original/
+    assert unused["url"].split("/")[4] not in kept
+    assert "hopeless" not in kept
+
+
+def test_storage_errors_are_retried_then_the_asset_ends_failed(
+    auth_client, user, media_dir, django_capture_on_commit_callbacks
+):
+    from django.core.files.storage import storages
+
+    with django_capture_on_commit_callbacks(execute=False):
+        created = auth_client.post(
+            UPLOADS_URL,
+            {"file": SimpleUploadedFile("p.png", media_samples.png())},
+            format="multipart",
+        ).json()
+    asset = MediaAsset.objects.get(pk=created["id"])
+    storages["media"].delete(asset.original_name)  # the disk or bucket lost it
+
+    # Eager retries re-run at once; let each attempt record its failure, not raise.
+    propagates = celery_app.conf.task_eager_propagates
+    celery_app.conf.task_eager_propagates = False
+    try:
+        result = process_media_asset.apply(args=[asset.pk])
+    finally:
+        celery_app.conf.task_eager_propagates = propagates
+
+    assert isinstance(result.result, FileNotFoundError)
+    asset.refresh_from_db()
+    assert asset.attempts == 1 + process_media_asset.max_retries
+    assert asset.state == "failed"
+    assert asset.failure_reason == "Processing failed; please upload the file again."
+
+
+# --- Two-step flow: upload first, then send -------------------------------------------
+
+
+def test_an_earlier_upload_is_sent_as_a_message_by_media_id(
+    upload, auth_client, private_room, make_user, room_listener, django_capture_on_commit_callbacks
+):
+    asset = upload(media_samples.jpeg((640, 480)))
+    channel = room_listener(private_room)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = auth_client.post(
+            messages_url(private_room),
+            {"media_id": asset["id"], "body": "from my phone", "client_id": "m-1"},
+            format="json",
+        )
+
+    assert response.status_code == 201, response.json()
+    message = response.json()
+    assert message["kind"] == "image" and message["body"] == "from my phone"
+    assert message["media"]["state"] == "ready"
+    [created] = _drain(channel)
+    assert created["type"] == "message.created"
+    assert created["message"]["media"]["thumbnails"]["320"]["width"] == 320
+    # The upload joined the private room: its plain URL is members-only now.
+    plain_url = message["media"]["thumbnails"]["320"]["url"].split("?")[0]
+    stranger = APIClient()
+    stranger.force_authenticate(make_user())
+    assert stranger.get(plain_url).status_code == 403
+    again = auth_client.post(
+        messages_url(private_room), {"media_id": asset["id"], "client_id": "m-1"}, format="json"
+    )
+    assert again.status_code == 200 and again.json()["id"] == message["id"]
+
+
+def test_media_id_must_be_an_own_usable_upload(
+    upload, auth_client, user, private_room, make_room, make_member, make_user
+):
+    other_room = make_room()
+    make_member(other_room, user)
+    stranger = APIClient()
+    stranger_user = make_user()
+    stranger.force_authenticate(stranger_user)
+    make_member(private_room, stranger_user)
+    mine = upload(media_samples.png(), name="a.png")
+    broken = upload(media_samples.truncated_jpeg())
+    avatar = upload(media_samples.png(), name="me.png")
+    assert use(auth_client, avatar["id"], "avatar").status_code == 200
+
+    def send(client, media_id, room=private_room):
+        return client.post(messages_url(room), {"media_id": media_id}, format="json")
+
+    assert send(stranger, mine["id"]).status_code == 404
+    assert send(auth_client, broken["id"]).status_code == 400
+    # A public avatar must not turn members-only by being posted in a private room.
+    assert send(auth_client, avatar["id"]).status_code == 400
+    assert send(auth_client, mine["id"]).status_code == 201
+    assert send(auth_client, mine["id"], room=other_room).status_code == 400
+    assert Message.objects.filter(room=other_room).count() == 0
+
+
+def test_deleting_a_room_deletes_its_media_files(
+    auth_client, make_room, user, make_member, media_dir, django_capture_on_commit_callbacks
+):
+    room = make_room()
+    make_member(room, user)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = auth_client.post(
+            messages_url(room),
+            {"file": SimpleUploadedFile("p.jpg", media_samples.jpeg((900, 700)))},
+            format="multipart",
+        )
+    assert response.status_code == 201
+    assert len(stored_files(media_dir)) == 4
+
+    with django_capture_on_commit_callbacks(execute=True):
+        room.delete()
+
+    assert not MediaAsset.objects.exists()
+    assert stored_files(media_dir) == []
+
+
+def test_the_web_page_path_session_and_csrf(
+    user, private_room, settings, django_capture_on_commit_callbacks
+):
+    """What static/js/media.js sends: multipart with the session cookie and X-CSRFToken."""
+    from django.middleware.csrf import get_token
+    from django.test import RequestFactory
+
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(user)
+    token = get_token(RequestFactory().get("/"))
+    client.cookies[settings.CSRF_COOKIE_NAME] = token
+    form = {"file": SimpleUploadedFile("p.png", media_samples.png()), "body": "hi"}
+
+    refused = client.post(messages_url(private_room), form, format="multipart")
+    assert refused.status_code == 403  # no CSRF header
+    form["file"].seek(0)
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = client.post(
+            messages_url(private_room), form, format="multipart", HTTP_X_CSRFTOKEN=token
+        )
+    assert sent.status_code == 201, sent.json()
+    assert sent.json()["kind"] == "image"
