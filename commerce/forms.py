@@ -4,6 +4,8 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from commerce.models import RoomPrice
+
 
 def _currency_choices():
     return [(code, code) for code in settings.COMMERCE_CURRENCIES]
@@ -54,3 +56,14 @@ class TipForm(MoneyForm):
 
 class RoomAccessForm(IdempotentForm):
     pass
+
+
+class RoomPriceForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"), choices=RoomPrice.Kind.choices)
+    amount = forms.IntegerField(
+        label=_("Price"),
+        min_value=1,
+        help_text=_("In the currency's smallest unit (cents, won, yen)."),
+    )
+    currency = forms.ChoiceField(label=_("Currency"), choices=_currency_choices)
+    is_active = forms.BooleanField(label=_("Charge for entry"), required=False, initial=True)

@@ -133,13 +133,14 @@ class Transfer(AppendOnlyModel):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversal"
     )
     expires_at = models.DateTimeField(null=True, blank=True)
+    # PROTECT: an append-only row cannot be updated to NULL; deleted accounts are kept
+    # as tombstones, so ledger rows keep pointing at them.
     initiated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         related_name="+",
-        db_constraint=False,
     )
     description = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -178,8 +179,9 @@ class Leg(AppendOnlyModel):
     # The account's balance right after this leg (the statement's running balance),
     # written while the account row is locked, so per account it follows ``id``.
     balance_after = models.BigIntegerField()
-    # Who is on the other side, as the account owner may see them (a room nickname
-    # for an open profile, never their main profile).
+    # What is on the other side when it names no person ("Top-up via sandbox", a room's
+    # title). People are named on the mutable Tip row instead, so a deleted account's
+    # name can be removed without touching these append-only rows.
     counterparty = models.CharField(max_length=120, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -189,6 +191,27 @@ class Leg(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.amount:+d} {self.currency} on {self.account_id}"
+
+    def counterparty_label(self) -> str:
+        """Who or what is on the other side, as this account's owner may see it.
+
+        Needs ``select_related("account", "transfer__tip", "transfer__reverses__tip")``
+        to stay one query per page.
+        """
+        transfer = self.transfer
+        tip = _tip_of(transfer)
+        if tip is None and transfer.reverses_id:
+            tip = _tip_of(transfer.reverses)
+        if tip is None:
+            return self.counterparty
+        return tip.recipient_label if self.account.user_id == tip.sender_id else tip.sender_label
+
+
+def _tip_of(transfer: "Transfer") -> "Tip | None":
+    try:
+        return transfer.tip
+    except Tip.DoesNotExist:
+        return None
 
 
 class IdempotencyKey(models.Model):
@@ -276,8 +299,10 @@ class Tip(models.Model):
     amount = models.BigIntegerField()
     fee = models.BigIntegerField()
     currency = models.CharField(max_length=3)
-    # How the tipper sees the recipient (room nickname for an open profile).
+    # How each side sees the other: a room nickname for an open profile, never the main
+    # profile. Mutable, so deleting an account can anonymise them.
     recipient_label = models.CharField(max_length=120)
+    sender_label = models.CharField(max_length=120, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

@@ -2,10 +2,10 @@
 
 from collections import defaultdict
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from commerce.fees import fee_rate_bps
-from commerce.models import Account, Leg, PayoutRequest, RoomPrice
+from commerce.models import Account, Leg, PayoutRequest, RoomPrice, Transfer
 
 STATEMENT_ACCOUNT_KINDS = Account.USER_KINDS
 
@@ -48,7 +48,12 @@ def statement_lines(
         lines = lines.filter(currency=currency.upper())
     if account_kind:
         lines = lines.filter(account__kind=account_kind)
-    return lines.select_related("account", "transfer").order_by("-id")
+    reversed_ = Transfer.objects.filter(reverses_id=OuterRef("transfer_id"))
+    return (
+        lines.select_related("account", "transfer__tip", "transfer__reverses__tip")
+        .annotate(is_reversed=Exists(reversed_))
+        .order_by("-id")
+    )
 
 
 def payout_requests(*, user_id: int) -> QuerySet[PayoutRequest]:

@@ -1,9 +1,11 @@
 """Wallet pages. Money-moving forms go through the same idempotency as the API."""
 
 import csv
+import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseBadRequest, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -13,7 +15,8 @@ from django.views.decorators.http import require_POST
 from commerce import responses, selectors, services
 from commerce.currencies import format_minor
 from commerce.fees import split_fee
-from commerce.forms import PayoutForm, RoomAccessForm, TipForm, TopUpForm
+from commerce.forms import PayoutForm, RoomAccessForm, RoomPriceForm, TipForm, TopUpForm
+from commerce.models import RoomPrice
 from commerce.providers.base import WebhookSignatureError
 from commerce.services.idempotency import run_idempotent
 from community.models import Room
@@ -23,7 +26,8 @@ STATEMENT_PAGE_SIZE = 50
 
 
 def _run_form(request, form, *, scope: str, params: dict, operation) -> dict | None:
-    """Run a money form's operation once; errors are shown on the form."""
+    """Run a money form's operation once; errors are shown on the form, which then
+    carries a fresh key, so a corrected resubmission is a new request, not a replay."""
     try:
         result = run_idempotent(
             user_id=request.user.pk,
@@ -33,12 +37,15 @@ def _run_form(request, form, *, scope: str, params: dict, operation) -> dict | N
             operation=lambda: (201, operation()),
         )
     except DomainError as error:
-        form.add_error(None, error.message)
-        return None
-    if result.status >= 400:
-        form.add_error(None, result.body["error"]["message"])
-        return None
-    return result.body
+        message = error.message
+    else:
+        if result.status < 400:
+            return result.body
+        message = result.body["error"]["message"]
+    form.add_error(None, message)
+    form.data = form.data.copy()
+    form.data["idempotency_key"] = uuid.uuid4().hex
+    return None
 
 
 @login_required
@@ -197,7 +204,7 @@ def statement_csv(request):
                     line.transfer_id,
                     line.transfer.kind,
                     _csv_safe(line.transfer.description),
-                    _csv_safe(line.counterparty),
+                    _csv_safe(line.counterparty_label()),
                     line.account.kind,
                     line.currency,
                     line.gross,
@@ -254,6 +261,49 @@ def room_access(request, room_id: int):
             "has_access": services.rooms.has_room_access(user_id=request.user.pk, room_id=room.pk),
         },
     )
+
+
+@login_required
+def room_price(request, room_id: int):
+    room = get_object_or_404(Room, pk=room_id)
+    if room.owner_id != request.user.pk:
+        raise PermissionDenied
+    price = (
+        selectors.active_room_price(room_id=room.pk) or RoomPrice.objects.filter(room=room).first()
+    )
+    initial = (
+        {
+            "kind": price.kind,
+            "amount": price.amount,
+            "currency": price.currency,
+            "is_active": price.is_active,
+        }
+        if price
+        else None
+    )
+    form = RoomPriceForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.set_room_price(actor=request.user, room_id=room.pk, **form.cleaned_data)
+        except DomainError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("Room price saved."))
+            return redirect("commerce:room_price", room_id=room.pk)
+    return render(request, "commerce/room_price.html", {"room": room, "form": form})
+
+
+@login_required
+@require_POST
+def refund(request, transfer_id: int):
+    """A creator refunds a tip they received (staff refund anything in the admin)."""
+    try:
+        services.refund_transfer(actor=request.user, transfer_id=transfer_id)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Refunded."))
+    return redirect("commerce:statement")
 
 
 @csrf_exempt

@@ -37,6 +37,7 @@ class StatementLineSerializer(serializers.ModelSerializer):
     kind = serializers.CharField(source="transfer.kind")
     description = serializers.CharField(source="transfer.description")
     transfer = serializers.IntegerField(source="transfer_id")
+    counterparty = serializers.CharField(source="counterparty_label")
     net = serializers.IntegerField(source="amount")
     balance = serializers.IntegerField(source="balance_after")
 

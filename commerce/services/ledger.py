@@ -21,7 +21,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from commerce.models import Account, Leg, Transfer
-from config.errors import ConflictError, DomainError, NotFoundError, UnprocessableError
+from config.errors import (
+    ConflictError,
+    DomainError,
+    NotFoundError,
+    PermissionDeniedError,
+    UnprocessableError,
+)
 
 MAX_ATTEMPTS = 6
 # PostgreSQL serialization failure and deadlock: safe to retry the whole transaction.
@@ -60,6 +66,15 @@ def atomic_with_retry(func: Callable) -> Callable:
         raise AssertionError("unreachable")
 
     return wrapper
+
+
+def check_may_move_money(user) -> None:
+    """A suspended account cannot pay, tip or withdraw until its suspension ends."""
+    until = getattr(user, "suspended_until", None)
+    if until is not None and until > timezone.now():
+        raise PermissionDeniedError(
+            _("Your account is suspended; payments are paused."), code="suspended"
+        )
 
 
 # --- Accounts --------------------------------------------------------------------------
@@ -209,8 +224,14 @@ def write_transfer(
     initiated_by_id: int | None = None,
     description: str = "",
     reverses: Transfer | None = None,
+    describe: Callable[[Transfer], object] | None = None,
 ) -> Transfer:
-    """Write one transfer and its legs, inside the caller's transaction."""
+    """Write one transfer and its legs, inside the caller's transaction.
+
+    ``describe(transfer)`` writes the caller's rows about the transfer (a tip, a top-up's
+    link) BEFORE the balance rows are locked, so the lock window holds only the
+    guarded UPDATEs, the legs' INSERT and the commit.
+    """
     _require_transaction()
     check_legs_balance(legs)
     transfer = Transfer.objects.create(
@@ -221,6 +242,8 @@ def write_transfer(
         description=description[:200],
         reverses=reverses,
     )
+    if describe is not None:
+        describe(transfer)
     _write(
         transfer=transfer,
         legs=legs,

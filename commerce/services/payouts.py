@@ -11,6 +11,7 @@ from commerce.models import Account, Leg, PayoutRequest, Transfer
 from commerce.services.ledger import (
     LegSpec,
     atomic_with_retry,
+    check_may_move_money,
     system_account,
     write_resolution,
     write_transfer,
@@ -73,13 +74,21 @@ def mature_all_earnings() -> int:
 @atomic_with_retry
 def request_payout(*, user: User, amount: int, currency: str) -> PayoutRequest:
     """Hold ``amount`` of available earnings until staff approve or reject the payout."""
+    check_may_move_money(user)
     amount = validate_amount(amount)
     currency = validate_currency(currency)
     available = get_user_account(
         user_id=user.pk, kind=Account.Kind.EARNINGS_AVAILABLE, currency=currency
     )
     clearing = system_account(kind=Account.Kind.PAYOUT_CLEARING, currency=currency)
-    hold = write_transfer(
+    payouts: list[PayoutRequest] = []
+
+    def describe(hold: Transfer) -> None:
+        payouts.append(
+            PayoutRequest.objects.create(user=user, amount=amount, currency=currency, hold=hold)
+        )
+
+    write_transfer(
         kind=Transfer.Kind.PAYOUT,
         pending=True,
         expires_at=timezone.now() + settings.COMMERCE_PAYOUT_HOLD_EXPIRY,
@@ -89,8 +98,9 @@ def request_payout(*, user: User, amount: int, currency: str) -> PayoutRequest:
         ],
         initiated_by_id=user.pk,
         description=_("Payout request"),
+        describe=describe,
     )
-    return PayoutRequest.objects.create(user=user, amount=amount, currency=currency, hold=hold)
+    return payouts[0]
 
 
 def _lock_payout(payout_id: int, *expected: str) -> PayoutRequest:

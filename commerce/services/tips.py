@@ -7,7 +7,13 @@ from django.utils.translation import gettext as _
 from commerce.currencies import validate_amount, validate_currency
 from commerce.fees import split_fee
 from commerce.models import Account, Tip, Transfer
-from commerce.services.ledger import LegSpec, atomic_with_retry, system_account, write_transfer
+from commerce.services.ledger import (
+    LegSpec,
+    atomic_with_retry,
+    check_may_move_money,
+    system_account,
+    write_transfer,
+)
 from commerce.services.ledger import user_account as get_user_account
 from community.models import Membership, Message
 from config.errors import DomainError, NotFoundError
@@ -84,6 +90,7 @@ def send_tip(
     message_id: int | None = None,
     recipient_handle: str | None = None,
 ) -> tuple[Tip, Recipient]:
+    check_may_move_money(sender)
     amount = validate_amount(amount)
     currency = validate_currency(currency)
     if (message_id is None) == (not recipient_handle):
@@ -100,29 +107,35 @@ def send_tip(
         user_id=recipient.user_id, kind=Account.Kind.EARNINGS_PENDING, currency=currency
     )
     legs = [
-        LegSpec(account=wallet, amount=-amount, counterparty=recipient.label),
-        LegSpec(
-            account=earnings,
-            amount=split.net,
-            gross=split.gross,
-            fee=split.fee,
-            counterparty=recipient.sender_label,
-        ),
+        LegSpec(account=wallet, amount=-amount),
+        LegSpec(account=earnings, amount=split.net, gross=split.gross, fee=split.fee),
     ]
     if split.fee:
         fee_account = system_account(kind=Account.Kind.PLATFORM_FEE, currency=currency)
-        legs.append(LegSpec(account=fee_account, amount=split.fee, counterparty="tip fee"))
-    transfer = write_transfer(
-        kind=Transfer.Kind.TIP, legs=legs, initiated_by_id=sender.pk, description=_("Tip")
+        legs.append(LegSpec(account=fee_account, amount=split.fee))
+    tips: list[Tip] = []
+
+    def describe(transfer: Transfer) -> None:
+        tips.append(
+            Tip.objects.create(
+                transfer=transfer,
+                sender=sender,
+                recipient_id=recipient.user_id,
+                message_id=recipient.message_id,
+                amount=amount,
+                fee=split.fee,
+                currency=currency,
+                recipient_label=recipient.label,
+                sender_label=recipient.sender_label,
+            )
+        )
+
+    write_transfer(
+        kind=Transfer.Kind.TIP,
+        legs=legs,
+        initiated_by_id=sender.pk,
+        description=_("Tip"),
+        describe=describe,
     )
-    tip = Tip.objects.create(
-        transfer=transfer,
-        sender=sender,
-        recipient_id=recipient.user_id,
-        message_id=recipient.message_id,
-        amount=amount,
-        fee=split.fee,
-        currency=currency,
-        recipient_label=recipient.label,
-    )
+    tip = tips[0]
     return tip, recipient

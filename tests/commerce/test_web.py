@@ -116,3 +116,57 @@ def test_statement_csv_has_gross_fee_net_and_running_balance(web, user, fund, ma
     )
     assert rows[1].endswith(",wallet,KRW,1000,0,1000,1000")
     assert rows[2].endswith(",wallet,KRW,-300,0,-300,700")
+
+
+def test_creator_refunds_a_tip_from_the_statement(make_user, fund):
+    fan, creator = make_user(), make_user()
+    fund(fan, 1000)
+    fan_web = Client()
+    fan_web.force_login(fan)
+    fan_web.post(
+        "/wallet/tip/",
+        {"user": creator.profile.handle, "amount": 200, "currency": "KRW", "idempotency_key": "r"},
+    )
+    tip_transfer = Transfer.objects.get(kind=Transfer.Kind.TIP)
+    creator_web = Client()
+    creator_web.force_login(creator)
+    page = creator_web.get("/wallet/statement/")
+    assert f"/wallet/refund/{tip_transfer.pk}/".encode() in page.content
+    # Only the recipient may refund it.
+    fan_web.post(f"/wallet/refund/{tip_transfer.pk}/")
+    assert not Transfer.objects.filter(reverses=tip_transfer).exists()
+    assert creator_web.get(f"/wallet/refund/{tip_transfer.pk}/").status_code == 405
+    creator_web.post(f"/wallet/refund/{tip_transfer.pk}/")
+    assert Transfer.objects.filter(reverses=tip_transfer).count() == 1
+    assert user_account(user_id=fan.pk, kind=Account.Kind.WALLET, currency="KRW").balance == 1000
+    assert b"Refunded" in creator_web.get("/wallet/statement/").content
+
+
+def test_owner_sets_a_room_price_on_a_page(make_room, make_user):
+    from commerce.models import RoomPrice
+
+    owner = make_user()
+    room = make_room(owner=owner)
+    owner_web = Client()
+    owner_web.force_login(owner)
+    url = f"/wallet/rooms/{room.pk}/price/"
+    data = {"kind": "monthly", "amount": 500, "currency": "KRW", "is_active": "on"}
+    assert owner_web.post(url, data).status_code == 302
+    price = RoomPrice.objects.get(room=room)
+    assert (price.kind, price.amount, price.is_active) == ("monthly", 500, True)
+    stranger = Client()
+    stranger.force_login(make_user())
+    assert stranger.get(url).status_code == 403
+    assert stranger.post(url, {**data, "amount": 1}).status_code == 403
+    assert RoomPrice.objects.get(room=room).amount == 500
+
+
+def test_a_refused_form_comes_back_with_a_fresh_key(web, user, make_user, fund):
+    creator = make_user()
+    data = {"user": creator.profile.handle, "amount": 50, "currency": "KRW"}
+    refused = web.post("/wallet/tip/", {**data, "idempotency_key": "first"})
+    fresh_key = refused.context["form"]["idempotency_key"].value()
+    assert fresh_key and fresh_key != "first"
+    fund(user, 100)
+    assert web.post("/wallet/tip/", {**data, "idempotency_key": fresh_key}).status_code == 302
+    assert Transfer.objects.filter(kind=Transfer.Kind.TIP).count() == 1
