@@ -5,8 +5,9 @@ is committed here first so each test takes seconds.
 """
 
 from django.contrib.auth.models import Permission
+from django.contrib.contenttypes.models import ContentType
 
-from community.models import Interest, Membership, Room
+from community.models import Interest, Membership, ModerationCase, Report, Room
 from community.services.messages import check_send_message
 from community.services.rooms import create_room, join_room
 from profiles.services import register_user
@@ -48,19 +49,23 @@ def say(room: Room, user, body: str):
 
 
 def make_moderator(username: str = "mod"):
-    """A staff member who works the moderation queue (the ``moderators`` group's rights)."""
+    """A staff member who works the moderation queue (the ``moderators`` group's rights).
+
+    Earlier transactional tests flush the tables, after which the content-type cache may
+    name rows that are gone; so the cache is cleared and the permissions made sure of.
+    """
     moderator = make_person(username)
     moderator.is_staff = True
     moderator.save(update_fields=["is_staff"])
-    moderator.user_permissions.add(
-        *Permission.objects.filter(
-            content_type__app_label="community",
-            codename__in=[
-                "view_moderationcase",
-                "change_moderationcase",
-                "view_report",
-                "view_message",
-            ],
-        )
-    )
+    ContentType.objects.clear_cache()
+    permissions = []
+    for model, actions in ((ModerationCase, ("view", "change")), (Report, ("view",))):
+        content_type = ContentType.objects.get_for_model(model)
+        for action in actions:
+            codename = f"{action}_{model._meta.model_name}"
+            permission, _ = Permission.objects.get_or_create(
+                content_type=content_type, codename=codename, defaults={"name": codename}
+            )
+            permissions.append(permission)
+    moderator.user_permissions.add(*permissions)
     return moderator
