@@ -1,5 +1,11 @@
 from community.models.interests import Hashtag, Interest
 from community.models.messages import Message, MessageEdit
+from community.models.notifications import (
+    MessageMention,
+    Notification,
+    NotificationSettings,
+    RoomNotificationLevel,
+)
 from community.models.rooms import JoinRequest, Membership, Room, RoomInvite
 
 __all__ = [
@@ -9,6 +15,10 @@ __all__ = [
     "Membership",
     "Message",
     "MessageEdit",
+    "MessageMention",
+    "Notification",
+    "NotificationSettings",
     "Room",
     "RoomInvite",
+    "RoomNotificationLevel",
 ]

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from community.models import Membership, Message, MessageEdit, Room
 from community.selectors.messages import message_payload, message_payload_by_id
+from community.services.notifications import broadcast_unread, record_message_mentions
 from config.errors import (
     DomainError,
     NotFoundError,
@@ -230,6 +231,13 @@ def do_send_message(
     # The author and reply are already in memory: no extra query for the payload.
     message.room = room
     message.author = membership
+    if membership is not None:
+        # Sending means the author has seen the room: their own messages never count
+        # as unread (unread = last_message_seq - last_read_seq stays exact).
+        Membership.objects.filter(pk=membership.pk, last_read_seq__lt=message.seq).update(
+            last_read_seq=message.seq
+        )
+    message.mention_list = record_message_mentions(message=message)
     broadcast_on_commit(
         room.group_name, {"type": "message.created", "message": message_payload(message)}
     )
@@ -321,9 +329,11 @@ def mark_read(*, membership: Membership, seq: int) -> int:
         .first()
     )
     seq = min(seq, last_seq or 0)
-    Membership.objects.filter(
+    moved = Membership.objects.filter(
         pk=membership.pk, state=Membership.State.ACTIVE, last_read_seq__lt=seq
     ).update(last_read_seq=seq)
+    if moved:
+        broadcast_unread(user_id=membership.user_id)
     return seq
 
 

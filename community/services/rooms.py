@@ -24,6 +24,7 @@ from config.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from community.services.notifications import notify_join_request
 from config.realtime import broadcast_on_commit
 from profiles.models import User
 from profiles.text import fold
@@ -406,6 +407,7 @@ def join_room(
             f"room.{room.pk}.hosts",
             {"type": "join_request.created", "room_id": room.pk, "request_id": request.pk},
         )
+        notify_join_request(request=request)
         return request
     return _admit(
         room=room,
