@@ -1,6 +1,6 @@
 from django.urls import path
 
-from community import views
+from community import notification_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -21,4 +21,26 @@ urlpatterns = [
     path("rooms/<int:room_id>/requests/", views.room_requests, name="room-requests"),
     path("rooms/<int:room_id>/invite/", views.room_invites, name="room-invite"),
     path("invite/<str:code>/", views.invite_page, name="invite"),
+    path("notifications/", notification_views.notification_list, name="notifications"),
+    path(
+        "notifications/<int:notification_id>/read/",
+        notification_views.notification_read,
+        name="notification-read",
+    ),
+    path(
+        "notifications/read-all/",
+        notification_views.notification_read_all,
+        name="notifications-read-all",
+    ),
+    path(
+        "notifications/settings/",
+        notification_views.notification_settings,
+        name="notification-settings",
+    ),
+    path("me/rooms/", notification_views.my_rooms_page, name="my-rooms"),
+    path(
+        "me/rooms/<int:room_id>/level/",
+        notification_views.room_level_set,
+        name="my-room-level",
+    ),
 ]

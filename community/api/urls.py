@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from community.api import messages
+from community.api import messages, notifications
 
 # One include or block per area.
 urlpatterns: list = [
@@ -12,4 +12,28 @@ urlpatterns: list = [
     ),
     path("rooms/<int:room_id>/read/", messages.ReadMarkerView.as_view(), name="room-read"),
     path("messages/<int:message_id>/", messages.MessageDetailView.as_view(), name="message-detail"),
+    # Notifications, unread counts, my rooms and preferences.
+    path("notifications/", notifications.NotificationListView.as_view(), name="notifications"),
+    path(
+        "notifications/<int:notification_id>/read/",
+        notifications.NotificationReadView.as_view(),
+        name="notification-read",
+    ),
+    path(
+        "notifications/read-all/",
+        notifications.NotificationReadAllView.as_view(),
+        name="notifications-read-all",
+    ),
+    path("me/unread/", notifications.UnreadCountsView.as_view(), name="me-unread"),
+    path("me/rooms/", notifications.MyRoomsView.as_view(), name="me-rooms"),
+    path(
+        "me/notification-settings/",
+        notifications.NotificationSettingsView.as_view(),
+        name="me-notification-settings",
+    ),
+    path(
+        "rooms/<int:room_id>/notifications/",
+        notifications.RoomNotificationLevelView.as_view(),
+        name="room-notification-level",
+    ),
 ]

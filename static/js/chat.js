@@ -162,6 +162,8 @@
     node.querySelector("[data-action=delete]").hidden = message.deleted || !(mine || config.isHost);
     // The reactions feature draws its bar into each message (and fills message.reactions).
     window.MoimReactions && window.MoimReactions.renderBar(node, message);
+    // The mentions feature highlights mentions of me and replies to me.
+    window.MoimMentions && window.MoimMentions.decorate(node, message, config.me);
     return node;
   }
 
