@@ -14,6 +14,7 @@ Hooks for other features:
 import logging
 import re
 import unicodedata
+import zoneinfo
 from datetime import datetime, time, timedelta
 
 from django.apps import apps
@@ -38,6 +39,7 @@ from community.models import (
 from community.selectors.notifications import (
     in_quiet_hours,
     notification_payload,
+    notification_text,
     room_level,
     settings_for,
     unread_counts,
@@ -521,6 +523,13 @@ def update_notification_settings(
 # --- email digest ----------------------------------------------------------------------------
 
 
+def _zone(name: str) -> zoneinfo.ZoneInfo:
+    try:
+        return zoneinfo.ZoneInfo(name or "UTC")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
+
+
 def send_notification_digest(*, user_id: int, now: datetime | None = None) -> int:
     """Email the user's unread, not yet emailed mentions and replies older than the
     digest delay. Returns how many notifications the email covered (0: nothing sent).
@@ -555,12 +564,14 @@ def send_notification_digest(*, user_id: int, now: datetime | None = None) -> in
         notifications = [n for n in notifications if n.kind not in prefs.muted_kinds]
         if not notifications:
             return 0
-        with translation.override(user.locale or settings.LANGUAGE_CODE):
-            from community.selectors.notifications import notification_text
-
+        # The recipient's language and time zone, whoever runs the task.
+        with (
+            translation.override(user.locale or settings.LANGUAGE_CODE),
+            timezone.override(_zone(user.timezone)),
+        ):
             context = {
                 "user": user,
-                "lines": [notification_text(n) for n in notifications],
+                "lines": [{"text": notification_text(n), "when": n.created_at} for n in notifications],
                 "site_url": settings.NOTIFY_SITE_URL,
             }
             subject = _("Moim: %(count)s new mentions and replies") % {"count": len(notifications)}
