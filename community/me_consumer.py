@@ -61,9 +61,7 @@ class MeConsumer(AsyncJsonWebsocketConsumer):
             await self._leave_groups()
             return await self.close(code=CLOSE_TRY_AGAIN_LATER)
         counts = await database_sync_to_async(unread_counts)(user_id=self.user_id)
-        await self.send_json(
-            {"type": "ready", "protocol": PROTOCOL_VERSION, "unread": counts}
-        )
+        await self.send_json({"type": "ready", "protocol": PROTOCOL_VERSION, "unread": counts})
 
     async def _leave_groups(self):
         for group in self.groups_joined:

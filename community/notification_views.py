@@ -120,7 +120,9 @@ def notification_settings(request):
 
 @login_required
 def my_rooms_page(request):
-    memberships = list(my_rooms(user_id=request.user.pk).order_by("-activity", "-id")[:MY_ROOMS_PAGE_SIZE])
+    memberships = list(
+        my_rooms(user_id=request.user.pk).order_by("-activity", "-id")[:MY_ROOMS_PAGE_SIZE]
+    )
     rows = [
         {
             "membership": membership,

@@ -12,9 +12,7 @@ from community.services.notifications import send_notification_digest
 logger = logging.getLogger(__name__)
 
 
-@shared_task(
-    autoretry_for=(Exception,), retry_backoff=True, retry_backoff_max=600, max_retries=5
-)
+@shared_task(autoretry_for=(Exception,), retry_backoff=True, retry_backoff_max=600, max_retries=5)
 def send_notification_digest_for_user(user_id: int) -> int:
     # Tolerates a deleted user (0) and a repeat run (already emailed rows are skipped).
     return send_notification_digest(user_id=user_id)

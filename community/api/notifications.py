@@ -121,7 +121,9 @@ class RoomNotificationLevelSerializer(serializers.Serializer):
 class RoomNotificationLevelView(APIView):
     """``PUT {"level": "all" | "mentions" | "muted"}`` for one of my rooms."""
 
-    @extend_schema(request=RoomNotificationLevelSerializer, responses=RoomNotificationLevelSerializer)
+    @extend_schema(
+        request=RoomNotificationLevelSerializer, responses=RoomNotificationLevelSerializer
+    )
     def put(self, request, room_id: int):
         data = RoomNotificationLevelSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -35,9 +35,10 @@ def _actors_text(notification: Notification) -> str:
     others = max(notification.count - 1, 0)
     if not others:
         return first
-    return ngettext(
-        "%(actor)s and %(count)s other", "%(actor)s and %(count)s others", others
-    ) % {"actor": first, "count": others}
+    return ngettext("%(actor)s and %(count)s other", "%(actor)s and %(count)s others", others) % {
+        "actor": first,
+        "count": others,
+    }
 
 
 def notification_text(notification: Notification) -> str:

@@ -19,7 +19,11 @@ from django.utils.translation import gettext as _
 
 from community.models import Membership, Message, MessageEdit, Room
 from community.selectors.messages import message_payload, message_payload_by_id
-from community.services.notifications import broadcast_unread, record_message_mentions
+from community.services.notifications import (
+    broadcast_unread,
+    record_message_mentions,
+    withdraw_message_notifications,
+)
 from config.errors import (
     DomainError,
     NotFoundError,
@@ -303,6 +307,7 @@ def delete_message(*, user_id: int, message_id: int) -> Message:
         return message
     message.deleted_at = timezone.now()
     message.save(update_fields=["deleted_at"])
+    withdraw_message_notifications(message=message)
     broadcast_on_commit(
         room.group_name,
         {

@@ -110,9 +110,9 @@ def resolve_mentions(*, room_id: int, body: str, author_id: int | None) -> list[
     candidates = mention_candidates(body)
     if not candidates:
         return []
-    options = list(
-        dict.fromkeys(option for _start, found in candidates for option in found)
-    )[:MAX_MENTION_OPTIONS]
+    options = list(dict.fromkeys(option for _start, found in candidates for option in found))[
+        :MAX_MENTION_OPTIONS
+    ]
     # One query: nicknames equal to a candidate ignoring case; folding is checked below.
     matches_any = Q()
     for option in options:
@@ -227,7 +227,9 @@ def _broadcast(notification: Notification, event_type: str) -> None:
 
 def broadcast_unread(*, user_id: int) -> None:
     """Send the user's current unread totals to their ``/ws/me/`` sockets (after commit)."""
-    broadcast_on_commit(user_group(user_id), {"type": "unread.updated", **unread_counts(user_id=user_id)})
+    broadcast_on_commit(
+        user_group(user_id), {"type": "unread.updated", **unread_counts(user_id=user_id)}
+    )
 
 
 def _notify(
@@ -318,9 +320,11 @@ def notify_reaction(*, target, actor_membership_or_user) -> Notification | None:
             ).first()
             if actor is None:
                 return None
-        owner = Membership.objects.select_related("room").filter(
-            pk=target.author_id, state=Membership.State.ACTIVE
-        ).first()
+        owner = (
+            Membership.objects.select_related("room")
+            .filter(pk=target.author_id, state=Membership.State.ACTIVE)
+            .first()
+        )
         if owner is None:
             return None
         return _notify_grouped(
@@ -421,15 +425,26 @@ def notify_moderation_outcome(
     return _notify(recipient_id=user.pk, actor_user_id=None, kind=Kind.MODERATION, data=data)
 
 
+def withdraw_message_notifications(*, message: Message) -> None:
+    """A deleted message takes its mention and reply notifications with it (their
+    excerpts would otherwise outlive the tombstone). Call inside the delete."""
+    recipients = set(
+        Notification.objects.filter(message=message).values_list("recipient_id", flat=True)
+    )
+    if not recipients:
+        return
+    Notification.objects.filter(message=message).delete()
+    for recipient_id in sorted(recipients):
+        broadcast_unread(user_id=recipient_id)
+
+
 # --- reading ---------------------------------------------------------------------------------
 
 
 @transaction.atomic
 def mark_notification_read(*, user, notification_id: int) -> Notification:
     notification = (
-        Notification.objects.select_for_update()
-        .filter(pk=notification_id, recipient=user)
-        .first()
+        Notification.objects.select_for_update().filter(pk=notification_id, recipient=user).first()
     )
     if notification is None:
         raise NotFoundError(_("No such notification."))
@@ -571,7 +586,9 @@ def send_notification_digest(*, user_id: int, now: datetime | None = None) -> in
         ):
             context = {
                 "user": user,
-                "lines": [{"text": notification_text(n), "when": n.created_at} for n in notifications],
+                "lines": [
+                    {"text": notification_text(n), "when": n.created_at} for n in notifications
+                ],
                 "site_url": settings.NOTIFY_SITE_URL,
             }
             subject = _("Moim: %(count)s new mentions and replies") % {"count": len(notifications)}

@@ -18,13 +18,13 @@ from django.utils.translation import gettext as _
 
 from community.models import Hashtag, Interest, JoinRequest, Membership, Room, RoomInvite
 from community.selectors.rooms import member_payload
+from community.services.notifications import notify_join_request
 from config.errors import (
     ConflictError,
     DomainError,
     NotFoundError,
     PermissionDeniedError,
 )
-from community.services.notifications import notify_join_request
 from config.realtime import broadcast_on_commit
 from profiles.models import User
 from profiles.text import fold

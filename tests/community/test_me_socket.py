@@ -57,7 +57,7 @@ async def test_anonymous_is_refused(chat):
 
 async def test_notifications_and_unread_totals_arrive_live(chat, make_user, monkeypatch):
     monkeypatch.setattr(me_consumer, "UNREAD_COALESCE_SECONDS", 0.05)
-    room, reader, reader_membership, talker_membership = chat
+    _room, reader, reader_membership, talker_membership = chat
     socket = await me_socket(reader)
     ready = await next_event(socket)
     assert ready == {
@@ -104,7 +104,7 @@ async def test_notifications_and_unread_totals_arrive_live(chat, make_user, monk
 
 async def test_own_messages_do_not_refresh_totals(chat, monkeypatch):
     monkeypatch.setattr(me_consumer, "UNREAD_COALESCE_SECONDS", 0.05)
-    room, reader, reader_membership, _talker = chat
+    _room, reader, reader_membership, _talker = chat
     socket = await me_socket(reader)
     await next_event(socket, "ready")
     await database_sync_to_async(send_message)(membership=reader_membership, body="mine")

@@ -118,3 +118,14 @@ def test_a_blocked_actor_does_not_notify(jazz):
     block.objects.create(blocker=members["minji"].user, blocked=members["poster"].user)
     post(room, members["poster"].user, "@Blue Note")
     assert not Notification.objects.exists()
+
+
+def test_deleting_a_message_withdraws_its_notifications(jazz):
+    room, members = jazz
+    message_id = post(room, members["poster"].user, "@Blue Note secret").json()["id"]
+    assert Notification.objects.count() == 1
+    response = client_for(members["poster"].user).delete(f"/api/v1/messages/{message_id}/")
+    assert response.status_code == 204
+    assert not Notification.objects.exists()
+    unread = client_for(members["minji"].user).get("/api/v1/me/unread/").json()
+    assert (unread["mentions"], unread["notifications"]) == (0, 0)

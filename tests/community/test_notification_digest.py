@@ -65,7 +65,11 @@ def test_settings_api_round_trip_and_validation(make_user):
     }
     response = client.patch(
         url,
-        {"muted_kinds": ["tip", "follower"], "quiet_hours_start": "22:30", "quiet_hours_end": "07:00"},
+        {
+            "muted_kinds": ["tip", "follower"],
+            "quiet_hours_start": "22:30",
+            "quiet_hours_end": "07:00",
+        },
         format="json",
     )
     assert response.status_code == 200

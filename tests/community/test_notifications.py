@@ -73,7 +73,7 @@ def test_reaction_to_a_status_post_shows_the_handle(make_user):
 
 
 def test_list_read_and_read_all(room_of_three, make_user):
-    room, author, author_membership, fans = room_of_three
+    _room, author, _author_membership, fans = room_of_three
     for fan in fans:
         notify_new_follower(follower=fan, followed=author)
     notify_moderation_outcome(user=author, outcome="upheld", outcome_label="Upheld", report_id=9)
@@ -139,10 +139,8 @@ def test_muted_kinds_are_not_created(make_user):
 
 
 def test_notifications_page_marks_read_and_all_read(room_of_three):
-    room, author, author_membership, fans = room_of_three
-    send_message(
-        membership=Membership.objects.get(room=room, user=fans[0]), body="@Writer look"
-    )
+    room, author, _author_membership, fans = room_of_three
+    send_message(membership=Membership.objects.get(room=room, user=fans[0]), body="@Writer look")
     notify_new_follower(follower=fans[1], followed=author)
     browser = Client()
     browser.force_login(author)

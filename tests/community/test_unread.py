@@ -67,7 +67,9 @@ def test_unread_counts_per_room_in_total_and_mentions_apart(make_user, make_room
 
 
 @pytest.mark.django_db
-def test_my_rooms_query_count_is_fixed(make_user, make_room, make_member, django_assert_max_num_queries):
+def test_my_rooms_query_count_is_fixed(
+    make_user, make_room, make_member, django_assert_max_num_queries
+):
     reader, talker = make_user("reader"), make_user("talker")
 
     def add_rooms(count):
