@@ -172,3 +172,17 @@ def test_beat_schedule_runs_the_digest(settings):
         "community.tasks.send_notification_digests"
     )
     assert "commerce-mature-earnings" in settings.CELERY_BEAT_SCHEDULE  # kept the ledger's
+
+
+@pytest.mark.django_db
+def test_a_failed_send_is_retried_on_the_next_run(mentioned, settings):
+    reader, _talker = mentioned
+    age_notifications(31)
+    # SMTP to a port nothing listens on: the send fails for real.
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 1, 2
+    assert send_notification_digests() == 0
+    assert not Notification.objects.filter(emailed_at__isnull=False).exists()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert send_notification_digests() == 1
+    assert Notification.objects.filter(recipient=reader, emailed_at__isnull=False).count() == 2
