@@ -331,7 +331,6 @@ EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Moim <no-reply@moim.example>")
 # Unread mentions and replies are emailed once they are this old (and still unread).
 NOTIFY_DIGEST_DELAY_MINUTES = env.int("NOTIFY_DIGEST_DELAY_MINUTES", default=30)
-NOTIFY_SITE_URL = env.str("NOTIFY_SITE_URL", default="http://localhost:8000")
 CELERY_BEAT_SCHEDULE["community-notification-digest"] = {
     "task": "community.tasks.send_notification_digests",
     "schedule": 300,

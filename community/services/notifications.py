@@ -25,6 +25,7 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from community.models import (
     JoinRequest,
@@ -218,9 +219,16 @@ def _wanted(
 
 
 def _broadcast(notification: Notification, event_type: str) -> None:
-    group = user_group(notification.recipient_id)
+    # The text is for the recipient: their language, not the actor's request's.
+    from profiles.models import User
+
+    locale = (
+        User.objects.filter(pk=notification.recipient_id).values_list("locale", flat=True).first()
+    )
+    with translation.override(locale or translation.get_language() or settings.LANGUAGE_CODE):
+        payload = notification_payload(notification)
     broadcast_on_commit(
-        group, {"type": event_type, "notification": notification_payload(notification)}
+        user_group(notification.recipient_id), {"type": event_type, "notification": payload}
     )
     broadcast_unread(user_id=notification.recipient_id)
 
@@ -589,9 +597,13 @@ def send_notification_digest(*, user_id: int, now: datetime | None = None) -> in
                 "lines": [
                     {"text": notification_text(n), "when": n.created_at} for n in notifications
                 ],
-                "site_url": settings.NOTIFY_SITE_URL,
+                "site_url": settings.SITE_URL.rstrip("/"),
             }
-            subject = _("Moim: %(count)s new mentions and replies") % {"count": len(notifications)}
+            subject = ngettext(
+                "Moim: %(count)s new mention or reply",
+                "Moim: %(count)s new mentions and replies",
+                len(notifications),
+            ) % {"count": len(notifications)}
             body = render_to_string("community/email/digest.txt", context)
         send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
         Notification.objects.filter(pk__in=[n.pk for n in notifications]).update(emailed_at=now)

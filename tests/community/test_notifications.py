@@ -154,3 +154,21 @@ def test_notifications_page_marks_read_and_all_read(room_of_three):
     assert browser.get("/notifications/999999/read/").status_code == 405
     assert browser.post("/notifications/999999/read/").status_code == 404
     assert Client().get("/notifications/").status_code == 302  # login first
+
+
+def test_admin_changelist_query_count_is_fixed(
+    admin_client, make_user, django_assert_max_num_queries
+):
+    me = make_user("myself")
+
+    def add(count):
+        for _ in range(count):
+            notify_new_follower(follower=make_user(), followed=me)
+
+    add(3)
+    with django_assert_max_num_queries(8):
+        assert admin_client.get("/admin/community/notification/").status_code == 200
+    add(27)
+    with django_assert_max_num_queries(8):
+        page = admin_client.get("/admin/community/notification/")
+    assert page.content.decode().count('name="_selected_action"') == 30
