@@ -21,6 +21,7 @@ from community.models import Membership, Message, MessageEdit, Room
 from community.selectors.messages import message_payload, message_payload_by_id
 from community.services.notifications import (
     broadcast_unread,
+    mark_room_notifications_read,
     record_message_mentions,
     withdraw_message_notifications,
 )
@@ -235,12 +236,12 @@ def do_send_message(
     # The author and reply are already in memory: no extra query for the payload.
     message.room = room
     message.author = membership
-    if membership is not None:
-        # Sending means the author has seen the room: their own messages never count
-        # as unread (unread = last_message_seq - last_read_seq stays exact).
-        Membership.objects.filter(pk=membership.pk, last_read_seq__lt=message.seq).update(
-            last_read_seq=message.seq
-        )
+    # Sending means the author has seen the room: their own messages never count as
+    # unread (unread = last_message_seq - last_read_seq stays exact).
+    if membership is not None and Membership.objects.filter(
+        pk=membership.pk, last_read_seq__lt=message.seq
+    ).update(last_read_seq=message.seq):
+        mark_room_notifications_read(membership=membership, seq=message.seq)
     message.mention_list = record_message_mentions(message=message)
     broadcast_on_commit(
         room.group_name, {"type": "message.created", "message": message_payload(message)}
@@ -338,6 +339,7 @@ def mark_read(*, membership: Membership, seq: int) -> int:
         pk=membership.pk, state=Membership.State.ACTIVE, last_read_seq__lt=seq
     ).update(last_read_seq=seq)
     if moved:
+        mark_room_notifications_read(membership=membership, seq=seq)
         broadcast_unread(user_id=membership.user_id)
     return seq
 

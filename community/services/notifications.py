@@ -449,6 +449,18 @@ def withdraw_message_notifications(*, message: Message) -> None:
 # --- reading ---------------------------------------------------------------------------------
 
 
+def mark_room_notifications_read(*, membership: Membership, seq: int) -> int:
+    """Reading a room up to ``seq`` reads its mentions and replies up to there too, so
+    they leave the badge and are never emailed. Returns how many were marked."""
+    return Notification.objects.filter(
+        recipient_id=membership.user_id,
+        room_id=membership.room_id,
+        kind__in=[Kind.MENTION, Kind.REPLY],
+        read_at__isnull=True,
+        message__seq__lte=seq,
+    ).update(read_at=timezone.now())
+
+
 @transaction.atomic
 def mark_notification_read(*, user, notification_id: int) -> Notification:
     notification = (
