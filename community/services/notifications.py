@@ -104,9 +104,10 @@ def mention_candidates(body: str) -> list[tuple[int, list[str]]]:
 def resolve_mentions(*, room_id: int, body: str, author_id: int | None) -> list[Membership]:
     """Active members of the room named by ``@nickname`` in ``body``.
 
-    Only room nicknames are matched (folded: case and width do not matter), never a
-    username, handle or display name: an open profile must not be reachable by its
-    main name. The longest nickname wins at each ``@``; the author is never mentioned.
+    Only room nicknames are matched (ignoring case), never a username, handle or
+    display name: an open profile must not be reachable by its main name. The longest
+    nickname wins at each ``@``; the author is never mentioned. (SQLite compares case
+    for ASCII letters only; PostgreSQL for all scripts.)
     """
     candidates = mention_candidates(body)
     if not candidates:
