@@ -329,6 +329,8 @@ def notify_reaction(*, target, actor_membership_or_user) -> Notification | None:
             ).first()
             if actor is None:
                 return None
+        if actor.room_id != target.room_id:
+            return None  # a nickname from another room would not be how they appear here
         owner = (
             Membership.objects.select_related("room")
             .filter(pk=target.author_id, state=Membership.State.ACTIVE)

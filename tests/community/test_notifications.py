@@ -35,7 +35,7 @@ def room_of_three(make_user, make_room, make_member):
     return room, author, author_membership, fans
 
 
-def test_reactions_are_grouped_per_target(room_of_three):
+def test_reactions_are_grouped_per_target(room_of_three, make_room, make_member):
     room, author, author_membership, fans = room_of_three
     message = send_message(membership=author_membership, body="new song is out")
     other = send_message(membership=author_membership, body="and a video")
@@ -45,6 +45,8 @@ def test_reactions_are_grouped_per_target(room_of_three):
     notify_reaction(target=message, actor_membership_or_user=fan0)  # ...or a membership
     notify_reaction(target=other, actor_membership_or_user=fans[1])
     notify_reaction(target=message, actor_membership_or_user=author)  # own: nothing
+    stranger_membership = make_member(make_room(title="Elsewhere"), fans[0], nickname="Alias")
+    assert notify_reaction(target=message, actor_membership_or_user=stranger_membership) is None
 
     rows = client_for(author).get("/api/v1/notifications/").json()["results"]
     assert len(rows) == 2
