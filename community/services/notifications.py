@@ -312,12 +312,28 @@ def _notify_grouped(
         return existing
 
 
+def _reaction_target(target):
+    """The Message or StatusPost; the reactions feature may pass its resolved target
+    (anything with ``column`` like ``{"message_id": 5}``) instead of the row."""
+    column = getattr(target, "column", None)
+    if not isinstance(column, dict):
+        return target
+    from profiles.models import StatusPost
+
+    if "message_id" in column:
+        return Message.objects.filter(pk=column["message_id"]).first()
+    return StatusPost.objects.filter(pk=next(iter(column.values()), None)).first()
+
+
 def notify_reaction(*, target, actor_membership_or_user) -> Notification | None:
     """A reaction to a chat message or a status post, grouped per target.
 
     In a room the actor is shown by their room nickname; on a status post (a main
     profile's post) by their handle.
     """
+    target = _reaction_target(target)
+    if target is None:
+        return None
     if isinstance(target, Message):
         if target.author_id is None or target.is_deleted:
             return None

@@ -65,10 +65,20 @@ def test_reactions_are_grouped_per_target(room_of_three, make_room, make_member)
 
 
 def test_reaction_to_a_status_post_shows_the_handle(make_user):
+    from types import SimpleNamespace
+
     poster, fan = make_user("poster"), make_user("fan")
     post = StatusPost.objects.create(author=poster, body="sunny day")
     notify_reaction(target=post, actor_membership_or_user=fan)
-    notify_reaction(target=post, actor_membership_or_user=fan)
+    # The reactions feature's resolved target works too.
+    resolved = SimpleNamespace(column={"status_post_id": post.pk})
+    notify_reaction(target=resolved, actor_membership_or_user=fan)
+    assert (
+        notify_reaction(
+            target=SimpleNamespace(column={"message_id": 0}), actor_membership_or_user=fan
+        )
+        is None
+    )
     row = Notification.objects.get(recipient=poster)
     assert (row.kind, row.count, row.actor_labels) == ("reaction", 2, [f"@{fan.profile.handle}"])
     assert row.data["target"] == "status"
