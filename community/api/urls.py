@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from community.api import messages, notifications
+from community.api import messages, notifications, reactions
 
 # One include or block per area.
 urlpatterns: list = [
@@ -36,4 +36,15 @@ urlpatterns: list = [
         notifications.RoomNotificationLevelView.as_view(),
         name="room-notification-level",
     ),
+    path(
+        "messages/<int:pk>/reactions/",
+        reactions.MessageReactionsView.as_view(),
+        name="message-reactions",
+    ),
+    path(
+        "posts/<int:pk>/reactions/",
+        reactions.StatusPostReactionsView.as_view(),
+        name="status-post-reactions",
+    ),
+    path("rooms/<int:pk>/reactions/", reactions.RoomReactionsView.as_view(), name="room-reactions"),
 ]

@@ -6,6 +6,7 @@ from community.models.notifications import (
     NotificationSettings,
     RoomNotificationLevel,
 )
+from community.models.reactions import Reaction, ReactionCount, ReactionTarget
 from community.models.rooms import JoinRequest, Membership, Room, RoomInvite
 
 __all__ = [
@@ -18,6 +19,9 @@ __all__ = [
     "MessageMention",
     "Notification",
     "NotificationSettings",
+    "Reaction",
+    "ReactionCount",
+    "ReactionTarget",
     "Room",
     "RoomInvite",
     "RoomNotificationLevel",

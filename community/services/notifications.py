@@ -322,7 +322,9 @@ def _reaction_target(target):
 
     if "message_id" in column:
         return Message.objects.filter(pk=column["message_id"]).first()
-    return StatusPost.objects.filter(pk=next(iter(column.values()), None)).first()
+    if "status_post_id" in column:
+        return StatusPost.objects.filter(pk=column["status_post_id"]).first()
+    return None  # a reaction to a room notifies nobody
 
 
 def notify_reaction(*, target, actor_membership_or_user) -> Notification | None:
@@ -378,8 +380,11 @@ def notify_reaction(*, target, actor_membership_or_user) -> Notification | None:
 
 
 def _handle_label(user) -> str:
-    profile = getattr(user, "profile", None)
-    return f"@{profile.handle}" if profile is not None else user.get_username()
+    # Read fresh: a cached ``user.profile`` may predate a handle change.
+    from profiles.models import Profile
+
+    handle = Profile.objects.filter(user_id=user.pk).values_list("handle", flat=True).first()
+    return f"@{handle}" if handle else _("Someone")
 
 
 def notify_new_follower(*, follower, followed) -> Notification | None:

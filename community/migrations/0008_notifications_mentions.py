@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('community', '0006_message_author_latest'),
+        ('community', '0007_reaction_reactioncount'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
