@@ -184,3 +184,22 @@ def test_admin_changelist_query_count_is_fixed(
     with django_assert_max_num_queries(8):
         page = admin_client.get("/admin/community/notification/")
     assert page.content.decode().count('name="_selected_action"') == 30
+
+
+def test_taps_through_the_reactions_api_make_one_notification(room_of_three):
+    _room, author, author_membership, fans = room_of_three
+    message = send_message(membership=author_membership, body="tap me")
+    for fan, emoji in [(fans[0], "👍"), (fans[1], "👍"), (fans[0], "🎉"), (fans[0], "👍")]:
+        response = client_for(fan).post(
+            f"/api/v1/messages/{message.pk}/reactions/", {"emoji": emoji}, format="json"
+        )
+        assert response.status_code in (200, 201), response.content
+    rows = client_for(author).get("/api/v1/notifications/").json()["results"]
+    assert [(row["kind"], row["count"], row["actors"]) for row in rows] == [
+        ("reaction", 3, ["Fan 0", "Fan 1"])  # the repeated 👍 changed nothing
+    ]
+    # The author's own tap notifies nobody.
+    client_for(author).post(
+        f"/api/v1/messages/{message.pk}/reactions/", {"emoji": "👍"}, format="json"
+    )
+    assert Notification.objects.get().count == 3
