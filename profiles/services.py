@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from community.models import Interest
+from community.services.notifications import notify_new_follower
 from config.errors import (
     ConflictError,
     DomainError,
@@ -395,7 +396,9 @@ def follow_user(*, follower: User, followee: User) -> Follow:
         raise NotFoundError(_("No such user."))
     if Block.objects.filter(blocker=follower, blocked=followee).exists():
         raise ConflictError(_("Unblock this user before following them."), code="blocked")
-    follow, _created = Follow.objects.get_or_create(follower=follower, followee=followee)
+    follow, created = Follow.objects.get_or_create(follower=follower, followee=followee)
+    if created:
+        notify_new_follower(follower=follower, followed=followee)
     return follow
 
 

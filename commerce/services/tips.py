@@ -16,6 +16,7 @@ from commerce.services.ledger import (
 )
 from commerce.services.ledger import user_account as get_user_account
 from community.models import Membership, Message
+from community.services.notifications import notify_tip_received
 from config.errors import DomainError, NotFoundError
 from profiles.models import Profile, User
 from profiles.text import fold
@@ -138,4 +139,5 @@ def send_tip(
         describe=describe,
     )
     tip = tips[0]
+    notify_tip_received(tip=tip)
     return tip, recipient

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from commerce.services import check_room_entry_allowed
 from community.models import Hashtag, Interest, JoinRequest, Membership, Room, RoomInvite
 from community.selectors.rooms import member_payload
+from community.services.notifications import notify_join_request
 from config.errors import (
     ConflictError,
     DomainError,
@@ -396,6 +397,7 @@ def join_room(
             f"room.{room.pk}.hosts",
             {"type": "join_request.created", "room_id": room.pk, "request_id": request.pk},
         )
+        notify_join_request(request=request)
         return request
     return _admit(
         room=room,

@@ -164,6 +164,8 @@
     window.MoimReactions && window.MoimReactions.renderBar(node, message);
     // Image and video messages draw their media (static/js/media.js).
     window.MoimMedia && window.MoimMedia.renderMedia(node, message);
+    // The mentions feature highlights mentions of me and replies to me.
+    window.MoimMentions && window.MoimMentions.decorate(node, message, config.me);
     return node;
   }
 
