@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-dev lint format migrate bench worker clean
+.PHONY: run test install install-dev system-deps messages lint format migrate bench worker clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,18 +19,26 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $(VENV)/.installed $@
 
-install: $(VENV)/.installed
+# Debian packages the set-up needs: gettext (msgfmt) to compile the translation catalogs.
+system-deps:
+	command -v msgfmt >/dev/null || (apt-get update && apt-get install -y gettext)
 
-install-dev: $(VENV)/.installed-dev
+install: system-deps $(VENV)/.installed
+
+install-dev: system-deps $(VENV)/.installed-dev
+
+# Compiles locale/*/LC_MESSAGES/*.po into the .mo files Django reads (not committed).
+messages: install
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py compilemessages --ignore=.venv
 
 # The development server: DEBUG on, SQLite, in-memory channel layer, eager tasks,
 # unless DATABASE_URL / REDIS_URL are set in the environment.
-run: install
+run: install messages
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --noinput
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py seed_demo --if-empty
 	DEBUG=$${DEBUG:-1} $(BIN)/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --ws websockets-sansio
 
-test: install-dev
+test: install-dev messages
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install-dev
