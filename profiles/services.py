@@ -11,14 +11,14 @@ from django.utils.translation import gettext as _
 
 from config.errors import RateLimitedError
 from profiles.models import Profile, User
-from profiles.text import fold
+from profiles.text import fold, lookalike_key
 
 USERNAME_RE = re.compile(r"^[\w.@+-]{3,150}$")
 HANDLE_RE = re.compile(r"^[^\W][\w.]{1,29}$")
 
 
 def handle_key(handle: str) -> str:
-    return fold(handle)
+    return lookalike_key(handle)
 
 
 def validate_handle(handle: str, *, exclude_profile_id: int | None = None) -> str:
@@ -87,6 +87,15 @@ def register_user(
         display_name=(display_name or username)[:50],
     )
     return user
+
+
+def set_user_locale(*, user: User, locale: str) -> None:
+    """Remember the interface language the user chose ("" follows the browser)."""
+    if locale and locale not in dict(settings.LANGUAGES):
+        raise ValidationError({"locale": _("Unsupported language.")})
+    if user.locale != locale:
+        user.locale = locale
+        user.save(update_fields=["locale"])
 
 
 # --- Log-in throttling ------------------------------------------------------------
