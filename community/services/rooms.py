@@ -39,7 +39,7 @@ def normalise_hashtags(labels: list[str]) -> list[tuple[str, str]]:
     """(key, label) pairs, deduplicated by look-alike key, '#' stripped."""
     seen: dict[str, str] = {}
     for raw in labels:
-        label = raw.strip().lstrip("#").strip()[:50]
+        label = raw.strip().lstrip("#\uff03").strip()[:50]  # "#" or full-width "＃"
         if not label:
             continue
         seen.setdefault(lookalike_key(label)[:50], label)
