@@ -110,6 +110,10 @@ if REDIS_URL:
     # the capacity is raised well above any burst a single socket can be behind by.
     # Expiry bounds how long an undelivered message may sit; group_expiry bounds how
     # long a crashed process's channels stay subscribed (the consumer re-adds itself).
+    # The pub/sub layer was not chosen: Redis keeps nothing for it, so a message
+    # published while a process's Redis connection is re-establishing is lost with
+    # no trace, while the core layer holds it in the channel's queue until expiry.
+    # tests/community/test_consumer.py proves a 500-message burst arrives whole.
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -287,3 +291,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# Chat: at most N messages per user per window (seconds), across all rooms.
+CHAT_SEND_RATE = (
+    env.int("CHAT_SEND_RATE_COUNT", default=20),
+    env.int("CHAT_SEND_RATE_WINDOW", default=10),
+)

@@ -44,9 +44,17 @@ class Message(models.Model):
                 name="message_client_id_unique_per_author",
             ),
         ]
+        indexes = [
+            # Slow mode looks up a member's latest message.
+            models.Index(fields=["author", "-seq"], name="message_author_latest"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.seq} in {self.room_id}"
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
 
 
 class MessageEdit(models.Model):

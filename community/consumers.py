@@ -1,0 +1,366 @@
+"""``/ws/rooms/<room_id>/``: the room's live chat socket (protocol in docs/realtime.md).
+
+The consumer only translates frames to service calls and events to frames; every
+write goes through ``community.services.messages``, every read through the selectors.
+"""
+
+import logging
+import time
+from collections import deque
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.utils.translation import gettext as _
+
+from community.models import Membership
+from community.selectors.messages import (
+    membership_for_user,
+    message_payload_by_id,
+    message_payloads,
+    room_history,
+)
+from community.services import presence
+from community.services.messages import (
+    CLOSE_CODE_BY_REASON,
+    check_send_message,
+    delete_message,
+    edit_message,
+    mark_read,
+    notify_typing,
+)
+from config.errors import DomainError, RateLimitedError
+
+logger = logging.getLogger(__name__)
+
+PROTOCOL_VERSION = 1
+MAX_FRAME_CHARS = 20_000
+CATCH_UP_PAGE = 100
+# channels-redis forgets a group member after ``group_expiry`` (a day); a long-lived
+# socket re-joins well before that, on a ping.
+GROUP_REFRESH_SECONDS = 3600
+# Frames one socket may send per window before they are refused without touching the
+# database (the per-user message limit is separate and shared by REST).
+FRAME_LIMIT = 60
+FRAME_WINDOW_SECONDS = 10
+
+# Close codes (docs/realtime.md). 4xxx: do not reconnect until the cause changes.
+CLOSE_NOT_AUTHENTICATED = 4401
+CLOSE_NOT_MEMBER = 4403
+CLOSE_ROOM_NOT_FOUND = 4404
+CLOSE_BANNED = CLOSE_CODE_BY_REASON["banned"]
+CLOSE_LEFT = CLOSE_CODE_BY_REASON["left"]
+# 1013 "try again later": the channel layer is down; reconnect with backoff.
+CLOSE_TRY_AGAIN_LATER = 1013
+
+
+def _close_code_for(membership: Membership | None) -> int | None:
+    if membership is None:
+        return CLOSE_NOT_MEMBER
+    if membership.state == Membership.State.BANNED:
+        return CLOSE_BANNED
+    if membership.state != Membership.State.ACTIVE:
+        return CLOSE_LEFT if membership.state == Membership.State.LEFT else CLOSE_NOT_MEMBER
+    return None
+
+
+def _room_exists(room_id: int) -> bool:
+    from community.models import Room
+
+    return Room.objects.filter(pk=room_id).exists()
+
+
+def _history_page(room_id: int, after: int) -> tuple[list[dict], bool]:
+    messages, has_more = room_history(room_id=room_id, after=after, limit=CATCH_UP_PAGE)
+    return message_payloads(messages), has_more
+
+
+# Events that take a member out of the room, and the reason each implies: the removed
+# member's own sockets close with that reason's code (``member.removed`` carries it).
+REMOVAL_EVENTS = {
+    "member.removed": "left",
+    "member.left": "left",
+    "member.kicked": "kicked",
+    "member.banned": "banned",
+}
+
+
+class FrameError(DomainError):
+    code = "invalid_frame"
+
+
+def _int_field(content: dict, name: str, *, required: bool = True) -> int | None:
+    value = content.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise FrameError(
+            _("%(field)s must be a non-negative integer.") % {"field": name},
+            fields={name: [_("Invalid.")]},
+        )
+    return value
+
+
+def _str_field(content: dict, name: str, *, required: bool = True) -> str:
+    value = content.get(name)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str):
+        raise FrameError(
+            _("%(field)s must be a string.") % {"field": name}, fields={name: [_("Invalid.")]}
+        )
+    return value
+
+
+class RoomConsumer(AsyncJsonWebsocketConsumer):
+    membership_id: int | None = None
+    joined_group = False
+    closing = False
+    # Highest seq sent during catch-up: live copies of those messages are skipped.
+    history_high_water = 0
+
+    # --- connection ---------------------------------------------------------------
+
+    async def connect(self):
+        self.room_id = int(self.scope["url_route"]["kwargs"]["room_id"])
+        self.group = f"room.{self.room_id}"
+        # Accept first so the refusal reaches the client as a close code, not a bare 403.
+        await self.accept()
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            return await self._close(CLOSE_NOT_AUTHENTICATED)
+        self.user_id = user.pk
+        membership = await database_sync_to_async(membership_for_user)(
+            room_id=self.room_id, user_id=self.user_id
+        )
+        if membership is None and not await database_sync_to_async(_room_exists)(self.room_id):
+            return await self._close(CLOSE_ROOM_NOT_FOUND)
+        refusal = _close_code_for(membership)
+        if refusal:
+            return await self._close(refusal)
+        self.membership_id = membership.pk
+        after = self._after_from_query()
+
+        # Join the group BEFORE reading history: anything committed from now on is in
+        # this channel's queue, which buffers it until this handler returns (a
+        # consumer handles one message at a time). History then covers everything
+        # before, and the buffered copies of messages already sent are skipped.
+        try:
+            await self.channel_layer.group_add(self.group, self.channel_name)
+        except Exception:
+            logger.warning("channel layer unavailable; socket for room %s refused", self.room_id)
+            return await self._close(CLOSE_TRY_AGAIN_LATER)
+        self.joined_group = True
+        self.group_joined_at = time.monotonic()
+
+        membership = await database_sync_to_async(membership_for_user)(
+            room_id=self.room_id, user_id=self.user_id
+        )
+        refusal = _close_code_for(membership)
+        if refusal:  # removed between the two reads
+            return await self._close(refusal)
+        await self.send_json(
+            {
+                "type": "ready",
+                "protocol": PROTOCOL_VERSION,
+                "room_id": self.room_id,
+                "membership_id": membership.pk,
+                "nickname": membership.nickname,
+                "role": membership.role,
+                "last_seq": membership.room.last_message_seq,
+                "last_read_seq": membership.last_read_seq,
+                "slow_mode_seconds": membership.room.slow_mode_seconds,
+            }
+        )
+        if after is not None:
+            await self._catch_up(after, last_seq=membership.room.last_message_seq)
+        await database_sync_to_async(presence.socket_online)(
+            room_id=self.room_id,
+            group=self.group,
+            membership_id=self.membership_id,
+            channel_name=self.channel_name,
+        )
+
+    def _after_from_query(self) -> int | None:
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        raw = (query.get("after") or [""])[0]
+        return int(raw) if raw.isdigit() else None
+
+    async def _catch_up(self, after: int, *, last_seq: int) -> None:
+        # A cursor beyond the room's last message (a stale client) must not hide new
+        # messages: without replayed messages the skip mark is the room's last seq.
+        cursor = min(after, last_seq)
+        while True:
+            payloads, has_more = await database_sync_to_async(_history_page)(self.room_id, cursor)
+            for payload in payloads:
+                await self.send_json({"type": "message.created", "message": payload})
+                cursor = payload["seq"]
+            if not has_more:
+                break
+        self.history_high_water = cursor
+        await self.send_json({"type": "resync.done", "room_id": self.room_id, "last_seq": cursor})
+
+    async def disconnect(self, code):
+        if not self.joined_group:
+            return
+        self.joined_group = False
+        try:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+        except Exception:
+            logger.warning("channel layer unavailable while leaving room %s", self.room_id)
+        await database_sync_to_async(presence.socket_offline)(
+            room_id=self.room_id,
+            group=self.group,
+            membership_id=self.membership_id,
+            channel_name=self.channel_name,
+        )
+
+    async def _close(self, code: int) -> None:
+        self.closing = True
+        await self.close(code=code)
+
+    # --- client frames ------------------------------------------------------------
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        if self.closing:
+            return
+        if text_data is None:
+            return await self._send_error(FrameError(_("Frames are JSON text.")))
+        if len(text_data) > MAX_FRAME_CHARS:
+            return await self._send_error(FrameError(_("Frame too large."), code="too_large"))
+        try:
+            content = await self.decode_json(text_data)
+        except ValueError:
+            return await self._send_error(FrameError(_("Frames are JSON objects.")))
+        await self.receive_json(content)
+
+    async def receive_json(self, content, **kwargs):
+        if not isinstance(content, dict) or not isinstance(content.get("type"), str):
+            return await self._send_error(FrameError(_("A frame needs a type.")))
+        ref = content.get("ref")
+        ref = ref if isinstance(ref, str | int) and not isinstance(ref, bool) else None
+        retry_after = self._frame_budget_exceeded()
+        if retry_after:
+            return await self._send_error(
+                RateLimitedError(_("Too many frames."), retry_after=retry_after), ref
+            )
+        handler = self.FRAME_HANDLERS.get(content["type"])
+        if handler is None:
+            return await self._send_error(
+                FrameError(_("Unknown frame type."), code="unknown_frame"), ref
+            )
+        # Bans, removals and mutes are checked on every frame, from the database.
+        membership = await database_sync_to_async(membership_for_user)(
+            room_id=self.room_id, user_id=self.user_id
+        )
+        refusal = _close_code_for(membership)
+        if refusal:
+            return await self._close(refusal)
+        try:
+            await handler(self, membership, content, ref)
+        except DomainError as error:
+            await self._send_error(error, ref)
+
+    def _frame_budget_exceeded(self) -> int:
+        """Seconds to wait when this socket sent too many frames lately, else 0."""
+        now = time.monotonic()
+        if not hasattr(self, "frame_times"):
+            self.frame_times = deque()
+        while self.frame_times and now - self.frame_times[0] > FRAME_WINDOW_SECONDS:
+            self.frame_times.popleft()
+        if len(self.frame_times) >= FRAME_LIMIT:
+            return max(1, int(FRAME_WINDOW_SECONDS - (now - self.frame_times[0])) + 1)
+        self.frame_times.append(now)
+        return 0
+
+    async def _send_error(self, error: DomainError, ref=None) -> None:
+        event = {"type": "error", "code": error.code, "message": error.message}
+        if error.fields:
+            event["fields"] = error.fields
+        if error.retry_after is not None:
+            event["retry_after"] = error.retry_after
+        if ref is not None:
+            event["ref"] = ref
+        await self.send_json(event)
+
+    async def frame_message_send(self, membership, content, ref):
+        sent = await database_sync_to_async(check_send_message)(
+            membership=membership,
+            body=_str_field(content, "body"),
+            client_id=_str_field(content, "client_id", required=False),
+            reply_to_id=_int_field(content, "reply_to", required=False),
+        )
+        if not sent.created:
+            # A retry: the room saw it already, so only the sender gets it back.
+            payload = await database_sync_to_async(message_payload_by_id)(sent.message.pk)
+            await self.send_json({"type": "message.created", "message": payload})
+
+    async def frame_message_edit(self, membership, content, ref):
+        await database_sync_to_async(edit_message)(
+            user_id=self.user_id,
+            message_id=_int_field(content, "id"),
+            body=_str_field(content, "body"),
+        )
+
+    async def frame_message_delete(self, membership, content, ref):
+        await database_sync_to_async(delete_message)(
+            user_id=self.user_id, message_id=_int_field(content, "id")
+        )
+
+    async def frame_typing(self, membership, content, ref):
+        await database_sync_to_async(notify_typing)(membership=membership)
+
+    async def frame_read(self, membership, content, ref):
+        seq = await database_sync_to_async(mark_read)(
+            membership=membership, seq=_int_field(content, "seq")
+        )
+        await self.send_json({"type": "read.ok", "room_id": self.room_id, "seq": seq})
+
+    async def frame_ping(self, membership, content, ref):
+        if time.monotonic() - self.group_joined_at > GROUP_REFRESH_SECONDS:
+            try:
+                await self.channel_layer.group_add(self.group, self.channel_name)
+                self.group_joined_at = time.monotonic()
+            except Exception:  # retried on the next ping
+                logger.warning("channel layer unavailable; group refresh for %s", self.room_id)
+        await database_sync_to_async(presence.socket_heartbeat)(
+            room_id=self.room_id, membership_id=self.membership_id, channel_name=self.channel_name
+        )
+        await self.send_json({"type": "pong", **({"ref": ref} if ref is not None else {})})
+
+    FRAME_HANDLERS = {
+        "message.send": frame_message_send,
+        "message.edit": frame_message_edit,
+        "message.delete": frame_message_delete,
+        "typing": frame_typing,
+        "read": frame_read,
+        "ping": frame_ping,
+    }
+
+    # --- server events ----------------------------------------------------------------
+
+    async def moim_event(self, message):
+        if self.closing:
+            return
+        event = message["event"]
+        kind = event.get("type")
+        if kind == "message.created" and event["message"]["seq"] <= self.history_high_water:
+            return  # already sent during catch-up
+        if kind == "typing" and event.get("membership_id") == self.membership_id:
+            return
+        if kind in REMOVAL_EVENTS:
+            target = event.get("membership_id", event.get("member_id"))
+            reason = event.get("reason") or REMOVAL_EVENTS[kind]
+            if target == self.membership_id:
+                await self.send_json(
+                    {
+                        "type": "member.removed",
+                        "room_id": self.room_id,
+                        "membership_id": target,
+                        "reason": reason,
+                    }
+                )
+                return await self._close(CLOSE_CODE_BY_REASON.get(reason, CLOSE_LEFT))
+            if kind == "member.removed":
+                event = {**event, "type": "member.left"}
+        await self.send_json(event)

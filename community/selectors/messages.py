@@ -1,0 +1,149 @@
+"""Reads for chat messages, and the ONE message payload shared by REST, sockets and
+broadcasts.
+
+A payload shows its author only as the room membership (nickname, avatar, membership
+id): never the username, handle or user id, so an open profile stays open.
+"""
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+
+from community.models import Membership, Message, Room
+from config.errors import NotFoundError, PermissionDeniedError
+
+HISTORY_DEFAULT_LIMIT = 50
+HISTORY_MAX_LIMIT = 100
+REPLY_PREVIEW_LENGTH = 140
+
+
+def _with_payload_relations(queryset: QuerySet[Message]) -> QuerySet[Message]:
+    return queryset.select_related("author", "reply_to", "reply_to__author")
+
+
+def _author_payload(membership: Membership | None) -> dict[str, Any] | None:
+    if membership is None:
+        return None
+    return {
+        "membership_id": membership.pk,
+        "nickname": membership.nickname,
+        "avatar": membership.avatar.url if membership.avatar else None,
+    }
+
+
+def _reply_payload(message: Message | None) -> dict[str, Any] | None:
+    if message is None:
+        return None
+    author = message.author
+    return {
+        "id": message.pk,
+        "seq": message.seq,
+        "deleted": message.is_deleted,
+        "body": "" if message.is_deleted else message.body[:REPLY_PREVIEW_LENGTH],
+        "author": None
+        if author is None
+        else {"membership_id": author.pk, "nickname": author.nickname},
+    }
+
+
+def message_payloads(messages: list[Message]) -> list[dict[str, Any]]:
+    """Payloads for ``messages`` (loaded with ``_with_payload_relations``), in order.
+
+    Batch-shaped on purpose: reactions and media fill their parts with one query per
+    page, not one per message.
+    """
+    payloads = []
+    for message in messages:
+        deleted = message.is_deleted
+        payloads.append(
+            {
+                "id": message.pk,
+                "room_id": message.room_id,
+                "seq": message.seq,
+                "kind": message.kind,
+                "body": "" if deleted else message.body,
+                "author": _author_payload(message.author),
+                "reply_to": _reply_payload(message.reply_to),
+                "client_id": message.client_id,
+                "created_at": message.created_at.isoformat(),
+                "edited_at": message.edited_at.isoformat() if message.edited_at else None,
+                "deleted": deleted,
+                "deleted_at": message.deleted_at.isoformat() if deleted else None,
+                "reactions": [],
+                "media": None,
+            }
+        )
+    return payloads
+
+
+def message_payload(message: Message) -> dict[str, Any]:
+    return message_payloads([message])[0]
+
+
+def message_payload_by_id(message_id: int) -> dict[str, Any]:
+    message = _with_payload_relations(Message.objects.filter(pk=message_id)).get()
+    return message_payload(message)
+
+
+def active_membership(*, room_id: int, user_id: int) -> Membership | None:
+    return (
+        Membership.objects.select_related("room")
+        .filter(room_id=room_id, user_id=user_id, state=Membership.State.ACTIVE)
+        .first()
+    )
+
+
+def membership_for_user(*, room_id: int, user_id: int) -> Membership | None:
+    """The user's membership in the room in any state (banned and left included)."""
+    return (
+        Membership.objects.select_related("room").filter(room_id=room_id, user_id=user_id).first()
+    )
+
+
+def readable_room(*, room_id: int, user) -> tuple[Room, Membership | None]:
+    """The room if ``user`` may read its history: active members, or anyone when the
+    room is readable without an account. Raises NotFound / PermissionDenied."""
+    room = Room.objects.filter(pk=room_id).first()
+    if room is None:
+        raise NotFoundError(_("No such room."))
+    membership = None
+    if user is not None and user.is_authenticated:
+        membership = (
+            Membership.objects.filter(room=room, user=user, state=Membership.State.ACTIVE)
+            .only("id", "last_read_seq", "role", "room_id")
+            .first()
+        )
+    if membership is None and not (room.is_web_public and not room.is_suspended):
+        raise PermissionDeniedError(_("Only members can read this room."), code="not_member")
+    return room, membership
+
+
+def room_history(
+    *,
+    room_id: int,
+    before: int | None = None,
+    after: int | None = None,
+    limit: int = HISTORY_DEFAULT_LIMIT,
+) -> tuple[list[Message], bool]:
+    """Messages in ascending ``seq`` and whether more exist beyond the page.
+
+    ``after``: the first ``limit`` messages with seq > after (resync, forward paging).
+    ``before``: the last ``limit`` messages with seq < before (scrolling back).
+    Neither: the latest ``limit`` messages. Tombstones are included, content hidden.
+    """
+    limit = max(1, min(limit, HISTORY_MAX_LIMIT))
+    queryset = _with_payload_relations(Message.objects.filter(room_id=room_id))
+    if after is not None:
+        queryset = queryset.filter(seq__gt=after)
+        if before is not None:
+            queryset = queryset.filter(seq__lt=before)
+        rows = list(queryset.order_by("seq")[: limit + 1])
+        return rows[:limit], len(rows) > limit
+    if before is not None:
+        queryset = queryset.filter(seq__lt=before)
+    rows = list(queryset.order_by("-seq")[: limit + 1])
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    rows.reverse()
+    return rows, has_more

@@ -1,0 +1,90 @@
+"""Who is online in a room, counted across every ASGI process.
+
+Each open socket is an entry ``"<membership_id>|<channel_name>"`` that expires unless
+the socket's pings refresh it, so a crashed process's sockets fade out on their own.
+The count is of distinct memberships (two tabs count once). On Redis it is a sorted
+set scored by expiry time; on the local-memory cache (development, tests) a dict.
+"""
+
+import logging
+import time
+
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
+
+from config.realtime import broadcast_on_commit
+
+logger = logging.getLogger(__name__)
+
+# Clients ping every 25 s; an entry outlives two missed pings.
+PRESENCE_TTL_SECONDS = 70
+_KEY = "presence:room:{}"
+
+
+def _entry(membership_id: int, channel_name: str) -> str:
+    return f"{membership_id}|{channel_name}"
+
+
+def _count(entries) -> int:
+    return len({str(entry).split("|", 1)[0] for entry in entries})
+
+
+def _touch(room_id: int, entry: str, *, remove: bool) -> int:
+    now = time.time()
+    cache = caches["default"]
+    if isinstance(cache, RedisCache):
+        key = cache.make_and_validate_key(_KEY.format(room_id))
+        client = cache._cache.get_client(key, write=True)
+        pipe = client.pipeline()
+        pipe.zremrangebyscore(key, "-inf", now)
+        if remove:
+            pipe.zrem(key, entry)
+        else:
+            pipe.zadd(key, {entry: now + PRESENCE_TTL_SECONDS})
+        pipe.expire(key, PRESENCE_TTL_SECONDS * 2)
+        pipe.zrange(key, 0, -1)
+        members = pipe.execute()[-1]
+        return _count(
+            member.decode() if isinstance(member, bytes) else member for member in members
+        )
+    key = _KEY.format(room_id)
+    entries = {k: v for k, v in (cache.get(key) or {}).items() if v > now}
+    if remove:
+        entries.pop(entry, None)
+    else:
+        entries[entry] = now + PRESENCE_TTL_SECONDS
+    cache.set(key, entries, PRESENCE_TTL_SECONDS * 2)
+    return _count(entries)
+
+
+def _update(*, room_id: int, membership_id: int, channel_name: str, remove: bool) -> int | None:
+    try:
+        return _touch(room_id, _entry(membership_id, channel_name), remove=remove)
+    except Exception:  # presence is best effort; chat works without it
+        logger.warning("presence unavailable for room %s", room_id)
+        return None
+
+
+def socket_online(*, room_id: int, group: str, membership_id: int, channel_name: str) -> int | None:
+    """Record an open socket (or refresh it) and broadcast the room's online count."""
+    count = _update(
+        room_id=room_id, membership_id=membership_id, channel_name=channel_name, remove=False
+    )
+    if count is not None:
+        broadcast_on_commit(group, {"type": "presence", "room_id": room_id, "online": count})
+    return count
+
+
+def socket_heartbeat(*, room_id: int, membership_id: int, channel_name: str) -> int | None:
+    """Refresh an open socket's entry without broadcasting."""
+    return _update(
+        room_id=room_id, membership_id=membership_id, channel_name=channel_name, remove=False
+    )
+
+
+def socket_offline(*, room_id: int, group: str, membership_id: int, channel_name: str) -> None:
+    count = _update(
+        room_id=room_id, membership_id=membership_id, channel_name=channel_name, remove=True
+    )
+    if count is not None:
+        broadcast_on_commit(group, {"type": "presence", "room_id": room_id, "online": count})

@@ -1,0 +1,489 @@
+/* Moim room chat: a plain-JS client for the protocol in docs/realtime.md.
+ *
+ * User text is only ever set with textContent, never parsed as HTML. Messages are kept in
+ * seq order and de-duplicated by id; a dropped socket reconnects with backoff and
+ * resyncs with ?after=<highest seq>, and pending sends are retried with the same
+ * client_id (the server stores each client_id once).
+ */
+(function () {
+  "use strict";
+
+  var root = document.getElementById("chat");
+  if (!root) return;
+
+  var t = window.gettext || function (s) { return s; };
+  var fmt = window.interpolate || function (s, args) {
+    return s.replace(/%\((\w+)\)s/g, function (_m, key) { return args[key]; });
+  };
+
+  var STOP_CODES = { 4401: t("Please log in again."), 4403: t("You are not a member of this room."),
+    4404: t("This room no longer exists."), 4410: t("You were banned from this room."),
+    4411: t("You were removed from this room."), 4412: t("You left this room.") };
+  var PAGE_SIZE = 50;
+  var PING_MS = 25000;
+  var TYPING_SHOW_MS = 5000;
+  var TYPING_SEND_MS = 3000;
+
+  var config = {
+    roomId: Number(root.dataset.roomId),
+    me: Number(root.dataset.membershipId),
+    isHost: root.dataset.isHost === "1",
+    lastReadSeq: Number(root.dataset.lastReadSeq || 0),
+    socketPath: root.dataset.socketPath,
+    historyUrl: root.dataset.historyUrl,
+    readUrl: root.dataset.readUrl,
+    messageUrlTemplate: root.dataset.messageUrlTemplate,
+  };
+  var el = {
+    log: root.querySelector("[data-chat-log]"),
+    list: root.querySelector("[data-chat-messages]"),
+    loader: root.querySelector("[data-chat-loader]"),
+    connection: root.querySelector("[data-chat-connection]"),
+    presence: root.querySelector("[data-chat-presence]"),
+    typing: root.querySelector("[data-chat-typing]"),
+    error: root.querySelector("[data-chat-error]"),
+    form: root.querySelector("[data-chat-form]"),
+    input: root.querySelector("[data-chat-input]"),
+    reply: root.querySelector("[data-chat-reply]"),
+    replyText: root.querySelector("[data-chat-reply-text]"),
+    replyCancel: root.querySelector("[data-chat-reply-cancel]"),
+    template: root.querySelector("[data-chat-message-template]"),
+  };
+  var csrfInput = el.form.querySelector("input[name=csrfmiddlewaretoken]");
+
+  var state = {
+    socket: null,
+    attempts: 0,
+    stopped: false,
+    highestSeq: 0,
+    lowestSeq: null,
+    hasMoreBefore: true,
+    loadingBefore: false,
+    nodes: new Map(), // message id -> <li>
+    messages: new Map(), // message id -> payload
+    pending: new Map(), // client_id -> {body, replyTo, node}
+    replyTo: null,
+    typists: new Map(), // membership id -> {nickname, timer}
+    lastTypingSent: 0,
+    readSent: config.lastReadSeq,
+    readTimer: null,
+    pingTimer: null,
+    dividerPlaced: false,
+    historyLoaded: false,
+  };
+
+  // --- helpers ----------------------------------------------------------------------
+
+  function newClientId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    return "c" + Date.now().toString(36) + Math.random().toString(36).slice(2);
+  }
+
+  function messageUrl(id) {
+    return config.messageUrlTemplate.replace(/\/0\/$/, "/" + id + "/");
+  }
+
+  function api(method, url, body) {
+    var headers = { "Accept": "application/json" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (csrfInput) headers["X-CSRFToken"] = csrfInput.value;
+    return fetch(url, {
+      method: method, headers: headers, credentials: "same-origin",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }).then(function (response) {
+      if (response.status === 204) return null;
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        if (!response.ok) {
+          var error = (data && data.error) || { message: t("Something went wrong.") };
+          error.retry_after = Number(response.headers.get("Retry-After")) || undefined;
+          throw error;
+        }
+        return data;
+      });
+    });
+  }
+
+  function showError(error) {
+    if (!error) { el.error.hidden = true; el.error.textContent = ""; return; }
+    var text = error.message || t("Something went wrong.");
+    if (error.retry_after) {
+      text += " " + fmt(t("Try again in %(seconds)s s."), { seconds: error.retry_after }, true);
+    }
+    el.error.textContent = text;
+    el.error.hidden = false;
+    clearTimeout(showError.timer);
+    showError.timer = setTimeout(function () { showError(null); }, 8000);
+  }
+
+  function setConnection(kind, text) {
+    el.connection.dataset.state = kind;
+    el.connection.textContent = text;
+  }
+
+  function nearBottom() {
+    return el.log.scrollHeight - el.log.scrollTop - el.log.clientHeight < 80;
+  }
+
+  function scrollToBottom() { el.log.scrollTop = el.log.scrollHeight; }
+
+  function send(frame) {
+    if (state.socket && state.socket.readyState === WebSocket.OPEN) {
+      state.socket.send(JSON.stringify(frame));
+      return true;
+    }
+    return false;
+  }
+
+  // --- rendering ----------------------------------------------------------------------
+
+  function render(message) {
+    var node = el.template.content.firstElementChild.cloneNode(true);
+    node.dataset.id = message.id;
+    node.dataset.seq = message.seq;
+    var mine = message.author && message.author.membership_id === config.me;
+    node.classList.toggle("is-mine", !!mine);
+    node.classList.toggle("is-system", message.kind === "system");
+    node.classList.toggle("is-deleted", !!message.deleted);
+    node.querySelector(".chat-author").textContent = message.author ? message.author.nickname : "";
+    var time = node.querySelector(".chat-time");
+    time.dateTime = message.created_at;
+    time.textContent = new Date(message.created_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    node.querySelector(".chat-edited").hidden = !message.edited_at || message.deleted;
+    node.querySelector(".chat-body").textContent = message.deleted ? t("This message was deleted.") : message.body;
+    var quote = node.querySelector(".chat-quote");
+    if (message.reply_to) {
+      quote.hidden = false;
+      quote.dataset.target = message.reply_to.id;
+      quote.querySelector(".chat-quote-author").textContent = message.reply_to.author ? message.reply_to.author.nickname : "";
+      quote.querySelector(".chat-quote-body").textContent = message.reply_to.deleted ? t("This message was deleted.") : message.reply_to.body;
+    }
+    node.querySelector("[data-action=reply]").hidden = !!message.deleted;
+    node.querySelector("[data-action=edit]").hidden = !mine || message.deleted || message.kind !== "text";
+    node.querySelector("[data-action=delete]").hidden = message.deleted || !(mine || config.isHost);
+    // The reactions feature draws its bar into each message (and fills message.reactions).
+    window.MoimReactions && window.MoimReactions.renderBar(node, message);
+    return node;
+  }
+
+  function insertInOrder(node, seq) {
+    var child = el.list.lastElementChild;
+    while (child && (child.dataset.seq === undefined || Number(child.dataset.seq) > seq)) {
+      child = child.previousElementSibling;
+    }
+    if (child) child.after(node); else el.list.prepend(node);
+  }
+
+  function placeUnreadDivider(scrollTo) {
+    if (state.dividerPlaced) return;
+    // Only once the first unread message is on screen (scrolling back loads it).
+    if (state.hasMoreBefore && state.lowestSeq !== null && config.lastReadSeq < state.lowestSeq - 1) return;
+    var first = null;
+    el.list.querySelectorAll(".chat-message").forEach(function (node) {
+      if (!first && Number(node.dataset.seq) > config.lastReadSeq && !node.classList.contains("is-mine")) first = node;
+    });
+    if (!first) return;
+    var divider = document.createElement("li");
+    divider.className = "chat-unread-divider";
+    divider.setAttribute("role", "separator");
+    divider.textContent = t("New messages");
+    first.before(divider);
+    state.dividerPlaced = true;
+    if (scrollTo) divider.scrollIntoView({ block: "center" });
+  }
+
+  /* Add or replace a message; returns true when it is new. */
+  function upsert(message) {
+    var existing = state.nodes.get(message.id);
+    var node = render(message);
+    var pending = message.client_id && state.pending.get(message.client_id);
+    if (pending && message.author && message.author.membership_id === config.me) {
+      pending.node.remove();
+      state.pending.delete(message.client_id);
+    }
+    state.messages.set(message.id, message);
+    state.nodes.set(message.id, node);
+    if (existing) { existing.replaceWith(node); return false; }
+    insertInOrder(node, message.seq);
+    state.highestSeq = Math.max(state.highestSeq, message.seq);
+    state.lowestSeq = state.lowestSeq === null ? message.seq : Math.min(state.lowestSeq, message.seq);
+    return true;
+  }
+
+  function onCreated(message) {
+    var stick = nearBottom() || (message.author && message.author.membership_id === config.me);
+    upsert(message);
+    clearTypist(message.author && message.author.membership_id);
+    if (stick) { scrollToBottom(); scheduleRead(); }
+  }
+
+  function onDeleted(event) {
+    var message = state.messages.get(event.id);
+    if (!message) return;
+    upsert(Object.assign({}, message, { deleted: true, body: "", deleted_at: event.deleted_at }));
+  }
+
+  // --- history and infinite scroll ------------------------------------------------------
+
+  function loadLatest() {
+    return api("GET", config.historyUrl + "?limit=" + PAGE_SIZE).then(function (page) {
+      page.results.forEach(upsert);
+      state.hasMoreBefore = page.has_more;
+      state.historyLoaded = true;
+      if (page.last_read_seq !== null && page.last_read_seq !== undefined) config.lastReadSeq = page.last_read_seq;
+      scrollToBottom();
+      placeUnreadDivider(true);
+    });
+  }
+
+  function loadEarlier() {
+    if (state.loadingBefore || !state.hasMoreBefore || state.lowestSeq === null) return;
+    state.loadingBefore = true;
+    el.loader.hidden = false;
+    var before = el.log.scrollHeight;
+    api("GET", config.historyUrl + "?limit=" + PAGE_SIZE + "&before=" + state.lowestSeq).then(function (page) {
+      page.results.forEach(upsert);
+      state.hasMoreBefore = page.has_more;
+      placeUnreadDivider(false);
+      el.log.scrollTop += el.log.scrollHeight - before; // keep the reader's place
+    }).catch(showError).finally(function () {
+      state.loadingBefore = false;
+      el.loader.hidden = true;
+    });
+  }
+
+  el.log.addEventListener("scroll", function () {
+    if (el.log.scrollTop < 80) loadEarlier();
+    if (nearBottom()) scheduleRead();
+  });
+
+  // --- read markers -----------------------------------------------------------------------
+
+  function scheduleRead() {
+    clearTimeout(state.readTimer);
+    state.readTimer = setTimeout(function () {
+      if (document.visibilityState !== "visible" || state.highestSeq <= state.readSent) return;
+      var seq = state.highestSeq;
+      state.readSent = seq;
+      if (!send({ type: "read", seq: seq })) api("POST", config.readUrl, { seq: seq }).catch(function () {});
+    }, 1000);
+  }
+  document.addEventListener("visibilitychange", function () { if (nearBottom()) scheduleRead(); });
+
+  // --- typing and presence ---------------------------------------------------------------
+
+  function renderTyping() {
+    var names = Array.from(state.typists.values()).map(function (item) { return item.nickname; });
+    el.typing.textContent = names.length === 0 ? "" : names.length === 1
+      ? fmt(t("%(name)s is typing…"), { name: names[0] }, true)
+      : fmt(t("%(count)s people are typing…"), { count: names.length }, true);
+  }
+
+  function clearTypist(membershipId) {
+    var item = state.typists.get(membershipId);
+    if (!item) return;
+    clearTimeout(item.timer);
+    state.typists.delete(membershipId);
+    renderTyping();
+  }
+
+  function onTyping(event) {
+    clearTypist(event.membership_id);
+    state.typists.set(event.membership_id, {
+      nickname: event.nickname,
+      timer: setTimeout(function () { clearTypist(event.membership_id); }, TYPING_SHOW_MS),
+    });
+    renderTyping();
+  }
+
+  // --- sending, editing, deleting --------------------------------------------------------
+
+  function sendPending(clientId) {
+    var item = state.pending.get(clientId);
+    if (!item) return;
+    var frame = { type: "message.send", body: item.body, client_id: clientId, ref: clientId };
+    if (item.replyTo) frame.reply_to = item.replyTo;
+    if (send(frame)) return;
+    // No socket (e.g. the realtime backend is down): the REST twin stores it all the same.
+    api("POST", config.historyUrl, { body: item.body, client_id: clientId, reply_to: item.replyTo || null })
+      .then(onCreated)
+      .catch(function (error) { failPending(clientId, error); });
+  }
+
+  function failPending(clientId, error) {
+    var item = state.pending.get(clientId);
+    if (!item) return;
+    item.node.remove();
+    state.pending.delete(clientId);
+    if (!el.input.value) el.input.value = item.body;
+    showError(error);
+  }
+
+  function submit() {
+    var body = el.input.value.trim();
+    if (!body) return;
+    var clientId = newClientId();
+    var node = document.createElement("li");
+    node.className = "chat-message is-mine is-pending";
+    var text = document.createElement("div");
+    text.className = "chat-body";
+    text.dir = "auto";
+    text.textContent = body;
+    node.appendChild(text);
+    el.list.appendChild(node);
+    state.pending.set(clientId, { body: body, replyTo: state.replyTo && state.replyTo.id, node: node });
+    el.input.value = "";
+    setReply(null);
+    scrollToBottom();
+    sendPending(clientId);
+  }
+
+  el.form.addEventListener("submit", function (event) { event.preventDefault(); submit(); });
+  el.input.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); submit(); }
+  });
+  el.input.addEventListener("input", function () {
+    var now = Date.now();
+    if (el.input.value && now - state.lastTypingSent > TYPING_SEND_MS) {
+      state.lastTypingSent = now;
+      send({ type: "typing" });
+    }
+  });
+
+  function setReply(message) {
+    state.replyTo = message;
+    el.reply.hidden = !message;
+    el.replyText.textContent = message ? (message.author ? message.author.nickname + ": " : "") + message.body : "";
+    if (message) el.input.focus();
+  }
+  el.replyCancel.addEventListener("click", function () { setReply(null); });
+
+  function startEdit(node, message) {
+    var body = node.querySelector(".chat-body");
+    if (node.querySelector(".chat-edit-box")) return;
+    var box = document.createElement("div");
+    box.className = "chat-edit-box";
+    var area = document.createElement("textarea");
+    area.value = message.body;
+    area.maxLength = Number(root.dataset.maxLength) || 4000;
+    var save = document.createElement("button");
+    save.type = "button"; save.className = "button button-small"; save.textContent = t("Save");
+    var cancel = document.createElement("button");
+    cancel.type = "button"; cancel.className = "link-button"; cancel.textContent = t("Cancel");
+    box.append(area, save, cancel);
+    body.hidden = true;
+    body.after(box);
+    area.focus();
+    cancel.addEventListener("click", function () { box.remove(); body.hidden = false; });
+    save.addEventListener("click", function () {
+      var text = area.value.trim();
+      if (!text || text === message.body) { cancel.click(); return; }
+      if (!send({ type: "message.edit", id: message.id, body: text, ref: "edit-" + message.id })) {
+        api("PATCH", messageUrl(message.id), { body: text }).then(upsert).catch(showError);
+      }
+      cancel.click();
+    });
+  }
+
+  el.list.addEventListener("click", function (event) {
+    var quote = event.target.closest(".chat-quote");
+    if (quote) {
+      var target = state.nodes.get(Number(quote.dataset.target));
+      if (target) {
+        target.scrollIntoView({ block: "center", behavior: "smooth" });
+        target.classList.add("is-highlighted");
+        setTimeout(function () { target.classList.remove("is-highlighted"); }, 1500);
+      }
+      return;
+    }
+    var button = event.target.closest("button[data-action]");
+    if (!button) return;
+    var node = button.closest(".chat-message");
+    var message = state.messages.get(Number(node.dataset.id));
+    if (!message) return;
+    if (button.dataset.action === "reply") setReply(message);
+    if (button.dataset.action === "edit") startEdit(node, message);
+    if (button.dataset.action === "delete" && window.confirm(t("Delete this message?"))) {
+      if (!send({ type: "message.delete", id: message.id, ref: "delete-" + message.id })) {
+        api("DELETE", messageUrl(message.id)).then(function () {
+          onDeleted({ id: message.id, deleted_at: new Date().toISOString() });
+        }).catch(showError);
+      }
+    }
+  });
+
+  // --- the socket ---------------------------------------------------------------------------
+
+  var handlers = {
+    "ready": function (event) {
+      state.attempts = 0;
+      setConnection("open", t("Live"));
+      if (!state.historyLoaded) loadLatest().catch(showError);
+    },
+    // Pending sends that may not have reached the server are retried with their
+    // client_id once the catch-up is done: the server stores each one only once.
+    "resync.done": function () { resendPending(); },
+    "message.created": function (event) { onCreated(event.message); },
+    "message.updated": function (event) { upsert(event.message); },
+    "message.deleted": onDeleted,
+    "reaction.updated": function (event) { window.MoimReactions && window.MoimReactions.onEvent(event); },
+    "typing": onTyping,
+    "presence": function (event) { el.presence.textContent = fmt(t("%(count)s online"), { count: event.online }, true); },
+    "member.left": function (event) { clearTypist(event.membership_id || event.member_id); },
+    "member.updated": function (event) {
+      // A host may promote or demote me: the delete buttons follow my role.
+      if (event.member && event.member.id === config.me) {
+        config.isHost = event.member.role === "owner" || event.member.role === "cohost";
+      }
+    },
+    "error": function (event) {
+      if (event.ref && state.pending.has(event.ref)) failPending(event.ref, event);
+      else showError(event);
+    },
+  };
+
+  function resendPending() {
+    state.pending.forEach(function (_item, clientId) { sendPending(clientId); });
+  }
+
+  function connect() {
+    if (state.stopped || state.socket) return;
+    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    var url = scheme + window.location.host + config.socketPath;
+    // Resync from what is on screen; before the first history page, just go live.
+    if (state.historyLoaded) url += "?after=" + state.highestSeq;
+    setConnection("connecting", state.attempts ? t("Reconnecting…") : t("Connecting…"));
+    var socket = new WebSocket(url);
+    state.socket = socket;
+    socket.addEventListener("message", function (raw) {
+      var event;
+      try { event = JSON.parse(raw.data); } catch (_e) { return; }
+      var handler = handlers[event.type];
+      if (handler) handler(event);
+    });
+    socket.addEventListener("close", function (event) {
+      clearInterval(state.pingTimer);
+      if (state.socket === socket) state.socket = null;
+      if (STOP_CODES[event.code]) {
+        state.stopped = true;
+        setConnection("closed", STOP_CODES[event.code]);
+        el.input.disabled = true;
+        return;
+      }
+      // Exponential backoff with jitter, capped at 30 s.
+      var delay = Math.min(30000, 1000 * Math.pow(2, state.attempts)) * (0.5 + Math.random() / 2);
+      state.attempts += 1;
+      setConnection("closed", fmt(t("Offline. Reconnecting in %(seconds)s s…"), { seconds: Math.round(delay / 1000) }, true));
+      setTimeout(connect, delay);
+    });
+    socket.addEventListener("open", function () {
+      clearInterval(state.pingTimer);
+      state.pingTimer = setInterval(function () { send({ type: "ping" }); }, PING_MS);
+    });
+  }
+
+  window.addEventListener("online", function () {
+    if (!state.socket && !state.stopped) { state.attempts = 0; connect(); }
+  });
+
+  loadLatest().catch(showError).finally(connect);
+})();
