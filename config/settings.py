@@ -201,6 +201,7 @@ REST_FRAMEWORK = {
         "anon": env.str("THROTTLE_ANON", default="120/min"),
         "user": env.str("THROTTLE_USER", default="600/min"),
         "auth": env.str("THROTTLE_AUTH", default="20/min"),
+        "reactions": env.str("THROTTLE_REACTIONS", default="120/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
