@@ -25,7 +25,7 @@ from config.errors import (
 )
 from config.realtime import broadcast_on_commit
 from profiles.images import verify_image
-from profiles.models import Block, Follow, Profile, StatusPost, User
+from profiles.models import TIMEZONE_CHOICES, Block, Follow, Profile, StatusPost, User
 from profiles.text import fold, lookalike_key
 
 USERNAME_RE = re.compile(r"^[\w.@+-]{3,150}$")
@@ -36,10 +36,28 @@ def handle_key(handle: str) -> str:
     return lookalike_key(handle)
 
 
+# Scripts whose letters look alike; one handle may use at most one of them, so
+# "раураl" (Cyrillic р, а, у) cannot pass for "paypal".
+CONFUSABLE_SCRIPTS = ("LATIN", "CYRILLIC", "GREEK")
+
+
+def _mixes_confusable_scripts(text: str) -> bool:
+    scripts = set()
+    for char in text:
+        if char.isalpha():
+            name = unicodedata.name(char, "")
+            scripts.update(s for s in CONFUSABLE_SCRIPTS if name.startswith(s + " "))
+    return len(scripts) > 1
+
+
 def validate_handle(handle: str, *, exclude_profile_id: int | None = None) -> str:
     # NFC first: keyboards that send decomposed text (e + combining accent, conjoining
     # Hangul jamo) would otherwise fail the letters-only pattern.
     handle = unicodedata.normalize("NFC", handle.strip().lstrip("@"))
+    if _mixes_confusable_scripts(handle):
+        raise ValidationError(
+            {"handle": _("Do not mix Latin, Cyrillic and Greek letters in one handle.")}
+        )
     if not HANDLE_RE.fullmatch(handle) or len(handle_key(handle)) > 30:
         raise ValidationError(
             {
@@ -57,7 +75,9 @@ def validate_handle(handle: str, *, exclude_profile_id: int | None = None) -> st
 
 
 def _free_handle(base: str) -> str:
-    base = re.sub(r"[^\w.]", "", base)[:24] or "user"
+    base = re.sub(r"[^\w.]", "", unicodedata.normalize("NFC", base))[:24] or "user"
+    if _mixes_confusable_scripts(base):
+        base = "user"
     if not base[0].isalnum():
         base = "u" + base
     candidate, n = base, 1
@@ -161,6 +181,7 @@ MAX_PROFILE_INTERESTS = 10
 DISPLAY_NAME_MAX = 50
 BIO_MAX = 500
 STATUS_MESSAGE_MAX = 140
+VALID_TIMEZONES = frozenset(name for name, _label in TIMEZONE_CHOICES)
 
 
 def _clean_text(value: str, *, field: str, max_length: int, required: bool, errors: dict) -> str:
@@ -248,7 +269,7 @@ def update_profile(
         user_fields.append("locale")
     if timezone is not None:
         try:
-            if not timezone or timezone not in zoneinfo.available_timezones():
+            if timezone not in VALID_TIMEZONES:
                 raise ValueError
             zoneinfo.ZoneInfo(timezone)
         except (ValueError, zoneinfo.ZoneInfoNotFoundError):
@@ -425,14 +446,11 @@ MESSAGES_ANONYMISE, MESSAGES_DELETE = "anonymise", "delete"
 
 @transaction.atomic
 def delete_account(*, user: User, password: str, messages: str) -> None:
-    """Delete ``user``'s account after checking their password.
+    """The person deletes their own account, confirming with their password.
 
-    The user row stays as an anonymous, inactive tombstone so that rows other people
-    and the books rely on (room messages, ledger entries) keep a valid author. Every
-    registered deletion hook (see ``profiles.deletion``) runs in this transaction.
+    ``messages``: ``anonymise`` keeps them under a neutral nickname, ``delete`` leaves
+    tombstones. See :func:`do_delete_account`.
     """
-    from profiles.deletion import run_deletion_hooks
-
     if messages not in (MESSAGES_ANONYMISE, MESSAGES_DELETE):
         raise DomainError(
             _("Choose whether to anonymise or delete your messages."),
@@ -443,7 +461,33 @@ def delete_account(*, user: User, password: str, messages: str) -> None:
         raise NotFoundError(_("This account no longer exists."))
     if not user.check_password(password):
         raise PermissionDeniedError(_("Your password is not correct."), code="wrong_password")
-    run_deletion_hooks(user=user, delete_messages=messages == MESSAGES_DELETE)
+    do_delete_account(user=user, delete_messages=messages == MESSAGES_DELETE)
+
+
+@transaction.atomic
+def delete_account_as_moderator(*, actor: User, user_id: int, delete_messages: bool) -> bool:
+    """Staff remove an account (spam, a legal request). False if it was already gone."""
+    if not actor.is_staff:
+        raise PermissionDeniedError(_("Only moderators can delete other accounts."))
+    user = User.objects.select_for_update().filter(pk=user_id).first()
+    if user is None or not user.is_active:
+        return False
+    if user.pk == actor.pk or user.is_superuser:
+        raise PermissionDeniedError(_("Moderators cannot delete their own or an admin's account."))
+    do_delete_account(user=user, delete_messages=delete_messages)
+    return True
+
+
+def do_delete_account(*, user: User, delete_messages: bool) -> None:
+    """Run every registered deletion hook, then turn the user row into a tombstone.
+
+    The row stays, inactive and anonymous, so that rows other people and the books rely
+    on (room messages, ledger entries) keep a valid author. Call inside a transaction
+    with the user row locked.
+    """
+    from profiles.deletion import run_deletion_hooks
+
+    run_deletion_hooks(user=user, delete_messages=delete_messages)
     user.username = f"~deleted-{user.pk}"
     user.email = ""
     user.first_name = ""

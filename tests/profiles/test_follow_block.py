@@ -163,3 +163,24 @@ def test_block_and_unblock_tell_the_blockers_sockets(
     assert async_to_sync(layer.receive)(channel)["event"]["type"] == "blocks.changed"
     async_to_sync(layer.group_discard)(selectors.user_group_name(user.pk), channel)
     channel_layers.backends.clear()
+
+
+def test_collapsed_flags_fit_the_real_chat_payloads(user, make_user, make_room, make_member):
+    chat = pytest.importorskip("community.selectors.messages")
+    from community.services.messages import send_message
+    from profiles.services import block_user
+
+    bob = make_user("bob")
+    room = make_room(owner=make_user())
+    bob_member, me = make_member(room, bob), make_member(room, user)
+    send_message(membership=bob_member, body="from bob")
+    send_message(membership=me, body="from me")
+    block_user(blocker=user, blocked=bob)
+    messages, _more = chat.room_history(room_id=room.pk)
+    flagged = selectors.with_collapsed_flags(
+        chat.message_payloads(messages), selectors.blocked_member_ids_in_room(user, room.pk)
+    )
+    assert [(p["body"], p["collapsed"]) for p in flagged] == [
+        ("from bob", True),
+        ("from me", False),
+    ]

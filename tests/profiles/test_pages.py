@@ -136,11 +136,16 @@ def test_preferences_page_sets_language_and_time_zone(web, user, make_user):
     assert user.timezone == "Asia/Seoul"
 
 
-def test_friends_page_lists_the_feed(web, user, make_user):
+def test_friends_page_lists_the_feed(web, user, make_user, make_room, make_member):
     bob = make_user("bob")
     follow_user(follower=user, followee=bob)
+    follow_user(follower=bob, followee=user)
     create_status_post(author=bob, body="bob was here")
-    assert "bob was here" in web.get("/friends/").content.decode()
+    room = make_room(owner=make_user(), title="<b>Loud</b> jazz")
+    make_member(room, bob, is_open_profile=False)
+    html = web.get("/friends/").content.decode()
+    assert "bob was here" in html
+    assert f'<a href="/rooms/{room.pk}/">“&lt;b&gt;Loud&lt;/b&gt; jazz”</a>' in html
     assert web.get("/friends/?cursor=garbage").status_code == 302
 
 

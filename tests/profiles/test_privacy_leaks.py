@@ -375,6 +375,11 @@ async def test_socket_events_show_only_the_room_nickname(scene, route, fresh_lay
     await third_socket.disconnect()
     await observer_socket.disconnect()
 
+    # The socket threads' connections: closed, so the test database can be dropped.
+    from django.db import connections
+
+    await database_sync_to_async(connections.close_all)()
+
     assert any(VICTIM_SOCKET_MESSAGE in frame for frame in seen), "positive control"
     for frame in seen + seen_third:
         assert leaks_in(frame, scene.victim.pk) == [], frame
@@ -393,3 +398,23 @@ def test_the_table_catches_a_member_who_shows_their_main_profile(scene, make_mem
         pytest.skip("no member list in this build")
     text = body_of(viewers(scene)["observer"].get(url))
     assert VICTIM_HANDLE in leaks_in(text, scene.victim.pk)
+
+
+# Searching for the victim's identity must not surface the rooms they own or joined.
+SEARCHES = [("room-search", "q"), ("api:room-list", "q")]
+
+
+@pytest.mark.parametrize(("name", "param"), SEARCHES)
+def test_searching_for_the_main_profile_finds_none_of_their_rooms(scene, name, param):
+    from django.urls import reverse
+
+    try:
+        url = reverse(name)
+    except NoReverseMatch:
+        pytest.skip(f"{name} does not exist in this build")
+    client = viewers(scene)["observer"]
+    assert "Heron lake" in body_of(client.get(url, {param: "Heron"})), "positive control"
+    for needle in [*NEEDLES, VICTIM_USERNAME.upper()]:
+        text = body_of(client.get(url, {param: needle}))
+        assert "Heron lake" not in text, needle
+        assert "Otter pond" not in text, needle

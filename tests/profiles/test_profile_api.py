@@ -183,3 +183,23 @@ def test_decomposed_unicode_handles_are_composed(user, make_user, client_for):
     assert response.json()["handle"] == "josé"
     response = client_for(make_user()).patch(ME, {"handle": "JOSÉ"})
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("handle", "accepted"),
+    [
+        ("раураl", False),  # Cyrillic р, а, у with Latin l: passes for "paypal"
+        ("αlice", False),  # Greek alpha
+        ("алиса", True),
+        ("ελένη", True),
+        ("jazz재즈", True),
+        ("ジャズ_好き", True),
+    ],
+)
+def test_mixed_confusable_scripts_are_refused(user, client_for, handle, accepted):
+    response = client_for(user).patch(ME, {"handle": handle})
+    assert (response.status_code == 200) is accepted, response.json()
+
+
+def test_a_mixed_script_username_gets_a_neutral_handle(make_user):
+    assert make_user("раураl").profile.handle == "user"
