@@ -19,8 +19,10 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $(VENV)/.installed $@
 
-# Debian packages the set-up needs: gettext (msgfmt) to compile the translation catalogs.
+# Debian packages the app shells out to: ffmpeg/ffprobe for video posters and durations,
+# gettext (msgfmt) to compile the translation catalogs.
 system-deps:
+	command -v ffmpeg >/dev/null || (apt-get update && apt-get install -y ffmpeg)
 	command -v msgfmt >/dev/null || (apt-get update && apt-get install -y gettext)
 
 install: system-deps $(VENV)/.installed

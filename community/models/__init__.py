@@ -1,4 +1,5 @@
 from community.models.interests import Hashtag, Interest
+from community.models.media import MediaAsset
 from community.models.messages import Message, MessageEdit
 from community.models.reactions import Reaction, ReactionCount, ReactionTarget
 from community.models.rooms import JoinRequest, Membership, Room, RoomInvite
@@ -7,6 +8,7 @@ __all__ = [
     "Hashtag",
     "Interest",
     "JoinRequest",
+    "MediaAsset",
     "Membership",
     "Message",
     "MessageEdit",
