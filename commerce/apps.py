@@ -5,3 +5,15 @@ from django.utils.translation import gettext_lazy as _
 class CommerceConfig(AppConfig):
     name = "commerce"
     verbose_name = _("Commerce")
+
+    def ready(self):
+        # Account export and deletion registries (profiles), when they are installed.
+        try:
+            from profiles.deletion import register_deletion_hook
+            from profiles.export import register_export_section
+        except ImportError:
+            return
+        from commerce.privacy import anonymise_ledger_entries, export_ledger
+
+        register_deletion_hook("ledger", anonymise_ledger_entries)
+        register_export_section("ledger", export_ledger)

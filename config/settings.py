@@ -328,3 +328,24 @@ CHAT_SEND_RATE = (
     env.int("CHAT_SEND_RATE_COUNT", default=20),
     env.int("CHAT_SEND_RATE_WINDOW", default=10),
 )
+# --- Commerce (ledger) -------------------------------------------------------------------
+COMMERCE_CURRENCIES = env.list("COMMERCE_CURRENCIES", default=["KRW", "USD", "JPY", "EUR"])
+COMMERCE_MAX_AMOUNT = env.int("COMMERCE_MAX_AMOUNT", default=10**12)
+# Platform fee in basis points (1000 = 10%), rounded down; see commerce/fees.py.
+COMMERCE_PLATFORM_FEE_BPS = env.int("COMMERCE_PLATFORM_FEE_BPS", default=1000)
+# Creator earnings stay pending this long (refund window) before they can be paid out.
+COMMERCE_EARNINGS_HOLD = timedelta(hours=env.int("COMMERCE_EARNINGS_HOLD_HOURS", default=168))
+COMMERCE_PAYOUT_HOLD_EXPIRY = timedelta(days=env.int("COMMERCE_PAYOUT_HOLD_DAYS", default=14))
+COMMERCE_MEMBERSHIP_PERIOD = timedelta(days=env.int("COMMERCE_MEMBERSHIP_DAYS", default=30))
+COMMERCE_IDEMPOTENCY_KEY_TTL = timedelta(hours=env.int("COMMERCE_IDEMPOTENCY_HOURS", default=48))
+COMMERCE_PAYMENT_PROVIDERS = {"sandbox": "commerce.providers.sandbox.SandboxProvider"}
+COMMERCE_DEFAULT_PROVIDER = env.str("COMMERCE_DEFAULT_PROVIDER", default="sandbox")
+COMMERCE_SANDBOX_WEBHOOK_SECRET = env.str(
+    "COMMERCE_SANDBOX_WEBHOOK_SECRET", default=f"sandbox-{SECRET_KEY}"
+)
+CELERY_BEAT_SCHEDULE = {
+    "commerce-mature-earnings": {"task": "commerce.tasks.mature_earnings", "schedule": 3600},
+    "commerce-renew-memberships": {"task": "commerce.tasks.renew_room_access", "schedule": 900},
+    "commerce-expire-holds": {"task": "commerce.tasks.expire_pending_transfers", "schedule": 900},
+    "commerce-purge-keys": {"task": "commerce.tasks.purge_idempotency_keys", "schedule": 3600},
+}

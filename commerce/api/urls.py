@@ -1,1 +1,11 @@
-urlpatterns: list = []
+from django.urls import path
+
+from commerce.api import views
+
+urlpatterns = [
+    path("wallet/", views.WalletView.as_view(), name="wallet"),
+    path("wallet/transactions/", views.StatementView.as_view(), name="wallet-transactions"),
+    path("wallet/topups/", views.TopUpView.as_view(), name="wallet-topups"),
+    path("tips/", views.TipView.as_view(), name="tips"),
+    path("payouts/", views.PayoutView.as_view(), name="payouts"),
+]

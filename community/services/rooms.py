@@ -295,8 +295,11 @@ def check_room_entry_allowed(*, room: Room, user: User) -> None:
     """Hook for paid rooms: raise a DomainError when ``user`` may not enter ``room`` yet.
 
     Called by ``join_room`` and ``approve_join_request`` under the room's row lock,
-    after every free-room rule passed. The ledger fills this in; free rooms pass.
+    after every free-room rule passed. The ledger decides; free rooms pass.
     """
+    from commerce.services import check_room_entry_allowed as check_paid_room_entry
+
+    check_paid_room_entry(room=room, user=user)
 
 
 def _find_invite(room: Room, code: str) -> RoomInvite | None:

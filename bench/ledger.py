@@ -1,0 +1,232 @@
+"""Ledger transfers per second against pgbench's TPC-B-like run, on the same PostgreSQL.
+
+    DATABASE_URL=postgres://... .venv/bin/python -m bench.ledger [--workers 1 8 32] [--seconds 10]
+
+Each worker is a process with its own database connection, posting real transfers
+through the services (guarded balance updates, legs, the deferred sum-to-zero trigger):
+
+* ``spread``: wallet-to-wallet transfers between 200 accounts picked at random;
+* ``hot``: every transfer is a tip to ONE creator (3 legs: payer, creator, platform fee),
+  so every transaction updates the same two rows.
+
+pgbench's TPC-B-like transaction (3 updates, a select and an insert) is measured in the
+same run at the same client counts; the ratio is ledger / pgbench. ``ledger_check`` must
+pass afterwards.
+"""
+
+import argparse
+import multiprocessing
+import os
+import random
+import re
+import shutil
+import subprocess
+import time
+from urllib.parse import urlsplit
+
+ACCOUNTS = 200
+FUNDING = 10**9
+TARGET_RATIO = 0.4
+PGBENCH_DATABASE = "moim_pgbench"
+
+
+# --- pgbench baseline (the e2e harness ships the same helper as bench.pgbench) -------------
+
+
+def _pg_args() -> tuple[list[str], dict[str, str]]:
+    url = urlsplit(os.environ["DATABASE_URL"])
+    args = ["-h", url.hostname or "127.0.0.1", "-p", str(url.port or 5432)]
+    args += ["-U", url.username or "postgres"]
+    env = dict(os.environ)
+    if url.password:
+        env["PGPASSWORD"] = url.password
+    return args, env
+
+
+def _pgbench():
+    try:
+        from bench import pgbench
+
+        return pgbench.initialise, pgbench.tps
+    except ImportError:
+        return _pgbench_initialise, _pgbench_tps
+
+
+def _pgbench_initialise(scale: int) -> None:
+    args, env = _pg_args()
+    run = {"env": env, "check": True, "capture_output": True}
+    subprocess.run(["dropdb", *args, "--if-exists", PGBENCH_DATABASE], **run)
+    subprocess.run(["createdb", *args, PGBENCH_DATABASE], **run)
+    subprocess.run(["pgbench", *args, "-i", "-q", "-s", str(scale), PGBENCH_DATABASE], **run)
+
+
+def _pgbench_tps(*, clients: int, seconds: int) -> float:
+    args, env = _pg_args()
+    jobs = str(min(clients, os.cpu_count() or 1))
+    command = ["pgbench", *args, "-c", str(clients), "-j", jobs, "-T", str(seconds)]
+    output = subprocess.run(
+        [*command, "-M", "prepared", "-n", PGBENCH_DATABASE],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    match = re.search(r"tps = ([\d.]+) \(without initial connection time\)", output)
+    return float(match.group(1)) if match else 0.0
+
+
+# --- the ledger side ---------------------------------------------------------------------
+
+
+def _setup(run_id: str):
+    from commerce.models import Account, Transfer
+    from commerce.services.ledger import LegSpec, post_transfer, system_account, user_account
+    from profiles.models import Profile, User
+
+    users = User.objects.bulk_create(
+        [User(username=f"bench-{run_id}-{index}") for index in range(ACCOUNTS)]
+    )
+    Profile.objects.bulk_create(
+        [
+            Profile(
+                user=user,
+                handle=f"b{run_id}x{index}",
+                handle_key=f"b{run_id}x{index}",
+                display_name=user.username,
+            )
+            for index, user in enumerate(users)
+        ]
+    )
+    wallets = [
+        user_account(user_id=user.pk, kind=Account.Kind.WALLET, currency="KRW") for user in users
+    ]
+    clearing = system_account(kind=Account.Kind.PROVIDER_CLEARING, currency="KRW")
+    post_transfer(
+        kind=Transfer.Kind.TOPUP,
+        legs=[LegSpec(account=clearing, amount=-FUNDING * ACCOUNTS)]
+        + [LegSpec(account=wallet, amount=FUNDING) for wallet in wallets],
+    )
+    return users, wallets
+
+
+def _measure(workers: int, seconds: float, operation) -> float:
+    """Transfers per second from ``workers`` processes (like app server workers: no
+    shared interpreter lock), each with its own database connection."""
+    from django.db import connections
+
+    context = multiprocessing.get_context("fork")
+    counts = context.Queue()
+    ready = context.Barrier(workers + 1)
+
+    def worker(index: int) -> None:
+        rng = random.Random(index)
+        done = 0
+        try:
+            operation(rng)  # connect and warm up before the clock starts
+            ready.wait()
+            stop_at = time.perf_counter() + seconds
+            while time.perf_counter() < stop_at:
+                operation(rng)
+                done += 1
+        finally:
+            connections.close_all()
+            counts.put(done)
+
+    connections.close_all()  # children must not share the parent's socket
+    processes = [context.Process(target=worker, args=(i,)) for i in range(workers)]
+    for process in processes:
+        process.start()
+    ready.wait()
+    started = time.perf_counter()
+    total = sum(counts.get(timeout=seconds + 120) for _ in processes)
+    elapsed = time.perf_counter() - started
+    for process in processes:
+        process.join()
+    if any(process.exitcode for process in processes):
+        raise RuntimeError("a benchmark worker failed")
+    return total / elapsed
+
+
+def run(config: dict | None = None) -> dict:
+    config = config or {}
+    workers_list = config.get("ledger_workers", [1, 8, 32])
+    seconds = config.get("ledger_seconds", 10)
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")) or not shutil.which("pgbench"):
+        return {"skipped": "needs PostgreSQL in DATABASE_URL and pgbench on PATH"}
+
+    from commerce.models import Transfer
+    from commerce.reconciliation import check_ledger
+    from commerce.services import send_tip
+    from commerce.services.ledger import LegSpec, post_transfer
+
+    users, wallets = _setup(run_id=str(int(time.time())))
+    hot_handle = users[0].profile.handle
+
+    def spread(rng: random.Random) -> None:
+        payer, payee = rng.sample(range(ACCOUNTS), 2)
+        amount = rng.randint(1, 1000)
+        post_transfer(
+            kind=Transfer.Kind.ADJUSTMENT,
+            legs=[
+                LegSpec(account=wallets[payer], amount=-amount),
+                LegSpec(account=wallets[payee], amount=amount),
+            ],
+        )
+
+    def hot(rng: random.Random) -> None:
+        payer = users[rng.randrange(1, ACCOUNTS)]
+        send_tip(
+            sender=payer, amount=rng.randint(1, 1000), currency="KRW", recipient_handle=hot_handle
+        )
+
+    initialise, pgbench_tps = _pgbench()
+    initialise(max(workers_list))
+    results: dict = {"workers": {}, "rows": []}
+    for workers in workers_list:
+        entry = {
+            "spread_tps": round(_measure(workers, seconds, spread), 1),
+            "hot_tps": round(_measure(workers, seconds, hot), 1),
+            "pgbench_tps": round(pgbench_tps(clients=workers, seconds=int(seconds)), 1),
+        }
+        base = entry["pgbench_tps"] or float("nan")
+        entry["spread_ratio"] = round(entry["spread_tps"] / base, 3)
+        entry["hot_ratio"] = round(entry["hot_tps"] / base, 3)
+        results["workers"][str(workers)] = entry
+        results["rows"] += [
+            f"| ledger transfers/s, {workers} workers, 200 accounts | {entry['spread_tps']} "
+            f"| {entry['pgbench_tps']} (pgbench TPC-B-like) | {entry['spread_ratio']} "
+            f"| {TARGET_RATIO} |",
+            f"| ledger tips/s to one hot creator, {workers} workers | {entry['hot_tps']} "
+            f"| {entry['pgbench_tps']} (pgbench TPC-B-like) | {entry['hot_ratio']} | |",
+        ]
+    problems = check_ledger()
+    results["ledger_check"] = "ok" if not problems else [str(p) for p in problems]
+    results["rows"].append(
+        "| ledger_check after the run | "
+        + ("passes" if not problems else f"{len(problems)} problems")
+        + " | | | passes |"
+    )
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--seconds", type=float, default=10)
+    args = parser.parse_args()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("SECRET_KEY", "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    results = run({"ledger_workers": args.workers, "ledger_seconds": args.seconds})
+    for row in results.get("rows", [results.get("skipped")]):
+        print(row)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from commerce.models import Account, Leg
+
+
+class MoneySerializer(serializers.Serializer):
+    amount = serializers.IntegerField(min_value=1, help_text=_("Whole minor units."))
+    currency = serializers.CharField(min_length=3, max_length=3)
+
+    def validate_currency(self, value: str) -> str:
+        return value.upper()
+
+
+class TopUpSerializer(MoneySerializer):
+    pass
+
+
+class PayoutSerializer(MoneySerializer):
+    pass
+
+
+class TipSerializer(MoneySerializer):
+    message = serializers.IntegerField(required=False, min_value=1)
+    user = serializers.CharField(required=False, max_length=31)
+
+    def validate(self, attrs):
+        if ("message" in attrs) == ("user" in attrs):
+            raise serializers.ValidationError(_('Send either "message" or "user".'))
+        return attrs
+
+
+class StatementLineSerializer(serializers.ModelSerializer):
+    """One line of a statement: gross, platform fee, net and the running balance."""
+
+    account = serializers.CharField(source="account.kind")
+    kind = serializers.CharField(source="transfer.kind")
+    description = serializers.CharField(source="transfer.description")
+    transfer = serializers.IntegerField(source="transfer_id")
+    counterparty = serializers.CharField(source="counterparty_label")
+    net = serializers.IntegerField(source="amount")
+    balance = serializers.IntegerField(source="balance_after")
+
+    class Meta:
+        model = Leg
+        fields = [
+            "id",
+            "created_at",
+            "transfer",
+            "kind",
+            "description",
+            "counterparty",
+            "account",
+            "currency",
+            "gross",
+            "fee",
+            "net",
+            "balance",
+        ]
+
+
+class StatementQuerySerializer(serializers.Serializer):
+    currency = serializers.CharField(required=False, max_length=3)
+    account = serializers.ChoiceField(
+        required=False, choices=[kind.value for kind in Account.USER_KINDS]
+    )
+
+
+class BalanceSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    available = serializers.IntegerField()
+    pending = serializers.IntegerField()
+    wallet = serializers.IntegerField()
+    earnings_available = serializers.IntegerField()
+    earnings_pending = serializers.IntegerField()
+    payouts_held = serializers.IntegerField()
+
+
+class WalletSerializer(serializers.Serializer):
+    balances = BalanceSerializer(many=True)

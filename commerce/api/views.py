@@ -1,0 +1,118 @@
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.generics import ListAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from commerce import responses, selectors, services
+from commerce.api.serializers import (
+    PayoutSerializer,
+    StatementLineSerializer,
+    StatementQuerySerializer,
+    TipSerializer,
+    TopUpSerializer,
+    WalletSerializer,
+)
+from commerce.services.idempotency import run_idempotent
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=True,
+    description="Client-chosen, unique per user; a retry with the same key is replayed.",
+)
+
+
+class WalletView(APIView):
+    @extend_schema(responses=WalletSerializer)
+    def get(self, request):
+        return Response({"balances": selectors.wallet_balances(user_id=request.user.pk)})
+
+
+class StatementView(ListAPIView):
+    serializer_class = StatementLineSerializer
+
+    def get_queryset(self):
+        query = StatementQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        return selectors.statement_lines(
+            user_id=self.request.user.pk,
+            currency=query.validated_data.get("currency"),
+            account_kind=query.validated_data.get("account"),
+        )
+
+
+class IdempotentOperationView(APIView):
+    """POST runs the operation once per Idempotency-Key; retries replay its answer."""
+
+    serializer_class: type
+    scope: str
+
+    def operate(self, data: dict) -> dict:
+        raise NotImplementedError
+
+    def post(self, request):
+        serializer = self.serializer_class(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        result = run_idempotent(
+            user_id=request.user.pk,
+            key=request.headers.get("Idempotency-Key"),
+            scope=self.scope,
+            params=dict(data),
+            operation=lambda: (status.HTTP_201_CREATED, self.operate(data)),
+        )
+        response = Response(result.body, status=result.status)
+        if result.replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response
+
+
+class TopUpView(IdempotentOperationView):
+    serializer_class = TopUpSerializer
+    scope = "topup"
+
+    @extend_schema(request=TopUpSerializer, parameters=[IDEMPOTENCY_HEADER])
+    def post(self, request):
+        return super().post(request)
+
+    def operate(self, data):
+        topup = services.create_topup(
+            user=self.request.user, amount=data["amount"], currency=data["currency"]
+        )
+        return responses.topup_body(topup)
+
+
+class TipView(IdempotentOperationView):
+    serializer_class = TipSerializer
+    scope = "tip"
+
+    @extend_schema(request=TipSerializer, parameters=[IDEMPOTENCY_HEADER])
+    def post(self, request):
+        return super().post(request)
+
+    def operate(self, data):
+        tip, recipient = services.send_tip(
+            sender=self.request.user,
+            amount=data["amount"],
+            currency=data["currency"],
+            message_id=data.get("message"),
+            recipient_handle=data.get("user"),
+        )
+        return responses.tip_body(tip, recipient)
+
+
+class PayoutView(IdempotentOperationView):
+    serializer_class = PayoutSerializer
+    scope = "payout"
+
+    @extend_schema(request=PayoutSerializer, parameters=[IDEMPOTENCY_HEADER])
+    def post(self, request):
+        return super().post(request)
+
+    def operate(self, data):
+        payout = services.request_payout(
+            user=self.request.user, amount=data["amount"], currency=data["currency"]
+        )
+        return responses.payout_body(payout)

@@ -1,0 +1,71 @@
+"""ISO 4217 currencies Moim accepts, with their minor-unit exponent.
+
+Amounts are always integers in the currency's minor unit (cents for USD, won for KRW).
+"""
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from config.errors import DomainError
+
+# ISO 4217 code -> number of minor-unit digits.
+ISO_4217_EXPONENTS = {
+    "AUD": 2,
+    "CAD": 2,
+    "CHF": 2,
+    "CNY": 2,
+    "EUR": 2,
+    "GBP": 2,
+    "HKD": 2,
+    "IDR": 2,
+    "INR": 2,
+    "JPY": 0,
+    "KRW": 0,
+    "SGD": 2,
+    "THB": 2,
+    "TWD": 2,
+    "USD": 2,
+    "VND": 0,
+}
+
+
+def supported_currencies() -> list[str]:
+    return list(settings.COMMERCE_CURRENCIES)
+
+
+def validate_currency(currency: str) -> str:
+    code = (currency or "").strip().upper()
+    if code not in ISO_4217_EXPONENTS or code not in settings.COMMERCE_CURRENCIES:
+        raise DomainError(
+            _("Unsupported currency %(code)s.") % {"code": code or "-"},
+            code="unsupported_currency",
+            fields={"currency": [_("Choose one of: %s") % ", ".join(supported_currencies())]},
+        )
+    return code
+
+
+def validate_amount(amount, *, field: str = "amount") -> int:
+    """A positive integer number of minor units (bools and floats are refused)."""
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise DomainError(
+            _("Amounts are whole numbers of the currency's smallest unit."),
+            fields={field: [_("Enter a whole number.")]},
+        )
+    if amount <= 0:
+        raise DomainError(
+            _("The amount must be positive."), fields={field: [_("Must be positive.")]}
+        )
+    if amount > settings.COMMERCE_MAX_AMOUNT:
+        raise DomainError(_("The amount is too large."), fields={field: [_("Too large.")]})
+    return amount
+
+
+def format_minor(amount: int, currency: str) -> str:
+    """``1234, "USD"`` -> ``"12.34 USD"``; ``1234, "KRW"`` -> ``"1,234 KRW"``."""
+    exponent = ISO_4217_EXPONENTS.get(currency, 2)
+    sign = "-" if amount < 0 else ""
+    whole, fraction = divmod(abs(amount), 10**exponent)
+    text = f"{whole:,}"
+    if exponent:
+        text += f".{fraction:0{exponent}d}"
+    return f"{sign}{text} {currency}"

@@ -1,0 +1,40 @@
+"""Commerce writes. Each operation owns its transaction and retries deadlocks."""
+
+from commerce.services.ledger import (
+    InsufficientFundsError,
+    post_pending_transfer,
+    void_pending_transfer,
+)
+from commerce.services.payouts import (
+    approve_payout,
+    mature_all_earnings,
+    reject_payout,
+    request_payout,
+    settle_payout,
+)
+from commerce.services.refunds import refund_transfer
+from commerce.services.rooms import (
+    check_room_entry_allowed,
+    purchase_room_access,
+    set_room_price,
+)
+from commerce.services.tips import send_tip
+from commerce.services.topups import create_topup, handle_webhook
+
+__all__ = [
+    "InsufficientFundsError",
+    "approve_payout",
+    "check_room_entry_allowed",
+    "create_topup",
+    "handle_webhook",
+    "mature_all_earnings",
+    "post_pending_transfer",
+    "purchase_room_access",
+    "refund_transfer",
+    "reject_payout",
+    "request_payout",
+    "send_tip",
+    "set_room_price",
+    "settle_payout",
+    "void_pending_transfer",
+]

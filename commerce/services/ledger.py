@@ -1,0 +1,327 @@
+"""The posting engine: the only code that writes transfers, legs and balances.
+
+Every balance change is one guarded single-statement UPDATE, issued in ascending
+account id order (so two transfers can never wait on each other in a cycle), after
+the transfer row is inserted and just before the legs are inserted: the lock window
+holds one UPDATE per account and one bulk INSERT, nothing else. A guarded account's
+UPDATE matches no row when the money is not there, which aborts the transfer; the
+CHECK constraint on ``commerce_account`` is the backstop the database enforces.
+"""
+
+import functools
+import random
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from commerce.models import Account, Leg, Transfer
+from config.errors import ConflictError, DomainError, NotFoundError, UnprocessableError
+
+MAX_ATTEMPTS = 6
+# PostgreSQL serialization failure and deadlock: safe to retry the whole transaction.
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+
+
+class InsufficientFundsError(UnprocessableError):
+    code = "insufficient_funds"
+
+
+def _is_retryable(exc: OperationalError) -> bool:
+    sqlstate = getattr(exc.__cause__, "sqlstate", None)
+    return sqlstate in RETRYABLE_SQLSTATES or "database is locked" in str(exc)
+
+
+def atomic_with_retry(func: Callable) -> Callable:
+    """Run ``func`` in a transaction, retrying deadlocks and serialization failures.
+
+    Inside an outer transaction it runs in a savepoint (so a refused operation leaves
+    nothing behind): only the outermost transaction can be retried, by whoever opened it.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        if connection.in_atomic_block:
+            with transaction.atomic():
+                return func(*args, **kwargs)
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                with transaction.atomic():
+                    return func(*args, **kwargs)
+            except OperationalError as exc:
+                if attempt == MAX_ATTEMPTS or not _is_retryable(exc):
+                    raise
+                time.sleep(random.uniform(0, 0.005 * 2**attempt))
+        raise AssertionError("unreachable")
+
+    return wrapper
+
+
+# --- Accounts --------------------------------------------------------------------------
+
+
+def _get_or_create_account(*, kind: str, user_id: int | None, currency: str) -> Account:
+    lookup = {"kind": kind, "user_id": user_id, "currency": currency}
+    account = Account.objects.filter(**lookup).first()
+    if account is not None:
+        return account
+    try:
+        with transaction.atomic():
+            return Account.objects.create(**lookup, allow_negative=kind in Account.HOUSE_KINDS)
+    except IntegrityError:
+        # Created concurrently by another request: use theirs.
+        return Account.objects.get(**lookup)
+
+
+def user_account(*, user_id: int, kind: str, currency: str) -> Account:
+    if kind not in Account.USER_KINDS:
+        raise ValueError(f"{kind} is not a user account kind")
+    return _get_or_create_account(kind=kind, user_id=user_id, currency=currency)
+
+
+def system_account(*, kind: str, currency: str) -> Account:
+    if kind in Account.USER_KINDS:
+        raise ValueError(f"{kind} is a user account kind")
+    return _get_or_create_account(kind=kind, user_id=None, currency=currency)
+
+
+# --- Transfers ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LegSpec:
+    account: Account
+    amount: int
+    gross: int | None = None
+    fee: int = 0
+    counterparty: str = ""
+
+
+def check_legs_balance(legs: Iterable[LegSpec]) -> None:
+    """Legs must be non-zero, in their account's currency, and sum to zero per currency.
+
+    PostgreSQL checks the sum again with a deferred constraint trigger at commit.
+    """
+    totals: dict[str, int] = defaultdict(int)
+    count = 0
+    for leg in legs:
+        count += 1
+        if isinstance(leg.amount, bool) or not isinstance(leg.amount, int) or leg.amount == 0:
+            raise DomainError(_("Every leg moves a non-zero whole amount."))
+        totals[leg.account.currency] += leg.amount
+    if count < 2:
+        raise DomainError(_("A transfer needs at least two legs."))
+    unbalanced = sorted(currency for currency, total in totals.items() if total)
+    if unbalanced:
+        raise DomainError(
+            _("Transfer legs do not sum to zero in %(currencies)s.")
+            % {"currencies": ", ".join(unbalanced)},
+            code="unbalanced",
+        )
+
+
+_UPDATE_BALANCE_SQL = (
+    "UPDATE commerce_account SET balance = balance + %s, "
+    "pending_debits = pending_debits + %s, pending_credits = pending_credits + %s "
+    "WHERE id = %s AND (allow_negative OR balance + %s >= pending_debits + %s) "
+    "RETURNING balance"
+)
+
+
+def _apply_account_delta(cursor, account_id: int, balance: int, debits: int, credits: int):
+    """One guarded UPDATE; ``None`` when a guarded account cannot cover it."""
+    cursor.execute(_UPDATE_BALANCE_SQL, [balance, debits, credits, account_id, balance, debits])
+    row = cursor.fetchone()
+    return None if row is None else row[0]
+
+
+def _write(
+    *,
+    transfer: Transfer,
+    legs: list[LegSpec],
+    effect: Callable[[int], tuple[int, int, int]],
+    is_posted: bool,
+) -> None:
+    """Apply each leg's (balance, pending_debits, pending_credits) effect and insert it."""
+    deltas: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for leg in legs:
+        delta = deltas[leg.account.pk]
+        for index, value in enumerate(effect(leg.amount)):
+            delta[index] += value
+    balances: dict[int, int] = {}
+    with connection.cursor() as cursor:
+        for account_id in sorted(deltas):  # ascending id: no lock cycles
+            balance, debits, credits = deltas[account_id]
+            after = _apply_account_delta(cursor, account_id, balance, debits, credits)
+            if after is None:
+                raise InsufficientFundsError(_("Insufficient funds for this transfer."))
+            balances[account_id] = after
+    Leg.objects.bulk_create(
+        [
+            Leg(
+                transfer=transfer,
+                account_id=leg.account.pk,
+                currency=leg.account.currency,
+                amount=leg.amount,
+                gross=leg.amount if leg.gross is None else leg.gross,
+                fee=leg.fee,
+                is_posted=is_posted,
+                balance_after=balances[leg.account.pk],
+                counterparty=leg.counterparty[:120],
+            )
+            for leg in legs
+        ]
+    )
+
+
+def _posted_effect(amount: int) -> tuple[int, int, int]:
+    return amount, 0, 0
+
+
+def _pending_effect(amount: int) -> tuple[int, int, int]:
+    return (0, -amount, 0) if amount < 0 else (0, 0, amount)
+
+
+def _post_effect(amount: int) -> tuple[int, int, int]:
+    return (amount, amount, 0) if amount < 0 else (amount, 0, -amount)
+
+
+def _void_effect(amount: int) -> tuple[int, int, int]:
+    return (0, amount, 0) if amount < 0 else (0, 0, -amount)
+
+
+def _require_transaction() -> None:
+    if not connection.in_atomic_block:
+        raise RuntimeError("ledger writes must run inside the caller's transaction")
+
+
+def write_transfer(
+    *,
+    kind: str,
+    legs: list[LegSpec],
+    pending: bool = False,
+    expires_at: datetime | None = None,
+    initiated_by_id: int | None = None,
+    description: str = "",
+    reverses: Transfer | None = None,
+    describe: Callable[[Transfer], object] | None = None,
+) -> Transfer:
+    """Write one transfer and its legs, inside the caller's transaction.
+
+    ``describe(transfer)`` writes the caller's rows about the transfer (a tip, a top-up's
+    link) BEFORE the balance rows are locked, so the lock window holds only the
+    guarded UPDATEs, the legs' INSERT and the commit.
+    """
+    _require_transaction()
+    check_legs_balance(legs)
+    transfer = Transfer.objects.create(
+        kind=kind,
+        phase=Transfer.Phase.PENDING if pending else Transfer.Phase.POSTED,
+        expires_at=expires_at if pending else None,
+        initiated_by_id=initiated_by_id,
+        description=description[:200],
+        reverses=reverses,
+    )
+    if describe is not None:
+        describe(transfer)
+    _write(
+        transfer=transfer,
+        legs=legs,
+        effect=_pending_effect if pending else _posted_effect,
+        is_posted=not pending,
+    )
+    return transfer
+
+
+def _legs_as_specs(transfer: Transfer, *, negate: bool = False) -> list[LegSpec]:
+    sign = -1 if negate else 1
+    return [
+        LegSpec(
+            account=leg.account,
+            amount=sign * leg.amount,
+            gross=sign * leg.gross,
+            fee=leg.fee,
+            counterparty=leg.counterparty,
+        )
+        for leg in transfer.legs.select_related("account").order_by("id")
+    ]
+
+
+def _lock_pending(pending_id: int) -> Transfer:
+    # FOR UPDATE takes a row lock only; the append-only trigger fires on UPDATE, not here.
+    pending = Transfer.objects.select_for_update().filter(pk=pending_id).first()
+    if pending is None or pending.phase != Transfer.Phase.PENDING:
+        raise NotFoundError(_("No such pending transfer."))
+    if Transfer.objects.filter(resolves_id=pending_id).exists():
+        raise ConflictError(
+            _("This pending transfer was already resolved."), code="already_resolved"
+        )
+    return pending
+
+
+def write_resolution(
+    *, pending_id: int, post: bool, initiated_by_id: int | None = None, description: str = ""
+) -> Transfer:
+    """Post or void a hold, exactly once: the hold row is locked, then checked."""
+    _require_transaction()
+    pending = _lock_pending(pending_id)
+    if post and pending.expires_at and pending.expires_at <= timezone.now():
+        raise ConflictError(_("This hold has expired."), code="hold_expired")
+    specs = _legs_as_specs(pending)
+    resolution = Transfer.objects.create(
+        kind=pending.kind,
+        phase=Transfer.Phase.POST if post else Transfer.Phase.VOID,
+        resolves=pending,
+        initiated_by_id=initiated_by_id,
+        description=description[:200],
+    )
+    _write(
+        transfer=resolution,
+        legs=specs,
+        effect=_post_effect if post else _void_effect,
+        is_posted=post,
+    )
+    return resolution
+
+
+def write_reversal(
+    *, transfer_id: int, initiated_by_id: int | None = None, description: str = ""
+) -> Transfer:
+    """Undo a posted transfer with its mirror image, at most once."""
+    _require_transaction()
+    original = Transfer.objects.select_for_update().filter(pk=transfer_id).first()
+    if original is None:
+        raise NotFoundError(_("No such transfer."))
+    if original.phase not in (Transfer.Phase.POSTED, Transfer.Phase.POST):
+        raise DomainError(_("Only posted transfers can be reversed."), code="not_posted")
+    if original.kind == Transfer.Kind.REVERSAL:
+        raise DomainError(_("A reversal cannot be reversed."), code="not_reversible")
+    if Transfer.objects.filter(reverses_id=transfer_id).exists():
+        raise ConflictError(_("This transfer was already reversed."), code="already_reversed")
+    return write_transfer(
+        kind=Transfer.Kind.REVERSAL,
+        legs=_legs_as_specs(original, negate=True),
+        initiated_by_id=initiated_by_id,
+        description=description or _("Reversal of #%(id)s") % {"id": original.pk},
+        reverses=original,
+    )
+
+
+# Standalone entry points: their own transaction (retried), or a savepoint when nested.
+post_transfer = atomic_with_retry(write_transfer)
+reverse_transfer = atomic_with_retry(write_reversal)
+
+
+@atomic_with_retry
+def post_pending_transfer(*, pending_id: int, initiated_by_id: int | None = None) -> Transfer:
+    return write_resolution(pending_id=pending_id, post=True, initiated_by_id=initiated_by_id)
+
+
+@atomic_with_retry
+def void_pending_transfer(*, pending_id: int, initiated_by_id: int | None = None) -> Transfer:
+    return write_resolution(pending_id=pending_id, post=False, initiated_by_id=initiated_by_id)

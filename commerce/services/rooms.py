@@ -1,0 +1,164 @@
+"""Paid rooms: an entry price or a monthly membership gates ``join_room``."""
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from commerce.currencies import format_minor, validate_amount, validate_currency
+from commerce.fees import split_fee
+from commerce.models import Account, RoomAccess, RoomPrice, Transfer
+from commerce.services.ledger import (
+    InsufficientFundsError,
+    LegSpec,
+    atomic_with_retry,
+    system_account,
+    write_transfer,
+)
+from commerce.services.ledger import user_account as get_user_account
+from community.models import Room
+from config.errors import DomainError, NotFoundError, PermissionDeniedError
+from profiles.models import User
+
+
+def has_room_access(*, user_id: int, room_id: int) -> bool:
+    access = RoomAccess.objects.filter(user_id=user_id, room_id=room_id).first()
+    return access is not None and (access.paid_until is None or access.paid_until > timezone.now())
+
+
+def check_room_entry_allowed(*, room: Room, user: User) -> None:
+    """Called by ``join_room``: a paid room needs a paid entry or a current membership."""
+    price = RoomPrice.objects.filter(room_id=room.pk, is_active=True).first()
+    if price is None or room.owner_id == user.pk:
+        return
+    if has_room_access(user_id=user.pk, room_id=room.pk):
+        return
+    raise PermissionDeniedError(
+        _("This room costs %(price)s (%(kind)s). Pay to join.")
+        % {"price": format_minor(price.amount, price.currency), "kind": price.get_kind_display()},
+        code="payment_required",
+    )
+
+
+@atomic_with_retry
+def set_room_price(
+    *, actor: User, room_id: int, kind: str, amount: int, currency: str, is_active: bool = True
+) -> RoomPrice:
+    room = Room.objects.filter(pk=room_id).first()
+    if room is None:
+        raise NotFoundError(_("No such room."))
+    if room.owner_id != actor.pk and not actor.is_staff:
+        raise PermissionDeniedError(_("Only the room owner can set its price."))
+    if kind not in RoomPrice.Kind.values:
+        raise DomainError(_("Unknown kind of price."), fields={"kind": [_("Invalid.")]})
+    price, _created = RoomPrice.objects.update_or_create(
+        room=room,
+        defaults={
+            "kind": kind,
+            "amount": validate_amount(amount),
+            "currency": validate_currency(currency),
+            "is_active": is_active,
+        },
+    )
+    return price
+
+
+def _charge(*, payer_id: int, room: Room, price: RoomPrice) -> Transfer:
+    split = split_fee(price.amount)
+    wallet = get_user_account(user_id=payer_id, kind=Account.Kind.WALLET, currency=price.currency)
+    earnings = get_user_account(
+        user_id=room.owner_id, kind=Account.Kind.EARNINGS_PENDING, currency=price.currency
+    )
+    legs = [
+        LegSpec(account=wallet, amount=-price.amount, counterparty=room.title),
+        LegSpec(
+            account=earnings,
+            amount=split.net,
+            gross=split.gross,
+            fee=split.fee,
+            counterparty=room.title,
+        ),
+    ]
+    if split.fee:
+        fee_account = system_account(kind=Account.Kind.PLATFORM_FEE, currency=price.currency)
+        legs.append(LegSpec(account=fee_account, amount=split.fee, counterparty="room fee"))
+    kind = (
+        Transfer.Kind.ROOM_ENTRY
+        if price.kind == RoomPrice.Kind.ENTRY
+        else Transfer.Kind.ROOM_MEMBERSHIP
+    )
+    return write_transfer(kind=kind, legs=legs, initiated_by_id=payer_id, description=room.title)
+
+
+@atomic_with_retry
+def purchase_room_access(*, user: User, room_id: int) -> RoomAccess:
+    """Pay a room's price; a current access is returned as it is (never charged twice)."""
+    room = Room.objects.filter(pk=room_id).first()
+    price = RoomPrice.objects.filter(room_id=room_id, is_active=True).first()
+    if room is None or price is None:
+        raise NotFoundError(_("This room is not for sale."))
+    if room.owner_id == user.pk:
+        raise DomainError(_("You own this room."), code="own_room")
+    now = timezone.now()
+    access = RoomAccess.objects.select_for_update().filter(user=user, room=room).first()
+    if access and (access.paid_until is None or access.paid_until > now):
+        return access
+    transfer = _charge(payer_id=user.pk, room=room, price=price)
+    monthly = price.kind == RoomPrice.Kind.MONTHLY
+    paid_until = now + settings.COMMERCE_MEMBERSHIP_PERIOD if monthly else None
+    if access is None:
+        return RoomAccess.objects.create(
+            user=user,
+            room=room,
+            kind=price.kind,
+            paid_until=paid_until,
+            renews=monthly,
+            last_transfer=transfer,
+        )
+    access.kind, access.paid_until, access.renews = price.kind, paid_until, monthly
+    access.lapsed_at, access.last_transfer = None, transfer
+    access.save(update_fields=["kind", "paid_until", "renews", "lapsed_at", "last_transfer"])
+    return access
+
+
+@atomic_with_retry
+def cancel_renewal(*, user: User, room_id: int) -> None:
+    RoomAccess.objects.filter(user=user, room_id=room_id).update(renews=False)
+
+
+@atomic_with_retry
+def renew_room_access(*, access_id: int) -> str:
+    """Renew one due monthly membership, or let it lapse. Idempotent per period."""
+    now = timezone.now()
+    access = (
+        RoomAccess.objects.select_for_update().select_related("room").filter(pk=access_id).first()
+    )
+    if access is None or not access.renews or access.paid_until is None:
+        return "skipped"
+    if access.paid_until > now:
+        return "not_due"
+    price = RoomPrice.objects.filter(
+        room_id=access.room_id, is_active=True, kind=RoomPrice.Kind.MONTHLY
+    ).first()
+    try:
+        if price is None:
+            raise InsufficientFundsError(_("The room no longer sells memberships."))
+        with transaction.atomic():
+            transfer = _charge(payer_id=access.user_id, room=access.room, price=price)
+    except InsufficientFundsError:
+        access.renews, access.lapsed_at = False, now
+        access.save(update_fields=["renews", "lapsed_at"])
+        return "lapsed"
+    period = settings.COMMERCE_MEMBERSHIP_PERIOD
+    access.paid_until = max(access.paid_until, now) + period
+    access.last_transfer = transfer
+    access.save(update_fields=["paid_until", "last_transfer"])
+    return "renewed"
+
+
+def due_renewal_ids(limit: int = 500) -> list[int]:
+    return list(
+        RoomAccess.objects.filter(renews=True, paid_until__lte=timezone.now())
+        .order_by("paid_until")
+        .values_list("pk", flat=True)[:limit]
+    )

@@ -1,0 +1,35 @@
+"""Periodic commerce jobs (see CELERY_BEAT_SCHEDULE). Each is idempotent and retried."""
+
+from celery import shared_task
+
+from commerce.services import payouts, rooms
+from commerce.services.idempotency import purge_expired_keys
+
+RETRY = {"autoretry_for": (Exception,), "retry_backoff": True, "max_retries": 5}
+
+
+@shared_task(**RETRY)
+def mature_earnings() -> int:
+    return payouts.mature_all_earnings()
+
+
+@shared_task(**RETRY)
+def renew_room_access() -> dict:
+    outcomes: dict[str, int] = {}
+    for access_id in rooms.due_renewal_ids():
+        outcome = rooms.renew_room_access(access_id=access_id)
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes
+
+
+@shared_task(**RETRY)
+def expire_pending_transfers() -> int:
+    return sum(
+        payouts.expire_pending_transfer(pending_id=pending_id)
+        for pending_id in payouts.expired_pending_ids()
+    )
+
+
+@shared_task(**RETRY)
+def purge_idempotency_keys() -> int:
+    return purge_expired_keys()

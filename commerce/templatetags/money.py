@@ -1,0 +1,13 @@
+from django import template
+
+from commerce.currencies import format_minor
+
+register = template.Library()
+
+
+@register.filter
+def money(amount, currency):
+    """``{{ line.amount|money:line.currency }}`` → ``12.34 USD``."""
+    if amount is None:
+        return ""
+    return format_minor(int(amount), str(currency))

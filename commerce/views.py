@@ -1,0 +1,315 @@
+"""Wallet pages. Money-moving forms go through the same idempotency as the API."""
+
+import csv
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseBadRequest, JsonResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from commerce import responses, selectors, services
+from commerce.currencies import format_minor
+from commerce.fees import split_fee
+from commerce.forms import PayoutForm, RoomAccessForm, RoomPriceForm, TipForm, TopUpForm
+from commerce.models import RoomPrice
+from commerce.providers.base import WebhookSignatureError
+from commerce.services.idempotency import run_idempotent
+from community.models import Room
+from config.errors import DomainError
+
+STATEMENT_PAGE_SIZE = 50
+
+
+def _run_form(request, form, *, scope: str, params: dict, operation) -> dict | None:
+    """Run a money form's operation once; errors are shown on the form."""
+    try:
+        result = run_idempotent(
+            user_id=request.user.pk,
+            key=form.cleaned_data["idempotency_key"],
+            scope=f"web:{scope}",
+            params=params,
+            operation=lambda: (201, operation()),
+        )
+    except DomainError as error:
+        form.add_error(None, error.message)
+        return None
+    if result.status >= 400:
+        form.add_error(None, result.body["error"]["message"])
+        return None
+    return result.body
+
+
+@login_required
+def wallet(request):
+    return render(
+        request,
+        "commerce/wallet.html",
+        {
+            "balances": selectors.wallet_balances(user_id=request.user.pk),
+            "lines": selectors.statement_lines(user_id=request.user.pk)[:10],
+            "payouts": selectors.payout_requests(user_id=request.user.pk)[:10],
+        },
+    )
+
+
+@login_required
+def topup(request):
+    form = TopUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        body = _run_form(
+            request,
+            form,
+            scope="topup",
+            params={"amount": data["amount"], "currency": data["currency"]},
+            operation=lambda: responses.topup_body(
+                services.create_topup(
+                    user=request.user, amount=data["amount"], currency=data["currency"]
+                )
+            ),
+        )
+        if body is not None:
+            messages.success(
+                request,
+                _("Added %(amount)s to your wallet.")
+                % {"amount": format_minor(body["amount"], body["currency"])},
+            )
+            return redirect("commerce:wallet")
+    return render(request, "commerce/topup.html", {"form": form})
+
+
+@login_required
+def tip(request):
+    initial = {key: request.GET[key] for key in ("user", "message") if key in request.GET}
+    form = TipForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        body = _run_form(
+            request,
+            form,
+            scope="tip",
+            params={
+                "amount": data["amount"],
+                "currency": data["currency"],
+                "user": data.get("user") or None,
+                "message": data.get("message"),
+            },
+            operation=lambda: responses.tip_body(
+                *services.send_tip(
+                    sender=request.user,
+                    amount=data["amount"],
+                    currency=data["currency"],
+                    message_id=data.get("message"),
+                    recipient_handle=data.get("user") or None,
+                )
+            ),
+        )
+        if body is not None:
+            messages.success(
+                request,
+                _("You tipped %(name)s %(amount)s.")
+                % {
+                    "name": body["recipient"]["name"],
+                    "amount": format_minor(body["amount"], body["currency"]),
+                },
+            )
+            return redirect("commerce:wallet")
+    return render(request, "commerce/tip.html", {"form": form})
+
+
+@login_required
+def payout(request):
+    form = PayoutForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        body = _run_form(
+            request,
+            form,
+            scope="payout",
+            params={"amount": data["amount"], "currency": data["currency"]},
+            operation=lambda: responses.payout_body(
+                services.request_payout(
+                    user=request.user, amount=data["amount"], currency=data["currency"]
+                )
+            ),
+        )
+        if body is not None:
+            messages.success(request, _("Payout requested; staff will review it."))
+            return redirect("commerce:wallet")
+    return render(request, "commerce/payout.html", {"form": form})
+
+
+@login_required
+def statement(request):
+    lines = selectors.statement_lines(
+        user_id=request.user.pk, currency=request.GET.get("currency") or None
+    )
+    before = request.GET.get("before", "")
+    if before.isdigit():
+        lines = lines.filter(pk__lt=int(before))
+    page = list(lines[: STATEMENT_PAGE_SIZE + 1])
+    has_more = len(page) > STATEMENT_PAGE_SIZE
+    page = page[:STATEMENT_PAGE_SIZE]
+    return render(
+        request,
+        "commerce/statement.html",
+        {
+            "lines": page,
+            "next_before": page[-1].pk if has_more else None,
+            "currency": request.GET.get("currency", ""),
+        },
+    )
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@login_required
+def statement_csv(request):
+    lines = selectors.statement_lines(
+        user_id=request.user.pk, currency=request.GET.get("currency") or None
+    ).order_by("id")
+    writer = csv.writer(_Echo())
+    header = [
+        "date",
+        "transfer",
+        "kind",
+        "description",
+        "counterparty",
+        "account",
+        "currency",
+        "gross",
+        "fee",
+        "net",
+        "balance",
+    ]
+
+    def rows():
+        yield writer.writerow(header)
+        for line in lines.iterator(chunk_size=500):
+            yield writer.writerow(
+                [
+                    line.created_at.isoformat(),
+                    line.transfer_id,
+                    line.transfer.kind,
+                    _csv_safe(line.transfer.description),
+                    _csv_safe(line.counterparty_label()),
+                    line.account.kind,
+                    line.currency,
+                    line.gross,
+                    line.fee,
+                    line.amount,
+                    line.balance_after,
+                ]
+            )
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="moim-statement.csv"'
+    return response
+
+
+def _csv_safe(text: str) -> str:
+    # A cell starting with = + - @ runs as a formula in spreadsheets.
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def fee_schedule(request):
+    examples = [split_fee(amount) for amount in (1, 9, 10, 15, 99, 100, 1000, 1234)]
+    return render(
+        request,
+        "commerce/fees.html",
+        {"schedule": selectors.fee_schedule(), "examples": examples},
+    )
+
+
+@login_required
+def room_access(request, room_id: int):
+    room = get_object_or_404(Room, pk=room_id, is_archived=False, is_suspended=False)
+    price = selectors.active_room_price(room_id=room.pk)
+    form = RoomAccessForm(request.POST or None)
+    if request.method == "POST" and price is not None and form.is_valid():
+        body = _run_form(
+            request,
+            form,
+            scope=f"room:{room.pk}",
+            params={"room": room.pk},
+            operation=lambda: {
+                "access": services.purchase_room_access(user=request.user, room_id=room.pk).pk
+            },
+        )
+        if body is not None:
+            messages.success(request, _("Paid. You can join the room now."))
+            return redirect("commerce:room_access", room_id=room.pk)
+    return render(
+        request,
+        "commerce/room_access.html",
+        {
+            "room": room,
+            "price": price,
+            "form": form,
+            "has_access": services.rooms.has_room_access(user_id=request.user.pk, room_id=room.pk),
+        },
+    )
+
+
+@login_required
+def room_price(request, room_id: int):
+    room = get_object_or_404(Room, pk=room_id)
+    if room.owner_id != request.user.pk:
+        raise PermissionDenied
+    price = (
+        selectors.active_room_price(room_id=room.pk) or RoomPrice.objects.filter(room=room).first()
+    )
+    initial = (
+        {
+            "kind": price.kind,
+            "amount": price.amount,
+            "currency": price.currency,
+            "is_active": price.is_active,
+        }
+        if price
+        else None
+    )
+    form = RoomPriceForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.set_room_price(actor=request.user, room_id=room.pk, **form.cleaned_data)
+        except DomainError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("Room price saved."))
+            return redirect("commerce:room_price", room_id=room.pk)
+    return render(request, "commerce/room_price.html", {"room": room, "form": form})
+
+
+@login_required
+@require_POST
+def refund(request, transfer_id: int):
+    """A creator refunds a tip they received (staff refund anything in the admin)."""
+    try:
+        services.refund_transfer(actor=request.user, transfer_id=transfer_id)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Refunded."))
+    return redirect("commerce:statement")
+
+
+@csrf_exempt
+@require_POST
+def webhook(request, provider: str):
+    try:
+        outcome = services.handle_webhook(
+            provider_name=provider, body=request.body, headers=request.headers
+        )
+    except WebhookSignatureError:
+        return HttpResponseBadRequest(b"invalid signature")
+    except DomainError as error:
+        return JsonResponse({"error": error.message}, status=error.status)
+    return JsonResponse({"outcome": outcome})
