@@ -4,6 +4,7 @@ from community.api import media, messages, reactions
 
 # One include per area; each helper adds its own line.
 urlpatterns: list = [
+    path("", include("community.api.moderation_urls")),
     path("", include("community.api.room_urls")),
     # JSON posts a text message; multipart (a ``file``) an image or video message.
     path(

@@ -2,10 +2,24 @@ from community.models.interests import Hashtag, Interest
 from community.models.media import MediaAsset
 from community.models.messages import Message, MessageEdit
 from community.models.reactions import Reaction, ReactionCount, ReactionTarget
+from community.models.moderation import (
+    Appeal,
+    AuditLogEntry,
+    BlockedPattern,
+    HeldMessage,
+    ModerationCase,
+    Report,
+    ReportReason,
+    RoomAnnouncement,
+)
 from community.models.rooms import JoinRequest, Membership, Room, RoomInvite
 
 __all__ = [
+    "Appeal",
+    "AuditLogEntry",
+    "BlockedPattern",
     "Hashtag",
+    "HeldMessage",
     "Interest",
     "JoinRequest",
     "MediaAsset",
@@ -15,6 +29,10 @@ __all__ = [
     "Reaction",
     "ReactionCount",
     "ReactionTarget",
+    "ModerationCase",
+    "Report",
+    "ReportReason",
     "Room",
+    "RoomAnnouncement",
     "RoomInvite",
 ]

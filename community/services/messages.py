@@ -154,7 +154,6 @@ def _fresh_membership(*, room: Room, user_id: int) -> Membership:
 # --- sending --------------------------------------------------------------------------
 
 
-@transaction.atomic
 def check_send_message(
     *,
     membership: Membership,
@@ -165,10 +164,59 @@ def check_send_message(
     enforce_limits: bool = True,
     media: MediaAsset | None = None,
 ) -> SentMessage:
-    """Validate, lock the room, apply the limits, then write (or return the duplicate).
+    """Screen with the automatic moderation rules, then send under the room lock.
 
     Image and video messages pass their (already stored) ``media`` and may come without
-    a caption."""
+    a caption.
+
+    Screening runs outside the send's transaction: a flood mute or a held message must
+    be stored even though this send is refused. Trusted sends (``enforce_limits=False``:
+    seeding, a held message a host approved) skip it.
+    """
+    if enforce_limits and (body or "").strip():
+        _screen(membership=membership, body=_clean_body(body, required=False))
+    return _check_send_message_locked(
+        membership=membership,
+        body=body,
+        client_id=client_id,
+        reply_to_id=reply_to_id,
+        kind=kind,
+        enforce_limits=enforce_limits,
+        media=media,
+    )
+
+
+def _screen(*, membership: Membership, body: str) -> None:
+    """Raise MessageFilteredError when a block or hold rule (or flood protection) applies."""
+    from community.moderation_filters import HOLD, MessageFilteredError, screen_message
+    from community.services.moderation import do_hold_message
+
+    room = Room.objects.get(pk=membership.room_id)
+    membership = _fresh_membership(room=room, user_id=membership.user_id)
+    # Refusals that are not moderation (not a member, muted, suspended) come first, so a
+    # muted member's message is neither held nor counted as flood.
+    ensure_can_post(membership, room)
+    verdict = screen_message(room=room, membership=membership, body=body)
+    if verdict.allowed:
+        return
+    if verdict.action == HOLD:
+        do_hold_message(membership=membership, body=body, rule_kind=verdict.rule_kind)
+    raise MessageFilteredError(verdict)
+
+
+@transaction.atomic
+def _check_send_message_locked(
+    *,
+    membership: Membership,
+    body: str,
+    client_id: str = "",
+    reply_to_id: int | None = None,
+    kind: str = Message.Kind.TEXT,
+    enforce_limits: bool = True,
+    media: MediaAsset | None = None,
+) -> SentMessage:
+    """Validate, lock the room, apply the limits, then write (or return the duplicate)."""
+    # Image and video messages may come without a caption.
     body = _clean_body(body, required=kind == Message.Kind.TEXT)
     client_id = _clean_client_id(client_id)
     if kind not in Message.Kind.values or kind == Message.Kind.SYSTEM:
@@ -306,6 +354,11 @@ def delete_message(*, user_id: int, message_id: int) -> Message:
         return message
     message.deleted_at = timezone.now()
     message.save(update_fields=["deleted_at"])
+    if message.author_id != membership.pk:
+        # A host removing someone else's message is a moderation action: audit it.
+        from community.services.moderation import record_host_deletion
+
+        record_host_deletion(actor_membership=membership, message=message)
     broadcast_on_commit(
         room.group_name,
         {
@@ -375,7 +428,7 @@ def broadcast_member_joined(*, membership: Membership) -> None:
 
 
 # Socket close codes sent to a removed member's sockets (documented in docs/realtime.md).
-CLOSE_CODE_BY_REASON = {"banned": 4410, "kicked": 4411, "left": 4412}
+CLOSE_CODE_BY_REASON = {"banned": 4410, "kicked": 4411, "left": 4412, "suspended": 4413}
 
 
 def broadcast_member_removed(*, membership: Membership, reason: str) -> None:
