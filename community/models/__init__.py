@@ -1,7 +1,6 @@
 from community.models.interests import Hashtag, Interest
 from community.models.media import MediaAsset
 from community.models.messages import Message, MessageEdit
-from community.models.reactions import Reaction, ReactionCount, ReactionTarget
 from community.models.moderation import (
     Appeal,
     AuditLogEntry,
@@ -12,6 +11,7 @@ from community.models.moderation import (
     ReportReason,
     RoomAnnouncement,
 )
+from community.models.reactions import Reaction, ReactionCount, ReactionTarget
 from community.models.rooms import JoinRequest, Membership, Room, RoomInvite
 
 __all__ = [
@@ -26,10 +26,10 @@ __all__ = [
     "Membership",
     "Message",
     "MessageEdit",
+    "ModerationCase",
     "Reaction",
     "ReactionCount",
     "ReactionTarget",
-    "ModerationCase",
     "Report",
     "ReportReason",
     "Room",
