@@ -45,7 +45,7 @@ def untranslated(page: str, language: str) -> list[str]:
 
 @pytest.fixture
 def world(make_user, make_room, make_member, db):
-    owner = make_user("owner")
+    owner = make_user("hyun")
     interest = Interest.objects.create(
         slug="jazz", name_en="Jazz", name_ko="재즈", name_ja="ジャズ", room_count=1
     )
@@ -59,7 +59,7 @@ def world(make_user, make_room, make_member, db):
         nickname="ليلى",
     )
     other = make_room(owner=owner, title="喫茶店の話", language="ja", interests=[interest])
-    member = make_user("member", locale="")
+    member = make_user("mina", locale="")
     make_member(room, member, nickname="민지")
     visitor = make_user("visitor", locale="")
     return {"room": room, "other": other, "member": member, "visitor": visitor}
@@ -79,18 +79,51 @@ def member_pages(room) -> list[str]:
         "/rooms/new/",
         "/accounts/password_change/",
         "/no-such-page/",
+        "/u/mina/",
+        "/u/hyun/",
+        "/friends/",
+        "/settings/profile/",
+        "/settings/preferences/",
+        "/settings/account/",
+        "/wallet/",
+        "/wallet/statement/",
+        "/fees/",
+        f"/wallet/rooms/{room.pk}/",
+        "/appeals/",
+        "/appeals/new/",
+        f"/report/room/{room.pk}/",
+    ]
+
+
+def host_pages(room) -> list[str]:
+    return [
+        f"/rooms/{room.pk}/",
+        f"/rooms/{room.pk}/edit/",
+        f"/rooms/{room.pk}/members/",
+        f"/rooms/{room.pk}/requests/",
+        f"/rooms/{room.pk}/moderation/",
+        f"/wallet/rooms/{room.pk}/price/",
     ]
 
 
 @pytest.mark.parametrize("language", ["ko", "ja"])
 def test_member_pages_have_no_untranslated_strings(client, world, language):
-    client.login(username="member", password=TEST_PASSWORD)
+    client.login(username="mina", password=TEST_PASSWORD)
     for url in member_pages(world["room"]):
         response = client.get(url, HTTP_ACCEPT_LANGUAGE=language)
         assert response.status_code in (200, 404), url
         page = response.content.decode()
         assert f'<html lang="{language}"' in page, url
         assert untranslated(page, language) == [], url
+
+
+@pytest.mark.parametrize("language", ["ko", "ja"])
+def test_host_pages_have_no_untranslated_strings(client, world, language):
+    client.login(username="hyun", password=TEST_PASSWORD)
+    for url in host_pages(world["room"]):
+        response = client.get(url, HTTP_ACCEPT_LANGUAGE=language)
+        assert response.status_code == 200, url
+        assert untranslated(response.content.decode(), language) == [], url
 
 
 @pytest.mark.parametrize("language", ["ko", "ja"])
@@ -130,7 +163,7 @@ def test_known_strings_and_interest_names_are_localised(client, world, language,
 
 def test_user_text_is_marked_dir_auto(client, world):
     room = world["room"]
-    client.login(username="member", password=TEST_PASSWORD)
+    client.login(username="mina", password=TEST_PASSWORD)
     page = client.get(f"/rooms/{room.pk}/members/").content.decode()
     assert '<span class="member-name" dir="auto">ليلى</span>' in page
     page = client.get(f"/rooms/{room.pk}/").content.decode()
