@@ -54,3 +54,14 @@ def test_search_page_ranks_by_page_language(make_room, client):
     make_three(make_room)
     page = client.get("/rooms/", {"q": "baduk"}, HTTP_ACCEPT_LANGUAGE="ja").content.decode()
     assert page.index("囲碁の部屋") < min(page.index("바둑 두는 방"), page.index("Go players"))
+
+
+def test_interest_names_follow_the_requested_language(api_client, db):
+    from community.models import Interest
+
+    Interest.objects.create(slug="jazz", name_en="Jazz", name_ko="재즈", name_ja="ジャズ")
+    Interest.objects.create(slug="go", name_en="Go (board game)")  # no translation yet
+    for language, jazz in [("ko", "재즈"), ("ja", "ジャズ"), ("en", "Jazz")]:
+        response = api_client.get("/api/v1/interests/", HTTP_ACCEPT_LANGUAGE=language)
+        names = {item["slug"]: item["name"] for item in response.json()["results"]}
+        assert names == {"jazz": jazz, "go": "Go (board game)"}

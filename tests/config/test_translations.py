@@ -107,3 +107,25 @@ def test_makemessages_finds_no_new_strings(tmp_path):
         found = _msgids(copy / "locale" / "ko" / "LC_MESSAGES" / f"{domain}.po")
         new = sorted(found - committed)
         assert not new, f"{domain}: run makemessages and translate: {new}"
+
+
+def test_derived_model_and_field_names_are_catalogued():
+    """Model and field names without a verbose_name are translated at start-up; each
+    must be listed in config/model_names.py so makemessages puts it in the catalogs."""
+    from config.apps import wrapped_names
+    from config.model_names import DERIVED_NAMES
+
+    assert wrapped_names, "MoimConfig.ready did not run"
+    missing = sorted(wrapped_names - set(DERIVED_NAMES))
+    assert not missing, f"add to config/model_names.py: {missing}"
+
+
+def test_admin_labels_are_lazy_translations():
+    from django.utils import translation
+
+    from community.models import Room
+
+    field = Room._meta.get_field("member_count")
+    with translation.override("ko"):
+        assert str(field.verbose_name) == "멤버 수"
+        assert str(Room._meta.verbose_name_plural) == "방"
