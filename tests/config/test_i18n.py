@@ -1,6 +1,7 @@
 """Language and place: the language order, the switcher, API errors in the requested
 language, and money, numbers and relative times in the viewer's conventions."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -182,3 +183,16 @@ def test_relative_times_are_localised(language, word):
     then = timezone.now() - timedelta(hours=3)
     out = render("{% load humanize %}{{ then|naturaltime }}", language, then=then)
     assert word in out and "ago" not in out
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [("ko", "다시 로그인해 주세요."), ("ja", "もう一度ログインしてください。")],
+)
+def test_javascript_catalog_serves_the_scripts_strings(client, db, language, text):
+    response = client.get("/jsi18n/", HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code == 200
+    source = response.content.decode()
+    start = source.index("const newcatalog = ") + len("const newcatalog = ")
+    catalog = json.JSONDecoder().raw_decode(source[start:])[0]
+    assert catalog["Please log in again."] == text
