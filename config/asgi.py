@@ -20,6 +20,7 @@ from config.routing import websocket_urlpatterns  # noqa: E402
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
+        # Browsers: allowed origins only; native apps (no Origin): ticket only.
         "websocket": BrowserOriginValidator(websocket_auth_stack(URLRouter(websocket_urlpatterns))),
     }
 )

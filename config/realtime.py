@@ -15,8 +15,7 @@ from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.middleware import BaseMiddleware
-from channels.security.websocket import OriginValidator
-from django.conf import settings
+from channels.security.websocket import AllowedHostsOriginValidator
 from django.core.cache import cache
 from django.db import transaction
 
@@ -94,25 +93,30 @@ def _user_for_ticket(ticket: str):
     return user or AnonymousUser()
 
 
-class BrowserOriginValidator(OriginValidator):
-    """Refuse cross-site browser sockets; allow clients that send no Origin at all.
-
-    Browsers always send Origin, so cross-site WebSocket hijacking is stopped by checking
-    it against ALLOWED_HOSTS. Mobile apps send none and authenticate with a ticket.
-    """
-
-    def __init__(self, application):
-        super().__init__(application, settings.ALLOWED_HOSTS)
-
-    def valid_origin(self, parsed_origin):
-        if parsed_origin is None:
-            return True
-        return super().valid_origin(parsed_origin)
-
-
 def websocket_auth_stack(inner):
     """Session auth for web clients, then ticket auth (which wins when present), then the
     socket's language (which needs the user)."""
     from config.i18n import SocketLanguageMiddleware
 
     return AuthMiddlewareStack(TicketAuthMiddleware(SocketLanguageMiddleware(inner)))
+
+
+class BrowserOriginValidator:
+    """Cookie-authenticated sockets must come from an allowed origin; others need a ticket.
+
+    Browsers always send ``Origin`` with a WebSocket handshake, so checking it stops
+    cross-site WebSocket hijacking of a logged-in session. Native apps send none: their
+    handshake is let through with its cookies removed, so only a ``?ticket=`` can
+    authenticate it.
+    """
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.checked = AllowedHostsOriginValidator(inner)
+
+    async def __call__(self, scope, receive, send):
+        headers = scope.get("headers", [])
+        if not any(name == b"origin" for name, _value in headers):
+            scope = dict(scope, headers=[(n, v) for n, v in headers if n != b"cookie"])
+            return await self.inner(scope, receive, send)
+        return await self.checked(scope, receive, send)

@@ -211,8 +211,26 @@
     return true;
   }
 
+  /* Live events from different server processes can overtake each other, and a lost
+   * one would leave a hole: after a moment, fetch whatever is still missing. */
+  function fillGap(after, before) {
+    setTimeout(function () {
+      var missing = false;
+      for (var seq = after + 1; seq < before && !missing; seq++) {
+        missing = !el.list.querySelector('.chat-message[data-seq="' + seq + '"]');
+      }
+      if (!missing) return;
+      api("GET", config.historyUrl + "?limit=100&after=" + after + "&before=" + before)
+        .then(function (page) { page.results.forEach(upsert); })
+        .catch(function () {});
+    }, 1500);
+  }
+
   function onCreated(message) {
     var stick = nearBottom() || (message.author && message.author.membership_id === config.me);
+    if (state.historyLoaded && state.highestSeq && message.seq > state.highestSeq + 1) {
+      fillGap(state.highestSeq, message.seq);
+    }
     upsert(message);
     clearTypist(message.author && message.author.membership_id);
     if (stick) { scrollToBottom(); scheduleRead(); }

@@ -10,7 +10,7 @@ import time
 import pytest
 from django.test import Client, override_settings
 
-from community.models import Membership, Message
+from community.models import Membership, Message, Room
 from community.services.messages import send_message
 from tests.community.chat_support import fresh_channel_layer  # noqa: F401 (fixture)
 
@@ -239,5 +239,14 @@ def test_scroll_back_reply_edit_and_delete_in_a_browser(
             assert Message.objects.get(room=room, seq=121).deleted_at is not None
             # Not mine, not a host: no edit or delete on others' messages.
             assert page.locator('.chat-message[data-seq="120"] [data-action=delete]').is_hidden()
+
+            # A live event that never arrived leaves no hole: the next one reveals the
+            # gap and the client fetches what is missing.
+            Message.objects.create(room=room, author=host_membership, body="lost", seq=122)
+            Room.objects.filter(pk=room.pk).update(last_message_seq=122)
+            _say(page, "after the gap")
+            page.wait_for_selector('.chat-message[data-seq="123"]', timeout=10000)
+            page.wait_for_selector('.chat-message[data-seq="122"]', timeout=10000)
+            assert _seqs(page) == list(range(1, 124))
         finally:
             browser.close()

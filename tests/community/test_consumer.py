@@ -574,3 +574,47 @@ async def test_nul_characters_are_dropped_from_messages(room_with_two):
     assert message["body"] == "ab"
     assert message["client_id"] == "n1"
     await socket.disconnect()
+
+
+async def _connect_raw(path: str, headers: list):
+    from channels.testing import WebsocketCommunicator
+
+    from config.asgi import application
+
+    communicator = WebsocketCommunicator(application, path, headers=headers)
+    connected, _ = await communicator.connect()
+    return communicator, connected
+
+
+async def test_native_app_without_origin_connects_with_a_ticket(room_with_two):
+    from config.realtime import issue_socket_ticket
+
+    room, _host, guest = room_with_two
+    ticket = await database_sync_to_async(issue_socket_ticket)(user_id=guest.pk)
+    socket, connected = await _connect_raw(f"/ws/rooms/{room.pk}/?ticket={ticket}", [])
+    assert connected
+    assert (await next_event(socket))["type"] == "ready"
+    await socket.disconnect()
+
+
+async def test_session_cookie_needs_an_allowed_origin(room_with_two):
+    from tests.community.chat_support import _session_cookie
+
+    room, _host, guest = room_with_two
+    cookie = (
+        b"cookie",
+        f"sessionid={await database_sync_to_async(_session_cookie)(guest)}".encode(),
+    )
+    path = f"/ws/rooms/{room.pk}/"
+    # Another site's page cannot ride the member's session.
+    socket, connected = await _connect_raw(path, [cookie, (b"origin", b"https://evil.example")])
+    assert not connected
+    # Without an Origin the cookie is ignored: not authenticated.
+    socket, connected = await _connect_raw(path, [cookie])
+    assert connected
+    assert (await socket.receive_output())["code"] == 4401
+    # From the site itself it works.
+    socket, connected = await _connect_raw(path, [cookie, (b"origin", b"http://testserver")])
+    assert connected
+    assert (await next_event(socket))["type"] == "ready"
+    await socket.disconnect()

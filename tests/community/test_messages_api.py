@@ -298,3 +298,15 @@ def test_rest_send_survives_redis_down_for_the_cache_too(room_setup):
     assert response.status_code == 201
     assert history.status_code == 200
     assert [m["body"] for m in history.json()["results"]] == ["outage"]
+
+
+@pytest.mark.django_db
+def test_system_messages_have_no_author(room_setup):
+    from community.services.messages import send_system_message
+
+    room, _host, guest, _membership = room_setup
+    send_system_message(room_id=room.pk, body="The room was renamed.")
+    (message,) = client_for(guest).get(url(room)).json()["results"]
+    assert message["kind"] == "system"
+    assert message["author"] is None
+    assert message["body"] == "The room was renamed."
