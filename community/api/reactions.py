@@ -8,9 +8,10 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from community.api.messages import ChatUserRateThrottle, _FailOpenThrottleMixin
 from community.models import ReactionTarget
 from community.selectors.reactions import (
     check_can_view_reactions,
@@ -60,6 +61,10 @@ class ProfileReactorSerializer(serializers.Serializer):
     reacted_at = serializers.DateTimeField(source="created_at")
 
 
+class ReactionRateThrottle(_FailOpenThrottleMixin, ScopedRateThrottle):
+    """The ``reactions`` scope; like chat, it lets taps through when the cache is down."""
+
+
 class ReactorPagination(CursorPagination):
     ordering = "-id"
 
@@ -73,14 +78,14 @@ class ReactionsView(APIView):
     """Reactions on one target; subclasses name the target kind."""
 
     target_type: ReactionTarget
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [ReactionRateThrottle]
     throttle_scope = "reactions"
 
     def get_throttles(self):
         # Taps (add/remove) share the "reactions" budget; reads (counts, who reacted on
         # hover) fall under the general per-user rate instead of eating into it.
         if self.request.method == "GET":
-            return [UserRateThrottle()]
+            return [ChatUserRateThrottle()]
         return super().get_throttles()
 
     def _summary(self, target_id: int, reactions: list) -> Response:

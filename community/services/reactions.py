@@ -158,7 +158,10 @@ def _broadcast_counts_on_commit(
             emoji=emoji,
             action=action,
             membership_id=membership.pk if membership else None,
-        )
+        ),
+        # The reaction is committed whatever happens to its event: a failure here is
+        # logged, never turned into an error for the reactor.
+        robust=True,
     )
 
 

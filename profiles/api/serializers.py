@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from profiles.models import User
@@ -123,9 +124,27 @@ class StatusPostSerializer(serializers.Serializer):
     body = serializers.CharField(read_only=True)
     image = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField(read_only=True)
+    # Set on the page by community.selectors.reactions.with_reaction_summaries.
+    reactions = serializers.SerializerMethodField()
 
     def get_image(self, post) -> str:
         return file_url(post.image)
+
+    @extend_schema_field(
+        {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "emoji": {"type": "string"},
+                    "count": {"type": "integer"},
+                    "me": {"type": "boolean"},
+                },
+            },
+        }
+    )
+    def get_reactions(self, post) -> list[dict]:
+        return getattr(post, "reaction_summary", [])
 
 
 class StatusPostCreateSerializer(serializers.Serializer):

@@ -12,6 +12,7 @@ from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt import views as jwt_views
 
+from community.selectors.reactions import with_reaction_summaries
 from config.errors import PermissionDeniedError
 from config.realtime import issue_socket_ticket
 from profiles import selectors, services
@@ -191,6 +192,12 @@ class UserPostsView(ListAPIView):
         )
         return selectors.status_posts_by(profile.user_id)
 
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        if page is None:
+            return None
+        return with_reaction_summaries("status_post", list(page), viewer=self.request.user)
+
     @extend_schema(request=StatusPostCreateSerializer, responses={201: StatusPostSerializer})
     def post(self, request, handle: str):
         profile = selectors.profile_for_handle(viewer=request.user, handle=handle)
@@ -210,6 +217,7 @@ class PostDetailView(APIView):
     @extend_schema(responses=StatusPostSerializer)
     def get(self, request, post_id: int):
         post = selectors.status_post_for_viewer(viewer=request.user, post_id=post_id)
+        with_reaction_summaries("status_post", [post], viewer=request.user)
         return Response(StatusPostSerializer(post).data)
 
     @extend_schema(request=StatusPostUpdateSerializer, responses=StatusPostSerializer)
@@ -221,6 +229,7 @@ class PostDetailView(APIView):
             actor=request.user, post_id=post_id, body=serializer.validated_data["body"]
         )
         post = selectors.status_post_for_viewer(viewer=request.user, post_id=post_id)
+        with_reaction_summaries("status_post", [post], viewer=request.user)
         return Response(StatusPostSerializer(post).data)
 
     @extend_schema(responses={204: None})
@@ -308,6 +317,11 @@ class FriendsFeedView(APIView):
                 f"{request.path}?{urlencode({'cursor': page.next_cursor, 'limit': limit})}"
             )
         context = {"request": request}
+        with_reaction_summaries(
+            "status_post",
+            [item.post for item in page.items if item.kind == selectors.POST],
+            viewer=request.user,
+        )
         return Response(
             {
                 "next": next_url,

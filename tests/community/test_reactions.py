@@ -678,3 +678,20 @@ def test_every_picker_emoji_is_valid_and_stored_as_offered():
     offered = [emoji for group in PICKER_EMOJI.values() for emoji in group]
     assert len(offered) == len(set(offered)) > 150
     assert [e for e in offered if normalise_emoji(e) != e] == []
+
+
+def test_status_post_api_payloads_carry_reactions(post, user, make_user):
+    from profiles.services import follow_user
+
+    bob = make_user("bob")
+    bobby = client_for(bob)
+    bobby.post(url("posts", post.pk), {"emoji": "😍"}, format="json")
+    detail = bobby.get(f"/api/v1/posts/{post.pk}/").json()
+    assert detail["reactions"] == [{"emoji": "😍", "count": 1, "me": True}]
+    listed = client_for(user).get(f"/api/v1/users/{user.profile.handle}/posts/").json()
+    assert listed["results"][0]["reactions"] == [{"emoji": "😍", "count": 1, "me": False}]
+    follow_user(follower=bob, followee=user)
+    feed = bobby.get("/api/v1/feed/friends/").json()["results"]
+    assert [item["post"]["reactions"] for item in feed if item["type"] == "status_post"] == [
+        [{"emoji": "😍", "count": 1, "me": True}]
+    ]

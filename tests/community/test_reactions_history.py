@@ -139,3 +139,41 @@ async def test_catch_up_on_connect_carries_the_viewers_reactions(chat_room):
     event = await next_event(socket, "message.created")
     assert event["message"]["reactions"] == [{"emoji": "👍", "count": 1, "me": True}]
     await socket.disconnect()
+
+
+DEAD_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reactions_survive_redis_down_for_layer_and_cache(chat_room, caplog):
+    """Redis gone (channel layer, cache, throttle): the reaction is stored, the answer 200."""
+    from channels.layers import channel_layers
+    from django.test import override_settings
+
+    room, host, guest = chat_room
+    message = send_message(membership=Membership.objects.get(room=room, user=host), body="x")
+    dead = {
+        "CHANNEL_LAYERS": {
+            "default": {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {"hosts": [DEAD_REDIS]},
+            }
+        },
+        "CACHES": {
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": DEAD_REDIS,
+            }
+        },
+    }
+    with override_settings(**dead):
+        channel_layers.backends.clear()
+        response = react(guest, message.pk, "👍")
+        removed = react(guest, message.pk, "👍", remove=True)
+        again = react(guest, message.pk, "🔥")
+    channel_layers.backends.clear()
+    assert response.status_code == 200
+    assert response.json()["reactions"] == [{"emoji": "👍", "count": 1, "me": True}]
+    assert removed.status_code == again.status_code == 200
+    assert again.json()["reactions"] == [{"emoji": "🔥", "count": 1, "me": True}]
+    assert "channel layer unavailable" in caplog.text
