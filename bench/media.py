@@ -1,6 +1,6 @@
 """Thumbnails per second: Moim's media pipeline against a bare Pillow loop.
 
-    .venv/bin/python -m bench.media [--images 12] [--size 2400x1600]
+    .venv/bin/python -m bench.media [--images 12] [--size 2400x1600] [--json out.json]
 
 Both sides get the same generated JPEG photos (with EXIF orientation and GPS, like a
 phone's) and produce the same three WebP sizes (320/720/1280 on the long side). The
@@ -11,6 +11,7 @@ and writes to the media storage. The ratio says what that safety costs.
 
 import argparse
 import io
+import json
 import os
 import tempfile
 import time
@@ -114,6 +115,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=12)
     parser.add_argument("--size", default="2400x1600", help="WIDTHxHEIGHT of each photo")
     parser.add_argument("--repeat", type=int, default=3, help="best of N runs")
+    parser.add_argument("--json", metavar="PATH", help="also write the figures here")
     args = parser.parse_args()
     width, height = (int(part) for part in args.size.lower().split("x"))
 
@@ -122,7 +124,10 @@ def main() -> None:
     import django
 
     django.setup()
-    run(images=args.images, size=(width, height), repeat=args.repeat)
+    figures = run(images=args.images, size=(width, height), repeat=args.repeat)
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump(figures, out, indent=2)
 
 
 if __name__ == "__main__":

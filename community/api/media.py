@@ -215,20 +215,39 @@ class MediaFileView(APIView):
         return response
 
 
-def post_media_message(request, room_id: int) -> Response:
-    """``POST /rooms/{id}/messages/`` as multipart: an image or video message.
+class UploadedMediaMessageSerializer(serializers.Serializer):
+    media_id = serializers.IntegerField()
+    body = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=True)
+    client_id = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)
+    reply_to = serializers.IntegerField(required=False, allow_null=True, default=None)
 
-    Chat's ``RoomMessagesView`` hands multipart requests here; JSON stays text.
+
+def is_media_message_request(request) -> bool:
+    """Multipart with a ``file``, or JSON naming an upload with ``media_id``."""
+    if request.content_type.startswith("multipart/"):
+        return True
+    return isinstance(request.data, dict) and "media_id" in request.data
+
+
+def post_media_message(request, room_id: int) -> Response:
+    """``POST /rooms/{id}/messages/`` for an image or video message: multipart with the
+    ``file``, or JSON ``{"media_id", "body", "client_id", "reply_to"}`` for an upload
+    made before (the two-step flow). Chat's ``RoomMessagesView`` hands these here.
     """
+    membership = _active_membership(request, room_id)
+    if not request.content_type.startswith("multipart/"):
+        data = UploadedMediaMessageSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        sent = media_services.send_uploaded_media_message(
+            membership=membership,
+            asset_id=data.validated_data["media_id"],
+            body=data.validated_data["body"],
+            client_id=data.validated_data["client_id"],
+            reply_to_id=data.validated_data["reply_to"],
+        )
+        return _sent_response(sent)
     serializer = MediaMessageSerializer(data=limited_upload_data(request))
     serializer.is_valid(raise_exception=True)
-    membership = (
-        Membership.objects.select_related("room")
-        .filter(room_id=room_id, user=request.user, state=Membership.State.ACTIVE)
-        .first()
-    )
-    if membership is None:
-        raise PermissionDeniedError(_("Only members can post in this room."), code="not_member")
     sent = media_services.send_media_message(
         membership=membership,
         file=serializer.validated_data["file"],
@@ -236,7 +255,22 @@ def post_media_message(request, room_id: int) -> Response:
         client_id=serializer.validated_data["client_id"],
         reply_to_id=serializer.validated_data["reply_to"],
     )
+    return _sent_response(sent)
+
+
+def _sent_response(sent) -> Response:
     return Response(
         message_payload_by_id(sent.message.pk),
         status=status.HTTP_201_CREATED if sent.created else status.HTTP_200_OK,
     )
+
+
+def _active_membership(request, room_id: int) -> Membership:
+    membership = (
+        Membership.objects.select_related("room")
+        .filter(room_id=room_id, user=request.user, state=Membership.State.ACTIVE)
+        .first()
+    )
+    if membership is None:
+        raise PermissionDeniedError(_("Only members can post in this room."), code="not_member")
+    return membership

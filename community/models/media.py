@@ -1,7 +1,9 @@
 import uuid
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 
 
@@ -77,3 +79,27 @@ class MediaAsset(models.Model):
     @property
     def storage_prefix(self) -> str:
         return f"assets/{self.key}"
+
+    @property
+    def stored_names(self) -> list[str]:
+        names = {self.original_name, self.poster_name}
+        names |= {entry["name"] for entry in self.thumbnails.values()}
+        return sorted(name for name in names if name)
+
+
+@receiver(post_delete, sender=MediaAsset)
+def delete_files_with_the_row(sender, instance: MediaAsset, **kwargs) -> None:
+    """However a row goes (a deleted room or account cascades here too), its files
+    follow once the deletion is committed."""
+    names = instance.stored_names
+    if not names:
+        return
+
+    def delete_files():
+        from django.core.files.storage import storages
+
+        storage = storages["media"]
+        for name in names:
+            storage.delete(name)
+
+    transaction.on_commit(delete_files)

@@ -149,3 +149,13 @@ def unused_upload_ids(*, before) -> list[int]:
         .order_by("pk")
         .values_list("pk", flat=True)[:500]
     )
+
+
+def asset_is_shown_outside_rooms(*, asset_id: int) -> bool:
+    """Whether a profile or status post shows the asset (it must then stay public)."""
+    from profiles.models import Profile, StatusPost
+
+    shown_on_profile = Profile.objects.filter(
+        Q(avatar_media_id=asset_id) | Q(background_media_id=asset_id)
+    ).exists()
+    return shown_on_profile or StatusPost.objects.filter(image_media_id=asset_id).exists()

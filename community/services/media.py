@@ -353,9 +353,7 @@ def remove_media_asset(*, asset_id: int, reason: str) -> MediaAsset | None:
     asset = MediaAsset.objects.select_for_update().filter(pk=asset_id).first()
     if asset is None:
         return None
-    names = [asset.original_name, asset.poster_name]
-    names += [entry["name"] for entry in asset.thumbnails.values()]
-    names = sorted({name for name in names if name})
+    names = asset.stored_names
     asset.state = MediaAsset.State.FAILED
     asset.failure_reason = reason[:FAILURE_REASON_MAX]
     asset.thumbnails = {}
@@ -384,22 +382,9 @@ def remove_media_asset(*, asset_id: int, reason: str) -> MediaAsset | None:
 
 
 def delete_media_asset(*, asset_id: int) -> bool:
-    """Delete an asset row and, after commit, its files."""
-    with transaction.atomic():
-        asset = MediaAsset.objects.select_for_update().filter(pk=asset_id).first()
-        if asset is None:
-            return False
-        names = {asset.original_name, asset.poster_name}
-        names |= {entry["name"] for entry in asset.thumbnails.values()}
-        asset.delete()
-
-        def delete_files():
-            storage = media_storage()
-            for name in sorted(name for name in names if name):
-                storage.delete(name)
-
-        transaction.on_commit(delete_files)
-    return True
+    """Delete an asset row; its files follow after commit (``post_delete``)."""
+    deleted, _rows = MediaAsset.objects.filter(pk=asset_id).delete()
+    return bool(deleted)
 
 
 def sweep_media_assets() -> dict[str, int]:
@@ -577,6 +562,64 @@ def send_media_message(
     except Exception:
         media_storage().delete(asset.original_name)
         raise
+    return sent
+
+
+def send_uploaded_media_message(
+    *,
+    membership: Membership,
+    asset_id: int,
+    body: str = "",
+    client_id: str = "",
+    reply_to_id: int | None = None,
+):
+    """The second step of the two-step flow (``POST /uploads/`` first, e.g. with a
+    progress bar and retries on a phone): a message showing an asset the sender
+    uploaded. The asset joins the room, so a private room's rules then apply to it."""
+    from community.selectors.media import asset_is_shown_outside_rooms
+    from community.services.messages import check_send_message
+
+    try:
+        with transaction.atomic():
+            # Room first, then the asset: the order every room write takes.
+            room = Room.objects.select_for_update().get(pk=membership.room_id)
+            asset = (
+                MediaAsset.objects.select_for_update()
+                .filter(pk=asset_id, owner_id=membership.user_id)
+                .first()
+            )
+            if asset is None:
+                raise NotFoundError(
+                    _("No such upload."), fields={"media_id": [_("Unknown upload.")]}
+                )
+            if asset.state == MediaAsset.State.FAILED:
+                raise DomainError(
+                    _("This upload could not be processed: %(reason)s")
+                    % {"reason": asset.failure_reason},
+                    fields={"media_id": [asset.failure_reason]},
+                )
+            if asset.room_id not in (None, room.pk) or (
+                asset.room_id is None and asset_is_shown_outside_rooms(asset_id=asset.pk)
+            ):
+                raise DomainError(
+                    _("This upload is already used elsewhere; upload it again."),
+                    fields={"media_id": [_("Used elsewhere.")]},
+                )
+            if asset.room_id is None:
+                asset.room = room
+                asset.save(update_fields=["room"])
+            sent = check_send_message(
+                membership=membership,
+                body=body,
+                client_id=client_id,
+                reply_to_id=reply_to_id,
+                kind=MESSAGE_KIND_BY_MEDIA_KIND[asset.kind],
+                media=asset,
+            )
+            if not sent.created:
+                raise _DuplicateSend(sent)  # undo the asset's move into the room
+    except _DuplicateSend as duplicate:
+        return duplicate.sent
     return sent
 
 

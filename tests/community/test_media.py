@@ -840,3 +840,108 @@ def test_storage_errors_are_retried_then_the_asset_ends_failed(
     assert asset.attempts == 1 + process_media_asset.max_retries
     assert asset.state == "failed"
     assert asset.failure_reason == "Processing failed; please upload the file again."
+
+
+# --- Two-step flow: upload first, then send -------------------------------------------
+
+
+def test_an_earlier_upload_is_sent_as_a_message_by_media_id(
+    upload, auth_client, private_room, make_user, room_listener, django_capture_on_commit_callbacks
+):
+    asset = upload(media_samples.jpeg((640, 480)))
+    channel = room_listener(private_room)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = auth_client.post(
+            messages_url(private_room),
+            {"media_id": asset["id"], "body": "from my phone", "client_id": "m-1"},
+            format="json",
+        )
+
+    assert response.status_code == 201, response.json()
+    message = response.json()
+    assert message["kind"] == "image" and message["body"] == "from my phone"
+    assert message["media"]["state"] == "ready"
+    [created] = _drain(channel)
+    assert created["type"] == "message.created"
+    assert created["message"]["media"]["thumbnails"]["320"]["width"] == 320
+    # The upload joined the private room: its plain URL is members-only now.
+    plain_url = message["media"]["thumbnails"]["320"]["url"].split("?")[0]
+    stranger = APIClient()
+    stranger.force_authenticate(make_user())
+    assert stranger.get(plain_url).status_code == 403
+    again = auth_client.post(
+        messages_url(private_room), {"media_id": asset["id"], "client_id": "m-1"}, format="json"
+    )
+    assert again.status_code == 200 and again.json()["id"] == message["id"]
+
+
+def test_media_id_must_be_an_own_usable_upload(
+    upload, auth_client, user, private_room, make_room, make_member, make_user
+):
+    other_room = make_room()
+    make_member(other_room, user)
+    stranger = APIClient()
+    stranger_user = make_user()
+    stranger.force_authenticate(stranger_user)
+    make_member(private_room, stranger_user)
+    mine = upload(media_samples.png(), name="a.png")
+    broken = upload(media_samples.truncated_jpeg())
+    avatar = upload(media_samples.png(), name="me.png")
+    assert use(auth_client, avatar["id"], "avatar").status_code == 200
+
+    def send(client, media_id, room=private_room):
+        return client.post(messages_url(room), {"media_id": media_id}, format="json")
+
+    assert send(stranger, mine["id"]).status_code == 404
+    assert send(auth_client, broken["id"]).status_code == 400
+    # A public avatar must not turn members-only by being posted in a private room.
+    assert send(auth_client, avatar["id"]).status_code == 400
+    assert send(auth_client, mine["id"]).status_code == 201
+    assert send(auth_client, mine["id"], room=other_room).status_code == 400
+    assert Message.objects.filter(room=other_room).count() == 0
+
+
+def test_deleting_a_room_deletes_its_media_files(
+    auth_client, make_room, user, make_member, media_dir, django_capture_on_commit_callbacks
+):
+    room = make_room()
+    make_member(room, user)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = auth_client.post(
+            messages_url(room),
+            {"file": SimpleUploadedFile("p.jpg", media_samples.jpeg((900, 700)))},
+            format="multipart",
+        )
+    assert response.status_code == 201
+    assert len(stored_files(media_dir)) == 4
+
+    with django_capture_on_commit_callbacks(execute=True):
+        room.delete()
+
+    assert not MediaAsset.objects.exists()
+    assert stored_files(media_dir) == []
+
+
+def test_the_web_page_path_session_and_csrf(
+    user, private_room, settings, django_capture_on_commit_callbacks
+):
+    """What static/js/media.js sends: multipart with the session cookie and X-CSRFToken."""
+    from django.middleware.csrf import get_token
+    from django.test import RequestFactory
+
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(user)
+    token = get_token(RequestFactory().get("/"))
+    client.cookies[settings.CSRF_COOKIE_NAME] = token
+    form = {"file": SimpleUploadedFile("p.png", media_samples.png()), "body": "hi"}
+
+    refused = client.post(messages_url(private_room), form, format="multipart")
+    assert refused.status_code == 403  # no CSRF header
+    form["file"].seek(0)
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = client.post(
+            messages_url(private_room), form, format="multipart", HTTP_X_CSRFTOKEN=token
+        )
+    assert sent.status_code == 201, sent.json()
+    assert sent.json()["kind"] == "image"
