@@ -1,6 +1,7 @@
 """Wallet pages. Money-moving forms go through the same idempotency as the API."""
 
 import csv
+import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -25,7 +26,8 @@ STATEMENT_PAGE_SIZE = 50
 
 
 def _run_form(request, form, *, scope: str, params: dict, operation) -> dict | None:
-    """Run a money form's operation once; errors are shown on the form."""
+    """Run a money form's operation once; errors are shown on the form, which then
+    carries a fresh key, so a corrected resubmission is a new request, not a replay."""
     try:
         result = run_idempotent(
             user_id=request.user.pk,
@@ -35,12 +37,15 @@ def _run_form(request, form, *, scope: str, params: dict, operation) -> dict | N
             operation=lambda: (201, operation()),
         )
     except DomainError as error:
-        form.add_error(None, error.message)
-        return None
-    if result.status >= 400:
-        form.add_error(None, result.body["error"]["message"])
-        return None
-    return result.body
+        message = error.message
+    else:
+        if result.status < 400:
+            return result.body
+        message = result.body["error"]["message"]
+    form.add_error(None, message)
+    form.data = form.data.copy()
+    form.data["idempotency_key"] = uuid.uuid4().hex
+    return None
 
 
 @login_required

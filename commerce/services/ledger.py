@@ -21,7 +21,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from commerce.models import Account, Leg, Transfer
-from config.errors import ConflictError, DomainError, NotFoundError, UnprocessableError
+from config.errors import (
+    ConflictError,
+    DomainError,
+    NotFoundError,
+    PermissionDeniedError,
+    UnprocessableError,
+)
 
 MAX_ATTEMPTS = 6
 # PostgreSQL serialization failure and deadlock: safe to retry the whole transaction.
@@ -60,6 +66,15 @@ def atomic_with_retry(func: Callable) -> Callable:
         raise AssertionError("unreachable")
 
     return wrapper
+
+
+def check_may_move_money(user) -> None:
+    """A suspended account cannot pay, tip or withdraw until its suspension ends."""
+    until = getattr(user, "suspended_until", None)
+    if until is not None and until > timezone.now():
+        raise PermissionDeniedError(
+            _("Your account is suspended; payments are paused."), code="suspended"
+        )
 
 
 # --- Accounts --------------------------------------------------------------------------

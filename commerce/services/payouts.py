@@ -11,6 +11,7 @@ from commerce.models import Account, Leg, PayoutRequest, Transfer
 from commerce.services.ledger import (
     LegSpec,
     atomic_with_retry,
+    check_may_move_money,
     system_account,
     write_resolution,
     write_transfer,
@@ -73,6 +74,7 @@ def mature_all_earnings() -> int:
 @atomic_with_retry
 def request_payout(*, user: User, amount: int, currency: str) -> PayoutRequest:
     """Hold ``amount`` of available earnings until staff approve or reject the payout."""
+    check_may_move_money(user)
     amount = validate_amount(amount)
     currency = validate_currency(currency)
     available = get_user_account(

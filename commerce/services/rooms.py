@@ -12,6 +12,7 @@ from commerce.services.ledger import (
     InsufficientFundsError,
     LegSpec,
     atomic_with_retry,
+    check_may_move_money,
     system_account,
     write_transfer,
 )
@@ -93,6 +94,7 @@ def _charge(*, payer_id: int, room: Room, price: RoomPrice) -> Transfer:
 @atomic_with_retry
 def purchase_room_access(*, user: User, room_id: int) -> RoomAccess:
     """Pay a room's price; a current access is returned as it is (never charged twice)."""
+    check_may_move_money(user)
     room = Room.objects.filter(pk=room_id).first()
     price = RoomPrice.objects.filter(room_id=room_id, is_active=True).first()
     if room is None or price is None:

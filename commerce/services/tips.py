@@ -7,7 +7,13 @@ from django.utils.translation import gettext as _
 from commerce.currencies import validate_amount, validate_currency
 from commerce.fees import split_fee
 from commerce.models import Account, Tip, Transfer
-from commerce.services.ledger import LegSpec, atomic_with_retry, system_account, write_transfer
+from commerce.services.ledger import (
+    LegSpec,
+    atomic_with_retry,
+    check_may_move_money,
+    system_account,
+    write_transfer,
+)
 from commerce.services.ledger import user_account as get_user_account
 from community.models import Membership, Message
 from config.errors import DomainError, NotFoundError
@@ -84,6 +90,7 @@ def send_tip(
     message_id: int | None = None,
     recipient_handle: str | None = None,
 ) -> tuple[Tip, Recipient]:
+    check_may_move_money(sender)
     amount = validate_amount(amount)
     currency = validate_currency(currency)
     if (message_id is None) == (not recipient_handle):

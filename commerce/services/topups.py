@@ -6,7 +6,13 @@ from django.utils.translation import gettext as _
 from commerce.currencies import validate_amount, validate_currency
 from commerce.models import Account, TopUp, Transfer, WebhookEvent
 from commerce.providers import get_provider
-from commerce.services.ledger import LegSpec, atomic_with_retry, system_account, write_transfer
+from commerce.services.ledger import (
+    LegSpec,
+    atomic_with_retry,
+    check_may_move_money,
+    system_account,
+    write_transfer,
+)
 from commerce.services.ledger import user_account as get_user_account
 from config.errors import ConflictError
 from profiles.models import User
@@ -57,6 +63,7 @@ def create_topup(
     *, user: User, amount: int, currency: str, provider_name: str | None = None
 ) -> TopUp:
     """Start a top-up; the sandbox confirms at once, so the wallet is credited on return."""
+    check_may_move_money(user)
     amount = validate_amount(amount)
     currency = validate_currency(currency)
     provider = get_provider(provider_name)

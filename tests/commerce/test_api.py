@@ -1,5 +1,7 @@
 """The wallet, statement, top-up, tip and payout API, with idempotency."""
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -287,3 +289,16 @@ def test_wallet_api_runs_a_fixed_number_of_queries(
         fund(user, 10, currency)
     with django_assert_max_num_queries(2):
         auth_client.get(reverse("api:wallet"))
+
+
+def test_a_suspended_account_cannot_move_money(make_user, client_for, fund):
+    fan, creator = make_user(), make_user()
+    fund(fan, 1000)
+    fan.suspended_until = timezone.now() + timedelta(days=1)
+    fan.save(update_fields=["suspended_until"])
+    client = client_for(fan)
+    tip = post(client, TIPS, {"user": creator.profile.handle, "amount": 5, "currency": "KRW"}, "s1")
+    topup = post(client, TOPUPS, {"amount": 5, "currency": "KRW"}, "s2")
+    assert (tip.status_code, topup.status_code) == (403, 403)
+    assert tip.json()["error"]["code"] == "suspended"
+    assert not Tip.objects.exists()

@@ -199,3 +199,39 @@ def test_exception_between_the_halves_commits_nothing(make_user, monkeypatch):
     assert Transfer.objects.count() == before
     assert user_account(user_id=alice.pk, kind=Account.Kind.WALLET, currency="KRW").balance == 500
     assert check_ledger() == []
+
+
+def test_a_deadlock_is_retried_until_both_transactions_commit(make_user):
+    from commerce.services.ledger import atomic_with_retry
+
+    first, second = (
+        user_account(user_id=make_user().pk, kind=Account.Kind.WALLET, currency="KRW")
+        for _ in range(2)
+    )
+    both_hold_one = threading.Barrier(2)
+    attempts = Counter()
+
+    def lock_in_order(name: str, ids: list[int]):
+        @atomic_with_retry
+        def locked():
+            attempts[name] += 1
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT id FROM commerce_account WHERE id = %s FOR UPDATE", [ids[0]])
+                if attempts[name] == 1:  # only the first attempt races into the cycle
+                    both_hold_one.wait(timeout=10)
+                cursor.execute("SELECT id FROM commerce_account WHERE id = %s FOR UPDATE", [ids[1]])
+            return name
+
+        return locked()
+
+    # Deliberately opposite orders (the services never do this): PostgreSQL picks a
+    # deadlock victim, whose whole transaction is retried.
+    results = _run_threads(
+        2,
+        lambda index: lock_in_order(
+            "ab" if index == 0 else "ba",
+            [first.pk, second.pk] if index == 0 else [second.pk, first.pk],
+        ),
+    )
+    assert sorted(results) == ["ab", "ba"]
+    assert sum(attempts.values()) == 3

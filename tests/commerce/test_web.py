@@ -159,3 +159,14 @@ def test_owner_sets_a_room_price_on_a_page(make_room, make_user):
     assert stranger.get(url).status_code == 403
     assert stranger.post(url, {**data, "amount": 1}).status_code == 403
     assert RoomPrice.objects.get(room=room).amount == 500
+
+
+def test_a_refused_form_comes_back_with_a_fresh_key(web, user, make_user, fund):
+    creator = make_user()
+    data = {"user": creator.profile.handle, "amount": 50, "currency": "KRW"}
+    refused = web.post("/wallet/tip/", {**data, "idempotency_key": "first"})
+    fresh_key = refused.context["form"]["idempotency_key"].value()
+    assert fresh_key and fresh_key != "first"
+    fund(user, 100)
+    assert web.post("/wallet/tip/", {**data, "idempotency_key": fresh_key}).status_code == 302
+    assert Transfer.objects.filter(kind=Transfer.Kind.TIP).count() == 1
