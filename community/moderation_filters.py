@@ -181,7 +181,9 @@ def _flood_count(membership: Membership) -> int:
 # --- the entry point ---------------------------------------------------------------------
 
 
-def screen_message(*, room: Room, membership: Membership, body: str) -> FilterVerdict:
+def screen_message(
+    *, room: Room, membership: Membership, body: str, count_flood: bool = True
+) -> FilterVerdict:
     """The verdict for ``body`` sent by ``membership`` in ``room``.
 
     Block rules win over hold rules; site-wide rules are checked before the room's.
@@ -207,7 +209,11 @@ def screen_message(*, room: Room, membership: Membership, body: str) -> FilterVe
     if hold is not None:
         return hold
 
-    if not membership.is_host and _flood_count(membership) > settings.MODERATION_FLOOD_MESSAGES:
+    if (
+        count_flood
+        and not membership.is_host
+        and _flood_count(membership) > settings.MODERATION_FLOOD_MESSAGES
+    ):
         from community.services.moderation import do_auto_mute_for_flood
 
         do_auto_mute_for_flood(membership_id=membership.pk)

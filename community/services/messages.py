@@ -330,6 +330,18 @@ def edit_message(*, user_id: int, message_id: int, body: str) -> Message:
         raise DomainError(_("A deleted message cannot be edited."), code="deleted")
     if message.body == body:
         return message
+    # An edit passes the same word, pattern and link rules as a new message (an edit
+    # cannot wait for review, so a hold rule refuses it too).
+    from community.moderation_filters import (
+        BLOCK,
+        FilterVerdict,
+        MessageFilteredError,
+        screen_message,
+    )
+
+    verdict = screen_message(room=room, membership=membership, body=body, count_flood=False)
+    if not verdict.allowed:
+        raise MessageFilteredError(FilterVerdict(BLOCK, verdict.rule_kind))
     MessageEdit.objects.create(message=message, previous_body=message.body)
     message.body = body
     message.edited_at = timezone.now()

@@ -15,6 +15,7 @@ Live effects reuse the chat and rooms vocabularies (docs/realtime.md):
   ``{room_id, announcement}`` and ``room.suspended`` ``{room_id, is_suspended}``.
 """
 
+import logging
 import math
 import time
 from datetime import timedelta
@@ -26,6 +27,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from community.models import (
     Appeal,
@@ -53,6 +55,8 @@ from config.errors import (
 )
 from config.realtime import broadcast_on_commit
 from profiles.models import User
+
+logger = logging.getLogger(__name__)
 
 Action = AuditLogEntry.Action
 TargetType = ModerationCase.TargetType
@@ -208,8 +212,13 @@ def _check_report_rate(user_id: int) -> None:
     now = time.time()
     start = int(now // window) * window
     key = f"report-rate:{user_id}:{start}"
-    cache.add(key, 0, window + 1)
-    if cache.incr(key) > settings.MODERATION_REPORTS_PER_HOUR:
+    try:
+        cache.add(key, 0, window + 1)
+        sent = cache.incr(key)
+    except Exception:  # fail open: a cache outage must not stop people reporting abuse
+        logger.warning("report rate limit cache unavailable; report allowed")
+        return
+    if sent > settings.MODERATION_REPORTS_PER_HOUR:
         raise RateLimitedError(
             _("You have sent many reports recently. Please try again later."),
             retry_after=max(1, math.ceil(start + window - now)),
@@ -376,6 +385,7 @@ def do_hide_message(
 def check_kick_member(
     *, actor: User, room_id: int, member_id: int, reason: str = "", case=None
 ) -> Membership:
+    reason = _clean_note(reason)
     room = _lock_room(room_id)
     actor_membership = _authorise_host(actor=actor, room=room)
     target = _lock_target_member(room=room, member_id=member_id, actor=actor)
@@ -392,7 +402,7 @@ def check_kick_member(
         subject_id=target.user_id,
         room_id=room.pk,
         case=case,
-        reason=_clean_note(reason),
+        reason=reason,
     )
     return target
 
@@ -401,6 +411,7 @@ def check_kick_member(
 def check_ban_member(
     *, actor: User, room_id: int, member_id: int, reason: str = "", case=None
 ) -> Membership:
+    reason = _clean_note(reason)
     room = _lock_room(room_id)
     actor_membership = _authorise_host(actor=actor, room=room)
     target = _lock_target_member(room=room, member_id=member_id, actor=actor)
@@ -420,7 +431,7 @@ def check_ban_member(
         subject_id=target.user_id,
         room_id=room.pk,
         case=case,
-        reason=_clean_note(reason),
+        reason=reason,
     )
     return target
 
@@ -429,6 +440,7 @@ def check_ban_member(
 def check_unban_member(
     *, actor: User, room_id: int, member_id: int, reason: str = "", case=None
 ) -> Membership:
+    reason = _clean_note(reason)
     room = _lock_room(room_id)
     _authorise_host(actor=actor, room=room)
     target = _lock_target_member(room=room, member_id=member_id, actor=actor)
@@ -447,7 +459,7 @@ def check_unban_member(
         subject_id=target.user_id,
         room_id=room.pk,
         case=case,
-        reason=_clean_note(reason),
+        reason=reason,
     )
     return target
 
@@ -457,6 +469,7 @@ def check_mute_member(
     *, actor: User, room_id: int, member_id: int, minutes, reason: str = "", case=None
 ) -> Membership:
     """Mute for ``minutes``; ``0`` lifts a mute."""
+    reason = _clean_note(reason)
     lift = str(minutes).strip() == "0"
     minutes = 0 if lift else _clean_minutes(minutes)
     room = _lock_room(room_id)
@@ -491,7 +504,7 @@ def do_mute_member(
         subject_id=target.user_id,
         room_id=room.pk,
         case=case,
-        reason=_clean_note(reason),
+        reason=reason,
         details={"minutes": minutes},
     )
     broadcast_on_commit(
@@ -628,17 +641,20 @@ class CaseAction:
     GRANT_APPEAL = "grant_appeal"
     DENY_APPEAL = "deny_appeal"
 
+    UNSUSPEND_ROOM = "unsuspend_room"
+
     CHOICES = [
-        (HIDE_MESSAGE, _("Hide the reported message")),
-        (WARN, _("Warn the member")),
-        (MUTE, _("Mute the member in the room (minutes)")),
-        (BAN, _("Ban the member from the room")),
-        (SUSPEND_USER, _("Suspend the user site-wide (minutes)")),
-        (SUSPEND_ROOM, _("Suspend the room")),
-        (RESOLVE, _("Resolve the case")),
-        (DISMISS, _("Dismiss the case")),
-        (GRANT_APPEAL, _("Grant the appeal (lift the sanction)")),
-        (DENY_APPEAL, _("Deny the appeal")),
+        (HIDE_MESSAGE, gettext_lazy("Hide the reported message")),
+        (WARN, gettext_lazy("Warn the member")),
+        (MUTE, gettext_lazy("Mute the member in the room (minutes)")),
+        (BAN, gettext_lazy("Ban the member from the room")),
+        (SUSPEND_USER, gettext_lazy("Suspend the user site-wide (minutes)")),
+        (SUSPEND_ROOM, gettext_lazy("Suspend the room")),
+        (UNSUSPEND_ROOM, gettext_lazy("Lift the room's suspension")),
+        (RESOLVE, gettext_lazy("Resolve the case")),
+        (DISMISS, gettext_lazy("Dismiss the case")),
+        (GRANT_APPEAL, gettext_lazy("Grant the appeal (lift the sanction)")),
+        (DENY_APPEAL, gettext_lazy("Deny the appeal")),
     ]
     NEEDS_MINUTES = {MUTE, SUSPEND_USER}
     CLOSES = {RESOLVE, DISMISS, GRANT_APPEAL, DENY_APPEAL}
@@ -698,11 +714,15 @@ def check_case_action(
         do_suspend_user(
             actor=moderator, user_id=case.subject_id, minutes=minutes, reason=note, case=case
         )
-    elif action == CaseAction.SUSPEND_ROOM:
+    elif action in (CaseAction.SUSPEND_ROOM, CaseAction.UNSUSPEND_ROOM):
         if case.room_id is None:
             raise DomainError(_("This case has no room."))
         do_set_room_suspended(
-            actor=moderator, room_id=case.room_id, suspended=True, reason=note, case=case
+            actor=moderator,
+            room_id=case.room_id,
+            suspended=action == CaseAction.SUSPEND_ROOM,
+            reason=note,
+            case=case,
         )
     elif action in (CaseAction.GRANT_APPEAL, CaseAction.DENY_APPEAL):
         if not is_appeal:
@@ -996,7 +1016,14 @@ def check_review_held_message(*, actor: User, room_id: int, held_id: int, approv
         held.status = HeldMessage.Status.APPROVED if approve else HeldMessage.Status.REJECTED
         held.reviewed_at = timezone.now()
         if approve:
-            held.message = send_held_message(held)
+            try:
+                held.message = send_held_message(held)
+            except PermissionDeniedError as exc:
+                # The author was muted, removed or suspended since: nothing to send.
+                raise ConflictError(
+                    _("The author cannot post in this room any more; reject the message."),
+                    code="author_cannot_post",
+                ) from exc
         held.save(update_fields=["status", "reviewed_at", "message"])
         _audit(
             actor=actor,

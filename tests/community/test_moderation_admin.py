@@ -297,10 +297,13 @@ def test_suspend_room_and_dismiss(moderator, scene, make_user):
     client = logged_in(moderator)
     assert act(client, room_case, action="suspend_room", note="hate room").status_code == 302
     assert Room.objects.get(pk=scene["room"].pk).is_suspended
+    assert act(client, room_case, action="unsuspend_room", note="cleaned up").status_code == 302
+    assert not Room.objects.get(pk=scene["room"].pk).is_suspended
     assert act(client, scene["case"], action="dismiss", note="not abuse").status_code == 302
     assert ModerationCase.objects.get(pk=scene["case"].pk).status == "dismissed"
     assert set(AuditLogEntry.objects.values_list("action", flat=True)) == {
         "suspend_room",
+        "unsuspend_room",
         "dismiss",
     }
 

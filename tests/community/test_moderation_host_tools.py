@@ -406,3 +406,19 @@ def test_permission_matrix(action, role, cast):
     assert status == EXPECTED[action][role], (action, role, status)
     audited = AuditLogEntry.objects.filter(actor=actor(cast, role)).exists()
     assert audited == (status < 300), (action, role)
+
+
+def test_approving_a_held_message_of_a_removed_author_is_refused(cast):
+    from community.models import HeldMessage, Message
+    from community.services.moderation import do_hold_message
+
+    room, target = cast["room"], cast["target"]
+    held = do_hold_message(membership=target, body="held", rule_kind="room_word")
+    owner = client_for(cast["owner"].user)
+    assert owner.post(member_url(room, target, "ban")).status_code == 204
+    response = owner.post(f"/api/v1/rooms/{room.pk}/held-messages/{held.pk}/approve/")
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "author_cannot_post"
+    assert HeldMessage.objects.get(pk=held.pk).status == "pending"
+    assert not Message.objects.filter(body="held").exists()
+    assert owner.post(f"/api/v1/rooms/{room.pk}/held-messages/{held.pk}/reject/").status_code == 200

@@ -230,3 +230,20 @@ async def test_blocked_message_over_rest_is_a_422_with_the_rule_kind(room_with_t
     assert await database_sync_to_async(
         Room.objects.filter(pk=room.pk, last_message_seq=0).exists
     )()
+
+
+async def test_an_edit_cannot_smuggle_in_a_blocked_word(room_with_two):
+    room, _host, guest, membership = room_with_two
+    message = await database_sync_to_async(send_message)(membership=membership, body="hello")
+    await database_sync_to_async(BlockedPattern.objects.create)(
+        room=room, kind="word", text="spoiler", action="hold"
+    )
+    client = APIClient()
+    client.force_authenticate(guest)
+    response = await database_sync_to_async(client.patch)(
+        f"/api/v1/messages/{message.pk}/", {"body": "spoiler: he dies"}, format="json"
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["fields"] == {"rule_kind": ["room_word"]}
+    stored = await database_sync_to_async(Message.objects.get)(pk=message.pk)
+    assert stored.body == "hello"

@@ -186,3 +186,13 @@ def test_members_page_offers_reporting_a_member_by_membership(room, target, make
     assert reverse("report", args=["member", target.pk]) in html
     # Nobody is offered to report themselves.
     assert reverse("report", args=["member", owner_membership(room).pk]) not in html
+
+
+def test_chat_gets_report_links_for_members_only(room, target, make_user):
+    script = "js/moderation.js"
+    member_page = logged_in(target.user).get(reverse("room-detail", args=[room.pk]))
+    html = member_page.content.decode()
+    assert script in html
+    assert f'data-report-url="{reverse("report", args=["message", 0])}"' in html
+    outsider_page = logged_in(make_user()).get(reverse("room-detail", args=[room.pk]))
+    assert script not in outsider_page.content.decode()
