@@ -884,7 +884,7 @@ def test_media_id_must_be_an_own_usable_upload(
     stranger = APIClient()
     stranger_user = make_user()
     stranger.force_authenticate(stranger_user)
-    make_member(private_room, stranger_user)
+    join_private(private_room, stranger_user, make_member)
     mine = upload(media_samples.png(), name="a.png")
     broken = upload(media_samples.truncated_jpeg())
     avatar = upload(media_samples.png(), name="me.png")
