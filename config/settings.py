@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "config.apps.MoimConfig",
     "channels",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",

@@ -147,7 +147,7 @@
     node.querySelector(".chat-author").textContent = message.author ? message.author.nickname : "";
     var time = node.querySelector(".chat-time");
     time.dateTime = message.created_at;
-    time.textContent = new Date(message.created_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    time.textContent = new Date(message.created_at).toLocaleTimeString(document.documentElement.lang || [], { hour: "2-digit", minute: "2-digit" });
     node.querySelector(".chat-edited").hidden = !message.edited_at || message.deleted;
     node.querySelector(".chat-body").textContent = message.deleted ? t("This message was deleted.") : message.body;
     var quote = node.querySelector(".chat-quote");
