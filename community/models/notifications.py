@@ -97,6 +97,10 @@ class NotificationSettings(models.Model):
     quiet_hours_start = models.TimeField(_("quiet hours start"), null=True, blank=True)
     quiet_hours_end = models.TimeField(_("quiet hours end"), null=True, blank=True)
 
+    class Meta:
+        verbose_name = _("notification settings")
+        verbose_name_plural = _("notification settings")
+
     def __str__(self) -> str:
         return f"notification settings of {self.user_id}"
 
