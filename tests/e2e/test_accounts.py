@@ -62,6 +62,8 @@ def test_language_switcher_switches_and_remembers(new_person):
     # The form submits itself on change and comes back to the same page.
     expect(page.locator("html")).to_have_attribute("lang", "ko")
     expect(page).to_have_url(re.compile(r"/accounts/login/$"))
+    # The page, its labels included, is now in Korean.
+    language = page.get_by_role("navigation", name="메인").get_by_label("사이트 언어")
     expect(language).to_have_value("ko")
     page.goto("/")
     expect(page.locator("html")).to_have_attribute("lang", "ko")

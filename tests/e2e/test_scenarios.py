@@ -293,7 +293,7 @@ def test_tip_a_message_and_both_balances_change(new_person, jazz_room):
     expect(host_page.get_by_text("Your wallet is empty.")).to_be_visible()
     member_page = new_person(PHONE).log_in(member).page
     top_up(member_page, 5000)
-    expect(wallet_balance(member_page, "KRW")).to_contain_text("5,000 KRW")
+    expect(wallet_balance(member_page, "KRW")).to_contain_text("₩5,000")
 
     # What a "Tip" action on the host's message leads to: the message, not a handle.
     member_page.goto(f"/wallet/tip/?message={track.pk}")
@@ -301,13 +301,13 @@ def test_tip_a_message_and_both_balances_change(new_person, jazz_room):
     member_page.get_by_label("Currency").select_option("KRW")
     member_page.get_by_role("button", name="Send tip").click()
     expect(member_page.get_by_role("status")).to_contain_text("You tipped")
-    expect(wallet_balance(member_page, "KRW")).to_contain_text(re.compile(r"Available\s*4,000 KRW"))
+    expect(wallet_balance(member_page, "KRW")).to_contain_text(re.compile(r"Available\s*₩4,000"))
     screenshot(member_page, "wallet-after-tip-phone")
 
     host_page.reload()
     balance = wallet_balance(host_page, "KRW")
     # 10% platform fee; earnings are held for the refund window before payout.
-    expect(balance).to_contain_text(re.compile(r"Earnings pending \(hold\)\s*900 KRW"))
+    expect(balance).to_contain_text(re.compile(r"Earnings pending \(hold\)\s*₩900"))
     screenshot(host_page, "wallet-host-desktop")
 
 

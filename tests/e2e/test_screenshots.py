@@ -103,7 +103,11 @@ OVERFLOW = """
 @pytest.fixture
 def demo(server):
     call_command("seed_demo", stdout=StringIO())
-    return User.objects.filter(username__startswith="demo_").order_by("pk").first()
+    person = User.objects.filter(username__startswith="demo_").order_by("pk").first()
+    # Demo people prefer various languages; the checks below read English labels.
+    User.objects.filter(pk=person.pk).update(locale="en")
+    person.refresh_from_db()
+    return person
 
 
 def check_page(page, name: str) -> list[str]:
