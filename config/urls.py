@@ -33,3 +33,7 @@ if settings.BENCH_ENDPOINTS:
 
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+# Unknown /api/ URLs and crashes answer in the API's one error shape; pages stay HTML.
+handler404 = "config.api.errors.api_page_not_found"
+handler500 = "config.api.errors.api_server_error"
