@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
+from community.api.filters import room_filters
 from community.api.room_serializers import (
     InterestSerializer,
     InviteCreateSerializer,
@@ -119,14 +120,8 @@ class RoomListView(RankedRoomListView):
         ],
     )
     def get(self, request):
-        params = request.query_params
         return self.list_response(
-            selectors.search_rooms(
-                viewer=_viewer(request),
-                q=params.get("q", ""),
-                interest=params.get("interest", ""),
-                language=params.get("language", ""),
-            )
+            selectors.search_rooms(viewer=_viewer(request), **room_filters(request))
         )
 
     @extend_schema(request=RoomWriteSerializer, responses={201: RoomSerializer})
@@ -243,6 +238,7 @@ class MemberListView(GenericAPIView):
     def get_permissions(self):
         return [AllowAny()]
 
+    @extend_schema(responses=MemberSerializer(many=True))
     def get(self, request, room_id: int):
         room = selectors.get_room_for_viewer(room_id=room_id, viewer=_viewer(request))
         members = selectors.room_members(room=room).order_by("id")
@@ -336,6 +332,7 @@ class JoinRequestListView(GenericAPIView):
     serializer_class = JoinRequestSerializer
     filter_backends: list = []
 
+    @extend_schema(responses=JoinRequestSerializer(many=True))
     def get(self, request, room_id: int):
         room = _host_room(request, room_id)
         self.paginator.ordering = "id"
@@ -367,6 +364,7 @@ class InviteListView(GenericAPIView):
     serializer_class = InviteSerializer
     filter_backends: list = []
 
+    @extend_schema(responses=InviteSerializer(many=True))
     def get(self, request, room_id: int):
         room = _host_room(request, room_id)
         page = self.paginate_queryset(RoomInvite.objects.filter(room=room))
@@ -403,6 +401,7 @@ class InterestListView(GenericAPIView):
     permission_classes = [AllowAny]
     filter_backends: list = []
 
+    @extend_schema(responses=InterestSerializer(many=True))
     def get(self, request):
         self.paginator.ordering = "slug"
         self.paginator.page_size = 100

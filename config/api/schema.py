@@ -89,6 +89,13 @@ class MoimAutoSchema(AutoSchema):
             responses[status_code] = response
         return operation
 
+    def get_tags(self) -> list[str]:
+        # One tag per resource: the first segment after the version (rooms, auth, tips...).
+        segments = [part for part in self.path.split("/") if part]
+        if len(segments) > 2 and segments[0] == "api":
+            return [segments[2]]
+        return super().get_tags()
+
     def _error_statuses(self, operation: dict) -> set[str]:
         declared = getattr(self.view, "error_statuses", None)
         if declared is not None:

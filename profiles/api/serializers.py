@@ -14,6 +14,9 @@ class RegisterSerializer(serializers.Serializer):
 class AccountSerializer(serializers.ModelSerializer):
     handle = serializers.CharField(source="profile.handle", read_only=True)
     display_name = serializers.CharField(source="profile.display_name", read_only=True)
+    # Both may be blank: no e-mail given, or the locale follows the browser/device.
+    email = serializers.CharField(read_only=True)
+    locale = serializers.CharField(read_only=True)
 
     class Meta:
         model = User

@@ -1,5 +1,5 @@
-from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -17,8 +17,19 @@ class RegisterView(APIView):
     authentication_classes: list = []
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
+    error_statuses = (400, 429)
 
-    @extend_schema(request=RegisterSerializer, responses={201: AccountSerializer})
+    @extend_schema(
+        request=RegisterSerializer,
+        responses={201: AccountSerializer},
+        examples=[
+            OpenApiExample(
+                "Register",
+                value={"username": "mina", "password": "correct horse battery", "email": ""},
+                request_only=True,
+            )
+        ],
+    )
     def post(self, request):
         serializer = RegisterSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -35,7 +46,17 @@ class TokenObtainView(jwt_views.TokenObtainPairView):
 
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
+    error_statuses = (400, 401, 429)
 
+    @extend_schema(
+        examples=[
+            OpenApiExample(
+                "Log in",
+                value={"username": "mina", "password": "correct horse battery"},
+                request_only=True,
+            )
+        ]
+    )
     def post(self, request, *args, **kwargs):
         username = str(request.data.get("username", ""))[:150]
         ip = services.client_ip(request)
@@ -55,8 +76,11 @@ class TokenObtainView(jwt_views.TokenObtainPairView):
 
 
 class TokenRefreshView(jwt_views.TokenRefreshView):
+    """A new ``access`` and a new ``refresh``; the old refresh token is revoked (rotation)."""
+
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
+    error_statuses = (400, 401, 429)
 
 
 class LogoutView(jwt_views.TokenBlacklistView):
@@ -64,19 +88,33 @@ class LogoutView(jwt_views.TokenBlacklistView):
 
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
+    error_statuses = (400, 401, 429)
 
 
 class SocketTicketView(APIView):
     """A single-use ticket, valid 30 seconds, for opening a WebSocket with ``?ticket=``."""
 
+    error_statuses = (401, 403, 429)
+
     @extend_schema(
         request=None,
         responses={
-            201: {
-                "type": "object",
-                "properties": {"ticket": {"type": "string"}, "expires_in": {"type": "integer"}},
-            }
+            201: inline_serializer(
+                "SocketTicket",
+                {
+                    "ticket": serializers.CharField(),
+                    "expires_in": serializers.IntegerField(help_text="Seconds."),
+                },
+            )
         },
+        examples=[
+            OpenApiExample(
+                "Ticket",
+                value={"ticket": "Zx8k...", "expires_in": 30},
+                response_only=True,
+                status_codes=["201"],
+            )
+        ],
     )
     def post(self, request):
         from config.realtime import TICKET_TTL_SECONDS
