@@ -62,7 +62,7 @@ class RoomSerializer(serializers.ModelSerializer):
 
     interests = InterestSerializer(many=True, read_only=True)
     hashtags = serializers.SerializerMethodField()
-    cover = serializers.ImageField(read_only=True)
+    cover = serializers.SerializerMethodField()
     viewer_membership = _ViewerMembershipSchemaField()
     viewer_has_pending_request = serializers.BooleanField(read_only=True, default=False)
     has_password = serializers.SerializerMethodField()
@@ -95,6 +95,10 @@ class RoomSerializer(serializers.ModelSerializer):
 
     def get_hashtags(self, room: Room) -> list[str]:
         return [tag.label for tag in room.hashtags.all()]
+
+    def get_cover(self, room: Room) -> str | None:
+        # The storage's URL: relative on local disk, absolute on S3.
+        return room.cover.url if room.cover else None
 
     def get_has_password(self, room: Room) -> bool:
         return room.join_policy == Room.JoinPolicy.PASSWORD

@@ -12,6 +12,12 @@ from profiles import services
 from profiles.api.serializers import AccountSerializer, RegisterSerializer
 
 
+def _posted_username(request) -> str:
+    # The body may be any JSON (a list, a number): the serializer reports it as a 400.
+    data = request.data if hasattr(request.data, "get") else {}
+    return str(data.get("username", ""))[:150]
+
+
 class RegisterView(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
@@ -58,7 +64,7 @@ class TokenObtainView(jwt_views.TokenObtainPairView):
         ]
     )
     def post(self, request, *args, **kwargs):
-        username = str(request.data.get("username", ""))[:150]
+        username = _posted_username(request)
         ip = services.client_ip(request)
         services.check_login_allowed(username=username, ip=ip)
         response = super().post(request, *args, **kwargs)
@@ -69,7 +75,7 @@ class TokenObtainView(jwt_views.TokenObtainPairView):
     def handle_exception(self, exc):
         if isinstance(exc, AuthenticationFailed):
             services.record_login_failure(
-                username=str(self.request.data.get("username", ""))[:150],
+                username=_posted_username(self.request),
                 ip=services.client_ip(self.request),
             )
         return super().handle_exception(exc)

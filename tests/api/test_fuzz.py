@@ -20,7 +20,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-MAX_EXAMPLES = os.environ.get("FUZZ_MAX_EXAMPLES", "8")
+MAX_EXAMPLES = os.environ.get("FUZZ_MAX_EXAMPLES", "25")
 FUZZ_TIMEOUT_SECONDS = 420
 
 pytestmark = [
@@ -127,7 +127,7 @@ def test_schemathesis_finds_no_server_errors_or_schema_mismatches(live_api, tmp_
         "not_a_server_error,status_code_conformance,content_type_conformance,"
         "response_schema_conformance",
         "--phases",
-        "examples,fuzzing",
+        "examples,coverage,fuzzing",
         "--max-examples",
         MAX_EXAMPLES,
         "--seed",
