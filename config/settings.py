@@ -195,10 +195,12 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",
+        "config.api.throttling.IPRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("THROTTLE_ANON", default="120/min"),
         "user": env.str("THROTTLE_USER", default="600/min"),
+        "ip": env.str("THROTTLE_IP", default="1800/min"),
         "auth": env.str("THROTTLE_AUTH", default="20/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",

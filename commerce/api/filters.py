@@ -8,7 +8,8 @@ class StatementFilter(django_filters.FilterSet):
 
     currency = django_filters.CharFilter(method="filter_currency", max_length=3)
     account = django_filters.ChoiceFilter(
-        field_name="account__kind", choices=[(kind.value, kind.label) for kind in Account.USER_KINDS]
+        field_name="account__kind",
+        choices=[(kind.value, kind.label) for kind in Account.USER_KINDS],
     )
 
     class Meta:
