@@ -1,7 +1,7 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from commerce.models import Account, Leg
+from commerce.models import Leg
 
 
 class MoneySerializer(serializers.Serializer):

@@ -96,8 +96,10 @@ def live_api(tmp_path_factory):
     port = _free_port()
     log = (tmp_path / "server.log").open("w")
     server = subprocess.Popen(
-        [python, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1"]
-        + ["--port", str(port), "--log-level", "warning"],
+        [
+            *(python, "-m", "uvicorn", "config.asgi:application"),
+            *("--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"),
+        ],
         cwd=ROOT,
         env=env,
         stdout=log,
