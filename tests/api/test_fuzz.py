@@ -1,7 +1,8 @@
 """Schemathesis fuzzes the live API, authenticated, against its own OpenAPI schema.
 
 A real uvicorn server runs on a free port against a freshly migrated and seeded
-database (a SQLite file; the PostgreSQL database of ``DATABASE_URL`` when that is set).
+database: a SQLite file, or, when ``DATABASE_URL`` is PostgreSQL, a scratch database
+``<name>_fuzz`` next to it (created and dropped here; Redis is used as configured).
 Any 5xx, undocumented status, or response not matching the schema fails the test.
 Bounded: a few examples per operation, no shrinking, a hard timeout.
 """
@@ -15,6 +16,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -41,7 +43,9 @@ def _server_env(tmp_path: Path) -> dict:
         for key, value in os.environ.items()
         if not key.startswith(("PYTEST", "DJANGO_SETTINGS"))
     }
-    if not env.get("DATABASE_URL", "").startswith("postgres"):
+    if env.get("DATABASE_URL", "").startswith("postgres"):
+        env["DATABASE_URL"] = _scratch_postgres(env["DATABASE_URL"])
+    else:
         env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'fuzz.sqlite3'}"
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings",
@@ -61,6 +65,18 @@ def _server_env(tmp_path: Path) -> dict:
         LOG_LEVEL="WARNING",
     )
     return env
+
+
+def _scratch_postgres(url: str, *, drop_only: bool = False) -> str:
+    import psycopg
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/") + "_fuzz"
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not drop_only:
+            connection.execute(f'CREATE DATABASE "{name}"')
+    return urlunsplit(parts._replace(path=f"/{name}"))
 
 
 def _wait_for(url: str, process: subprocess.Popen, seconds: float = 60) -> None:
@@ -115,6 +131,8 @@ def live_api(tmp_path_factory):
         except subprocess.TimeoutExpired:
             server.kill()
         log.close()
+        if env["DATABASE_URL"].startswith("postgres"):
+            _scratch_postgres(os.environ["DATABASE_URL"], drop_only=True)
 
 
 def test_schemathesis_finds_no_server_errors_or_schema_mismatches(live_api, tmp_path):
