@@ -236,3 +236,19 @@ def test_schema_validates_without_warnings(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "Warning" not in result.stderr and "Error" not in result.stderr, result.stderr
     assert output.stat().st_size > 10_000
+
+
+def test_ranked_room_lists_page_by_opaque_cursor(api_client, make_room):
+    for n in range(3):
+        make_room(title=f"Jazz room {n}")
+    first = api_client.get("/api/v1/rooms/", {"limit": 2}).json()
+    assert len(first["results"]) == 2 and first["previous"] is None
+    assert "cursor=" in first["next"] and "offset" not in first["next"]
+    second = api_client.get(first["next"]).json()
+    assert len(second["results"]) == 1 and second["next"] is None
+    seen = {room["id"] for room in first["results"] + second["results"]}
+    assert len(seen) == 3
+    back = api_client.get(second["previous"]).json()
+    assert [room["id"] for room in back["results"]] == [room["id"] for room in first["results"]]
+    garbled = api_client.get("/api/v1/rooms/", {"cursor": "***"})
+    assert "cursor" in assert_error_shape(garbled, 400, "invalid")["fields"]

@@ -72,7 +72,9 @@ def _scratch_postgres(url: str, *, drop_only: bool = False) -> str:
 
     parts = urlsplit(url)
     name = parts.path.lstrip("/") + "_fuzz"
-    with psycopg.connect(url, autocommit=True) as connection:
+    # The maintenance database: the configured one may not exist (pytest-django uses test_*).
+    maintenance = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(maintenance, autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         if not drop_only:
             connection.execute(f'CREATE DATABASE "{name}"')
