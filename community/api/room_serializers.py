@@ -7,7 +7,7 @@ profile off, in which case ``profile_handle`` carries the main profile's handle.
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from community.models import Interest, JoinRequest, Membership, Room, RoomInvite
@@ -107,6 +107,23 @@ class RoomSerializer(serializers.ModelSerializer):
         return f"/rooms/{room.pk}/"
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "Create a room",
+            value={
+                "title": "Seoul jazz nights",
+                "description": "Live jazz in Seoul, every weekend.",
+                "language": "ko",
+                "interests": ["music"],
+                "hashtags": ["jazz", "seoul"],
+                "nickname": "bebop",
+                "is_open_profile": True,
+            },
+            request_only=True,
+        )
+    ]
+)
 class RoomWriteSerializer(serializers.Serializer):
     """Input for create (POST) and edit (PATCH, all fields optional)."""
 
@@ -145,6 +162,15 @@ class RoomWriteSerializer(serializers.Serializer):
         return attrs
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "Join with an open profile",
+            value={"nickname": "jazzcat", "is_open_profile": True},
+            request_only=True,
+        )
+    ]
+)
 class JoinRoomSerializer(serializers.Serializer):
     nickname = serializers.CharField(max_length=40)
     password = serializers.CharField(max_length=128, required=False, allow_blank=True)
