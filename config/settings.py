@@ -196,11 +196,15 @@ REST_FRAMEWORK = {
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",
         "config.api.throttling.IPRateThrottle",
+        # Only for views that name a throttle_scope; per user, else per IP.
+        "config.api.throttling.WriteScopedRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("THROTTLE_ANON", default="120/min"),
         "user": env.str("THROTTLE_USER", default="600/min"),
         "ip": env.str("THROTTLE_IP", default="1800/min"),
+        "writes": env.str("THROTTLE_WRITES", default="30/min"),
+        "money": env.str("THROTTLE_MONEY", default="30/min"),
         "auth": env.str("THROTTLE_AUTH", default="20/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",

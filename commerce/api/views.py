@@ -48,6 +48,7 @@ class IdempotentOperationView(APIView):
 
     serializer_class: type
     scope: str
+    throttle_scope = "money"
 
     def operate(self, data: dict) -> dict:
         raise NotImplementedError

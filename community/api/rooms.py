@@ -133,6 +133,8 @@ class RankedRoomListView(GenericAPIView):
 class RoomListView(RankedRoomListView):
     """Listed rooms: search (``q``) and filters (``interest`` slug, ``language``); create."""
 
+    throttle_scope = "writes"
+
     def get_permissions(self):
         return [AllowAny()] if self.request.method == "GET" else [IsAuthenticated()]
 
@@ -212,6 +214,8 @@ class RoomDetailView(APIView):
 
 class JoinRoomView(APIView):
     """Join (201 with ``membership``) or ask to join (202 with ``join_request``)."""
+
+    throttle_scope = "writes"
 
     @extend_schema(
         request=JoinRoomSerializer,
@@ -388,6 +392,7 @@ class JoinRequestDecisionView(APIView):
 
 class InviteListView(GenericAPIView):
     serializer_class = InviteSerializer
+    throttle_scope = "writes"
     filter_backends: list = []
 
     @extend_schema(responses=InviteSerializer(many=True))

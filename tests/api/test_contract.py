@@ -86,52 +86,64 @@ def test_statement_filters_by_currency(auth_client):
     assert usd["results"] == []
 
 
-def test_throttled_answer_has_the_shape_and_retry_after(api_client, db, settings):
-    rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {**rates, "anon": "2/min"},
-    }
-    cache.clear()
+@pytest.fixture
+def throttle_rates(settings):
+    """Set some throttle rates for one test (DRF caches them on the throttle class)."""
     from rest_framework.settings import api_settings
     from rest_framework.throttling import SimpleRateThrottle
 
-    api_settings.reload()
-    SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
-    try:
-        statuses = [api_client.get("/api/v1/interests/").status_code for _ in range(3)]
-        assert statuses[:2] == [200, 200]
-        response = api_client.get("/api/v1/interests/")
-        assert_error_shape(response, 429, "throttled")
-        assert int(response["Retry-After"]) > 0
-    finally:
-        settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    original = settings.REST_FRAMEWORK
+
+    def apply(**rates):
+        settings.REST_FRAMEWORK = {
+            **original,
+            "DEFAULT_THROTTLE_RATES": {**original["DEFAULT_THROTTLE_RATES"], **rates},
+        }
         api_settings.reload()
         SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+        cache.clear()
 
-
-def test_per_ip_throttle_counts_every_account_on_one_address(make_user, settings):
-    from rest_framework.settings import api_settings
-    from rest_framework.throttling import SimpleRateThrottle
-
-    rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {**rates, "ip": "3/min"},
-    }
+    yield apply
+    settings.REST_FRAMEWORK = original
     api_settings.reload()
     SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
-    try:
-        statuses = []
-        for n in range(4):
-            client = APIClient()
-            client.force_authenticate(make_user(f"sharer{n}"))
-            statuses.append(client.get("/api/v1/wallet/").status_code)
-        assert statuses == [200, 200, 200, 429]
-    finally:
-        settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
-        api_settings.reload()
-        SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+
+
+def test_throttled_answer_has_the_shape_and_retry_after(api_client, db, throttle_rates):
+    throttle_rates(anon="2/min")
+    statuses = [api_client.get("/api/v1/interests/").status_code for _ in range(2)]
+    assert statuses == [200, 200]
+    response = api_client.get("/api/v1/interests/")
+    assert_error_shape(response, 429, "throttled")
+    assert int(response["Retry-After"]) > 0
+
+
+def test_per_ip_throttle_counts_every_account_on_one_address(make_user, throttle_rates):
+    throttle_rates(ip="3/min")
+    statuses = []
+    for n in range(4):
+        client = APIClient()
+        client.force_authenticate(make_user(f"sharer{n}"))
+        statuses.append(client.get("/api/v1/wallet/").status_code)
+    assert statuses == [200, 200, 200, 429]
+
+
+def test_money_and_write_scopes_count_writes_only(auth_client, throttle_rates):
+    throttle_rates(money="2/min", writes="1/min")
+    topups = [
+        auth_client.post(
+            "/api/v1/wallet/topups/",
+            {"amount": 100, "currency": "KRW"},
+            HTTP_IDEMPOTENCY_KEY=f"scope-{n}",
+        ).status_code
+        for n in range(3)
+    ]
+    assert topups == [201, 201, 429]
+    room = {"title": "Scoped", "nickname": "me"}
+    assert auth_client.post("/api/v1/rooms/", room).status_code == 201
+    assert_error_shape(auth_client.post("/api/v1/rooms/", room), 429, "throttled")
+    # Reads are not counted against the write scope.
+    assert auth_client.get("/api/v1/rooms/").status_code == 200
 
 
 def test_session_auth_enforces_csrf_on_unsafe_methods(user):

@@ -62,6 +62,8 @@ def _server_env(tmp_path: Path) -> dict:
         THROTTLE_USER="100000/min",
         THROTTLE_AUTH="100000/min",
         THROTTLE_IP="100000/min",
+        THROTTLE_WRITES="100000/min",
+        THROTTLE_MONEY="100000/min",
         LOG_LEVEL="WARNING",
     )
     return env
