@@ -1,8 +1,8 @@
 """One error shape for the whole API: ``{"error": {"code", "message", "fields"}}``.
 
 DRF views reach it through ``exception_handler``; requests that never reach a DRF view
-(an unknown ``/api/`` URL, an unhandled crash) through ``api_page_not_found`` and
-``api_server_error``, wired as Django's ``handler404`` / ``handler500``.
+(an unknown ``/api/`` URL, a crash, a suspicious request) through the ``api_*`` views
+below, wired as Django's ``handler400`` / ``handler403`` / ``handler404`` / ``handler500``.
 """
 
 from django.core.exceptions import PermissionDenied
@@ -77,6 +77,24 @@ def exception_handler(exc, context):
         message, code = _message_and_code(exc)
         response.data = error_body(code, message)
     return response
+
+
+def api_bad_request(request, exception=None):
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse(
+            error_body("bad_request", _("The request could not be understood.")),
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    return defaults.bad_request(request, exception)
+
+
+def api_permission_denied(request, exception=None):
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse(
+            error_body("permission_denied", _("You do not have permission to do that.")),
+            status=status.HTTP_403_FORBIDDEN,
+        )
+    return defaults.permission_denied(request, exception)
 
 
 def api_page_not_found(request, exception=None):

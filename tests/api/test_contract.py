@@ -264,3 +264,23 @@ def test_ranked_room_lists_page_by_opaque_cursor(api_client, make_room):
     assert [room["id"] for room in back["results"]] == [room["id"] for room in first["results"]]
     garbled = api_client.get("/api/v1/rooms/", {"cursor": "***"})
     assert "cursor" in assert_error_shape(garbled, 400, "invalid")["fields"]
+
+
+def test_a_suspicious_api_request_is_a_json_400(api_client, db, settings):
+    # Too many form fields: Django refuses it before any view runs.
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 2
+    response = api_client.post(
+        "/api/v1/auth/register/",
+        "a=1&b=2&c=3&d=4",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert_error_shape(response, 400)
+
+
+def test_server_errors_under_api_answer_json(rf):
+    from config.api.errors import api_server_error
+
+    response = api_server_error(rf.get("/api/v1/rooms/"))
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "server_error"
+    assert api_server_error(rf.get("/rooms/"))["Content-Type"].startswith("text/html")
