@@ -32,12 +32,22 @@ def seed() -> dict:
     hosted = create_room(owner=fuzzer, title="Fuzzing den", nickname="den-host")
     joined = create_room(owner=host, title="Jazz corner", nickname="jazz-host")
     join_room(room_id=joined.pk, user=fuzzer, nickname="listener")
+    memberships, messages = [], []
     for room, author in ((hosted, fuzzer), (joined, host), (joined, fuzzer)):
         membership = active_membership(room_id=room.pk, user_id=author.pk)
+        memberships.append(membership.pk)
         for n in range(3):
-            check_send_message(membership=membership, body=f"hello {n}", enforce_limits=False)
+            sent = check_send_message(
+                membership=membership, body=f"hello {n}", enforce_limits=False
+            )
+            messages.append(sent.message.pk)
     refresh = RefreshToken.for_user(fuzzer)
-    return {"access": str(refresh.access_token), "room": joined.pk, "hosted_room": hosted.pk}
+    return {
+        "access": str(refresh.access_token),
+        "rooms": [joined.pk, hosted.pk],
+        "memberships": memberships,
+        "messages": messages,
+    }
 
 
 if __name__ == "__main__":
