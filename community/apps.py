@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class CommunityConfig(AppConfig):
     name = "community"
     verbose_name = _("Community")
+
+    def ready(self) -> None:
+        from community.services import reactions
+
+        reactions.register_user_data()

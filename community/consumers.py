@@ -70,9 +70,9 @@ def _room_exists(room_id: int) -> bool:
     return Room.objects.filter(pk=room_id).exists()
 
 
-def _history_page(room_id: int, after: int) -> tuple[list[dict], bool]:
+def _history_page(room_id: int, after: int, viewer) -> tuple[list[dict], bool]:
     messages, has_more = room_history(room_id=room_id, after=after, limit=CATCH_UP_PAGE)
-    return message_payloads(messages), has_more
+    return message_payloads(messages, viewer=viewer), has_more
 
 
 # Events that take a member out of the room, and the reason each implies: the removed
@@ -191,7 +191,9 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         # messages: without replayed messages the skip mark is the room's last seq.
         cursor = min(after, last_seq)
         while True:
-            payloads, has_more = await database_sync_to_async(_history_page)(self.room_id, cursor)
+            payloads, has_more = await database_sync_to_async(_history_page)(
+                self.room_id, cursor, self.scope["user"]
+            )
             for payload in payloads:
                 await self.send_json({"type": "message.created", "message": payload})
                 cursor = payload["seq"]

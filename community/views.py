@@ -19,6 +19,7 @@ from community.room_forms import (
     add_domain_error,
 )
 from community.selectors import rooms as selectors
+from community.selectors.reactions import with_reaction_summaries
 from community.services import rooms as services
 from config.errors import DomainError, NotFoundError
 
@@ -66,6 +67,7 @@ def home(request):
         )[:DISCOVER_SECTION_SIZE]
     )
     interests = list(selectors.interests_with_rooms()[:24])
+    with_reaction_summaries("room", [*trending, *for_you, *fresh], viewer=request.user)
     return render(
         request,
         "community/home.html",
@@ -91,6 +93,7 @@ def room_search(request):
         ]
     )
     has_next = len(rooms) > SEARCH_PAGE_SIZE
+    rooms = with_reaction_summaries("room", rooms[:SEARCH_PAGE_SIZE], viewer=request.user)
     params = request.GET.copy()
     next_url = previous_url = None
     if has_next:
@@ -103,7 +106,7 @@ def room_search(request):
         request,
         "community/room_search.html",
         {
-            "rooms": rooms[:SEARCH_PAGE_SIZE],
+            "rooms": rooms,
             "q": q,
             "interest": interest,
             "language": language,
@@ -176,6 +179,7 @@ def room_detail(request, room_id: int):
             .select_related("author")
             .order_by("-seq")[:20]
         )[::-1]
+    with_reaction_summaries("room", [room], viewer=request.user)
     context = {
         "room": room,
         "membership": membership,

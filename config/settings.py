@@ -206,6 +206,7 @@ REST_FRAMEWORK = {
         "writes": env.str("THROTTLE_WRITES", default="30/min"),
         "money": env.str("THROTTLE_MONEY", default="30/min"),
         "auth": env.str("THROTTLE_AUTH", default="20/min"),
+        "reactions": env.str("THROTTLE_REACTIONS", default="120/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }

@@ -44,3 +44,130 @@ class ThrottledAuthenticationForm(AuthenticationForm):
             raise
         services.clear_login_failures(username=username, ip=ip)
         return cleaned
+
+
+def add_validation_errors(form: forms.Form, exc: ValidationError) -> None:
+    """Show a service's field errors next to the matching form fields."""
+    for field, messages in exc.message_dict.items():
+        for message in messages:
+            form.add_error(field if field in form.fields else None, message)
+
+
+def _spoken_language_choices() -> list[tuple[str, str]]:
+    from django.conf.locale import LANG_INFO
+
+    return sorted(
+        (
+            (code, f"{info['name_local']} ({info['name']})")
+            for code, info in LANG_INFO.items()
+            if "name" in info
+        ),
+        key=lambda choice: choice[1].casefold(),
+    )
+
+
+class ProfileForm(forms.Form):
+    handle = forms.CharField(
+        label=_("Handle"),
+        max_length=30,
+        help_text=_("Your address: letters (any language), digits, _ and ."),
+    )
+    display_name = forms.CharField(label=_("Display name"), max_length=50)
+    bio = forms.CharField(
+        label=_("Bio"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 4})
+    )
+    status_message = forms.CharField(label=_("Status message"), max_length=140, required=False)
+    interests = forms.ModelMultipleChoiceField(
+        label=_("Interests"),
+        queryset=None,
+        to_field_name="slug",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    languages = forms.MultipleChoiceField(label=_("Languages I speak"), choices=(), required=False)
+
+    def __init__(self, *args, **kwargs):
+        from community.models import Interest
+
+        super().__init__(*args, **kwargs)
+        self.fields["interests"].queryset = Interest.objects.order_by("slug")
+        self.fields["languages"].choices = _spoken_language_choices()
+
+    @classmethod
+    def initial_for(cls, profile) -> dict:
+        return {
+            "handle": profile.handle,
+            "display_name": profile.display_name,
+            "bio": profile.bio,
+            "status_message": profile.status_message,
+            "interests": [interest.slug for interest in profile.interests.all()],
+            "languages": profile.languages,
+        }
+
+    def save(self, *, user) -> bool:
+        data = self.cleaned_data
+        try:
+            services.update_profile(
+                user=user,
+                handle=data["handle"],
+                display_name=data["display_name"],
+                bio=data["bio"],
+                status_message=data["status_message"],
+                interest_slugs=[interest.slug for interest in data["interests"]],
+                languages=data["languages"],
+                avatar=data.get("avatar"),
+                background=data.get("background"),
+            )
+        except ValidationError as exc:
+            add_validation_errors(self, exc)
+            return False
+        return True
+
+
+class PreferencesForm(forms.Form):
+    locale = forms.ChoiceField(label=_("Language"), required=False)
+    timezone = forms.ChoiceField(label=_("Time zone"))
+
+    def __init__(self, *args, **kwargs):
+        from django.conf import settings
+
+        from profiles.models import TIMEZONE_CHOICES
+
+        super().__init__(*args, **kwargs)
+        self.fields["locale"].choices = [("", _("Follow my browser")), *settings.LANGUAGES]
+        self.fields["timezone"].choices = TIMEZONE_CHOICES
+
+    def save(self, *, user) -> bool:
+        try:
+            services.update_profile(
+                user=user,
+                locale=self.cleaned_data["locale"],
+                timezone=self.cleaned_data["timezone"],
+            )
+        except ValidationError as exc:
+            add_validation_errors(self, exc)
+            return False
+        return True
+
+
+class StatusPostForm(forms.Form):
+    body = forms.CharField(
+        label=_("What's new?"), max_length=500, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    # Checked by Pillow in the service; the declared type is not trusted.
+    image = forms.FileField(label=_("Image (optional)"), required=False)
+
+
+class DeleteAccountForm(forms.Form):
+    messages = forms.ChoiceField(
+        label=_("My messages in rooms"),
+        choices=[
+            (services.MESSAGES_ANONYMISE, _("Keep them, shown as “Deleted member”")),
+            (services.MESSAGES_DELETE, _("Delete them")),
+        ],
+        widget=forms.RadioSelect,
+        initial=services.MESSAGES_ANONYMISE,
+    )
+    password = forms.CharField(
+        label=_("Your password, to confirm"), widget=forms.PasswordInput, strip=False
+    )

@@ -58,7 +58,53 @@ class StatusPost(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        verbose_name = _("status post")
+        verbose_name_plural = _("status posts")
         indexes = [models.Index(fields=["author", "-id"])]
 
     def __str__(self) -> str:
         return self.body[:40]
+
+
+class Follow(models.Model):
+    """``follower`` follows ``followee``; two follows in opposite directions make friends."""
+
+    follower = models.ForeignKey(User, on_delete=models.CASCADE, related_name="following_links")
+    followee = models.ForeignKey(User, on_delete=models.CASCADE, related_name="follower_links")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("follow")
+        verbose_name_plural = _("follows")
+        constraints = [
+            models.UniqueConstraint(fields=["follower", "followee"], name="follow_once"),
+            models.CheckConstraint(
+                condition=~models.Q(follower=models.F("followee")), name="follow_not_self"
+            ),
+        ]
+        indexes = [models.Index(fields=["followee", "follower"])]
+
+    def __str__(self) -> str:
+        return f"{self.follower_id} → {self.followee_id}"
+
+
+class Block(models.Model):
+    """``blocker`` blocked ``blocked``: the blocked user cannot see, follow or react to them."""
+
+    blocker = models.ForeignKey(User, on_delete=models.CASCADE, related_name="blocking_links")
+    blocked = models.ForeignKey(User, on_delete=models.CASCADE, related_name="blocked_by_links")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("block")
+        verbose_name_plural = _("blocks")
+        constraints = [
+            models.UniqueConstraint(fields=["blocker", "blocked"], name="block_once"),
+            models.CheckConstraint(
+                condition=~models.Q(blocker=models.F("blocked")), name="block_not_self"
+            ),
+        ]
+        indexes = [models.Index(fields=["blocked", "blocker"])]
+
+    def __str__(self) -> str:
+        return f"{self.blocker_id} ⊘ {self.blocked_id}"

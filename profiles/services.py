@@ -1,16 +1,31 @@
 """Writes for accounts and profiles."""
 
 import re
+import unicodedata
+import uuid
+import zoneinfo
 
 from django.conf import settings
+from django.conf.locale import LANG_INFO
 from django.contrib.auth import password_validation
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from config.errors import RateLimitedError
-from profiles.models import Profile, User
+from community.models import Interest
+from config.errors import (
+    ConflictError,
+    DomainError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitedError,
+    UnprocessableError,
+)
+from config.realtime import broadcast_on_commit
+from profiles.images import verify_image
+from profiles.models import TIMEZONE_CHOICES, Block, Follow, Profile, StatusPost, User
 from profiles.text import fold
 
 USERNAME_RE = re.compile(r"^[\w.@+-]{3,150}$")
@@ -21,9 +36,29 @@ def handle_key(handle: str) -> str:
     return fold(handle)
 
 
+# Scripts whose letters look alike; one handle may use at most one of them, so
+# "раураl" (Cyrillic р, а, у) cannot pass for "paypal".
+CONFUSABLE_SCRIPTS = ("LATIN", "CYRILLIC", "GREEK")
+
+
+def _mixes_confusable_scripts(text: str) -> bool:
+    scripts = set()
+    for char in text:
+        if char.isalpha():
+            name = unicodedata.name(char, "")
+            scripts.update(s for s in CONFUSABLE_SCRIPTS if name.startswith(s + " "))
+    return len(scripts) > 1
+
+
 def validate_handle(handle: str, *, exclude_profile_id: int | None = None) -> str:
-    handle = handle.strip().lstrip("@")
-    if not HANDLE_RE.fullmatch(handle):
+    # NFC first: keyboards that send decomposed text (e + combining accent, conjoining
+    # Hangul jamo) would otherwise fail the letters-only pattern.
+    handle = unicodedata.normalize("NFC", handle.strip().lstrip("@"))
+    if _mixes_confusable_scripts(handle):
+        raise ValidationError(
+            {"handle": _("Do not mix Latin, Cyrillic and Greek letters in one handle.")}
+        )
+    if not HANDLE_RE.fullmatch(handle) or len(handle_key(handle)) > 30:
         raise ValidationError(
             {
                 "handle": _(
@@ -40,7 +75,9 @@ def validate_handle(handle: str, *, exclude_profile_id: int | None = None) -> st
 
 
 def _free_handle(base: str) -> str:
-    base = re.sub(r"[^\w.]", "", base)[:24] or "user"
+    base = re.sub(r"[^\w.]", "", unicodedata.normalize("NFC", base))[:24] or "user"
+    if _mixes_confusable_scripts(base):
+        base = "user"
     if not base[0].isalnum():
         base = "u" + base
     candidate, n = base, 1
@@ -124,3 +161,343 @@ def clear_login_failures(*, username: str, ip: str) -> None:
 
 def client_ip(request) -> str:
     return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+# --- Profile and preferences -------------------------------------------------------------
+
+# Languages a person may say they speak: every language Django knows by name.
+SPOKEN_LANGUAGE_CODES = frozenset(code for code, info in LANG_INFO.items() if "name" in info)
+MAX_SPOKEN_LANGUAGES = 10
+MAX_PROFILE_INTERESTS = 10
+DISPLAY_NAME_MAX = 50
+BIO_MAX = 500
+STATUS_MESSAGE_MAX = 140
+VALID_TIMEZONES = frozenset(name for name, _label in TIMEZONE_CHOICES)
+
+
+def _clean_text(value: str, *, field: str, max_length: int, required: bool, errors: dict) -> str:
+    value = value.strip()
+    if required and not value:
+        errors[field] = [_("This field is required.")]
+    elif len(value) > max_length:
+        errors[field] = [_("At most %(max)s characters.") % {"max": max_length}]
+    return value
+
+
+@transaction.atomic
+def update_profile(
+    *,
+    user: User,
+    handle: str | None = None,
+    display_name: str | None = None,
+    bio: str | None = None,
+    status_message: str | None = None,
+    interest_slugs: list[str] | None = None,
+    languages: list[str] | None = None,
+    locale: str | None = None,
+    timezone: str | None = None,
+    avatar: UploadedFile | None = None,
+    background: UploadedFile | None = None,
+) -> Profile:
+    """Change any of the given fields (``None`` leaves one as it is).
+
+    Raises ValidationError with every field's message at once; nothing is written then.
+    """
+    user = User.objects.select_for_update().get(pk=user.pk)
+    profile = Profile.objects.select_for_update().get(user=user)
+    errors: dict[str, list[str]] = {}
+    profile_fields: list[str] = []
+    user_fields: list[str] = []
+
+    if handle is not None and handle.strip().lstrip("@") != profile.handle:
+        try:
+            profile.handle = validate_handle(handle, exclude_profile_id=profile.pk)
+            profile.handle_key = handle_key(profile.handle)
+            profile_fields += ["handle", "handle_key"]
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    for field, value, max_length, required in [
+        ("display_name", display_name, DISPLAY_NAME_MAX, True),
+        ("bio", bio, BIO_MAX, False),
+        ("status_message", status_message, STATUS_MESSAGE_MAX, False),
+    ]:
+        if value is not None:
+            setattr(
+                profile,
+                field,
+                _clean_text(
+                    value, field=field, max_length=max_length, required=required, errors=errors
+                ),
+            )
+            profile_fields.append(field)
+    if languages is not None:
+        codes = list(dict.fromkeys(code.strip().lower() for code in languages if code.strip()))
+        unknown = [code for code in codes if code not in SPOKEN_LANGUAGE_CODES]
+        if unknown:
+            errors["languages"] = [
+                _("Unknown language code: %(codes)s.") % {"codes": ", ".join(unknown)}
+            ]
+        elif len(codes) > MAX_SPOKEN_LANGUAGES:
+            errors["languages"] = [_("At most %(max)s languages.") % {"max": MAX_SPOKEN_LANGUAGES}]
+        profile.languages = codes
+        profile_fields.append("languages")
+    interests = None
+    if interest_slugs is not None:
+        slugs = list(dict.fromkeys(interest_slugs))
+        interests = list(Interest.objects.filter(slug__in=slugs))
+        if len(interests) != len(slugs):
+            known = {interest.slug for interest in interests}
+            errors["interests"] = [
+                _("Unknown interest: %(slugs)s.")
+                % {"slugs": ", ".join(s for s in slugs if s not in known)}
+            ]
+        elif len(slugs) > MAX_PROFILE_INTERESTS:
+            errors["interests"] = [_("At most %(max)s interests.") % {"max": MAX_PROFILE_INTERESTS}]
+    if locale is not None:
+        if locale and locale not in dict(settings.LANGUAGES):
+            errors["locale"] = [_("Unsupported language.")]
+        user.locale = locale
+        user_fields.append("locale")
+    if timezone is not None:
+        try:
+            if timezone not in VALID_TIMEZONES:
+                raise ValueError
+            zoneinfo.ZoneInfo(timezone)
+        except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+            errors["timezone"] = [_("Unknown time zone.")]
+        user.timezone = timezone
+        user_fields.append("timezone")
+    images = {}
+    for field, upload in [("avatar", avatar), ("background", background)]:
+        if upload is not None:
+            try:
+                images[field] = (upload, verify_image(upload, field=field))
+            except DomainError as exc:
+                errors.update(exc.fields)
+    if errors:
+        raise ValidationError(errors)
+
+    for field, (upload, extension) in images.items():
+        _delete_file_on_commit(getattr(profile, field))
+        getattr(profile, field).save(f"{uuid.uuid4().hex}.{extension}", upload, save=False)
+        profile_fields.append(field)
+    if profile_fields:
+        try:
+            with transaction.atomic():
+                profile.save(update_fields=profile_fields)
+        except IntegrityError as exc:  # a concurrent claim of the same handle
+            raise ValidationError({"handle": [_("This handle is taken.")]}) from exc
+    if user_fields:
+        user.save(update_fields=user_fields)
+    if interests is not None:
+        profile.interests.set(interests)
+    return profile
+
+
+# --- Status posts ---------------------------------------------------------------------------
+
+STATUS_POST_MAX = 500
+
+
+def _delete_file_on_commit(field_file) -> None:
+    if field_file:
+        storage, name = field_file.storage, field_file.name
+        transaction.on_commit(lambda: storage.delete(name))
+
+
+def _clean_post_body(body: str) -> str:
+    body = body.strip()
+    if not body:
+        raise DomainError(_("Write something."), fields={"body": [_("Required.")]})
+    if len(body) > STATUS_POST_MAX:
+        message = _("At most %(max)s characters.") % {"max": STATUS_POST_MAX}
+        raise DomainError(message, fields={"body": [message]})
+    return body
+
+
+# Status posts per user per window, counted in the shared cache.
+STATUS_POST_LIMIT = 20
+STATUS_POST_WINDOW_SECONDS = 600
+
+
+def _check_status_post_rate(author: User) -> None:
+    key = f"status-posts:{author.pk}"
+    cache.add(key, 0, STATUS_POST_WINDOW_SECONDS)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, STATUS_POST_WINDOW_SECONDS)
+        count = 1
+    if count > STATUS_POST_LIMIT:
+        raise RateLimitedError(
+            _("You are posting too often. Try again in a few minutes."),
+            retry_after=STATUS_POST_WINDOW_SECONDS,
+        )
+
+
+@transaction.atomic
+def create_status_post(*, author: User, body: str, image: UploadedFile | None = None) -> StatusPost:
+    body = _clean_post_body(body)
+    _check_status_post_rate(author)
+    post = StatusPost(author=author, body=body)
+    if image is not None:
+        extension = verify_image(image)
+        post.image.save(f"{uuid.uuid4().hex}.{extension}", image, save=False)
+    try:
+        post.save()
+    except Exception:
+        if post.image:  # do not leave an orphan file behind a failed insert
+            post.image.storage.delete(post.image.name)
+        raise
+    return post
+
+
+def _own_post_for_update(*, actor: User, post_id: int) -> StatusPost:
+    post = StatusPost.objects.select_for_update().filter(pk=post_id).first()
+    if post is None:
+        raise NotFoundError(_("No such post."))
+    if post.author_id != actor.pk and not actor.is_staff:
+        raise PermissionDeniedError(_("Only the author can change this post."))
+    return post
+
+
+@transaction.atomic
+def update_status_post(*, actor: User, post_id: int, body: str) -> StatusPost:
+    post = _own_post_for_update(actor=actor, post_id=post_id)
+    if post.author_id != actor.pk:
+        raise PermissionDeniedError(_("Only the author can change this post."))
+    post.body = _clean_post_body(body)
+    post.save(update_fields=["body"])
+    return post
+
+
+@transaction.atomic
+def delete_status_post(*, actor: User, post_id: int) -> None:
+    """The author, or staff moderating, deletes a post and its image."""
+    post = _own_post_for_update(actor=actor, post_id=post_id)
+    _delete_file_on_commit(post.image)
+    post.delete()
+
+
+# --- Follows and blocks -----------------------------------------------------------------------
+
+
+def _check_not_self(actor: User, target: User, message: str) -> None:
+    if actor.pk == target.pk:
+        raise UnprocessableError(message, code="self")
+
+
+@transaction.atomic
+def follow_user(*, follower: User, followee: User) -> Follow:
+    """Follow ``followee`` (idempotent). Two follows in opposite directions make friends."""
+    _check_not_self(follower, followee, _("You cannot follow yourself."))
+    if not followee.is_active or Block.objects.filter(blocker=followee, blocked=follower).exists():
+        raise NotFoundError(_("No such user."))
+    if Block.objects.filter(blocker=follower, blocked=followee).exists():
+        raise ConflictError(_("Unblock this user before following them."), code="blocked")
+    follow, _created = Follow.objects.get_or_create(follower=follower, followee=followee)
+    return follow
+
+
+@transaction.atomic
+def unfollow_user(*, follower: User, followee: User) -> None:
+    Follow.objects.filter(follower=follower, followee=followee).delete()
+
+
+@transaction.atomic
+def block_user(*, blocker: User, blocked: User) -> Block:
+    """Block ``blocked`` (idempotent) and end follows in both directions."""
+    _check_not_self(blocker, blocked, _("You cannot block yourself."))
+    block, created = Block.objects.get_or_create(blocker=blocker, blocked=blocked)
+    Follow.objects.filter(follower=blocker, followee=blocked).delete()
+    Follow.objects.filter(follower=blocked, followee=blocker).delete()
+    if created:
+        _broadcast_blocks_changed(blocker)
+    return block
+
+
+@transaction.atomic
+def unblock_user(*, blocker: User, blocked: User) -> None:
+    deleted, _rows = Block.objects.filter(blocker=blocker, blocked=blocked).delete()
+    if deleted:
+        _broadcast_blocks_changed(blocker)
+
+
+def _broadcast_blocks_changed(blocker: User) -> None:
+    """Tell the blocker's open sockets to reload whose messages they collapse."""
+    from profiles.selectors import user_group_name
+
+    broadcast_on_commit(user_group_name(blocker.pk), {"type": "blocks.changed"})
+
+
+# --- Deleting an account ----------------------------------------------------------------------
+
+MESSAGES_ANONYMISE, MESSAGES_DELETE = "anonymise", "delete"
+
+
+@transaction.atomic
+def delete_account(*, user: User, password: str, messages: str) -> None:
+    """The person deletes their own account, confirming with their password.
+
+    ``messages``: ``anonymise`` keeps them under a neutral nickname, ``delete`` leaves
+    tombstones. See :func:`do_delete_account`.
+    """
+    if messages not in (MESSAGES_ANONYMISE, MESSAGES_DELETE):
+        raise DomainError(
+            _("Choose whether to anonymise or delete your messages."),
+            fields={"messages": [_("Choose “anonymise” or “delete”.")]},
+        )
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if not user.is_active:
+        raise NotFoundError(_("This account no longer exists."))
+    if not user.check_password(password):
+        raise PermissionDeniedError(_("Your password is not correct."), code="wrong_password")
+    do_delete_account(user=user, delete_messages=messages == MESSAGES_DELETE)
+
+
+@transaction.atomic
+def delete_account_as_moderator(*, actor: User, user_id: int, delete_messages: bool) -> bool:
+    """Staff remove an account (spam, a legal request). False if it was already gone."""
+    if not actor.is_staff:
+        raise PermissionDeniedError(_("Only moderators can delete other accounts."))
+    user = User.objects.select_for_update().filter(pk=user_id).first()
+    if user is None or not user.is_active:
+        return False
+    if user.pk == actor.pk or user.is_superuser:
+        raise PermissionDeniedError(_("Moderators cannot delete their own or an admin's account."))
+    do_delete_account(user=user, delete_messages=delete_messages)
+    return True
+
+
+def do_delete_account(*, user: User, delete_messages: bool) -> None:
+    """Run every registered deletion hook, then turn the user row into a tombstone.
+
+    The row stays, inactive and anonymous, so that rows other people and the books rely
+    on (room messages, ledger entries) keep a valid author. Call inside a transaction
+    with the user row locked.
+    """
+    from profiles.deletion import run_deletion_hooks
+
+    run_deletion_hooks(user=user, delete_messages=delete_messages)
+    user.username = f"~deleted-{user.pk}"
+    user.email = ""
+    user.first_name = ""
+    user.last_name = ""
+    user.is_active = False
+    user.is_staff = False
+    user.is_superuser = False
+    user.locale = ""
+    user.set_unusable_password()  # also ends every other session (hash changes)
+    user.save(
+        update_fields=[
+            "username",
+            "email",
+            "first_name",
+            "last_name",
+            "is_active",
+            "is_staff",
+            "is_superuser",
+            "locale",
+            "password",
+        ]
+    )

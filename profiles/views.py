@@ -1,9 +1,33 @@
-from django.contrib.auth import login
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
-from profiles.forms import SignUpForm, ThrottledAuthenticationForm
+from community.selectors.reactions import with_reaction_summaries
+from config.errors import DomainError, NotFoundError
+from profiles import selectors, services
+from profiles.export import build_export
+from profiles.forms import (
+    DeleteAccountForm,
+    PreferencesForm,
+    ProfileForm,
+    SignUpForm,
+    StatusPostForm,
+    ThrottledAuthenticationForm,
+)
+from profiles.models import Profile
+
+PROFILE_POSTS_PER_PAGE = 20
+FEED_ITEMS_PER_PAGE = 20
 
 
 def signup(request):
@@ -21,3 +45,195 @@ def signup(request):
 class LoginView(auth_views.LoginView):
     authentication_form = ThrottledAuthenticationForm
     redirect_authenticated_user = True
+
+
+def _visible_profile_or_404(request, handle: str) -> Profile:
+    try:
+        return selectors.profile_for_handle(viewer=request.user, handle=handle)
+    except NotFoundError as exc:
+        raise Http404(exc.message) from exc
+
+
+@login_required
+def profile_page(request, handle: str):
+    profile = _visible_profile_or_404(request, handle)
+    posts = selectors.status_posts_by(profile.user_id)
+    before = request.GET.get("before", "")
+    if before.isdigit():
+        posts = posts.filter(pk__lt=int(before))
+    posts = list(posts[: PROFILE_POSTS_PER_PAGE + 1])
+    older = posts[PROFILE_POSTS_PER_PAGE - 1].pk if len(posts) > PROFILE_POSTS_PER_PAGE else None
+    is_me = profile.user_id == request.user.pk
+    posts = with_reaction_summaries(
+        "status_post", posts[:PROFILE_POSTS_PER_PAGE], viewer=request.user
+    )
+    return render(
+        request,
+        "profiles/profile.html",
+        {
+            "profile": profile,
+            "posts": posts,
+            "older": older,
+            "is_me": is_me,
+            "counts": selectors.follow_counts(profile.user_id),
+            "post_form": StatusPostForm() if is_me else None,
+        },
+    )
+
+
+def _relationship_action(action):
+    @login_required
+    @require_POST
+    def view(request, handle: str):
+        profile = _visible_profile_or_404(request, handle)
+        try:
+            action(request.user, profile.user)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        return redirect("profile", handle=profile.handle)
+
+    return view
+
+
+follow = _relationship_action(lambda me, them: services.follow_user(follower=me, followee=them))
+unfollow = _relationship_action(lambda me, them: services.unfollow_user(follower=me, followee=them))
+block = _relationship_action(lambda me, them: services.block_user(blocker=me, blocked=them))
+unblock = _relationship_action(lambda me, them: services.unblock_user(blocker=me, blocked=them))
+
+
+@login_required
+@require_POST
+def create_post(request):
+    form = StatusPostForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            services.create_status_post(
+                author=request.user,
+                body=form.cleaned_data["body"],
+                image=form.cleaned_data.get("image"),
+            )
+            messages.success(request, _("Posted."))
+        except DomainError as exc:
+            messages.error(request, exc.message)
+    else:
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+    return redirect("profile", handle=request.user.profile.handle)
+
+
+@login_required
+@require_POST
+def delete_post(request, post_id: int):
+    try:
+        services.delete_status_post(actor=request.user, post_id=post_id)
+        messages.success(request, _("Post deleted."))
+    except NotFoundError as exc:
+        raise Http404(exc.message) from exc
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect("profile", handle=request.user.profile.handle)
+
+
+@login_required
+def friends(request):
+    try:
+        page = selectors.friends_feed_page(
+            viewer=request.user,
+            cursor=request.GET.get("cursor") or None,
+            limit=FEED_ITEMS_PER_PAGE,
+        )
+    except DomainError:
+        return redirect("friends")
+    with_reaction_summaries(
+        "status_post",
+        [item.post for item in page.items if item.kind == "status_post"],
+        viewer=request.user,
+    )
+    return render(
+        request,
+        "profiles/friends.html",
+        {
+            "items": page.items,
+            "next_cursor": page.next_cursor,
+            "friend_count": len(selectors.friend_ids(request.user)),
+        },
+    )
+
+
+@login_required
+def edit_profile(request):
+    profile = Profile.objects.prefetch_related("interests").get(user=request.user)
+    if request.method == "POST":
+        form = ProfileForm(request.POST, request.FILES)
+        if form.is_valid() and form.save(user=request.user):
+            messages.success(request, _("Profile saved."))
+            return redirect("edit_profile")
+    else:
+        form = ProfileForm(initial=ProfileForm.initial_for(profile))
+    return render(request, "profiles/settings_profile.html", {"form": form, "profile": profile})
+
+
+@login_required
+def edit_preferences(request):
+    if request.method == "POST":
+        form = PreferencesForm(request.POST)
+        if form.is_valid() and form.save(user=request.user):
+            messages.success(request, _("Preferences saved."))
+            response = redirect("edit_preferences")
+            # The language cookie outranks the account's choice: keep them in step.
+            if form.cleaned_data["locale"]:
+                response.set_cookie(
+                    settings.LANGUAGE_COOKIE_NAME,
+                    form.cleaned_data["locale"],
+                    samesite="Lax",
+                    secure=settings.SESSION_COOKIE_SECURE,
+                )
+            else:
+                response.delete_cookie(settings.LANGUAGE_COOKIE_NAME)
+            return response
+    else:
+        form = PreferencesForm(
+            initial={"locale": request.user.locale, "timezone": request.user.timezone}
+        )
+    return render(request, "profiles/settings_preferences.html", {"form": form})
+
+
+@login_required
+def account(request):
+    form = DeleteAccountForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.delete_account(
+                user=request.user,
+                password=form.cleaned_data["password"],
+                messages=form.cleaned_data["messages"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        except DomainError as exc:
+            form.add_error("password" if exc.code == "wrong_password" else None, exc.message)
+        else:
+            logout(request)
+            messages.success(request, _("Your account has been deleted."))
+            return redirect("home")
+    return render(
+        request,
+        "profiles/settings_account.html",
+        {"form": form, "blocked": selectors.blocked_profiles(request.user)},
+    )
+
+
+@login_required
+def export(request):
+    response = JsonResponse(
+        build_export(request.user), encoder=DjangoJSONEncoder, json_dumps_params={"indent": 2}
+    )
+    response["Content-Disposition"] = 'attachment; filename="moim-export.json"'
+    return response
+
+
+def my_profile(request):
+    if not request.user.is_authenticated:
+        return redirect(f"{reverse('login')}?next={request.path}")
+    return redirect("profile", handle=request.user.profile.handle)

@@ -158,7 +158,7 @@ class RoomMessagesView(APIView):
         )
         return Response(
             {
-                "results": message_payloads(messages),
+                "results": message_payloads(messages, viewer=request.user),
                 "has_more": has_more,
                 "last_seq": room.last_message_seq,
                 "last_read_seq": membership.last_read_seq if membership else None,
@@ -179,7 +179,7 @@ class RoomMessagesView(APIView):
             reply_to_id=data.validated_data["reply_to"],
         )
         return Response(
-            message_payload_by_id(sent.message.pk),
+            message_payload_by_id(sent.message.pk, viewer=request.user),
             status=status.HTTP_201_CREATED if sent.created else status.HTTP_200_OK,
         )
 
@@ -196,7 +196,7 @@ class MessageDetailView(APIView):
         message = edit_message(
             user_id=request.user.pk, message_id=message_id, body=data.validated_data["body"]
         )
-        return Response(message_payload_by_id(message.pk))
+        return Response(message_payload_by_id(message.pk, viewer=request.user))
 
     @extend_schema(responses={204: None})
     def delete(self, request, message_id: int):

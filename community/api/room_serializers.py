@@ -67,6 +67,8 @@ class RoomSerializer(serializers.ModelSerializer):
     viewer_has_pending_request = serializers.BooleanField(read_only=True, default=False)
     has_password = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
+    # Likes: set on the page by community.selectors.reactions.with_reaction_summaries.
+    reactions = serializers.SerializerMethodField()
 
     class Meta:
         model = Room
@@ -91,6 +93,7 @@ class RoomSerializer(serializers.ModelSerializer):
             "viewer_membership",
             "viewer_has_pending_request",
             "url",
+            "reactions",
         ]
 
     def get_hashtags(self, room: Room) -> list[str]:
@@ -105,6 +108,22 @@ class RoomSerializer(serializers.ModelSerializer):
 
     def get_url(self, room: Room) -> str:
         return f"/rooms/{room.pk}/"
+
+    @extend_schema_field(
+        {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "emoji": {"type": "string"},
+                    "count": {"type": "integer"},
+                    "me": {"type": "boolean"},
+                },
+            },
+        }
+    )
+    def get_reactions(self, room: Room) -> list[dict]:
+        return getattr(room, "reaction_summary", [])
 
 
 @extend_schema_serializer(

@@ -31,6 +31,7 @@ from community.api.room_serializers import (
 )
 from community.models import JoinRequest, RoomInvite
 from community.selectors import rooms as selectors
+from community.selectors.reactions import with_reaction_summaries
 from community.services import rooms as services
 from config.errors import NotFoundError, PermissionDeniedError
 
@@ -126,7 +127,9 @@ class RankedRoomListView(GenericAPIView):
     filter_backends: list = []
 
     def list_response(self, queryset):
-        page = self.paginate_queryset(queryset)
+        page = with_reaction_summaries(
+            "room", list(self.paginate_queryset(queryset)), viewer=self.request.user
+        )
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
@@ -200,6 +203,7 @@ class RoomDetailView(APIView):
     @extend_schema(operation_id="rooms_retrieve", responses=RoomSerializer)
     def get(self, request, room_id: int):
         room = selectors.get_room_for_viewer(room_id=room_id, viewer=_viewer(request))
+        with_reaction_summaries("room", [room], viewer=request.user)
         return Response(RoomSerializer(room).data)
 
     @extend_schema(request=RoomWriteSerializer, responses=RoomSerializer)

@@ -10,7 +10,8 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
-from community.models import Membership, Message, Room
+from community.models import Membership, Message, ReactionTarget, Room
+from community.selectors.reactions import reaction_summaries
 from config.errors import NotFoundError, PermissionDeniedError
 
 HISTORY_DEFAULT_LIMIT = 50
@@ -47,12 +48,16 @@ def _reply_payload(message: Message | None) -> dict[str, Any] | None:
     }
 
 
-def message_payloads(messages: list[Message]) -> list[dict[str, Any]]:
+def message_payloads(messages: list[Message], *, viewer=None) -> list[dict[str, Any]]:
     """Payloads for ``messages`` (loaded with ``_with_payload_relations``), in order.
 
     Batch-shaped on purpose: reactions and media fill their parts with one query per
-    page, not one per message.
+    page, not one per message. ``viewer`` sets each reaction's ``me`` (and hides the
+    reactions of users they blocked); broadcasts, shared by a room, pass none.
     """
+    reactions = reaction_summaries(
+        ReactionTarget.MESSAGE, [m.pk for m in messages if not m.is_deleted], viewer
+    )
     payloads = []
     for message in messages:
         deleted = message.is_deleted
@@ -70,20 +75,20 @@ def message_payloads(messages: list[Message]) -> list[dict[str, Any]]:
                 "edited_at": message.edited_at.isoformat() if message.edited_at else None,
                 "deleted": deleted,
                 "deleted_at": message.deleted_at.isoformat() if deleted else None,
-                "reactions": [],
+                "reactions": reactions.get(message.pk, []),
                 "media": None,
             }
         )
     return payloads
 
 
-def message_payload(message: Message) -> dict[str, Any]:
-    return message_payloads([message])[0]
+def message_payload(message: Message, *, viewer=None) -> dict[str, Any]:
+    return message_payloads([message], viewer=viewer)[0]
 
 
-def message_payload_by_id(message_id: int) -> dict[str, Any]:
+def message_payload_by_id(message_id: int, *, viewer=None) -> dict[str, Any]:
     message = _with_payload_relations(Message.objects.filter(pk=message_id)).get()
-    return message_payload(message)
+    return message_payload(message, viewer=viewer)
 
 
 def active_membership(*, room_id: int, user_id: int) -> Membership | None:

@@ -34,7 +34,7 @@ from django.db.models.functions import Coalesce, Power
 from django.utils import timezone
 from django.utils.translation import get_language_info, gettext
 
-from community.models import Interest, JoinRequest, Membership, Message, Room
+from community.models import Interest, JoinRequest, Membership, Message, Reaction, Room
 from config.errors import NotFoundError
 from profiles.models import Profile, User
 from profiles.text import fold
@@ -45,6 +45,8 @@ from profiles.text import fold
 TRENDING_HALF_LIFE_HOURS = 6
 TRENDING_BUCKET_HOURS = (1, 3, 6, 12, 24, 48)
 JOIN_WEIGHT = 3.0
+# A room "like" (any reaction on the room itself, see community/selectors/reactions.py).
+LIKE_WEIGHT = 2.0
 NEW_ROOM_BOOST = 2.0
 SIZE_DAMPING = 8  # added to the member count before the square root
 
@@ -83,13 +85,14 @@ def _decayed_sum(queryset: QuerySet, field: str, now) -> Coalesce:
 
 
 def with_trend_score(queryset: QuerySet[Room], now=None) -> QuerySet[Room]:
-    """Annotate ``heat`` (decayed recent messages and joins) and size-fair ``trend_score``.
-
-    A reactions ``like_count``-style input can be added to ``heat`` the same way.
+    """Annotate ``heat`` (decayed recent messages, joins and likes) and size-fair
+    ``trend_score``. Likes heat a room that is active in the window; on their own they
+    do not put an idle room back on the shelf.
     """
     now = now or timezone.now()
     messages = _decayed_sum(Message.objects.filter(deleted_at__isnull=True), "created_at", now)
     joins = _decayed_sum(Membership.objects.all(), "joined_at", now)
+    likes = _decayed_sum(Reaction.objects.filter(room__isnull=False), "created_at", now)
     new_room = Case(
         When(created_at__gte=now - timedelta(days=1), then=Value(NEW_ROOM_BOOST)),
         When(created_at__gte=now - timedelta(days=3), then=Value(NEW_ROOM_BOOST / 2)),
@@ -100,7 +103,7 @@ def with_trend_score(queryset: QuerySet[Room], now=None) -> QuerySet[Room]:
     # Rooms idle since before the window score 0 without running the subqueries.
     recent_activity = Case(
         When(last_activity_at__lt=horizon, then=Value(0.0)),
-        default=messages + Value(JOIN_WEIGHT) * joins,
+        default=messages + Value(JOIN_WEIGHT) * joins + Value(LIKE_WEIGHT) * likes,
         output_field=FloatField(),
     )
     return queryset.annotate(

@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from profiles.models import User
@@ -22,3 +23,161 @@ class AccountSerializer(serializers.ModelSerializer):
         model = User
         fields = ["id", "username", "email", "handle", "display_name", "locale", "timezone"]
         read_only_fields = fields
+
+
+def file_url(field_file) -> str:
+    return field_file.url if field_file else ""
+
+
+class ProfileCardSerializer(serializers.Serializer):
+    """The least a list shows of a main profile: handle, name and avatar."""
+
+    handle = serializers.CharField(read_only=True)
+    display_name = serializers.CharField(read_only=True)
+    avatar = serializers.SerializerMethodField()
+
+    def get_avatar(self, profile) -> str:
+        return file_url(profile.avatar)
+
+
+class ProfileInterestSerializer(serializers.Serializer):
+    slug = serializers.SlugField(read_only=True)
+    name = serializers.CharField(read_only=True)
+
+
+class MeSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="user.id", read_only=True)
+    username = serializers.CharField(source="user.username", read_only=True)
+    email = serializers.EmailField(source="user.email", read_only=True)
+    handle = serializers.CharField(read_only=True)
+    display_name = serializers.CharField(read_only=True)
+    bio = serializers.CharField(read_only=True)
+    status_message = serializers.CharField(read_only=True)
+    avatar = serializers.SerializerMethodField()
+    background = serializers.SerializerMethodField()
+    interests = serializers.SerializerMethodField()
+    languages = serializers.ListField(child=serializers.CharField(), read_only=True)
+    locale = serializers.CharField(source="user.locale", read_only=True)
+    timezone = serializers.CharField(source="user.timezone", read_only=True)
+
+    def get_avatar(self, profile) -> str:
+        return file_url(profile.avatar)
+
+    def get_background(self, profile) -> str:
+        return file_url(profile.background)
+
+    def get_interests(self, profile) -> list[str]:
+        return [interest.slug for interest in profile.interests.all()]
+
+
+class MeUpdateSerializer(serializers.Serializer):
+    handle = serializers.CharField(required=False, max_length=60)
+    display_name = serializers.CharField(required=False, max_length=200)
+    bio = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    status_message = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    interests = serializers.ListField(
+        child=serializers.SlugField(max_length=60), required=False, max_length=50
+    )
+    languages = serializers.ListField(
+        child=serializers.CharField(max_length=20), required=False, max_length=50
+    )
+    locale = serializers.CharField(required=False, allow_blank=True, max_length=10)
+    timezone = serializers.CharField(required=False, max_length=64)
+    # Multipart only; checked by Pillow in the service.
+    avatar = serializers.FileField(required=False, allow_empty_file=False)
+    background = serializers.FileField(required=False, allow_empty_file=False)
+
+
+class AccountDeleteSerializer(serializers.Serializer):
+    password = serializers.CharField(max_length=128, style={"input_type": "password"})
+    messages = serializers.ChoiceField(choices=["anonymise", "delete"])
+
+
+class PublicProfileSerializer(serializers.Serializer):
+    handle = serializers.CharField(read_only=True)
+    display_name = serializers.CharField(read_only=True)
+    bio = serializers.CharField(read_only=True)
+    status_message = serializers.CharField(read_only=True)
+    avatar = serializers.SerializerMethodField()
+    background = serializers.SerializerMethodField()
+    interests = ProfileInterestSerializer(many=True, read_only=True, source="interests.all")
+    languages = serializers.ListField(child=serializers.CharField(), read_only=True)
+    is_me = serializers.SerializerMethodField()
+    following = serializers.BooleanField(source="viewer_follows", read_only=True)
+    follows_you = serializers.BooleanField(source="follows_viewer", read_only=True)
+    is_friend = serializers.SerializerMethodField()
+    blocked = serializers.BooleanField(source="viewer_blocks", read_only=True)
+
+    def get_avatar(self, profile) -> str:
+        return file_url(profile.avatar)
+
+    def get_background(self, profile) -> str:
+        return file_url(profile.background)
+
+    def get_is_me(self, profile) -> bool:
+        return profile.user_id == self.context["request"].user.pk
+
+    def get_is_friend(self, profile) -> bool:
+        return bool(profile.viewer_follows and profile.follows_viewer)
+
+
+class StatusPostSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    author = ProfileCardSerializer(source="author.profile", read_only=True)
+    body = serializers.CharField(read_only=True)
+    image = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField(read_only=True)
+    # Set on the page by community.selectors.reactions.with_reaction_summaries.
+    reactions = serializers.SerializerMethodField()
+
+    def get_image(self, post) -> str:
+        return file_url(post.image)
+
+    @extend_schema_field(
+        {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "emoji": {"type": "string"},
+                    "count": {"type": "integer"},
+                    "me": {"type": "boolean"},
+                },
+            },
+        }
+    )
+    def get_reactions(self, post) -> list[dict]:
+        return getattr(post, "reaction_summary", [])
+
+
+class StatusPostCreateSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=2000)
+    # Checked by Pillow in the service, whatever the name or content type claims.
+    image = serializers.FileField(required=False, allow_empty_file=False)
+
+
+class StatusPostUpdateSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=2000)
+
+
+class FeedRoomSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    title = serializers.CharField(read_only=True)
+
+
+def feed_item_data(item, context) -> dict:
+    from profiles.selectors import POST
+
+    if item.kind == POST:
+        return {
+            "type": item.kind,
+            "at": item.at,
+            "post": StatusPostSerializer(item.post, context=context).data,
+        }
+    membership = item.membership
+    return {
+        "type": item.kind,
+        "at": item.at,
+        "friend": ProfileCardSerializer(membership.user.profile, context=context).data,
+        "room": FeedRoomSerializer(membership.room, context=context).data,
+    }

@@ -8,4 +8,12 @@ urlpatterns = [
     path("auth/token/refresh/", views.TokenRefreshView.as_view(), name="auth-token-refresh"),
     path("auth/logout/", views.LogoutView.as_view(), name="auth-logout"),
     path("realtime/ticket/", views.SocketTicketView.as_view(), name="realtime-ticket"),
+    path("me/", views.MeView.as_view(), name="me"),
+    path("me/export/", views.MeExportView.as_view(), name="me-export"),
+    path("users/<str:handle>/", views.UserDetailView.as_view(), name="user-detail"),
+    path("users/<str:handle>/posts/", views.UserPostsView.as_view(), name="user-posts"),
+    path("users/<str:handle>/follow/", views.FollowView.as_view(), name="user-follow"),
+    path("users/<str:handle>/block/", views.BlockView.as_view(), name="user-block"),
+    path("posts/<int:post_id>/", views.PostDetailView.as_view(), name="post-detail"),
+    path("feed/friends/", views.FriendsFeedView.as_view(), name="feed-friends"),
 ]

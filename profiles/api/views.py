@@ -1,15 +1,35 @@
-from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from urllib.parse import urlencode
+
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.generics import ListAPIView
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt import views as jwt_views
 
+from community.selectors.reactions import with_reaction_summaries
+from config.errors import PermissionDeniedError
 from config.realtime import issue_socket_ticket
-from profiles import services
-from profiles.api.serializers import AccountSerializer, RegisterSerializer
+from profiles import selectors, services
+from profiles.api.serializers import (
+    AccountDeleteSerializer,
+    AccountSerializer,
+    MeSerializer,
+    MeUpdateSerializer,
+    PublicProfileSerializer,
+    RegisterSerializer,
+    StatusPostCreateSerializer,
+    StatusPostSerializer,
+    StatusPostUpdateSerializer,
+    feed_item_data,
+)
+from profiles.export import build_export
+from profiles.models import Profile, StatusPost
 
 
 def _posted_username(request) -> str:
@@ -127,3 +147,229 @@ class SocketTicketView(APIView):
 
         ticket = issue_socket_ticket(user_id=request.user.pk)
         return Response({"ticket": ticket, "expires_in": TICKET_TTL_SECONDS}, status=201)
+
+
+# --- Me, profiles, posts, follows, blocks, the friends feed -------------------------------
+
+
+def _my_profile(user):
+    return Profile.objects.select_related("user").prefetch_related("interests").get(user=user)
+
+
+class MeView(APIView):
+    """The signed-in user's own profile and preferences."""
+
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    @extend_schema(responses=MeSerializer)
+    def get(self, request):
+        return Response(MeSerializer(_my_profile(request.user)).data)
+
+    @extend_schema(request=MeUpdateSerializer, responses=MeSerializer)
+    def patch(self, request):
+        serializer = MeUpdateSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        services.update_profile(
+            user=request.user,
+            handle=data.get("handle"),
+            display_name=data.get("display_name"),
+            bio=data.get("bio"),
+            status_message=data.get("status_message"),
+            interest_slugs=data.get("interests"),
+            languages=data.get("languages"),
+            locale=data.get("locale"),
+            timezone=data.get("timezone"),
+            avatar=data.get("avatar"),
+            background=data.get("background"),
+        )
+        return Response(MeSerializer(_my_profile(request.user)).data)
+
+    @extend_schema(request=AccountDeleteSerializer, responses={204: None})
+    def delete(self, request):
+        """Delete my account; ``messages`` is ``anonymise`` or ``delete``."""
+        serializer = AccountDeleteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.delete_account(
+            user=request.user,
+            password=serializer.validated_data["password"],
+            messages=serializer.validated_data["messages"],
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ExportThrottle(UserRateThrottle):
+    scope = "export"
+    rate = "10/hour"
+
+
+class MeExportView(APIView):
+    """Everything Moim holds about me, as one JSON document."""
+
+    throttle_classes = [ExportThrottle]
+
+    @extend_schema(responses={200: {"type": "object"}})
+    def get(self, request):
+        response = Response(build_export(request.user))
+        response["Content-Disposition"] = 'attachment; filename="moim-export.json"'
+        return response
+
+
+class UserDetailView(APIView):
+    @extend_schema(responses=PublicProfileSerializer)
+    def get(self, request, handle: str):
+        profile = selectors.profile_for_handle(viewer=request.user, handle=handle)
+        return Response(PublicProfileSerializer(profile, context={"request": request}).data)
+
+
+class UserPostsView(ListAPIView):
+    """A profile's status posts, newest first; ``POST`` adds one to my own profile."""
+
+    serializer_class = StatusPostSerializer
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the schema generator
+            return StatusPost.objects.none()
+        profile = selectors.profile_for_handle(
+            viewer=self.request.user, handle=self.kwargs["handle"]
+        )
+        return selectors.status_posts_by(profile.user_id)
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        if page is None:
+            return None
+        return with_reaction_summaries("status_post", list(page), viewer=self.request.user)
+
+    @extend_schema(request=StatusPostCreateSerializer, responses={201: StatusPostSerializer})
+    def post(self, request, handle: str):
+        profile = selectors.profile_for_handle(viewer=request.user, handle=handle)
+        if profile.user_id != request.user.pk:
+            raise PermissionDeniedError(_("You can only post on your own profile."))
+        serializer = StatusPostCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        post = services.create_status_post(
+            author=request.user,
+            body=serializer.validated_data["body"],
+            image=serializer.validated_data.get("image"),
+        )
+        return Response(StatusPostSerializer(post).data, status=status.HTTP_201_CREATED)
+
+
+class PostDetailView(APIView):
+    @extend_schema(responses=StatusPostSerializer)
+    def get(self, request, post_id: int):
+        post = selectors.status_post_for_viewer(viewer=request.user, post_id=post_id)
+        with_reaction_summaries("status_post", [post], viewer=request.user)
+        return Response(StatusPostSerializer(post).data)
+
+    @extend_schema(request=StatusPostUpdateSerializer, responses=StatusPostSerializer)
+    def patch(self, request, post_id: int):
+        selectors.status_post_for_viewer(viewer=request.user, post_id=post_id)
+        serializer = StatusPostUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.update_status_post(
+            actor=request.user, post_id=post_id, body=serializer.validated_data["body"]
+        )
+        post = selectors.status_post_for_viewer(viewer=request.user, post_id=post_id)
+        with_reaction_summaries("status_post", [post], viewer=request.user)
+        return Response(StatusPostSerializer(post).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, post_id: int):
+        selectors.status_post_for_viewer(viewer=request.user, post_id=post_id)
+        services.delete_status_post(actor=request.user, post_id=post_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _relationship(request, handle: str) -> dict:
+    profile = selectors.profile_for_handle(viewer=request.user, handle=handle)
+    return {
+        "handle": profile.handle,
+        "following": selectors.is_following(request.user, profile.user_id),
+        "follows_you": selectors.is_following(profile.user_id, request.user),
+        "blocked": selectors.is_blocked(request.user, profile.user_id),
+    }
+
+
+_RELATIONSHIP_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "handle": {"type": "string"},
+        "following": {"type": "boolean"},
+        "follows_you": {"type": "boolean"},
+        "blocked": {"type": "boolean"},
+    },
+}
+
+
+class FollowView(APIView):
+    @extend_schema(request=None, responses={200: _RELATIONSHIP_SCHEMA})
+    def post(self, request, handle: str):
+        profile = selectors.profile_for_handle(viewer=request.user, handle=handle)
+        services.follow_user(follower=request.user, followee=profile.user)
+        return Response(_relationship(request, handle))
+
+    @extend_schema(request=None, responses={200: _RELATIONSHIP_SCHEMA})
+    def delete(self, request, handle: str):
+        profile = selectors.profile_for_handle(viewer=request.user, handle=handle)
+        services.unfollow_user(follower=request.user, followee=profile.user)
+        return Response(_relationship(request, handle))
+
+
+class BlockView(APIView):
+    @extend_schema(request=None, responses={200: _RELATIONSHIP_SCHEMA})
+    def post(self, request, handle: str):
+        profile = selectors.profile_for_handle(viewer=request.user, handle=handle)
+        services.block_user(blocker=request.user, blocked=profile.user)
+        return Response(_relationship(request, handle))
+
+    @extend_schema(request=None, responses={200: _RELATIONSHIP_SCHEMA})
+    def delete(self, request, handle: str):
+        profile = selectors.profile_for_handle(viewer=request.user, handle=handle)
+        services.unblock_user(blocker=request.user, blocked=profile.user)
+        return Response(_relationship(request, handle))
+
+
+FEED_PAGE_SIZE = 20
+FEED_MAX_PAGE_SIZE = 100
+
+
+class FriendsFeedView(APIView):
+    """Status posts of people I follow and rooms my friends joined with their main profile."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("cursor", str, description="The `next` link's cursor."),
+            OpenApiParameter("limit", int, description="Items per page (at most 100)."),
+        ],
+        responses={200: {"type": "object"}},
+    )
+    def get(self, request):
+        try:
+            limit = int(request.query_params.get("limit", FEED_PAGE_SIZE))
+        except ValueError:
+            limit = FEED_PAGE_SIZE
+        limit = max(1, min(limit, FEED_MAX_PAGE_SIZE))
+        page = selectors.friends_feed_page(
+            viewer=request.user, cursor=request.query_params.get("cursor") or None, limit=limit
+        )
+        next_url = None
+        if page.next_cursor:
+            next_url = request.build_absolute_uri(
+                f"{request.path}?{urlencode({'cursor': page.next_cursor, 'limit': limit})}"
+            )
+        context = {"request": request}
+        with_reaction_summaries(
+            "status_post",
+            [item.post for item in page.items if item.kind == selectors.POST],
+            viewer=request.user,
+        )
+        return Response(
+            {
+                "next": next_url,
+                "previous": None,
+                "results": [feed_item_data(item, context) for item in page.items],
+            }
+        )

@@ -3,7 +3,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from community.models import Interest, Membership, Message, Room
+from community.models import Interest, Membership, Message, Reaction, Room
 from profiles.models import Profile, User
 
 pytestmark = pytest.mark.django_db
@@ -17,6 +17,7 @@ def counts() -> dict[str, int]:
         "rooms": Room.objects.count(),
         "memberships": Membership.objects.count(),
         "messages": Message.objects.count(),
+        "reactions": Reaction.objects.count(),
     }
 
 
@@ -26,6 +27,7 @@ def test_seed_demo_is_idempotent_and_makes_pages_look_alive(client):
     assert first["users"] == 50 == first["profiles"]
     assert 18 <= first["rooms"] <= 25
     assert first["messages"] >= 200
+    assert first["reactions"] >= 100
     assert first["interests"] >= 10
     languages = set(Room.objects.values_list("language", flat=True))
     assert {"en", "ko", "ja"} <= languages

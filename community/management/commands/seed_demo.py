@@ -8,8 +8,10 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from community import demo_data
+from community.emoji import QUICK_REACTIONS
 from community.models import Interest, Membership, Room
 from community.services.messages import send_message
+from community.services.reactions import check_add_reaction
 from community.services.rooms import create_room, join_room
 from profiles.models import Profile, User
 from profiles.services import handle_key
@@ -113,7 +115,21 @@ class Command(BaseCommand):
             )
         lines = demo_data.MESSAGES.get(language, demo_data.MESSAGES["en"])
         count = rng.randint(10, 22)
-        for number, line in zip(range(count), itertools.cycle(lines), strict=False):
+        messages = [
             send_message(
                 membership=rng.choice(memberships), body=line, client_id=f"seed-{room.pk}-{number}"
             )
+            for number, line in zip(range(count), itertools.cycle(lines), strict=False)
+        ]
+        self._react(room, people, messages, rng)
+
+    def _react(self, room: Room, people: list[User], messages: list, rng: random.Random) -> None:
+        """One-tap reactions on some messages, and likes on the room, as members do."""
+        for message in rng.sample(messages, k=len(messages) // 3):
+            for person in rng.sample(people, k=rng.randint(1, 4)):
+                emoji = rng.choice(QUICK_REACTIONS)
+                check_add_reaction(
+                    user=person, target_type="message", target_id=message.pk, emoji=emoji
+                )
+        for person in rng.sample(people, k=rng.randint(1, len(people) // 2)):
+            check_add_reaction(user=person, target_type="room", target_id=room.pk, emoji="❤️")

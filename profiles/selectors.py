@@ -1,0 +1,291 @@
+"""Reads for profiles, follows, blocks, status posts and the friends feed.
+
+Other areas call the block helpers here:
+
+- reactions: ``is_blocked(blocker=target_author, blocked=reactor)`` before a reaction;
+- chat: ``blocked_member_ids_in_room(viewer, room_id)`` and ``is_collapsed_for`` to
+  mark the messages of people the viewer blocked as ``collapsed`` in payloads.
+"""
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+
+from community.models import Membership, Room
+from config.errors import DomainError, NotFoundError
+from profiles.models import Block, Follow, Profile, StatusPost, User
+from profiles.text import fold
+
+UserOrId = User | int
+
+
+def _id(user: UserOrId) -> int:
+    return user if isinstance(user, int) else user.pk
+
+
+# --- Blocks ---------------------------------------------------------------------------
+
+
+def blocked_user_ids(viewer: UserOrId) -> set[int]:
+    """Ids of the users ``viewer`` has blocked (whose messages are collapsed for them)."""
+    return set(Block.objects.filter(blocker_id=_id(viewer)).values_list("blocked_id", flat=True))
+
+
+def blocker_ids(user: UserOrId) -> set[int]:
+    """Ids of the users who have blocked ``user`` (whom ``user`` may not see or react to)."""
+    return set(Block.objects.filter(blocked_id=_id(user)).values_list("blocker_id", flat=True))
+
+
+def is_blocked(blocker: UserOrId, blocked: UserOrId) -> bool:
+    """True when ``blocker`` has blocked ``blocked``."""
+    return Block.objects.filter(blocker_id=_id(blocker), blocked_id=_id(blocked)).exists()
+
+
+def is_blocked_either_way(a: UserOrId, b: UserOrId) -> bool:
+    a_id, b_id = _id(a), _id(b)
+    return Block.objects.filter(
+        Q(blocker_id=a_id, blocked_id=b_id) | Q(blocker_id=b_id, blocked_id=a_id)
+    ).exists()
+
+
+def blocked_member_ids_in_room(viewer: UserOrId, room_id: int) -> set[int]:
+    """Membership ids in ``room_id`` of users ``viewer`` blocked, in one query.
+
+    Payloads carry membership ids, never user ids (open profiles), so a consumer
+    compares a message's author membership against this set.
+    """
+    return set(
+        Membership.objects.filter(
+            room_id=room_id,
+            user_id__in=Block.objects.filter(blocker_id=_id(viewer)).values("blocked_id"),
+        ).values_list("id", flat=True)
+    )
+
+
+def is_collapsed_for(author_membership_id: int | None, blocked_member_ids: set[int]) -> bool:
+    """The ``collapsed`` flag of a message in a chat payload for one viewer."""
+    return author_membership_id is not None and author_membership_id in blocked_member_ids
+
+
+def with_collapsed_flags(payloads: list[dict], blocked_member_ids: set[int]) -> list[dict]:
+    """Copies of chat message payloads with ``collapsed`` set for one viewer.
+
+    Copies, because a broadcast event is shared by every socket in the group. The
+    author is read from ``payload["author"]["membership_id"]`` (the chat payload shape).
+    """
+    flagged = []
+    for payload in payloads:
+        author = payload.get("author") or {}
+        collapsed = is_collapsed_for(author.get("membership_id"), blocked_member_ids)
+        flagged.append({**payload, "collapsed": collapsed})
+    return flagged
+
+
+def user_group_name(user_id: int) -> str:
+    """The channel-layer group of one user's sockets; ``blocks.changed`` is sent there
+    so a room socket can reload ``blocked_member_ids_in_room``."""
+    return f"user.{user_id}"
+
+
+# --- Follows ---------------------------------------------------------------------------
+
+
+def following_ids_query(viewer: UserOrId) -> QuerySet:
+    return Follow.objects.filter(follower_id=_id(viewer)).values("followee_id")
+
+
+def friend_ids_query(viewer: UserOrId) -> QuerySet:
+    """A subquery of the ids of ``viewer``'s friends (mutual follows)."""
+    viewer_id = _id(viewer)
+    return Follow.objects.filter(
+        follower_id=viewer_id,
+        followee_id__in=Follow.objects.filter(followee_id=viewer_id).values("follower_id"),
+    ).values("followee_id")
+
+
+def friend_ids(viewer: UserOrId) -> set[int]:
+    return set(friend_ids_query(viewer).values_list("followee_id", flat=True))
+
+
+def is_following(follower: UserOrId, followee: UserOrId) -> bool:
+    return Follow.objects.filter(follower_id=_id(follower), followee_id=_id(followee)).exists()
+
+
+def are_friends(a: UserOrId, b: UserOrId) -> bool:
+    return is_following(a, b) and is_following(b, a)
+
+
+# --- Profiles ---------------------------------------------------------------------------
+
+
+def profile_for_handle(*, viewer: User, handle: str) -> Profile:
+    """The active profile with this handle (look-alikes match), unless its owner blocked
+    ``viewer``: then it does not exist for them."""
+    key = fold(handle.strip().lstrip("@"))
+    profile = (
+        Profile.objects.select_related("user")
+        .annotate(
+            blocks_viewer=Exists(
+                Block.objects.filter(blocker_id=OuterRef("user_id"), blocked_id=viewer.pk)
+            ),
+            viewer_follows=Exists(
+                Follow.objects.filter(follower_id=viewer.pk, followee_id=OuterRef("user_id"))
+            ),
+            follows_viewer=Exists(
+                Follow.objects.filter(follower_id=OuterRef("user_id"), followee_id=viewer.pk)
+            ),
+            viewer_blocks=Exists(
+                Block.objects.filter(blocker_id=viewer.pk, blocked_id=OuterRef("user_id"))
+            ),
+        )
+        .prefetch_related("interests")
+        .filter(handle_key=key, user__is_active=True)
+        .first()
+    )
+    if profile is None or profile.blocks_viewer:
+        raise NotFoundError(_("No such user."))
+    return profile
+
+
+def follow_counts(user: UserOrId) -> dict[str, int]:
+    user_id = _id(user)
+    return {
+        "followers": Follow.objects.filter(followee_id=user_id).count(),
+        "following": Follow.objects.filter(follower_id=user_id).count(),
+    }
+
+
+def status_posts_by(author: UserOrId) -> QuerySet[StatusPost]:
+    return StatusPost.objects.filter(author_id=_id(author)).select_related("author__profile")
+
+
+def status_post_for_viewer(*, viewer: User, post_id: int) -> StatusPost:
+    post = (
+        StatusPost.objects.select_related("author__profile")
+        .filter(pk=post_id, author__is_active=True)
+        .first()
+    )
+    if post is None or is_blocked(post.author_id, viewer):
+        raise NotFoundError(_("No such post."))
+    return post
+
+
+def followers_of(user: UserOrId) -> QuerySet[Profile]:
+    return Profile.objects.filter(
+        user__following_links__followee_id=_id(user), user__is_active=True
+    ).order_by("handle_key")
+
+
+def following_of(user: UserOrId) -> QuerySet[Profile]:
+    return Profile.objects.filter(
+        user__follower_links__follower_id=_id(user), user__is_active=True
+    ).order_by("handle_key")
+
+
+def blocked_profiles(user: UserOrId) -> QuerySet[Profile]:
+    return Profile.objects.filter(user__blocked_by_links__blocker_id=_id(user)).order_by(
+        "handle_key"
+    )
+
+
+# --- The friends feed ---------------------------------------------------------------------
+# Two streams merged by time: status posts of the people the viewer follows, and rooms
+# their friends (mutual follows) joined *with their main profile*. A membership with an
+# open profile is never shown as theirs: that is the point of an open profile.
+
+POST, ROOM_JOINED = "status_post", "room_joined"
+_RANK = {POST: 1, ROOM_JOINED: 0}
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    kind: str
+    at: datetime
+    id: int
+    post: StatusPost | None = None
+    membership: Membership | None = None
+
+    @property
+    def sort_key(self) -> tuple:
+        return (self.at, _RANK[self.kind], self.id)
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    items: list[FeedItem]
+    next_cursor: str | None
+
+
+def encode_feed_cursor(item: FeedItem) -> str:
+    raw = f"{item.at.isoformat()}|{item.kind}|{item.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_feed_cursor(cursor: str) -> tuple[datetime, str, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at_text, kind, id_text = raw.split("|")
+        at = parse_datetime(at_text)
+        if at is None or kind not in _RANK:
+            raise ValueError
+        return at, kind, int(id_text)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise DomainError(_("Invalid cursor."), code="invalid_cursor") from exc
+
+
+def _after_cursor(field: str, kind: str, cursor: tuple[datetime, str, int] | None) -> Q:
+    """Rows strictly after the cursor in (time, kind, id) descending order."""
+    if cursor is None:
+        return Q()
+    at, cursor_kind, cursor_id = cursor
+    rank, cursor_rank = _RANK[kind], _RANK[cursor_kind]
+    if rank < cursor_rank:
+        return Q(**{f"{field}__lte": at})
+    if rank > cursor_rank:
+        return Q(**{f"{field}__lt": at})
+    return Q(**{f"{field}__lt": at}) | Q(**{field: at, "id__lt": cursor_id})
+
+
+def friends_feed_page(*, viewer: User, cursor: str | None = None, limit: int = 20) -> FeedPage:
+    """One page of the friends feed in two queries, whatever the page size."""
+    position = decode_feed_cursor(cursor) if cursor else None
+    hidden = Block.objects.filter(Q(blocker_id=viewer.pk) | Q(blocked_id=viewer.pk))
+    posts = list(
+        StatusPost.objects.filter(
+            _after_cursor("created_at", POST, position),
+            author_id__in=following_ids_query(viewer),
+            author__is_active=True,
+        )
+        .exclude(author_id__in=hidden.filter(blocker_id=viewer.pk).values("blocked_id"))
+        .exclude(author_id__in=hidden.filter(blocked_id=viewer.pk).values("blocker_id"))
+        .select_related("author__profile")
+        .order_by("-created_at", "-id")[: limit + 1]
+    )
+    joins = list(
+        Membership.objects.filter(
+            _after_cursor("joined_at", ROOM_JOINED, position),
+            user_id__in=friend_ids_query(viewer),
+            is_open_profile=False,
+            state=Membership.State.ACTIVE,
+            room__visibility=Room.Visibility.PUBLIC,
+            room__is_archived=False,
+            room__is_suspended=False,
+            user__is_active=True,
+        )
+        .exclude(user_id__in=hidden.filter(blocker_id=viewer.pk).values("blocked_id"))
+        .exclude(user_id__in=hidden.filter(blocked_id=viewer.pk).values("blocker_id"))
+        .select_related("room", "user__profile")
+        .order_by("-joined_at", "-id")[: limit + 1]
+    )
+    items = [FeedItem(POST, p.created_at, p.pk, post=p) for p in posts] + [
+        FeedItem(ROOM_JOINED, m.joined_at, m.pk, membership=m) for m in joins
+    ]
+    items.sort(key=lambda item: item.sort_key, reverse=True)
+    page = items[:limit]
+    has_more = len(items) > limit
+    return FeedPage(page, encode_feed_cursor(page[-1]) if has_more and page else None)

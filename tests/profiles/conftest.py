@@ -1,0 +1,29 @@
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
+from rest_framework.test import APIClient
+
+
+@pytest.fixture
+def client_for():
+    """An API client signed in as ``user``."""
+
+    def make(user) -> APIClient:
+        client = APIClient()
+        client.force_authenticate(user)
+        return client
+
+    return make
+
+
+def image_upload(name: str = "photo.png", image_format: str = "PNG", size=(8, 8)):
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 90)).save(buffer, format=image_format)
+    return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/png")
+
+
+@pytest.fixture
+def png():
+    return image_upload
