@@ -22,7 +22,7 @@ from rest_framework_simplejwt.tokens import RefreshToken  # noqa: E402
 from community.selectors.messages import active_membership  # noqa: E402
 from community.services.messages import check_send_message  # noqa: E402
 from community.services.rooms import create_room, join_room  # noqa: E402
-from profiles.services import register_user  # noqa: E402
+from profiles.services import create_status_post, register_user  # noqa: E402
 
 
 def seed() -> dict:
@@ -41,12 +41,18 @@ def seed() -> dict:
                 membership=membership, body=f"hello {n}", enforce_limits=False
             )
             messages.append(sent.message.pk)
+    posts = [
+        create_status_post(author=author, body="Listening to Coltrane").pk
+        for author in (fuzzer, host)
+    ]
     refresh = RefreshToken.for_user(fuzzer)
     return {
         "access": str(refresh.access_token),
         "rooms": [joined.pk, hosted.pk],
         "memberships": memberships,
         "messages": messages,
+        "posts": posts,
+        "handles": [fuzzer.profile.handle, host.profile.handle],
     }
 
 

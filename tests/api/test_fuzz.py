@@ -147,6 +147,8 @@ def _config_file(path: Path, seed: dict) -> Path:
         "rooms": ("room_id",),
         "memberships": ("membership_id",),
         "messages": ("message_id", "pk"),
+        "posts": ("post_id",),
+        "handles": ("handle",),
     }
     for dictionary, names in bindings.items():
         lines += [f"[dictionaries.{dictionary}]", f"values = {seed[dictionary]!r}", ""]

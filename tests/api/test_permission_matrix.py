@@ -13,6 +13,7 @@ from community.models import Room
 from community.selectors.messages import active_membership
 from community.services.messages import check_send_message
 from community.services.rooms import ban_member, create_invite, join_room, update_room
+from profiles.services import create_status_post
 
 ROLES = ("anonymous", "member", "non_member", "banned", "host", "staff")
 
@@ -75,6 +76,39 @@ MATRIX = [
     # the member's own message: no self-tips; outsiders cannot see it (404)
     ("post", "tips/", {**MONEY, "message": "{message}"}, (401, 400, 404, 404, 422, 404)),
     ("post", "payouts/", MONEY, (401, 422, 422, 422, 422, 422)),
+    # my account and profile ({handle} and {post} are the host's)
+    ("get", "me/", None, (401, 200, 200, 200, 200, 200)),
+    ("patch", "me/", {"bio": "hi"}, (401, 200, 200, 200, 200, 200)),
+    # a wrong password never deletes anything
+    ("delete", "me/", {"password": "wrong-password", "messages": "anonymise"},
+     (401, 403, 403, 403, 403, 403)),
+    ("get", "me/export/", None, (401, 200, 200, 200, 200, 200)),
+    ("get", "users/{handle}/", None, (401, 200, 200, 200, 200, 200)),
+    ("get", "users/{handle}/posts/", None, (401, 200, 200, 200, 200, 200)),
+    ("post", "users/{handle}/posts/", {"body": "new post"}, (401, 403, 403, 403, 201, 403)),
+    # following or blocking yourself is refused
+    ("post", "users/{handle}/follow/", None, (401, 200, 200, 200, 422, 200)),
+    ("delete", "users/{handle}/follow/", None, (401, 200, 200, 200, 200, 200)),
+    ("post", "users/{handle}/block/", None, (401, 200, 200, 200, 422, 200)),
+    ("delete", "users/{handle}/block/", None, (401, 200, 200, 200, 200, 200)),
+    ("get", "posts/{post}/", None, (401, 200, 200, 200, 200, 200)),
+    ("patch", "posts/{post}/", {"body": "edited"}, (401, 403, 403, 403, 200, 403)),
+    # staff remove status posts (moderation)
+    ("delete", "posts/{post}/", None, (401, 403, 403, 403, 204, 204)),
+    ("get", "feed/friends/", None, (401, 200, 200, 200, 200, 200)),
+    # reactions: on messages, members only; on rooms, reading is open to signed-in users
+    ("get", "messages/{message}/reactions/", None, (401, 200, 403, 403, 200, 403)),
+    ("post", "messages/{message}/reactions/", {"emoji": "👍"}, (401, 200, 403, 403, 200, 403)),
+    ("delete", "messages/{message}/reactions/?emoji=%F0%9F%91%8D", None,
+     (401, 200, 403, 403, 200, 403)),
+    ("get", "posts/{post}/reactions/", None, (401, 200, 200, 200, 200, 200)),
+    ("post", "posts/{post}/reactions/", {"emoji": "👍"}, (401, 200, 200, 200, 200, 200)),
+    ("delete", "posts/{post}/reactions/?emoji=%F0%9F%91%8D", None,
+     (401, 200, 200, 200, 200, 200)),
+    ("get", "rooms/{room}/reactions/", None, (401, 200, 200, 200, 200, 200)),
+    ("post", "rooms/{room}/reactions/", {"emoji": "👍"}, (401, 200, 403, 403, 200, 403)),
+    ("delete", "rooms/{room}/reactions/?emoji=%F0%9F%91%8D", None,
+     (401, 200, 403, 403, 200, 403)),
 ]
 # fmt: on
 
@@ -100,6 +134,7 @@ def world(make_user, make_room, make_member):
         membership=active_membership(room_id=room.pk, user_id=member.pk), body="hello"
     ).message
     invite = create_invite(room_id=room.pk, actor=host)
+    post = create_status_post(author=host, body="My status")
     return {
         "users": {
             "anonymous": None,
@@ -116,6 +151,8 @@ def world(make_user, make_room, make_member):
             "request": request.pk,
             "message": message.pk,
             "invite": invite.code,
+            "handle": host.profile.handle,
+            "post": post.pk,
         },
     }
 
@@ -158,7 +195,8 @@ def test_the_table_covers_every_api_endpoint():
         route for route in _walk(resolver.url_patterns, "") if route.startswith("api/v1/")
     }
     tested = {
-        "api/v1/" + template.replace("{", "<").replace("}", ">") for _, template, _, _ in MATRIX
+        "api/v1/" + template.split("?")[0].replace("{", "<").replace("}", ">")
+        for _, template, _, _ in MATRIX
     }
     untested = {
         pattern for pattern in api_patterns if _normalise(pattern) not in map(_normalise, tested)
