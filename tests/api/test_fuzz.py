@@ -23,7 +23,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 MAX_EXAMPLES = os.environ.get("FUZZ_MAX_EXAMPLES", "20")
-FUZZ_TIMEOUT_SECONDS = 420
+FUZZ_TIMEOUT_SECONDS = 600
 
 pytestmark = [
     pytest.mark.slow,
