@@ -1,6 +1,6 @@
 from django.urls import path
 
-from community import views
+from community import moderation_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -21,4 +21,17 @@ urlpatterns = [
     path("rooms/<int:room_id>/requests/", views.room_requests, name="room-requests"),
     path("rooms/<int:room_id>/invite/", views.room_invites, name="room-invite"),
     path("invite/<str:code>/", views.invite_page, name="invite"),
+    # --- moderation ---
+    path(
+        "rooms/<int:room_id>/moderation/",
+        moderation_views.room_moderation,
+        name="room-moderation",
+    ),
+    path(
+        "report/<str:target_type>/<int:target_id>/",
+        moderation_views.report,
+        name="report",
+    ),
+    path("appeals/", moderation_views.appeal_list, name="appeal-list"),
+    path("appeals/new/", moderation_views.appeal, name="appeal"),
 ]

@@ -227,6 +227,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "WordFilterKindEnum": "community.models.moderation.BlockedPattern.Kind",
+        "AppealKindEnum": "community.models.moderation.Appeal.Kind",
+    },
 }
 
 # --- Internationalisation -----------------------------------------------------------
@@ -289,6 +293,18 @@ MESSAGE_MAX_LENGTH = 4000
 
 # Serves bench/baseline.py's endpoints; only `make bench` turns it on.
 BENCH_ENDPOINTS = env.bool("BENCH_ENDPOINTS", default=False)
+# --- Moderation (all overridable from the environment) ----------------------------------
+MODERATION_REPORTS_PER_HOUR = env.int("MODERATION_REPORTS_PER_HOUR", default=20)
+MODERATION_PATTERN_MAX_LENGTH = 200
+# A pattern that takes longer than this on one message counts as no match (and is logged).
+MODERATION_PATTERN_TIMEOUT_SECONDS = env.float("MODERATION_PATTERN_TIMEOUT_SECONDS", default=0.05)
+MODERATION_NEW_ACCOUNT_HOURS = env.int("MODERATION_NEW_ACCOUNT_HOURS", default=24)
+MODERATION_NEW_ACCOUNT_MAX_LINKS = env.int("MODERATION_NEW_ACCOUNT_MAX_LINKS", default=1)
+# Flood: more than N messages in the window mutes the member for the given minutes.
+MODERATION_FLOOD_MESSAGES = env.int("MODERATION_FLOOD_MESSAGES", default=10)
+MODERATION_FLOOD_WINDOW_SECONDS = env.int("MODERATION_FLOOD_WINDOW_SECONDS", default=10)
+MODERATION_FLOOD_MUTE_MINUTES = env.int("MODERATION_FLOOD_MUTE_MINUTES", default=5)
+MODERATION_MAX_MUTE_MINUTES = 60 * 24 * 30
 
 LOGGING = {
     "version": 1,

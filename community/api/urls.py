@@ -4,6 +4,7 @@ from community.api import messages, reactions
 
 # One include or block per area.
 urlpatterns: list = [
+    path("", include("community.api.moderation_urls")),
     path("", include("community.api.room_urls")),
     path(
         "rooms/<int:room_id>/messages/",

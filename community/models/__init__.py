@@ -1,18 +1,36 @@
 from community.models.interests import Hashtag, Interest
 from community.models.messages import Message, MessageEdit
+from community.models.moderation import (
+    Appeal,
+    AuditLogEntry,
+    BlockedPattern,
+    HeldMessage,
+    ModerationCase,
+    Report,
+    ReportReason,
+    RoomAnnouncement,
+)
 from community.models.reactions import Reaction, ReactionCount, ReactionTarget
 from community.models.rooms import JoinRequest, Membership, Room, RoomInvite
 
 __all__ = [
+    "Appeal",
+    "AuditLogEntry",
+    "BlockedPattern",
     "Hashtag",
+    "HeldMessage",
     "Interest",
     "JoinRequest",
     "Membership",
     "Message",
     "MessageEdit",
+    "ModerationCase",
     "Reaction",
     "ReactionCount",
     "ReactionTarget",
+    "Report",
+    "ReportReason",
     "Room",
+    "RoomAnnouncement",
     "RoomInvite",
 ]

@@ -154,8 +154,53 @@ def _fresh_membership(*, room: Room, user_id: int) -> Membership:
 # --- sending --------------------------------------------------------------------------
 
 
-@transaction.atomic
 def check_send_message(
+    *,
+    membership: Membership,
+    body: str,
+    client_id: str = "",
+    reply_to_id: int | None = None,
+    kind: str = Message.Kind.TEXT,
+    enforce_limits: bool = True,
+) -> SentMessage:
+    """Screen with the automatic moderation rules, then send under the room lock.
+
+    Screening runs outside the send's transaction: a flood mute or a held message must
+    be stored even though this send is refused. Trusted sends (``enforce_limits=False``:
+    seeding, a held message a host approved) skip it.
+    """
+    if enforce_limits and (body or "").strip():
+        _screen(membership=membership, body=_clean_body(body, required=False))
+    return _check_send_message_locked(
+        membership=membership,
+        body=body,
+        client_id=client_id,
+        reply_to_id=reply_to_id,
+        kind=kind,
+        enforce_limits=enforce_limits,
+    )
+
+
+def _screen(*, membership: Membership, body: str) -> None:
+    """Raise MessageFilteredError when a block or hold rule (or flood protection) applies."""
+    from community.moderation_filters import HOLD, MessageFilteredError, screen_message
+    from community.services.moderation import do_hold_message
+
+    room = Room.objects.get(pk=membership.room_id)
+    membership = _fresh_membership(room=room, user_id=membership.user_id)
+    # Refusals that are not moderation (not a member, muted, suspended) come first, so a
+    # muted member's message is neither held nor counted as flood.
+    ensure_can_post(membership, room)
+    verdict = screen_message(room=room, membership=membership, body=body)
+    if verdict.allowed:
+        return
+    if verdict.action == HOLD:
+        do_hold_message(membership=membership, body=body, rule_kind=verdict.rule_kind)
+    raise MessageFilteredError(verdict)
+
+
+@transaction.atomic
+def _check_send_message_locked(
     *,
     membership: Membership,
     body: str,
@@ -271,6 +316,18 @@ def edit_message(*, user_id: int, message_id: int, body: str) -> Message:
         raise DomainError(_("A deleted message cannot be edited."), code="deleted")
     if message.body == body:
         return message
+    # An edit passes the same word, pattern and link rules as a new message (an edit
+    # cannot wait for review, so a hold rule refuses it too).
+    from community.moderation_filters import (
+        BLOCK,
+        FilterVerdict,
+        MessageFilteredError,
+        screen_message,
+    )
+
+    verdict = screen_message(room=room, membership=membership, body=body, count_flood=False)
+    if not verdict.allowed:
+        raise MessageFilteredError(FilterVerdict(BLOCK, verdict.rule_kind))
     MessageEdit.objects.create(message=message, previous_body=message.body)
     message.body = body
     message.edited_at = timezone.now()
@@ -295,6 +352,11 @@ def delete_message(*, user_id: int, message_id: int) -> Message:
         return message
     message.deleted_at = timezone.now()
     message.save(update_fields=["deleted_at"])
+    if message.author_id != membership.pk:
+        # A host removing someone else's message is a moderation action: audit it.
+        from community.services.moderation import record_host_deletion
+
+        record_host_deletion(actor_membership=membership, message=message)
     broadcast_on_commit(
         room.group_name,
         {
@@ -364,7 +426,7 @@ def broadcast_member_joined(*, membership: Membership) -> None:
 
 
 # Socket close codes sent to a removed member's sockets (documented in docs/realtime.md).
-CLOSE_CODE_BY_REASON = {"banned": 4410, "kicked": 4411, "left": 4412}
+CLOSE_CODE_BY_REASON = {"banned": 4410, "kicked": 4411, "left": 4412, "suspended": 4413}
 
 
 def broadcast_member_removed(*, membership: Membership, reason: str) -> None:

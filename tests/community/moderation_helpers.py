@@ -1,0 +1,46 @@
+"""Helpers shared by the moderation tests (plain functions, so no conftest edits)."""
+
+from django.contrib.auth.models import Group
+
+from community.models import Membership, Message
+
+
+def moderators_group() -> Group:
+    """The group the data migration created; a transactional test's flush removes it, so
+    it is then re-created by the migration's own function."""
+    group = Group.objects.filter(name="moderators").first()
+    if group is None:
+        from importlib import import_module
+
+        from django.apps import apps
+
+        import_module("community.migrations.0009_moderators_group").create_group(apps, None)
+        group = Group.objects.get(name="moderators")
+    return group
+
+
+def make_moderator(make_user, username: str | None = None):
+    user = make_user(username)
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    user.groups.add(moderators_group())
+    return user
+
+
+def make_superuser(make_user, username: str | None = None):
+    user = make_user(username)
+    user.is_staff = True
+    user.is_superuser = True
+    user.save(update_fields=["is_staff", "is_superuser"])
+    return user
+
+
+def post_message(membership: Membership, body: str) -> Message:
+    """A stored message through the chat's trusted send path (no limits, no filters)."""
+    from community.services.messages import send_message
+
+    return send_message(membership=membership, body=body)
+
+
+def owner_membership(room) -> Membership:
+    return Membership.objects.get(room=room, role=Membership.Role.OWNER)
