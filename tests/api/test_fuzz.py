@@ -145,7 +145,7 @@ def _config_file(path: Path, seed: dict) -> Path:
     lines = []
     bindings = {
         "rooms": ("room_id",),
-        "memberships": ("membership_id",),
+        "memberships": ("membership_id", "member_id"),
         "messages": ("message_id", "pk"),
         "posts": ("post_id",),
         "handles": ("handle",),
