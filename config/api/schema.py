@@ -2,8 +2,8 @@
 
 ``MoimAutoSchema`` adds the shared ``ErrorResponse`` component to each operation for
 the statuses it can answer with, so no view has to repeat them: 400 when it takes a
-body or query parameters, 401/403 when it authenticates, 404 when its path names an
-object, 409/422 for writes (conflicts, refused states), 429 everywhere (throttles).
+body or query parameters, 401/403 when it authenticates, 404 when its path (or, for
+a signed-in caller, its body) names an object, 409/422 for writes (conflicts, refused states), 429 everywhere (throttles).
 A view may narrow or extend the list with ``error_statuses``.
 """
 
@@ -108,7 +108,10 @@ class MoimAutoSchema(AutoSchema):
             statuses.add("400")
         if self.view.authentication_classes:
             statuses |= {"401", "403"}
+        # Objects are named by the path, or by ids in a request body (a tip's message).
         if any(parameter["in"] == "path" for parameter in parameters):
+            statuses.add("404")
+        if "requestBody" in operation and self.view.authentication_classes:
             statuses.add("404")
         if self.method in UNSAFE_METHODS and self.view.authentication_classes:
             statuses |= {"409", "422"}

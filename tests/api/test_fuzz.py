@@ -64,6 +64,7 @@ def _server_env(tmp_path: Path) -> dict:
         THROTTLE_IP="100000/min",
         THROTTLE_WRITES="100000/min",
         THROTTLE_MONEY="100000/min",
+        THROTTLE_REACTIONS="100000/min",
         LOG_LEVEL="WARNING",
     )
     return env
