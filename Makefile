@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-dev lint format migrate bench worker clean
+.PHONY: run test e2e e2e-deps install install-dev system-deps lint format migrate bench worker clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,9 +19,13 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $(VENV)/.installed $@
 
-install: $(VENV)/.installed
+# Debian packages the app shells out to: ffmpeg/ffprobe for video posters and durations.
+system-deps:
+	command -v ffmpeg >/dev/null || (apt-get update && apt-get install -y ffmpeg)
 
-install-dev: $(VENV)/.installed-dev
+install: system-deps $(VENV)/.installed
+
+install-dev: system-deps $(VENV)/.installed-dev
 
 # The development server: DEBUG on, SQLite, in-memory channel layer, eager tasks,
 # unless DATABASE_URL / REDIS_URL are set in the environment.
@@ -30,8 +34,19 @@ run: install
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py seed_demo --if-empty
 	DEBUG=$${DEBUG:-1} $(BIN)/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --ws websockets-sansio
 
-test: install-dev
+test: install-dev e2e-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The end-to-end tests (tests/e2e) drive Debian's Chromium through Playwright; Playwright's
+# own browser download is never used (machines are offline). The fonts make Korean,
+# Japanese and emoji legible in the screenshots.
+E2E_PACKAGES := chromium fonts-noto-cjk fonts-noto-color-emoji
+e2e-deps:
+	command -v chromium >/dev/null && dpkg -s $(E2E_PACKAGES) >/dev/null 2>&1 \
+	  || (apt-get update && apt-get install -y $(E2E_PACKAGES))
+
+e2e: install-dev e2e-deps
+	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .

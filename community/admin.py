@@ -586,3 +586,7 @@ class ReactionCountAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# Media assets have their own module (community/admin_media.py).
+from community import admin_media  # noqa: E402, F401

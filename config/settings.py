@@ -207,6 +207,7 @@ REST_FRAMEWORK = {
         "money": env.str("THROTTLE_MONEY", default="30/min"),
         "auth": env.str("THROTTLE_AUTH", default="20/min"),
         "reactions": env.str("THROTTLE_REACTIONS", default="120/min"),
+        "uploads": env.str("THROTTLE_UPLOADS", default="60/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -256,10 +257,22 @@ if AWS_STORAGE_BUCKET_NAME:
     AWS_QUERYSTRING_EXPIRE = env.int("AWS_QUERYSTRING_EXPIRE", default=3600)
     AWS_S3_FILE_OVERWRITE = False
     default_storage = {"BACKEND": "storages.backends.s3.S3Storage"}
+    # Uploaded media (originals and derivatives) under its own prefix; never public:
+    # served through a permission-checked view that redirects to a signed, expiring URL.
+    media_storage = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {"location": "media"}}
 else:
     default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    # Outside MEDIA_ROOT so nothing serves it directly; the media view streams it.
+    media_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": env.str("MEDIA_PRIVATE_ROOT", default=str(BASE_DIR / "media-private")),
+            "base_url": None,
+        },
+    }
 STORAGES = {
     "default": default_storage,
+    "media": media_storage,
     "staticfiles": {
         "BACKEND": env.str(
             "STATICFILES_BACKEND",
@@ -272,6 +285,23 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Media uploads (community/services/media.py): limits by detected kind, decoding caps.
+MEDIA_IMAGE_MAX_BYTES = env.int("MEDIA_IMAGE_MAX_BYTES", default=20 * 1024 * 1024)
+MEDIA_VIDEO_MAX_BYTES = env.int("MEDIA_VIDEO_MAX_BYTES", default=200 * 1024 * 1024)
+MEDIA_MAX_IMAGE_PIXELS = env.int("MEDIA_MAX_IMAGE_PIXELS", default=50_000_000)
+MEDIA_MAX_ANIMATION_FRAMES = env.int("MEDIA_MAX_ANIMATION_FRAMES", default=300)
+MEDIA_THUMBNAIL_SIZES = (320, 720, 1280)
+MEDIA_FFMPEG = env.str("MEDIA_FFMPEG", default="ffmpeg")
+MEDIA_FFPROBE = env.str("MEDIA_FFPROBE", default="ffprobe")
+MEDIA_FFMPEG_TIMEOUT_SECONDS = env.int("MEDIA_FFMPEG_TIMEOUT_SECONDS", default=300)
+MEDIA_SIGNED_URL_SECONDS = env.int("MEDIA_SIGNED_URL_SECONDS", default=3600)
+MEDIA_MAX_ATTEMPTS = 5
+MEDIA_STALE_MINUTES = env.int("MEDIA_STALE_MINUTES", default=30)
+MEDIA_UNUSED_UPLOAD_HOURS = env.int("MEDIA_UNUSED_UPLOAD_HOURS", default=24)
+# Belongs in CELERY_BEAT_SCHEDULE (merged there with the other areas' entries).
+MEDIA_BEAT_SCHEDULE = {
+    "media-sweep": {"task": "community.tasks.sweep_media_assets", "schedule": 15 * 60},
+}
 
 # --- Security -------------------------------------------------------------------------
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
@@ -339,4 +369,5 @@ CELERY_BEAT_SCHEDULE = {
     "commerce-renew-memberships": {"task": "commerce.tasks.renew_room_access", "schedule": 900},
     "commerce-expire-holds": {"task": "commerce.tasks.expire_pending_transfers", "schedule": 900},
     "commerce-purge-keys": {"task": "commerce.tasks.purge_idempotency_keys", "schedule": 3600},
+    **MEDIA_BEAT_SCHEDULE,
 }

@@ -36,6 +36,13 @@ class Profile(models.Model):
     status_message = models.CharField(_("status message"), max_length=140, blank=True)
     avatar = models.ImageField(upload_to="avatars/%Y/%m/", blank=True)
     background = models.ImageField(upload_to="backgrounds/%Y/%m/", blank=True)
+    # Processed through the media pipeline (thumbnails, placeholder, no EXIF).
+    avatar_media = models.ForeignKey(
+        "community.MediaAsset", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    background_media = models.ForeignKey(
+        "community.MediaAsset", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     interests = models.ManyToManyField("community.Interest", blank=True, related_name="+")
     languages = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -54,6 +61,9 @@ class StatusPost(models.Model):
     author = models.ForeignKey(User, on_delete=models.CASCADE, related_name="status_posts")
     body = models.CharField(_("text"), max_length=500)
     image = models.ImageField(upload_to="status/%Y/%m/", blank=True)
+    image_media = models.ForeignKey(
+        "community.MediaAsset", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

@@ -18,6 +18,11 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
+from community.api.media import (
+    MediaMessageSerializer,
+    is_media_message_request,
+    post_media_message,
+)
 from community.selectors.messages import (
     HISTORY_DEFAULT_LIMIT,
     HISTORY_MAX_LIMIT,
@@ -166,10 +171,17 @@ class RoomMessagesView(APIView):
         )
 
     @extend_schema(
-        request=MessageSendSerializer,
+        request={
+            "application/json": MessageSendSerializer,
+            # An image or video message (community/api/media.py).
+            "multipart/form-data": MediaMessageSerializer,
+        },
         responses={201: ChatMessageSerializer, 200: ChatMessageSerializer},
     )
     def post(self, request, room_id: int):
+        if is_media_message_request(request):
+            # An image or video message: a file, or an earlier upload's media_id.
+            return post_media_message(request, room_id)
         data = MessageSendSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         sent = check_send_message(

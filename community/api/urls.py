@@ -1,11 +1,12 @@
 from django.urls import include, path
 
-from community.api import messages, reactions
+from community.api import media, messages, reactions
 
-# One include or block per area.
+# One include per area; each helper adds its own line.
 urlpatterns: list = [
     path("", include("community.api.moderation_urls")),
     path("", include("community.api.room_urls")),
+    # JSON posts a text message; multipart (a ``file``) an image or video message.
     path(
         "rooms/<int:room_id>/messages/",
         messages.RoomMessagesView.as_view(),
@@ -24,4 +25,8 @@ urlpatterns: list = [
         name="status-post-reactions",
     ),
     path("rooms/<int:pk>/reactions/", reactions.RoomReactionsView.as_view(), name="room-reactions"),
+    path("uploads/", media.UploadListView.as_view(), name="upload-list"),
+    path("uploads/<int:asset_id>/", media.UploadDetailView.as_view(), name="upload-detail"),
+    path("uploads/<int:asset_id>/use/", media.UploadUseView.as_view(), name="upload-use"),
+    path("media/<uuid:key>/<str:variant>/", media.MediaFileView.as_view(), name="media-file"),
 ]

@@ -1,4 +1,5 @@
 from community.models.interests import Hashtag, Interest
+from community.models.media import MediaAsset
 from community.models.messages import Message, MessageEdit
 from community.models.moderation import (
     Appeal,
@@ -21,6 +22,7 @@ __all__ = [
     "HeldMessage",
     "Interest",
     "JoinRequest",
+    "MediaAsset",
     "Membership",
     "Message",
     "MessageEdit",

@@ -27,6 +27,14 @@ class Message(models.Model):
     )
     # The sender's own id for the message, so a retried send is stored once.
     client_id = models.CharField(max_length=64, blank=True)
+    # The image or video of an image/video message (its caption is ``body``).
+    media = models.ForeignKey(
+        "community.MediaAsset",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="messages",
+    )
     # Per-room, gap-free, increasing: the cursor for history and resync.
     seq = models.PositiveBigIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)

@@ -18,6 +18,14 @@ class Room(models.Model):
     title = models.CharField(_("title"), max_length=80)
     description = models.TextField(_("description"), max_length=2000, blank=True)
     cover = models.ImageField(_("cover image"), upload_to="covers/%Y/%m/", blank=True)
+    cover_media = models.ForeignKey(
+        "community.MediaAsset",
+        verbose_name=_("cover"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     language = models.CharField(_("language"), max_length=10, default="en")
     visibility = models.CharField(
         _("visibility"), max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC

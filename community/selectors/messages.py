@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from community.models import Membership, Message, ReactionTarget, Room
+from community.selectors.media import media_payload
 from community.selectors.reactions import reaction_summaries
 from config.errors import NotFoundError, PermissionDeniedError
 
@@ -20,7 +21,7 @@ REPLY_PREVIEW_LENGTH = 140
 
 
 def _with_payload_relations(queryset: QuerySet[Message]) -> QuerySet[Message]:
-    return queryset.select_related("author", "reply_to", "reply_to__author")
+    return queryset.select_related("author", "reply_to", "reply_to__author", "media", "media__room")
 
 
 def _author_payload(membership: Membership | None) -> dict[str, Any] | None:
@@ -76,7 +77,7 @@ def message_payloads(messages: list[Message], *, viewer=None) -> list[dict[str, 
                 "deleted": deleted,
                 "deleted_at": message.deleted_at.isoformat() if deleted else None,
                 "reactions": reactions.get(message.pk, []),
-                "media": None,
+                "media": None if deleted else media_payload(message.media),
             }
         )
     return payloads

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from community.models import Membership, Message, MessageEdit, Room
+from community.models import MediaAsset, Membership, Message, MessageEdit, Room
 from community.selectors.messages import message_payload, message_payload_by_id
 from config.errors import (
     DomainError,
@@ -162,12 +162,14 @@ def check_send_message(
     reply_to_id: int | None = None,
     kind: str = Message.Kind.TEXT,
     enforce_limits: bool = True,
+    media: MediaAsset | None = None,
 ) -> SentMessage:
     """Screen with the automatic moderation rules, then send under the room lock.
 
     Screening runs outside the send's transaction: a flood mute or a held message must
     be stored even though this send is refused. Trusted sends (``enforce_limits=False``:
-    seeding, a held message a host approved) skip it.
+    seeding, a held message a host approved) skip it. An image/video message passes its
+    (already stored) ``media``; ``body`` is then an optional caption.
     """
     if enforce_limits and (body or "").strip():
         _screen(membership=membership, body=_clean_body(body, required=False))
@@ -178,6 +180,7 @@ def check_send_message(
         reply_to_id=reply_to_id,
         kind=kind,
         enforce_limits=enforce_limits,
+        media=media,
     )
 
 
@@ -208,13 +211,19 @@ def _check_send_message_locked(
     reply_to_id: int | None = None,
     kind: str = Message.Kind.TEXT,
     enforce_limits: bool = True,
+    media: MediaAsset | None = None,
 ) -> SentMessage:
     """Validate, lock the room, apply the limits, then write (or return the duplicate)."""
-    # Image and video messages may come without a caption.
-    body = _clean_body(body, required=kind == Message.Kind.TEXT)
+    # Image and video messages (``media``) may come without a caption.
+    body = _clean_body(body, required=media is None and kind == Message.Kind.TEXT)
     client_id = _clean_client_id(client_id)
     if kind not in Message.Kind.values or kind == Message.Kind.SYSTEM:
         raise DomainError(_("Unknown message kind."), fields={"kind": [_("Invalid.")]})
+    if (kind in (Message.Kind.IMAGE, Message.Kind.VIDEO)) != (media is not None):
+        raise DomainError(
+            _("Image and video messages are sent with their file."),
+            fields={"file": [_("Required.")]},
+        )
     # The room lock serialises every send in the room: seq stays gap-free and two
     # concurrent sends with one client_id cannot both pass the duplicate check.
     room = Room.objects.select_for_update().get(pk=membership.room_id)
@@ -246,6 +255,7 @@ def _check_send_message_locked(
         client_id=client_id,
         reply_to=reply_to,
         kind=kind,
+        media=media,
     )
     return SentMessage(message=message, created=True)
 
@@ -258,6 +268,7 @@ def do_send_message(
     client_id: str = "",
     reply_to: Message | None = None,
     kind: str = Message.Kind.TEXT,
+    media: MediaAsset | None = None,
 ) -> Message:
     """Write the message with the next seq; ``room`` must be locked by the caller."""
     room.last_message_seq += 1
@@ -270,6 +281,7 @@ def do_send_message(
         client_id=client_id,
         reply_to=reply_to,
         kind=kind,
+        media=media,
         seq=room.last_message_seq,
     )
     # The author and reply are already in memory: no extra query for the payload.

@@ -16,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from commerce.services import check_room_entry_allowed
 from community.models import Hashtag, Interest, JoinRequest, Membership, Room, RoomInvite
 from community.selectors.rooms import member_payload
 from config.errors import (
@@ -289,17 +290,6 @@ def update_room(*, room_id: int, actor: User, **changes) -> Room:
     _refresh_search_text(room)
     broadcast_on_commit(room.group_name, {"type": "room.updated", "room_id": room.pk})
     return room
-
-
-def check_room_entry_allowed(*, room: Room, user: User) -> None:
-    """Hook for paid rooms: raise a DomainError when ``user`` may not enter ``room`` yet.
-
-    Called by ``join_room`` and ``approve_join_request`` under the room's row lock,
-    after every free-room rule passed. Free rooms pass; paid rooms ask the ledger.
-    """
-    from commerce.services import check_room_entry_allowed as check_paid_entry
-
-    check_paid_entry(room=room, user=user)
 
 
 def _find_invite(room: Room, code: str) -> RoomInvite | None:

@@ -162,6 +162,8 @@
     node.querySelector("[data-action=delete]").hidden = message.deleted || !(mine || config.isHost);
     // The reactions feature draws its bar into each message (and fills message.reactions).
     window.MoimReactions && window.MoimReactions.renderBar(node, message);
+    // Image and video messages draw their media (static/js/media.js).
+    window.MoimMedia && window.MoimMedia.renderMedia(node, message);
     return node;
   }
 
@@ -356,6 +358,10 @@
   }
 
   el.form.addEventListener("submit", function (event) { event.preventDefault(); submit(); });
+  window.MoimMedia && window.MoimMedia.attach({
+    form: el.form, input: el.input, historyUrl: config.historyUrl, upsert: upsert, showError: showError,
+    newClientId: newClientId, csrfToken: function () { return csrfInput ? csrfInput.value : ""; },
+  });
   el.input.addEventListener("keydown", function (event) {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); submit(); }
   });

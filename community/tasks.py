@@ -1,0 +1,47 @@
+"""Celery tasks of the community app. Tasks take ids, re-fetch, and are idempotent."""
+
+import logging
+
+from celery import shared_task
+from django.utils.translation import gettext as _
+
+from community.services import media as media_services
+
+logger = logging.getLogger(__name__)
+
+
+def _fail_after_last_retry(self, exc, task_id, args, kwargs, einfo):
+    """Retries used up (storage or database kept failing): end failed, not stuck."""
+    asset_id = kwargs.get("asset_id", args[0] if args else None)
+    if asset_id is not None:
+        media_services.fail_media_asset(
+            asset_id=asset_id, reason=_("Processing failed; please upload the file again.")
+        )
+
+
+@shared_task(
+    bind=True,
+    # Bad input never raises here (it ends ``failed``); what does raise is transient:
+    # the storage (disk, S3) or the database.
+    autoretry_for=(OSError, ConnectionError, TimeoutError),
+    retry_backoff=5,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=5,
+    acks_late=True,
+    on_failure=_fail_after_last_retry,
+)
+def process_media_asset(self, asset_id: int) -> str | None:
+    """Decode, render and store the derivatives of one uploaded asset."""
+    asset = media_services.process_media_asset(asset_id=asset_id)
+    return asset.state if asset is not None else None
+
+
+@shared_task(
+    autoretry_for=(OSError, ConnectionError, TimeoutError),
+    retry_backoff=30,
+    max_retries=3,
+)
+def sweep_media_assets() -> dict[str, int]:
+    """Periodic (CELERY_BEAT_SCHEDULE): stuck assets re-queued, unused uploads deleted."""
+    return media_services.sweep_media_assets()

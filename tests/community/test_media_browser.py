@@ -1,0 +1,107 @@
+"""An image message sent from the chat page in a real browser (Chromium via Playwright)
+against a real ASGI server: the attach button, the upload, the thumbnail loaded through
+the permission-checked media view, live on the other member's page too."""
+
+import pytest
+
+from community.models import MediaAsset, Message
+from config.celery import app as celery_app
+from tests.community import media_samples
+from tests.community.chat_support import fresh_channel_layer  # noqa: F401 (fixture)
+from tests.community.test_chat_browser import (  # noqa: F401 (fixture)
+    CHROMIUM,
+    _page_for,
+    live_server_url,
+    playwright_api,
+)
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(CHROMIUM is None, reason="needs a Chromium executable"),
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("fresh_channel_layer"),
+]
+
+
+@pytest.fixture(autouse=True)
+def media_dir(settings, tmp_path):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "media": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path), "base_url": None},
+        },
+    }
+    return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def eager_tasks():
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+def _loaded_image_width(page, seq: int) -> int:
+    selector = f'.chat-message[data-seq="{seq}"] figure.media-ready img'
+    page.wait_for_selector(selector, timeout=15000)
+    page.wait_for_function(
+        f"document.querySelector('{selector}').complete"
+        f" && document.querySelector('{selector}').naturalWidth > 0",
+        timeout=15000,
+    )
+    return page.eval_on_selector(selector, "img => img.naturalWidth")
+
+
+def test_send_an_image_from_the_chat_page(
+    live_server_url,  # noqa: F811
+    make_user,
+    make_room,
+    make_member,
+    monkeypatch,
+):
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "1")
+    host = make_user("host")
+    room = make_room(owner=host)
+    guest = make_user("guest")
+    make_member(room, guest, nickname="Guest")
+
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM)
+        try:
+            page = _page_for(browser, live_server_url, guest)
+            host_page = _page_for(browser, live_server_url, host)
+            for each in (page, host_page):
+                each.goto(f"/chat-test/{room.pk}/")
+                each.wait_for_selector("[data-chat-connection][data-state=open]", timeout=15000)
+
+            page.fill("[data-chat-input]", "the view from here")
+            page.set_input_files(
+                "[data-media-input]",
+                {
+                    "name": "lake.jpg",
+                    "mimeType": "image/jpeg",
+                    "buffer": media_samples.jpeg_with_gps(),
+                },
+            )
+
+            assert _loaded_image_width(page, 1) == 720
+            assert _loaded_image_width(host_page, 1) == 720
+            caption = page.locator('.chat-message[data-seq="1"] .chat-body').inner_text()
+            assert caption == "the view from here"
+            assert page.input_value("[data-chat-input]") == ""
+            message = Message.objects.select_related("media").get(room=room, seq=1)
+            assert message.kind == Message.Kind.IMAGE
+            assert message.media.state == MediaAsset.State.READY
+
+            # A file that is not an image or video: the error is shown in place.
+            page.set_input_files(
+                "[data-media-input]",
+                {"name": "cat.png", "mimeType": "image/png", "buffer": media_samples.HTML},
+            )
+            page.wait_for_selector("[data-chat-error]:not([hidden])", timeout=10000)
+            assert "not supported" in page.inner_text("[data-chat-error]")
+            assert Message.objects.filter(room=room).count() == 1
+        finally:
+            browser.close()
