@@ -3,8 +3,8 @@
 ``MoimAutoSchema`` adds the shared ``ErrorResponse`` component to each operation for
 the statuses it can answer with, so no view has to repeat them: 400 when it takes a
 body or query parameters, 401/403 when it authenticates, 404 when its path (or, for
-a signed-in caller, its body) names an object, 409/422 for writes (conflicts, refused states), 429 everywhere (throttles).
-A view may narrow or extend the list with ``error_statuses``.
+a signed-in caller, its body) names an object, 409/422 for writes (conflicts, refused
+states), 429 everywhere (throttles). A view may set ``error_statuses`` instead.
 """
 
 from django.utils.translation import gettext_lazy as _

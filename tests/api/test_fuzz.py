@@ -65,6 +65,8 @@ def _server_env(tmp_path: Path) -> dict:
         THROTTLE_WRITES="100000/min",
         THROTTLE_MONEY="100000/min",
         THROTTLE_REACTIONS="100000/min",
+        THROTTLE_UPLOADS="100000/min",
+        MEDIA_PRIVATE_ROOT=str(tmp_path / "media-private"),
         LOG_LEVEL="WARNING",
     )
     return env

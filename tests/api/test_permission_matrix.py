@@ -7,12 +7,17 @@ Staff are site moderators (``is_staff`` in the ``moderators`` group).
 Each case runs in its own transaction, so writes (ban, leave, transfer) do not leak.
 """
 
+import io
+
 import pytest
 from django.contrib.auth.models import Group
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
 from rest_framework.test import APIClient
 
 from community.models import Room
 from community.selectors.messages import active_membership
+from community.services.media import create_media_asset
 from community.services.messages import check_send_message
 from community.services.moderation import check_add_room_filter, do_hold_message
 from community.services.rooms import ban_member, create_invite, join_room, update_room
@@ -133,6 +138,12 @@ MATRIX = [
     ("get", "rooms/{room}/held-messages/", None, (401, 403, 403, 403, 200, 200)),
     ("post", "rooms/{room}/held-messages/{held}/approve/", None, (401, 403, 403, 403, 200, 200)),
     ("post", "rooms/{room}/held-messages/{held}/reject/", None, (401, 403, 403, 403, 200, 200)),
+    # media: uploads are multipart only; only the owner (the member) sees an upload, and an
+    # unprocessed one has no file to serve yet
+    ("post", "uploads/", {}, (401, 415, 415, 415, 415, 415)),
+    ("get", "uploads/{upload}/", None, (401, 200, 404, 404, 404, 404)),
+    ("post", "uploads/{upload}/use/", {"target": "avatar"}, (401, 400, 404, 404, 404, 404)),
+    ("get", "media/{media_key}/{variant}/", None, (404, 404, 404, 404, 404, 404)),
 ]
 # fmt: on
 
@@ -163,6 +174,7 @@ def world(make_user, make_room, make_member):
     word_filter = check_add_room_filter(
         actor=host, room_id=room.pk, kind="word", text="forbidden", action="block"
     )
+    upload = create_media_asset(owner=member, file=_png(), room=room)
     held = do_hold_message(membership=member_ship, body="held for review", rule_kind="word")
     return {
         "users": {
@@ -184,8 +196,17 @@ def world(make_user, make_room, make_member):
             "post": post.pk,
             "filter": word_filter.pk,
             "held": held.pk,
+            "upload": upload.pk,
+            "media_key": upload.key,
+            "variant": "original",
         },
     }
+
+
+def _png():
+    image = io.BytesIO()
+    Image.new("RGB", (4, 4), "teal").save(image, format="PNG")
+    return SimpleUploadedFile("dot.png", image.getvalue(), content_type="image/png")
 
 
 def _fill(value, ids: dict):
