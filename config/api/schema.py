@@ -4,7 +4,7 @@
 the statuses it can answer with, so no view has to repeat them: 400 when it takes a
 body or query parameters, 401/403 when it authenticates, 404 when its path (or, for
 a signed-in caller, its body) names an object, 409/422 for writes (conflicts, refused
-states), 429 everywhere (throttles). A view may set ``error_statuses`` instead.
+states), 415 when it takes a body, 429 everywhere (throttles). A view may set ``error_statuses`` instead.
 """
 
 from django.utils.translation import gettext_lazy as _
@@ -18,6 +18,7 @@ ERROR_EXAMPLES = {
     "403": ("permission_denied", "Only members can post in this room.", {}),
     "404": ("not_found", "Not found.", {}),
     "409": ("conflict", "This request conflicts with the current state.", {}),
+    "415": ("unsupported_media_type", "Unsupported media type in request.", {}),
     "422": ("unprocessable", "Insufficient funds.", {}),
     "429": ("throttled", "Request was throttled. Expected available in 42 seconds.", {}),
 }
@@ -27,6 +28,7 @@ ERROR_DESCRIPTIONS = {
     "403": _("Authenticated, but not allowed (or a CSRF failure on a session)."),
     "404": _("No such object, or not visible to the caller."),
     "409": _("Conflicts with the current state (e.g. already a member)."),
+    "415": _("Unsupported Content-Type, or an unsupported kind of uploaded file."),
     "422": _("Well-formed, but refused (e.g. insufficient funds)."),
     "429": _("Throttled; the `Retry-After` header says how many seconds to wait."),
 }
@@ -104,6 +106,8 @@ class MoimAutoSchema(AutoSchema):
         parameters = operation.get("parameters", [])
         if "requestBody" in operation or self.method in UNSAFE_METHODS:
             statuses.add("400")
+        if "requestBody" in operation:
+            statuses.add("415")
         if any(parameter["in"] == "query" for parameter in parameters):
             statuses.add("400")
         if self.view.authentication_classes:
