@@ -4,7 +4,8 @@
 the statuses it can answer with, so no view has to repeat them: 400 when it takes a
 body or query parameters, 401/403 when it authenticates, 404 when its path (or, for
 a signed-in caller, its body) names an object, 409/422 for writes (conflicts, refused
-states), 415 when it takes a body, 429 everywhere (throttles). A view may set ``error_statuses`` instead.
+states), 415 when it takes a body, 429 everywhere (throttles). A view may set
+``error_statuses`` instead.
 """
 
 from django.utils.translation import gettext_lazy as _
