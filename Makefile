@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test e2e e2e-deps install install-dev system-deps lint format migrate bench worker clean
+.PHONY: run test e2e e2e-deps install install-dev system-deps messages lint format migrate bench worker clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,22 +19,28 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $(VENV)/.installed $@
 
-# Debian packages the app shells out to: ffmpeg/ffprobe for video posters and durations.
+# Debian packages the app shells out to: ffmpeg/ffprobe for video posters and durations,
+# gettext (msgfmt) to compile the translation catalogs.
 system-deps:
 	command -v ffmpeg >/dev/null || (apt-get update && apt-get install -y ffmpeg)
+	command -v msgfmt >/dev/null || (apt-get update && apt-get install -y gettext)
 
 install: system-deps $(VENV)/.installed
 
 install-dev: system-deps $(VENV)/.installed-dev
 
+# Compiles locale/*/LC_MESSAGES/*.po into the .mo files Django reads (not committed).
+messages: install
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py compilemessages --ignore=.venv
+
 # The development server: DEBUG on, SQLite, in-memory channel layer, eager tasks,
 # unless DATABASE_URL / REDIS_URL are set in the environment.
-run: install
+run: install messages
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --noinput
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py seed_demo --if-empty
 	DEBUG=$${DEBUG:-1} $(BIN)/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --ws websockets-sansio
 
-test: install-dev e2e-deps
+test: install-dev messages e2e-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The end-to-end tests (tests/e2e) drive Debian's Chromium through Playwright; Playwright's
@@ -45,7 +51,7 @@ e2e-deps:
 	command -v chromium >/dev/null && dpkg -s $(E2E_PACKAGES) >/dev/null 2>&1 \
 	  || (apt-get update && apt-get install -y $(E2E_PACKAGES))
 
-e2e: install-dev e2e-deps
+e2e: install-dev messages e2e-deps
 	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
 
 lint: install-dev

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from config.errors import DomainError
+from config.formatting import format_money
 
 # ISO 4217 code -> number of minor-unit digits.
 ISO_4217_EXPONENTS = {
@@ -61,11 +62,6 @@ def validate_amount(amount, *, field: str = "amount") -> int:
 
 
 def format_minor(amount: int, currency: str) -> str:
-    """``1234, "USD"`` -> ``"12.34 USD"``; ``1234, "KRW"`` -> ``"1,234 KRW"``."""
-    exponent = ISO_4217_EXPONENTS.get(currency, 2)
-    sign = "-" if amount < 0 else ""
-    whole, fraction = divmod(abs(amount), 10**exponent)
-    text = f"{whole:,}"
-    if exponent:
-        text += f".{fraction:0{exponent}d}"
-    return f"{sign}{text} {currency}"
+    """Money in the active language's conventions: ``1234, "USD"`` → ``$12.34`` (en) or
+    ``US$12.34`` (ko); ``1234, "KRW"`` → ``₩1,234``. See ``config.formatting``."""
+    return format_money(amount, currency, exponent=ISO_4217_EXPONENTS.get(currency, 2))

@@ -18,6 +18,7 @@ from community.models import (
     Membership,
     Message,
     ModerationCase,
+    Notification,
     Reaction,
     ReactionCount,
     Report,
@@ -590,3 +591,21 @@ class ReactionCountAdmin(admin.ModelAdmin):
 
 # Media assets have their own module (community/admin_media.py).
 from community import admin_media  # noqa: E402, F401
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    """Read-only: notifications are written by the services (support looks, never edits)."""
+
+    list_display = ["id", "recipient", "kind", "room", "count", "created_at", "read_at"]
+    list_filter = ["kind"]
+    list_select_related = ["recipient", "room"]
+    raw_id_fields = ["recipient", "room", "message"]
+    search_fields = ["recipient__username"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

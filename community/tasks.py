@@ -1,11 +1,16 @@
 """Celery tasks of the community app. Tasks take ids, re-fetch, and are idempotent."""
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from community.selectors.notifications import users_with_digest_due
 from community.services import media as media_services
+from community.services.notifications import send_notification_digest
 
 logger = logging.getLogger(__name__)
 
@@ -45,3 +50,21 @@ def process_media_asset(self, asset_id: int) -> str | None:
 def sweep_media_assets() -> dict[str, int]:
     """Periodic (CELERY_BEAT_SCHEDULE): stuck assets re-queued, unused uploads deleted."""
     return media_services.sweep_media_assets()
+
+
+@shared_task
+def send_notification_digests() -> int:
+    """Email every user with unread mentions or replies older than the delay.
+
+    Each user's digest is its own transaction: a failing mail server for one user is
+    logged and that user is retried on the next run (nothing was stamped as emailed);
+    a repeat run emails nothing twice. Returns how many emails were sent.
+    """
+    cutoff = timezone.now() - timedelta(minutes=settings.NOTIFY_DIGEST_DELAY_MINUTES)
+    sent = 0
+    for user_id in users_with_digest_due(created_before=cutoff):
+        try:
+            sent += 1 if send_notification_digest(user_id=user_id) else 0
+        except Exception:
+            logger.exception("notification digest for user %s failed; retried next run", user_id)
+    return sent

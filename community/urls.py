@@ -1,6 +1,6 @@
 from django.urls import path
 
-from community import moderation_views, views
+from community import moderation_views, notification_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -34,4 +34,26 @@ urlpatterns = [
     ),
     path("appeals/", moderation_views.appeal_list, name="appeal-list"),
     path("appeals/new/", moderation_views.appeal, name="appeal"),
+    path("notifications/", notification_views.notification_list, name="notifications"),
+    path(
+        "notifications/<int:notification_id>/read/",
+        notification_views.notification_read,
+        name="notification-read",
+    ),
+    path(
+        "notifications/read-all/",
+        notification_views.notification_read_all,
+        name="notifications-read-all",
+    ),
+    path(
+        "notifications/settings/",
+        notification_views.notification_settings,
+        name="notification-settings",
+    ),
+    path("me/rooms/", notification_views.my_rooms_page, name="my-rooms"),
+    path(
+        "me/rooms/<int:room_id>/level/",
+        notification_views.room_level_set,
+        name="my-room-level",
+    ),
 ]

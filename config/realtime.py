@@ -94,8 +94,11 @@ def _user_for_ticket(ticket: str):
 
 
 def websocket_auth_stack(inner):
-    """Session auth for web clients, then ticket auth (which wins when present)."""
-    return AuthMiddlewareStack(TicketAuthMiddleware(inner))
+    """Session auth for web clients, then ticket auth (which wins when present), then the
+    socket's language (which needs the user)."""
+    from config.i18n import SocketLanguageMiddleware
+
+    return AuthMiddlewareStack(TicketAuthMiddleware(SocketLanguageMiddleware(inner)))
 
 
 class BrowserOriginValidator:

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "config.apps.MoimConfig",
     "channels",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
@@ -370,4 +371,22 @@ CELERY_BEAT_SCHEDULE = {
     "commerce-expire-holds": {"task": "commerce.tasks.expire_pending_transfers", "schedule": 900},
     "commerce-purge-keys": {"task": "commerce.tasks.purge_idempotency_keys", "schedule": 3600},
     **MEDIA_BEAT_SCHEDULE,
+}
+
+# --- Notifications -----------------------------------------------------------------------
+# Email: the console backend unless EMAIL_URL (smtp://user:pass@host:587/?tls=True) is set.
+_email = env.email_url("EMAIL_URL", default="consolemail://")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = _email.get("EMAIL_PORT") or 25
+EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Moim <no-reply@moim.example>")
+# Unread mentions and replies are emailed once they are this old (and still unread).
+NOTIFY_DIGEST_DELAY_MINUTES = env.int("NOTIFY_DIGEST_DELAY_MINUTES", default=30)
+CELERY_BEAT_SCHEDULE["community-notification-digest"] = {
+    "task": "community.tasks.send_notification_digests",
+    "schedule": 300,
 }

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from community.models import Membership, Room
 from config.errors import DomainError, NotFoundError
 from profiles.models import Block, Follow, Profile, StatusPost, User
-from profiles.text import fold
+from profiles.text import lookalike_key
 
 UserOrId = User | int
 
@@ -126,7 +126,7 @@ def are_friends(a: UserOrId, b: UserOrId) -> bool:
 def profile_for_handle(*, viewer: User, handle: str) -> Profile:
     """The active profile with this handle (look-alikes match), unless its owner blocked
     ``viewer``: then it does not exist for them."""
-    key = fold(handle.strip().lstrip("@"))
+    key = lookalike_key(handle.strip().lstrip("@"))
     profile = (
         Profile.objects.select_related("user")
         .annotate(

@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from community.models import Interest
+from community.services.notifications import notify_new_follower
 from config.errors import (
     ConflictError,
     DomainError,
@@ -26,14 +27,14 @@ from config.errors import (
 from config.realtime import broadcast_on_commit
 from profiles.images import verify_image
 from profiles.models import TIMEZONE_CHOICES, Block, Follow, Profile, StatusPost, User
-from profiles.text import fold
+from profiles.text import fold, lookalike_key
 
 USERNAME_RE = re.compile(r"^[\w.@+-]{3,150}$")
 HANDLE_RE = re.compile(r"^[^\W][\w.]{1,29}$")
 
 
 def handle_key(handle: str) -> str:
-    return fold(handle)
+    return lookalike_key(handle)
 
 
 # Scripts whose letters look alike; one handle may use at most one of them, so
@@ -124,6 +125,15 @@ def register_user(
         display_name=(display_name or username)[:50],
     )
     return user
+
+
+def set_user_locale(*, user: User, locale: str) -> None:
+    """Remember the interface language the user chose ("" follows the browser)."""
+    if locale and locale not in dict(settings.LANGUAGES):
+        raise ValidationError({"locale": _("Unsupported language.")})
+    if user.locale != locale:
+        user.locale = locale
+        user.save(update_fields=["locale"])
 
 
 # --- Log-in throttling ------------------------------------------------------------
@@ -395,7 +405,9 @@ def follow_user(*, follower: User, followee: User) -> Follow:
         raise NotFoundError(_("No such user."))
     if Block.objects.filter(blocker=follower, blocked=followee).exists():
         raise ConflictError(_("Unblock this user before following them."), code="blocked")
-    follow, _created = Follow.objects.get_or_create(follower=follower, followee=followee)
+    follow, created = Follow.objects.get_or_create(follower=follower, followee=followee)
+    if created:
+        notify_new_follower(follower=follower, followed=followee)
     return follow
 
 

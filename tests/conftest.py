@@ -13,6 +13,14 @@ TEST_PASSWORD = "a-long-test-password-42"
 _usernames = itertools.count(1)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _compiled_translations():
+    """Compile the catalogs when a .po is newer than its .mo (``make test`` does it too)."""
+    from tests.i18n_support import compile_stale_catalogs
+
+    compile_stale_catalogs()
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache_and_fast_hashing(settings):
     # Argon2 is slow by design; tests that check it restore it themselves.

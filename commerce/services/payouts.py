@@ -17,6 +17,7 @@ from commerce.services.ledger import (
     write_transfer,
 )
 from commerce.services.ledger import user_account as get_user_account
+from community.services.notifications import notify_payout_settled
 from config.errors import ConflictError, NotFoundError
 from profiles.models import User
 
@@ -152,6 +153,7 @@ def settle_payout(*, payout_id: int, reviewer: User) -> PayoutRequest:
     )
     payout.status = PayoutRequest.Status.SETTLED
     payout.save(update_fields=["status", "settlement", "updated_at"])
+    notify_payout_settled(payout=payout)
     return payout
 
 

@@ -16,9 +16,10 @@ from commerce.services.ledger import (
 )
 from commerce.services.ledger import user_account as get_user_account
 from community.models import Membership, Message
+from community.services.notifications import notify_tip_received
 from config.errors import DomainError, NotFoundError
 from profiles.models import Profile, User
-from profiles.text import fold
+from profiles.text import lookalike_key
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ def _recipient_of_message(*, sender: User, message_id: int) -> Recipient:
 
 
 def _recipient_by_handle(*, sender: User, handle: str) -> Recipient:
-    profile = Profile.objects.filter(handle_key=fold(handle.strip().lstrip("@"))).first()
+    profile = Profile.objects.filter(handle_key=lookalike_key(handle.strip().lstrip("@"))).first()
     if profile is None:
         raise NotFoundError(_("No such member."), fields={"user": [_("Unknown handle.")]})
     sender_profile = Profile.objects.filter(user=sender).first()
@@ -138,4 +139,5 @@ def send_tip(
         describe=describe,
     )
     tip = tips[0]
+    notify_tip_received(tip=tip)
     return tip, recipient

@@ -91,6 +91,7 @@ class ChatMessageSerializer(serializers.Serializer):
     edited_at = serializers.DateTimeField(allow_null=True)
     deleted = serializers.BooleanField()
     deleted_at = serializers.DateTimeField(allow_null=True)
+    mentions = serializers.ListField()
     reactions = serializers.ListField()
     media = serializers.DictField(allow_null=True)
 

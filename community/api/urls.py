@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from community.api import media, messages, reactions
+from community.api import media, messages, notifications, reactions
 
 # One include per area; each helper adds its own line.
 urlpatterns: list = [
@@ -14,6 +14,30 @@ urlpatterns: list = [
     ),
     path("rooms/<int:room_id>/read/", messages.ReadMarkerView.as_view(), name="room-read"),
     path("messages/<int:message_id>/", messages.MessageDetailView.as_view(), name="message-detail"),
+    # Notifications, unread counts, my rooms and preferences.
+    path("notifications/", notifications.NotificationListView.as_view(), name="notifications"),
+    path(
+        "notifications/<int:notification_id>/read/",
+        notifications.NotificationReadView.as_view(),
+        name="notification-read",
+    ),
+    path(
+        "notifications/read-all/",
+        notifications.NotificationReadAllView.as_view(),
+        name="notifications-read-all",
+    ),
+    path("me/unread/", notifications.UnreadCountsView.as_view(), name="me-unread"),
+    path("me/rooms/", notifications.MyRoomsView.as_view(), name="me-rooms"),
+    path(
+        "me/notification-settings/",
+        notifications.NotificationSettingsView.as_view(),
+        name="me-notification-settings",
+    ),
+    path(
+        "rooms/<int:room_id>/notifications/",
+        notifications.RoomNotificationLevelView.as_view(),
+        name="room-notification-level",
+    ),
     path(
         "messages/<int:pk>/reactions/",
         reactions.MessageReactionsView.as_view(),

@@ -11,6 +11,12 @@ from community.models.moderation import (
     ReportReason,
     RoomAnnouncement,
 )
+from community.models.notifications import (
+    MessageMention,
+    Notification,
+    NotificationSettings,
+    RoomNotificationLevel,
+)
 from community.models.reactions import Reaction, ReactionCount, ReactionTarget
 from community.models.rooms import JoinRequest, Membership, Room, RoomInvite
 
@@ -26,7 +32,10 @@ __all__ = [
     "Membership",
     "Message",
     "MessageEdit",
+    "MessageMention",
     "ModerationCase",
+    "Notification",
+    "NotificationSettings",
     "Reaction",
     "ReactionCount",
     "ReactionTarget",
@@ -35,4 +44,5 @@ __all__ = [
     "Room",
     "RoomAnnouncement",
     "RoomInvite",
+    "RoomNotificationLevel",
 ]

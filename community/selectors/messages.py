@@ -10,7 +10,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
-from community.models import Membership, Message, ReactionTarget, Room
+from community.models import Membership, Message, MessageMention, ReactionTarget, Room
 from community.selectors.media import media_payload
 from community.selectors.reactions import reaction_summaries
 from config.errors import NotFoundError, PermissionDeniedError
@@ -49,6 +49,32 @@ def _reply_payload(message: Message | None) -> dict[str, Any] | None:
     }
 
 
+def _mentions_by_message(messages: list[Message]) -> dict[int, list[dict[str, Any]]]:
+    """Mentioned members (by room nickname) per message: one query per page, none for
+    a message just sent (``do_send_message`` keeps its mentions in ``mention_list``)."""
+    found: dict[int, list[dict[str, Any]]] = {}
+    missing = []
+    for message in messages:
+        if hasattr(message, "mention_list"):
+            found[message.pk] = [
+                {"membership_id": member.pk, "nickname": member.nickname}
+                for member in message.mention_list
+            ]
+        elif message.body and "@" in message.body and not message.is_deleted:
+            missing.append(message.pk)
+    if missing:
+        rows = (
+            MessageMention.objects.filter(message_id__in=missing)
+            .order_by("id")
+            .values_list("message_id", "membership_id", "membership__nickname")
+        )
+        for message_id, membership_id, nickname in rows:
+            found.setdefault(message_id, []).append(
+                {"membership_id": membership_id, "nickname": nickname}
+            )
+    return found
+
+
 def message_payloads(messages: list[Message], *, viewer=None) -> list[dict[str, Any]]:
     """Payloads for ``messages`` (loaded with ``_with_payload_relations``), in order.
 
@@ -56,6 +82,7 @@ def message_payloads(messages: list[Message], *, viewer=None) -> list[dict[str, 
     page, not one per message. ``viewer`` sets each reaction's ``me`` (and hides the
     reactions of users they blocked); broadcasts, shared by a room, pass none.
     """
+    mentions = _mentions_by_message(messages)
     reactions = reaction_summaries(
         ReactionTarget.MESSAGE, [m.pk for m in messages if not m.is_deleted], viewer
     )
@@ -76,6 +103,7 @@ def message_payloads(messages: list[Message], *, viewer=None) -> list[dict[str, 
                 "edited_at": message.edited_at.isoformat() if message.edited_at else None,
                 "deleted": deleted,
                 "deleted_at": message.deleted_at.isoformat() if deleted else None,
+                "mentions": mentions.get(message.pk, []),
                 "reactions": reactions.get(message.pk, []),
                 "media": None if deleted else media_payload(message.media),
             }

@@ -32,7 +32,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Power
 from django.utils import timezone
-from django.utils.translation import get_language_info, gettext
+from django.utils.translation import get_language, get_language_info, gettext
 
 from community.models import Interest, JoinRequest, Membership, Message, Reaction, Room
 from config.errors import NotFoundError
@@ -274,6 +274,17 @@ def _exclude_joined(queryset: QuerySet[Room], viewer: User | None) -> QuerySet[R
     )
 
 
+def viewer_languages(viewer: User | None) -> list[str]:
+    """Languages the viewer reads, best first: the page's language, their account language,
+    then the languages on their profile (one query for signed-in viewers)."""
+    languages = [get_language() or settings.LANGUAGE_CODE]
+    if viewer is not None and viewer.is_authenticated:
+        languages.append(viewer.locale)
+        spoken = Profile.objects.filter(user=viewer).values_list("languages", flat=True).first()
+        languages += [str(code) for code in spoken or []]
+    return [code.lower() for code in dict.fromkeys(languages) if code]
+
+
 def search_rooms(
     *,
     viewer: User | None,
@@ -286,8 +297,20 @@ def search_rooms(
     On PostgreSQL the folded query is matched by substring (``LIKE``, served by the GIN
     trigram index, so it finds Korean and Japanese words inside longer text) or by trigram
     word similarity (typos), and ranked by similarity. Elsewhere a substring match.
+    Among equally relevant rooms, those in a language the viewer reads come first.
     """
     rooms = with_trend_score(live_rooms().filter(visibility=Room.Visibility.PUBLIC))
+    languages = viewer_languages(viewer)
+    rooms = rooms.annotate(
+        in_viewer_language=Case(
+            *[
+                When(language=code, then=Value(len(languages) - rank))
+                for rank, code in enumerate(languages)
+            ],
+            default=Value(0),
+            output_field=IntegerField(),
+        )
+    )
     if interest:
         rooms = rooms.filter(
             Exists(
@@ -316,10 +339,10 @@ def search_rooms(
             output_field=FloatField(),
         )
         rooms = rooms.annotate(relevance=relevance + in_title).order_by(
-            "-relevance", "-trend_score", "-id"
+            "-relevance", "-in_viewer_language", "-trend_score", "-id"
         )
     else:
-        rooms = rooms.order_by("-trend_score", "-last_activity_at", "-id")
+        rooms = rooms.order_by("-in_viewer_language", "-trend_score", "-last_activity_at", "-id")
     return room_cards(rooms, viewer)
 
 

@@ -19,6 +19,12 @@ from django.utils.translation import gettext as _
 
 from community.models import MediaAsset, Membership, Message, MessageEdit, Room
 from community.selectors.messages import message_payload, message_payload_by_id
+from community.services.notifications import (
+    broadcast_unread,
+    mark_room_notifications_read,
+    record_message_mentions,
+    withdraw_message_notifications,
+)
 from config.errors import (
     DomainError,
     NotFoundError,
@@ -287,6 +293,13 @@ def do_send_message(
     # The author and reply are already in memory: no extra query for the payload.
     message.room = room
     message.author = membership
+    # Sending means the author has seen the room: their own messages never count as
+    # unread (unread = last_message_seq - last_read_seq stays exact).
+    if membership is not None and Membership.objects.filter(
+        pk=membership.pk, last_read_seq__lt=message.seq
+    ).update(last_read_seq=message.seq):
+        mark_room_notifications_read(membership=membership, seq=message.seq)
+    message.mention_list = record_message_mentions(message=message)
     broadcast_on_commit(
         room.group_name, {"type": "message.created", "message": message_payload(message)}
     )
@@ -369,6 +382,7 @@ def delete_message(*, user_id: int, message_id: int) -> Message:
         from community.services.moderation import record_host_deletion
 
         record_host_deletion(actor_membership=membership, message=message)
+    withdraw_message_notifications(message=message)
     broadcast_on_commit(
         room.group_name,
         {
@@ -395,9 +409,12 @@ def mark_read(*, membership: Membership, seq: int) -> int:
         .first()
     )
     seq = min(seq, last_seq or 0)
-    Membership.objects.filter(
+    moved = Membership.objects.filter(
         pk=membership.pk, state=Membership.State.ACTIVE, last_read_seq__lt=seq
     ).update(last_read_seq=seq)
+    if moved:
+        mark_room_notifications_read(membership=membership, seq=seq)
+        broadcast_unread(user_id=membership.user_id)
     return seq
 
 

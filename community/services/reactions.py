@@ -41,6 +41,7 @@ from community.selectors.reactions import (
     reaction_summary,
     resolve_target,
 )
+from community.services.notifications import notify_reaction
 from config.errors import ConflictError, DomainError
 from config.realtime import send_now
 from profiles.models import StatusPost, User
@@ -116,6 +117,7 @@ def do_add_reaction(
         [ReactionCount(**target.column, emoji=emoji, count=0)], ignore_conflicts=True
     )
     ReactionCount.objects.filter(**target.column, emoji=emoji).update(count=F("count") + 1)
+    notify_reaction(target=target, actor_membership_or_user=membership or user)
     _broadcast_counts_on_commit(target=target, emoji=emoji, action="added", membership=membership)
 
 

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from commerce.services import check_room_entry_allowed
 from community.models import Hashtag, Interest, JoinRequest, Membership, Room, RoomInvite
 from community.selectors.rooms import member_payload
+from community.services.notifications import notify_join_request
 from config.errors import (
     ConflictError,
     DomainError,
@@ -27,7 +28,7 @@ from config.errors import (
 )
 from config.realtime import broadcast_on_commit
 from profiles.models import User
-from profiles.text import fold
+from profiles.text import fold, lookalike_key
 
 MAX_INTERESTS_PER_ROOM = 5
 MAX_HASHTAGS_PER_ROOM = 10
@@ -37,13 +38,13 @@ LANGUAGE_CODES = {code for code, _name in settings.LANGUAGES}
 
 
 def normalise_hashtags(labels: list[str]) -> list[tuple[str, str]]:
-    """(key, label) pairs, deduplicated by folded key, '#' stripped."""
+    """(key, label) pairs, deduplicated by look-alike key, '#' stripped."""
     seen: dict[str, str] = {}
     for raw in labels:
-        label = raw.strip().lstrip("#").strip()[:50]
+        label = raw.strip().lstrip("#\uff03").strip()[:50]  # "#" or full-width "＃"
         if not label:
             continue
-        seen.setdefault(fold(label), label)
+        seen.setdefault(lookalike_key(label)[:50], label)
     return list(seen.items())
 
 
@@ -396,6 +397,7 @@ def join_room(
             f"room.{room.pk}.hosts",
             {"type": "join_request.created", "room_id": room.pk, "request_id": request.pk},
         )
+        notify_join_request(request=request)
         return request
     return _admit(
         room=room,

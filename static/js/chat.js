@@ -147,7 +147,7 @@
     node.querySelector(".chat-author").textContent = message.author ? message.author.nickname : "";
     var time = node.querySelector(".chat-time");
     time.dateTime = message.created_at;
-    time.textContent = new Date(message.created_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    time.textContent = new Date(message.created_at).toLocaleTimeString(document.documentElement.lang || [], { hour: "2-digit", minute: "2-digit" });
     node.querySelector(".chat-edited").hidden = !message.edited_at || message.deleted;
     node.querySelector(".chat-body").textContent = message.deleted ? t("This message was deleted.") : message.body;
     var quote = node.querySelector(".chat-quote");
@@ -164,6 +164,8 @@
     window.MoimReactions && window.MoimReactions.renderBar(node, message);
     // Image and video messages draw their media (static/js/media.js).
     window.MoimMedia && window.MoimMedia.renderMedia(node, message);
+    // The mentions feature highlights mentions of me and replies to me.
+    window.MoimMentions && window.MoimMentions.decorate(node, message, config.me);
     return node;
   }
 

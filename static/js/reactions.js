@@ -246,7 +246,9 @@
     viewer.membershipId = options && options.membershipId != null ? Number(options.membershipId) : null;
   }
 
-  window.MoimReactions = { renderBar: renderBar, onEvent: onEvent, mount: mount, setViewer: setViewer };
+  // A page (or a test) that already set the hooks keeps them.
+  window.MoimReactions = window.MoimReactions ||
+    { renderBar: renderBar, onEvent: onEvent, mount: mount, setViewer: setViewer };
 
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", function () { mount(document); });

@@ -58,7 +58,7 @@ def test_topup_form_is_csrf_protected_and_idempotent(user):
     assert client.post("/wallet/topup/", data).status_code == 302  # double submit
     assert Transfer.objects.filter(kind=Transfer.Kind.TOPUP).count() == 1
     wallet = client.get("/wallet/")
-    assert b"100 KRW" in wallet.content
+    assert "₩100" in wallet.content.decode()
 
 
 def test_tip_form_shows_errors_in_place(web, user, make_user, fund):

@@ -30,7 +30,8 @@ window.__sockets = [];
 var NativeWebSocket = window.WebSocket;
 window.WebSocket = function (url) {
   var s = new NativeWebSocket(url);
-  window.__sockets.push(s);
+  // Room sockets only: every page also opens the per-user /ws/me/ (badge.js).
+  if (String(url).indexOf("/ws/rooms/") !== -1) window.__sockets.push(s);
   return s;
 };
 window.WebSocket.OPEN = NativeWebSocket.OPEN;

@@ -381,6 +381,14 @@ def room_listener():
     return listen
 
 
+def join_private(room, user, make_member):
+    """Private rooms are joined through a host's invite link."""
+    from community.services.rooms import create_invite
+
+    invite = create_invite(room_id=room.pk, actor=room.owner)
+    return make_member(room, user, invite_code=invite.code)
+
+
 @pytest.fixture
 def private_room(make_room, user, make_member):
     room = make_room(visibility=Room.Visibility.PRIVATE)

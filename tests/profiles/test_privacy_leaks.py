@@ -199,7 +199,11 @@ FILLABLE = {"room_id", "membership_id", "message_id"}
 # Routes about the signed-in viewer themselves or not pages at all.
 SWEEP_EXCLUDED = re.compile(
     r"^(admin/|api/schema|api/docs|jsi18n|i18n/|accounts/logout|static/|media/"
-    r"|settings/account/export|api/v1/me/export)"
+    r"|settings/account/export|api/v1/me/export"
+    # Follows are between main profiles, so a new-follower notification names the
+    # follower by handle (here: the victim follows the observer). Room-context
+    # notifications are checked by tests/community/test_notification_privacy.py.
+    r"|notifications/|api/v1/notifications/)"
 )
 _PARAM = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>\w+)>")
 

@@ -1,0 +1,219 @@
+"""Reads for notifications, unread counts and preferences.
+
+Actors are stored as labels the recipient may see (a room nickname in a room), so no
+read here ever joins to a main profile.
+"""
+
+import zoneinfo
+from datetime import datetime, time
+from typing import Any
+
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from community.models import (
+    Membership,
+    MessageMention,
+    Notification,
+    NotificationSettings,
+    RoomNotificationLevel,
+)
+
+Level = RoomNotificationLevel.Level
+
+
+def notifications_for(*, user_id: int) -> QuerySet[Notification]:
+    return Notification.objects.filter(recipient_id=user_id).select_related("room")
+
+
+def _actors_text(notification: Notification) -> str:
+    labels = notification.actor_labels or []
+    first = labels[0] if labels else _("Someone")
+    others = max(notification.count - 1, 0)
+    if not others:
+        return first
+    return ngettext("%(actor)s and %(count)s other", "%(actor)s and %(count)s others", others) % {
+        "actor": first,
+        "count": others,
+    }
+
+
+def notification_text(notification: Notification) -> str:
+    """One line in the reader's active language (call inside ``translation.override``)."""
+    room = notification.room.title if notification.room_id else ""
+    data = notification.data or {}
+    values = {"actor": _actors_text(notification), "room": room}
+    kind = notification.kind
+    Kind = Notification.Kind
+    if kind == Kind.MENTION:
+        return _("%(actor)s mentioned you in %(room)s") % values
+    if kind == Kind.REPLY:
+        return _("%(actor)s replied to your message in %(room)s") % values
+    if kind == Kind.REACTION:
+        if data.get("target") == "status":
+            return _("%(actor)s reacted to your status post") % values
+        return _("%(actor)s reacted to your message in %(room)s") % values
+    if kind == Kind.FOLLOWER:
+        return _("%(actor)s started following you") % values
+    if kind == Kind.JOIN_REQUEST:
+        return _("%(actor)s asked to join %(room)s") % values
+    if kind == Kind.TIP:
+        return _("%(actor)s sent you a tip of %(amount)s %(currency)s") % {
+            **values,
+            "amount": data.get("amount", ""),
+            "currency": data.get("currency", ""),
+        }
+    if kind == Kind.PAYOUT:
+        return _("Your payout of %(amount)s %(currency)s was sent") % {
+            "amount": data.get("amount", ""),
+            "currency": data.get("currency", ""),
+        }
+    if kind == Kind.MODERATION:
+        subject = _("appeal") if data.get("appeal_id") else _("report")
+        return _("Your %(subject)s was reviewed: %(outcome)s") % {
+            "subject": subject,
+            "outcome": data.get("outcome_label") or data.get("outcome", ""),
+        }
+    return notification.get_kind_display()
+
+
+def notification_payload(notification: Notification) -> dict[str, Any]:
+    return {
+        "id": notification.pk,
+        "kind": notification.kind,
+        "text": notification_text(notification),
+        "room": (
+            {"id": notification.room_id, "title": notification.room.title}
+            if notification.room_id
+            else None
+        ),
+        "message_id": notification.message_id,
+        "actors": list(notification.actor_labels or []),
+        "count": notification.count,
+        "data": notification.data or {},
+        "read": notification.read_at is not None,
+        "created_at": notification.created_at.isoformat(),
+        "updated_at": notification.updated_at.isoformat(),
+    }
+
+
+# --- unread counts -----------------------------------------------------------------------
+
+
+def _unread_mentions_subquery():
+    rows = (
+        MessageMention.objects.filter(
+            membership=OuterRef("pk"),
+            message__seq__gt=OuterRef("last_read_seq"),
+            message__deleted_at__isnull=True,
+        )
+        .order_by()
+        .values("membership")
+        .annotate(total=Count("id"))
+        .values("total")
+    )
+    return Coalesce(Subquery(rows), 0)
+
+
+def my_rooms(*, user_id: int) -> QuerySet[Membership]:
+    """The user's active memberships with ``unread``, ``unread_mentions`` and the room
+    notification level, newest activity first: one query whatever the length."""
+    return (
+        Membership.objects.filter(user_id=user_id, state=Membership.State.ACTIVE)
+        .select_related("room", "notification_level")
+        .annotate(
+            unread=F("room__last_message_seq") - F("last_read_seq"),
+            unread_mentions=_unread_mentions_subquery(),
+            activity=F("room__last_activity_at"),
+        )
+    )
+
+
+def room_level(membership: Membership) -> str:
+    try:
+        return membership.notification_level.level
+    except RoomNotificationLevel.DoesNotExist:
+        return Level.ALL
+
+
+def unread_counts(*, user_id: int) -> dict[str, int]:
+    """Totals for the badge and the page title (three queries).
+
+    ``messages``: unread messages in rooms set to *all*; ``mentions``: unread mentions
+    in rooms that are not muted; ``notifications``: unread notifications.
+    """
+    active = Membership.objects.filter(user_id=user_id, state=Membership.State.ACTIVE)
+    quiet_levels = [Level.MUTED, Level.MENTIONS]
+    messages = active.exclude(notification_level__level__in=quiet_levels).aggregate(
+        total=Sum(F("room__last_message_seq") - F("last_read_seq"))
+    )["total"]
+    mentions = (
+        MessageMention.objects.filter(
+            membership__in=active.exclude(notification_level__level=Level.MUTED),
+            message__seq__gt=F("membership__last_read_seq"),
+            message__deleted_at__isnull=True,
+        )
+        .order_by()
+        .count()
+    )
+    notifications = Notification.objects.filter(recipient_id=user_id, read_at__isnull=True).count()
+    return {
+        "messages": int(messages or 0),
+        "mentions": mentions,
+        "notifications": notifications,
+    }
+
+
+# --- preferences -------------------------------------------------------------------------
+
+
+def settings_for(*, user_id: int) -> NotificationSettings:
+    """The stored preferences, or unsaved defaults."""
+    row = NotificationSettings.objects.filter(user_id=user_id).first()
+    return row or NotificationSettings(user_id=user_id)
+
+
+def in_quiet_hours(
+    *, start: time | None, end: time | None, tz_name: str, now: datetime | None = None
+) -> bool:
+    """Whether ``now`` falls in [start, end) in the user's time zone.
+
+    A window that crosses midnight (22:00–07:00) wraps; equal or missing times mean no
+    quiet hours. Local wall-clock time is used, so the window follows DST changes.
+    """
+    if start is None or end is None or start == end:
+        return False
+    try:
+        zone = zoneinfo.ZoneInfo(tz_name or "UTC")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = zoneinfo.ZoneInfo("UTC")
+    local = (now or timezone.now()).astimezone(zone).time().replace(tzinfo=None)
+    if start < end:
+        return start <= local < end
+    return local >= start or local < end
+
+
+def unread_digest_candidates(*, user_id: int, created_before: datetime) -> QuerySet[Notification]:
+    return notifications_for(user_id=user_id).filter(
+        kind__in=[Notification.Kind.MENTION, Notification.Kind.REPLY],
+        read_at__isnull=True,
+        emailed_at__isnull=True,
+        created_at__lte=created_before,
+    )
+
+
+def users_with_digest_due(*, created_before: datetime) -> list[int]:
+    return list(
+        Notification.objects.filter(
+            Q(kind=Notification.Kind.MENTION) | Q(kind=Notification.Kind.REPLY),
+            read_at__isnull=True,
+            emailed_at__isnull=True,
+            created_at__lte=created_before,
+        )
+        .order_by()
+        .values_list("recipient_id", flat=True)
+        .distinct()
+    )

@@ -1,0 +1,114 @@
+"""``/ws/me/``: live notifications and unread totals through the full ASGI stack."""
+
+import json
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+
+from community import me_consumer
+from community.models import Membership, Notification
+from community.services.messages import mark_read, send_message
+from community.services.notifications import mark_all_notifications_read, notify_new_follower
+from config.asgi import application
+from config.realtime import issue_socket_ticket
+from tests.community.chat_support import fresh_channel_layer  # noqa: F401 (fixture)
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("fresh_channel_layer"),
+]
+TIMEOUT = 5
+
+
+async def me_socket(user):
+    path = "/ws/me/"
+    if user is not None:
+        ticket = await database_sync_to_async(issue_socket_ticket)(user_id=user.pk)
+        path += f"?ticket={ticket}"
+    socket = WebsocketCommunicator(application, path, [(b"host", b"testserver")])
+    connected, _ = await socket.connect(timeout=TIMEOUT)
+    assert connected
+    return socket
+
+
+async def next_event(socket, *types):
+    while True:
+        output = await socket.receive_output(timeout=TIMEOUT)
+        assert output["type"] == "websocket.send", output
+        event = json.loads(output["text"])
+        if not types or event["type"] in types:
+            return event
+
+
+@pytest.fixture
+def chat(make_user, make_room, make_member):
+    reader, talker = make_user("reader"), make_user("talker")
+    room = make_room(owner=talker, nickname="Talker")
+    reader_membership = make_member(room, reader, nickname="Reader")
+    return room, reader, reader_membership, Membership.objects.get(room=room, user=talker)
+
+
+async def test_anonymous_is_refused(chat):
+    socket = await me_socket(None)
+    output = await socket.receive_output(timeout=TIMEOUT)
+    assert (output["type"], output.get("code")) == ("websocket.close", 4401)
+
+
+async def test_notifications_and_unread_totals_arrive_live(chat, make_user, monkeypatch):
+    monkeypatch.setattr(me_consumer, "UNREAD_COALESCE_SECONDS", 0.05)
+    _room, reader, reader_membership, talker_membership = chat
+    socket = await me_socket(reader)
+    ready = await next_event(socket)
+    assert ready == {
+        "type": "ready",
+        "protocol": 1,
+        "unread": {"messages": 0, "mentions": 0, "notifications": 0},
+    }
+
+    # A mention: the notification, then the new totals.
+    await database_sync_to_async(send_message)(membership=talker_membership, body="@Reader hi")
+    created = await next_event(socket, "notification.created")
+    assert created["notification"]["kind"] == "mention"
+    assert created["notification"]["actors"] == ["Talker"]
+    totals = await next_event(socket, "unread.updated")
+    assert (totals["notifications"], totals["mentions"]) == (1, 1)
+
+    # A plain message in one of my rooms refreshes the totals (coalesced).
+    await database_sync_to_async(send_message)(membership=talker_membership, body="plain")
+    totals = await next_event(socket, "unread.updated")
+    assert totals["messages"] == 2
+
+    # Reading the room moves the totals down and reads the mention's notification.
+    await database_sync_to_async(mark_read)(membership=reader_membership, seq=2)
+    totals = await next_event(socket, "unread.updated")
+    assert (totals["messages"], totals["mentions"], totals["notifications"]) == (0, 0, 0)
+
+    # Someone else's notification never reaches this socket.
+    other = await database_sync_to_async(make_user)("other")
+    await database_sync_to_async(notify_new_follower)(follower=reader, followed=other)
+    await database_sync_to_async(notify_new_follower)(follower=other, followed=reader)
+    event = await next_event(socket, "notification.created")
+    handle = await database_sync_to_async(lambda: other.profile.handle)()
+    assert event["notification"]["actors"] == [f"@{handle}"]
+    assert (await next_event(socket, "unread.updated"))["notifications"] == 1
+    assert await database_sync_to_async(Notification.objects.filter(recipient=reader).count)() == 2
+    # "Mark all read" empties the badge.
+    await database_sync_to_async(mark_all_notifications_read)(user=reader)
+    assert (await next_event(socket, "unread.updated"))["notifications"] == 0
+
+    await socket.send_json_to({"type": "ping"})
+    assert (await next_event(socket, "pong", "error"))["type"] == "pong"
+    await socket.send_to(text_data="not json")
+    assert (await next_event(socket, "error"))["code"] == "unknown_frame"
+    await socket.disconnect()
+
+
+async def test_own_messages_do_not_refresh_totals(chat, monkeypatch):
+    monkeypatch.setattr(me_consumer, "UNREAD_COALESCE_SECONDS", 0.05)
+    _room, reader, reader_membership, _talker = chat
+    socket = await me_socket(reader)
+    await next_event(socket, "ready")
+    await database_sync_to_async(send_message)(membership=reader_membership, body="mine")
+    assert await socket.receive_nothing(timeout=0.5)
+    await socket.disconnect()
