@@ -53,6 +53,8 @@ def seed() -> dict:
         "messages": messages,
         "posts": posts,
         "handles": [fuzzer.profile.handle, host.profile.handle],
+        # Filled by mentions and replies when the notifications feature is present.
+        "notifications": [1, 2],
     }
 
 

@@ -149,6 +149,7 @@ def _config_file(path: Path, seed: dict) -> Path:
     bindings = {
         "rooms": ("room_id",),
         "memberships": ("membership_id", "member_id"),
+        "notifications": ("notification_id",),
         "messages": ("message_id", "pk"),
         "posts": ("post_id",),
         "handles": ("handle",),

@@ -143,6 +143,14 @@ MATRIX = [
     ("post", "uploads/", {}, (401, 415, 415, 415, 415, 415)),
     ("get", "uploads/{upload}/", None, (401, 200, 404, 404, 404, 404)),
     ("post", "uploads/{upload}/use/", {"target": "avatar"}, (401, 400, 404, 404, 404, 404)),
+    # notifications: my own only ({notification} does not exist: 404 for everyone)
+    ("get", "notifications/", None, (401, 200, 200, 200, 200, 200)),
+    ("post", "notifications/{notification}/read/", None, (401, 404, 404, 404, 404, 404)),
+    ("post", "notifications/read-all/", None, (401, 200, 200, 200, 200, 200)),
+    ("get", "me/unread/", None, (401, 200, 200, 200, 200, 200)),
+    ("get", "me/rooms/", None, (401, 200, 200, 200, 200, 200)),
+    ("get", "me/notification-settings/", None, (401, 200, 200, 200, 200, 200)),
+    ("put", "rooms/{room}/notifications/", {"level": "mentions"}, (401, 200, 404, 404, 200, 404)),
     ("get", "media/{media_key}/{variant}/", None, (404, 404, 404, 404, 404, 404)),
 ]
 # fmt: on
@@ -199,6 +207,7 @@ def world(make_user, make_room, make_member):
             "upload": upload.pk,
             "media_key": upload.key,
             "variant": "original",
+            "notification": 999999,
         },
     }
 
