@@ -191,15 +191,21 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "config.api.pagination.CursorPagination",
     "PAGE_SIZE": 30,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.api.schema.MoimAutoSchema",
     "EXCEPTION_HANDLER": "config.api.errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",
+        "config.api.throttling.IPRateThrottle",
+        # Only for views that name a throttle_scope; per user, else per IP.
+        "config.api.throttling.WriteScopedRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("THROTTLE_ANON", default="120/min"),
         "user": env.str("THROTTLE_USER", default="600/min"),
+        "ip": env.str("THROTTLE_IP", default="1800/min"),
+        "writes": env.str("THROTTLE_WRITES", default="30/min"),
+        "money": env.str("THROTTLE_MONEY", default="30/min"),
         "auth": env.str("THROTTLE_AUTH", default="20/min"),
         "reactions": env.str("THROTTLE_REACTIONS", default="120/min"),
         "uploads": env.str("THROTTLE_UPLOADS", default="60/min"),

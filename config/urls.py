@@ -34,3 +34,9 @@ if settings.BENCH_ENDPOINTS:
 
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+# Unknown /api/ URLs and crashes answer in the API's one error shape; pages stay HTML.
+handler400 = "config.api.errors.api_bad_request"
+handler403 = "config.api.errors.api_permission_denied"
+handler404 = "config.api.errors.api_page_not_found"
+handler500 = "config.api.errors.api_server_error"

@@ -1,7 +1,7 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from commerce.models import Account, Leg
+from commerce.models import Leg
 
 
 class MoneySerializer(serializers.Serializer):
@@ -59,13 +59,6 @@ class StatementLineSerializer(serializers.ModelSerializer):
         ]
 
 
-class StatementQuerySerializer(serializers.Serializer):
-    currency = serializers.CharField(required=False, max_length=3)
-    account = serializers.ChoiceField(
-        required=False, choices=[kind.value for kind in Account.USER_KINDS]
-    )
-
-
 class BalanceSerializer(serializers.Serializer):
     currency = serializers.CharField()
     available = serializers.IntegerField()
@@ -78,3 +71,43 @@ class BalanceSerializer(serializers.Serializer):
 
 class WalletSerializer(serializers.Serializer):
     balances = BalanceSerializer(many=True)
+
+
+# Response documents (built by ``commerce.responses``); for the API schema.
+class TopUpResultSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    amount = serializers.IntegerField()
+    currency = serializers.CharField()
+    provider = serializers.CharField()
+    transfer = serializers.IntegerField(allow_null=True)
+    balance = BalanceSerializer(allow_null=True)
+
+
+class TipRecipientSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text=_("Room nickname or display name."))
+    handle = serializers.CharField(
+        allow_null=True, help_text=_("Null when the recipient uses an open profile.")
+    )
+
+
+class TipResultSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    transfer = serializers.IntegerField()
+    amount = serializers.IntegerField()
+    fee = serializers.IntegerField()
+    net = serializers.IntegerField()
+    currency = serializers.CharField()
+    message = serializers.IntegerField(allow_null=True)
+    recipient = TipRecipientSerializer()
+    created_at = serializers.DateTimeField()
+
+
+class PayoutResultSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    amount = serializers.IntegerField()
+    currency = serializers.CharField()
+    hold = serializers.IntegerField(allow_null=True)
+    expires_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()

@@ -1,15 +1,18 @@
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from commerce import responses, selectors, services
+from commerce.api.filters import StatementFilter
 from commerce.api.serializers import (
+    PayoutResultSerializer,
     PayoutSerializer,
     StatementLineSerializer,
-    StatementQuerySerializer,
+    TipResultSerializer,
     TipSerializer,
+    TopUpResultSerializer,
     TopUpSerializer,
     WalletSerializer,
 )
@@ -31,16 +34,13 @@ class WalletView(APIView):
 
 
 class StatementView(ListAPIView):
+    """Statement lines, newest first; filter by ``currency`` and ``account``."""
+
     serializer_class = StatementLineSerializer
+    filterset_class = StatementFilter
 
     def get_queryset(self):
-        query = StatementQuerySerializer(data=self.request.query_params)
-        query.is_valid(raise_exception=True)
-        return selectors.statement_lines(
-            user_id=self.request.user.pk,
-            currency=query.validated_data.get("currency"),
-            account_kind=query.validated_data.get("account"),
-        )
+        return selectors.statement_lines(user_id=self.request.user.pk)
 
 
 class IdempotentOperationView(APIView):
@@ -48,6 +48,7 @@ class IdempotentOperationView(APIView):
 
     serializer_class: type
     scope: str
+    throttle_scope = "money"
 
     def operate(self, data: dict) -> dict:
         raise NotImplementedError
@@ -73,7 +74,12 @@ class TopUpView(IdempotentOperationView):
     serializer_class = TopUpSerializer
     scope = "topup"
 
-    @extend_schema(request=TopUpSerializer, parameters=[IDEMPOTENCY_HEADER])
+    @extend_schema(
+        request=TopUpSerializer,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={201: TopUpResultSerializer},
+        examples=[OpenApiExample("Top up", value={"amount": 10000, "currency": "KRW"})],
+    )
     def post(self, request):
         return super().post(request)
 
@@ -88,7 +94,17 @@ class TipView(IdempotentOperationView):
     serializer_class = TipSerializer
     scope = "tip"
 
-    @extend_schema(request=TipSerializer, parameters=[IDEMPOTENCY_HEADER])
+    @extend_schema(
+        request=TipSerializer,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={201: TipResultSerializer},
+        examples=[
+            OpenApiExample(
+                "Tip a message", value={"amount": 1000, "currency": "KRW", "message": 42}
+            ),
+            OpenApiExample("Tip a user", value={"amount": 500, "currency": "KRW", "user": "mina"}),
+        ],
+    )
     def post(self, request):
         return super().post(request)
 
@@ -107,7 +123,12 @@ class PayoutView(IdempotentOperationView):
     serializer_class = PayoutSerializer
     scope = "payout"
 
-    @extend_schema(request=PayoutSerializer, parameters=[IDEMPOTENCY_HEADER])
+    @extend_schema(
+        request=PayoutSerializer,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={201: PayoutResultSerializer},
+        examples=[OpenApiExample("Pay out", value={"amount": 50000, "currency": "KRW"})],
+    )
     def post(self, request):
         return super().post(request)
 

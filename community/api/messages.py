@@ -5,7 +5,13 @@ work, and every message is returned as the one payload the socket sends.
 """
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_serializer,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -36,6 +42,15 @@ from community.services.messages import (
 from config.errors import PermissionDeniedError
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "Send",
+            value={"body": "Hello!", "client_id": "6f1c0a52-8d3e-4b7a-9c1d-2e5f3a4b6c7d"},
+            request_only=True,
+        )
+    ]
+)
 class MessageSendSerializer(serializers.Serializer):
     body = serializers.CharField(trim_whitespace=False, allow_blank=True)
     client_id = serializers.CharField(

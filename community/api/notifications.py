@@ -4,7 +4,7 @@ Views only translate: selectors read, services write, the payloads are the ones 
 ``/ws/me/`` socket sends.
 """
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
@@ -133,13 +133,20 @@ class RoomNotificationLevelView(APIView):
         return Response({"level": row.level})
 
 
+@extend_schema_field(
+    {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$", "nullable": True, "example": "22:00"}
+)
+class _HourMinuteField(serializers.TimeField):
+    """``HH:MM``: not the schema's default ``format: time`` (which has seconds)."""
+
+
 class NotificationSettingsSerializer(serializers.Serializer):
     muted_kinds = serializers.ListField(
         child=serializers.ChoiceField(choices=Notification.Kind.choices), required=False
     )
     email_digest = serializers.BooleanField(required=False)
-    quiet_hours_start = serializers.TimeField(required=False, allow_null=True, format="%H:%M")
-    quiet_hours_end = serializers.TimeField(required=False, allow_null=True, format="%H:%M")
+    quiet_hours_start = _HourMinuteField(required=False, allow_null=True, format="%H:%M")
+    quiet_hours_end = _HourMinuteField(required=False, allow_null=True, format="%H:%M")
 
 
 def _settings_payload(row, user) -> dict:

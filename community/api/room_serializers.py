@@ -7,7 +7,7 @@ profile off, in which case ``profile_handle`` carries the main profile's handle.
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from community.models import Interest, JoinRequest, Membership, Room, RoomInvite
@@ -62,7 +62,7 @@ class RoomSerializer(serializers.ModelSerializer):
 
     interests = InterestSerializer(many=True, read_only=True)
     hashtags = serializers.SerializerMethodField()
-    cover = serializers.ImageField(read_only=True)
+    cover = serializers.SerializerMethodField()
     viewer_membership = _ViewerMembershipSchemaField()
     viewer_has_pending_request = serializers.BooleanField(read_only=True, default=False)
     has_password = serializers.SerializerMethodField()
@@ -99,6 +99,10 @@ class RoomSerializer(serializers.ModelSerializer):
     def get_hashtags(self, room: Room) -> list[str]:
         return [tag.label for tag in room.hashtags.all()]
 
+    def get_cover(self, room: Room) -> str | None:
+        # The storage's URL: relative on local disk, absolute on S3.
+        return room.cover.url if room.cover else None
+
     def get_has_password(self, room: Room) -> bool:
         return room.join_policy == Room.JoinPolicy.PASSWORD
 
@@ -122,6 +126,23 @@ class RoomSerializer(serializers.ModelSerializer):
         return getattr(room, "reaction_summary", [])
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "Create a room",
+            value={
+                "title": "Seoul jazz nights",
+                "description": "Live jazz in Seoul, every weekend.",
+                "language": "ko",
+                "interests": ["music"],
+                "hashtags": ["jazz", "seoul"],
+                "nickname": "bebop",
+                "is_open_profile": True,
+            },
+            request_only=True,
+        )
+    ]
+)
 class RoomWriteSerializer(serializers.Serializer):
     """Input for create (POST) and edit (PATCH, all fields optional)."""
 
@@ -160,6 +181,15 @@ class RoomWriteSerializer(serializers.Serializer):
         return attrs
 
 
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "Join with an open profile",
+            value={"nickname": "jazzcat", "is_open_profile": True},
+            request_only=True,
+        )
+    ]
+)
 class JoinRoomSerializer(serializers.Serializer):
     nickname = serializers.CharField(max_length=40)
     password = serializers.CharField(max_length=128, required=False, allow_blank=True)

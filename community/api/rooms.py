@@ -1,8 +1,11 @@
 """Room endpoints under ``/api/v1/``: they translate HTTP to the room services/selectors."""
 
+from base64 import b64decode, b64encode
+
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.pagination import BasePagination
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -10,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
+from community.api.filters import room_filters
 from community.api.room_serializers import (
     InterestSerializer,
     InviteCreateSerializer,
@@ -33,20 +37,22 @@ from config.errors import NotFoundError, PermissionDeniedError
 
 
 class RankedPagination(BasePagination):
-    """``limit``/``offset`` pages for ranked lists (trending, search, for-you, similar).
+    """Cursor pages for ranked lists (trending, search, for-you, similar).
 
-    Ranks are computed, not stored, so there is no stable cursor; one extra row tells
-    whether a next page exists, so no ``COUNT(*)`` query is run.
+    Ranks are computed, not stored, so the opaque ``cursor`` encodes a position in the
+    ranking; clients follow ``next``/``previous`` exactly as on every other list. One
+    extra row tells whether a next page exists, so no ``COUNT(*)`` query is run.
     """
 
     default_limit = 20
     max_limit = 50
+    cursor_query_param = "cursor"
 
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
         self.limit = self._int(request.query_params.get("limit"), self.default_limit)
         self.limit = max(1, min(self.limit, self.max_limit))
-        self.offset = max(0, self._int(request.query_params.get("offset"), 0))
+        self.offset = self._decode(request.query_params.get(self.cursor_query_param))
         rows = list(queryset[self.offset : self.offset + self.limit + 1])
         self.has_next = len(rows) > self.limit
         return rows[: self.limit]
@@ -58,35 +64,56 @@ class RankedPagination(BasePagination):
         except (TypeError, ValueError):
             return default
 
-    def get_paginated_response(self, data):
+    def _decode(self, cursor: str | None) -> int:
+        if not cursor:
+            return 0
+        try:
+            position = int(b64decode(cursor.encode("ascii"), validate=True).decode("ascii"))
+        except (ValueError, UnicodeError):
+            position = -1
+        if not 0 <= position <= 10_000:
+            raise ValidationError({self.cursor_query_param: [_("Invalid cursor.")]})
+        return position
+
+    def _link(self, position: int) -> str:
         url = self.request.build_absolute_uri()
-        next_url = None
-        if self.has_next:
-            next_url = replace_query_param(url, "offset", self.offset + self.limit)
-        previous_url = None
-        if self.offset > 0:
-            previous_offset = max(0, self.offset - self.limit)
-            previous_url = (
-                replace_query_param(url, "offset", previous_offset)
-                if previous_offset
-                else remove_query_param(url, "offset")
-            )
+        if position <= 0:
+            return remove_query_param(url, self.cursor_query_param)
+        cursor = b64encode(str(position).encode("ascii")).decode("ascii")
+        return replace_query_param(url, self.cursor_query_param, cursor)
+
+    def get_paginated_response(self, data):
+        next_url = self._link(self.offset + self.limit) if self.has_next else None
+        previous_url = self._link(self.offset - self.limit) if self.offset > 0 else None
         return Response({"next": next_url, "previous": previous_url, "results": data})
 
     def get_paginated_response_schema(self, schema):
         return {
             "type": "object",
+            "required": ["results"],
             "properties": {
-                "next": {"type": "string", "nullable": True},
-                "previous": {"type": "string", "nullable": True},
+                "next": {"type": "string", "nullable": True, "format": "uri"},
+                "previous": {"type": "string", "nullable": True, "format": "uri"},
                 "results": schema,
             },
         }
 
     def get_schema_operation_parameters(self, view):
         return [
-            {"name": "limit", "in": "query", "required": False, "schema": {"type": "integer"}},
-            {"name": "offset", "in": "query", "required": False, "schema": {"type": "integer"}},
+            {
+                "name": self.cursor_query_param,
+                "in": "query",
+                "required": False,
+                "description": "The pagination cursor value (from `next` or `previous`).",
+                "schema": {"type": "string"},
+            },
+            {
+                "name": "limit",
+                "in": "query",
+                "required": False,
+                "description": f"Results per page, 1 to {self.max_limit}.",
+                "schema": {"type": "integer"},
+            },
         ]
 
 
@@ -109,6 +136,8 @@ class RankedRoomListView(GenericAPIView):
 class RoomListView(RankedRoomListView):
     """Listed rooms: search (``q``) and filters (``interest`` slug, ``language``); create."""
 
+    throttle_scope = "writes"
+
     def get_permissions(self):
         return [AllowAny()] if self.request.method == "GET" else [IsAuthenticated()]
 
@@ -122,14 +151,8 @@ class RoomListView(RankedRoomListView):
         ],
     )
     def get(self, request):
-        params = request.query_params
         return self.list_response(
-            selectors.search_rooms(
-                viewer=_viewer(request),
-                q=params.get("q", ""),
-                interest=params.get("interest", ""),
-                language=params.get("language", ""),
-            )
+            selectors.search_rooms(viewer=_viewer(request), **room_filters(request))
         )
 
     @extend_schema(request=RoomWriteSerializer, responses={201: RoomSerializer})
@@ -196,6 +219,8 @@ class RoomDetailView(APIView):
 class JoinRoomView(APIView):
     """Join (201 with ``membership``) or ask to join (202 with ``join_request``)."""
 
+    throttle_scope = "writes"
+
     @extend_schema(
         request=JoinRoomSerializer,
         responses={
@@ -247,6 +272,7 @@ class MemberListView(GenericAPIView):
     def get_permissions(self):
         return [AllowAny()]
 
+    @extend_schema(responses=MemberSerializer(many=True))
     def get(self, request, room_id: int):
         room = selectors.get_room_for_viewer(room_id=room_id, viewer=_viewer(request))
         members = selectors.room_members(room=room).order_by("id")
@@ -340,6 +366,7 @@ class JoinRequestListView(GenericAPIView):
     serializer_class = JoinRequestSerializer
     filter_backends: list = []
 
+    @extend_schema(responses=JoinRequestSerializer(many=True))
     def get(self, request, room_id: int):
         room = _host_room(request, room_id)
         self.paginator.ordering = "id"
@@ -369,8 +396,10 @@ class JoinRequestDecisionView(APIView):
 
 class InviteListView(GenericAPIView):
     serializer_class = InviteSerializer
+    throttle_scope = "writes"
     filter_backends: list = []
 
+    @extend_schema(responses=InviteSerializer(many=True))
     def get(self, request, room_id: int):
         room = _host_room(request, room_id)
         page = self.paginate_queryset(RoomInvite.objects.filter(room=room))
@@ -407,6 +436,7 @@ class InterestListView(GenericAPIView):
     permission_classes = [AllowAny]
     filter_backends: list = []
 
+    @extend_schema(responses=InterestSerializer(many=True))
     def get(self, request):
         self.paginator.ordering = "slug"
         self.paginator.page_size = 100

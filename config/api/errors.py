@@ -1,14 +1,22 @@
-"""One error shape for the whole API: ``{"error": {"code", "message", "fields"}}``."""
+"""One error shape for the whole API: ``{"error": {"code", "message", "fields"}}``.
+
+DRF views reach it through ``exception_handler``; requests that never reach a DRF view
+(an unknown ``/api/`` URL, a crash, a suspicious request) through the ``api_*`` views
+below, wired as Django's ``handler400`` / ``handler403`` / ``handler404`` / ``handler500``.
+"""
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from config.errors import DomainError
+
+API_PREFIX = "/api/"
 
 
 def error_body(code: str, message: str, fields: dict | None = None) -> dict:
@@ -23,6 +31,17 @@ def _flatten(detail) -> dict:
             for key, value in detail.items()
         }
     return {}
+
+
+def _message_and_code(exc: exceptions.APIException) -> tuple[str, str]:
+    detail = exc.detail
+    # simplejwt's token errors carry {"detail", "code", "messages"} rather than a string.
+    if isinstance(detail, dict):
+        code = str(detail.get("code") or exc.default_code)
+        return str(detail.get("detail") or exc.default_detail), code
+    if isinstance(detail, list):
+        return " ".join(str(item) for item in detail), str(exc.default_code)
+    return str(detail), str(getattr(detail, "code", None) or exc.default_code)
 
 
 def exception_handler(exc, context):
@@ -40,6 +59,7 @@ def exception_handler(exc, context):
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
 
+    # Sets Retry-After on Throttled and WWW-Authenticate on 401.
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -54,7 +74,42 @@ def exception_handler(exc, context):
                 fields["non_field_errors"] = non_field
         response.data = error_body("invalid", message, fields)
     else:
-        detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
-        code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
-        response.data = error_body(str(code), str(detail))
+        message, code = _message_and_code(exc)
+        response.data = error_body(code, message)
     return response
+
+
+def api_bad_request(request, exception=None):
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse(
+            error_body("bad_request", _("The request could not be understood.")),
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    return defaults.bad_request(request, exception)
+
+
+def api_permission_denied(request, exception=None):
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse(
+            error_body("permission_denied", _("You do not have permission to do that.")),
+            status=status.HTTP_403_FORBIDDEN,
+        )
+    return defaults.permission_denied(request, exception)
+
+
+def api_page_not_found(request, exception=None):
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse(
+            error_body("not_found", _("There is no such API endpoint.")),
+            status=status.HTTP_404_NOT_FOUND,
+        )
+    return defaults.page_not_found(request, exception)
+
+
+def api_server_error(request):
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse(
+            error_body("server_error", _("Something went wrong on our side.")),
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+    return defaults.server_error(request)

@@ -15,6 +15,9 @@ class RegisterSerializer(serializers.Serializer):
 class AccountSerializer(serializers.ModelSerializer):
     handle = serializers.CharField(source="profile.handle", read_only=True)
     display_name = serializers.CharField(source="profile.display_name", read_only=True)
+    # Both may be blank: no e-mail given, or the locale follows the browser/device.
+    email = serializers.CharField(read_only=True)
+    locale = serializers.CharField(read_only=True)
 
     class Meta:
         model = User
@@ -45,7 +48,8 @@ class ProfileInterestSerializer(serializers.Serializer):
 class MeSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="user.id", read_only=True)
     username = serializers.CharField(source="user.username", read_only=True)
-    email = serializers.EmailField(source="user.email", read_only=True)
+    # Blank when no e-mail was given: not documented as format "email".
+    email = serializers.CharField(source="user.email", read_only=True)
     handle = serializers.CharField(read_only=True)
     display_name = serializers.CharField(read_only=True)
     bio = serializers.CharField(read_only=True)

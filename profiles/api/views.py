@@ -1,8 +1,8 @@
 from urllib.parse import urlencode
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.generics import ListAPIView
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -32,13 +32,30 @@ from profiles.export import build_export
 from profiles.models import Profile, StatusPost
 
 
+def _posted_username(request) -> str:
+    # The body may be any JSON (a list, a number): the serializer reports it as a 400.
+    data = request.data if hasattr(request.data, "get") else {}
+    return str(data.get("username", ""))[:150]
+
+
 class RegisterView(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
+    error_statuses = (400, 429)
 
-    @extend_schema(request=RegisterSerializer, responses={201: AccountSerializer})
+    @extend_schema(
+        request=RegisterSerializer,
+        responses={201: AccountSerializer},
+        examples=[
+            OpenApiExample(
+                "Register",
+                value={"username": "mina", "password": "correct horse battery", "email": ""},
+                request_only=True,
+            )
+        ],
+    )
     def post(self, request):
         serializer = RegisterSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -55,9 +72,19 @@ class TokenObtainView(jwt_views.TokenObtainPairView):
 
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
+    error_statuses = (400, 401, 429)
 
+    @extend_schema(
+        examples=[
+            OpenApiExample(
+                "Log in",
+                value={"username": "mina", "password": "correct horse battery"},
+                request_only=True,
+            )
+        ]
+    )
     def post(self, request, *args, **kwargs):
-        username = str(request.data.get("username", ""))[:150]
+        username = _posted_username(request)
         ip = services.client_ip(request)
         services.check_login_allowed(username=username, ip=ip)
         response = super().post(request, *args, **kwargs)
@@ -68,15 +95,18 @@ class TokenObtainView(jwt_views.TokenObtainPairView):
     def handle_exception(self, exc):
         if isinstance(exc, AuthenticationFailed):
             services.record_login_failure(
-                username=str(self.request.data.get("username", ""))[:150],
+                username=_posted_username(self.request),
                 ip=services.client_ip(self.request),
             )
         return super().handle_exception(exc)
 
 
 class TokenRefreshView(jwt_views.TokenRefreshView):
+    """A new ``access`` and a new ``refresh``; the old refresh token is revoked (rotation)."""
+
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
+    error_statuses = (400, 401, 429)
 
 
 class LogoutView(jwt_views.TokenBlacklistView):
@@ -84,19 +114,33 @@ class LogoutView(jwt_views.TokenBlacklistView):
 
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
+    error_statuses = (400, 401, 429)
 
 
 class SocketTicketView(APIView):
     """A single-use ticket, valid 30 seconds, for opening a WebSocket with ``?ticket=``."""
 
+    error_statuses = (401, 403, 429)
+
     @extend_schema(
         request=None,
         responses={
-            201: {
-                "type": "object",
-                "properties": {"ticket": {"type": "string"}, "expires_in": {"type": "integer"}},
-            }
+            201: inline_serializer(
+                "SocketTicket",
+                {
+                    "ticket": serializers.CharField(),
+                    "expires_in": serializers.IntegerField(help_text="Seconds."),
+                },
+            )
         },
+        examples=[
+            OpenApiExample(
+                "Ticket",
+                value={"ticket": "Zx8k...", "expires_in": 30},
+                response_only=True,
+                status_codes=["201"],
+            )
+        ],
     )
     def post(self, request):
         from config.realtime import TICKET_TTL_SECONDS

@@ -1,0 +1,279 @@
+"""Who may call what: every API endpoint against six roles, from ONE table.
+
+Each row is ``(method, url template, body, expected statuses)`` with the statuses in
+``ROLES`` order. The room is public, asks for approval to join, and is not readable
+without an account; ``{request}`` is a pending join request of a seventh user.
+Staff are site moderators (``is_staff`` in the ``moderators`` group).
+Each case runs in its own transaction, so writes (ban, leave, transfer) do not leak.
+"""
+
+import io
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
+from rest_framework.test import APIClient
+
+from community.models import Room
+from community.selectors.messages import active_membership
+from community.services.media import create_media_asset
+from community.services.messages import check_send_message
+from community.services.moderation import check_add_room_filter, do_hold_message
+from community.services.rooms import ban_member, create_invite, join_room, update_room
+from profiles.services import create_status_post
+
+ROLES = ("anonymous", "member", "non_member", "banned", "host", "staff")
+
+MONEY = {"amount": 100, "currency": "KRW"}
+
+# fmt: off
+# method, url template, JSON body, statuses for (anonymous, member, non_member, banned, host, staff)
+MATRIX = [
+    # auth: the same for everyone (bad credentials are a 401 whoever asks)
+    ("post", "auth/register/", {"username": "newcomer", "password": "a-long-pw-4242"},
+     (201, 201, 201, 201, 201, 201)),
+    ("post", "auth/token/", {"username": "nobody", "password": "wrong-password"},
+     (401, 401, 401, 401, 401, 401)),
+    ("post", "auth/token/refresh/", {"refresh": "not-a-token"}, (401, 401, 401, 401, 401, 401)),
+    ("post", "auth/logout/", {"refresh": "not-a-token"}, (401, 401, 401, 401, 401, 401)),
+    ("post", "realtime/ticket/", None, (401, 201, 201, 201, 201, 201)),
+    # discovery
+    ("get", "rooms/", None, (200, 200, 200, 200, 200, 200)),
+    ("post", "rooms/", {"title": "New room", "nickname": "me"}, (401, 201, 201, 201, 201, 201)),
+    ("get", "rooms/trending/", None, (200, 200, 200, 200, 200, 200)),
+    ("get", "rooms/for-you/", None, (401, 200, 200, 200, 200, 200)),
+    ("get", "interests/", None, (200, 200, 200, 200, 200, 200)),
+    # not readable without an account: hidden (404) from the anonymous
+    ("get", "rooms/{room}/", None, (404, 200, 200, 200, 200, 200)),
+    ("get", "rooms/{room}/similar/", None, (404, 200, 200, 200, 200, 200)),
+    ("get", "rooms/{room}/members/", None, (404, 200, 200, 200, 200, 200)),
+    ("get", "invites/{invite}/", None, (401, 200, 200, 200, 200, 200)),
+    # the room's settings: hosts only
+    ("patch", "rooms/{room}/", {"title": "Renamed"}, (401, 403, 403, 403, 200, 403)),
+    # joining and leaving: joining again answers the membership; withdrawing is idempotent
+    ("post", "rooms/{room}/join/", {"nickname": "newbie"}, (401, 201, 202, 403, 201, 202)),
+    ("delete", "rooms/{room}/join/", None, (401, 204, 204, 204, 204, 204)),
+    ("post", "rooms/{room}/leave/", {}, (401, 204, 404, 404, 409, 404)),
+    ("patch", "rooms/{room}/membership/", {"nickname": "renamed"},
+     (401, 200, 404, 404, 200, 404)),
+    # hosting
+    ("patch", "rooms/{room}/members/{member}/", {"role": "cohost"},
+     (401, 403, 403, 403, 200, 403)),
+    ("post", "rooms/{room}/members/{member}/ban/", None, (401, 403, 403, 403, 204, 204)),
+    ("delete", "rooms/{room}/members/{banned}/ban/", None, (401, 403, 403, 403, 204, 204)),
+    ("post", "rooms/{room}/members/{member}/mute/", {"minutes": 5},
+     (401, 403, 403, 403, 200, 200)),
+    ("post", "rooms/{room}/transfer/", {"membership_id": "{member}"},
+     (401, 403, 403, 403, 200, 403)),
+    ("get", "rooms/{room}/requests/", None, (401, 403, 403, 403, 200, 403)),
+    ("post", "rooms/{room}/requests/{request}/approve/", None, (401, 403, 403, 403, 200, 403)),
+    ("post", "rooms/{room}/requests/{request}/decline/", None, (401, 403, 403, 403, 200, 403)),
+    ("get", "rooms/{room}/invites/", None, (401, 403, 403, 403, 200, 403)),
+    ("post", "rooms/{room}/invites/", {}, (401, 201, 403, 403, 201, 403)),
+    # chat
+    ("get", "rooms/{room}/messages/", None, (403, 200, 403, 403, 200, 403)),
+    ("post", "rooms/{room}/messages/", {"body": "hi"}, (401, 201, 403, 403, 201, 403)),
+    ("post", "rooms/{room}/read/", {"seq": 1}, (401, 200, 403, 403, 200, 403)),
+    ("patch", "messages/{message}/", {"body": "edited"}, (401, 200, 403, 403, 403, 403)),
+    ("delete", "messages/{message}/", None, (401, 204, 403, 403, 204, 403)),
+    # money
+    ("get", "wallet/", None, (401, 200, 200, 200, 200, 200)),
+    ("get", "wallet/transactions/", None, (401, 200, 200, 200, 200, 200)),
+    ("post", "wallet/topups/", MONEY, (401, 201, 201, 201, 201, 201)),
+    # the member's own message: no self-tips; outsiders cannot see it (404)
+    ("post", "tips/", {**MONEY, "message": "{message}"}, (401, 400, 404, 404, 422, 404)),
+    ("post", "payouts/", MONEY, (401, 422, 422, 422, 422, 422)),
+    # my account and profile ({handle} and {post} are the host's)
+    ("get", "me/", None, (401, 200, 200, 200, 200, 200)),
+    ("patch", "me/", {"bio": "hi"}, (401, 200, 200, 200, 200, 200)),
+    # a wrong password never deletes anything
+    ("delete", "me/", {"password": "wrong-password", "messages": "anonymise"},
+     (401, 403, 403, 403, 403, 403)),
+    ("get", "me/export/", None, (401, 200, 200, 200, 200, 200)),
+    ("get", "users/{handle}/", None, (401, 200, 200, 200, 200, 200)),
+    ("get", "users/{handle}/posts/", None, (401, 200, 200, 200, 200, 200)),
+    ("post", "users/{handle}/posts/", {"body": "new post"}, (401, 403, 403, 403, 201, 403)),
+    # following or blocking yourself is refused
+    ("post", "users/{handle}/follow/", None, (401, 200, 200, 200, 422, 200)),
+    ("delete", "users/{handle}/follow/", None, (401, 200, 200, 200, 200, 200)),
+    ("post", "users/{handle}/block/", None, (401, 200, 200, 200, 422, 200)),
+    ("delete", "users/{handle}/block/", None, (401, 200, 200, 200, 200, 200)),
+    ("get", "posts/{post}/", None, (401, 200, 200, 200, 200, 200)),
+    ("patch", "posts/{post}/", {"body": "edited"}, (401, 403, 403, 403, 200, 403)),
+    # staff remove status posts (moderation)
+    ("delete", "posts/{post}/", None, (401, 403, 403, 403, 204, 204)),
+    ("get", "feed/friends/", None, (401, 200, 200, 200, 200, 200)),
+    # reactions: on messages, members only; on rooms, reading is open to signed-in users
+    ("get", "messages/{message}/reactions/", None, (401, 200, 403, 403, 200, 403)),
+    ("post", "messages/{message}/reactions/", {"emoji": "👍"}, (401, 200, 403, 403, 200, 403)),
+    ("delete", "messages/{message}/reactions/?emoji=%F0%9F%91%8D", None,
+     (401, 200, 403, 403, 200, 403)),
+    ("get", "posts/{post}/reactions/", None, (401, 200, 200, 200, 200, 200)),
+    ("post", "posts/{post}/reactions/", {"emoji": "👍"}, (401, 200, 200, 200, 200, 200)),
+    ("delete", "posts/{post}/reactions/?emoji=%F0%9F%91%8D", None,
+     (401, 200, 200, 200, 200, 200)),
+    ("get", "rooms/{room}/reactions/", None, (401, 200, 200, 200, 200, 200)),
+    ("post", "rooms/{room}/reactions/", {"emoji": "👍"}, (401, 200, 403, 403, 200, 403)),
+    ("delete", "rooms/{room}/reactions/?emoji=%F0%9F%91%8D", None,
+     (401, 200, 403, 403, 200, 403)),
+    # moderation: staff are site moderators and act like hosts; you cannot report yourself
+    ("post", "reports/", {"target_type": "message", "target_id": "{message}", "reason": "spam"},
+     (401, 400, 201, 201, 201, 201)),
+    ("get", "appeals/", None, (401, 200, 200, 200, 200, 200)),
+    ("post", "appeals/", {"kind": "ban", "member_id": "{banned}", "text": "Sorry"},
+     (401, 404, 404, 201, 404, 404)),
+    ("get", "moderation/notices/", None, (401, 200, 200, 200, 200, 200)),
+    ("post", "rooms/{room}/members/{member}/kick/", {"reason": "rude"},
+     (401, 403, 403, 403, 204, 204)),
+    ("post", "rooms/{room}/members/{banned}/unban/", {"reason": "ok"},
+     (401, 403, 403, 403, 204, 204)),
+    ("post", "rooms/{room}/slow-mode/", {"seconds": 10}, (401, 403, 403, 403, 200, 200)),
+    ("put", "rooms/{room}/announcement/", {"body": "Welcome"}, (401, 403, 403, 403, 200, 200)),
+    ("delete", "rooms/{room}/announcement/", None, (401, 403, 403, 403, 204, 204)),
+    ("get", "rooms/{room}/word-filters/", None, (401, 403, 403, 403, 200, 200)),
+    ("post", "rooms/{room}/word-filters/", {"kind": "word", "text": "spoiler", "action": "hold"},
+     (401, 403, 403, 403, 201, 201)),
+    ("delete", "rooms/{room}/word-filters/{filter}/", None, (401, 403, 403, 403, 204, 204)),
+    ("get", "rooms/{room}/held-messages/", None, (401, 403, 403, 403, 200, 200)),
+    ("post", "rooms/{room}/held-messages/{held}/approve/", None, (401, 403, 403, 403, 200, 200)),
+    ("post", "rooms/{room}/held-messages/{held}/reject/", None, (401, 403, 403, 403, 200, 200)),
+    # media: uploads are multipart only; only the owner (the member) sees an upload, and an
+    # unprocessed one has no file to serve yet
+    ("post", "uploads/", {}, (401, 415, 415, 415, 415, 415)),
+    ("get", "uploads/{upload}/", None, (401, 200, 404, 404, 404, 404)),
+    ("post", "uploads/{upload}/use/", {"target": "avatar"}, (401, 400, 404, 404, 404, 404)),
+    # notifications: my own only ({notification} does not exist: 404 for everyone)
+    ("get", "notifications/", None, (401, 200, 200, 200, 200, 200)),
+    ("post", "notifications/{notification}/read/", None, (401, 404, 404, 404, 404, 404)),
+    ("post", "notifications/read-all/", None, (401, 200, 200, 200, 200, 200)),
+    ("get", "me/unread/", None, (401, 200, 200, 200, 200, 200)),
+    ("get", "me/rooms/", None, (401, 200, 200, 200, 200, 200)),
+    ("get", "me/notification-settings/", None, (401, 200, 200, 200, 200, 200)),
+    ("put", "rooms/{room}/notifications/", {"level": "mentions"}, (401, 200, 404, 404, 200, 404)),
+    ("get", "media/{media_key}/{variant}/", None, (404, 404, 404, 404, 404, 404)),
+]
+# fmt: on
+
+
+@pytest.fixture
+def world(make_user, make_room, make_member):
+    host = make_user("host")
+    member, outsider, banned, requester = (
+        make_user(name) for name in ("member", "outsider", "banned", "requester")
+    )
+    staff = make_user("staff")
+    staff.is_staff = True
+    staff.save(update_fields=["is_staff"])
+    staff.groups.add(Group.objects.get(name="moderators"))  # a site moderator
+    room = make_room(owner=host, visibility=Room.Visibility.PUBLIC, title="Matrix room")
+    room.is_web_public = False
+    room.save(update_fields=["is_web_public"])
+    member_ship = make_member(room, member, nickname="member")
+    banned_ship = make_member(room, banned, nickname="banned")
+    ban_member(room_id=room.pk, actor=host, membership_id=banned_ship.pk)
+    update_room(room_id=room.pk, actor=host, join_policy=Room.JoinPolicy.APPROVAL)
+    request = join_room(room_id=room.pk, user=requester, nickname="asking")
+    message = check_send_message(
+        membership=active_membership(room_id=room.pk, user_id=member.pk), body="hello"
+    ).message
+    invite = create_invite(room_id=room.pk, actor=host)
+    post = create_status_post(author=host, body="My status")
+    word_filter = check_add_room_filter(
+        actor=host, room_id=room.pk, kind="word", text="forbidden", action="block"
+    )
+    upload = create_media_asset(owner=member, file=_png(), room=room)
+    held = do_hold_message(membership=member_ship, body="held for review", rule_kind="word")
+    return {
+        "users": {
+            "anonymous": None,
+            "member": member,
+            "non_member": outsider,
+            "banned": banned,
+            "host": host,
+            "staff": staff,
+        },
+        "ids": {
+            "room": room.pk,
+            "member": member_ship.pk,
+            "banned": banned_ship.pk,
+            "request": request.pk,
+            "message": message.pk,
+            "invite": invite.code,
+            "handle": host.profile.handle,
+            "post": post.pk,
+            "filter": word_filter.pk,
+            "held": held.pk,
+            "upload": upload.pk,
+            "media_key": upload.key,
+            "variant": "original",
+            "notification": 999999,
+        },
+    }
+
+
+def _png():
+    image = io.BytesIO()
+    Image.new("RGB", (4, 4), "teal").save(image, format="PNG")
+    return SimpleUploadedFile("dot.png", image.getvalue(), content_type="image/png")
+
+
+def _fill(value, ids: dict):
+    if isinstance(value, dict):
+        return {key: _fill(item, ids) for key, item in value.items()}
+    if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
+        return ids[value[1:-1]]
+    return value
+
+
+CASES = [
+    pytest.param(method, template, body, role, expected[index], id=f"{method} {template} {role}")
+    for method, template, body, expected in MATRIX
+    for index, role in enumerate(ROLES)
+]
+
+
+@pytest.mark.parametrize(("method", "template", "body", "role", "expected"), CASES)
+def test_permission_matrix(world, method, template, body, role, expected):
+    client = APIClient()
+    user = world["users"][role]
+    if user is not None:
+        client.force_authenticate(user)
+    url = "/api/v1/" + template.format(**world["ids"])
+    response = getattr(client, method)(
+        url, _fill(body, world["ids"]), format="json", HTTP_IDEMPOTENCY_KEY=f"matrix-{role}"
+    )
+    assert response.status_code == expected, response.content
+    if response.status_code >= 400:
+        assert set(response.json()["error"]) == {"code", "message", "fields"}
+
+
+def test_the_table_covers_every_api_endpoint():
+    from django.urls import get_resolver
+
+    resolver = get_resolver()
+    api_patterns = {
+        route for route in _walk(resolver.url_patterns, "") if route.startswith("api/v1/")
+    }
+    tested = {
+        "api/v1/" + template.split("?")[0].replace("{", "<").replace("}", ">")
+        for _, template, _, _ in MATRIX
+    }
+    untested = {
+        pattern for pattern in api_patterns if _normalise(pattern) not in map(_normalise, tested)
+    }
+    assert not untested, sorted(untested)
+
+
+def _walk(patterns, prefix):
+    for pattern in patterns:
+        if hasattr(pattern, "url_patterns"):
+            yield from _walk(pattern.url_patterns, prefix + str(pattern.pattern))
+        else:
+            yield prefix + str(pattern.pattern)
+
+
+def _normalise(route: str) -> str:
+    import re
+
+    return re.sub(r"<[^>]+>", "<>", route)
