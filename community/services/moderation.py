@@ -46,6 +46,7 @@ from community.models import (
 from community.models.moderation import APPEAL_SEVERITY, REASON_SEVERITY
 from community.moderation_filters import validate_rule_text
 from community.selectors.rooms import member_payload
+from community.services.notifications import notify_moderation_outcome
 from config.errors import (
     ConflictError,
     DomainError,
@@ -752,6 +753,15 @@ def _close_case(*, moderator: User, case: ModerationCase, status: str, note: str
     case.closed_by = moderator
     case.resolution_note = note
     case.save(update_fields=["status", "closed_at", "closed_by", "resolution_note"])
+    # Every reporter hears how their report ended (a notification, written in this
+    # transaction, pushed live after commit).
+    for report in Report.objects.filter(case=case).select_related("reporter").order_by("id"):
+        notify_moderation_outcome(
+            user=report.reporter,
+            outcome=status,
+            outcome_label=case.get_status_display(),
+            report_id=report.pk,
+        )
     if audit:
         _audit(
             actor=moderator,
@@ -855,6 +865,12 @@ def _decide_appeal(*, moderator: User, case: ModerationCase, grant: bool, note: 
     appeal.status = Appeal.Status.GRANTED if grant else Appeal.Status.DENIED
     appeal.decided_at = timezone.now()
     appeal.save(update_fields=["status", "decided_at"])
+    notify_moderation_outcome(
+        user=appeal.user,
+        outcome=appeal.status,
+        outcome_label=appeal.get_status_display(),
+        appeal_id=appeal.pk,
+    )
     _audit(
         actor=moderator,
         action=Action.GRANT_APPEAL if grant else Action.DENY_APPEAL,

@@ -13,6 +13,7 @@ from community.models import (
     Membership,
     Message,
     ModerationCase,
+    Notification,
     Room,
 )
 from community.services.moderation import check_file_report
@@ -301,6 +302,11 @@ def test_suspend_room_and_dismiss(moderator, scene, make_user):
     assert not Room.objects.get(pk=scene["room"].pk).is_suspended
     assert act(client, scene["case"], action="dismiss", note="not abuse").status_code == 302
     assert ModerationCase.objects.get(pk=scene["case"].pk).status == "dismissed"
+    # The reporter is told how their report ended.
+    reporter = scene["case"].reports.get().reporter
+    outcome = Notification.objects.get(recipient=reporter, kind="moderation")
+    assert outcome.data["outcome"] == "dismissed"
+    assert outcome.read_at is None
     assert set(AuditLogEntry.objects.values_list("action", flat=True)) == {
         "suspend_room",
         "unsuspend_room",

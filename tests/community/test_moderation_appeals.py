@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from community.models import Appeal, AuditLogEntry, Membership, ModerationCase
+from community.models import Appeal, AuditLogEntry, Membership, ModerationCase, Notification
 from community.services.moderation import check_ban_member, check_file_report
 from profiles.models import User
 from tests.community.moderation_helpers import make_moderator, owner_membership
@@ -107,6 +107,13 @@ def test_a_suspended_user_appeals_and_a_denial_keeps_the_suspension(make_room, m
     )
     assert Appeal.objects.get().status == "denied"
     assert User.objects.get(pk=owner.pk).suspended_until > timezone.now()
+    # The appellant is told the decision.
+    outcome = Notification.objects.get(recipient=owner, kind="moderation")
+    assert outcome.data == {
+        "outcome": "denied",
+        "outcome_label": "Denied",
+        "appeal_id": Appeal.objects.get().pk,
+    }
 
 
 def test_members_see_their_own_moderation_notices_without_who(banned, make_user):
