@@ -1,14 +1,12 @@
 """Capacity under concurrent joins: never one member over (PostgreSQL row locks)."""
 
-import threading
-
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from community.models import Membership, Room
 from community.services.rooms import approve_join_request, join_room
 from config.errors import ConflictError
+from tests.concurrency import race
 
 pytestmark = [
     pytest.mark.postgres,
@@ -17,32 +15,6 @@ pytestmark = [
 ]
 
 RACERS = 16
-
-
-def race(callables) -> tuple[list, list]:
-    """Run every callable at once (one thread and DB connection each)."""
-    barrier = threading.Barrier(len(callables))
-    results, errors = [], []
-    lock = threading.Lock()
-
-    def run(call):
-        try:
-            barrier.wait(timeout=10)
-            outcome = call()
-            with lock:
-                results.append(outcome)
-        except Exception as exc:  # collected and asserted on below
-            with lock:
-                errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in callables]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results, errors
 
 
 def test_many_joins_race_for_the_last_seat(make_room, make_user):

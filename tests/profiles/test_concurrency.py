@@ -1,14 +1,12 @@
 """Races on PostgreSQL: one handle, one follow, however many requests arrive at once."""
 
-import threading
-
 import pytest
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection
 
 from profiles.models import Follow, Profile
 from profiles.services import follow_user, update_profile
+from tests.concurrency import race
 
 pytestmark = [
     pytest.mark.postgres,
@@ -17,32 +15,6 @@ pytestmark = [
 ]
 
 RACERS = 8
-
-
-def race(callables) -> tuple[list, list]:
-    """Run every callable at once, one thread and database connection each."""
-    barrier = threading.Barrier(len(callables))
-    results, errors = [], []
-    lock = threading.Lock()
-
-    def run(call):
-        try:
-            barrier.wait(timeout=10)
-            outcome = call()
-            with lock:
-                results.append(outcome)
-        except Exception as exc:  # collected and asserted on below
-            with lock:
-                errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in callables]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results, errors
 
 
 def test_one_handle_claimed_by_many_at_once_goes_to_exactly_one(make_user):
