@@ -150,9 +150,29 @@
       panel.hidden = true;
       open.setAttribute("aria-expanded", "false");
     }
+    // The panel opens above its button; near the top of a scrolling list (the first
+    // message of a chat log) it would slide under the list's sticky header, so it
+    // opens below instead.
+    function place() {
+      panel.classList.remove("reaction-picker-below");
+      var limit = 0;
+      for (var node = wrapper.parentElement; node; node = node.parentElement) {
+        var overflow = getComputedStyle(node).overflowY;
+        if (overflow === "auto" || overflow === "scroll") {
+          limit = node.getBoundingClientRect().top;
+          break;
+        }
+      }
+      var header = document.querySelector(".site-header");
+      if (header) limit = Math.max(limit, header.getBoundingClientRect().bottom);
+      if (panel.getBoundingClientRect().top < limit + 48) {
+        panel.classList.add("reaction-picker-below");
+      }
+    }
     open.addEventListener("click", function () {
       panel.hidden = !panel.hidden;
       open.setAttribute("aria-expanded", panel.hidden ? "false" : "true");
+      if (!panel.hidden) place();
       if (!panel.hidden && panel.firstChild) panel.firstChild.focus();
     });
     panel.addEventListener("keydown", function (event) {

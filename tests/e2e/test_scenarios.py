@@ -170,12 +170,6 @@ def test_reply_shows_the_quoted_message_to_everyone(new_person, jazz_room):
     expect(reply.locator("blockquote")).to_contain_text("Blue Train or Giant Steps?")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="The emoji picker of a chat message cannot be tapped: for a message at the top "
-    "of the chat log it opens above the message, under the chat's status header "
-    "(.chat-status in static/css/chat.css intercepts the tap on 👍) and the site header.",
-)
 def test_a_reaction_shows_live_in_the_other_browser(new_person, jazz_room):
     room, host, member = jazz_room
     say(room, host, "Tonight's pick: Kind of Blue")
