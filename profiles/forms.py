@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from config.errors import RateLimitedError
@@ -11,15 +12,37 @@ class SignUpForm(forms.Form):
     username = forms.CharField(label=_("Username"), max_length=150)
     email = forms.EmailField(label=_("Email (optional)"), required=False)
     password = forms.CharField(label=_("Password"), widget=forms.PasswordInput, strip=False)
+    interests = forms.ModelMultipleChoiceField(
+        label=_("Interests"),
+        help_text=_("Pick a few: they fill your “For you” rooms. You can change them later."),
+        queryset=None,
+        to_field_name="slug",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args, **kwargs):
+        from community.models import Interest
+
+        super().__init__(*args, **kwargs)
+        self.fields["interests"].queryset = Interest.objects.order_by("slug")
 
     def save(self, *, locale: str = ""):
         try:
-            return services.register_user(
-                username=self.cleaned_data["username"],
-                password=self.cleaned_data["password"],
-                email=self.cleaned_data.get("email") or "",
-                locale=locale,
-            )
+            # The account and its first interests are one step: both or neither.
+            with transaction.atomic():
+                user = services.register_user(
+                    username=self.cleaned_data["username"],
+                    password=self.cleaned_data["password"],
+                    email=self.cleaned_data.get("email") or "",
+                    locale=locale,
+                )
+                interests = self.cleaned_data.get("interests") or []
+                if interests:
+                    services.update_profile(
+                        user=user, interest_slugs=[interest.slug for interest in interests]
+                    )
+                return user
         except ValidationError as exc:
             for field, messages in exc.message_dict.items():
                 for message in messages:

@@ -160,6 +160,11 @@
     node.querySelector("[data-action=reply]").hidden = !!message.deleted;
     node.querySelector("[data-action=edit]").hidden = !mine || message.deleted || message.kind !== "text";
     node.querySelector("[data-action=delete]").hidden = message.deleted || !(mine || config.isHost);
+    // Tip the author of someone else's message (the wallet's tip page names them by
+    // their room nickname only).
+    var tip = node.querySelector("[data-action=tip]");
+    tip.hidden = mine || message.deleted || !message.author || !root.dataset.tipUrl;
+    if (!tip.hidden) tip.href = root.dataset.tipUrl + "?message=" + encodeURIComponent(message.id);
     // The reactions feature draws its bar into each message (and fills message.reactions).
     window.MoimReactions && window.MoimReactions.renderBar(node, message);
     // Image and video messages draw their media (static/js/media.js).

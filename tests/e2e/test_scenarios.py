@@ -50,11 +50,6 @@ def send(page, text: str):
 # --- sign up and pick interests --------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Sign-up has no interest picking: /accounts/signup/ has no Interests field and "
-    "signing up lands on the home page, not on an interest-picking step.",
-)
 def test_sign_up_offers_interest_picking(new_person):
     make_interests()
     page = new_person(PHONE).goto("/accounts/signup/")
@@ -65,6 +60,10 @@ def test_sign_up_offers_interest_picking(new_person):
         page.get_by_role("button", name="Sign up").click()
         interests = page.get_by_role("group", name=re.compile("Interests"))
     interests.get_by_label("Jazz").check(timeout=2_000)
+    page.get_by_role("button", name="Sign up").click()
+    expect(page).to_have_url(re.compile(r"/$"))
+    jisoo = User.objects.get(username="jisoo")
+    assert list(jisoo.profile.interests.values_list("slug", flat=True)) == ["jazz"]
 
 
 def test_sign_up_then_pick_interests_fills_for_you(new_person):
@@ -305,11 +304,6 @@ def test_tip_a_message_and_both_balances_change(new_person, jazz_room):
     screenshot(host_page, "wallet-host-desktop")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="The room page offers no way to tip: no 'Tip' action on chat messages "
-    "(static/js/chat.js) and no 'Tip the host' link on templates/community/room_detail.html.",
-)
 def test_tip_the_host_from_the_room(new_person, jazz_room):
     room, host, member = jazz_room
     say(room, host, "Here is tonight's playlist")
@@ -406,12 +400,6 @@ def test_report_a_message_from_the_chat(new_person, jazz_room):
     assert ModerationCase.objects.filter(message__body__startswith="Win a free").count() == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Keyboard users cannot reach a message's actions: static/css/chat.css keeps "
-    ".chat-actions display:none until :hover or :focus-within, and nothing in a message "
-    "can take focus before them.",
-)
 def test_reply_with_the_keyboard_only(new_person, jazz_room):
     room, host, member = jazz_room
     say(room, member, "Blue Train or Giant Steps?")

@@ -80,3 +80,29 @@ def test_forms_are_csrf_protected(user):
     strict = Client(enforce_csrf_checks=True)
     response = strict.post("/accounts/login/", {"username": "alice", "password": TEST_PASSWORD})
     assert response.status_code == 403
+
+
+def test_signup_picks_interests_in_the_same_step(client):
+    from community.models import Interest
+
+    jazz = Interest.objects.create(slug="jazz", name_en="Jazz", name_ko="재즈", name_ja="ジャズ")
+    Interest.objects.create(slug="books", name_en="Books")
+    page = client.get("/accounts/signup/").content.decode()
+    assert 'value="jazz"' in page and 'value="books"' in page
+    response = client.post(
+        "/accounts/signup/",
+        {"username": "jisoo", "password": "a-good-long-passphrase", "interests": ["jazz"]},
+    )
+    assert response.status_code == 302
+    user = get_user_model().objects.get(username="jisoo")
+    assert list(user.profile.interests.all()) == [jazz]
+
+
+def test_signup_with_an_unknown_interest_writes_nothing(client):
+    response = client.post(
+        "/accounts/signup/",
+        {"username": "jisoo", "password": "a-good-long-passphrase", "interests": ["nope"]},
+    )
+    assert response.status_code == 200
+    assert "interests" in response.context["form"].errors
+    assert not get_user_model().objects.filter(username="jisoo").exists()
