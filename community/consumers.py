@@ -30,6 +30,12 @@ from community.services.messages import (
     notify_typing,
 )
 from config.errors import DomainError, RateLimitedError
+from profiles.selectors import (
+    blocked_member_ids_in_room,
+    blocked_user_ids,
+    user_group_name,
+    with_collapsed_flags,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -70,10 +76,22 @@ def _room_exists(room_id: int) -> bool:
     return Room.objects.filter(pk=room_id).exists()
 
 
+def _viewer_blocks(user_id: int, room_id: int) -> tuple[bool, frozenset[int]]:
+    """Whether the viewer blocked anyone, and the room memberships of those they did
+    (one query for the many who block no one)."""
+    blocked = blocked_user_ids(user_id)
+    if not blocked:
+        return False, frozenset()
+    return True, frozenset(blocked_member_ids_in_room(user_id, room_id, blocked_ids=blocked))
+
+
 def _history_page(room_id: int, after: int, viewer) -> tuple[list[dict], bool]:
     messages, has_more = room_history(room_id=room_id, after=after, limit=CATCH_UP_PAGE)
     return message_payloads(messages, viewer=viewer), has_more
 
+
+# Events whose message payload each socket flags ``collapsed`` for its own viewer.
+MESSAGE_EVENTS = {"message.created", "message.updated"}
 
 # Events that take a member out of the room, and the reason each implies: the removed
 # member's own sockets close with that reason's code (``member.removed`` carries it).
@@ -115,6 +133,10 @@ def _str_field(content: dict, name: str, *, required: bool = True) -> str:
 class RoomConsumer(AsyncJsonWebsocketConsumer):
     membership_id: int | None = None
     joined_group = False
+    user_group: str | None = None
+    # Memberships in this room of users the viewer blocked: their messages are collapsed.
+    blocked_member_ids: frozenset[int] = frozenset()
+    blocks_anyone = False
     closing = False
     # Highest seq sent during catch-up: live copies of those messages are skipped.
     history_high_water = 0
@@ -152,6 +174,11 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             return await self._close(CLOSE_TRY_AGAIN_LATER)
         self.joined_group = True
         self.group_joined_at = time.monotonic()
+        # The user's own group carries ``blocks.changed``; joined before the blocks are
+        # read, like the room group before history, so no change falls in between.
+        self.user_group = user_group_name(self.user_id)
+        await self.channel_layer.group_add(self.user_group, self.channel_name)
+        await self._load_blocked_members()
 
         membership = await database_sync_to_async(membership_for_user)(
             room_id=self.room_id, user_id=self.user_id
@@ -181,6 +208,18 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             channel_name=self.channel_name,
         )
 
+    async def _load_blocked_members(self) -> None:
+        self.blocks_anyone, self.blocked_member_ids = await database_sync_to_async(_viewer_blocks)(
+            self.user_id, self.room_id
+        )
+
+    def _blocks_event(self) -> dict:
+        return {
+            "type": "blocks.changed",
+            "room_id": self.room_id,
+            "collapsed_membership_ids": sorted(self.blocked_member_ids),
+        }
+
     def _after_from_query(self) -> int | None:
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         raw = (query.get("after") or [""])[0]
@@ -208,6 +247,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         self.joined_group = False
         try:
             await self.channel_layer.group_discard(self.group, self.channel_name)
+            await self.channel_layer.group_discard(self.user_group, self.channel_name)
         except Exception:
             logger.warning("channel layer unavailable while leaving room %s", self.room_id)
         await database_sync_to_async(presence.socket_offline)(
@@ -294,7 +334,9 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         )
         if not sent.created:
             # A retry: the room saw it already, so only the sender gets it back.
-            payload = await database_sync_to_async(message_payload_by_id)(sent.message.pk)
+            payload = await database_sync_to_async(message_payload_by_id)(
+                sent.message.pk, viewer=self.scope["user"]
+            )
             await self.send_json({"type": "message.created", "message": payload})
 
     async def frame_message_edit(self, membership, content, ref):
@@ -322,6 +364,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         if time.monotonic() - self.group_joined_at > GROUP_REFRESH_SECONDS:
             try:
                 await self.channel_layer.group_add(self.group, self.channel_name)
+                await self.channel_layer.group_add(self.user_group, self.channel_name)
                 self.group_joined_at = time.monotonic()
             except Exception:  # retried on the next ping
                 logger.warning("channel layer unavailable; group refresh for %s", self.room_id)
@@ -350,6 +393,16 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             return  # already sent during catch-up
         if kind == "typing" and event.get("membership_id") == self.membership_id:
             return
+        if kind == "blocks.changed":
+            await self._load_blocked_members()
+            return await self.send_json(self._blocks_event())
+        if kind == "member.joined" and self.blocks_anyone:
+            # The one joining may be someone the viewer blocked, with a new membership:
+            # their messages arrive collapsed (no frame says so, to tell nobody who).
+            await self._load_blocked_members()
+        if kind in MESSAGE_EVENTS and self.blocked_member_ids:
+            (message,) = with_collapsed_flags([event["message"]], self.blocked_member_ids)
+            event = {**event, "message": message}
         if kind in REMOVAL_EVENTS:
             target = event.get("membership_id", event.get("member_id"))
             reason = event.get("reason") or REMOVAL_EVENTS[kind]

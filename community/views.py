@@ -22,6 +22,7 @@ from community.selectors import rooms as selectors
 from community.selectors.reactions import with_reaction_summaries
 from community.services import rooms as services
 from config.errors import DomainError, NotFoundError
+from profiles.selectors import blocked_member_ids_in_room, is_collapsed_for
 
 DISCOVER_SECTION_SIZE = 8
 SEARCH_PAGE_SIZE = 24
@@ -179,6 +180,10 @@ def room_detail(request, room_id: int):
             .select_related("author")
             .order_by("-seq")[:20]
         )[::-1]
+        if viewer is not None:
+            blocked = blocked_member_ids_in_room(viewer, room.pk)
+            for message in preview:
+                message.collapsed = is_collapsed_for(message.author_id, blocked)
     with_reaction_summaries("room", [room], viewer=request.user)
     context = {
         "room": room,

@@ -53,17 +53,24 @@ def is_blocked_either_way(a: UserOrId, b: UserOrId) -> bool:
     ).exists()
 
 
-def blocked_member_ids_in_room(viewer: UserOrId, room_id: int) -> set[int]:
-    """Membership ids in ``room_id`` of users ``viewer`` blocked, in one query.
+def blocked_member_ids_in_room(
+    viewer: UserOrId, room_id: int, *, blocked_ids: set[int] | None = None
+) -> set[int]:
+    """Membership ids in ``room_id`` of users ``viewer`` blocked, in one query (none when
+    the caller passes ``blocked_ids`` from :func:`blocked_user_ids` and it is empty).
 
     Payloads carry membership ids, never user ids (open profiles), so a consumer
     compares a message's author membership against this set.
     """
+    if blocked_ids is not None and not blocked_ids:
+        return set()
+    users = (
+        Block.objects.filter(blocker_id=_id(viewer)).values("blocked_id")
+        if blocked_ids is None
+        else blocked_ids
+    )
     return set(
-        Membership.objects.filter(
-            room_id=room_id,
-            user_id__in=Block.objects.filter(blocker_id=_id(viewer)).values("blocked_id"),
-        ).values_list("id", flat=True)
+        Membership.objects.filter(room_id=room_id, user_id__in=users).values_list("id", flat=True)
     )
 
 
@@ -73,17 +80,26 @@ def is_collapsed_for(author_membership_id: int | None, blocked_member_ids: set[i
 
 
 def with_collapsed_flags(payloads: list[dict], blocked_member_ids: set[int]) -> list[dict]:
-    """Copies of chat message payloads with ``collapsed`` set for one viewer.
+    """Copies of chat message payloads with ``collapsed`` set for one viewer, on the
+    message and on the message it replies to.
 
     Copies, because a broadcast event is shared by every socket in the group. The
     author is read from ``payload["author"]["membership_id"]`` (the chat payload shape).
     """
-    flagged = []
-    for payload in payloads:
+
+    def flagged(payload: dict) -> dict:
         author = payload.get("author") or {}
-        collapsed = is_collapsed_for(author.get("membership_id"), blocked_member_ids)
-        flagged.append({**payload, "collapsed": collapsed})
-    return flagged
+        return {
+            **payload,
+            "collapsed": is_collapsed_for(author.get("membership_id"), blocked_member_ids),
+        }
+
+    return [
+        {**flagged(payload), "reply_to": flagged(payload["reply_to"])}
+        if payload.get("reply_to")
+        else flagged(payload)
+        for payload in payloads
+    ]
 
 
 def user_group_name(user_id: int) -> str:

@@ -78,3 +78,26 @@ def make_member():
         )
 
     return make
+
+
+@pytest.fixture
+def throttle_rates(settings):
+    """Set some throttle rates for one test (DRF caches them on the throttle class)."""
+    from rest_framework.settings import api_settings
+    from rest_framework.throttling import SimpleRateThrottle
+
+    original = settings.REST_FRAMEWORK
+
+    def apply(**rates):
+        settings.REST_FRAMEWORK = {
+            **original,
+            "DEFAULT_THROTTLE_RATES": {**original["DEFAULT_THROTTLE_RATES"], **rates},
+        }
+        api_settings.reload()
+        SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+        cache.clear()
+
+    yield apply
+    settings.REST_FRAMEWORK = original
+    api_settings.reload()
+    SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES

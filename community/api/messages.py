@@ -94,6 +94,9 @@ class ChatMessageSerializer(serializers.Serializer):
     mentions = serializers.ListField()
     reactions = serializers.ListField()
     media = serializers.DictField(allow_null=True)
+    collapsed = serializers.BooleanField(
+        help_text="True when the viewer blocked the author: show it folded, opened on request."
+    )
 
 
 class _FailOpenThrottleMixin:

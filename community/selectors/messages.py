@@ -14,6 +14,7 @@ from community.models import Membership, Message, MessageMention, ReactionTarget
 from community.selectors.media import media_payload
 from community.selectors.reactions import reaction_summaries
 from config.errors import NotFoundError, PermissionDeniedError
+from profiles.selectors import blocked_member_ids_in_room, blocked_user_ids, with_collapsed_flags
 
 HISTORY_DEFAULT_LIMIT = 50
 HISTORY_MAX_LIMIT = 100
@@ -46,6 +47,7 @@ def _reply_payload(message: Message | None) -> dict[str, Any] | None:
         "author": None
         if author is None
         else {"membership_id": author.pk, "nickname": author.nickname},
+        "collapsed": False,
     }
 
 
@@ -80,11 +82,17 @@ def message_payloads(messages: list[Message], *, viewer=None) -> list[dict[str, 
 
     Batch-shaped on purpose: reactions and media fill their parts with one query per
     page, not one per message. ``viewer`` sets each reaction's ``me`` (and hides the
-    reactions of users they blocked); broadcasts, shared by a room, pass none.
+    reactions of users they blocked) and ``collapsed`` on messages by people they
+    blocked; broadcasts, shared by a room, pass none and each socket flags its copy.
     """
     mentions = _mentions_by_message(messages)
+    signed_in = viewer is not None and viewer.is_authenticated and bool(messages)
+    blocked_users = blocked_user_ids(viewer) if signed_in else set()
     reactions = reaction_summaries(
-        ReactionTarget.MESSAGE, [m.pk for m in messages if not m.is_deleted], viewer
+        ReactionTarget.MESSAGE,
+        [m.pk for m in messages if not m.is_deleted],
+        viewer,
+        blocked_ids=blocked_users if signed_in else None,
     )
     payloads = []
     for message in messages:
@@ -106,8 +114,15 @@ def message_payloads(messages: list[Message], *, viewer=None) -> list[dict[str, 
                 "mentions": mentions.get(message.pk, []),
                 "reactions": reactions.get(message.pk, []),
                 "media": None if deleted else media_payload(message.media),
+                "collapsed": False,
             }
         )
+    if blocked_users:
+        blocked: set[int] = set()
+        for room_id in {message.room_id for message in messages}:
+            blocked |= blocked_member_ids_in_room(viewer, room_id, blocked_ids=blocked_users)
+        if blocked:
+            payloads = with_collapsed_flags(payloads, blocked)
     return payloads
 
 

@@ -62,6 +62,7 @@
     nodes: new Map(), // message id -> <li>
     messages: new Map(), // message id -> payload
     pending: new Map(), // client_id -> {body, replyTo, node}
+    revealed: new Set(), // ids of collapsed messages the reader chose to show
     replyTo: null,
     typists: new Map(), // membership id -> {nickname, timer}
     lastTypingSent: 0,
@@ -144,6 +145,12 @@
     node.classList.toggle("is-mine", !!mine);
     node.classList.toggle("is-system", message.kind === "system");
     node.classList.toggle("is-deleted", !!message.deleted);
+    // A message by someone I blocked stays folded until I ask to see it; folded, its
+    // text, media and reactions are not put in the page at all.
+    var folded = !!message.collapsed && !message.deleted && !state.revealed.has(message.id);
+    node.classList.toggle("is-collapsed", folded);
+    node.querySelector(".chat-collapsed").hidden = !folded;
+    if (folded) return node;
     node.querySelector(".chat-author").textContent = message.author ? message.author.nickname : "";
     var time = node.querySelector(".chat-time");
     time.dateTime = message.created_at;
@@ -154,8 +161,10 @@
     if (message.reply_to) {
       quote.hidden = false;
       quote.dataset.target = message.reply_to.id;
-      quote.querySelector(".chat-quote-author").textContent = message.reply_to.author ? message.reply_to.author.nickname : "";
-      quote.querySelector(".chat-quote-body").textContent = message.reply_to.deleted ? t("This message was deleted.") : message.reply_to.body;
+      var quoteFolded = message.reply_to.collapsed && !state.revealed.has(message.reply_to.id);
+      quote.querySelector(".chat-quote-author").textContent = message.reply_to.author && !quoteFolded ? message.reply_to.author.nickname : "";
+      quote.querySelector(".chat-quote-body").textContent = message.reply_to.deleted ? t("This message was deleted.")
+        : quoteFolded ? t("Message from someone you blocked.") : message.reply_to.body;
     }
     node.querySelector("[data-action=reply]").hidden = !!message.deleted;
     node.querySelector("[data-action=edit]").hidden = !mine || message.deleted || message.kind !== "text";
@@ -431,6 +440,13 @@
     var node = button.closest(".chat-message");
     var message = state.messages.get(Number(node.dataset.id));
     if (!message) return;
+    if (button.dataset.action === "show") {
+      state.revealed.add(message.id);
+      upsert(message);
+      var shown = state.nodes.get(message.id);
+      if (shown) shown.focus();
+      return;
+    }
     if (button.dataset.action === "reply") setReply(message);
     if (button.dataset.action === "edit") startEdit(node, message);
     if (button.dataset.action === "delete" && window.confirm(t("Delete this message?"))) {
@@ -456,6 +472,20 @@
     "message.created": function (event) { onCreated(event.message); },
     "message.updated": function (event) { upsert(event.message); },
     "message.deleted": onDeleted,
+    // I blocked or unblocked someone (maybe in another tab): refold what is on screen.
+    "blocks.changed": function (event) {
+      var folded = new Set(event.collapsed_membership_ids || []);
+      state.messages.forEach(function (message) {
+        var collapsed = !!message.author && folded.has(message.author.membership_id);
+        var reply = message.reply_to;
+        var replyCollapsed = !!(reply && reply.author && folded.has(reply.author.membership_id));
+        if (collapsed === !!message.collapsed && (!reply || replyCollapsed === !!reply.collapsed)) return;
+        upsert(Object.assign({}, message, {
+          collapsed: collapsed,
+          reply_to: reply ? Object.assign({}, reply, { collapsed: replyCollapsed }) : reply,
+        }));
+      });
+    },
     "reaction.updated": function (event) { window.MoimReactions && window.MoimReactions.onEvent(event); },
     "typing": onTyping,
     "presence": function (event) { el.presence.textContent = fmt(t("%(count)s online"), { count: event.online }, true); },

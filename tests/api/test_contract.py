@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from tests.conftest import TEST_PASSWORD
@@ -85,29 +84,6 @@ def test_statement_filters_by_currency(auth_client):
     usd = auth_client.get("/api/v1/wallet/transactions/", {"currency": "USD"}).json()
     assert krw["results"] and all(line["currency"] == "KRW" for line in krw["results"])
     assert usd["results"] == []
-
-
-@pytest.fixture
-def throttle_rates(settings):
-    """Set some throttle rates for one test (DRF caches them on the throttle class)."""
-    from rest_framework.settings import api_settings
-    from rest_framework.throttling import SimpleRateThrottle
-
-    original = settings.REST_FRAMEWORK
-
-    def apply(**rates):
-        settings.REST_FRAMEWORK = {
-            **original,
-            "DEFAULT_THROTTLE_RATES": {**original["DEFAULT_THROTTLE_RATES"], **rates},
-        }
-        api_settings.reload()
-        SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
-        cache.clear()
-
-    yield apply
-    settings.REST_FRAMEWORK = original
-    api_settings.reload()
-    SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
 
 
 def test_throttled_answer_has_the_shape_and_retry_after(api_client, db, throttle_rates):

@@ -247,3 +247,63 @@ def test_scroll_back_reply_edit_and_delete_in_a_browser(
             assert _seqs(page) == list(range(1, 124))
         finally:
             browser.close()
+
+
+def test_messages_by_someone_i_blocked_fold_and_open_on_request(
+    live_server_url, make_user, make_room, make_member, monkeypatch
+):
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "1")
+    from profiles.services import block_user
+
+    host = make_user("host")
+    room = make_room(owner=host)
+    guest = make_user("guest")
+    make_member(room, guest, nickname="Guest")
+    troll = make_user("troll")
+    troll_membership = make_member(room, troll, nickname="Trolly")
+    send_message(membership=troll_membership, body="<b>rude words</b>")
+    block_user(blocker=guest, blocked=troll)
+
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM)
+        try:
+            page = _page_for(browser, live_server_url, guest)
+            troll_page = _page_for(browser, live_server_url, troll)
+            page.goto(f"/chat-test/{room.pk}/")
+            troll_page.goto(f"/chat-test/{room.pk}/")
+            page.wait_for_selector("[data-chat-connection][data-state=open]", timeout=15000)
+            troll_page.wait_for_selector("[data-chat-connection][data-state=open]", timeout=15000)
+            first = page.locator('.chat-message[data-seq="1"]')
+            assert "is-collapsed" in first.get_attribute("class")
+            assert first.inner_text().startswith("Message from someone you blocked.")
+            # Folded, the text is not in the page at all.
+            assert "rude words" not in page.content()
+
+            # Live messages arrive folded too.
+            _say(troll_page, "more rude words")
+            page.wait_for_selector('.chat-message.is-collapsed[data-seq="2"]', timeout=10000)
+            assert "more rude words" not in page.content()
+
+            # "Show" opens one message, as text.
+            first.locator("[data-action=show]").click()
+            assert first.locator(".chat-body").inner_text() == "<b>rude words</b>"
+            assert "is-collapsed" not in first.get_attribute("class")
+            assert page.locator(".chat-messages b").count() == 0
+
+            # Unblocking (here through the API, as another tab would) unfolds the screen.
+            status = page.evaluate(
+                """() => fetch("/api/v1/users/troll/block/", {
+                  method: "DELETE", credentials: "same-origin",
+                  headers: {
+                    "X-CSRFToken": document.querySelector("[name=csrfmiddlewaretoken]").value,
+                  },
+                }).then(r => r.status)"""
+            )
+            assert status == 200
+            page.wait_for_selector('.chat-message[data-seq="2"]:not(.is-collapsed)', timeout=10000)
+            assert (
+                page.locator('.chat-message[data-seq="2"] .chat-body').inner_text()
+                == "more rude words"
+            )
+        finally:
+            browser.close()

@@ -731,22 +731,9 @@ def test_moderator_takes_media_down(
     assert auth_client.get(url).status_code == 404
 
 
-def test_uploads_are_throttled_per_user(upload_response, settings):
-    rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {**rates, "uploads": "2/min"},
-    }
-    from rest_framework.throttling import ScopedRateThrottle
-
-    ScopedRateThrottle.THROTTLE_RATES = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
-    try:
-        statuses = [
-            upload_response(media_samples.png(), name="a.png").status_code for _ in range(3)
-        ]
-    finally:
-        ScopedRateThrottle.THROTTLE_RATES = rates
-
+def test_uploads_are_throttled_per_user(upload_response, throttle_rates):
+    throttle_rates(uploads="2/min")
+    statuses = [upload_response(media_samples.png(), name="a.png").status_code for _ in range(3)]
     assert statuses == [201, 201, 429]
 
 

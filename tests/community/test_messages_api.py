@@ -216,6 +216,7 @@ def test_reply_preview_hides_deleted_content(room_setup):
         "deleted": True,
         "body": "",
         "author": {"membership_id": membership.pk, "nickname": "Guest"},
+        "collapsed": False,
     }
 
 

@@ -9,7 +9,6 @@ from channels.layers import get_channel_layer
 from django.apps import apps
 from django.utils import timezone
 from rest_framework.test import APIClient
-from rest_framework.throttling import ScopedRateThrottle
 
 from community.models import Membership, Reaction, ReactionCount
 from community.selectors.reactions import (
@@ -426,12 +425,8 @@ def test_idempotent_add_sends_nothing(message, auth_client, django_capture_on_co
 
 
 # --- rate limit --------------------------------------------------------------------------------
-def test_reactions_are_rate_limited(message, auth_client, monkeypatch):
-    monkeypatch.setattr(
-        ScopedRateThrottle,
-        "THROTTLE_RATES",
-        {**ScopedRateThrottle.THROTTLE_RATES, "reactions": "3/min"},
-    )
+def test_reactions_are_rate_limited(message, auth_client, throttle_rates):
+    throttle_rates(reactions="3/min")
     for _ in range(3):
         assert add(auth_client, "messages", message.pk).status_code == 200
     response = add(auth_client, "messages", message.pk)
