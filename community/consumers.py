@@ -7,10 +7,13 @@ write goes through ``community.services.messages``, every read through the selec
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 from django.utils.translation import gettext as _
 
 from community.models import Membership
@@ -45,10 +48,6 @@ CATCH_UP_PAGE = 100
 # channels-redis forgets a group member after ``group_expiry`` (a day); a long-lived
 # socket re-joins well before that, on a ping.
 GROUP_REFRESH_SECONDS = 3600
-# Frames one socket may send per window before they are refused without touching the
-# database (the per-user message limit is separate and shared by REST).
-FRAME_LIMIT = 60
-FRAME_WINDOW_SECONDS = 10
 
 # Close codes (docs/realtime.md). 4xxx: do not reconnect until the cause changes.
 CLOSE_NOT_AUTHENTICATED = 4401
@@ -128,6 +127,81 @@ def _str_field(content: dict, name: str, *, required: bool = True) -> str:
             _("%(field)s must be a string.") % {"field": name}, fields={name: [_("Invalid.")]}
         )
     return value
+
+
+@dataclass(frozen=True)
+class Frame:
+    content: dict
+    ref: str | int | None
+    viewer: object
+    channel_name: str
+
+
+def _handle_frame(
+    handler: Callable[[Membership, Frame], dict | None], *, room_id: int, user_id: int, frame: Frame
+) -> tuple[int | None, dict | None]:
+    """One trip to the database thread per frame: ``(close code, reply)``.
+
+    Bans, removals and mutes are checked on every frame, from the database; the
+    membership read here goes on to the service (which re-reads it under its lock).
+    """
+    membership = membership_for_user(room_id=room_id, user_id=user_id)
+    refusal = _close_code_for(membership)
+    if refusal:
+        return refusal, None
+    return None, handler(membership, frame)
+
+
+def _frame_message_send(membership: Membership, frame: Frame) -> dict | None:
+    sent = check_send_message(
+        membership=membership,
+        body=_str_field(frame.content, "body"),
+        client_id=_str_field(frame.content, "client_id", required=False),
+        reply_to_id=_int_field(frame.content, "reply_to", required=False),
+    )
+    if sent.created:
+        return None  # the room's broadcast brings it back
+    # A retry: the room saw it already, so only the sender gets it back.
+    payload = message_payload_by_id(sent.message.pk, viewer=frame.viewer)
+    return {"type": "message.created", "message": payload}
+
+
+def _frame_message_edit(membership: Membership, frame: Frame) -> None:
+    edit_message(
+        user_id=membership.user_id,
+        message_id=_int_field(frame.content, "id"),
+        body=_str_field(frame.content, "body"),
+    )
+
+
+def _frame_message_delete(membership: Membership, frame: Frame) -> None:
+    delete_message(user_id=membership.user_id, message_id=_int_field(frame.content, "id"))
+
+
+def _frame_typing(membership: Membership, frame: Frame) -> None:
+    notify_typing(membership=membership)
+
+
+def _frame_read(membership: Membership, frame: Frame) -> dict:
+    seq = mark_read(membership=membership, seq=_int_field(frame.content, "seq"))
+    return {"type": "read.ok", "room_id": membership.room_id, "seq": seq}
+
+
+def _frame_ping(membership: Membership, frame: Frame) -> dict:
+    presence.socket_heartbeat(
+        room_id=membership.room_id, membership_id=membership.pk, channel_name=frame.channel_name
+    )
+    return {"type": "pong", **({"ref": frame.ref} if frame.ref is not None else {})}
+
+
+FRAME_HANDLERS = {
+    "message.send": _frame_message_send,
+    "message.edit": _frame_message_edit,
+    "message.delete": _frame_message_delete,
+    "typing": _frame_typing,
+    "read": _frame_read,
+    "ping": _frame_ping,
+}
 
 
 class RoomConsumer(AsyncJsonWebsocketConsumer):
@@ -286,32 +360,42 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             return await self._send_error(
                 RateLimitedError(_("Too many frames."), retry_after=retry_after), ref
             )
-        handler = self.FRAME_HANDLERS.get(content["type"])
+        handler = FRAME_HANDLERS.get(content["type"])
         if handler is None:
             return await self._send_error(
                 FrameError(_("Unknown frame type."), code="unknown_frame"), ref
             )
-        # Bans, removals and mutes are checked on every frame, from the database.
-        membership = await database_sync_to_async(membership_for_user)(
-            room_id=self.room_id, user_id=self.user_id
+        if content["type"] == "ping":
+            await self._refresh_groups()
+        frame = Frame(
+            content=content,
+            ref=ref,
+            viewer=self.scope["user"],
+            channel_name=self.channel_name,
         )
-        refusal = _close_code_for(membership)
+        try:
+            refusal, reply = await database_sync_to_async(_handle_frame)(
+                handler, room_id=self.room_id, user_id=self.user_id, frame=frame
+            )
+        except DomainError as error:
+            return await self._send_error(error, ref)
         if refusal:
             return await self._close(refusal)
-        try:
-            await handler(self, membership, content, ref)
-        except DomainError as error:
-            await self._send_error(error, ref)
+        if reply is not None:
+            await self.send_json(reply)
 
     def _frame_budget_exceeded(self) -> int:
         """Seconds to wait when this socket sent too many frames lately, else 0."""
         now = time.monotonic()
         if not hasattr(self, "frame_times"):
             self.frame_times = deque()
-        while self.frame_times and now - self.frame_times[0] > FRAME_WINDOW_SECONDS:
+        # Refused without touching the database; the per-user message limit
+        # (CHAT_SEND_RATE) is separate and shared by REST.
+        limit, window = settings.CHAT_FRAME_RATE
+        while self.frame_times and now - self.frame_times[0] > window:
             self.frame_times.popleft()
-        if len(self.frame_times) >= FRAME_LIMIT:
-            return max(1, int(FRAME_WINDOW_SECONDS - (now - self.frame_times[0])) + 1)
+        if len(self.frame_times) >= limit:
+            return max(1, int(window - (now - self.frame_times[0])) + 1)
         self.frame_times.append(now)
         return 0
 
@@ -325,62 +409,15 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             event["ref"] = ref
         await self.send_json(event)
 
-    async def frame_message_send(self, membership, content, ref):
-        sent = await database_sync_to_async(check_send_message)(
-            membership=membership,
-            body=_str_field(content, "body"),
-            client_id=_str_field(content, "client_id", required=False),
-            reply_to_id=_int_field(content, "reply_to", required=False),
-        )
-        if not sent.created:
-            # A retry: the room saw it already, so only the sender gets it back.
-            payload = await database_sync_to_async(message_payload_by_id)(
-                sent.message.pk, viewer=self.scope["user"]
-            )
-            await self.send_json({"type": "message.created", "message": payload})
-
-    async def frame_message_edit(self, membership, content, ref):
-        await database_sync_to_async(edit_message)(
-            user_id=self.user_id,
-            message_id=_int_field(content, "id"),
-            body=_str_field(content, "body"),
-        )
-
-    async def frame_message_delete(self, membership, content, ref):
-        await database_sync_to_async(delete_message)(
-            user_id=self.user_id, message_id=_int_field(content, "id")
-        )
-
-    async def frame_typing(self, membership, content, ref):
-        await database_sync_to_async(notify_typing)(membership=membership)
-
-    async def frame_read(self, membership, content, ref):
-        seq = await database_sync_to_async(mark_read)(
-            membership=membership, seq=_int_field(content, "seq")
-        )
-        await self.send_json({"type": "read.ok", "room_id": self.room_id, "seq": seq})
-
-    async def frame_ping(self, membership, content, ref):
-        if time.monotonic() - self.group_joined_at > GROUP_REFRESH_SECONDS:
-            try:
-                await self.channel_layer.group_add(self.group, self.channel_name)
-                await self.channel_layer.group_add(self.user_group, self.channel_name)
-                self.group_joined_at = time.monotonic()
-            except Exception:  # retried on the next ping
-                logger.warning("channel layer unavailable; group refresh for %s", self.room_id)
-        await database_sync_to_async(presence.socket_heartbeat)(
-            room_id=self.room_id, membership_id=self.membership_id, channel_name=self.channel_name
-        )
-        await self.send_json({"type": "pong", **({"ref": ref} if ref is not None else {})})
-
-    FRAME_HANDLERS = {
-        "message.send": frame_message_send,
-        "message.edit": frame_message_edit,
-        "message.delete": frame_message_delete,
-        "typing": frame_typing,
-        "read": frame_read,
-        "ping": frame_ping,
-    }
+    async def _refresh_groups(self) -> None:
+        if time.monotonic() - self.group_joined_at <= GROUP_REFRESH_SECONDS:
+            return
+        try:
+            await self.channel_layer.group_add(self.group, self.channel_name)
+            await self.channel_layer.group_add(self.user_group, self.channel_name)
+            self.group_joined_at = time.monotonic()
+        except Exception:  # retried on the next ping
+            logger.warning("channel layer unavailable; group refresh for %s", self.room_id)
 
     # --- server events ----------------------------------------------------------------
 

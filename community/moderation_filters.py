@@ -11,14 +11,12 @@ times out on that message and counts as no match instead of stalling the server.
 """
 
 import logging
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
 
 import regex
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
@@ -26,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from community.models import BlockedPattern, Membership, Room
+from config.counters import count_in_window
 from config.errors import UnprocessableError
 from profiles.text import fold
 
@@ -169,10 +168,8 @@ def _active_rules(room: Room) -> list[BlockedPattern]:
 def _flood_count(membership: Membership) -> int:
     """Messages this member sent in the current window (counting this one)."""
     window = settings.MODERATION_FLOOD_WINDOW_SECONDS
-    key = f"flood:{membership.pk}:{int(time.time() // window)}"
     try:
-        cache.add(key, 0, window + 1)
-        return cache.incr(key)
+        return count_in_window(f"flood:{membership.pk}", window=window).count
     except Exception:  # the cache is down: no flood detection rather than no chat
         logger.warning("flood counter unavailable")
         return 0

@@ -350,6 +350,11 @@ CHAT_SEND_RATE = (
     env.int("CHAT_SEND_RATE_COUNT", default=20),
     env.int("CHAT_SEND_RATE_WINDOW", default=10),
 )
+# Frames one socket may send per window (seconds) before they are refused unread.
+CHAT_FRAME_RATE = (
+    env.int("CHAT_FRAME_RATE_COUNT", default=60),
+    env.int("CHAT_FRAME_RATE_WINDOW", default=10),
+)
 # --- Commerce (ledger) -------------------------------------------------------------------
 COMMERCE_CURRENCIES = env.list("COMMERCE_CURRENCIES", default=["KRW", "USD", "JPY", "EUR"])
 COMMERCE_MAX_AMOUNT = env.int("COMMERCE_MAX_AMOUNT", default=10**12)

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from community.models import Interest
 from community.services.notifications import notify_new_follower
+from config.counters import count_in_window
 from config.errors import (
     ConflictError,
     DomainError,
@@ -158,11 +159,7 @@ def check_login_allowed(*, username: str, ip: str) -> None:
 def record_login_failure(*, username: str, ip: str) -> None:
     window = settings.LOGIN_FAILURE_WINDOW_SECONDS
     for key in _failure_keys(username, ip):
-        cache.add(key, 0, window)
-        try:
-            cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, window)
+        count_in_window(key, window=window, fixed=False)
 
 
 def clear_login_failures(*, username: str, ip: str) -> None:
@@ -331,14 +328,10 @@ STATUS_POST_WINDOW_SECONDS = 600
 
 
 def _check_status_post_rate(author: User) -> None:
-    key = f"status-posts:{author.pk}"
-    cache.add(key, 0, STATUS_POST_WINDOW_SECONDS)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, STATUS_POST_WINDOW_SECONDS)
-        count = 1
-    if count > STATUS_POST_LIMIT:
+    posted = count_in_window(
+        f"status-posts:{author.pk}", window=STATUS_POST_WINDOW_SECONDS, fixed=False
+    )
+    if posted.count > STATUS_POST_LIMIT:
         raise RateLimitedError(
             _("You are posting too often. Try again in a few minutes."),
             retry_after=STATUS_POST_WINDOW_SECONDS,

@@ -88,9 +88,11 @@ def message_payloads(messages: list[Message], *, viewer=None) -> list[dict[str, 
     mentions = _mentions_by_message(messages)
     signed_in = viewer is not None and viewer.is_authenticated and bool(messages)
     blocked_users = blocked_user_ids(viewer) if signed_in else set()
+    # A message just sent (``do_send_message`` marks it with ``mention_list``) has no
+    # reactions yet: no query for it, on the path of every send.
     reactions = reaction_summaries(
         ReactionTarget.MESSAGE,
-        [m.pk for m in messages if not m.is_deleted],
+        [m.pk for m in messages if not m.is_deleted and not hasattr(m, "mention_list")],
         viewer,
         blocked_ids=blocked_users if signed_in else None,
     )
@@ -137,7 +139,7 @@ def message_payload_by_id(message_id: int, *, viewer=None) -> dict[str, Any]:
 
 def active_membership(*, room_id: int, user_id: int) -> Membership | None:
     return (
-        Membership.objects.select_related("room")
+        Membership.objects.select_related("room", "user")
         .filter(room_id=room_id, user_id=user_id, state=Membership.State.ACTIVE)
         .first()
     )
@@ -146,7 +148,9 @@ def active_membership(*, room_id: int, user_id: int) -> Membership | None:
 def membership_for_user(*, room_id: int, user_id: int) -> Membership | None:
     """The user's membership in the room in any state (banned and left included)."""
     return (
-        Membership.objects.select_related("room").filter(room_id=room_id, user_id=user_id).first()
+        Membership.objects.select_related("room", "user")
+        .filter(room_id=room_id, user_id=user_id)
+        .first()
     )
 
 

@@ -8,7 +8,6 @@ same broadcast.
 
 import logging
 import math
-import time
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -25,6 +24,7 @@ from community.services.notifications import (
     record_message_mentions,
     withdraw_message_notifications,
 )
+from config.counters import count_in_window
 from config.errors import (
     DomainError,
     NotFoundError,
@@ -101,19 +101,14 @@ def _check_rate_limit(*, user_id: int) -> None:
     Fails open: with the cache down, messages are still accepted (and stored).
     """
     count_limit, window = settings.CHAT_SEND_RATE
-    now = time.time()
-    window_start = int(now // window) * window
-    key = f"chat-rate:{user_id}:{window_start}"
     try:
-        cache.add(key, 0, window + 1)
-        sent = cache.incr(key)
+        sent = count_in_window(f"chat-rate:{user_id}", window=window)
     except Exception:
         logger.warning("rate limit cache unavailable; send allowed")
         return
-    if sent > count_limit:
+    if sent.count > count_limit:
         raise RateLimitedError(
-            _("You are sending messages too fast."),
-            retry_after=max(1, math.ceil(window_start + window - now)),
+            _("You are sending messages too fast."), retry_after=sent.retry_after
         )
 
 
@@ -195,8 +190,12 @@ def _screen(*, membership: Membership, body: str) -> None:
     from community.moderation_filters import HOLD, MessageFilteredError, screen_message
     from community.services.moderation import do_hold_message
 
-    room = Room.objects.get(pk=membership.room_id)
-    membership = _fresh_membership(room=room, user_id=membership.user_id)
+    if not (Membership.room.is_cached(membership) and Membership.user.is_cached(membership)):
+        room = Room.objects.get(pk=membership.room_id)
+        membership = _fresh_membership(room=room, user_id=membership.user_id)
+    # else: the socket and the REST view read it with its room and user for this very
+    # send (``membership_for_user`` / ``active_membership``); the lock re-reads it anyway.
+    room = membership.room
     # Refusals that are not moderation (not a member, muted, suspended) come first, so a
     # muted member's message is neither held nor counted as flood.
     ensure_can_post(membership, room)

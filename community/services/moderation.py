@@ -16,12 +16,9 @@ Live effects reuse the chat and rooms vocabularies (docs/realtime.md):
 """
 
 import logging
-import math
-import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -47,6 +44,7 @@ from community.models.moderation import APPEAL_SEVERITY, REASON_SEVERITY
 from community.moderation_filters import validate_rule_text
 from community.selectors.rooms import member_payload
 from community.services.notifications import notify_moderation_outcome
+from config.counters import count_in_window
 from config.errors import (
     ConflictError,
     DomainError,
@@ -209,20 +207,15 @@ def _remove_membership(*, room: Room, target: Membership, state: str, reason: st
 
 
 def _check_report_rate(user_id: int) -> None:
-    window = 3600
-    now = time.time()
-    start = int(now // window) * window
-    key = f"report-rate:{user_id}:{start}"
     try:
-        cache.add(key, 0, window + 1)
-        sent = cache.incr(key)
+        sent = count_in_window(f"report-rate:{user_id}", window=3600)
     except Exception:  # fail open: a cache outage must not stop people reporting abuse
         logger.warning("report rate limit cache unavailable; report allowed")
         return
-    if sent > settings.MODERATION_REPORTS_PER_HOUR:
+    if sent.count > settings.MODERATION_REPORTS_PER_HOUR:
         raise RateLimitedError(
             _("You have sent many reports recently. Please try again later."),
-            retry_after=max(1, math.ceil(start + window - now)),
+            retry_after=sent.retry_after,
         )
 
 

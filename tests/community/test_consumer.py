@@ -549,10 +549,8 @@ async def test_membership_events_about_me_close_my_socket(room_with_two, event_t
     await host_socket.disconnect()
 
 
-async def test_a_socket_flooding_frames_is_told_to_slow_down(room_with_two, monkeypatch):
-    from community import consumers
-
-    monkeypatch.setattr(consumers, "FRAME_LIMIT", 5)
+async def test_a_socket_flooding_frames_is_told_to_slow_down(room_with_two, settings):
+    settings.CHAT_FRAME_RATE = (5, 10)
     room, _host, guest = room_with_two
     socket, _ = await ready_socket(guest, room.pk)
     for number in range(5):

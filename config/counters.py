@@ -1,0 +1,54 @@
+"""Counters in the shared cache for rate limits and flood detection.
+
+The one way Moim counts "how many in this window": chat sends, flood, reports, status
+posts and failed log-ins all call :func:`count_in_window`.
+"""
+
+import math
+import time
+from dataclasses import dataclass
+
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
+
+
+@dataclass(frozen=True)
+class WindowCount:
+    count: int
+    # Seconds until the window ends (and the count starts again).
+    retry_after: int
+
+
+def _increment(key: str, timeout: int) -> int:
+    cache = caches["default"]
+    if isinstance(cache, RedisCache):
+        # One round trip on Redis (this is on the path of every chat message): create the
+        # key with its expiry if it is new, then count, in a single pipeline.
+        redis_key = cache.make_and_validate_key(key)
+        client = cache._cache.get_client(redis_key, write=True)
+        pipe = client.pipeline(transaction=False)
+        pipe.set(redis_key, 0, ex=timeout, nx=True)
+        pipe.incr(redis_key)
+        return int(pipe.execute()[1])
+    cache.add(key, 0, timeout)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout)
+        return 1
+
+
+def count_in_window(name: str, *, window: int, fixed: bool = True) -> WindowCount:
+    """Count one more event for ``name`` and return the count in the current window.
+
+    ``fixed``: windows aligned on the clock (``name`` gets the window's start), so every
+    process agrees on them. Otherwise the window starts at the first event and the key
+    simply expires ``window`` seconds later. Raises whatever the cache raises: callers
+    decide whether to fail open.
+    """
+    now = time.time()
+    if fixed:
+        start = int(now // window) * window
+        count = _increment(f"{name}:{start}", window + 1)
+        return WindowCount(count=count, retry_after=max(1, math.ceil(start + window - now)))
+    return WindowCount(count=_increment(name, window), retry_after=window)
