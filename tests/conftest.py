@@ -53,6 +53,18 @@ def api_client():
 
 
 @pytest.fixture
+def client_for():
+    """An API client signed in as ``user``."""
+
+    def make(user) -> APIClient:
+        client = APIClient()
+        client.force_authenticate(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
 def auth_client(user):
     client = APIClient()
     client.force_authenticate(user)

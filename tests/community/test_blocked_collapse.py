@@ -5,7 +5,6 @@ Each viewer gets their own flags: the same broadcast reaches a third member unfo
 
 import pytest
 from channels.db import database_sync_to_async
-from rest_framework.test import APIClient
 
 from community.services.messages import send_message
 from tests.community.chat_support import (
@@ -19,16 +18,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("fresh_channel_layer"),
 ]
-
-
-@pytest.fixture
-def client_for():
-    def make(user) -> APIClient:
-        client = APIClient()
-        client.force_authenticate(user)
-        return client
-
-    return make
 
 
 @pytest.fixture

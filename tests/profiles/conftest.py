@@ -3,19 +3,6 @@ import io
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
-from rest_framework.test import APIClient
-
-
-@pytest.fixture
-def client_for():
-    """An API client signed in as ``user``."""
-
-    def make(user) -> APIClient:
-        client = APIClient()
-        client.force_authenticate(user)
-        return client
-
-    return make
 
 
 def image_upload(name: str = "photo.png", image_format: str = "PNG", size=(8, 8)):
