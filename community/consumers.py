@@ -36,7 +36,7 @@ from config.errors import DomainError, RateLimitedError
 from profiles.selectors import (
     blocked_member_ids_in_room,
     blocked_user_ids,
-    user_group_name,
+    blocks_group_name,
     with_collapsed_flags,
 )
 
@@ -207,7 +207,7 @@ FRAME_HANDLERS = {
 class RoomConsumer(AsyncJsonWebsocketConsumer):
     membership_id: int | None = None
     joined_group = False
-    user_group: str | None = None
+    blocks_group: str | None = None
     # Memberships in this room of users the viewer blocked: their messages are collapsed.
     blocked_member_ids: frozenset[int] = frozenset()
     blocks_anyone = False
@@ -241,17 +241,17 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         # this channel's queue, which buffers it until this handler returns (a
         # consumer handles one message at a time). History then covers everything
         # before, and the buffered copies of messages already sent are skipped.
+        # The user's blocks group carries ``blocks.changed``; joined before the blocks
+        # are read, for the same reason.
+        self.blocks_group = blocks_group_name(self.user_id)
         try:
             await self.channel_layer.group_add(self.group, self.channel_name)
+            self.joined_group = True
+            await self.channel_layer.group_add(self.blocks_group, self.channel_name)
         except Exception:
             logger.warning("channel layer unavailable; socket for room %s refused", self.room_id)
             return await self._close(CLOSE_TRY_AGAIN_LATER)
-        self.joined_group = True
         self.group_joined_at = time.monotonic()
-        # The user's own group carries ``blocks.changed``; joined before the blocks are
-        # read, like the room group before history, so no change falls in between.
-        self.user_group = user_group_name(self.user_id)
-        await self.channel_layer.group_add(self.user_group, self.channel_name)
         await self._load_blocked_members()
 
         membership = await database_sync_to_async(membership_for_user)(
@@ -321,7 +321,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
         self.joined_group = False
         try:
             await self.channel_layer.group_discard(self.group, self.channel_name)
-            await self.channel_layer.group_discard(self.user_group, self.channel_name)
+            await self.channel_layer.group_discard(self.blocks_group, self.channel_name)
         except Exception:
             logger.warning("channel layer unavailable while leaving room %s", self.room_id)
         await database_sync_to_async(presence.socket_offline)(
@@ -414,7 +414,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):
             return
         try:
             await self.channel_layer.group_add(self.group, self.channel_name)
-            await self.channel_layer.group_add(self.user_group, self.channel_name)
+            await self.channel_layer.group_add(self.blocks_group, self.channel_name)
             self.group_joined_at = time.monotonic()
         except Exception:  # retried on the next ping
             logger.warning("channel layer unavailable; group refresh for %s", self.room_id)

@@ -2,8 +2,9 @@
 (protocol in docs/realtime.md, "Per-user socket").
 
 It listens to the user's ``user.<id>`` group (notifications, unread totals) and to the
-groups of the rooms they are in at connect time, so new messages there refresh the
-unread totals; bursts are coalesced into one ``unread.updated`` per second.
+groups of the rooms they are in (those at connect time, and each one they join later:
+``rooms.joined``), so new messages there refresh the unread totals; bursts are
+coalesced into one ``unread.updated`` per second.
 """
 
 import asyncio
@@ -97,11 +98,25 @@ class MeConsumer(AsyncJsonWebsocketConsumer):
         kind = event.get("type")
         if kind in FORWARDED_EVENTS:
             await self.send_json(event)
+        elif kind == "rooms.joined":
+            await self._follow_room(event["room_id"], event["membership_id"])
         elif kind == "message.created":
             author = (event.get("message") or {}).get("author") or {}
             if author.get("membership_id") not in self.my_membership_ids:
                 self._schedule_refresh()
         # Other room events (typing, presence...) are not for this socket.
+
+    async def _follow_room(self, room_id: int, membership_id: int) -> None:
+        self.my_membership_ids.add(membership_id)
+        group = f"room.{room_id}"
+        if group in self.groups_joined or len(self.groups_joined) > MAX_ROOM_GROUPS:
+            return
+        try:
+            await self.channel_layer.group_add(group, self.channel_name)
+        except Exception:  # counts for it still refresh on the user's other events
+            logger.warning("channel layer unavailable; /ws/me/ not following %s", group)
+            return
+        self.groups_joined.append(group)
 
     def _schedule_refresh(self):
         if self.refresh_task is None or self.refresh_task.done():

@@ -430,9 +430,9 @@ def unblock_user(*, blocker: User, blocked: User) -> None:
 
 def _broadcast_blocks_changed(blocker: User) -> None:
     """Tell the blocker's open sockets to reload whose messages they collapse."""
-    from profiles.selectors import user_group_name
+    from profiles.selectors import blocks_group_name
 
-    broadcast_on_commit(user_group_name(blocker.pk), {"type": "blocks.changed"})
+    broadcast_on_commit(blocks_group_name(blocker.pk), {"type": "blocks.changed"})
 
 
 # --- Deleting an account ----------------------------------------------------------------------

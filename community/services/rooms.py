@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from commerce.services import check_room_entry_allowed
 from community.models import Hashtag, Interest, JoinRequest, Membership, Room, RoomInvite
 from community.selectors.rooms import member_payload
-from community.services.notifications import notify_join_request
+from community.services.notifications import notify_join_request, user_group
 from config.errors import (
     ConflictError,
     DomainError,
@@ -154,6 +154,14 @@ def _broadcast_member(event_type: str, membership: Membership) -> None:
     )
 
 
+def _broadcast_room_joined(membership: Membership) -> None:
+    """Tell the member's own ``/ws/me/`` sockets to follow the room they just joined."""
+    broadcast_on_commit(
+        user_group(membership.user_id),
+        {"type": "rooms.joined", "room_id": membership.room_id, "membership_id": membership.pk},
+    )
+
+
 # --- rooms ---------------------------------------------------------------------------
 
 
@@ -202,12 +210,14 @@ def create_room(
         member_count=1,
         cover=cover or "",
     )
-    Membership.objects.create(
-        room=room,
-        user=owner,
-        role=Membership.Role.OWNER,
-        nickname=nickname,
-        is_open_profile=is_open_profile,
+    _broadcast_room_joined(
+        Membership.objects.create(
+            room=room,
+            user=owner,
+            role=Membership.Role.OWNER,
+            nickname=nickname,
+            is_open_profile=is_open_profile,
+        )
     )
     _set_interests(room, list(interests or []))
     _set_hashtags(room, hashtags or [])
@@ -335,6 +345,7 @@ def _admit(
     room.last_activity_at = now
     membership.room = room
     _broadcast_member("member.joined", membership)
+    _broadcast_room_joined(membership)
     return membership
 
 

@@ -112,3 +112,25 @@ async def test_own_messages_do_not_refresh_totals(chat, monkeypatch):
     await database_sync_to_async(send_message)(membership=reader_membership, body="mine")
     assert await socket.receive_nothing(timeout=0.5)
     await socket.disconnect()
+
+
+async def test_a_room_joined_after_connecting_is_followed_too(chat, make_room, monkeypatch):
+    monkeypatch.setattr(me_consumer, "UNREAD_COALESCE_SECONDS", 0.05)
+    _room, reader, _reader_membership, talker_membership = chat
+    socket = await me_socket(reader)
+    await next_event(socket, "ready")
+
+    from community.services.rooms import join_room
+
+    talker = await database_sync_to_async(lambda: talker_membership.user)()
+    new_room = await database_sync_to_async(make_room)(owner=talker, title="Later room")
+    await database_sync_to_async(join_room)(room_id=new_room.pk, user=reader, nickname="R2")
+    new_talker = await database_sync_to_async(Membership.objects.get)(room=new_room, user=talker)
+    await database_sync_to_async(send_message)(membership=new_talker, body="news")
+    totals = await next_event(socket, "unread.updated")
+    assert totals["messages"] == 1
+    # My own messages in the new room do not count.
+    mine = await database_sync_to_async(Membership.objects.get)(room=new_room, user=reader)
+    await database_sync_to_async(send_message)(membership=mine, body="me too")
+    assert await socket.receive_nothing(timeout=0.5)
+    await socket.disconnect()

@@ -152,7 +152,7 @@ def test_block_and_unblock_tell_the_blockers_sockets(
     channel_layers.backends.clear()
     layer = get_channel_layer()
     channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(selectors.user_group_name(user.pk), channel)
+    async_to_sync(layer.group_add)(selectors.blocks_group_name(user.pk), channel)
     make_user("bob")
     with django_capture_on_commit_callbacks(execute=True):
         block(client_for(user), "bob")
@@ -161,7 +161,7 @@ def test_block_and_unblock_tell_the_blockers_sockets(
     with django_capture_on_commit_callbacks(execute=True):
         client_for(user).delete("/api/v1/users/bob/block/")
     assert async_to_sync(layer.receive)(channel)["event"]["type"] == "blocks.changed"
-    async_to_sync(layer.group_discard)(selectors.user_group_name(user.pk), channel)
+    async_to_sync(layer.group_discard)(selectors.blocks_group_name(user.pk), channel)
     channel_layers.backends.clear()
 
 
