@@ -375,21 +375,32 @@ def do_hide_message(
 # --- members: kick, ban, unban, mute, warn ---------------------------------------------------
 
 
-@transaction.atomic
-def check_kick_member(
-    *, actor: User, room_id: int, member_id: int, reason: str = "", case=None
-) -> Membership:
-    reason = _clean_note(reason)
+def _lock_member_action(
+    *, actor: User, room_id: int, member_id: int, outrank: bool = True
+) -> tuple[Room, Membership]:
+    """Lock the room and the target member for a host's action on them, checking the
+    actor hosts the room and (``outrank``) ranks above the target."""
     room = _lock_room(room_id)
     actor_membership = _authorise_host(actor=actor, room=room)
     target = _lock_target_member(room=room, member_id=member_id, actor=actor)
-    _check_outranks(actor_membership, target)
-    if target.state != Membership.State.ACTIVE:
-        raise ConflictError(_("That person is not in the room."), code="not_member")
-    _remove_membership(room=room, target=target, state=Membership.State.LEFT, reason="kicked")
-    _audit(
+    if outrank:
+        _check_outranks(actor_membership, target)
+    return room, target
+
+
+def _audit_member(
+    *,
+    actor: User | None,
+    action: str,
+    room: Room,
+    target: Membership,
+    reason: str,
+    case=None,
+    details: dict | None = None,
+) -> AuditLogEntry:
+    return _audit(
         actor=actor,
-        action=Action.KICK,
+        action=action,
         target_type="membership",
         target_id=target.pk,
         target_repr=_member_repr(target),
@@ -397,6 +408,21 @@ def check_kick_member(
         room_id=room.pk,
         case=case,
         reason=reason,
+        **({"details": details} if details is not None else {}),
+    )
+
+
+@transaction.atomic
+def check_kick_member(
+    *, actor: User, room_id: int, member_id: int, reason: str = "", case=None
+) -> Membership:
+    reason = _clean_note(reason)
+    room, target = _lock_member_action(actor=actor, room_id=room_id, member_id=member_id)
+    if target.state != Membership.State.ACTIVE:
+        raise ConflictError(_("That person is not in the room."), code="not_member")
+    _remove_membership(room=room, target=target, state=Membership.State.LEFT, reason="kicked")
+    _audit_member(
+        actor=actor, action=Action.KICK, room=room, target=target, reason=reason, case=case
     )
     return target
 
@@ -406,26 +432,15 @@ def check_ban_member(
     *, actor: User, room_id: int, member_id: int, reason: str = "", case=None
 ) -> Membership:
     reason = _clean_note(reason)
-    room = _lock_room(room_id)
-    actor_membership = _authorise_host(actor=actor, room=room)
-    target = _lock_target_member(room=room, member_id=member_id, actor=actor)
-    _check_outranks(actor_membership, target)
+    room, target = _lock_member_action(actor=actor, room_id=room_id, member_id=member_id)
     if target.state == Membership.State.BANNED:
         raise ConflictError(_("That member is already banned."), code="already_banned")
     _remove_membership(room=room, target=target, state=Membership.State.BANNED, reason="banned")
     JoinRequest.objects.filter(
         room=room, user_id=target.user_id, state=JoinRequest.State.PENDING
     ).update(state=JoinRequest.State.DECLINED, decided_at=timezone.now())
-    _audit(
-        actor=actor,
-        action=Action.BAN,
-        target_type="membership",
-        target_id=target.pk,
-        target_repr=_member_repr(target),
-        subject_id=target.user_id,
-        room_id=room.pk,
-        case=case,
-        reason=reason,
+    _audit_member(
+        actor=actor, action=Action.BAN, room=room, target=target, reason=reason, case=case
     )
     return target
 
@@ -435,25 +450,17 @@ def check_unban_member(
     *, actor: User, room_id: int, member_id: int, reason: str = "", case=None
 ) -> Membership:
     reason = _clean_note(reason)
-    room = _lock_room(room_id)
-    _authorise_host(actor=actor, room=room)
-    target = _lock_target_member(room=room, member_id=member_id, actor=actor)
+    room, target = _lock_member_action(
+        actor=actor, room_id=room_id, member_id=member_id, outrank=False
+    )
     if target.state != Membership.State.BANNED:
         raise ConflictError(_("That member is not banned."), code="not_banned")
     # Unbanned people are out of the room; they may join again.
     target.state = Membership.State.LEFT
     target.banned_at = None
     target.save(update_fields=["state", "banned_at"])
-    _audit(
-        actor=actor,
-        action=Action.UNBAN,
-        target_type="membership",
-        target_id=target.pk,
-        target_repr=_member_repr(target),
-        subject_id=target.user_id,
-        room_id=room.pk,
-        case=case,
-        reason=reason,
+    _audit_member(
+        actor=actor, action=Action.UNBAN, room=room, target=target, reason=reason, case=case
     )
     return target
 
@@ -466,10 +473,7 @@ def check_mute_member(
     reason = _clean_note(reason)
     lift = str(minutes).strip() == "0"
     minutes = 0 if lift else _clean_minutes(minutes)
-    room = _lock_room(room_id)
-    actor_membership = _authorise_host(actor=actor, room=room)
-    target = _lock_target_member(room=room, member_id=member_id, actor=actor)
-    _check_outranks(actor_membership, target)
+    room, target = _lock_member_action(actor=actor, room_id=room_id, member_id=member_id)
     if target.state != Membership.State.ACTIVE:
         raise ConflictError(_("That person is not in the room."), code="not_member")
     return do_mute_member(
@@ -489,16 +493,13 @@ def do_mute_member(
 ) -> Membership:
     target.muted_until = timezone.now() + timedelta(minutes=minutes) if minutes else None
     target.save(update_fields=["muted_until"])
-    _audit(
+    _audit_member(
         actor=actor,
         action=action,
-        target_type="membership",
-        target_id=target.pk,
-        target_repr=_member_repr(target),
-        subject_id=target.user_id,
-        room_id=room.pk,
-        case=case,
+        room=room,
+        target=target,
         reason=reason,
+        case=case,
         details={"minutes": minutes},
     )
     broadcast_on_commit(
