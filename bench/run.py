@@ -133,11 +133,13 @@ def run_fanout(config: dict, base: str, pid: int) -> dict:
         import websockets
 
         before = rss_bytes(pid)
-        sockets = [await websockets.connect(u, ping_interval=None) for u in urls]
+        # Nothing reads these sockets, and every join is announced to the room: with the
+        # default bounded queue the client stops reading, never sees the server's close
+        # frame, and close() waits forever.
+        sockets = [await websockets.connect(u, ping_interval=None, max_queue=None) for u in urls]
         await asyncio.sleep(1.0)
         after = rss_bytes(pid)
-        for s in sockets:
-            await s.close()
+        await asyncio.wait_for(asyncio.gather(*(s.close() for s in sockets)), timeout=60)
         return (after - before) / len(urls)
 
     # The room and tickets are made here: the ORM may not run inside the event loop.
