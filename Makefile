@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test e2e e2e-deps install install-dev system-deps messages lint format migrate bench worker clean
+.PHONY: run test e2e e2e-deps bench-deps install install-dev system-deps messages lint format migrate bench worker clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,7 +40,7 @@ run: install messages
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py seed_demo --if-empty
 	DEBUG=$${DEBUG:-1} $(BIN)/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --ws websockets-sansio
 
-test: install-dev messages e2e-deps
+test: install-dev messages e2e-deps bench-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The end-to-end tests (tests/e2e) drive Debian's Chromium through Playwright; Playwright's
@@ -65,10 +65,16 @@ format: install-dev
 # Benchmarks against PostgreSQL and Redis (not part of `make test`); see docs/performance.md.
 bench: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/moim_bench
 bench: export REDIS_URL ?= redis://127.0.0.1:6379/1
-bench: install-dev
-	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
-	command -v pgbench >/dev/null || (apt-get update -qq && apt-get install -y -qq postgresql-client)
+bench: install-dev bench-deps
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# wrk drives the HTTP suite and pgbench is the ledger's baseline; `make test` needs them
+# too (tests/bench runs every suite in a tiny configuration). Debian 12 ships pgbench in
+# the server package, not in postgresql-client: `pgbench --version` fails through the
+# wrapper when only the client is there.
+bench-deps:
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	pgbench --version >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq postgresql-client postgresql)
 
 worker: install
 	$(BIN)/celery -A config worker -l info

@@ -2,8 +2,10 @@
 
 import itertools
 import time
+from contextlib import contextmanager
 
 from django.contrib.auth.hashers import make_password
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from community.models import Membership, Room
 from community.services.messages import send_message
@@ -45,12 +47,62 @@ def room_with_members(members: int, *, title: str = "Bench room") -> tuple[Room,
     return room, memberships
 
 
-def room_with_history(messages: int = 50, members: int = 10) -> tuple[Room, list[Membership]]:
+HISTORY_EMOJI = ("👍", "❤️", "😂", "🎉", "🔥")
+
+
+@contextmanager
+def _tasks_inline():
+    """Run Celery tasks in this process (the media processing), whatever the broker."""
+    from config.celery import app
+
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager = eager
+
+
+def room_with_history(
+    messages: int = 50, members: int = 10, *, image_every: int = 5
+) -> tuple[Room, list[Membership]]:
+    """A room whose history page makes the endpoint do all its work: authors, replies,
+    several emoji with counts on most messages, and processed images (one message in
+    ``image_every``), all written through the services."""
+    from bench.media import make_photos
+    from community.models import ReactionTarget
+    from community.services.media import send_media_message
+    from community.services.reactions import check_add_reaction
+
     room, memberships = room_with_members(members, title="Bench history")
-    for number in range(messages):
-        send_message(
-            membership=memberships[number % len(memberships)],
-            body=f"History message {number} 안녕하세요 こんにちは",
-            client_id=f"h{number}",
-        )
+    photos = iter(make_photos(messages // image_every + 1, (1200, 800)))
+    sent = []
+    with _tasks_inline():
+        for number in range(messages):
+            membership = memberships[number % len(memberships)]
+            if number % image_every == image_every - 1:
+                upload = SimpleUploadedFile(f"photo{number}.jpg", next(photos), "image/jpeg")
+                message = send_media_message(
+                    membership=membership,
+                    file=upload,
+                    body=f"Photo {number}",
+                    client_id=f"h{number}",
+                ).message
+            else:
+                message = send_message(
+                    membership=membership,
+                    body=f"History {number} 안녕하세요 こんにちは @{memberships[0].nickname}",
+                    client_id=f"h{number}",
+                    reply_to_id=sent[-1].pk if sent and number % 3 == 0 else None,
+                )
+            sent.append(message)
+    # 0–4 reactors per message, over three of the emoji: several emoji, counts above one.
+    for number, message in enumerate(sent):
+        for reactor in range(number % 5):
+            check_add_reaction(
+                user=memberships[(number + reactor) % len(memberships)].user,
+                target_type=ReactionTarget.MESSAGE,
+                target_id=message.pk,
+                emoji=HISTORY_EMOJI[(number + reactor) % 3],
+            )
     return room, memberships

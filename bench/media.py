@@ -2,6 +2,8 @@
 
     .venv/bin/python -m bench.media [--images 12] [--size 2400x1600] [--json out.json]
 
+``python -m bench.run --suite media`` runs it through :func:`run` with the others.
+
 Both sides get the same generated JPEG photos (with EXIF orientation and GPS, like a
 phone's) and produce the same three WebP sizes (320/720/1280 on the long side). The
 pipeline also does what the bare loop skips: the byte sniff, the decompression-bomb
@@ -78,35 +80,51 @@ def pipeline(photos: list[bytes], sizes: tuple[int, ...], storage_dir: str) -> i
     return made
 
 
-def run(*, images: int = 12, size: tuple[int, int] = (2400, 1600), repeat: int = 1) -> dict:
-    """Time both sides over the same photos; returns the figures it prints."""
-    sizes = (320, 720, 1280)
+TARGET_RATIO = 0.8
+SIZES = (320, 720, 1280)
+
+
+def measure(*, images: int, size: tuple[int, int], repeat: int) -> dict:
+    """Best of ``repeat`` runs of both sides over the same photos."""
     photos = make_photos(images, size)
     bare_best = pipeline_best = float("inf")
     bare_made = pipeline_made = 0
     for _ in range(repeat):
         started = time.perf_counter()
-        bare_made = bare_pillow(photos, sizes)
+        bare_made = bare_pillow(photos, SIZES)
         bare_best = min(bare_best, time.perf_counter() - started)
         with tempfile.TemporaryDirectory(prefix="moim-bench-") as storage_dir:
             started = time.perf_counter()
-            pipeline_made = pipeline(photos, sizes, storage_dir)
+            pipeline_made = pipeline(photos, SIZES, storage_dir)
             pipeline_best = min(pipeline_best, time.perf_counter() - started)
     figures = {
         "images": images,
         "size": f"{size[0]}x{size[1]}",
-        "bare_thumbnails_per_second": bare_made / bare_best,
-        "pipeline_thumbnails_per_second": pipeline_made / pipeline_best,
+        "thumbnail_sizes": list(SIZES),
+        "bare_images_per_s": round(images / bare_best, 2),
+        "pipeline_images_per_s": round(images / pipeline_best, 2),
+        "bare_thumbnails_per_s": round(bare_made / bare_best, 2),
+        "pipeline_thumbnails_per_s": round(pipeline_made / pipeline_best, 2),
     }
-    figures["ratio"] = (
-        figures["pipeline_thumbnails_per_second"] / figures["bare_thumbnails_per_second"]
+    figures["ratio"] = round(bare_best / pipeline_best, 3)
+    return figures
+
+
+def run(config: dict) -> dict:
+    """``bench.run``'s entry point: the figures plus the Markdown rows."""
+    width, height = config.get("media_size", (2400, 1600))
+    figures = measure(
+        images=config.get("media_images", 12),
+        size=(width, height),
+        repeat=config.get("media_repeat", 3),
     )
-    print(
-        f"{images} photos {figures['size']}, sizes {sizes}\n"
-        f"  bare Pillow loop: {figures['bare_thumbnails_per_second']:8.2f} thumbnails/s\n"
-        f"  Moim pipeline:    {figures['pipeline_thumbnails_per_second']:8.2f} thumbnails/s\n"
-        f"  ratio pipeline/bare: {figures['ratio']:.2f}"
-    )
+    figures["rows"] = [
+        f"| media images/s through the thumbnail pipeline ({figures['images']} photos "
+        f"{figures['size']}, WebP {'/'.join(map(str, SIZES))} + full size) "
+        f"| {figures['pipeline_images_per_s']} "
+        f"| {figures['bare_images_per_s']} (bare Pillow loop) "
+        f"| {figures['ratio']} | {TARGET_RATIO} |"
+    ]
     return figures
 
 
@@ -124,7 +142,13 @@ def main() -> None:
     import django
 
     django.setup()
-    figures = run(images=args.images, size=(width, height), repeat=args.repeat)
+    figures = measure(images=args.images, size=(width, height), repeat=args.repeat)
+    print(
+        f"{figures['images']} photos {figures['size']}, sizes {SIZES}\n"
+        f"  bare Pillow loop: {figures['bare_images_per_s']:8.2f} images/s\n"
+        f"  Moim pipeline:    {figures['pipeline_images_per_s']:8.2f} images/s\n"
+        f"  ratio pipeline/bare: {figures['ratio']:.2f}"
+    )
     if args.json:
         with open(args.json, "w") as out:
             json.dump(figures, out, indent=2)

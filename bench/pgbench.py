@@ -6,7 +6,12 @@ import shutil
 import subprocess
 from urllib.parse import urlsplit
 
-PGBENCH_DATABASE = "moim_pgbench"
+
+def database() -> str:
+    """pgbench's own database, named after DATABASE_URL's so that concurrent runs
+    against different databases (a bench run, the tiny test) do not drop each other's."""
+    name = urlsplit(os.environ["DATABASE_URL"]).path.lstrip("/") or "moim"
+    return f"{name}_pgbench"
 
 
 def _connection_args() -> tuple[list[str], dict[str, str]]:
@@ -27,11 +32,11 @@ def available() -> bool:
 def initialise(scale: int) -> None:
     args, env = _connection_args()
     subprocess.run(
-        ["dropdb", *args, "--if-exists", PGBENCH_DATABASE], env=env, check=True, capture_output=True
+        ["dropdb", *args, "--if-exists", database()], env=env, check=True, capture_output=True
     )
-    subprocess.run(["createdb", *args, PGBENCH_DATABASE], env=env, check=True, capture_output=True)
+    subprocess.run(["createdb", *args, database()], env=env, check=True, capture_output=True)
     subprocess.run(
-        ["pgbench", *args, "-i", "-q", "-s", str(scale), PGBENCH_DATABASE],
+        ["pgbench", *args, "-i", "-q", "-s", str(scale), database()],
         env=env,
         check=True,
         capture_output=True,
@@ -54,7 +59,7 @@ def tps(*, clients: int, seconds: int) -> float:
             "-M",
             "prepared",
             "-n",
-            PGBENCH_DATABASE,
+            database(),
         ],
         env=env,
         check=True,

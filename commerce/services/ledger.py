@@ -168,6 +168,9 @@ def _write(
         delta = deltas[leg.account.pk]
         for index, value in enumerate(effect(leg.amount)):
             delta[index] += value
+    if connection.vendor == "postgresql":
+        _write_in_one_statement(transfer=transfer, legs=legs, deltas=deltas, is_posted=is_posted)
+        return
     balances: dict[int, int] = {}
     with connection.cursor() as cursor:
         for account_id in sorted(deltas):  # ascending id: no lock cycles
@@ -192,6 +195,66 @@ def _write(
             for leg in legs
         ]
     )
+
+
+def _write_in_one_statement(
+    *, transfer: Transfer, legs: list[LegSpec], deltas: dict[int, list[int]], is_posted: bool
+) -> None:
+    """The guarded UPDATEs and the legs' INSERT as ONE statement (PostgreSQL).
+
+    Same rows, same guards, same lock order as one statement each, in one round trip
+    instead of one per account plus one: the lock window of a hot account (a creator's
+    earnings, the platform fee) is what bounds its throughput (bench/ledger.py). Each
+    account's UPDATE carries a one-time filter on the previous one's result, so it runs
+    only after that one has locked its row: rows are still locked in ascending id order,
+    and nothing after a refused guard runs.
+    """
+    # Only list indices and placeholders are formatted into the SQL (hence the noqa);
+    # every value is a parameter.
+    updates, params = [], []
+    for index, account_id in enumerate(sorted(deltas)):
+        balance, debits, credits = deltas[account_id]
+        after_previous = f" AND EXISTS (SELECT 1 FROM u{index - 1})" if index else ""  # noqa: S608
+        updates.append(
+            f"u{index} AS (UPDATE commerce_account SET balance = balance + %s, "  # noqa: S608
+            "pending_debits = pending_debits + %s, pending_credits = pending_credits + %s "
+            "WHERE id = %s AND (allow_negative OR balance + %s >= pending_debits + %s)"
+            f"{after_previous} RETURNING id, balance)"
+        )
+        params += [balance, debits, credits, account_id, balance, debits]
+    updated = " UNION ALL ".join(f"SELECT id, balance FROM u{i}" for i in range(len(updates)))  # noqa: S608
+    values = ", ".join(
+        ["(%s::int, %s::bigint, %s, %s::bigint, %s::bigint, %s::bigint, %s)"] * len(legs)
+    )
+    # In the order of the placeholders: the INSERT's SELECT list comes before VALUES.
+    params += [transfer.pk, is_posted, timezone.now()]
+    for order, leg in enumerate(legs):
+        params += [
+            order,
+            leg.account.pk,
+            leg.account.currency,
+            leg.amount,
+            leg.amount if leg.gross is None else leg.gross,
+            leg.fee,
+            leg.counterparty[:120],
+        ]
+    sql = (
+        f"WITH {', '.join(updates)}, updated AS ({updated}), "  # noqa: S608
+        "inserted AS (INSERT INTO commerce_leg (transfer_id, account_id, currency, amount, "
+        "gross, fee, is_posted, balance_after, counterparty, created_at) "
+        "SELECT %s, v.account_id, v.currency, v.amount, v.gross, v.fee, %s, updated.balance, "
+        f"v.counterparty, %s FROM (VALUES {values}) "
+        "AS v(position, account_id, currency, amount, gross, fee, counterparty) "
+        # Leg ids follow the legs' order, as one INSERT of the list would.
+        "JOIN updated ON updated.id = v.account_id ORDER BY v.position RETURNING 1) "
+        "SELECT (SELECT count(*) FROM updated), (SELECT count(*) FROM inserted)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        accounts, inserted = cursor.fetchone()
+    if accounts != len(deltas) or inserted != len(legs):
+        # A guard refused: what the statement did is rolled back with the transaction.
+        raise InsufficientFundsError(_("Insufficient funds for this transfer."))
 
 
 def _posted_effect(amount: int) -> tuple[int, int, int]:

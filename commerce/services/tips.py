@@ -130,6 +130,10 @@ def send_tip(
                 sender_label=recipient.sender_label,
             )
         )
+        # Before the balance rows are locked: the notification's reads and writes
+        # (settings, blocks, unread totals) kept a popular creator's earnings row and
+        # the platform fee row locked for as long again (bench/ledger.py, hot tips).
+        notify_tip_received(tip=tips[0])
 
     write_transfer(
         kind=Transfer.Kind.TIP,
@@ -138,6 +142,4 @@ def send_tip(
         description=_("Tip"),
         describe=describe,
     )
-    tip = tips[0]
-    notify_tip_received(tip=tip)
-    return tip, recipient
+    return tips[0], recipient

@@ -183,16 +183,15 @@ def test_exception_between_the_halves_commits_nothing(make_user, monkeypatch):
     alice, bob = make_user(), make_user()
     create_topup(user=alice, amount=500, currency="KRW")
     before = Transfer.objects.count()
-    real_apply = ledger._apply_account_delta
-    calls = []
+    real_statement = ledger._write_in_one_statement
 
-    def crash_on_second_half(cursor, account_id, *deltas):
-        calls.append(account_id)
-        if len(calls) == 2:
-            raise RuntimeError("crash between debit and credit")
-        return real_apply(cursor, account_id, *deltas)
+    def crash_after_the_balances(**kwargs):
+        # On PostgreSQL every balance and leg is one statement: the crash comes after
+        # it, with the debit and the credit written but not committed.
+        real_statement(**kwargs)
+        raise RuntimeError("crash between the writes and the commit")
 
-    monkeypatch.setattr(ledger, "_apply_account_delta", crash_on_second_half)
+    monkeypatch.setattr(ledger, "_write_in_one_statement", crash_after_the_balances)
     with pytest.raises(RuntimeError):
         send_tip(sender=alice, amount=100, currency="KRW", recipient_handle=bob.profile.handle)
     monkeypatch.undo()

@@ -104,7 +104,15 @@ def test_an_exception_between_the_two_halves_leaves_nothing(make_user, fund, mon
             raise RuntimeError("power cut between debit and credit")
         return real_apply(cursor, account_id, *deltas)
 
+    def crash_after_the_statement(**kwargs):
+        # PostgreSQL writes every balance and leg in one statement: the cut comes after it.
+        calls.extend(sorted(kwargs["deltas"]))
+        real_statement(**kwargs)
+        raise RuntimeError("power cut before the commit")
+
+    real_statement = ledger._write_in_one_statement
     monkeypatch.setattr(ledger, "_apply_account_delta", crash_on_second_half)
+    monkeypatch.setattr(ledger, "_write_in_one_statement", crash_after_the_statement)
     with pytest.raises(RuntimeError), transaction.atomic():
         post_transfer(
             kind=Transfer.Kind.ADJUSTMENT,
