@@ -33,6 +33,7 @@ from community.services.messages import (
     notify_typing,
 )
 from config.errors import DomainError, RateLimitedError
+from config.realtime import ClosedSocketGuard
 from profiles.selectors import (
     blocked_member_ids_in_room,
     blocked_user_ids,
@@ -189,7 +190,10 @@ def _frame_read(membership: Membership, frame: Frame) -> dict:
 
 def _frame_ping(membership: Membership, frame: Frame) -> dict:
     presence.socket_heartbeat(
-        room_id=membership.room_id, membership_id=membership.pk, channel_name=frame.channel_name
+        room_id=membership.room_id,
+        group=membership.room.group_name,
+        membership_id=membership.pk,
+        channel_name=frame.channel_name,
     )
     return {"type": "pong", **({"ref": frame.ref} if frame.ref is not None else {})}
 
@@ -204,7 +208,7 @@ FRAME_HANDLERS = {
 }
 
 
-class RoomConsumer(AsyncJsonWebsocketConsumer):
+class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
     membership_id: int | None = None
     joined_group = False
     blocks_group: str | None = None

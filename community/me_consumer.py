@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from community.models import Membership
 from community.selectors.notifications import unread_counts
 from community.services.notifications import user_group
+from config.realtime import ClosedSocketGuard
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ def _memberships(user_id: int) -> dict[int, int]:
     )
 
 
-class MeConsumer(AsyncJsonWebsocketConsumer):
+class MeConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
     groups_joined: list[str]
     refresh_task: asyncio.Task | None = None
 

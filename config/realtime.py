@@ -45,6 +45,37 @@ def send_now(group: str, event: dict[str, Any]) -> bool:
     return True
 
 
+class ClosedSocketGuard:
+    """Mixin for consumers: frames sent after the socket closed are dropped.
+
+    Group events still queued for a channel race the close; the ASGI server refuses a
+    send after its close frame (``RuntimeError``) or after the client left
+    (``ClientDisconnected``, an ``OSError``), and either would end the consumer with an
+    error for a frame nobody can receive any more.
+    """
+
+    socket_closed = False
+
+    async def send_json(self, content, close=False):
+        await self._guarded(super().send_json(content, close=close))
+
+    async def send(self, text_data=None, bytes_data=None, close=False):
+        await self._guarded(super().send(text_data=text_data, bytes_data=bytes_data, close=close))
+
+    async def _guarded(self, sending) -> None:
+        if self.socket_closed:
+            sending.close()  # never awaited: nothing is sent
+            return
+        try:
+            await sending
+        except OSError:
+            self.socket_closed = True
+        except RuntimeError as exc:
+            if "websocket.close" not in str(exc):
+                raise
+            self.socket_closed = True
+
+
 # --- Socket tickets for mobile clients ---------------------------------------------
 # A mobile client has a JWT, which must not travel in a URL (logs, proxies). It trades
 # it for a short-lived, single-use ticket and opens the socket with ``?ticket=``.

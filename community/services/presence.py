@@ -4,6 +4,12 @@ Each open socket is an entry ``"<membership_id>|<channel_name>"`` that expires u
 the socket's pings refresh it, so a crashed process's sockets fade out on their own.
 The count is of distinct memberships (two tabs count once). On Redis it is a sorted
 set scored by expiry time; on the local-memory cache (development, tests) a dict.
+
+Small rooms hear every change at once. In a large room every socket that opens or
+closes would otherwise send the count to every member (N² frames while a room fills),
+so there the count goes out at most once per ``LARGE_ROOM_BROADCAST_SECONDS``; a change
+that falls inside the window is sent by the next event after it, and a busy room has
+plenty: every socket pings every 25 s.
 """
 
 import logging
@@ -19,6 +25,11 @@ logger = logging.getLogger(__name__)
 # Clients ping every 25 s; an entry outlives two missed pings.
 PRESENCE_TTL_SECONDS = 70
 _KEY = "presence:room:{}"
+# Above this many members online a room's count is broadcast at most once per window.
+LARGE_ROOM_ONLINE = 50
+LARGE_ROOM_BROADCAST_SECONDS = 2
+_SENT_KEY = "presence-sent:{}"
+_DIRTY_KEY = "presence-dirty:{}"
 
 
 def _entry(membership_id: int, channel_name: str) -> str:
@@ -65,21 +76,47 @@ def _update(*, room_id: int, membership_id: int, channel_name: str, remove: bool
         return None
 
 
+def _broadcast_count(*, room_id: int, group: str, count: int, changed: bool) -> None:
+    """Send the count now, or (large rooms) once the window allows; see the module doc."""
+    cache = caches["default"]
+    try:
+        if count > LARGE_ROOM_ONLINE:
+            if changed:
+                cache.set(_DIRTY_KEY.format(room_id), 1, PRESENCE_TTL_SECONDS)
+            elif not cache.get(_DIRTY_KEY.format(room_id)):
+                return
+            if not cache.add(_SENT_KEY.format(room_id), 1, LARGE_ROOM_BROADCAST_SECONDS):
+                return
+            cache.delete(_DIRTY_KEY.format(room_id))
+        elif not changed:
+            return
+    except Exception:
+        logger.warning("presence throttle unavailable for room %s", room_id)
+        if not changed:
+            return
+    broadcast_on_commit(group, {"type": "presence", "room_id": room_id, "online": count})
+
+
 def socket_online(*, room_id: int, group: str, membership_id: int, channel_name: str) -> int | None:
     """Record an open socket (or refresh it) and broadcast the room's online count."""
     count = _update(
         room_id=room_id, membership_id=membership_id, channel_name=channel_name, remove=False
     )
     if count is not None:
-        broadcast_on_commit(group, {"type": "presence", "room_id": room_id, "online": count})
+        _broadcast_count(room_id=room_id, group=group, count=count, changed=True)
     return count
 
 
-def socket_heartbeat(*, room_id: int, membership_id: int, channel_name: str) -> int | None:
-    """Refresh an open socket's entry without broadcasting."""
-    return _update(
+def socket_heartbeat(
+    *, room_id: int, group: str, membership_id: int, channel_name: str
+) -> int | None:
+    """Refresh an open socket's entry; sends a large room's count held back earlier."""
+    count = _update(
         room_id=room_id, membership_id=membership_id, channel_name=channel_name, remove=False
     )
+    if count is not None:
+        _broadcast_count(room_id=room_id, group=group, count=count, changed=False)
+    return count
 
 
 def socket_offline(*, room_id: int, group: str, membership_id: int, channel_name: str) -> None:
@@ -87,4 +124,4 @@ def socket_offline(*, room_id: int, group: str, membership_id: int, channel_name
         room_id=room_id, membership_id=membership_id, channel_name=channel_name, remove=True
     )
     if count is not None:
-        broadcast_on_commit(group, {"type": "presence", "room_id": room_id, "online": count})
+        _broadcast_count(room_id=room_id, group=group, count=count, changed=True)

@@ -2,6 +2,7 @@
 
 import pytest
 from channels.db import database_sync_to_async
+from django.core.cache import cache
 from django.utils import timezone
 
 from community.models import Membership, Message
@@ -340,6 +341,36 @@ async def test_presence_counts_members_online(room_with_two):
     await host_socket.send_json_to({"type": "ping", "ref": 7})
     assert (await next_event(host_socket, "pong"))["ref"] == 7
     await host_socket.disconnect()
+
+
+async def test_a_large_rooms_count_goes_out_at_most_once_per_window(
+    room_with_two, make_user, make_member, monkeypatch
+):
+    from community.services import presence
+
+    # Two online already makes this room "large"; the window is long enough that
+    # everything below happens inside it.
+    monkeypatch.setattr(presence, "LARGE_ROOM_ONLINE", 1)
+    monkeypatch.setattr(presence, "LARGE_ROOM_BROADCAST_SECONDS", 60)
+    room, host, guest = room_with_two
+    host_socket, _ = await ready_socket(host, room.pk)
+    assert (await next_event(host_socket, "presence"))["online"] == 1
+    guest_socket, _ = await ready_socket(guest, room.pk)
+    assert (await next_event(host_socket, "presence"))["online"] == 2  # the window opens
+    third = await database_sync_to_async(make_user)("third")
+    await database_sync_to_async(make_member)(room, third, nickname="Third")
+    third_socket, _ = await ready_socket(third, room.pk)
+    await no_event(host_socket, "presence")  # held back: same window
+    # When the window has passed, the next ping sends the count that was held back.
+    await database_sync_to_async(cache.delete)(f"presence-sent:{room.pk}")
+    await guest_socket.send_json_to({"type": "ping"})
+    assert (await next_event(host_socket, "presence"))["online"] == 3
+    # Nothing held back now: pings send nothing.
+    await database_sync_to_async(cache.delete)(f"presence-sent:{room.pk}")
+    await guest_socket.send_json_to({"type": "ping"})
+    await no_event(host_socket, "presence")
+    for socket in (host_socket, guest_socket, third_socket):
+        await socket.disconnect()
 
 
 async def test_read_marker_moves_forward_only(room_with_two):
