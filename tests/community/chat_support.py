@@ -21,8 +21,8 @@ async def fresh_channel_layer():
     channel_layers.backends.clear()
     yield
     channel_layers.backends.clear()
-    # The consumers' database thread keeps its connection (CONN_MAX_AGE); close it so
-    # the PostgreSQL test database can be dropped at the end of the run.
+    # Close whatever the consumers' database thread still holds, so the PostgreSQL
+    # test database can be dropped at the end of the run.
     await sync_to_async(connections.close_all)()
 
 

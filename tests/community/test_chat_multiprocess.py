@@ -54,7 +54,7 @@ def _test_database_url() -> str:
 
 
 def _start_server(port: int) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": _test_database_url(), "DB_CONN_MAX_AGE": "0"}
+    env = {**os.environ, "DATABASE_URL": _test_database_url()}
     return subprocess.Popen(
         [
             sys.executable,

@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 import uvicorn
 from django.conf import settings as django_settings
-from django.db import connections
 from django.test import Client, override_settings
 from playwright.sync_api import expect, sync_playwright
 
@@ -104,15 +103,8 @@ class LiveServer:
 
 @pytest.fixture(scope="module")
 def _live_server_settings(django_db_setup):
-    # Django runs each request's sync code on a thread that ends with the request; a
-    # persistent connection left there would keep PostgreSQL from dropping the test
-    # database, so the server closes its connections after each request.
-    database = connections.settings["default"]
-    conn_max_age = database.get("CONN_MAX_AGE", 0)
-    database["CONN_MAX_AGE"] = 0
     with override_settings(WHITENOISE_USE_FINDERS=True, WHITENOISE_AUTOREFRESH=True):
         yield
-    database["CONN_MAX_AGE"] = conn_max_age
 
 
 @pytest.fixture(scope="module")
