@@ -407,5 +407,45 @@ def _join_with_avatar(room, user, nickname):
     from community.services.rooms import update_my_membership
     from tests.profiles.conftest import image_upload
 
-    join_room(room_id=room.pk, user=user, nickname=nickname)
+    if not Membership.objects.filter(room=room, user=user).exists():
+        join_room(room_id=room.pk, user=user, nickname=nickname)
     update_my_membership(room_id=room.pk, user=user, avatar=image_upload())
+
+
+def test_chat_payloads_show_room_avatars_in_fixed_queries(make_user, make_room, processed):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from community.services.messages import send_message
+
+    room = make_room(visibility=Room.Visibility.PRIVATE)
+    reader = make_user("reader")
+    _member_of(room, reader, nickname="reader")
+    client = APIClient()
+    client.force_authenticate(reader)
+    url = f"/api/v1/rooms/{room.pk}/messages/"
+
+    def add_people(start: int, count: int) -> None:
+        for i in range(start, start + count):
+            author = make_user(f"author{i}")
+            _member_of(room, author, nickname=f"n{i}")
+            processed(lambda a=author, i=i: _join_with_avatar(room, a, f"n{i}"))
+            send_message(membership=Membership.objects.get(room=room, user=author), body="hi")
+
+    def history() -> tuple[int, list]:
+        with CaptureQueriesContext(connection) as captured:
+            body = client.get(url).json()
+        return len(captured), body["results"] if isinstance(body, dict) else body
+
+    add_people(0, 2)
+    few, _ = history()
+    add_people(2, 10)
+    many, messages = history()
+    assert many == few
+    avatars = [m["author"]["avatar"] for m in messages if m["body"] == "hi"]
+    assert len(avatars) == 12 and all("signature=" in avatar for avatar in avatars)
+    # The sender's own payload shows it too.
+    sender = APIClient()
+    sender.force_authenticate(Membership.objects.get(room=room, nickname="n0").user)
+    sent = sender.post(url, {"body": "again"}, format="json").json()
+    assert sent["author"]["avatar"].split("?")[0] == avatars[0].split("?")[0]
