@@ -56,7 +56,7 @@ class RoomAdmin(admin.ModelAdmin):
     list_select_related = ["owner"]
     list_filter = ["visibility", "is_suspended", "is_archived"]
     search_fields = ["title"]
-    raw_id_fields = ["owner"]
+    raw_id_fields = ["owner", "cover_media"]
     filter_horizontal = ["interests"]
     exclude = ["password_hash", "hashtags"]
 
@@ -66,7 +66,7 @@ class MembershipAdmin(admin.ModelAdmin):
     list_display = ["nickname", "room", "user", "role", "state", "joined_at"]
     list_select_related = ["room", "user"]
     list_filter = ["role", "state"]
-    raw_id_fields = ["room", "user"]
+    raw_id_fields = ["room", "user", "avatar_media"]
 
 
 @admin.register(Message)

@@ -29,7 +29,8 @@ class RoomForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
     )
-    cover = forms.ImageField(label=_("Cover image"), required=False)
+    # A FileField: the media pipeline sniffs the bytes and decides (HEIC, AVIF too).
+    cover = forms.FileField(label=_("Cover image"), required=False)
     language = forms.ChoiceField(label=_("Language"), choices=discovery_languages)
     interests = forms.ModelMultipleChoiceField(
         label=_("Interests"),
@@ -146,4 +147,4 @@ class MyMembershipForm(forms.Form):
     is_open_profile = forms.BooleanField(
         label=_("Keep my main profile hidden (open profile)"), required=False
     )
-    avatar = forms.ImageField(label=_("Room avatar"), required=False)
+    avatar = forms.FileField(label=_("Room avatar"), required=False)

@@ -19,6 +19,7 @@ from community.room_forms import (
     add_domain_error,
 )
 from community.selectors import rooms as selectors
+from community.selectors.media import LARGE_SIZE, image_url
 from community.selectors.reactions import with_reaction_summaries
 from community.services import rooms as services
 from config.errors import DomainError, NotFoundError
@@ -185,6 +186,7 @@ def room_detail(request, room_id: int):
             for message in preview:
                 message.collapsed = is_collapsed_for(message.author_id, blocked)
     with_reaction_summaries("room", [room], viewer=request.user)
+    cover_url = image_url(room.cover_media, LARGE_SIZE)
     context = {
         "room": room,
         "membership": membership,
@@ -196,7 +198,7 @@ def room_detail(request, room_id: int):
             else 0
         ),
         "og_url": request.build_absolute_uri(reverse("room-detail", args=[room.pk])),
-        "og_image": request.build_absolute_uri(room.cover.url) if room.cover else "",
+        "og_image": request.build_absolute_uri(cover_url) if cover_url else "",
     }
     return render(request, "community/room_detail.html", context)
 

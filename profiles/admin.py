@@ -11,7 +11,9 @@ from profiles.models import Block, Follow, Profile, StatusPost, User
 class ProfileInline(admin.StackedInline):
     model = Profile
     can_delete = False
-    fields = ["handle", "display_name", "bio", "status_message", "avatar", "languages"]
+    fields = ["handle", "display_name", "bio", "status_message", "avatar_media", "languages"]
+    # A media asset id (take pictures down from the media admin), not a list of them all.
+    raw_id_fields = ["avatar_media"]
 
 
 @admin.register(User)

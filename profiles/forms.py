@@ -108,6 +108,9 @@ class ProfileForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
     )
     languages = forms.MultipleChoiceField(label=_("Languages I speak"), choices=(), required=False)
+    # The media pipeline sniffs the bytes and keeps only renditions without EXIF/GPS.
+    avatar = forms.FileField(label=_("Avatar"), required=False)
+    background = forms.FileField(label=_("Background image"), required=False)
 
     def __init__(self, *args, **kwargs):
         from community.models import Interest
@@ -177,7 +180,7 @@ class StatusPostForm(forms.Form):
     body = forms.CharField(
         label=_("What's new?"), max_length=500, widget=forms.Textarea(attrs={"rows": 2})
     )
-    # Checked by Pillow in the service; the declared type is not trusted.
+    # The media pipeline sniffs the bytes; the declared type is not trusted.
     image = forms.FileField(label=_("Image (optional)"), required=False)
 
 

@@ -34,9 +34,8 @@ class Profile(models.Model):
     display_name = models.CharField(_("display name"), max_length=50)
     bio = models.TextField(_("bio"), max_length=500, blank=True)
     status_message = models.CharField(_("status message"), max_length=140, blank=True)
-    avatar = models.ImageField(upload_to="avatars/%Y/%m/", blank=True)
-    background = models.ImageField(upload_to="backgrounds/%Y/%m/", blank=True)
-    # Processed through the media pipeline (thumbnails, placeholder, no EXIF).
+    # Uploads go through the media pipeline (community.services.media): only
+    # re-encoded renditions without EXIF/GPS are stored and served.
     avatar_media = models.ForeignKey(
         "community.MediaAsset", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -60,7 +59,6 @@ class StatusPost(models.Model):
 
     author = models.ForeignKey(User, on_delete=models.CASCADE, related_name="status_posts")
     body = models.CharField(_("text"), max_length=500)
-    image = models.ImageField(upload_to="status/%Y/%m/", blank=True)
     image_media = models.ForeignKey(
         "community.MediaAsset", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

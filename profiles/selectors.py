@@ -146,7 +146,7 @@ def profile_for_handle(*, viewer: User, handle: str) -> Profile:
     ``viewer``: then it does not exist for them."""
     key = lookalike_key(handle.strip().lstrip("@"))
     profile = (
-        Profile.objects.select_related("user")
+        Profile.objects.select_related("user", "avatar_media", "background_media")
         .annotate(
             blocks_viewer=Exists(
                 Block.objects.filter(blocker_id=OuterRef("user_id"), blocked_id=viewer.pk)
@@ -178,13 +178,17 @@ def follow_counts(user: UserOrId) -> dict[str, int]:
     }
 
 
+# What a status post shows: its author's card (with the avatar) and its image.
+STATUS_POST_RELATIONS = ("author__profile__avatar_media", "image_media")
+
+
 def status_posts_by(author: UserOrId) -> QuerySet[StatusPost]:
-    return StatusPost.objects.filter(author_id=_id(author)).select_related("author__profile")
+    return StatusPost.objects.filter(author_id=_id(author)).select_related(*STATUS_POST_RELATIONS)
 
 
 def status_post_for_viewer(*, viewer: User, post_id: int) -> StatusPost:
     post = (
-        StatusPost.objects.select_related("author__profile")
+        StatusPost.objects.select_related(*STATUS_POST_RELATIONS)
         .filter(pk=post_id, author__is_active=True)
         .first()
     )
@@ -194,20 +198,26 @@ def status_post_for_viewer(*, viewer: User, post_id: int) -> StatusPost:
 
 
 def followers_of(user: UserOrId) -> QuerySet[Profile]:
-    return Profile.objects.filter(
-        user__following_links__followee_id=_id(user), user__is_active=True
-    ).order_by("handle_key")
+    return (
+        Profile.objects.filter(user__following_links__followee_id=_id(user), user__is_active=True)
+        .select_related("avatar_media")
+        .order_by("handle_key")
+    )
 
 
 def following_of(user: UserOrId) -> QuerySet[Profile]:
-    return Profile.objects.filter(
-        user__follower_links__follower_id=_id(user), user__is_active=True
-    ).order_by("handle_key")
+    return (
+        Profile.objects.filter(user__follower_links__follower_id=_id(user), user__is_active=True)
+        .select_related("avatar_media")
+        .order_by("handle_key")
+    )
 
 
 def blocked_profiles(user: UserOrId) -> QuerySet[Profile]:
-    return Profile.objects.filter(user__blocked_by_links__blocker_id=_id(user)).order_by(
-        "handle_key"
+    return (
+        Profile.objects.filter(user__blocked_by_links__blocker_id=_id(user))
+        .select_related("avatar_media")
+        .order_by("handle_key")
     )
 
 
@@ -281,7 +291,7 @@ def friends_feed_page(*, viewer: User, cursor: str | None = None, limit: int = 2
         )
         .exclude(author_id__in=hidden.filter(blocker_id=viewer.pk).values("blocked_id"))
         .exclude(author_id__in=hidden.filter(blocked_id=viewer.pk).values("blocker_id"))
-        .select_related("author__profile")
+        .select_related(*STATUS_POST_RELATIONS)
         .order_by("-created_at", "-id")[: limit + 1]
     )
     joins = list(
@@ -297,7 +307,7 @@ def friends_feed_page(*, viewer: User, cursor: str | None = None, limit: int = 2
         )
         .exclude(user_id__in=hidden.filter(blocker_id=viewer.pk).values("blocked_id"))
         .exclude(user_id__in=hidden.filter(blocked_id=viewer.pk).values("blocker_id"))
-        .select_related("room", "user__profile")
+        .select_related("room", "user__profile__avatar_media")
         .order_by("-joined_at", "-id")[: limit + 1]
     )
     items = [FeedItem(POST, p.created_at, p.pk, post=p) for p in posts] + [

@@ -2,7 +2,6 @@
 
 import re
 import unicodedata
-import uuid
 import zoneinfo
 
 from django.conf import settings
@@ -15,6 +14,12 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from community.models import Interest
+from community.services.media import (
+    MediaUse,
+    check_upload,
+    release_media_asset,
+    upload_image_for,
+)
 from community.services.notifications import notify_new_follower
 from config.counters import count_in_window
 from config.errors import (
@@ -26,7 +31,6 @@ from config.errors import (
     UnprocessableError,
 )
 from config.realtime import broadcast_on_commit
-from profiles.images import verify_image
 from profiles.models import TIMEZONE_CHOICES, Block, Follow, Profile, StatusPost, User
 from profiles.text import fold, lookalike_key
 
@@ -274,20 +278,19 @@ def update_profile(
             errors["timezone"] = [_("Unknown time zone.")]
         user.timezone = timezone
         user_fields.append("timezone")
-    images = {}
-    for field, upload in [("avatar", avatar), ("background", background)]:
-        if upload is not None:
-            try:
-                images[field] = (upload, verify_image(upload, field=field))
-            except DomainError as exc:
-                errors.update(exc.fields)
+    images = {
+        target: upload
+        for target, upload in [(MediaUse.AVATAR, avatar), (MediaUse.BACKGROUND, background)]
+        if upload is not None
+    }
+    for field, upload in images.items():
+        try:
+            check_upload(file=upload, kinds=("image",))
+        except DomainError as exc:
+            errors[field] = [exc.message]
     if errors:
         raise ValidationError(errors)
 
-    for field, (upload, extension) in images.items():
-        _delete_file_on_commit(getattr(profile, field))
-        getattr(profile, field).save(f"{uuid.uuid4().hex}.{extension}", upload, save=False)
-        profile_fields.append(field)
     if profile_fields:
         try:
             with transaction.atomic():
@@ -298,18 +301,15 @@ def update_profile(
         user.save(update_fields=user_fields)
     if interests is not None:
         profile.interests.set(interests)
+    for target, upload in images.items():
+        asset = upload_image_for(user=user, file=upload, target=target, field=target)
+        setattr(profile, f"{target}_media", asset)
     return profile
 
 
 # --- Status posts ---------------------------------------------------------------------------
 
 STATUS_POST_MAX = 500
-
-
-def _delete_file_on_commit(field_file) -> None:
-    if field_file:
-        storage, name = field_file.storage, field_file.name
-        transaction.on_commit(lambda: storage.delete(name))
 
 
 def _clean_post_body(body: str) -> str:
@@ -342,16 +342,11 @@ def _check_status_post_rate(author: User) -> None:
 def create_status_post(*, author: User, body: str, image: UploadedFile | None = None) -> StatusPost:
     body = _clean_post_body(body)
     _check_status_post_rate(author)
-    post = StatusPost(author=author, body=body)
-    if image is not None:
-        extension = verify_image(image)
-        post.image.save(f"{uuid.uuid4().hex}.{extension}", image, save=False)
-    try:
-        post.save()
-    except Exception:
-        if post.image:  # do not leave an orphan file behind a failed insert
-            post.image.storage.delete(post.image.name)
-        raise
+    post = StatusPost.objects.create(author=author, body=body)
+    if image is not None:  # a refused image rolls the post back too
+        post.image_media = upload_image_for(
+            user=author, file=image, target=MediaUse.STATUS_POST, target_id=post.pk, field="image"
+        )
     return post
 
 
@@ -378,8 +373,9 @@ def update_status_post(*, actor: User, post_id: int, body: str) -> StatusPost:
 def delete_status_post(*, actor: User, post_id: int) -> None:
     """The author, or staff moderating, deletes a post and its image."""
     post = _own_post_for_update(actor=actor, post_id=post_id)
-    _delete_file_on_commit(post.image)
+    image_id = post.image_media_id
     post.delete()
+    release_media_asset(asset_id=image_id)
 
 
 # --- Follows and blocks -----------------------------------------------------------------------

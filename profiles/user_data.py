@@ -1,19 +1,21 @@
 """The export sections and deletion hooks for the data profiles holds (and for room
 memberships and messages, which have no other owner yet)."""
 
-from django.db import transaction
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from community.models import JoinRequest, Membership, Message, MessageEdit
+from community.selectors.media import VARIANT_ORIGINAL, image_url
+from community.services.media import release_media_asset
 from profiles.deletion import register_deletion_hook
 from profiles.export import register_export_section
 from profiles.models import Block, Follow, Profile, StatusPost, User
 
 
-def _file_url(field_file) -> str:
-    return field_file.url if field_file else ""
+def _image_url(asset) -> str:
+    """The full-size, metadata-free rendition ("" if none, or not processed yet)."""
+    return image_url(asset, VARIANT_ORIGINAL)
 
 
 # --- Export -----------------------------------------------------------------------------------
@@ -31,14 +33,18 @@ def export_account(user: User) -> dict:
 
 
 def export_profile(user: User) -> dict:
-    profile = Profile.objects.prefetch_related("interests").get(user=user)
+    profile = (
+        Profile.objects.select_related("avatar_media", "background_media")
+        .prefetch_related("interests")
+        .get(user=user)
+    )
     return {
         "handle": profile.handle,
         "display_name": profile.display_name,
         "bio": profile.bio,
         "status_message": profile.status_message,
-        "avatar": _file_url(profile.avatar),
-        "background": _file_url(profile.background),
+        "avatar": _image_url(profile.avatar_media),
+        "background": _image_url(profile.background_media),
         "interests": [interest.slug for interest in profile.interests.all()],
         "languages": profile.languages,
         "created_at": profile.created_at,
@@ -74,10 +80,12 @@ def export_status_posts(user: User) -> list[dict]:
         {
             "id": post.pk,
             "body": post.body,
-            "image": _file_url(post.image),
+            "image": _image_url(post.image_media),
             "created_at": post.created_at,
         }
-        for post in StatusPost.objects.filter(author=user).order_by("id")
+        for post in StatusPost.objects.filter(author=user)
+        .select_related("image_media")
+        .order_by("id")
     ]
 
 
@@ -87,13 +95,15 @@ def export_memberships(user: User) -> list[dict]:
             "room_id": m.room_id,
             "room_title": m.room.title,
             "nickname": m.nickname,
-            "avatar": _file_url(m.avatar),
+            "avatar": _image_url(m.avatar_media),
             "role": m.role,
             "state": m.state,
             "is_open_profile": m.is_open_profile,
             "joined_at": m.joined_at,
         }
-        for m in Membership.objects.filter(user=user).select_related("room").order_by("id")
+        for m in Membership.objects.filter(user=user)
+        .select_related("room", "avatar_media__room")
+        .order_by("id")
     ]
 
 
@@ -178,19 +188,26 @@ def leave_rooms_and_anonymise_memberships(*, user: User, delete_messages: bool =
         cancel_join_request(room_id=room_id, user=user)
     JoinRequest.objects.filter(user=user).update(nickname=_("Deleted member"), message="")
 
-    for membership in Membership.objects.filter(user=user).exclude(avatar=""):
-        storage, name = membership.avatar.storage, membership.avatar.name
-        transaction.on_commit(lambda s=storage, n=name: s.delete(n))
-    Membership.objects.filter(user=user).update(
-        nickname=_("Deleted member"), avatar="", is_open_profile=True
+    avatar_ids = list(
+        Membership.objects.filter(user=user, avatar_media__isnull=False).values_list(
+            "avatar_media_id", flat=True
+        )
     )
+    Membership.objects.filter(user=user).update(
+        nickname=_("Deleted member"), avatar_media=None, is_open_profile=True
+    )
+    for asset_id in avatar_ids:
+        release_media_asset(asset_id=asset_id)
 
 
 def delete_status_posts(*, user: User, delete_messages: bool = False) -> None:
-    for post in StatusPost.objects.filter(author=user).exclude(image=""):
-        storage, name = post.image.storage, post.image.name
-        transaction.on_commit(lambda s=storage, n=name: s.delete(n))
-    StatusPost.objects.filter(author=user).delete()
+    posts = StatusPost.objects.filter(author=user)
+    image_ids = list(
+        posts.filter(image_media__isnull=False).values_list("image_media_id", flat=True)
+    )
+    posts.delete()
+    for asset_id in image_ids:
+        release_media_asset(asset_id=asset_id)
 
 
 def delete_follows_and_blocks(*, user: User, delete_messages: bool = False) -> None:
@@ -203,15 +220,12 @@ def delete_follows_and_blocks(*, user: User, delete_messages: bool = False) -> N
 def anonymise_profile(*, user: User, delete_messages: bool = False) -> None:
     """Free the handle and clear everything the person wrote about themselves."""
     profile = Profile.objects.select_for_update().get(user=user)
-    for image in (profile.avatar, profile.background):
-        if image:
-            storage, name = image.storage, image.name
-            transaction.on_commit(lambda s=storage, n=name: s.delete(n))
+    image_ids = [profile.avatar_media_id, profile.background_media_id]
     # "-" never appears in a chosen handle, so this cannot collide with one.
     profile.handle = profile.handle_key = f"deleted-{user.pk}"
     profile.display_name = _("Deleted user")
     profile.bio = profile.status_message = ""
-    profile.avatar = profile.background = ""
+    profile.avatar_media = profile.background_media = None
     profile.languages = []
     profile.save(
         update_fields=[
@@ -220,12 +234,14 @@ def anonymise_profile(*, user: User, delete_messages: bool = False) -> None:
             "display_name",
             "bio",
             "status_message",
-            "avatar",
-            "background",
+            "avatar_media",
+            "background_media",
             "languages",
         ]
     )
     profile.interests.clear()
+    for asset_id in image_ids:
+        release_media_asset(asset_id=asset_id)
 
 
 def revoke_api_tokens(*, user: User, delete_messages: bool = False) -> None:

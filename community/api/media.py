@@ -100,13 +100,14 @@ class UploadDetailView(APIView):
 
 class UseUploadSerializer(serializers.Serializer):
     target = serializers.ChoiceField(choices=media_services.MediaUse.ALL)
-    # The room (room_cover) or status post (status_post) the image goes to.
+    # The room (room_cover, member_avatar) or status post (status_post) the image goes to.
     target_id = serializers.IntegerField(required=False, allow_null=True, default=None)
 
 
 class UploadUseView(APIView):
-    """``POST {"target": "avatar"|"background"|"room_cover"|"status_post", "target_id"}``:
-    use an uploaded image there; answers the media payload that target now shows."""
+    """``POST {"target": "avatar"|"background"|"room_cover"|"status_post"|"member_avatar",
+    "target_id"}``: use an uploaded image there; answers the media payload that target
+    now shows."""
 
     @extend_schema(request=UseUploadSerializer, responses={200: dict})
     def post(self, request, asset_id: int):

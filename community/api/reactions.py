@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from community.api.messages import ChatUserRateThrottle, _FailOpenThrottleMixin
 from community.models import ReactionTarget
+from community.selectors.media import AVATAR_SIZE, image_url, member_avatar_url
 from community.selectors.reactions import (
     check_can_view_reactions,
     reaction_summary,
@@ -48,8 +49,11 @@ class RoomReactorSerializer(serializers.Serializer):
 
     membership_id = serializers.IntegerField(source="membership.id")
     nickname = serializers.CharField(source="membership.nickname")
-    avatar = serializers.ImageField(source="membership.avatar", use_url=True)
+    avatar = serializers.SerializerMethodField()
     reacted_at = serializers.DateTimeField(source="created_at")
+
+    def get_avatar(self, reaction) -> str | None:
+        return member_avatar_url(reaction.membership)
 
 
 class ProfileReactorSerializer(serializers.Serializer):
@@ -57,8 +61,11 @@ class ProfileReactorSerializer(serializers.Serializer):
 
     handle = serializers.CharField(source="user.profile.handle")
     display_name = serializers.CharField(source="user.profile.display_name")
-    avatar = serializers.ImageField(source="user.profile.avatar", use_url=True)
+    avatar = serializers.SerializerMethodField()
     reacted_at = serializers.DateTimeField(source="created_at")
+
+    def get_avatar(self, reaction) -> str | None:
+        return image_url(reaction.user.profile.avatar_media, AVATAR_SIZE) or None
 
 
 class ReactionRateThrottle(_FailOpenThrottleMixin, ScopedRateThrottle):

@@ -10,7 +10,9 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from community.api.media_fields import MediaPayloadField
 from community.models import Interest, JoinRequest, Membership, Room, RoomInvite
+from community.selectors.media import LARGE_SIZE, image_url
 from community.selectors.rooms import member_payload
 
 
@@ -63,6 +65,7 @@ class RoomSerializer(serializers.ModelSerializer):
     interests = InterestSerializer(many=True, read_only=True)
     hashtags = serializers.SerializerMethodField()
     cover = serializers.SerializerMethodField()
+    cover_media = MediaPayloadField()
     viewer_membership = _ViewerMembershipSchemaField()
     viewer_has_pending_request = serializers.BooleanField(read_only=True, default=False)
     has_password = serializers.SerializerMethodField()
@@ -77,6 +80,7 @@ class RoomSerializer(serializers.ModelSerializer):
             "title",
             "description",
             "cover",
+            "cover_media",
             "language",
             "visibility",
             "join_policy",
@@ -100,8 +104,8 @@ class RoomSerializer(serializers.ModelSerializer):
         return [tag.label for tag in room.hashtags.all()]
 
     def get_cover(self, room: Room) -> str | None:
-        # The storage's URL: relative on local disk, absolute on S3.
-        return room.cover.url if room.cover else None
+        # Null too while the cover is processed (cover_media has its placeholder).
+        return image_url(room.cover_media, LARGE_SIZE) or None
 
     def get_has_password(self, room: Room) -> bool:
         return room.join_policy == Room.JoinPolicy.PASSWORD
@@ -165,7 +169,8 @@ class RoomWriteSerializer(serializers.Serializer):
     hashtags = serializers.ListField(
         child=serializers.CharField(max_length=50), required=False, max_length=10
     )
-    cover = serializers.ImageField(required=False, allow_null=True)
+    # The media pipeline sniffs the bytes and stores only stripped renditions.
+    cover = serializers.FileField(required=False, allow_null=True, allow_empty_file=False)
     # Create only: the owner's own nickname in the room.
     nickname = serializers.CharField(max_length=40, required=False)
     is_open_profile = serializers.BooleanField(required=False)
@@ -212,7 +217,7 @@ class JoinRequestSerializer(serializers.ModelSerializer):
 class MyMembershipSerializer(serializers.Serializer):
     nickname = serializers.CharField(max_length=40, required=False)
     is_open_profile = serializers.BooleanField(required=False)
-    avatar = serializers.ImageField(required=False, allow_null=True)
+    avatar = serializers.FileField(required=False, allow_null=True, allow_empty_file=False)
 
 
 class RoleSerializer(serializers.Serializer):

@@ -17,7 +17,6 @@ class Room(models.Model):
 
     title = models.CharField(_("title"), max_length=80)
     description = models.TextField(_("description"), max_length=2000, blank=True)
-    cover = models.ImageField(_("cover image"), upload_to="covers/%Y/%m/", blank=True)
     cover_media = models.ForeignKey(
         "community.MediaAsset",
         verbose_name=_("cover"),
@@ -90,7 +89,15 @@ class Membership(models.Model):
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
     state = models.CharField(max_length=10, choices=State.choices, default=State.ACTIVE)
     nickname = models.CharField(_("nickname"), max_length=40)
-    avatar = models.ImageField(upload_to="room-avatars/%Y/%m/", blank=True)
+    # Bound to the room (MediaAsset.room): a private room's avatars are served only to
+    # its members, and the asset is never the main profile's, so it links nothing.
+    avatar_media = models.ForeignKey(
+        "community.MediaAsset",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     # False: the member chose to show their main profile in this room.
     is_open_profile = models.BooleanField(default=True)
     muted_until = models.DateTimeField(null=True, blank=True)

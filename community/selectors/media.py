@@ -86,6 +86,37 @@ def media_url(asset: MediaAsset, variant: str) -> str:
     return f"{url}?expires={expires}&signature={_signature(str(asset.key), variant, expires)}"
 
 
+# Renditions pages and payloads show: avatars are small, backgrounds, covers and post
+# images fill a column.
+AVATAR_SIZE = "320"
+LARGE_SIZE = "1280"
+
+
+def image_url(asset: MediaAsset | None, size: str) -> str:
+    """The URL of a ready image's ``size`` rendition (its full-size one if it has no
+    such thumbnail), or "" while there is none: no image, still processing or failed,
+    so nothing ever links to a file that is not there. Needs ``asset.room`` loaded
+    (select_related) when the asset belongs to a room."""
+    if asset is None or asset.state != MediaAsset.State.READY:
+        return ""
+    return media_url(asset, size if size in asset.thumbnails else VARIANT_ORIGINAL)
+
+
+def member_avatar_url(membership: Membership) -> str | None:
+    """A member's room avatar (320 px), or None. The asset belongs to the member's room:
+    a room already loaded on the membership is reused rather than queried again."""
+    if membership.avatar_media_id is None:
+        return None
+    asset = membership.avatar_media
+    if (
+        asset.room_id == membership.room_id
+        and Membership.room.is_cached(membership)
+        and not MediaAsset.room.is_cached(asset)
+    ):
+        asset.room = membership.room
+    return image_url(asset, AVATAR_SIZE) or None
+
+
 def media_payload(asset: MediaAsset | None) -> dict | None:
     """What a client needs to show an asset progressively: the placeholder at once, the
     thumbnail that fits once ``state`` is ``ready``. Embedded by messages, profiles,
@@ -146,8 +177,21 @@ def unused_upload_ids(*, before) -> list[int]:
         .exclude(Exists(Profile.objects.filter(Q(avatar_media=asset) | Q(background_media=asset))))
         .exclude(Exists(StatusPost.objects.filter(image_media=asset)))
         .exclude(Exists(Room.objects.filter(cover_media=asset)))
+        .exclude(Exists(Membership.objects.filter(avatar_media=asset)))
         .order_by("pk")
         .values_list("pk", flat=True)[:500]
+    )
+
+
+def asset_is_shown(*, asset_id: int) -> bool:
+    """Whether anything still shows the asset: a message, a profile, a status post, a
+    room cover or a member's room avatar."""
+
+    return (
+        Message.objects.filter(media_id=asset_id).exists()
+        or asset_is_shown_outside_rooms(asset_id=asset_id)
+        or Room.objects.filter(cover_media_id=asset_id).exists()
+        or Membership.objects.filter(avatar_media_id=asset_id).exists()
     )
 
 

@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from community.models import Membership, Message, MessageMention, ReactionTarget, Room
-from community.selectors.media import media_payload
+from community.selectors.media import media_payload, member_avatar_url
 from community.selectors.reactions import reaction_summaries
 from config.errors import NotFoundError, PermissionDeniedError
 from profiles.selectors import blocked_member_ids_in_room, blocked_user_ids, with_collapsed_flags
@@ -22,7 +22,9 @@ REPLY_PREVIEW_LENGTH = 140
 
 
 def _with_payload_relations(queryset: QuerySet[Message]) -> QuerySet[Message]:
-    return queryset.select_related("author", "reply_to", "reply_to__author", "media", "media__room")
+    return queryset.select_related(
+        "author__avatar_media__room", "reply_to", "reply_to__author", "media", "media__room"
+    )
 
 
 def _author_payload(membership: Membership | None) -> dict[str, Any] | None:
@@ -31,7 +33,7 @@ def _author_payload(membership: Membership | None) -> dict[str, Any] | None:
     return {
         "membership_id": membership.pk,
         "nickname": membership.nickname,
-        "avatar": membership.avatar.url if membership.avatar else None,
+        "avatar": member_avatar_url(membership),
     }
 
 

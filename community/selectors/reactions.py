@@ -260,16 +260,16 @@ def reactors(*, target: ResolvedTarget, emoji: str, viewer: User) -> QuerySet[Re
     )
     if target.room_id is not None:
         active_membership(room_id=target.room_id, user=viewer)
-        return reactions.select_related("membership").only(
+        return reactions.select_related("membership__avatar_media__room").only(
             "id", "emoji", "created_at", "membership__id", "membership__nickname",
-            "membership__avatar",
+            "membership__room_id", "membership__avatar_media",
         )  # fmt: skip
     check_not_blocked(author_id=target.author_id, user=viewer)
     return (
-        reactions.select_related("user__profile")
+        reactions.select_related("user__profile__avatar_media")
         .only(
             "id", "emoji", "created_at", "user__id", "user__profile__handle",
-            "user__profile__display_name", "user__profile__avatar",
+            "user__profile__display_name", "user__profile__avatar_media",
         )
     )  # fmt: skip
 

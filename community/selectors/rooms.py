@@ -35,6 +35,7 @@ from django.utils import timezone
 from django.utils.translation import get_language, get_language_info, gettext
 
 from community.models import Interest, JoinRequest, Membership, Message, Reaction, Room
+from community.selectors.media import member_avatar_url
 from config.errors import NotFoundError
 from profiles.models import Profile, User
 from profiles.text import fold
@@ -155,7 +156,7 @@ def with_viewer(queryset: QuerySet[Room], viewer: User | None) -> QuerySet[Room]
 
 def room_cards(queryset: QuerySet[Room], viewer: User | None) -> QuerySet[Room]:
     return with_viewer(
-        queryset.prefetch_related(
+        queryset.select_related("cover_media__room").prefetch_related(
             Prefetch("interests", queryset=Interest.objects.select_related("parent")),
             "hashtags",
         ),
@@ -216,6 +217,7 @@ def room_members(*, room: Room) -> QuerySet[Membership]:
     )
     return with_main_handle(
         Membership.objects.filter(room=room, state=Membership.State.ACTIVE)
+        .select_related("avatar_media__room")
         .annotate(role_order=role_order)
         .order_by("role_order", "id")
     )
@@ -244,7 +246,7 @@ def member_payload(membership: Membership) -> dict:
     return {
         "id": membership.pk,
         "nickname": membership.nickname,
-        "avatar": membership.avatar.url if membership.avatar else None,
+        "avatar": member_avatar_url(membership),
         "role": membership.role,
         "is_open_profile": membership.is_open_profile,
         "profile_handle": handle,

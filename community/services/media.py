@@ -434,7 +434,9 @@ class MediaUse:
     BACKGROUND = "background"
     ROOM_COVER = "room_cover"
     STATUS_POST = "status_post"
-    ALL = (AVATAR, BACKGROUND, ROOM_COVER, STATUS_POST)
+    # A member's avatar in one room (``target_id``: the room), shown with their nickname.
+    MEMBER_AVATAR = "member_avatar"
+    ALL = (AVATAR, BACKGROUND, ROOM_COVER, STATUS_POST, MEMBER_AVATAR)
 
 
 def _check_image_asset(*, user: User, asset_id: int) -> MediaAsset:
@@ -454,56 +456,114 @@ def _check_image_asset(*, user: User, asset_id: int) -> MediaAsset:
     return asset
 
 
+def _bind_to_room(asset: MediaAsset, room: Room) -> None:
+    """Make ``asset`` one room's (a private room's rules then apply to it). An image
+    already on a profile or status post stays there: binding it would hide it from
+    everyone else, and one file in both places would tie an open profile to its owner."""
+    from community.selectors.media import asset_is_shown_outside_rooms
+
+    if asset.room_id not in (None, room.pk) or (
+        asset.room_id is None and asset_is_shown_outside_rooms(asset_id=asset.pk)
+    ):
+        raise DomainError(
+            _("This upload is already used elsewhere; upload it again."),
+            fields={"media_id": [_("Used elsewhere.")]},
+        )
+    if asset.room_id is None:
+        asset.room = room
+        asset.save(update_fields=["room"])
+
+
+def _check_not_room_bound(asset: MediaAsset) -> None:
+    if asset.room_id is not None:
+        raise DomainError(
+            _("An image posted in a room cannot be a profile picture."),
+            fields={"media_id": [_("Invalid.")]},
+        )
+
+
 @transaction.atomic
 def use_media_asset(
     *, user: User, asset_id: int, target: str, target_id: int | None = None
 ) -> MediaAsset:
-    """Make an uploaded image the user's avatar or background, a room's cover (hosts)
-    or a status post's image (its author). A pending image may be used at once: the
-    payloads show its placeholder, then its thumbnails."""
+    """Make an uploaded image the user's avatar or background, a room's cover (hosts),
+    a status post's image (its author) or the user's avatar in one room (a member).
+    A pending image may be used at once: the payloads show its placeholder, then its
+    thumbnails. The image it replaces is deleted when nothing else shows it."""
     from profiles.models import Profile, StatusPost
 
     if target not in MediaUse.ALL:
         raise DomainError(_("Unknown use."), fields={"target": [_("Invalid.")]})
-    if target == MediaUse.ROOM_COVER:
+    if target in (MediaUse.ROOM_COVER, MediaUse.MEMBER_AVATAR):
+        # Room first, then the asset: the order every room write takes.
         room = Room.objects.select_for_update().filter(pk=target_id).first()
         membership = (
             Membership.objects.filter(room=room, user=user, state=Membership.State.ACTIVE).first()
             if room
             else None
         )
-        if membership is None or not membership.is_host:
-            raise PermissionDeniedError(_("Only the room's hosts can change its cover."))
+        if target == MediaUse.MEMBER_AVATAR:
+            if membership is None:
+                raise NotFoundError(_("You are not a member of this room."))
+            holder, field = membership, "avatar_media"
+        else:
+            if membership is None or not membership.is_host:
+                raise PermissionDeniedError(_("Only the room's hosts can change its cover."))
+            holder, field = room, "cover_media"
         asset = _check_image_asset(user=user, asset_id=asset_id)
-        if asset.room_id not in (None, room.pk):
-            raise DomainError(
-                _("This image belongs to another room."), fields={"media_id": [_("Invalid.")]}
-            )
-        # A private room's cover is then served only to its members.
-        asset.room = room
-        asset.save(update_fields=["room"])
-        room.cover_media = asset
-        room.save(update_fields=["cover_media"])
-        return asset
-    if target == MediaUse.STATUS_POST:
-        post = StatusPost.objects.select_for_update().filter(pk=target_id, author=user).first()
-        if post is None:
+        _bind_to_room(asset, room)
+    elif target == MediaUse.STATUS_POST:
+        holder = StatusPost.objects.select_for_update().filter(pk=target_id, author=user).first()
+        if holder is None:
             raise NotFoundError(_("No such post."))
+        field = "image_media"
         asset = _check_image_asset(user=user, asset_id=asset_id)
-        post.image_media = asset
-        post.save(update_fields=["image_media"])
-        return asset
-    profile = Profile.objects.select_for_update().get(user=user)
-    asset = _check_image_asset(user=user, asset_id=asset_id)
-    if asset.room_id is not None:
-        raise DomainError(
-            _("An image posted in a room cannot be a profile picture."),
-            fields={"media_id": [_("Invalid.")]},
-        )
-    field = "avatar_media" if target == MediaUse.AVATAR else "background_media"
-    setattr(profile, field, asset)
-    profile.save(update_fields=[field])
+        _check_not_room_bound(asset)
+    else:
+        holder = Profile.objects.select_for_update().get(user=user)
+        field = "avatar_media" if target == MediaUse.AVATAR else "background_media"
+        asset = _check_image_asset(user=user, asset_id=asset_id)
+        _check_not_room_bound(asset)
+    replaced_id = getattr(holder, f"{field}_id")
+    setattr(holder, field, asset)
+    holder.save(update_fields=[field])
+    if replaced_id != asset.pk:
+        release_media_asset(asset_id=replaced_id)
     return asset
+
+
+@transaction.atomic
+def upload_image_for(
+    *, user: User, file, target: str, target_id: int | None = None, field: str = "file"
+) -> MediaAsset:
+    """The one-step form of upload + use, for forms and multipart endpoints that take
+    an image with other changes (``PATCH /me/`` avatar, a status post, a room cover, a
+    member avatar): the type is sniffed from the bytes, the upload stored privately, the
+    asset used at ``target`` like :func:`use_media_asset`, and processing queued for when
+    the caller's transaction commits. Upload errors name ``field``."""
+    try:
+        check_upload(file=file, kinds=("image",))
+    except DomainError as exc:
+        exc.fields = {field: exc.fields.get("file") or [exc.message]}
+        raise
+    asset = create_media_asset(owner=user, file=file, kinds=("image",))
+    try:
+        return use_media_asset(user=user, asset_id=asset.pk, target=target, target_id=target_id)
+    except Exception:
+        # The row rolls back; the stored upload would stay behind.
+        media_storage().delete(asset.original_name)
+        raise
+
+
+def release_media_asset(*, asset_id: int | None) -> bool:
+    """Delete an asset nothing shows any more (a replaced avatar, a deleted post's
+    image, a deleted account's pictures); its files follow after commit. Returns
+    whether it was deleted."""
+    from community.selectors.media import asset_is_shown
+
+    if asset_id is None or asset_is_shown(asset_id=asset_id):
+        return False
+    return delete_media_asset(asset_id=asset_id)
 
 
 # --- Image and video messages ----------------------------------------------------------

@@ -144,11 +144,15 @@ def _load_message_for_update(message_id: int) -> tuple[Message, Room]:
 
 
 def _fresh_membership(*, room: Room, user_id: int) -> Membership:
+    # The room avatar rides along: the sent message's payload shows it, no extra trip.
     membership = (
-        Membership.objects.select_related("user").filter(room=room, user_id=user_id).first()
+        Membership.objects.select_related("user", "avatar_media")
+        .filter(room=room, user_id=user_id)
+        .first()
     )
     if membership is None:
         raise PermissionDeniedError(_("You are not a member of this room."), code="not_member")
+    membership.room = room
     return membership
 
 

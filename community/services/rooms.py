@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from commerce.services import check_room_entry_allowed
 from community.models import Hashtag, Interest, JoinRequest, Membership, Room, RoomInvite
 from community.selectors.rooms import member_payload
+from community.services.media import MediaUse, release_media_asset, upload_image_for
 from community.services.notifications import notify_join_request, user_group
 from config.errors import (
     ConflictError,
@@ -208,7 +209,6 @@ def create_room(
         # Web-public only makes sense for listed rooms; never the default.
         is_web_public=bool(is_web_public) and visibility == Room.Visibility.PUBLIC,
         member_count=1,
-        cover=cover or "",
     )
     _broadcast_room_joined(
         Membership.objects.create(
@@ -222,6 +222,10 @@ def create_room(
     _set_interests(room, list(interests or []))
     _set_hashtags(room, hashtags or [])
     _refresh_search_text(room)
+    if cover:
+        room.cover_media = upload_image_for(
+            user=owner, file=cover, target=MediaUse.ROOM_COVER, target_id=room.pk, field="cover"
+        )
     return room
 
 
@@ -289,15 +293,25 @@ def update_room(*, room_id: int, actor: User, **changes) -> Room:
     if room.visibility != Room.Visibility.PUBLIC and room.is_web_public:
         room.is_web_public = False
         fields.append("is_web_public")
-    if "cover" in changes:
-        room.cover = changes["cover"] or ""
-        fields.append("cover")
     if fields:
         room.save(update_fields=sorted(set(fields)))
     if "interests" in changes:
         _set_interests(room, list(changes["interests"] or []))
     if "hashtags" in changes:
         _set_hashtags(room, list(changes["hashtags"] or []))
+    if changes.get("cover"):
+        room.cover_media = upload_image_for(
+            user=actor,
+            file=changes["cover"],
+            target=MediaUse.ROOM_COVER,
+            target_id=room.pk,
+            field="cover",
+        )
+    elif "cover" in changes and room.cover_media_id is not None:  # cleared
+        removed_id = room.cover_media_id
+        room.cover_media = None
+        room.save(update_fields=["cover_media"])
+        release_media_asset(asset_id=removed_id)
     _refresh_search_text(room)
     broadcast_on_commit(room.group_name, {"type": "room.updated", "room_id": room.pk})
     return room
@@ -636,11 +650,14 @@ def update_my_membership(
     if is_open_profile is not None:
         membership.is_open_profile = bool(is_open_profile)
         fields.append("is_open_profile")
-    if avatar is not None:
-        membership.avatar = avatar or ""
-        fields.append("avatar")
     if fields:
         membership.save(update_fields=fields)
+    if avatar:
+        membership.avatar_media = upload_image_for(
+            user=user, file=avatar, target=MediaUse.MEMBER_AVATAR, target_id=room.pk, field="avatar"
+        )
+        fields.append("avatar_media")
+    if fields:
         membership.room = room
         _broadcast_member("member.updated", membership)
     return membership

@@ -1,6 +1,8 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from community.api.media_fields import MediaPayloadField
+from community.selectors.media import AVATAR_SIZE, LARGE_SIZE, image_url
 from profiles.models import User
 
 
@@ -25,8 +27,9 @@ class AccountSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-def file_url(field_file) -> str:
-    return field_file.url if field_file else ""
+def avatar_url(profile) -> str:
+    """The avatar's 320 px rendition; "" without one or while it is processed."""
+    return image_url(profile.avatar_media, AVATAR_SIZE)
 
 
 class ProfileCardSerializer(serializers.Serializer):
@@ -37,7 +40,7 @@ class ProfileCardSerializer(serializers.Serializer):
     avatar = serializers.SerializerMethodField()
 
     def get_avatar(self, profile) -> str:
-        return file_url(profile.avatar)
+        return avatar_url(profile)
 
 
 class ProfileInterestSerializer(serializers.Serializer):
@@ -54,18 +57,21 @@ class MeSerializer(serializers.Serializer):
     display_name = serializers.CharField(read_only=True)
     bio = serializers.CharField(read_only=True)
     status_message = serializers.CharField(read_only=True)
+    # URLs of one rendition ("" while there is none); the *_media payloads have them all.
     avatar = serializers.SerializerMethodField()
     background = serializers.SerializerMethodField()
+    avatar_media = MediaPayloadField()
+    background_media = MediaPayloadField()
     interests = serializers.SerializerMethodField()
     languages = serializers.ListField(child=serializers.CharField(), read_only=True)
     locale = serializers.CharField(source="user.locale", read_only=True)
     timezone = serializers.CharField(source="user.timezone", read_only=True)
 
     def get_avatar(self, profile) -> str:
-        return file_url(profile.avatar)
+        return avatar_url(profile)
 
     def get_background(self, profile) -> str:
-        return file_url(profile.background)
+        return image_url(profile.background_media, LARGE_SIZE)
 
     def get_interests(self, profile) -> list[str]:
         return [interest.slug for interest in profile.interests.all()]
@@ -84,7 +90,7 @@ class MeUpdateSerializer(serializers.Serializer):
     )
     locale = serializers.CharField(required=False, allow_blank=True, max_length=10)
     timezone = serializers.CharField(required=False, max_length=64)
-    # Multipart only; checked by Pillow in the service.
+    # Multipart only; the media pipeline sniffs the bytes and strips the metadata.
     avatar = serializers.FileField(required=False, allow_empty_file=False)
     background = serializers.FileField(required=False, allow_empty_file=False)
 
@@ -101,6 +107,8 @@ class PublicProfileSerializer(serializers.Serializer):
     status_message = serializers.CharField(read_only=True)
     avatar = serializers.SerializerMethodField()
     background = serializers.SerializerMethodField()
+    avatar_media = MediaPayloadField()
+    background_media = MediaPayloadField()
     interests = ProfileInterestSerializer(many=True, read_only=True, source="interests.all")
     languages = serializers.ListField(child=serializers.CharField(), read_only=True)
     is_me = serializers.SerializerMethodField()
@@ -110,10 +118,10 @@ class PublicProfileSerializer(serializers.Serializer):
     blocked = serializers.BooleanField(source="viewer_blocks", read_only=True)
 
     def get_avatar(self, profile) -> str:
-        return file_url(profile.avatar)
+        return avatar_url(profile)
 
     def get_background(self, profile) -> str:
-        return file_url(profile.background)
+        return image_url(profile.background_media, LARGE_SIZE)
 
     def get_is_me(self, profile) -> bool:
         return profile.user_id == self.context["request"].user.pk
@@ -127,12 +135,13 @@ class StatusPostSerializer(serializers.Serializer):
     author = ProfileCardSerializer(source="author.profile", read_only=True)
     body = serializers.CharField(read_only=True)
     image = serializers.SerializerMethodField()
+    image_media = MediaPayloadField()
     created_at = serializers.DateTimeField(read_only=True)
     # Set on the page by community.selectors.reactions.with_reaction_summaries.
     reactions = serializers.SerializerMethodField()
 
     def get_image(self, post) -> str:
-        return file_url(post.image)
+        return image_url(post.image_media, LARGE_SIZE)
 
     @extend_schema_field(
         {
@@ -153,7 +162,7 @@ class StatusPostSerializer(serializers.Serializer):
 
 class StatusPostCreateSerializer(serializers.Serializer):
     body = serializers.CharField(max_length=2000)
-    # Checked by Pillow in the service, whatever the name or content type claims.
+    # The media pipeline sniffs the bytes, whatever the name or content type claims.
     image = serializers.FileField(required=False, allow_empty_file=False)
 
 

@@ -153,7 +153,11 @@ class SocketTicketView(APIView):
 
 
 def _my_profile(user):
-    return Profile.objects.select_related("user").prefetch_related("interests").get(user=user)
+    return (
+        Profile.objects.select_related("user", "avatar_media", "background_media")
+        .prefetch_related("interests")
+        .get(user=user)
+    )
 
 
 class MeView(APIView):

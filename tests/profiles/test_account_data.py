@@ -1,7 +1,8 @@
 import pytest
 from rest_framework.test import APIClient
 
-from community.models import Membership, Message, MessageEdit, Room
+from community.models import MediaAsset, Membership, Message, MessageEdit, Room
+from community.services.media import media_storage
 from community.services.messages import send_message
 from profiles.deletion import deletion_hook_names, register_deletion_hook
 from profiles.export import export_section_names, register_export_section
@@ -116,8 +117,9 @@ def test_delete_account_keeping_messages_anonymised(
 ):
     user, room, membership = alice_with_data
     members_before = Room.objects.get(pk=room.pk).member_count
-    post_image = StatusPost.objects.get(author=user).image
-    storage, image_name = post_image.storage, post_image.name
+    image = StatusPost.objects.get(author=user).image_media
+    assert image.stored_names
+    storage = media_storage()
 
     with django_capture_on_commit_callbacks(execute=True):
         response = _delete(client_for(user), password=TEST_PASSWORD, messages="anonymise")
@@ -132,7 +134,8 @@ def test_delete_account_keeping_messages_anonymised(
     assert profile.handle.startswith("deleted-")
     assert profile.bio == profile.status_message == ""
     assert not StatusPost.objects.filter(author=user).exists()
-    assert not storage.exists(image_name)
+    assert not MediaAsset.objects.filter(pk=image.pk).exists()
+    assert not any(storage.exists(name) for name in image.stored_names)
     assert not Follow.objects.filter(follower=user).exists()
     assert not Follow.objects.filter(followee=user).exists()
     assert not Block.objects.filter(blocker=user).exists()

@@ -155,18 +155,25 @@ def test_user_detail_query_count_is_fixed(
     assert len(response.json()["interests"]) == 4
 
 
-def test_avatar_and_background_upload_is_verified(user, client_for, png):
+def test_avatar_and_background_upload_is_verified(
+    user, client_for, png, django_capture_on_commit_callbacks
+):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     client = client_for(user)
-    response = client.patch(
-        ME, {"avatar": png("me.png"), "background": png("bg.gif")}, format="multipart"
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.patch(
+            ME, {"avatar": png("me.png"), "background": png("bg.gif")}, format="multipart"
+        )
     assert response.status_code == 200, response.json()
-    body = response.json()
-    assert body["avatar"].endswith(".png")
-    assert body["background"].endswith(".png")  # stored by its real format
-    fake = SimpleUploadedFile("me.png", b"GIF89a-not-really", content_type="image/png")
+    body = client.get(ME).json()
+    # Served by the media view as re-encoded renditions, whatever the upload's name.
+    assert body["avatar"].startswith("/api/v1/media/")
+    assert body["avatar"].endswith("/320/")
+    assert body["background"].endswith("/1280/")
+    assert body["avatar_media"]["content_type"] == "image/png"
+    assert body["background_media"]["content_type"] == "image/png"  # by its real format
+    fake = SimpleUploadedFile("me.png", b"just some text", content_type="image/png")
     response = client.patch(ME, {"avatar": fake, "bio": "x"}, format="multipart")
     assert response.status_code == 400
     assert "avatar" in response.json()["error"]["fields"]

@@ -1,6 +1,8 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from community.models import MediaAsset
+from community.services.media import media_storage
 from profiles.models import StatusPost
 from tests.profiles.conftest import image_upload
 
@@ -24,29 +26,50 @@ def test_create_post_with_a_real_image(user, client_for):
     )
     assert response.status_code == 201, response.json()
     post = StatusPost.objects.get()
-    assert post.image.name.endswith(".png")
-    assert response.json()["image"].endswith(".png")
+    assert post.image_media.content_type == "image/png"
+    # Not processed yet: no URL to a file that is not there, the payload says pending.
+    assert response.json()["image"] == ""
+    assert response.json()["image_media"]["state"] == "pending"
 
 
 @pytest.mark.parametrize(
     "upload",
     [
         SimpleUploadedFile("evil.png", b"<script>alert(1)</script>", content_type="image/png"),
-        SimpleUploadedFile("x.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 40, content_type="image/png"),
+        SimpleUploadedFile("doc.png", b"%PDF-1.7\n" + b"\0" * 40, content_type="image/png"),
     ],
 )
 def test_a_file_that_is_not_an_image_is_rejected(user, client_for, upload):
     response = client_for(user).post(POSTS, {"body": "x", "image": upload}, format="multipart")
-    assert response.status_code == 400
+    assert response.status_code == 415
     assert "image" in response.json()["error"]["fields"]
+    assert "not supported" in response.json()["error"]["message"]
     assert not StatusPost.objects.exists()
+    assert not MediaAsset.objects.exists()
+
+
+def test_an_image_that_cannot_be_decoded_ends_failed_and_shows_nothing(
+    user, client_for, django_capture_on_commit_callbacks
+):
+    # The signature says PNG, so the upload is taken; the decoder refuses it later.
+    upload = SimpleUploadedFile(
+        "x.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 40, content_type="image/png"
+    )
+    client = client_for(user)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(POSTS, {"body": "x", "image": upload}, format="multipart")
+    assert response.status_code == 201
+    post = client.get(f"/api/v1/posts/{response.json()['id']}/").json()
+    assert post["image"] == ""
+    assert post["image_media"]["state"] == "failed"
+    assert post["image_media"]["failure_reason"]
 
 
 def test_image_named_like_anything_is_stored_by_its_real_format(user, client_for):
     upload = image_upload(name="photo.exe", image_format="JPEG")
     response = client_for(user).post(POSTS, {"body": "x", "image": upload}, format="multipart")
     assert response.status_code == 201
-    assert StatusPost.objects.get().image.name.endswith(".jpg")
+    assert StatusPost.objects.get().image_media.content_type == "image/jpeg"
 
 
 @pytest.mark.parametrize("body", ["", "   ", "x" * 501])
@@ -93,12 +116,13 @@ def test_deleting_a_post_removes_its_image_file(
     post_id = client.post(POSTS, {"body": "x", "image": image_upload()}, format="multipart").json()[
         "id"
     ]
-    post = StatusPost.objects.get(pk=post_id)
-    storage, name = post.image.storage, post.image.name
-    assert storage.exists(name)
+    asset = StatusPost.objects.get(pk=post_id).image_media
+    storage = media_storage()
+    assert storage.exists(asset.original_name)
     with django_capture_on_commit_callbacks(execute=True):
         assert client.delete(f"/api/v1/posts/{post_id}/").status_code == 204
-    assert not storage.exists(name)
+    assert not MediaAsset.objects.filter(pk=asset.pk).exists()
+    assert not storage.exists(asset.original_name)
 
 
 @pytest.mark.parametrize("count", [3, 30])
