@@ -66,7 +66,12 @@ def _measure(workers: int, seconds: float, operation) -> float:
             connections.close_all()
             counts.put(done)
 
-    connections.close_all()  # children must not share the parent's socket
+    # Children must share neither the parent's sockets nor its connection pool (the
+    # pool's threads do not survive a fork): each child opens its own.
+    connections.close_all()
+    for connection in connections.all():
+        if hasattr(connection, "close_pool"):
+            connection.close_pool()
     processes = [context.Process(target=worker, args=(i,)) for i in range(workers)]
     for process in processes:
         process.start()
