@@ -14,7 +14,7 @@ import warnings
 from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
-from PIL import Image, ImageOps, ImageSequence
+from PIL import ExifTags, Image, ImageOps, ImageSequence
 
 from community.media_types import MediaType
 
@@ -28,10 +28,11 @@ except ImportError:  # pragma: no cover - optional: HEIC then fails with a clear
 PLACEHOLDER_WIDTH = 16
 THUMBNAIL_QUALITY = 80
 FULL_QUALITY = 90
-# WebP effort: the full-size rendition is the costliest encode by far, and method 2
-# halves its time against 4 for a few percent more bytes (bench/media.py).
-THUMBNAIL_METHOD = 4
-FULL_METHOD = 2
+# WebP effort (0 fastest, 6 smallest): method 2 encodes a thumbnail in half the time of
+# 4 for about 2% more bytes; the full-size rendition, the costliest encode by far, takes
+# method 0, a fifth faster than 2 for another 2% or so (bench/media.py, docs/media.md).
+THUMBNAIL_METHOD = 2
+FULL_METHOD = 0
 
 
 class MediaRejected(Exception):
@@ -67,8 +68,37 @@ class VideoResult:
     stripped_path: str
 
 
-def _frames_upright(image: Image.Image, max_frames: int) -> tuple[list[Image.Image], list[int]]:
-    """Every frame as RGB(A), EXIF orientation applied, with its duration in ms."""
+# EXIF orientation → the transpose that makes the pixels upright (as ImageOps.exif_transpose).
+_UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def _fitted_size(size: tuple[int, int], long_side: int) -> tuple[int, int]:
+    width, height = size
+    scale = long_side / max(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _fit(image: Image.Image, long_side: int, resample=Image.Resampling.LANCZOS) -> Image.Image:
+    return image.resize(_fitted_size(image.size, long_side), resample, reducing_gap=3.0)
+
+
+def _frames_upright(
+    image: Image.Image, max_frames: int, max_side: int | None = None
+) -> tuple[list[Image.Image], list[int]]:
+    """Every frame as RGB(A), EXIF orientation applied, no longer than ``max_side`` on
+    its long side, with its duration in ms.
+
+    Each step makes a new image only when it has to (a mode conversion, the cap, the
+    transpose, or else one copy), where ``exif_transpose`` then ``convert`` always made
+    two; the transpose comes after the cap, so it moves fewer pixels."""
     frames, durations = [], []
     for index, frame in enumerate(ImageSequence.Iterator(image)):
         if index >= max_frames:
@@ -76,11 +106,20 @@ def _frames_upright(image: Image.Image, max_frames: int) -> tuple[list[Image.Ima
                 _("The animation has more than %(count)s frames.") % {"count": max_frames}
             )
         durations.append(int(frame.info.get("duration", 100) or 100))
-        frame = ImageOps.exif_transpose(frame)
+        transpose = _UPRIGHT.get(frame.getexif().get(ExifTags.Base.Orientation, 1))
         has_alpha = frame.mode in ("RGBA", "LA", "PA") or "transparency" in frame.info
-        frame = frame.convert("RGBA" if has_alpha else "RGB")
-        frame.info = {}  # no EXIF, XMP or comments can ride along into an encoder
-        frames.append(frame)
+        mode = "RGBA" if has_alpha else "RGB"
+        upright = frame if frame.mode == mode else frame.convert(mode)
+        if max_side and max(upright.size) > max_side:
+            # Bicubic: at the cap's mild ratios it looks the same as Lanczos (which the
+            # thumbnails keep) in three quarters of the time.
+            upright = _fit(upright, max_side, Image.Resampling.BICUBIC)
+        if transpose is not None:
+            upright = upright.transpose(transpose)
+        if upright is frame:
+            upright = frame.copy()  # the frame belongs to the file, closed after decoding
+        upright.info = {}  # no EXIF, XMP or comments can ride along into an encoder
+        frames.append(upright)
     return frames, durations
 
 
@@ -105,10 +144,7 @@ def _encode_webp(
 
 
 def _resized(frames: list[Image.Image], long_side: int) -> list[Image.Image]:
-    width, height = frames[0].size
-    scale = long_side / max(width, height)
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return [frame.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0) for frame in frames]
+    return [_fit(frame, long_side) for frame in frames]
 
 
 def placeholder_data_uri(frame: Image.Image) -> str:
@@ -127,8 +163,13 @@ def render_image(
     sizes: tuple[int, ...],
     max_pixels: int,
     max_frames: int,
+    max_side: int | None = None,
 ) -> ImageResult:
-    """Decode ``source`` (a binary file) under the limits and render every stored form."""
+    """Decode ``source`` (a binary file) under the limits and render every stored form.
+
+    ``max_side`` caps the long side of the full-size rendition (``MEDIA_MAX_STORED_SIDE``);
+    a JPEG larger than twice the cap is then decoded at reduced scale (DCT scaling), never
+    below the cap."""
     try:
         with warnings.catch_warnings():
             # Pillow's own bomb check only warns below twice its limit: make it refuse.
@@ -149,7 +190,9 @@ def render_image(
                 frame_count = getattr(image, "n_frames", 1)
                 if frame_count * image.width * image.height > max_pixels * 4:
                     raise MediaRejected(_("The animation is too large to process."))
-                frames, durations = _frames_upright(image, max_frames)
+                if max_side and image.format == "JPEG":
+                    image.draft(None, (max_side, max_side))
+                frames, durations = _frames_upright(image, max_frames, max_side)
     except MediaRejected:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -181,7 +224,8 @@ def render_image(
         width=width,
         height=height,
         is_animated=len(frames) > 1,
-        placeholder=placeholder_data_uri(frames[0]),
+        # From the smallest rendition: the same 16 pixels, without a pass over the full frame.
+        placeholder=placeholder_data_uri(source[0]),
         full=full,
         thumbnails=thumbnails,
     )
@@ -198,7 +242,9 @@ class QuickPreview:
 _TRANSPOSED_ORIENTATIONS = {5, 6, 7, 8}
 
 
-def quick_preview(source, *, media_type: MediaType, max_pixels: int) -> QuickPreview:
+def quick_preview(
+    source, *, media_type: MediaType, max_pixels: int, max_side: int | None = None
+) -> QuickPreview:
     """At upload time, cheaply: the upright size from the header, and for JPEG a
     placeholder decoded at 1/8 scale (DCT scaling, a few ms even for a large photo), so
     a message can show its shape and colours before processing. Never raises: anything
@@ -217,6 +263,8 @@ def quick_preview(source, *, media_type: MediaType, max_pixels: int) -> QuickPre
                 orientation = image.getexif().get(0x0112, 1)
                 if orientation in _TRANSPOSED_ORIENTATIONS:
                     width, height = height, width
+                if max_side and max(width, height) > max_side:  # as render_image will
+                    width, height = _fitted_size((width, height), max_side)
                 preview = QuickPreview(width=width, height=height)
                 if image.format == "JPEG":
                     image.draft("RGB", (PLACEHOLDER_WIDTH * 4, PLACEHOLDER_WIDTH * 4))

@@ -299,6 +299,9 @@ MEDIA_IMAGE_MAX_BYTES = env.int("MEDIA_IMAGE_MAX_BYTES", default=20 * 1024 * 102
 MEDIA_VIDEO_MAX_BYTES = env.int("MEDIA_VIDEO_MAX_BYTES", default=200 * 1024 * 1024)
 MEDIA_MAX_IMAGE_PIXELS = env.int("MEDIA_MAX_IMAGE_PIXELS", default=50_000_000)
 MEDIA_MAX_ANIMATION_FRAMES = env.int("MEDIA_MAX_ANIMATION_FRAMES", default=300)
+# The long side of the stored "original" (the metadata-free full-size WebP); larger
+# images are scaled down to it. 0 keeps the uploaded resolution (docs/media.md).
+MEDIA_MAX_STORED_SIDE = env.int("MEDIA_MAX_STORED_SIDE", default=2048)
 MEDIA_THUMBNAIL_SIZES = (320, 720, 1280)
 MEDIA_FFMPEG = env.str("MEDIA_FFMPEG", default="ffmpeg")
 MEDIA_FFPROBE = env.str("MEDIA_FFPROBE", default="ffprobe")

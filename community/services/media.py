@@ -94,7 +94,12 @@ def check_upload(*, file, kinds: tuple[str, ...] = ("image", "video")) -> MediaT
 def _new_asset(*, file, media_type: MediaType, owner_id: int, room: Room | None) -> MediaAsset:
     """An unsaved asset for a checked upload, with its upright size and (for JPEG) its
     placeholder already, so it can be shown before processing."""
-    preview = quick_preview(file, media_type=media_type, max_pixels=settings.MEDIA_MAX_IMAGE_PIXELS)
+    preview = quick_preview(
+        file,
+        media_type=media_type,
+        max_pixels=settings.MEDIA_MAX_IMAGE_PIXELS,
+        max_side=settings.MEDIA_MAX_STORED_SIDE,
+    )
     return MediaAsset(
         owner_id=owner_id,
         room=room,
@@ -170,6 +175,7 @@ def process_media_asset(*, asset_id: int) -> MediaAsset | None:
                     sizes=settings.MEDIA_THUMBNAIL_SIZES,
                     max_pixels=settings.MEDIA_MAX_IMAGE_PIXELS,
                     max_frames=settings.MEDIA_MAX_ANIMATION_FRAMES,
+                    max_side=settings.MEDIA_MAX_STORED_SIDE,
                 )
             return _store_image(asset, result)
         return _process_video(asset, media_type)

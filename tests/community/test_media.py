@@ -11,9 +11,11 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.files.uploadedfile import SimpleUploadedFile
-from PIL import Image
+from PIL import ExifTags, Image
 from rest_framework.test import APIClient
 
+from community.media_processing import render_image
+from community.media_types import GIF, JPEG
 from community.models import MediaAsset, Message, Room
 from community.services.rooms import create_invite
 from community.tasks import process_media_asset
@@ -147,6 +149,72 @@ def test_exif_orientation_is_applied_so_the_photo_is_stored_upright(upload, auth
     # The blue marker drawn top-left of the sideways pixels is top-right once upright.
     red, _green, blue = thumbnail.convert("RGB").getpixel((150, 10))
     assert blue > 200 and red < 60
+
+
+def test_large_photo_is_stored_capped_upright_and_without_exif(
+    upload_response, upload, auth_client, media_dir, settings
+):
+    settings.MEDIA_MAX_STORED_SIDE = 2048
+    exif = media_samples.gps_exif()
+    exif[ExifTags.Base.Orientation] = 6
+    sample = media_samples.jpeg((4000, 3000), exif=exif)  # upright: 3000×4000
+
+    pending = upload_response(sample).json()
+    assert (pending["width"], pending["height"]) == (1536, 2048)  # the size it will have
+    body = upload(sample)
+
+    assert body["state"] == "ready"
+    assert (body["width"], body["height"]) == (1536, 2048)
+    original = Image.open(io.BytesIO(fetch(auth_client, body["url"])))
+    assert original.size == (1536, 2048)
+    # The blue marker drawn top-left of the sideways pixels is top-right once upright.
+    red, _green, blue = original.convert("RGB").getpixel((1500, 30))
+    assert blue > 200 and red < 60
+    sizes = {size: (t["width"], t["height"]) for size, t in body["thumbnails"].items()}
+    assert sizes == {"320": (240, 320), "720": (540, 720), "1280": (960, 1280)}
+    files = stored_files(media_dir)
+    assert len(files) == 8  # two assets: full rendition + three thumbnails each
+    for path in files:
+        image = Image.open(path)
+        assert max(image.size) <= 2048
+        assert not image.getexif() and "exif" not in image.info and "xmp" not in image.info
+        assert b"MoimCam" not in path.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("max_side", "expected"), [(1000, (1000, 750)), (0, (4000, 3000)), (None, (4000, 3000))]
+)
+def test_the_stored_side_cap_is_exact_and_can_be_turned_off(max_side, expected):
+    # 4000×3000 is decoded at reduced scale under a 1000 cap (DCT scaling), never below it.
+    result = render_image(
+        io.BytesIO(media_samples.jpeg((4000, 3000))),
+        media_type=JPEG,
+        sizes=(320,),
+        max_pixels=50_000_000,
+        max_frames=10,
+        max_side=max_side,
+    )
+
+    assert (result.width, result.height) == expected
+    assert Image.open(io.BytesIO(result.full.data)).size == expected
+    assert (result.thumbnails[320].width, result.thumbnails[320].height) == (320, 240)
+
+
+def test_the_cap_applies_to_every_frame_of_an_animation():
+    result = render_image(
+        io.BytesIO(media_samples.animated_gif(frames=3, size=(64, 48))),
+        media_type=GIF,
+        sizes=(320, 16),
+        max_pixels=50_000_000,
+        max_frames=10,
+        max_side=32,
+    )
+
+    assert result.is_animated and (result.width, result.height) == (32, 24)
+    full = Image.open(io.BytesIO(result.full.data))
+    assert full.size == (32, 24) and full.n_frames == 3
+    assert Image.open(io.BytesIO(result.thumbnails[16].data)).n_frames == 3
+    assert result.placeholder.startswith("data:image/webp;base64,")
 
 
 def test_the_upright_size_is_known_before_processing(upload_response):
