@@ -21,10 +21,30 @@ HISTORY_MAX_LIMIT = 100
 REPLY_PREVIEW_LENGTH = 140
 
 
+# The related rows a payload reads, and only the columns it reads of them: a page of 50
+# otherwise loads ~150 full rows (rooms with their descriptions, assets with their file
+# names), and Django's per-column cost dominated the history endpoint. Whatever reads
+# another column of these rows must name it here, or it costs a query per message.
+_MEDIA_COLUMNS = (
+    "id", "key", "room_id", "kind", "state", "failure_reason", "content_type", "width",
+    "height", "duration_seconds", "is_animated", "placeholder", "thumbnails", "poster_name",
+)  # fmt: skip
+_PAYLOAD_COLUMNS = (
+    *(f.name for f in Message._meta.concrete_fields),
+    "author__id", "author__nickname", "author__room_id", "author__avatar_media_id",
+    *(f"author__avatar_media__{c}" for c in ("id", "key", "room_id", "state", "thumbnails")),
+    "author__avatar_media__room__id", "author__avatar_media__room__visibility",
+    "reply_to__id", "reply_to__seq", "reply_to__body", "reply_to__deleted_at",
+    "reply_to__author_id", "reply_to__author__id", "reply_to__author__nickname",
+    *(f"media__{c}" for c in _MEDIA_COLUMNS),
+    "media__room__id", "media__room__visibility",
+)  # fmt: skip
+
+
 def _with_payload_relations(queryset: QuerySet[Message]) -> QuerySet[Message]:
     return queryset.select_related(
         "author__avatar_media__room", "reply_to", "reply_to__author", "media", "media__room"
-    )
+    ).only(*_PAYLOAD_COLUMNS)
 
 
 def _author_payload(membership: Membership | None) -> dict[str, Any] | None:
