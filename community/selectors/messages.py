@@ -7,7 +7,7 @@ id): never the username, handle or user id, so an open profile stays open.
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
 from community.models import Membership, Message, MessageMention, ReactionTarget, Room
@@ -176,22 +176,32 @@ def membership_for_user(*, room_id: int, user_id: int) -> Membership | None:
     )
 
 
-def readable_room(*, room_id: int, user) -> tuple[Room, Membership | None]:
-    """The room if ``user`` may read its history: active members, or anyone when the
-    room is readable without an account. Raises NotFound / PermissionDenied."""
-    room = Room.objects.filter(pk=room_id).first()
+def readable_room(*, room_id: int, user) -> tuple[Room, int | None]:
+    """The room if ``user`` may read its history (active members, or anyone when the
+    room is readable without an account), and the user's read marker there (None when
+    not a member). Raises NotFound / PermissionDenied.
+
+    One query: the active membership is a subquery of the room's row, which only has
+    the columns the history endpoint reads."""
+    rooms = Room.objects.filter(pk=room_id).only(
+        "id", "is_web_public", "is_suspended", "last_message_seq"
+    )
+    signed_in = user is not None and user.is_authenticated
+    if signed_in:
+        active = Membership.objects.filter(
+            room=OuterRef("pk"), user=user, state=Membership.State.ACTIVE
+        ).order_by()
+        rooms = rooms.annotate(
+            viewer_is_member=Exists(active),
+            viewer_last_read_seq=Subquery(active.values("last_read_seq")[:1]),
+        )
+    room = rooms.first()
     if room is None:
         raise NotFoundError(_("No such room."))
-    membership = None
-    if user is not None and user.is_authenticated:
-        membership = (
-            Membership.objects.filter(room=room, user=user, state=Membership.State.ACTIVE)
-            .only("id", "last_read_seq", "role", "room_id")
-            .first()
-        )
-    if membership is None and not (room.is_web_public and not room.is_suspended):
+    is_member = signed_in and room.viewer_is_member
+    if not is_member and not (room.is_web_public and not room.is_suspended):
         raise PermissionDeniedError(_("Only members can read this room."), code="not_member")
-    return room, membership
+    return room, room.viewer_last_read_seq if is_member else None
 
 
 def room_history(
