@@ -167,7 +167,12 @@ class RoomMessagesView(APIView):
         )
         return Response(
             {
-                "results": message_payloads(messages, viewer=request.user),
+                "results": message_payloads(
+                    messages,
+                    viewer=request.user,
+                    # Most viewers block no one: their page needs no query for blocks.
+                    blocked_ids=None if getattr(room, "viewer_blocks_anyone", True) else set(),
+                ),
                 "has_more": has_more,
                 "last_seq": room.last_message_seq,
                 "last_read_seq": last_read_seq,

@@ -14,7 +14,12 @@ from community.models import Membership, Message, MessageMention, ReactionTarget
 from community.selectors.media import media_payload, member_avatar_url
 from community.selectors.reactions import reaction_summaries
 from config.errors import NotFoundError, PermissionDeniedError
-from profiles.selectors import blocked_member_ids_in_room, blocked_user_ids, with_collapsed_flags
+from profiles.selectors import (
+    blocked_member_ids_in_room,
+    blocked_user_ids,
+    blocks_anyone,
+    with_collapsed_flags,
+)
 
 HISTORY_DEFAULT_LIMIT = 50
 HISTORY_MAX_LIMIT = 100
@@ -99,17 +104,23 @@ def _mentions_by_message(messages: list[Message]) -> dict[int, list[dict[str, An
     return found
 
 
-def message_payloads(messages: list[Message], *, viewer=None) -> list[dict[str, Any]]:
+def message_payloads(
+    messages: list[Message], *, viewer=None, blocked_ids: set[int] | None = None
+) -> list[dict[str, Any]]:
     """Payloads for ``messages`` (loaded with ``_with_payload_relations``), in order.
 
     Batch-shaped on purpose: reactions and media fill their parts with one query per
     page, not one per message. ``viewer`` sets each reaction's ``me`` (and hides the
     reactions of users they blocked) and ``collapsed`` on messages by people they
     blocked; broadcasts, shared by a room, pass none and each socket flags its copy.
+    ``blocked_ids``: the users the viewer blocked, when the caller already knows them.
     """
     mentions = _mentions_by_message(messages)
     signed_in = viewer is not None and viewer.is_authenticated and bool(messages)
-    blocked_users = blocked_user_ids(viewer) if signed_in else set()
+    if not signed_in:
+        blocked_users = set()
+    else:
+        blocked_users = blocked_user_ids(viewer) if blocked_ids is None else blocked_ids
     # A message just sent (``do_send_message`` marks it with ``mention_list``) has no
     # reactions yet: no query for it, on the path of every send.
     reactions = reaction_summaries(
@@ -182,7 +193,8 @@ def readable_room(*, room_id: int, user) -> tuple[Room, int | None]:
     not a member). Raises NotFound / PermissionDenied.
 
     One query: the active membership is a subquery of the room's row, which only has
-    the columns the history endpoint reads."""
+    the columns the history endpoint reads. ``room.viewer_blocks_anyone`` (signed-in
+    viewers) lets the page skip loading the viewer's blocks when there are none."""
     rooms = Room.objects.filter(pk=room_id).only(
         "id", "is_web_public", "is_suspended", "last_message_seq"
     )
@@ -194,6 +206,7 @@ def readable_room(*, room_id: int, user) -> tuple[Room, int | None]:
         rooms = rooms.annotate(
             viewer_is_member=Exists(active),
             viewer_last_read_seq=Subquery(active.values("last_read_seq")[:1]),
+            viewer_blocks_anyone=blocks_anyone(user),
         )
     room = rooms.first()
     if room is None:
