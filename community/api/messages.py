@@ -158,7 +158,7 @@ class RoomMessagesView(APIView):
     def get(self, request, room_id: int):
         query = HistoryQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        room, membership = readable_room(room_id=room_id, user=request.user)
+        room, last_read_seq = readable_room(room_id=room_id, user=request.user)
         messages, has_more = room_history(
             room_id=room.pk,
             before=query.validated_data.get("before"),
@@ -167,10 +167,15 @@ class RoomMessagesView(APIView):
         )
         return Response(
             {
-                "results": message_payloads(messages, viewer=request.user),
+                "results": message_payloads(
+                    messages,
+                    viewer=request.user,
+                    # Most viewers block no one: their page needs no query for blocks.
+                    blocked_ids=None if getattr(room, "viewer_blocks_anyone", True) else set(),
+                ),
                 "has_more": has_more,
                 "last_seq": room.last_message_seq,
-                "last_read_seq": membership.last_read_seq if membership else None,
+                "last_read_seq": last_read_seq,
             }
         )
 

@@ -7,24 +7,49 @@ id): never the username, handle or user id, so an open profile stays open.
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
 from community.models import Membership, Message, MessageMention, ReactionTarget, Room
 from community.selectors.media import media_payload, member_avatar_url
 from community.selectors.reactions import reaction_summaries
 from config.errors import NotFoundError, PermissionDeniedError
-from profiles.selectors import blocked_member_ids_in_room, blocked_user_ids, with_collapsed_flags
+from profiles.selectors import (
+    blocked_member_ids_in_room,
+    blocked_user_ids,
+    blocks_anyone,
+    with_collapsed_flags,
+)
 
 HISTORY_DEFAULT_LIMIT = 50
 HISTORY_MAX_LIMIT = 100
 REPLY_PREVIEW_LENGTH = 140
 
 
+# The related rows a payload reads, and only the columns it reads of them: a page of 50
+# otherwise loads ~150 full rows (rooms with their descriptions, assets with their file
+# names), and Django's per-column cost dominated the history endpoint. Whatever reads
+# another column of these rows must name it here, or it costs a query per message.
+_MEDIA_COLUMNS = (
+    "id", "key", "room_id", "kind", "state", "failure_reason", "content_type", "width",
+    "height", "duration_seconds", "is_animated", "placeholder", "thumbnails", "poster_name",
+)  # fmt: skip
+_PAYLOAD_COLUMNS = (
+    *(f.name for f in Message._meta.concrete_fields),
+    "author__id", "author__nickname", "author__room_id", "author__avatar_media_id",
+    *(f"author__avatar_media__{c}" for c in ("id", "key", "room_id", "state", "thumbnails")),
+    "author__avatar_media__room__id", "author__avatar_media__room__visibility",
+    "reply_to__id", "reply_to__seq", "reply_to__body", "reply_to__deleted_at",
+    "reply_to__author_id", "reply_to__author__id", "reply_to__author__nickname",
+    *(f"media__{c}" for c in _MEDIA_COLUMNS),
+    "media__room__id", "media__room__visibility",
+)  # fmt: skip
+
+
 def _with_payload_relations(queryset: QuerySet[Message]) -> QuerySet[Message]:
     return queryset.select_related(
         "author__avatar_media__room", "reply_to", "reply_to__author", "media", "media__room"
-    )
+    ).only(*_PAYLOAD_COLUMNS)
 
 
 def _author_payload(membership: Membership | None) -> dict[str, Any] | None:
@@ -79,17 +104,23 @@ def _mentions_by_message(messages: list[Message]) -> dict[int, list[dict[str, An
     return found
 
 
-def message_payloads(messages: list[Message], *, viewer=None) -> list[dict[str, Any]]:
+def message_payloads(
+    messages: list[Message], *, viewer=None, blocked_ids: set[int] | None = None
+) -> list[dict[str, Any]]:
     """Payloads for ``messages`` (loaded with ``_with_payload_relations``), in order.
 
     Batch-shaped on purpose: reactions and media fill their parts with one query per
     page, not one per message. ``viewer`` sets each reaction's ``me`` (and hides the
     reactions of users they blocked) and ``collapsed`` on messages by people they
     blocked; broadcasts, shared by a room, pass none and each socket flags its copy.
+    ``blocked_ids``: the users the viewer blocked, when the caller already knows them.
     """
     mentions = _mentions_by_message(messages)
     signed_in = viewer is not None and viewer.is_authenticated and bool(messages)
-    blocked_users = blocked_user_ids(viewer) if signed_in else set()
+    if not signed_in:
+        blocked_users = set()
+    else:
+        blocked_users = blocked_user_ids(viewer) if blocked_ids is None else blocked_ids
     # A message just sent (``do_send_message`` marks it with ``mention_list``) has no
     # reactions yet: no query for it, on the path of every send.
     reactions = reaction_summaries(
@@ -156,22 +187,34 @@ def membership_for_user(*, room_id: int, user_id: int) -> Membership | None:
     )
 
 
-def readable_room(*, room_id: int, user) -> tuple[Room, Membership | None]:
-    """The room if ``user`` may read its history: active members, or anyone when the
-    room is readable without an account. Raises NotFound / PermissionDenied."""
-    room = Room.objects.filter(pk=room_id).first()
+def readable_room(*, room_id: int, user) -> tuple[Room, int | None]:
+    """The room if ``user`` may read its history (active members, or anyone when the
+    room is readable without an account), and the user's read marker there (None when
+    not a member). Raises NotFound / PermissionDenied.
+
+    One query: the active membership is a subquery of the room's row, which only has
+    the columns the history endpoint reads. ``room.viewer_blocks_anyone`` (signed-in
+    viewers) lets the page skip loading the viewer's blocks when there are none."""
+    rooms = Room.objects.filter(pk=room_id).only(
+        "id", "is_web_public", "is_suspended", "last_message_seq"
+    )
+    signed_in = user is not None and user.is_authenticated
+    if signed_in:
+        active = Membership.objects.filter(
+            room=OuterRef("pk"), user=user, state=Membership.State.ACTIVE
+        ).order_by()
+        rooms = rooms.annotate(
+            viewer_is_member=Exists(active),
+            viewer_last_read_seq=Subquery(active.values("last_read_seq")[:1]),
+            viewer_blocks_anyone=blocks_anyone(user),
+        )
+    room = rooms.first()
     if room is None:
         raise NotFoundError(_("No such room."))
-    membership = None
-    if user is not None and user.is_authenticated:
-        membership = (
-            Membership.objects.filter(room=room, user=user, state=Membership.State.ACTIVE)
-            .only("id", "last_read_seq", "role", "room_id")
-            .first()
-        )
-    if membership is None and not (room.is_web_public and not room.is_suspended):
+    is_member = signed_in and room.viewer_is_member
+    if not is_member and not (room.is_web_public and not room.is_suspended):
         raise PermissionDeniedError(_("Only members can read this room."), code="not_member")
-    return room, membership
+    return room, room.viewer_last_read_seq if is_member else None
 
 
 def room_history(

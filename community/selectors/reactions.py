@@ -10,11 +10,11 @@ on its row lock for a few milliseconds each), which is also what makes every cou
 and the count in every live event, exact. Room "likes" read the same rows for trending.
 
 A page costs a fixed number of queries whatever its size:
-1. the counter rows of all targets on the page;
-2. the viewer's own reactions on those targets (for ``me``), skipped for anonymous viewers;
-3. the users the viewer blocked (skipped when the caller passes them), and, only when
-   there are some,
-4. those users' reactions on the page, subtracted from the counts: blocked users'
+1. the users the viewer blocked (skipped for anonymous viewers and when the caller
+   passes them);
+2. the counter rows of all targets on the page, each with whether the viewer reacted
+   with that emoji (``me``) and, only when the viewer blocked anyone, how many of its
+   reactions are by blocked users, subtracted from the count: blocked users'
    reactions are not shown to the blocker.
 
 Live ``reaction.updated`` events go to a whole room at once, so they carry the room's
@@ -25,7 +25,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.apps import apps
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -55,25 +56,32 @@ def reaction_summaries(
     if not ids:
         return summaries
     field = kind.field
-    in_page = {f"{field}__in": ids}
-    counts = (
-        ReactionCount.objects.filter(**in_page, count__gt=0)
-        .order_by("id")
-        .values_list(field, "emoji", "count")
-    )
-    mine: set[tuple[int, str]] = set()
-    hidden: dict[tuple[int, str], int] = {}
+    counts = ReactionCount.objects.filter(**{f"{field}__in": ids}, count__gt=0).order_by("id")
+    columns = [field, "emoji", "count"]
     if viewer is not None and viewer.is_authenticated:
-        mine = set(Reaction.objects.filter(**in_page, user=viewer).values_list(field, "emoji"))
         if blocked_ids is None:
             blocked_ids = blocked_user_ids(viewer)
+        # The viewer's own ``me`` and the blocked users' share of each count, as
+        # subqueries of the counter rows: one round trip for the page, not three.
+        same_target = Reaction.objects.filter(
+            **{field: OuterRef(field)}, emoji=OuterRef("emoji")
+        ).order_by()
+        counts = counts.annotate(me=Exists(same_target.filter(user=viewer)))
+        columns.append("me")
         if blocked_ids:
-            hidden = _reaction_counts_by(field, in_page, blocked_ids)
-    for target_id, emoji, count in counts:
-        count -= hidden.get((target_id, emoji), 0)
+            hidden = (
+                same_target.filter(user_id__in=blocked_ids)
+                .values(field)
+                .annotate(n=Count("id"))
+                .values("n")
+            )
+            counts = counts.annotate(hidden=Coalesce(Subquery(hidden), 0))
+            columns.append("hidden")
+    for row in counts.values(*columns):
+        count = row["count"] - row.get("hidden", 0)
         if count > 0:
-            summaries[target_id].append(
-                {"emoji": emoji, "count": count, "me": (target_id, emoji) in mine}
+            summaries[row[field]].append(
+                {"emoji": row["emoji"], "count": count, "me": row.get("me", False)}
             )
     return summaries
 
@@ -100,18 +108,6 @@ def reaction_counts(target_type: str, target_id: int) -> list[dict]:
         .values_list("emoji", "count")
     )
     return [{"emoji": emoji, "count": count} for emoji, count in rows]
-
-
-def _reaction_counts_by(
-    field: str, in_page: dict, user_ids: set[int]
-) -> dict[tuple[int, str], int]:
-    rows = (
-        Reaction.objects.filter(**in_page, user_id__in=user_ids)
-        .values(field, "emoji")
-        .annotate(n=Count("id"))
-        .values_list(field, "emoji", "n")
-    )
-    return {(target_id, emoji): n for target_id, emoji, n in rows}
 
 
 # --- Blocks -----------------------------------------------------------------------------
