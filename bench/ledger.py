@@ -67,6 +67,11 @@ def _measure(workers: int, seconds: float, operation) -> float:
             counts.put(done)
 
     connections.close_all()  # children must not share the parent's socket
+    for connection in connections.all():
+        # Nor its pool's (config/settings.py pools connections): closing returns a
+        # connection to the pool, still open, and every child would inherit it.
+        if hasattr(connection, "close_pool"):
+            connection.close_pool()
     processes = [context.Process(target=worker, args=(i,)) for i in range(workers)]
     for process in processes:
         process.start()
