@@ -5,12 +5,15 @@ is sent before the data it describes is committed, and a channel layer outage
 never undoes or fails a write: the data is stored, clients resync on reconnect.
 """
 
+import asyncio
 import logging
+import os
 import secrets
+import threading
 from typing import Any
 from urllib.parse import parse_qs
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
 from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
@@ -25,24 +28,75 @@ logger = logging.getLogger(__name__)
 CONSUMER_HANDLER_TYPE = "moim.event"
 
 
-def broadcast_on_commit(group: str, event: dict[str, Any]) -> None:
-    """Send ``event`` (a client-facing payload with a ``type``) to ``group`` after commit."""
-    transaction.on_commit(lambda: send_now(group, event))
+def broadcast_on_commit(group: str, *events: dict[str, Any]) -> None:
+    """Send ``events`` (client-facing payloads with a ``type``) to ``group`` after commit,
+    in order, in one hand-off to the channel layer."""
+    transaction.on_commit(lambda: send_now(group, *events))
 
 
-def send_now(group: str, event: dict[str, Any]) -> bool:
+def send_now(group: str, *events: dict[str, Any]) -> bool:
     """Send immediately; returns False (and logs) when the channel layer is unreachable."""
     layer = get_channel_layer()
-    if layer is None:
+    if layer is None or not events:
         return False
+
+    async def send_all() -> None:
+        for event in events:
+            await layer.group_send(group, {"type": CONSUMER_HANDLER_TYPE, "event": event})
+
     try:
-        async_to_sync(layer.group_send)(group, {"type": CONSUMER_HANDLER_TYPE, "event": event})
+        if _server_loop() is None:
+            _private_loop().run(send_all())
+        else:
+            async_to_sync(send_all)()
     except Exception:  # the write already committed; clients resync on reconnect
         logger.warning(
-            "channel layer unavailable; %s not broadcast to %s", event.get("type"), group
+            "channel layer unavailable; %s not broadcast to %s",
+            ", ".join(str(event.get("type")) for event in events),
+            group,
         )
         return False
     return True
+
+
+def _server_loop():
+    """The ASGI server's (or an async test's) event loop when this thread runs sync code
+    for it (``sync_to_async``): ``async_to_sync`` hands the send to that loop, where the
+    channel layer already has its connections. asgiref keeps it in a thread-local."""
+    local = SyncToAsync.threadlocal
+    if getattr(local, "main_event_loop_pid", None) != os.getpid():
+        return None
+    return getattr(local, "main_event_loop", None)
+
+
+class _PrivateLoop:
+    """One event loop in a daemon thread for sends from plain sync code (WSGI, commands,
+    tasks, benchmarks). ``async_to_sync`` would start a new loop per call there, and the
+    Redis layer keeps its connections per loop, so every send paid a new connection
+    (~1 ms against ~0.1 ms here, bench/ledger.py). Rebuilt after a fork: the thread does
+    not survive it."""
+
+    TIMEOUT_SECONDS = 10
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.loop = asyncio.new_event_loop()
+        threading.Thread(target=self.loop.run_forever, name="realtime-send", daemon=True).start()
+
+    def run(self, coroutine) -> None:
+        asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(self.TIMEOUT_SECONDS)
+
+
+_private: _PrivateLoop | None = None
+_private_lock = threading.Lock()
+
+
+def _private_loop() -> _PrivateLoop:
+    global _private  # one per process, created on first use
+    with _private_lock:
+        if _private is None or _private.pid != os.getpid():
+            _private = _PrivateLoop()
+        return _private
 
 
 class ClosedSocketGuard:

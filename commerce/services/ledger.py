@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -103,6 +104,26 @@ def system_account(*, kind: str, currency: str) -> Account:
     if kind in Account.USER_KINDS:
         raise ValueError(f"{kind} is a user account kind")
     return _get_or_create_account(kind=kind, user_id=None, currency=currency)
+
+
+def get_accounts(*, wanted: list[tuple[str, int | None]], currency: str) -> list[Account]:
+    """The accounts for ``(kind, user_id)`` pairs (``user_id`` None: a system account),
+    in the order asked, created when missing: one SELECT when they all exist."""
+    for kind, user_id in wanted:
+        if (kind in Account.USER_KINDS) != (user_id is not None):
+            raise ValueError(f"{kind} does not match user {user_id}")
+    matches = Q()
+    for kind, user_id in wanted:
+        matches |= Q(kind=kind, user_id=user_id, currency=currency)
+    found = {
+        (account.kind, account.user_id): account
+        for account in Account.objects.filter(matches, currency=currency)
+    }
+    return [
+        found.get((kind, user_id))
+        or _get_or_create_account(kind=kind, user_id=user_id, currency=currency)
+        for kind, user_id in wanted
+    ]
 
 
 # --- Transfers ------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from commerce.currencies import validate_amount, validate_currency
@@ -11,10 +12,9 @@ from commerce.services.ledger import (
     LegSpec,
     atomic_with_retry,
     check_may_move_money,
-    system_account,
+    get_accounts,
     write_transfer,
 )
-from commerce.services.ledger import user_account as get_user_account
 from community.models import Membership, Message
 from community.services.notifications import notify_tip_received
 from config.errors import DomainError, NotFoundError
@@ -69,10 +69,13 @@ def _recipient_of_message(*, sender: User, message_id: int) -> Recipient:
 
 
 def _recipient_by_handle(*, sender: User, handle: str) -> Recipient:
-    profile = Profile.objects.filter(handle_key=lookalike_key(handle.strip().lstrip("@"))).first()
+    key = lookalike_key(handle.strip().lstrip("@"))
+    # Both profiles in one query (at most two rows: handle keys and users are unique).
+    rows = list(Profile.objects.filter(Q(handle_key=key) | Q(user=sender)))
+    profile = next((row for row in rows if row.handle_key == key), None)
     if profile is None:
         raise NotFoundError(_("No such member."), fields={"user": [_("Unknown handle.")]})
-    sender_profile = Profile.objects.filter(user=sender).first()
+    sender_profile = next((row for row in rows if row.user_id == sender.pk), None)
     sender_label = f"@{sender_profile.handle}" if sender_profile else sender.username
     return Recipient(
         user_id=profile.user_id,
@@ -103,17 +106,19 @@ def send_tip(
     if recipient.user_id == sender.pk:
         raise DomainError(_("You cannot tip yourself."), code="self_tip")
     split = split_fee(amount)
-    wallet = get_user_account(user_id=sender.pk, kind=Account.Kind.WALLET, currency=currency)
-    earnings = get_user_account(
-        user_id=recipient.user_id, kind=Account.Kind.EARNINGS_PENDING, currency=currency
-    )
+    wanted = [
+        (Account.Kind.WALLET, sender.pk),
+        (Account.Kind.EARNINGS_PENDING, recipient.user_id),
+    ]
+    if split.fee:
+        wanted.append((Account.Kind.PLATFORM_FEE, None))
+    wallet, earnings, *fee_account = get_accounts(wanted=wanted, currency=currency)
     legs = [
         LegSpec(account=wallet, amount=-amount),
         LegSpec(account=earnings, amount=split.net, gross=split.gross, fee=split.fee),
     ]
-    if split.fee:
-        fee_account = system_account(kind=Account.Kind.PLATFORM_FEE, currency=currency)
-        legs.append(LegSpec(account=fee_account, amount=split.fee))
+    if fee_account:
+        legs.append(LegSpec(account=fee_account[0], amount=split.fee))
     tips: list[Tip] = []
 
     def describe(transfer: Transfer) -> None:

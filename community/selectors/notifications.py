@@ -8,7 +8,7 @@ import zoneinfo
 from datetime import datetime, time
 from typing import Any
 
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import BigIntegerField, Count, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -139,32 +139,65 @@ def room_level(membership: Membership) -> str:
         return Level.ALL
 
 
-def unread_counts(*, user_id: int) -> dict[str, int]:
-    """Totals for the badge and the page title (three queries).
+UNREAD_KEYS = ("messages", "mentions", "notifications")
 
-    ``messages``: unread messages in rooms set to *all*; ``mentions``: unread mentions
-    in rooms that are not muted; ``notifications``: unread notifications.
-    """
-    active = Membership.objects.filter(user_id=user_id, state=Membership.State.ACTIVE)
+
+def _unread_totals():
+    """The three unread totals as annotations of a ``User`` row (see ``unread_counts``)."""
+    active = Membership.objects.filter(user_id=OuterRef("pk"), state=Membership.State.ACTIVE)
     quiet_levels = [Level.MUTED, Level.MENTIONS]
-    messages = active.exclude(notification_level__level__in=quiet_levels).aggregate(
-        total=Sum(F("room__last_message_seq") - F("last_read_seq"))
-    )["total"]
+    messages = (
+        active.exclude(notification_level__level__in=quiet_levels)
+        .order_by()
+        .values("user_id")
+        .annotate(total=Sum(F("room__last_message_seq") - F("last_read_seq")))
+        .values("total")
+    )
     mentions = (
         MessageMention.objects.filter(
-            membership__in=active.exclude(notification_level__level=Level.MUTED),
+            membership__user_id=OuterRef("pk"),
+            membership__state=Membership.State.ACTIVE,
             message__seq__gt=F("membership__last_read_seq"),
             message__deleted_at__isnull=True,
         )
+        .exclude(membership__notification_level__level=Level.MUTED)
         .order_by()
-        .count()
+        .values("membership__user_id")
+        .annotate(total=Count("id"))
+        .values("total")
     )
-    notifications = Notification.objects.filter(recipient_id=user_id, read_at__isnull=True).count()
+    notifications = (
+        Notification.objects.filter(recipient_id=OuterRef("pk"), read_at__isnull=True)
+        .order_by()
+        .values("recipient_id")
+        .annotate(total=Count("id"))
+        .values("total")
+    )
+    # Prefixed: ``notifications`` is a relation of ``User``.
     return {
-        "messages": int(messages or 0),
-        "mentions": mentions,
-        "notifications": notifications,
+        "unread_messages": Coalesce(Subquery(messages), 0, output_field=BigIntegerField()),
+        "unread_mentions": Coalesce(Subquery(mentions), 0),
+        "unread_notifications": Coalesce(Subquery(notifications), 0),
     }
+
+
+def unread_counts(*, user_id: int, with_locale: bool = False) -> dict[str, Any]:
+    """Totals for the badge and the page title, in one query.
+
+    ``messages``: unread messages in rooms set to *all*; ``mentions``: unread mentions
+    in rooms that are not muted; ``notifications``: unread notifications. With
+    ``with_locale`` the user's ``locale`` comes along in the same row (a notification's
+    broadcast needs both).
+    """
+    from profiles.models import User
+
+    totals = _unread_totals()
+    fields = [*totals, "locale"] if with_locale else list(totals)
+    row = User.objects.filter(pk=user_id).annotate(**totals).values(*fields).first() or {}
+    counts = {key: int(row.get(f"unread_{key}") or 0) for key in UNREAD_KEYS}
+    if with_locale:
+        counts["locale"] = row.get("locale")
+    return counts
 
 
 # --- preferences -------------------------------------------------------------------------

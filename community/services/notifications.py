@@ -21,7 +21,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists, JSONField, OuterRef, Q, Subquery
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -192,15 +192,27 @@ def record_message_mentions(*, message: Message) -> list[Membership]:
 # --- creating notifications -----------------------------------------------------------------
 
 
-def _blocked(*, recipient_id: int, actor_user_id: int | None) -> bool:
-    """Whether the recipient blocked the actor (when the profiles feature's Block exists)."""
-    if actor_user_id is None:
-        return False
+def _muted_and_blocked(*, recipient_id: int, actor_user_id: int | None) -> tuple[list, bool]:
+    """The recipient's muted kinds and whether they blocked the actor, in one query
+    (the block only when the profiles feature's Block exists)."""
+    from profiles.models import User
+
+    annotations = {
+        "muted": Subquery(
+            NotificationSettings.objects.filter(user_id=OuterRef("pk")).values("muted_kinds")[:1],
+            output_field=JSONField(),
+        )
+    }
     try:
         block_model = apps.get_model("profiles", "Block")
     except LookupError:
-        return False
-    return block_model.objects.filter(blocker_id=recipient_id, blocked_id=actor_user_id).exists()
+        block_model = None
+    if actor_user_id is not None and block_model is not None:
+        annotations["blocked"] = Exists(
+            block_model.objects.filter(blocker_id=OuterRef("pk"), blocked_id=actor_user_id)
+        )
+    row = User.objects.filter(pk=recipient_id).values(**annotations).first() or {}
+    return row.get("muted") or [], bool(row.get("blocked"))
 
 
 def _wanted(
@@ -212,26 +224,28 @@ def _wanted(
 ) -> bool:
     if actor_user_id is not None and actor_user_id == recipient_id:
         return False
-    if kind in settings_for(user_id=recipient_id).muted_kinds:
+    muted_kinds, blocked = _muted_and_blocked(
+        recipient_id=recipient_id, actor_user_id=actor_user_id
+    )
+    if blocked or kind in muted_kinds:
         return False
-    if membership is not None and kind in ROOM_KINDS and room_level(membership) == Level.MUTED:
-        return False
-    return not _blocked(recipient_id=recipient_id, actor_user_id=actor_user_id)
+    return not (
+        membership is not None and kind in ROOM_KINDS and room_level(membership) == Level.MUTED
+    )
 
 
 def _broadcast(notification: Notification, event_type: str) -> None:
-    # The text is for the recipient: their language, not the actor's request's.
-    from profiles.models import User
-
-    locale = (
-        User.objects.filter(pk=notification.recipient_id).values_list("locale", flat=True).first()
-    )
+    # The text is for the recipient: their language, not the actor's request's. The
+    # locale comes with the unread totals: one query for both.
+    counts = unread_counts(user_id=notification.recipient_id, with_locale=True)
+    locale = counts.pop("locale", None)
     with translation.override(locale or translation.get_language() or settings.LANGUAGE_CODE):
         payload = notification_payload(notification)
     broadcast_on_commit(
-        user_group(notification.recipient_id), {"type": event_type, "notification": payload}
+        user_group(notification.recipient_id),
+        {"type": event_type, "notification": payload},
+        {"type": "unread.updated", **counts},
     )
-    broadcast_unread(user_id=notification.recipient_id)
 
 
 def broadcast_unread(*, user_id: int) -> None:

@@ -1,0 +1,100 @@
+"""A tip's cost: its queries, and the two /ws/me/ events handed off after commit."""
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import connection
+
+from commerce.models import Account
+from commerce.services import send_tip
+from commerce.services.ledger import get_accounts
+from community.models import Notification
+from community.selectors.notifications import unread_counts
+from community.services.notifications import update_notification_settings, user_group
+from config.realtime import broadcast_on_commit
+from profiles.services import block_user
+
+pytestmark = pytest.mark.django_db
+
+
+def test_get_accounts_in_the_order_asked_creating_the_missing(make_user, django_assert_num_queries):
+    alice, bob = make_user("alice"), make_user("bob")
+    wanted = [
+        (Account.Kind.EARNINGS_PENDING, bob.pk),
+        (Account.Kind.WALLET, alice.pk),
+        (Account.Kind.PLATFORM_FEE, None),
+    ]
+    created = get_accounts(wanted=wanted, currency="KRW")
+    assert [(a.kind, a.user_id, a.currency) for a in created] == [(*w, "KRW") for w in wanted]
+    with django_assert_num_queries(1):
+        assert get_accounts(wanted=wanted, currency="KRW") == created
+    with pytest.raises(ValueError):
+        get_accounts(wanted=[(Account.Kind.WALLET, None)], currency="KRW")
+    with pytest.raises(ValueError):
+        get_accounts(wanted=[(Account.Kind.PLATFORM_FEE, alice.pk)], currency="KRW")
+
+
+def test_a_tip_by_handle_is_a_fixed_number_of_queries(
+    make_user, fund, django_assert_max_num_queries
+):
+    fan, creator = make_user("fan"), make_user("creator")
+    fund(fan, 10_000)
+    send_tip(sender=fan, amount=100, currency="KRW", recipient_handle=creator.profile.handle)
+    # Profiles 1, accounts 1, transfer + tip 2, notification 3, balances and legs 1 (3 on
+    # SQLite), savepoint or BEGIN/COMMIT around them.
+    bound = 12 if connection.vendor == "postgresql" else 14
+    with django_assert_max_num_queries(bound):
+        send_tip(sender=fan, amount=100, currency="KRW", recipient_handle=creator.profile.handle)
+
+
+def test_a_tip_sends_the_notification_then_the_unread_totals(
+    make_user, fund, django_capture_on_commit_callbacks
+):
+    fan, creator = make_user("fan"), make_user("creator")
+    fund(fan, 10_000)
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(user_group(creator.pk), channel)
+    with django_capture_on_commit_callbacks(execute=True):
+        send_tip(sender=fan, amount=100, currency="KRW", recipient_handle=creator.profile.handle)
+    first = async_to_sync(layer.receive)(channel)["event"]
+    second = async_to_sync(layer.receive)(channel)["event"]
+    assert (first["type"], first["notification"]["kind"]) == ("notification.created", "tip")
+    assert second == {"type": "unread.updated", "messages": 0, "mentions": 0, "notifications": 1}
+
+
+def test_broadcast_on_commit_sends_nothing_when_rolled_back(django_capture_on_commit_callbacks):
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)("user.0", channel)
+    with django_capture_on_commit_callbacks() as callbacks:
+        broadcast_on_commit("user.0", {"type": "a"}, {"type": "b"})
+    assert len(callbacks) == 1  # nothing sent until the commit runs it
+    callbacks[0]()
+    events = [async_to_sync(layer.receive)(channel)["event"]["type"] for _ in range(2)]
+    assert events == ["a", "b"]
+
+
+def test_muted_or_blocked_tippers_make_no_notification(make_user, fund):
+    fan, creator = make_user("fan"), make_user("creator")
+    fund(fan, 10_000)
+    update_notification_settings(user=creator, muted_kinds=["tip"])
+    send_tip(sender=fan, amount=100, currency="KRW", recipient_handle=creator.profile.handle)
+    update_notification_settings(user=creator, muted_kinds=[])
+    block_user(blocker=creator, blocked=fan)
+    send_tip(sender=fan, amount=100, currency="KRW", recipient_handle=creator.profile.handle)
+    assert not Notification.objects.filter(recipient=creator).exists()
+    other = make_user("other")
+    fund(other, 10_000)
+    send_tip(sender=other, amount=100, currency="KRW", recipient_handle=creator.profile.handle)
+    assert Notification.objects.filter(recipient=creator).count() == 1
+
+
+def test_unread_counts_with_the_locale_in_one_query(make_user, django_assert_num_queries):
+    user = make_user("reader")
+    user.locale = "ko"
+    user.save(update_fields=["locale"])
+    with django_assert_num_queries(1):
+        counts = unread_counts(user_id=user.pk, with_locale=True)
+    assert counts == {"messages": 0, "mentions": 0, "notifications": 0, "locale": "ko"}
+    assert unread_counts(user_id=0) == {"messages": 0, "mentions": 0, "notifications": 0}
