@@ -113,3 +113,29 @@ def throttle_rates(settings):
     settings.REST_FRAMEWORK = original
     api_settings.reload()
     SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+
+
+@pytest.fixture
+def media_dir(settings, tmp_path):
+    """Media assets in this test's own folder (the real local-disk storage)."""
+    root = tmp_path / "media-private"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "media": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(root), "base_url": None},
+        },
+    }
+    return root
+
+
+@pytest.fixture
+def eager_tasks():
+    """Celery tasks run in-process (with REDIS_URL set the app was configured non-eager
+    at import; tests/community/test_media_worker.py runs a real worker instead)."""
+    from config.celery import app as celery_app
+
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous

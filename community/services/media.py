@@ -642,7 +642,6 @@ def send_uploaded_media_message(
     """The second step of the two-step flow (``POST /uploads/`` first, e.g. with a
     progress bar and retries on a phone): a message showing an asset the sender
     uploaded. The asset joins the room, so a private room's rules then apply to it."""
-    from community.selectors.media import asset_is_shown_outside_rooms
     from community.services.messages import check_send_message
 
     try:
@@ -664,16 +663,7 @@ def send_uploaded_media_message(
                     % {"reason": asset.failure_reason},
                     fields={"media_id": [asset.failure_reason]},
                 )
-            if asset.room_id not in (None, room.pk) or (
-                asset.room_id is None and asset_is_shown_outside_rooms(asset_id=asset.pk)
-            ):
-                raise DomainError(
-                    _("This upload is already used elsewhere; upload it again."),
-                    fields={"media_id": [_("Used elsewhere.")]},
-                )
-            if asset.room_id is None:
-                asset.room = room
-                asset.save(update_fields=["room"])
+            _bind_to_room(asset, room)
             sent = check_send_message(
                 membership=membership,
                 body=body,

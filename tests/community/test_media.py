@@ -24,29 +24,7 @@ from tests.community import media_samples
 
 UPLOADS_URL = "/api/v1/uploads/"
 
-
-@pytest.fixture(autouse=True)
-def media_dir(settings, tmp_path):
-    """Each test stores media in its own folder (the real local-disk storage)."""
-    root = tmp_path / "media-private"
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "media": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(root), "base_url": None},
-        },
-    }
-    return root
-
-
-@pytest.fixture(autouse=True)
-def eager_tasks():
-    # With REDIS_URL set the app was configured non-eager at import; these tests run the
-    # task in-process (test_media_worker.py runs a real worker against the broker).
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
+pytestmark = pytest.mark.usefixtures("media_dir", "eager_tasks")
 
 
 @pytest.fixture

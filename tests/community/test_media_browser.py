@@ -5,7 +5,6 @@ the permission-checked media view, live on the other member's page too."""
 import pytest
 
 from community.models import MediaAsset, Message
-from config.celery import app as celery_app
 from tests.community import media_samples
 from tests.community.chat_support import fresh_channel_layer  # noqa: F401 (fixture)
 from tests.community.test_chat_browser import (  # noqa: F401 (fixture)
@@ -19,28 +18,8 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(CHROMIUM is None, reason="needs a Chromium executable"),
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("fresh_channel_layer"),
+    pytest.mark.usefixtures("fresh_channel_layer", "media_dir", "eager_tasks"),
 ]
-
-
-@pytest.fixture(autouse=True)
-def media_dir(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "media": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path), "base_url": None},
-        },
-    }
-    return tmp_path
-
-
-@pytest.fixture(autouse=True)
-def eager_tasks():
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
 
 
 def _loaded_image_width(page, seq: int) -> int:

@@ -13,10 +13,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from config.celery import app as celery_app
 from tests.community import media_samples
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("eager_tasks")]
 
 ACCESS_KEY = "moim-test-access"
 SECRET_KEY = "moim-test-secret"
@@ -86,14 +85,6 @@ def s3_bucket(s3_endpoint, settings):
         },
     }
     return client, bucket
-
-
-@pytest.fixture(autouse=True)
-def eager_tasks():
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
 
 
 def test_upload_is_processed_and_served_through_s3(

@@ -18,18 +18,6 @@ pytestmark = [
 
 
 @pytest.fixture
-def media_dir(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "media": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path), "base_url": None},
-        },
-    }
-    return tmp_path
-
-
-@pytest.fixture
 def celery_worker(transactional_db):
     assert not celery_app.conf.task_always_eager
     with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30):

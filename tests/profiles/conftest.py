@@ -17,25 +17,5 @@ def png():
 
 
 @pytest.fixture(autouse=True)
-def private_media(settings, tmp_path):
-    """Each test keeps media assets in its own folder (the real local-disk storage)."""
-    root = tmp_path / "media-private"
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "media": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(root), "base_url": None},
-        },
-    }
-    return root
-
-
-@pytest.fixture(autouse=True)
-def eager_media_tasks():
-    """Processing runs in-process when a test runs the on-commit callbacks."""
-    from config.celery import app as celery_app
-
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
+def _media_in_tmp(media_dir, eager_tasks):
+    """Every profile test keeps pictures in its own folder and processes them at once."""
