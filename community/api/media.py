@@ -2,10 +2,12 @@
 
 import re
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
-from django.http import FileResponse, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.core.handlers.asgi import ASGIRequest
+from django.http import HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
@@ -137,15 +139,35 @@ def _read_range(handle, length: int):
         yield chunk
 
 
+async def _aread_range(handle, length: int):
+    # Under ASGI Django would read a sync iterator into one list before sending it (a
+    # whole video in memory per request); this reads chunk by chunk off the event loop.
+    read = sync_to_async(handle.read, thread_sensitive=False)
+    while length > 0:
+        chunk = await read(min(_RANGE_CHUNK, length))
+        if not chunk:
+            return
+        length -= len(chunk)
+        yield chunk
+
+
+def _stream(request, handle, length: int, **kwargs) -> StreamingHttpResponse:
+    served_over_asgi = isinstance(getattr(request, "_request", request), ASGIRequest)
+    chunks = _aread_range(handle, length) if served_over_asgi else _read_range(handle, length)
+    response = StreamingHttpResponse(chunks, **kwargs)
+    response._resource_closers.append(handle.close)
+    response["Content-Length"] = str(length)
+    response["Accept-Ranges"] = "bytes"
+    return response
+
+
 def file_response(request, storage, name: str, content_type: str):
     """Stream a stored file, honouring a single ``Range`` (video seeking needs it;
     Safari will not play a video without it). Several ranges get the whole file."""
     size = storage.size(name)
     match = _SINGLE_RANGE.match(request.headers.get("Range", "").strip())
     if not match or not any(match.groups()):
-        response = FileResponse(storage.open(name, "rb"), content_type=content_type)
-        response["Accept-Ranges"] = "bytes"
-        return response
+        return _stream(request, storage.open(name, "rb"), size, content_type=content_type)
     first, last = match.groups()
     if first:
         start, end = int(first), min(int(last), size - 1) if last else size - 1
@@ -157,13 +179,8 @@ def file_response(request, storage, name: str, content_type: str):
         return response
     handle = storage.open(name, "rb")
     handle.seek(start)
-    response = StreamingHttpResponse(
-        _read_range(handle, end - start + 1), status=206, content_type=content_type
-    )
-    response._resource_closers.append(handle.close)
+    response = _stream(request, handle, end - start + 1, status=206, content_type=content_type)
     response["Content-Range"] = f"bytes {start}-{end}/{size}"
-    response["Content-Length"] = str(end - start + 1)
-    response["Accept-Ranges"] = "bytes"
     return response
 
 

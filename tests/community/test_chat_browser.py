@@ -55,7 +55,7 @@ def live_server_url():
                 application,
                 host="127.0.0.1",
                 port=port,
-                ws="websockets",
+                ws="websockets-sansio",
                 lifespan="off",
                 log_level="warning",
             )

@@ -803,6 +803,36 @@ def test_media_view_answers_byte_ranges_for_seeking(upload, auth_client):
     assert "sandbox" in plain["Content-Security-Policy"]
 
 
+def test_media_is_streamed_in_chunks_over_asgi(upload, auth_client, user, monkeypatch):
+    """Through the ASGI handler the file is read chunk by chunk by an async iterator:
+    Django would otherwise read a sync iterator into memory whole before sending."""
+    from asgiref.sync import async_to_sync
+    from django.test import AsyncClient
+
+    from community.api import media as media_api
+
+    monkeypatch.setattr(media_api, "_RANGE_CHUNK", 4096)
+    url = upload(media_samples.jpeg((1600, 1200)))["url"]
+    whole = fetch(auth_client, url)
+    assert len(whole) > 3 * 4096  # several chunks
+
+    async def get(**headers):
+        client = AsyncClient()
+        await client.aforce_login(user)
+        response = await client.get(url, headers=headers)
+        assert response.is_async  # an async iterator, never consumed into a list
+        return response, b"".join([chunk async for chunk in response.streaming_content])
+
+    response, body = async_to_sync(get)()
+    assert response.status_code == 200
+    assert body == whole
+    assert response["Content-Length"] == str(len(whole))
+    response, body = async_to_sync(get)(Range="bytes=10-9009")
+    assert response.status_code == 206
+    assert body == whole[10:9010]
+    assert response["Content-Range"] == f"bytes 10-9009/{len(whole)}"
+
+
 # --- Upkeep ---------------------------------------------------------------------------
 
 
