@@ -110,14 +110,20 @@ class ProfileForm(forms.Form):
     languages = forms.MultipleChoiceField(label=_("Languages I speak"), choices=(), required=False)
     # The media pipeline sniffs the bytes and keeps only renditions without EXIF/GPS.
     avatar = forms.FileField(label=_("Avatar"), required=False)
+    remove_avatar = forms.BooleanField(label=_("Remove my avatar"), required=False)
     background = forms.FileField(label=_("Background image"), required=False)
+    remove_background = forms.BooleanField(label=_("Remove my background image"), required=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, profile=None, **kwargs):
         from community.models import Interest
 
         super().__init__(*args, **kwargs)
         self.fields["interests"].queryset = Interest.objects.order_by("slug")
         self.fields["languages"].choices = _spoken_language_choices()
+        # "Remove" only where there is a picture to remove.
+        for picture in ("avatar", "background"):
+            if profile is None or getattr(profile, f"{picture}_media_id") is None:
+                del self.fields[f"remove_{picture}"]
 
     @classmethod
     def initial_for(cls, profile) -> dict:
@@ -143,6 +149,8 @@ class ProfileForm(forms.Form):
                 languages=data["languages"],
                 avatar=data.get("avatar"),
                 background=data.get("background"),
+                remove_avatar=data.get("remove_avatar", False),
+                remove_background=data.get("remove_background", False),
             )
         except ValidationError as exc:
             add_validation_errors(self, exc)

@@ -209,8 +209,11 @@ def update_profile(
     timezone: str | None = None,
     avatar: UploadedFile | None = None,
     background: UploadedFile | None = None,
+    remove_avatar: bool = False,
+    remove_background: bool = False,
 ) -> Profile:
-    """Change any of the given fields (``None`` leaves one as it is).
+    """Change any of the given fields (``None`` leaves one as it is); ``remove_avatar``
+    and ``remove_background`` take a picture off (a new upload wins over removing).
 
     Raises ValidationError with every field's message at once; nothing is written then.
     """
@@ -304,6 +307,14 @@ def update_profile(
     for target, upload in images.items():
         asset = upload_image_for(user=user, file=upload, target=target, field=target)
         setattr(profile, f"{target}_media", asset)
+    removals = [(MediaUse.AVATAR, remove_avatar), (MediaUse.BACKGROUND, remove_background)]
+    for target, remove in removals:
+        field = f"{target}_media"
+        if remove and target not in images and getattr(profile, f"{field}_id") is not None:
+            removed_id = getattr(profile, f"{field}_id")
+            setattr(profile, field, None)
+            profile.save(update_fields=[field])
+            release_media_asset(asset_id=removed_id)
     return profile
 
 

@@ -165,12 +165,12 @@ def friends(request):
 def edit_profile(request):
     profile = Profile.objects.prefetch_related("interests").get(user=request.user)
     if request.method == "POST":
-        form = ProfileForm(request.POST, request.FILES)
+        form = ProfileForm(request.POST, request.FILES, profile=profile)
         if form.is_valid() and form.save(user=request.user):
             messages.success(request, _("Profile saved."))
             return redirect("edit_profile")
     else:
-        form = ProfileForm(initial=ProfileForm.initial_for(profile))
+        form = ProfileForm(initial=ProfileForm.initial_for(profile), profile=profile)
     return render(request, "profiles/settings_profile.html", {"form": form, "profile": profile})
 
 

@@ -93,6 +93,12 @@ class MeUpdateSerializer(serializers.Serializer):
     # Multipart only; the media pipeline sniffs the bytes and strips the metadata.
     avatar = serializers.FileField(required=False, allow_empty_file=False)
     background = serializers.FileField(required=False, allow_empty_file=False)
+    remove_avatar = serializers.BooleanField(
+        required=False, default=False, help_text="Take the avatar off (an upload wins)."
+    )
+    remove_background = serializers.BooleanField(
+        required=False, default=False, help_text="Take the background off (an upload wins)."
+    )
 
 
 class AccountDeleteSerializer(serializers.Serializer):

@@ -186,6 +186,8 @@ class MeView(APIView):
             timezone=data.get("timezone"),
             avatar=data.get("avatar"),
             background=data.get("background"),
+            remove_avatar=data.get("remove_avatar", False),
+            remove_background=data.get("remove_background", False),
         )
         return Response(MeSerializer(_my_profile(request.user)).data)
 

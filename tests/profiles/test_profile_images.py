@@ -174,6 +174,48 @@ def test_a_new_avatar_deletes_the_old_one(api, user, processed):
     assert not any(media_storage().exists(name) for name in old.stored_names)
 
 
+def test_removing_the_avatar_and_background_through_the_api(api, user, processed):
+    processed(
+        lambda: api.patch(
+            ME, {"avatar": gps_jpeg(), "background": gps_jpeg("bg.jpg")}, format="multipart"
+        )
+    )
+    profile = Profile.objects.select_related("avatar_media", "background_media").get(user=user)
+    avatar, background = profile.avatar_media, profile.background_media
+    response = processed(lambda: api.patch(ME, {"remove_avatar": True}, format="json"))
+    assert response.status_code == 200, response.json()
+    assert (response.json()["avatar"], response.json()["avatar_media"]) == ("", None)
+    assert response.json()["background"]  # untouched
+    assert not MediaAsset.objects.filter(pk=avatar.pk).exists()
+    assert not any(media_storage().exists(name) for name in avatar.stored_names)
+    # An upload in the same request wins over removing.
+    response = processed(
+        lambda: api.patch(
+            ME,
+            {"background": gps_jpeg("new-bg.jpg"), "remove_background": "true"},
+            format="multipart",
+        )
+    )
+    assert response.json()["background_media"]["id"] != background.pk
+    assert api.get(ME).json()["background_media"]["state"] == "ready"
+    assert not MediaAsset.objects.filter(pk=background.pk).exists()
+    # Removing what is not there is not an error.
+    assert api.patch(ME, {"remove_avatar": True}, format="json").status_code == 200
+
+
+def test_removing_the_avatar_from_the_settings_page(client, user, processed):
+    client.force_login(user)
+    form = {"handle": "alice", "display_name": "Alice", "bio": "", "status_message": ""}
+    assert "remove_avatar" not in client.get("/settings/profile/").content.decode()
+    processed(lambda: client.post("/settings/profile/", {**form, "avatar": gps_jpeg()}))
+    page = client.get("/settings/profile/").content.decode()
+    assert 'name="remove_avatar"' in page and 'name="remove_background"' not in page
+    response = processed(lambda: client.post("/settings/profile/", {**form, "remove_avatar": "on"}))
+    assert response.status_code == 302
+    assert Profile.objects.get(user=user).avatar_media_id is None
+    assert "avatar-placeholder" in client.get("/u/alice/").content.decode()
+
+
 # --- Status posts --------------------------------------------------------------------------
 
 
