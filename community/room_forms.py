@@ -148,3 +148,9 @@ class MyMembershipForm(forms.Form):
         label=_("Keep my main profile hidden (open profile)"), required=False
     )
     avatar = forms.FileField(label=_("Room avatar"), required=False)
+    remove_avatar = forms.BooleanField(label=_("Remove my room avatar"), required=False)
+
+    def __init__(self, *args, membership=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if membership is None or membership.avatar_media_id is None:
+            del self.fields["remove_avatar"]  # nothing to remove

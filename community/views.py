@@ -339,6 +339,7 @@ def my_membership(request, room_id: int):
         request.POST or None,
         request.FILES or None,
         initial={"nickname": membership.nickname, "is_open_profile": membership.is_open_profile},
+        membership=membership,
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -348,6 +349,7 @@ def my_membership(request, room_id: int):
                 nickname=form.cleaned_data["nickname"],
                 is_open_profile=form.cleaned_data["is_open_profile"],
                 avatar=form.cleaned_data.get("avatar") or None,
+                remove_avatar=form.cleaned_data.get("remove_avatar", False),
             )
         except DomainError as exc:
             add_domain_error(form, exc)

@@ -218,6 +218,9 @@ class MyMembershipSerializer(serializers.Serializer):
     nickname = serializers.CharField(max_length=40, required=False)
     is_open_profile = serializers.BooleanField(required=False)
     avatar = serializers.FileField(required=False, allow_null=True, allow_empty_file=False)
+    remove_avatar = serializers.BooleanField(
+        required=False, help_text="Take the room avatar off (an upload wins)."
+    )
 
 
 class RoleSerializer(serializers.Serializer):

@@ -637,8 +637,10 @@ def update_my_membership(
     nickname: str | None = None,
     is_open_profile: bool | None = None,
     avatar=None,
+    remove_avatar: bool = False,
 ) -> Membership:
-    """A member changes how they appear in this room (nickname, avatar, open profile)."""
+    """A member changes how they appear in this room (nickname, avatar, open profile);
+    ``remove_avatar`` takes the room avatar off (a new upload wins)."""
     room = _lock_room(room_id)
     membership = _active_membership(room, user)
     if membership is None:
@@ -656,6 +658,12 @@ def update_my_membership(
         membership.avatar_media = upload_image_for(
             user=user, file=avatar, target=MediaUse.MEMBER_AVATAR, target_id=room.pk, field="avatar"
         )
+        fields.append("avatar_media")
+    elif remove_avatar and membership.avatar_media_id is not None:
+        removed_id = membership.avatar_media_id
+        membership.avatar_media = None
+        membership.save(update_fields=["avatar_media"])
+        release_media_asset(asset_id=removed_id)
         fields.append("avatar_media")
     if fields:
         membership.room = room

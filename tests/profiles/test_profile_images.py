@@ -328,6 +328,29 @@ def test_room_avatar_from_the_room_page_and_refused_non_image(client, user, make
     assert f"/api/v1/media/{asset.key}/320/" in page
 
 
+def test_taking_the_room_avatar_off(api, client, user, make_room, processed):
+    room = make_room()
+    join_room(room_id=room.pk, user=user, nickname="otter")
+    url = f"/api/v1/rooms/{room.pk}/membership/"
+    processed(lambda: api.patch(url, {"avatar": gps_jpeg()}, format="multipart"))
+    asset = Membership.objects.get(room=room, user=user).avatar_media
+    response = processed(lambda: api.patch(url, {"remove_avatar": True}, format="json"))
+    assert response.status_code == 200, response.json()
+    assert response.json()["avatar"] is None
+    assert not MediaAsset.objects.filter(pk=asset.pk).exists()
+    assert not any(media_storage().exists(name) for name in asset.stored_names)
+
+    # The same from the room's "me" page, whose box shows only when there is an avatar.
+    client.force_login(user)
+    page = f"/rooms/{room.pk}/me/"
+    assert 'name="remove_avatar"' not in client.get(page).content.decode()
+    processed(lambda: client.post(page, {"nickname": "otter", "avatar": gps_jpeg()}))
+    assert 'name="remove_avatar"' in client.get(page).content.decode()
+    response = processed(lambda: client.post(page, {"nickname": "otter", "remove_avatar": "on"}))
+    assert response.status_code == 302
+    assert Membership.objects.get(room=room, user=user).avatar_media_id is None
+
+
 def test_room_cover_goes_through_the_pipeline(api, processed):
     response = processed(
         lambda: api.post(
