@@ -47,4 +47,6 @@ class MoimConfig(AppConfig):
     verbose_name = "Moim"
 
     def ready(self):
+        from config import checks  # noqa: F401  (registers Moim's deploy checks)
+
         translate_derived_names()

@@ -271,13 +271,22 @@ if AWS_STORAGE_BUCKET_NAME:
     media_storage = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {"location": "media"}}
 else:
     default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
-    # Outside MEDIA_ROOT so nothing serves it directly; the media view streams it.
+    # Outside MEDIA_ROOT so nothing serves it directly; the media view streams it. In
+    # production it must be named: a default inside the code checkout would be lost on
+    # the next deploy, and one inside MEDIA_ROOT would be published wherever MEDIA_ROOT
+    # is (config/checks.py checks where it points).
+    MEDIA_PRIVATE_ROOT = env.str("MEDIA_PRIVATE_ROOT", default="")
+    if not MEDIA_PRIVATE_ROOT:
+        if not DEBUG:
+            raise ImproperlyConfigured(
+                "MEDIA_PRIVATE_ROOT is required when DEBUG is off and media is on local disk "
+                "(no AWS_STORAGE_BUCKET_NAME): a directory outside the code checkout and "
+                "outside MEDIA_ROOT that survives deploys (uploads live there)."
+            )
+        MEDIA_PRIVATE_ROOT = str(BASE_DIR / "media-private")
     media_storage = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {
-            "location": env.str("MEDIA_PRIVATE_ROOT", default=str(BASE_DIR / "media-private")),
-            "base_url": None,
-        },
+        "OPTIONS": {"location": MEDIA_PRIVATE_ROOT, "base_url": None},
     }
 STORAGES = {
     "default": default_storage,
@@ -378,6 +387,9 @@ COMMERCE_MEMBERSHIP_PERIOD = timedelta(days=env.int("COMMERCE_MEMBERSHIP_DAYS", 
 COMMERCE_IDEMPOTENCY_KEY_TTL = timedelta(hours=env.int("COMMERCE_IDEMPOTENCY_HOURS", default=48))
 COMMERCE_PAYMENT_PROVIDERS = {"sandbox": "commerce.providers.sandbox.SandboxProvider"}
 COMMERCE_DEFAULT_PROVIDER = env.str("COMMERCE_DEFAULT_PROVIDER", default="sandbox")
+# The sandbox provider confirms every top-up at once: fake money. On by default only with
+# DEBUG; `manage.py check --deploy` fails while it is on (config/checks.py).
+PAYMENTS_SANDBOX = env.bool("PAYMENTS_SANDBOX", default=DEBUG)
 COMMERCE_SANDBOX_WEBHOOK_SECRET = env.str(
     "COMMERCE_SANDBOX_WEBHOOK_SECRET", default=f"sandbox-{SECRET_KEY}"
 )

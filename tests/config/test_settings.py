@@ -42,6 +42,10 @@ MOIM_VARIABLES = {
     "CSRF_COOKIE_SECURE",
     "ALLOWED_HOSTS",
     "STATICFILES_BACKEND",
+    "SITE_URL",
+    "MEDIA_ROOT",
+    "MEDIA_PRIVATE_ROOT",
+    "PAYMENTS_SANDBOX",
 }
 
 
@@ -104,6 +108,9 @@ def test_check_deploy_is_clean_with_production_variables():
         DATABASE_URL="postgres://postgres@127.0.0.1:5432/moim",
         REDIS_URL="redis://127.0.0.1:6379/0",
         ALLOWED_HOSTS="moim.example",
+        SITE_URL="https://moim.example",
+        MEDIA_ROOT="/srv/moim/media",
+        MEDIA_PRIVATE_ROOT="/srv/moim/media-private",
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
