@@ -5,19 +5,29 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test e2e e2e-deps bench-deps install install-dev system-deps messages lint format migrate bench worker clean
+.PHONY: run test e2e e2e-deps bench-deps install install-dev system-deps messages lint format migrate bench worker clean requirements smoke smoke-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# requirements.txt is a lock with a hash for every file (compiled from requirements.in by
+# `make requirements`): pip refuses anything else. The dev tools go in a second pip call,
+# held to the runtime pins by a hash-free copy of the lock as a constraint.
 $(VENV)/.installed: requirements.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --require-hashes -r requirements.txt
 	touch $@
 
 $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install --quiet --require-hashes -r requirements.txt
+	sed -E '/^[[:space:]]*(--hash|#)/d; s/[[:space:]]*\\$$//' requirements.txt > $(VENV)/runtime-constraints.txt
+	$(BIN)/pip install --quiet -c $(VENV)/runtime-constraints.txt -r requirements-dev.txt
 	touch $(VENV)/.installed $@
+
+# Recompiles the lock after an edit of requirements.in (README: "Adding a dependency").
+requirements: install-dev
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	  --no-emit-index-url --no-emit-find-links -o requirements.txt requirements.in
 
 # Debian packages the app shells out to: ffmpeg/ffprobe for video posters and durations,
 # gettext (msgfmt) to compile the translation catalogs.
@@ -76,8 +86,25 @@ bench-deps:
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	pgbench --version >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq postgresql-client postgresql)
 
+# CI's production stage (.ci/smoke): a virtualenv from requirements.txt alone, DEBUG off,
+# PostgreSQL, its own Redis, moto's S3 server, two uvicorn processes and a Celery worker,
+# driven by deploy/smoke.py. Needs PostgreSQL on 127.0.0.1:5432 (see .ci/run).
+PROD_VENV ?= .venv-prod
+$(PROD_VENV)/.installed: requirements.txt
+	rm -rf $(PROD_VENV)
+	$(PYTHON) -m venv $(PROD_VENV)
+	$(PROD_VENV)/bin/python -m pip install --quiet --require-hashes -r requirements.txt
+	touch $@
+
+smoke-deps:
+	command -v redis-server >/dev/null || (apt-get update -qq && apt-get install -y -qq redis-server)
+	command -v psql >/dev/null || (apt-get update -qq && apt-get install -y -qq postgresql-client)
+
+smoke: system-deps smoke-deps install-dev $(PROD_VENV)/.installed
+	PROD_VENV=$(PROD_VENV) VENV=$(VENV) .ci/smoke
+
 worker: install
 	$(BIN)/celery -A config worker -l info
 
 clean:
-	rm -rf $(VENV) .pytest_cache staticfiles
+	rm -rf $(VENV) $(PROD_VENV) .pytest_cache staticfiles
