@@ -18,6 +18,7 @@ import argparse
 import multiprocessing
 import os
 import random
+import tempfile
 import time
 
 ACCOUNTS = 200
@@ -169,6 +170,8 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("SECRET_KEY", "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
+    private_root = os.path.join(tempfile.gettempdir(), "moim-bench-private")
+    os.environ.setdefault("MEDIA_PRIVATE_ROOT", private_root)
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     import django
     from django.core.management import call_command

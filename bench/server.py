@@ -4,6 +4,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -22,6 +23,8 @@ def server_env(**extra: str) -> dict[str, str]:
     """Production settings against the environment's PostgreSQL and Redis."""
     env = dict(os.environ)
     env.setdefault("SECRET_KEY", "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
+    # Production settings refuse to load without it when media is on local disk.
+    env.setdefault("MEDIA_PRIVATE_ROOT", str(Path(tempfile.gettempdir()) / "moim-bench-private"))
     env.update(
         DEBUG="0",
         SECURE_SSL_REDIRECT="0",
