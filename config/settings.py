@@ -387,12 +387,12 @@ COMMERCE_MEMBERSHIP_PERIOD = timedelta(days=env.int("COMMERCE_MEMBERSHIP_DAYS", 
 COMMERCE_IDEMPOTENCY_KEY_TTL = timedelta(hours=env.int("COMMERCE_IDEMPOTENCY_HOURS", default=48))
 COMMERCE_PAYMENT_PROVIDERS = {"sandbox": "commerce.providers.sandbox.SandboxProvider"}
 COMMERCE_DEFAULT_PROVIDER = env.str("COMMERCE_DEFAULT_PROVIDER", default="sandbox")
-# The sandbox provider confirms every top-up at once: fake money. On by default only with
-# DEBUG; `manage.py check --deploy` fails while it is on (config/checks.py).
-PAYMENTS_SANDBOX = env.bool("PAYMENTS_SANDBOX", default=DEBUG)
 COMMERCE_SANDBOX_WEBHOOK_SECRET = env.str(
     "COMMERCE_SANDBOX_WEBHOOK_SECRET", default=f"sandbox-{SECRET_KEY}"
 )
+# The sandbox provider confirms every payment at once, without taking any money: on with
+# DEBUG, otherwise refused unless set explicitly (a staging site); `check --deploy` warns.
+PAYMENTS_SANDBOX = env.bool("PAYMENTS_SANDBOX", default=DEBUG)
 CELERY_BEAT_SCHEDULE = {
     "commerce-mature-earnings": {"task": "commerce.tasks.mature_earnings", "schedule": 3600},
     "commerce-renew-memberships": {"task": "commerce.tasks.renew_room_access", "schedule": 900},
