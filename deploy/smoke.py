@@ -405,7 +405,12 @@ def main() -> int:
     parser.add_argument(
         "--base", action="append", required=True, help="an ASGI process's URL (give two)"
     )
-    parser.add_argument("--rounds", type=int, default=8, help="messages each person sends")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=6,
+        help="chat messages each person sends (keep under MODERATION_FLOOD_MESSAGES)",
+    )
     parser.add_argument("--expect-down", default="", help="checks /healthz must name as down")
     args = parser.parse_args()
     bases = [base.rstrip("/") for base in args.base]
