@@ -1002,9 +1002,17 @@ def check_remove_room_filter(*, actor: User, room_id: int, filter_id: int) -> No
 
 
 @transaction.atomic
-def do_hold_message(*, membership: Membership, body: str, rule_kind: str) -> HeldMessage:
+def do_hold_message(
+    *, membership: Membership, body: str, rule_kind: str, media=None
+) -> HeldMessage:
+    """Keep a message a hold rule stopped for the hosts; ``media`` is an image or video
+    message's asset (already bound to the room), ``body`` then its caption."""
     return HeldMessage.objects.create(
-        room_id=membership.room_id, membership=membership, body=body, rule_kind=rule_kind
+        room_id=membership.room_id,
+        membership=membership,
+        body=body,
+        rule_kind=rule_kind,
+        media=media,
     )
 
 
@@ -1048,10 +1056,20 @@ def check_review_held_message(*, actor: User, room_id: int, held_id: int, approv
 
 
 def send_held_message(held: HeldMessage) -> Message:
-    """Send an approved held message through the chat send path (filters skipped)."""
-    from community.services.messages import send_message
+    """Send an approved held message through the chat send path (filters skipped),
+    with its image or video when it had one."""
+    from community.services.media import MESSAGE_KIND_BY_MEDIA_KIND
+    from community.services.messages import check_send_message, send_message
 
-    return send_message(membership=held.membership, body=held.body)
+    if held.media_id is None:
+        return send_message(membership=held.membership, body=held.body)
+    return check_send_message(
+        membership=held.membership,
+        body=held.body,
+        kind=MESSAGE_KIND_BY_MEDIA_KIND[held.media.kind],
+        media=held.media,
+        enforce_limits=False,
+    ).message
 
 
 def do_save_site_filter(*, actor: User, rule: BlockedPattern, created: bool) -> BlockedPattern:
