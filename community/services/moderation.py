@@ -43,7 +43,10 @@ from community.models import (
 from community.models.moderation import APPEAL_SEVERITY, REASON_SEVERITY
 from community.moderation_filters import validate_rule_text
 from community.selectors.rooms import member_payload
-from community.services.notifications import notify_moderation_outcome
+from community.services.notifications import (
+    notify_moderation_outcome,
+    withdraw_message_notifications,
+)
 from config.counters import count_in_window
 from config.errors import (
     ConflictError,
@@ -348,6 +351,8 @@ def do_hide_message(
     if message.deleted_at is None:
         message.deleted_at = timezone.now()
         message.save(update_fields=["deleted_at"])
+        # Hiding withdraws it everywhere: its notifications (and their excerpts) go too.
+        withdraw_message_notifications(message=message)
         broadcast_on_commit(
             room.group_name,
             {

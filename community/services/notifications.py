@@ -472,16 +472,24 @@ def notify_moderation_outcome(
 
 
 def withdraw_message_notifications(*, message: Message) -> None:
-    """A deleted message takes its mention and reply notifications with it (their
-    excerpts would otherwise outlive the tombstone). Call inside the delete."""
-    recipients = set(
-        Notification.objects.filter(message=message).values_list("recipient_id", flat=True)
-    )
-    if not recipients:
+    """A deleted or hidden message takes its mention, reply and reaction notifications
+    with it (their excerpts would otherwise outlive the tombstone: in the notification
+    centre, the API, a digest not yet emailed). Each recipient's ``/ws/me/`` sockets get
+    ``notification.deleted`` with the ids to drop, then the new totals. Call inside the
+    delete or hide."""
+    rows = list(Notification.objects.filter(message=message).values_list("id", "recipient_id"))
+    if not rows:
         return
-    Notification.objects.filter(message=message).delete()
-    for recipient_id in sorted(recipients):
-        broadcast_unread(user_id=recipient_id)
+    Notification.objects.filter(pk__in=[pk for pk, _recipient in rows]).delete()
+    by_recipient: dict[int, list[int]] = {}
+    for pk, recipient_id in rows:
+        by_recipient.setdefault(recipient_id, []).append(pk)
+    for recipient_id, ids in sorted(by_recipient.items()):
+        broadcast_on_commit(
+            user_group(recipient_id),
+            {"type": "notification.deleted", "ids": sorted(ids)},
+            {"type": "unread.updated", **unread_counts(user_id=recipient_id)},
+        )
 
 
 # --- reading ---------------------------------------------------------------------------------
