@@ -45,6 +45,7 @@ from community.moderation_filters import validate_rule_text
 from community.selectors.rooms import member_payload
 from community.services.notifications import (
     notify_moderation_outcome,
+    notify_sanction,
     withdraw_message_notifications,
 )
 from config.counters import count_in_window
@@ -429,6 +430,7 @@ def check_kick_member(
     _audit_member(
         actor=actor, action=Action.KICK, room=room, target=target, reason=reason, case=case
     )
+    notify_sanction(user_id=target.user_id, sanction="kick", room=room, reason=reason)
     return target
 
 
@@ -447,6 +449,7 @@ def check_ban_member(
     _audit_member(
         actor=actor, action=Action.BAN, room=room, target=target, reason=reason, case=case
     )
+    notify_sanction(user_id=target.user_id, sanction="ban", room=room, reason=reason)
     return target
 
 
@@ -511,6 +514,10 @@ def do_mute_member(
         room.group_name,
         {"type": "member.updated", "room_id": room.pk, "member": member_payload(target)},
     )
+    if minutes:
+        notify_sanction(
+            user_id=target.user_id, sanction="mute", room=room, reason=reason, minutes=minutes
+        )
     return target
 
 

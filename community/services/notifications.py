@@ -9,6 +9,7 @@ Hooks for other features:
 * ``notify_reaction(target=message_or_status_post, actor_membership_or_user=...)``
 * ``notify_new_follower(follower=..., followed=...)``
 * ``notify_moderation_outcome(user=..., outcome=..., report_id=..., appeal_id=...)``
+* ``notify_sanction(user_id=..., sanction="ban"|"kick"|"mute", room=..., reason=...)``
 """
 
 import logging
@@ -469,6 +470,19 @@ def notify_moderation_outcome(
     if appeal_id is not None:
         data["appeal_id"] = appeal_id
     return _notify(recipient_id=user.pk, actor_user_id=None, kind=Kind.MODERATION, data=data)
+
+
+def notify_sanction(
+    *, user_id: int, sanction: str, room: Room, reason: str = "", minutes: int | None = None
+) -> Notification | None:
+    """A ban, removal (``kick``) or mute in ``room``, with the reason the host or
+    moderator gave; who took it is not named. Pushed to ``/ws/me/`` after commit."""
+    data = {"sanction": sanction, "reason": reason}
+    if minutes:
+        data["minutes"] = minutes
+    return _notify(
+        recipient_id=user_id, actor_user_id=None, kind=Kind.MODERATION, room=room, data=data
+    )
 
 
 def withdraw_message_notifications(*, message: Message) -> None:

@@ -609,24 +609,30 @@ def change_member_role(*, room_id: int, actor: User, membership_id: int, role: s
 # removed member's sockets. These keep the rooms feature's names for its views.
 
 
-def ban_member(*, room_id: int, actor: User, membership_id: int) -> Membership:
-    """Remove a member for good: a banned user cannot rejoin until unbanned."""
+def ban_member(*, room_id: int, actor: User, membership_id: int, reason: str = "") -> Membership:
+    """Remove a member for good: a banned user cannot rejoin until unbanned. The
+    ``reason`` is audited and sent to the banned person (moderation's one ban)."""
     from community.services.moderation import check_ban_member
 
-    return check_ban_member(actor=actor, room_id=room_id, member_id=membership_id)
+    return check_ban_member(actor=actor, room_id=room_id, member_id=membership_id, reason=reason)
 
 
-def unban_member(*, room_id: int, actor: User, membership_id: int) -> Membership:
+def unban_member(*, room_id: int, actor: User, membership_id: int, reason: str = "") -> Membership:
     from community.services.moderation import check_unban_member
 
-    return check_unban_member(actor=actor, room_id=room_id, member_id=membership_id)
+    return check_unban_member(actor=actor, room_id=room_id, member_id=membership_id, reason=reason)
 
 
-def mute_member(*, room_id: int, actor: User, membership_id: int, minutes: int) -> Membership:
-    """Mute for ``minutes`` (0 lifts the mute). The chat service enforces ``muted_until``."""
+def mute_member(
+    *, room_id: int, actor: User, membership_id: int, minutes: int, reason: str = ""
+) -> Membership:
+    """Mute for ``minutes`` (0 lifts the mute). The chat service enforces ``muted_until``;
+    the ``reason`` is audited and sent to the muted person."""
     from community.services.moderation import check_mute_member
 
-    return check_mute_member(actor=actor, room_id=room_id, member_id=membership_id, minutes=minutes)
+    return check_mute_member(
+        actor=actor, room_id=room_id, member_id=membership_id, minutes=minutes, reason=reason
+    )
 
 
 @transaction.atomic
