@@ -1055,6 +1055,12 @@ def check_review_held_message(*, actor: User, room_id: int, held_id: int, approv
                     code="author_cannot_post",
                 ) from exc
         held.save(update_fields=["status", "reviewed_at", "message"])
+        if not approve and held.media_id is not None:
+            # A rejected image or video is shown nowhere: its row goes, its files after commit.
+            from community.services.media import release_media_asset
+
+            if release_media_asset(asset_id=held.media_id):
+                held.media = None
         _audit(
             actor=actor,
             action=Action.APPROVE_HELD if approve else Action.REJECT_HELD,

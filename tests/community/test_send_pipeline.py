@@ -129,6 +129,23 @@ class TestHeldMediaMessages:
         assert MediaAsset.objects.get(pk=asset_id).room_id == room.pk
         assert not Message.objects.filter(room=room, author=membership).exists()
 
+    def test_a_rejected_held_image_is_deleted_with_its_files(
+        self, cast, media_dir, django_capture_on_commit_callbacks
+    ):
+        room, host, guest, _membership = cast
+        hold_rule(room)
+        with django_capture_on_commit_callbacks(execute=True):
+            assert post_image(api(guest), room, body="spoiler").status_code == 422
+        held = HeldMessage.objects.get(room=room)
+        assert [path for path in media_dir.rglob("*") if path.is_file()]
+        with django_capture_on_commit_callbacks(execute=True):
+            rejected = api(host).post(f"/api/v1/rooms/{room.pk}/held-messages/{held.pk}/reject/")
+        assert rejected.status_code == 200
+        assert not MediaAsset.objects.exists()
+        assert not [path for path in media_dir.rglob("*") if path.is_file()]
+        held.refresh_from_db()
+        assert (held.status, held.media_id) == (HeldMessage.Status.REJECTED, None)
+
     def test_a_blocked_caption_stores_nothing(self, cast, media_dir):
         room, _host, guest, _membership = cast
         BlockedPattern.objects.create(room=room, kind="word", text="scam", action="block")
