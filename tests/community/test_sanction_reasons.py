@@ -90,3 +90,16 @@ async def test_the_banned_persons_socket_is_told_the_reason(cast):
     assert event["notification"]["data"] == {"sanction": "ban", "reason": REASON}
     assert REASON in event["notification"]["text"]
     await socket.disconnect()
+
+
+@pytest.mark.django_db
+def test_the_web_tools_ban_delivers_the_same_notice(cast, client):
+    room, host, guest, membership = cast
+    client.force_login(host)
+    response = client.post(
+        f"/rooms/{room.pk}/moderation/",
+        {"op": "ban", "member_id": membership.pk, "reason": REASON},
+    )
+    assert response.status_code in (200, 302)
+    (notification,) = api(guest).get("/api/v1/notifications/").json()["results"]
+    assert notification["text"] == f"You were banned from Night owls. Reason: {REASON}"
