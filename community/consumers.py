@@ -14,6 +14,7 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from community.models import Membership
@@ -56,6 +57,11 @@ CLOSE_NOT_MEMBER = 4403
 CLOSE_ROOM_NOT_FOUND = 4404
 CLOSE_BANNED = CLOSE_CODE_BY_REASON["banned"]
 CLOSE_LEFT = CLOSE_CODE_BY_REASON["left"]
+CLOSE_SUSPENDED = CLOSE_CODE_BY_REASON["suspended"]
+# Server events re-read the member's standing at most this often (seconds): a ban,
+# removal or suspension whose live event was lost (or an account suspended without one)
+# still closes the socket before it is sent anything more.
+MEMBERSHIP_RECHECK_SECONDS = 15
 # 1013 "try again later": the channel layer is down; reconnect with backoff.
 CLOSE_TRY_AGAIN_LATER = 1013
 
@@ -67,7 +73,20 @@ def _close_code_for(membership: Membership | None) -> int | None:
         return CLOSE_BANNED
     if membership.state != Membership.State.ACTIVE:
         return CLOSE_LEFT if membership.state == Membership.State.LEFT else CLOSE_NOT_MEMBER
+    return _suspension_close_code(membership)
+
+
+def _suspension_close_code(membership: Membership) -> int | None:
+    """4413 when the member's account is suspended site-wide (or deactivated): refused
+    at connect, on every frame and on the periodic re-check of server events."""
+    user = membership.user
+    if not user.is_active or (user.suspended_until and user.suspended_until > timezone.now()):
+        return CLOSE_SUSPENDED
     return None
+
+
+def _membership_close_code(room_id: int, user_id: int) -> int | None:
+    return _close_code_for(membership_for_user(room_id=room_id, user_id=user_id))
 
 
 def _room_exists(room_id: int) -> bool:
@@ -218,6 +237,8 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
     closing = False
     # Highest seq sent during catch-up: live copies of those messages are skipped.
     history_high_water = 0
+    # When the member's standing (membership state, account suspension) was last read.
+    standing_checked_at = 0.0
 
     # --- connection ---------------------------------------------------------------
 
@@ -264,6 +285,7 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
         refusal = _close_code_for(membership)
         if refusal:  # removed between the two reads
             return await self._close(refusal)
+        self.standing_checked_at = time.monotonic()
         await self.send_json(
             {
                 "type": "ready",
@@ -425,8 +447,30 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
 
     # --- server events ----------------------------------------------------------------
 
+    async def _standing_revoked(self) -> bool:
+        """Re-read the member's standing when the last read is older than
+        ``MEMBERSHIP_RECHECK_SECONDS``; close (and send nothing more) when they were
+        banned, removed or suspended. Bans and removals normally arrive first as
+        ``member.removed``; this catches a lost event or a suspension made without one."""
+        if time.monotonic() - self.standing_checked_at < MEMBERSHIP_RECHECK_SECONDS:
+            return False
+        self.standing_checked_at = time.monotonic()
+        try:
+            refusal = await database_sync_to_async(_membership_close_code)(
+                self.room_id, self.user_id
+            )
+        except Exception:  # the database is unreachable: frames still check; retry later
+            logger.warning("membership re-check failed for room %s", self.room_id)
+            return False
+        if refusal:
+            await self._close(refusal)
+            return True
+        return False
+
     async def moim_event(self, message):
         if self.closing:
+            return
+        if await self._standing_revoked():
             return
         event = message["event"]
         kind = event.get("type")

@@ -28,7 +28,13 @@ CLOSE_TRY_AGAIN_LATER = 1013
 MAX_ROOM_GROUPS = 500
 # New room messages refresh the totals at most this often.
 UNREAD_COALESCE_SECONDS = 1.0
-FORWARDED_EVENTS = {"notification.created", "notification.updated", "unread.updated"}
+FORWARDED_EVENTS = {
+    "notification.created",
+    "notification.updated",
+    # A hidden or deleted message's notifications were withdrawn: drop them.
+    "notification.deleted",
+    "unread.updated",
+}
 
 
 def _memberships(user_id: int) -> dict[int, int]:

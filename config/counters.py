@@ -52,3 +52,22 @@ def count_in_window(name: str, *, window: int, fixed: bool = True) -> WindowCoun
         count = _increment(f"{name}:{start}", window + 1)
         return WindowCount(count=count, retry_after=max(1, math.ceil(start + window - now)))
     return WindowCount(count=_increment(name, window), retry_after=window)
+
+
+def forget_in_window(name: str, *, window: int) -> None:
+    """Start ``name``'s current fixed window again from zero (e.g. a right password
+    clears the guesses counted against it). Raises whatever the cache raises."""
+    start = int(time.time() // window) * window
+    caches["default"].delete(f"{name}:{start}")
+
+
+def uncount_in_window(name: str, *, window: int) -> None:
+    """Take one event back from ``name``'s current fixed window (never below zero)."""
+    cache = caches["default"]
+    start = int(time.time() // window) * window
+    key = f"{name}:{start}"
+    try:
+        if cache.decr(key) < 0:
+            cache.set(key, 0, window + 1)
+    except ValueError:  # the window ended meanwhile: nothing to take back
+        pass

@@ -357,6 +357,12 @@ MODERATION_FLOOD_WINDOW_SECONDS = env.int("MODERATION_FLOOD_WINDOW_SECONDS", def
 MODERATION_FLOOD_MUTE_MINUTES = env.int("MODERATION_FLOOD_MUTE_MINUTES", default=5)
 MODERATION_MAX_MUTE_MINUTES = 60 * 24 * 30
 
+# Room passwords: guesses per person per room, and per room from everyone, in a window
+# (seconds). A guess over either limit is refused (429) before the password is checked.
+ROOM_PASSWORD_GUESS_LIMIT = env.int("ROOM_PASSWORD_GUESS_LIMIT", default=5)
+ROOM_PASSWORD_ROOM_GUESS_LIMIT = env.int("ROOM_PASSWORD_ROOM_GUESS_LIMIT", default=50)
+ROOM_PASSWORD_GUESS_WINDOW_SECONDS = env.int("ROOM_PASSWORD_GUESS_WINDOW_SECONDS", default=900)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -2,7 +2,7 @@
 
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -80,10 +80,27 @@ class WordFilterSerializer(serializers.ModelSerializer):
 class HeldMessageSerializer(serializers.ModelSerializer):
     member_id = serializers.IntegerField(source="membership_id")
     nickname = serializers.CharField(source="membership.nickname")
+    # An image or video message's file (``body`` is then its caption), else null.
+    media = serializers.SerializerMethodField()
 
     class Meta:
         model = HeldMessage
-        fields = ["id", "member_id", "nickname", "body", "rule_kind", "status", "created_at"]
+        fields = [
+            "id",
+            "member_id",
+            "nickname",
+            "body",
+            "rule_kind",
+            "status",
+            "created_at",
+            "media",
+        ]
+
+    @extend_schema_field(serializers.DictField(allow_null=True))
+    def get_media(self, held) -> dict | None:
+        from community.selectors.media import media_payload
+
+        return media_payload(held.media)
 
 
 class AppealInSerializer(serializers.Serializer):

@@ -229,8 +229,24 @@ class RoleSerializer(serializers.Serializer):
     )
 
 
+# What the host or moderator tells the person they ban or mute (audited, and sent to them
+# in a notification); the same bound as the web tools' note.
+SANCTION_REASON_MAX_LENGTH = 2000
+
+
+def _reason_field():
+    return serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=SANCTION_REASON_MAX_LENGTH
+    )
+
+
+class BanSerializer(serializers.Serializer):
+    reason = _reason_field()
+
+
 class MuteSerializer(serializers.Serializer):
     minutes = serializers.IntegerField(min_value=0, max_value=60 * 24 * 30)
+    reason = _reason_field()
 
 
 class TransferSerializer(serializers.Serializer):

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from community.api.filters import room_filters
 from community.api.room_serializers import (
+    BanSerializer,
     InterestSerializer,
     InviteCreateSerializer,
     InviteSerializer,
@@ -317,9 +318,16 @@ class MemberRoleView(APIView):
 
 
 class MemberBanView(APIView):
-    @extend_schema(request=None, responses={204: None})
+    @extend_schema(request=BanSerializer, responses={204: None})
     def post(self, request, room_id: int, membership_id: int):
-        services.ban_member(room_id=room_id, actor=request.user, membership_id=membership_id)
+        serializer = BanSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.ban_member(
+            room_id=room_id,
+            actor=request.user,
+            membership_id=membership_id,
+            reason=serializer.validated_data["reason"],
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(responses={204: None})
@@ -338,6 +346,7 @@ class MemberMuteView(APIView):
             actor=request.user,
             membership_id=membership_id,
             minutes=serializer.validated_data["minutes"],
+            reason=serializer.validated_data["reason"],
         )
         return Response(MemberSerializer(membership).data)
 

@@ -292,6 +292,15 @@ class HeldMessage(models.Model):
     message = models.ForeignKey(
         "community.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # An image or video message's file (bound to the room); ``body`` is then its caption.
+    media = models.ForeignKey(
+        "community.MediaAsset",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("image or video"),
+    )
 
     class Meta:
         verbose_name = _("held message")

@@ -67,7 +67,7 @@ def room_filters(room: Room) -> QuerySet[BlockedPattern]:
 def pending_held_messages(room: Room) -> QuerySet[HeldMessage]:
     return (
         HeldMessage.objects.filter(room=room, status=HeldMessage.Status.PENDING)
-        .select_related("membership")
+        .select_related("membership", "media__room")
         .order_by("id")
     )
 

@@ -71,6 +71,8 @@ def notification_text(notification: Notification) -> str:
             "amount": data.get("amount", ""),
             "currency": data.get("currency", ""),
         }
+    if kind == Kind.MODERATION and data.get("sanction"):
+        return _sanction_text(data, room)
     if kind == Kind.MODERATION:
         subject = _("appeal") if data.get("appeal_id") else _("report")
         return _("Your %(subject)s was reviewed: %(outcome)s") % {
@@ -78,6 +80,25 @@ def notification_text(notification: Notification) -> str:
             "outcome": data.get("outcome_label") or data.get("outcome", ""),
         }
     return notification.get_kind_display()
+
+
+def _sanction_text(data: dict, room: str) -> str:
+    """A ban, removal or mute the recipient got in a room, with the reason given."""
+    sanction = data["sanction"]
+    if sanction == "ban":
+        text = _("You were banned from %(room)s.") % {"room": room}
+    elif sanction == "kick":
+        text = _("You were removed from %(room)s.") % {"room": room}
+    else:
+        minutes = data.get("minutes") or 0
+        text = ngettext(
+            "You were muted in %(room)s for %(minutes)s minute.",
+            "You were muted in %(room)s for %(minutes)s minutes.",
+            minutes,
+        ) % {"room": room, "minutes": minutes}
+    if data.get("reason"):
+        text = _("%(sanction)s Reason: %(reason)s") % {"sanction": text, "reason": data["reason"]}
+    return text
 
 
 def notification_payload(notification: Notification) -> dict[str, Any]:

@@ -590,7 +590,13 @@ def send_media_message(
     ``client_id`` de-duplication, the room lock and seq), so it is the same message
     with the same broadcast as a text one. Returns chat's ``SentMessage``.
     """
-    from community.services.messages import SentMessage, check_send_message
+    from community.moderation_filters import HOLD
+    from community.services.messages import (
+        SentMessage,
+        check_send_message,
+        filtered_error,
+        screen_send,
+    )
 
     client_id = (client_id or "").strip()
     if client_id:
@@ -599,6 +605,11 @@ def send_media_message(
         if existing is not None:
             return SentMessage(message=existing, created=False)
     media_type = check_upload(file=file)
+    # The same screening as a text message, before any transaction opens: a flood mute
+    # and a held message are committed even though this send is refused.
+    verdict = screen_send(membership=membership, body=body)
+    if not verdict.allowed and verdict.action != HOLD:
+        raise filtered_error(membership=membership, body=body, verdict=verdict)
     asset = _new_asset(
         file=file, media_type=media_type, owner_id=membership.user_id, room=membership.room
     )
@@ -606,21 +617,26 @@ def send_media_message(
     asset.original_name = media_storage().save(
         f"{asset.storage_prefix}/upload.{media_type.extension}", File(file)
     )
+    held = None
     try:
         with transaction.atomic():
             asset.save()
-            sent = check_send_message(
-                membership=membership,
-                body=body,
-                client_id=client_id,
-                reply_to_id=reply_to_id,
-                kind=Message.Kind.IMAGE
-                if asset.kind == MediaAsset.Kind.IMAGE
-                else Message.Kind.VIDEO,
-                media=asset,
-            )
-            if not sent.created:  # lost a race with the same client_id
-                raise _DuplicateSend(sent)
+            if verdict.allowed:
+                sent = check_send_message(
+                    membership=membership,
+                    body=body,
+                    client_id=client_id,
+                    reply_to_id=reply_to_id,
+                    kind=MESSAGE_KIND_BY_MEDIA_KIND[asset.kind],
+                    media=asset,
+                    screened=True,
+                )
+                if not sent.created:  # lost a race with the same client_id
+                    raise _DuplicateSend(sent)
+            else:  # held: the hosts review it with its file
+                held = filtered_error(
+                    membership=membership, body=body, verdict=verdict, media=asset
+                )
             _queue_processing(asset.pk)
     except _DuplicateSend as duplicate:
         media_storage().delete(asset.original_name)
@@ -628,6 +644,8 @@ def send_media_message(
     except Exception:
         media_storage().delete(asset.original_name)
         raise
+    if held is not None:
+        raise held
     return sent
 
 
@@ -641,9 +659,15 @@ def send_uploaded_media_message(
 ):
     """The second step of the two-step flow (``POST /uploads/`` first, e.g. with a
     progress bar and retries on a phone): a message showing an asset the sender
-    uploaded. The asset joins the room, so a private room's rules then apply to it."""
-    from community.services.messages import check_send_message
+    uploaded. The asset joins the room, so a private room's rules then apply to it.
+    Screened like any message before the transaction; a held one keeps its asset."""
+    from community.moderation_filters import HOLD
+    from community.services.messages import check_send_message, filtered_error, screen_send
 
+    verdict = screen_send(membership=membership, body=body)
+    if not verdict.allowed and verdict.action != HOLD:
+        raise filtered_error(membership=membership, body=body, verdict=verdict)
+    held = None
     try:
         with transaction.atomic():
             # Room first, then the asset: the order every room write takes.
@@ -664,18 +688,26 @@ def send_uploaded_media_message(
                     fields={"media_id": [asset.failure_reason]},
                 )
             _bind_to_room(asset, room)
-            sent = check_send_message(
-                membership=membership,
-                body=body,
-                client_id=client_id,
-                reply_to_id=reply_to_id,
-                kind=MESSAGE_KIND_BY_MEDIA_KIND[asset.kind],
-                media=asset,
-            )
-            if not sent.created:
-                raise _DuplicateSend(sent)  # undo the asset's move into the room
+            if not verdict.allowed:  # held: the hosts review it with its file
+                held = filtered_error(
+                    membership=membership, body=body, verdict=verdict, media=asset
+                )
+            else:
+                sent = check_send_message(
+                    membership=membership,
+                    body=body,
+                    client_id=client_id,
+                    reply_to_id=reply_to_id,
+                    kind=MESSAGE_KIND_BY_MEDIA_KIND[asset.kind],
+                    media=asset,
+                    screened=True,
+                )
+                if not sent.created:
+                    raise _DuplicateSend(sent)  # undo the asset's move into the room
     except _DuplicateSend as duplicate:
         return duplicate.sent
+    if held is not None:
+        raise held
     return sent
 
 

@@ -168,16 +168,23 @@ def check_send_message(
     kind: str = Message.Kind.TEXT,
     enforce_limits: bool = True,
     media: MediaAsset | None = None,
+    screened: bool = False,
 ) -> SentMessage:
     """Screen with the automatic moderation rules, then send under the room lock.
 
-    Screening runs outside the send's transaction: a flood mute or a held message must
-    be stored even though this send is refused. Trusted sends (``enforce_limits=False``:
-    seeding, a held message a host approved) skip it. An image/video message passes its
-    (already stored) ``media``; ``body`` is then an optional caption.
+    The one send pipeline for text, image and video messages (the media service calls
+    it too). Screening runs outside the send's transaction: a flood mute or a held
+    message is stored even though this send is refused. Trusted sends
+    (``enforce_limits=False``: seeding, a held message a host approved) skip it. An
+    image/video message passes its (already stored) ``media``; ``body`` is then an
+    optional caption. A caller that screened already (:func:`screen_send`, before its
+    own transaction) passes ``screened=True``.
     """
-    if enforce_limits and (body or "").strip():
-        _screen(membership=membership, body=_clean_body(body, required=False))
+    if enforce_limits and not screened:
+        body = _clean_body(body, required=media is None and kind == Message.Kind.TEXT)
+        verdict = screen_send(membership=membership, body=body)
+        if not verdict.allowed:
+            refuse_filtered(membership=membership, body=body, verdict=verdict, media=media)
     return _check_send_message_locked(
         membership=membership,
         body=body,
@@ -189,26 +196,49 @@ def check_send_message(
     )
 
 
-def _screen(*, membership: Membership, body: str) -> None:
-    """Raise MessageFilteredError when a block or hold rule (or flood protection) applies."""
-    from community.moderation_filters import HOLD, MessageFilteredError, screen_message
-    from community.services.moderation import do_hold_message
+def screen_send(*, membership: Membership, body: str):
+    """The automatic rules' verdict on a message (text, or a media message's caption).
+
+    Call it before the send's transaction opens: a flood mute is committed here, in its
+    own transaction, whatever happens to the send. Refusals that are not moderation (not
+    a member, muted, suspended) are raised first, so a muted member's message is neither
+    held nor counted as flood.
+    """
+    from community.moderation_filters import screen_message
 
     if not (Membership.room.is_cached(membership) and Membership.user.is_cached(membership)):
         room = Room.objects.get(pk=membership.room_id)
         membership = _fresh_membership(room=room, user_id=membership.user_id)
     # else: the socket and the REST view read it with its room and user for this very
     # send (``membership_for_user`` / ``active_membership``); the lock re-reads it anyway.
-    room = membership.room
-    # Refusals that are not moderation (not a member, muted, suspended) come first, so a
-    # muted member's message is neither held nor counted as flood.
-    ensure_can_post(membership, room)
-    verdict = screen_message(room=room, membership=membership, body=body)
-    if verdict.allowed:
-        return
+    ensure_can_post(membership, membership.room)
+    return screen_message(
+        room=membership.room, membership=membership, body=_clean_body(body, required=False)
+    )
+
+
+def refuse_filtered(*, membership: Membership, body: str, verdict, media: MediaAsset | None = None):
+    """Store a held message (with its image or video) for the hosts, then raise
+    ``MessageFilteredError`` (``message_held`` or ``message_blocked``). Call it outside
+    the send's transaction, so the held message is not rolled back with the refusal."""
+    raise filtered_error(membership=membership, body=body, verdict=verdict, media=media)
+
+
+def filtered_error(*, membership: Membership, body: str, verdict, media: MediaAsset | None = None):
+    """The refusal for a verdict that did not allow the message, storing the held
+    message first when a hold rule applies (in the caller's transaction, or its own).
+    The caller raises it once that transaction committed."""
+    from community.moderation_filters import HOLD, MessageFilteredError
+    from community.services.moderation import do_hold_message
+
     if verdict.action == HOLD:
-        do_hold_message(membership=membership, body=body, rule_kind=verdict.rule_kind)
-    raise MessageFilteredError(verdict)
+        do_hold_message(
+            membership=membership,
+            body=_clean_body(body, required=False),
+            rule_kind=verdict.rule_kind,
+            media=media,
+        )
+    return MessageFilteredError(verdict)
 
 
 @transaction.atomic

@@ -43,7 +43,11 @@ from community.models import (
 from community.models.moderation import APPEAL_SEVERITY, REASON_SEVERITY
 from community.moderation_filters import validate_rule_text
 from community.selectors.rooms import member_payload
-from community.services.notifications import notify_moderation_outcome
+from community.services.notifications import (
+    notify_moderation_outcome,
+    notify_sanction,
+    withdraw_message_notifications,
+)
 from config.counters import count_in_window
 from config.errors import (
     ConflictError,
@@ -348,6 +352,8 @@ def do_hide_message(
     if message.deleted_at is None:
         message.deleted_at = timezone.now()
         message.save(update_fields=["deleted_at"])
+        # Hiding withdraws it everywhere: its notifications (and their excerpts) go too.
+        withdraw_message_notifications(message=message)
         broadcast_on_commit(
             room.group_name,
             {
@@ -424,6 +430,7 @@ def check_kick_member(
     _audit_member(
         actor=actor, action=Action.KICK, room=room, target=target, reason=reason, case=case
     )
+    notify_sanction(user_id=target.user_id, sanction="kick", room=room, reason=reason)
     return target
 
 
@@ -442,6 +449,7 @@ def check_ban_member(
     _audit_member(
         actor=actor, action=Action.BAN, room=room, target=target, reason=reason, case=case
     )
+    notify_sanction(user_id=target.user_id, sanction="ban", room=room, reason=reason)
     return target
 
 
@@ -506,6 +514,10 @@ def do_mute_member(
         room.group_name,
         {"type": "member.updated", "room_id": room.pk, "member": member_payload(target)},
     )
+    if minutes:
+        notify_sanction(
+            user_id=target.user_id, sanction="mute", room=room, reason=reason, minutes=minutes
+        )
     return target
 
 
@@ -1002,9 +1014,17 @@ def check_remove_room_filter(*, actor: User, room_id: int, filter_id: int) -> No
 
 
 @transaction.atomic
-def do_hold_message(*, membership: Membership, body: str, rule_kind: str) -> HeldMessage:
+def do_hold_message(
+    *, membership: Membership, body: str, rule_kind: str, media=None
+) -> HeldMessage:
+    """Keep a message a hold rule stopped for the hosts; ``media`` is an image or video
+    message's asset (already bound to the room), ``body`` then its caption."""
     return HeldMessage.objects.create(
-        room_id=membership.room_id, membership=membership, body=body, rule_kind=rule_kind
+        room_id=membership.room_id,
+        membership=membership,
+        body=body,
+        rule_kind=rule_kind,
+        media=media,
     )
 
 
@@ -1035,6 +1055,12 @@ def check_review_held_message(*, actor: User, room_id: int, held_id: int, approv
                     code="author_cannot_post",
                 ) from exc
         held.save(update_fields=["status", "reviewed_at", "message"])
+        if not approve and held.media_id is not None:
+            # A rejected image or video is shown nowhere: its row goes, its files after commit.
+            from community.services.media import release_media_asset
+
+            if release_media_asset(asset_id=held.media_id):
+                held.media = None
         _audit(
             actor=actor,
             action=Action.APPROVE_HELD if approve else Action.REJECT_HELD,
@@ -1048,10 +1074,20 @@ def check_review_held_message(*, actor: User, room_id: int, held_id: int, approv
 
 
 def send_held_message(held: HeldMessage) -> Message:
-    """Send an approved held message through the chat send path (filters skipped)."""
-    from community.services.messages import send_message
+    """Send an approved held message through the chat send path (filters skipped),
+    with its image or video when it had one."""
+    from community.services.media import MESSAGE_KIND_BY_MEDIA_KIND
+    from community.services.messages import check_send_message, send_message
 
-    return send_message(membership=held.membership, body=held.body)
+    if held.media_id is None:
+        return send_message(membership=held.membership, body=held.body)
+    return check_send_message(
+        membership=held.membership,
+        body=held.body,
+        kind=MESSAGE_KIND_BY_MEDIA_KIND[held.media.kind],
+        media=held.media,
+        enforce_limits=False,
+    ).message
 
 
 def do_save_site_filter(*, actor: User, rule: BlockedPattern, created: bool) -> BlockedPattern:

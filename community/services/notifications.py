@@ -9,6 +9,7 @@ Hooks for other features:
 * ``notify_reaction(target=message_or_status_post, actor_membership_or_user=...)``
 * ``notify_new_follower(follower=..., followed=...)``
 * ``notify_moderation_outcome(user=..., outcome=..., report_id=..., appeal_id=...)``
+* ``notify_sanction(user_id=..., sanction="ban"|"kick"|"mute", room=..., reason=...)``
 """
 
 import logging
@@ -471,17 +472,38 @@ def notify_moderation_outcome(
     return _notify(recipient_id=user.pk, actor_user_id=None, kind=Kind.MODERATION, data=data)
 
 
-def withdraw_message_notifications(*, message: Message) -> None:
-    """A deleted message takes its mention and reply notifications with it (their
-    excerpts would otherwise outlive the tombstone). Call inside the delete."""
-    recipients = set(
-        Notification.objects.filter(message=message).values_list("recipient_id", flat=True)
+def notify_sanction(
+    *, user_id: int, sanction: str, room: Room, reason: str = "", minutes: int | None = None
+) -> Notification | None:
+    """A ban, removal (``kick``) or mute in ``room``, with the reason the host or
+    moderator gave; who took it is not named. Pushed to ``/ws/me/`` after commit."""
+    data = {"sanction": sanction, "reason": reason}
+    if minutes:
+        data["minutes"] = minutes
+    return _notify(
+        recipient_id=user_id, actor_user_id=None, kind=Kind.MODERATION, room=room, data=data
     )
-    if not recipients:
+
+
+def withdraw_message_notifications(*, message: Message) -> None:
+    """A deleted or hidden message takes its mention, reply and reaction notifications
+    with it (their excerpts would otherwise outlive the tombstone: in the notification
+    centre, the API, a digest not yet emailed). Each recipient's ``/ws/me/`` sockets get
+    ``notification.deleted`` with the ids to drop, then the new totals. Call inside the
+    delete or hide."""
+    rows = list(Notification.objects.filter(message=message).values_list("id", "recipient_id"))
+    if not rows:
         return
-    Notification.objects.filter(message=message).delete()
-    for recipient_id in sorted(recipients):
-        broadcast_unread(user_id=recipient_id)
+    Notification.objects.filter(pk__in=[pk for pk, _recipient in rows]).delete()
+    by_recipient: dict[int, list[int]] = {}
+    for pk, recipient_id in rows:
+        by_recipient.setdefault(recipient_id, []).append(pk)
+    for recipient_id, ids in sorted(by_recipient.items()):
+        broadcast_on_commit(
+            user_group(recipient_id),
+            {"type": "notification.deleted", "ids": sorted(ids)},
+            {"type": "unread.updated", **unread_counts(user_id=recipient_id)},
+        )
 
 
 # --- reading ---------------------------------------------------------------------------------

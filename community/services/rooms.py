@@ -6,6 +6,8 @@ concurrent joins, and membership rows are only changed while that lock is held.
 Broadcasts go out after commit to the room's group (``room.<id>``).
 """
 
+import logging
+import math
 import secrets
 from datetime import timedelta
 
@@ -21,15 +23,19 @@ from community.models import Hashtag, Interest, JoinRequest, Membership, Room, R
 from community.selectors.rooms import member_payload
 from community.services.media import MediaUse, release_media_asset, upload_image_for
 from community.services.notifications import notify_join_request, user_group
+from config.counters import count_in_window, forget_in_window, uncount_in_window
 from config.errors import (
     ConflictError,
     DomainError,
     NotFoundError,
     PermissionDeniedError,
+    RateLimitedError,
 )
 from config.realtime import broadcast_on_commit
 from profiles.models import User
 from profiles.text import fold, lookalike_key
+
+logger = logging.getLogger(__name__)
 
 MAX_INTERESTS_PER_ROOM = 5
 MAX_HASHTAGS_PER_ROOM = 10
@@ -363,7 +369,6 @@ def _admit(
     return membership
 
 
-@transaction.atomic
 def join_room(
     *,
     room_id: int,
@@ -377,8 +382,89 @@ def join_room(
     """Join a room, or ask to (approval rooms answer with a pending ``JoinRequest``).
 
     The room row lock keeps capacity exact: concurrent joins for the last seat queue on
-    it, and all but one see a full room.
+    it, and all but one see a full room. A room password is checked first, outside any
+    transaction: Argon2 is slow by design and must not hold the room's lock (every send
+    in the room waits on it), and guesses are throttled before it runs.
     """
+    verified_hash = ""
+    if not invite_code:
+        verified_hash = _check_room_password(room_id=room_id, user=user, password=password)
+    return _join_room_locked(
+        room_id=room_id,
+        user=user,
+        nickname=nickname,
+        verified_password_hash=verified_hash,
+        is_open_profile=is_open_profile,
+        invite_code=invite_code,
+        message=message,
+    )
+
+
+def _password_guess_keys(room_id: int, user_id: int) -> tuple[str, str]:
+    return f"room-password:{room_id}:{user_id}", f"room-password:{room_id}"
+
+
+def _check_room_password(*, room_id: int, user: User, password: str) -> str:
+    """For a password room the person is not in yet: count the guess, refuse it when
+    they (or everyone, in this room) guessed too often, then verify the password.
+    Returns the hash it verified ("" when no password is needed here: the locked join
+    then answers as for any room, e.g. 404 for a private one)."""
+    room = (
+        Room.objects.filter(pk=room_id)
+        .only("id", "visibility", "join_policy", "password_hash")
+        .first()
+    )
+    if (
+        room is None
+        or room.join_policy != Room.JoinPolicy.PASSWORD
+        or room.visibility == Room.Visibility.PRIVATE
+        or Membership.objects.filter(
+            room=room,
+            user=user,
+            state__in=[Membership.State.ACTIVE, Membership.State.BANNED],
+        ).exists()
+    ):
+        return ""
+    window = settings.ROOM_PASSWORD_GUESS_WINDOW_SECONDS
+    mine_key, room_key = _password_guess_keys(room.pk, user.pk)
+    try:
+        mine = count_in_window(mine_key, window=window)
+        everyone = count_in_window(room_key, window=window)
+    except Exception:
+        logger.warning("room password throttle unavailable; guess allowed")
+    else:
+        if (
+            mine.count > settings.ROOM_PASSWORD_GUESS_LIMIT
+            or everyone.count > settings.ROOM_PASSWORD_ROOM_GUESS_LIMIT
+        ):
+            retry_after = max(mine.retry_after, everyone.retry_after)
+            raise RateLimitedError(
+                _("Too many password attempts for this room. Try again in %(minutes)s minutes.")
+                % {"minutes": math.ceil(retry_after / 60)},
+                code="too_many_password_attempts",
+                retry_after=retry_after,
+            )
+    if not check_password(password, room.password_hash):
+        raise PermissionDeniedError(_("Wrong room password."), code="wrong_password")
+    try:  # a right password: the person's guesses start again, and it is not a guess
+        forget_in_window(mine_key, window=window)
+        uncount_in_window(room_key, window=window)
+    except Exception:
+        logger.warning("room password throttle unavailable; counters not reset")
+    return room.password_hash
+
+
+@transaction.atomic
+def _join_room_locked(
+    *,
+    room_id: int,
+    user: User,
+    nickname: str,
+    verified_password_hash: str,
+    is_open_profile: bool,
+    invite_code: str,
+    message: str,
+) -> Membership | JoinRequest:
     room = _lock_room(room_id)
     existing = Membership.objects.filter(room=room, user=user).first()
     if existing and existing.state == Membership.State.BANNED:
@@ -397,7 +483,9 @@ def join_room(
     if (
         room.join_policy == Room.JoinPolicy.PASSWORD
         and invite is None
-        and not check_password(password, room.password_hash)
+        # Checked before the lock (``_check_room_password``); a password changed since
+        # then is a wrong one. Never hashed here, under the lock.
+        and not (verified_password_hash and verified_password_hash == room.password_hash)
     ):
         raise PermissionDeniedError(_("Wrong room password."), code="wrong_password")
     if room.member_count >= room.capacity:
@@ -609,24 +697,30 @@ def change_member_role(*, room_id: int, actor: User, membership_id: int, role: s
 # removed member's sockets. These keep the rooms feature's names for its views.
 
 
-def ban_member(*, room_id: int, actor: User, membership_id: int) -> Membership:
-    """Remove a member for good: a banned user cannot rejoin until unbanned."""
+def ban_member(*, room_id: int, actor: User, membership_id: int, reason: str = "") -> Membership:
+    """Remove a member for good: a banned user cannot rejoin until unbanned. The
+    ``reason`` is audited and sent to the banned person (moderation's one ban)."""
     from community.services.moderation import check_ban_member
 
-    return check_ban_member(actor=actor, room_id=room_id, member_id=membership_id)
+    return check_ban_member(actor=actor, room_id=room_id, member_id=membership_id, reason=reason)
 
 
-def unban_member(*, room_id: int, actor: User, membership_id: int) -> Membership:
+def unban_member(*, room_id: int, actor: User, membership_id: int, reason: str = "") -> Membership:
     from community.services.moderation import check_unban_member
 
-    return check_unban_member(actor=actor, room_id=room_id, member_id=membership_id)
+    return check_unban_member(actor=actor, room_id=room_id, member_id=membership_id, reason=reason)
 
 
-def mute_member(*, room_id: int, actor: User, membership_id: int, minutes: int) -> Membership:
-    """Mute for ``minutes`` (0 lifts the mute). The chat service enforces ``muted_until``."""
+def mute_member(
+    *, room_id: int, actor: User, membership_id: int, minutes: int, reason: str = ""
+) -> Membership:
+    """Mute for ``minutes`` (0 lifts the mute). The chat service enforces ``muted_until``;
+    the ``reason`` is audited and sent to the muted person."""
     from community.services.moderation import check_mute_member
 
-    return check_mute_member(actor=actor, room_id=room_id, member_id=membership_id, minutes=minutes)
+    return check_mute_member(
+        actor=actor, room_id=room_id, member_id=membership_id, minutes=minutes, reason=reason
+    )
 
 
 @transaction.atomic

@@ -33,7 +33,8 @@
       try { event = JSON.parse(frame.data); } catch (e) { return; }
       if (event.type === "ready") show(event.unread);
       else if (event.type === "unread.updated") show(event);
-      else if (event.type === "notification.created" || event.type === "notification.updated") {
+      else if (event.type === "notification.created" || event.type === "notification.updated" ||
+               event.type === "notification.deleted") {
         document.dispatchEvent(new CustomEvent("moim:notification", { detail: event }));
       }
     };

@@ -1,0 +1,115 @@
+"""Suspension, ban and removal are enforced on the room socket at connect, on every
+frame and on server events, over the real ASGI stack and channel layer: a suspended or
+removed member is never sent ``ready`` or one more room event."""
+
+import pytest
+from channels.db import database_sync_to_async
+from django.utils import timezone
+
+from community import consumers
+from community.models import Membership
+from community.services.messages import send_message
+from profiles.models import User
+from tests.community.chat_support import (
+    closed_with,
+    fresh_channel_layer,  # noqa: F401 (fixture)
+    next_event,
+    ready_socket,
+    refusal_code,
+)
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("fresh_channel_layer"),
+]
+
+
+@pytest.fixture
+def cast(make_user, make_room, make_member):
+    host = make_user("standhost")
+    room = make_room(owner=host)
+    guest = make_user("standguest")
+    membership = make_member(room, guest, nickname="Guest")
+    host_membership = Membership.objects.get(room=room, user=host)
+    return room, host_membership, guest, membership
+
+
+def suspend(user, *, days: int = 1) -> None:
+    User.objects.filter(pk=user.pk).update(
+        suspended_until=timezone.now() + timezone.timedelta(days=days)
+    )
+
+
+@pytest.mark.parametrize("auth", ["session", "ticket"])
+async def test_a_suspended_users_new_socket_is_refused_with_4413(cast, auth):
+    room, _host, guest, _membership = cast
+    await database_sync_to_async(suspend)(guest)
+    assert await refusal_code(guest, room.pk, auth=auth) == 4413
+
+
+async def test_an_expired_suspension_no_longer_refuses(cast):
+    room, _host, guest, _membership = cast
+    await database_sync_to_async(suspend)(guest, days=-1)
+    socket, ready = await ready_socket(guest, room.pk)
+    assert ready["room_id"] == room.pk
+    await socket.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"state": Membership.State.BANNED}, 4410),
+        ({"state": Membership.State.LEFT}, 4412),
+    ],
+)
+async def test_a_banned_or_removed_member_is_refused_at_connect(cast, change, code):
+    room, _host, guest, membership = cast
+    await database_sync_to_async(Membership.objects.filter(pk=membership.pk).update)(**change)
+    assert await refusal_code(guest, room.pk) == code
+
+
+@pytest.mark.parametrize(
+    ("revoke", "code"),
+    [
+        ("suspend", 4413),
+        ("ban", 4410),
+        ("remove", 4412),
+    ],
+)
+async def test_no_room_event_reaches_a_member_whose_standing_changed_without_an_event(
+    cast, monkeypatch, revoke, code
+):
+    """A suspension made without a live event (e.g. an account edited in the admin), or
+    a ban/removal whose ``member.removed`` was lost: the next server event re-reads the
+    member's standing and closes instead of delivering."""
+    monkeypatch.setattr(consumers, "MEMBERSHIP_RECHECK_SECONDS", 0)
+    room, host_membership, guest, membership = cast
+    socket, _ready = await ready_socket(guest, room.pk)
+    if revoke == "suspend":
+        await database_sync_to_async(suspend)(guest)
+    else:
+        state = Membership.State.BANNED if revoke == "ban" else Membership.State.LEFT
+        await database_sync_to_async(Membership.objects.filter(pk=membership.pk).update)(
+            state=state
+        )
+    await database_sync_to_async(send_message)(membership=host_membership, body="secret plans")
+    output = await socket.receive_output(timeout=5)
+    assert (output["type"], output.get("code")) == ("websocket.close", code)
+
+
+async def test_a_live_member_keeps_receiving_after_the_recheck(cast, monkeypatch):
+    monkeypatch.setattr(consumers, "MEMBERSHIP_RECHECK_SECONDS", 0)
+    room, host_membership, guest, _membership = cast
+    socket, _ready = await ready_socket(guest, room.pk)
+    await database_sync_to_async(send_message)(membership=host_membership, body="hello all")
+    event = await next_event(socket, "message.created")
+    assert event["message"]["body"] == "hello all"
+    await socket.disconnect()
+
+
+async def test_a_suspended_members_frame_closes_the_socket(cast):
+    room, _host, guest, _membership = cast
+    socket, _ready = await ready_socket(guest, room.pk)
+    await database_sync_to_async(suspend)(guest)
+    await socket.send_json_to({"type": "ping", "ref": 1})
+    assert await closed_with(socket) == 4413
