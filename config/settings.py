@@ -96,15 +96,26 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     # A connection pool per process (psycopg_pool), not persistent connections: under
     # ASGI each request's sync code may run on a new thread, and a persistent connection
-    # per thread exhausts the server's connections. The pool hands out only healthy
-    # connections, so there is no health-check query per request or socket frame.
+    # per thread exhausts the server's connections. The pool does NOT notice on its own
+    # that the server restarted: its idle connections are dead until used. The backend
+    # in config/postgresql checks every checkout (an empty query, one round trip) and
+    # replaces dead connections at once, so the first request after a restart succeeds
+    # (tests/config/test_db_faults.py). CONN_HEALTH_CHECKS stays off: with a pool it
+    # would hand psycopg_pool's own check, which sleeps 1 s, 2 s, 4 s... between dead
+    # connections and so times out after a restart.
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["default"]["ENGINE"] = "config.postgresql"
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env.int("DB_POOL_MIN", default=2),
         "max_size": env.int("DB_POOL_MAX", default=20),
         "timeout": env.int("DB_POOL_TIMEOUT", default=10),
     }
-IS_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql")
+IS_POSTGRES = DATABASES["default"]["ENGINE"] in (
+    "config.postgresql",
+    "django.db.backends.postgresql",
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer, cache, Celery broker -----------------------------------

@@ -81,7 +81,7 @@ def test_environment_switches_to_production_stack():
         AWS_STORAGE_BUCKET_NAME="moim-media",
     )
     assert config["debug"] is False
-    assert config["db"] == "django.db.backends.postgresql"
+    assert config["db"] == "config.postgresql"  # Django's, with checked pool checkouts
     assert config["layer"] == "channels_redis.core.RedisChannelLayer"
     # The default capacity of 100 drops group messages under a burst.
     assert config["layer_config"]["capacity"] >= 1000
