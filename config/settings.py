@@ -5,6 +5,7 @@ eager Celery tasks, a local-memory cache and media on local disk. ``DATABASE_URL
 ``REDIS_URL`` and the ``AWS_*`` variables switch to the production stack.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -183,10 +184,14 @@ CELERY_TIMEZONE = "UTC"
 
 # --- Auth -------------------------------------------------------------------------
 AUTH_USER_MODEL = "profiles.User"
+# Django's algorithms; config/passwords.py hashes without holding a database connection
+# and at most PASSWORD_HASH_CONCURRENCY at once per process (then 503 + Retry-After).
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
-    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "config.passwords.Argon2PasswordHasher",
+    "config.passwords.PBKDF2PasswordHasher",
 ]
+PASSWORD_HASH_CONCURRENCY = env.int("PASSWORD_HASH_CONCURRENCY", default=os.cpu_count() or 2)
+PASSWORD_HASH_WAIT_SECONDS = env.float("PASSWORD_HASH_WAIT_SECONDS", default=5.0)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -69,7 +69,7 @@ def test_embedded_default_needs_nothing_installed():
     assert config["eager"] is True
     assert config["broker"].startswith("memory://")
     assert config["storage"] == "django.core.files.storage.FileSystemStorage"
-    assert config["hasher"] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+    assert config["hasher"] == "config.passwords.Argon2PasswordHasher"
     assert config["user_model"] == "profiles.User"
 
 
