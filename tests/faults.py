@@ -347,3 +347,21 @@ def http(method: str, url: str, *, json_body=None, headers=None, timeout: float 
             return Reply(response.status, response.headers, response.read())
     except urllib.error.HTTPError as error:
         return Reply(error.code, error.headers, error.read())
+
+
+@contextlib.contextmanager
+def app_on_private_postgres(log_path: str, **env: str):
+    """A uvicorn process serving a copy of the test database from a private cluster.
+
+    Yields ``(cluster, database_url, base_url)``; the cluster may be restarted or
+    stopped at will.
+    """
+    with postgres_cluster() as cluster:
+        url = cluster.copy_database(running_test_database_url(), "moim_faults")
+        port = free_port()
+        server = start_uvicorn(port, app_env(DATABASE_URL=url, **env), log_path=log_path)
+        try:
+            wait_for_port(port, server)
+            yield cluster, url, f"http://127.0.0.1:{port}"
+        finally:
+            stop_process(server)

@@ -11,17 +11,7 @@ import concurrent.futures
 import pytest
 from django.conf import settings
 
-from tests.faults import (
-    app_env,
-    free_port,
-    http,
-    postgres_bindir,
-    postgres_cluster,
-    running_test_database_url,
-    start_uvicorn,
-    stop_process,
-    wait_for_port,
-)
+from tests.faults import app_on_private_postgres, http, postgres_bindir
 
 pytestmark = [
     pytest.mark.postgres,
@@ -35,27 +25,12 @@ ROOMS = "/api/v1/rooms/"
 
 
 @pytest.fixture
-def private_database(make_room):
+def app_server(make_room, tmp_path):
     make_room(title="Survives restarts")  # a row to read back
-    with postgres_cluster() as cluster:
-        url = cluster.copy_database(running_test_database_url(), "moim_faults")
-        yield cluster, url
-
-
-@pytest.fixture
-def app_server(private_database, tmp_path):
-    cluster, url = private_database
-    port = free_port()
-    server = start_uvicorn(
-        port,
-        app_env(DATABASE_URL=url, DB_POOL_MIN="4", DB_POOL_MAX="8", DB_POOL_TIMEOUT="5"),
-        log_path=str(tmp_path / "uvicorn.log"),
-    )
-    try:
-        wait_for_port(port, server)
-        yield cluster, f"http://127.0.0.1:{port}"
-    finally:
-        stop_process(server)
+    with app_on_private_postgres(
+        str(tmp_path / "uvicorn.log"), DB_POOL_MIN="4", DB_POOL_MAX="8", DB_POOL_TIMEOUT="5"
+    ) as (cluster, _url, base):
+        yield cluster, base
 
 
 def test_the_first_request_after_a_database_restart_succeeds(app_server):
