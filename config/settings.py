@@ -179,7 +179,24 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Every task has a soft time limit (SoftTimeLimitExceeded is raised in it: media
+# processing ends the asset "failed") and a hard one (the pool kills the child).
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=CELERY_TASK_SOFT_TIME_LIMIT + 30)
+# With acks_late a message stays unacknowledged in Redis while its task runs; one left
+# by a worker that died (SIGKILL, OOM, a lost host) is delivered again once this old.
+# Just above the hard limit: a task still running is never delivered twice, and a
+# killed worker's task comes back within minutes (was an hour). Retry countdowns and
+# ETAs must stay below it (process_media_asset backs off at most 300 s).
+CELERY_BROKER_VISIBILITY_TIMEOUT = env.int(
+    "CELERY_BROKER_VISIBILITY_TIMEOUT", default=CELERY_TASK_TIME_LIMIT + 30
+)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT,
+    # Look for such messages every 10 s (kombu's default scans every 100 s).
+    "unacked_restore_interval": 10,
+    "unacked_restore_throttle": 1,
+}
 CELERY_TIMEZONE = "UTC"
 
 # --- Auth -------------------------------------------------------------------------
@@ -323,12 +340,17 @@ MEDIA_FFMPEG = env.str("MEDIA_FFMPEG", default="ffmpeg")
 MEDIA_FFPROBE = env.str("MEDIA_FFPROBE", default="ffprobe")
 MEDIA_FFMPEG_TIMEOUT_SECONDS = env.int("MEDIA_FFMPEG_TIMEOUT_SECONDS", default=300)
 MEDIA_SIGNED_URL_SECONDS = env.int("MEDIA_SIGNED_URL_SECONDS", default=3600)
-MEDIA_MAX_ATTEMPTS = 5
-MEDIA_STALE_MINUTES = env.int("MEDIA_STALE_MINUTES", default=30)
+# Deliveries of one asset's processing (retries, redeliveries after a worker died)
+# before it ends "failed": a file that kills the worker is not retried without end.
+MEDIA_MAX_ATTEMPTS = env.int("MEDIA_MAX_ATTEMPTS", default=5)
+# The sweep re-queues (or, at MEDIA_MAX_ATTEMPTS, fails) assets still pending or
+# processing this long after upload: past the broker's own redelivery, so it only
+# catches what the broker lost. Derived from the task limits above.
+MEDIA_STALE_SECONDS = CELERY_BROKER_VISIBILITY_TIMEOUT + 60
 MEDIA_UNUSED_UPLOAD_HOURS = env.int("MEDIA_UNUSED_UPLOAD_HOURS", default=24)
 # Belongs in CELERY_BEAT_SCHEDULE (merged there with the other areas' entries).
 MEDIA_BEAT_SCHEDULE = {
-    "media-sweep": {"task": "community.tasks.sweep_media_assets", "schedule": 15 * 60},
+    "media-sweep": {"task": "community.tasks.sweep_media_assets", "schedule": 5 * 60},
 }
 
 # --- Security -------------------------------------------------------------------------
