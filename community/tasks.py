@@ -6,6 +6,7 @@ from datetime import timedelta
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -26,8 +27,8 @@ def _fail_after_last_retry(self, exc, task_id, args, kwargs, einfo):
 @shared_task(
     bind=True,
     # Bad input never raises here (it ends ``failed``); what does raise is transient:
-    # the storage (disk, S3) or the database.
-    autoretry_for=(OSError, ConnectionError, TimeoutError),
+    # the storage (disk, S3) or the database (restarting, pool exhausted).
+    autoretry_for=(OSError, ConnectionError, TimeoutError, OperationalError, InterfaceError),
     retry_backoff=5,
     retry_backoff_max=300,
     retry_jitter=True,
@@ -55,7 +56,7 @@ def process_media_asset(self, asset_id: int) -> str | None:
 
 
 @shared_task(
-    autoretry_for=(OSError, ConnectionError, TimeoutError),
+    autoretry_for=(OSError, ConnectionError, TimeoutError, OperationalError, InterfaceError),
     retry_backoff=30,
     max_retries=3,
 )

@@ -63,11 +63,19 @@ def _video_asset(owner, tmp_path) -> MediaAsset:
     )
 
 
-def _queue(broker_url: str, asset_id: int) -> None:
+def _queue(broker_url: str, asset_id: int, env: dict[str, str]) -> None:
+    """Publish as the web process does. The sender stamps its time limits into the
+    message (in production every process reads the same settings), so the limits the
+    worker got are sent along."""
     from community.tasks import process_media_asset
 
     with celery_app.connection_for_write(broker_url) as connection:
-        process_media_asset.apply_async((asset_id,), connection=connection)
+        process_media_asset.apply_async(
+            (asset_id,),
+            connection=connection,
+            soft_time_limit=int(env["CELERY_TASK_SOFT_TIME_LIMIT"]),
+            time_limit=int(env["CELERY_TASK_TIME_LIMIT"]),
+        )
 
 
 def _worker_env(broker_url: str, media_dir, ffmpeg: str) -> dict[str, str]:
@@ -108,7 +116,7 @@ def test_a_worker_killed_mid_task_does_not_leave_the_asset_processing(
         env = _worker_env(broker_url, media_dir, ffmpeg)
         first = start_celery_worker(env, str(tmp_path / "worker.log"))
         try:
-            _queue(broker_url, asset.pk)
+            _queue(broker_url, asset.pk, env)
             wait_until(mark.exists, timeout=60, message="the worker never started the task")
             assert MediaAsset.objects.get(pk=asset.pk).state == "processing"
             kill_process_group(first)  # the whole worker, mid-task: nothing acknowledges
@@ -136,11 +144,10 @@ def test_a_file_that_kills_the_worker_ends_failed_after_the_attempt_cap(
     ffmpeg = _script(tmp_path / "ffmpeg", f'echo run >> "{log}"\nkill -9 "$PPID"\nsleep 10\n')
     asset = _video_asset(make_user(), tmp_path)
     with redis_server() as broker_url:
-        worker = start_celery_worker(
-            _worker_env(broker_url, media_dir, ffmpeg), str(tmp_path / "worker.log")
-        )
+        env = _worker_env(broker_url, media_dir, ffmpeg)
+        worker = start_celery_worker(env, str(tmp_path / "worker.log"))
         try:
-            _queue(broker_url, asset.pk)
+            _queue(broker_url, asset.pk, env)
             asset = _final_state(asset.pk, timeout=120)
             time.sleep(3)  # no further delivery runs it again
             runs = _runs(log)
@@ -152,3 +159,21 @@ def test_a_file_that_kills_the_worker_ends_failed_after_the_attempt_cap(
     assert asset.attempts == settings.MEDIA_MAX_ATTEMPTS == runs
     assert not asset.original_name  # the raw upload is gone with it
     assert not os.path.exists(os.path.join(media_dir, "assets/faults/upload.mp4"))
+
+
+def test_processing_past_the_soft_time_limit_ends_failed(make_user, media_dir, tmp_path):
+    ffmpeg = _script(tmp_path / "ffmpeg", f'sleep 60\nexec "{shutil.which("ffmpeg")}" "$@"\n')
+    asset = _video_asset(make_user(), tmp_path)
+    with redis_server() as broker_url:
+        env = _worker_env(broker_url, media_dir, ffmpeg)
+        env.update(CELERY_TASK_SOFT_TIME_LIMIT="3", CELERY_TASK_TIME_LIMIT="10")
+        worker = start_celery_worker(env, str(tmp_path / "worker.log"))
+        try:
+            _queue(broker_url, asset.pk, env)
+            asset = _final_state(asset.pk, timeout=60)
+        finally:
+            stop_process(worker)
+
+    assert asset.state == "failed"
+    assert asset.failure_reason == "Processing took too long; please try a smaller file."
+    assert asset.attempts == 1
