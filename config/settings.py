@@ -99,11 +99,11 @@ else:
     # ASGI each request's sync code may run on a new thread, and a persistent connection
     # per thread exhausts the server's connections. The pool does NOT notice on its own
     # that the server restarted: its idle connections are dead until used. The backend
-    # in config/postgresql checks every checkout (an empty query, one round trip) and
-    # replaces dead connections at once, so the first request after a restart succeeds
-    # (tests/config/test_db_faults.py). CONN_HEALTH_CHECKS stays off: with a pool it
-    # would hand psycopg_pool's own check, which sleeps 1 s, 2 s, 4 s... between dead
-    # connections and so times out after a restart.
+    # in config/postgresql checks every checkout without a round trip (is the idle
+    # socket readable?) and replaces dead connections at once, so the first request
+    # after a restart succeeds (tests/config/test_db_faults.py). CONN_HEALTH_CHECKS
+    # stays off: with a pool it hands psycopg_pool's own check, a query per checkout
+    # that sleeps 1 s, 2 s, 4 s... between dead connections and so times out.
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["default"]["ENGINE"] = "config.postgresql"
     DATABASES["default"]["CONN_MAX_AGE"] = 0

@@ -160,9 +160,10 @@ class PostgresCluster:
             *extra,
         )
 
-    def restart(self) -> None:
-        """A fast restart: every client connection is cut, the server comes back."""
-        self.pg_ctl("restart", "-m", "fast")
+    def restart(self, mode: str = "fast") -> None:
+        """Every client connection is cut, the server comes back. ``fast``: a clean
+        shutdown (clients get a notice); ``immediate``: as after a crash."""
+        self.pg_ctl("restart", "-m", mode)
 
     def stop(self) -> None:
         with contextlib.suppress(subprocess.SubprocessError, OSError):

@@ -1,14 +1,22 @@
 """Django's PostgreSQL backend, whose pool never hands a request a dead connection.
 
-After PostgreSQL restarts (or a proxy drops idle connections) every idle connection in
-a process's psycopg pool is dead, and the pool does not know until one is used. Django's
-``CONN_HEALTH_CHECKS`` hands the pool psycopg_pool's own check, but that check sleeps
-between dead connections (1 s, 2 s, 4 s, ...: a backoff meant for a server that is
-down), so with a handful of idle connections the request times out with ``PoolTimeout``
-although the server is back. Here every checkout is checked (an empty query, one round
-trip); the first dead one makes the pool check all its idle connections at once
-(dropping the dead, opening replacements), and the next checkout gets a live one.
+After PostgreSQL restarts (or terminates a backend) every idle connection in a
+process's psycopg pool is dead, and the pool does not know until one is used. Django's
+``CONN_HEALTH_CHECKS`` would hand the pool psycopg_pool's own check, a round trip on
+every checkout that also sleeps between dead connections (1 s, 2 s, 4 s, ...: a
+backoff meant for a server that is down), so with a handful of idle connections the
+request times out with ``PoolTimeout`` although the server is back.
+
+Here a checkout costs no round trip: an idle connection has nothing to read, so a
+readable socket means the server wrote to it (the "terminating connection" notice it
+sends when it shuts down or ends the backend) or closed it. Only then is the
+connection checked with a query; a dead one makes the pool check all its idle
+connections at once (dropping the dead, opening replacements), and the next checkout
+gets a live one. A connection dropped silently (a proxy, a partition) fails its first
+query instead, which answers 503 (config/api/errors.py).
 """
+
+import select
 
 from django.db.backends.postgresql import base
 from psycopg import Error as PsycopgError
@@ -19,6 +27,17 @@ from psycopg_pool import ConnectionPool
 CHECKOUT_ATTEMPTS = 3
 
 
+def server_has_written(connection) -> bool:
+    """True when an idle connection's socket is readable or gone (no round trip)."""
+    if connection.closed or connection.broken:
+        return True
+    try:
+        readable, _writable, _failed = select.select([connection.fileno()], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
     def get_new_connection(self, conn_params):
         pool = self.pool
@@ -26,6 +45,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
             return super().get_new_connection(conn_params)
         for attempt in range(1, CHECKOUT_ATTEMPTS + 1):
             connection = super().get_new_connection(conn_params)
+            if not server_has_written(connection):
+                return connection
             try:
                 ConnectionPool.check_connection(connection)
             except PsycopgError:
@@ -34,5 +55,5 @@ class DatabaseWrapper(base.DatabaseWrapper):
                     raise
                 pool.check()  # the other idle connections died with it
             else:
-                return connection
+                return connection  # a notice, not a goodbye: it answered
         raise AssertionError("unreachable")

@@ -33,14 +33,15 @@ def app_server(make_room, tmp_path):
         yield cluster, base
 
 
-def test_the_first_request_after_a_database_restart_succeeds(app_server):
+@pytest.mark.parametrize("mode", ["fast", "immediate"])
+def test_the_first_request_after_a_database_restart_succeeds(app_server, mode):
     cluster, base = app_server
     # Several requests at once, so the pool holds several connections.
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         warm = list(pool.map(lambda _: http("GET", base + ROOMS).status_code, range(16)))
     assert warm == [200] * 16
 
-    cluster.restart()  # every pooled connection is now dead
+    cluster.restart(mode)  # every pooled connection is now dead
 
     statuses = [http("GET", base + ROOMS) for _ in range(12)]
     assert [response.status_code for response in statuses] == [200] * 12
