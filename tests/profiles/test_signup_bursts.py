@@ -30,7 +30,8 @@ SEEN: list[dict] = []
 class _Observe(hashers.Argon2PasswordHasher):
     """Records, at the moment the hash is computed, what the thread holds."""
 
-    def encode(self, password, salt):
+    @staticmethod
+    def _record():
         pool = connection.pool
         stats = pool.get_stats() if pool is not None else {}
         SEEN.append(
@@ -39,7 +40,14 @@ class _Observe(hashers.Argon2PasswordHasher):
                 "in_use": stats.get("pool_size", 0) - stats.get("pool_available", 0),
             }
         )
+
+    def encode(self, password, salt):
+        self._record()
         return super().encode(password, salt)
+
+    def verify(self, password, encoded):
+        self._record()
+        return super().verify(password, encoded)
 
 
 class ObservedArgon2Hasher(passwords.Argon2PasswordHasher, _Observe):
@@ -77,6 +85,22 @@ def test_no_pooled_connection_is_held_while_a_password_is_hashed(
         assert response.status_code == 302, response.content
     assert observed_hashing == [{"connection": None, "in_use": 0}]
     assert User.objects.get(username="burst1").check_password("a-long-burst-password")
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_no_pooled_connection_is_held_while_a_log_in_checks_the_password(observed_hashing):
+    from profiles.services import register_user
+
+    register_user(username="mina", password="a-long-burst-password")
+    observed_hashing.clear()
+    response = APIClient().post(
+        "/api/v1/auth/token/",
+        {"username": "mina", "password": "a-long-burst-password"},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    assert observed_hashing == [{"connection": None, "in_use": 0}]
 
 
 @pytest.mark.django_db
