@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test e2e e2e-deps bench-deps install install-dev system-deps messages lint format migrate bench worker clean requirements smoke smoke-deps
+.PHONY: run test e2e e2e-deps bench-deps install install-dev system-deps messages lint format migrate bench worker beat clean requirements smoke smoke-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -105,6 +105,11 @@ smoke: system-deps smoke-deps install-dev $(PROD_VENV)/.installed
 
 worker: install
 	$(BIN)/celery -A config worker -l info
+
+# Periodic tasks (CELERY_BEAT_SCHEDULE: ledger upkeep, digests, the media sweep); run
+# exactly one next to the workers.
+beat: install
+	$(BIN)/celery -A config beat -l info
 
 clean:
 	rm -rf $(VENV) $(PROD_VENV) .pytest_cache staticfiles

@@ -51,3 +51,10 @@ class UnprocessableError(DomainError):
 class RateLimitedError(DomainError):
     status = 429
     code = "rate_limited"
+
+
+class ServiceUnavailableError(DomainError):
+    """Overload or a database that is (re)starting: try again shortly (503 + Retry-After)."""
+
+    status = 503
+    code = "service_unavailable"

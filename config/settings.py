@@ -5,6 +5,7 @@ eager Celery tasks, a local-memory cache and media on local disk. ``DATABASE_URL
 ``REDIS_URL`` and the ``AWS_*`` variables switch to the production stack.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -96,15 +97,26 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     # A connection pool per process (psycopg_pool), not persistent connections: under
     # ASGI each request's sync code may run on a new thread, and a persistent connection
-    # per thread exhausts the server's connections. The pool hands out only healthy
-    # connections, so there is no health-check query per request or socket frame.
+    # per thread exhausts the server's connections. The pool does NOT notice on its own
+    # that the server restarted: its idle connections are dead until used. The backend
+    # in config/postgresql checks every checkout without a round trip (is the idle
+    # socket readable?) and replaces dead connections at once, so the first request
+    # after a restart succeeds (tests/config/test_db_faults.py). CONN_HEALTH_CHECKS
+    # stays off: with a pool it hands psycopg_pool's own check, a query per checkout
+    # that sleeps 1 s, 2 s, 4 s... between dead connections and so times out.
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["default"]["ENGINE"] = "config.postgresql"
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env.int("DB_POOL_MIN", default=2),
         "max_size": env.int("DB_POOL_MAX", default=20),
         "timeout": env.int("DB_POOL_TIMEOUT", default=10),
     }
-IS_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql")
+IS_POSTGRES = DATABASES["default"]["ENGINE"] in (
+    "config.postgresql",
+    "django.db.backends.postgresql",
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer, cache, Celery broker -----------------------------------
@@ -167,15 +179,36 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Every task has a soft time limit (SoftTimeLimitExceeded is raised in it: media
+# processing ends the asset "failed") and a hard one (the pool kills the child).
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=CELERY_TASK_SOFT_TIME_LIMIT + 30)
+# With acks_late a message stays unacknowledged in Redis while its task runs; one left
+# by a worker that died (SIGKILL, OOM, a lost host) is delivered again once this old.
+# Just above the hard limit: a task still running is never delivered twice, and a
+# killed worker's task comes back within minutes (was an hour). Retry countdowns and
+# ETAs must stay below it (process_media_asset backs off at most 300 s).
+CELERY_BROKER_VISIBILITY_TIMEOUT = env.int(
+    "CELERY_BROKER_VISIBILITY_TIMEOUT", default=CELERY_TASK_TIME_LIMIT + 30
+)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT,
+    # Look for such messages every 10 s (kombu's default scans every 100 s).
+    "unacked_restore_interval": 10,
+    "unacked_restore_throttle": 1,
+}
 CELERY_TIMEZONE = "UTC"
 
 # --- Auth -------------------------------------------------------------------------
 AUTH_USER_MODEL = "profiles.User"
+# Django's algorithms; config/passwords.py hashes without holding a database connection
+# and at most PASSWORD_HASH_CONCURRENCY at once per process (then 503 + Retry-After).
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
-    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "config.passwords.Argon2PasswordHasher",
+    "config.passwords.PBKDF2PasswordHasher",
 ]
+PASSWORD_HASH_CONCURRENCY = env.int("PASSWORD_HASH_CONCURRENCY", default=os.cpu_count() or 2)
+PASSWORD_HASH_WAIT_SECONDS = env.float("PASSWORD_HASH_WAIT_SECONDS", default=5.0)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -316,12 +349,17 @@ MEDIA_FFMPEG = env.str("MEDIA_FFMPEG", default="ffmpeg")
 MEDIA_FFPROBE = env.str("MEDIA_FFPROBE", default="ffprobe")
 MEDIA_FFMPEG_TIMEOUT_SECONDS = env.int("MEDIA_FFMPEG_TIMEOUT_SECONDS", default=300)
 MEDIA_SIGNED_URL_SECONDS = env.int("MEDIA_SIGNED_URL_SECONDS", default=3600)
-MEDIA_MAX_ATTEMPTS = 5
-MEDIA_STALE_MINUTES = env.int("MEDIA_STALE_MINUTES", default=30)
+# Deliveries of one asset's processing (retries, redeliveries after a worker died)
+# before it ends "failed": a file that kills the worker is not retried without end.
+MEDIA_MAX_ATTEMPTS = env.int("MEDIA_MAX_ATTEMPTS", default=5)
+# The sweep re-queues (or, at MEDIA_MAX_ATTEMPTS, fails) assets still pending or
+# processing this long after upload: past the broker's own redelivery, so it only
+# catches what the broker lost. Derived from the task limits above.
+MEDIA_STALE_SECONDS = CELERY_BROKER_VISIBILITY_TIMEOUT + 60
 MEDIA_UNUSED_UPLOAD_HOURS = env.int("MEDIA_UNUSED_UPLOAD_HOURS", default=24)
 # Belongs in CELERY_BEAT_SCHEDULE (merged there with the other areas' entries).
 MEDIA_BEAT_SCHEDULE = {
-    "media-sweep": {"task": "community.tasks.sweep_media_assets", "schedule": 15 * 60},
+    "media-sweep": {"task": "community.tasks.sweep_media_assets", "schedule": 5 * 60},
 }
 
 # --- Security -------------------------------------------------------------------------

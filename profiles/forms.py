@@ -1,7 +1,6 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from config.errors import RateLimitedError
@@ -30,19 +29,13 @@ class SignUpForm(forms.Form):
     def save(self, *, locale: str = ""):
         try:
             # The account and its first interests are one step: both or neither.
-            with transaction.atomic():
-                user = services.register_user(
-                    username=self.cleaned_data["username"],
-                    password=self.cleaned_data["password"],
-                    email=self.cleaned_data.get("email") or "",
-                    locale=locale,
-                )
-                interests = self.cleaned_data.get("interests") or []
-                if interests:
-                    services.update_profile(
-                        user=user, interest_slugs=[interest.slug for interest in interests]
-                    )
-                return user
+            return services.register_user(
+                username=self.cleaned_data["username"],
+                password=self.cleaned_data["password"],
+                email=self.cleaned_data.get("email") or "",
+                locale=locale,
+                interest_slugs=[i.slug for i in self.cleaned_data.get("interests") or []],
+            )
         except ValidationError as exc:
             for field, messages in exc.message_dict.items():
                 for message in messages:

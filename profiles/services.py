@@ -93,7 +93,6 @@ def _free_handle(base: str) -> str:
     return candidate
 
 
-@transaction.atomic
 def register_user(
     *,
     username: str,
@@ -102,8 +101,14 @@ def register_user(
     display_name: str = "",
     locale: str = "",
     timezone: str = "UTC",
+    interest_slugs: list[str] | None = None,
 ) -> User:
-    """Create an account and its profile; raises ValidationError with field errors."""
+    """Create an account, its profile and its first interests (all or nothing); raises
+    ValidationError with field errors.
+
+    The password is hashed before the transaction opens and holding no database
+    connection (config/passwords.py), so a burst of sign-ups cannot empty the pool.
+    """
     username = username.strip()
     if not USERNAME_RE.fullmatch(username):
         raise ValidationError(
@@ -117,18 +122,21 @@ def register_user(
     except ValidationError as exc:
         raise ValidationError({"password": exc.messages}) from exc
     user.set_password(password)
-    try:
-        with transaction.atomic():
-            user.save()
-    except IntegrityError as exc:
-        raise ValidationError({"username": _("This username is taken.")}) from exc
-    handle = _free_handle(username)
-    Profile.objects.create(
-        user=user,
-        handle=handle,
-        handle_key=handle_key(handle),
-        display_name=(display_name or username)[:50],
-    )
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                user.save()
+        except IntegrityError as exc:
+            raise ValidationError({"username": _("This username is taken.")}) from exc
+        handle = _free_handle(username)
+        Profile.objects.create(
+            user=user,
+            handle=handle,
+            handle_key=handle_key(handle),
+            display_name=(display_name or username)[:50],
+        )
+        if interest_slugs:
+            update_profile(user=user, interest_slugs=interest_slugs)
     return user
 
 

@@ -1,15 +1,23 @@
 """Idempotency keys for every money-moving request (Stripe's rules, scoped per user).
 
-``run_idempotent`` is the one mechanism the API and the web forms share:
+``run_idempotent`` is the one mechanism the API and the web forms share. The key is
+claimed, the operation run and the key completed with its response in ONE
+transaction:
 
-1. Claim the key in its own short transaction. A new key is claimed ``in_flight``.
-   An existing key with a different request fingerprint answers 422; one still in
-   flight answers 409; a completed one replays the stored response.
-2. Run the operation and mark the key completed with its response in ONE
-   transaction, after re-locking the key and checking we still hold it. A crash
-   rolls both back; the key is then stale and the next retry takes it over.
-   Business errors (insufficient funds, ...) are stored and replayed like successes;
-   unexpected errors release the key so the client may retry.
+1. Insert the key. A concurrent request with the same key waits on the unique index
+   until the first one's transaction ends (at most ``IN_FLIGHT_WAIT``, then 409
+   ``idempotency_key_in_flight``), then sees its outcome: a completed key replays the
+   stored response; a key used with other parameters answers 422.
+2. Run the operation in a savepoint. Business errors (insufficient funds, ...) roll
+   the operation back and are stored and replayed like successes.
+3. Mark the key completed with the response; commit.
+
+Nothing is ever committed "in flight": anything unexpected (an exception, a killed
+process, the database connection dropping or PostgreSQL restarting mid-tip) rolls the
+whole transaction back on the server, key included, so the client's retry with the
+same key runs at once and moves the money exactly once. (A claim committed in its own
+transaction and released afterwards stayed held for minutes whenever the release had
+to run on the connection that had just died.)
 """
 
 import hashlib
@@ -20,19 +28,23 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from commerce.models import IdempotencyKey
 from commerce.services.ledger import atomic_with_retry
 from config.api.errors import error_body
-from config.errors import ConflictError, DomainError, UnprocessableError
+from config.errors import ConflictError, DomainError, ServiceUnavailableError, UnprocessableError
 
 MAX_KEY_LENGTH = 255
-# An in-flight key older than this belongs to a request that died; its transaction
-# rolled back, so taking the key over cannot move money twice.
+# How long a duplicate request waits for the first one with its key to finish.
+IN_FLIGHT_WAIT = timedelta(seconds=5)
+# A committed in-flight key (left by an older release, which claimed keys in their own
+# transaction) older than this belongs to a request that died: its transaction rolled
+# back, so taking the key over cannot move money twice.
 STALE_AFTER = timedelta(minutes=5)
+LOCK_NOT_AVAILABLE = "55P03"
 
 
 @dataclass(frozen=True)
@@ -59,23 +71,56 @@ def validate_key(key: str | None) -> str:
     return key
 
 
-def _claim(*, user_id: int, key: str, scope: str, fingerprint: str) -> IdempotencyKey | str:
-    """The key row we now hold, or the stored result / error for an existing key."""
-    token = secrets.token_hex(16)
-    now = timezone.now()
+def _in_flight() -> ConflictError:
+    return ConflictError(
+        _("A request with this Idempotency-Key is still in progress."),
+        code="idempotency_key_in_flight",
+    )
+
+
+def _set_lock_timeout(value: str | None) -> None:
+    """For the rest of this transaction (undone if its savepoint rolls back)."""
+    with connection.cursor() as cursor:
+        if value is None:
+            cursor.execute("SET LOCAL lock_timeout = DEFAULT")
+        else:
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [value])
+
+
+def _insert_key(**fields) -> IdempotencyKey | None:
+    """The new key row, or None when the key exists (committed by another request)."""
+    on_postgres = connection.vendor == "postgresql"
     try:
         with transaction.atomic():
-            return IdempotencyKey.objects.create(
-                user_id=user_id,
-                key=key,
-                scope=scope,
-                fingerprint=fingerprint,
-                lock_token=token,
-                locked_at=now,
-            )
+            if on_postgres:  # wait for a concurrent holder of this key, not forever
+                _set_lock_timeout(f"{int(IN_FLIGHT_WAIT.total_seconds() * 1000)}ms")
+            key = IdempotencyKey.objects.create(**fields)
+            if on_postgres:  # the operation's own row locks wait as they always did
+                _set_lock_timeout(None)
     except IntegrityError:
-        pass
-    existing = IdempotencyKey.objects.get(user_id=user_id, key=key)
+        return None
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+            raise _in_flight() from exc
+        raise
+    return key
+
+
+def _claim(*, user_id: int, key: str, scope: str, fingerprint: str) -> IdempotencyKey:
+    """The key row this transaction now holds, or the completed one to replay."""
+    now = timezone.now()
+    token = secrets.token_hex(16)
+    claimed = _insert_key(
+        user_id=user_id,
+        key=key,
+        scope=scope,
+        fingerprint=fingerprint,
+        lock_token=token,
+        locked_at=now,
+    )
+    if claimed is not None:
+        return claimed
+    existing = IdempotencyKey.objects.select_for_update().get(user_id=user_id, key=key)
     if existing.fingerprint != fingerprint:
         raise UnprocessableError(
             _("This Idempotency-Key was already used with different parameters."),
@@ -84,43 +129,30 @@ def _claim(*, user_id: int, key: str, scope: str, fingerprint: str) -> Idempoten
     if existing.state == IdempotencyKey.State.COMPLETED:
         return existing
     if existing.locked_at > now - STALE_AFTER:
-        raise ConflictError(
-            _("A request with this Idempotency-Key is still in progress."),
-            code="idempotency_key_in_flight",
-        )
-    taken = IdempotencyKey.objects.filter(
-        pk=existing.pk, state=IdempotencyKey.State.IN_FLIGHT, lock_token=existing.lock_token
-    ).update(lock_token=token, locked_at=now)
-    if not taken:
-        raise ConflictError(
-            _("A request with this Idempotency-Key is still in progress."),
-            code="idempotency_key_in_flight",
-        )
-    existing.lock_token = token
+        raise _in_flight()
+    existing.lock_token, existing.locked_at = token, now
+    existing.save(update_fields=["lock_token", "locked_at"])
     return existing
 
 
 @atomic_with_retry
-def _run_and_complete(claim: IdempotencyKey, operation: Callable[[], tuple[int, dict]]):
-    held = IdempotencyKey.objects.select_for_update().filter(
-        pk=claim.pk, lock_token=claim.lock_token, state=IdempotencyKey.State.IN_FLIGHT
+def _run_once(
+    *, user_id: int, key: str, scope: str, fingerprint: str, operation
+) -> IdempotentResult:
+    claim = _claim(user_id=user_id, key=key, scope=scope, fingerprint=fingerprint)
+    if claim.state == IdempotencyKey.State.COMPLETED:
+        return IdempotentResult(claim.response_status, claim.response_body, replayed=True)
+    try:
+        with transaction.atomic():  # a refused operation leaves nothing behind
+            status, body = operation()
+    except ServiceUnavailableError:
+        raise  # transient: nothing is stored, and the retry runs the operation
+    except DomainError as error:
+        status, body = error.status, error_body(error.code, error.message, error.fields)
+    IdempotencyKey.objects.filter(pk=claim.pk).update(
+        state=IdempotencyKey.State.COMPLETED, response_status=status, response_body=body
     )
-    if not held.exists():
-        raise ConflictError(
-            _("A request with this Idempotency-Key is still in progress."),
-            code="idempotency_key_in_flight",
-        )
-    status, body = operation()
-    held.update(state=IdempotencyKey.State.COMPLETED, response_status=status, response_body=body)
-    return status, body
-
-
-def _complete_with_error(claim: IdempotencyKey, error: DomainError) -> tuple[int, dict]:
-    body = error_body(error.code, error.message, error.fields)
-    IdempotencyKey.objects.filter(pk=claim.pk, lock_token=claim.lock_token).update(
-        state=IdempotencyKey.State.COMPLETED, response_status=error.status, response_body=body
-    )
-    return error.status, body
+    return IdempotentResult(status, body, replayed=False)
 
 
 def run_idempotent(
@@ -132,27 +164,13 @@ def run_idempotent(
     operation: Callable[[], tuple[int, dict]],
 ) -> IdempotentResult:
     """Run ``operation`` (returning ``(status, body)``) at most once per user and key."""
-    key = validate_key(key)
-    claim = _claim(
+    return _run_once(
         user_id=user_id,
-        key=key,
+        key=validate_key(key),
         scope=scope,
         fingerprint=request_fingerprint(scope=scope, params=params),
+        operation=operation,
     )
-    if claim.state == IdempotencyKey.State.COMPLETED:
-        return IdempotentResult(claim.response_status, claim.response_body, replayed=True)
-    try:
-        status, body = _run_and_complete(claim, operation)
-    except ConflictError as error:
-        if error.code == "idempotency_key_in_flight":
-            raise
-        status, body = _complete_with_error(claim, error)
-    except DomainError as error:
-        status, body = _complete_with_error(claim, error)
-    except BaseException:
-        IdempotencyKey.objects.filter(pk=claim.pk, lock_token=claim.lock_token).delete()
-        raise
-    return IdempotentResult(status, body, replayed=False)
 
 
 def purge_expired_keys() -> int:

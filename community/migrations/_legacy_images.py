@@ -3,7 +3,7 @@ the public default storage) into media assets, for community 0015 and profiles 0
 
 Each file becomes a ``pending`` asset whose upload sits in the private media storage;
 ``sweep_media_assets`` queues assets left pending, so the stripped renditions follow
-within ``MEDIA_STALE_MINUTES``. Until then pages show no image, never a broken one. The
+within ``MEDIA_STALE_SECONDS``. Until then pages show no image, never a broken one. The
 old public file is deleted once the migration commits. Self-contained on purpose
 (historical models, no app code) so later changes to the app cannot break it.
 """

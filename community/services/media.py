@@ -21,6 +21,7 @@ from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from community.media_processing import (
     ImageResult,
@@ -147,11 +148,22 @@ def _queue_processing(asset_id: int) -> None:
 # --- Processing (called by the task) ---------------------------------------------------
 
 
+# Translated where it is stored (the failure reason shown to the uploader).
+GAVE_UP_REASON = gettext_noop("Processing failed; please upload the file again.")
+
+
 @transaction.atomic
 def claim_media_asset(*, asset_id: int) -> MediaAsset | None:
-    """Mark the asset processing; ``None`` when it is gone or already done (idempotent)."""
+    """Mark the asset processing and count the attempt; ``None`` when it is gone or
+    already done (idempotent). The attempt cap is enforced here, on every delivery:
+    an asset already tried ``MEDIA_MAX_ATTEMPTS`` times ends ``failed`` instead (a
+    file that kills the worker comes back through redelivery, never through the
+    task's own retries, so only the claim sees every attempt)."""
     asset = MediaAsset.objects.select_for_update().filter(pk=asset_id).first()
     if asset is None or asset.state in (MediaAsset.State.READY, MediaAsset.State.FAILED):
+        return None
+    if asset.attempts >= settings.MEDIA_MAX_ATTEMPTS:
+        fail_media_asset(asset_id=asset.pk, reason=_(GAVE_UP_REASON))
         return None
     asset.state = MediaAsset.State.PROCESSING
     asset.attempts += 1
@@ -209,7 +221,7 @@ def _thumbnail_entries(asset: MediaAsset, result: ImageResult, stem: str) -> dic
 
 
 def _store_image(asset: MediaAsset, result: ImageResult) -> MediaAsset | None:
-    upload_name = asset.original_name
+    asset_id, upload_name = asset.pk, asset.original_name
     full_name = _save_rendition(asset, "original.webp", result.full.data)
     thumbnails = _thumbnail_entries(asset, result, "thumb")
     asset = finish_media_asset(
@@ -223,15 +235,23 @@ def _store_image(asset: MediaAsset, result: ImageResult) -> MediaAsset | None:
         placeholder=result.placeholder,
     )
     written = [full_name, *(entry["name"] for entry in thumbnails.values())]
-    _delete_after_finish(asset, upload_name=upload_name, written=written)
+    _delete_after_finish(asset, asset_id=asset_id, upload_name=upload_name, written=written)
     return asset
 
 
-def _delete_after_finish(asset: MediaAsset | None, *, upload_name: str, written: list[str]):
+def _delete_after_finish(
+    asset: MediaAsset | None, *, asset_id: int, upload_name: str, written: list[str]
+):
     """Ready: the raw upload goes (it still carries EXIF/GPS; only the stripped
     renditions are kept). Deleted or already finished meanwhile: what was just
-    written goes instead."""
-    names = [upload_name] if asset is not None else sorted(set(written))
+    written goes instead, except files the asset shows (a redelivered run that
+    overlapped another wrote the same names: those are the ready asset's files)."""
+    if asset is not None:
+        names = [upload_name]
+    else:
+        current = MediaAsset.objects.filter(pk=asset_id).first()
+        shown = set(current.stored_names) if current is not None else set()
+        names = sorted(set(written) - shown)
 
     def delete():
         storage = media_storage()
@@ -259,7 +279,7 @@ def _process_video(asset: MediaAsset, media_type: MediaType) -> MediaAsset | Non
             ffprobe=settings.MEDIA_FFPROBE,
             timeout=settings.MEDIA_FFMPEG_TIMEOUT_SECONDS,
         )
-        upload_name = asset.original_name
+        asset_id, upload_name = asset.pk, asset.original_name
         video_path = f"{asset.storage_prefix}/video.{media_type.extension}"
         if storage.exists(video_path):
             storage.delete(video_path)
@@ -281,7 +301,7 @@ def _process_video(asset: MediaAsset, media_type: MediaType) -> MediaAsset | Non
         duration_seconds=result.duration_seconds,
     )
     written = [video_name, poster_name, *(entry["name"] for entry in thumbnails.values())]
-    _delete_after_finish(asset, upload_name=upload_name, written=written)
+    _delete_after_finish(asset, asset_id=asset_id, upload_name=upload_name, written=written)
     return asset
 
 
@@ -400,13 +420,11 @@ def sweep_media_assets() -> dict[str, int]:
     from community.selectors.media import stale_asset_ids, unused_upload_ids
 
     now = timezone.now()
-    stale_before = now - timedelta(minutes=settings.MEDIA_STALE_MINUTES)
+    stale_before = now - timedelta(seconds=settings.MEDIA_STALE_SECONDS)
     requeued = failed = deleted = 0
     for asset_id, attempts in stale_asset_ids(before=stale_before):
         if attempts >= settings.MEDIA_MAX_ATTEMPTS:
-            fail_media_asset(
-                asset_id=asset_id, reason=_("Processing failed; please upload the file again.")
-            )
+            fail_media_asset(asset_id=asset_id, reason=_(GAVE_UP_REASON))
             failed += 1
         else:
             with transaction.atomic():

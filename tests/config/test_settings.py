@@ -73,7 +73,7 @@ def test_embedded_default_needs_nothing_installed():
     assert config["eager"] is True
     assert config["broker"].startswith("memory://")
     assert config["storage"] == "django.core.files.storage.FileSystemStorage"
-    assert config["hasher"] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+    assert config["hasher"] == "config.passwords.Argon2PasswordHasher"
     assert config["user_model"] == "profiles.User"
 
 
@@ -85,7 +85,7 @@ def test_environment_switches_to_production_stack():
         AWS_STORAGE_BUCKET_NAME="moim-media",
     )
     assert config["debug"] is False
-    assert config["db"] == "django.db.backends.postgresql"
+    assert config["db"] == "config.postgresql"  # Django's, with checked pool checkouts
     assert config["layer"] == "channels_redis.core.RedisChannelLayer"
     # The default capacity of 100 drops group messages under a burst.
     assert config["layer_config"]["capacity"] >= 1000

@@ -1,0 +1,1 @@
+"""Django's PostgreSQL backend with a checked connection pool (see ``base``)."""

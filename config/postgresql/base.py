@@ -1,0 +1,59 @@
+"""Django's PostgreSQL backend, whose pool never hands a request a dead connection.
+
+After PostgreSQL restarts (or terminates a backend) every idle connection in a
+process's psycopg pool is dead, and the pool does not know until one is used. Django's
+``CONN_HEALTH_CHECKS`` would hand the pool psycopg_pool's own check, a round trip on
+every checkout that also sleeps between dead connections (1 s, 2 s, 4 s, ...: a
+backoff meant for a server that is down), so with a handful of idle connections the
+request times out with ``PoolTimeout`` although the server is back.
+
+Here a checkout costs no round trip: an idle connection has nothing to read, so a
+readable socket means the server wrote to it (the "terminating connection" notice it
+sends when it shuts down or ends the backend) or closed it. Only then is the
+connection checked with a query; a dead one makes the pool check all its idle
+connections at once (dropping the dead, opening replacements), and the next checkout
+gets a live one. A connection dropped silently (a proxy, a partition) fails its first
+query instead, which answers 503 (config/api/errors.py).
+"""
+
+import select
+
+from django.db.backends.postgresql import base
+from psycopg import Error as PsycopgError
+from psycopg_pool import ConnectionPool
+
+# A restart kills them all at once: after one ``pool.check()`` the next checkout is a
+# fresh connection, so a third dead one means the server is going down again.
+CHECKOUT_ATTEMPTS = 3
+
+
+def server_has_written(connection) -> bool:
+    """True when an idle connection's socket is readable or gone (no round trip)."""
+    if connection.closed or connection.broken:
+        return True
+    try:
+        readable, _writable, _failed = select.select([connection.fileno()], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    def get_new_connection(self, conn_params):
+        pool = self.pool
+        if pool is None:
+            return super().get_new_connection(conn_params)
+        for attempt in range(1, CHECKOUT_ATTEMPTS + 1):
+            connection = super().get_new_connection(conn_params)
+            if not server_has_written(connection):
+                return connection
+            try:
+                ConnectionPool.check_connection(connection)
+            except PsycopgError:
+                pool.putconn(connection)  # closed: the pool drops it and opens another
+                if attempt == CHECKOUT_ATTEMPTS:
+                    raise
+                pool.check()  # the other idle connections died with it
+            else:
+                return connection  # a notice, not a goodbye: it answered
+        raise AssertionError("unreachable")
