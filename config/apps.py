@@ -48,3 +48,7 @@ class MoimConfig(AppConfig):
 
     def ready(self):
         translate_derived_names()
+        from config import logs, metrics
+
+        logs.connect_celery_signals()
+        metrics.connect_worker_signals()
