@@ -81,6 +81,12 @@ class ContextFilter(logging.Filter):
         for name, value in _context.get().items():
             if name in CONTEXT_FIELDS and not hasattr(record, name):
                 setattr(record, name, value)
+        if not hasattr(record, "request_id"):
+            # Django logs a 4xx ("Not Found: ...") after the middleware returned; the
+            # record carries the request, which carries its id.
+            request_id = getattr(getattr(record, "request", None), "request_id", None)
+            if request_id:
+                record.request_id = request_id
         return True
 
 

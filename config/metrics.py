@@ -117,25 +117,28 @@ def _record(update: Callable[[], object]) -> None:
 
 
 def message_sent_on_commit(*, kind: str) -> None:
-    transaction.on_commit(lambda: _record(MESSAGES_SENT.labels(kind=kind).inc))
+    transaction.on_commit(lambda: _record(lambda: MESSAGES_SENT.labels(kind=kind).inc()))
 
 
 def ledger_transfer_on_commit(*, kind: str, phase: str) -> None:
-    transaction.on_commit(lambda: _record(LEDGER_TRANSFERS.labels(kind=kind, phase=phase).inc))
+    def count() -> None:
+        LEDGER_TRANSFERS.labels(kind=kind, phase=phase).inc()
+
+    transaction.on_commit(lambda: _record(count))
 
 
 def socket_delivered(*, consumer: str, frame_type: str) -> None:
-    _record(SOCKET_DELIVERIES.labels(consumer=consumer, type=frame_type).inc)
+    _record(lambda: SOCKET_DELIVERIES.labels(consumer=consumer, type=frame_type).inc())
 
 
 @contextlib.contextmanager
 def open_socket(consumer: str) -> Iterator[None]:
     """Counts one open socket for the ``with`` block (the consumer's whole lifetime)."""
-    _record(OPEN_SOCKETS.labels(consumer=consumer).inc)
+    _record(lambda: OPEN_SOCKETS.labels(consumer=consumer).inc())
     try:
         yield
     finally:
-        _record(OPEN_SOCKETS.labels(consumer=consumer).dec)
+        _record(lambda: OPEN_SOCKETS.labels(consumer=consumer).dec())
 
 
 def channel_layer_send_failed() -> None:
@@ -143,7 +146,7 @@ def channel_layer_send_failed() -> None:
 
 
 def media_task_finished(*, outcome: str) -> None:
-    _record(MEDIA_TASKS.labels(outcome=outcome).inc)
+    _record(lambda: MEDIA_TASKS.labels(outcome=outcome).inc())
 
 
 def queue_wait_seconds(request) -> float | None:
