@@ -368,7 +368,7 @@ MODERATION_MAX_MUTE_MINUTES = 60 * 24 * 30
 # --- Observability (docs/operations.md) ----------------------------------------------------
 # Logs: one JSON object per line (python-json-logger) with the request id of the request,
 # socket session or task (config/logs.py); plain text with DEBUG on.
-LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
+LOG_FORMAT = env.str("LOG_FORMAT", default="") or ("text" if DEBUG else "json")
 if LOG_FORMAT not in ("json", "text"):
     raise ImproperlyConfigured("LOG_FORMAT is json or text.")
 LOGGING = {
