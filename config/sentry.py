@@ -47,8 +47,19 @@ def init_sentry(
         environment=environment or None,
         release=release or None,
         traces_sample_rate=traces_sample_rate,
-        send_default_pii=False,
-        include_local_variables=False,
+        # The structured successor of ``send_default_pii=False`` (deprecated by the SDK),
+        # stricter than its defaults: no bodies, query strings, frame variables, SQL
+        # parameters or queue payloads either.
+        data_collection={
+            "user_info": False,
+            "cookies": {"mode": "off"},
+            "http_headers": {"request": {"mode": "allowlist", "terms": sorted(KEPT_HEADERS)}},
+            "http_bodies": [],
+            "url_query_params": {"mode": "off"},
+            "database_query_data": False,
+            "queues": False,
+            "stack_frame_variables": False,
+        },
         max_request_body_size="never",
         before_send=scrub_event,
         before_send_transaction=scrub_event,
