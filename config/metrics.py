@@ -354,16 +354,24 @@ class MeteredLocMemCache(_MeteredGets, LocMemCache):
 # --- Celery workers -------------------------------------------------------------------------
 
 
-def start_worker_exporter(**_kwargs) -> None:
-    """``worker_ready``: serve the worker's metrics on ``WORKER_METRICS_PORT`` (0: off)."""
+def start_worker_exporter(**_kwargs):
+    """``worker_ready``: serve the worker's metrics on ``WORKER_METRICS_PORT`` (0: off),
+    from the worker's main process; with a prefork pool its children's metrics reach it
+    through ``PROMETHEUS_MULTIPROC_DIR`` only. Returns the (server, thread) pair."""
     port = getattr(settings, "WORKER_METRICS_PORT", 0)
     if not port:
-        return
+        return None
     from prometheus_client import start_http_server
 
     address = getattr(settings, "WORKER_METRICS_ADDRESS", "127.0.0.1")
-    start_http_server(port, addr=address, registry=registry())
+    served = start_http_server(port, addr=address, registry=registry())
     logger.info("worker metrics on %s:%s", address, port)
+    if not multiprocess_dir():
+        logger.warning(
+            "PROMETHEUS_MULTIPROC_DIR is not set: a prefork pool's task metrics stay in its "
+            "child processes and are not served (docs/operations.md)"
+        )
+    return served
 
 
 def worker_process_exited(**_kwargs) -> None:
