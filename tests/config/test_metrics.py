@@ -295,3 +295,38 @@ def test_queue_wait_counts_from_a_retry_s_eta_not_its_publish():
     request = SimpleNamespace(headers={metrics.ENQUEUED_AT_HEADER: now - 60}, eta=eta.isoformat())
     assert 0.5 < metrics.queue_wait_seconds(request) < 5
     assert metrics.queue_wait_seconds(SimpleNamespace(headers=None, eta=None)) is None
+
+
+# --- Under ASGI (the production server path: the middlewares' async branches) ---------------
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_under_asgi_scrapes_count_requests_and_outsiders_get_404():
+    from django.test import AsyncClient
+
+    client = AsyncClient()
+    before = await client.get("/metrics")
+    assert before.status_code == 200
+    page = await client.get("/no-such-page", headers={"X-Request-ID": "asgi-request-0001"})
+    assert page.status_code == 404
+    assert page["X-Request-ID"] == "asgi-request-0001"
+    after = await client.get("/metrics")
+
+    def count(response, name: str, **labels) -> float:
+        found = {
+            (s.name, frozenset(s.labels.items())): s.value
+            for family in text_string_to_metric_families(response.content.decode())
+            for s in family.samples
+        }
+        return value(found, name, **labels)
+
+    by_status = "django_http_responses_total_by_status_total"
+    assert count(after, by_status, status="404") == count(before, by_status, status="404") + 1
+
+    class OutsiderClient(AsyncClient):
+        def _base_scope(self, **request):
+            return {**super()._base_scope(**request), "client": ["203.0.113.9", 4711]}
+
+    outsider = await OutsiderClient().get("/metrics")
+    assert outsider.status_code == 404
+    assert b"moim_" not in outsider.content
