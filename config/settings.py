@@ -5,6 +5,7 @@ eager Celery tasks, a local-memory cache and media on local disk. ``DATABASE_URL
 ``REDIS_URL`` and the ``AWS_*`` variables switch to the production stack.
 """
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 
@@ -393,6 +394,11 @@ LOGGING = {
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Metrics: /metrics answers these client addresses or networks only (anyone else: 404).
 METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1/32", "::1/128"])
+for _allowed in METRICS_ALLOWED_IPS:
+    try:
+        ipaddress.ip_network(_allowed.strip(), strict=False)
+    except ValueError as error:
+        raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {error}") from None
 # A Celery worker serves its metrics on this port (0: off), bound to this address.
 WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", default=0)
 WORKER_METRICS_ADDRESS = env.str("WORKER_METRICS_ADDRESS", default="127.0.0.1")

@@ -203,12 +203,14 @@ def test_a_real_worker_logs_the_publishing_request_s_id(json_log, settings):
 
     if not settings.REDIS_URL or celery_app.conf.task_always_eager:
         pytest.skip("needs REDIS_URL (a real broker)")
+    # Tasks other tests published with no worker running would come first.
+    celery_app.control.purge()
     with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
         # Starting the worker applied the logging configuration again.
         logging.getLogger().addHandler(json_log.handler)
         with logs.bound(request_id="web-request-real-01"):
             log_in_a_task.delay("over the broker")
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while not json_log(name="tests.task") and time.monotonic() < deadline:
             time.sleep(0.1)
     (line,) = json_log(name="tests.task")

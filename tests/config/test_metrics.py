@@ -330,3 +330,13 @@ async def test_under_asgi_scrapes_count_requests_and_outsiders_get_404():
     outsider = await OutsiderClient().get("/metrics")
     assert outsider.status_code == 404
     assert b"moim_" not in outsider.content
+
+
+def test_a_malformed_allow_list_stops_start_up():
+    from tests.config.test_settings import run_django
+
+    result = run_django(
+        "import django; django.setup()", DEBUG="1", METRICS_ALLOWED_IPS="10.0.0.0/33"
+    )
+    assert result.returncode != 0
+    assert "METRICS_ALLOWED_IPS" in result.stderr
