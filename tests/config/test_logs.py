@@ -7,11 +7,13 @@ formatter (with the context filter), one object per line, parsed back with ``jso
 import io
 import json
 import logging
+import os
 import re
+import subprocess
+import sys
 import time
 
 import pytest
-from celery import shared_task
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -25,15 +27,11 @@ from tests.community.chat_support import (
     _session_cookie,
     fresh_channel_layer,  # noqa: F401 (fixture)
 )
-from tests.config.test_settings import run_django
+from tests.config.log_tasks import QUEUE, log_in_a_task
+from tests.config.test_settings import ROOT, run_django
 
 DEAD_REDIS = "redis://127.0.0.1:1/0"
 GENERATED = re.compile(r"[0-9a-f]{32}")
-
-
-@shared_task(name="tests.config.test_logs.log_in_a_task")
-def log_in_a_task(note: str) -> None:
-    logging.getLogger("tests.task").info("inside the task: %s", note)
 
 
 @pytest.fixture
@@ -184,7 +182,7 @@ def test_the_id_travels_in_the_published_headers_to_the_worker(json_log):
     log_in_a_task.apply(args=["published"], headers=headers)
     (line,) = json_log(name="tests.task")
     assert line["request_id"] == "web-request-0007"
-    assert line["task_name"] == "tests.config.test_logs.log_in_a_task"
+    assert line["task_name"] == "tests.config.log_tasks.log_in_a_task"
     assert logs.current_request_id() is None
 
 
@@ -196,26 +194,41 @@ def test_a_task_published_outside_any_request_gets_an_id_of_its_own():
 
 @pytest.mark.redis
 @pytest.mark.slow
-def test_a_real_worker_logs_the_publishing_request_s_id(json_log, settings):
-    from celery.contrib.testing.worker import start_worker
-
+def test_a_real_worker_logs_the_publishing_request_s_id(settings, tmp_path):
+    """A worker process as deployed (``celery -A config worker``) writes the task's line
+    in JSON with the id of the request that published it."""
     from config.celery import app as celery_app
 
     if not settings.REDIS_URL or celery_app.conf.task_always_eager:
         pytest.skip("needs REDIS_URL (a real broker)")
-    # Tasks other tests published with no worker running would come first.
-    celery_app.control.purge()
-    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
-        # Starting the worker applied the logging configuration again.
-        logging.getLogger().addHandler(json_log.handler)
+    output = tmp_path / "worker.log"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "LOG_FORMAT": "json"}
+    with output.open("w") as sink:
+        worker = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo"),
+                *("--queues", QUEUE, "--include", "tests.config.log_tasks", "--loglevel", "INFO"),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    try:
         with logs.bound(request_id="web-request-real-01"):
-            log_in_a_task.delay("over the broker")
-        deadline = time.monotonic() + 60
-        while not json_log(name="tests.task") and time.monotonic() < deadline:
-            time.sleep(0.1)
-    (line,) = json_log(name="tests.task")
+            log_in_a_task.apply_async(args=["over the broker"], queue=QUEUE)
+        deadline = time.monotonic() + 90
+        while "inside the task" not in output.read_text() and time.monotonic() < deadline:
+            assert worker.poll() is None, output.read_text()
+            time.sleep(0.2)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    lines = [json.loads(line) for line in output.read_text().splitlines() if line.startswith("{")]
+    (line,) = [line for line in lines if line["name"] == "tests.task"]
     assert line["request_id"] == "web-request-real-01"
-    assert line["task_name"] == "tests.config.test_logs.log_in_a_task"
+    assert line["task_name"] == "tests.config.log_tasks.log_in_a_task"
+    assert line["message"] == "inside the task: over the broker"
 
 
 # --- Sockets -----------------------------------------------------------------------------------
