@@ -109,6 +109,10 @@ class ClosedSocketGuard:
     send after its close frame (``RuntimeError``) or after the client left
     (``ClientDisconnected``, an ``OSError``), and either would end the consumer with an
     error for a frame nobody can receive any more.
+
+    Being every consumer's send path and lifetime, it also gives the socket session its
+    request id (config/logs.py) and counts open sockets and delivered frames
+    (config/metrics.py).
     """
 
     socket_closed = False
