@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from community.selectors.notifications import users_with_digest_due
 from community.services import media as media_services
 from community.services.notifications import send_notification_digest
+from config import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ def _fail_after_last_retry(self, exc, task_id, args, kwargs, einfo):
 )
 def process_media_asset(self, asset_id: int) -> str | None:
     """Decode, render and store the derivatives of one uploaded asset."""
+    metrics.media_task_waited(self.request)
     try:
         asset = media_services.process_media_asset(asset_id=asset_id)
     except SoftTimeLimitExceeded:
@@ -52,6 +54,11 @@ def process_media_asset(self, asset_id: int) -> str | None:
         asset = media_services.fail_media_asset(
             asset_id=asset_id, reason=_("Processing took too long; please try a smaller file.")
         )
+    except Exception:  # retried (autoretry_for), or failed for good after the last retry
+        metrics.media_task_finished(outcome="error")
+        raise
+    # ready, failed (bad input or too slow), or skipped (already done, or gone)
+    metrics.media_task_finished(outcome=asset.state if asset is not None else "skipped")
     return asset.state if asset is not None else None
 
 

@@ -50,3 +50,7 @@ class MoimConfig(AppConfig):
         from config import checks  # noqa: F401  (registers Moim's deploy checks)
 
         translate_derived_names()
+        from config import logs, metrics
+
+        logs.connect_celery_signals()
+        metrics.connect_worker_signals()

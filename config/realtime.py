@@ -22,6 +22,8 @@ from channels.security.websocket import AllowedHostsOriginValidator
 from django.core.cache import cache
 from django.db import transaction
 
+from config import logs, metrics
+
 logger = logging.getLogger(__name__)
 
 # Consumers implement ``moim_event`` and forward ``event`` to their client.
@@ -50,6 +52,7 @@ def send_now(group: str, *events: dict[str, Any]) -> bool:
         else:
             async_to_sync(send_all)()
     except Exception:  # the write already committed; clients resync on reconnect
+        metrics.channel_layer_send_failed()
         logger.warning(
             "channel layer unavailable; %s not broadcast to %s",
             ", ".join(str(event.get("type")) for event in events),
@@ -106,20 +109,39 @@ class ClosedSocketGuard:
     send after its close frame (``RuntimeError``) or after the client left
     (``ClientDisconnected``, an ``OSError``), and either would end the consumer with an
     error for a frame nobody can receive any more.
+
+    Being every consumer's send path and lifetime, it also gives the socket session its
+    request id (config/logs.py) and counts open sockets and delivered frames
+    (config/metrics.py).
     """
 
     socket_closed = False
 
+    async def __call__(self, scope, receive, send):
+        # The consumer's whole life: one request id on every log line of the session,
+        # and one open socket in the gauge.
+        consumer = type(self).__name__
+        where = {"consumer": consumer, "path": scope.get("path", "")}
+        with logs.bound(request_id=logs.socket_request_id(scope)), metrics.open_socket(consumer):
+            logs.socket_logger.info("socket opened: %(path)s", where, extra=where)
+            try:
+                await super().__call__(scope, receive, send)
+            finally:
+                logs.socket_logger.info("socket closed: %(path)s", where, extra=where)
+
     async def send_json(self, content, close=False):
-        await self._guarded(super().send_json(content, close=close))
+        if await self._guarded(super().send_json(content, close=close)):
+            frame_type = content.get("type") if isinstance(content, dict) else None
+            metrics.socket_delivered(consumer=type(self).__name__, frame_type=str(frame_type))
 
     async def send(self, text_data=None, bytes_data=None, close=False):
         await self._guarded(super().send(text_data=text_data, bytes_data=bytes_data, close=close))
 
-    async def _guarded(self, sending) -> None:
+    async def _guarded(self, sending) -> bool:
+        """Whether the frame was handed to the server."""
         if self.socket_closed:
             sending.close()  # never awaited: nothing is sent
-            return
+            return False
         try:
             await sending
         except OSError:
@@ -128,6 +150,9 @@ class ClosedSocketGuard:
             if "websocket.close" not in str(exc):
                 raise
             self.socket_closed = True
+        else:
+            return True
+        return False
 
 
 # --- Socket tickets for mobile clients ---------------------------------------------

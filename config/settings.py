@@ -5,6 +5,7 @@ eager Celery tasks, a local-memory cache and media on local disk. ``DATABASE_URL
 ``REDIS_URL`` and the ``AWS_*`` variables switch to the production stack.
 """
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -23,6 +24,9 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY is required when DEBUG is off.")
     SECRET_KEY = "insecure-development-key-only-used-with-DEBUG-on"
+# Rotating SECRET_KEY (docs/operations.md): the previous keys, comma-separated, still
+# verify sessions, password-reset links and signed values until they are dropped.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -49,6 +53,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Observability (config/logs.py, config/metrics.py): the request id first, then
+    # /metrics for allowed scrapers, then django-prometheus's request counts.
+    "config.logs.request_id_middleware",
+    "config.metrics.metrics_endpoint_middleware",
+    "config.metrics.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -59,6 +68,7 @@ MIDDLEWARE = [
     "profiles.middleware.UserPreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.metrics.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -117,6 +127,11 @@ IS_POSTGRES = DATABASES["default"]["ENGINE"] in (
     "config.postgresql",
     "django.db.backends.postgresql",
 )
+# django-prometheus's wrapper of the SQLite backend counts connections, queries and
+# their durations (django_db_* metrics); on PostgreSQL config.postgresql builds on its
+# wrapper of Django's backend.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.sqlite3"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer, cache, Celery broker -----------------------------------
@@ -148,7 +163,8 @@ if REDIS_URL:
     }
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's Redis cache, counting gets/hits/misses (django_cache_* metrics).
+            "BACKEND": "config.metrics.MeteredRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "moim",
             "TIMEOUT": 300,
@@ -163,7 +179,8 @@ else:
     }
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            # Django's local-memory cache, counting gets/hits/misses (django_cache_*).
+            "BACKEND": "config.metrics.MeteredLocMemCache",
             "LOCATION": "moim",
         }
     }
@@ -401,13 +418,54 @@ ROOM_PASSWORD_GUESS_LIMIT = env.int("ROOM_PASSWORD_GUESS_LIMIT", default=5)
 ROOM_PASSWORD_ROOM_GUESS_LIMIT = env.int("ROOM_PASSWORD_ROOM_GUESS_LIMIT", default=50)
 ROOM_PASSWORD_GUESS_WINDOW_SECONDS = env.int("ROOM_PASSWORD_GUESS_WINDOW_SECONDS", default=900)
 
+
+# --- Observability (docs/operations.md) ----------------------------------------------------
+# Logs: one JSON object per line (python-json-logger) with the request id of the request,
+# socket session or task (config/logs.py); plain text with DEBUG on.
+LOG_FORMAT = env.str("LOG_FORMAT", default="") or ("text" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured("LOG_FORMAT is json or text.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"context": {"()": "config.logs.ContextFilter"}},
+    "formatters": {
+        "json": {"()": "config.logs.JsonFormatter"},
+        "text": {"()": "config.logs.TextFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["context"],
+            "formatter": LOG_FORMAT,
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+# Celery workers log through the same handler (and so in JSON, with task ids).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Metrics: /metrics answers these client addresses or networks only (anyone else: 404).
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1/32", "::1/128"])
+for _allowed in METRICS_ALLOWED_IPS:
+    try:
+        ipaddress.ip_network(_allowed.strip(), strict=False)
+    except ValueError as error:
+        raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {error}") from None
+# A Celery worker serves its metrics on this port (0: off), bound to this address.
+WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", default=0)
+WORKER_METRICS_ADDRESS = env.str("WORKER_METRICS_ADDRESS", default="127.0.0.1")
+# Errors: Sentry when SENTRY_DSN is set (config/sentry.py; no personal data is sent).
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from config.sentry import init_sentry
+
+    init_sentry(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        release=env.str("SENTRY_RELEASE", default=""),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )
 
 # Chat: at most N messages per user per window (seconds), across all rooms.
 CHAT_SEND_RATE = (

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from commerce.models import Account, Leg, Transfer
+from config import metrics
 from config.errors import (
     ConflictError,
     DomainError,
@@ -334,6 +335,7 @@ def write_transfer(
         effect=_pending_effect if pending else _posted_effect,
         is_posted=not pending,
     )
+    metrics.ledger_transfer_on_commit(kind=transfer.kind, phase=transfer.phase)
     return transfer
 
 
@@ -385,6 +387,7 @@ def write_resolution(
         effect=_post_effect if post else _void_effect,
         is_posted=post,
     )
+    metrics.ledger_transfer_on_commit(kind=resolution.kind, phase=resolution.phase)
     return resolution
 
 

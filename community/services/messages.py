@@ -24,6 +24,7 @@ from community.services.notifications import (
     record_message_mentions,
     withdraw_message_notifications,
 )
+from config import metrics
 from config.counters import count_in_window
 from config.errors import (
     DomainError,
@@ -333,6 +334,7 @@ def do_send_message(
     ).update(last_read_seq=message.seq):
         mark_room_notifications_read(membership=membership, seq=message.seq)
     message.mention_list = record_message_mentions(message=message)
+    metrics.message_sent_on_commit(kind=kind)
     broadcast_on_commit(
         room.group_name, {"type": "message.created", "message": message_payload(message)}
     )

@@ -18,7 +18,7 @@ query instead, which answers 503 (config/api/errors.py).
 
 import select
 
-from django.db.backends.postgresql import base
+from django_prometheus.db.backends.postgresql.base import DatabaseWrapper as MeteredDatabaseWrapper
 from psycopg import Error as PsycopgError
 from psycopg_pool import ConnectionPool
 
@@ -38,7 +38,9 @@ def server_has_written(connection) -> bool:
     return bool(readable)
 
 
-class DatabaseWrapper(base.DatabaseWrapper):
+class DatabaseWrapper(MeteredDatabaseWrapper):
+    """django-prometheus's metered wrapper of Django's backend, with checked checkouts."""
+
     def get_new_connection(self, conn_params):
         pool = self.pool
         if pool is None:

@@ -67,9 +67,9 @@ def probe(**env_vars) -> dict:
 
 def test_embedded_default_needs_nothing_installed():
     config = probe(DEBUG="1")
-    assert config["db"] == "django.db.backends.sqlite3"
+    assert config["db"] == "django_prometheus.db.backends.sqlite3"  # metered
     assert config["layer"] == "channels.layers.InMemoryChannelLayer"
-    assert config["cache"] == "django.core.cache.backends.locmem.LocMemCache"
+    assert config["cache"] == "config.metrics.MeteredLocMemCache"
     assert config["eager"] is True
     assert config["broker"].startswith("memory://")
     assert config["storage"] == "django.core.files.storage.FileSystemStorage"
@@ -85,11 +85,11 @@ def test_environment_switches_to_production_stack():
         AWS_STORAGE_BUCKET_NAME="moim-media",
     )
     assert config["debug"] is False
-    assert config["db"] == "config.postgresql"  # Django's, with checked pool checkouts
+    assert config["db"] == "config.postgresql"  # checked pool checkouts, metered
     assert config["layer"] == "channels_redis.core.RedisChannelLayer"
     # The default capacity of 100 drops group messages under a burst.
     assert config["layer_config"]["capacity"] >= 1000
-    assert config["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert config["cache"] == "config.metrics.MeteredRedisCache"
     assert config["eager"] is False
     assert config["broker"] == "redis://127.0.0.1:6379/0"
     assert config["storage"] == "storages.backends.s3.S3Storage"
