@@ -127,8 +127,15 @@ def test_every_line_written_during_a_request_carries_its_id(room_setup, client_f
     ("variables", "formatter"),
     [
         ({"DEBUG": "1"}, "text"),
-        ({"SECRET_KEY": "s" * 50}, "json"),
-        ({"SECRET_KEY": "s" * 50, "LOG_FORMAT": "text"}, "text"),
+        ({"SECRET_KEY": "s" * 50, "MEDIA_PRIVATE_ROOT": "/srv/moim-private"}, "json"),
+        (
+            {
+                "SECRET_KEY": "s" * 50,
+                "MEDIA_PRIVATE_ROOT": "/srv/moim-private",
+                "LOG_FORMAT": "text",
+            },
+            "text",
+        ),
         ({"DEBUG": "1", "LOG_FORMAT": "json"}, "json"),
     ],
 )
