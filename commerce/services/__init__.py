@@ -12,7 +12,7 @@ from commerce.services.payouts import (
     request_payout,
     settle_payout,
 )
-from commerce.services.refunds import refund_transfer
+from commerce.services.refunds import may_reverse_any_transfer, refund_transfer
 from commerce.services.rooms import (
     check_room_entry_allowed,
     purchase_room_access,
@@ -28,6 +28,7 @@ __all__ = [
     "create_topup",
     "handle_webhook",
     "mature_all_earnings",
+    "may_reverse_any_transfer",
     "post_pending_transfer",
     "purchase_room_access",
     "refund_transfer",
