@@ -208,7 +208,7 @@ def statement_csv(request):
                     line.account.kind,
                     line.currency,
                     line.gross,
-                    line.fee,
+                    line.statement_fee,
                     line.amount,
                     line.balance_after,
                 ]

@@ -38,6 +38,7 @@ class StatementLineSerializer(serializers.ModelSerializer):
     description = serializers.CharField(source="transfer.description")
     transfer = serializers.IntegerField(source="transfer_id")
     counterparty = serializers.CharField(source="counterparty_label")
+    fee = serializers.IntegerField(source="statement_fee", help_text=_("gross - net"))
     net = serializers.IntegerField(source="amount")
     balance = serializers.IntegerField(source="balance_after")
 
