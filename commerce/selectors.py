@@ -5,7 +5,7 @@ from collections import defaultdict
 from django.db.models import Exists, F, OuterRef, QuerySet
 
 from commerce.fees import fee_rate_bps
-from commerce.models import Account, Leg, PayoutRequest, RoomPrice, Transfer
+from commerce.models import Account, Leg, PayoutRequest, RoomAccess, RoomPrice, Transfer
 
 STATEMENT_ACCOUNT_KINDS = Account.USER_KINDS
 
@@ -72,3 +72,7 @@ def fee_schedule() -> dict:
 
 def active_room_price(*, room_id: int) -> RoomPrice | None:
     return RoomPrice.objects.filter(room_id=room_id, is_active=True).first()
+
+
+def room_access_of(*, user_id: int, room_id: int) -> RoomAccess | None:
+    return RoomAccess.objects.filter(user_id=user_id, room_id=room_id).first()

@@ -1,7 +1,7 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from commerce.models import Leg
+from commerce.models import Leg, RoomAccess
 
 
 class MoneySerializer(serializers.Serializer):
@@ -112,3 +112,13 @@ class PayoutResultSerializer(serializers.Serializer):
     hold = serializers.IntegerField(allow_null=True)
     expires_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
+
+
+class RoomAccessSerializer(serializers.ModelSerializer):
+    """The user's paid access to a room: ``paid_until`` null means a one-off entry."""
+
+    room = serializers.IntegerField(source="room_id")
+
+    class Meta:
+        model = RoomAccess
+        fields = ["room", "kind", "paid_until", "renews", "lapsed_at"]

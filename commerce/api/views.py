@@ -9,6 +9,7 @@ from commerce.api.filters import StatementFilter
 from commerce.api.serializers import (
     PayoutResultSerializer,
     PayoutSerializer,
+    RoomAccessSerializer,
     StatementLineSerializer,
     TipResultSerializer,
     TipSerializer,
@@ -137,3 +138,16 @@ class PayoutView(IdempotentOperationView):
             user=self.request.user, amount=data["amount"], currency=data["currency"]
         )
         return responses.payout_body(payout)
+
+
+class CancelRenewalView(APIView):
+    """Stop renewing a monthly room membership; access lasts until ``paid_until``.
+
+    Idempotent: cancelling again answers the same. 404 when the user has no monthly
+    membership of the room.
+    """
+
+    @extend_schema(request=None, responses={200: RoomAccessSerializer})
+    def post(self, request, room_id: int):
+        access = services.cancel_renewal(user=request.user, room_id=room_id)
+        return Response(RoomAccessSerializer(access).data)

@@ -14,6 +14,7 @@ from commerce.services.payouts import (
 )
 from commerce.services.refunds import may_reverse_any_transfer, refund_transfer
 from commerce.services.rooms import (
+    cancel_renewal,
     check_room_entry_allowed,
     purchase_room_access,
     set_room_price,
@@ -24,6 +25,7 @@ from commerce.services.topups import create_topup, handle_webhook
 __all__ = [
     "InsufficientFundsError",
     "approve_payout",
+    "cancel_renewal",
     "check_room_entry_allowed",
     "create_topup",
     "handle_webhook",
