@@ -102,6 +102,11 @@ def purchase_room_access(*, user: User, room_id: int) -> RoomAccess:
         raise NotFoundError(_("This room is not for sale."))
     if room.owner_id == user.pk:
         raise DomainError(_("You own this room."), code="own_room")
+    if Membership.objects.filter(
+        room_id=room_id, user_id=user.pk, state=Membership.State.BANNED
+    ).exists():
+        # They could not join: never charge for a room someone is banned from.
+        raise PermissionDeniedError(_("You are banned from this room."), code="banned")
     now = timezone.now()
     access = RoomAccess.objects.select_for_update().filter(user=user, room=room).first()
     if access and (access.paid_until is None or access.paid_until > now):

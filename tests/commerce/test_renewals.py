@@ -104,6 +104,18 @@ def test_a_banned_member_is_never_charged(member_of_paid_room):
     assert not Notification.objects.filter(kind=Notification.Kind.MEMBERSHIP_LAPSED).exists()
 
 
+def test_a_banned_member_cannot_buy_the_room_again(member_of_paid_room, fund):
+    room, member, access = member_of_paid_room(funds=PRICE)
+    membership = Membership.objects.get(room=room, user=member)
+    check_ban_member(actor=room.owner, room_id=room.pk, member_id=membership.pk)
+    make_due(access)
+    fund(member, PRICE)
+    web = Client()
+    web.force_login(member)
+    web.post(f"/wallet/rooms/{room.pk}/", {"idempotency_key": "buy-again"})
+    assert charges() == 1 and wallet(member) == PRICE
+
+
 def test_a_member_still_in_the_room_is_renewed(member_of_paid_room):
     room, member, access = member_of_paid_room(funds=10 * PRICE)
     make_due(access)
