@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from commerce import responses, selectors, services
+from commerce import providers, responses, selectors, services
 from commerce.currencies import format_minor
 from commerce.fees import split_fee
 from commerce.forms import PayoutForm, RoomAccessForm, RoomPriceForm, TipForm, TopUpForm
@@ -86,7 +86,11 @@ def topup(request):
                 % {"amount": format_minor(body["amount"], body["currency"])},
             )
             return redirect("commerce:wallet")
-    return render(request, "commerce/topup.html", {"form": form})
+    return render(
+        request,
+        "commerce/topup.html",
+        {"form": form, "unavailable": providers.unavailable_reason()},
+    )
 
 
 @login_required

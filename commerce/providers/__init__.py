@@ -31,3 +31,12 @@ def get_provider(name: str | None = None) -> PaymentProvider:
     if provider_class.is_sandbox and not settings.PAYMENTS_SANDBOX:
         raise PaymentsNotConfiguredError(_("Payments are not configured on this site."))
     return provider_class()
+
+
+def unavailable_reason(name: str | None = None) -> str | None:
+    """Why top-ups through the provider would be refused (for pages), or None."""
+    try:
+        get_provider(name)
+    except DomainError as error:
+        return error.message
+    return None

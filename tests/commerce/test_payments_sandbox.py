@@ -51,6 +51,10 @@ def test_web_topup_is_refused_when_payments_are_not_configured(production, user)
     assert page.status_code == 200
     assert b"Payments are not configured" in page.content
     assert not Transfer.objects.exists()
+    # The page says so up front instead of offering a form that cannot work.
+    shown = web.get("/wallet/topup/")
+    assert b'id="payments-unavailable"' in shown.content
+    assert b"idempotency_key" not in shown.content
 
 
 def test_sandbox_webhooks_are_refused_too(production, client, user):
