@@ -122,3 +122,13 @@ class RoomAccessSerializer(serializers.ModelSerializer):
     class Meta:
         model = RoomAccess
         fields = ["room", "kind", "paid_until", "renews", "lapsed_at"]
+
+
+class RefundSerializer(serializers.Serializer):
+    transfer = serializers.IntegerField(min_value=1, help_text=_("The transfer to reverse."))
+
+
+class RefundResultSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text=_("The reversal transfer."))
+    reverses = serializers.IntegerField()
+    created_at = serializers.DateTimeField()

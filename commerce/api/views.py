@@ -9,6 +9,8 @@ from commerce.api.filters import StatementFilter
 from commerce.api.serializers import (
     PayoutResultSerializer,
     PayoutSerializer,
+    RefundResultSerializer,
+    RefundSerializer,
     RoomAccessSerializer,
     StatementLineSerializer,
     TipResultSerializer,
@@ -138,6 +140,27 @@ class PayoutView(IdempotentOperationView):
             user=self.request.user, amount=data["amount"], currency=data["currency"]
         )
         return responses.payout_body(payout)
+
+
+class RefundView(IdempotentOperationView):
+    """Reverse a transfer: a creator refunds a tip they received; staff holding the
+    ``commerce.reverse_transfer`` permission any reversible transfer. Others get 404."""
+
+    serializer_class = RefundSerializer
+    scope = "refund"
+
+    @extend_schema(
+        request=RefundSerializer,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={201: RefundResultSerializer},
+        examples=[OpenApiExample("Refund a tip", value={"transfer": 42})],
+    )
+    def post(self, request):
+        return super().post(request)
+
+    def operate(self, data):
+        reversal = services.refund_transfer(actor=self.request.user, transfer_id=data["transfer"])
+        return responses.refund_body(reversal)
 
 
 class CancelRenewalView(APIView):

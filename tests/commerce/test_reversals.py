@@ -258,3 +258,49 @@ def test_concurrent_refunds_of_one_tip_reverse_it_once(make_user):
     assert Transfer.objects.filter(reverses_id=tip.transfer_id).count() == 1
     assert balance(fan, kind=Account.Kind.WALLET) == 5000
     assert check_ledger() == []
+
+
+# --- the same rules through the API ---------------------------------------------------------
+
+
+def refund(client, transfer_id: int, key: str):
+    return client.post(
+        "/api/v1/refunds/",
+        {"transfer": transfer_id},
+        format="json",
+        headers={"Idempotency-Key": key},
+    )
+
+
+def test_api_refunds_follow_the_same_rules(approved_payout, make_user, client_for):
+    creator, fan, _payout, posting = approved_payout
+    tip = Transfer.objects.get(kind=Transfer.Kind.TIP)
+    moderator = client_for(make_moderator(make_user, "mod"))
+    assert refund(moderator, posting.pk, "m1").status_code == 404
+    assert refund(moderator, tip.pk, "m2").status_code == 404
+    assert refund(client_for(fan), tip.pk, "f1").status_code == 404
+    clerk = client_for(reverser(make_user))
+    refused = refund(clerk, posting.pk, "c1")
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "not_reversible"
+    assert not Transfer.objects.filter(kind=Transfer.Kind.REVERSAL).exists()
+    assert balance(creator) == 0
+
+
+def test_a_creator_refunds_a_tip_through_the_api_once(make_user, fund, client_for):
+    fan, creator = make_user(), make_user()
+    fund(fan, 5000)
+    tip, _ = send_tip(
+        sender=fan, amount=1000, currency="KRW", recipient_handle=creator.profile.handle
+    )
+    api = client_for(creator)
+    first = refund(api, tip.transfer_id, "r1")
+    assert first.status_code == 201, first.content
+    assert first.json()["reverses"] == tip.transfer_id
+    replay = refund(api, tip.transfer_id, "r1")
+    assert replay.json() == first.json() and replay["Idempotent-Replayed"] == "true"
+    again = refund(api, tip.transfer_id, "r2")
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "already_reversed"
+    assert balance(fan, kind=Account.Kind.WALLET) == 5000
+    assert check_ledger() == []
