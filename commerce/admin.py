@@ -79,7 +79,11 @@ class TransferAdmin(ReadOnlyAdmin):
     inlines = [LegInline]
     actions = ["refund"]
 
-    @admin.action(description=_("Refund (post a reversal)"))
+    def has_reverse_permission(self, request) -> bool:
+        # The action is offered only where the service would allow it.
+        return services.may_reverse_any_transfer(request.user)
+
+    @admin.action(description=_("Refund (post a reversal)"), permissions=["reverse"])
     def refund(self, request, queryset):
         for transfer in queryset:
             try:

@@ -7,6 +7,11 @@ class CommerceConfig(AppConfig):
     verbose_name = _("Commerce")
 
     def ready(self):
+        from django.core import checks
+
+        from commerce.checks import check_payments_sandbox
+
+        checks.register(check_payments_sandbox, checks.Tags.security, deploy=True)
         # Account export and deletion registries (profiles), when they are installed.
         try:
             from profiles.deletion import register_deletion_hook

@@ -65,3 +65,26 @@ def format_minor(amount: int, currency: str) -> str:
     """Money in the active language's conventions: ``1234, "USD"`` → ``$12.34`` (en) or
     ``US$12.34`` (ko); ``1234, "KRW"`` → ``₩1,234``. See ``config.formatting``."""
     return format_money(amount, currency, exponent=ISO_4217_EXPONENTS.get(currency, 2))
+
+
+def max_topup(currency: str) -> int:
+    """The largest single top-up in ``currency``'s minor units (``COMMERCE_MAX_TOPUP``;
+    a currency not listed there: 10,000 major units)."""
+    limit = settings.COMMERCE_MAX_TOPUP.get(currency)
+    if limit is None:
+        limit = 10_000 * 10 ** ISO_4217_EXPONENTS.get(currency, 2)
+    return min(int(limit), settings.COMMERCE_MAX_AMOUNT)
+
+
+def validate_topup_amount(amount, currency: str) -> int:
+    """A valid amount no larger than the currency's top-up maximum."""
+    amount = validate_amount(amount)
+    limit = max_topup(currency)
+    if amount > limit:
+        most = format_minor(limit, currency)
+        raise DomainError(
+            _("A top-up can be at most %(most)s.") % {"most": most},
+            code="topup_too_large",
+            fields={"amount": [_("At most %(most)s.") % {"most": most}]},
+        )
+    return amount

@@ -145,6 +145,11 @@ class Transfer(AppendOnlyModel):
     description = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
+    # Payouts are undone by their own flow only (rejection or expiry voids the hold);
+    # a release of earnings is not a payment. No manual reversal undoes either: a
+    # reversed payout posting would credit the creator while the payout stays approved.
+    NEVER_REVERSED_KINDS = (Kind.PAYOUT, Kind.PAYOUT_SETTLEMENT, Kind.MATURATION, Kind.REVERSAL)
+
     class Meta:
         indexes = [
             models.Index(
@@ -153,6 +158,9 @@ class Transfer(AppendOnlyModel):
                 name="ledger_pending_expiry",
             )
         ]
+        # Staff who may refund any transfer (the admin action, the web refund). Being
+        # staff or a moderator grants nothing: only this permission, given explicitly.
+        permissions = [("reverse_transfer", "Can reverse (refund) any transfer")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk}"

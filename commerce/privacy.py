@@ -33,7 +33,7 @@ def export_ledger(user) -> dict:
                 "account": line.account.kind,
                 "currency": line.currency,
                 "gross": line.gross,
-                "fee": line.fee,
+                "fee": line.statement_fee,
                 "net": line.amount,
                 "balance": line.balance_after,
             }

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 
-from commerce.models import Account, Leg, Transfer
+from commerce.models import Account, Leg, PayoutRequest, Transfer
 
 SAMPLE = 20
 
@@ -135,6 +135,60 @@ def check_ledger() -> list[Problem]:
             Problem(
                 "pending_resolved_at_most_once",
                 f"transfer {transfer.pk} resolves a transfer that was not pending",
+            )
+        )
+    problems += _payout_problems()
+    return problems
+
+
+def _payout_problems() -> list[Problem]:
+    """Earnings leave once: a payout is never reversed back into the creator's earnings
+    (it is undone only by voiding its hold), and per creator and currency the payouts
+    approved or settled never exceed the earnings ever released to them."""
+    problems: list[Problem] = []
+    irreversible = [kind for kind in Transfer.NEVER_REVERSED_KINDS if kind != "reversal"]
+    for reversal in (
+        Transfer.objects.filter(kind=Transfer.Kind.REVERSAL, reverses__kind__in=irreversible)
+        .select_related("reverses")
+        .order_by("pk")[:SAMPLE]
+    ):
+        problems.append(
+            Problem(
+                "payouts_never_reversed",
+                f"transfer {reversal.pk} reverses {reversal.reverses.get_kind_display()} "
+                f"transfer {reversal.reverses_id}",
+            )
+        )
+    paid_out = (
+        PayoutRequest.objects.filter(
+            user_id=OuterRef("user_id"),
+            currency=OuterRef("currency"),
+            status__in=[PayoutRequest.Status.APPROVED, PayoutRequest.Status.SETTLED],
+        )
+        .values("user_id")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    # What reached the available earnings other than payouts and their reversals.
+    payout_leg = Q(legs__transfer__kind=Transfer.Kind.PAYOUT) | Q(
+        legs__transfer__kind=Transfer.Kind.REVERSAL,
+        legs__transfer__reverses__kind=Transfer.Kind.PAYOUT,
+    )
+    overpaid = (
+        Account.objects.filter(kind=Account.Kind.EARNINGS_AVAILABLE)
+        .annotate(
+            released=Coalesce(Sum("legs__amount", filter=Q(legs__is_posted=True) & ~payout_leg), 0),
+            paid_out=Coalesce(Subquery(paid_out), 0),
+        )
+        .filter(paid_out__gt=F("released"))
+        .order_by("pk")[:SAMPLE]
+    )
+    for account in overpaid:
+        problems.append(
+            Problem(
+                "earnings_paid_out_at_most_once",
+                f"user {account.user_id} was paid {account.paid_out} {account.currency} "
+                f"out of {account.released} released",
             )
         )
     return problems

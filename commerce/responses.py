@@ -3,7 +3,7 @@
 Shared by the API and the web forms, so a replay from either is the same document.
 """
 
-from commerce.models import PayoutRequest, Tip, TopUp
+from commerce.models import PayoutRequest, Tip, TopUp, Transfer
 from commerce.selectors import wallet_balances
 from commerce.services.tips import Recipient
 
@@ -51,4 +51,12 @@ def payout_body(payout: PayoutRequest) -> dict:
         "hold": payout.hold_id,
         "expires_at": payout.hold.expires_at.isoformat() if payout.hold.expires_at else None,
         "created_at": payout.created_at.isoformat(),
+    }
+
+
+def refund_body(reversal: Transfer) -> dict:
+    return {
+        "id": reversal.pk,
+        "reverses": reversal.reverses_id,
+        "created_at": reversal.created_at.isoformat(),
     }

@@ -2,10 +2,10 @@
 
 from collections import defaultdict
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet
 
 from commerce.fees import fee_rate_bps
-from commerce.models import Account, Leg, PayoutRequest, RoomPrice, Transfer
+from commerce.models import Account, Leg, PayoutRequest, RoomAccess, RoomPrice, Transfer
 
 STATEMENT_ACCOUNT_KINDS = Account.USER_KINDS
 
@@ -42,7 +42,12 @@ def wallet_balances(*, user_id: int) -> list[dict]:
 def statement_lines(
     *, user_id: int, currency: str | None = None, account_kind: str | None = None
 ) -> QuerySet[Leg]:
-    """Posted legs on the user's accounts, newest first, with the transfer they belong to."""
+    """Posted legs on the user's accounts, newest first, with the transfer they belong to.
+
+    Each line's ``statement_fee`` is ``gross - amount``, so every line shows
+    ``net == gross - fee``: a refund's fee is negative, also on reversals written
+    before the ledger mirrored the fee's sign (their stored ``fee`` is positive).
+    """
     lines = Leg.objects.filter(account__user_id=user_id, is_posted=True)
     if currency:
         lines = lines.filter(currency=currency.upper())
@@ -51,7 +56,7 @@ def statement_lines(
     reversed_ = Transfer.objects.filter(reverses_id=OuterRef("transfer_id"))
     return (
         lines.select_related("account", "transfer__tip", "transfer__reverses__tip")
-        .annotate(is_reversed=Exists(reversed_))
+        .annotate(is_reversed=Exists(reversed_), statement_fee=F("gross") - F("amount"))
         .order_by("-id")
     )
 
@@ -67,3 +72,7 @@ def fee_schedule() -> dict:
 
 def active_room_price(*, room_id: int) -> RoomPrice | None:
     return RoomPrice.objects.filter(room_id=room_id, is_active=True).first()
+
+
+def room_access_of(*, user_id: int, room_id: int) -> RoomAccess | None:
+    return RoomAccess.objects.filter(user_id=user_id, room_id=room_id).first()

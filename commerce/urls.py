@@ -13,6 +13,11 @@ urlpatterns = [
     path("wallet/statement.csv", views.statement_csv, name="statement_csv"),
     path("wallet/rooms/<int:room_id>/", views.room_access, name="room_access"),
     path("wallet/rooms/<int:room_id>/price/", views.room_price, name="room_price"),
+    path(
+        "wallet/rooms/<int:room_id>/cancel-renewal/",
+        views.cancel_renewal,
+        name="cancel_renewal",
+    ),
     path("wallet/refund/<int:transfer_id>/", views.refund, name="refund"),
     path("fees/", views.fee_schedule, name="fees"),
     path("commerce/webhooks/<slug:provider>/", views.webhook, name="webhook"),

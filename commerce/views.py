@@ -8,11 +8,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseBadRequest, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from commerce import responses, selectors, services
+from commerce import providers, responses, selectors, services
 from commerce.currencies import format_minor
 from commerce.fees import split_fee
 from commerce.forms import PayoutForm, RoomAccessForm, RoomPriceForm, TipForm, TopUpForm
@@ -84,7 +86,11 @@ def topup(request):
                 % {"amount": format_minor(body["amount"], body["currency"])},
             )
             return redirect("commerce:wallet")
-    return render(request, "commerce/topup.html", {"form": form})
+    return render(
+        request,
+        "commerce/topup.html",
+        {"form": form, "unavailable": providers.unavailable_reason()},
+    )
 
 
 @login_required
@@ -208,7 +214,7 @@ def statement_csv(request):
                     line.account.kind,
                     line.currency,
                     line.gross,
-                    line.fee,
+                    line.statement_fee,
                     line.amount,
                     line.balance_after,
                 ]
@@ -259,8 +265,26 @@ def room_access(request, room_id: int):
             "price": price,
             "form": form,
             "has_access": services.rooms.has_room_access(user_id=request.user.pk, room_id=room.pk),
+            "access": selectors.room_access_of(user_id=request.user.pk, room_id=room.pk),
         },
     )
+
+
+@login_required
+@require_POST
+def cancel_renewal(request, room_id: int):
+    """Stop renewing the monthly membership; it lasts until the paid period ends."""
+    try:
+        access = services.cancel_renewal(user=request.user, room_id=room_id)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            _("Renewal cancelled. Your membership lasts until %(date)s.")
+            % {"date": date_format(localtime(access.paid_until), "SHORT_DATETIME_FORMAT")},
+        )
+    return redirect("commerce:room_access", room_id=room_id)
 
 
 @login_required

@@ -2,7 +2,8 @@
 
 Django's deploy checks cover its own settings (and only warn about insecure cookies);
 these are the rules a Moim deployment must meet before it faces users, as errors so
-``check --deploy`` exits non-zero. Each rule lives here and only here.
+``check --deploy`` exits non-zero. Each rule lives here and only here (the payments rule,
+``commerce.W001`` for the sandbox provider, lives with the payments in commerce/checks.py).
 """
 
 from pathlib import Path
@@ -80,20 +81,6 @@ def check_secure_cookies(app_configs=None, **kwargs):
                 f"{' and '.join(insecure)} off: the cookies would travel over plain HTTP.",
                 hint="Leave them on (their default without DEBUG); serve the site over HTTPS.",
                 id="moim.E004",
-            )
-        ]
-    return []
-
-
-@register(Tags.security, deploy=True)
-def check_sandbox_payments(app_configs=None, **kwargs):
-    if settings.PAYMENTS_SANDBOX:
-        return [
-            Error(
-                "PAYMENTS_SANDBOX is on: the sandbox provider confirms every top-up at once, "
-                "so anyone could credit a wallet with money nobody paid.",
-                hint="Unset PAYMENTS_SANDBOX in production.",
-                id="moim.E005",
             )
         ]
     return []

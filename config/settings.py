@@ -495,6 +495,13 @@ COMMERCE_SANDBOX_WEBHOOK_SECRET = env.str(
 # The sandbox provider confirms every payment at once, without taking any money: on with
 # DEBUG, otherwise refused unless set explicitly (a staging site); `check --deploy` warns.
 PAYMENTS_SANDBOX = env.bool("PAYMENTS_SANDBOX", default=DEBUG)
+# The largest single top-up per currency in minor units ("KRW=10000000,USD=1000000");
+# a currency not listed: 10,000 major units (commerce/currencies.py).
+COMMERCE_MAX_TOPUP = env.dict(
+    "COMMERCE_MAX_TOPUP",
+    cast={"value": int},
+    default={"KRW": 10_000_000, "JPY": 1_000_000, "USD": 1_000_000, "EUR": 1_000_000},
+)
 CELERY_BEAT_SCHEDULE = {
     "commerce-mature-earnings": {"task": "commerce.tasks.mature_earnings", "schedule": 3600},
     "commerce-renew-memberships": {"task": "commerce.tasks.renew_room_access", "schedule": 900},

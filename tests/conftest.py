@@ -30,6 +30,13 @@ def _isolated_cache_and_fast_hashing(settings):
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _sandbox_payments(settings):
+    # Tests top up through the sandbox provider, refused with DEBUG off unless enabled
+    # (tests/commerce/test_payments_sandbox.py turns it off again).
+    settings.PAYMENTS_SANDBOX = True
+
+
 @pytest.fixture
 def make_user(db):
     def make(username: str | None = None, **kwargs):

@@ -1,7 +1,7 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from commerce.models import Leg
+from commerce.models import Leg, RoomAccess
 
 
 class MoneySerializer(serializers.Serializer):
@@ -38,6 +38,7 @@ class StatementLineSerializer(serializers.ModelSerializer):
     description = serializers.CharField(source="transfer.description")
     transfer = serializers.IntegerField(source="transfer_id")
     counterparty = serializers.CharField(source="counterparty_label")
+    fee = serializers.IntegerField(source="statement_fee", help_text=_("gross - net"))
     net = serializers.IntegerField(source="amount")
     balance = serializers.IntegerField(source="balance_after")
 
@@ -110,4 +111,24 @@ class PayoutResultSerializer(serializers.Serializer):
     currency = serializers.CharField()
     hold = serializers.IntegerField(allow_null=True)
     expires_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class RoomAccessSerializer(serializers.ModelSerializer):
+    """The user's paid access to a room: ``paid_until`` null means a one-off entry."""
+
+    room = serializers.IntegerField(source="room_id")
+
+    class Meta:
+        model = RoomAccess
+        fields = ["room", "kind", "paid_until", "renews", "lapsed_at"]
+
+
+class RefundSerializer(serializers.Serializer):
+    transfer = serializers.IntegerField(min_value=1, help_text=_("The transfer to reverse."))
+
+
+class RefundResultSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text=_("The reversal transfer."))
+    reverses = serializers.IntegerField()
     created_at = serializers.DateTimeField()

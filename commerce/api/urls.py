@@ -8,4 +8,10 @@ urlpatterns = [
     path("wallet/topups/", views.TopUpView.as_view(), name="wallet-topups"),
     path("tips/", views.TipView.as_view(), name="tips"),
     path("payouts/", views.PayoutView.as_view(), name="payouts"),
+    path("refunds/", views.RefundView.as_view(), name="refunds"),
+    path(
+        "wallet/rooms/<int:room_id>/cancel-renewal/",
+        views.CancelRenewalView.as_view(),
+        name="wallet-room-cancel-renewal",
+    ),
 ]

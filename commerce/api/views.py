@@ -9,6 +9,9 @@ from commerce.api.filters import StatementFilter
 from commerce.api.serializers import (
     PayoutResultSerializer,
     PayoutSerializer,
+    RefundResultSerializer,
+    RefundSerializer,
+    RoomAccessSerializer,
     StatementLineSerializer,
     TipResultSerializer,
     TipSerializer,
@@ -137,3 +140,37 @@ class PayoutView(IdempotentOperationView):
             user=self.request.user, amount=data["amount"], currency=data["currency"]
         )
         return responses.payout_body(payout)
+
+
+class RefundView(IdempotentOperationView):
+    """Reverse a transfer: a creator refunds a tip they received; staff holding the
+    ``commerce.reverse_transfer`` permission any reversible transfer. Others get 404."""
+
+    serializer_class = RefundSerializer
+    scope = "refund"
+
+    @extend_schema(
+        request=RefundSerializer,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={201: RefundResultSerializer},
+        examples=[OpenApiExample("Refund a tip", value={"transfer": 42})],
+    )
+    def post(self, request):
+        return super().post(request)
+
+    def operate(self, data):
+        reversal = services.refund_transfer(actor=self.request.user, transfer_id=data["transfer"])
+        return responses.refund_body(reversal)
+
+
+class CancelRenewalView(APIView):
+    """Stop renewing a monthly room membership; access lasts until ``paid_until``.
+
+    Idempotent: cancelling again answers the same. 404 when the user has no monthly
+    membership of the room.
+    """
+
+    @extend_schema(request=None, responses={200: RoomAccessSerializer})
+    def post(self, request, room_id: int):
+        access = services.cancel_renewal(user=request.user, room_id=room_id)
+        return Response(RoomAccessSerializer(access).data)

@@ -26,6 +26,8 @@ class WebhookSignatureError(Exception):
 
 class PaymentProvider(abc.ABC):
     name: str
+    # A sandbox confirms payments without taking money: refused unless PAYMENTS_SANDBOX.
+    is_sandbox: bool = False
 
     @abc.abstractmethod
     def create_payment(self, *, topup_id: int, amount: int, currency: str) -> PaymentResult:

@@ -1,6 +1,8 @@
 """The built-in sandbox provider for development and tests.
 
-Payments confirm at once. Its webhooks are signed like Stripe's: the header
+Payments confirm at once, and no money is taken: ``get_provider`` refuses it unless
+``PAYMENTS_SANDBOX`` is on (the default only with ``DEBUG``). Its webhooks are signed
+like Stripe's: the header
 ``Moim-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">`` with the
 shared secret ``COMMERCE_SANDBOX_WEBHOOK_SECRET``; a signature older than five minutes
 is refused, so a captured webhook cannot be replayed later.
@@ -32,6 +34,7 @@ def _sign(secret: str, timestamp: int, body: bytes) -> str:
 
 class SandboxProvider(PaymentProvider):
     name = "sandbox"
+    is_sandbox = True
 
     def __init__(self, secret: str | None = None):
         self.secret = secret or settings.COMMERCE_SANDBOX_WEBHOOK_SECRET

@@ -12,8 +12,9 @@ from commerce.services.payouts import (
     request_payout,
     settle_payout,
 )
-from commerce.services.refunds import refund_transfer
+from commerce.services.refunds import may_reverse_any_transfer, refund_transfer
 from commerce.services.rooms import (
+    cancel_renewal,
     check_room_entry_allowed,
     purchase_room_access,
     set_room_price,
@@ -24,10 +25,12 @@ from commerce.services.topups import create_topup, handle_webhook
 __all__ = [
     "InsufficientFundsError",
     "approve_payout",
+    "cancel_renewal",
     "check_room_entry_allowed",
     "create_topup",
     "handle_webhook",
     "mature_all_earnings",
+    "may_reverse_any_transfer",
     "post_pending_transfer",
     "purchase_room_access",
     "refund_transfer",

@@ -346,7 +346,8 @@ def _legs_as_specs(transfer: Transfer, *, negate: bool = False) -> list[LegSpec]
             account=leg.account,
             amount=sign * leg.amount,
             gross=sign * leg.gross,
-            fee=leg.fee,
+            # Same sign as the amount: a refunded fee is a negative fee (net = gross - fee).
+            fee=sign * leg.fee,
             counterparty=leg.counterparty,
         )
         for leg in transfer.legs.select_related("account").order_by("id")
@@ -394,7 +395,11 @@ def write_resolution(
 def write_reversal(
     *, transfer_id: int, initiated_by_id: int | None = None, description: str = ""
 ) -> Transfer:
-    """Undo a posted transfer with its mirror image, at most once."""
+    """Undo a posted transfer with its mirror image (never more), at most once.
+
+    Never a payout's transfers (its hold, posting or settlement: a payout is undone by
+    rejection or expiry, which void its hold), a release of earnings or a reversal.
+    """
     _require_transaction()
     original = Transfer.objects.select_for_update().filter(pk=transfer_id).first()
     if original is None:
@@ -403,6 +408,11 @@ def write_reversal(
         raise DomainError(_("Only posted transfers can be reversed."), code="not_posted")
     if original.kind == Transfer.Kind.REVERSAL:
         raise DomainError(_("A reversal cannot be reversed."), code="not_reversible")
+    if original.kind in Transfer.NEVER_REVERSED_KINDS:
+        raise DomainError(
+            _("Payouts and released earnings are never reversed by a refund."),
+            code="not_reversible",
+        )
     if Transfer.objects.filter(reverses_id=transfer_id).exists():
         raise ConflictError(_("This transfer was already reversed."), code="already_reversed")
     return write_transfer(

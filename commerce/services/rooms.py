@@ -17,7 +17,8 @@ from commerce.services.ledger import (
     write_transfer,
 )
 from commerce.services.ledger import user_account as get_user_account
-from community.models import Room
+from community.models import Membership, Room
+from community.services.notifications import notify_membership_lapsed
 from config.errors import DomainError, NotFoundError, PermissionDeniedError
 from profiles.models import User
 
@@ -101,6 +102,11 @@ def purchase_room_access(*, user: User, room_id: int) -> RoomAccess:
         raise NotFoundError(_("This room is not for sale."))
     if room.owner_id == user.pk:
         raise DomainError(_("You own this room."), code="own_room")
+    if Membership.objects.filter(
+        room_id=room_id, user_id=user.pk, state=Membership.State.BANNED
+    ).exists():
+        # They could not join: never charge for a room someone is banned from.
+        raise PermissionDeniedError(_("You are banned from this room."), code="banned")
     now = timezone.now()
     access = RoomAccess.objects.select_for_update().filter(user=user, room=room).first()
     if access and (access.paid_until is None or access.paid_until > now):
@@ -124,13 +130,38 @@ def purchase_room_access(*, user: User, room_id: int) -> RoomAccess:
 
 
 @atomic_with_retry
-def cancel_renewal(*, user: User, room_id: int) -> None:
-    RoomAccess.objects.filter(user=user, room_id=room_id).update(renews=False)
+def cancel_renewal(*, user: User, room_id: int) -> RoomAccess:
+    """Stop renewing the user's monthly membership; access lasts until ``paid_until``.
+
+    Idempotent. The row lock orders it with a renewal running at the same moment: a
+    renewal that locked first charges the period that was due, one that locks after
+    sees ``renews`` off and charges nothing.
+    """
+    access = RoomAccess.objects.select_for_update().filter(user=user, room_id=room_id).first()
+    if access is None or access.kind != RoomPrice.Kind.MONTHLY:
+        raise NotFoundError(_("You have no membership of this room to cancel."))
+    if access.renews:
+        access.renews = False
+        access.save(update_fields=["renews"])
+    return access
+
+
+def _end_renewal(access: RoomAccess, *, lapsed_at=None) -> None:
+    access.renews, access.lapsed_at = False, lapsed_at or access.lapsed_at
+    access.save(update_fields=["renews", "lapsed_at"])
 
 
 @atomic_with_retry
 def renew_room_access(*, access_id: int) -> str:
-    """Renew one due monthly membership, or let it lapse. Idempotent per period."""
+    """Renew one due monthly membership, or let it lapse. Idempotent per period.
+
+    Only someone still in the room is charged: a member who left, was removed or
+    banned (no active membership of the room and user, whichever membership row that
+    is) is never charged, and their renewal ends. A renewal that cannot be paid lapses:
+    the member leaves the room (as if they had left) and is told why.
+    Locks: the access row, then the room (as joining and leaving do), so the member's
+    state cannot change between the check and the charge.
+    """
     now = timezone.now()
     access = (
         RoomAccess.objects.select_for_update().select_related("room").filter(pk=access_id).first()
@@ -139,6 +170,13 @@ def renew_room_access(*, access_id: int) -> str:
         return "skipped"
     if access.paid_until > now:
         return "not_due"
+    room = Room.objects.select_for_update().get(pk=access.room_id)
+    in_room = Membership.objects.filter(
+        room_id=room.pk, user_id=access.user_id, state=Membership.State.ACTIVE
+    ).exists()
+    if not in_room or room.owner_id == access.user_id:
+        _end_renewal(access)
+        return "ended"
     price = RoomPrice.objects.filter(
         room_id=access.room_id, is_active=True, kind=RoomPrice.Kind.MONTHLY
     ).first()
@@ -146,10 +184,13 @@ def renew_room_access(*, access_id: int) -> str:
         if price is None:
             raise InsufficientFundsError(_("The room no longer sells memberships."))
         with transaction.atomic():
-            transfer = _charge(payer_id=access.user_id, room=access.room, price=price)
+            transfer = _charge(payer_id=access.user_id, room=room, price=price)
     except InsufficientFundsError:
-        access.renews, access.lapsed_at = False, now
-        access.save(update_fields=["renews", "lapsed_at"])
+        from community.services.rooms import end_lapsed_membership  # imports this module
+
+        _end_renewal(access, lapsed_at=now)
+        end_lapsed_membership(room_id=room.pk, user_id=access.user_id)
+        notify_membership_lapsed(user_id=access.user_id, room=room)
         return "lapsed"
     period = settings.COMMERCE_MEMBERSHIP_PERIOD
     access.paid_until = max(access.paid_until, now) + period

@@ -3,7 +3,7 @@
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from commerce.currencies import validate_amount, validate_currency
+from commerce.currencies import validate_currency, validate_topup_amount
 from commerce.models import Account, TopUp, Transfer, WebhookEvent
 from commerce.providers import get_provider
 from commerce.services.ledger import (
@@ -64,8 +64,8 @@ def create_topup(
 ) -> TopUp:
     """Start a top-up; the sandbox confirms at once, so the wallet is credited on return."""
     check_may_move_money(user)
-    amount = validate_amount(amount)
     currency = validate_currency(currency)
+    amount = validate_topup_amount(amount, currency)
     provider = get_provider(provider_name)
     topup = TopUp.objects.create(
         user=user, amount=amount, currency=currency, provider=provider.name

@@ -37,6 +37,7 @@ class Notification(models.Model):
         TIP = "tip", _("Tip received")
         PAYOUT = "payout", _("Payout settled")
         MODERATION = "moderation", _("Moderation outcome")
+        MEMBERSHIP_LAPSED = "membership_lapsed", _("Paid membership ended")
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"

@@ -71,6 +71,8 @@ def notification_text(notification: Notification) -> str:
             "amount": data.get("amount", ""),
             "currency": data.get("currency", ""),
         }
+    if kind == Kind.MEMBERSHIP_LAPSED:
+        return _("Your membership of %(room)s ended: the renewal could not be paid") % values
     if kind == Kind.MODERATION and data.get("sanction"):
         return _sanction_text(data, room)
     if kind == Kind.MODERATION:

@@ -455,6 +455,17 @@ def notify_payout_settled(*, payout) -> Notification | None:
     )
 
 
+def notify_membership_lapsed(*, user_id: int, room: Room) -> Notification | None:
+    """The monthly membership of a paid room could not be renewed, so it ended."""
+    return _notify(
+        recipient_id=user_id,
+        actor_user_id=None,
+        kind=Kind.MEMBERSHIP_LAPSED,
+        room=room,
+        data={"room_id": room.pk},
+    )
+
+
 def notify_moderation_outcome(
     *,
     user,

@@ -801,3 +801,23 @@ def revoke_invite(*, room_id: int, actor: User, invite_id: int) -> None:
     RoomInvite.objects.filter(pk=invite_id, room=room, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
+
+
+# --- paid memberships ------------------------------------------------------------------
+
+
+@transaction.atomic
+def end_lapsed_membership(*, room_id: int, user_id: int) -> Membership | None:
+    """A paid membership lapsed (commerce's renewal could not be paid): the member leaves
+    the room as if they had left (their sockets close, code 4412) and pays to come back.
+    The owner never pays for their own room, so is never removed."""
+    room = _lock_room(room_id)
+    membership = (
+        Membership.objects.select_for_update()
+        .filter(room=room, user_id=user_id, state=Membership.State.ACTIVE)
+        .first()
+    )
+    if membership is None or membership.role == Membership.Role.OWNER:
+        return None
+    _mark_left(room, membership, state=Membership.State.LEFT)
+    return membership

@@ -84,6 +84,10 @@ MATRIX = [
     # the member's own message: no self-tips; outsiders cannot see it (404)
     ("post", "tips/", {**MONEY, "message": "{message}"}, (401, 400, 404, 404, 422, 404)),
     ("post", "payouts/", MONEY, (401, 422, 422, 422, 422, 422)),
+    # nobody here may reverse this transfer (a moderator neither): it is not confirmed
+    ("post", "refunds/", {"transfer": 999999}, (401, 404, 404, 404, 404, 404)),
+    # nobody here pays for the room: no membership to cancel
+    ("post", "wallet/rooms/{room}/cancel-renewal/", None, (401, 404, 404, 404, 404, 404)),
     # my account and profile ({handle} and {post} are the host's)
     ("get", "me/", None, (401, 200, 200, 200, 200, 200)),
     ("patch", "me/", {"bio": "hi"}, (401, 200, 200, 200, 200, 200)),

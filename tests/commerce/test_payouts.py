@@ -10,7 +10,7 @@ from commerce.models import Account, Leg, PayoutRequest, Transfer
 from commerce.reconciliation import check_ledger
 from commerce.services import refund_transfer, request_payout, send_tip
 from commerce.services.ledger import user_account
-from config.errors import ConflictError, PermissionDeniedError
+from config.errors import ConflictError, NotFoundError
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +45,7 @@ def test_earnings_mature_after_the_hold(settings, tipped_creator):
 
 def test_creator_refunds_a_pending_tip_as_a_reversal(tipped_creator, make_user):
     creator, fan, tip = tipped_creator
-    with pytest.raises(PermissionDeniedError):
+    with pytest.raises(NotFoundError):  # someone else's tip is not confirmed to exist
         refund_transfer(actor=make_user(), transfer_id=tip.transfer_id)
     reversal = refund_transfer(actor=creator, transfer_id=tip.transfer_id)
     assert reversal.reverses_id == tip.transfer_id

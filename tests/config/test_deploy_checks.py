@@ -104,11 +104,6 @@ def test_insecure_cookies_fail(production, cookie):
     assert cookie in errors
 
 
-def test_sandbox_payments_fail(production):
-    production.PAYMENTS_SANDBOX = True
-    assert "moim.E005" in deploy_check_errors()
-
-
 def test_in_memory_channel_layer_and_eager_tasks_fail(production):
     production.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     production.CELERY_TASK_ALWAYS_EAGER = True
