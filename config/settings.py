@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "channels",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
+    "axes",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -58,6 +59,8 @@ MIDDLEWARE = [
     "profiles.middleware.UserPreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out log-in into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -185,9 +188,27 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
-# Failed log-ins per username and per IP before a cool-down.
+# Failed log-ins of one username from one client address before a cool-down
+# (django-axes, on every log-in form and the API token endpoint: profiles/login_policy.py).
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=900)
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = "profiles.login_policy.failure_limit"
+AXES_COOLOFF_TIME = "profiles.login_policy.cool_off"
+AXES_USERNAME_CALLABLE = "profiles.login_policy.username"
+AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip_or_none"
+AXES_LOCKOUT_CALLABLE = "profiles.login_policy.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+# No row per successful log-in: Moim keeps no history of where people log in from.
+AXES_DISABLE_ACCESS_LOG = True
+# Reverse proxies in front of Moim that append to X-Forwarded-For (config/client_ip.py).
+# 0 trusts only the socket's peer address; a wrong value lets clients choose their IP.
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
 
 # --- API ----------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -202,8 +223,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "config.api.schema.MoimAutoSchema",
     "EXCEPTION_HANDLER": "config.api.errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "config.api.throttling.AnonRateThrottle",
+        "config.api.throttling.UserRateThrottle",
         "config.api.throttling.IPRateThrottle",
         # Only for views that name a throttle_scope; per user, else per IP.
         "config.api.throttling.WriteScopedRateThrottle",
@@ -219,6 +240,8 @@ REST_FRAMEWORK = {
         "uploads": env.str("THROTTLE_UPLOADS", default="60/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Only for DRF's own get_ident(); Moim's throttles call config.client_ip directly.
+    "NUM_PROXIES": NUM_PROXIES,
 }
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=15),

@@ -1,10 +1,8 @@
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from config.errors import RateLimitedError
 from profiles import services
 
 
@@ -48,25 +46,6 @@ class SignUpForm(forms.Form):
                 for message in messages:
                     self.add_error(field if field in self.fields else None, message)
             return None
-
-
-class ThrottledAuthenticationForm(AuthenticationForm):
-    """Django's log-in form, refusing further tries after repeated failures."""
-
-    def clean(self):
-        username = self.data.get("username", "")
-        ip = services.client_ip(self.request)
-        try:
-            services.check_login_allowed(username=username, ip=ip)
-        except RateLimitedError as exc:
-            raise ValidationError(exc.message, code="throttled") from exc
-        try:
-            cleaned = super().clean()
-        except ValidationError:
-            services.record_login_failure(username=username, ip=ip)
-            raise
-        services.clear_login_failures(username=username, ip=ip)
-        return cleaned
 
 
 def add_validation_errors(form: forms.Form, exc: ValidationError) -> None:

@@ -7,7 +7,6 @@ import zoneinfo
 from django.conf import settings
 from django.conf.locale import LANG_INFO
 from django.contrib.auth import password_validation
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
@@ -21,6 +20,9 @@ from community.services.media import (
     upload_image_for,
 )
 from community.services.notifications import notify_new_follower
+
+# Re-exported: callers that know profiles.services find the one rule there too.
+from config.client_ip import client_ip  # noqa: F401
 from config.counters import count_in_window
 from config.errors import (
     ConflictError,
@@ -32,7 +34,7 @@ from config.errors import (
 )
 from config.realtime import broadcast_on_commit
 from profiles.models import TIMEZONE_CHOICES, Block, Follow, Profile, StatusPost, User
-from profiles.text import fold, lookalike_key
+from profiles.text import lookalike_key
 
 USERNAME_RE = re.compile(r"^[\w.@+-]{3,150}$")
 HANDLE_RE = re.compile(r"^[^\W][\w.]{1,29}$")
@@ -139,39 +141,6 @@ def set_user_locale(*, user: User, locale: str) -> None:
     if user.locale != locale:
         user.locale = locale
         user.save(update_fields=["locale"])
-
-
-# --- Log-in throttling ------------------------------------------------------------
-# Failures are counted per username and per client address in the cache, so every
-# ASGI process sees the same counts (Redis in production).
-
-
-def _failure_keys(username: str, ip: str) -> list[str]:
-    return [f"login-fail:u:{fold(username)[:150]}", f"login-fail:ip:{ip}"]
-
-
-def check_login_allowed(*, username: str, ip: str) -> None:
-    limit = settings.LOGIN_FAILURE_LIMIT
-    for key in _failure_keys(username, ip):
-        if (cache.get(key) or 0) >= limit * (1 if ":u:" in key else 4):
-            raise RateLimitedError(
-                _("Too many failed log-ins. Try again later."),
-                retry_after=settings.LOGIN_FAILURE_WINDOW_SECONDS,
-            )
-
-
-def record_login_failure(*, username: str, ip: str) -> None:
-    window = settings.LOGIN_FAILURE_WINDOW_SECONDS
-    for key in _failure_keys(username, ip):
-        count_in_window(key, window=window, fixed=False)
-
-
-def clear_login_failures(*, username: str, ip: str) -> None:
-    cache.delete(_failure_keys(username, ip)[0])
-
-
-def client_ip(request) -> str:
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 
 # --- Profile and preferences -------------------------------------------------------------

@@ -22,7 +22,6 @@ from profiles.forms import (
     ProfileForm,
     SignUpForm,
     StatusPostForm,
-    ThrottledAuthenticationForm,
 )
 from profiles.models import Profile
 
@@ -43,7 +42,7 @@ def signup(request):
 
 
 class LoginView(auth_views.LoginView):
-    authentication_form = ThrottledAuthenticationForm
+    # Failed log-ins are counted and locked out by django-axes (profiles/login_policy.py).
     redirect_authenticated_user = True
 
 
