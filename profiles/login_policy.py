@@ -12,12 +12,25 @@ both with ``Retry-After``.
 
 from datetime import timedelta
 
+from axes.backends import AxesStandaloneBackend
 from django.conf import settings
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from config.api.errors import API_PREFIX, error_body
 from profiles.text import fold
+
+
+class LockoutBackend(AxesStandaloneBackend):
+    """Axes' backend, except that ``authenticate()`` without a request (server-side
+    code, the test client's ``login()``) is let through to the next backend: there is
+    no client to count it against. Every view that logs people in passes the request;
+    tests/profiles/test_login_lockout.py checks each of them."""
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if request is None:
+            return None
+        return super().authenticate(request, username=username, password=password, **kwargs)
 
 
 def failure_limit(request, credentials) -> int:
