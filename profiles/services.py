@@ -10,6 +10,7 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils.translation import gettext as _
 
 from community.models import Interest
@@ -19,7 +20,7 @@ from community.services.media import (
     release_media_asset,
     upload_image_for,
 )
-from community.services.notifications import notify_new_follower
+from community.services.notifications import notify_new_follower, user_group
 
 # Re-exported: callers that know profiles.services find the one rule there too.
 from config.client_ip import client_ip  # noqa: F401
@@ -141,6 +142,55 @@ def set_user_locale(*, user: User, locale: str) -> None:
     if user.locale != locale:
         user.locale = locale
         user.save(update_fields=["locale"])
+
+
+# --- Passwords and sign-out -------------------------------------------------------------
+
+
+def _credentials_changed(user: User) -> None:
+    """Every refresh token of ``user`` is blacklisted. (Access tokens and sessions end by
+    themselves: their credentials stamp and session hash no longer match.)"""
+    from profiles.tokens import revoke_refresh_tokens
+
+    revoke_refresh_tokens(user)
+
+
+@transaction.atomic
+def set_password(*, user: User, password: str) -> User:
+    """A new password: every other session and every API token of the user ends now.
+
+    The caller keeps its own web session with ``update_session_auth_hash`` or hands its
+    API client a new token pair (``profiles.tokens.token_pair_for``)."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    try:
+        password_validation.validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationError({"new_password": exc.messages}) from exc
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    _credentials_changed(user)
+    return user
+
+
+def change_password(*, user: User, old_password: str, new_password: str) -> User:
+    """The person changes their own password, proving they know the current one."""
+    if not user.check_password(old_password):
+        raise ValidationError({"old_password": [_("Your old password was entered incorrectly.")]})
+    return set_password(user=user, password=new_password)
+
+
+@transaction.atomic
+def log_out_everywhere(*, user: User) -> None:
+    """End every session, API token and open socket of ``user``, this one included."""
+    from profiles.selectors import blocks_group_name
+
+    User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1)
+    user.refresh_from_db(fields=["session_epoch"])
+    _credentials_changed(user)
+    # The per-user socket (/ws/me/) and every room socket of the user close with 4401.
+    revoked = {"type": "session.revoked"}
+    broadcast_on_commit(user_group(user.pk), revoked)
+    broadcast_on_commit(blocks_group_name(user.pk), revoked)
 
 
 # --- Profile and preferences -------------------------------------------------------------

@@ -1,6 +1,7 @@
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.contrib.auth import update_session_auth_hash
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -22,15 +23,18 @@ from profiles.api.serializers import (
     AccountSerializer,
     MeSerializer,
     MeUpdateSerializer,
+    PasswordChangeSerializer,
     PublicProfileSerializer,
     RegisterSerializer,
     StatusPostCreateSerializer,
     StatusPostSerializer,
     StatusPostUpdateSerializer,
+    TokenPairSerializer,
     feed_item_data,
 )
 from profiles.export import build_export
 from profiles.models import Profile, StatusPost
+from profiles.tokens import token_pair_for
 
 
 class RegisterView(APIView):
@@ -108,6 +112,43 @@ class LogoutView(jwt_views.TokenBlacklistView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
     error_statuses = (400, 401, 429)
+
+
+class LogoutEverywhereView(APIView):
+    """End every session, API token and open socket of mine, this client's included."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+    error_statuses = (401, 429)
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request):
+        services.log_out_everywhere(user=request.user)
+        if request.session.session_key:  # a browser's session ends too
+            request.session.flush()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordChangeView(APIView):
+    """Change my password. Every other session and API token ends; this client gets a
+    new token pair (a browser session carries on)."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+    error_statuses = (400, 401, 429)
+
+    @extend_schema(request=PasswordChangeSerializer, responses={200: TokenPairSerializer})
+    def post(self, request):
+        serializer = PasswordChangeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = services.change_password(
+            user=request.user,
+            old_password=serializer.validated_data["old_password"],
+            new_password=serializer.validated_data["new_password"],
+        )
+        if request.session.session_key:
+            update_session_auth_hash(request._request, user)
+        return Response(token_pair_for(user))
 
 
 class SocketTicketView(APIView):
