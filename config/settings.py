@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "profiles",
     "community",
     "commerce",
@@ -61,6 +62,8 @@ MIDDLEWARE = [
     "profiles.middleware.UserPreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Content-Security-Policy on every response that has none of its own (below).
+    "csp.middleware.CSPMiddleware",
     # Last, as django-axes asks: turns a locked-out log-in into its 429 page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -355,6 +358,41 @@ CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp): every script is a file from this origin, so no
+# inline script can run; no inline style either (the profile background is set through
+# the CSSOM by static/js/moim.js). Images and video may come from the media storage's
+# origin (signed S3 URLs) and as data: placeholders. /api/docs/ adds inline styles for
+# Swagger UI only (config/urls.py). Media files carry their own sandboxing policy.
+CSP_MEDIA_ORIGINS = env.list("CSP_MEDIA_ORIGINS", default=[])
+if not CSP_MEDIA_ORIGINS and AWS_STORAGE_BUCKET_NAME:
+    if AWS_S3_ENDPOINT_URL:
+        from urllib.parse import urlsplit
+
+        _endpoint = urlsplit(AWS_S3_ENDPOINT_URL)
+        CSP_MEDIA_ORIGINS = [f"{_endpoint.scheme}://{_endpoint.netloc}"]
+    else:
+        CSP_MEDIA_ORIGINS = [
+            f"https://{AWS_STORAGE_BUCKET_NAME}.s3.amazonaws.com",
+            f"https://{AWS_STORAGE_BUCKET_NAME}.s3.{AWS_S3_REGION_NAME}.amazonaws.com",
+            f"https://s3.{AWS_S3_REGION_NAME}.amazonaws.com",
+        ]
+_site_socket_origin = SITE_URL.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:", *CSP_MEDIA_ORIGINS],
+        "media-src": ["'self'", "blob:", *CSP_MEDIA_ORIGINS],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'", _site_socket_origin.rstrip("/")],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # --- Product limits ---------------------------------------------------------------------
 ROOM_DEFAULT_CAPACITY = 1500
