@@ -11,6 +11,7 @@ keep a stolen refresh token alive past it. The refresh tokens are also blacklist
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt import authentication, serializers
 from rest_framework_simplejwt.settings import api_settings
@@ -72,3 +73,9 @@ class JWTAuthentication(authentication.JWTAuthentication):
         user = super().get_user(validated_token)
         _check_stamp(validated_token, user)
         return user
+
+
+class JWTScheme(SimpleJWTScheme):
+    """The OpenAPI security scheme for :class:`JWTAuthentication`: simplejwt's own."""
+
+    target_class = "profiles.tokens.JWTAuthentication"
