@@ -1,9 +1,11 @@
 from django import forms
+from django.contrib.auth import forms as auth_forms
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from profiles import services
+from config.errors import RateLimitedError
+from profiles import login_policy, services
 
 
 class SignUpForm(forms.Form):
@@ -184,3 +186,23 @@ class DeleteAccountForm(forms.Form):
     password = forms.CharField(
         label=_("Your password, to confirm"), widget=forms.PasswordInput, strip=False
     )
+
+
+class PasswordChangeForm(auth_forms.PasswordChangeForm):
+    """Django's form; a wrong current password counts toward the log-in lockout."""
+
+    def __init__(self, user, *args, request=None, **kwargs):
+        super().__init__(user, *args, **kwargs)
+        self.request = request
+
+    def clean_old_password(self):
+        old_password = self.cleaned_data["old_password"]
+        try:
+            correct = login_policy.check_current_password(self.request, self.user, old_password)
+        except RateLimitedError as exc:
+            raise ValidationError(exc.message, code="locked_out") from exc
+        if not correct:
+            raise ValidationError(
+                self.error_messages["password_incorrect"], code="password_incorrect"
+            )
+        return old_password

@@ -18,6 +18,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from config.api.errors import API_PREFIX, error_body
+from config.errors import RateLimitedError
 from profiles.text import fold
 
 
@@ -68,6 +69,22 @@ def lockout_response(request, *args, **kwargs):
         )
     response["Retry-After"] = str(settings.LOGIN_FAILURE_WINDOW_SECONDS)
     return response
+
+
+def check_current_password(request, user, password: str) -> bool:
+    """Re-entering one's password to change it counts toward the same lockout as
+    logging in: a stolen session cannot guess the password through this form either.
+    Raises :class:`RateLimitedError` while the username and address are locked out."""
+    from axes.handlers.proxy import AxesProxyHandler
+    from django.contrib.auth.signals import user_login_failed
+
+    credentials = {"username": user.get_username()}
+    if not AxesProxyHandler.is_allowed(request, credentials):
+        raise RateLimitedError(lockout_message(), retry_after=settings.LOGIN_FAILURE_WINDOW_SECONDS)
+    if user.check_password(password):
+        return True
+    user_login_failed.send(sender=__name__, credentials=credentials, request=request)
+    return False
 
 
 def is_locked_out(request) -> bool:

@@ -172,13 +172,6 @@ def set_password(*, user: User, password: str) -> User:
     return user
 
 
-def change_password(*, user: User, old_password: str, new_password: str) -> User:
-    """The person changes their own password, proving they know the current one."""
-    if not user.check_password(old_password):
-        raise ValidationError({"old_password": [_("Your old password was entered incorrectly.")]})
-    return set_password(user=user, password=new_password)
-
-
 @transaction.atomic
 def log_out_everywhere(*, user: User) -> None:
     """End every session, API token and open socket of ``user``, this one included."""

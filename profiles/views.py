@@ -18,6 +18,7 @@ from profiles import selectors, services
 from profiles.export import build_export
 from profiles.forms import (
     DeleteAccountForm,
+    PasswordChangeForm,
     PreferencesForm,
     ProfileForm,
     SignUpForm,
@@ -47,8 +48,13 @@ class LoginView(auth_views.LoginView):
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
-    """Django's form; the new password goes through ``services.set_password``, which
-    ends every other session and API token. This session carries on."""
+    """The new password goes through ``services.set_password``, which ends every other
+    session and API token. This session carries on."""
+
+    form_class = PasswordChangeForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}
 
     def form_valid(self, form):
         user = services.set_password(

@@ -2,6 +2,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import update_session_auth_hash
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -141,10 +142,14 @@ class PasswordChangeView(APIView):
     def post(self, request):
         serializer = PasswordChangeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = services.change_password(
-            user=request.user,
-            old_password=serializer.validated_data["old_password"],
-            new_password=serializer.validated_data["new_password"],
+        if not login_policy.check_current_password(
+            request, request.user, serializer.validated_data["old_password"]
+        ):
+            raise DjangoValidationError(
+                {"old_password": [_("Your old password was entered incorrectly.")]}
+            )
+        user = services.set_password(
+            user=request.user, password=serializer.validated_data["new_password"]
         )
         if request.session.session_key:
             update_session_auth_hash(request._request, user)

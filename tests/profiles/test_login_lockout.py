@@ -156,3 +156,60 @@ def test_api_ip_throttle_behind_one_proxy_uses_the_appended_address(
         == 429
     )
     assert api_client.get("/api/v1/rooms/", HTTP_X_FORWARDED_FOR="198.51.100.7").status_code == 200
+
+
+def test_guessing_the_current_password_on_the_change_form_counts(client, user, limit):
+    client.force_login(user)
+    for _ in range(limit - 1):
+        response = client.post(
+            "/accounts/password/",
+            {
+                "old_password": WRONG,
+                "new_password1": "x-new-pass-1234",
+                "new_password2": "x-new-pass-1234",
+            },
+        )
+        assert response.status_code == 200
+    response = client.post(
+        "/accounts/password/",
+        {
+            "old_password": WRONG,
+            "new_password1": "x-new-pass-1234",
+            "new_password2": "x-new-pass-1234",
+        },
+    )
+    assert response.status_code == 429
+    # Locked out: even the right current password is refused, and logging in too.
+    response = client.post(
+        "/accounts/password/",
+        {
+            "old_password": TEST_PASSWORD,
+            "new_password1": "x-new-pass-1234",
+            "new_password2": "x-new-pass-1234",
+        },
+    )
+    assert response.status_code != 302
+    user.refresh_from_db()
+    assert user.check_password(TEST_PASSWORD)
+    assert (
+        Client()
+        .post("/accounts/login/", {"username": "alice", "password": TEST_PASSWORD})
+        .status_code
+        == 429
+    )
+
+
+def test_guessing_the_current_password_through_the_api_counts(user, limit):
+    client = APIClient()
+    client.force_authenticate(user)
+    for _ in range(limit):
+        client.post(
+            "/api/v1/me/password/", {"old_password": WRONG, "new_password": "x-new-pass-1234"}
+        )
+    response = client.post(
+        "/api/v1/me/password/", {"old_password": TEST_PASSWORD, "new_password": "x-new-pass-1234"}
+    )
+    assert response.status_code == 429
+    assert response.json()["error"]["code"] == "rate_limited"
+    user.refresh_from_db()
+    assert user.check_password(TEST_PASSWORD)
