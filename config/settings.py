@@ -419,7 +419,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # django-axes logs every log-in at INFO; lockouts are WARNING.
+        "axes": {"level": "WARNING"},
+    },
 }
 
 # Chat: at most N messages per user per window (seconds), across all rooms.
