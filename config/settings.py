@@ -51,6 +51,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every response that has none of its own (below); this
+    # early, so answers made by the middleware after it (a NUL byte's 400) get it too.
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before anything reads the request: NUL bytes answer 400 (config/middleware.py).
     "config.middleware.RejectNulBytesMiddleware",
@@ -62,8 +65,6 @@ MIDDLEWARE = [
     "profiles.middleware.UserPreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Content-Security-Policy on every response that has none of its own (below).
-    "csp.middleware.CSPMiddleware",
     # Last, as django-axes asks: turns a locked-out log-in into its 429 page.
     "axes.middleware.AxesMiddleware",
 ]

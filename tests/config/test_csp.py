@@ -58,7 +58,15 @@ def test_every_page_carries_the_strict_policy(web, path):
 
 
 @pytest.mark.parametrize(
-    "path", ["/accounts/login/", "/accounts/signup/", "/admin/login/", "/healthz", "/api/v1/rooms/"]
+    "path",
+    [
+        "/rooms/?q=%00",
+        "/accounts/login/",
+        "/accounts/signup/",
+        "/admin/login/",
+        "/healthz",
+        "/api/v1/rooms/",
+    ],
 )
 def test_signed_out_pages_and_the_api_carry_it_too(path):
     response = Client().get(path)
