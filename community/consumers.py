@@ -478,6 +478,8 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
             return  # already sent during catch-up
         if kind == "typing" and event.get("membership_id") == self.membership_id:
             return
+        if kind == "session.revoked":  # "log out everywhere", sent to the blocks group
+            return await self._close(CLOSE_NOT_AUTHENTICATED)
         if kind == "blocks.changed":
             await self._load_blocked_members()
             return await self.send_json(self._blocks_event())

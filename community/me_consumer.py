@@ -103,6 +103,8 @@ class MeConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
     async def moim_event(self, message):
         event = message["event"]
         kind = event.get("type")
+        if kind == "session.revoked":  # "log out everywhere"
+            return await self.close(code=CLOSE_NOT_AUTHENTICATED)
         if kind in FORWARDED_EVENTS:
             await self.send_json(event)
         elif kind == "rooms.joined":

@@ -156,6 +156,37 @@ def placeholder_data_uri(frame: Image.Image) -> str:
     return "data:image/webp;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def pillow_formats(media_type: MediaType) -> list[str]:
+    """The sniffed type's decoder names that this Pillow can open. Pillow 13 has no
+    ``MPO`` opener: asking ``Image.open`` for one raises ``KeyError``."""
+    Image.init()
+    return sorted(name for name in media_type.decoder_names if name in Image.OPEN)
+
+
+def check_image(source, *, media_type: MediaType) -> None:
+    """At upload time: can the sniffed format's decoder open ``source`` and read its
+    header? Raises :class:`MediaRejected` when it cannot (a JPEG signature followed by
+    HTML, a PNG signature followed by zeros), whatever Pillow raised. Cheap: no pixels
+    are decoded; truncated data and pixel limits are the task's to refuse."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(source, formats=pillow_formats(media_type)) as image:
+                if image.format in media_type.decoder_names:
+                    return
+    except Image.DecompressionBombError:
+        return  # a real image, refused by the task with the reason "too many pixels"
+    except Exception as error:  # untrusted bytes: any decoder error is the file's fault
+        raise MediaRejected(
+            _("The file is not a valid %(type)s image.") % {"type": media_type.extension.upper()}
+        ) from error
+    finally:
+        source.seek(0)
+    raise MediaRejected(
+        _("The file is not a valid %(type)s image.") % {"type": media_type.extension.upper()}
+    )
+
+
 def render_image(
     source,
     *,
@@ -176,7 +207,7 @@ def render_image(
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             # Only the sniffed format's decoder may look at the bytes: a smaller attack
             # surface than letting Pillow try every plugin it has.
-            with Image.open(source, formats=sorted(media_type.decoder_names)) as image:
+            with Image.open(source, formats=pillow_formats(media_type)) as image:
                 if image.format not in media_type.decoder_names:
                     raise MediaRejected(
                         _("The file is not a valid %(type)s image.")
@@ -197,8 +228,10 @@ def render_image(
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise MediaRejected(_("The image has too many pixels (a decompression bomb).")) from None
-    except (OSError, SyntaxError, ValueError, EOFError) as error:
-        # Pillow reports corrupt and truncated data as these.
+    except Exception as error:
+        # Pillow reports corrupt and truncated data as OSError, SyntaxError, ValueError
+        # or EOFError, but a crafted file reaches others (KeyError, struct.error, ...):
+        # whatever the decoder raises on these bytes, the asset ends failed, never stuck.
         raise MediaRejected(
             _("The image could not be decoded (it may be truncated or corrupt).")
         ) from error
@@ -254,7 +287,7 @@ def quick_preview(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(source, formats=sorted(media_type.decoder_names)) as image:
+            with Image.open(source, formats=pillow_formats(media_type)) as image:
                 if image.format not in media_type.decoder_names:
                     return QuickPreview()
                 width, height = image.size

@@ -12,6 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from config.celery import app as celery_app
+from config.client_ip import is_loopback
 
 
 def _check_database() -> None:
@@ -70,5 +71,15 @@ def healthz(request):
             results[name] = {"ok": True}
         results[name]["ms"] = round((time.perf_counter() - started) * 1000, 1)
     down = [name for name, result in results.items() if not result["ok"]]
-    body = {"status": "ok" if not down else "unavailable", "down": down, "checks": results}
+    body = {"status": "ok" if not down else "unavailable"}
+    if _may_see_details(request):
+        body.update(down=down, checks=results)
     return JsonResponse(body, status=200 if not down else 503)
+
+
+def _may_see_details(request) -> bool:
+    """Which component is down, and its error text, only for staff and for probes on
+    this machine (the client address by ``config.client_ip``); anyone else gets the
+    status alone."""
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.is_staff) or is_loopback(request)

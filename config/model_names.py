@@ -165,6 +165,7 @@ DERIVED_NAMES = [
     gettext_noop("sender label"),
     gettext_noop("sender"),
     gettext_noop("seq"),
+    gettext_noop("session epoch"),
     gettext_noop("settlement"),
     gettext_noop("size bytes"),
     gettext_noop("slug"),

@@ -44,9 +44,11 @@ INSTALLED_APPS = [
     "channels",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
+    "axes",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "profiles",
     "community",
     "commerce",
@@ -59,7 +61,12 @@ MIDDLEWARE = [
     "config.metrics.metrics_endpoint_middleware",
     "config.metrics.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every response that has none of its own (below); this
+    # early, so answers made by the middleware after it (a NUL byte's 400) get it too.
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before anything reads the request: NUL bytes answer 400 (config/middleware.py).
+    "config.middleware.RejectNulBytesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -68,6 +75,8 @@ MIDDLEWARE = [
     "profiles.middleware.UserPreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out log-in into its 429 page.
+    "axes.middleware.AxesMiddleware",
     "config.metrics.PrometheusAfterMiddleware",
 ]
 
@@ -235,14 +244,33 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
-# Failed log-ins per username and per IP before a cool-down.
+# Failed log-ins of one username from one client address before a cool-down
+# (django-axes, on every log-in form and the API token endpoint: profiles/login_policy.py).
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=900)
+AUTHENTICATION_BACKENDS = [
+    "profiles.login_policy.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = "profiles.login_policy.failure_limit"
+AXES_COOLOFF_TIME = "profiles.login_policy.cool_off"
+AXES_USERNAME_CALLABLE = "profiles.login_policy.username"
+AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip_or_none"
+AXES_LOCKOUT_CALLABLE = "profiles.login_policy.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+# No row per successful log-in: Moim keeps no history of where people log in from.
+AXES_DISABLE_ACCESS_LOG = True
+# Reverse proxies in front of Moim that append to X-Forwarded-For (config/client_ip.py).
+# 0 trusts only the socket's peer address; a wrong value lets clients choose their IP.
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
 
 # --- API ----------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        # simplejwt's, also refusing tokens from before a password change (profiles/tokens.py).
+        "profiles.tokens.JWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -252,8 +280,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "config.api.schema.MoimAutoSchema",
     "EXCEPTION_HANDLER": "config.api.errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "config.api.throttling.AnonRateThrottle",
+        "config.api.throttling.UserRateThrottle",
         "config.api.throttling.IPRateThrottle",
         # Only for views that name a throttle_scope; per user, else per IP.
         "config.api.throttling.WriteScopedRateThrottle",
@@ -269,6 +297,8 @@ REST_FRAMEWORK = {
         "uploads": env.str("THROTTLE_UPLOADS", default="60/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Only for DRF's own get_ident(); Moim's throttles call config.client_ip directly.
+    "NUM_PROXIES": NUM_PROXIES,
 }
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=15),
@@ -276,6 +306,8 @@ SIMPLE_JWT = {
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": True,
+    "TOKEN_OBTAIN_SERIALIZER": "profiles.tokens.TokenObtainPairSerializer",
+    "TOKEN_REFRESH_SERIALIZER": "profiles.tokens.TokenRefreshSerializer",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Moim API",
@@ -392,6 +424,41 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+# Content-Security-Policy (django-csp): every script is a file from this origin, so no
+# inline script can run; no inline style either (the profile background is set through
+# the CSSOM by static/js/moim.js). Images and video may come from the media storage's
+# origin (signed S3 URLs) and as data: placeholders. /api/docs/ adds inline styles for
+# Swagger UI only (config/urls.py). Media files carry their own sandboxing policy.
+CSP_MEDIA_ORIGINS = env.list("CSP_MEDIA_ORIGINS", default=[])
+if not CSP_MEDIA_ORIGINS and AWS_STORAGE_BUCKET_NAME:
+    if AWS_S3_ENDPOINT_URL:
+        from urllib.parse import urlsplit
+
+        _endpoint = urlsplit(AWS_S3_ENDPOINT_URL)
+        CSP_MEDIA_ORIGINS = [f"{_endpoint.scheme}://{_endpoint.netloc}"]
+    else:
+        CSP_MEDIA_ORIGINS = [
+            f"https://{AWS_STORAGE_BUCKET_NAME}.s3.amazonaws.com",
+            f"https://{AWS_STORAGE_BUCKET_NAME}.s3.{AWS_S3_REGION_NAME}.amazonaws.com",
+            f"https://s3.{AWS_S3_REGION_NAME}.amazonaws.com",
+        ]
+_site_socket_origin = SITE_URL.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:", *CSP_MEDIA_ORIGINS],
+        "media-src": ["'self'", "blob:", *CSP_MEDIA_ORIGINS],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'", _site_socket_origin.rstrip("/")],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
 # --- Product limits ---------------------------------------------------------------------
 ROOM_DEFAULT_CAPACITY = 1500
 ROOM_MAX_CAPACITY = env.int("ROOM_MAX_CAPACITY", default=5000)
@@ -441,7 +508,11 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # django-axes logs every log-in at INFO; lockouts are WARNING.
+        "axes": {"level": "WARNING"},
+    },
 }
 # Celery workers log through the same handler (and so in JSON, with task ids).
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

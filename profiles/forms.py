@@ -1,10 +1,10 @@
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth import forms as auth_forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from config.errors import RateLimitedError
-from profiles import services
+from profiles import login_policy, services
 
 
 class SignUpForm(forms.Form):
@@ -41,25 +41,6 @@ class SignUpForm(forms.Form):
                 for message in messages:
                     self.add_error(field if field in self.fields else None, message)
             return None
-
-
-class ThrottledAuthenticationForm(AuthenticationForm):
-    """Django's log-in form, refusing further tries after repeated failures."""
-
-    def clean(self):
-        username = self.data.get("username", "")
-        ip = services.client_ip(self.request)
-        try:
-            services.check_login_allowed(username=username, ip=ip)
-        except RateLimitedError as exc:
-            raise ValidationError(exc.message, code="throttled") from exc
-        try:
-            cleaned = super().clean()
-        except ValidationError:
-            services.record_login_failure(username=username, ip=ip)
-            raise
-        services.clear_login_failures(username=username, ip=ip)
-        return cleaned
 
 
 def add_validation_errors(form: forms.Form, exc: ValidationError) -> None:
@@ -198,3 +179,23 @@ class DeleteAccountForm(forms.Form):
     password = forms.CharField(
         label=_("Your password, to confirm"), widget=forms.PasswordInput, strip=False
     )
+
+
+class PasswordChangeForm(auth_forms.PasswordChangeForm):
+    """Django's form; a wrong current password counts toward the log-in lockout."""
+
+    def __init__(self, user, *args, request=None, **kwargs):
+        super().__init__(user, *args, **kwargs)
+        self.request = request
+
+    def clean_old_password(self):
+        old_password = self.cleaned_data["old_password"]
+        try:
+            correct = login_policy.check_current_password(self.request, self.user, old_password)
+        except RateLimitedError as exc:
+            raise ValidationError(exc.message, code="locked_out") from exc
+        if not correct:
+            raise ValidationError(
+                self.error_messages["password_incorrect"], code="password_incorrect"
+            )
+        return old_password

@@ -3,6 +3,7 @@ import zoneinfo
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 TIMEZONE_CHOICES = sorted((name, name) for name in zoneinfo.available_timezones())
@@ -20,10 +21,36 @@ class User(AbstractUser):
         _("time zone"), max_length=64, choices=TIMEZONE_CHOICES, default="UTC"
     )
     suspended_until = models.DateTimeField(null=True, blank=True)
+    # Raised by "log out everywhere": part of every session's auth hash and every API
+    # token's credentials stamp, so all of them end at once (profiles/tokens.py).
+    session_epoch = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
+
+    def _get_session_auth_hash(self, secret=None):
+        # Django ends every session whose stored hash no longer matches: a new password
+        # does that already, a new epoch does it without one. Epoch 0 keeps Django's
+        # own hash, so sessions from before the epoch existed stay valid.
+        if not self.session_epoch:
+            return super()._get_session_auth_hash(secret=secret)
+        return salted_hmac(
+            "profiles.User.session_auth_hash",
+            f"{self.password}:{self.session_epoch}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
+
+    def credentials_stamp(self) -> str:
+        """A short keyed digest of the password hash and the epoch, carried in every API
+        token: a new password or "log out everywhere" changes it, and tokens carrying
+        the old one are refused. Reveals nothing about the password."""
+        return salted_hmac(
+            "profiles.User.credentials_stamp",
+            f"{self.password}:{self.session_epoch}",
+            algorithm="sha256",
+        ).hexdigest()[:24]
 
 
 class Profile(models.Model):

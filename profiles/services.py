@@ -7,10 +7,10 @@ import zoneinfo
 from django.conf import settings
 from django.conf.locale import LANG_INFO
 from django.contrib.auth import password_validation
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils.translation import gettext as _
 
 from community.models import Interest
@@ -20,7 +20,10 @@ from community.services.media import (
     release_media_asset,
     upload_image_for,
 )
-from community.services.notifications import notify_new_follower
+from community.services.notifications import notify_new_follower, user_group
+
+# Re-exported: callers that know profiles.services find the one rule there too.
+from config.client_ip import client_ip  # noqa: F401
 from config.counters import count_in_window
 from config.errors import (
     ConflictError,
@@ -32,7 +35,7 @@ from config.errors import (
 )
 from config.realtime import broadcast_on_commit
 from profiles.models import TIMEZONE_CHOICES, Block, Follow, Profile, StatusPost, User
-from profiles.text import fold, lookalike_key
+from profiles.text import lookalike_key
 
 USERNAME_RE = re.compile(r"^[\w.@+-]{3,150}$")
 HANDLE_RE = re.compile(r"^[^\W][\w.]{1,29}$")
@@ -149,37 +152,46 @@ def set_user_locale(*, user: User, locale: str) -> None:
         user.save(update_fields=["locale"])
 
 
-# --- Log-in throttling ------------------------------------------------------------
-# Failures are counted per username and per client address in the cache, so every
-# ASGI process sees the same counts (Redis in production).
+# --- Passwords and sign-out -------------------------------------------------------------
 
 
-def _failure_keys(username: str, ip: str) -> list[str]:
-    return [f"login-fail:u:{fold(username)[:150]}", f"login-fail:ip:{ip}"]
+def _credentials_changed(user: User) -> None:
+    """Every refresh token of ``user`` is blacklisted. (Access tokens and sessions end by
+    themselves: their credentials stamp and session hash no longer match.)"""
+    from profiles.tokens import revoke_refresh_tokens
+
+    revoke_refresh_tokens(user)
 
 
-def check_login_allowed(*, username: str, ip: str) -> None:
-    limit = settings.LOGIN_FAILURE_LIMIT
-    for key in _failure_keys(username, ip):
-        if (cache.get(key) or 0) >= limit * (1 if ":u:" in key else 4):
-            raise RateLimitedError(
-                _("Too many failed log-ins. Try again later."),
-                retry_after=settings.LOGIN_FAILURE_WINDOW_SECONDS,
-            )
+@transaction.atomic
+def set_password(*, user: User, password: str) -> User:
+    """A new password: every other session and every API token of the user ends now.
+
+    The caller keeps its own web session with ``update_session_auth_hash`` or hands its
+    API client a new token pair (``profiles.tokens.token_pair_for``)."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    try:
+        password_validation.validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationError({"new_password": exc.messages}) from exc
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    _credentials_changed(user)
+    return user
 
 
-def record_login_failure(*, username: str, ip: str) -> None:
-    window = settings.LOGIN_FAILURE_WINDOW_SECONDS
-    for key in _failure_keys(username, ip):
-        count_in_window(key, window=window, fixed=False)
+@transaction.atomic
+def log_out_everywhere(*, user: User) -> None:
+    """End every session, API token and open socket of ``user``, this one included."""
+    from profiles.selectors import blocks_group_name
 
-
-def clear_login_failures(*, username: str, ip: str) -> None:
-    cache.delete(_failure_keys(username, ip)[0])
-
-
-def client_ip(request) -> str:
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+    User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1)
+    user.refresh_from_db(fields=["session_epoch"])
+    _credentials_changed(user)
+    # The per-user socket (/ws/me/) and every room socket of the user close with 4401.
+    revoked = {"type": "session.revoked"}
+    broadcast_on_commit(user_group(user.pk), revoked)
+    broadcast_on_commit(blocks_group_name(user.pk), revoked)
 
 
 # --- Profile and preferences -------------------------------------------------------------

@@ -9,7 +9,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password/",
-        auth_views.PasswordChangeView.as_view(),
+        views.PasswordChangeView.as_view(),
         name="password_change",
     ),
     path(
@@ -30,4 +30,9 @@ urlpatterns = [
     path("settings/preferences/", views.edit_preferences, name="edit_preferences"),
     path("settings/account/", views.account, name="account_settings"),
     path("settings/account/export/", views.export, name="account_export"),
+    path(
+        "settings/account/log-out-everywhere/",
+        views.log_out_everywhere,
+        name="log_out_everywhere",
+    ),
 ]

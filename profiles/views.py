@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login, logout
+from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -18,11 +18,11 @@ from profiles import selectors, services
 from profiles.export import build_export
 from profiles.forms import (
     DeleteAccountForm,
+    PasswordChangeForm,
     PreferencesForm,
     ProfileForm,
     SignUpForm,
     StatusPostForm,
-    ThrottledAuthenticationForm,
 )
 from profiles.models import Profile
 
@@ -43,8 +43,37 @@ def signup(request):
 
 
 class LoginView(auth_views.LoginView):
-    authentication_form = ThrottledAuthenticationForm
+    # Failed log-ins are counted and locked out by django-axes (profiles/login_policy.py).
     redirect_authenticated_user = True
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """The new password goes through ``services.set_password``, which ends every other
+    session and API token. This session carries on."""
+
+    form_class = PasswordChangeForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}
+
+    def form_valid(self, form):
+        user = services.set_password(
+            user=self.request.user, password=form.cleaned_data["new_password1"]
+        )
+        update_session_auth_hash(self.request, user)
+        messages.success(
+            self.request, _("Password changed. Your other sessions and devices are logged out.")
+        )
+        return redirect(self.get_success_url())
+
+
+@login_required
+@require_POST
+def log_out_everywhere(request):
+    services.log_out_everywhere(user=request.user)
+    logout(request)
+    messages.success(request, _("You are logged out on every device."))
+    return redirect("login")
 
 
 def _visible_profile_or_404(request, handle: str) -> Profile:

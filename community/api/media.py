@@ -1,5 +1,6 @@
 """Media API: uploads, their state, the permission-checked file view, media messages."""
 
+import logging
 import re
 
 from asgiref.sync import sync_to_async
@@ -15,14 +16,16 @@ from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from community.models import Membership
 from community.selectors import media as media_selectors
 from community.selectors.messages import message_payload_by_id
 from community.services import media as media_services
+from config.api.throttling import ScopedRateThrottle, UserRateThrottle
 from config.errors import NotFoundError, PermissionDeniedError
+
+logger = logging.getLogger(__name__)
 
 
 class UploadSizeLimitHandler(FileUploadHandler):
@@ -217,7 +220,13 @@ class MediaFileView(APIView):
             else "public, max-age=86400"
         )
         if isinstance(storage, FileSystemStorage):
-            response = file_response(request, storage, name, content_type)
+            try:
+                response = file_response(request, storage, name, content_type)
+            except FileNotFoundError as missing:
+                # The row names a file the storage no longer has (deleted by hand, a
+                # restore without media): a 404 like any missing media, logged.
+                logger.warning("media file missing from storage: %s", name)
+                raise NotFoundError(_("This media is not available.")) from missing
         else:
             response = HttpResponseRedirect(
                 storage.url(

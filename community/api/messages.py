@@ -15,7 +15,6 @@ from drf_spectacular.utils import (
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from community.api.media import (
@@ -39,6 +38,7 @@ from community.services.messages import (
     edit_message,
     mark_read,
 )
+from config.api.throttling import AnonRateThrottle, UserRateThrottle
 from config.errors import PermissionDeniedError
 
 

@@ -8,7 +8,6 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from community.api.messages import ChatUserRateThrottle, _FailOpenThrottleMixin
@@ -26,6 +25,7 @@ from community.services.reactions import (
     validated_emoji,
 )
 from config.api.pagination import CursorPagination
+from config.api.throttling import ScopedRateThrottle
 
 
 class ReactionInputSerializer(serializers.Serializer):

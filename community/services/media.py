@@ -26,6 +26,7 @@ from django.utils.translation import gettext_noop
 from community.media_processing import (
     ImageResult,
     MediaRejected,
+    check_image,
     quick_preview,
     render_image,
     render_video,
@@ -89,6 +90,15 @@ def check_upload(*, file, kinds: tuple[str, ...] = ("image", "video")) -> MediaT
             % {"kind": media_type.get_kind_display(), "size": filesizeformat(limit)},
             fields={"file": [_("Too large.")]},
         )
+    if media_type.kind == "image":
+        # The signature alone is three bytes: Pillow must be able to open what follows,
+        # else the upload is refused here and nothing is stored.
+        try:
+            check_image(file, media_type=media_type)
+        except MediaRejected as rejected:
+            raise UnsupportedMediaError(
+                rejected.reason, fields={"file": [_("Not a valid image.")]}
+            ) from rejected
     return media_type
 
 

@@ -1,8 +1,31 @@
+"""Moim's API throttles. Every one identifies an anonymous client by
+``config.client_ip.client_ip`` (``NUM_PROXIES``), never by a client-sent
+``X-Forwarded-For``."""
+
+from rest_framework import throttling
 from rest_framework.permissions import SAFE_METHODS
-from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
+
+from config.client_ip import client_ip
 
 
-class IPRateThrottle(SimpleRateThrottle):
+class ClientIPMixin:
+    def get_ident(self, request):
+        return client_ip(request)
+
+
+class AnonRateThrottle(ClientIPMixin, throttling.AnonRateThrottle):
+    pass
+
+
+class UserRateThrottle(ClientIPMixin, throttling.UserRateThrottle):
+    pass
+
+
+class ScopedRateThrottle(ClientIPMixin, throttling.ScopedRateThrottle):
+    pass
+
+
+class IPRateThrottle(ClientIPMixin, throttling.SimpleRateThrottle):
     """Per client IP, signed in or not: many accounts behind one address share it."""
 
     scope = "ip"

@@ -106,6 +106,16 @@ class AccountDeleteSerializer(serializers.Serializer):
     messages = serializers.ChoiceField(choices=["anonymise", "delete"])
 
 
+class PasswordChangeSerializer(serializers.Serializer):
+    old_password = serializers.CharField(max_length=128, style={"input_type": "password"})
+    new_password = serializers.CharField(max_length=128, style={"input_type": "password"})
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
 class PublicProfileSerializer(serializers.Serializer):
     handle = serializers.CharField(read_only=True)
     display_name = serializers.CharField(read_only=True)

@@ -7,6 +7,12 @@ urlpatterns = [
     path("auth/token/", views.TokenObtainView.as_view(), name="auth-token"),
     path("auth/token/refresh/", views.TokenRefreshView.as_view(), name="auth-token-refresh"),
     path("auth/logout/", views.LogoutView.as_view(), name="auth-logout"),
+    path(
+        "auth/logout-everywhere/",
+        views.LogoutEverywhereView.as_view(),
+        name="auth-logout-everywhere",
+    ),
+    path("me/password/", views.PasswordChangeView.as_view(), name="me-password"),
     path("realtime/ticket/", views.SocketTicketView.as_view(), name="realtime-ticket"),
     path("me/", views.MeView.as_view(), name="me"),
     path("me/export/", views.MeExportView.as_view(), name="me-export"),

@@ -1,5 +1,8 @@
 from urllib.parse import urlencode
 
+from django.conf import settings
+from django.contrib.auth import update_session_auth_hash
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -8,34 +11,31 @@ from rest_framework.generics import ListAPIView
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt import views as jwt_views
 
 from community.selectors.reactions import with_reaction_summaries
-from config.errors import PermissionDeniedError
+from config.api.throttling import ScopedRateThrottle, UserRateThrottle
+from config.errors import PermissionDeniedError, RateLimitedError
 from config.realtime import issue_socket_ticket
-from profiles import selectors, services
+from profiles import login_policy, selectors, services
 from profiles.api.serializers import (
     AccountDeleteSerializer,
     AccountSerializer,
     MeSerializer,
     MeUpdateSerializer,
+    PasswordChangeSerializer,
     PublicProfileSerializer,
     RegisterSerializer,
     StatusPostCreateSerializer,
     StatusPostSerializer,
     StatusPostUpdateSerializer,
+    TokenPairSerializer,
     feed_item_data,
 )
 from profiles.export import build_export
 from profiles.models import Profile, StatusPost
-
-
-def _posted_username(request) -> str:
-    # The body may be any JSON (a list, a number): the serializer reports it as a 400.
-    data = request.data if hasattr(request.data, "get") else {}
-    return str(data.get("username", ""))[:150]
+from profiles.tokens import token_pair_for
 
 
 class RegisterView(APIView):
@@ -68,7 +68,11 @@ class RegisterView(APIView):
 
 
 class TokenObtainView(jwt_views.TokenObtainPairView):
-    """Username and password for ``access`` and ``refresh`` JWTs, with the log-in throttle."""
+    """Username and password for ``access`` and ``refresh`` JWTs.
+
+    Failed tries count toward the one log-in lockout (django-axes,
+    ``profiles/login_policy.py``); a locked-out username and address get 429.
+    """
 
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
@@ -84,19 +88,13 @@ class TokenObtainView(jwt_views.TokenObtainPairView):
         ]
     )
     def post(self, request, *args, **kwargs):
-        username = _posted_username(request)
-        ip = services.client_ip(request)
-        services.check_login_allowed(username=username, ip=ip)
-        response = super().post(request, *args, **kwargs)
-        if response.status_code == status.HTTP_200_OK:
-            services.clear_login_failures(username=username, ip=ip)
-        return response
+        return super().post(request, *args, **kwargs)
 
     def handle_exception(self, exc):
-        if isinstance(exc, AuthenticationFailed):
-            services.record_login_failure(
-                username=_posted_username(self.request),
-                ip=services.client_ip(self.request),
+        if isinstance(exc, AuthenticationFailed) and login_policy.is_locked_out(self.request):
+            exc = RateLimitedError(
+                login_policy.lockout_message(),
+                retry_after=settings.LOGIN_FAILURE_WINDOW_SECONDS,
             )
         return super().handle_exception(exc)
 
@@ -115,6 +113,47 @@ class LogoutView(jwt_views.TokenBlacklistView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
     error_statuses = (400, 401, 429)
+
+
+class LogoutEverywhereView(APIView):
+    """End every session, API token and open socket of mine, this client's included."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+    error_statuses = (401, 429)
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request):
+        services.log_out_everywhere(user=request.user)
+        if request.session.session_key:  # a browser's session ends too
+            request.session.flush()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordChangeView(APIView):
+    """Change my password. Every other session and API token ends; this client gets a
+    new token pair (a browser session carries on)."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+    error_statuses = (400, 401, 429)
+
+    @extend_schema(request=PasswordChangeSerializer, responses={200: TokenPairSerializer})
+    def post(self, request):
+        serializer = PasswordChangeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        if not login_policy.check_current_password(
+            request, request.user, serializer.validated_data["old_password"]
+        ):
+            raise DjangoValidationError(
+                {"old_password": [_("Your old password was entered incorrectly.")]}
+            )
+        user = services.set_password(
+            user=request.user, password=serializer.validated_data["new_password"]
+        )
+        if request.session.session_key:
+            update_session_auth_hash(request._request, user)
+        return Response(token_pair_for(user))
 
 
 class SocketTicketView(APIView):

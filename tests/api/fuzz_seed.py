@@ -17,12 +17,12 @@ import django
 
 django.setup()
 
-from rest_framework_simplejwt.tokens import RefreshToken  # noqa: E402
 
 from community.selectors.messages import active_membership  # noqa: E402
 from community.services.messages import check_send_message  # noqa: E402
 from community.services.rooms import create_room, join_room  # noqa: E402
 from profiles.services import create_status_post, register_user  # noqa: E402
+from profiles.tokens import refresh_token_for  # noqa: E402
 
 
 def seed() -> dict:
@@ -45,7 +45,7 @@ def seed() -> dict:
         create_status_post(author=author, body="Listening to Coltrane").pk
         for author in (fuzzer, host)
     ]
-    refresh = RefreshToken.for_user(fuzzer)
+    refresh = refresh_token_for(fuzzer)
     return {
         "access": str(refresh.access_token),
         "rooms": [joined.pk, hosted.pk],

@@ -37,6 +37,9 @@ MATRIX = [
      (401, 401, 401, 401, 401, 401)),
     ("post", "auth/token/refresh/", {"refresh": "not-a-token"}, (401, 401, 401, 401, 401, 401)),
     ("post", "auth/logout/", {"refresh": "not-a-token"}, (401, 401, 401, 401, 401, 401)),
+    ("post", "auth/logout-everywhere/", None, (401, 204, 204, 204, 204, 204)),
+    ("post", "me/password/", {"old_password": "wrong-password", "new_password": "x-new-pw-4242"},
+     (401, 400, 400, 400, 400, 400)),
     ("post", "realtime/ticket/", None, (401, 201, 201, 201, 201, 201)),
     # discovery
     ("get", "rooms/", None, (200, 200, 200, 200, 200, 200)),

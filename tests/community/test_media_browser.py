@@ -26,7 +26,9 @@ def _loaded_image_width(page, seq: int) -> int:
     selector = f'.chat-message[data-seq="{seq}"] figure.media-ready img'
     page.wait_for_selector(selector, timeout=15000)
     page.wait_for_function(
-        f"document.querySelector('{selector}').complete"
+        # A function, not an expression: Playwright evals expressions, which the
+        # page's Content-Security-Policy (no 'unsafe-eval') refuses.
+        f"() => document.querySelector('{selector}').complete"
         f" && document.querySelector('{selector}').naturalWidth > 0",
         timeout=15000,
     )

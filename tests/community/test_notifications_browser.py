@@ -44,7 +44,7 @@ def test_badge_title_and_mention_highlight(
             page.wait_for_selector("[data-chat-connection][data-state=open]", timeout=15000)
             host_page.wait_for_selector("[data-chat-connection][data-state=open]", timeout=15000)
             badge = page.locator("[data-badge-count]")
-            page.wait_for_function("document.title === 'Moim'", timeout=10000)
+            page.wait_for_function("() => document.title === 'Moim'", timeout=10000)
             assert badge.is_hidden()
 
             # Sent through the host's page: the server's channel layer is in-process.
@@ -59,12 +59,14 @@ def test_badge_title_and_mention_highlight(
 
             # The badge and the title follow without a reload.
             page.wait_for_function(
-                "document.querySelector('[data-badge-count]').textContent === '1'", timeout=10000
+                "() => document.querySelector('[data-badge-count]').textContent === '1'",
+                timeout=10000,
             )
             assert badge.is_visible()
             _say(host_page, "and @blue <b>note</b> again")
             page.wait_for_function(
-                "document.querySelector('[data-badge-count]').textContent === '2'", timeout=10000
+                "() => document.querySelector('[data-badge-count]').textContent === '2'",
+                timeout=10000,
             )
             assert page.title().startswith("(")
         finally:

@@ -172,6 +172,15 @@ class Person:
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        # Chromium reports what the Content-Security-Policy blocked on the console.
+        self.page.on(
+            "console",
+            lambda message: (
+                self.errors.append(message.text)
+                if "Content Security Policy" in message.text
+                else None
+            ),
+        )
 
     def log_in(self, user):
         """Signs ``user`` in by session cookie: the log-in form has its own test."""

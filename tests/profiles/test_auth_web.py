@@ -48,9 +48,10 @@ def test_failed_logins_are_throttled(client, user, settings):
         client.post("/accounts/login/", {"username": "alice", "password": "wrong"})
     # Even the right password is refused during the cool-down.
     response = client.post("/accounts/login/", {"username": "alice", "password": TEST_PASSWORD})
-    assert response.status_code == 200
+    assert response.status_code == 429
     assert "Too many failed log-ins" in response.content.decode()
-    assert not response.context["user"].is_authenticated
+    assert int(response["Retry-After"]) > 0
+    assert not client.get("/").context["user"].is_authenticated
 
 
 def test_password_change(client, user):

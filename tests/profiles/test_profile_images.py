@@ -154,7 +154,10 @@ def test_pending_avatar_shows_no_broken_link(api, user, client):
 
 
 def test_a_failed_avatar_shows_the_empty_avatar(api, user, client, processed):
-    broken = SimpleUploadedFile("a.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+    # The header reads as a JPEG (so the upload is taken); the pixels are cut off.
+    from tests.community.media_samples import truncated_jpeg
+
+    broken = SimpleUploadedFile("a.jpg", truncated_jpeg())
     assert processed(lambda: api.patch(ME, {"avatar": broken}, format="multipart")).status_code
     body = api.get(ME).json()
     assert body["avatar_media"]["state"] == "failed"

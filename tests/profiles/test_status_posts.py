@@ -51,10 +51,12 @@ def test_a_file_that_is_not_an_image_is_rejected(user, client_for, upload):
 def test_an_image_that_cannot_be_decoded_ends_failed_and_shows_nothing(
     user, client_for, django_capture_on_commit_callbacks
 ):
-    # The signature says PNG, so the upload is taken; the decoder refuses it later.
-    upload = SimpleUploadedFile(
-        "x.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 40, content_type="image/png"
-    )
+    # The header reads as a JPEG, so the upload is taken; the decoder refuses the
+    # cut-off pixels later. (Bytes whose header Pillow cannot read are refused at
+    # upload: tests/community/test_media_bad_input.py.)
+    from tests.community.media_samples import truncated_jpeg
+
+    upload = SimpleUploadedFile("x.jpg", truncated_jpeg(), content_type="image/jpeg")
     client = client_for(user)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(POSTS, {"body": "x", "image": upload}, format="multipart")

@@ -1,0 +1,81 @@
+"""API tokens (simplejwt) that end when the password changes or on "log out everywhere".
+
+Every token carries ``cred``, the user's :meth:`~profiles.models.User.credentials_stamp`.
+Authentication compares it with the stamp of the user row it loads anyway (no extra
+query), and so does refreshing: a token minted before a password change or a "log out
+everywhere" stops working at that moment, access tokens included, and rotation cannot
+keep a stolen refresh token alive past it. The refresh tokens are also blacklisted
+(:func:`revoke_refresh_tokens`), which shows in the admin.
+"""
+
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework_simplejwt import authentication, serializers
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
+
+CREDENTIALS_CLAIM = "cred"
+
+
+def refresh_token_for(user) -> RefreshToken:
+    token = RefreshToken.for_user(user)
+    token[CREDENTIALS_CLAIM] = user.credentials_stamp()
+    return token
+
+
+def token_pair_for(user) -> dict[str, str]:
+    refresh = refresh_token_for(user)
+    return {"refresh": str(refresh), "access": str(refresh.access_token)}
+
+
+def _check_stamp(token, user) -> None:
+    if token.get(CREDENTIALS_CLAIM) != user.credentials_stamp():
+        raise AuthenticationFailed(_("This token was revoked: log in again."), code="token_revoked")
+
+
+def revoke_refresh_tokens(user) -> int:
+    """Blacklist every unexpired refresh token of ``user``; returns how many."""
+    live = OutstandingToken.objects.filter(
+        user=user, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
+    )
+    created = BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token_id=token_id) for token_id in live.values_list("pk", flat=True)],
+        ignore_conflicts=True,
+    )
+    return len(created)
+
+
+class TokenObtainPairSerializer(serializers.TokenObtainPairSerializer):
+    @classmethod
+    def get_token(cls, user):
+        return refresh_token_for(user)
+
+
+class TokenRefreshSerializer(serializers.TokenRefreshSerializer):
+    def validate(self, attrs):
+        refresh = self.token_class(attrs["refresh"])
+        user_id = refresh.payload.get(api_settings.USER_ID_CLAIM)
+        user = get_user_model().objects.filter(**{api_settings.USER_ID_FIELD: user_id}).first()
+        if user is None:
+            raise AuthenticationFailed(
+                self.error_messages["no_active_account"], code="no_active_account"
+            )
+        _check_stamp(refresh, user)
+        return super().validate(attrs)
+
+
+class JWTAuthentication(authentication.JWTAuthentication):
+    def get_user(self, validated_token):
+        user = super().get_user(validated_token)
+        _check_stamp(validated_token, user)
+        return user
+
+
+class JWTScheme(SimpleJWTScheme):
+    """The OpenAPI security scheme for :class:`JWTAuthentication`: simplejwt's own."""
+
+    target_class = "profiles.tokens.JWTAuthentication"
