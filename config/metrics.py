@@ -55,6 +55,8 @@ from prometheus_client import (
     multiprocess,
 )
 
+from config.client_ip import client_ip
+
 logger = logging.getLogger(__name__)
 
 METRICS_PATH = "/metrics"
@@ -210,16 +212,10 @@ def _networks(allowed: tuple[str, ...]) -> tuple:
     return tuple(ipaddress.ip_network(entry.strip(), strict=False) for entry in allowed if entry)
 
 
-def client_address(request) -> str:
-    """The scraper's address. The socket peer until the proxy-aware client-address helper
-    (``NUM_PROXIES``) replaces it here."""
-    return request.META.get("REMOTE_ADDR", "")
-
-
 def metrics_client_allowed(request) -> bool:
     """Is this request's client in ``METRICS_ALLOWED_IPS`` (addresses or networks)?"""
     try:
-        address = ipaddress.ip_address(client_address(request))
+        address = ipaddress.ip_address(client_ip(request))
     except ValueError:
         return False
     if address.version == 6 and address.ipv4_mapped:
