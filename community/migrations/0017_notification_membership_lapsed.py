@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('community', '0015_media_for_member_avatars_and_covers'),
+        ('community', '0016_held_message_media'),
     ]
 
     operations = [
