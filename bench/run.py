@@ -155,15 +155,15 @@ def run_fanout(config: dict, base: str, pid: int) -> dict:
 
 def run_http(config: dict, base: str) -> dict:
     from django.test import Client
-    from rest_framework_simplejwt.tokens import AccessToken
 
     from bench import fixtures, http
+    from profiles.tokens import refresh_token_for
 
     if not http.wrk_available():
         return {"skipped": "wrk is not installed (make bench installs it)"}
     room, memberships = fixtures.room_with_history(messages=50)
     user = memberships[0].user
-    token = str(AccessToken.for_user(user))
+    token = str(refresh_token_for(user).access_token)
     client = Client()
     client.force_login(user)
     session = {"Cookie": f"sessionid={client.cookies['sessionid'].value}"}

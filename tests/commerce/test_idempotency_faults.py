@@ -11,10 +11,10 @@ import threading
 import psycopg
 import pytest
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import AccessToken
 
 from commerce.models import Account, Tip
 from commerce.services.ledger import user_account
+from profiles.tokens import refresh_token_for
 from tests.faults import app_on_private_postgres, http, running_test_database_url, wait_until
 
 from .conftest import postgres_only
@@ -58,7 +58,7 @@ def test_a_tip_cut_off_by_a_database_restart_is_retried_at_once_and_moves_money_
     fan, creator = make_user(), make_user()
     fund(fan, 10_000)
     wallet = user_account(user_id=fan.pk, kind=Account.Kind.WALLET, currency="KRW")
-    token = str(AccessToken.for_user(fan))
+    token = str(refresh_token_for(fan).access_token)
     tip = {"user": creator.profile.handle, "amount": 1000, "currency": "KRW"}
 
     with app_on_private_postgres(
