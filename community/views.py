@@ -174,8 +174,10 @@ def room_detail(request, room_id: int):
             Membership.objects.filter(pk=room.viewer_membership_id)
         ).first()
     preview = []
-    if membership is None:
-        # Readers who are not members see the latest messages, read-only, by nickname.
+    if membership is None and selectors.can_read_messages(room):
+        # Readers of a web-public room who are not members see the latest messages,
+        # read-only, by nickname. Anyone else who is not a member (a password, approval,
+        # unlisted or paid room; a banned or departed member) sees no message content.
         preview = list(
             Message.objects.filter(room=room, deleted_at__isnull=True)
             .select_related("author")
@@ -191,6 +193,7 @@ def room_detail(request, room_id: int):
         "room": room,
         "membership": membership,
         "preview": preview,
+        "can_read_messages": selectors.can_read_messages(room),
         "similar": list(selectors.similar_rooms(room=room, viewer=viewer)[:6]),
         "pending_count": (
             selectors.pending_join_requests(room=room).count()
@@ -232,10 +235,16 @@ def room_join(request, room_id: int):
     invite = None
     code = request.POST.get("invite_code") or request.GET.get("invite", "")
     if code:
+        # Only a usable invite opens a room the viewer could not see otherwise; a used,
+        # expired or revoked one leaves them where they were (a private room: missing).
         invite = RoomInvite.objects.filter(room_id=room_id, code=code).first()
-        room = selectors.room_cards(Room.objects.filter(pk=room_id), request.user).first()
-        if room is None or invite is None:
-            raise Http404(_("This invite link is invalid or has expired."))
+        if invite is not None and not services.invite_is_usable(invite):
+            invite = None
+    if invite is not None:
+        room = selectors.room_cards(selectors.live_rooms().filter(pk=room_id), request.user)
+        room = room.first()
+        if room is None:
+            raise Http404(_("Room not found."))
     else:
         room = _readable_room(request, room_id)
     if room.viewer_membership_id:

@@ -171,7 +171,7 @@ class RoomMessagesView(APIView):
                     messages,
                     viewer=request.user,
                     # Most viewers block no one: their page needs no query for blocks.
-                    blocked_ids=None if getattr(room, "viewer_blocks_anyone", True) else set(),
+                    viewer_blocks_anyone=getattr(room, "viewer_blocks_anyone", None),
                 ),
                 "has_more": has_more,
                 "last_seq": room.last_message_seq,

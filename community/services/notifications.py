@@ -29,6 +29,7 @@ from django.utils.translation import ngettext
 
 from community.models import (
     JoinRequest,
+    MemberBlock,
     Membership,
     Message,
     MessageMention,
@@ -164,6 +165,7 @@ def record_message_mentions(*, message: Message) -> list[Membership]:
             actor_label=author.nickname,
             data={"excerpt": message.body[:140]},
             membership=member,
+            actor_membership=author,
         )
     reply_to = message.reply_to
     if (
@@ -185,6 +187,7 @@ def record_message_mentions(*, message: Message) -> list[Membership]:
                 actor_label=author.nickname,
                 data={"excerpt": message.body[:140]},
                 membership=replied,
+                actor_membership=author,
             )
     return mentioned
 
@@ -192,9 +195,19 @@ def record_message_mentions(*, message: Message) -> list[Membership]:
 # --- creating notifications -----------------------------------------------------------------
 
 
-def _muted_and_blocked(*, recipient_id: int, actor_user_id: int | None) -> tuple[list, bool]:
-    """The recipient's muted kinds and whether they blocked the actor, in one query
-    (the block only when the profiles feature's Block exists)."""
+def _muted_and_blocked(
+    *,
+    recipient_id: int,
+    actor_user_id: int | None,
+    actor_membership: Membership | None = None,
+    actor_anonymous: bool = False,
+) -> tuple[list, bool]:
+    """The recipient's muted kinds and whether they blocked the actor, in one query.
+
+    In a room the actor is a membership: blocked when the recipient blocked that member,
+    or blocked the account *and* the member shows their main profile. An account block
+    never silences an open profile (``actor_anonymous``, or an open-profile
+    ``actor_membership``): the missing notification would tell the blocker who it is."""
     from profiles.models import User
 
     annotations = {
@@ -207,12 +220,17 @@ def _muted_and_blocked(*, recipient_id: int, actor_user_id: int | None) -> tuple
         block_model = apps.get_model("profiles", "Block")
     except LookupError:
         block_model = None
-    if actor_user_id is not None and block_model is not None:
+    if actor_membership is not None:
+        actor_anonymous = actor_membership.is_open_profile
+        annotations["member_blocked"] = Exists(
+            MemberBlock.objects.filter(blocker_id=OuterRef("pk"), membership_id=actor_membership.pk)
+        )
+    if actor_user_id is not None and block_model is not None and not actor_anonymous:
         annotations["blocked"] = Exists(
             block_model.objects.filter(blocker_id=OuterRef("pk"), blocked_id=actor_user_id)
         )
     row = User.objects.filter(pk=recipient_id).values(**annotations).first() or {}
-    return row.get("muted") or [], bool(row.get("blocked"))
+    return row.get("muted") or [], bool(row.get("blocked") or row.get("member_blocked"))
 
 
 def _wanted(
@@ -221,11 +239,16 @@ def _wanted(
     actor_user_id: int | None,
     kind: str,
     membership: Membership | None,
+    actor_membership: Membership | None = None,
+    actor_anonymous: bool = False,
 ) -> bool:
     if actor_user_id is not None and actor_user_id == recipient_id:
         return False
     muted_kinds, blocked = _muted_and_blocked(
-        recipient_id=recipient_id, actor_user_id=actor_user_id
+        recipient_id=recipient_id,
+        actor_user_id=actor_user_id,
+        actor_membership=actor_membership,
+        actor_anonymous=actor_anonymous,
     )
     if blocked or kind in muted_kinds:
         return False
@@ -265,9 +288,16 @@ def _notify(
     message: Message | None = None,
     data: dict | None = None,
     membership: Membership | None = None,
+    actor_membership: Membership | None = None,
+    actor_anonymous: bool = False,
 ) -> Notification | None:
     if not _wanted(
-        recipient_id=recipient_id, actor_user_id=actor_user_id, kind=kind, membership=membership
+        recipient_id=recipient_id,
+        actor_user_id=actor_user_id,
+        kind=kind,
+        membership=membership,
+        actor_membership=actor_membership,
+        actor_anonymous=actor_anonymous,
     ):
         return None
     notification = Notification.objects.create(
@@ -293,11 +323,16 @@ def _notify_grouped(
     message: Message | None = None,
     data: dict | None = None,
     membership: Membership | None = None,
+    actor_membership: Membership | None = None,
 ) -> Notification | None:
     """One notification per (recipient, kind, target): a repeat bumps its count, puts
     the actor first and makes it unread again."""
     if not _wanted(
-        recipient_id=recipient_id, actor_user_id=actor_user_id, kind=kind, membership=membership
+        recipient_id=recipient_id,
+        actor_user_id=actor_user_id,
+        kind=kind,
+        membership=membership,
+        actor_membership=actor_membership,
     ):
         return None
     with transaction.atomic():
@@ -356,9 +391,11 @@ def notify_reaction(*, target, actor_membership_or_user) -> Notification | None:
         if isinstance(actor_membership_or_user, Membership):
             actor = actor_membership_or_user
         else:
-            actor = Membership.objects.filter(
-                room_id=target.room_id, user=actor_membership_or_user
-            ).first()
+            actor = (
+                Membership.objects.filter(room_id=target.room_id, user=actor_membership_or_user)
+                .order_by("-id")
+                .first()
+            )
             if actor is None:
                 return None
         if actor.room_id != target.room_id:
@@ -380,6 +417,7 @@ def notify_reaction(*, target, actor_membership_or_user) -> Notification | None:
             message=target,
             data={"target": "message", "excerpt": target.body[:140]},
             membership=owner,
+            actor_membership=actor,
         )
     # A status post (profiles): its author is a user, seen by their main profile.
     user = getattr(actor_membership_or_user, "user", actor_membership_or_user)
@@ -428,6 +466,7 @@ def notify_join_request(*, request: JoinRequest) -> list[Notification]:
             actor_label=request.nickname,
             room=request.room,
             data={"request_id": request.pk},
+            actor_anonymous=request.is_open_profile,
         )
         if notification:
             created.append(notification)
