@@ -216,6 +216,15 @@ def room_members(request, room_id: int):
             "room": room,
             "members": list(selectors.room_members(room=room)[:500]),
             "banned": list(selectors.banned_members(room=room)[:200]) if is_host else [],
+            "blocked_ids": (
+                set(
+                    selectors.my_member_blocks(room=room, viewer=request.user).values_list(
+                        "membership_id", flat=True
+                    )
+                )
+                if room.viewer_membership_id
+                else set()
+            ),
             "is_host": is_host,
             "viewer_role": room.viewer_role,
         },
@@ -401,7 +410,10 @@ def room_requests(request, room_id: int):
 @login_required
 @require_POST
 def member_action(request, room_id: int, membership_id: int, action: str):
-    """Host actions from the member list: role, mute, ban, unban, hand over."""
+    """Actions from the member list: block and unblock (any member, for themselves);
+    role, mute, ban, unban, hand over (hosts)."""
+    if action in ("block", "unblock"):
+        return _member_block_action(request, room_id, membership_id, block=action == "block")
     room = _host_room(request, room_id)
     try:
         if action == "role":
@@ -433,6 +445,29 @@ def member_action(request, room_id: int, membership_id: int, action: str):
         messages.error(request, exc.message)
     else:
         messages.success(request, _("Done."))
+    return redirect("room-members", room_id=room.pk)
+
+
+def _member_block_action(request, room_id: int, membership_id: int, *, block: bool):
+    room = _readable_room(request, room_id)
+    try:
+        if block:
+            services.block_member(room_id=room.pk, actor=request.user, membership_id=membership_id)
+        else:
+            services.unblock_member(
+                room_id=room.pk, actor=request.user, membership_id=membership_id
+            )
+    except NotFoundError as exc:
+        raise Http404(exc.message) from exc
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            _("Blocked. Their messages in this room are folded for you.")
+            if block
+            else _("Unblocked."),
+        )
     return redirect("room-members", room_id=room.pk)
 
 

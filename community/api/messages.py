@@ -95,7 +95,10 @@ class ChatMessageSerializer(serializers.Serializer):
     reactions = serializers.ListField()
     media = serializers.DictField(allow_null=True)
     collapsed = serializers.BooleanField(
-        help_text="True when the viewer blocked the author: show it folded, opened on request."
+        help_text=(
+            "True when the viewer blocked the author in this room (or blocked the account of"
+            " an author shown with their main profile): show it folded, opened on request."
+        )
     )
 
 

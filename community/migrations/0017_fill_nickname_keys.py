@@ -5,7 +5,7 @@ def fill_nickname_keys(apps, schema_editor):
     """Fold every nickname; an active member whose nickname folds like an earlier one's
     in the same room (hosts first, then by join order) gets a numbered suffix, so the
     new unique index can be built."""
-    from profiles.text import lookalike_key
+    from community.nicknames import nickname_key
 
     Membership = apps.get_model("community", "Membership")
     rank = {"owner": 0, "cohost": 1}
@@ -15,13 +15,13 @@ def fill_nickname_keys(apps, schema_editor):
     )
     taken: set[tuple[int, str]] = set()
     for membership in rows:
-        key = lookalike_key(membership.nickname)
+        key = nickname_key(membership.nickname)
         if membership.state == "active":
             number = 2
             while (membership.room_id, key) in taken:
                 suffix = f" ({number})"
                 membership.nickname = membership.nickname[: 40 - len(suffix)] + suffix
-                key = lookalike_key(membership.nickname)
+                key = nickname_key(membership.nickname)
                 number += 1
             taken.add((membership.room_id, key))
         membership.nickname_key = key

@@ -36,7 +36,8 @@ _MEDIA_COLUMNS = (
 )  # fmt: skip
 _PAYLOAD_COLUMNS = (
     *(f.name for f in Message._meta.concrete_fields),
-    "author__id", "author__nickname", "author__room_id", "author__avatar_media_id",
+    "author__id", "author__nickname", "author__role", "author__room_id",
+    "author__avatar_media_id",
     *(f"author__avatar_media__{c}" for c in ("id", "key", "room_id", "state", "thumbnails")),
     "author__avatar_media__room__id", "author__avatar_media__room__visibility",
     "reply_to__id", "reply_to__seq", "reply_to__body", "reply_to__deleted_at",
@@ -59,6 +60,8 @@ def _author_payload(membership: Membership | None) -> dict[str, Any] | None:
         "membership_id": membership.pk,
         "nickname": membership.nickname,
         "avatar": member_avatar_url(membership),
+        # "owner" or "cohost" earn a badge next to the nickname; "member" none.
+        "role": membership.role,
     }
 
 

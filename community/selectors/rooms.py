@@ -37,6 +37,7 @@ from django.utils.translation import get_language, get_language_info, gettext
 from community.models import (
     Interest,
     JoinRequest,
+    MemberBlock,
     Membership,
     Message,
     Reaction,
@@ -283,6 +284,10 @@ def member_payload(membership: Membership) -> dict:
         "muted_until": membership.muted_until.isoformat() if membership.muted_until else None,
         "joined_at": membership.joined_at.isoformat() if membership.joined_at else None,
     }
+
+
+def my_member_blocks(*, room: Room, viewer: User) -> QuerySet[MemberBlock]:
+    return MemberBlock.objects.filter(room=room, blocker=viewer).select_related("membership")
 
 
 def pending_join_requests(*, room: Room) -> QuerySet[JoinRequest]:

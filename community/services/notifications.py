@@ -21,7 +21,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, JSONField, OuterRef, Q, Subquery
+from django.db.models import Exists, JSONField, OuterRef, Subquery
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -38,6 +38,7 @@ from community.models import (
     Room,
     RoomNotificationLevel,
 )
+from community.nicknames import nickname_key
 from community.selectors.notifications import (
     in_quiet_hours,
     notification_payload,
@@ -49,7 +50,6 @@ from community.selectors.notifications import (
 )
 from config.errors import DomainError, NotFoundError
 from config.realtime import broadcast_on_commit
-from profiles.text import fold
 
 logger = logging.getLogger(__name__)
 
@@ -105,10 +105,10 @@ def mention_candidates(body: str) -> list[tuple[int, list[str]]]:
 def resolve_mentions(*, room_id: int, body: str, author_id: int | None) -> list[Membership]:
     """Active members of the room named by ``@nickname`` in ``body``.
 
-    Only room nicknames are matched (ignoring case), never a username, handle or
-    display name: an open profile must not be reachable by its main name. The longest
-    nickname wins at each ``@``; the author is never mentioned. (SQLite compares case
-    for ASCII letters only; PostgreSQL for all scripts.)
+    Only room nicknames are matched (folded as nicknames are compared:
+    ``community.nicknames.nickname_key``), never a username, handle or display
+    name: an open profile must not be reachable by its main name. The longest nickname
+    wins at each ``@``; the author is never mentioned.
     """
     candidates = mention_candidates(body)
     if not candidates:
@@ -116,25 +116,18 @@ def resolve_mentions(*, room_id: int, body: str, author_id: int | None) -> list[
     options = list(dict.fromkeys(option for _start, found in candidates for option in found))[
         :MAX_MENTION_OPTIONS
     ]
-    # One query: nicknames equal to a candidate ignoring case; folding is checked below.
-    matches_any = Q()
-    for option in options:
-        matches_any |= Q(nickname__iexact=option)
-    wanted = {fold(option) for option in options}
-    members = [
-        member
-        for member in Membership.objects.filter(
-            matches_any, room_id=room_id, state=Membership.State.ACTIVE
-        )
-        if fold(member.nickname) in wanted
-    ]
+    # One query over the folded nicknames (``Membership.nickname_key``, unique among a
+    # room's active members, so one ``@name`` is one person).
+    wanted = {nickname_key(option) for option in options}
     by_key: dict[str, list[Membership]] = {}
-    for member in members:
-        by_key.setdefault(fold(member.nickname), []).append(member)
+    for member in Membership.objects.filter(
+        room_id=room_id, state=Membership.State.ACTIVE, nickname_key__in=wanted
+    ):
+        by_key.setdefault(member.nickname_key, []).append(member)
     mentioned: dict[int, Membership] = {}
     for _start, options in candidates:
         for option in sorted(options, key=len, reverse=True):
-            matches = by_key.get(fold(option))
+            matches = by_key.get(nickname_key(option))
             if matches:
                 for member in matches:
                     if member.pk != author_id:

@@ -26,6 +26,7 @@ from community.models import (
     Room,
     RoomInvite,
 )
+from community.nicknames import nickname_key
 from community.selectors.rooms import invite_is_usable, member_payload
 from community.services.media import MediaUse, release_media_asset, upload_image_for
 from community.services.notifications import notify_join_request, user_group
@@ -76,13 +77,6 @@ def _clean_nickname(nickname: str) -> str:
             _("Choose a nickname for this room."), fields={"nickname": [_("Required.")]}
         )
     return nickname
-
-
-def nickname_key(nickname: str) -> str:
-    """How nicknames are compared in a room: NFKC, case-fold, invisible characters (zero-
-    width joiners, bidi controls) dropped and Latin look-alikes merged
-    (``profiles.text.lookalike_key``), so ``ＨＯＳＴ``, ``host`` and ``h\u200bost`` are one name."""
-    return lookalike_key(nickname)[:200]
 
 
 def _nickname_taken_error() -> ConflictError:

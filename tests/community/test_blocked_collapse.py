@@ -1,5 +1,7 @@
 """Messages of people the viewer blocked arrive collapsed: history, sockets, room preview.
 
+Here bob shows his main profile in the room, so blocking his account folds him; an
+open profile folds only by a member block (tests/community/test_member_blocks.py).
 Each viewer gets their own flags: the same broadcast reaches a third member unfolded.
 """
 
@@ -31,7 +33,7 @@ def trio(make_user, make_room, make_member):
         "bob": bob,
         "carol": carol,
         "my_member": make_member(room, me, nickname="Me here"),
-        "bob_member": make_member(room, bob, nickname="Bobby"),
+        "bob_member": make_member(room, bob, nickname="Bobby", is_open_profile=False),
     }
 
 
