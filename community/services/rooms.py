@@ -762,7 +762,9 @@ def block_member(*, room_id: int, actor: User, membership_id: int) -> MemberBloc
         room_id=room_id, user=actor, state=Membership.State.ACTIVE
     ).first()
     if blocker is None:
-        raise NotFoundError(_("You are not a member of this room."))
+        raise PermissionDeniedError(
+            _("Only members can block members of this room."), code="not_member"
+        )
     target = Membership.objects.filter(pk=membership_id, room_id=room_id).first()
     if target is None:
         raise NotFoundError(_("That member is not in this room."))

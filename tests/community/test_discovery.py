@@ -235,7 +235,7 @@ def test_discover_page_shows_for_you_and_trending(make_room, make_user, interest
 def test_similar_rooms_share_interests_or_hashtags_never_members(
     make_room, make_user, make_member, interests, api_client
 ):
-    """"People here also joined ..." in a small room is one anonymous member's other
+    """ "People here also joined ..." in a small room is one anonymous member's other
     rooms: similar rooms come from what rooms are about, never from who is in them."""
     here = make_room(
         title="Here", interests=[interests["jazz"]], hashtags=["bebop"], is_web_public=True
