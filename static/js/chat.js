@@ -90,7 +90,7 @@
 
   // The owner's and co-hosts' badge next to their nickname, so a look-alike is told apart.
   function badgeText(role) {
-    if (role === "owner") return t("Host");
+    if (role === "owner") return t("Owner");
     if (role === "cohost") return t("Co-host");
     return "";
   }

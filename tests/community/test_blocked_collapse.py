@@ -165,7 +165,9 @@ async def test_someone_i_blocked_who_joins_later_arrives_collapsed_and_unannounc
 
     from community.services.rooms import join_room
 
-    await database_sync_to_async(join_room)(room_id=room.pk, user=dave, nickname="Newcomer")
+    await database_sync_to_async(join_room)(
+        room_id=room.pk, user=dave, nickname="Newcomer", is_open_profile=False
+    )
     await next_event(my_socket, "member.joined")
     dave_socket, _ = await ready_socket(dave, room.pk)
     await dave_socket.send_json_to({"type": "message.send", "body": "hello room"})
@@ -194,7 +196,11 @@ async def test_catch_up_after_reconnect_is_collapsed(trio):
 
 
 def test_room_preview_for_readers_folds_blocked_members(trio, client_for, make_user):
+    from community.services.rooms import update_room
+
     room = trio["room"]
+    # Only a web-public room shows its messages to readers who are not members.
+    update_room(room_id=room.pk, actor=trio["carol"], is_web_public=True)
     send_message(membership=trio["bob_member"], body="bob's secret take")
     send_message(membership=trio["my_member"], body="visible take")
     reader = make_user("reader")
