@@ -3,6 +3,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from community.nicknames import nickname_key
+
 
 class Room(models.Model):
     class Visibility(models.TextChoices):
@@ -135,6 +137,15 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.nickname} in {self.room_id}"
+
+    def save(self, *args, **kwargs):
+        # The key follows the nickname wherever it is saved (services, admin, seed data).
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "nickname" in update_fields:
+            self.nickname_key = nickname_key(self.nickname)
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "nickname_key"}
+        super().save(*args, **kwargs)
 
     @property
     def is_host(self) -> bool:

@@ -361,3 +361,13 @@ def test_a_race_past_the_check_is_a_409_not_a_500(cast, make_user, monkeypatch):
     with pytest.raises(ConflictError) as caught:
         join_room(room_id=cast["room"].pk, user=make_user("racer"), nickname="ｃａｐｔａｉｎ")
     assert caught.value.code == "nickname_taken"
+
+
+@pytest.mark.django_db
+def test_the_key_follows_the_nickname_however_it_is_saved(cast):
+    """Admin edits and seed data save the model directly: the key comes along."""
+    member = Membership.objects.get(pk=cast["mallory_member"].pk)
+    member.nickname = "Ｎｏｓｙ\u200d Parker"
+    member.save(update_fields=["nickname"])
+    member.refresh_from_db()
+    assert member.nickname_key == "nosy parker"
