@@ -6,7 +6,7 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseBadRequest, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponseBadRequest, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.formats import date_format
 from django.utils.timezone import localtime
@@ -22,6 +22,7 @@ from commerce.models import RoomPrice
 from commerce.providers.base import WebhookSignatureError
 from commerce.services.idempotency import run_idempotent
 from community.models import Room
+from community.selectors.rooms import room_visible_to
 from config.errors import DomainError
 
 STATEMENT_PAGE_SIZE = 50
@@ -241,7 +242,13 @@ def fee_schedule(request):
 
 @login_required
 def room_access(request, room_id: int):
-    room = get_object_or_404(Room, pk=room_id, is_archived=False, is_suspended=False)
+    # A private room is missing to whoever is not in it, unless they hold a usable invite
+    # (``?invite=<code>``): the same 404 as no room at all.
+    room = room_visible_to(
+        room_id=room_id, viewer=request.user, invite_code=request.GET.get("invite", "")
+    )
+    if room is None:
+        raise Http404(_("Room not found."))
     price = selectors.active_room_price(room_id=room.pk)
     form = RoomAccessForm(request.POST or None)
     if request.method == "POST" and price is not None and form.is_valid():

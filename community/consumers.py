@@ -17,7 +17,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from community.models import Membership
+from community.models import Membership, Room
 from community.selectors.messages import (
     membership_for_user,
     message_payload_by_id,
@@ -37,8 +37,8 @@ from config.errors import DomainError, RateLimitedError
 from config.realtime import ClosedSocketGuard
 from profiles.selectors import (
     blocked_member_ids_in_room,
-    blocked_user_ids,
     blocks_group_name,
+    viewer_blocks_anyone,
     with_collapsed_flags,
 )
 
@@ -89,19 +89,22 @@ def _membership_close_code(room_id: int, user_id: int) -> int | None:
     return _close_code_for(membership_for_user(room_id=room_id, user_id=user_id))
 
 
-def _room_exists(room_id: int) -> bool:
-    from community.models import Room
+def _room_known_to_outsiders(room_id: int) -> bool:
+    """Whether someone without a membership may learn the room exists: private and
+    suspended rooms close 4404 exactly like a missing room (docs/realtime.md)."""
+    from community.selectors.access import room_is_hidden_from_non_members
 
-    return Room.objects.filter(pk=room_id).exists()
+    room = Room.objects.filter(pk=room_id).only("visibility", "is_suspended").first()
+    return room is not None and not room_is_hidden_from_non_members(room)
 
 
 def _viewer_blocks(user_id: int, room_id: int) -> tuple[bool, frozenset[int]]:
-    """Whether the viewer blocked anyone, and the room memberships of those they did
-    (one query for the many who block no one)."""
-    blocked = blocked_user_ids(user_id)
-    if not blocked:
+    """Whether the viewer blocked anyone, and the room memberships whose messages they
+    fold (one query for the many who block no one). Account blocks fold only members
+    shown with their main profile; open profiles fold only by a member block."""
+    if not viewer_blocks_anyone(user_id):
         return False, frozenset()
-    return True, frozenset(blocked_member_ids_in_room(user_id, room_id, blocked_ids=blocked))
+    return True, frozenset(blocked_member_ids_in_room(user_id, room_id))
 
 
 def _history_page(room_id: int, after: int, viewer) -> tuple[list[dict], bool]:
@@ -254,7 +257,9 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
         membership = await database_sync_to_async(membership_for_user)(
             room_id=self.room_id, user_id=self.user_id
         )
-        if membership is None and not await database_sync_to_async(_room_exists)(self.room_id):
+        if membership is None and not await database_sync_to_async(_room_known_to_outsiders)(
+            self.room_id
+        ):
             return await self._close(CLOSE_ROOM_NOT_FOUND)
         refusal = _close_code_for(membership)
         if refusal:
@@ -483,9 +488,10 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
         if kind == "blocks.changed":
             await self._load_blocked_members()
             return await self.send_json(self._blocks_event())
-        if kind == "member.joined" and self.blocks_anyone:
-            # The one joining may be someone the viewer blocked, with a new membership:
-            # their messages arrive collapsed (no frame says so, to tell nobody who).
+        if kind in ("member.joined", "member.updated") and self.blocks_anyone:
+            # The one joining (or turning their main profile on or off) may be someone
+            # the viewer blocked by account: their messages arrive collapsed when they
+            # show their main profile (no frame says so, to tell nobody who).
             await self._load_blocked_members()
         if kind in MESSAGE_EVENTS and self.blocked_member_ids:
             (message,) = with_collapsed_flags([event["message"]], self.blocked_member_ids)

@@ -174,8 +174,10 @@ def room_detail(request, room_id: int):
             Membership.objects.filter(pk=room.viewer_membership_id)
         ).first()
     preview = []
-    if membership is None:
-        # Readers who are not members see the latest messages, read-only, by nickname.
+    if membership is None and selectors.can_read_messages(room):
+        # Readers of a web-public room who are not members see the latest messages,
+        # read-only, by nickname. Anyone else who is not a member (a password, approval,
+        # unlisted or paid room; a banned or departed member) sees no message content.
         preview = list(
             Message.objects.filter(room=room, deleted_at__isnull=True)
             .select_related("author")
@@ -191,6 +193,7 @@ def room_detail(request, room_id: int):
         "room": room,
         "membership": membership,
         "preview": preview,
+        "can_read_messages": selectors.can_read_messages(room),
         "similar": list(selectors.similar_rooms(room=room, viewer=viewer)[:6]),
         "pending_count": (
             selectors.pending_join_requests(room=room).count()
@@ -213,6 +216,15 @@ def room_members(request, room_id: int):
             "room": room,
             "members": list(selectors.room_members(room=room)[:500]),
             "banned": list(selectors.banned_members(room=room)[:200]) if is_host else [],
+            "blocked_ids": (
+                set(
+                    selectors.my_member_blocks(room=room, viewer=request.user).values_list(
+                        "membership_id", flat=True
+                    )
+                )
+                if room.viewer_membership_id
+                else set()
+            ),
             "is_host": is_host,
             "viewer_role": room.viewer_role,
         },
@@ -232,10 +244,16 @@ def room_join(request, room_id: int):
     invite = None
     code = request.POST.get("invite_code") or request.GET.get("invite", "")
     if code:
+        # Only a usable invite opens a room the viewer could not see otherwise; a used,
+        # expired or revoked one leaves them where they were (a private room: missing).
         invite = RoomInvite.objects.filter(room_id=room_id, code=code).first()
-        room = selectors.room_cards(Room.objects.filter(pk=room_id), request.user).first()
-        if room is None or invite is None:
-            raise Http404(_("This invite link is invalid or has expired."))
+        if invite is not None and not services.invite_is_usable(invite):
+            invite = None
+    if invite is not None:
+        room = selectors.room_cards(selectors.live_rooms().filter(pk=room_id), request.user)
+        room = room.first()
+        if room is None:
+            raise Http404(_("Room not found."))
     else:
         room = _readable_room(request, room_id)
     if room.viewer_membership_id:
@@ -392,7 +410,10 @@ def room_requests(request, room_id: int):
 @login_required
 @require_POST
 def member_action(request, room_id: int, membership_id: int, action: str):
-    """Host actions from the member list: role, mute, ban, unban, hand over."""
+    """Actions from the member list: block and unblock (any member, for themselves);
+    role, mute, ban, unban, hand over (hosts)."""
+    if action in ("block", "unblock"):
+        return _member_block_action(request, room_id, membership_id, block=action == "block")
     room = _host_room(request, room_id)
     try:
         if action == "role":
@@ -424,6 +445,29 @@ def member_action(request, room_id: int, membership_id: int, action: str):
         messages.error(request, exc.message)
     else:
         messages.success(request, _("Done."))
+    return redirect("room-members", room_id=room.pk)
+
+
+def _member_block_action(request, room_id: int, membership_id: int, *, block: bool):
+    room = _readable_room(request, room_id)
+    try:
+        if block:
+            services.block_member(room_id=room.pk, actor=request.user, membership_id=membership_id)
+        else:
+            services.unblock_member(
+                room_id=room.pk, actor=request.user, membership_id=membership_id
+            )
+    except NotFoundError as exc:
+        raise Http404(exc.message) from exc
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            _("Blocked. Their messages in this room are folded for you.")
+            if block
+            else _("Unblocked."),
+        )
     return redirect("room-members", room_id=room.pk)
 
 

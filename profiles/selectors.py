@@ -4,7 +4,8 @@ Other areas call the block helpers here:
 
 - reactions: ``is_blocked(blocker=target_author, blocked=reactor)`` before a reaction;
 - chat: ``blocked_member_ids_in_room(viewer, room_id)`` and ``is_collapsed_for`` to
-  mark the messages of people the viewer blocked as ``collapsed`` in payloads.
+  mark the messages of members the viewer blocked as ``collapsed`` in payloads (room
+  member blocks, and account blocks only for members shown with their main profile).
 """
 
 import base64
@@ -16,7 +17,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
-from community.models import Membership, Room
+from community.models import MemberBlock, Membership, Room
 from config.errors import DomainError, NotFoundError
 from profiles.models import Block, Follow, Profile, StatusPost, User
 from profiles.text import lookalike_key
@@ -37,9 +38,23 @@ def blocked_user_ids(viewer: UserOrId) -> set[int]:
 
 
 def blocks_anyone(viewer: UserOrId) -> Exists:
-    """Whether ``viewer`` blocked anyone, as an expression another query annotates: a
-    page read for the many who block no one then skips :func:`blocked_user_ids`."""
-    return Exists(Block.objects.filter(blocker_id=_id(viewer)))
+    """Whether ``viewer`` blocked anyone (an account or a room member), as an expression
+    another query annotates: a page read for the many who block no one then skips
+    :func:`blocked_member_ids_in_room`."""
+    viewer_id = _id(viewer)
+    return Exists(Block.objects.filter(blocker_id=viewer_id)) | Exists(
+        MemberBlock.objects.filter(blocker_id=viewer_id)
+    )
+
+
+def viewer_blocks_anyone(viewer: UserOrId) -> bool:
+    """:func:`blocks_anyone` as one query of its own."""
+    return bool(
+        User.objects.filter(pk=_id(viewer))
+        .annotate(blocks=blocks_anyone(viewer))
+        .values_list("blocks", flat=True)
+        .first()
+    )
 
 
 def blocker_ids(user: UserOrId) -> set[int]:
@@ -59,24 +74,36 @@ def is_blocked_either_way(a: UserOrId, b: UserOrId) -> bool:
     ).exists()
 
 
-def blocked_member_ids_in_room(
-    viewer: UserOrId, room_id: int, *, blocked_ids: set[int] | None = None
-) -> set[int]:
-    """Membership ids in ``room_id`` of users ``viewer`` blocked, in one query (none when
-    the caller passes ``blocked_ids`` from :func:`blocked_user_ids` and it is empty).
+def hidden_membership_q(viewer: UserOrId, *, prefix: str = "") -> Q:
+    """The memberships whose messages, mentions and reactions ``viewer`` does not want to
+    see, as a filter on a Membership (or, with ``prefix="membership__"``, on a row that
+    points at one). Two kinds:
+
+    - members ``viewer`` blocked in the room (``MemberBlock``, by membership);
+    - members shown with their main profile (``is_open_profile=False``) whose account
+      ``viewer`` blocked. An account block never reaches an open-profile membership:
+      otherwise blocking a handle would tell which nickname is theirs.
+    """
+    viewer_id = _id(viewer)
+    account_blocked = Block.objects.filter(blocker_id=viewer_id).values("blocked_id")
+    member_blocked = MemberBlock.objects.filter(blocker_id=viewer_id).values("membership_id")
+    pk = f"{prefix}pk" if prefix else "pk"
+    return Q(**{f"{pk}__in": member_blocked}) | Q(
+        **{f"{prefix}is_open_profile": False, f"{prefix}user_id__in": account_blocked}
+    )
+
+
+def blocked_member_ids_in_room(viewer: UserOrId, room_id: int) -> set[int]:
+    """Membership ids in ``room_id`` whose messages are collapsed for ``viewer`` (see
+    :func:`hidden_membership_q`), in one query.
 
     Payloads carry membership ids, never user ids (open profiles), so a consumer
     compares a message's author membership against this set.
     """
-    if blocked_ids is not None and not blocked_ids:
-        return set()
-    users = (
-        Block.objects.filter(blocker_id=_id(viewer)).values("blocked_id")
-        if blocked_ids is None
-        else blocked_ids
-    )
     return set(
-        Membership.objects.filter(room_id=room_id, user_id__in=users).values_list("id", flat=True)
+        Membership.objects.filter(hidden_membership_q(viewer), room_id=room_id).values_list(
+            "id", flat=True
+        )
     )
 
 

@@ -95,7 +95,10 @@ class ChatMessageSerializer(serializers.Serializer):
     reactions = serializers.ListField()
     media = serializers.DictField(allow_null=True)
     collapsed = serializers.BooleanField(
-        help_text="True when the viewer blocked the author: show it folded, opened on request."
+        help_text=(
+            "True when the viewer blocked the author in this room (or blocked the account of"
+            " an author shown with their main profile): show it folded, opened on request."
+        )
     )
 
 
@@ -171,7 +174,7 @@ class RoomMessagesView(APIView):
                     messages,
                     viewer=request.user,
                     # Most viewers block no one: their page needs no query for blocks.
-                    blocked_ids=None if getattr(room, "viewer_blocks_anyone", True) else set(),
+                    viewer_blocks_anyone=getattr(room, "viewer_blocks_anyone", None),
                 ),
                 "has_more": has_more,
                 "last_seq": room.last_message_seq,

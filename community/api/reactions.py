@@ -15,6 +15,7 @@ from community.models import ReactionTarget
 from community.selectors.media import AVATAR_SIZE, image_url, member_avatar_url
 from community.selectors.reactions import (
     check_can_view_reactions,
+    check_target_visible,
     reaction_summary,
     reactors,
     resolve_target,
@@ -117,6 +118,7 @@ class ReactionsView(APIView):
     )
     def get(self, request, pk: int):
         target = resolve_target(self.target_type, pk)
+        check_target_visible(target=target, viewer=request.user)
         raw_emoji = request.query_params.get("emoji", "")
         if not raw_emoji:
             check_can_view_reactions(target=target, viewer=request.user)
@@ -132,6 +134,7 @@ class ReactionsView(APIView):
 
     @extend_schema(request=ReactionInputSerializer, responses={200: ReactionSummarySerializer})
     def post(self, request, pk: int):
+        check_target_visible(target=resolve_target(self.target_type, pk), viewer=request.user)
         serializer = ReactionInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         reactions = check_add_reaction(
@@ -144,6 +147,7 @@ class ReactionsView(APIView):
 
     @extend_schema(parameters=[EMOJI_PARAMETER], responses={200: ReactionSummarySerializer})
     def delete(self, request, pk: int):
+        check_target_visible(target=resolve_target(self.target_type, pk), viewer=request.user)
         reactions = check_remove_reaction(
             user=request.user,
             target_type=self.target_type,

@@ -41,6 +41,14 @@ class MemberSerializer(serializers.Serializer):
         return member_payload(instance)
 
 
+class BlockedMemberSerializer(serializers.Serializer):
+    """A member I blocked in a room: their membership id and room nickname."""
+
+    membership_id = serializers.IntegerField(read_only=True)
+    nickname = serializers.CharField(source="membership.nickname", read_only=True)
+    blocked_at = serializers.DateTimeField(source="created_at", read_only=True)
+
+
 class ViewerMembershipField(serializers.Field):
     def __init__(self, **kwargs):
         kwargs["source"] = "*"

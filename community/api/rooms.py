@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from community.api.filters import room_filters
 from community.api.room_serializers import (
     BanSerializer,
+    BlockedMemberSerializer,
     InterestSerializer,
     InviteCreateSerializer,
     InviteSerializer,
@@ -334,6 +335,40 @@ class MemberBanView(APIView):
     def delete(self, request, room_id: int, membership_id: int):
         services.unban_member(room_id=room_id, actor=request.user, membership_id=membership_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MemberBlockView(APIView):
+    """Block or unblock one member of the room for myself (per room, by membership).
+
+    Their messages arrive ``collapsed`` for me, and their mentions, replies and
+    reactions stop reaching me; nothing tells them. Blocking an account
+    (``/users/<handle>/block/``) never does this to an open profile."""
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request, room_id: int, membership_id: int):
+        selectors.get_room_for_viewer(room_id=room_id, viewer=request.user)
+        services.block_member(room_id=room_id, actor=request.user, membership_id=membership_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, room_id: int, membership_id: int):
+        selectors.get_room_for_viewer(room_id=room_id, viewer=request.user)
+        services.unblock_member(room_id=room_id, actor=request.user, membership_id=membership_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MyMemberBlocksView(GenericAPIView):
+    """The members of this room I blocked (by room nickname), oldest block first."""
+
+    serializer_class = BlockedMemberSerializer
+    filter_backends: list = []
+
+    @extend_schema(responses=BlockedMemberSerializer(many=True))
+    def get(self, request, room_id: int):
+        room = selectors.get_room_for_viewer(room_id=room_id, viewer=request.user)
+        self.paginator.ordering = "id"
+        page = self.paginate_queryset(selectors.my_member_blocks(room=room, viewer=request.user))
+        return self.get_paginated_response(BlockedMemberSerializer(page, many=True).data)
 
 
 class MemberMuteView(APIView):

@@ -18,7 +18,7 @@ from community.models.notifications import (
     RoomNotificationLevel,
 )
 from community.models.reactions import Reaction, ReactionCount, ReactionTarget
-from community.models.rooms import JoinRequest, Membership, Room, RoomInvite
+from community.models.rooms import JoinRequest, MemberBlock, Membership, Room, RoomInvite
 
 __all__ = [
     "Appeal",
@@ -29,6 +29,7 @@ __all__ = [
     "Interest",
     "JoinRequest",
     "MediaAsset",
+    "MemberBlock",
     "Membership",
     "Message",
     "MessageEdit",

@@ -3,6 +3,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from community.nicknames import nickname_key
+
 
 class Room(models.Model):
     class Visibility(models.TextChoices):
@@ -89,6 +91,10 @@ class Membership(models.Model):
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
     state = models.CharField(max_length=10, choices=State.choices, default=State.ACTIVE)
     nickname = models.CharField(_("nickname"), max_length=40)
+    # ``nickname`` folded for comparison (``profiles.text.lookalike_key``: NFKC, case-fold,
+    # invisible characters dropped, Latin look-alikes): unique among a room's active
+    # members, so nobody can take the host's nickname with ``ＨＯＳＴ`` or a zero-width space.
+    nickname_key = models.CharField(max_length=200, default="", editable=False)
     # Bound to the room (MediaAsset.room): a private room's avatars are served only to
     # its members, and the asset is never the main profile's, so it links nothing.
     avatar_media = models.ForeignKey(
@@ -108,9 +114,21 @@ class Membership(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["room", "user"], name="one_membership_per_user"),
+            # Leaving and joining again makes a new membership (a new identity in the
+            # room); at most one is current (active, or banned until unbanned).
+            models.UniqueConstraint(
+                fields=["room", "user"],
+                condition=Q(state__in=["active", "banned"]),
+                name="one_current_membership_per_user",
+            ),
+            models.UniqueConstraint(
+                fields=["room", "nickname_key"],
+                condition=Q(state="active"),
+                name="nickname_unique_among_active_members",
+            ),
         ]
         indexes = [
+            models.Index(fields=["room", "user"], name="membership_room_user"),
             models.Index(fields=["room", "state", "role"]),
             models.Index(fields=["user", "state"]),
             # Trending reads recent joins per room.
@@ -119,6 +137,15 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.nickname} in {self.room_id}"
+
+    def save(self, *args, **kwargs):
+        # The key follows the nickname wherever it is saved (services, admin, seed data).
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "nickname" in update_fields:
+            self.nickname_key = nickname_key(self.nickname)
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "nickname_key"}
+        super().save(*args, **kwargs)
 
     @property
     def is_host(self) -> bool:
@@ -183,3 +210,28 @@ class RoomInvite(models.Model):
 
     def __str__(self) -> str:
         return f"invite {self.code} to {self.room_id}"
+
+
+class MemberBlock(models.Model):
+    """``blocker`` blocked one *membership* in a room (how Kakao Open Chat blocks inside
+    a room): that member's messages fold for the blocker there, and their mentions,
+    replies and reactions stop reaching them. It says nothing about the account behind
+    the membership: account blocks (``profiles.Block``) apply only to memberships shown
+    with the main profile, so blocking a handle never singles out an open profile."""
+
+    blocker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="member_blocks"
+    )
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="+")
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["blocker", "membership"], name="member_block_once"),
+        ]
+        indexes = [models.Index(fields=["blocker", "room"], name="member_block_blocker_room")]
+
+    def __str__(self) -> str:
+        return f"{self.blocker_id} ⊘ member {self.membership_id}"

@@ -11,12 +11,12 @@ from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
 from community.models import Membership, Message, MessageMention, ReactionTarget, Room
+from community.selectors.access import can_read_room_content, room_is_hidden_from_non_members
 from community.selectors.media import media_payload, member_avatar_url
 from community.selectors.reactions import reaction_summaries
 from config.errors import NotFoundError, PermissionDeniedError
 from profiles.selectors import (
     blocked_member_ids_in_room,
-    blocked_user_ids,
     blocks_anyone,
     with_collapsed_flags,
 )
@@ -36,7 +36,8 @@ _MEDIA_COLUMNS = (
 )  # fmt: skip
 _PAYLOAD_COLUMNS = (
     *(f.name for f in Message._meta.concrete_fields),
-    "author__id", "author__nickname", "author__room_id", "author__avatar_media_id",
+    "author__id", "author__nickname", "author__role", "author__room_id",
+    "author__avatar_media_id",
     *(f"author__avatar_media__{c}" for c in ("id", "key", "room_id", "state", "thumbnails")),
     "author__avatar_media__room__id", "author__avatar_media__room__visibility",
     "reply_to__id", "reply_to__seq", "reply_to__body", "reply_to__deleted_at",
@@ -59,6 +60,8 @@ def _author_payload(membership: Membership | None) -> dict[str, Any] | None:
         "membership_id": membership.pk,
         "nickname": membership.nickname,
         "avatar": member_avatar_url(membership),
+        # "owner" or "cohost" earn a badge next to the nickname; "member" none.
+        "role": membership.role,
     }
 
 
@@ -105,29 +108,27 @@ def _mentions_by_message(messages: list[Message]) -> dict[int, list[dict[str, An
 
 
 def message_payloads(
-    messages: list[Message], *, viewer=None, blocked_ids: set[int] | None = None
+    messages: list[Message], *, viewer=None, viewer_blocks_anyone: bool | None = None
 ) -> list[dict[str, Any]]:
     """Payloads for ``messages`` (loaded with ``_with_payload_relations``), in order.
 
     Batch-shaped on purpose: reactions and media fill their parts with one query per
     page, not one per message. ``viewer`` sets each reaction's ``me`` (and hides the
-    reactions of users they blocked) and ``collapsed`` on messages by people they
-    blocked; broadcasts, shared by a room, pass none and each socket flags its copy.
-    ``blocked_ids``: the users the viewer blocked, when the caller already knows them.
+    reactions of members they blocked) and ``collapsed`` on messages by members they
+    blocked (``profiles.selectors.hidden_membership_q``); broadcasts, shared by a room,
+    pass none and each socket flags its copy. ``viewer_blocks_anyone=False`` (the caller
+    knows the viewer blocks no one) saves the query for their blocks.
     """
     mentions = _mentions_by_message(messages)
     signed_in = viewer is not None and viewer.is_authenticated and bool(messages)
-    if not signed_in:
-        blocked_users = set()
-    else:
-        blocked_users = blocked_user_ids(viewer) if blocked_ids is None else blocked_ids
+    check_blocks = signed_in and viewer_blocks_anyone is not False
     # A message just sent (``do_send_message`` marks it with ``mention_list``) has no
     # reactions yet: no query for it, on the path of every send.
     reactions = reaction_summaries(
         ReactionTarget.MESSAGE,
         [m.pk for m in messages if not m.is_deleted and not hasattr(m, "mention_list")],
         viewer,
-        blocked_ids=blocked_users if signed_in else None,
+        viewer_blocks_anyone=check_blocks,
     )
     payloads = []
     for message in messages:
@@ -152,10 +153,10 @@ def message_payloads(
                 "collapsed": False,
             }
         )
-    if blocked_users:
+    if check_blocks:
         blocked: set[int] = set()
         for room_id in {message.room_id for message in messages}:
-            blocked |= blocked_member_ids_in_room(viewer, room_id, blocked_ids=blocked_users)
+            blocked |= blocked_member_ids_in_room(viewer, room_id)
         if blocked:
             payloads = with_collapsed_flags(payloads, blocked)
     return payloads
@@ -179,10 +180,12 @@ def active_membership(*, room_id: int, user_id: int) -> Membership | None:
 
 
 def membership_for_user(*, room_id: int, user_id: int) -> Membership | None:
-    """The user's membership in the room in any state (banned and left included)."""
+    """The user's latest membership in the room in any state (banned and left included):
+    the current one when there is one (a rejoin makes a new, later membership)."""
     return (
         Membership.objects.select_related("room", "user")
         .filter(room_id=room_id, user_id=user_id)
+        .order_by("-id")
         .first()
     )
 
@@ -196,7 +199,7 @@ def readable_room(*, room_id: int, user) -> tuple[Room, int | None]:
     the columns the history endpoint reads. ``room.viewer_blocks_anyone`` (signed-in
     viewers) lets the page skip loading the viewer's blocks when there are none."""
     rooms = Room.objects.filter(pk=room_id).only(
-        "id", "is_web_public", "is_suspended", "last_message_seq"
+        "id", "visibility", "is_web_public", "is_suspended", "last_message_seq"
     )
     signed_in = user is not None and user.is_authenticated
     if signed_in:
@@ -212,7 +215,9 @@ def readable_room(*, room_id: int, user) -> tuple[Room, int | None]:
     if room is None:
         raise NotFoundError(_("No such room."))
     is_member = signed_in and room.viewer_is_member
-    if not is_member and not (room.is_web_public and not room.is_suspended):
+    if not is_member and room_is_hidden_from_non_members(room):
+        raise NotFoundError(_("No such room."))  # exactly a missing room's answer
+    if not can_read_room_content(room, is_member=is_member):
         raise PermissionDeniedError(_("Only members can read this room."), code="not_member")
     return room, room.viewer_last_read_seq if is_member else None
 

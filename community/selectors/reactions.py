@@ -10,12 +10,14 @@ on its row lock for a few milliseconds each), which is also what makes every cou
 and the count in every live event, exact. Room "likes" read the same rows for trending.
 
 A page costs a fixed number of queries whatever its size:
-1. the users the viewer blocked (skipped for anonymous viewers and when the caller
-   passes them);
+1. status posts only: the users the viewer blocked (skipped for anonymous viewers and
+   when the caller passes them);
 2. the counter rows of all targets on the page, each with whether the viewer reacted
-   with that emoji (``me``) and, only when the viewer blocked anyone, how many of its
-   reactions are by blocked users, subtracted from the count: blocked users'
-   reactions are not shown to the blocker.
+   with that emoji (``me``) and how many of its reactions the viewer does not want to
+   see, subtracted from the count: on status posts those of blocked users, in rooms
+   those of blocked *members* (``profiles.selectors.hidden_membership_q``; an account
+   block counts only where the reactor shows their main profile, so a count never
+   tells a blocker which open profile belongs to the account they blocked).
 
 Live ``reaction.updated`` events go to a whole room at once, so they carry the room's
 shared counts; a blocker's next page load shows their own (smaller) numbers again.
@@ -31,8 +33,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from community.models import Membership, Message, Reaction, ReactionCount, ReactionTarget, Room
+from community.selectors.access import room_is_hidden_from_non_members
 from config.errors import DomainError, NotFoundError, PermissionDeniedError
 from profiles.models import StatusPost, User
+from profiles.selectors import hidden_membership_q
 
 ReactionSummary = list[dict]
 
@@ -43,12 +47,20 @@ def reaction_summaries(
     viewer: User | None,
     *,
     blocked_ids: set[int] | None = None,
+    viewer_blocks_anyone: bool | None = None,
 ) -> dict[int, ReactionSummary]:
     """``{target id: [{"emoji", "count", "me"}]}`` for a page of targets, emoji in first-used order.
 
     Every id asked for is in the result (an empty list when nothing is on it). Reactions
-    by users the viewer blocked are left out of the counts; pass ``blocked_ids`` when the
-    caller already has them (``profiles.selectors.blocked_user_ids``) to save a query.
+    the viewer does not want to see are left out of the counts:
+
+    - on status posts (main profiles), those of users the viewer blocked; pass
+      ``blocked_ids`` when the caller already has them
+      (``profiles.selectors.blocked_user_ids``) to save a query;
+    - in rooms (messages, room likes), those of the members the viewer blocked
+      (``profiles.selectors.hidden_membership_q``: member blocks, and account blocks
+      only where the reactor shows their main profile), as a subquery of the same
+      query; ``viewer_blocks_anyone=False`` leaves it out.
     """
     kind = ReactionTarget(target_type)
     ids = list(dict.fromkeys(ids))
@@ -59,22 +71,23 @@ def reaction_summaries(
     counts = ReactionCount.objects.filter(**{f"{field}__in": ids}, count__gt=0).order_by("id")
     columns = [field, "emoji", "count"]
     if viewer is not None and viewer.is_authenticated:
-        if blocked_ids is None:
-            blocked_ids = blocked_user_ids(viewer)
-        # The viewer's own ``me`` and the blocked users' share of each count, as
-        # subqueries of the counter rows: one round trip for the page, not three.
+        # The viewer's own ``me`` and the hidden share of each count, as subqueries of
+        # the counter rows: one round trip for the page, not three.
         same_target = Reaction.objects.filter(
             **{field: OuterRef(field)}, emoji=OuterRef("emoji")
         ).order_by()
         counts = counts.annotate(me=Exists(same_target.filter(user=viewer)))
         columns.append("me")
-        if blocked_ids:
-            hidden = (
-                same_target.filter(user_id__in=blocked_ids)
-                .values(field)
-                .annotate(n=Count("id"))
-                .values("n")
-            )
+        hidden_rows = None
+        if kind == ReactionTarget.STATUS_POST:
+            if blocked_ids is None:
+                blocked_ids = blocked_user_ids(viewer)
+            if blocked_ids:
+                hidden_rows = same_target.filter(user_id__in=blocked_ids)
+        elif viewer_blocks_anyone is not False:
+            hidden_rows = same_target.filter(hidden_membership_q(viewer, prefix="membership__"))
+        if hidden_rows is not None:
+            hidden = hidden_rows.values(field).annotate(n=Count("id")).values("n")
             counts = counts.annotate(hidden=Coalesce(Subquery(hidden), 0))
             columns.append("hidden")
     for row in counts.values(*columns):
@@ -184,7 +197,7 @@ def resolve_target(target_type: str, target_id: int) -> ResolvedTarget:
 
 def active_membership(*, room_id: int, user: User, lock: bool = False) -> Membership:
     """The user's active membership in the room, or PermissionDeniedError."""
-    memberships = Membership.objects.filter(room_id=room_id, user=user)
+    memberships = Membership.objects.filter(room_id=room_id, user=user).order_by("-id")
     if lock:
         memberships = memberships.select_for_update()
     membership = memberships.first()
@@ -232,6 +245,29 @@ def _blocks_between(*, author_id: int, user_id: int) -> tuple[bool, bool]:
     return author_id in pairs, user_id in pairs
 
 
+def check_target_visible(*, target: ResolvedTarget, viewer: User | None) -> None:
+    """A message or a like in a private (or suspended) room is missing to anyone who is
+    not in it: the same 404 as a missing target, before any other check answers 403."""
+    if target.room_id is None:
+        return
+    room = Room.objects.filter(pk=target.room_id).only("visibility", "is_suspended").first()
+    if room is None or not room_is_hidden_from_non_members(room):
+        return
+    in_room = (
+        viewer is not None
+        and viewer.is_authenticated
+        and Membership.objects.filter(
+            room_id=target.room_id,
+            user=viewer,
+            state__in=[Membership.State.ACTIVE, Membership.State.BANNED],
+        ).exists()
+    )
+    if not in_room:
+        if target.kind == ReactionTarget.ROOM:
+            raise NotFoundError(_("This room does not exist or is closed."))
+        raise NotFoundError(_("This message does not exist or was deleted."))
+
+
 def check_can_view_reactions(*, target: ResolvedTarget, viewer: User) -> None:
     """Message reactions are for the room's members; a room's likes are public like its
     card; a status post's are hidden from a user the author blocked."""
@@ -251,18 +287,20 @@ def reactors(*, target: ResolvedTarget, emoji: str, viewer: User) -> QuerySet[Re
     """
     if not emoji:
         raise DomainError(_("Choose an emoji."), fields={"emoji": [_("Required.")]})
-    reactions = Reaction.objects.filter(**target.column, emoji=emoji).exclude(
-        user_id__in=blocked_user_ids(viewer)
-    )
+    reactions = Reaction.objects.filter(**target.column, emoji=emoji)
     if target.room_id is not None:
         active_membership(room_id=target.room_id, user=viewer)
-        return reactions.select_related("membership__avatar_media__room").only(
+        # Members the viewer blocked; an account block only where the reactor shows
+        # their main profile (an open profile is never singled out by a handle).
+        hidden = hidden_membership_q(viewer, prefix="membership__")
+        return reactions.exclude(hidden).select_related("membership__avatar_media__room").only(
             "id", "emoji", "created_at", "membership__id", "membership__nickname",
             "membership__room_id", "membership__avatar_media",
         )  # fmt: skip
     check_not_blocked(author_id=target.author_id, user=viewer)
     return (
-        reactions.select_related("user__profile__avatar_media")
+        reactions.exclude(user_id__in=blocked_user_ids(viewer))
+        .select_related("user__profile__avatar_media")
         .only(
             "id", "emoji", "created_at", "user__id", "user__profile__handle",
             "user__profile__display_name", "user__profile__avatar_media",

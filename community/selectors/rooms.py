@@ -34,7 +34,17 @@ from django.db.models.functions import Coalesce, Power
 from django.utils import timezone
 from django.utils.translation import get_language, get_language_info, gettext
 
-from community.models import Interest, JoinRequest, Membership, Message, Reaction, Room
+from community.models import (
+    Interest,
+    JoinRequest,
+    MemberBlock,
+    Membership,
+    Message,
+    Reaction,
+    Room,
+    RoomInvite,
+)
+from community.selectors.access import can_read_room_content, can_see_room
 from community.selectors.media import member_avatar_url
 from config.errors import NotFoundError
 from profiles.models import Profile, User
@@ -165,17 +175,20 @@ def room_cards(queryset: QuerySet[Room], viewer: User | None) -> QuerySet[Room]:
 
 
 def can_read_room(room: Room, viewer: User | None) -> bool:
-    """Who may read a room (page, detail, members, history).
+    """Who may see a room (page, detail, members): ``community.selectors.access``."""
+    return can_see_room(
+        room,
+        signed_in=viewer is not None and viewer.is_authenticated,
+        is_member=getattr(room, "viewer_membership_id", None) is not None,
+    )
 
-    Private and suspended rooms: active members only. Public and unlisted rooms: anyone
-    signed in (unlisted rooms are just not listed). Without an account: web-public rooms.
-    """
-    is_member = getattr(room, "viewer_membership_id", None) is not None
-    if room.is_suspended or room.visibility == Room.Visibility.PRIVATE:
-        return is_member
-    if viewer is None or not viewer.is_authenticated:
-        return room.is_web_public and room.visibility == Room.Visibility.PUBLIC
-    return True
+
+def can_read_messages(room: Room) -> bool:
+    """Whether the viewer of ``room`` (annotated by :func:`with_viewer`) may read what is
+    said in it: active members, and anyone in a web-public room."""
+    return can_read_room_content(
+        room, is_member=getattr(room, "viewer_membership_id", None) is not None
+    )
 
 
 def get_room_for_viewer(*, room_id: int, viewer: User | None) -> Room:
@@ -184,6 +197,24 @@ def get_room_for_viewer(*, room_id: int, viewer: User | None) -> Room:
     if room is None or not can_read_room(room, viewer):
         raise NotFoundError(gettext("Room not found."))
     return room
+
+
+def invite_is_usable(invite: RoomInvite) -> bool:
+    if invite.revoked_at is not None:
+        return False
+    if invite.expires_at is not None and invite.expires_at <= timezone.now():
+        return False
+    return not (invite.max_uses and invite.use_count >= invite.max_uses)
+
+
+def room_visible_to(*, room_id: int, viewer: User | None, invite_code: str = "") -> Room | None:
+    """The live room if ``viewer`` may see it, or may because they hold a usable invite
+    to it (a private room's invitee); else None, exactly as for a missing room."""
+    room = room_cards(live_rooms().filter(pk=room_id), viewer).first()
+    if room is None or can_read_room(room, viewer):
+        return room
+    invite = RoomInvite.objects.filter(room_id=room_id, code=invite_code).first()
+    return room if invite_code and invite is not None and invite_is_usable(invite) else None
 
 
 def viewer_membership(*, room: Room, viewer: User | None) -> Membership | None:
@@ -253,6 +284,10 @@ def member_payload(membership: Membership) -> dict:
         "muted_until": membership.muted_until.isoformat() if membership.muted_until else None,
         "joined_at": membership.joined_at.isoformat() if membership.joined_at else None,
     }
+
+
+def my_member_blocks(*, room: Room, viewer: User) -> QuerySet[MemberBlock]:
+    return MemberBlock.objects.filter(room=room, blocker=viewer).select_related("membership")
 
 
 def pending_join_requests(*, room: Room) -> QuerySet[JoinRequest]:
@@ -410,38 +445,47 @@ def for_you_rooms(*, viewer: User) -> QuerySet[Room]:
     return room_cards(rooms, viewer)
 
 
-def similar_rooms(*, room: Room, viewer: User | None) -> QuerySet[Room]:
-    """Listed rooms sharing interests with ``room`` or members with it ("people here also
-    joined ..."); overlap counts more for small rooms."""
-    interest_ids = list(room.interests.values_list("pk", flat=True))
-    member_users = Membership.objects.filter(room=room, state=Membership.State.ACTIVE).values(
-        "user_id"
-    )
-    shared_members = (
-        Membership.objects.filter(
-            room=OuterRef("pk"), state=Membership.State.ACTIVE, user_id__in=member_users
-        )
+def _shared_hashtag_count(hashtag_ids: list[int]) -> Coalesce:
+    through = Room.hashtags.through
+    rows = (
+        through.objects.filter(room_id=OuterRef("pk"), hashtag_id__in=hashtag_ids)
         .order_by()
-        .values("room")
-        .annotate(shared=Count("pk"))
+        .values("room_id")
+        .annotate(shared=Count("hashtag_id"))
         .values("shared")
     )
+    return Coalesce(Subquery(rows), Value(0))
+
+
+def similar_rooms(*, room: Room, viewer: User | None) -> QuerySet[Room]:
+    """Listed rooms about the same things as ``room``: shared interests and hashtags,
+    then the same language, then activity.
+
+    Never derived from who is in the rooms: "people here also joined ..." in a small
+    room lists one member's other rooms, which unmasks an open profile.
+    """
+    interest_ids = list(room.interests.values_list("pk", flat=True))
+    hashtag_ids = list(room.hashtags.values_list("pk", flat=True))
     rooms = (
         live_rooms()
         .filter(visibility=Room.Visibility.PUBLIC)
         .exclude(pk=room.pk)
         .annotate(
             shared_interests=_shared_interest_count(interest_ids),
-            shared_members=Coalesce(Subquery(shared_members), Value(0)),
+            shared_hashtags=_shared_hashtag_count(hashtag_ids),
+            same_language=Case(
+                When(language=room.language, then=Value(1.0)),
+                default=Value(0.0),
+                output_field=FloatField(),
+            ),
         )
-        .filter(Q(shared_interests__gt=0) | Q(shared_members__gt=0))
+        .filter(Q(shared_interests__gt=0) | Q(shared_hashtags__gt=0))
         .annotate(
             similarity_score=F("shared_interests") * Value(2.0)
-            + F("shared_members")
-            * Value(4.0)
-            / Power(F("member_count") + Value(1.0, output_field=FloatField()), Value(0.5))
+            + F("shared_hashtags") * Value(1.5)
+            + F("same_language")
         )
-        .order_by("-similarity_score", "-id")
+        .order_by("-similarity_score", "-last_activity_at", "-id")
     )
     return room_cards(rooms, viewer)
 

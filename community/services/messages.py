@@ -146,9 +146,11 @@ def _load_message_for_update(message_id: int) -> tuple[Message, Room]:
 
 def _fresh_membership(*, room: Room, user_id: int) -> Membership:
     # The room avatar rides along: the sent message's payload shows it, no extra trip.
+    # The latest membership is the current one (a rejoin makes a new membership).
     membership = (
         Membership.objects.select_related("user", "avatar_media")
         .filter(room=room, user_id=user_id)
+        .order_by("-id")
         .first()
     )
     if membership is None:

@@ -22,7 +22,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, JSONField, OuterRef, Q, Subquery
+from django.db.models import Exists, JSONField, OuterRef, Subquery
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -30,6 +30,7 @@ from django.utils.translation import ngettext
 
 from community.models import (
     JoinRequest,
+    MemberBlock,
     Membership,
     Message,
     MessageMention,
@@ -38,6 +39,7 @@ from community.models import (
     Room,
     RoomNotificationLevel,
 )
+from community.nicknames import nickname_key
 from community.selectors.notifications import (
     in_quiet_hours,
     notification_payload,
@@ -49,7 +51,6 @@ from community.selectors.notifications import (
 )
 from config.errors import DomainError, NotFoundError
 from config.realtime import broadcast_on_commit
-from profiles.text import fold
 
 logger = logging.getLogger(__name__)
 
@@ -105,10 +106,10 @@ def mention_candidates(body: str) -> list[tuple[int, list[str]]]:
 def resolve_mentions(*, room_id: int, body: str, author_id: int | None) -> list[Membership]:
     """Active members of the room named by ``@nickname`` in ``body``.
 
-    Only room nicknames are matched (ignoring case), never a username, handle or
-    display name: an open profile must not be reachable by its main name. The longest
-    nickname wins at each ``@``; the author is never mentioned. (SQLite compares case
-    for ASCII letters only; PostgreSQL for all scripts.)
+    Only room nicknames are matched (folded as nicknames are compared:
+    ``community.nicknames.nickname_key``), never a username, handle or display
+    name: an open profile must not be reachable by its main name. The longest nickname
+    wins at each ``@``; the author is never mentioned.
     """
     candidates = mention_candidates(body)
     if not candidates:
@@ -116,25 +117,18 @@ def resolve_mentions(*, room_id: int, body: str, author_id: int | None) -> list[
     options = list(dict.fromkeys(option for _start, found in candidates for option in found))[
         :MAX_MENTION_OPTIONS
     ]
-    # One query: nicknames equal to a candidate ignoring case; folding is checked below.
-    matches_any = Q()
-    for option in options:
-        matches_any |= Q(nickname__iexact=option)
-    wanted = {fold(option) for option in options}
-    members = [
-        member
-        for member in Membership.objects.filter(
-            matches_any, room_id=room_id, state=Membership.State.ACTIVE
-        )
-        if fold(member.nickname) in wanted
-    ]
+    # One query over the folded nicknames (``Membership.nickname_key``, unique among a
+    # room's active members, so one ``@name`` is one person).
+    wanted = {nickname_key(option) for option in options}
     by_key: dict[str, list[Membership]] = {}
-    for member in members:
-        by_key.setdefault(fold(member.nickname), []).append(member)
+    for member in Membership.objects.filter(
+        room_id=room_id, state=Membership.State.ACTIVE, nickname_key__in=wanted
+    ):
+        by_key.setdefault(member.nickname_key, []).append(member)
     mentioned: dict[int, Membership] = {}
     for _start, options in candidates:
         for option in sorted(options, key=len, reverse=True):
-            matches = by_key.get(fold(option))
+            matches = by_key.get(nickname_key(option))
             if matches:
                 for member in matches:
                     if member.pk != author_id:
@@ -165,6 +159,7 @@ def record_message_mentions(*, message: Message) -> list[Membership]:
             actor_label=author.nickname,
             data={"excerpt": message.body[:140]},
             membership=member,
+            actor_membership=author,
         )
     reply_to = message.reply_to
     if (
@@ -186,6 +181,7 @@ def record_message_mentions(*, message: Message) -> list[Membership]:
                 actor_label=author.nickname,
                 data={"excerpt": message.body[:140]},
                 membership=replied,
+                actor_membership=author,
             )
     return mentioned
 
@@ -193,9 +189,19 @@ def record_message_mentions(*, message: Message) -> list[Membership]:
 # --- creating notifications -----------------------------------------------------------------
 
 
-def _muted_and_blocked(*, recipient_id: int, actor_user_id: int | None) -> tuple[list, bool]:
-    """The recipient's muted kinds and whether they blocked the actor, in one query
-    (the block only when the profiles feature's Block exists)."""
+def _muted_and_blocked(
+    *,
+    recipient_id: int,
+    actor_user_id: int | None,
+    actor_membership: Membership | None = None,
+    actor_anonymous: bool = False,
+) -> tuple[list, bool]:
+    """The recipient's muted kinds and whether they blocked the actor, in one query.
+
+    In a room the actor is a membership: blocked when the recipient blocked that member,
+    or blocked the account *and* the member shows their main profile. An account block
+    never silences an open profile (``actor_anonymous``, or an open-profile
+    ``actor_membership``): the missing notification would tell the blocker who it is."""
     from profiles.models import User
 
     annotations = {
@@ -208,12 +214,17 @@ def _muted_and_blocked(*, recipient_id: int, actor_user_id: int | None) -> tuple
         block_model = apps.get_model("profiles", "Block")
     except LookupError:
         block_model = None
-    if actor_user_id is not None and block_model is not None:
+    if actor_membership is not None:
+        actor_anonymous = actor_membership.is_open_profile
+        annotations["member_blocked"] = Exists(
+            MemberBlock.objects.filter(blocker_id=OuterRef("pk"), membership_id=actor_membership.pk)
+        )
+    if actor_user_id is not None and block_model is not None and not actor_anonymous:
         annotations["blocked"] = Exists(
             block_model.objects.filter(blocker_id=OuterRef("pk"), blocked_id=actor_user_id)
         )
     row = User.objects.filter(pk=recipient_id).values(**annotations).first() or {}
-    return row.get("muted") or [], bool(row.get("blocked"))
+    return row.get("muted") or [], bool(row.get("blocked") or row.get("member_blocked"))
 
 
 def _wanted(
@@ -222,11 +233,16 @@ def _wanted(
     actor_user_id: int | None,
     kind: str,
     membership: Membership | None,
+    actor_membership: Membership | None = None,
+    actor_anonymous: bool = False,
 ) -> bool:
     if actor_user_id is not None and actor_user_id == recipient_id:
         return False
     muted_kinds, blocked = _muted_and_blocked(
-        recipient_id=recipient_id, actor_user_id=actor_user_id
+        recipient_id=recipient_id,
+        actor_user_id=actor_user_id,
+        actor_membership=actor_membership,
+        actor_anonymous=actor_anonymous,
     )
     if blocked or kind in muted_kinds:
         return False
@@ -266,9 +282,16 @@ def _notify(
     message: Message | None = None,
     data: dict | None = None,
     membership: Membership | None = None,
+    actor_membership: Membership | None = None,
+    actor_anonymous: bool = False,
 ) -> Notification | None:
     if not _wanted(
-        recipient_id=recipient_id, actor_user_id=actor_user_id, kind=kind, membership=membership
+        recipient_id=recipient_id,
+        actor_user_id=actor_user_id,
+        kind=kind,
+        membership=membership,
+        actor_membership=actor_membership,
+        actor_anonymous=actor_anonymous,
     ):
         return None
     notification = Notification.objects.create(
@@ -294,11 +317,16 @@ def _notify_grouped(
     message: Message | None = None,
     data: dict | None = None,
     membership: Membership | None = None,
+    actor_membership: Membership | None = None,
 ) -> Notification | None:
     """One notification per (recipient, kind, target): a repeat bumps its count, puts
     the actor first and makes it unread again."""
     if not _wanted(
-        recipient_id=recipient_id, actor_user_id=actor_user_id, kind=kind, membership=membership
+        recipient_id=recipient_id,
+        actor_user_id=actor_user_id,
+        kind=kind,
+        membership=membership,
+        actor_membership=actor_membership,
     ):
         return None
     with transaction.atomic():
@@ -357,9 +385,11 @@ def notify_reaction(*, target, actor_membership_or_user) -> Notification | None:
         if isinstance(actor_membership_or_user, Membership):
             actor = actor_membership_or_user
         else:
-            actor = Membership.objects.filter(
-                room_id=target.room_id, user=actor_membership_or_user
-            ).first()
+            actor = (
+                Membership.objects.filter(room_id=target.room_id, user=actor_membership_or_user)
+                .order_by("-id")
+                .first()
+            )
             if actor is None:
                 return None
         if actor.room_id != target.room_id:
@@ -381,6 +411,7 @@ def notify_reaction(*, target, actor_membership_or_user) -> Notification | None:
             message=target,
             data={"target": "message", "excerpt": target.body[:140]},
             membership=owner,
+            actor_membership=actor,
         )
     # A status post (profiles): its author is a user, seen by their main profile.
     user = getattr(actor_membership_or_user, "user", actor_membership_or_user)
@@ -429,6 +460,7 @@ def notify_join_request(*, request: JoinRequest) -> list[Notification]:
             actor_label=request.nickname,
             room=request.room,
             data={"request_id": request.pk},
+            actor_anonymous=request.is_open_profile,
         )
         if notification:
             created.append(notification)

@@ -13,14 +13,23 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from commerce.services import check_room_entry_allowed
-from community.models import Hashtag, Interest, JoinRequest, Membership, Room, RoomInvite
-from community.selectors.rooms import member_payload
+from community.models import (
+    Hashtag,
+    Interest,
+    JoinRequest,
+    MemberBlock,
+    Membership,
+    Room,
+    RoomInvite,
+)
+from community.nicknames import nickname_key
+from community.selectors.rooms import invite_is_usable, member_payload
 from community.services.media import MediaUse, release_media_asset, upload_image_for
 from community.services.notifications import notify_join_request, user_group
 from config.counters import count_in_window, forget_in_window, uncount_in_window
@@ -74,6 +83,35 @@ def _clean_nickname(nickname: str) -> str:
             _("Choose a nickname for this room."), fields={"nickname": [_("Required.")]}
         )
     return nickname
+
+
+def _nickname_taken_error() -> ConflictError:
+    return ConflictError(
+        _("That nickname is taken in this room."),
+        code="nickname_taken",
+        fields={"nickname": [_("That nickname is taken in this room.")]},
+    )
+
+
+def _check_nickname_free(room: Room, key: str, *, exclude_pk: int | None = None) -> None:
+    """The caller holds the room lock; the partial unique index backs this up."""
+    taken = Membership.objects.filter(room=room, state=Membership.State.ACTIVE, nickname_key=key)
+    if exclude_pk is not None:
+        taken = taken.exclude(pk=exclude_pk)
+    if taken.exists():
+        raise _nickname_taken_error()
+
+
+def _save_membership(membership: Membership, **kwargs) -> None:
+    """Create or save ``membership``; a unique index refusing it (a nickname or a second
+    current membership slipping past the checks) is a 409, not a 500."""
+    try:
+        with transaction.atomic():
+            membership.save(**kwargs)
+    except IntegrityError as exc:
+        if "nickname" in str(exc):
+            raise _nickname_taken_error() from exc
+        raise ConflictError(_("You are already in this room."), code="already_member") from exc
 
 
 def _clean_capacity(capacity: int, *, member_count: int = 0) -> int:
@@ -222,6 +260,7 @@ def create_room(
             user=owner,
             role=Membership.Role.OWNER,
             nickname=nickname,
+            nickname_key=nickname_key(nickname),
             is_open_profile=is_open_profile,
         )
     )
@@ -330,36 +369,26 @@ def _find_invite(room: Room, code: str) -> RoomInvite | None:
     return invite
 
 
-def invite_is_usable(invite: RoomInvite) -> bool:
-    if invite.revoked_at is not None:
-        return False
-    if invite.expires_at is not None and invite.expires_at <= timezone.now():
-        return False
-    return not (invite.max_uses and invite.use_count >= invite.max_uses)
+def _admit(*, room: Room, user: User, nickname: str, is_open_profile: bool) -> Membership:
+    """Make ``user`` an active member. The caller holds the room lock and checked capacity.
 
-
-def _admit(
-    *, room: Room, user: User, nickname: str, is_open_profile: bool, existing: Membership | None
-) -> Membership:
-    """Make ``user`` an active member. The caller holds the room lock and checked capacity."""
+    Always a new membership: someone who left and comes back is a new identity in the
+    room (a new membership id), so their earlier messages (which keep pointing at the
+    old membership and its nickname) are never linked to the new nickname.
+    """
     if room.member_count >= room.capacity:
         raise ConflictError(_("This room is full."), code="room_full")
+    key = nickname_key(nickname)
+    _check_nickname_free(room, key)
     now = timezone.now()
-    if existing:
-        existing.state = Membership.State.ACTIVE
-        existing.nickname = nickname
-        existing.is_open_profile = is_open_profile
-        existing.role = Membership.Role.MEMBER
-        existing.joined_at = now
-        existing.left_at = None
-        existing.save(
-            update_fields=["state", "nickname", "is_open_profile", "role", "joined_at", "left_at"]
-        )
-        membership = existing
-    else:
-        membership = Membership.objects.create(
-            room=room, user=user, nickname=nickname, is_open_profile=is_open_profile
-        )
+    membership = Membership(
+        room=room,
+        user=user,
+        nickname=nickname,
+        nickname_key=key,
+        is_open_profile=is_open_profile,
+    )
+    _save_membership(membership, force_insert=True)
     Room.objects.filter(pk=room.pk).update(member_count=F("member_count") + 1, last_activity_at=now)
     room.member_count += 1
     room.last_activity_at = now
@@ -367,6 +396,16 @@ def _admit(
     _broadcast_member("member.joined", membership)
     _broadcast_room_joined(membership)
     return membership
+
+
+def _current_membership(room: Room, user_id: int) -> Membership | None:
+    """The user's active or banned membership (at most one); older, left ones are past
+    identities and do not count."""
+    return Membership.objects.filter(
+        room=room,
+        user_id=user_id,
+        state__in=[Membership.State.ACTIVE, Membership.State.BANNED],
+    ).first()
 
 
 def join_room(
@@ -466,7 +505,7 @@ def _join_room_locked(
     message: str,
 ) -> Membership | JoinRequest:
     room = _lock_room(room_id)
-    existing = Membership.objects.filter(room=room, user=user).first()
+    existing = _current_membership(room, user.pk)
     if existing and existing.state == Membership.State.BANNED:
         raise PermissionDeniedError(_("You are banned from this room."), code="banned")
     if existing and existing.state == Membership.State.ACTIVE:
@@ -480,6 +519,7 @@ def _join_room_locked(
     if room.is_archived or room.is_suspended:
         raise PermissionDeniedError(_("This room is not accepting members."), code="closed")
     nickname = _clean_nickname(nickname)
+    _check_nickname_free(room, nickname_key(nickname))
     if (
         room.join_policy == Room.JoinPolicy.PASSWORD
         and invite is None
@@ -512,13 +552,7 @@ def _join_room_locked(
         )
         notify_join_request(request=request)
         return request
-    return _admit(
-        room=room,
-        user=user,
-        nickname=nickname,
-        is_open_profile=is_open_profile,
-        existing=existing,
-    )
+    return _admit(room=room, user=user, nickname=nickname, is_open_profile=is_open_profile)
 
 
 def _lock_pending_request(room: Room, request_id: int) -> JoinRequest:
@@ -537,7 +571,7 @@ def approve_join_request(*, room_id: int, request_id: int, actor: User) -> Membe
     room = _lock_room(room_id)
     host = _require_host(room, actor)
     request = _lock_pending_request(room, request_id)
-    existing = Membership.objects.filter(room=room, user_id=request.user_id).first()
+    existing = _current_membership(room, request.user_id)
     if existing and existing.state == Membership.State.BANNED:
         raise ConflictError(_("This person is banned from the room."), code="banned")
     if existing and existing.state == Membership.State.ACTIVE:
@@ -549,7 +583,6 @@ def approve_join_request(*, room_id: int, request_id: int, actor: User) -> Membe
             user=request.user,
             nickname=request.nickname,
             is_open_profile=request.is_open_profile,
-            existing=existing,
         )
     request.state = JoinRequest.State.APPROVED
     request.decided_at = timezone.now()
@@ -742,12 +775,14 @@ def update_my_membership(
     fields = []
     if nickname is not None:
         membership.nickname = _clean_nickname(nickname)
-        fields.append("nickname")
+        membership.nickname_key = nickname_key(membership.nickname)
+        _check_nickname_free(room, membership.nickname_key, exclude_pk=membership.pk)
+        fields += ["nickname", "nickname_key"]
     if is_open_profile is not None:
         membership.is_open_profile = bool(is_open_profile)
         fields.append("is_open_profile")
     if fields:
-        membership.save(update_fields=fields)
+        _save_membership(membership, update_fields=fields)
     if avatar:
         membership.avatar_media = upload_image_for(
             user=user, file=avatar, target=MediaUse.MEMBER_AVATAR, target_id=room.pk, field="avatar"
@@ -821,3 +856,46 @@ def end_lapsed_membership(*, room_id: int, user_id: int) -> Membership | None:
         return None
     _mark_left(room, membership, state=Membership.State.LEFT)
     return membership
+
+
+# --- member blocks (per room, by membership) ------------------------------------------------
+
+
+def _broadcast_blocks_changed(user_id: int) -> None:
+    from profiles.selectors import blocks_group_name
+
+    broadcast_on_commit(blocks_group_name(user_id), {"type": "blocks.changed"})
+
+
+@transaction.atomic
+def block_member(*, room_id: int, actor: User, membership_id: int) -> MemberBlock:
+    """Block one member of a room (idempotent): their messages fold for ``actor`` there
+    and their mentions, replies and reactions stop reaching them. Any membership of the
+    room, past ones included (their old messages are still in the history)."""
+    blocker = Membership.objects.filter(
+        room_id=room_id, user=actor, state=Membership.State.ACTIVE
+    ).first()
+    if blocker is None:
+        raise PermissionDeniedError(
+            _("Only members can block members of this room."), code="not_member"
+        )
+    target = Membership.objects.filter(pk=membership_id, room_id=room_id).first()
+    if target is None:
+        raise NotFoundError(_("That member is not in this room."))
+    if target.user_id == actor.pk:
+        raise DomainError(_("You cannot block yourself."), code="invalid")
+    block, created = MemberBlock.objects.get_or_create(
+        blocker=actor, membership=target, defaults={"room_id": room_id}
+    )
+    if created:
+        _broadcast_blocks_changed(actor.pk)
+    return block
+
+
+@transaction.atomic
+def unblock_member(*, room_id: int, actor: User, membership_id: int) -> None:
+    deleted, _rows = MemberBlock.objects.filter(
+        blocker=actor, room_id=room_id, membership_id=membership_id
+    ).delete()
+    if deleted:
+        _broadcast_blocks_changed(actor.pk)

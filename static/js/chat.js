@@ -84,6 +84,17 @@
     return config.messageUrlTemplate.replace(/\/0\/$/, "/" + id + "/");
   }
 
+  function blockUrl(membershipId) {
+    return root.dataset.blockUrlTemplate.replace(/\/0\/block\/$/, "/" + membershipId + "/block/");
+  }
+
+  // The owner's and co-hosts' badge next to their nickname, so a look-alike is told apart.
+  function badgeText(role) {
+    if (role === "owner") return t("Owner");
+    if (role === "cohost") return t("Co-host");
+    return "";
+  }
+
   function api(method, url, body) {
     var headers = { "Accept": "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -152,6 +163,9 @@
     node.querySelector(".chat-collapsed").hidden = !folded;
     if (folded) return node;
     node.querySelector(".chat-author").textContent = message.author ? message.author.nickname : "";
+    var badge = node.querySelector(".chat-badge");
+    badge.textContent = message.author ? badgeText(message.author.role) : "";
+    badge.hidden = !badge.textContent;
     var time = node.querySelector(".chat-time");
     time.dateTime = message.created_at;
     time.textContent = new Date(message.created_at).toLocaleTimeString(document.documentElement.lang || [], { hour: "2-digit", minute: "2-digit" });
@@ -174,6 +188,8 @@
     var tip = node.querySelector("[data-action=tip]");
     tip.hidden = mine || message.deleted || !message.author || !root.dataset.tipUrl;
     if (!tip.hidden) tip.href = root.dataset.tipUrl + "?message=" + encodeURIComponent(message.id);
+    // Block this member in this room (for me only): the server's blocks.changed refolds.
+    node.querySelector("[data-action=block]").hidden = mine || !message.author || !root.dataset.blockUrlTemplate;
     // The reactions feature draws its bar into each message (and fills message.reactions).
     window.MoimReactions && window.MoimReactions.renderBar(node, message);
     // Image and video messages draw their media (static/js/media.js).
@@ -445,6 +461,11 @@
       upsert(message);
       var shown = state.nodes.get(message.id);
       if (shown) shown.focus();
+      return;
+    }
+    if (button.dataset.action === "block" && message.author
+        && window.confirm(t("Block this member? Their messages in this room are folded for you; they are not told."))) {
+      api("POST", blockUrl(message.author.membership_id)).catch(showError);
       return;
     }
     if (button.dataset.action === "reply") setReply(message);

@@ -67,6 +67,25 @@ MATRIX = [
     ("delete", "rooms/{room}/members/{banned}/ban/", None, (401, 403, 403, 403, 204, 204)),
     ("post", "rooms/{room}/members/{member}/mute/", {"minutes": 5},
      (401, 403, 403, 403, 200, 200)),
+    # blocking a member for myself (per room, by membership): members only, not yourself
+    ("post", "rooms/{room}/members/{member}/block/", None, (401, 400, 403, 403, 204, 403)),
+    ("delete", "rooms/{room}/members/{member}/block/", None, (401, 204, 204, 204, 204, 204)),
+    ("get", "rooms/{room}/blocks/", None, (401, 200, 200, 200, 200, 200)),
+    # a private room is missing to everyone not in it: the same answers as {missing}
+    ("get", "rooms/{private}/", None, (404, 404, 404, 404, 404, 404)),
+    ("get", "rooms/{missing}/", None, (404, 404, 404, 404, 404, 404)),
+    ("get", "rooms/{private}/messages/", None, (404, 404, 404, 404, 404, 404)),
+    ("get", "rooms/{missing}/messages/", None, (404, 404, 404, 404, 404, 404)),
+    ("get", "rooms/{private}/members/", None, (404, 404, 404, 404, 404, 404)),
+    ("get", "rooms/{private}/similar/", None, (404, 404, 404, 404, 404, 404)),
+    ("get", "rooms/{private}/reactions/", None, (401, 404, 404, 404, 404, 404)),
+    ("get", "rooms/{missing}/reactions/", None, (401, 404, 404, 404, 404, 404)),
+    ("post", "rooms/{private}/reactions/", {"emoji": "👍"}, (401, 404, 404, 404, 404, 404)),
+    ("get", "messages/{private_message}/reactions/", None, (401, 404, 404, 404, 404, 404)),
+    ("post", "rooms/{private}/join/", {"nickname": "x"}, (401, 404, 404, 404, 404, 404)),
+    ("post", "rooms/{private}/members/{private_member}/block/", None,
+     (401, 404, 404, 404, 404, 404)),
+    ("get", "rooms/{private}/blocks/", None, (401, 404, 404, 404, 404, 404)),
     ("post", "rooms/{room}/transfer/", {"membership_id": "{member}"},
      (401, 403, 403, 403, 200, 403)),
     ("get", "rooms/{room}/requests/", None, (401, 403, 403, 403, 200, 403)),
@@ -191,6 +210,10 @@ def world(make_user, make_room, make_member):
     )
     upload = create_media_asset(owner=member, file=_png(), room=room)
     held = do_hold_message(membership=member_ship, body="held for review", rule_kind="word")
+    private_owner = make_user("private_owner")
+    private = make_room(owner=private_owner, visibility=Room.Visibility.PRIVATE, title="Hidden")
+    private_member = active_membership(room_id=private.pk, user_id=private_owner.pk)
+    private_message = check_send_message(membership=private_member, body="secret").message
     return {
         "users": {
             "anonymous": None,
@@ -215,6 +238,10 @@ def world(make_user, make_room, make_member):
             "media_key": upload.key,
             "variant": "original",
             "notification": 999999,
+            "private": private.pk,
+            "private_member": private_member.pk,
+            "private_message": private_message.pk,
+            "missing": private.pk + 1000,
         },
     }
 

@@ -1,5 +1,7 @@
 """Messages of people the viewer blocked arrive collapsed: history, sockets, room preview.
 
+Here bob shows his main profile in the room, so blocking his account folds him; an
+open profile folds only by a member block (tests/community/test_member_blocks.py).
 Each viewer gets their own flags: the same broadcast reaches a third member unfolded.
 """
 
@@ -31,7 +33,7 @@ def trio(make_user, make_room, make_member):
         "bob": bob,
         "carol": carol,
         "my_member": make_member(room, me, nickname="Me here"),
-        "bob_member": make_member(room, bob, nickname="Bobby"),
+        "bob_member": make_member(room, bob, nickname="Bobby", is_open_profile=False),
     }
 
 
@@ -163,7 +165,9 @@ async def test_someone_i_blocked_who_joins_later_arrives_collapsed_and_unannounc
 
     from community.services.rooms import join_room
 
-    await database_sync_to_async(join_room)(room_id=room.pk, user=dave, nickname="Newcomer")
+    await database_sync_to_async(join_room)(
+        room_id=room.pk, user=dave, nickname="Newcomer", is_open_profile=False
+    )
     await next_event(my_socket, "member.joined")
     dave_socket, _ = await ready_socket(dave, room.pk)
     await dave_socket.send_json_to({"type": "message.send", "body": "hello room"})
@@ -192,7 +196,11 @@ async def test_catch_up_after_reconnect_is_collapsed(trio):
 
 
 def test_room_preview_for_readers_folds_blocked_members(trio, client_for, make_user):
+    from community.services.rooms import update_room
+
     room = trio["room"]
+    # Only a web-public room shows its messages to readers who are not members.
+    update_room(room_id=room.pk, actor=trio["carol"], is_web_public=True)
     send_message(membership=trio["bob_member"], body="bob's secret take")
     send_message(membership=trio["my_member"], body="visible take")
     reader = make_user("reader")

@@ -252,17 +252,17 @@ def test_scroll_back_reply_edit_and_delete_in_a_browser(
 def test_messages_by_someone_i_blocked_fold_and_open_on_request(
     live_server_url, make_user, make_room, make_member, monkeypatch
 ):
+    """Blocking is per room, by member (the message's "Block in this room" action): an
+    account block never folds an open profile. Hosts carry a badge."""
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "1")
-    from profiles.services import block_user
-
     host = make_user("host")
-    room = make_room(owner=host)
+    room = make_room(owner=host, nickname="Hostess")
     guest = make_user("guest")
     make_member(room, guest, nickname="Guest")
     troll = make_user("troll")
     troll_membership = make_member(room, troll, nickname="Trolly")
     send_message(membership=troll_membership, body="<b>rude words</b>")
-    block_user(blocker=guest, blocked=troll)
+    send_message(membership=Membership.objects.get(room=room, user=host), body="be nice, please")
 
     with playwright_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM)
@@ -274,14 +274,22 @@ def test_messages_by_someone_i_blocked_fold_and_open_on_request(
             page.wait_for_selector("[data-chat-connection][data-state=open]", timeout=15000)
             troll_page.wait_for_selector("[data-chat-connection][data-state=open]", timeout=15000)
             first = page.locator('.chat-message[data-seq="1"]')
-            assert "is-collapsed" in first.get_attribute("class")
+            page.wait_for_selector('.chat-message[data-seq="2"]', timeout=10000)
+            badge = page.locator('.chat-message[data-seq="2"] .chat-badge')
+            assert badge.is_visible() and badge.inner_text() == "Owner"
+            assert not first.locator(".chat-badge").is_visible()
+
+            # Block Trolly from his message's actions (the confirm is accepted).
+            page.on("dialog", lambda dialog: dialog.accept())
+            first.locator("[data-action=block]").click()
+            page.wait_for_selector('.chat-message.is-collapsed[data-seq="1"]', timeout=10000)
             assert first.inner_text().startswith("Message from someone you blocked.")
             # Folded, the text is not in the page at all.
             assert "rude words" not in page.content()
 
             # Live messages arrive folded too.
             _say(troll_page, "more rude words")
-            page.wait_for_selector('.chat-message.is-collapsed[data-seq="2"]', timeout=10000)
+            page.wait_for_selector('.chat-message.is-collapsed[data-seq="3"]', timeout=10000)
             assert "more rude words" not in page.content()
 
             # "Show" opens one message, as text.
@@ -292,17 +300,18 @@ def test_messages_by_someone_i_blocked_fold_and_open_on_request(
 
             # Unblocking (here through the API, as another tab would) unfolds the screen.
             status = page.evaluate(
-                """() => fetch("/api/v1/users/troll/block/", {
+                """(url) => fetch(url, {
                   method: "DELETE", credentials: "same-origin",
                   headers: {
                     "X-CSRFToken": document.querySelector("[name=csrfmiddlewaretoken]").value,
                   },
-                }).then(r => r.status)"""
+                }).then(r => r.status)""",
+                f"/api/v1/rooms/{room.pk}/members/{troll_membership.pk}/block/",
             )
-            assert status == 200
-            page.wait_for_selector('.chat-message[data-seq="2"]:not(.is-collapsed)', timeout=10000)
+            assert status == 204
+            page.wait_for_selector('.chat-message[data-seq="3"]:not(.is-collapsed)', timeout=10000)
             assert (
-                page.locator('.chat-message[data-seq="2"] .chat-body').inner_text()
+                page.locator('.chat-message[data-seq="3"] .chat-body').inner_text()
                 == "more rude words"
             )
         finally:

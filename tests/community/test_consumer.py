@@ -61,6 +61,7 @@ async def test_two_members_see_each_others_messages(room_with_two):
             "membership_id": guest_ready["membership_id"],
             "nickname": "Guest",
             "avatar": None,
+            "role": "member",  # owners and co-hosts carry a badge
         }
         assert event["message"]["reply_to"]["id"] == first_id
         assert event["message"]["reactions"] == []

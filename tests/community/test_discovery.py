@@ -232,20 +232,27 @@ def test_discover_page_shows_for_you_and_trending(make_room, make_user, interest
 # --- similar rooms ------------------------------------------------------------------------
 
 
-def test_similar_rooms_by_interests_and_shared_members(
+def test_similar_rooms_share_interests_or_hashtags_never_members(
     make_room, make_user, make_member, interests, api_client
 ):
-    here = make_room(title="Here", interests=[interests["jazz"]], is_web_public=True)
+    """ "People here also joined ..." in a small room is one anonymous member's other
+    rooms: similar rooms come from what rooms are about, never from who is in them."""
+    here = make_room(
+        title="Here", interests=[interests["jazz"]], hashtags=["bebop"], is_web_public=True
+    )
     same_topic = make_room(title="Same topic", interests=[interests["jazz"]])
+    same_tag = make_room(title="Same tag", interests=[interests["books"]], hashtags=["Bebop"])
     same_people = make_room(title="Same people", interests=[interests["books"]])
     make_room(title="Unrelated", interests=[interests["books"]])
-    for _ in range(3):
-        person = make_user()
-        make_member(here, person)
-        make_member(same_people, person)
+    person = make_user()
+    make_member(here, person)
+    make_member(same_people, person)
     ranked = titles(api_client.get(f"/api/v1/rooms/{here.pk}/similar/"))
-    assert set(ranked) == {"Same topic", "Same people"}
-    assert same_topic.pk != same_people.pk
+    assert ranked == ["Same topic", "Same tag"]
+    assert same_topic.pk != same_tag.pk
+    # The room page's "similar rooms" shelf follows the same rule.
+    page = api_client.get(f"/rooms/{here.pk}/").content.decode()
+    assert "Same people" not in page and "Same tag" in page
 
 
 # --- fixed query counts ------------------------------------------------------------------------

@@ -108,16 +108,37 @@ def test_muted_room_stores_the_mention_without_notifying(jazz):
 
 
 def test_a_blocked_actor_does_not_notify(jazz):
-    from django.apps import apps
+    """An account block silences a member who shows their main profile; a member block
+    silences that membership whatever it shows."""
+    from community.services.rooms import block_member, update_my_membership
+    from profiles.services import block_user
 
-    try:
-        block = apps.get_model("profiles", "Block")
-    except LookupError:
-        pytest.skip("the profiles feature's Block model is not merged")
     room, members = jazz
-    block.objects.create(blocker=members["minji"].user, blocked=members["poster"].user)
+    update_my_membership(room_id=room.pk, user=members["poster"].user, is_open_profile=False)
+    block_user(blocker=members["minji"].user, blocked=members["poster"].user)
     post(room, members["poster"].user, "@Blue Note")
     assert not Notification.objects.exists()
+    block_member(room_id=room.pk, actor=members["minji"].user, membership_id=members["host"].pk)
+    post(room, members["host"].user, "@Blue Note")
+    assert not Notification.objects.exists()
+
+
+def test_an_account_block_does_not_silence_an_open_profile(jazz):
+    """Blocking the account behind "Bebop" must not tell the blocker that Bebop is them:
+    an open profile's mention still arrives."""
+    from profiles.services import block_user
+
+    room, members = jazz
+    assert members["poster"].is_open_profile
+    block_user(blocker=members["minji"].user, blocked=members["poster"].user)
+    post(room, members["poster"].user, "@Blue Note")
+    assert Notification.objects.filter(kind="mention").count() == 1
+
+
+def test_a_look_alike_of_a_nickname_mentions_its_one_holder(jazz):
+    room, members = jazz
+    body = post(room, members["poster"].user, "@ＢＬＵＥ\u200b ＮＯＴＥ hi").json()
+    assert [m["membership_id"] for m in body["mentions"]] == [members["minji"].pk]
 
 
 def test_deleting_a_message_withdraws_its_notifications(jazz):

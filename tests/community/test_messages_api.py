@@ -41,6 +41,7 @@ def test_post_stores_and_returns_the_message_payload(room_setup):
         "membership_id": membership.pk,
         "nickname": "Guest",
         "avatar": None,
+        "role": "member",
     }
     assert payload["reactions"] == []
     assert payload["media"] is None

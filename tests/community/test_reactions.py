@@ -330,9 +330,21 @@ def test_blocked_members_reactions_are_hidden_from_the_blocker_in_rooms(
 ):
     carol = make_user("carol")
     make_member(room, carol, nickname="Caz")
+    from community.models import Membership
+    from community.services.rooms import block_member
+
     for reactor in (member, carol):
         add(client_for(reactor), "messages", message.pk)
+    # Blocking bob's account changes nothing in a room where he has an open profile:
+    # the count would otherwise tell which nickname is his.
     _block(user, member)
+    summary = auth_client.get(url("messages", message.pk)).json()["reactions"]
+    assert summary == [{"emoji": THUMBS, "count": 2, "me": False}]
+    who = auth_client.get(url("messages", message.pk) + "?" + _q(THUMBS)).json()["results"]
+    assert sorted(row["nickname"] for row in who) == ["Bobby", "Caz"]
+    # Blocking the member "Bobby" in this room hides his reactions from me.
+    bobby = Membership.objects.get(room=room, user=member, state="active")
+    block_member(room_id=room.pk, actor=user, membership_id=bobby.pk)
     summary = auth_client.get(url("messages", message.pk)).json()["reactions"]
     assert summary == [{"emoji": THUMBS, "count": 1, "me": False}]
     who = auth_client.get(url("messages", message.pk) + "?" + _q(THUMBS)).json()["results"]

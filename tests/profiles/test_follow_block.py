@@ -107,6 +107,12 @@ def test_block_selectors_for_other_areas(user, make_user, make_room, make_member
     room = make_room(owner=carol)
     bob_member = make_member(room, bob)
     make_member(room, user)
+    # An account block never reaches an open profile ...
+    assert selectors.blocked_member_ids_in_room(user, room.pk) == set()
+    # ... only a member who shows their main profile.
+    from community.services.rooms import update_my_membership
+
+    update_my_membership(room_id=room.pk, user=bob, is_open_profile=False)
     blocked_members = selectors.blocked_member_ids_in_room(user, room.pk)
     assert blocked_members == {bob_member.pk}
     assert selectors.is_collapsed_for(bob_member.pk, blocked_members)
@@ -129,7 +135,8 @@ def test_follow_requires_authentication(api_client, user):
 def test_collapsed_flags_for_chat_payloads(user, make_user, make_room, make_member, client_for):
     bob = make_user("bob")
     room = make_room(owner=make_user())
-    bob_member = make_member(room, bob)
+    # Shown with his main profile: an account block reaches only such memberships.
+    bob_member = make_member(room, bob, is_open_profile=False)
     me = make_member(room, user)
     block(client_for(user), "bob")
     blocked = selectors.blocked_member_ids_in_room(user, room.pk)
@@ -172,7 +179,8 @@ def test_collapsed_flags_fit_the_real_chat_payloads(user, make_user, make_room, 
 
     bob = make_user("bob")
     room = make_room(owner=make_user())
-    bob_member, me = make_member(room, bob), make_member(room, user)
+    bob_member = make_member(room, bob, is_open_profile=False)
+    me = make_member(room, user)
     send_message(membership=bob_member, body="from bob")
     send_message(membership=me, body="from me")
     block_user(blocker=user, blocked=bob)

@@ -276,6 +276,69 @@ def test_the_leak_detector_detects():
     assert leaks_in(json.dumps({"a": [{"user_id": 8}]}), 7) == []
 
 
+# --- Blocking the victim's handle must not change anything the observer sees in a room -------
+# Otherwise anyone can test "is handle X the nickname N?" by blocking X and looking for a
+# folded message, a smaller reaction count or a "someone you blocked" preview. The
+# victim is in every room of the scene with an open profile.
+
+_CSRF = re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"|"csrfToken": "[^"]+"')
+
+
+def _room_views(scene, client) -> dict[str, tuple[int, str]]:
+    seen = {}
+    for route in sweep_routes():
+        if not {m.group("name") for m in _PARAM.finditer(route)} & FILLABLE:
+            continue
+        for room, membership in (
+            (scene.joined_room, scene.membership),
+            (scene.owned_room, scene.owned_membership),
+            (scene.request_room, scene.membership),
+        ):
+            values = {
+                "room_id": room.pk,
+                "membership_id": membership.pk,
+                "message_id": scene.message_id or 0,
+            }
+            url = fill(route, values)
+            response = client.get(url)
+            seen[url] = (response.status_code, _CSRF.sub("", body_of(response)))
+    return seen
+
+
+def test_blocking_the_victims_handle_changes_nothing_the_observer_sees_in_rooms(scene):
+    from community.models import ReactionTarget
+    from community.services.reactions import check_add_reaction
+
+    check_add_reaction(
+        user=scene.victim,
+        target_type=ReactionTarget.MESSAGE,
+        target_id=scene.message_id,
+        emoji="👍",
+    )
+    observer = viewers(scene)["observer"]
+    before = _room_views(scene, observer)
+    assert any(VICTIM_MESSAGE in body for _status, body in before.values()), "positive control"
+    response = observer.post(f"/api/v1/users/{VICTIM_HANDLE}/block/")
+    assert response.status_code in (200, 201), response.content
+    after = _room_views(scene, observer)
+    changed = sorted(url for url in before if before[url] != after[url])
+    assert changed == []
+
+
+def test_similar_rooms_do_not_list_the_victims_other_rooms(scene):
+    """The observer shares two rooms with the victim and nothing else links them: a
+    "similar rooms" list built from shared members would name the victim's own room."""
+    from django.urls import reverse
+
+    for viewer in ("observer", "stranger"):
+        client = viewers(scene)[viewer]
+        for url in (
+            reverse("api:room-similar", kwargs={"room_id": scene.joined_room.pk}),
+            reverse("room-detail", kwargs={"room_id": scene.joined_room.pk}),
+        ):
+            assert "Heron lake" not in body_of(client.get(url)), (viewer, url)
+
+
 # --- Sockets: every room route, watched while the victim acts ---------------------------------
 
 VICTIM_SOCKET_MESSAGE = "otter over the socket"
@@ -422,3 +485,22 @@ def test_searching_for_the_main_profile_finds_none_of_their_rooms(scene, name, p
         text = body_of(client.get(url, {param: needle}))
         assert "Heron lake" not in text, needle
         assert "Otter pond" not in text, needle
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_blocking_the_victims_handle_names_no_membership_on_the_socket(scene, fresh_layer):
+    from channels.db import database_sync_to_async
+
+    from profiles.services import block_user
+
+    socket = await _connect("ws/rooms/<int:room_id>/", scene.observer, scene.joined_room.pk)
+    await _frames(socket)
+    await database_sync_to_async(block_user)(blocker=scene.observer, blocked=scene.victim)
+    frames = [json.loads(frame) for frame in await _frames(socket)]
+    changed = [frame for frame in frames if frame.get("type") == "blocks.changed"]
+    assert changed, "positive control: the socket hears about the block"
+    assert scene.membership.pk not in changed[-1]["collapsed_membership_ids"]
+    await socket.disconnect()
+    from django.db import connections
+
+    await database_sync_to_async(connections.close_all)()

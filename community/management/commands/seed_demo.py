@@ -108,7 +108,9 @@ class Command(BaseCommand):
         people = rng.sample(users, k=min(len(users), rng.randint(6, 14)))
         memberships = []
         for person in people:
-            existing = Membership.objects.filter(room=room, user=person).first()
+            existing = Membership.objects.filter(
+                room=room, user=person, state=Membership.State.ACTIVE
+            ).first()
             nickname = f"{person.profile.display_name}{rng.choice(['', '🌱', '_', '★'])}"
             memberships.append(
                 existing or join_room(room_id=room.pk, user=person, nickname=nickname)
