@@ -54,6 +54,14 @@ class ObservedArgon2Hasher(passwords.Argon2PasswordHasher, _Observe):
     time_cost, memory_cost, parallelism = 1, 64, 1  # cheap; the same code path
 
 
+def _held_by_other_threads() -> int:
+    """Pool connections checked out by other threads (earlier tests' worker threads may
+    keep one): the request under test must add none of its own while it hashes."""
+    stats = connection.pool.get_stats()
+    in_use = stats.get("pool_size", 0) - stats.get("pool_available", 0)
+    return in_use - (1 if connection.connection is not None else 0)
+
+
 @pytest.fixture
 def observed_hashing(settings):
     settings.PASSWORD_HASHERS = [f"{__name__}.ObservedArgon2Hasher"]
@@ -70,6 +78,7 @@ def test_no_pooled_connection_is_held_while_a_password_is_hashed(
 ):
     make_user("taken")  # this thread has used its connection before the request
     assert connection.connection is not None
+    others = _held_by_other_threads()
     observed_hashing.clear()
     if surface == "api":
         response = APIClient().post(
@@ -83,7 +92,7 @@ def test_no_pooled_connection_is_held_while_a_password_is_hashed(
             "/accounts/signup/", {"username": "burst1", "password": "a-long-burst-password"}
         )
         assert response.status_code == 302, response.content
-    assert observed_hashing == [{"connection": None, "in_use": 0}]
+    assert observed_hashing == [{"connection": None, "in_use": others}]
     assert User.objects.get(username="burst1").check_password("a-long-burst-password")
 
 
@@ -93,6 +102,7 @@ def test_no_pooled_connection_is_held_while_a_log_in_checks_the_password(observe
     from profiles.services import register_user
 
     register_user(username="mina", password="a-long-burst-password")
+    others = _held_by_other_threads()
     observed_hashing.clear()
     response = APIClient().post(
         "/api/v1/auth/token/",
@@ -100,7 +110,7 @@ def test_no_pooled_connection_is_held_while_a_log_in_checks_the_password(observe
         format="json",
     )
     assert response.status_code == 200, response.content
-    assert observed_hashing == [{"connection": None, "in_use": 0}]
+    assert observed_hashing == [{"connection": None, "in_use": others}]
 
 
 @pytest.mark.django_db
