@@ -12,6 +12,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from config.redis_clients import broker_transport_options, cache_settings, channel_layer_settings
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -109,6 +111,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer, cache, Celery broker -----------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# Every Redis client (cache, channel layer, broker) gives up after these many seconds
+# instead of hanging while Redis is frozen (config/redis_clients.py, docs/operations.md).
+REDIS_TIMEOUT_ARGS = {
+    "socket_timeout": env.float("REDIS_SOCKET_TIMEOUT", default=3.0),
+    "connect_timeout": env.float("REDIS_CONNECT_TIMEOUT", default=2.0),
+}
+# Each /healthz check gives up after this long (they run at once), so the probe answers.
+HEALTHZ_CHECK_TIMEOUT_SECONDS = env.float("HEALTHZ_CHECK_TIMEOUT_SECONDS", default=2.0)
 
 if REDIS_URL:
     # The core channels-redis layer (sorted sets per channel) rather than the pub/sub
@@ -123,25 +133,15 @@ if REDIS_URL:
     # no trace, while the core layer holds it in the channel's queue until expiry.
     # tests/community/test_consumer.py proves a 500-message burst arrives whole.
     CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                "hosts": [REDIS_URL],
-                "prefix": env.str("CHANNEL_LAYER_PREFIX", default="moim"),
-                "capacity": env.int("CHANNEL_LAYER_CAPACITY", default=5000),
-                "expiry": 60,
-                "group_expiry": 86400,
-            },
-        }
+        "default": channel_layer_settings(
+            REDIS_URL,
+            prefix=env.str("CHANNEL_LAYER_PREFIX", default="moim"),
+            capacity=env.int("CHANNEL_LAYER_CAPACITY", default=5000),
+            receive_block_seconds=1.0,
+            **REDIS_TIMEOUT_ARGS,
+        )
     }
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "moim",
-            "TIMEOUT": 300,
-        }
-    }
+    CACHES = {"default": cache_settings(REDIS_URL, **REDIS_TIMEOUT_ARGS)}
 else:
     CHANNEL_LAYERS = {
         "default": {
@@ -168,6 +168,11 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A frozen broker fails a publish after the Redis timeouts instead of hanging the request.
+CELERY_BROKER_TRANSPORT_OPTIONS.update(broker_transport_options(**REDIS_TIMEOUT_ARGS))
+CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_TIMEOUT_ARGS["connect_timeout"]
+CELERY_REDIS_SOCKET_TIMEOUT = REDIS_TIMEOUT_ARGS["socket_timeout"]
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = REDIS_TIMEOUT_ARGS["connect_timeout"]
 CELERY_TIMEZONE = "UTC"
 
 # --- Auth -------------------------------------------------------------------------
