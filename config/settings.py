@@ -117,6 +117,17 @@ REDIS_TIMEOUT_ARGS = {
     "socket_timeout": env.float("REDIS_SOCKET_TIMEOUT", default=3.0),
     "connect_timeout": env.float("REDIS_CONNECT_TIMEOUT", default=2.0),
 }
+# An after-commit broadcast gives up after this long (the message stays stored; sockets
+# catch up from storage), so a frozen Redis cannot hold a request.
+REALTIME_BROADCAST_TIMEOUT_SECONDS = env.float("REALTIME_BROADCAST_TIMEOUT_SECONDS", default=3.0)
+# A socket send that the client does not take within this long closes the socket with
+# the resync code (4000): a client that stopped reading catches up from storage.
+REALTIME_SOCKET_SEND_TIMEOUT_SECONDS = env.float(
+    "REALTIME_SOCKET_SEND_TIMEOUT_SECONDS", default=10.0
+)
+# A socket that sees a seq gap waits this long for the missing message (events from
+# several processes overtake each other), then sends it from storage.
+REALTIME_GAP_WAIT_SECONDS = env.float("REALTIME_GAP_WAIT_SECONDS", default=1.0)
 # Each /healthz check gives up after this long (they run at once), so the probe answers.
 HEALTHZ_CHECK_TIMEOUT_SECONDS = env.float("HEALTHZ_CHECK_TIMEOUT_SECONDS", default=2.0)
 
@@ -207,8 +218,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "config.api.schema.MoimAutoSchema",
     "EXCEPTION_HANDLER": "config.api.errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        # Moim's own throttles: each fails open when the cache is down.
+        "config.api.throttling.AnonRateThrottle",
+        "config.api.throttling.UserRateThrottle",
         "config.api.throttling.IPRateThrottle",
         # Only for views that name a throttle_scope; per user, else per IP.
         "config.api.throttling.WriteScopedRateThrottle",

@@ -15,13 +15,13 @@ from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from community.models import Membership
 from community.selectors import media as media_selectors
 from community.selectors.messages import message_payload_by_id
 from community.services import media as media_services
+from config.api.throttling import ScopedRateThrottle, UserRateThrottle
 from config.errors import NotFoundError, PermissionDeniedError
 
 

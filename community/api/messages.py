@@ -15,7 +15,6 @@ from drf_spectacular.utils import (
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from community.api.media import (
@@ -39,6 +38,7 @@ from community.services.messages import (
     edit_message,
     mark_read,
 )
+from config.api.throttling import AnonRateThrottle, UserRateThrottle
 from config.errors import PermissionDeniedError
 
 
@@ -99,23 +99,10 @@ class ChatMessageSerializer(serializers.Serializer):
     )
 
 
-class _FailOpenThrottleMixin:
-    """With the cache (Redis) down, chat still accepts messages: the service's own
-    rate limit fails open too, and the message is stored."""
-
-    def allow_request(self, request, view):
-        try:
-            return super().allow_request(request, view)
-        except Exception:
-            return True
-
-
-class ChatUserRateThrottle(_FailOpenThrottleMixin, UserRateThrottle):
-    pass
-
-
-class ChatAnonRateThrottle(_FailOpenThrottleMixin, AnonRateThrottle):
-    pass
+# Every Moim throttle fails open (config/api/throttling.py): with the cache down, chat
+# still accepts messages, and the message is stored.
+ChatUserRateThrottle = UserRateThrottle
+ChatAnonRateThrottle = AnonRateThrottle
 
 
 CHAT_THROTTLES = [ChatAnonRateThrottle, ChatUserRateThrottle]

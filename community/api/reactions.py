@@ -8,10 +8,9 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from community.api.messages import ChatUserRateThrottle, _FailOpenThrottleMixin
+from community.api.messages import ChatUserRateThrottle
 from community.models import ReactionTarget
 from community.selectors.media import AVATAR_SIZE, image_url, member_avatar_url
 from community.selectors.reactions import (
@@ -26,6 +25,7 @@ from community.services.reactions import (
     validated_emoji,
 )
 from config.api.pagination import CursorPagination
+from config.api.throttling import ScopedRateThrottle
 
 
 class ReactionInputSerializer(serializers.Serializer):
@@ -68,7 +68,7 @@ class ProfileReactorSerializer(serializers.Serializer):
         return image_url(reaction.user.profile.avatar_media, AVATAR_SIZE) or None
 
 
-class ReactionRateThrottle(_FailOpenThrottleMixin, ScopedRateThrottle):
+class ReactionRateThrottle(ScopedRateThrottle):
     """The ``reactions`` scope; like chat, it lets taps through when the cache is down."""
 
 

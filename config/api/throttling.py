@@ -1,5 +1,36 @@
+"""Moim's DRF throttles. Every one fails open: a throttle that cannot reach the cache
+(Redis down or frozen) lets the request through and records it (``moim.failopen``),
+so an outage costs the rate limits, not the API. Use these, not DRF's classes."""
+
+from rest_framework import throttling
 from rest_framework.permissions import SAFE_METHODS
-from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
+
+from config.counters import record_fail_open
+
+
+class FailOpenThrottleMixin:
+    def allow_request(self, request, view):
+        try:
+            return super().allow_request(request, view)
+        except Exception as error:
+            record_fail_open(f"throttle-{getattr(self, 'scope', None) or 'scoped'}", error)
+            return True
+
+
+class SimpleRateThrottle(FailOpenThrottleMixin, throttling.SimpleRateThrottle):
+    pass
+
+
+class AnonRateThrottle(FailOpenThrottleMixin, throttling.AnonRateThrottle):
+    pass
+
+
+class UserRateThrottle(FailOpenThrottleMixin, throttling.UserRateThrottle):
+    pass
+
+
+class ScopedRateThrottle(FailOpenThrottleMixin, throttling.ScopedRateThrottle):
+    pass
 
 
 class IPRateThrottle(SimpleRateThrottle):

@@ -8,11 +8,11 @@ from rest_framework.generics import ListAPIView
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt import views as jwt_views
 
 from community.selectors.reactions import with_reaction_summaries
+from config.api.throttling import ScopedRateThrottle, UserRateThrottle
 from config.errors import PermissionDeniedError
 from config.realtime import issue_socket_ticket
 from profiles import selectors, services
