@@ -7,6 +7,8 @@ timeout short enough to notice a frozen Redis in seconds. Settings build its con
 with ``config.redis_clients.channel_layer_settings``.
 """
 
+import asyncio
+
 from channels_redis.core import RedisChannelLayer as CoreRedisChannelLayer
 
 
@@ -14,3 +16,14 @@ class RedisChannelLayer(CoreRedisChannelLayer):
     def __init__(self, *, receive_block_seconds: float = 1.0, **config):
         super().__init__(**config)
         self.brpop_timeout = receive_block_seconds
+
+    async def receive(self, channel):
+        """As the core layer, but the message's removal from the in-flight backup queue
+        finishes before the message is handed over. The core layer leaves it to a
+        background task, which a short-lived event loop (``async_to_sync`` from sync
+        code: tasks, commands, tests) cancels at exit; the next receive then puts the
+        message back and delivers it twice."""
+        message = await super().receive(channel)
+        if self.receive_cleaners:
+            await asyncio.wait(self.receive_cleaners[:])
+        return message
