@@ -8,8 +8,8 @@ Redis or PostgreSQL makes its check fail with a timeout, so the probe always ans
 import asyncio
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
-from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.cache import cache
@@ -54,10 +54,17 @@ def _check_broker() -> None:
         conn.ensure_connection(max_retries=1, timeout=2)
 
 
+# The sync checks run on threads of their own, not through ``sync_to_async``: that waits
+# for its thread even when cancelled, so a check stuck on a frozen service would hold the
+# response. A timed-out check is abandoned here and ends with its client's socket timeout.
+_checks_executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="healthz")
+
+
 def _in_thread(check):
-    # Not thread-sensitive: a check stuck on a dead socket must not hold up the others
-    # (nor the next request); it ends with its client's socket timeout.
-    return sync_to_async(check, thread_sensitive=False)
+    async def run() -> None:
+        await asyncio.get_running_loop().run_in_executor(_checks_executor, check)
+
+    return run
 
 
 CHECKS = {

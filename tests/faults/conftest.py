@@ -2,6 +2,7 @@
 
 import pytest
 from channels.layers import channel_layers
+from django.test import override_settings
 
 from config.celery import app as celery_app
 from config.redis_clients import (
@@ -27,21 +28,24 @@ def own_redis(tmp_path):
 
 
 @pytest.fixture
-def app_on_own_redis(own_redis, settings):
-    """Cache, channel layer and broker on ``own_redis``, with the real option builders."""
-    settings.CACHES = {"default": cache_settings(own_redis.url, **FAULT_TIMEOUTS)}
-    settings.CHANNEL_LAYERS = {
-        "default": channel_layer_settings(
-            own_redis.url,
-            prefix="moim-fault",
-            capacity=5000,
-            receive_block_seconds=0.2,
-            **FAULT_TIMEOUTS,
-        )
-    }
-    settings.REALTIME_BROADCAST_TIMEOUT_SECONDS = 1.0
-    settings.HEALTHZ_CHECK_TIMEOUT_SECONDS = 1.0
-    settings.REALTIME_GAP_WAIT_SECONDS = 0.3
+def app_on_own_redis(own_redis):
+    """Cache, channel layer and broker on ``own_redis``, with the real option builders.
+    Restored before the suite's own fixtures clear the (then shared again) cache."""
+    overrides = override_settings(
+        CACHES={"default": cache_settings(own_redis.url, **FAULT_TIMEOUTS)},
+        CHANNEL_LAYERS={
+            "default": channel_layer_settings(
+                own_redis.url,
+                prefix="moim-fault",
+                capacity=5000,
+                receive_block_seconds=0.2,
+                **FAULT_TIMEOUTS,
+            )
+        },
+        REALTIME_BROADCAST_TIMEOUT_SECONDS=1.0,
+        HEALTHZ_CHECK_TIMEOUT_SECONDS=1.0,
+        REALTIME_GAP_WAIT_SECONDS=0.3,
+    )
     conf = celery_app.conf
     saved = (conf.broker_url, conf.broker_transport_options, conf.task_always_eager)
     conf.broker_url = own_redis.url
@@ -52,7 +56,8 @@ def app_on_own_redis(own_redis, settings):
     conf.task_always_eager = True  # tasks in-process; the broker is only health-checked
     celery_app.pool.force_close_all()
     channel_layers.backends.clear()
-    yield own_redis
+    with overrides:
+        yield own_redis
     channel_layers.backends.clear()
     conf.broker_url, conf.broker_transport_options, conf.task_always_eager = saved
     celery_app.pool.force_close_all()
