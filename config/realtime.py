@@ -91,12 +91,14 @@ def send_now(group: str, *events: dict[str, Any]) -> bool:
 
 def _server_loop():
     """The ASGI server's (or an async test's) event loop when this thread runs sync code
-    for it (``sync_to_async``): ``async_to_sync`` hands the send to that loop, where the
-    channel layer already has its connections. asgiref keeps it in a thread-local."""
+    for it (``sync_to_async``): the send is handed to that loop, where the channel layer
+    already has its connections. asgiref keeps it in a thread-local; a loop that has
+    stopped since (an earlier test's) does not count."""
     local = SyncToAsync.threadlocal
     if getattr(local, "main_event_loop_pid", None) != os.getpid():
         return None
-    return getattr(local, "main_event_loop", None)
+    loop = getattr(local, "main_event_loop", None)
+    return loop if loop is not None and loop.is_running() else None
 
 
 class _PrivateLoop:
