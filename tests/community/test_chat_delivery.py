@@ -135,44 +135,28 @@ async def test_undecodable_frames_get_invalid_frame_and_the_socket_stays(room_wi
     await socket.disconnect()
 
 
-def _terminate_other_backends() -> int:
-    """Cut every other connection to the test database, as a PostgreSQL restart does."""
+def _break_memberships(broken: bool) -> None:
+    """Make every query on memberships fail (a database error mid-frame), or mend it.
+    Renaming the table errs the frame's first query without touching the connections."""
+    names = ("community_membership", "community_membership_away")
+    old, new = names if broken else names[::-1]
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-        return cursor.fetchone()[0]
-
-
-def _heal_pool() -> None:
-    """Drop this thread's connection if it was cut, and every cut idle one in the pool,
-    so the test's teardown gets working connections."""
-    connection.close()
-    connection.pool.check()
-
-
-@pytest.fixture
-def cut_connections_are_healed(settings):
-    if not settings.IS_POSTGRES:
-        pytest.skip("needs PostgreSQL")
-    yield
-    _heal_pool()
+        cursor.execute(f"ALTER TABLE {old} RENAME TO {new}")
 
 
 @pytest.mark.postgres
-async def test_a_frame_during_a_database_error_gets_an_error_frame(
-    room_with_two, cut_connections_are_healed
-):
+async def test_a_frame_during_a_database_error_gets_an_error_frame(room_with_two, settings):
+    if not settings.IS_POSTGRES:
+        pytest.skip("needs PostgreSQL")
     room, _host, guest = room_with_two
     socket, _ = await ready_socket(guest, room.pk)
-    await database_sync_to_async(_terminate_other_backends)()
+    await database_sync_to_async(_break_memberships)(True)
     try:
         await socket.send_json_to({"type": "message.send", "body": "hi", "client_id": "db1"})
         error = await next_event(socket, "error")
         assert error["code"] == "try_again"
     finally:
-        await database_sync_to_async(_heal_pool)()  # the database is back
+        await database_sync_to_async(_break_memberships)(False)  # the database is back
     # Same socket, same client_id: the retry is stored once.
     await socket.send_json_to({"type": "message.send", "body": "hi", "client_id": "db1"})
     event = await next_event(socket, "message.created")
