@@ -4,6 +4,8 @@ The consumer only translates frames to service calls and events to frames; every
 write goes through ``community.services.messages``, every read through the selectors.
 """
 
+import asyncio
+import json
 import logging
 import time
 from collections import deque
@@ -34,7 +36,7 @@ from community.services.messages import (
     notify_typing,
 )
 from config.errors import DomainError, RateLimitedError
-from config.realtime import ClosedSocketGuard
+from config.realtime import CLOSE_RESYNC, ClosedSocketGuard
 from profiles.selectors import (
     blocked_member_ids_in_room,
     blocks_group_name,
@@ -110,6 +112,14 @@ def _viewer_blocks(user_id: int, room_id: int) -> tuple[bool, frozenset[int]]:
 def _history_page(room_id: int, after: int, viewer) -> tuple[list[dict], bool]:
     messages, has_more = room_history(room_id=room_id, after=after, limit=CATCH_UP_PAGE)
     return message_payloads(messages, viewer=viewer), has_more
+
+
+def _gap_page(room_id: int, user_id: int, after: int, viewer) -> tuple[list[dict], bool] | None:
+    """Messages after ``after`` for a live socket's gap, or None when the viewer is no
+    longer an active member (their socket is being closed by a removal event)."""
+    if _close_code_for(membership_for_user(room_id=room_id, user_id=user_id)):
+        return None
+    return _history_page(room_id, after, viewer)
 
 
 # Events whose message payload each socket flags ``collapsed`` for its own viewer.
@@ -217,7 +227,9 @@ def _frame_ping(membership: Membership, frame: Frame) -> dict:
         membership_id=membership.pk,
         channel_name=frame.channel_name,
     )
-    return {"type": "pong", **({"ref": frame.ref} if frame.ref is not None else {})}
+    # The room's committed seq: the socket checks it has delivered up to there.
+    pong = {"type": "pong", "last_seq": membership.room.last_message_seq}
+    return {**pong, **({"ref": frame.ref} if frame.ref is not None else {})}
 
 
 FRAME_HANDLERS = {
@@ -304,8 +316,10 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
                 "slow_mode_seconds": membership.room.slow_mode_seconds,
             }
         )
+        self.delivered_seq = self.live_floor = membership.room.last_message_seq
         if after is not None:
             await self._catch_up(after, last_seq=membership.room.last_message_seq)
+            self.delivered_seq, self.live_floor = self.history_high_water, -1
         await database_sync_to_async(presence.socket_online)(
             room_id=self.room_id,
             group=self.group,
@@ -377,7 +391,9 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
             return await self._send_error(FrameError(_("Frame too large."), code="too_large"))
         try:
             content = await self.decode_json(text_data)
-        except ValueError:
+            # A lone surrogate ("\ud800") decodes to a str nothing can store or send.
+            json.dumps(content, ensure_ascii=False).encode()
+        except (ValueError, RecursionError):  # UnicodeError is a ValueError
             return await self._send_error(FrameError(_("Frames are JSON objects.")))
         await self.receive_json(content)
 
@@ -410,10 +426,17 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
             )
         except DomainError as error:
             return await self._send_error(error, ref)
+        except Exception:  # a database error mid-frame: the frame failed, not the socket
+            logger.exception("frame %s failed in room %s", content["type"], self.room_id)
+            return await self._send_error(
+                DomainError(_("Something went wrong. Try again."), code="try_again"), ref
+            )
         if refusal:
             return await self._close(refusal)
         if reply is not None:
             await self.send_json(reply)
+        if reply is not None and reply.get("type") == "pong":
+            self._expect_seq(reply["last_seq"])
 
     def _frame_budget_exceeded(self) -> int:
         """Seconds to wait when this socket sent too many frames lately, else 0."""
@@ -478,9 +501,13 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
         if await self._standing_revoked():
             return
         event = message["event"]
+        seq = _event_seq(event)
+        if seq is not None and seq > self.live_floor:
+            return await self._deliver_in_order(event, seq)
+        await self._forward(event)
+
+    async def _forward(self, event: dict) -> None:
         kind = event.get("type")
-        if kind == "message.created" and event["message"]["seq"] <= self.history_high_water:
-            return  # already sent during catch-up
         if kind == "typing" and event.get("membership_id") == self.membership_id:
             return
         if kind == "session.revoked":  # "log out everywhere", sent to the blocks group
@@ -512,3 +539,103 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
             if kind == "member.removed":
                 event = {**event, "type": "member.left"}
         await self.send_json(event)
+
+    # --- delivery in seq order ----------------------------------------------------------
+    # Events from several server processes (and from concurrent requests in one) reach a
+    # socket out of seq order, and the channel layer can lose some (a failed broadcast,
+    # a full queue, Redis restarted). So each socket delivers message events in seq order:
+    # one that arrives early is held until the ones before it arrive, and a missing one
+    # is sent from storage after REALTIME_GAP_WAIT_SECONDS. Pongs carry the room's
+    # committed seq, so a message whose broadcast never came is found within a ping.
+
+    delivered_seq = 0  # every message up to here was delivered (or the client has it)
+    live_floor = 0  # message events at or below it predate the socket: passed through
+    gap_task: asyncio.Task | None = None
+
+    async def _deliver_in_order(self, event: dict, seq: int) -> None:
+        if not hasattr(self, "held"):
+            self.held: list[tuple[int, dict]] = []
+        if event["type"] == "message.created":
+            if seq <= self.delivered_seq:
+                return  # already delivered (catch-up, storage, or a repeat)
+            if seq > self.delivered_seq + 1:
+                self.held.append((seq, event))
+                return self._expect_seq(seq - 1)
+            await self._forward(event)
+            self.delivered_seq = seq
+            return await self._release_held()
+        if seq > self.delivered_seq:  # an edit or delete of a message still held
+            self.held.append((seq, event))
+            return
+        await self._forward(event)
+
+    async def _release_held(self) -> None:
+        while self.held:
+            ready = [item for item in self.held if item[0] <= self.delivered_seq + 1]
+            if not ready:
+                return
+            self.held = [item for item in self.held if item[0] > self.delivered_seq + 1]
+            for seq, event in sorted(ready, key=lambda item: item[0]):
+                if event["type"] == "message.created" and seq <= self.delivered_seq:
+                    continue
+                await self._forward(event)
+                if event["type"] == "message.created":
+                    self.delivered_seq = max(self.delivered_seq, seq)
+
+    def _expect_seq(self, seq: int) -> None:
+        """Messages up to ``seq`` are committed: if they have not all been delivered when
+        the gap wait ends, send the rest from storage."""
+        if seq > self.delivered_seq and (self.gap_task is None or self.gap_task.done()):
+            self.gap_task = asyncio.ensure_future(self._fill_gap_later(seq))
+
+    async def _fill_gap_later(self, seq: int) -> None:
+        await asyncio.sleep(settings.REALTIME_GAP_WAIT_SECONDS)
+        if self.closing or self.socket_closed or self.delivered_seq >= seq:
+            return
+        try:
+            await self._fill_from_storage()
+        except Exception:
+            logger.exception("gap fill failed in room %s; socket resyncs", self.room_id)
+            self.closing = True
+            await self._abandon(CLOSE_RESYNC)
+
+    async def _fill_from_storage(self) -> None:
+        while True:
+            page = await database_sync_to_async(_gap_page)(
+                self.room_id, self.user_id, self.delivered_seq, self.scope["user"]
+            )
+            if page is None or self.closing:
+                return
+            payloads, has_more = page
+            logger.info(
+                "room %s socket filled %s missing message(s) from storage after seq %s",
+                self.room_id,
+                len(payloads),
+                self.delivered_seq,
+            )
+            for payload in payloads:
+                if payload["seq"] > self.delivered_seq:
+                    await self._forward({"type": "message.created", "message": payload})
+                    self.delivered_seq = payload["seq"]
+            if not has_more:
+                break
+        # Held events: created copies are now stale duplicates; edits and deletes go out.
+        held, self.held = getattr(self, "held", []), []
+        for seq, event in sorted(held, key=lambda item: item[0]):
+            if event["type"] != "message.created":
+                await self._forward(event)
+            elif seq > self.delivered_seq:
+                self.held.append((seq, event))
+        await self._release_held()
+
+
+def _event_seq(event: dict) -> int | None:
+    """The seq of the message a message event is about, if it is one."""
+    kind = event.get("type")
+    if kind in MESSAGE_EVENTS:
+        seq = (event.get("message") or {}).get("seq")
+    elif kind == "message.deleted":
+        seq = event.get("seq")
+    else:
+        return None
+    return seq if isinstance(seq, int) else None

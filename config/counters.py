@@ -4,12 +4,37 @@ The one way Moim counts "how many in this window": chat sends, flood, reports, s
 posts and failed log-ins all call :func:`count_in_window`.
 """
 
+import logging
 import math
 import time
+from collections import Counter
 from dataclasses import dataclass
 
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
+
+# Failing open is logged here, under its own name, so alerting can key on it.
+fail_open_logger = logging.getLogger("moim.failopen")
+# Failed-open checks per kind in this process (exported as a metric where one exists).
+FAIL_OPEN_COUNTS: Counter[str] = Counter()
+_LOG_EVERY_SECONDS = 10.0
+_last_logged: dict[str, float] = {}
+
+
+def record_fail_open(kind: str, error: BaseException) -> None:
+    """A limit was not enforced because the cache failed: count it, log it (at most once
+    per kind every few seconds, an outage fails every request)."""
+    FAIL_OPEN_COUNTS[kind] += 1
+    now = time.monotonic()
+    if now - _last_logged.get(kind, -_LOG_EVERY_SECONDS) >= _LOG_EVERY_SECONDS:
+        _last_logged[kind] = now
+        fail_open_logger.warning(
+            "cache unavailable, %s not enforced (%s failed open so far): %s: %s",
+            kind,
+            FAIL_OPEN_COUNTS[kind],
+            type(error).__name__,
+            error,
+        )
 
 
 @dataclass(frozen=True)
@@ -43,9 +68,29 @@ def count_in_window(name: str, *, window: int, fixed: bool = True) -> WindowCoun
 
     ``fixed``: windows aligned on the clock (``name`` gets the window's start), so every
     process agrees on them. Otherwise the window starts at the first event and the key
-    simply expires ``window`` seconds later. Raises whatever the cache raises: callers
-    decide whether to fail open.
+    simply expires ``window`` seconds later.
+
+    Fails open: with the cache down the count is 0 (nothing is over a limit) and the
+    outage is recorded, so Moim degrades to "no limits" rather than "no app".
     """
+    try:
+        return _count_in_window(name, window=window, fixed=fixed)
+    except Exception as error:
+        record_fail_open(name.split(":", 1)[0], error)
+        return WindowCount(count=0, retry_after=window)
+
+
+def peek_count(key: str) -> int:
+    """The current value of a counter kept with :func:`count_in_window` (``fixed=False``),
+    0 when there is none or the cache is down (recorded, like every failed-open check)."""
+    try:
+        return int(caches["default"].get(key) or 0)
+    except Exception as error:
+        record_fail_open(key.split(":", 1)[0], error)
+        return 0
+
+
+def _count_in_window(name: str, *, window: int, fixed: bool) -> WindowCount:
     now = time.time()
     if fixed:
         start = int(now // window) * window

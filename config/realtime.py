@@ -13,14 +13,18 @@ import threading
 from typing import Any
 from urllib.parse import parse_qs
 
-from asgiref.sync import SyncToAsync, async_to_sync
+from asgiref.sync import SyncToAsync
 from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.layers import get_channel_layer
 from channels.middleware import BaseMiddleware
 from channels.security.websocket import AllowedHostsOriginValidator
+from django.conf import settings
+from django.core import signing
 from django.core.cache import cache
 from django.db import transaction
+from redis.exceptions import RedisError
 
 from config import logs, metrics
 
@@ -36,40 +40,68 @@ def broadcast_on_commit(group: str, *events: dict[str, Any]) -> None:
     transaction.on_commit(lambda: send_now(group, *events))
 
 
+# Broadcasts that could not be handed to the channel layer, in this process. Nothing is
+# lost: consumers fill seq gaps from the database (community/consumers.py), and every
+# socket of a process whose layer failed is closed with 1013 and resyncs.
+BROADCAST_FAILURES = 0
+broadcast_logger = logging.getLogger("moim.realtime.broadcast")
+
+
 def send_now(group: str, *events: dict[str, Any]) -> bool:
-    """Send immediately; returns False (and logs) when the channel layer is unreachable."""
+    """Send immediately; returns False (and logs) when the channel layer is unreachable.
+
+    Bounded by ``REALTIME_BROADCAST_TIMEOUT_SECONDS`` and never cancelled by the request
+    that committed: the send runs as its own task (on the server's loop, or this
+    process's private one), so a client that disconnects mid-request cannot cut a
+    broadcast short. A broadcast that fails or times out is logged; the message it
+    carried is stored, and the room's sockets catch up from storage (seq gap check).
+    """
+    global BROADCAST_FAILURES
     layer = get_channel_layer()
     if layer is None or not events:
         return False
+    timeout = settings.REALTIME_BROADCAST_TIMEOUT_SECONDS
 
     async def send_all() -> None:
-        for event in events:
-            await layer.group_send(group, {"type": CONSUMER_HANDLER_TYPE, "event": event})
+        async def each() -> None:
+            for event in events:
+                await layer.group_send(group, {"type": CONSUMER_HANDLER_TYPE, "event": event})
+
+        await asyncio.wait_for(each(), timeout)
 
     try:
-        if _server_loop() is None:
-            _private_loop().run(send_all())
+        loop = _server_loop()
+        if loop is None:
+            _private_loop().run(send_all(), timeout + 1)
         else:
-            async_to_sync(send_all)()
-    except Exception:  # the write already committed; clients resync on reconnect
+            # Its own task on the server's loop, not a child of this request's task:
+            # cancelling the request does not reach it.
+            asyncio.run_coroutine_threadsafe(send_all(), loop).result(timeout + 1)
+    except BaseException as error:  # CancelledError included: the write is committed
+        BROADCAST_FAILURES += 1
         metrics.channel_layer_send_failed()
-        logger.warning(
-            "channel layer unavailable; %s not broadcast to %s",
+        broadcast_logger.warning(
+            "channel layer unavailable (%s); %s not broadcast to %s, sockets catch up from storage",
+            type(error).__name__,
             ", ".join(str(event.get("type")) for event in events),
             group,
         )
+        if isinstance(error, KeyboardInterrupt | SystemExit):
+            raise
         return False
     return True
 
 
 def _server_loop():
     """The ASGI server's (or an async test's) event loop when this thread runs sync code
-    for it (``sync_to_async``): ``async_to_sync`` hands the send to that loop, where the
-    channel layer already has its connections. asgiref keeps it in a thread-local."""
+    for it (``sync_to_async``): the send is handed to that loop, where the channel layer
+    already has its connections. asgiref keeps it in a thread-local; a loop that has
+    stopped since (an earlier test's) does not count."""
     local = SyncToAsync.threadlocal
     if getattr(local, "main_event_loop_pid", None) != os.getpid():
         return None
-    return getattr(local, "main_event_loop", None)
+    loop = getattr(local, "main_event_loop", None)
+    return loop if loop is not None and loop.is_running() else None
 
 
 class _PrivateLoop:
@@ -86,8 +118,9 @@ class _PrivateLoop:
         self.loop = asyncio.new_event_loop()
         threading.Thread(target=self.loop.run_forever, name="realtime-send", daemon=True).start()
 
-    def run(self, coroutine) -> None:
-        asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(self.TIMEOUT_SECONDS)
+    def run(self, coroutine, timeout: float | None = None) -> None:
+        future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+        future.result(timeout or self.TIMEOUT_SECONDS)
 
 
 _private: _PrivateLoop | None = None
@@ -102,13 +135,31 @@ def _private_loop() -> _PrivateLoop:
         return _private
 
 
-class ClosedSocketGuard:
-    """Mixin for consumers: frames sent after the socket closed are dropped.
+# Close codes every socket may end with (docs/realtime.md).
+# 1013 "try again later": the channel layer (Redis) failed; reconnect with backoff.
+CLOSE_TRY_AGAIN_LATER = 1013
+# 4000 "resync": this socket fell behind (its client stopped reading, or its events could
+# not be delivered); reconnect at once with ``?after=<highest contiguous seq>``.
+CLOSE_RESYNC = 4000
+# What the channel layer raises when Redis is down or frozen (TimeoutError is an OSError).
+LAYER_ERRORS = (RedisError, OSError)
 
-    Group events still queued for a channel race the close; the ASGI server refuses a
-    send after its close frame (``RuntimeError``) or after the client left
-    (``ClientDisconnected``, an ``OSError``), and either would end the consumer with an
-    error for a frame nobody can receive any more.
+
+class ClosedSocketGuard:
+    """Mixin for consumers: what happens to a socket when its path to the client or to
+    the channel layer fails.
+
+    * Frames sent after the socket closed are dropped. Group events still queued for a
+      channel race the close; the ASGI server refuses a send after its close frame
+      (``RuntimeError``) or after the client left (``ClientDisconnected``, an
+      ``OSError``), and either would end the consumer with an error for a frame nobody
+      can receive any more.
+    * Every send is bounded (``REALTIME_SOCKET_SEND_TIMEOUT_SECONDS``): a client that
+      stops reading is closed with 4000 (resync) instead of holding its consumer, whose
+      channel queue would otherwise overflow and drop events silently.
+    * When the channel layer fails under the socket (Redis killed or frozen: the
+      consumer's receive loop raises), the socket is closed with 1013 and cleaned up,
+      not torn down with a traceback and 1006.
 
     Being every consumer's send path and lifetime, it also gives the socket session its
     request id (config/logs.py) and counts open sockets and delivered frames
@@ -126,6 +177,13 @@ class ClosedSocketGuard:
             logs.socket_logger.info("socket opened: %(path)s", where, extra=where)
             try:
                 await super().__call__(scope, receive, send)
+            except LAYER_ERRORS as error:
+                logger.warning(
+                    "channel layer failed under an open socket (%s: %s); closing with 1013",
+                    type(error).__name__,
+                    error,
+                )
+                await self._abandon(CLOSE_TRY_AGAIN_LATER)
             finally:
                 logs.socket_logger.info("socket closed: %(path)s", where, extra=where)
 
@@ -143,7 +201,11 @@ class ClosedSocketGuard:
             sending.close()  # never awaited: nothing is sent
             return False
         try:
-            await sending
+            await asyncio.wait_for(sending, settings.REALTIME_SOCKET_SEND_TIMEOUT_SECONDS)
+        except TimeoutError:
+            logger.warning("socket did not take a frame in time; closing it with %s", CLOSE_RESYNC)
+            await self._abandon(CLOSE_RESYNC)
+            raise StopConsumer from None
         except OSError:
             self.socket_closed = True
         except RuntimeError as exc:
@@ -154,29 +216,52 @@ class ClosedSocketGuard:
             return True
         return False
 
+    async def _abandon(self, code: int) -> None:
+        """Close with ``code`` (if the client still takes frames) and clean up, bounded:
+        the consumer ends right after."""
+        already_closed, self.socket_closed = self.socket_closed, True
+        if not already_closed:
+            try:
+                await asyncio.wait_for(self.base_send({"type": "websocket.close", "code": code}), 1)
+            except Exception as error:  # gone or stuck: the server drops the connection
+                logger.info("close %s not delivered (%s)", code, type(error).__name__)
+        try:
+            await asyncio.wait_for(self.disconnect(code), 5)
+        except Exception:
+            logger.warning("socket clean-up after close %s failed", code)
+
 
 # --- Socket tickets for mobile clients ---------------------------------------------
 # A mobile client has a JWT, which must not travel in a URL (logs, proxies). It trades
 # it for a short-lived, single-use ticket and opens the socket with ``?ticket=``.
+# The ticket is signed (user id, a random nonce, the time), so issuing one needs no
+# storage and keeps working while the cache is down; redeeming it marks the nonce used
+# in the cache, which makes it single-use.
 TICKET_TTL_SECONDS = 30
-_TICKET_KEY = "ws-ticket:{}"
+_TICKET_SALT = "moim.realtime.socket-ticket"
+_TICKET_USED_KEY = "ws-ticket-used:{}"
 
 
 def issue_socket_ticket(*, user_id: int) -> str:
-    ticket = secrets.token_urlsafe(32)
-    cache.set(_TICKET_KEY.format(ticket), user_id, TICKET_TTL_SECONDS)
-    return ticket
+    return signing.dumps([user_id, secrets.token_urlsafe(16)], salt=_TICKET_SALT, compress=True)
 
 
 def redeem_socket_ticket(ticket: str) -> int | None:
-    """The ticket's user id, once: ``delete`` succeeds for exactly one redeemer."""
-    if not ticket or len(ticket) > 100:
+    """The ticket's user id, once: ``add`` of its nonce succeeds for exactly one redeemer.
+    With the cache down no ticket is accepted (single use cannot be enforced); the
+    channel layer shares that Redis, so the socket could not work anyway."""
+    if not ticket or len(ticket) > 200:
         return None
-    key = _TICKET_KEY.format(ticket)
-    user_id = cache.get(key)
-    if user_id is None or not cache.delete(key):
+    try:
+        user_id, nonce = signing.loads(ticket, salt=_TICKET_SALT, max_age=TICKET_TTL_SECONDS)
+    except (signing.BadSignature, TypeError, ValueError):
         return None
-    return user_id
+    try:
+        first = cache.add(_TICKET_USED_KEY.format(nonce), 1, TICKET_TTL_SECONDS + 5)
+    except Exception:
+        logger.warning("cache unavailable; socket ticket refused")
+        return None
+    return user_id if first and isinstance(user_id, int) else None
 
 
 class TicketAuthMiddleware(BaseMiddleware):

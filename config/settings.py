@@ -14,6 +14,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from config.redis_clients import broker_transport_options, cache_settings, channel_layer_settings
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -145,6 +147,25 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer, cache, Celery broker -----------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# Every Redis client (cache, channel layer, broker) gives up after these many seconds
+# instead of hanging while Redis is frozen (config/redis_clients.py, docs/operations.md).
+REDIS_TIMEOUT_ARGS = {
+    "socket_timeout": env.float("REDIS_SOCKET_TIMEOUT", default=3.0),
+    "connect_timeout": env.float("REDIS_CONNECT_TIMEOUT", default=2.0),
+}
+# An after-commit broadcast gives up after this long (the message stays stored; sockets
+# catch up from storage), so a frozen Redis cannot hold a request.
+REALTIME_BROADCAST_TIMEOUT_SECONDS = env.float("REALTIME_BROADCAST_TIMEOUT_SECONDS", default=3.0)
+# A socket send that the client does not take within this long closes the socket with
+# the resync code (4000): a client that stopped reading catches up from storage.
+REALTIME_SOCKET_SEND_TIMEOUT_SECONDS = env.float(
+    "REALTIME_SOCKET_SEND_TIMEOUT_SECONDS", default=10.0
+)
+# A socket that sees a seq gap waits this long for the missing message (events from
+# several processes overtake each other), then sends it from storage.
+REALTIME_GAP_WAIT_SECONDS = env.float("REALTIME_GAP_WAIT_SECONDS", default=1.0)
+# Each /healthz check gives up after this long (they run at once), so the probe answers.
+HEALTHZ_CHECK_TIMEOUT_SECONDS = env.float("HEALTHZ_CHECK_TIMEOUT_SECONDS", default=2.0)
 
 if REDIS_URL:
     # The core channels-redis layer (sorted sets per channel) rather than the pub/sub
@@ -159,26 +180,15 @@ if REDIS_URL:
     # no trace, while the core layer holds it in the channel's queue until expiry.
     # tests/community/test_consumer.py proves a 500-message burst arrives whole.
     CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                "hosts": [REDIS_URL],
-                "prefix": env.str("CHANNEL_LAYER_PREFIX", default="moim"),
-                "capacity": env.int("CHANNEL_LAYER_CAPACITY", default=5000),
-                "expiry": 60,
-                "group_expiry": 86400,
-            },
-        }
+        "default": channel_layer_settings(
+            REDIS_URL,
+            prefix=env.str("CHANNEL_LAYER_PREFIX", default="moim"),
+            capacity=env.int("CHANNEL_LAYER_CAPACITY", default=5000),
+            receive_block_seconds=1.0,
+            **REDIS_TIMEOUT_ARGS,
+        )
     }
-    CACHES = {
-        "default": {
-            # Django's Redis cache, counting gets/hits/misses (django_cache_* metrics).
-            "BACKEND": "config.metrics.MeteredRedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "moim",
-            "TIMEOUT": 300,
-        }
-    }
+    CACHES = {"default": cache_settings(REDIS_URL, **REDIS_TIMEOUT_ARGS)}
 else:
     CHANNEL_LAYERS = {
         "default": {
@@ -223,6 +233,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_interval": 10,
     "unacked_restore_throttle": 1,
 }
+# A frozen broker fails a publish after the Redis timeouts instead of hanging the request.
+CELERY_BROKER_TRANSPORT_OPTIONS.update(broker_transport_options(**REDIS_TIMEOUT_ARGS))
+CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_TIMEOUT_ARGS["connect_timeout"]
+CELERY_REDIS_SOCKET_TIMEOUT = REDIS_TIMEOUT_ARGS["socket_timeout"]
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = REDIS_TIMEOUT_ARGS["connect_timeout"]
 CELERY_TIMEZONE = "UTC"
 
 # --- Auth -------------------------------------------------------------------------
@@ -280,6 +295,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "config.api.schema.MoimAutoSchema",
     "EXCEPTION_HANDLER": "config.api.errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
+        # Moim's own throttles: each fails open when the cache is down and identifies
+        # the client by config.client_ip (NUM_PROXIES).
         "config.api.throttling.AnonRateThrottle",
         "config.api.throttling.UserRateThrottle",
         "config.api.throttling.IPRateThrottle",

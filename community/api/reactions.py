@@ -10,7 +10,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from community.api.messages import ChatUserRateThrottle, _FailOpenThrottleMixin
+from community.api.messages import ChatUserRateThrottle
 from community.models import ReactionTarget
 from community.selectors.media import AVATAR_SIZE, image_url, member_avatar_url
 from community.selectors.reactions import (
@@ -69,7 +69,7 @@ class ProfileReactorSerializer(serializers.Serializer):
         return image_url(reaction.user.profile.avatar_media, AVATAR_SIZE) or None
 
 
-class ReactionRateThrottle(_FailOpenThrottleMixin, ScopedRateThrottle):
+class ReactionRateThrottle(ScopedRateThrottle):
     """The ``reactions`` scope; like chat, it lets taps through when the cache is down."""
 
 

@@ -1,11 +1,26 @@
-"""Moim's API throttles. Every one identifies an anonymous client by
-``config.client_ip.client_ip`` (``NUM_PROXIES``), never by a client-sent
-``X-Forwarded-For``."""
+"""Moim's DRF throttles; use these, not DRF's classes.
+
+* Every one identifies an anonymous client by ``config.client_ip.client_ip``
+  (``NUM_PROXIES``), never by a client-sent ``X-Forwarded-For``.
+* Every one fails open: a throttle that cannot reach the cache (Redis down or frozen)
+  lets the request through and records it (``moim.failopen``), so an outage costs the
+  rate limits, not the API.
+"""
 
 from rest_framework import throttling
 from rest_framework.permissions import SAFE_METHODS
 
 from config.client_ip import client_ip
+from config.counters import record_fail_open
+
+
+class FailOpenThrottleMixin:
+    def allow_request(self, request, view):
+        try:
+            return super().allow_request(request, view)
+        except Exception as error:
+            record_fail_open(f"throttle-{getattr(self, 'scope', None) or 'scoped'}", error)
+            return True
 
 
 class ClientIPMixin:
@@ -13,19 +28,23 @@ class ClientIPMixin:
         return client_ip(request)
 
 
-class AnonRateThrottle(ClientIPMixin, throttling.AnonRateThrottle):
+class SimpleRateThrottle(FailOpenThrottleMixin, ClientIPMixin, throttling.SimpleRateThrottle):
     pass
 
 
-class UserRateThrottle(ClientIPMixin, throttling.UserRateThrottle):
+class AnonRateThrottle(FailOpenThrottleMixin, ClientIPMixin, throttling.AnonRateThrottle):
     pass
 
 
-class ScopedRateThrottle(ClientIPMixin, throttling.ScopedRateThrottle):
+class UserRateThrottle(FailOpenThrottleMixin, ClientIPMixin, throttling.UserRateThrottle):
     pass
 
 
-class IPRateThrottle(ClientIPMixin, throttling.SimpleRateThrottle):
+class ScopedRateThrottle(FailOpenThrottleMixin, ClientIPMixin, throttling.ScopedRateThrottle):
+    pass
+
+
+class IPRateThrottle(SimpleRateThrottle):
     """Per client IP, signed in or not: many accounts behind one address share it."""
 
     scope = "ip"

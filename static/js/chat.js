@@ -2,8 +2,9 @@
  *
  * User text is only ever set with textContent, never parsed as HTML. Messages are kept in
  * seq order and de-duplicated by id; a dropped socket reconnects with backoff and
- * resyncs with ?after=<highest seq>, and pending sends are retried with the same
- * client_id (the server stores each client_id once).
+ * resyncs with ?after=<highest contiguous seq> (every message up to it is on screen: a
+ * message that came early, e.g. my own send's REST response, does not move it), and
+ * pending sends are retried with the same client_id (the server stores each one once).
  */
 (function () {
   "use strict";
@@ -21,6 +22,8 @@
     4411: t("You were removed from this room."), 4412: t("You left this room.") };
   var PAGE_SIZE = 50;
   var PING_MS = 25000;
+  // The server closes a socket that fell behind with 4000: reconnect at once and resync.
+  var RESYNC_CODE = 4000;
   var TYPING_SHOW_MS = 5000;
   var TYPING_SEND_MS = 3000;
 
@@ -56,6 +59,9 @@
     attempts: 0,
     stopped: false,
     highestSeq: 0,
+    // Every message from the first history page up to this seq is on screen.
+    contiguousSeq: 0,
+    seqs: new Set(),
     lowestSeq: null,
     hasMoreBefore: true,
     loadingBefore: false,
@@ -238,9 +244,16 @@
     state.nodes.set(message.id, node);
     if (existing) { existing.replaceWith(node); return false; }
     insertInOrder(node, message.seq);
+    state.seqs.add(message.seq);
+    advanceContiguous();
     state.highestSeq = Math.max(state.highestSeq, message.seq);
     state.lowestSeq = state.lowestSeq === null ? message.seq : Math.min(state.lowestSeq, message.seq);
     return true;
+  }
+
+  function advanceContiguous() {
+    if (!state.historyLoaded) return;
+    while (state.seqs.has(state.contiguousSeq + 1)) state.contiguousSeq += 1;
   }
 
   /* Live events from different server processes can overtake each other, and a lost
@@ -260,8 +273,8 @@
 
   function onCreated(message) {
     var stick = nearBottom() || (message.author && message.author.membership_id === config.me);
-    if (state.historyLoaded && state.highestSeq && message.seq > state.highestSeq + 1) {
-      fillGap(state.highestSeq, message.seq);
+    if (state.historyLoaded && message.seq > state.contiguousSeq + 1) {
+      fillGap(state.contiguousSeq, message.seq);
     }
     upsert(message);
     clearTypist(message.author && message.author.membership_id);
@@ -281,6 +294,9 @@
       page.results.forEach(upsert);
       state.hasMoreBefore = page.has_more;
       state.historyLoaded = true;
+      // The latest page has no gaps: count from just below it.
+      state.contiguousSeq = page.results.length ? page.results[0].seq - 1 : (page.last_seq || 0);
+      advanceContiguous();
       if (page.last_read_seq !== null && page.last_read_seq !== undefined) config.lastReadSeq = page.last_read_seq;
       scrollToBottom();
       placeUnreadDivider(true);
@@ -531,8 +547,8 @@
     if (state.stopped || state.socket) return;
     var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
     var url = scheme + window.location.host + config.socketPath;
-    // Resync from what is on screen; before the first history page, just go live.
-    if (state.historyLoaded) url += "?after=" + state.highestSeq;
+    // Resync from the highest contiguous seq; before the first history page, just go live.
+    if (state.historyLoaded) url += "?after=" + state.contiguousSeq;
     setConnection("connecting", state.attempts ? t("Reconnecting…") : t("Connecting…"));
     var socket = new WebSocket(url);
     state.socket = socket;
@@ -551,9 +567,10 @@
         el.input.disabled = true;
         return;
       }
-      // Exponential backoff with jitter, capped at 30 s.
-      var delay = Math.min(30000, 1000 * Math.pow(2, state.attempts)) * (0.5 + Math.random() / 2);
-      state.attempts += 1;
+      // Exponential backoff with jitter, capped at 30 s; a resync close reconnects at once.
+      var delay = event.code === RESYNC_CODE ? 0
+        : Math.min(30000, 1000 * Math.pow(2, state.attempts)) * (0.5 + Math.random() / 2);
+      state.attempts += event.code === RESYNC_CODE ? 0 : 1;
       setConnection("closed", fmt(t("Offline. Reconnecting in %(seconds)s s…"), { seconds: Math.round(delay / 1000) }, true));
       setTimeout(connect, delay);
     });

@@ -15,7 +15,12 @@ from rest_framework.test import APIClient
 from commerce.models import Account, Tip
 from commerce.services.ledger import user_account
 from profiles.tokens import refresh_token_for
-from tests.faults import app_on_private_postgres, http, running_test_database_url, wait_until
+from tests.faults.processes import (
+    app_on_private_postgres,
+    http,
+    running_test_database_url,
+    wait_until,
+)
 
 from .conftest import postgres_only
 

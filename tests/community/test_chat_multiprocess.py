@@ -66,7 +66,7 @@ def _start_server(port: int) -> subprocess.Popen:
             "--port",
             str(port),
             "--ws",
-            "websockets",
+            "websockets-sansio",
             "--lifespan",
             "off",
             "--log-level",

@@ -20,7 +20,7 @@ from django.core.files.storage import storages
 from community.models import MediaAsset
 from config.celery import app as celery_app
 from tests.community import media_samples
-from tests.faults import (
+from tests.faults.processes import (
     app_env,
     kill_process_group,
     redis_server,

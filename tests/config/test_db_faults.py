@@ -11,7 +11,7 @@ import concurrent.futures
 import pytest
 from django.conf import settings
 
-from tests.faults import app_on_private_postgres, http, postgres_bindir
+from tests.faults.processes import app_on_private_postgres, http, postgres_bindir
 
 pytestmark = [
     pytest.mark.postgres,

@@ -20,6 +20,8 @@ print(json.dumps({
     "layer": settings.CHANNEL_LAYERS["default"]["BACKEND"],
     "layer_config": settings.CHANNEL_LAYERS["default"].get("CONFIG", {}),
     "cache": settings.CACHES["default"]["BACKEND"],
+    "cache_options": settings.CACHES["default"].get("OPTIONS", {}),
+    "broker_options": app.conf.broker_transport_options,
     "eager": app.conf.task_always_eager,
     "broker": app.conf.broker_url,
     "storage": settings.STORAGES["default"]["BACKEND"],
@@ -86,10 +88,21 @@ def test_environment_switches_to_production_stack():
     )
     assert config["debug"] is False
     assert config["db"] == "config.postgresql"  # checked pool checkouts, metered
-    assert config["layer"] == "channels_redis.core.RedisChannelLayer"
+    # channels-redis's core layer, with a receive block shorter than the socket timeout.
+    assert config["layer"] == "config.channel_layer.RedisChannelLayer"
+    assert config["layer_config"]["hosts"][0]["socket_timeout"] > 0
+    assert config["layer_config"]["hosts"][0]["socket_connect_timeout"] > 0
+    assert (
+        config["layer_config"]["receive_block_seconds"]
+        < config["layer_config"]["hosts"][0]["socket_timeout"]
+    )
     # The default capacity of 100 drops group messages under a burst.
     assert config["layer_config"]["capacity"] >= 1000
     assert config["cache"] == "config.metrics.MeteredRedisCache"
+    # No Redis client may hang on a frozen server.
+    for options in (config["cache_options"], config["broker_options"]):
+        assert options["socket_timeout"] > 0
+        assert options["socket_connect_timeout"] > 0
     assert config["eager"] is False
     assert config["broker"] == "redis://127.0.0.1:6379/0"
     assert config["storage"] == "storages.backends.s3.S3Storage"

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from config import passwords
 from profiles.models import User
-from tests.faults import (
+from tests.faults.processes import (
     app_env,
     free_port,
     http,

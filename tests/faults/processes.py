@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from django.db import connection
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:

@@ -1,0 +1,177 @@
+"""Redis killed or frozen under a running Moim (issue #20): what still answers, what is
+delivered, and how open sockets end. Each test runs its own redis-server
+(tests/faults/redis_process.py) and points the app at it with the settings' own option
+builders and short timeouts; nothing shared is touched."""
+
+import asyncio
+import threading
+import time
+
+import pytest
+from channels.db import database_sync_to_async
+from rest_framework.test import APIClient
+
+from community.models import Membership, Message
+from tests.community.chat_support import closed_with, next_event, ready_socket
+from tests.conftest import TEST_PASSWORD
+
+pytestmark = [pytest.mark.redis, pytest.mark.slow]
+
+
+def _within(seconds: float, call):
+    """``call()``'s result, or fail if it takes longer than ``seconds`` (a hang)."""
+    outcome = {}
+
+    def run():
+        try:
+            outcome["value"] = call()
+        except BaseException as error:  # reported in the test's thread
+            outcome["error"] = error
+
+    worker = threading.Thread(target=run, daemon=True)
+    started = time.monotonic()
+    worker.start()
+    worker.join(seconds)
+    assert not worker.is_alive(), f"still waiting after {seconds} s (hung)"
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"], time.monotonic() - started
+
+
+@pytest.fixture
+def room_with_two(make_user, make_room, make_member):
+    host = make_user("host")
+    room = make_room(owner=host)
+    guest = make_user("guest")
+    make_member(room, guest, nickname="Guest")
+    return room, host, guest
+
+
+# --- /healthz ------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("fault", ["frozen", "killed"])
+def test_healthz_answers_503_within_its_limit(app_on_own_redis, fault):
+    assert APIClient().get("/healthz").status_code == 200
+    app_on_own_redis.freeze() if fault == "frozen" else app_on_own_redis.kill()
+    response, took = _within(10, lambda: APIClient().get("/healthz"))
+    assert response.status_code == 503
+    assert set(response.json()["down"]) == {"cache", "channel_layer", "broker"}
+    assert took < 3  # HEALTHZ_CHECK_TIMEOUT_SECONDS (1 s here), checks run at once
+
+
+# --- the REST API degrades to "no realtime", not "no app" ------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("fault", ["killed", "frozen"])
+def test_rest_api_answers_and_sends_persist_without_redis(app_on_own_redis, room_with_two, fault):
+    room, _host, guest = room_with_two
+    app_on_own_redis.freeze() if fault == "frozen" else app_on_own_redis.kill()
+
+    def walk():
+        client = APIClient()
+        token = client.post(
+            "/api/v1/auth/token/", {"username": guest.username, "password": TEST_PASSWORD}
+        )
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token.json().get('access')}")
+        statuses = {"token": token.status_code}
+        for name, url in {
+            "rooms": "/api/v1/rooms/",
+            "room": f"/api/v1/rooms/{room.pk}/",
+            "me": "/api/v1/me/",
+            "wallet": "/api/v1/wallet/",
+            "history": f"/api/v1/rooms/{room.pk}/messages/",
+        }.items():
+            statuses[name] = client.get(url).status_code
+        statuses["ticket"] = client.post("/api/v1/realtime/ticket/").status_code
+        statuses["send"] = client.post(
+            f"/api/v1/rooms/{room.pk}/messages/", {"body": "stored anyway", "client_id": "f1"}
+        ).status_code
+        return statuses
+
+    statuses, _took = _within(60, walk)
+    assert statuses == {
+        "token": 200,
+        "rooms": 200,
+        "room": 200,
+        "me": 200,
+        "wallet": 200,
+        "history": 200,
+        "ticket": 201,
+        "send": 201,
+    }
+    assert Message.objects.get(client_id="f1").body == "stored anyway"
+
+
+# --- open sockets ---------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("fault", ["killed", "frozen"])
+async def test_open_socket_closes_with_1013_when_redis_fails(
+    app_on_own_redis, room_with_two, fault
+):
+    room, _host, guest = room_with_two
+    socket, _ready = await ready_socket(guest, room.pk)
+    app_on_own_redis.freeze() if fault == "frozen" else app_on_own_redis.kill()
+    assert await closed_with(socket, timeout=10) == 1013
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_message_sent_while_redis_is_frozen_reaches_the_room_after_resync(
+    app_on_own_redis, room_with_two
+):
+    """The lost broadcast of a stored message ends with the room's sockets closed (1013)
+    and resyncing, never with a socket that silently misses it."""
+    room, host, guest = room_with_two
+    socket, ready = await ready_socket(guest, room.pk)
+    app_on_own_redis.freeze()
+
+    def send():
+        client = APIClient()
+        client.force_authenticate(host)
+        return client.post(
+            f"/api/v1/rooms/{room.pk}/messages/", {"body": "sent in the freeze", "client_id": "z"}
+        )
+
+    started = time.monotonic()
+    response = await database_sync_to_async(send)()
+    assert response.status_code == 201
+    assert time.monotonic() - started < 5  # bounded by the broadcast and Redis timeouts
+    assert await closed_with(socket, timeout=10) == 1013
+    app_on_own_redis.thaw()
+    socket, _ = await ready_socket(guest, room.pk, after=ready["last_seq"])
+    caught_up = await next_event(socket, "message.created")
+    assert caught_up["message"]["body"] == "sent in the freeze"
+    assert (await next_event(socket, "resync.done"))["last_seq"] == caught_up["message"]["seq"]
+    await socket.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_redis_restarted_empty_still_gets_messages_to_open_sockets(
+    app_on_own_redis, room_with_two
+):
+    """A Redis that comes back empty has forgotten the room's group: the socket that
+    survived (no receive failed in between) learns of the missed message from its ping
+    and gets it from storage."""
+    room, host, guest = room_with_two
+    socket, _ready = await ready_socket(guest, room.pk)
+    await asyncio.sleep(0.05)
+    app_on_own_redis.kill()
+    app_on_own_redis.start()  # same port, empty: groups and queues are gone
+    host_membership = await database_sync_to_async(Membership.objects.get)(user=host)
+    from community.services.messages import send_message
+
+    await database_sync_to_async(send_message)(membership=host_membership, body="after restart")
+    try:
+        await socket.send_json_to({"type": "ping", "ref": 1})
+        pong = await next_event(socket, "pong")
+        assert pong["last_seq"] == 1
+        event = await next_event(socket, "message.created", timeout=5)
+        assert event["message"]["body"] == "after restart"
+    except AssertionError as error:
+        if "closed with 1013" not in str(error):
+            raise  # closed 1013 is also a correct outcome: the client resyncs
+    await socket.disconnect()
