@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 
+from config import metrics
+
 # Failing open is logged here, under its own name, so alerting can key on it.
 fail_open_logger = logging.getLogger("moim.failopen")
 # Failed-open checks per kind in this process (exported as a metric where one exists).
@@ -25,6 +27,7 @@ def record_fail_open(kind: str, error: BaseException) -> None:
     """A limit was not enforced because the cache failed: count it, log it (at most once
     per kind every few seconds, an outage fails every request)."""
     FAIL_OPEN_COUNTS[kind] += 1
+    metrics.limit_failed_open(kind)
     now = time.monotonic()
     if now - _last_logged.get(kind, -_LOG_EVERY_SECONDS) >= _LOG_EVERY_SECONDS:
         _last_logged[kind] = now

@@ -85,6 +85,11 @@ CHANNEL_LAYER_SEND_FAILURES = Counter(
     "moim_channel_layer_send_failures",
     "Broadcasts the channel layer did not accept (the write stands; clients resync).",
 )
+LIMITS_FAILED_OPEN = Counter(
+    "moim_limits_failed_open",
+    "Rate limits and counters not enforced because the cache failed, by kind.",
+    ["kind"],
+)
 LEDGER_TRANSFERS = Counter(
     "moim_ledger_transfers",
     "Ledger transfers committed, by kind (tip, top_up, ...) and phase.",
@@ -145,6 +150,10 @@ def open_socket(consumer: str) -> Iterator[None]:
 
 def channel_layer_send_failed() -> None:
     _record(CHANNEL_LAYER_SEND_FAILURES.inc)
+
+
+def limit_failed_open(kind: str) -> None:
+    _record(lambda: LIMITS_FAILED_OPEN.labels(kind=kind).inc())
 
 
 def media_task_finished(*, outcome: str) -> None:

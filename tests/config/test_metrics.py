@@ -340,3 +340,20 @@ def test_a_malformed_allow_list_stops_start_up():
     )
     assert result.returncode != 0
     assert "METRICS_ALLOWED_IPS" in result.stderr
+
+
+@pytest.mark.django_db
+def test_a_throttle_that_fails_open_on_a_dead_cache_is_counted(make_user, client_for):
+    before = total(scrape(), "moim_limits_failed_open_total")
+    dead_cache = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": DEAD_REDIS,
+            "OPTIONS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5},
+        }
+    }
+    user = make_user()
+    with override_settings(CACHES=dead_cache):  # Django swaps the cache handler
+        response = client_for(user).get("/api/v1/rooms/")
+    assert response.status_code == 200  # the API answers; the limit is not enforced
+    assert total(scrape(), "moim_limits_failed_open_total") > before
