@@ -105,10 +105,27 @@ else:
         "timeout": env.int("DB_POOL_TIMEOUT", default=10),
     }
 IS_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql")
+# A streaming replica for the read-only paths (config/db_routing.py): history, discover,
+# search, profiles. A client that just wrote reads the primary for the window below.
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+DATABASE_REPLICA_ALIAS = "replica" if DATABASE_REPLICA_URL else ""
+DATABASE_REPLICA_READ_PRIMARY_SECONDS = env.int("DATABASE_REPLICA_READ_PRIMARY_SECONDS", default=10)
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
+    for _key in ("ATOMIC_REQUESTS", "CONN_MAX_AGE", "OPTIONS"):
+        if _key in DATABASES["default"]:
+            DATABASES["replica"][_key] = DATABASES["default"][_key]
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["config.db_routing.PrimaryReplicaRouter"]
+MIDDLEWARE.append("config.db_routing.ReplicaReadsMiddleware")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer, cache, Celery broker -----------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+
+# The channel layer sharded over several Redis servers (comma-separated URLs; channels
+# hashes each channel and group to one of them). Unset: REDIS_URL alone.
+CHANNEL_LAYER_REDIS_URLS = env.list("CHANNEL_LAYER_REDIS_URLS", default=[])
 
 if REDIS_URL:
     # The core channels-redis layer (sorted sets per channel) rather than the pub/sub
@@ -126,7 +143,7 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                "hosts": CHANNEL_LAYER_REDIS_URLS or [REDIS_URL],
                 "prefix": env.str("CHANNEL_LAYER_PREFIX", default="moim"),
                 "capacity": env.int("CHANNEL_LAYER_CAPACITY", default=5000),
                 "expiry": 60,

@@ -1,0 +1,148 @@
+"""Read-only paths read the replica; a client that just wrote reads the primary."""
+
+import time
+
+import pytest
+from django.core.cache import cache
+from django.db import connections
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from community.services.messages import send_message
+from config.db_routing import READ_PRIMARY_COOKIE
+
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "replica"])
+
+
+@pytest.fixture
+def room_setup(make_user, make_room, make_member):
+    host = make_user("host")
+    room = make_room(owner=host)
+    guest = make_user("guest")
+    membership = make_member(room, guest, nickname="Guest")
+    send_message(membership=membership, body="earlier", client_id="e1")
+    cache.clear()  # the setup's send marked the guest as a recent writer; start unmarked
+    return room, host, guest
+
+
+def client_for(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def history(room) -> str:
+    return f"/api/v1/rooms/{room.pk}/messages/"
+
+
+def get_counting(client, url, **extra):
+    """The response, and the SQL run on the primary and on the replica."""
+    with (
+        CaptureQueriesContext(connections["default"]) as primary,
+        CaptureQueriesContext(connections["replica"]) as replica,
+    ):
+        response = client.get(url, **extra)
+    return response, [q["sql"] for q in primary], [q["sql"] for q in replica]
+
+
+def reads_messages(queries) -> bool:
+    return any('FROM "community_message"' in sql for sql in queries)
+
+
+def test_history_discover_and_profiles_read_the_replica(replica, room_setup):
+    room, host, _guest = room_setup
+    client = client_for(host)
+    for url in (history(room), "/api/v1/rooms/", f"/api/v1/users/{host.profile.handle}/"):
+        response, primary, replicated = get_counting(client, url)
+        assert response.status_code == 200, (url, response.content[:300])
+        assert replicated, f"{url} read nothing from the replica"
+        assert not primary, f"{url} read the primary: {primary}"
+    response, primary, replicated = get_counting(client, history(room))
+    assert [m["body"] for m in response.json()["results"]] == ["earlier"]
+    assert reads_messages(replicated) and not reads_messages(primary)
+
+
+def test_other_paths_and_unsafe_methods_stay_on_the_primary(replica, room_setup):
+    _room, host, _guest = room_setup
+    response, primary, replicated = get_counting(client_for(host), "/api/v1/me/")
+    assert response.status_code == 200
+    assert primary and not replicated
+
+
+def test_a_writer_reads_the_primary_for_the_window(replica, room_setup):
+    room, _host, guest = room_setup
+    client = client_for(guest)
+    sent = client.post(history(room), {"body": "mine", "client_id": "m1"})
+    assert sent.status_code == 201
+    assert READ_PRIMARY_COOKIE in sent.cookies
+
+    response, primary, replicated = get_counting(client, history(room))
+    assert [m["body"] for m in response.json()["results"]][-1] == "mine"
+    assert reads_messages(primary) and not reads_messages(replicated)
+
+    # Another client of the same user (no cookie) is covered by the per-user mark.
+    response, primary, replicated = get_counting(client_for(guest), history(room))
+    assert reads_messages(primary) and not reads_messages(replicated)
+
+
+def test_the_cookie_alone_keeps_the_primary(replica, room_setup):
+    room, _host, guest = room_setup
+    client = client_for(guest)
+    assert client.post(history(room), {"body": "mine", "client_id": "m2"}).status_code == 201
+    cache.clear()  # the per-user mark gone (a cache restart): the signed cookie still holds
+    _response, primary, replicated = get_counting(client, history(room))
+    assert reads_messages(primary) and not reads_messages(replicated)
+
+
+def test_a_forged_cookie_is_ignored(replica, room_setup):
+    room, host, _guest = room_setup
+    client = client_for(host)
+    client.cookies[READ_PRIMARY_COOKIE] = "1"
+    _response, primary, replicated = get_counting(client, history(room))
+    assert reads_messages(replicated) and not reads_messages(primary)
+
+
+def test_the_request_may_ask_for_the_primary(replica, room_setup):
+    room, host, _guest = room_setup
+    _response, primary, replicated = get_counting(
+        client_for(host), history(room), HTTP_X_MOIM_READ_PRIMARY="1"
+    )
+    assert reads_messages(primary) and not reads_messages(replicated)
+
+
+def test_a_new_chat_message_marks_its_author_whatever_carried_it(replica, room_setup):
+    # The socket consumer and the REST view share the send service: its new message
+    # marks the author, whatever carried it.
+    room, _host, guest = room_setup
+    membership = guest.memberships.get(room=room)
+    send_message(membership=membership, body="over the socket", client_id="s1")
+    _response, primary, replicated = get_counting(client_for(guest), history(room))
+    assert reads_messages(primary) and not reads_messages(replicated)
+
+
+@pytest.mark.slow
+def test_after_the_window_the_writer_reads_the_replica_again(replica, settings, room_setup):
+    settings.DATABASE_REPLICA_READ_PRIMARY_SECONDS = 1
+    room, _host, guest = room_setup
+    client = client_for(guest)
+    assert client.post(history(room), {"body": "mine", "client_id": "m3"}).status_code == 201
+    time.sleep(2.1)
+    _response, primary, replicated = get_counting(client, history(room))
+    assert reads_messages(replicated) and not reads_messages(primary)
+
+
+def test_without_a_replica_everything_reads_the_primary(settings, room_setup):
+    settings.DATABASE_REPLICA_ALIAS = ""
+    room, host, _guest = room_setup
+    client = client_for(host)
+    sent = client.post(history(room), {"body": "x", "client_id": "n1"})
+    assert READ_PRIMARY_COOKIE not in sent.cookies
+    _response, primary, replicated = get_counting(client, history(room))
+    assert reads_messages(primary) and not replicated
+
+
+def test_migrations_never_target_the_replica(replica):
+    from django.db import router
+
+    assert router.allow_migrate("replica", "community") is False
+    assert router.allow_migrate("default", "community") is True
