@@ -10,7 +10,7 @@ listed) reads the primary. A client that has just written reads the primary for
 ``DATABASE_REPLICA_READ_PRIMARY_SECONDS`` (longer than the replica is ever allowed to
 lag; alert on lag above it), whichever of these says so:
 
-- a signed cookie the response to any unsafe request (POST/PUT/PATCH/DELETE) sets;
+- a signed cookie set by the response to any request that wrote (the router saw a write);
 - a per-user mark in the cache, set by the same responses and by every new chat message
   (sockets included), so a token client or a second tab of the same user reads its own
   writes too;
@@ -52,7 +52,6 @@ REPLICA_READ_ROUTES = frozenset(
 READ_PRIMARY_HEADER = "HTTP_X_MOIM_READ_PRIMARY"
 READ_PRIMARY_COOKIE = "moim_read_primary"
 _COOKIE_SALT = "moim.db_routing.read_primary"
-_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def replica_alias() -> str:
@@ -77,17 +76,22 @@ def mark_recent_writer(user_id: int | None) -> None:
         logger.warning("could not mark user %s as a recent writer", user_id, exc_info=True)
 
 
-class _RequestReads:
-    """Where one request's reads go; decided lazily, once the user is known."""
+class _RequestState:
+    """One request: may it read the replica (decided lazily, once the user is known),
+    and did it write (the router's ``db_for_write`` says so)?"""
 
-    __slots__ = ("alias", "request", "resolving")
+    __slots__ = ("alias", "replica_allowed", "request", "resolving", "wrote")
 
     def __init__(self, request):
         self.request = request
+        self.replica_allowed = False
         self.alias: str | None = None
         self.resolving = False
+        self.wrote = False
 
     def read_alias(self) -> str | None:
+        if not self.replica_allowed or self.wrote:
+            return None
         if self.alias is not None:
             return self.alias
         if self.resolving:  # loading the session user itself: the primary
@@ -110,7 +114,7 @@ class _RequestReads:
             self.resolving = False
 
 
-_reads: contextvars.ContextVar[_RequestReads | None] = contextvars.ContextVar(
+_state: contextvars.ContextVar[_RequestState | None] = contextvars.ContextVar(
     "moim_replica_reads", default=None
 )
 
@@ -123,18 +127,21 @@ def _signed_cookie_fresh(request) -> bool:
 
 
 class ReplicaReadsMiddleware:
-    """Lets the listed read-only GETs read the replica; marks writers for the window."""
+    """Lets the listed read-only GETs read the replica; marks clients that wrote."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        token = _reads.set(None)
+        state = _RequestState(request)
+        token = _state.set(state)
         try:
             response = self.get_response(request)
         finally:
-            _reads.reset(token)
-        if replica_alias() and request.method not in _SAFE_METHODS:
+            _state.reset(token)
+        # Only a request that wrote marks its client: a POST that changed nothing (a
+        # socket ticket, a refused form) leaves its reads on the replica.
+        if state.wrote and replica_alias():
             response.set_signed_cookie(
                 READ_PRIMARY_COOKIE,
                 str(int(time.time())),
@@ -150,15 +157,17 @@ class ReplicaReadsMiddleware:
         return response
 
     def process_view(self, request, view_func, view_args, view_kwargs):
+        state = _state.get()
         if (
-            replica_alias()
+            state is not None
+            and replica_alias()
             and request.method in ("GET", "HEAD")
             and request.resolver_match is not None
             and request.resolver_match.view_name in REPLICA_READ_ROUTES
             and request.META.get(READ_PRIMARY_HEADER, "") not in ("1", "true")
             and not _signed_cookie_fresh(request)
         ):
-            _reads.set(_RequestReads(request))
+            state.replica_allowed = True
         return None
 
 
@@ -166,7 +175,7 @@ class PrimaryReplicaRouter:
     """``db_for_read`` answers the replica only inside a request the middleware allowed."""
 
     def db_for_read(self, model, **hints):
-        state = _reads.get()
+        state = _state.get()
         if state is None or not replica_alias():
             return None
         if connections["default"].in_atomic_block:
@@ -174,6 +183,9 @@ class PrimaryReplicaRouter:
         return state.read_alias()
 
     def db_for_write(self, model, **hints):
+        state = _state.get()
+        if state is not None:
+            state.wrote = True  # this client reads the primary for the window
         return None
 
     def allow_relation(self, obj1, obj2, **hints):

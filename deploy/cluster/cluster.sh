@@ -214,8 +214,10 @@ step "app hosts ${APPS[*]} (uvicorn :8000), the worker host, HAProxy ${ADDR[lb]}
 for host in "${APPS[@]}"; do start_app "$host"; done
 start_worker
 # HAProxy: WebSockets pass through (HTTP/1.1 upgrade, long tunnel timeout). A host is in
-# service while its process answers at all: /healthz's 503 (a shared backend down) must
-# not take every host out at once. X-Moim-Pin lets the driver place a client on a given
+# service while its process accepts connections (a TCP check). Not /healthz: its 503
+# means a backend every host shares is down, which must not take every host out at
+# once, and under load it waits for the process's one sync thread (a busy host would
+# flap out of service; docs/scaling.md). X-Moim-Pin lets the driver place a client on a given
 # host (ignored once that host is down, so the balancer picks another); the response
 # names the host that served it.
 cat >"$WORK/haproxy.cfg" <<EOF
@@ -237,10 +239,6 @@ frontend moim
     default_backend apps
 backend apps
     balance roundrobin
-    option httpchk GET /healthz
-    http-check send hdr Host ${ADDR[lb]}
-    http-check expect rstatus ^(200|503)$
-    timeout check 3s
     default-server check inter 1s fall 2 rise 1
 $(for host in "${APPS[@]}"; do
   echo "    use-server $host if { req.hdr(x-moim-pin) -m str $host }"
@@ -288,5 +286,7 @@ RESULTS="${CLUSTER_RESULTS:-$WORK/results.json}"
 in_ns client env -i "PATH=$PATH" "LANG=C.UTF-8" "$PROD_PY" deploy/cluster/driver.py \
   --lb "http://${ADDR[lb]}" \
   $(for host in "${APPS[@]}"; do echo "--app $host=http://${ADDR[$host]}:8000"; done) \
-  --fault "$WORK/fault" --replica "postgres://postgres@${ADDR[pg2]}:5432/moim" --results "$RESULTS" ${CLUSTER_ARGS:-} || { FAILED_HOST=driver; exit 1; }
+  --fault "$WORK/fault" --replica "postgres://postgres@${ADDR[pg2]}:5432/moim" \
+  --primary "postgres://postgres@${ADDR[pg1]}:5432/moim" \
+  --redis "redis://${ADDR[redis1]}:6379/0" --redis "redis://${ADDR[redis2]}:6379/0" --results "$RESULTS" ${CLUSTER_ARGS:-} || { FAILED_HOST=driver; exit 1; }
 step "passed"

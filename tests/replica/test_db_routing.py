@@ -146,3 +146,23 @@ def test_migrations_never_target_the_replica(replica):
 
     assert router.allow_migrate("replica", "community") is False
     assert router.allow_migrate("default", "community") is True
+
+
+def test_a_post_that_writes_nothing_leaves_reads_on_the_replica(replica, room_setup):
+    # A socket ticket (cache only) is not a write: the client's reads stay on the replica.
+    room, _host, guest = room_setup
+    client = client_for(guest)
+    ticket = client.post("/api/v1/realtime/ticket/")
+    assert ticket.status_code in (200, 201)
+    assert READ_PRIMARY_COOKIE not in ticket.cookies
+    _response, primary, replicated = get_counting(client, history(room))
+    assert reads_messages(replicated) and not reads_messages(primary)
+
+
+def test_a_refused_write_leaves_reads_on_the_replica(replica, room_setup, make_user):
+    room, _host, _guest = room_setup
+    outsider = make_user("outsider")
+    client = client_for(outsider)
+    refused = client.post(history(room), {"body": "not a member", "client_id": "x1"})
+    assert refused.status_code in (403, 404)
+    assert READ_PRIMARY_COOKIE not in refused.cookies
