@@ -437,14 +437,15 @@ class Cluster:
 
     async def wait_healthy(self, host: str, timeout: float = 90):
         deadline = time.monotonic() + timeout
+        last = None
         while time.monotonic() < deadline:
-            try:
-                if (await asyncio.to_thread(self.health, host)).status == 200:
-                    return
-            except OSError:
-                pass
+            last = await asyncio.to_thread(self.health, host)
+            if last.status == 200:
+                return
             await asyncio.sleep(0.25)
-        raise ScenarioFailure(f"{host} not healthy within {timeout:.0f} s")
+        raise ScenarioFailure(
+            f"{host} not healthy within {timeout:.0f} s: /healthz {last.status} {last.body[:400]!r}"
+        )
 
 
 async def converge(members: list[Member], reader: Person, room_id: int, what: str) -> dict:
