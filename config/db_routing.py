@@ -186,7 +186,9 @@ class PrimaryReplicaRouter:
         state = _state.get()
         if state is not None:
             state.wrote = True  # this client reads the primary for the window
-        return None
+        # Always the primary, also for an object read from the replica (Django would
+        # otherwise write where the instance came from).
+        return "default"
 
     def allow_relation(self, obj1, obj2, **hints):
         # The replica is a copy of the primary: objects from either may relate.

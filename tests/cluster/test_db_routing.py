@@ -166,3 +166,14 @@ def test_a_refused_write_leaves_reads_on_the_replica(replica, room_setup, make_u
     refused = client.post(history(room), {"body": "not a member", "client_id": "x1"})
     assert refused.status_code in (403, 404)
     assert READ_PRIMARY_COOKIE not in refused.cookies
+
+
+def test_an_object_read_from_the_replica_is_saved_to_the_primary(replica, room_setup):
+    from django.db import router
+
+    from community.models import Room
+
+    room, _host, _guest = room_setup
+    from_replica = Room.objects.using("replica").get(pk=room.pk)
+    assert from_replica._state.db == "replica"
+    assert router.db_for_write(Room, instance=from_replica) == "default"
