@@ -288,5 +288,6 @@ in_ns client env -i "PATH=$PATH" "LANG=C.UTF-8" "$PROD_PY" deploy/cluster/driver
   $(for host in "${APPS[@]}"; do echo "--app $host=http://${ADDR[$host]}:8000"; done) \
   --fault "$WORK/fault" --replica "postgres://postgres@${ADDR[pg2]}:5432/moim" \
   --primary "postgres://postgres@${ADDR[pg1]}:5432/moim" \
-  --redis "redis://${ADDR[redis1]}:6379/0" --redis "redis://${ADDR[redis2]}:6379/0" --results "$RESULTS" ${CLUSTER_ARGS:-} || { FAILED_HOST=driver; exit 1; }
+  --redis "redis://${ADDR[redis1]}:6379/0" --redis "redis://${ADDR[redis2]}:6379/0" --results "$RESULTS" \
+  ${CLUSTER_DOC:+--doc "$CLUSTER_DOC"} ${CLUSTER_ARGS:-} || { FAILED_HOST=driver; exit 1; }
 step "passed"

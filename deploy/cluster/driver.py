@@ -720,7 +720,8 @@ async def main_async(args) -> int:
 
     # --- 5. restart the worker host mid-upload -------------------------------------------------
     async def scenario_worker_restart():
-        upload = await _worker_restart(cluster, owner, room_id)
+        upload = results["scenarios"]["worker_restart"] = {}
+        await _worker_restart(cluster, owner, room_id, upload)
         results["scenarios"]["worker_restart"] = upload
         print(
             f"  5 worker host killed while processing a {upload['upload_bytes']} B photo and "
@@ -756,12 +757,106 @@ async def main_async(args) -> int:
     results["total_seconds"] = round(time.perf_counter() - started, 1)
     with open(args.results, "w", encoding="utf-8") as out:
         json.dump(results, out, indent=2)
+    print(figures_markdown(results))
+    if args.doc:
+        write_doc(args.doc, results)
     print(json.dumps(results, indent=2))
     if failures:
         print(f"cluster: {len(failures)} scenario(s) failed: {', '.join(failures)}")
         return 1
     print(f"cluster: all scenarios passed in {results['total_seconds']} s")
     return 0
+
+
+DOC_START = "<!-- cluster-figures:start (written by deploy/cluster/driver.py --doc) -->"
+DOC_END = "<!-- cluster-figures:end -->"
+
+
+def figures_markdown(results: dict) -> str:
+    """The figures table docs/scaling.md carries, from one run's results."""
+    sc, failed = results["scenarios"], results.get("failed", {})
+
+    def verdict(name):
+        if name not in failed:
+            return "**passes**"
+        return "**fails**: " + failed[name].replace("|", "/")
+
+    rows = ["| scenario | result | figures |", "| --- | --- | --- |"]
+    f = sc.get("fanout", {})
+    if f:
+        rows.append(
+            f"| 1. fan-out: {f['members']} members on {f['hosts']} hosts "
+            f"{f['members_per_host']} | {verdict('fanout')} | {f['messages_sent']} messages × "
+            f"{f['members']} = {f['deliveries']} deliveries in {f['seconds']} s "
+            f"({f['deliveries_per_s']} deliveries/s); echo p50 {f.get('echo_ms_p50')} ms, p95 "
+            f"{f.get('echo_ms_p95')} ms; {f['arrived_out_of_seq_order']} arrived out of seq "
+            f"order (placed by seq), {f['messages_fetched_by_gap_fill']} fetched by gap fill; "
+            "none lost or duplicated |"
+        )
+    k = sc.get("kill_app_host", {})
+    rows.append(
+        f"| 2. kill -9 an app host mid-conversation | {verdict('kill_app_host')} | "
+        + (
+            f"{k['members_on_it']} members on {k['killed']} reconnected to "
+            f"{', '.join(k['their_new_hosts'])} in ≤ {k['reconnect_ms_max']:.0f} ms; all "
+            f"{k['messages_in_room']} messages once each on every member "
+            f"{k['seconds_from_kill_to_converged']} s after the kill |"
+            if "killed" in k
+            else " |"
+        )
+    )
+    r = sc.get("redis_shard", {})
+    health = next(iter(r.get("healthz", {}).values()), {})
+    rows.append(
+        f"| 3. stop Redis shard 1 | {verdict('redis_shard')} | sends during the outage: "
+        f"{r.get('sends_during_outage')}; /healthz {health.get('status')} down "
+        f"{health.get('down')}: {health.get('error', '')[:90]} |"
+    )
+    lag = sc.get("replica_lag", {})
+    rows.append(
+        f"| 4. pause replay on the replica | {verdict('replica_lag')} | "
+        + (
+            f"{lag['writers']} writers read their own message ({lag['own_message_missing']} "
+            f"missing); a non-writer's read stale {lag['stale_for_non_writer']}; caught up "
+            f"{lag['catch_up_ms']} ms after resume; normal lag p50 {lag['normal_lag_ms_p50']} "
+            f"ms, max {lag['normal_lag_ms_max']} ms |"
+            if lag
+            else " |"
+        )
+    )
+    w = sc.get("worker_restart", {})
+    rows.append(
+        f"| 5. kill -9 the worker host mid-upload, restart it | {verdict('worker_restart')} | "
+        + (
+            f"{w['upload_bytes']} B photo, {w['state_at_kill']} at the kill, "
+            f"{w['final_state']} {w['seconds_to_final']} s later |"
+            if w
+            else " |"
+        )
+    )
+    if f:
+        rows.append(
+            f"| cost per message / per delivery (N = {f['members']}) | | WAL "
+            f"{f['wal_bytes_per_message']} B per message; Redis commands per delivery by shard "
+            f"{f['redis_commands_per_delivery_by_shard']}, Redis CPU ms per 1000 deliveries "
+            f"by shard {f['redis_cpu_ms_per_1000_deliveries_by_shard']} |"
+        )
+    return "\n".join(rows)
+
+
+def write_doc(path: str, results: dict) -> None:
+    with open(path, encoding="utf-8") as doc:
+        text = doc.read()
+    if DOC_START not in text or DOC_END not in text:
+        raise ScenarioFailure(f"{path} has no cluster-figures markers")
+    head, rest = text.split(DOC_START, 1)
+    _old, tail = rest.split(DOC_END, 1)
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    block = (
+        f"{DOC_START}\nLatest `make cluster-test` run ({stamp}):\n\n{figures_markdown(results)}\n"
+    )
+    with open(path, "w", encoding="utf-8") as doc:
+        doc.write(head + block + DOC_END + tail)
 
 
 async def _send_series(member: Member, count: int, tag: str):
@@ -839,8 +934,10 @@ async def _replica_lag(cluster, people, hosts, room_id, per_host) -> dict:
     }
 
 
-async def _worker_restart(cluster, owner: Person, room_id: int) -> dict:
+async def _worker_restart(cluster, owner: Person, room_id: int, figures: dict) -> dict:
     photo = big_photo()
+    figures.update(upload_bytes=len(photo), state_at_kill="?", final_state="?")
+    figures["seconds_to_final"] = "?"
     sent = expect(
         await asyncio.to_thread(
             owner.api,
@@ -876,7 +973,7 @@ async def _worker_restart(cluster, owner: Person, room_id: int) -> dict:
             raise ScenarioFailure(f"the upload never started processing (state {seen})")
         await asyncio.sleep(0.02)
         seen = await asyncio.to_thread(state)
-    state_at_kill = seen
+    state_at_kill = figures["state_at_kill"] = seen
     await asyncio.to_thread(cluster.fault, "kill", "worker")
     killed = time.perf_counter()
     await asyncio.sleep(1)
@@ -884,15 +981,16 @@ async def _worker_restart(cluster, owner: Person, room_id: int) -> dict:
     deadline = time.monotonic() + 120
     while seen not in ("ready", "failed"):
         if time.monotonic() > deadline:
+            figures.update(final_state=f"still {seen}", seconds_to_final="> 120")
             raise ScenarioFailure(f"the upload is stuck in {seen!r} 120 s after the worker restart")
         await asyncio.sleep(0.25)
         seen = await asyncio.to_thread(state)
-    return {
-        "upload_bytes": len(photo),
-        "state_at_kill": state_at_kill,
-        "final_state": seen,
-        "seconds_to_final": round(time.perf_counter() - killed, 1),
-    }
+    figures.update(
+        state_at_kill=state_at_kill,
+        final_state=seen,
+        seconds_to_final=round(time.perf_counter() - killed, 1),
+    )
+    return figures
 
 
 def main() -> int:
@@ -904,6 +1002,7 @@ def main() -> int:
     parser.add_argument("--primary", required=True, help="the primary's DSN (WAL volume)")
     parser.add_argument("--redis", action="append", required=True, help="each Redis shard's URL")
     parser.add_argument("--results", required=True)
+    parser.add_argument("--doc", default="", help="rewrite this file's cluster-figures block")
     parser.add_argument("--clients-per-host", type=int, default=3)
     parser.add_argument("--messages", type=int, default=50, help="per member, per scenario")
     args = parser.parse_args()
