@@ -100,9 +100,11 @@ class _RequestState:
         try:
             user = getattr(self.request, "user", None)
             if user is None or not user.is_authenticated:
-                # Token clients are authenticated by the view; until then (and for
-                # anonymous visitors, who wrote nothing) the replica serves.
-                return replica_alias()
+                if "HTTP_AUTHORIZATION" in self.request.META:
+                    # A token client, not authenticated yet: its user is looked up on
+                    # the primary (a user who just signed up may not be on the replica).
+                    return None
+                return replica_alias()  # anonymous visitors wrote nothing
             try:
                 wrote = cache.get(_writer_key(user.pk)) is not None
             except Exception:
