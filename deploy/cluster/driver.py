@@ -23,11 +23,13 @@ import io
 import json
 import random
 import secrets
+import socket
 import statistics
 import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 
@@ -380,10 +382,19 @@ class Cluster:
         except OSError as error:  # the host is down
             return Response(0, {}, json.dumps({"error": str(error)}).encode())
 
+    def listening(self, host: str) -> bool:
+        """Does the host's process accept connections (it may be up but hung)?"""
+        address = urllib.parse.urlsplit(self.apps[host])
+        try:
+            socket.create_connection((address.hostname, address.port), timeout=2).close()
+        except OSError:
+            return False
+        return True
+
     async def ensure_up(self, hosts: list[str]) -> None:
         """Restart whatever an earlier (failed) scenario left down."""
         for host in hosts:
-            if (await asyncio.to_thread(self.health, host)).status == 0:
+            if not await asyncio.to_thread(self.listening, host):
                 await asyncio.to_thread(self.fault, "start-app", host)
                 await self.wait_healthy(host)
                 await self.wait_in_service(host)
@@ -418,13 +429,16 @@ class Cluster:
         return stats
 
     def through_balancer(self, host: str) -> str:
+        # Any answer names its host (a 404 too); not /healthz, which waits on backends.
         request = urllib.request.Request(  # noqa: S310
-            f"{self.lb}/healthz", headers={"X-Moim-Pin": host}
+            f"{self.lb}/cluster-probe", headers={"X-Moim-Pin": host}
         )
         try:
             with urllib.request.urlopen(request, timeout=10) as r:  # noqa: S310
                 return r.headers.get("X-Moim-Host", "")
-        except (urllib.error.HTTPError, OSError):
+        except urllib.error.HTTPError as error:
+            return error.headers.get("X-Moim-Host", "")
+        except OSError:
             return ""
 
     async def wait_in_service(self, host: str, timeout: float = 60):
