@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test e2e e2e-deps bench-deps install install-dev system-deps messages lint format migrate bench worker beat clean requirements smoke smoke-deps
+.PHONY: run test e2e e2e-deps bench-deps install install-dev system-deps messages lint format migrate bench worker beat clean requirements smoke smoke-deps cluster-test cluster-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -102,6 +102,18 @@ smoke-deps:
 
 smoke: system-deps smoke-deps install-dev $(PROD_VENV)/.installed
 	PROD_VENV=$(PROD_VENV) VENV=$(VENV) .ci/smoke
+
+# The cluster test (deploy/cluster/cluster.sh, docs/scaling.md): app hosts, HAProxy, two
+# Redis shards, a PostgreSQL primary and streaming replica, a Celery worker and S3, each
+# in its own network namespace on this machine. Needs root; prints the figures.
+cluster-deps:
+	command -v haproxy >/dev/null || (apt-get update -qq && apt-get install -y -qq haproxy)
+	command -v ip >/dev/null || (apt-get update -qq && apt-get install -y -qq iproute2)
+	ls /usr/lib/postgresql/*/bin/pg_basebackup >/dev/null 2>&1 \
+	  || (apt-get update -qq && apt-get install -y -qq postgresql)
+
+cluster-test: system-deps smoke-deps cluster-deps install-dev $(PROD_VENV)/.installed
+	PROD_VENV=$(PROD_VENV) VENV=$(VENV) deploy/cluster/cluster.sh
 
 worker: install
 	$(BIN)/celery -A config worker -l info

@@ -39,8 +39,25 @@ def _check_cache() -> None:
     cache.delete(key)
 
 
+def _redacted(address) -> str:
+    """A Redis address without its password."""
+    text = str(address)
+    if "@" in text:
+        scheme, rest = text.split("://", 1) if "://" in text else ("", text)
+        text = f"{scheme}://{rest.rsplit('@', 1)[1]}" if scheme else rest.rsplit("@", 1)[1]
+    return text
+
+
 async def _check_channel_layer() -> None:
     layer = get_channel_layer()
+    # A sharded layer (CHANNEL_LAYER_REDIS_URLS): every shard answers, or the error names
+    # the one that does not.
+    for index in range(getattr(layer, "ring_size", 0)):
+        try:
+            await layer.connection(index).ping()
+        except Exception as exc:
+            host = layer.hosts[index].get("address", f"#{index}")
+            raise RuntimeError(f"shard {index} ({_redacted(host)}) down: {exc}") from exc
     channel = await layer.new_channel()
     await layer.send(channel, {"type": "healthz.ping"})
     message = await layer.receive(channel)

@@ -20,7 +20,7 @@ def client_timeouts(*, socket_timeout: float, connect_timeout: float) -> dict[st
 
 
 def channel_layer_settings(
-    url: str,
+    urls: list[str],
     *,
     prefix: str,
     capacity: int,
@@ -37,6 +37,8 @@ def channel_layer_settings(
     return {
         "BACKEND": "config.channel_layer.RedisChannelLayer",
         "CONFIG": {
+            # One or several Redis servers; channels-redis hashes each channel and group
+            # to one of them (CHANNEL_LAYER_REDIS_URLS).
             "hosts": [
                 {
                     "address": url,
@@ -44,6 +46,7 @@ def channel_layer_settings(
                         socket_timeout=socket_timeout, connect_timeout=connect_timeout
                     ),
                 }
+                for url in urls
             ],
             "prefix": prefix,
             "capacity": capacity,

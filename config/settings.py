@@ -143,6 +143,19 @@ IS_POSTGRES = DATABASES["default"]["ENGINE"] in (
 # wrapper of Django's backend.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.sqlite3"
+# A streaming replica for the read-only paths (config/db_routing.py): history, discover,
+# search, profiles. A client that just wrote reads the primary for the window below.
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+DATABASE_REPLICA_ALIAS = "replica" if DATABASE_REPLICA_URL else ""
+DATABASE_REPLICA_READ_PRIMARY_SECONDS = env.int("DATABASE_REPLICA_READ_PRIMARY_SECONDS", default=10)
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
+    for _key in ("ENGINE", "ATOMIC_REQUESTS", "CONN_MAX_AGE", "CONN_HEALTH_CHECKS", "OPTIONS"):
+        if _key in DATABASES["default"]:
+            DATABASES["replica"][_key] = DATABASES["default"][_key]
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["config.db_routing.PrimaryReplicaRouter"]
+MIDDLEWARE.append("config.db_routing.ReplicaReadsMiddleware")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer, cache, Celery broker -----------------------------------
@@ -167,6 +180,10 @@ REALTIME_GAP_WAIT_SECONDS = env.float("REALTIME_GAP_WAIT_SECONDS", default=1.0)
 # Each /healthz check gives up after this long (they run at once), so the probe answers.
 HEALTHZ_CHECK_TIMEOUT_SECONDS = env.float("HEALTHZ_CHECK_TIMEOUT_SECONDS", default=2.0)
 
+# The channel layer sharded over several Redis servers (comma-separated URLs; channels
+# hashes each channel and group to one of them). Unset: REDIS_URL alone.
+CHANNEL_LAYER_REDIS_URLS = env.list("CHANNEL_LAYER_REDIS_URLS", default=[])
+
 if REDIS_URL:
     # The core channels-redis layer (sorted sets per channel) rather than the pub/sub
     # layer: it keeps per-channel queues, so a consumer that is briefly slow does not
@@ -181,7 +198,7 @@ if REDIS_URL:
     # tests/community/test_consumer.py proves a 500-message burst arrives whole.
     CHANNEL_LAYERS = {
         "default": channel_layer_settings(
-            REDIS_URL,
+            CHANNEL_LAYER_REDIS_URLS or [REDIS_URL],
             prefix=env.str("CHANNEL_LAYER_PREFIX", default="moim"),
             capacity=env.int("CHANNEL_LAYER_CAPACITY", default=5000),
             receive_block_seconds=1.0,

@@ -35,7 +35,7 @@ def app_on_own_redis(own_redis):
         CACHES={"default": cache_settings(own_redis.url, **FAULT_TIMEOUTS)},
         CHANNEL_LAYERS={
             "default": channel_layer_settings(
-                own_redis.url,
+                [own_redis.url],
                 prefix="moim-fault",
                 capacity=5000,
                 receive_block_seconds=0.2,
