@@ -182,11 +182,12 @@ def test_an_object_read_from_the_replica_is_saved_to_the_primary(replica, room_s
 def test_a_token_is_checked_against_the_primary(replica, room_setup):
     # A user who just signed up may not be on the replica yet: their token's user is
     # looked up on the primary, and only the page itself reads the replica.
-    from rest_framework_simplejwt.tokens import AccessToken
+    from profiles.tokens import refresh_token_for
 
     room, host, _guest = room_setup
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(host)}")
+    access = refresh_token_for(host).access_token
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
     response, primary, replicated = get_counting(client, history(room))
     assert response.status_code == 200
     assert any('FROM "profiles_user"' in sql for sql in primary), primary

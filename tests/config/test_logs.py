@@ -222,8 +222,12 @@ def test_a_real_worker_logs_the_publishing_request_s_id(settings, tmp_path):
             stderr=subprocess.STDOUT,
         )
     try:
-        with logs.bound(request_id="web-request-real-01"):
-            log_in_a_task.apply_async(args=["over the broker"], queue=QUEUE)
+        # A connection of its own: an earlier test may have closed the app's producer pool.
+        with (
+            logs.bound(request_id="web-request-real-01"),
+            celery_app.connection_for_write() as conn,
+        ):
+            log_in_a_task.apply_async(args=["over the broker"], queue=QUEUE, connection=conn)
         deadline = time.monotonic() + 90
         while "inside the task" not in output.read_text() and time.monotonic() < deadline:
             assert worker.poll() is None, output.read_text()
