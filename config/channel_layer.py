@@ -17,6 +17,22 @@ class RedisChannelLayer(CoreRedisChannelLayer):
         super().__init__(**config)
         self.brpop_timeout = receive_block_seconds
 
+    async def _brpop_with_clean(self, index, channel, timeout):
+        """As the core layer, but a cancellation is never lost.
+
+        On Python 3.11, ``asyncio.timeout`` (which redis-py wraps around every read when
+        a socket timeout is set) can turn a cancellation that arrives as the read ends
+        into ``TimeoutError``; redis-py then retries the blocking pop and channels-redis
+        loops on, so a consumer being shut down (a closed socket, a test's teardown)
+        keeps waiting for messages for ever. A cancel still pending once the pop
+        returns is raised here instead."""
+        try:
+            return await super()._brpop_with_clean(index, channel, timeout)
+        finally:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise asyncio.CancelledError
+
     async def receive(self, channel):
         """As the core layer, but the message's removal from the in-flight backup queue
         finishes before the message is handed over. The core layer leaves it to a
