@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from channels.layers import channel_layers
 from django.conf import settings as django_settings
 from django.test import Client, override_settings
 from playwright.sync_api import expect, sync_playwright
@@ -109,11 +110,16 @@ def _live_server_settings(django_db_setup):
 
 @pytest.fixture(scope="module")
 def live_app_server(_live_server_settings):
-    """The app for one test module; it stops (and the settings return) when the module ends."""
+    """The app for one test module; it stops (and the settings return) when the module ends.
+
+    With a channel layer object of its own: the Redis layer's per-process receive locks
+    belong to the event loop that first used them, and earlier tests ran other loops."""
+    channel_layers.backends.clear()
     server = LiveServer(_build_application())
     server.start()
     yield server
     server.stop()
+    channel_layers.backends.clear()
 
 
 @pytest.fixture
