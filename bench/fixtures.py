@@ -7,9 +7,9 @@ from contextlib import contextmanager
 from django.contrib.auth.hashers import make_password
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from community.models import Membership, Room
-from community.services.messages import send_message
-from community.services.rooms import create_room, join_room
+from community.chat.services import send_message
+from community.rooms.models import Membership, Room
+from community.rooms.services import create_room, join_room
 from profiles.models import Profile, User
 from profiles.services import handle_key
 
@@ -70,9 +70,9 @@ def room_with_history(
     several emoji with counts on most messages, and processed images (one message in
     ``image_every``), all written through the services."""
     from bench.media import make_photos
-    from community.models import ReactionTarget
-    from community.services.media import send_media_message
-    from community.services.reactions import check_add_reaction
+    from community.media.services import send_media_message
+    from community.reactions.models import ReactionTarget
+    from community.reactions.services import check_add_reaction
 
     room, memberships = room_with_members(members, title="Bench history")
     photos = iter(make_photos(messages // image_every + 1, (1200, 800)))

@@ -61,8 +61,8 @@ def pipeline(photos: list[bytes], sizes: tuple[int, ...], storage_dir: str) -> i
     from django.core.files.base import ContentFile
     from django.core.files.storage import FileSystemStorage
 
-    from community.media_processing import render_image
-    from community.media_types import sniff
+    from community.media.processing import render_image
+    from community.media.types import sniff
 
     storage = FileSystemStorage(location=storage_dir)
     made = 0

@@ -25,7 +25,8 @@ from django.db import connection, reset_queries  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from community.models import AuditLogEntry, ModerationCase, Room  # noqa: E402
+from community.moderation.models import AuditLogEntry, ModerationCase  # noqa: E402
+from community.rooms.models import Room  # noqa: E402
 from profiles.models import User  # noqa: E402
 
 ROWS = int(os.environ.get("BENCH_ROWS", "100000"))

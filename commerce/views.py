@@ -21,8 +21,8 @@ from commerce.forms import PayoutForm, RoomAccessForm, RoomPriceForm, TipForm, T
 from commerce.models import RoomPrice
 from commerce.providers.base import WebhookSignatureError
 from commerce.services.idempotency import run_idempotent
-from community.models import Room
-from community.selectors.rooms import room_visible_to
+from community.rooms.models import Room
+from community.rooms.selectors import room_visible_to
 from config.errors import DomainError
 
 STATEMENT_PAGE_SIZE = 50

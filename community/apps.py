@@ -7,6 +7,6 @@ class CommunityConfig(AppConfig):
     verbose_name = _("Community")
 
     def ready(self) -> None:
-        from community.services import reactions
+        from community.reactions import services as reactions
 
         reactions.register_user_data()

@@ -1,7 +1,7 @@
 from django.urls import path
 
-from community.consumers import RoomConsumer
-from community.me_consumer import MeConsumer
+from community.chat.consumers import RoomConsumer
+from community.notifications.consumers import MeConsumer
 
 websocket_urlpatterns: list = [
     path("ws/rooms/<int:room_id>/", RoomConsumer.as_asgi()),

@@ -57,7 +57,7 @@ class MoimConfig(AppConfig):
 
         from django.db.models.signals import post_save
 
-        from community.models import Message
+        from community.chat.models import Message
         from config.db_routing import mark_message_author
 
         # Read-your-own-writes for chat messages sent over sockets too (config/db_routing.py).

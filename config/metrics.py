@@ -4,7 +4,7 @@ django-prometheus counts requests, database queries and cache gets (its middlewa
 database backend and cache backend are switched on in config/settings.py); this module
 adds Moim's own counters, each recorded at the one place its event happens:
 
-- messages sent: ``community.services.messages.do_send_message`` (after commit);
+- messages sent: ``community.chat.services.do_send_message`` (after commit);
 - socket deliveries and open sockets: ``config.realtime.ClosedSocketGuard``, the
   send path and lifetime of every consumer;
 - channel-layer send failures: ``config.realtime.send_now``;

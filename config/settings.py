@@ -354,8 +354,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
-        "WordFilterKindEnum": "community.models.moderation.BlockedPattern.Kind",
-        "AppealKindEnum": "community.models.moderation.Appeal.Kind",
+        "WordFilterKindEnum": "community.moderation.models.BlockedPattern.Kind",
+        "AppealKindEnum": "community.moderation.models.Appeal.Kind",
     },
 }
 

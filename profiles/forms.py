@@ -21,7 +21,7 @@ class SignUpForm(forms.Form):
     )
 
     def __init__(self, *args, **kwargs):
-        from community.models import Interest
+        from community.rooms.models import Interest
 
         super().__init__(*args, **kwargs)
         self.fields["interests"].queryset = Interest.objects.order_by("slug")
@@ -89,7 +89,7 @@ class ProfileForm(forms.Form):
     remove_background = forms.BooleanField(label=_("Remove my background image"), required=False)
 
     def __init__(self, *args, profile=None, **kwargs):
-        from community.models import Interest
+        from community.rooms.models import Interest
 
         super().__init__(*args, **kwargs)
         self.fields["interests"].queryset = Interest.objects.order_by("slug")

@@ -61,7 +61,7 @@ class Profile(models.Model):
     display_name = models.CharField(_("display name"), max_length=50)
     bio = models.TextField(_("bio"), max_length=500, blank=True)
     status_message = models.CharField(_("status message"), max_length=140, blank=True)
-    # Uploads go through the media pipeline (community.services.media): only
+    # Uploads go through the media pipeline (community.media.services): only
     # re-encoded renditions without EXIF/GPS are stored and served.
     avatar_media = models.ForeignKey(
         "community.MediaAsset", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

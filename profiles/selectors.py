@@ -17,7 +17,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
-from community.models import MemberBlock, Membership, Room
+from community.rooms.models import MemberBlock, Membership, Room
 from config.errors import DomainError, NotFoundError
 from profiles.models import Block, Follow, Profile, StatusPost, User
 from profiles.text import lookalike_key

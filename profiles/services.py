@@ -13,14 +13,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
-from community.models import Interest
-from community.services.media import (
+from community.media.services import (
     MediaUse,
     check_upload,
     release_media_asset,
     upload_image_for,
 )
-from community.services.notifications import notify_new_follower, user_group
+from community.notifications.services import notify_new_follower, user_group
+from community.rooms.models import Interest
 
 # Re-exported: callers that know profiles.services find the one rule there too.
 from config.client_ip import client_ip  # noqa: F401

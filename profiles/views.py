@@ -12,7 +12,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from community.selectors.reactions import with_reaction_summaries
+from community.reactions.selectors import with_reaction_summaries
 from config.errors import DomainError, NotFoundError
 from profiles import selectors, services
 from profiles.export import build_export

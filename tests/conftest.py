@@ -6,7 +6,7 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from community.services.rooms import create_room, join_room
+from community.rooms.services import create_room, join_room
 from profiles.services import register_user
 
 TEST_PASSWORD = "a-long-test-password-42"

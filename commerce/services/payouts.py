@@ -17,7 +17,7 @@ from commerce.services.ledger import (
     write_transfer,
 )
 from commerce.services.ledger import user_account as get_user_account
-from community.services.notifications import notify_payout_settled
+from community.notifications.services import notify_payout_settled
 from config.errors import ConflictError, NotFoundError
 from profiles.models import User
 

@@ -17,8 +17,8 @@ from commerce.services.ledger import (
     write_transfer,
 )
 from commerce.services.ledger import user_account as get_user_account
-from community.models import Membership, Room
-from community.services.notifications import notify_membership_lapsed
+from community.notifications.services import notify_membership_lapsed
+from community.rooms.models import Membership, Room
 from config.errors import DomainError, NotFoundError, PermissionDeniedError
 from profiles.models import User
 
@@ -186,7 +186,7 @@ def renew_room_access(*, access_id: int) -> str:
         with transaction.atomic():
             transfer = _charge(payer_id=access.user_id, room=room, price=price)
     except InsufficientFundsError:
-        from community.services.rooms import end_lapsed_membership  # imports this module
+        from community.rooms.services import end_lapsed_membership  # imports this module
 
         _end_renewal(access, lapsed_at=now)
         end_lapsed_membership(room_id=room.pk, user_id=access.user_id)

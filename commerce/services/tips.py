@@ -15,8 +15,9 @@ from commerce.services.ledger import (
     get_accounts,
     write_transfer,
 )
-from community.models import Membership, Message
-from community.services.notifications import notify_tip_received
+from community.chat.models import Message
+from community.notifications.services import notify_tip_received
+from community.rooms.models import Membership
 from config.errors import DomainError, NotFoundError
 from profiles.models import Profile, User
 from profiles.text import lookalike_key

@@ -5,7 +5,12 @@ def fill_nickname_keys(apps, schema_editor):
     """Fold every nickname; an active member whose nickname folds like an earlier one's
     in the same room (hosts first, then by join order) gets a numbered suffix, so the
     new unique index can be built."""
-    from community.nicknames import nickname_key
+    # Frozen here (not imported from the rooms package) so later edits of the key cannot
+    # change what this migration wrote.
+    from profiles.text import lookalike_key
+
+    def nickname_key(nickname: str) -> str:
+        return lookalike_key(nickname)[:200]
 
     Membership = apps.get_model("community", "Membership")
     rank = {"owner": 0, "cohost": 1}

@@ -7,8 +7,8 @@ so a template shows its empty state instead of a broken link.
 
 from django import template
 
-from community.models import MediaAsset
-from community.selectors.media import image_url
+from community.media.models import MediaAsset
+from community.media.selectors import image_url
 
 register = template.Library()
 

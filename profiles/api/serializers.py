@@ -1,8 +1,8 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from community.api.media_fields import MediaPayloadField
-from community.selectors.media import AVATAR_SIZE, LARGE_SIZE, image_url
+from community.media.api.fields import MediaPayloadField
+from community.media.selectors import AVATAR_SIZE, LARGE_SIZE, image_url
 from profiles.models import User
 
 
@@ -153,7 +153,7 @@ class StatusPostSerializer(serializers.Serializer):
     image = serializers.SerializerMethodField()
     image_media = MediaPayloadField()
     created_at = serializers.DateTimeField(read_only=True)
-    # Set on the page by community.selectors.reactions.with_reaction_summaries.
+    # Set on the page by community.reactions.selectors.with_reaction_summaries.
     reactions = serializers.SerializerMethodField()
 
     def get_image(self, post) -> str:

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt import views as jwt_views
 
-from community.selectors.reactions import with_reaction_summaries
+from community.reactions.selectors import with_reaction_summaries
 from config.api.throttling import ScopedRateThrottle, UserRateThrottle
 from config.errors import PermissionDeniedError, RateLimitedError
 from config.realtime import issue_socket_ticket

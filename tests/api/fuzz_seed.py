@@ -18,9 +18,9 @@ import django
 django.setup()
 
 
-from community.selectors.messages import active_membership  # noqa: E402
-from community.services.messages import check_send_message  # noqa: E402
-from community.services.rooms import create_room, join_room  # noqa: E402
+from community.chat.selectors import active_membership  # noqa: E402
+from community.chat.services import check_send_message  # noqa: E402
+from community.rooms.services import create_room, join_room  # noqa: E402
 from profiles.services import create_status_post, register_user  # noqa: E402
 from profiles.tokens import refresh_token_for  # noqa: E402
 

@@ -15,12 +15,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 from rest_framework.test import APIClient
 
-from community.models import Room
-from community.selectors.messages import active_membership
-from community.services.media import create_media_asset
-from community.services.messages import check_send_message
-from community.services.moderation import check_add_room_filter, do_hold_message
-from community.services.rooms import ban_member, create_invite, join_room, update_room
+from community.chat.selectors import active_membership
+from community.chat.services import check_send_message
+from community.media.services import create_media_asset
+from community.moderation.services import check_add_room_filter, do_hold_message
+from community.rooms.models import Room
+from community.rooms.services import ban_member, create_invite, join_room, update_room
 from profiles.services import create_status_post
 
 ROLES = ("anonymous", "member", "non_member", "banned", "host", "staff")

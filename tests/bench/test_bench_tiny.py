@@ -19,7 +19,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 
-from community.models import MediaAsset, Message
+from community.chat.models import Message
+from community.media.models import MediaAsset
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
 

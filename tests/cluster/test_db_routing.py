@@ -8,7 +8,7 @@ from django.db import connections
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from community.services.messages import send_message
+from community.chat.services import send_message
 from config.db_routing import READ_PRIMARY_COOKIE
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "replica"])
@@ -171,7 +171,7 @@ def test_a_refused_write_leaves_reads_on_the_replica(replica, room_setup, make_u
 def test_an_object_read_from_the_replica_is_saved_to_the_primary(replica, room_setup):
     from django.db import router
 
-    from community.models import Room
+    from community.rooms.models import Room
 
     room, _host, _guest = room_setup
     from_replica = Room.objects.using("replica").get(pk=room.pk)

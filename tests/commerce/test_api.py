@@ -9,7 +9,7 @@ from django.utils import timezone
 from commerce.models import Account, IdempotencyKey, Tip, Transfer
 from commerce.services.idempotency import request_fingerprint
 from commerce.services.ledger import user_account
-from community.models import Message
+from community.chat.models import Message
 
 pytestmark = pytest.mark.django_db
 

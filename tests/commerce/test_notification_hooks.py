@@ -4,8 +4,9 @@ import pytest
 
 from commerce.services import send_tip
 from commerce.services.payouts import approve_payout, request_payout, settle_payout
-from community.models import Membership, Notification
-from community.services.messages import send_message
+from community.chat.services import send_message
+from community.notifications.models import Notification
+from community.rooms.models import Membership
 from config.errors import DomainError
 
 pytestmark = pytest.mark.django_db

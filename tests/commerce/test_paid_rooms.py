@@ -9,7 +9,7 @@ from django.utils import timezone
 from commerce.models import Account, RoomAccess, Transfer
 from commerce.reconciliation import check_ledger
 from commerce.services import purchase_room_access, set_room_price
-from community.models import Membership
+from community.rooms.models import Membership
 from config.errors import DomainError, PermissionDeniedError
 
 pytestmark = pytest.mark.django_db

@@ -15,8 +15,9 @@ from commerce.reconciliation import check_ledger
 from commerce.services import cancel_renewal, purchase_room_access, set_room_price
 from commerce.services.ledger import user_account
 from commerce.services.rooms import renew_room_access
-from community.models import Membership, Notification
-from community.services.moderation import check_ban_member
+from community.moderation.services import check_ban_member
+from community.notifications.models import Notification
+from community.rooms.models import Membership
 from config.errors import DomainError
 
 from .conftest import postgres_only

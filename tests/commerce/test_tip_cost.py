@@ -8,9 +8,9 @@ from django.db import connection
 from commerce.models import Account
 from commerce.services import send_tip
 from commerce.services.ledger import get_accounts
-from community.models import Notification
-from community.selectors.notifications import unread_counts
-from community.services.notifications import update_notification_settings, user_group
+from community.notifications.models import Notification
+from community.notifications.selectors import unread_counts
+from community.notifications.services import update_notification_settings, user_group
 from config.realtime import broadcast_on_commit
 from profiles.services import block_user
 

@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404
 from django.template import engines
 from django.urls import include, path
 
-from community.models import Membership
+from community.rooms.models import Membership
 
 PAGE = engines["django"].from_string(
     '{% extends "base.html" %}{% block content %}'

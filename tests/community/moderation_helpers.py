@@ -2,7 +2,8 @@
 
 from django.contrib.auth.models import Group
 
-from community.models import Membership, Message
+from community.chat.models import Message
+from community.rooms.models import Membership
 
 
 def moderators_group() -> Group:
@@ -37,7 +38,7 @@ def make_superuser(make_user, username: str | None = None):
 
 def post_message(membership: Membership, body: str) -> Message:
     """A stored message through the chat's trusted send path (no limits, no filters)."""
-    from community.services.messages import send_message
+    from community.chat.services import send_message
 
     return send_message(membership=membership, body=body)
 

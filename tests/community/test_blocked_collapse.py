@@ -8,7 +8,7 @@ Each viewer gets their own flags: the same broadcast reaches a third member unfo
 import pytest
 from channels.db import database_sync_to_async
 
-from community.services.messages import send_message
+from community.chat.services import send_message
 from tests.community.chat_support import (
     fresh_channel_layer,  # noqa: F401 (fixture)
     next_event,
@@ -163,7 +163,7 @@ async def test_someone_i_blocked_who_joins_later_arrives_collapsed_and_unannounc
     await database_sync_to_async(block_user)(blocker=trio["me"], blocked=dave)
     my_socket, _ = await ready_socket(trio["me"], room.pk)
 
-    from community.services.rooms import join_room
+    from community.rooms.services import join_room
 
     await database_sync_to_async(join_room)(
         room_id=room.pk, user=dave, nickname="Newcomer", is_open_profile=False
@@ -196,7 +196,7 @@ async def test_catch_up_after_reconnect_is_collapsed(trio):
 
 
 def test_room_preview_for_readers_folds_blocked_members(trio, client_for, make_user):
-    from community.services.rooms import update_room
+    from community.rooms.services import update_room
 
     room = trio["room"]
     # Only a web-public room shows its messages to readers who are not members.

@@ -10,8 +10,9 @@ import time
 import pytest
 from django.test import Client, override_settings
 
-from community.models import Membership, Message, Room
-from community.services.messages import send_message
+from community.chat.models import Message
+from community.chat.services import send_message
+from community.rooms.models import Membership, Room
 from tests.community.chat_support import fresh_channel_layer  # noqa: F401 (fixture)
 
 playwright_api = pytest.importorskip("playwright.sync_api")

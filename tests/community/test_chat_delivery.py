@@ -9,9 +9,9 @@ from channels.layers import channel_layers, get_channel_layer
 from django.db import connection
 from django.test import override_settings
 
-from community.models import Membership
-from community.selectors.messages import message_payload_by_id
-from community.services.messages import send_message
+from community.chat.selectors import message_payload_by_id
+from community.chat.services import send_message
+from community.rooms.models import Membership
 from tests.community.chat_support import (
     fresh_channel_layer,  # noqa: F401 (fixture)
     next_event,

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.test import RequestFactory
 
-from community.models import Membership
+from community.rooms.models import Membership
 
 STATIC = Path(settings.BASE_DIR) / "static"
 

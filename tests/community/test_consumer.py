@@ -5,8 +5,9 @@ from channels.db import database_sync_to_async
 from django.core.cache import cache
 from django.utils import timezone
 
-from community.models import Membership, Message
-from community.services.messages import broadcast_member_removed, send_message
+from community.chat.models import Message
+from community.chat.services import broadcast_member_removed, send_message
+from community.rooms.models import Membership
 from tests.community.chat_support import (
     closed_with,
     fresh_channel_layer,  # noqa: F401 (fixture)
@@ -270,7 +271,7 @@ async def test_resync_has_no_gap_or_duplicate_when_messages_arrive_during_catch_
     room_with_two, monkeypatch
 ):
     """Messages committed while history is being read arrive once each, in order."""
-    from community import consumers
+    from community.chat import consumers
 
     room, host, guest = room_with_two
     host_membership = await database_sync_to_async(Membership.objects.get)(user=host)
@@ -347,7 +348,7 @@ async def test_presence_counts_members_online(room_with_two):
 async def test_a_large_rooms_count_goes_out_at_most_once_per_window(
     room_with_two, make_user, make_member, monkeypatch
 ):
-    from community.services import presence
+    from community.chat import presence
 
     # Two online already makes this room "large"; the window is long enough that
     # everything below happens inside it.

@@ -8,9 +8,10 @@ from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from community.models import Interest, Membership, Message, Room
-from community.services.messages import send_message
-from community.services.rooms import ban_member
+from community.chat.models import Message
+from community.chat.services import send_message
+from community.rooms.models import Interest, Membership, Room
+from community.rooms.services import ban_member
 from profiles.models import Profile
 
 

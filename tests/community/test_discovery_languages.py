@@ -57,7 +57,7 @@ def test_search_page_ranks_by_page_language(make_room, client):
 
 
 def test_interest_names_follow_the_requested_language(api_client, db):
-    from community.models import Interest
+    from community.rooms.models import Interest
 
     Interest.objects.create(slug="jazz", name_en="Jazz", name_ko="재즈", name_ja="ジャズ")
     Interest.objects.create(slug="go", name_en="Go (board game)")  # no translation yet

@@ -13,10 +13,12 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from community.models import Membership, Message, Notification
-from community.services.messages import send_message
-from community.services.moderation import check_file_report
-from community.tasks import send_notification_digests
+from community.chat.models import Message
+from community.chat.services import send_message
+from community.moderation.services import check_file_report
+from community.notifications.models import Notification
+from community.notifications.tasks import send_notification_digests
+from community.rooms.models import Membership
 from config.asgi import application
 from config.realtime import issue_socket_ticket
 from tests.community.chat_support import fresh_channel_layer  # noqa: F401 (fixture)

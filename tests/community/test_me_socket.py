@@ -6,10 +6,11 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from community import me_consumer
-from community.models import Membership, Notification
-from community.services.messages import mark_read, send_message
-from community.services.notifications import mark_all_notifications_read, notify_new_follower
+from community.chat.services import mark_read, send_message
+from community.notifications import consumers as me_consumer
+from community.notifications.models import Notification
+from community.notifications.services import mark_all_notifications_read, notify_new_follower
+from community.rooms.models import Membership
 from config.asgi import application
 from config.realtime import issue_socket_ticket
 from tests.community.chat_support import fresh_channel_layer  # noqa: F401 (fixture)
@@ -120,7 +121,7 @@ async def test_a_room_joined_after_connecting_is_followed_too(chat, make_room, m
     socket = await me_socket(reader)
     await next_event(socket, "ready")
 
-    from community.services.rooms import join_room
+    from community.rooms.services import join_room
 
     talker = await database_sync_to_async(lambda: talker_membership.user)()
     new_room = await database_sync_to_async(make_room)(owner=talker, title="Later room")

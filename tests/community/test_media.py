@@ -14,11 +14,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import ExifTags, Image
 from rest_framework.test import APIClient
 
-from community.media_processing import render_image
-from community.media_types import GIF, JPEG
-from community.models import MediaAsset, Message, Room
-from community.services.rooms import create_invite
-from community.tasks import process_media_asset
+from community.chat.models import Message
+from community.media.models import MediaAsset
+from community.media.processing import render_image
+from community.media.tasks import process_media_asset
+from community.media.types import GIF, JPEG
+from community.rooms.models import Room
+from community.rooms.services import create_invite
 from config.celery import app as celery_app
 from tests.community import media_samples
 
@@ -429,7 +431,7 @@ def room_listener():
 
 def join_private(room, user, make_member):
     """Private rooms are joined through a host's invite link."""
-    from community.services.rooms import create_invite
+    from community.rooms.services import create_invite
 
     invite = create_invite(room_id=room.pk, actor=room.owner)
     return make_member(room, user, invite_code=invite.code)
@@ -812,7 +814,7 @@ def test_media_is_streamed_in_chunks_over_asgi(upload, auth_client, user, monkey
     from asgiref.sync import async_to_sync
     from django.test import AsyncClient
 
-    from community.api import media as media_api
+    from community.media.api import views as media_api
 
     monkeypatch.setattr(media_api, "_RANGE_CHUNK", 4096)
     url = upload(media_samples.jpeg((1600, 1200)))["url"]
@@ -848,7 +850,7 @@ def test_sweep_requeues_stuck_uploads_and_deletes_unused_ones(
     from django.core.files.storage import storages
     from django.utils import timezone
 
-    from community.tasks import sweep_media_assets
+    from community.media.tasks import sweep_media_assets
 
     long_ago = timezone.now() - timedelta(days=3)
     used = upload(media_samples.png(), name="avatar.png")

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from community.models import MediaAsset
-from community.services.media import media_storage
-from community.tasks import process_media_asset
+from community.media.models import MediaAsset
+from community.media.services import media_storage
+from community.media.tasks import process_media_asset
 from tests.community import media_samples
 
 pytestmark = pytest.mark.usefixtures("media_dir", "eager_tasks")

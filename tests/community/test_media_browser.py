@@ -4,7 +4,8 @@ the permission-checked media view, live on the other member's page too."""
 
 import pytest
 
-from community.models import MediaAsset, Message
+from community.chat.models import Message
+from community.media.models import MediaAsset
 from tests.community import media_samples
 from tests.community.chat_support import fresh_channel_layer  # noqa: F401 (fixture)
 from tests.community.test_chat_browser import (  # noqa: F401 (fixture)

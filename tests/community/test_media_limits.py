@@ -2,7 +2,7 @@
 
 from django.conf import settings
 
-from community.tasks import process_media_asset
+from community.media.tasks import process_media_asset
 
 
 def test_time_limits_visibility_timeout_and_sweep_threshold_are_ordered():

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 
-from community.models import MediaAsset
+from community.media.models import MediaAsset
 from config.celery import app as celery_app
 from tests.community import media_samples
 from tests.faults.processes import (
@@ -67,7 +67,7 @@ def _queue(broker_url: str, asset_id: int, env: dict[str, str]) -> None:
     """Publish as the web process does. The sender stamps its time limits into the
     message (in production every process reads the same settings), so the limits the
     worker got are sent along."""
-    from community.tasks import process_media_asset
+    from community.media.tasks import process_media_asset
 
     with celery_app.connection_for_write(broker_url) as connection:
         process_media_asset.apply_async(

@@ -3,9 +3,10 @@
 import pytest
 from rest_framework.test import APIClient
 
-from community.models import Membership, MessageMention, Notification
-from community.services.messages import send_message
-from community.services.notifications import set_room_notification_level
+from community.chat.services import send_message
+from community.notifications.models import MessageMention, Notification
+from community.notifications.services import set_room_notification_level
+from community.rooms.models import Membership
 
 pytestmark = pytest.mark.django_db
 
@@ -110,7 +111,7 @@ def test_muted_room_stores_the_mention_without_notifying(jazz):
 def test_a_blocked_actor_does_not_notify(jazz):
     """An account block silences a member who shows their main profile; a member block
     silences that membership whatever it shows."""
-    from community.services.rooms import block_member, update_my_membership
+    from community.rooms.services import block_member, update_my_membership
     from profiles.services import block_user
 
     room, members = jazz

@@ -6,8 +6,9 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from community.models import Membership, Message, MessageEdit
-from community.services.messages import send_message
+from community.chat.models import Message, MessageEdit
+from community.chat.services import send_message
+from community.rooms.models import Membership
 
 
 @pytest.fixture
@@ -306,7 +307,7 @@ def test_rest_send_survives_redis_down_for_the_cache_too(room_setup):
 
 @pytest.mark.django_db
 def test_system_messages_have_no_author(room_setup):
-    from community.services.messages import send_system_message
+    from community.chat.services import send_system_message
 
     room, _host, guest, _membership = room_setup
     send_system_message(room_id=room.pk, body="The room was renamed.")

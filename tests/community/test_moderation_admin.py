@@ -8,15 +8,11 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from community.models import (
-    AuditLogEntry,
-    Membership,
-    Message,
-    ModerationCase,
-    Notification,
-    Room,
-)
-from community.services.moderation import check_file_report
+from community.chat.models import Message
+from community.moderation.models import AuditLogEntry, ModerationCase
+from community.moderation.services import check_file_report
+from community.notifications.models import Notification
+from community.rooms.models import Membership, Room
 from profiles.models import User
 from tests.community.moderation_helpers import make_moderator, make_superuser, post_message
 

@@ -6,8 +6,10 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from community.models import Appeal, AuditLogEntry, Membership, ModerationCase, Notification
-from community.services.moderation import check_ban_member, check_file_report
+from community.moderation.models import Appeal, AuditLogEntry, ModerationCase
+from community.moderation.services import check_ban_member, check_file_report
+from community.notifications.models import Notification
+from community.rooms.models import Membership
 from profiles.models import User
 from tests.community.moderation_helpers import make_moderator, owner_membership
 

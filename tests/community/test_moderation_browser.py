@@ -4,8 +4,8 @@ Playwright + Chromium."""
 
 import pytest
 
-from community.models import Membership
-from community.services.messages import send_message
+from community.chat.services import send_message
+from community.rooms.models import Membership
 from tests.community.chat_support import fresh_channel_layer  # noqa: F401 (fixture)
 from tests.community.test_chat_browser import (  # the chat's live-server harness
     CHROMIUM,

@@ -7,8 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from community.models import AuditLogEntry, BlockedPattern, Membership
-from community.moderation_filters import (
+from community.chat.screening import (
     ALLOW,
     BLOCK,
     HOLD,
@@ -16,6 +15,8 @@ from community.moderation_filters import (
     screen_message,
     validate_rule_text,
 )
+from community.moderation.models import AuditLogEntry, BlockedPattern
+from community.rooms.models import Membership
 from tests.community.moderation_helpers import owner_membership
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,8 @@ from channels.layers import get_channel_layer
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from community.models import AuditLogEntry, BlockedPattern, Membership, Room, RoomAnnouncement
+from community.moderation.models import AuditLogEntry, BlockedPattern, RoomAnnouncement
+from community.rooms.models import Membership, Room
 from tests.community.moderation_helpers import (
     make_moderator,
     make_superuser,
@@ -181,7 +182,7 @@ def test_ban_permission_matrix(role, cast, django_capture_on_commit_callbacks):
 
 
 def test_ban_then_unban_lets_them_join_again(cast):
-    from community.services.rooms import join_room
+    from community.rooms.services import join_room
     from config.errors import PermissionDeniedError
 
     room, target = cast["room"], cast["target"]
@@ -315,8 +316,9 @@ def test_room_word_filters(cast):
 
 
 def test_held_messages_are_reviewed_by_hosts(cast):
-    from community.models import HeldMessage, Message
-    from community.services.moderation import do_hold_message
+    from community.chat.models import Message
+    from community.moderation.models import HeldMessage
+    from community.moderation.services import do_hold_message
 
     room = cast["room"]
     held = do_hold_message(membership=cast["member"], body="held one", rule_kind="room_word")
@@ -342,9 +344,9 @@ def test_held_messages_are_reviewed_by_hosts(cast):
 
 def _do(cast, role: str, action: str):
     """Perform one host action as ``role``; returns the HTTP status."""
-    from community.models import HeldMessage
-    from community.services.messages import send_message
-    from community.services.moderation import do_hold_message
+    from community.chat.services import send_message
+    from community.moderation.models import HeldMessage
+    from community.moderation.services import do_hold_message
 
     room, target = cast["room"], cast["target"]
     client = client_for(actor(cast, role))
@@ -409,8 +411,9 @@ def test_permission_matrix(action, role, cast):
 
 
 def test_approving_a_held_message_of_a_removed_author_is_refused(cast):
-    from community.models import HeldMessage, Message
-    from community.services.moderation import do_hold_message
+    from community.chat.models import Message
+    from community.moderation.models import HeldMessage
+    from community.moderation.services import do_hold_message
 
     room, target = cast["room"], cast["target"]
     held = do_hold_message(membership=target, body="held", rule_kind="room_word")

@@ -6,16 +6,11 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from community.models import (
-    AuditLogEntry,
-    BlockedPattern,
-    HeldMessage,
-    Membership,
-    Message,
-    Room,
-)
-from community.services.messages import send_message
-from community.services.moderation import check_file_report
+from community.chat.models import Message
+from community.chat.services import send_message
+from community.moderation.models import AuditLogEntry, BlockedPattern, HeldMessage
+from community.moderation.services import check_file_report
+from community.rooms.models import Membership, Room
 from tests.community.chat_support import (
     closed_with,
     fresh_channel_layer,  # noqa: F401 (fixture)

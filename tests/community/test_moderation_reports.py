@@ -4,7 +4,8 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from community.models import ModerationCase, Report, Room
+from community.moderation.models import ModerationCase, Report
+from community.rooms.models import Room
 from tests.community.moderation_helpers import post_message
 
 pytestmark = pytest.mark.django_db

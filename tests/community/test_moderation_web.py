@@ -4,16 +4,15 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from community.models import (
+from community.moderation.models import (
     Appeal,
     AuditLogEntry,
     BlockedPattern,
-    Membership,
     ModerationCase,
-    Room,
     RoomAnnouncement,
 )
-from community.services.moderation import check_ban_member, do_hold_message
+from community.moderation.services import check_ban_member, do_hold_message
+from community.rooms.models import Membership, Room
 from tests.community.moderation_helpers import make_moderator, owner_membership
 
 pytestmark = pytest.mark.django_db
@@ -167,7 +166,7 @@ def test_appeal_form_once(room, target):
 def test_room_page_links_the_tools_shows_the_announcement_and_offers_reporting(
     room, target, make_user
 ):
-    from community.services.moderation import check_pin_announcement
+    from community.moderation.services import check_pin_announcement
 
     check_pin_announcement(actor=room.owner, room_id=room.pk, body="No <spoilers>")
     host_page = logged_in(room.owner).get(reverse("room-detail", args=[room.pk])).content.decode()

@@ -8,14 +8,15 @@ from django.core import mail
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from community.models import Membership, Notification
-from community.selectors.notifications import in_quiet_hours
-from community.services.messages import send_message
-from community.services.notifications import (
+from community.chat.services import send_message
+from community.notifications.models import Notification
+from community.notifications.selectors import in_quiet_hours
+from community.notifications.services import (
     send_notification_digest,
     update_notification_settings,
 )
-from community.tasks import send_notification_digests
+from community.notifications.tasks import send_notification_digests
+from community.rooms.models import Membership
 
 UTC = ZoneInfo("UTC")
 

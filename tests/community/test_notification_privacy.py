@@ -5,9 +5,9 @@ import pytest
 from rest_framework.test import APIClient
 
 from commerce.services import create_topup, send_tip
-from community.models import Membership
-from community.services.messages import send_message
-from community.services.notifications import notify_reaction
+from community.chat.services import send_message
+from community.notifications.services import notify_reaction
+from community.rooms.models import Membership
 from profiles.services import update_profile
 
 pytestmark = pytest.mark.django_db

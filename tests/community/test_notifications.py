@@ -4,15 +4,16 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from community.models import Membership, Notification
-from community.services.messages import send_message
-from community.services.notifications import (
+from community.chat.services import send_message
+from community.notifications.models import Notification
+from community.notifications.services import (
     notify_moderation_outcome,
     notify_new_follower,
     notify_reaction,
     update_notification_settings,
 )
-from community.services.rooms import join_room
+from community.rooms.models import Membership
+from community.rooms.services import join_room
 from profiles.models import StatusPost
 
 pytestmark = pytest.mark.django_db

@@ -15,9 +15,9 @@ from channels.db import database_sync_to_async
 from django.db import IntegrityError, transaction
 from django.test import Client
 
-from community.models import Membership
-from community.services.messages import send_message
-from community.services.rooms import (
+from community.chat.services import send_message
+from community.rooms.models import Membership
+from community.rooms.services import (
     block_member,
     join_room,
     leave_room,
@@ -76,7 +76,7 @@ def test_blocking_a_handle_changes_nothing_the_blocker_sees_of_an_open_profile(
     room, fox, host = cast["room"], cast["fox"], cast["host"]
     said = send_message(membership=fox, body="fox speaks")
     send_message(membership=host, body="@Curious look", reply_to_id=said.pk)
-    from community.services.reactions import check_add_reaction
+    from community.reactions.services import check_add_reaction
 
     check_add_reaction(user=cast["victor"], target_type="message", target_id=said.pk, emoji="👍")
     reader = make_user("reader")  # not a member: reads the web-public preview
@@ -98,7 +98,7 @@ def test_blocking_a_handle_changes_nothing_the_blocker_sees_of_an_open_profile(
     assert preview.count("fox speaks") == preview_before.count("fox speaks")
     # Victor's open profile still mentions and notifies Mallory.
     send_message(membership=fox, body="@Curious hello")
-    from community.models import Notification
+    from community.notifications.models import Notification
 
     assert Notification.objects.filter(recipient=cast["mallory"], kind="mention").exists()
 
@@ -159,8 +159,8 @@ async def test_blocking_a_member_folds_them_for_me_only(cast, client_for):
 
 @pytest.mark.django_db
 def test_a_member_block_silences_mentions_and_reactions_of_that_member(cast, client_for):
-    from community.models import Notification
-    from community.services.reactions import check_add_reaction
+    from community.notifications.models import Notification
+    from community.reactions.services import check_add_reaction
 
     room, fox = cast["room"], cast["fox"]
     block_member(room_id=room.pk, actor=cast["mallory"], membership_id=fox.pk)
@@ -200,7 +200,7 @@ def test_the_members_page_blocks_and_unblocks_a_member(cast):
     page = client.get(f"/rooms/{room.pk}/members/").content.decode()
     assert f"/rooms/{room.pk}/members/{fox.pk}/unblock/" in page
     client.post(f"/rooms/{room.pk}/members/{fox.pk}/unblock/")
-    from community.models import MemberBlock
+    from community.rooms.models import MemberBlock
 
     assert not MemberBlock.objects.exists()
 
@@ -248,7 +248,7 @@ async def test_after_a_rejoin_the_socket_speaks_as_the_new_membership(cast):
 
 @pytest.mark.django_db
 def test_a_banned_member_cannot_rejoin_until_unbanned_then_gets_a_new_id(cast):
-    from community.services.rooms import ban_member, unban_member
+    from community.rooms.services import ban_member, unban_member
     from config.errors import PermissionDeniedError
 
     room, fox = cast["room"], cast["fox"]
@@ -314,7 +314,7 @@ def test_the_database_refuses_two_active_members_with_one_folded_nickname(cast):
 
 @pytest.mark.django_db
 def test_hosts_and_cohosts_carry_a_badge_in_payloads_member_lists_and_the_chat(cast, client_for):
-    from community.services.rooms import change_member_role
+    from community.rooms.services import change_member_role
 
     room = cast["room"]
     change_member_role(
@@ -355,7 +355,7 @@ def test_the_badges_and_block_action_are_translated_for_the_chat(client):
 def test_a_race_past_the_check_is_a_409_not_a_500(cast, make_user, monkeypatch):
     """Two joins racing past the check (simulated by skipping it): the partial unique
     index refuses the second, and the service answers 409, not a 500."""
-    from community.services import rooms
+    from community.rooms import services as rooms
 
     monkeypatch.setattr(rooms, "_check_nickname_free", lambda *args, **kwargs: None)
     with pytest.raises(ConflictError) as caught:

@@ -10,14 +10,15 @@ from django.apps import apps
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from community.models import Membership, Reaction, ReactionCount
-from community.selectors.reactions import (
+from community.chat.services import send_message
+from community.reactions.models import Reaction, ReactionCount
+from community.reactions.selectors import (
     reaction_summaries,
     recent_room_likes,
     room_like_totals,
 )
-from community.services.messages import send_message
-from community.services.reactions import remove_all_reactions_of_user
+from community.reactions.services import remove_all_reactions_of_user
+from community.rooms.models import Membership
 from profiles.models import StatusPost
 
 THUMBS = "👍"
@@ -330,8 +331,8 @@ def test_blocked_members_reactions_are_hidden_from_the_blocker_in_rooms(
 ):
     carol = make_user("carol")
     make_member(room, carol, nickname="Caz")
-    from community.models import Membership
-    from community.services.rooms import block_member
+    from community.rooms.models import Membership
+    from community.rooms.services import block_member
 
     for reactor in (member, carol):
         add(client_for(reactor), "messages", message.pk)
@@ -508,7 +509,7 @@ def test_room_api_payloads_carry_likes(room, member, make_user):
 
 
 def test_likes_heat_trending(make_room, make_user, make_member):
-    from community.selectors.rooms import trending_rooms
+    from community.rooms.selectors import trending_rooms
 
     plain, liked = make_room(title="Plain"), make_room(title="Liked")
     for i in range(4):
@@ -681,7 +682,7 @@ def test_moderator_deleting_reactions_in_admin_keeps_counters_exact(
 
 
 def test_every_picker_emoji_is_valid_and_stored_as_offered():
-    from community.emoji import PICKER_EMOJI, normalise_emoji
+    from community.reactions.emoji import PICKER_EMOJI, normalise_emoji
 
     offered = [emoji for group in PICKER_EMOJI.values() for emoji in group]
     assert len(offered) == len(set(offered)) > 150

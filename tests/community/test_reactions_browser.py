@@ -6,8 +6,9 @@ count arrive over the socket, then both toggle. Skipped without Playwright + Chr
 
 import pytest
 
-from community.models import Membership, Reaction
-from community.services.messages import send_message
+from community.chat.services import send_message
+from community.reactions.models import Reaction
+from community.rooms.models import Membership
 from tests.community.chat_support import fresh_channel_layer  # noqa: F401 (fixture)
 from tests.community.test_chat_browser import (  # noqa: F401 (fixture)
     CHROMIUM,

@@ -18,8 +18,9 @@ from django.conf import settings
 from django.db import connection
 from rest_framework.test import APIClient
 
-from community.models import Membership, Reaction, ReactionCount
-from community.services.messages import send_message
+from community.chat.services import send_message
+from community.reactions.models import Reaction, ReactionCount
+from community.rooms.models import Membership
 
 pytestmark = [
     pytest.mark.postgres,

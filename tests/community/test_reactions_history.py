@@ -9,8 +9,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from community.models import Membership
-from community.services.messages import send_message
+from community.chat.services import send_message
+from community.rooms.models import Membership
 from tests.community.chat_support import (
     fresh_channel_layer,  # noqa: F401 (fixture)
     next_event,

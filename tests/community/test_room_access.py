@@ -4,7 +4,7 @@
   page shows no messages to a signed-in non-member of a password, approval, unlisted or
   paid room, nor to a banned member.
 - To someone not in it, a private room looks exactly like a missing one: the same status
-  and the same body on every page, endpoint and socket (``community.selectors.access``).
+  and the same body on every page, endpoint and socket (``community.rooms.access``).
 """
 
 import re
@@ -13,9 +13,9 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from community.models import Room
-from community.services.messages import send_message
-from community.services.rooms import ban_member, create_invite, join_room
+from community.chat.services import send_message
+from community.rooms.models import Room
+from community.rooms.services import ban_member, create_invite, join_room
 from tests.community.chat_support import (
     fresh_channel_layer,  # noqa: F401 (fixture)
     refusal_code,
@@ -54,7 +54,7 @@ def test_a_signed_in_non_member_sees_no_messages_on_the_room_page(
 ):
     host = make_user("host")
     room = make_room(owner=host, **settings_of_room)
-    from community.models import Membership
+    from community.rooms.models import Membership
 
     send_message(membership=Membership.objects.get(room=room, user=host), body=SECRET)
     response = _page(make_user("outsider"), f"/rooms/{room.pk}/")
@@ -67,7 +67,7 @@ def test_a_signed_in_non_member_sees_no_messages_on_the_room_page(
 @pytest.mark.django_db
 def test_a_paid_rooms_messages_are_for_members_only(make_user, make_room):
     from commerce.services import set_room_price
-    from community.models import Membership
+    from community.rooms.models import Membership
 
     host = make_user("host")
     room = make_room(owner=host)
@@ -78,7 +78,7 @@ def test_a_paid_rooms_messages_are_for_members_only(make_user, make_room):
 
 @pytest.mark.django_db
 def test_a_banned_member_sees_nothing_said_after_the_ban(make_user, make_room, make_member):
-    from community.models import Membership
+    from community.rooms.models import Membership
 
     host, banned = make_user("host"), make_user("banned")
     room = make_room(owner=host)
@@ -91,7 +91,7 @@ def test_a_banned_member_sees_nothing_said_after_the_ban(make_user, make_room, m
 
 @pytest.mark.django_db
 def test_a_web_public_room_still_shows_its_latest_messages_to_anyone(make_user, make_room):
-    from community.models import Membership
+    from community.rooms.models import Membership
 
     host = make_user("host")
     room = make_room(owner=host, is_web_public=True)
@@ -106,7 +106,7 @@ def test_a_web_public_room_still_shows_its_latest_messages_to_anyone(make_user, 
 @pytest.fixture
 def hidden(make_user, make_room):
     """A private room with a used-up invite, its message, and an id no room has."""
-    from community.models import Membership
+    from community.rooms.models import Membership
 
     owner = make_user("owner")
     room = make_room(

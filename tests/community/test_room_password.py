@@ -9,8 +9,9 @@ from django.db import connection, connections
 from django.test import Client
 from rest_framework.test import APIClient
 
-from community.models import Membership, Message
-from community.services.rooms import create_room
+from community.chat.models import Message
+from community.rooms.models import Membership
+from community.rooms.services import create_room
 from tests.community.password_hashers import PATH, ObservedHasher
 
 PASSWORD = "open sesame"
@@ -105,7 +106,7 @@ def test_guesses_are_throttled_per_room_across_people(password_room, make_user, 
 def test_a_banned_or_private_room_answer_is_unchanged(password_room, make_user):
     """The throttle and the check come after the answers that say nothing about the
     password: a private room stays a 404 however often one asks."""
-    from community.services.rooms import create_room as make
+    from community.rooms.services import create_room as make
 
     private = make(
         owner=make_user(),

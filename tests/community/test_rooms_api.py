@@ -8,7 +8,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from rest_framework.test import APIClient
 
-from community.models import Interest, Membership, Room
+from community.rooms.models import Interest, Membership, Room
 from profiles.models import Profile
 
 

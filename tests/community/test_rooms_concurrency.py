@@ -3,8 +3,8 @@
 import pytest
 from django.conf import settings
 
-from community.models import Membership, Room
-from community.services.rooms import approve_join_request, join_room
+from community.rooms.models import Membership, Room
+from community.rooms.services import approve_join_request, join_room
 from config.errors import ConflictError
 from tests.concurrency import race
 

@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client
 
-from community.models import Interest, JoinRequest, Membership, Room
+from community.rooms.models import Interest, JoinRequest, Membership, Room
 from profiles.models import Profile
 
 

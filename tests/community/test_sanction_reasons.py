@@ -8,7 +8,8 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from rest_framework.test import APIClient
 
-from community.models import AuditLogEntry, Membership
+from community.moderation.models import AuditLogEntry
+from community.rooms.models import Membership
 from config.asgi import application
 from config.realtime import issue_socket_ticket
 from tests.community.chat_support import fresh_channel_layer  # noqa: F401 (fixture)

@@ -3,7 +3,9 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from community.models import Interest, Membership, Message, Reaction, Room
+from community.chat.models import Message
+from community.reactions.models import Reaction
+from community.rooms.models import Interest, Membership, Room
 from profiles.models import Profile, User
 
 pytestmark = pytest.mark.django_db

@@ -7,14 +7,10 @@ from channels.db import database_sync_to_async
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
-from community.models import (
-    AuditLogEntry,
-    BlockedPattern,
-    HeldMessage,
-    MediaAsset,
-    Membership,
-    Message,
-)
+from community.chat.models import Message
+from community.media.models import MediaAsset
+from community.moderation.models import AuditLogEntry, BlockedPattern, HeldMessage
+from community.rooms.models import Membership
 from tests.community import media_samples
 from tests.community.chat_support import (
     fresh_channel_layer,  # noqa: F401 (fixture)

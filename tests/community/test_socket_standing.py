@@ -6,9 +6,9 @@ import pytest
 from channels.db import database_sync_to_async
 from django.utils import timezone
 
-from community import consumers
-from community.models import Membership
-from community.services.messages import send_message
+from community.chat import consumers
+from community.chat.services import send_message
+from community.rooms.models import Membership
 from profiles.models import User
 from tests.community.chat_support import (
     closed_with,

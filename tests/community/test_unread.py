@@ -7,9 +7,9 @@ from django.conf import settings
 from django.db import connection
 from rest_framework.test import APIClient
 
-from community.models import Membership, Room
-from community.services.messages import mark_read, send_message
-from community.services.notifications import set_room_notification_level
+from community.chat.services import mark_read, send_message
+from community.notifications.services import set_room_notification_level
+from community.rooms.models import Membership, Room
 
 # Session, user, the list, three totals.
 PAGE_QUERIES = 7

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from community.models import Membership
+from community.rooms.models import Membership
 
 
 def failing_room_page(request):

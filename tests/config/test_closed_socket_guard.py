@@ -2,8 +2,8 @@
 
 import pytest
 
-from community.consumers import RoomConsumer
-from community.me_consumer import MeConsumer
+from community.chat.consumers import RoomConsumer
+from community.notifications.consumers import MeConsumer
 
 
 class RefusingServer:

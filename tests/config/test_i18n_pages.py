@@ -7,7 +7,7 @@ import re
 import polib
 import pytest
 
-from community.models import Interest
+from community.rooms.models import Interest
 from tests.conftest import TEST_PASSWORD
 from tests.i18n_support import LOCALE_DIR
 

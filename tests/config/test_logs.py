@@ -168,7 +168,7 @@ def test_an_eager_task_run_by_a_request_logs_with_the_request_s_id(auth_client, 
         HTTP_X_REQUEST_ID="upload-request-0042",
     )
     assert response.status_code == 201
-    (failed,) = json_log(name="community.services.media")
+    (failed,) = json_log(name="community.media.services")
     assert "failed" in failed["message"]
     assert failed["request_id"] == "upload-request-0042"
     assert failed["task_name"] == "community.tasks.process_media_asset"

@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, override_settings
 from prometheus_client.parser import text_string_to_metric_families
 
-from community.models import MediaAsset
+from community.media.models import MediaAsset
 from config import logs, metrics
 from tests.community import media_samples
 from tests.community.chat_support import (
@@ -263,8 +263,8 @@ def test_media_tasks_count_by_outcome(auth_client):
 @pytest.mark.usefixtures("media_dir")
 def test_a_published_media_task_observes_its_queue_wait(user):
     """The publish path's header handler stamps the time; the task measures from it."""
-    from community.services.media import create_media_asset
-    from community.tasks import process_media_asset
+    from community.media.services import create_media_asset
+    from community.media.tasks import process_media_asset
 
     asset = create_media_asset(
         owner=user,

@@ -123,7 +123,7 @@ def test_derived_model_and_field_names_are_catalogued():
 def test_admin_labels_are_lazy_translations():
     from django.utils import translation
 
-    from community.models import Room
+    from community.rooms.models import Room
 
     field = Room._meta.get_field("member_count")
     with translation.override("ko"):

@@ -7,9 +7,10 @@ is committed here first so each test takes seconds.
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 
-from community.models import Interest, Membership, ModerationCase, Report, Room
-from community.services.messages import check_send_message
-from community.services.rooms import create_room, join_room
+from community.chat.services import check_send_message
+from community.moderation.models import ModerationCase, Report
+from community.rooms.models import Interest, Membership, Room
+from community.rooms.services import create_room, join_room
 from profiles.services import register_user
 from tests.conftest import TEST_PASSWORD
 

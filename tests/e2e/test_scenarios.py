@@ -10,7 +10,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from community.models import ModerationCase
+from community.moderation.models import ModerationCase
 from profiles.models import User
 from tests.e2e.conftest import DESKTOP, PHONE, screenshot
 from tests.e2e.scenario_data import (

@@ -11,7 +11,8 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import expect
 
-from community.models import Membership, Message, Room
+from community.chat.models import Message
+from community.rooms.models import Membership, Room
 from profiles.models import User
 from tests.e2e.conftest import DESKTOP, PHONE, screenshot
 from tests.e2e.scenario_data import make_moderator

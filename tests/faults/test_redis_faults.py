@@ -11,7 +11,8 @@ import pytest
 from channels.db import database_sync_to_async
 from rest_framework.test import APIClient
 
-from community.models import Membership, Message
+from community.chat.models import Message
+from community.rooms.models import Membership
 from tests.community.chat_support import closed_with, next_event, ready_socket
 from tests.conftest import TEST_PASSWORD
 
@@ -162,7 +163,7 @@ async def test_redis_restarted_empty_still_gets_messages_to_open_sockets(
     app_on_own_redis.kill()
     app_on_own_redis.start()  # same port, empty: groups and queues are gone
     host_membership = await database_sync_to_async(Membership.objects.get)(user=host)
-    from community.services.messages import send_message
+    from community.chat.services import send_message
 
     await database_sync_to_async(send_message)(membership=host_membership, body="after restart")
     try:

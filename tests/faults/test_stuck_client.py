@@ -16,8 +16,8 @@ import pytest
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from community.models import Membership
-from community.services.messages import send_message
+from community.chat.services import send_message
+from community.rooms.models import Membership
 from config.realtime import issue_socket_ticket
 from tests.community.test_chat_multiprocess import _test_database_url, _wait_for_port
 from tests.faults.redis_process import free_port

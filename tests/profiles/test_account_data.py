@@ -1,9 +1,11 @@
 import pytest
 from rest_framework.test import APIClient
 
-from community.models import MediaAsset, Membership, Message, MessageEdit, Room
-from community.services.media import media_storage
-from community.services.messages import send_message
+from community.chat.models import Message, MessageEdit
+from community.chat.services import send_message
+from community.media.models import MediaAsset
+from community.media.services import media_storage
+from community.rooms.models import Membership, Room
 from profiles.deletion import deletion_hook_names, register_deletion_hook
 from profiles.export import export_section_names, register_export_section
 from profiles.models import Block, Follow, Profile, StatusPost
@@ -204,7 +206,7 @@ def test_other_apps_deletion_hooks_run_in_the_same_transaction(alice_with_data, 
 def test_an_owned_room_passes_to_a_cohost_or_member_or_is_archived(
     user, make_user, make_room, make_member, client_for
 ):
-    from community.services.rooms import change_member_role
+    from community.rooms.services import change_member_role
 
     busy = make_room(owner=user, title="Busy")
     make_member(busy, make_user("early"))
@@ -223,7 +225,7 @@ def test_an_owned_room_passes_to_a_cohost_or_member_or_is_archived(
     assert busy.member_count == 2
     lonely.refresh_from_db()
     assert lonely.is_archived
-    from community.models import JoinRequest
+    from community.rooms.models import JoinRequest
 
     request = JoinRequest.objects.get(room=gated, user=user)
     assert request.state == JoinRequest.State.CANCELLED

@@ -84,7 +84,7 @@ def test_forms_are_csrf_protected(user):
 
 
 def test_signup_picks_interests_in_the_same_step(client):
-    from community.models import Interest
+    from community.rooms.models import Interest
 
     jazz = Interest.objects.create(slug="jazz", name_en="Jazz", name_ko="재즈", name_ja="ジャズ")
     Interest.objects.create(slug="books", name_en="Books")

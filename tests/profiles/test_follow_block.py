@@ -110,7 +110,7 @@ def test_block_selectors_for_other_areas(user, make_user, make_room, make_member
     # An account block never reaches an open profile ...
     assert selectors.blocked_member_ids_in_room(user, room.pk) == set()
     # ... only a member who shows their main profile.
-    from community.services.rooms import update_my_membership
+    from community.rooms.services import update_my_membership
 
     update_my_membership(room_id=room.pk, user=bob, is_open_profile=False)
     blocked_members = selectors.blocked_member_ids_in_room(user, room.pk)
@@ -173,8 +173,8 @@ def test_block_and_unblock_tell_the_blockers_sockets(
 
 
 def test_collapsed_flags_fit_the_real_chat_payloads(user, make_user, make_room, make_member):
-    chat = pytest.importorskip("community.selectors.messages")
-    from community.services.messages import send_message
+    chat = pytest.importorskip("community.chat.selectors")
+    from community.chat.services import send_message
     from profiles.services import block_user
 
     bob = make_user("bob")

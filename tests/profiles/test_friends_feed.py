@@ -3,8 +3,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from community.models import Membership, Room
-from community.services.rooms import update_room
+from community.rooms.models import Membership, Room
+from community.rooms.services import update_room
 from profiles.models import StatusPost
 from profiles.services import block_user, create_status_post, follow_user
 

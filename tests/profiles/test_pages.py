@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from community.models import Interest
+from community.rooms.models import Interest
 from profiles.models import StatusPost
 from profiles.services import block_user, create_status_post, follow_user
 from tests.conftest import TEST_PASSWORD

@@ -23,8 +23,8 @@ from django.urls.exceptions import NoReverseMatch
 from django.urls.resolvers import RoutePattern
 from rest_framework.test import APIClient
 
-from community.models import Membership, Room
-from community.services.messages import send_message
+from community.chat.services import send_message
+from community.rooms.models import Membership, Room
 from profiles.services import follow_user, update_profile
 
 pytestmark = pytest.mark.django_db
@@ -306,8 +306,8 @@ def _room_views(scene, client) -> dict[str, tuple[int, str]]:
 
 
 def test_blocking_the_victims_handle_changes_nothing_the_observer_sees_in_rooms(scene):
-    from community.models import ReactionTarget
-    from community.services.reactions import check_add_reaction
+    from community.reactions.models import ReactionTarget
+    from community.reactions.services import check_add_reaction
 
     check_add_reaction(
         user=scene.victim,
@@ -408,7 +408,7 @@ def _ids_of_created_messages(frames: list[str]) -> list[int]:
 async def test_socket_events_show_only_the_room_nickname(scene, route, fresh_layer, make_user):
     from channels.db import database_sync_to_async
 
-    from community.services.rooms import create_room, join_room
+    from community.rooms.services import create_room, join_room
 
     observer_socket = await _connect(route, scene.observer, scene.joined_room.pk)
     victim_socket = await _connect(route, scene.victim, scene.joined_room.pk)

@@ -1,6 +1,6 @@
 import pytest
 
-from community.models import Interest
+from community.rooms.models import Interest
 from profiles.models import Profile
 
 pytestmark = pytest.mark.django_db

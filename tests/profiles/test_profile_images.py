@@ -9,9 +9,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import ExifTags, Image
 from rest_framework.test import APIClient
 
-from community.models import MediaAsset, Membership, Room
-from community.services.media import media_storage
-from community.services.rooms import create_room, join_room
+from community.media.models import MediaAsset
+from community.media.services import media_storage
+from community.rooms.models import Membership, Room
+from community.rooms.services import create_room, join_room
 from profiles.models import Profile, StatusPost
 from tests.community import media_samples
 from tests.conftest import TEST_PASSWORD
@@ -256,7 +257,7 @@ def private_room(make_user):
 
 
 def _member_of(room, user, nickname="masked-otter"):
-    from community.services.rooms import create_invite
+    from community.rooms.services import create_invite
 
     invite = create_invite(room_id=room.pk, actor=room.owner)
     return join_room(room_id=room.pk, user=user, nickname=nickname, invite_code=invite.code)
@@ -472,7 +473,7 @@ def test_lists_with_pictures_keep_a_fixed_number_of_queries(make_user, make_room
 
 
 def _join_with_avatar(room, user, nickname):
-    from community.services.rooms import update_my_membership
+    from community.rooms.services import update_my_membership
     from tests.profiles.conftest import image_upload
 
     if not Membership.objects.filter(room=room, user=user).exists():
@@ -484,7 +485,7 @@ def test_chat_payloads_show_room_avatars_in_fixed_queries(make_user, make_room, 
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from community.services.messages import send_message
+    from community.chat.services import send_message
 
     room = make_room(visibility=Room.Visibility.PRIVATE)
     reader = make_user("reader")

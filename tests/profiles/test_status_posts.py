@@ -1,8 +1,8 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from community.models import MediaAsset
-from community.services.media import media_storage
+from community.media.models import MediaAsset
+from community.media.services import media_storage
 from profiles.models import StatusPost
 from tests.profiles.conftest import image_upload
 

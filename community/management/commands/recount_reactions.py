@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
-from community.models import ReactionTarget
-from community.services.reactions import recount_reaction_counters
+from community.reactions.models import ReactionTarget
+from community.reactions.services import recount_reaction_counters
 
 
 class Command(BaseCommand):

@@ -8,11 +8,11 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from community import demo_data
-from community.emoji import QUICK_REACTIONS
-from community.models import Interest, Membership, Room
-from community.services.messages import send_message
-from community.services.reactions import check_add_reaction
-from community.services.rooms import create_room, join_room
+from community.chat.services import send_message
+from community.reactions.emoji import QUICK_REACTIONS
+from community.reactions.services import check_add_reaction
+from community.rooms.models import Interest, Membership, Room
+from community.rooms.services import create_room, join_room
 from profiles.models import Profile, User
 from profiles.services import handle_key
 

@@ -1,0 +1,235 @@
+"""The REST twin of the chat socket: history, send, edit, delete, read markers.
+
+Views only translate: input serializers check shapes, services and selectors do the
+work, and every message is returned as the one payload the socket sends.
+"""
+
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_serializer,
+    inline_serializer,
+)
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from community.chat.selectors import (
+    HISTORY_DEFAULT_LIMIT,
+    HISTORY_MAX_LIMIT,
+    active_membership,
+    message_payload_by_id,
+    message_payloads,
+    readable_room,
+    room_history,
+)
+from community.chat.services import (
+    CLIENT_ID_MAX_LENGTH,
+    check_send_message,
+    delete_message,
+    edit_message,
+    mark_read,
+)
+from community.media.api.views import (
+    MediaMessageSerializer,
+    is_media_message_request,
+    post_media_message,
+)
+from config.api.throttling import AnonRateThrottle, UserRateThrottle
+from config.errors import PermissionDeniedError
+
+
+@extend_schema_serializer(
+    examples=[
+        OpenApiExample(
+            "Send",
+            value={"body": "Hello!", "client_id": "6f1c0a52-8d3e-4b7a-9c1d-2e5f3a4b6c7d"},
+            request_only=True,
+        )
+    ]
+)
+class MessageSendSerializer(serializers.Serializer):
+    body = serializers.CharField(trim_whitespace=False, allow_blank=True)
+    client_id = serializers.CharField(
+        required=False, allow_blank=True, max_length=CLIENT_ID_MAX_LENGTH, default=""
+    )
+    reply_to = serializers.IntegerField(required=False, allow_null=True, default=None)
+
+
+class MessageEditSerializer(serializers.Serializer):
+    body = serializers.CharField(trim_whitespace=False, allow_blank=True)
+
+
+class HistoryQuerySerializer(serializers.Serializer):
+    before = serializers.IntegerField(required=False, min_value=0)
+    after = serializers.IntegerField(required=False, min_value=0)
+    limit = serializers.IntegerField(
+        required=False, min_value=1, max_value=HISTORY_MAX_LIMIT, default=HISTORY_DEFAULT_LIMIT
+    )
+
+
+class ReadMarkerSerializer(serializers.Serializer):
+    seq = serializers.IntegerField(min_value=0)
+
+
+class ChatMessageSerializer(serializers.Serializer):
+    """The message payload, for the API schema only: the payload itself is built by
+    ``community.chat.selectors.message_payloads`` (shared with the socket)."""
+
+    id = serializers.IntegerField()
+    room_id = serializers.IntegerField()
+    seq = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=["text", "image", "video", "system"])
+    body = serializers.CharField()
+    author = serializers.DictField(allow_null=True)
+    reply_to = serializers.DictField(allow_null=True)
+    client_id = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    edited_at = serializers.DateTimeField(allow_null=True)
+    deleted = serializers.BooleanField()
+    deleted_at = serializers.DateTimeField(allow_null=True)
+    mentions = serializers.ListField()
+    reactions = serializers.ListField()
+    media = serializers.DictField(allow_null=True)
+    collapsed = serializers.BooleanField(
+        help_text=(
+            "True when the viewer blocked the author in this room (or blocked the account of"
+            " an author shown with their main profile): show it folded, opened on request."
+        )
+    )
+
+
+# Every Moim throttle fails open (config/api/throttling.py): with the cache down, chat
+# still accepts messages, and the message is stored.
+ChatUserRateThrottle = UserRateThrottle
+ChatAnonRateThrottle = AnonRateThrottle
+
+
+CHAT_THROTTLES = [ChatAnonRateThrottle, ChatUserRateThrottle]
+
+
+def _membership_or_403(*, room_id: int, user) -> object:
+    membership = active_membership(room_id=room_id, user_id=user.pk)
+    if membership is None:
+        raise PermissionDeniedError(_("Only members can post in this room."), code="not_member")
+    return membership
+
+
+class RoomMessagesView(APIView):
+    """``GET`` history by seq cursor; ``POST`` sends (same message as the socket)."""
+
+    throttle_classes = CHAT_THROTTLES
+
+    def get_permissions(self):
+        # Rooms readable without an account serve history to anyone; the selector decides.
+        if self.request.method == "GET":
+            return [AllowAny()]
+        return [IsAuthenticated()]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("before", int, description="Messages with seq < before."),
+            OpenApiParameter("after", int, description="Messages with seq > after."),
+            OpenApiParameter("limit", int, description=f"1 to {HISTORY_MAX_LIMIT}."),
+        ],
+        responses=inline_serializer(
+            name="ChatMessageHistory",
+            fields={
+                "results": ChatMessageSerializer(many=True),
+                "has_more": serializers.BooleanField(),
+                "last_seq": serializers.IntegerField(),
+                "last_read_seq": serializers.IntegerField(allow_null=True),
+            },
+        ),
+    )
+    def get(self, request, room_id: int):
+        query = HistoryQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        room, last_read_seq = readable_room(room_id=room_id, user=request.user)
+        messages, has_more = room_history(
+            room_id=room.pk,
+            before=query.validated_data.get("before"),
+            after=query.validated_data.get("after"),
+            limit=query.validated_data["limit"],
+        )
+        return Response(
+            {
+                "results": message_payloads(
+                    messages,
+                    viewer=request.user,
+                    # Most viewers block no one: their page needs no query for blocks.
+                    viewer_blocks_anyone=getattr(room, "viewer_blocks_anyone", None),
+                ),
+                "has_more": has_more,
+                "last_seq": room.last_message_seq,
+                "last_read_seq": last_read_seq,
+            }
+        )
+
+    @extend_schema(
+        request={
+            "application/json": MessageSendSerializer,
+            # An image or video message (community/api/media.py).
+            "multipart/form-data": MediaMessageSerializer,
+        },
+        responses={201: ChatMessageSerializer, 200: ChatMessageSerializer},
+    )
+    def post(self, request, room_id: int):
+        if is_media_message_request(request):
+            # An image or video message: a file, or an earlier upload's media_id.
+            return post_media_message(request, room_id)
+        data = MessageSendSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        sent = check_send_message(
+            membership=_membership_or_403(room_id=room_id, user=request.user),
+            body=data.validated_data["body"],
+            client_id=data.validated_data["client_id"],
+            reply_to_id=data.validated_data["reply_to"],
+        )
+        return Response(
+            message_payload_by_id(sent.message.pk, viewer=request.user),
+            status=status.HTTP_201_CREATED if sent.created else status.HTTP_200_OK,
+        )
+
+
+class MessageDetailView(APIView):
+    """``PATCH`` edits (author); ``DELETE`` leaves a tombstone (author or host)."""
+
+    throttle_classes = CHAT_THROTTLES
+
+    @extend_schema(request=MessageEditSerializer, responses={200: ChatMessageSerializer})
+    def patch(self, request, message_id: int):
+        data = MessageEditSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        message = edit_message(
+            user_id=request.user.pk, message_id=message_id, body=data.validated_data["body"]
+        )
+        return Response(message_payload_by_id(message.pk, viewer=request.user))
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, message_id: int):
+        delete_message(user_id=request.user.pk, message_id=message_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ReadMarkerView(APIView):
+    """``POST {"seq": n}`` moves the caller's read marker forward."""
+
+    throttle_classes = CHAT_THROTTLES
+
+    @extend_schema(
+        request=ReadMarkerSerializer,
+        responses=inline_serializer(
+            name="ChatReadMarker", fields={"last_read_seq": serializers.IntegerField()}
+        ),
+    )
+    def post(self, request, room_id: int):
+        data = ReadMarkerSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = _membership_or_403(room_id=room_id, user=request.user)
+        mark_read(membership=membership, seq=data.validated_data["seq"])
+        membership.refresh_from_db(fields=["last_read_seq"])
+        return Response({"last_read_seq": membership.last_read_seq})

@@ -1,0 +1,255 @@
+"""Reads for chat messages, and the ONE message payload shared by REST, sockets and
+broadcasts.
+
+A payload shows its author only as the room membership (nickname, avatar, membership
+id): never the username, handle or user id, so an open profile stays open.
+"""
+
+from typing import Any
+
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.utils.translation import gettext as _
+
+from community.chat.models import Message
+from community.media.selectors import media_payload, member_avatar_url
+from community.notifications.models import MessageMention
+from community.reactions.models import ReactionTarget
+from community.reactions.selectors import reaction_summaries
+from community.rooms.access import can_read_room_content, room_is_hidden_from_non_members
+from community.rooms.models import Membership, Room
+from config.errors import NotFoundError, PermissionDeniedError
+from profiles.selectors import (
+    blocked_member_ids_in_room,
+    blocks_anyone,
+    with_collapsed_flags,
+)
+
+HISTORY_DEFAULT_LIMIT = 50
+HISTORY_MAX_LIMIT = 100
+REPLY_PREVIEW_LENGTH = 140
+
+
+# The related rows a payload reads, and only the columns it reads of them: a page of 50
+# otherwise loads ~150 full rows (rooms with their descriptions, assets with their file
+# names), and Django's per-column cost dominated the history endpoint. Whatever reads
+# another column of these rows must name it here, or it costs a query per message.
+_MEDIA_COLUMNS = (
+    "id", "key", "room_id", "kind", "state", "failure_reason", "content_type", "width",
+    "height", "duration_seconds", "is_animated", "placeholder", "thumbnails", "poster_name",
+)  # fmt: skip
+_PAYLOAD_COLUMNS = (
+    *(f.name for f in Message._meta.concrete_fields),
+    "author__id", "author__nickname", "author__role", "author__room_id",
+    "author__avatar_media_id",
+    *(f"author__avatar_media__{c}" for c in ("id", "key", "room_id", "state", "thumbnails")),
+    "author__avatar_media__room__id", "author__avatar_media__room__visibility",
+    "reply_to__id", "reply_to__seq", "reply_to__body", "reply_to__deleted_at",
+    "reply_to__author_id", "reply_to__author__id", "reply_to__author__nickname",
+    *(f"media__{c}" for c in _MEDIA_COLUMNS),
+    "media__room__id", "media__room__visibility",
+)  # fmt: skip
+
+
+def _with_payload_relations(queryset: QuerySet[Message]) -> QuerySet[Message]:
+    return queryset.select_related(
+        "author__avatar_media__room", "reply_to", "reply_to__author", "media", "media__room"
+    ).only(*_PAYLOAD_COLUMNS)
+
+
+def _author_payload(membership: Membership | None) -> dict[str, Any] | None:
+    if membership is None:
+        return None
+    return {
+        "membership_id": membership.pk,
+        "nickname": membership.nickname,
+        "avatar": member_avatar_url(membership),
+        # "owner" or "cohost" earn a badge next to the nickname; "member" none.
+        "role": membership.role,
+    }
+
+
+def _reply_payload(message: Message | None) -> dict[str, Any] | None:
+    if message is None:
+        return None
+    author = message.author
+    return {
+        "id": message.pk,
+        "seq": message.seq,
+        "deleted": message.is_deleted,
+        "body": "" if message.is_deleted else message.body[:REPLY_PREVIEW_LENGTH],
+        "author": None
+        if author is None
+        else {"membership_id": author.pk, "nickname": author.nickname},
+        "collapsed": False,
+    }
+
+
+def _mentions_by_message(messages: list[Message]) -> dict[int, list[dict[str, Any]]]:
+    """Mentioned members (by room nickname) per message: one query per page, none for
+    a message just sent (``do_send_message`` keeps its mentions in ``mention_list``)."""
+    found: dict[int, list[dict[str, Any]]] = {}
+    missing = []
+    for message in messages:
+        if hasattr(message, "mention_list"):
+            found[message.pk] = [
+                {"membership_id": member.pk, "nickname": member.nickname}
+                for member in message.mention_list
+            ]
+        elif message.body and "@" in message.body and not message.is_deleted:
+            missing.append(message.pk)
+    if missing:
+        rows = (
+            MessageMention.objects.filter(message_id__in=missing)
+            .order_by("id")
+            .values_list("message_id", "membership_id", "membership__nickname")
+        )
+        for message_id, membership_id, nickname in rows:
+            found.setdefault(message_id, []).append(
+                {"membership_id": membership_id, "nickname": nickname}
+            )
+    return found
+
+
+def message_payloads(
+    messages: list[Message], *, viewer=None, viewer_blocks_anyone: bool | None = None
+) -> list[dict[str, Any]]:
+    """Payloads for ``messages`` (loaded with ``_with_payload_relations``), in order.
+
+    Batch-shaped on purpose: reactions and media fill their parts with one query per
+    page, not one per message. ``viewer`` sets each reaction's ``me`` (and hides the
+    reactions of members they blocked) and ``collapsed`` on messages by members they
+    blocked (``profiles.selectors.hidden_membership_q``); broadcasts, shared by a room,
+    pass none and each socket flags its copy. ``viewer_blocks_anyone=False`` (the caller
+    knows the viewer blocks no one) saves the query for their blocks.
+    """
+    mentions = _mentions_by_message(messages)
+    signed_in = viewer is not None and viewer.is_authenticated and bool(messages)
+    check_blocks = signed_in and viewer_blocks_anyone is not False
+    # A message just sent (``do_send_message`` marks it with ``mention_list``) has no
+    # reactions yet: no query for it, on the path of every send.
+    reactions = reaction_summaries(
+        ReactionTarget.MESSAGE,
+        [m.pk for m in messages if not m.is_deleted and not hasattr(m, "mention_list")],
+        viewer,
+        viewer_blocks_anyone=check_blocks,
+    )
+    payloads = []
+    for message in messages:
+        deleted = message.is_deleted
+        payloads.append(
+            {
+                "id": message.pk,
+                "room_id": message.room_id,
+                "seq": message.seq,
+                "kind": message.kind,
+                "body": "" if deleted else message.body,
+                "author": _author_payload(message.author),
+                "reply_to": _reply_payload(message.reply_to),
+                "client_id": message.client_id,
+                "created_at": message.created_at.isoformat(),
+                "edited_at": message.edited_at.isoformat() if message.edited_at else None,
+                "deleted": deleted,
+                "deleted_at": message.deleted_at.isoformat() if deleted else None,
+                "mentions": mentions.get(message.pk, []),
+                "reactions": reactions.get(message.pk, []),
+                "media": None if deleted else media_payload(message.media),
+                "collapsed": False,
+            }
+        )
+    if check_blocks:
+        blocked: set[int] = set()
+        for room_id in {message.room_id for message in messages}:
+            blocked |= blocked_member_ids_in_room(viewer, room_id)
+        if blocked:
+            payloads = with_collapsed_flags(payloads, blocked)
+    return payloads
+
+
+def message_payload(message: Message, *, viewer=None) -> dict[str, Any]:
+    return message_payloads([message], viewer=viewer)[0]
+
+
+def message_payload_by_id(message_id: int, *, viewer=None) -> dict[str, Any]:
+    message = _with_payload_relations(Message.objects.filter(pk=message_id)).get()
+    return message_payload(message, viewer=viewer)
+
+
+def active_membership(*, room_id: int, user_id: int) -> Membership | None:
+    return (
+        Membership.objects.select_related("room", "user")
+        .filter(room_id=room_id, user_id=user_id, state=Membership.State.ACTIVE)
+        .first()
+    )
+
+
+def membership_for_user(*, room_id: int, user_id: int) -> Membership | None:
+    """The user's latest membership in the room in any state (banned and left included):
+    the current one when there is one (a rejoin makes a new, later membership)."""
+    return (
+        Membership.objects.select_related("room", "user")
+        .filter(room_id=room_id, user_id=user_id)
+        .order_by("-id")
+        .first()
+    )
+
+
+def readable_room(*, room_id: int, user) -> tuple[Room, int | None]:
+    """The room if ``user`` may read its history (active members, or anyone when the
+    room is readable without an account), and the user's read marker there (None when
+    not a member). Raises NotFound / PermissionDenied.
+
+    One query: the active membership is a subquery of the room's row, which only has
+    the columns the history endpoint reads. ``room.viewer_blocks_anyone`` (signed-in
+    viewers) lets the page skip loading the viewer's blocks when there are none."""
+    rooms = Room.objects.filter(pk=room_id).only(
+        "id", "visibility", "is_web_public", "is_suspended", "last_message_seq"
+    )
+    signed_in = user is not None and user.is_authenticated
+    if signed_in:
+        active = Membership.objects.filter(
+            room=OuterRef("pk"), user=user, state=Membership.State.ACTIVE
+        ).order_by()
+        rooms = rooms.annotate(
+            viewer_is_member=Exists(active),
+            viewer_last_read_seq=Subquery(active.values("last_read_seq")[:1]),
+            viewer_blocks_anyone=blocks_anyone(user),
+        )
+    room = rooms.first()
+    if room is None:
+        raise NotFoundError(_("No such room."))
+    is_member = signed_in and room.viewer_is_member
+    if not is_member and room_is_hidden_from_non_members(room):
+        raise NotFoundError(_("No such room."))  # exactly a missing room's answer
+    if not can_read_room_content(room, is_member=is_member):
+        raise PermissionDeniedError(_("Only members can read this room."), code="not_member")
+    return room, room.viewer_last_read_seq if is_member else None
+
+
+def room_history(
+    *,
+    room_id: int,
+    before: int | None = None,
+    after: int | None = None,
+    limit: int = HISTORY_DEFAULT_LIMIT,
+) -> tuple[list[Message], bool]:
+    """Messages in ascending ``seq`` and whether more exist beyond the page.
+
+    ``after``: the first ``limit`` messages with seq > after (resync, forward paging).
+    ``before``: the last ``limit`` messages with seq < before (scrolling back).
+    Neither: the latest ``limit`` messages. Tombstones are included, content hidden.
+    """
+    limit = max(1, min(limit, HISTORY_MAX_LIMIT))
+    queryset = _with_payload_relations(Message.objects.filter(room_id=room_id))
+    if after is not None:
+        queryset = queryset.filter(seq__gt=after)
+        if before is not None:
+            queryset = queryset.filter(seq__lt=before)
+        rows = list(queryset.order_by("seq")[: limit + 1])
+        return rows[:limit], len(rows) > limit
+    if before is not None:
+        queryset = queryset.filter(seq__lt=before)
+    rows = list(queryset.order_by("-seq")[: limit + 1])
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    rows.reverse()
+    return rows, has_more

@@ -1,0 +1,517 @@
+"""Writes for chat messages.
+
+``check_send_message`` validates, applies the limits and locks; ``do_send_message``
+writes and broadcasts after commit. Every other caller (REST, the socket consumer,
+seed_demo) goes through them, so a message sent any way is the same message with the
+same broadcast.
+"""
+
+import logging
+import math
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from community.chat.models import Message, MessageEdit
+from community.chat.selectors import message_payload, message_payload_by_id
+from community.media.models import MediaAsset
+from community.notifications.services import (
+    broadcast_unread,
+    mark_room_notifications_read,
+    record_message_mentions,
+    withdraw_message_notifications,
+)
+from community.rooms.models import Membership, Room
+from config import metrics
+from config.counters import count_in_window
+from config.errors import (
+    DomainError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitedError,
+)
+from config.realtime import broadcast_on_commit
+
+logger = logging.getLogger(__name__)
+
+CLIENT_ID_MAX_LENGTH = 64
+# Typing events from one member are broadcast at most this often.
+TYPING_THROTTLE_SECONDS = 3
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    message: Message
+    # False when the client_id was seen before: the stored message is returned as is.
+    created: bool
+
+
+# --- validation helpers -------------------------------------------------------------
+
+
+def _clean_body(body: str | None, *, required: bool = True) -> str:
+    # NUL cannot be stored in a PostgreSQL text column; it has no meaning in chat.
+    body = (body or "").replace("\x00", "").strip()
+    if not body and required:
+        raise DomainError(_("A message cannot be empty."), fields={"body": [_("Required.")]})
+    if len(body) > settings.MESSAGE_MAX_LENGTH:
+        raise DomainError(
+            _("A message can be at most %(max)s characters.")
+            % {"max": settings.MESSAGE_MAX_LENGTH},
+            code="too_long",
+            fields={"body": [_("Too long.")]},
+        )
+    return body
+
+
+def _clean_client_id(client_id: str | None) -> str:
+    client_id = (client_id or "").replace("\x00", "").strip()
+    if len(client_id) > CLIENT_ID_MAX_LENGTH:
+        raise DomainError(
+            _("client_id can be at most %(max)s characters.") % {"max": CLIENT_ID_MAX_LENGTH},
+            fields={"client_id": [_("Too long.")]},
+        )
+    return client_id
+
+
+def ensure_can_post(membership: Membership, room: Room) -> None:
+    """Raise unless ``membership`` (freshly read) may write in ``room`` right now."""
+    if membership.state == Membership.State.BANNED:
+        raise PermissionDeniedError(_("You are banned from this room."), code="banned")
+    if membership.state != Membership.State.ACTIVE:
+        raise PermissionDeniedError(_("You are not a member of this room."), code="not_member")
+    if room.is_suspended or room.is_archived:
+        raise PermissionDeniedError(_("This room is read-only."), code="room_closed")
+    now = timezone.now()
+    user = membership.user
+    if not user.is_active or (user.suspended_until and user.suspended_until > now):
+        raise PermissionDeniedError(_("Your account is suspended."), code="suspended")
+    if membership.muted_until and membership.muted_until > now:
+        raise PermissionDeniedError(
+            _("You are muted in this room."),
+            code="muted",
+            retry_after=math.ceil((membership.muted_until - now).total_seconds()),
+        )
+
+
+def _check_rate_limit(*, user_id: int) -> None:
+    """A fixed-window per-user send limit kept in the shared cache.
+
+    Fails open: with the cache down, messages are still accepted (and stored).
+    """
+    count_limit, window = settings.CHAT_SEND_RATE
+    try:
+        sent = count_in_window(f"chat-rate:{user_id}", window=window)
+    except Exception:
+        logger.warning("rate limit cache unavailable; send allowed")
+        return
+    if sent.count > count_limit:
+        raise RateLimitedError(
+            _("You are sending messages too fast."), retry_after=sent.retry_after
+        )
+
+
+def _check_slow_mode(*, membership: Membership, room: Room) -> None:
+    if not room.slow_mode_seconds or membership.is_host:
+        return
+    last_sent_at = (
+        Message.objects.filter(author=membership)
+        .order_by("-seq")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    if last_sent_at is None:
+        return
+    wait = room.slow_mode_seconds - (timezone.now() - last_sent_at).total_seconds()
+    if wait > 0:
+        raise RateLimitedError(
+            _("Slow mode is on: one message every %(seconds)s seconds.")
+            % {"seconds": room.slow_mode_seconds},
+            code="slow_mode",
+            retry_after=math.ceil(wait),
+        )
+
+
+def _load_message_for_update(message_id: int) -> tuple[Message, Room]:
+    message = Message.objects.filter(pk=message_id).only("id", "room_id").first()
+    if message is None:
+        raise NotFoundError(_("No such message."))
+    # Room first, then message: the same order as sending, so no deadlock.
+    room = Room.objects.select_for_update().get(pk=message.room_id)
+    message = Message.objects.select_for_update().get(pk=message_id)
+    return message, room
+
+
+def _fresh_membership(*, room: Room, user_id: int) -> Membership:
+    # The room avatar rides along: the sent message's payload shows it, no extra trip.
+    # The latest membership is the current one (a rejoin makes a new membership).
+    membership = (
+        Membership.objects.select_related("user", "avatar_media")
+        .filter(room=room, user_id=user_id)
+        .order_by("-id")
+        .first()
+    )
+    if membership is None:
+        raise PermissionDeniedError(_("You are not a member of this room."), code="not_member")
+    membership.room = room
+    return membership
+
+
+# --- sending --------------------------------------------------------------------------
+
+
+def check_send_message(
+    *,
+    membership: Membership,
+    body: str,
+    client_id: str = "",
+    reply_to_id: int | None = None,
+    kind: str = Message.Kind.TEXT,
+    enforce_limits: bool = True,
+    media: MediaAsset | None = None,
+    screened: bool = False,
+) -> SentMessage:
+    """Screen with the automatic moderation rules, then send under the room lock.
+
+    The one send pipeline for text, image and video messages (the media service calls
+    it too). Screening runs outside the send's transaction: a flood mute or a held
+    message is stored even though this send is refused. Trusted sends
+    (``enforce_limits=False``: seeding, a held message a host approved) skip it. An
+    image/video message passes its (already stored) ``media``; ``body`` is then an
+    optional caption. A caller that screened already (:func:`screen_send`, before its
+    own transaction) passes ``screened=True``.
+    """
+    if enforce_limits and not screened:
+        body = _clean_body(body, required=media is None and kind == Message.Kind.TEXT)
+        verdict = screen_send(membership=membership, body=body)
+        if not verdict.allowed:
+            refuse_filtered(membership=membership, body=body, verdict=verdict, media=media)
+    return _check_send_message_locked(
+        membership=membership,
+        body=body,
+        client_id=client_id,
+        reply_to_id=reply_to_id,
+        kind=kind,
+        enforce_limits=enforce_limits,
+        media=media,
+    )
+
+
+def screen_send(*, membership: Membership, body: str):
+    """The automatic rules' verdict on a message (text, or a media message's caption).
+
+    Call it before the send's transaction opens: a flood mute is committed here, in its
+    own transaction, whatever happens to the send. Refusals that are not moderation (not
+    a member, muted, suspended) are raised first, so a muted member's message is neither
+    held nor counted as flood.
+    """
+    from community.chat.screening import screen_message
+
+    if not (Membership.room.is_cached(membership) and Membership.user.is_cached(membership)):
+        room = Room.objects.get(pk=membership.room_id)
+        membership = _fresh_membership(room=room, user_id=membership.user_id)
+    # else: the socket and the REST view read it with its room and user for this very
+    # send (``membership_for_user`` / ``active_membership``); the lock re-reads it anyway.
+    ensure_can_post(membership, membership.room)
+    return screen_message(
+        room=membership.room, membership=membership, body=_clean_body(body, required=False)
+    )
+
+
+def refuse_filtered(*, membership: Membership, body: str, verdict, media: MediaAsset | None = None):
+    """Store a held message (with its image or video) for the hosts, then raise
+    ``MessageFilteredError`` (``message_held`` or ``message_blocked``). Call it outside
+    the send's transaction, so the held message is not rolled back with the refusal."""
+    raise filtered_error(membership=membership, body=body, verdict=verdict, media=media)
+
+
+def filtered_error(*, membership: Membership, body: str, verdict, media: MediaAsset | None = None):
+    """The refusal for a verdict that did not allow the message, storing the held
+    message first when a hold rule applies (in the caller's transaction, or its own).
+    The caller raises it once that transaction committed."""
+    from community.chat.screening import HOLD, MessageFilteredError
+    from community.moderation.services import do_hold_message
+
+    if verdict.action == HOLD:
+        do_hold_message(
+            membership=membership,
+            body=_clean_body(body, required=False),
+            rule_kind=verdict.rule_kind,
+            media=media,
+        )
+    return MessageFilteredError(verdict)
+
+
+@transaction.atomic
+def _check_send_message_locked(
+    *,
+    membership: Membership,
+    body: str,
+    client_id: str = "",
+    reply_to_id: int | None = None,
+    kind: str = Message.Kind.TEXT,
+    enforce_limits: bool = True,
+    media: MediaAsset | None = None,
+) -> SentMessage:
+    """Validate, lock the room, apply the limits, then write (or return the duplicate)."""
+    # Image and video messages (``media``) may come without a caption.
+    body = _clean_body(body, required=media is None and kind == Message.Kind.TEXT)
+    client_id = _clean_client_id(client_id)
+    if kind not in Message.Kind.values or kind == Message.Kind.SYSTEM:
+        raise DomainError(_("Unknown message kind."), fields={"kind": [_("Invalid.")]})
+    if (kind in (Message.Kind.IMAGE, Message.Kind.VIDEO)) != (media is not None):
+        raise DomainError(
+            _("Image and video messages are sent with their file."),
+            fields={"file": [_("Required.")]},
+        )
+    # The room lock serialises every send in the room: seq stays gap-free and two
+    # concurrent sends with one client_id cannot both pass the duplicate check.
+    room = Room.objects.select_for_update().get(pk=membership.room_id)
+    membership = _fresh_membership(room=room, user_id=membership.user_id)
+    if client_id:
+        existing = Message.objects.filter(author=membership, client_id=client_id).first()
+        if existing is not None:
+            return SentMessage(message=existing, created=False)
+    ensure_can_post(membership, room)
+    reply_to = None
+    if reply_to_id is not None:
+        reply_to = (
+            Message.objects.select_related("author")
+            .filter(pk=reply_to_id, room=room, deleted_at__isnull=True)
+            .first()
+        )
+        if reply_to is None:
+            raise DomainError(
+                _("You can only reply to a message in this room that was not deleted."),
+                fields={"reply_to": [_("Not found in this room.")]},
+            )
+    if enforce_limits:
+        _check_slow_mode(membership=membership, room=room)
+        _check_rate_limit(user_id=membership.user_id)
+    message = do_send_message(
+        room=room,
+        membership=membership,
+        body=body,
+        client_id=client_id,
+        reply_to=reply_to,
+        kind=kind,
+        media=media,
+    )
+    return SentMessage(message=message, created=True)
+
+
+def do_send_message(
+    *,
+    room: Room,
+    membership: Membership | None,
+    body: str,
+    client_id: str = "",
+    reply_to: Message | None = None,
+    kind: str = Message.Kind.TEXT,
+    media: MediaAsset | None = None,
+) -> Message:
+    """Write the message with the next seq; ``room`` must be locked by the caller."""
+    room.last_message_seq += 1
+    room.last_activity_at = timezone.now()
+    room.save(update_fields=["last_message_seq", "last_activity_at"])
+    message = Message.objects.create(
+        room=room,
+        author=membership,
+        body=body,
+        client_id=client_id,
+        reply_to=reply_to,
+        kind=kind,
+        media=media,
+        seq=room.last_message_seq,
+    )
+    # The author and reply are already in memory: no extra query for the payload.
+    message.room = room
+    message.author = membership
+    # Sending means the author has seen the room: their own messages never count as
+    # unread (unread = last_message_seq - last_read_seq stays exact).
+    if membership is not None and Membership.objects.filter(
+        pk=membership.pk, last_read_seq__lt=message.seq
+    ).update(last_read_seq=message.seq):
+        mark_room_notifications_read(membership=membership, seq=message.seq)
+    message.mention_list = record_message_mentions(message=message)
+    metrics.message_sent_on_commit(kind=kind)
+    broadcast_on_commit(
+        room.group_name, {"type": "message.created", "message": message_payload(message)}
+    )
+    return message
+
+
+def send_message(
+    *, membership: Membership, body: str, client_id: str = "", reply_to_id: int | None = None
+) -> Message:
+    """A trusted send without the per-user limits (seeding, imports)."""
+    return check_send_message(
+        membership=membership,
+        body=body,
+        client_id=client_id,
+        reply_to_id=reply_to_id,
+        enforce_limits=False,
+    ).message
+
+
+@transaction.atomic
+def send_system_message(*, room_id: int, body: str) -> Message:
+    room = Room.objects.select_for_update().get(pk=room_id)
+    return do_send_message(room=room, membership=None, body=body, kind=Message.Kind.SYSTEM)
+
+
+# --- editing and deleting -------------------------------------------------------------
+
+
+@transaction.atomic
+def edit_message(*, user_id: int, message_id: int, body: str) -> Message:
+    """Only the author edits; the previous body is kept in the edit history."""
+    body = _clean_body(body)
+    message, room = _load_message_for_update(message_id)
+    membership = _fresh_membership(room=room, user_id=user_id)
+    ensure_can_post(membership, room)
+    if message.author_id != membership.pk:
+        raise PermissionDeniedError(_("Only the author can edit a message."))
+    if message.is_deleted:
+        raise DomainError(_("A deleted message cannot be edited."), code="deleted")
+    if message.body == body:
+        return message
+    # An edit passes the same word, pattern and link rules as a new message (an edit
+    # cannot wait for review, so a hold rule refuses it too).
+    from community.chat.screening import (
+        BLOCK,
+        FilterVerdict,
+        MessageFilteredError,
+        screen_message,
+    )
+
+    verdict = screen_message(room=room, membership=membership, body=body, count_flood=False)
+    if not verdict.allowed:
+        raise MessageFilteredError(FilterVerdict(BLOCK, verdict.rule_kind))
+    MessageEdit.objects.create(message=message, previous_body=message.body)
+    message.body = body
+    message.edited_at = timezone.now()
+    message.save(update_fields=["body", "edited_at"])
+    broadcast_on_commit(
+        room.group_name,
+        {"type": "message.updated", "message": message_payload_by_id(message.pk)},
+    )
+    return message
+
+
+@transaction.atomic
+def delete_message(*, user_id: int, message_id: int) -> Message:
+    """The author or a room host deletes; the row stays as a tombstone (order kept)."""
+    message, room = _load_message_for_update(message_id)
+    membership = _fresh_membership(room=room, user_id=user_id)
+    if membership.state != Membership.State.ACTIVE:
+        raise PermissionDeniedError(_("You are not a member of this room."), code="not_member")
+    if message.author_id != membership.pk and not membership.is_host:
+        raise PermissionDeniedError(_("Only the author or a host can delete a message."))
+    if message.is_deleted:
+        return message
+    message.deleted_at = timezone.now()
+    message.save(update_fields=["deleted_at"])
+    if message.author_id != membership.pk:
+        # A host removing someone else's message is a moderation action: audit it.
+        from community.moderation.services import record_host_deletion
+
+        record_host_deletion(actor_membership=membership, message=message)
+    withdraw_message_notifications(message=message)
+    broadcast_on_commit(
+        room.group_name,
+        {
+            "type": "message.deleted",
+            "room_id": room.pk,
+            "id": message.pk,
+            "seq": message.seq,
+            "deleted_at": message.deleted_at.isoformat(),
+        },
+    )
+    return message
+
+
+# --- read markers, typing, removal ------------------------------------------------------
+
+
+def mark_read(*, membership: Membership, seq: int) -> int:
+    """Move the read marker forward (never back, never past the last message)."""
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+        raise DomainError(_("seq must be a non-negative integer."), fields={"seq": [_("Invalid.")]})
+    last_seq = (
+        Room.objects.filter(pk=membership.room_id)
+        .values_list("last_message_seq", flat=True)
+        .first()
+    )
+    seq = min(seq, last_seq or 0)
+    moved = Membership.objects.filter(
+        pk=membership.pk, state=Membership.State.ACTIVE, last_read_seq__lt=seq
+    ).update(last_read_seq=seq)
+    if moved:
+        mark_room_notifications_read(membership=membership, seq=seq)
+        broadcast_unread(user_id=membership.user_id)
+    return seq
+
+
+def notify_typing(*, membership: Membership) -> bool:
+    """Broadcast that ``membership`` is typing, at most once per throttle window."""
+    if membership.muted_until and membership.muted_until > timezone.now():
+        return False
+    try:
+        first = cache.add(f"chat-typing:{membership.pk}", 1, TYPING_THROTTLE_SECONDS)
+    except Exception:
+        first = True
+    if not first:
+        return False
+    broadcast_on_commit(
+        f"room.{membership.room_id}",
+        {
+            "type": "typing",
+            "room_id": membership.room_id,
+            "membership_id": membership.pk,
+            "nickname": membership.nickname,
+        },
+    )
+    return True
+
+
+def broadcast_member_joined(*, membership: Membership) -> None:
+    """Tell the room's sockets that ``membership`` joined (call inside the join's
+    transaction; sent after commit)."""
+    broadcast_on_commit(
+        f"room.{membership.room_id}",
+        {
+            "type": "member.joined",
+            "room_id": membership.room_id,
+            "membership_id": membership.pk,
+            "nickname": membership.nickname,
+        },
+    )
+
+
+# Socket close codes sent to a removed member's sockets (documented in docs/realtime.md).
+CLOSE_CODE_BY_REASON = {"banned": 4410, "kicked": 4411, "left": 4412, "suspended": 4413}
+
+
+def broadcast_member_removed(*, membership: Membership, reason: str) -> None:
+    """Close ``membership``'s sockets in its room (after commit) and tell the others.
+
+    Call it from the service that bans, kicks or removes a member, inside its
+    transaction. The removed member's consumers close with the code for ``reason``;
+    everyone else receives ``member.left``.
+    """
+    if reason not in CLOSE_CODE_BY_REASON:
+        raise ValueError(f"unknown removal reason {reason!r}")
+    broadcast_on_commit(
+        f"room.{membership.room_id}",
+        {
+            "type": "member.removed",
+            "room_id": membership.room_id,
+            "membership_id": membership.pk,
+            "reason": reason,
+        },
+    )

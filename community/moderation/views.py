@@ -1,0 +1,260 @@
+"""Web pages for moderation: the hosts' room tools, reporting, appeals.
+
+Views translate form posts into service calls and show a domain error in place
+(as a flash message on the page the post came from).
+"""
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods
+
+from community.moderation import selectors, services
+from community.moderation.models import (
+    Appeal,
+    AuditLogEntry,
+    BlockedPattern,
+    ModerationCase,
+    ReportReason,
+    RoomAnnouncement,
+)
+from community.rooms.models import Membership, Room
+from config.errors import DomainError
+
+RECENT_LOG_ROWS = 20
+MEMBERS_SHOWN = 100
+
+
+class ReportForm(forms.Form):
+    reason = forms.ChoiceField(label=gettext_lazy("Reason"), choices=ReportReason.choices)
+    text = forms.CharField(
+        label=gettext_lazy("Details (optional)"),
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+
+class AppealForm(forms.Form):
+    text = forms.CharField(
+        label=gettext_lazy("Why should the decision change?"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+    )
+
+
+def _host_room_or_404(request, room_id: int) -> Room:
+    """Hosts and site moderators only; others get a 404 so the page's existence leaks nothing."""
+    room = get_object_or_404(Room, pk=room_id)
+    if not (
+        services.is_site_moderator(request.user)
+        or selectors.host_membership(room=room, user=request.user)
+    ):
+        raise Http404
+    return room
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def room_moderation(request, room_id: int):
+    room = _host_room_or_404(request, room_id)
+    if request.method == "POST":
+        try:
+            done = _apply_host_action(request, room)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, done)
+        return redirect("room-moderation", room_id=room.pk)
+    members = list(selectors.room_members_for_hosts(room)[:MEMBERS_SHOWN])
+    context = {
+        "room": room,
+        "members": members,
+        "filters": list(selectors.room_filters(room)),
+        "held": list(selectors.pending_held_messages(room)[:50]),
+        "announcement": RoomAnnouncement.objects.filter(room=room).first(),
+        "log": list(
+            AuditLogEntry.objects.filter(room=room)
+            .select_related("actor")
+            .order_by("-id")[:RECENT_LOG_ROWS]
+        ),
+        "filter_kinds": BlockedPattern.Kind.choices,
+        "filter_actions": BlockedPattern.Action.choices,
+        "slow_mode_max": services.SLOW_MODE_MAX_SECONDS,
+    }
+    return render(request, "community/moderation/room_tools.html", context)
+
+
+def _int(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise DomainError(_("Invalid request.")) from None
+
+
+def _apply_host_action(request, room: Room) -> str:
+    post = request.POST
+    op = post.get("op", "")
+    actor = request.user
+    reason = post.get("reason", "")
+    if op in {"kick", "ban", "unban", "mute"}:
+        member_id = _int(post.get("member_id"))
+        if op == "kick":
+            services.check_kick_member(
+                actor=actor, room_id=room.pk, member_id=member_id, reason=reason
+            )
+            return _("The member was removed from the room.")
+        if op == "ban":
+            services.check_ban_member(
+                actor=actor, room_id=room.pk, member_id=member_id, reason=reason
+            )
+            return _("The member was banned.")
+        if op == "unban":
+            services.check_unban_member(
+                actor=actor, room_id=room.pk, member_id=member_id, reason=reason
+            )
+            return _("The ban was lifted.")
+        services.check_mute_member(
+            actor=actor,
+            room_id=room.pk,
+            member_id=member_id,
+            minutes=post.get("minutes", ""),
+            reason=reason,
+        )
+        return _("Mute updated.")
+    if op == "slow_mode":
+        services.check_set_slow_mode(actor=actor, room_id=room.pk, seconds=post.get("seconds"))
+        return _("Slow mode updated.")
+    if op == "announcement":
+        services.check_pin_announcement(actor=actor, room_id=room.pk, body=post.get("body", ""))
+        return _("Announcement updated.")
+    if op == "add_filter":
+        services.check_add_room_filter(
+            actor=actor,
+            room_id=room.pk,
+            kind=post.get("kind", ""),
+            text=post.get("text", ""),
+            action=post.get("action", ""),
+        )
+        return _("Filter added.")
+    if op == "remove_filter":
+        services.check_remove_room_filter(
+            actor=actor, room_id=room.pk, filter_id=_int(post.get("filter_id"))
+        )
+        return _("Filter removed.")
+    if op in {"approve", "reject"}:
+        services.check_review_held_message(
+            actor=actor, room_id=room.pk, held_id=_int(post.get("held_id")), approve=op == "approve"
+        )
+        return _("Message approved and sent.") if op == "approve" else _("Message rejected.")
+    if op == "delete_message":
+        services.check_hide_message(
+            actor=actor, message_id=_int(post.get("message_id")), reason=reason
+        )
+        return _("The message was deleted.")
+    raise DomainError(_("Unknown action."))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def report(request, target_type: str, target_id: int):
+    if target_type not in (
+        ModerationCase.TargetType.MESSAGE,
+        ModerationCase.TargetType.MEMBER,
+        ModerationCase.TargetType.ROOM,
+    ):
+        raise Http404
+    form = ReportForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.check_file_report(
+                reporter=request.user,
+                target_type=target_type,
+                target_id=target_id,
+                **form.cleaned_data,
+            )
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            return render(request, "community/moderation/report_done.html")
+    return render(
+        request,
+        "community/moderation/report_form.html",
+        {"form": form, "target_type": target_type, "target_id": target_id},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def appeal(request):
+    """A banned member (``?member=<membership id>``) or a suspended user appeals once."""
+    member_id = request.GET.get("member") or request.POST.get("member")
+    membership = None
+    if member_id:
+        membership = (
+            Membership.objects.select_related("room")
+            .filter(pk=_int_or_404(member_id), user=request.user)
+            .first()
+        )
+        if membership is None:
+            raise Http404
+    kind = Appeal.Kind.BAN if membership else Appeal.Kind.SUSPENSION
+    form = AppealForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.check_file_appeal(
+                user=request.user,
+                kind=kind,
+                member_id=membership.pk if membership else None,
+                text=form.cleaned_data["text"],
+            )
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("Your appeal was sent to the moderators."))
+            return redirect("appeal-list")
+    return render(
+        request,
+        "community/moderation/appeal_form.html",
+        {"form": form, "membership": membership, "kind": kind},
+    )
+
+
+@login_required
+def appeal_list(request):
+    """Your moderation notices (with a way to appeal a ban or suspension) and appeals."""
+    appeals = list(Appeal.objects.filter(user=request.user).order_by("-id")[:50])
+    notices = list(selectors.notices_for_user(request.user).order_by("-id")[:50])
+    appealed = set(Appeal.objects.filter(user=request.user).values_list("sanction_id", flat=True))
+    banned_ids = set(
+        Membership.objects.filter(user=request.user, state=Membership.State.BANNED).values_list(
+            "id", flat=True
+        )
+    )
+    suspended = bool(request.user.suspended_until and request.user.suspended_until > timezone.now())
+    for notice in notices:
+        notice.appeal_url = ""
+        if notice.pk in appealed:
+            continue
+        if notice.action == AuditLogEntry.Action.BAN and notice.target_id in banned_ids:
+            notice.appeal_url = f"{reverse('appeal')}?member={notice.target_id}"
+        elif notice.action == AuditLogEntry.Action.SUSPEND_USER and suspended:
+            notice.appeal_url = reverse("appeal")
+    return render(
+        request,
+        "community/moderation/appeal_list.html",
+        {"appeals": appeals, "notices": notices},
+    )
+
+
+def _int_or_404(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise Http404 from None

@@ -1,0 +1,137 @@
+"""``/ws/me/``: the per-user socket for notifications and unread counts
+(protocol in docs/realtime.md, "Per-user socket").
+
+It listens to the user's ``user.<id>`` group (notifications, unread totals) and to the
+groups of the rooms they are in (those at connect time, and each one they join later:
+``rooms.joined``), so new messages there refresh the unread totals; bursts are
+coalesced into one ``unread.updated`` per second.
+"""
+
+import asyncio
+import logging
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.utils.translation import gettext as _
+
+from community.notifications.selectors import unread_counts
+from community.notifications.services import user_group
+from community.rooms.models import Membership
+from config.realtime import ClosedSocketGuard
+
+logger = logging.getLogger(__name__)
+
+PROTOCOL_VERSION = 1
+CLOSE_NOT_AUTHENTICATED = 4401
+CLOSE_TRY_AGAIN_LATER = 1013
+# Rooms followed live per socket; counts for others refresh on the next event.
+MAX_ROOM_GROUPS = 500
+# New room messages refresh the totals at most this often.
+UNREAD_COALESCE_SECONDS = 1.0
+FORWARDED_EVENTS = {
+    "notification.created",
+    "notification.updated",
+    # A hidden or deleted message's notifications were withdrawn: drop them.
+    "notification.deleted",
+    "unread.updated",
+}
+
+
+def _memberships(user_id: int) -> dict[int, int]:
+    """room id -> membership id of the user's active memberships."""
+    return dict(
+        Membership.objects.filter(user_id=user_id, state=Membership.State.ACTIVE)
+        .order_by("-room__last_activity_at")
+        .values_list("room_id", "id")[:MAX_ROOM_GROUPS]
+    )
+
+
+class MeConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
+    groups_joined: list[str]
+    refresh_task: asyncio.Task | None = None
+
+    async def connect(self):
+        self.groups_joined = []
+        await self.accept()
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            return await self.close(code=CLOSE_NOT_AUTHENTICATED)
+        self.user_id = user.pk
+        self.memberships = await database_sync_to_async(_memberships)(self.user_id)
+        self.my_membership_ids = set(self.memberships.values())
+        groups = [user_group(self.user_id)] + [f"room.{room_id}" for room_id in self.memberships]
+        try:
+            for group in groups:
+                await self.channel_layer.group_add(group, self.channel_name)
+                self.groups_joined.append(group)
+        except Exception:
+            logger.warning("channel layer unavailable; /ws/me/ for %s refused", self.user_id)
+            await self._leave_groups()
+            return await self.close(code=CLOSE_TRY_AGAIN_LATER)
+        counts = await database_sync_to_async(unread_counts)(user_id=self.user_id)
+        await self.send_json({"type": "ready", "protocol": PROTOCOL_VERSION, "unread": counts})
+
+    async def _leave_groups(self):
+        for group in self.groups_joined:
+            try:
+                await self.channel_layer.group_discard(group, self.channel_name)
+            except Exception:
+                logger.warning("channel layer unavailable while leaving %s", group)
+        self.groups_joined = []
+
+    async def disconnect(self, code):
+        if self.refresh_task is not None:
+            self.refresh_task.cancel()
+        await self._leave_groups()
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        try:
+            content = await self.decode_json(text_data) if text_data else None
+        except ValueError:
+            content = None
+        await self.receive_json(content)
+
+    async def receive_json(self, content, **kwargs):
+        # The only client frame: a ping that keeps proxies from closing an idle socket.
+        if isinstance(content, dict) and content.get("type") == "ping":
+            await self.send_json({"type": "pong"})
+        else:
+            await self.send_json(
+                {"type": "error", "code": "unknown_frame", "message": _("Unknown frame type.")}
+            )
+
+    async def moim_event(self, message):
+        event = message["event"]
+        kind = event.get("type")
+        if kind == "session.revoked":  # "log out everywhere"
+            return await self.close(code=CLOSE_NOT_AUTHENTICATED)
+        if kind in FORWARDED_EVENTS:
+            await self.send_json(event)
+        elif kind == "rooms.joined":
+            await self._follow_room(event["room_id"], event["membership_id"])
+        elif kind == "message.created":
+            author = (event.get("message") or {}).get("author") or {}
+            if author.get("membership_id") not in self.my_membership_ids:
+                self._schedule_refresh()
+        # Other room events (typing, presence...) are not for this socket.
+
+    async def _follow_room(self, room_id: int, membership_id: int) -> None:
+        self.my_membership_ids.add(membership_id)
+        group = f"room.{room_id}"
+        if group in self.groups_joined or len(self.groups_joined) > MAX_ROOM_GROUPS:
+            return
+        try:
+            await self.channel_layer.group_add(group, self.channel_name)
+        except Exception:  # counts for it still refresh on the user's other events
+            logger.warning("channel layer unavailable; /ws/me/ not following %s", group)
+            return
+        self.groups_joined.append(group)
+
+    def _schedule_refresh(self):
+        if self.refresh_task is None or self.refresh_task.done():
+            self.refresh_task = asyncio.ensure_future(self._refresh_later())
+
+    async def _refresh_later(self):
+        await asyncio.sleep(UNREAD_COALESCE_SECONDS)
+        counts = await database_sync_to_async(unread_counts)(user_id=self.user_id)
+        await self.send_json({"type": "unread.updated", **counts})

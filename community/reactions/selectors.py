@@ -1,0 +1,357 @@
+"""Reads for reactions: per-page summaries, "who reacted", and who may see or react.
+
+Counts come from the denormalised :class:`~community.models.ReactionCount` rows rather
+than from one ``GROUP BY`` over the reactions per page. A page of 50 messages in a busy
+room would otherwise scan every reaction row of those messages (thousands, on a popular
+announcement) on every history load and every room-card list; the counter rows are
+one per distinct emoji per target, so a page costs the same whatever the reaction
+volume. The price is a hot row under a burst (concurrent reactors to one emoji queue
+on its row lock for a few milliseconds each), which is also what makes every count,
+and the count in every live event, exact. Room "likes" read the same rows for trending.
+
+A page costs a fixed number of queries whatever its size:
+1. status posts only: the users the viewer blocked (skipped for anonymous viewers and
+   when the caller passes them);
+2. the counter rows of all targets on the page, each with whether the viewer reacted
+   with that emoji (``me``) and how many of its reactions the viewer does not want to
+   see, subtracted from the count: on status posts those of blocked users, in rooms
+   those of blocked *members* (``profiles.selectors.hidden_membership_q``; an account
+   block counts only where the reactor shows their main profile, so a count never
+   tells a blocker which open profile belongs to the account they blocked).
+
+Live ``reaction.updated`` events go to a whole room at once, so they carry the room's
+shared counts; a blocker's next page load shows their own (smaller) numbers again.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.apps import apps
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from community.chat.models import Message
+from community.reactions.models import Reaction, ReactionCount, ReactionTarget
+from community.rooms.access import room_is_hidden_from_non_members
+from community.rooms.models import Membership, Room
+from config.errors import DomainError, NotFoundError, PermissionDeniedError
+from profiles.models import StatusPost, User
+from profiles.selectors import hidden_membership_q
+
+ReactionSummary = list[dict]
+
+
+def reaction_summaries(
+    target_type: str,
+    ids: Iterable[int],
+    viewer: User | None,
+    *,
+    blocked_ids: set[int] | None = None,
+    viewer_blocks_anyone: bool | None = None,
+) -> dict[int, ReactionSummary]:
+    """``{target id: [{"emoji", "count", "me"}]}`` for a page of targets, emoji in first-used order.
+
+    Every id asked for is in the result (an empty list when nothing is on it). Reactions
+    the viewer does not want to see are left out of the counts:
+
+    - on status posts (main profiles), those of users the viewer blocked; pass
+      ``blocked_ids`` when the caller already has them
+      (``profiles.selectors.blocked_user_ids``) to save a query;
+    - in rooms (messages, room likes), those of the members the viewer blocked
+      (``profiles.selectors.hidden_membership_q``: member blocks, and account blocks
+      only where the reactor shows their main profile), as a subquery of the same
+      query; ``viewer_blocks_anyone=False`` leaves it out.
+    """
+    kind = ReactionTarget(target_type)
+    ids = list(dict.fromkeys(ids))
+    summaries: dict[int, ReactionSummary] = {target_id: [] for target_id in ids}
+    if not ids:
+        return summaries
+    field = kind.field
+    counts = ReactionCount.objects.filter(**{f"{field}__in": ids}, count__gt=0).order_by("id")
+    columns = [field, "emoji", "count"]
+    if viewer is not None and viewer.is_authenticated:
+        # The viewer's own ``me`` and the hidden share of each count, as subqueries of
+        # the counter rows: one round trip for the page, not three.
+        same_target = Reaction.objects.filter(
+            **{field: OuterRef(field)}, emoji=OuterRef("emoji")
+        ).order_by()
+        counts = counts.annotate(me=Exists(same_target.filter(user=viewer)))
+        columns.append("me")
+        hidden_rows = None
+        if kind == ReactionTarget.STATUS_POST:
+            if blocked_ids is None:
+                blocked_ids = blocked_user_ids(viewer)
+            if blocked_ids:
+                hidden_rows = same_target.filter(user_id__in=blocked_ids)
+        elif viewer_blocks_anyone is not False:
+            hidden_rows = same_target.filter(hidden_membership_q(viewer, prefix="membership__"))
+        if hidden_rows is not None:
+            hidden = hidden_rows.values(field).annotate(n=Count("id")).values("n")
+            counts = counts.annotate(hidden=Coalesce(Subquery(hidden), 0))
+            columns.append("hidden")
+    for row in counts.values(*columns):
+        count = row["count"] - row.get("hidden", 0)
+        if count > 0:
+            summaries[row[field]].append(
+                {"emoji": row["emoji"], "count": count, "me": row.get("me", False)}
+            )
+    return summaries
+
+
+def with_reaction_summaries(target_type: str, objects: list, *, viewer: User | None) -> list:
+    """Set ``reaction_summary`` on each object of a page (rooms, posts, for templates and
+    serializers) with one :func:`reaction_summaries` call; returns the objects."""
+    summaries = reaction_summaries(target_type, [obj.pk for obj in objects], viewer)
+    for obj in objects:
+        obj.reaction_summary = summaries[obj.pk]
+    return objects
+
+
+def reaction_summary(target_type: str, target_id: int, viewer: User | None) -> ReactionSummary:
+    return reaction_summaries(target_type, [target_id], viewer)[target_id]
+
+
+def reaction_counts(target_type: str, target_id: int) -> list[dict]:
+    """``[{"emoji", "count"}]`` as committed, for the live event every viewer shares."""
+    field = ReactionTarget(target_type).field
+    rows = (
+        ReactionCount.objects.filter(**{field: target_id}, count__gt=0)
+        .order_by("id")
+        .values_list("emoji", "count")
+    )
+    return [{"emoji": emoji, "count": count} for emoji, count in rows]
+
+
+# --- Blocks -----------------------------------------------------------------------------
+def blocked_user_ids(user: User) -> set[int]:
+    """Ids of the users ``user`` has blocked.
+
+    Blocks belong to the profiles app. This defers to ``profiles.selectors.blocked_user_ids``
+    when that selector exists, else reads a ``profiles.Block`` (blocker, blocked) model
+    when it exists, else there are no blocks yet and nothing is hidden.
+    """
+    try:
+        from profiles import selectors as profile_selectors
+    except ImportError:
+        profile_selectors = None
+    selector = getattr(profile_selectors, "blocked_user_ids", None)
+    if selector is not None:
+        return set(selector(user))
+    try:
+        block_model = apps.get_model("profiles", "Block")
+    except LookupError:
+        return set()
+    return set(block_model.objects.filter(blocker=user).values_list("blocked_id", flat=True))
+
+
+# --- Targets and permissions ---------------------------------------------------------------
+@dataclass(frozen=True)
+class ResolvedTarget:
+    """A reaction target and the room it lives in (None for status posts)."""
+
+    kind: ReactionTarget
+    id: int
+    room_id: int | None = None
+    author_id: int | None = None  # status posts: the profile owner
+
+    @property
+    def column(self) -> dict[str, int]:
+        """``{"message_id": 5}``: the filter and the constructor argument for this target."""
+        return {self.kind.field: self.id}
+
+    @property
+    def group(self) -> str | None:
+        return f"room.{self.room_id}" if self.room_id is not None else None
+
+
+def resolve_target(target_type: str, target_id: int) -> ResolvedTarget:
+    """The target, or NotFoundError (also for a deleted message or a closed room)."""
+    try:
+        kind = ReactionTarget(target_type)
+    except ValueError as exc:
+        raise NotFoundError(_("Unknown reaction target.")) from exc
+    if kind == ReactionTarget.MESSAGE:
+        message = (
+            Message.objects.filter(
+                pk=target_id,
+                deleted_at__isnull=True,
+                room__is_archived=False,
+                room__is_suspended=False,
+            )
+            .values_list("room_id", flat=True)
+            .first()
+        )
+        if message is None:
+            raise NotFoundError(_("This message does not exist or was deleted."))
+        return ResolvedTarget(kind=kind, id=target_id, room_id=message)
+    if kind == ReactionTarget.ROOM:
+        if not Room.objects.filter(pk=target_id, is_archived=False, is_suspended=False).exists():
+            raise NotFoundError(_("This room does not exist or is closed."))
+        return ResolvedTarget(kind=kind, id=target_id, room_id=target_id)
+    author_id = StatusPost.objects.filter(pk=target_id).values_list("author_id", flat=True).first()
+    if author_id is None:
+        raise NotFoundError(_("This post does not exist."))
+    return ResolvedTarget(kind=kind, id=target_id, author_id=author_id)
+
+
+def active_membership(*, room_id: int, user: User, lock: bool = False) -> Membership:
+    """The user's active membership in the room, or PermissionDeniedError."""
+    memberships = Membership.objects.filter(room_id=room_id, user=user).order_by("-id")
+    if lock:
+        memberships = memberships.select_for_update()
+    membership = memberships.first()
+    if membership is None or membership.state == Membership.State.LEFT:
+        raise PermissionDeniedError(_("Join this room to react."), code="not_member")
+    if membership.state == Membership.State.BANNED:
+        raise PermissionDeniedError(_("You are banned from this room."), code="banned")
+    return membership
+
+
+def check_can_react(*, membership: Membership) -> None:
+    if membership.muted_until is not None and membership.muted_until > timezone.now():
+        raise PermissionDeniedError(_("You are muted in this room."), code="muted")
+
+
+def check_not_blocked(*, author_id: int, user: User) -> None:
+    """Neither side of a block sees or reacts to the other's posts' reactions.
+
+    A user the author blocked gets "not found", as for the post itself in the profiles
+    app (a block is not announced); a user who blocked the author is told why.
+    """
+    if author_id == user.pk:
+        return
+    blocked_by_author, blocked_by_user = _blocks_between(author_id=author_id, user_id=user.pk)
+    if blocked_by_author:
+        raise NotFoundError(_("This post does not exist."))
+    if blocked_by_user:
+        raise PermissionDeniedError(
+            _("You blocked this person. Unblock them to see or add reactions."), code="blocked"
+        )
+
+
+def _blocks_between(*, author_id: int, user_id: int) -> tuple[bool, bool]:
+    """(author blocked user, user blocked author), in one query when blocks exist."""
+    try:
+        block_model = apps.get_model("profiles", "Block")
+    except LookupError:
+        return False, False
+    pairs = set(
+        block_model.objects.filter(
+            Q(blocker_id=author_id, blocked_id=user_id)
+            | Q(blocker_id=user_id, blocked_id=author_id)
+        ).values_list("blocker_id", flat=True)
+    )
+    return author_id in pairs, user_id in pairs
+
+
+def check_target_visible(*, target: ResolvedTarget, viewer: User | None) -> None:
+    """A message or a like in a private (or suspended) room is missing to anyone who is
+    not in it: the same 404 as a missing target, before any other check answers 403."""
+    if target.room_id is None:
+        return
+    room = Room.objects.filter(pk=target.room_id).only("visibility", "is_suspended").first()
+    if room is None or not room_is_hidden_from_non_members(room):
+        return
+    in_room = (
+        viewer is not None
+        and viewer.is_authenticated
+        and Membership.objects.filter(
+            room_id=target.room_id,
+            user=viewer,
+            state__in=[Membership.State.ACTIVE, Membership.State.BANNED],
+        ).exists()
+    )
+    if not in_room:
+        if target.kind == ReactionTarget.ROOM:
+            raise NotFoundError(_("This room does not exist or is closed."))
+        raise NotFoundError(_("This message does not exist or was deleted."))
+
+
+def check_can_view_reactions(*, target: ResolvedTarget, viewer: User) -> None:
+    """Message reactions are for the room's members; a room's likes are public like its
+    card; a status post's are hidden from a user the author blocked."""
+    if target.kind == ReactionTarget.MESSAGE:
+        active_membership(room_id=target.room_id, user=viewer)
+    elif target.kind == ReactionTarget.STATUS_POST:
+        check_not_blocked(author_id=target.author_id, user=viewer)
+
+
+# --- Who reacted ------------------------------------------------------------------------------
+def reactors(*, target: ResolvedTarget, emoji: str, viewer: User) -> QuerySet[Reaction]:
+    """Who put ``emoji`` on the target, for the viewer; ordered by the paginator.
+
+    In a room, only members see who reacted, and people appear as their room
+    membership (nickname), never as their account. Reactions of users the viewer
+    blocked are left out; on status posts a user blocked by the author sees none.
+    """
+    if not emoji:
+        raise DomainError(_("Choose an emoji."), fields={"emoji": [_("Required.")]})
+    reactions = Reaction.objects.filter(**target.column, emoji=emoji)
+    if target.room_id is not None:
+        active_membership(room_id=target.room_id, user=viewer)
+        # Members the viewer blocked; an account block only where the reactor shows
+        # their main profile (an open profile is never singled out by a handle).
+        hidden = hidden_membership_q(viewer, prefix="membership__")
+        return reactions.exclude(hidden).select_related("membership__avatar_media__room").only(
+            "id", "emoji", "created_at", "membership__id", "membership__nickname",
+            "membership__room_id", "membership__avatar_media",
+        )  # fmt: skip
+    check_not_blocked(author_id=target.author_id, user=viewer)
+    return (
+        reactions.exclude(user_id__in=blocked_user_ids(viewer))
+        .select_related("user__profile__avatar_media")
+        .only(
+            "id", "emoji", "created_at", "user__id", "user__profile__handle",
+            "user__profile__display_name", "user__profile__avatar_media",
+        )
+    )  # fmt: skip
+
+
+# --- Trending -------------------------------------------------------------------------------
+def room_like_totals(room_ids: Iterable[int]) -> dict[int, int]:
+    """``{room id: reactions on the room, all emoji}`` in one query, for ranking rooms."""
+    ids = list(room_ids)
+    totals = dict.fromkeys(ids, 0)
+    rows = (
+        ReactionCount.objects.filter(room_id__in=ids, count__gt=0)
+        .values("room_id")
+        .annotate(total=Sum("count"))
+        .values_list("room_id", "total")
+    )
+    totals.update(rows)
+    return totals
+
+
+def recent_room_likes(*, since, limit: int = 100) -> list[tuple[int, int]]:
+    """``[(room id, likes since ``since``)]``, most liked first: the "rising" signal."""
+    return list(
+        Reaction.objects.filter(room__isnull=False, created_at__gte=since)
+        .values("room_id")
+        .annotate(n=Count("id"))
+        .order_by("-n", "room_id")
+        .values_list("room_id", "n")[:limit]
+    )
+
+
+# --- Export ----------------------------------------------------------------------------------
+def export_reactions(user: User) -> list[dict]:
+    """The user's reactions for "export everything about me" (rooms by the user's nickname)."""
+    rows = (
+        Reaction.objects.filter(user=user)
+        .select_related("membership")
+        .order_by("id")
+        .only("emoji", "created_at", "membership__nickname", *ReactionTarget.values)
+    )
+    return [
+        {
+            "emoji": reaction.emoji,
+            "target_type": reaction.target_type.value,
+            "target_id": reaction.target_id,
+            "as_nickname": reaction.membership.nickname if reaction.membership else None,
+            "reacted_at": reaction.created_at,
+        }
+        for reaction in rows
+    ]

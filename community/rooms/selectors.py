@@ -1,0 +1,504 @@
+"""Reads for rooms: visibility, member lists, search, trending, for-you and similar rooms.
+
+Every list is one query for the rooms plus two prefetches (interests, hashtags),
+whatever its length; the viewer's membership is annotated, not fetched per room.
+
+Ranking is deliberately friendly to small and new rooms: activity is divided by the
+square root of the room's size (a busy 10-person room can outrank a quiet 1,000-person
+one), and rooms opened in the last three days get a boost.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    Count,
+    Exists,
+    F,
+    FloatField,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Power
+from django.utils import timezone
+from django.utils.translation import get_language, get_language_info, gettext
+
+from community.chat.models import Message
+from community.media.selectors import member_avatar_url
+from community.reactions.models import Reaction
+from community.rooms.access import can_read_room_content, can_see_room
+from community.rooms.models import Interest, JoinRequest, MemberBlock, Membership, Room, RoomInvite
+from config.errors import NotFoundError
+from profiles.models import Profile, User
+from profiles.text import fold
+
+# --- trending ---------------------------------------------------------------------------
+# Activity loses half its weight every TRENDING_HALF_LIFE_HOURS; events older than the
+# last bucket do not count. Buckets keep the decay portable (no exp() in SQLite).
+TRENDING_HALF_LIFE_HOURS = 6
+TRENDING_BUCKET_HOURS = (1, 3, 6, 12, 24, 48)
+JOIN_WEIGHT = 3.0
+# A room "like" (any reaction on the room itself, see community/selectors/reactions.py).
+LIKE_WEIGHT = 2.0
+NEW_ROOM_BOOST = 2.0
+SIZE_DAMPING = 8  # added to the member count before the square root
+
+
+def _bucket_weights() -> list[tuple[int, float]]:
+    """(upper age in hours, weight at the bucket's middle age) pairs."""
+    weights, lower = [], 0
+    for upper in TRENDING_BUCKET_HOURS:
+        middle = (lower + upper) / 2
+        weights.append((upper, 0.5 ** (middle / TRENDING_HALF_LIFE_HOURS)))
+        lower = upper
+    return weights
+
+
+def _decayed(field: str, now) -> Case:
+    return Case(
+        *[
+            When(**{f"{field}__gte": now - timedelta(hours=upper)}, then=Value(weight))
+            for upper, weight in _bucket_weights()
+        ],
+        default=Value(0.0),
+        output_field=FloatField(),
+    )
+
+
+def _decayed_sum(queryset: QuerySet, field: str, now) -> Coalesce:
+    horizon = now - timedelta(hours=TRENDING_BUCKET_HOURS[-1])
+    rows = (
+        queryset.filter(room=OuterRef("pk"), **{f"{field}__gte": horizon})
+        .order_by()
+        .values("room")
+        .annotate(heat=Sum(_decayed(field, now)))
+        .values("heat")
+    )
+    return Coalesce(Subquery(rows, output_field=FloatField()), Value(0.0))
+
+
+def with_trend_score(queryset: QuerySet[Room], now=None) -> QuerySet[Room]:
+    """Annotate ``heat`` (decayed recent messages, joins and likes) and size-fair
+    ``trend_score``. Likes heat a room that is active in the window; on their own they
+    do not put an idle room back on the shelf.
+    """
+    now = now or timezone.now()
+    messages = _decayed_sum(Message.objects.filter(deleted_at__isnull=True), "created_at", now)
+    joins = _decayed_sum(Membership.objects.all(), "joined_at", now)
+    likes = _decayed_sum(Reaction.objects.filter(room__isnull=False), "created_at", now)
+    new_room = Case(
+        When(created_at__gte=now - timedelta(days=1), then=Value(NEW_ROOM_BOOST)),
+        When(created_at__gte=now - timedelta(days=3), then=Value(NEW_ROOM_BOOST / 2)),
+        default=Value(0.0),
+        output_field=FloatField(),
+    )
+    horizon = now - timedelta(hours=TRENDING_BUCKET_HOURS[-1])
+    # Rooms idle since before the window score 0 without running the subqueries.
+    recent_activity = Case(
+        When(last_activity_at__lt=horizon, then=Value(0.0)),
+        default=messages + Value(JOIN_WEIGHT) * joins + Value(LIKE_WEIGHT) * likes,
+        output_field=FloatField(),
+    )
+    return queryset.annotate(
+        heat=recent_activity,
+        trend_score=F("heat")
+        / Power(F("member_count") + Value(SIZE_DAMPING, output_field=FloatField()), Value(0.5))
+        + new_room,
+    )
+
+
+# --- visibility and viewer annotations ---------------------------------------------------
+
+
+def live_rooms() -> QuerySet[Room]:
+    return Room.objects.filter(is_archived=False, is_suspended=False)
+
+
+def listed_rooms() -> QuerySet[Room]:
+    """Public, live rooms with what a room card shows, in a fixed number of queries."""
+    return (
+        live_rooms()
+        .filter(visibility=Room.Visibility.PUBLIC)
+        .prefetch_related("interests", "hashtags")
+        .order_by("-last_activity_at", "-id")
+    )
+
+
+def with_viewer(queryset: QuerySet[Room], viewer: User | None) -> QuerySet[Room]:
+    """Annotate the viewer's membership id, role and whether they have a pending request."""
+    if viewer is None or not viewer.is_authenticated:
+        return queryset.annotate(
+            viewer_membership_id=Value(None, output_field=IntegerField()),
+            viewer_role=Value(None, output_field=CharField()),
+            viewer_has_pending_request=Value(False, output_field=BooleanField()),
+        )
+    mine = Membership.objects.filter(
+        room=OuterRef("pk"), user=viewer, state=Membership.State.ACTIVE
+    )
+    return queryset.annotate(
+        viewer_membership_id=Subquery(mine.values("pk")[:1]),
+        viewer_role=Subquery(mine.values("role")[:1]),
+        viewer_has_pending_request=Exists(
+            JoinRequest.objects.filter(
+                room=OuterRef("pk"), user=viewer, state=JoinRequest.State.PENDING
+            )
+        ),
+    )
+
+
+def room_cards(queryset: QuerySet[Room], viewer: User | None) -> QuerySet[Room]:
+    return with_viewer(
+        queryset.select_related("cover_media__room").prefetch_related(
+            Prefetch("interests", queryset=Interest.objects.select_related("parent")),
+            "hashtags",
+        ),
+        viewer,
+    )
+
+
+def can_read_room(room: Room, viewer: User | None) -> bool:
+    """Who may see a room (page, detail, members): ``community.rooms.access``."""
+    return can_see_room(
+        room,
+        signed_in=viewer is not None and viewer.is_authenticated,
+        is_member=getattr(room, "viewer_membership_id", None) is not None,
+    )
+
+
+def can_read_messages(room: Room) -> bool:
+    """Whether the viewer of ``room`` (annotated by :func:`with_viewer`) may read what is
+    said in it: active members, and anyone in a web-public room."""
+    return can_read_room_content(
+        room, is_member=getattr(room, "viewer_membership_id", None) is not None
+    )
+
+
+def get_room_for_viewer(*, room_id: int, viewer: User | None) -> Room:
+    """The room with viewer annotations, or NotFoundError when the viewer may not read it."""
+    room = room_cards(Room.objects.filter(pk=room_id), viewer).first()
+    if room is None or not can_read_room(room, viewer):
+        raise NotFoundError(gettext("Room not found."))
+    return room
+
+
+def invite_is_usable(invite: RoomInvite) -> bool:
+    if invite.revoked_at is not None:
+        return False
+    if invite.expires_at is not None and invite.expires_at <= timezone.now():
+        return False
+    return not (invite.max_uses and invite.use_count >= invite.max_uses)
+
+
+def room_visible_to(*, room_id: int, viewer: User | None, invite_code: str = "") -> Room | None:
+    """The live room if ``viewer`` may see it, or may because they hold a usable invite
+    to it (a private room's invitee); else None, exactly as for a missing room."""
+    room = room_cards(live_rooms().filter(pk=room_id), viewer).first()
+    if room is None or can_read_room(room, viewer):
+        return room
+    invite = RoomInvite.objects.filter(room_id=room_id, code=invite_code).first()
+    return room if invite_code and invite is not None and invite_is_usable(invite) else None
+
+
+def viewer_membership(*, room: Room, viewer: User | None) -> Membership | None:
+    if viewer is None or not viewer.is_authenticated:
+        return None
+    return Membership.objects.filter(room=room, user=viewer, state=Membership.State.ACTIVE).first()
+
+
+# --- members -------------------------------------------------------------------------------
+
+
+def with_main_handle(queryset: QuerySet[Membership]) -> QuerySet[Membership]:
+    """``main_handle`` is the main profile's handle, only for members who chose to show it."""
+    return queryset.annotate(
+        main_handle=Case(
+            When(
+                is_open_profile=False,
+                then=Subquery(Profile.objects.filter(user=OuterRef("user")).values("handle")[:1]),
+            ),
+            default=Value(None),
+        )
+    )
+
+
+def room_members(*, room: Room) -> QuerySet[Membership]:
+    """Active members, hosts first. Never joins the user: members are shown by nickname."""
+    role_order = Case(
+        When(role=Membership.Role.OWNER, then=Value(0)),
+        When(role=Membership.Role.COHOST, then=Value(1)),
+        default=Value(2),
+    )
+    return with_main_handle(
+        Membership.objects.filter(room=room, state=Membership.State.ACTIVE)
+        .select_related("avatar_media__room")
+        .annotate(role_order=role_order)
+        .order_by("role_order", "id")
+    )
+
+
+def banned_members(*, room: Room) -> QuerySet[Membership]:
+    return with_main_handle(
+        Membership.objects.filter(room=room, state=Membership.State.BANNED).order_by("-banned_at")
+    )
+
+
+def member_payload(membership: Membership) -> dict:
+    """How a member appears anywhere (pages, API, sockets): nickname and room avatar only.
+
+    The main profile's handle appears only when the member turned the open profile off.
+    """
+    handle = None
+    if not membership.is_open_profile:
+        handle = getattr(membership, "main_handle", None)
+        if handle is None:
+            handle = (
+                Profile.objects.filter(user_id=membership.user_id)
+                .values_list("handle", flat=True)
+                .first()
+            )
+    return {
+        "id": membership.pk,
+        "nickname": membership.nickname,
+        "avatar": member_avatar_url(membership),
+        "role": membership.role,
+        "is_open_profile": membership.is_open_profile,
+        "profile_handle": handle,
+        "muted_until": membership.muted_until.isoformat() if membership.muted_until else None,
+        "joined_at": membership.joined_at.isoformat() if membership.joined_at else None,
+    }
+
+
+def my_member_blocks(*, room: Room, viewer: User) -> QuerySet[MemberBlock]:
+    return MemberBlock.objects.filter(room=room, blocker=viewer).select_related("membership")
+
+
+def pending_join_requests(*, room: Room) -> QuerySet[JoinRequest]:
+    return JoinRequest.objects.filter(room=room, state=JoinRequest.State.PENDING).order_by("id")
+
+
+# --- discovery -----------------------------------------------------------------------------
+
+
+def _exclude_joined(queryset: QuerySet[Room], viewer: User | None) -> QuerySet[Room]:
+    if viewer is None or not viewer.is_authenticated:
+        return queryset
+    return queryset.exclude(
+        Exists(
+            Membership.objects.filter(
+                room=OuterRef("pk"),
+                user=viewer,
+                state__in=[Membership.State.ACTIVE, Membership.State.BANNED],
+            )
+        )
+    )
+
+
+def viewer_languages(viewer: User | None) -> list[str]:
+    """Languages the viewer reads, best first: the page's language, their account language,
+    then the languages on their profile (one query for signed-in viewers)."""
+    languages = [get_language() or settings.LANGUAGE_CODE]
+    if viewer is not None and viewer.is_authenticated:
+        languages.append(viewer.locale)
+        spoken = Profile.objects.filter(user=viewer).values_list("languages", flat=True).first()
+        languages += [str(code) for code in spoken or []]
+    return [code.lower() for code in dict.fromkeys(languages) if code]
+
+
+def search_rooms(
+    *,
+    viewer: User | None,
+    q: str = "",
+    interest: str = "",
+    language: str = "",
+) -> QuerySet[Room]:
+    """Listed rooms matching text over title, description, hashtags and interest names.
+
+    On PostgreSQL the folded query is matched by substring (``LIKE``, served by the GIN
+    trigram index, so it finds Korean and Japanese words inside longer text) or by trigram
+    word similarity (typos), and ranked by similarity. Elsewhere a substring match.
+    Among equally relevant rooms, those in a language the viewer reads come first.
+    """
+    rooms = with_trend_score(live_rooms().filter(visibility=Room.Visibility.PUBLIC))
+    languages = viewer_languages(viewer)
+    rooms = rooms.annotate(
+        in_viewer_language=Case(
+            *[
+                When(language=code, then=Value(len(languages) - rank))
+                for rank, code in enumerate(languages)
+            ],
+            default=Value(0),
+            output_field=IntegerField(),
+        )
+    )
+    if interest:
+        rooms = rooms.filter(
+            Exists(
+                Room.interests.through.objects.filter(room_id=OuterRef("pk")).filter(
+                    Q(interest__slug=interest) | Q(interest__parent__slug=interest)
+                )
+            )
+        )
+    if language:
+        rooms = rooms.filter(language=language.strip().lower())
+    needle = fold(q)[:100]
+    if needle:
+        if connection.vendor == "postgresql":
+            from django.contrib.postgres.search import TrigramWordSimilarity
+
+            rooms = rooms.annotate(
+                similarity=TrigramWordSimilarity(Value(needle), "search_text")
+            ).filter(Q(search_text__contains=needle) | Q(similarity__gte=0.5))
+            relevance = F("similarity")
+        else:
+            rooms = rooms.filter(search_text__contains=needle)
+            relevance = Value(0.0)
+        in_title = Case(
+            When(title__icontains=q.strip(), then=Value(1.0)),
+            default=Value(0.0),
+            output_field=FloatField(),
+        )
+        rooms = rooms.annotate(relevance=relevance + in_title).order_by(
+            "-relevance", "-in_viewer_language", "-trend_score", "-id"
+        )
+    else:
+        rooms = rooms.order_by("-in_viewer_language", "-trend_score", "-last_activity_at", "-id")
+    return room_cards(rooms, viewer)
+
+
+def trending_rooms(*, viewer: User | None, language: str = "") -> QuerySet[Room]:
+    """Listed rooms with activity in the trending window, hottest (size-fairly) first."""
+    now = timezone.now()
+    horizon = now - timedelta(hours=TRENDING_BUCKET_HOURS[-1])
+    rooms = live_rooms().filter(visibility=Room.Visibility.PUBLIC, last_activity_at__gte=horizon)
+    if language:
+        rooms = rooms.filter(language=language)
+    rooms = with_trend_score(rooms, now).filter(trend_score__gt=0)
+    return room_cards(rooms.order_by("-trend_score", "-id"), viewer)
+
+
+def viewer_tastes(viewer: User | None) -> tuple[list[int], list[str]]:
+    """The viewer's interest ids and languages (profile languages, else their locale)."""
+    if viewer is None or not viewer.is_authenticated:
+        return [], []
+    profile = Profile.objects.filter(user=viewer).first()
+    if profile is None:
+        return [], [viewer.locale] if viewer.locale else []
+    interest_ids = list(profile.interests.values_list("pk", flat=True))
+    languages = [str(code) for code in profile.languages or [] if code]
+    if not languages and viewer.locale:
+        languages = [viewer.locale]
+    return interest_ids, languages
+
+
+def _shared_interest_count(interest_ids: list[int]) -> Coalesce:
+    through = Room.interests.through
+    rows = (
+        through.objects.filter(room_id=OuterRef("pk"), interest_id__in=interest_ids)
+        .order_by()
+        .values("room_id")
+        .annotate(shared=Count("interest_id"))
+        .values("shared")
+    )
+    return Coalesce(Subquery(rows), Value(0))
+
+
+def for_you_rooms(*, viewer: User) -> QuerySet[Room]:
+    """Rooms about the viewer's interests or in their languages that they are not in."""
+    interest_ids, languages = viewer_tastes(viewer)
+    rooms = _exclude_joined(live_rooms().filter(visibility=Room.Visibility.PUBLIC), viewer)
+    rooms = with_trend_score(rooms).annotate(
+        shared_interests=_shared_interest_count(interest_ids),
+        speaks_language=Case(
+            When(language__in=languages, then=Value(1.0)),
+            default=Value(0.0),
+            output_field=FloatField(),
+        ),
+    )
+    if interest_ids or languages:
+        rooms = rooms.filter(Q(shared_interests__gt=0) | Q(speaks_language__gt=0))
+        if interest_ids and languages:
+            # A room in a language the viewer does not read needs a shared interest.
+            rooms = rooms.exclude(Q(shared_interests=0) & ~Q(language__in=languages))
+    rooms = rooms.annotate(
+        for_you_score=F("shared_interests") * Value(3.0)
+        + F("speaks_language") * Value(2.0)
+        + F("trend_score")
+    ).order_by("-for_you_score", "-id")
+    return room_cards(rooms, viewer)
+
+
+def _shared_hashtag_count(hashtag_ids: list[int]) -> Coalesce:
+    through = Room.hashtags.through
+    rows = (
+        through.objects.filter(room_id=OuterRef("pk"), hashtag_id__in=hashtag_ids)
+        .order_by()
+        .values("room_id")
+        .annotate(shared=Count("hashtag_id"))
+        .values("shared")
+    )
+    return Coalesce(Subquery(rows), Value(0))
+
+
+def similar_rooms(*, room: Room, viewer: User | None) -> QuerySet[Room]:
+    """Listed rooms about the same things as ``room``: shared interests and hashtags,
+    then the same language, then activity.
+
+    Never derived from who is in the rooms: "people here also joined ..." in a small
+    room lists one member's other rooms, which unmasks an open profile.
+    """
+    interest_ids = list(room.interests.values_list("pk", flat=True))
+    hashtag_ids = list(room.hashtags.values_list("pk", flat=True))
+    rooms = (
+        live_rooms()
+        .filter(visibility=Room.Visibility.PUBLIC)
+        .exclude(pk=room.pk)
+        .annotate(
+            shared_interests=_shared_interest_count(interest_ids),
+            shared_hashtags=_shared_hashtag_count(hashtag_ids),
+            same_language=Case(
+                When(language=room.language, then=Value(1.0)),
+                default=Value(0.0),
+                output_field=FloatField(),
+            ),
+        )
+        .filter(Q(shared_interests__gt=0) | Q(shared_hashtags__gt=0))
+        .annotate(
+            similarity_score=F("shared_interests") * Value(2.0)
+            + F("shared_hashtags") * Value(1.5)
+            + F("same_language")
+        )
+        .order_by("-similarity_score", "-last_activity_at", "-id")
+    )
+    return room_cards(rooms, viewer)
+
+
+def interests_with_rooms() -> QuerySet[Interest]:
+    return Interest.objects.order_by("-room_count", "slug")
+
+
+def all_interests() -> QuerySet[Interest]:
+    return Interest.objects.select_related("parent").order_by("slug")
+
+
+# Languages a room can be in (wider than the interface languages).
+ROOM_LANGUAGE_CODES = [
+    "en", "ko", "ja", "zh-hans", "zh-hant", "es", "fr", "de", "pt", "it", "ru",
+    "ar", "hi", "id", "vi", "th", "tr",
+]  # fmt: skip
+
+
+def discovery_languages() -> list[tuple[str, str]]:
+    """(code, name in that language) for the room language pickers and filters."""
+    codes = list(dict.fromkeys([code for code, _name in settings.LANGUAGES] + ROOM_LANGUAGE_CODES))
+    return [(code, get_language_info(code)["name_local"]) for code in codes]

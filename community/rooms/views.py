@@ -1,0 +1,490 @@
+"""Room and discovery pages. They translate requests to the room services and selectors."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from community.chat.models import Message
+from community.media.selectors import LARGE_SIZE, image_url
+from community.reactions.selectors import with_reaction_summaries
+from community.rooms import selectors, services
+from community.rooms.forms import (
+    CreateRoomForm,
+    JoinForm,
+    LeaveForm,
+    MyMembershipForm,
+    RoomForm,
+    add_domain_error,
+)
+from community.rooms.models import JoinRequest, Membership, Room, RoomInvite
+from config.errors import DomainError, NotFoundError
+from profiles.selectors import blocked_member_ids_in_room, is_collapsed_for
+
+DISCOVER_SECTION_SIZE = 8
+SEARCH_PAGE_SIZE = 24
+
+
+def _viewer(request):
+    return request.user if request.user.is_authenticated else None
+
+
+def _readable_room(request, room_id: int) -> Room:
+    try:
+        return selectors.get_room_for_viewer(room_id=room_id, viewer=_viewer(request))
+    except NotFoundError as exc:
+        raise Http404(exc.message) from exc
+
+
+def _host_room(request, room_id: int) -> Room:
+    room = _readable_room(request, room_id)
+    if room.viewer_role not in (Membership.Role.OWNER, Membership.Role.COHOST):
+        raise Http404(_("Room not found."))
+    return room
+
+
+def _offset(request) -> int:
+    try:
+        return max(0, int(request.GET.get("offset", 0)))
+    except ValueError:
+        return 0
+
+
+def home(request):
+    """Discover: search, trending, for you, and rooms by interest."""
+    viewer = _viewer(request)
+    trending = list(selectors.trending_rooms(viewer=viewer)[:DISCOVER_SECTION_SIZE])
+    for_you = list(selectors.for_you_rooms(viewer=viewer)[:DISCOVER_SECTION_SIZE]) if viewer else []
+    # New and small rooms get their own shelf so they are seen, not only the biggest.
+    fresh = list(
+        selectors.room_cards(
+            selectors.live_rooms()
+            .filter(visibility=Room.Visibility.PUBLIC)
+            .order_by("-created_at", "-id"),
+            viewer,
+        )[:DISCOVER_SECTION_SIZE]
+    )
+    interests = list(selectors.interests_with_rooms()[:24])
+    with_reaction_summaries("room", [*trending, *for_you, *fresh], viewer=request.user)
+    return render(
+        request,
+        "community/home.html",
+        {
+            "trending": trending,
+            "for_you": for_you,
+            "fresh": fresh,
+            "interests": interests,
+            "room_languages": selectors.discovery_languages(),
+        },
+    )
+
+
+def room_search(request):
+    """Search and browse listed rooms by text, interest and language."""
+    q = request.GET.get("q", "").strip()[:100]
+    interest = request.GET.get("interest", "").strip()[:60]
+    language = request.GET.get("language", "").strip()[:10]
+    offset = _offset(request)
+    rooms = list(
+        selectors.search_rooms(viewer=_viewer(request), q=q, interest=interest, language=language)[
+            offset : offset + SEARCH_PAGE_SIZE + 1
+        ]
+    )
+    has_next = len(rooms) > SEARCH_PAGE_SIZE
+    rooms = with_reaction_summaries("room", rooms[:SEARCH_PAGE_SIZE], viewer=request.user)
+    params = request.GET.copy()
+    next_url = previous_url = None
+    if has_next:
+        params["offset"] = offset + SEARCH_PAGE_SIZE
+        next_url = f"?{params.urlencode()}"
+    if offset:
+        params["offset"] = max(0, offset - SEARCH_PAGE_SIZE)
+        previous_url = f"?{params.urlencode()}"
+    return render(
+        request,
+        "community/room_search.html",
+        {
+            "rooms": rooms,
+            "q": q,
+            "interest": interest,
+            "language": language,
+            "interests": selectors.all_interests(),
+            "room_languages": selectors.discovery_languages(),
+            "next_url": next_url,
+            "previous_url": previous_url,
+        },
+    )
+
+
+@login_required
+def room_create(request):
+    form = CreateRoomForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            room = services.create_room(owner=request.user, **form.service_kwargs())
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            return redirect("room-detail", room_id=room.pk)
+    return render(request, "community/room_form.html", {"form": form, "room": None})
+
+
+@login_required
+def room_edit(request, room_id: int):
+    room = _host_room(request, room_id)
+    initial = {
+        "title": room.title,
+        "description": room.description,
+        "language": room.language,
+        "interests": list(room.interests.all()),
+        "hashtags": " ".join(f"#{tag.label}" for tag in room.hashtags.all()),
+        "visibility": room.visibility,
+        "join_policy": room.join_policy,
+        "capacity": room.capacity,
+        "slow_mode_seconds": room.slow_mode_seconds,
+        "is_web_public": room.is_web_public,
+    }
+    form = RoomForm(request.POST or None, request.FILES or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_room(room_id=room.pk, actor=request.user, **form.service_kwargs())
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            messages.success(request, _("Room saved."))
+            return redirect("room-detail", room_id=room.pk)
+    return render(request, "community/room_form.html", {"form": form, "room": room})
+
+
+def room_detail(request, room_id: int):
+    viewer = _viewer(request)
+    try:
+        room = selectors.get_room_for_viewer(room_id=room_id, viewer=viewer)
+    except NotFoundError as exc:
+        if viewer is None:
+            return redirect_to_login(request.get_full_path())
+        raise Http404(exc.message) from exc
+    membership = None
+    if room.viewer_membership_id:
+        membership = selectors.with_main_handle(
+            Membership.objects.filter(pk=room.viewer_membership_id)
+        ).first()
+    preview = []
+    if membership is None and selectors.can_read_messages(room):
+        # Readers of a web-public room who are not members see the latest messages,
+        # read-only, by nickname. Anyone else who is not a member (a password, approval,
+        # unlisted or paid room; a banned or departed member) sees no message content.
+        preview = list(
+            Message.objects.filter(room=room, deleted_at__isnull=True)
+            .select_related("author")
+            .order_by("-seq")[:20]
+        )[::-1]
+        if viewer is not None:
+            blocked = blocked_member_ids_in_room(viewer, room.pk)
+            for message in preview:
+                message.collapsed = is_collapsed_for(message.author_id, blocked)
+    with_reaction_summaries("room", [room], viewer=request.user)
+    cover_url = image_url(room.cover_media, LARGE_SIZE)
+    context = {
+        "room": room,
+        "membership": membership,
+        "preview": preview,
+        "can_read_messages": selectors.can_read_messages(room),
+        "similar": list(selectors.similar_rooms(room=room, viewer=viewer)[:6]),
+        "pending_count": (
+            selectors.pending_join_requests(room=room).count()
+            if membership is not None and membership.is_host
+            else 0
+        ),
+        "og_url": request.build_absolute_uri(reverse("room-detail", args=[room.pk])),
+        "og_image": request.build_absolute_uri(cover_url) if cover_url else "",
+    }
+    return render(request, "community/room_detail.html", context)
+
+
+def room_members(request, room_id: int):
+    room = _readable_room(request, room_id)
+    is_host = room.viewer_role in (Membership.Role.OWNER, Membership.Role.COHOST)
+    return render(
+        request,
+        "community/room_members.html",
+        {
+            "room": room,
+            "members": list(selectors.room_members(room=room)[:500]),
+            "banned": list(selectors.banned_members(room=room)[:200]) if is_host else [],
+            "blocked_ids": (
+                set(
+                    selectors.my_member_blocks(room=room, viewer=request.user).values_list(
+                        "membership_id", flat=True
+                    )
+                )
+                if room.viewer_membership_id
+                else set()
+            ),
+            "is_host": is_host,
+            "viewer_role": room.viewer_role,
+        },
+    )
+
+
+def _join_context(request, room: Room, invite: RoomInvite | None):
+    initial = {"is_open_profile": True}
+    if invite:
+        initial["invite_code"] = invite.code
+    form = JoinForm(request.POST or None, room=room, has_invite=invite is not None, initial=initial)
+    return form
+
+
+@login_required
+def room_join(request, room_id: int):
+    invite = None
+    code = request.POST.get("invite_code") or request.GET.get("invite", "")
+    if code:
+        # Only a usable invite opens a room the viewer could not see otherwise; a used,
+        # expired or revoked one leaves them where they were (a private room: missing).
+        invite = RoomInvite.objects.filter(room_id=room_id, code=code).first()
+        if invite is not None and not services.invite_is_usable(invite):
+            invite = None
+    if invite is not None:
+        room = selectors.room_cards(selectors.live_rooms().filter(pk=room_id), request.user)
+        room = room.first()
+        if room is None:
+            raise Http404(_("Room not found."))
+    else:
+        room = _readable_room(request, room_id)
+    if room.viewer_membership_id:
+        return redirect("room-detail", room_id=room.pk)
+    form = _join_context(request, room, invite)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            result = services.join_room(
+                room_id=room.pk,
+                user=request.user,
+                nickname=data["nickname"],
+                password=data.get("password", ""),
+                is_open_profile=data["is_open_profile"],
+                invite_code=data.get("invite_code", ""),
+                message=data.get("message", ""),
+            )
+        except NotFoundError as exc:
+            raise Http404(exc.message) from exc
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            if isinstance(result, JoinRequest):
+                messages.info(request, _("Request sent. A host will look at it soon."))
+            else:
+                messages.success(request, _("Welcome to the room!"))
+            return redirect("room-detail", room_id=room.pk)
+    return render(
+        request, "community/room_join.html", {"room": room, "form": form, "invite": invite}
+    )
+
+
+@login_required
+@require_POST
+def cancel_request(request, room_id: int):
+    try:
+        services.cancel_join_request(room_id=room_id, user=request.user)
+    except NotFoundError as exc:
+        raise Http404(exc.message) from exc
+    messages.info(request, _("Request withdrawn."))
+    return redirect("room-detail", room_id=room_id)
+
+
+@login_required
+def invite_page(request, code: str):
+    invite = RoomInvite.objects.select_related("room").filter(code=code).first()
+    if invite is None or not services.invite_is_usable(invite):
+        raise Http404(_("This invite link is invalid or has expired."))
+    room = selectors.room_cards(selectors.live_rooms().filter(pk=invite.room_id), request.user)
+    room = room.first()
+    if room is None:
+        raise Http404(_("This invite link is invalid or has expired."))
+    if room.viewer_membership_id:
+        return redirect("room-detail", room_id=room.pk)
+    form = _join_context(request, room, invite)
+    return render(
+        request, "community/room_join.html", {"room": room, "form": form, "invite": invite}
+    )
+
+
+@login_required
+def room_leave(request, room_id: int):
+    room = _readable_room(request, room_id)
+    if not room.viewer_membership_id:
+        return redirect("room-detail", room_id=room.pk)
+    is_owner = room.viewer_role == Membership.Role.OWNER
+    members = (
+        selectors.room_members(room=room).exclude(pk=room.viewer_membership_id)
+        if is_owner
+        else None
+    )
+    form = LeaveForm(request.POST or None, members=members)
+    if request.method == "POST" and form.is_valid():
+        successor = form.cleaned_data.get("successor")
+        try:
+            services.leave_room(
+                room_id=room.pk,
+                user=request.user,
+                successor_id=successor.pk if successor else None,
+                archive=form.cleaned_data.get("archive", False),
+            )
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            messages.success(request, _("You left the room."))
+            return redirect("home")
+    return render(
+        request, "community/room_leave.html", {"room": room, "form": form, "is_owner": is_owner}
+    )
+
+
+@login_required
+def my_membership(request, room_id: int):
+    room = _readable_room(request, room_id)
+    membership = Membership.objects.filter(
+        pk=room.viewer_membership_id, state=Membership.State.ACTIVE
+    ).first()
+    if membership is None:
+        return redirect("room-join", room_id=room.pk)
+    form = MyMembershipForm(
+        request.POST or None,
+        request.FILES or None,
+        initial={"nickname": membership.nickname, "is_open_profile": membership.is_open_profile},
+        membership=membership,
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_my_membership(
+                room_id=room.pk,
+                user=request.user,
+                nickname=form.cleaned_data["nickname"],
+                is_open_profile=form.cleaned_data["is_open_profile"],
+                avatar=form.cleaned_data.get("avatar") or None,
+                remove_avatar=form.cleaned_data.get("remove_avatar", False),
+            )
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("room-detail", room_id=room.pk)
+    return render(request, "community/room_me.html", {"room": room, "form": form})
+
+
+@login_required
+def room_requests(request, room_id: int):
+    room = _host_room(request, room_id)
+    if request.method == "POST":
+        decision = request.POST.get("decision")
+        try:
+            request_id = int(request.POST.get("request_id", ""))
+        except ValueError:
+            request_id = 0
+        try:
+            if decision == "approve":
+                services.approve_join_request(
+                    room_id=room.pk, request_id=request_id, actor=request.user
+                )
+                messages.success(request, _("Request approved."))
+            elif decision == "decline":
+                services.decline_join_request(
+                    room_id=room.pk, request_id=request_id, actor=request.user
+                )
+                messages.success(request, _("Request declined."))
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        return redirect("room-requests", room_id=room.pk)
+    return render(
+        request,
+        "community/room_requests.html",
+        {"room": room, "requests": list(selectors.pending_join_requests(room=room)[:200])},
+    )
+
+
+@login_required
+@require_POST
+def member_action(request, room_id: int, membership_id: int, action: str):
+    """Actions from the member list: block and unblock (any member, for themselves);
+    role, mute, ban, unban, hand over (hosts)."""
+    if action in ("block", "unblock"):
+        return _member_block_action(request, room_id, membership_id, block=action == "block")
+    room = _host_room(request, room_id)
+    try:
+        if action == "role":
+            services.change_member_role(
+                room_id=room.pk,
+                actor=request.user,
+                membership_id=membership_id,
+                role=request.POST.get("role", ""),
+            )
+        elif action == "mute":
+            try:
+                minutes = int(request.POST.get("minutes", "0"))
+            except ValueError:
+                minutes = -1
+            services.mute_member(
+                room_id=room.pk, actor=request.user, membership_id=membership_id, minutes=minutes
+            )
+        elif action == "ban":
+            services.ban_member(room_id=room.pk, actor=request.user, membership_id=membership_id)
+        elif action == "unban":
+            services.unban_member(room_id=room.pk, actor=request.user, membership_id=membership_id)
+        elif action == "transfer":
+            services.transfer_ownership(
+                room_id=room.pk, actor=request.user, membership_id=membership_id
+            )
+        else:
+            raise Http404
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Done."))
+    return redirect("room-members", room_id=room.pk)
+
+
+def _member_block_action(request, room_id: int, membership_id: int, *, block: bool):
+    room = _readable_room(request, room_id)
+    try:
+        if block:
+            services.block_member(room_id=room.pk, actor=request.user, membership_id=membership_id)
+        else:
+            services.unblock_member(
+                room_id=room.pk, actor=request.user, membership_id=membership_id
+            )
+    except NotFoundError as exc:
+        raise Http404(exc.message) from exc
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            _("Blocked. Their messages in this room are folded for you.")
+            if block
+            else _("Unblocked."),
+        )
+    return redirect("room-members", room_id=room.pk)
+
+
+@login_required
+def room_invites(request, room_id: int):
+    room = _readable_room(request, room_id)
+    if not room.viewer_membership_id:
+        raise Http404(_("Room not found."))
+    invite = None
+    if request.method == "POST":
+        try:
+            invite = services.create_invite(room_id=room.pk, actor=request.user)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+    invite_url = request.build_absolute_uri(reverse("invite", args=[invite.code])) if invite else ""
+    return render(
+        request,
+        "community/room_invite.html",
+        {"room": room, "invite": invite, "invite_url": invite_url},
+    )
