@@ -70,7 +70,7 @@ def room_with_history(
     several emoji with counts on most messages, and processed images (one message in
     ``image_every``), all written through the services."""
     from bench.media import make_photos
-    from community.media.services import send_media_message
+    from community.chat.services import send_media_message
     from community.reactions.models import ReactionTarget
     from community.reactions.services import check_add_reaction
 

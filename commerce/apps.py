@@ -12,6 +12,12 @@ class CommerceConfig(AppConfig):
         from commerce.checks import check_payments_sandbox
 
         checks.register(check_payments_sandbox, checks.Tags.security, deploy=True)
+        # A paid room is entered only with a paid entry: commerce adds that check to the
+        # rooms' joins (rooms never imports commerce, which is built on it).
+        from commerce.services.rooms import check_room_entry_allowed
+        from community.rooms.services import register_entry_check
+
+        register_entry_check(check_room_entry_allowed)
         # Account export and deletion registries (profiles), when they are installed.
         try:
             from profiles.deletion import register_deletion_hook

@@ -7,6 +7,23 @@ class CommunityConfig(AppConfig):
     verbose_name = _("Community")
 
     def ready(self) -> None:
-        from community.reactions import services as reactions
+        # The composition root of the community packages: the one place that wires a
+        # lower package's signals and registries to the packages built on it.
+        from django.db.models.signals import post_save
 
-        reactions.register_user_data()
+        from community.chat import services as chat_services
+        from community.chat.models import Message
+        from community.media.signals import media_changed
+        from community.reactions import selectors as reactions_selectors
+        from community.reactions import services as reactions
+        from config.db_routing import mark_message_author
+        from profiles.deletion import register_deletion_hook
+        from profiles.export import register_export_section
+
+        # A person's reactions are in their data export and go with their account.
+        register_export_section("reactions", reactions_selectors.export_reactions)
+        register_deletion_hook("reactions", reactions.delete_reactions_on_account_deletion)
+        # An image or video finished (or failed) processing: its messages are updated.
+        media_changed.connect(chat_services.announce_media_change, dispatch_uid="chat-media")
+        # Read-your-own-writes for chat messages sent over sockets too (config/db_routing.py).
+        post_save.connect(mark_message_author, sender=Message, dispatch_uid="moim-replica-writer")

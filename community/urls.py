@@ -3,7 +3,8 @@
 from django.urls import include, path
 
 urlpatterns = [
-    path("", include("community.rooms.urls")),
+    # Moderation first: its member sanctions share the rooms' member-action URL shape.
     path("", include("community.moderation.urls")),
+    path("", include("community.rooms.urls")),
     path("", include("community.notifications.urls")),
 ]

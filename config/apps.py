@@ -54,11 +54,3 @@ class MoimConfig(AppConfig):
 
         logs.connect_celery_signals()
         metrics.connect_worker_signals()
-
-        from django.db.models.signals import post_save
-
-        from community.chat.models import Message
-        from config.db_routing import mark_message_author
-
-        # Read-your-own-writes for chat messages sent over sockets too (config/db_routing.py).
-        post_save.connect(mark_message_author, sender=Message, dispatch_uid="moim-replica-writer")

@@ -8,4 +8,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("moim")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+# Each app's ``tasks`` module, and the community packages' own (a package per concern).
 app.autodiscover_tasks()
+app.autodiscover_tasks(["community.media", "community.notifications"])

@@ -1,8 +1,9 @@
 """Language choice outside the page middleware.
 
-- The switcher: Django's ``set_language`` that also remembers the choice on the signed-in
-  user, so the next visit, on any device, opens in that language.
 - Sockets: the consumer runs with the socket's language active.
+
+(The language switcher, which also remembers the choice on the signed-in user, is
+``profiles.views.set_language``.)
 """
 
 import contextlib
@@ -12,19 +13,6 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import check_for_language, get_supported_language_variant
 from django.utils.translation.trans_real import parse_accept_lang_header
-from django.views.decorators.http import require_POST
-from django.views.i18n import set_language as django_set_language
-
-from profiles.services import set_user_locale
-
-
-@require_POST
-def set_language(request):
-    response = django_set_language(request)
-    code = request.POST.get("language", "")
-    if request.user.is_authenticated and code and check_for_language(code):
-        set_user_locale(user=request.user, locale=code)
-    return response
 
 
 def _scope_header(scope, name: bytes) -> str:

@@ -24,6 +24,8 @@ from asgiref.sync import iscoroutinefunction
 from django.utils.decorators import sync_and_async_middleware
 from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
 
+from config.metrics import ENQUEUED_AT_HEADER
+
 REQUEST_ID_HEADER = "X-Request-ID"
 # Task message header that carries the id into the worker.
 TASK_REQUEST_ID_HEADER = "moim_request_id"
@@ -188,7 +190,6 @@ _task_tokens: dict[str, Token] = {}
 def stamp_task_headers(headers=None, **_kwargs) -> None:
     """``before_task_publish``: the publisher's request id (a new one outside any request,
     e.g. from beat) and the publish time travel in the message headers."""
-    from config.metrics import ENQUEUED_AT_HEADER
 
     if headers is None:
         return

@@ -27,6 +27,7 @@ from django.db import transaction
 from redis.exceptions import RedisError
 
 from config import logs, metrics
+from config.i18n import SocketLanguageMiddleware
 
 logger = logging.getLogger(__name__)
 
@@ -291,7 +292,6 @@ def _user_for_ticket(ticket: str):
 def websocket_auth_stack(inner):
     """Session auth for web clients, then ticket auth (which wins when present), then the
     socket's language (which needs the user)."""
-    from config.i18n import SocketLanguageMiddleware
 
     return AuthMiddlewareStack(TicketAuthMiddleware(SocketLanguageMiddleware(inner)))
 

@@ -12,6 +12,8 @@ from sentry_sdk.integrations.celery import CeleryIntegration
 from sentry_sdk.integrations.django import DjangoIntegration
 from sentry_sdk.integrations.redis import RedisIntegration
 
+from config.logs import current_request_id
+
 # Request headers an event may keep; every other one (Cookie, Authorization, forwarding
 # addresses, ...) is dropped.
 KEPT_HEADERS = frozenset({"content-type", "content-length", "user-agent", "x-request-id"})
@@ -19,7 +21,6 @@ KEPT_HEADERS = frozenset({"content-type", "content-length", "user-agent", "x-req
 
 def scrub_event(event: dict, hint: dict | None = None) -> dict:
     """``before_send``: drop everything that could name a person; tag the request id."""
-    from config.logs import current_request_id
 
     event.pop("user", None)
     request = event.get("request")

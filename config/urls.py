@@ -8,7 +8,7 @@ from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config.health import healthz
-from config.i18n import set_language
+from profiles.views import set_language
 
 api_v1 = [
     path("", include("profiles.api.urls")),

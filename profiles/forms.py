@@ -3,8 +3,10 @@ from django.contrib.auth import forms as auth_forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from community.rooms.models import Interest
 from config.errors import RateLimitedError
 from profiles import login_policy, services
+from profiles.models import TIMEZONE_CHOICES
 
 
 class SignUpForm(forms.Form):
@@ -21,7 +23,6 @@ class SignUpForm(forms.Form):
     )
 
     def __init__(self, *args, **kwargs):
-        from community.rooms.models import Interest
 
         super().__init__(*args, **kwargs)
         self.fields["interests"].queryset = Interest.objects.order_by("slug")
@@ -89,7 +90,6 @@ class ProfileForm(forms.Form):
     remove_background = forms.BooleanField(label=_("Remove my background image"), required=False)
 
     def __init__(self, *args, profile=None, **kwargs):
-        from community.rooms.models import Interest
 
         super().__init__(*args, **kwargs)
         self.fields["interests"].queryset = Interest.objects.order_by("slug")
@@ -138,8 +138,6 @@ class PreferencesForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         from django.conf import settings
-
-        from profiles.models import TIMEZONE_CHOICES
 
         super().__init__(*args, **kwargs)
         self.fields["locale"].choices = [("", _("Follow my browser")), *settings.LANGUAGES]

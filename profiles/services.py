@@ -34,8 +34,11 @@ from config.errors import (
     UnprocessableError,
 )
 from config.realtime import broadcast_on_commit
+from profiles.deletion import run_deletion_hooks
 from profiles.models import TIMEZONE_CHOICES, Block, Follow, Profile, StatusPost, User
+from profiles.selectors import blocks_group_name
 from profiles.text import lookalike_key
+from profiles.tokens import revoke_refresh_tokens
 
 USERNAME_RE = re.compile(r"^[\w.@+-]{3,150}$")
 HANDLE_RE = re.compile(r"^[^\W][\w.]{1,29}$")
@@ -158,7 +161,6 @@ def set_user_locale(*, user: User, locale: str) -> None:
 def _credentials_changed(user: User) -> None:
     """Every refresh token of ``user`` is blacklisted. (Access tokens and sessions end by
     themselves: their credentials stamp and session hash no longer match.)"""
-    from profiles.tokens import revoke_refresh_tokens
 
     revoke_refresh_tokens(user)
 
@@ -183,7 +185,6 @@ def set_password(*, user: User, password: str) -> User:
 @transaction.atomic
 def log_out_everywhere(*, user: User) -> None:
     """End every session, API token and open socket of ``user``, this one included."""
-    from profiles.selectors import blocks_group_name
 
     User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1)
     user.refresh_from_db(fields=["session_epoch"])
@@ -457,7 +458,6 @@ def unblock_user(*, blocker: User, blocked: User) -> None:
 
 def _broadcast_blocks_changed(blocker: User) -> None:
     """Tell the blocker's open sockets to reload whose messages they collapse."""
-    from profiles.selectors import blocks_group_name
 
     broadcast_on_commit(blocks_group_name(blocker.pk), {"type": "blocks.changed"})
 
@@ -508,7 +508,6 @@ def do_delete_account(*, user: User, delete_messages: bool) -> None:
     on (room messages, ledger entries) keep a valid author. Call inside a transaction
     with the user row locked.
     """
-    from profiles.deletion import run_deletion_hooks
 
     run_deletion_hooks(user=user, delete_messages=delete_messages)
     user.username = f"~deleted-{user.pk}"

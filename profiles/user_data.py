@@ -9,6 +9,7 @@ from community.chat.models import Message, MessageEdit
 from community.media.selectors import VARIANT_ORIGINAL, image_url
 from community.media.services import release_media_asset
 from community.rooms.models import JoinRequest, Membership
+from community.rooms.services import cancel_join_request, leave_room
 from profiles.deletion import register_deletion_hook
 from profiles.export import register_export_section
 from profiles.models import Block, Follow, Profile, StatusPost, User
@@ -167,7 +168,6 @@ def leave_rooms_and_anonymise_memberships(*, user: User, delete_messages: bool =
     """Leave every room through the rooms service (so members see ``member.left`` and an
     owned room passes to a co-host, else the longest-standing member, else is archived),
     cancel pending join requests, then replace nicknames and avatars with neutral ones."""
-    from community.rooms.services import cancel_join_request, leave_room
 
     active = Membership.objects.filter(user=user, state=Membership.State.ACTIVE)
     for membership in active.order_by("room_id"):  # the rooms' lock order

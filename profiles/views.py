@@ -8,9 +8,10 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import get_language
+from django.utils.translation import check_for_language, get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django.views.i18n import set_language as django_set_language
 
 from community.reactions.selectors import with_reaction_summaries
 from config.errors import DomainError, NotFoundError
@@ -266,3 +267,14 @@ def my_profile(request):
     if not request.user.is_authenticated:
         return redirect(f"{reverse('login')}?next={request.path}")
     return redirect("profile", handle=request.user.profile.handle)
+
+
+# The language switcher: Django's ``set_language`` that also remembers the choice on the
+# signed-in user, so the next visit, on any device, opens in that language.
+@require_POST
+def set_language(request):
+    response = django_set_language(request)
+    code = request.POST.get("language", "")
+    if request.user.is_authenticated and code and check_for_language(code):
+        services.set_user_locale(user=request.user, locale=code)
+    return response

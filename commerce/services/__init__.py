@@ -15,7 +15,6 @@ from commerce.services.payouts import (
 from commerce.services.refunds import may_reverse_any_transfer, refund_transfer
 from commerce.services.rooms import (
     cancel_renewal,
-    check_room_entry_allowed,
     purchase_room_access,
     set_room_price,
 )
@@ -26,7 +25,6 @@ __all__ = [
     "InsufficientFundsError",
     "approve_payout",
     "cancel_renewal",
-    "check_room_entry_allowed",
     "create_topup",
     "handle_webhook",
     "mature_all_earnings",

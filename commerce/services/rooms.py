@@ -19,6 +19,7 @@ from commerce.services.ledger import (
 from commerce.services.ledger import user_account as get_user_account
 from community.notifications.services import notify_membership_lapsed
 from community.rooms.models import Membership, Room
+from community.rooms.services import end_lapsed_membership
 from config.errors import DomainError, NotFoundError, PermissionDeniedError
 from profiles.models import User
 
@@ -186,8 +187,6 @@ def renew_room_access(*, access_id: int) -> str:
         with transaction.atomic():
             transfer = _charge(payer_id=access.user_id, room=room, price=price)
     except InsufficientFundsError:
-        from community.rooms.services import end_lapsed_membership  # imports this module
-
         _end_renewal(access, lapsed_at=now)
         end_lapsed_membership(room_id=room.pk, user_id=access.user_id)
         notify_membership_lapsed(user_id=access.user_id, room=room)

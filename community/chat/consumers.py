@@ -19,6 +19,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from community.access import room_is_hidden_from_non_members
 from community.chat import presence
 from community.chat.selectors import (
     membership_for_user,
@@ -27,7 +28,6 @@ from community.chat.selectors import (
     room_history,
 )
 from community.chat.services import (
-    CLOSE_CODE_BY_REASON,
     check_send_message,
     delete_message,
     edit_message,
@@ -35,6 +35,7 @@ from community.chat.services import (
     notify_typing,
 )
 from community.rooms.models import Membership, Room
+from community.rooms.services import CLOSE_CODE_BY_REASON
 from config.errors import DomainError, RateLimitedError
 from config.realtime import CLOSE_RESYNC, ClosedSocketGuard
 from profiles.selectors import (
@@ -94,7 +95,6 @@ def _membership_close_code(room_id: int, user_id: int) -> int | None:
 def _room_known_to_outsiders(room_id: int) -> bool:
     """Whether someone without a membership may learn the room exists: private and
     suspended rooms close 4404 exactly like a missing room (docs/realtime.md)."""
-    from community.rooms.access import room_is_hidden_from_non_members
 
     room = Room.objects.filter(pk=room_id).only("visibility", "is_suspended").first()
     return room is not None and not room_is_hidden_from_non_members(room)

@@ -13,18 +13,21 @@ times out on that message and counts as no match instead of stalling the server.
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import lru_cache
 
 import regex
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from community.moderation.models import BlockedPattern
+from community.moderation.models import (
+    BlockedPattern,
+    HeldMessage,
+    compile_rule,
+)
 from community.rooms.models import Membership, Room
+from community.rooms.services import do_auto_mute_for_flood
 from config.counters import count_in_window
 from config.errors import UnprocessableError
 from profiles.text import fold
@@ -98,42 +101,9 @@ class MessageFilteredError(UnprocessableError):
 # --- compiling rules ---------------------------------------------------------------
 
 
-def validate_rule_text(*, kind: str, text: str) -> None:
-    """Raise ValidationError unless the word or pattern is safe to run on every message."""
-    text = (text or "").strip()
-    if not text:
-        raise ValidationError({"text": _("Enter a word or a pattern.")})
-    if len(text) > settings.MODERATION_PATTERN_MAX_LENGTH:
-        raise ValidationError(
-            {
-                "text": _("At most %(max)s characters.")
-                % {"max": settings.MODERATION_PATTERN_MAX_LENGTH}
-            }
-        )
-    if kind == BlockedPattern.Kind.PATTERN:
-        try:
-            _compile(BlockedPattern.Kind.PATTERN, text)
-        except regex.error as exc:
-            raise ValidationError(
-                {"text": _("Not a valid pattern: %(error)s") % {"error": exc}}
-            ) from exc
-
-
-@lru_cache(maxsize=2048)
-def _compile(kind: str, text: str) -> regex.Pattern:
-    if kind == BlockedPattern.Kind.WORD:
-        word = fold(text)
-        # Whole-word match for Latin words ("ass" must not hit "class"); substring for
-        # scripts without spaces between words, where a boundary would never match.
-        if word.isascii():
-            return regex.compile(rf"(?<!\w){regex.escape(word)}(?!\w)")
-        return regex.compile(regex.escape(word))
-    return regex.compile(text[: settings.MODERATION_PATTERN_MAX_LENGTH], regex.IGNORECASE)
-
-
 def _matches(rule: BlockedPattern, *, raw: str, folded: str) -> bool:
     try:
-        compiled = _compile(rule.kind, rule.text)
+        compiled = compile_rule(rule.kind, rule.text)
     except regex.error:
         return False  # saved before validation existed; never crash the send path
     subject = folded if rule.kind == BlockedPattern.Kind.WORD else raw
@@ -212,8 +182,19 @@ def screen_message(
         and not membership.is_host
         and _flood_count(membership) > settings.MODERATION_FLOOD_MESSAGES
     ):
-        from community.moderation.services import do_auto_mute_for_flood
-
         do_auto_mute_for_flood(membership_id=membership.pk)
         return FilterVerdict(BLOCK, RuleKind.FLOOD)
     return ALLOWED
+
+
+def hold_message(*, membership: Membership, body: str, rule_kind: str, media=None) -> HeldMessage:
+    """Keep a message a hold rule stopped, for the hosts to approve or reject
+    (moderation's review); ``media`` is an image or video message's asset (already bound
+    to the room), ``body`` then its caption. In the caller's transaction."""
+    return HeldMessage.objects.create(
+        room_id=membership.room_id,
+        membership=membership,
+        body=body,
+        rule_kind=rule_kind,
+        media=media,
+    )

@@ -10,12 +10,12 @@ from typing import Any
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
+from community.access import can_read_room_content, room_is_hidden_from_non_members
 from community.chat.models import Message
 from community.media.selectors import media_payload, member_avatar_url
 from community.notifications.models import MessageMention
 from community.reactions.models import ReactionTarget
 from community.reactions.selectors import reaction_summaries
-from community.rooms.access import can_read_room_content, room_is_hidden_from_non_members
 from community.rooms.models import Membership, Room
 from config.errors import NotFoundError, PermissionDeniedError
 from profiles.selectors import (

@@ -12,13 +12,24 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from community.chat.models import Message, MessageEdit
+from community.chat.screening import (
+    BLOCK,
+    HOLD,
+    FilterVerdict,
+    MessageFilteredError,
+    hold_message,
+    screen_message,
+)
 from community.chat.selectors import message_payload, message_payload_by_id
+from community.media import services as media_services
 from community.media.models import MediaAsset
+from community.moderation.models import AuditLogEntry
 from community.notifications.services import (
     broadcast_unread,
     mark_room_notifications_read,
@@ -209,7 +220,6 @@ def screen_send(*, membership: Membership, body: str):
     a member, muted, suspended) are raised first, so a muted member's message is neither
     held nor counted as flood.
     """
-    from community.chat.screening import screen_message
 
     if not (Membership.room.is_cached(membership) and Membership.user.is_cached(membership)):
         room = Room.objects.get(pk=membership.room_id)
@@ -233,11 +243,8 @@ def filtered_error(*, membership: Membership, body: str, verdict, media: MediaAs
     """The refusal for a verdict that did not allow the message, storing the held
     message first when a hold rule applies (in the caller's transaction, or its own).
     The caller raises it once that transaction committed."""
-    from community.chat.screening import HOLD, MessageFilteredError
-    from community.moderation.services import do_hold_message
-
     if verdict.action == HOLD:
-        do_hold_message(
+        hold_message(
             membership=membership,
             body=_clean_body(body, required=False),
             rule_kind=verdict.rule_kind,
@@ -382,12 +389,6 @@ def edit_message(*, user_id: int, message_id: int, body: str) -> Message:
         return message
     # An edit passes the same word, pattern and link rules as a new message (an edit
     # cannot wait for review, so a hold rule refuses it too).
-    from community.chat.screening import (
-        BLOCK,
-        FilterVerdict,
-        MessageFilteredError,
-        screen_message,
-    )
 
     verdict = screen_message(room=room, membership=membership, body=body, count_flood=False)
     if not verdict.allowed:
@@ -418,9 +419,16 @@ def delete_message(*, user_id: int, message_id: int) -> Message:
     message.save(update_fields=["deleted_at"])
     if message.author_id != membership.pk:
         # A host removing someone else's message is a moderation action: audit it.
-        from community.moderation.services import record_host_deletion
-
-        record_host_deletion(actor_membership=membership, message=message)
+        AuditLogEntry.objects.record(
+            actor=membership.user,
+            action=AuditLogEntry.Action.HIDE_MESSAGE,
+            target_type="message",
+            target_id=message.pk,
+            target_repr=f"message {message.pk} in room {message.room_id}: {message.body[:120]}",
+            subject_id=message.author.user_id if message.author else None,
+            room_id=message.room_id,
+            details={"by": "host"},
+        )
     withdraw_message_notifications(message=message)
     broadcast_on_commit(
         room.group_name,
@@ -493,25 +501,158 @@ def broadcast_member_joined(*, membership: Membership) -> None:
     )
 
 
-# Socket close codes sent to a removed member's sockets (documented in docs/realtime.md).
-CLOSE_CODE_BY_REASON = {"banned": 4410, "kicked": 4411, "left": 4412, "suspended": 4413}
+MESSAGE_KIND_BY_MEDIA_KIND = {
+    MediaAsset.Kind.IMAGE: Message.Kind.IMAGE,
+    MediaAsset.Kind.VIDEO: Message.Kind.VIDEO,
+}
 
 
-def broadcast_member_removed(*, membership: Membership, reason: str) -> None:
-    """Close ``membership``'s sockets in its room (after commit) and tell the others.
+# --- Image and video messages: the same pipeline, with an asset -------------------------
 
-    Call it from the service that bans, kicks or removes a member, inside its
-    transaction. The removed member's consumers close with the code for ``reason``;
-    everyone else receives ``member.left``.
+
+def send_media_message(
+    *,
+    membership: Membership,
+    file,
+    body: str = "",
+    client_id: str = "",
+    reply_to_id: int | None = None,
+):
+    """An image/video message: it appears at once (``message.created``, media pending),
+    and the room gets ``message.updated`` with the thumbnails when processing is done.
+
+    Goes through chat's ``check_send_message`` (membership, mute, slow mode, rate limit,
+    ``client_id`` de-duplication, the room lock and seq), so it is the same message
+    with the same broadcast as a text one. Returns chat's ``SentMessage``.
     """
-    if reason not in CLOSE_CODE_BY_REASON:
-        raise ValueError(f"unknown removal reason {reason!r}")
-    broadcast_on_commit(
-        f"room.{membership.room_id}",
-        {
-            "type": "member.removed",
-            "room_id": membership.room_id,
-            "membership_id": membership.pk,
-            "reason": reason,
-        },
+
+    client_id = (client_id or "").strip()
+    if client_id:
+        # A retried send: answer with the stored message before storing the file again.
+        existing = Message.objects.filter(author=membership, client_id=client_id).first()
+        if existing is not None:
+            return SentMessage(message=existing, created=False)
+    media_type = media_services.check_upload(file=file)
+    # The same screening as a text message, before any transaction opens: a flood mute
+    # and a held message are committed even though this send is refused.
+    verdict = screen_send(membership=membership, body=body)
+    if not verdict.allowed and verdict.action != HOLD:
+        raise filtered_error(membership=membership, body=body, verdict=verdict)
+    asset = media_services.new_asset(
+        file=file, media_type=media_type, owner_id=membership.user_id, room=membership.room
     )
+    file.seek(0)
+    asset.original_name = media_services.media_storage().save(
+        f"{asset.storage_prefix}/upload.{media_type.extension}", File(file)
+    )
+    held = None
+    try:
+        with transaction.atomic():
+            asset.save()
+            if verdict.allowed:
+                sent = check_send_message(
+                    membership=membership,
+                    body=body,
+                    client_id=client_id,
+                    reply_to_id=reply_to_id,
+                    kind=MESSAGE_KIND_BY_MEDIA_KIND[asset.kind],
+                    media=asset,
+                    screened=True,
+                )
+                if not sent.created:  # lost a race with the same client_id
+                    raise _DuplicateSend(sent)
+            else:  # held: the hosts review it with its file
+                held = filtered_error(
+                    membership=membership, body=body, verdict=verdict, media=asset
+                )
+            media_services.queue_processing(asset.pk)
+    except _DuplicateSend as duplicate:
+        media_services.media_storage().delete(asset.original_name)
+        return duplicate.sent
+    except Exception:
+        media_services.media_storage().delete(asset.original_name)
+        raise
+    if held is not None:
+        raise held
+    return sent
+
+
+def send_uploaded_media_message(
+    *,
+    membership: Membership,
+    asset_id: int,
+    body: str = "",
+    client_id: str = "",
+    reply_to_id: int | None = None,
+):
+    """The second step of the two-step flow (``POST /uploads/`` first, e.g. with a
+    progress bar and retries on a phone): a message showing an asset the sender
+    uploaded. The asset joins the room, so a private room's rules then apply to it.
+    Screened like any message before the transaction; a held one keeps its asset."""
+
+    verdict = screen_send(membership=membership, body=body)
+    if not verdict.allowed and verdict.action != HOLD:
+        raise filtered_error(membership=membership, body=body, verdict=verdict)
+    held = None
+    try:
+        with transaction.atomic():
+            # Room first, then the asset: the order every room write takes.
+            room = Room.objects.select_for_update().get(pk=membership.room_id)
+            asset = (
+                MediaAsset.objects.select_for_update()
+                .filter(pk=asset_id, owner_id=membership.user_id)
+                .first()
+            )
+            if asset is None:
+                raise NotFoundError(
+                    _("No such upload."), fields={"media_id": [_("Unknown upload.")]}
+                )
+            if asset.state == MediaAsset.State.FAILED:
+                raise DomainError(
+                    _("This upload could not be processed: %(reason)s")
+                    % {"reason": asset.failure_reason},
+                    fields={"media_id": [asset.failure_reason]},
+                )
+            media_services.bind_to_room(asset, room)
+            if not verdict.allowed:  # held: the hosts review it with its file
+                held = filtered_error(
+                    membership=membership, body=body, verdict=verdict, media=asset
+                )
+            else:
+                sent = check_send_message(
+                    membership=membership,
+                    body=body,
+                    client_id=client_id,
+                    reply_to_id=reply_to_id,
+                    kind=MESSAGE_KIND_BY_MEDIA_KIND[asset.kind],
+                    media=asset,
+                    screened=True,
+                )
+                if not sent.created:
+                    raise _DuplicateSend(sent)  # undo the asset's move into the room
+    except _DuplicateSend as duplicate:
+        return duplicate.sent
+    if held is not None:
+        raise held
+    return sent
+
+
+class _DuplicateSend(Exception):
+    """Rolls back the asset row when the message already existed."""
+
+    def __init__(self, sent):
+        super().__init__("duplicate send")
+        self.sent = sent
+
+
+def announce_media_change(sender, *, asset: MediaAsset, **kwargs) -> None:
+    """``media_changed``: the rooms showing ``asset`` in a message get ``message.updated``
+    (after the commit of the transaction that changed it)."""
+    message_rows = Message.objects.filter(media=asset, deleted_at__isnull=True).values_list(
+        "pk", "room_id"
+    )
+    for message_id, room_id in message_rows:
+        broadcast_on_commit(
+            f"room.{room_id}",
+            {"type": "message.updated", "message": message_payload_by_id(message_id)},
+        )

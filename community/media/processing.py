@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext as _
 from PIL import ExifTags, Image, ImageOps, ImageSequence
 
-from community.media.types import MediaType
+from community.media.types import PNG, MediaType
 
 try:  # HEIC/HEIF (iPhone photos); AVIF is native in Pillow 11.2+.
     import pillow_heif
@@ -375,7 +375,6 @@ def render_video(
     poster = _run([*poster_command, "-f", "image2pipe", "-vcodec", "png", "-"], timeout)
     if poster.returncode != 0 or not poster.stdout:
         raise MediaRejected(_("No frame could be read from the video."))
-    from community.media.types import PNG
 
     poster_result = render_image(
         io.BytesIO(poster.stdout),

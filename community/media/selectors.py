@@ -10,6 +10,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from community.chat.models import Message
 from community.media.models import MediaAsset
 from community.rooms.models import Membership, Room
+from profiles.models import Profile, StatusPost
 
 VARIANT_ORIGINAL = "original"
 VARIANT_POSTER = "poster"
@@ -166,7 +167,6 @@ def stale_asset_ids(*, before) -> list[tuple[int, int]]:
 def unused_upload_ids(*, before) -> list[int]:
     """Processed uploads from before ``before`` that nothing shows: no room, no message,
     not an avatar, background, cover or status-post image."""
-    from profiles.models import Profile, StatusPost
 
     asset = OuterRef("pk")
     return list(
@@ -199,7 +199,6 @@ def asset_is_shown(*, asset_id: int) -> bool:
 
 def asset_is_shown_outside_rooms(*, asset_id: int) -> bool:
     """Whether a profile or status post shows the asset (it must then stay public)."""
-    from profiles.models import Profile, StatusPost
 
     shown_on_profile = Profile.objects.filter(
         Q(avatar_media_id=asset_id) | Q(background_media_id=asset_id)

@@ -23,7 +23,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from community.chat.models import Message
 from community.media.models import MediaAsset
 from community.media.processing import (
     ImageResult,
@@ -33,19 +32,21 @@ from community.media.processing import (
     render_image,
     render_video,
 )
+from community.media.selectors import (
+    asset_is_shown,
+    asset_is_shown_outside_rooms,
+    stale_asset_ids,
+    unused_upload_ids,
+)
+from community.media.signals import media_changed
 from community.media.types import BY_CONTENT_TYPE, MediaType, sniff_file
 from community.rooms.models import Membership, Room
 from config.errors import DomainError, NotFoundError, PermissionDeniedError
-from config.realtime import broadcast_on_commit
-from profiles.models import User
+from profiles.models import Profile, StatusPost, User
 
 logger = logging.getLogger(__name__)
 
 FAILURE_REASON_MAX = 300
-MESSAGE_KIND_BY_MEDIA_KIND = {
-    MediaAsset.Kind.IMAGE: Message.Kind.IMAGE,
-    MediaAsset.Kind.VIDEO: Message.Kind.VIDEO,
-}
 
 
 class UnsupportedMediaError(DomainError):
@@ -104,7 +105,7 @@ def check_upload(*, file, kinds: tuple[str, ...] = ("image", "video")) -> MediaT
     return media_type
 
 
-def _new_asset(*, file, media_type: MediaType, owner_id: int, room: Room | None) -> MediaAsset:
+def new_asset(*, file, media_type: MediaType, owner_id: int, room: Room | None) -> MediaAsset:
     """An unsaved asset for a checked upload, with its upright size and (for JPEG) its
     placeholder already, so it can be shown before processing."""
     preview = quick_preview(
@@ -135,7 +136,7 @@ def create_media_asset(
 ) -> MediaAsset:
     """Check and store an upload, and queue its processing after commit."""
     media_type = check_upload(file=file, kinds=kinds)
-    asset = _new_asset(file=file, media_type=media_type, owner_id=owner.pk, room=room)
+    asset = new_asset(file=file, media_type=media_type, owner_id=owner.pk, room=room)
     # The stored name comes from the detected type, never the client's file name.
     file.seek(0)
     asset.original_name = media_storage().save(
@@ -144,17 +145,19 @@ def create_media_asset(
     try:
         with transaction.atomic():
             asset.save()
-            _queue_processing(asset.pk)
+            queue_processing(asset.pk)
     except Exception:
         media_storage().delete(asset.original_name)
         raise
     return asset
 
 
-def _queue_processing(asset_id: int) -> None:
-    from community.media.tasks import process_media_asset
+def queue_processing(asset_id: int) -> None:
+    """Process the asset in a worker once this transaction commits."""
+    # Imported here: the task module imports this one (the task calls back into it).
+    from community.media import tasks
 
-    process_media_asset.delay_on_commit(asset_id)
+    tasks.process_media_asset.delay_on_commit(asset_id)
 
 
 # --- Processing (called by the task) ---------------------------------------------------
@@ -429,7 +432,6 @@ def sweep_media_assets() -> dict[str, int]:
     """Periodic upkeep: re-queue assets stuck pending/processing (a lost broker message,
     a killed worker), fail those that keep getting stuck, and delete uploads that were
     never used anywhere. Returns counts."""
-    from community.media.selectors import stale_asset_ids, unused_upload_ids
 
     now = timezone.now()
     stale_before = now - timedelta(seconds=settings.MEDIA_STALE_SECONDS)
@@ -440,7 +442,7 @@ def sweep_media_assets() -> dict[str, int]:
             failed += 1
         else:
             with transaction.atomic():
-                _queue_processing(asset_id)
+                queue_processing(asset_id)
             requeued += 1
     unused_before = now - timedelta(hours=settings.MEDIA_UNUSED_UPLOAD_HOURS)
     for asset_id in unused_upload_ids(before=unused_before):
@@ -449,17 +451,9 @@ def sweep_media_assets() -> dict[str, int]:
 
 
 def _announce_media_change(asset: MediaAsset) -> None:
-    """Rooms showing the asset in a message get ``message.updated`` after commit."""
-    from community.chat.selectors import message_payload_by_id
-
-    message_rows = Message.objects.filter(media=asset, deleted_at__isnull=True).values_list(
-        "pk", "room_id"
-    )
-    for message_id, room_id in message_rows:
-        broadcast_on_commit(
-            f"room.{room_id}",
-            {"type": "message.updated", "message": message_payload_by_id(message_id)},
-        )
+    """The asset's state or renditions changed (in this transaction): chat, which shows
+    it in messages, listens (``media_changed``) and sends ``message.updated``."""
+    media_changed.send(sender=MediaAsset, asset=asset)
 
 
 # --- Using an asset -----------------------------------------------------------------
@@ -492,11 +486,10 @@ def _check_image_asset(*, user: User, asset_id: int) -> MediaAsset:
     return asset
 
 
-def _bind_to_room(asset: MediaAsset, room: Room) -> None:
+def bind_to_room(asset: MediaAsset, room: Room) -> None:
     """Make ``asset`` one room's (a private room's rules then apply to it). An image
     already on a profile or status post stays there: binding it would hide it from
     everyone else, and one file in both places would tie an open profile to its owner."""
-    from community.media.selectors import asset_is_shown_outside_rooms
 
     if asset.room_id not in (None, room.pk) or (
         asset.room_id is None and asset_is_shown_outside_rooms(asset_id=asset.pk)
@@ -526,7 +519,6 @@ def use_media_asset(
     a status post's image (its author) or the user's avatar in one room (a member).
     A pending image may be used at once: the payloads show its placeholder, then its
     thumbnails. The image it replaces is deleted when nothing else shows it."""
-    from profiles.models import Profile, StatusPost
 
     if target not in MediaUse.ALL:
         raise DomainError(_("Unknown use."), fields={"target": [_("Invalid.")]})
@@ -547,7 +539,7 @@ def use_media_asset(
                 raise PermissionDeniedError(_("Only the room's hosts can change its cover."))
             holder, field = room, "cover_media"
         asset = _check_image_asset(user=user, asset_id=asset_id)
-        _bind_to_room(asset, room)
+        bind_to_room(asset, room)
     elif target == MediaUse.STATUS_POST:
         holder = StatusPost.objects.select_for_update().filter(pk=target_id, author=user).first()
         if holder is None:
@@ -595,155 +587,7 @@ def release_media_asset(*, asset_id: int | None) -> bool:
     """Delete an asset nothing shows any more (a replaced avatar, a deleted post's
     image, a deleted account's pictures); its files follow after commit. Returns
     whether it was deleted."""
-    from community.media.selectors import asset_is_shown
 
     if asset_id is None or asset_is_shown(asset_id=asset_id):
         return False
     return delete_media_asset(asset_id=asset_id)
-
-
-# --- Image and video messages ----------------------------------------------------------
-
-
-def send_media_message(
-    *,
-    membership: Membership,
-    file,
-    body: str = "",
-    client_id: str = "",
-    reply_to_id: int | None = None,
-):
-    """An image/video message: it appears at once (``message.created``, media pending),
-    and the room gets ``message.updated`` with the thumbnails when processing is done.
-
-    Goes through chat's ``check_send_message`` (membership, mute, slow mode, rate limit,
-    ``client_id`` de-duplication, the room lock and seq), so it is the same message
-    with the same broadcast as a text one. Returns chat's ``SentMessage``.
-    """
-    from community.chat.screening import HOLD
-    from community.chat.services import (
-        SentMessage,
-        check_send_message,
-        filtered_error,
-        screen_send,
-    )
-
-    client_id = (client_id or "").strip()
-    if client_id:
-        # A retried send: answer with the stored message before storing the file again.
-        existing = Message.objects.filter(author=membership, client_id=client_id).first()
-        if existing is not None:
-            return SentMessage(message=existing, created=False)
-    media_type = check_upload(file=file)
-    # The same screening as a text message, before any transaction opens: a flood mute
-    # and a held message are committed even though this send is refused.
-    verdict = screen_send(membership=membership, body=body)
-    if not verdict.allowed and verdict.action != HOLD:
-        raise filtered_error(membership=membership, body=body, verdict=verdict)
-    asset = _new_asset(
-        file=file, media_type=media_type, owner_id=membership.user_id, room=membership.room
-    )
-    file.seek(0)
-    asset.original_name = media_storage().save(
-        f"{asset.storage_prefix}/upload.{media_type.extension}", File(file)
-    )
-    held = None
-    try:
-        with transaction.atomic():
-            asset.save()
-            if verdict.allowed:
-                sent = check_send_message(
-                    membership=membership,
-                    body=body,
-                    client_id=client_id,
-                    reply_to_id=reply_to_id,
-                    kind=MESSAGE_KIND_BY_MEDIA_KIND[asset.kind],
-                    media=asset,
-                    screened=True,
-                )
-                if not sent.created:  # lost a race with the same client_id
-                    raise _DuplicateSend(sent)
-            else:  # held: the hosts review it with its file
-                held = filtered_error(
-                    membership=membership, body=body, verdict=verdict, media=asset
-                )
-            _queue_processing(asset.pk)
-    except _DuplicateSend as duplicate:
-        media_storage().delete(asset.original_name)
-        return duplicate.sent
-    except Exception:
-        media_storage().delete(asset.original_name)
-        raise
-    if held is not None:
-        raise held
-    return sent
-
-
-def send_uploaded_media_message(
-    *,
-    membership: Membership,
-    asset_id: int,
-    body: str = "",
-    client_id: str = "",
-    reply_to_id: int | None = None,
-):
-    """The second step of the two-step flow (``POST /uploads/`` first, e.g. with a
-    progress bar and retries on a phone): a message showing an asset the sender
-    uploaded. The asset joins the room, so a private room's rules then apply to it.
-    Screened like any message before the transaction; a held one keeps its asset."""
-    from community.chat.screening import HOLD
-    from community.chat.services import check_send_message, filtered_error, screen_send
-
-    verdict = screen_send(membership=membership, body=body)
-    if not verdict.allowed and verdict.action != HOLD:
-        raise filtered_error(membership=membership, body=body, verdict=verdict)
-    held = None
-    try:
-        with transaction.atomic():
-            # Room first, then the asset: the order every room write takes.
-            room = Room.objects.select_for_update().get(pk=membership.room_id)
-            asset = (
-                MediaAsset.objects.select_for_update()
-                .filter(pk=asset_id, owner_id=membership.user_id)
-                .first()
-            )
-            if asset is None:
-                raise NotFoundError(
-                    _("No such upload."), fields={"media_id": [_("Unknown upload.")]}
-                )
-            if asset.state == MediaAsset.State.FAILED:
-                raise DomainError(
-                    _("This upload could not be processed: %(reason)s")
-                    % {"reason": asset.failure_reason},
-                    fields={"media_id": [asset.failure_reason]},
-                )
-            _bind_to_room(asset, room)
-            if not verdict.allowed:  # held: the hosts review it with its file
-                held = filtered_error(
-                    membership=membership, body=body, verdict=verdict, media=asset
-                )
-            else:
-                sent = check_send_message(
-                    membership=membership,
-                    body=body,
-                    client_id=client_id,
-                    reply_to_id=reply_to_id,
-                    kind=MESSAGE_KIND_BY_MEDIA_KIND[asset.kind],
-                    media=asset,
-                    screened=True,
-                )
-                if not sent.created:
-                    raise _DuplicateSend(sent)  # undo the asset's move into the room
-    except _DuplicateSend as duplicate:
-        return duplicate.sent
-    if held is not None:
-        raise held
-    return sent
-
-
-class _DuplicateSend(Exception):
-    """Rolls back the asset row when the message already existed."""
-
-    def __init__(self, sent):
-        super().__init__("duplicate send")
-        self.sent = sent

@@ -27,9 +27,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from community.chat.models import Message
-from community.chat.screening import validate_rule_text
+from community.chat.services import MESSAGE_KIND_BY_MEDIA_KIND, check_send_message, send_message
+from community.media.services import release_media_asset
 from community.moderation.models import (
     APPEAL_SEVERITY,
+    NOTE_MAX_LENGTH,
     REASON_SEVERITY,
     Appeal,
     AuditLogEntry,
@@ -39,6 +41,7 @@ from community.moderation.models import (
     Report,
     ReportReason,
     RoomAnnouncement,
+    validate_rule_text,
 )
 from community.notifications.services import (
     notify_moderation_outcome,
@@ -46,7 +49,7 @@ from community.notifications.services import (
     withdraw_message_notifications,
 )
 from community.rooms.models import JoinRequest, Membership, Room
-from community.rooms.selectors import member_payload
+from community.rooms.services import broadcast_member_removed, do_mute_member
 from config.counters import count_in_window
 from config.errors import (
     ConflictError,
@@ -63,7 +66,6 @@ logger = logging.getLogger(__name__)
 Action = AuditLogEntry.Action
 TargetType = ModerationCase.TargetType
 REPORT_TEXT_MAX_LENGTH = 1000
-NOTE_MAX_LENGTH = 2000
 ANNOUNCEMENT_MAX_LENGTH = 1000
 SLOW_MODE_MAX_SECONDS = 3600
 
@@ -81,31 +83,8 @@ def is_site_moderator(user) -> bool:
     )
 
 
-def _audit(
-    *,
-    actor: User | None,
-    action: str,
-    target_type: str,
-    target_id: int,
-    target_repr: str,
-    subject_id: int | None = None,
-    room_id: int | None = None,
-    case: ModerationCase | None = None,
-    reason: str = "",
-    details: dict | None = None,
-) -> AuditLogEntry:
-    return AuditLogEntry.objects.create(
-        actor=actor,
-        action=action,
-        target_type=target_type,
-        target_id=target_id,
-        target_repr=target_repr[:200],
-        subject_id=subject_id,
-        room_id=room_id,
-        case=case,
-        reason=reason[:NOTE_MAX_LENGTH],
-        details=details or {},
-    )
+def _audit(**entry) -> AuditLogEntry:
+    return AuditLogEntry.objects.record(**entry)
 
 
 def _member_repr(membership: Membership) -> str:
@@ -185,8 +164,6 @@ def _remove_membership(*, room: Room, target: Membership, state: str, reason: st
     The one live event is chat's ``member.removed`` (docs/realtime.md): the removed
     member's sockets close, everyone else receives ``member.left`` with the reason.
     """
-    from community.chat.services import broadcast_member_removed
-
     now = timezone.now()
     was_active = target.state == Membership.State.ACTIVE
     target.state = state
@@ -403,17 +380,8 @@ def _audit_member(
     case=None,
     details: dict | None = None,
 ) -> AuditLogEntry:
-    return _audit(
-        actor=actor,
-        action=action,
-        target_type="membership",
-        target_id=target.pk,
-        target_repr=_member_repr(target),
-        subject_id=target.user_id,
-        room_id=room.pk,
-        case=case,
-        reason=reason,
-        **({"details": details} if details is not None else {}),
+    return AuditLogEntry.objects.record_member_action(
+        actor=actor, action=action, target=target, reason=reason, case=case, details=details
     )
 
 
@@ -488,55 +456,6 @@ def check_mute_member(
     )
 
 
-def do_mute_member(
-    *,
-    actor: User | None,
-    room: Room,
-    target: Membership,
-    minutes: int,
-    reason: str,
-    case=None,
-    action: str = Action.MUTE,
-) -> Membership:
-    target.muted_until = timezone.now() + timedelta(minutes=minutes) if minutes else None
-    target.save(update_fields=["muted_until"])
-    _audit_member(
-        actor=actor,
-        action=action,
-        room=room,
-        target=target,
-        reason=reason,
-        case=case,
-        details={"minutes": minutes},
-    )
-    broadcast_on_commit(
-        room.group_name,
-        {"type": "member.updated", "room_id": room.pk, "member": member_payload(target)},
-    )
-    if minutes:
-        notify_sanction(
-            user_id=target.user_id, sanction="mute", room=room, reason=reason, minutes=minutes
-        )
-    return target
-
-
-@transaction.atomic
-def do_auto_mute_for_flood(*, membership_id: int) -> None:
-    """Flood protection's temporary mute (the actor is the rule, not a person)."""
-    target = Membership.objects.select_for_update().filter(pk=membership_id).first()
-    if target is None or (target.muted_until and target.muted_until > timezone.now()):
-        return
-    room = Room.objects.get(pk=target.room_id)
-    do_mute_member(
-        actor=None,
-        room=room,
-        target=target,
-        minutes=settings.MODERATION_FLOOD_MUTE_MINUTES,
-        reason=_("Flood protection: too many messages in a short time."),
-        action=Action.AUTO_MUTE,
-    )
-
-
 def do_warn(*, actor: User, case: ModerationCase, note: str) -> AuditLogEntry:
     """A recorded warning; the member sees it on their next visit (and live if connected)."""
     if case.subject_id is None:
@@ -583,8 +502,6 @@ def do_suspend_user(*, actor: User, user_id: int, minutes: int, reason: str, cas
         details={"minutes": minutes, "until": target.suspended_until.isoformat()},
     )
     # Close the suspended user's sockets in every room they are in.
-    from community.chat.services import broadcast_member_removed
-
     for membership in Membership.objects.filter(user=target, state=Membership.State.ACTIVE).only(
         "id", "room_id"
     ):
@@ -1012,21 +929,6 @@ def check_remove_room_filter(*, actor: User, room_id: int, filter_id: int) -> No
 # --- held messages ---------------------------------------------------------------------------
 
 
-@transaction.atomic
-def do_hold_message(
-    *, membership: Membership, body: str, rule_kind: str, media=None
-) -> HeldMessage:
-    """Keep a message a hold rule stopped for the hosts; ``media`` is an image or video
-    message's asset (already bound to the room), ``body`` then its caption."""
-    return HeldMessage.objects.create(
-        room_id=membership.room_id,
-        membership=membership,
-        body=body,
-        rule_kind=rule_kind,
-        media=media,
-    )
-
-
 def check_review_held_message(*, actor: User, room_id: int, held_id: int, approve: bool):
     """Approve (send it as its author, skipping the filters) or reject a held message."""
     with transaction.atomic():
@@ -1054,12 +956,13 @@ def check_review_held_message(*, actor: User, room_id: int, held_id: int, approv
                     code="author_cannot_post",
                 ) from exc
         held.save(update_fields=["status", "reviewed_at", "message"])
-        if not approve and held.media_id is not None:
-            # A rejected image or video is shown nowhere: its row goes, its files after commit.
-            from community.media.services import release_media_asset
-
-            if release_media_asset(asset_id=held.media_id):
-                held.media = None
+        # A rejected image or video is shown nowhere: its row goes, its files after commit.
+        if (
+            not approve
+            and held.media_id is not None
+            and release_media_asset(asset_id=held.media_id)
+        ):
+            held.media = None
         _audit(
             actor=actor,
             action=Action.APPROVE_HELD if approve else Action.REJECT_HELD,
@@ -1075,8 +978,6 @@ def check_review_held_message(*, actor: User, room_id: int, held_id: int, approv
 def send_held_message(held: HeldMessage) -> Message:
     """Send an approved held message through the chat send path (filters skipped),
     with its image or video when it had one."""
-    from community.chat.services import check_send_message, send_message
-    from community.media.services import MESSAGE_KIND_BY_MEDIA_KIND
 
     if held.media_id is None:
         return send_message(membership=held.membership, body=held.body)
@@ -1123,17 +1024,3 @@ def do_delete_site_filter(*, actor: User, rule: BlockedPattern) -> None:
         details={"kind": rule.kind, "text": rule.text, "action": rule.action},
     )
     rule.delete()
-
-
-def record_host_deletion(*, actor_membership: Membership, message: Message) -> AuditLogEntry:
-    """Audit a host deleting someone else's message through the chat (in its transaction)."""
-    return _audit(
-        actor=actor_membership.user,
-        action=Action.HIDE_MESSAGE,
-        target_type="message",
-        target_id=message.pk,
-        target_repr=f"message {message.pk} in room {message.room_id}: {message.body[:120]}",
-        subject_id=message.author.user_id if message.author else None,
-        room_id=message.room_id,
-        details={"by": "host"},
-    )

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from community.moderation import selectors, services
 from community.moderation.models import (
@@ -25,7 +25,7 @@ from community.moderation.models import (
     RoomAnnouncement,
 )
 from community.rooms.models import Membership, Room
-from config.errors import DomainError
+from config.errors import DomainError, NotFoundError
 
 RECENT_LOG_ROWS = 20
 MEMBERS_SHOWN = 100
@@ -258,3 +258,33 @@ def _int_or_404(value) -> int:
         return int(value)
     except (TypeError, ValueError):
         raise Http404 from None
+
+
+@login_required
+@require_POST
+def member_sanction(request, room_id: int, membership_id: int, action: str):
+    """Mute, ban and unban from a room's member list (hosts; the services check rank)."""
+    try:
+        if action == "mute":
+            try:
+                minutes = int(request.POST.get("minutes", "0"))
+            except ValueError:
+                minutes = -1
+            services.check_mute_member(
+                actor=request.user, room_id=room_id, member_id=membership_id, minutes=minutes
+            )
+        elif action == "ban":
+            services.check_ban_member(actor=request.user, room_id=room_id, member_id=membership_id)
+        elif action == "unban":
+            services.check_unban_member(
+                actor=request.user, room_id=room_id, member_id=membership_id
+            )
+        else:
+            raise Http404
+    except NotFoundError as exc:
+        raise Http404(exc.message) from exc
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Done."))
+    return redirect("room-members", room_id=room_id)

@@ -21,6 +21,7 @@ from community.notifications.models import (
     RoomNotificationLevel,
 )
 from community.rooms.models import Membership
+from profiles.models import User
 
 Level = RoomNotificationLevel.Level
 
@@ -212,7 +213,6 @@ def unread_counts(*, user_id: int, with_locale: bool = False) -> dict[str, Any]:
     ``with_locale`` the user's ``locale`` comes along in the same row (a notification's
     broadcast needs both).
     """
-    from profiles.models import User
 
     totals = _unread_totals()
     fields = [*totals, "locale"] if with_locale else list(totals)

@@ -47,6 +47,7 @@ from community.notifications.selectors import (
 from community.rooms.models import JoinRequest, MemberBlock, Membership, Room, nickname_key
 from config.errors import DomainError, NotFoundError
 from config.realtime import broadcast_on_commit
+from profiles.models import Profile, StatusPost, User
 
 logger = logging.getLogger(__name__)
 
@@ -198,7 +199,6 @@ def _muted_and_blocked(
     or blocked the account *and* the member shows their main profile. An account block
     never silences an open profile (``actor_anonymous``, or an open-profile
     ``actor_membership``): the missing notification would tell the blocker who it is."""
-    from profiles.models import User
 
     annotations = {
         "muted": Subquery(
@@ -357,7 +357,6 @@ def _reaction_target(target):
     column = getattr(target, "column", None)
     if not isinstance(column, dict):
         return target
-    from profiles.models import StatusPost
 
     if "message_id" in column:
         return Message.objects.filter(pk=column["message_id"]).first()
@@ -423,7 +422,6 @@ def notify_reaction(*, target, actor_membership_or_user) -> Notification | None:
 
 def _handle_label(user) -> str:
     # Read fresh: a cached ``user.profile`` may predate a handle change.
-    from profiles.models import Profile
 
     handle = Profile.objects.filter(user_id=user.pk).values_list("handle", flat=True).first()
     return f"@{handle}" if handle else _("Someone")
@@ -672,7 +670,6 @@ def send_notification_digest(*, user_id: int, now: datetime | None = None) -> in
     sends, so two workers never email one notification and a failed send is retried.
     Skipped (and retried on a later run) during the user's quiet hours.
     """
-    from profiles.models import User
 
     now = now or timezone.now()
     user = User.objects.filter(pk=user_id, is_active=True).first()

@@ -32,11 +32,12 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from community.access import room_is_hidden_from_non_members
 from community.chat.models import Message
 from community.reactions.models import Reaction, ReactionCount, ReactionTarget
-from community.rooms.access import room_is_hidden_from_non_members
 from community.rooms.models import Membership, Room
 from config.errors import DomainError, NotFoundError, PermissionDeniedError
+from profiles import selectors as profile_selectors
 from profiles.models import StatusPost, User
 from profiles.selectors import hidden_membership_q
 
@@ -127,24 +128,8 @@ def reaction_counts(target_type: str, target_id: int) -> list[dict]:
 
 # --- Blocks -----------------------------------------------------------------------------
 def blocked_user_ids(user: User) -> set[int]:
-    """Ids of the users ``user`` has blocked.
-
-    Blocks belong to the profiles app. This defers to ``profiles.selectors.blocked_user_ids``
-    when that selector exists, else reads a ``profiles.Block`` (blocker, blocked) model
-    when it exists, else there are no blocks yet and nothing is hidden.
-    """
-    try:
-        from profiles import selectors as profile_selectors
-    except ImportError:
-        profile_selectors = None
-    selector = getattr(profile_selectors, "blocked_user_ids", None)
-    if selector is not None:
-        return set(selector(user))
-    try:
-        block_model = apps.get_model("profiles", "Block")
-    except LookupError:
-        return set()
-    return set(block_model.objects.filter(blocker=user).values_list("blocked_id", flat=True))
+    """Ids of the users ``user`` has blocked (blocks belong to profiles)."""
+    return set(profile_selectors.blocked_user_ids(user))
 
 
 # --- Targets and permissions ---------------------------------------------------------------

@@ -239,16 +239,6 @@ def delete_reactions_on_account_deletion(*, user: User, **_options) -> None:
     remove_all_reactions_of_user(user=user)
 
 
-def register_user_data() -> None:
-    """Register the reactions export section and deletion hook with the profiles app."""
-    from community.reactions.selectors import export_reactions
-    from profiles.deletion import register_deletion_hook
-    from profiles.export import register_export_section
-
-    register_export_section("reactions", export_reactions)
-    register_deletion_hook("reactions", delete_reactions_on_account_deletion)
-
-
 def recount_reaction_counters(*, target_type: str, target_ids: list[int] | None = None) -> int:
     """Rebuild counters from the reaction rows (after a bulk delete outside the services).
 

@@ -34,10 +34,10 @@ from django.db.models.functions import Coalesce, Power
 from django.utils import timezone
 from django.utils.translation import get_language, get_language_info, gettext
 
+from community.access import can_read_room_content, can_see_room
 from community.chat.models import Message
 from community.media.selectors import member_avatar_url
 from community.reactions.models import Reaction
-from community.rooms.access import can_read_room_content, can_see_room
 from community.rooms.models import Interest, JoinRequest, MemberBlock, Membership, Room, RoomInvite
 from config.errors import NotFoundError
 from profiles.models import Profile, User
@@ -168,7 +168,7 @@ def room_cards(queryset: QuerySet[Room], viewer: User | None) -> QuerySet[Room]:
 
 
 def can_read_room(room: Room, viewer: User | None) -> bool:
-    """Who may see a room (page, detail, members): ``community.rooms.access``."""
+    """Who may see a room (page, detail, members): ``community.access``."""
     return can_see_room(
         room,
         signed_in=viewer is not None and viewer.is_authenticated,

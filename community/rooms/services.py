@@ -9,6 +9,7 @@ Broadcasts go out after commit to the room's group (``room.<id>``).
 import logging
 import math
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -18,9 +19,9 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from commerce.services import check_room_entry_allowed
 from community.media.services import MediaUse, release_media_asset, upload_image_for
-from community.notifications.services import notify_join_request, user_group
+from community.moderation.models import AuditLogEntry
+from community.notifications.services import notify_join_request, notify_sanction, user_group
 from community.rooms.models import (
     Hashtag,
     Interest,
@@ -42,6 +43,7 @@ from config.errors import (
 )
 from config.realtime import broadcast_on_commit
 from profiles.models import User
+from profiles.selectors import blocks_group_name
 from profiles.text import fold, lookalike_key
 
 logger = logging.getLogger(__name__)
@@ -51,6 +53,23 @@ MAX_HASHTAGS_PER_ROOM = 10
 NICKNAME_MAX_LENGTH = 40
 INVITE_MAX_HOURS = 24 * 30
 LANGUAGE_CODES = {code for code, _name in settings.LANGUAGES}
+
+
+# Checks other apps add to entering a room (commerce: a paid room needs a paid entry),
+# registered from their AppConfig.ready(): rooms never imports the apps built on it.
+# Each raises a DomainError to refuse.
+_ENTRY_CHECKS: list[Callable[..., None]] = []
+
+
+def register_entry_check(check: Callable[..., None]) -> None:
+    """Add ``check(*, room, user)`` to every join and every approved join request."""
+    if check not in _ENTRY_CHECKS:
+        _ENTRY_CHECKS.append(check)
+
+
+def _check_entry(*, room: Room, user: User) -> None:
+    for check in _ENTRY_CHECKS:
+        check(room=room, user=user)
 
 
 def normalise_hashtags(labels: list[str]) -> list[tuple[str, str]]:
@@ -530,7 +549,7 @@ def _join_room_locked(
         raise PermissionDeniedError(_("Wrong room password."), code="wrong_password")
     if room.member_count >= room.capacity:
         raise ConflictError(_("This room is full."), code="room_full")
-    check_room_entry_allowed(room=room, user=user)
+    _check_entry(room=room, user=user)
     if invite is not None:
         RoomInvite.objects.filter(pk=invite.pk).update(use_count=F("use_count") + 1)
     if room.join_policy == Room.JoinPolicy.APPROVAL:
@@ -577,7 +596,7 @@ def approve_join_request(*, room_id: int, request_id: int, actor: User) -> Membe
     if existing and existing.state == Membership.State.ACTIVE:
         membership = existing
     else:
-        check_room_entry_allowed(room=room, user=request.user)
+        _check_entry(room=room, user=request.user)
         membership = _admit(
             room=room,
             user=request.user,
@@ -725,37 +744,6 @@ def change_member_role(*, room_id: int, actor: User, membership_id: int, role: s
     return target
 
 
-# Ban, unban and mute are moderation actions: one implementation, in the moderation
-# services, which also writes the audit log, lets site moderators act and closes the
-# removed member's sockets. These keep the rooms feature's names for its views.
-
-
-def ban_member(*, room_id: int, actor: User, membership_id: int, reason: str = "") -> Membership:
-    """Remove a member for good: a banned user cannot rejoin until unbanned. The
-    ``reason`` is audited and sent to the banned person (moderation's one ban)."""
-    from community.moderation.services import check_ban_member
-
-    return check_ban_member(actor=actor, room_id=room_id, member_id=membership_id, reason=reason)
-
-
-def unban_member(*, room_id: int, actor: User, membership_id: int, reason: str = "") -> Membership:
-    from community.moderation.services import check_unban_member
-
-    return check_unban_member(actor=actor, room_id=room_id, member_id=membership_id, reason=reason)
-
-
-def mute_member(
-    *, room_id: int, actor: User, membership_id: int, minutes: int, reason: str = ""
-) -> Membership:
-    """Mute for ``minutes`` (0 lifts the mute). The chat service enforces ``muted_until``;
-    the ``reason`` is audited and sent to the muted person."""
-    from community.moderation.services import check_mute_member
-
-    return check_mute_member(
-        actor=actor, room_id=room_id, member_id=membership_id, minutes=minutes, reason=reason
-    )
-
-
 @transaction.atomic
 def update_my_membership(
     *,
@@ -862,7 +850,6 @@ def end_lapsed_membership(*, room_id: int, user_id: int) -> Membership | None:
 
 
 def _broadcast_blocks_changed(user_id: int) -> None:
-    from profiles.selectors import blocks_group_name
 
     broadcast_on_commit(blocks_group_name(user_id), {"type": "blocks.changed"})
 
@@ -899,3 +886,78 @@ def unblock_member(*, room_id: int, actor: User, membership_id: int) -> None:
     ).delete()
     if deleted:
         _broadcast_blocks_changed(actor.pk)
+
+
+# --- Removal and mutes (the moderation package and chat's flood rule call these) -------
+
+
+# Socket close codes sent to a removed member's sockets (documented in docs/realtime.md).
+CLOSE_CODE_BY_REASON = {"banned": 4410, "kicked": 4411, "left": 4412, "suspended": 4413}
+
+
+def broadcast_member_removed(*, membership: Membership, reason: str) -> None:
+    """Close ``membership``'s sockets in its room (after commit) and tell the others.
+
+    Call it from the service that bans, kicks or removes a member, inside its
+    transaction. The removed member's consumers close with the code for ``reason``;
+    everyone else receives ``member.left``.
+    """
+    if reason not in CLOSE_CODE_BY_REASON:
+        raise ValueError(f"unknown removal reason {reason!r}")
+    broadcast_on_commit(
+        f"room.{membership.room_id}",
+        {
+            "type": "member.removed",
+            "room_id": membership.room_id,
+            "membership_id": membership.pk,
+            "reason": reason,
+        },
+    )
+
+
+def do_mute_member(
+    *,
+    actor: User | None,
+    room: Room,
+    target: Membership,
+    minutes: int,
+    reason: str,
+    case=None,
+    action: str = AuditLogEntry.Action.MUTE,
+) -> Membership:
+    target.muted_until = timezone.now() + timedelta(minutes=minutes) if minutes else None
+    target.save(update_fields=["muted_until"])
+    AuditLogEntry.objects.record_member_action(
+        actor=actor,
+        action=action,
+        target=target,
+        reason=reason,
+        case=case,
+        details={"minutes": minutes},
+    )
+    broadcast_on_commit(
+        room.group_name,
+        {"type": "member.updated", "room_id": room.pk, "member": member_payload(target)},
+    )
+    if minutes:
+        notify_sanction(
+            user_id=target.user_id, sanction="mute", room=room, reason=reason, minutes=minutes
+        )
+    return target
+
+
+@transaction.atomic
+def do_auto_mute_for_flood(*, membership_id: int) -> None:
+    """Flood protection's temporary mute (the actor is the rule, not a person)."""
+    target = Membership.objects.select_for_update().filter(pk=membership_id).first()
+    if target is None or (target.muted_until and target.muted_until > timezone.now()):
+        return
+    room = Room.objects.get(pk=target.room_id)
+    do_mute_member(
+        actor=None,
+        room=room,
+        target=target,
+        minutes=settings.MODERATION_FLOOD_MUTE_MINUTES,
+        reason=_("Flood protection: too many messages in a short time."),
+        action=AuditLogEntry.Action.AUTO_MUTE,
+    )

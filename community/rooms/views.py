@@ -411,7 +411,8 @@ def room_requests(request, room_id: int):
 @require_POST
 def member_action(request, room_id: int, membership_id: int, action: str):
     """Actions from the member list: block and unblock (any member, for themselves);
-    role, mute, ban, unban, hand over (hosts)."""
+    role and hand over (hosts). Mute, ban and unban are moderation's
+    (``community.moderation.views.member_sanction``, the same URL shape)."""
     if action in ("block", "unblock"):
         return _member_block_action(request, room_id, membership_id, block=action == "block")
     room = _host_room(request, room_id)
@@ -423,18 +424,6 @@ def member_action(request, room_id: int, membership_id: int, action: str):
                 membership_id=membership_id,
                 role=request.POST.get("role", ""),
             )
-        elif action == "mute":
-            try:
-                minutes = int(request.POST.get("minutes", "0"))
-            except ValueError:
-                minutes = -1
-            services.mute_member(
-                room_id=room.pk, actor=request.user, membership_id=membership_id, minutes=minutes
-            )
-        elif action == "ban":
-            services.ban_member(room_id=room.pk, actor=request.user, membership_id=membership_id)
-        elif action == "unban":
-            services.unban_member(room_id=room.pk, actor=request.user, membership_id=membership_id)
         elif action == "transfer":
             services.transfer_ownership(
                 room_id=room.pk, actor=request.user, membership_id=membership_id

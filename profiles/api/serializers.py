@@ -4,6 +4,7 @@ from rest_framework import serializers
 from community.media.api.fields import MediaPayloadField
 from community.media.selectors import AVATAR_SIZE, LARGE_SIZE, image_url
 from profiles.models import User
+from profiles.selectors import POST
 
 
 class RegisterSerializer(serializers.Serializer):
@@ -192,7 +193,6 @@ class FeedRoomSerializer(serializers.Serializer):
 
 
 def feed_item_data(item, context) -> dict:
-    from profiles.selectors import POST
 
     if item.kind == POST:
         return {

@@ -17,7 +17,7 @@ from rest_framework_simplejwt import views as jwt_views
 from community.reactions.selectors import with_reaction_summaries
 from config.api.throttling import ScopedRateThrottle, UserRateThrottle
 from config.errors import PermissionDeniedError, RateLimitedError
-from config.realtime import issue_socket_ticket
+from config.realtime import TICKET_TTL_SECONDS, issue_socket_ticket
 from profiles import login_policy, selectors, services
 from profiles.api.serializers import (
     AccountDeleteSerializer,
@@ -182,7 +182,6 @@ class SocketTicketView(APIView):
         ],
     )
     def post(self, request):
-        from config.realtime import TICKET_TTL_SECONDS
 
         ticket = issue_socket_ticket(user_id=request.user.pk)
         return Response({"ticket": ticket, "expires_in": TICKET_TTL_SECONDS}, status=201)

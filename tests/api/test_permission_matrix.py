@@ -15,12 +15,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 from rest_framework.test import APIClient
 
+from community.chat.screening import hold_message
 from community.chat.selectors import active_membership
 from community.chat.services import check_send_message
 from community.media.services import create_media_asset
-from community.moderation.services import check_add_room_filter, do_hold_message
+from community.moderation.services import check_add_room_filter, check_ban_member
 from community.rooms.models import Room
-from community.rooms.services import ban_member, create_invite, join_room, update_room
+from community.rooms.services import create_invite, join_room, update_room
 from profiles.services import create_status_post
 
 ROLES = ("anonymous", "member", "non_member", "banned", "host", "staff")
@@ -197,7 +198,7 @@ def world(make_user, make_room, make_member):
     room.save(update_fields=["is_web_public"])
     member_ship = make_member(room, member, nickname="member")
     banned_ship = make_member(room, banned, nickname="banned")
-    ban_member(room_id=room.pk, actor=host, membership_id=banned_ship.pk)
+    check_ban_member(room_id=room.pk, actor=host, member_id=banned_ship.pk)
     update_room(room_id=room.pk, actor=host, join_policy=Room.JoinPolicy.APPROVAL)
     request = join_room(room_id=room.pk, user=requester, nickname="asking")
     message = check_send_message(
@@ -209,7 +210,7 @@ def world(make_user, make_room, make_member):
         actor=host, room_id=room.pk, kind="word", text="forbidden", action="block"
     )
     upload = create_media_asset(owner=member, file=_png(), room=room)
-    held = do_hold_message(membership=member_ship, body="held for review", rule_kind="word")
+    held = hold_message(membership=member_ship, body="held for review", rule_kind="word")
     private_owner = make_user("private_owner")
     private = make_room(owner=private_owner, visibility=Room.Visibility.PRIVATE, title="Hidden")
     private_member = active_membership(room_id=private.pk, user_id=private_owner.pk)

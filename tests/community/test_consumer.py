@@ -6,8 +6,9 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from community.chat.models import Message
-from community.chat.services import broadcast_member_removed, send_message
+from community.chat.services import send_message
 from community.rooms.models import Membership
+from community.rooms.services import broadcast_member_removed
 from tests.community.chat_support import (
     closed_with,
     fresh_channel_layer,  # noqa: F401 (fixture)

@@ -10,8 +10,8 @@ from rest_framework.test import APIClient
 
 from community.chat.models import Message
 from community.chat.services import send_message
+from community.moderation.services import check_ban_member
 from community.rooms.models import Interest, Membership, Room
-from community.rooms.services import ban_member
 from profiles.models import Profile
 
 
@@ -210,7 +210,9 @@ def test_for_you_matches_interests_and_languages_minus_my_rooms(
     make_member(mine, viewer)
     banned_from = make_room(title="Banned jazz", interests=[interests["jazz"]])
     banned_membership = make_member(banned_from, viewer)
-    ban_member(room_id=banned_from.pk, actor=banned_from.owner, membership_id=banned_membership.pk)
+    check_ban_member(
+        room_id=banned_from.pk, actor=banned_from.owner, member_id=banned_membership.pk
+    )
     ranked = titles(client_for(viewer).get("/api/v1/rooms/for-you/"))
     assert set(ranked) == {"Jazz EN", "Korean books"}
     assert ranked[0] == "Jazz EN"  # a shared interest counts more than a language

@@ -13,9 +13,8 @@ from community.chat.screening import (
     HOLD,
     RuleKind,
     screen_message,
-    validate_rule_text,
 )
-from community.moderation.models import AuditLogEntry, BlockedPattern
+from community.moderation.models import AuditLogEntry, BlockedPattern, validate_rule_text
 from community.rooms.models import Membership
 from tests.community.moderation_helpers import owner_membership
 

@@ -317,12 +317,12 @@ def test_room_word_filters(cast):
 
 def test_held_messages_are_reviewed_by_hosts(cast):
     from community.chat.models import Message
+    from community.chat.screening import hold_message
     from community.moderation.models import HeldMessage
-    from community.moderation.services import do_hold_message
 
     room = cast["room"]
-    held = do_hold_message(membership=cast["member"], body="held one", rule_kind="room_word")
-    other = do_hold_message(membership=cast["member"], body="held two", rule_kind="room_word")
+    held = hold_message(membership=cast["member"], body="held one", rule_kind="room_word")
+    other = hold_message(membership=cast["member"], body="held two", rule_kind="room_word")
     base = f"/api/v1/rooms/{room.pk}/held-messages/"
     assert client_for(cast["member"].user).get(base).status_code == 403
     owner = client_for(cast["owner"].user)
@@ -344,9 +344,9 @@ def test_held_messages_are_reviewed_by_hosts(cast):
 
 def _do(cast, role: str, action: str):
     """Perform one host action as ``role``; returns the HTTP status."""
+    from community.chat.screening import hold_message
     from community.chat.services import send_message
     from community.moderation.models import HeldMessage
-    from community.moderation.services import do_hold_message
 
     room, target = cast["room"], cast["target"]
     client = client_for(actor(cast, role))
@@ -357,7 +357,7 @@ def _do(cast, role: str, action: str):
         Membership.objects.filter(pk=target.pk).update(state=Membership.State.BANNED)
         return client.post(member_url(room, target, "unban")).status_code
     if action == "approve_held":
-        held = do_hold_message(membership=target, body="held", rule_kind="room_word")
+        held = hold_message(membership=target, body="held", rule_kind="room_word")
         status = client.post(f"/api/v1/rooms/{room.pk}/held-messages/{held.pk}/approve/")
         assert HeldMessage.objects.filter(pk=held.pk).exists()
         return status.status_code
@@ -412,11 +412,11 @@ def test_permission_matrix(action, role, cast):
 
 def test_approving_a_held_message_of_a_removed_author_is_refused(cast):
     from community.chat.models import Message
+    from community.chat.screening import hold_message
     from community.moderation.models import HeldMessage
-    from community.moderation.services import do_hold_message
 
     room, target = cast["room"], cast["target"]
-    held = do_hold_message(membership=target, body="held", rule_kind="room_word")
+    held = hold_message(membership=target, body="held", rule_kind="room_word")
     owner = client_for(cast["owner"].user)
     assert owner.post(member_url(room, target, "ban")).status_code == 204
     response = owner.post(f"/api/v1/rooms/{room.pk}/held-messages/{held.pk}/approve/")

@@ -4,6 +4,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from community.chat.screening import hold_message
 from community.moderation.models import (
     Appeal,
     AuditLogEntry,
@@ -11,7 +12,7 @@ from community.moderation.models import (
     ModerationCase,
     RoomAnnouncement,
 )
-from community.moderation.services import check_ban_member, do_hold_message
+from community.moderation.services import check_ban_member
 from community.rooms.models import Membership, Room
 from tests.community.moderation_helpers import make_moderator, owner_membership
 
@@ -102,7 +103,7 @@ def test_settings_filters_and_held_messages_from_the_page(room, target):
     assert RoomAnnouncement.objects.get(room=room).body == "Welcome!"
     client.post(url, {"op": "add_filter", "kind": "word", "text": "spoiler", "action": "hold"})
     rule = BlockedPattern.objects.get(room=room)
-    held = do_hold_message(membership=target, body="spoiler alert", rule_kind="room_word")
+    held = hold_message(membership=target, body="spoiler alert", rule_kind="room_word")
     page = client.get(url).content.decode()
     assert "spoiler alert" in page and "Welcome!" in page
     client.post(url, {"op": "reject", "held_id": held.pk})
@@ -118,7 +119,7 @@ def test_tools_page_runs_a_fixed_number_of_queries(
     def populate(count):
         for _ in range(count):
             member = make_member(room, make_user())
-            do_hold_message(membership=member, body="held", rule_kind="room_word")
+            hold_message(membership=member, body="held", rule_kind="room_word")
             BlockedPattern.objects.create(room=room, kind="word", text=f"w{member.pk}")
             check_ban_member(actor=room.owner, room_id=room.pk, member_id=member.pk)
 

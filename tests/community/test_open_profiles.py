@@ -248,14 +248,14 @@ async def test_after_a_rejoin_the_socket_speaks_as_the_new_membership(cast):
 
 @pytest.mark.django_db
 def test_a_banned_member_cannot_rejoin_until_unbanned_then_gets_a_new_id(cast):
-    from community.rooms.services import ban_member, unban_member
+    from community.moderation.services import check_ban_member, check_unban_member
     from config.errors import PermissionDeniedError
 
     room, fox = cast["room"], cast["fox"]
-    ban_member(room_id=room.pk, actor=cast["hana"], membership_id=fox.pk)
+    check_ban_member(room_id=room.pk, actor=cast["hana"], member_id=fox.pk)
     with pytest.raises(PermissionDeniedError):
         join_room(room_id=room.pk, user=cast["victor"], nickname="Sneaky")
-    unban_member(room_id=room.pk, actor=cast["hana"], membership_id=fox.pk)
+    check_unban_member(room_id=room.pk, actor=cast["hana"], member_id=fox.pk)
     back = join_room(room_id=room.pk, user=cast["victor"], nickname="Quiet Fox")
     assert back.pk != fox.pk
 

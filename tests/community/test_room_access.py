@@ -4,7 +4,7 @@
   page shows no messages to a signed-in non-member of a password, approval, unlisted or
   paid room, nor to a banned member.
 - To someone not in it, a private room looks exactly like a missing one: the same status
-  and the same body on every page, endpoint and socket (``community.rooms.access``).
+  and the same body on every page, endpoint and socket (``community.access``).
 """
 
 import re
@@ -14,8 +14,9 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from community.chat.services import send_message
+from community.moderation.services import check_ban_member
 from community.rooms.models import Room
-from community.rooms.services import ban_member, create_invite, join_room
+from community.rooms.services import create_invite, join_room
 from tests.community.chat_support import (
     fresh_channel_layer,  # noqa: F401 (fixture)
     refusal_code,
@@ -83,7 +84,7 @@ def test_a_banned_member_sees_nothing_said_after_the_ban(make_user, make_room, m
     host, banned = make_user("host"), make_user("banned")
     room = make_room(owner=host)
     victim = make_member(room, banned, nickname="Gone")
-    ban_member(room_id=room.pk, actor=host, membership_id=victim.pk)
+    check_ban_member(room_id=room.pk, actor=host, member_id=victim.pk)
     send_message(membership=Membership.objects.get(room=room, user=host), body=SECRET)
     assert SECRET not in _page(banned, f"/rooms/{room.pk}/").content.decode()
     assert _api(banned, "get", f"/api/v1/rooms/{room.pk}/messages/").status_code == 403

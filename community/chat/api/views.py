@@ -32,14 +32,27 @@ from community.chat.services import (
     delete_message,
     edit_message,
     mark_read,
+    send_media_message,
+    send_uploaded_media_message,
 )
-from community.media.api.views import (
-    MediaMessageSerializer,
-    is_media_message_request,
-    post_media_message,
-)
+from community.media.api.views import limited_upload_data
+from community.rooms.models import Membership
 from config.api.throttling import AnonRateThrottle, UserRateThrottle
 from config.errors import PermissionDeniedError
+
+
+class MediaMessageSerializer(serializers.Serializer):
+    file = serializers.FileField(allow_empty_file=False, use_url=False)
+    body = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=True)
+    client_id = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)
+    reply_to = serializers.IntegerField(required=False, allow_null=True, default=None)
+
+
+class UploadedMediaMessageSerializer(serializers.Serializer):
+    media_id = serializers.IntegerField()
+    body = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=True)
+    client_id = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)
+    reply_to = serializers.IntegerField(required=False, allow_null=True, default=None)
 
 
 @extend_schema_serializer(
@@ -233,3 +246,57 @@ class ReadMarkerView(APIView):
         mark_read(membership=membership, seq=data.validated_data["seq"])
         membership.refresh_from_db(fields=["last_read_seq"])
         return Response({"last_read_seq": membership.last_read_seq})
+
+
+def is_media_message_request(request) -> bool:
+    """Multipart with a ``file``, or JSON naming an upload with ``media_id``."""
+    if request.content_type.startswith("multipart/"):
+        return True
+    return isinstance(request.data, dict) and "media_id" in request.data
+
+
+def post_media_message(request, room_id: int) -> Response:
+    """``POST /rooms/{id}/messages/`` for an image or video message: multipart with the
+    ``file``, or JSON ``{"media_id", "body", "client_id", "reply_to"}`` for an upload
+    made before (the two-step flow). Chat's ``RoomMessagesView`` hands these here.
+    """
+    membership = _active_membership(request, room_id)
+    if not request.content_type.startswith("multipart/"):
+        data = UploadedMediaMessageSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        sent = send_uploaded_media_message(
+            membership=membership,
+            asset_id=data.validated_data["media_id"],
+            body=data.validated_data["body"],
+            client_id=data.validated_data["client_id"],
+            reply_to_id=data.validated_data["reply_to"],
+        )
+        return _sent_response(sent)
+    serializer = MediaMessageSerializer(data=limited_upload_data(request))
+    serializer.is_valid(raise_exception=True)
+    sent = send_media_message(
+        membership=membership,
+        file=serializer.validated_data["file"],
+        body=serializer.validated_data["body"],
+        client_id=serializer.validated_data["client_id"],
+        reply_to_id=serializer.validated_data["reply_to"],
+    )
+    return _sent_response(sent)
+
+
+def _sent_response(sent) -> Response:
+    return Response(
+        message_payload_by_id(sent.message.pk),
+        status=status.HTTP_201_CREATED if sent.created else status.HTTP_200_OK,
+    )
+
+
+def _active_membership(request, room_id: int) -> Membership:
+    membership = (
+        Membership.objects.select_related("room")
+        .filter(room_id=room_id, user=request.user, state=Membership.State.ACTIVE)
+        .first()
+    )
+    if membership is None:
+        raise PermissionDeniedError(_("Only members can post in this room."), code="not_member")
+    return membership

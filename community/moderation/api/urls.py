@@ -2,9 +2,18 @@ from django.urls import path
 
 from community.moderation.api import views as moderation
 
-# Ban (POST; DELETE unbans) and mute live in room_urls (the rooms feature's views call the
-# moderation services). Kick and unban are added here.
+# Sanctions on a room member (ban, unban, mute, kick) and the host tools.
 urlpatterns = [
+    path(
+        "rooms/<int:room_id>/members/<int:membership_id>/mute/",
+        moderation.MemberMuteView.as_view(),
+        name="room-member-mute",
+    ),
+    path(
+        "rooms/<int:room_id>/members/<int:membership_id>/ban/",
+        moderation.MemberBanView.as_view(),
+        name="room-member-ban",
+    ),
     path("reports/", moderation.ReportView.as_view(), name="reports"),
     path("appeals/", moderation.AppealView.as_view(), name="appeals"),
     path("moderation/notices/", moderation.NoticeListView.as_view(), name="moderation-notices"),

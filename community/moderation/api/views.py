@@ -7,6 +7,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from community.media.selectors import media_payload
 from community.moderation import selectors, services
 from community.moderation.models import (
     Appeal,
@@ -15,6 +16,7 @@ from community.moderation.models import (
     ModerationCase,
     ReportReason,
 )
+from community.rooms.api.serializers import BanSerializer, MemberSerializer, MuteSerializer
 from community.rooms.models import Room
 from config.api.pagination import CursorPagination
 from config.errors import PermissionDeniedError
@@ -97,7 +99,6 @@ class HeldMessageSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.DictField(allow_null=True))
     def get_media(self, held) -> dict | None:
-        from community.media.selectors import media_payload
 
         return media_payload(held.media)
 
@@ -154,6 +155,40 @@ class KickMemberView(APIView):
             reason=data.validated_data.get("reason", ""),
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MemberBanView(APIView):
+    @extend_schema(request=BanSerializer, responses={204: None})
+    def post(self, request, room_id: int, membership_id: int):
+        serializer = BanSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.check_ban_member(
+            actor=request.user,
+            room_id=room_id,
+            member_id=membership_id,
+            reason=serializer.validated_data["reason"],
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, room_id: int, membership_id: int):
+        services.check_unban_member(actor=request.user, room_id=room_id, member_id=membership_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MemberMuteView(APIView):
+    @extend_schema(request=MuteSerializer, responses=MemberSerializer)
+    def post(self, request, room_id: int, membership_id: int):
+        serializer = MuteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        membership = services.check_mute_member(
+            actor=request.user,
+            room_id=room_id,
+            member_id=membership_id,
+            minutes=serializer.validated_data["minutes"],
+            reason=serializer.validated_data["reason"],
+        )
+        return Response(MemberSerializer(membership).data)
 
 
 class UnbanMemberView(APIView):

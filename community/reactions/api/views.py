@@ -10,7 +10,6 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from community.chat.api.views import ChatUserRateThrottle
 from community.media.selectors import AVATAR_SIZE, image_url, member_avatar_url
 from community.reactions.models import ReactionTarget
 from community.reactions.selectors import (
@@ -26,7 +25,7 @@ from community.reactions.services import (
     validated_emoji,
 )
 from config.api.pagination import CursorPagination
-from config.api.throttling import ScopedRateThrottle
+from config.api.throttling import ScopedRateThrottle, UserRateThrottle
 
 
 class ReactionInputSerializer(serializers.Serializer):
@@ -93,7 +92,7 @@ class ReactionsView(APIView):
         # Taps (add/remove) share the "reactions" budget; reads (counts, who reacted on
         # hover) fall under the general per-user rate instead of eating into it.
         if self.request.method == "GET":
-            return [ChatUserRateThrottle()]
+            return [UserRateThrottle()]
         return super().get_throttles()
 
     def _summary(self, target_id: int, reactions: list) -> Response:

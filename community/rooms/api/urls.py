@@ -27,21 +27,11 @@ urlpatterns = [
         name="room-member",
     ),
     path(
-        "rooms/<int:room_id>/members/<int:membership_id>/ban/",
-        views.MemberBanView.as_view(),
-        name="room-member-ban",
-    ),
-    path(
         "rooms/<int:room_id>/members/<int:membership_id>/block/",
         views.MemberBlockView.as_view(),
         name="room-member-block",
     ),
     path("rooms/<int:room_id>/blocks/", views.MyMemberBlocksView.as_view(), name="room-blocks"),
-    path(
-        "rooms/<int:room_id>/members/<int:membership_id>/mute/",
-        views.MemberMuteView.as_view(),
-        name="room-member-mute",
-    ),
     path(
         "rooms/<int:room_id>/requests/",
         views.JoinRequestListView.as_view(),

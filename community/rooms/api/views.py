@@ -17,7 +17,6 @@ from community.reactions.selectors import with_reaction_summaries
 from community.rooms import selectors, services
 from community.rooms.api.filters import room_filters
 from community.rooms.api.serializers import (
-    BanSerializer,
     BlockedMemberSerializer,
     InterestSerializer,
     InviteCreateSerializer,
@@ -26,7 +25,6 @@ from community.rooms.api.serializers import (
     JoinRoomSerializer,
     LeaveSerializer,
     MemberSerializer,
-    MuteSerializer,
     MyMembershipSerializer,
     RoleSerializer,
     RoomSerializer,
@@ -317,25 +315,6 @@ class MemberRoleView(APIView):
         return Response(MemberSerializer(membership).data)
 
 
-class MemberBanView(APIView):
-    @extend_schema(request=BanSerializer, responses={204: None})
-    def post(self, request, room_id: int, membership_id: int):
-        serializer = BanSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        services.ban_member(
-            room_id=room_id,
-            actor=request.user,
-            membership_id=membership_id,
-            reason=serializer.validated_data["reason"],
-        )
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
-    @extend_schema(responses={204: None})
-    def delete(self, request, room_id: int, membership_id: int):
-        services.unban_member(room_id=room_id, actor=request.user, membership_id=membership_id)
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
-
 class MemberBlockView(APIView):
     """Block or unblock one member of the room for myself (per room, by membership).
 
@@ -368,21 +347,6 @@ class MyMemberBlocksView(GenericAPIView):
         self.paginator.ordering = "id"
         page = self.paginate_queryset(selectors.my_member_blocks(room=room, viewer=request.user))
         return self.get_paginated_response(BlockedMemberSerializer(page, many=True).data)
-
-
-class MemberMuteView(APIView):
-    @extend_schema(request=MuteSerializer, responses=MemberSerializer)
-    def post(self, request, room_id: int, membership_id: int):
-        serializer = MuteSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        membership = services.mute_member(
-            room_id=room_id,
-            actor=request.user,
-            membership_id=membership_id,
-            minutes=serializer.validated_data["minutes"],
-            reason=serializer.validated_data["reason"],
-        )
-        return Response(MemberSerializer(membership).data)
 
 
 class TransferOwnershipView(APIView):
