@@ -24,6 +24,7 @@ from community.moderation.models import (
     ReportReason,
     RoomAnnouncement,
 )
+from community.rooms import selectors as room_selectors
 from community.rooms.models import Membership, Room
 from config.errors import DomainError, NotFoundError
 
@@ -263,7 +264,14 @@ def _int_or_404(value) -> int:
 @login_required
 @require_POST
 def member_sanction(request, room_id: int, membership_id: int, action: str):
-    """Mute, ban and unban from a room's member list (hosts; the services check rank)."""
+    """Mute, ban and unban from a room's member list (hosts; the services check rank).
+    Anyone else gets the member list's answer for a room they do not host: 404."""
+    try:
+        room = room_selectors.get_room_for_viewer(room_id=room_id, viewer=request.user)
+    except NotFoundError as exc:
+        raise Http404(exc.message) from exc
+    if room.viewer_role not in (Membership.Role.OWNER, Membership.Role.COHOST):
+        raise Http404(_("Room not found."))
     try:
         if action == "mute":
             try:
