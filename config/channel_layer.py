@@ -21,6 +21,7 @@ restarts, every socket closes with 1013 and joins again, so the check is off.
 """
 
 import asyncio
+import contextvars
 import logging
 import time
 
@@ -71,7 +72,11 @@ class RedisChannelLayer(CoreRedisChannelLayer):
         if self._shard_check is not None and not self._shard_check.done():
             return
         self._shards_checked_at = now
-        self._shard_check = asyncio.get_running_loop().create_task(self._check_shards())
+        # A context of its own: not the log context (request id) of the socket whose
+        # receive happened to start it.
+        self._shard_check = asyncio.get_running_loop().create_task(
+            self._check_shards(), context=contextvars.Context()
+        )
 
     async def _check_shards(self) -> None:
         for index in range(self.ring_size):
