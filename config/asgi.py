@@ -2,6 +2,7 @@
 
 Serve with ``uvicorn config.asgi:application``; several processes share the Redis
 channel layer, so a message sent through one reaches sockets held by another.
+``/livez`` (liveness) is answered in front of Django, without touching it.
 """
 
 import os
@@ -14,12 +15,14 @@ django_asgi_app = get_asgi_application()
 # Imported after Django is set up: routing imports models.
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from config.health import with_liveness  # noqa: E402
 from config.realtime import BrowserOriginValidator, websocket_auth_stack  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # GET /livez is answered before Django (config/health.py); the rest is Django's.
+        "http": with_liveness(django_asgi_app),
         # Browsers: allowed origins only; native apps (no Origin): ticket only.
         "websocket": BrowserOriginValidator(websocket_auth_stack(URLRouter(websocket_urlpatterns))),
     }

@@ -1,8 +1,16 @@
-"""``GET /healthz``: is every backing service answering?
+"""``GET /livez``: is this process serving? ``GET /healthz``: is every backing service
+answering?
 
-The checks run at once, each bounded by ``HEALTHZ_CHECK_TIMEOUT_SECONDS``: a frozen
-Redis or PostgreSQL makes its check fail with a timeout, so the probe always answers
-(503 naming what is down) within about that long, instead of hanging with the service.
+``/livez`` is liveness: answered by :func:`with_liveness` in front of Django (no
+middleware, no request signals, no database, no Redis, no host check or HTTPS
+redirect), so it says only that this process's event loop takes requests. A balancer
+and an orchestrator's liveness probe use it: it does not fail because a service every
+host shares is down, and it stays fast while the process is busy.
+
+``/healthz`` is readiness. Its checks run at once, each bounded by
+``HEALTHZ_CHECK_TIMEOUT_SECONDS``: a frozen Redis or PostgreSQL makes its check fail with
+a timeout, so the probe always answers (503 naming what is down) within about that long,
+instead of hanging with the service.
 """
 
 import asyncio
@@ -117,6 +125,39 @@ async def healthz(request):
     if _may_see_details(request):
         body.update(down=down, checks=results)
     return JsonResponse(body, status=200 if not down else 503)
+
+
+LIVEZ_PATH = "/livez"
+_LIVEZ_BODY = b'{"status": "ok"}'
+
+
+def with_liveness(app):
+    """The ASGI ``app`` (Django's HTTP handler) with ``/livez`` answered before it."""
+
+    async def application(scope, receive, send):
+        if scope["type"] == "http" and scope["path"] == LIVEZ_PATH:
+            await _livez(scope, send)
+        else:
+            await app(scope, receive, send)
+
+    return application
+
+
+async def _livez(scope, send) -> None:
+    method = scope.get("method", "GET")
+    headers = [
+        (b"cache-control", b"no-store"),
+        (b"x-content-type-options", b"nosniff"),
+    ]
+    if method in ("GET", "HEAD"):
+        status, body = 200, _LIVEZ_BODY
+        headers.append((b"content-type", b"application/json"))
+    else:
+        status, body = 405, b""
+        headers.append((b"allow", b"GET, HEAD"))
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body if method != "HEAD" else b""})
 
 
 def _may_see_details(request) -> bool:

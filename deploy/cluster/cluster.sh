@@ -74,6 +74,9 @@ cleanup() {
     done
   fi
   teardown
+  if [ -n "${CLUSTER_LOGS:-}" ]; then  # keep every host's log (passed or not)
+    mkdir -p "$CLUSTER_LOGS" && cp "$WORK"/*.log "$CLUSTER_LOGS"/ 2>/dev/null || true
+  fi
   rm -rf "$WORK"
   exit "$status"
 }
@@ -189,6 +192,13 @@ CLUSTER_ENV=(
   "THROTTLE_WRITES=10000/min" "THROTTLE_UPLOADS=10000/min"
   "CHAT_SEND_RATE_COUNT=10000" "CHAT_FRAME_RATE_COUNT=10000"
   "MODERATION_FLOOD_MESSAGES=10000"
+  # Task limits short enough that a task whose worker host died is delivered again
+  # within the scenario (acks_late: after the visibility timeout, which stays above the
+  # hard limit so a running task is never delivered twice). Production keeps the
+  # defaults (300 s soft, 330 s hard, 360 s visibility; README), which also stay above
+  # the media task's longest retry back-off.
+  "CELERY_TASK_SOFT_TIME_LIMIT=20" "CELERY_TASK_TIME_LIMIT=25"
+  "CELERY_BROKER_VISIBILITY_TIMEOUT=30"
 )
 run_on() { local host=$1; shift; in_ns "$host" env -i "${CLUSTER_ENV[@]}" "$@"; }
 
@@ -199,9 +209,11 @@ run_on client "$PROD_PY" manage.py migrate --noinput -v 0
 run_on client "$PROD_PY" manage.py collectstatic --noinput -v 0
 run_on client "$PROD_PY" manage.py check --deploy --fail-level WARNING
 
+# uvicorn listens on every address of its host (as README's production command): the
+# balancer reaches it on the host's address, the host's own probes on loopback.
 start_app() {
   local host=$1
-  run_on "$host" "$PROD_VENV/bin/uvicorn" config.asgi:application --host "${ADDR[$host]}" \
+  run_on "$host" "$PROD_VENV/bin/uvicorn" config.asgi:application --host 0.0.0.0 \
     --port 8000 --ws websockets-sansio --proxy-headers --forwarded-allow-ips "${ADDR[lb]}" \
     >>"$WORK/$host.log" 2>&1 &
 }
@@ -214,12 +226,11 @@ step "app hosts ${APPS[*]} (uvicorn :8000), the worker host, HAProxy ${ADDR[lb]}
 for host in "${APPS[@]}"; do start_app "$host"; done
 start_worker
 # HAProxy: WebSockets pass through (HTTP/1.1 upgrade, long tunnel timeout). A host is in
-# service while its process accepts connections (a TCP check). Not /healthz: its 503
-# means a backend every host shares is down, which must not take every host out at
-# once, and under load it waits for the process's one sync thread (a busy host would
-# flap out of service; docs/scaling.md). X-Moim-Pin lets the driver place a client on a given
-# host (ignored once that host is down, so the balancer picks another); the response
-# names the host that served it.
+# service while its process answers GET /livez (liveness, answered in front of Django:
+# no backend checks, cheap under load). Not /healthz: its 503 means a backend every
+# host shares is down, which must not take every host out at once (docs/operations.md).
+# X-Moim-Pin lets the driver place a client on a given host (ignored once that host is
+# down, so the balancer picks another); the response names the host that served it.
 cat >"$WORK/haproxy.cfg" <<EOF
 global
     maxconn 4096
@@ -229,6 +240,7 @@ defaults
     timeout client 60s
     timeout server 60s
     timeout tunnel 1h
+    timeout check 2s
     option http-server-close
     option redispatch
     retries 2
@@ -239,6 +251,9 @@ frontend moim
     default_backend apps
 backend apps
     balance roundrobin
+    option httpchk
+    http-check send meth GET uri /livez ver HTTP/1.1 hdr Host ${ADDR[lb]}
+    http-check expect status 200
     default-server check inter 1s fall 2 rise 1
 $(for host in "${APPS[@]}"; do
   echo "    use-server $host if { req.hdr(x-moim-pin) -m str $host }"
@@ -259,7 +274,8 @@ wait_for worker 90 run_on client "$PROD_VENV/bin/celery" -A config inspect ping 
 # The driver calls back into this script for faults: `cluster.sh fault ACTION HOST`.
 cat >"$WORK/fault" <<EOF
 #!/usr/bin/env bash
-# Faults the driver injects (a host dies, a service stops or comes back).
+# Faults the driver injects (a host dies, a service stops or comes back), and a host's
+# own health probe.
 set -euo pipefail
 $(declare -p ADDR CLUSTER_ENV)
 PROD_VENV=$PROD_VENV PG_BIN=$PG_BIN WORK=$WORK
@@ -268,7 +284,7 @@ case "\$1" in
   kill) pids=\$(ip netns pids "mcl-\$2" || true); [ -z "\$pids" ] || kill -9 \$pids ;;
   start-app)
     in_ns "\$2" env -i "\${CLUSTER_ENV[@]}" "\$PROD_VENV/bin/uvicorn" config.asgi:application \\
-      --host "\${ADDR[\$2]}" --port 8000 --ws websockets-sansio --proxy-headers \\
+      --host 0.0.0.0 --port 8000 --ws websockets-sansio --proxy-headers \\
       --forwarded-allow-ips "\${ADDR[lb]}" >>"\$WORK/\$2.log" 2>&1 </dev/null & ;;
   start-worker)
     in_ns worker env -i "\${CLUSTER_ENV[@]}" "\$PROD_VENV/bin/celery" -A config worker -l info \\
@@ -276,6 +292,17 @@ case "\$1" in
   start-redis)
     in_ns "\$2" redis-server --bind "\${ADDR[\$2]}" --port 6379 --protected-mode no --save "" \\
       --appendonly no --dir "\$WORK/\$2" >>"\$WORK/\$2.log" 2>&1 </dev/null & ;;
+  healthz)  # the host's own probe: /healthz on its loopback, which gets the details
+    in_ns "\$2" "\$PROD_VENV/bin/python" - "\${ADDR[\$2]}" <<'PROBE' ;;
+import json, sys, urllib.error, urllib.request
+request = urllib.request.Request("http://127.0.0.1:8000/healthz", headers={"Host": sys.argv[1]})
+try:
+    with urllib.request.urlopen(request, timeout=10) as response:
+        status, body = response.status, response.read()
+except urllib.error.HTTPError as error:
+    status, body = error.code, error.read()
+print(json.dumps({"status": status, "body": json.loads(body or b"null")}))
+PROBE
   *) echo "unknown fault \$1"; exit 2 ;;
 esac
 EOF

@@ -2,8 +2,10 @@
 
 Clients talk to the load balancer only (``--lb``); ``X-Moim-Pin: HOST`` asks HAProxy for
 a given app host (ignored once that host is down), and each response names the host that
-served it. ``--app NAME=URL`` reaches a host directly, for its ``/healthz`` alone.
-``--fault`` is the script that injects faults (kill a host, start a service, run SQL).
+served it. ``--app NAME=URL`` reaches a host directly, for its ``/healthz`` status (from
+this address it tells nothing more, as for any stranger). ``--fault`` is the script that
+injects faults (kill a host, start a service) and runs a host's own health probe (its
+``/healthz`` on loopback, which names what is down), as an operator's on-host check does.
 
 Each member is a reconnecting client as chat.js is: it keeps the highest contiguous
 ``seq`` it has, reconnects with ``?after=`` on a close or a gap, drops what it already has
@@ -329,7 +331,7 @@ class Member:
                 await self._send_frame(client_id, body)
         return client_id
 
-    async def send_and_wait(self, body: str, timeout: float = 30) -> None:
+    async def send_and_wait(self, body: str, timeout: float = 30) -> str:
         client_id = await self.send(body)
         started = time.monotonic()
         resync_at = started + ECHO_RESYNC_SECONDS
@@ -345,6 +347,7 @@ class Member:
                 with contextlib.suppress(Exception):
                     await self.socket.close()
             await asyncio.sleep(0.005)
+        return client_id
 
     async def stop(self):
         self.stopped = True
@@ -381,6 +384,11 @@ class Cluster:
             return Response(error.code, error.headers, error.read())
         except OSError as error:  # the host is down
             return Response(0, {}, json.dumps({"error": str(error)}).encode())
+
+    def host_probe(self, host: str) -> dict:
+        """The host's own ``/healthz`` probe, on its loopback: ``{"status", "body"}``, the
+        body with ``down`` and ``checks`` (the details are for staff and this machine)."""
+        return json.loads(self.fault("healthz", host))
 
     def listening(self, host: str) -> bool:
         """Does the host's process accept connections (it may be up but hung)?"""
@@ -529,8 +537,12 @@ async def main_async(args) -> int:
         for host in hosts
         for i in range(args.clients_per_host)
     ]
+    # A member who reads and never writes (no socket, no send): replica reads are theirs.
+    # Everyone else writes all through the run, so the router rightly sends them to the
+    # primary for DATABASE_REPLICA_READ_PRIMARY_SECONDS after each message.
+    lurker = Person(cluster.lb, f"c_reader_{suffix}", hosts[0])
     t0 = time.perf_counter()
-    for person in people:
+    for person in [*people, lurker]:
         await asyncio.to_thread(person.sign_up)
     owner = people[0]
     room = expect(
@@ -548,7 +560,7 @@ async def main_async(args) -> int:
         what="create room",
     ).json()
     room_id = room["id"]
-    for i, person in enumerate(people[1:], 1):
+    for i, person in enumerate([*people[1:], lurker], 1):
         invite = expect(
             owner.api("POST", f"rooms/{room_id}/invites/", data={}), 201, what="invite"
         ).json()
@@ -561,7 +573,10 @@ async def main_async(args) -> int:
             201,
             what="join",
         )
-    print(f"  setup: {len(people)} people signed up, one room ({time.perf_counter() - t0:.1f} s)")
+    print(
+        f"  setup: {len(people) + 1} people signed up (one only reads), one room "
+        f"({time.perf_counter() - t0:.1f} s)"
+    )
 
     members = [Member(p, room_id, cluster.ws_base) for p in people]
     await asyncio.gather(*(m.start() for m in members))
@@ -664,8 +679,12 @@ async def main_async(args) -> int:
     async def scenario_redis_shard():
         await asyncio.to_thread(cluster.fault, "kill", "redis2")
         down_at = time.perf_counter()
-        statuses, named = [], {}
-        results["scenarios"]["redis_shard"] = {"sends_during_outage": statuses, "healthz": named}
+        statuses, named, remote_views = [], {}, {}
+        results["scenarios"]["redis_shard"] = {
+            "sends_during_outage": statuses,
+            "healthz": named,
+            "healthz_from_elsewhere": remote_views,
+        }
         try:
             for i, host in enumerate(hosts):
                 response = await asyncio.to_thread(
@@ -680,10 +699,13 @@ async def main_async(args) -> int:
                 )
                 statuses.append(response.status)
             for host in hosts:
-                health = await asyncio.to_thread(cluster.health, host)
-                body = health.json()
+                probe = await asyncio.to_thread(cluster.host_probe, host)
+                body = probe["body"] or {}
                 error = (body.get("checks", {}).get("channel_layer") or {}).get("error", "")
-                named[host] = {"status": health.status, "down": body.get("down"), "error": error}
+                named[host] = {"status": probe["status"], "down": body.get("down"), "error": error}
+                # From another machine the same endpoint tells only the status.
+                remote = await asyncio.to_thread(cluster.health, host)
+                remote_views[host] = {"status": remote.status, "body": remote.json()}
             if any(s != 201 for s in statuses):
                 raise ScenarioFailure(
                     f"sends during the shard outage answered {statuses} (want 201)"
@@ -693,6 +715,11 @@ async def main_async(args) -> int:
                     raise ScenarioFailure(f"{host} /healthz during the shard outage: {report}")
                 if "10.77.0.22" not in report["error"]:
                     raise ScenarioFailure(f"{host} /healthz does not name the shard: {report}")
+            for host, remote in remote_views.items():
+                if remote != {"status": 503, "body": {"status": "unavailable"}}:
+                    raise ScenarioFailure(
+                        f"{host} /healthz tells another machine more than its status: {remote}"
+                    )
         finally:
             await asyncio.to_thread(cluster.fault, "start-redis", "redis2")
         await asyncio.gather(*(cluster.wait_healthy(h, 30) for h in hosts))
@@ -703,6 +730,7 @@ async def main_async(args) -> int:
         shard = {
             "sends_during_outage": statuses,
             "healthz": named,
+            "healthz_from_elsewhere": remote_views,
             "echo_resyncs": sum(m.echo_resyncs for m in members),
             "outage_seconds": round(back_at - down_at, 2),
             "seconds_from_back_to_converged": round(time.perf_counter() - back_at, 2),
@@ -713,7 +741,8 @@ async def main_async(args) -> int:
         results["scenarios"]["redis_shard"] = shard
         print(
             f"  3 stopped Redis shard 1: {len(statuses)} sends answered {sorted(set(statuses))}; "
-            f"/healthz 503 on every host naming {named[hosts[0]]['error'][:60]!r}; after it came "
+            f"/healthz 503 on every host, its on-host probe naming "
+            f"{named[hosts[0]]['error'][:60]!r} (elsewhere: the status alone); after it came "
             f"back every member resynced in {shard['seconds_from_back_to_converged']} s, "
             f"nothing lost",
             flush=True,
@@ -721,12 +750,15 @@ async def main_async(args) -> int:
 
     # --- 4. replica lag: nobody misses their own message --------------------------------------
     async def scenario_replica_lag():
-        lag = await _replica_lag(cluster, people, hosts, room_id, args.clients_per_host)
+        lag = await _replica_lag(
+            cluster, people, members, lurker, hosts, room_id, args.clients_per_host
+        )
         results["scenarios"]["replica_lag"] = lag
         print(
-            f"  4 replica replay paused: {lag['writers']} writers each read their own message "
-            f"right after sending ({lag['own_message_missing']} missing); a non-writer's read "
-            f"was stale ({lag['stale_for_non_writer']}: the replica served it); replica "
+            f"  4 replica replay paused: {lag['writers']} REST and {lag['socket_writers']} "
+            f"socket writers each read their own message on another host right after "
+            f"sending ({lag['own_message_missing']} missing); a member who never wrote read "
+            f"the replica ({lag['stale_for_non_writer']} reads without the new messages); "
             f"caught up {lag['catch_up_ms']:.0f} ms after resume; normal lag p50 "
             f"{lag['normal_lag_ms_p50']} ms",
             flush=True,
@@ -821,17 +853,27 @@ def figures_markdown(results: dict) -> str:
     )
     r = sc.get("redis_shard", {})
     health = next(iter(r.get("healthz", {}).values()), {})
+    remote = next(iter(r.get("healthz_from_elsewhere", {}).values()), {})
     rows.append(
         f"| 3. stop Redis shard 1 | {verdict('redis_shard')} | sends during the outage: "
-        f"{r.get('sends_during_outage')}; /healthz {health.get('status')} down "
-        f"{health.get('down')}: {health.get('error', '')[:90]} |"
+        f"{r.get('sends_during_outage')}; /healthz on each host's loopback "
+        f"{health.get('status')} down {health.get('down')}: {health.get('error', '')[:90]}; "
+        f"from another machine {remote.get('status')} {remote.get('body')}"
+        + (
+            f"; every member converged {r['seconds_from_back_to_converged']} s after the "
+            "shard came back, nothing lost"
+            if "seconds_from_back_to_converged" in r
+            else ""
+        )
+        + " |"
     )
     lag = sc.get("replica_lag", {})
     rows.append(
         f"| 4. pause replay on the replica | {verdict('replica_lag')} | "
         + (
-            f"{lag['writers']} writers read their own message ({lag['own_message_missing']} "
-            f"missing); a non-writer's read stale {lag['stale_for_non_writer']}; caught up "
+            f"{lag['writers']} REST and {lag['socket_writers']} socket writers read their own "
+            f"message on another host ({lag['own_message_missing']} missing); a member who "
+            f"never wrote read the replica, stale {lag['stale_for_non_writer']}; caught up "
             f"{lag['catch_up_ms']} ms after resume; normal lag p50 {lag['normal_lag_ms_p50']} "
             f"ms, max {lag['normal_lag_ms_max']} ms |"
             if lag
@@ -843,7 +885,8 @@ def figures_markdown(results: dict) -> str:
         f"| 5. kill -9 the worker host mid-upload, restart it | {verdict('worker_restart')} | "
         + (
             f"{w['upload_bytes']} B photo, {w['state_at_kill']} at the kill, "
-            f"{w['final_state']} {w['seconds_to_final']} s later |"
+            f"{w['final_state']} {w['seconds_to_final']} s later (delivered again after the "
+            "broker's visibility timeout) |"
             if w
             else " |"
         )
@@ -867,7 +910,8 @@ def write_doc(path: str, results: dict) -> None:
     _old, tail = rest.split(DOC_END, 1)
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     block = (
-        f"{DOC_START}\nLatest `make cluster-test` run ({stamp}):\n\n{figures_markdown(results)}\n"
+        f"{DOC_START}\nLatest `make cluster-test` run ({stamp}; the scenarios took "
+        f"{results.get('total_seconds')} s):\n\n{figures_markdown(results)}\n"
     )
     with open(path, "w", encoding="utf-8") as doc:
         doc.write(head + block + DOC_END + tail)
@@ -878,8 +922,10 @@ async def _send_series(member: Member, count: int, tag: str):
         await member.send_and_wait(f"{member.name} {tag} #{i}", timeout=CONVERGE_TIMEOUT)
 
 
-async def _replica_lag(cluster, people, hosts, room_id, per_host) -> dict:
-    reader = people[-1]
+async def _replica_lag(cluster, people, members, lurker, hosts, room_id, per_host) -> dict:
+    """Replay paused on the replica: whoever just wrote (over REST: the signed cookie and
+    the user's mark; over the socket: the user's mark alone) reads their own message on
+    another host; the member who never writes reads the replica (stale, as it should)."""
 
     def newest(person: Person, pin: str) -> list[str]:
         page = expect(
@@ -913,35 +959,50 @@ async def _replica_lag(cluster, people, hosts, room_id, per_host) -> dict:
             await asyncio.sleep(0.0005)
         lags.append((time.perf_counter() - t0) * 1000)
     replica.execute("SELECT pg_wal_replay_pause()")
-    missing, writers, stale = 0, 0, 0
+    missing, writers, socket_writers, stale, lurker_reads = 0, 0, 0, 0, 0
     try:
         for i, host in enumerate(hosts):
+            # Over REST through one host, the next read through another.
             writer = people[i * per_host]
-            client_id = await asyncio.to_thread(send, writer, host, f"own write via {host}")
-            writers += 1
-            # The next read through the balancer, on another host than the write.
             other = hosts[(i + 1) % len(hosts)]
-            if client_id not in await asyncio.to_thread(newest, writer, other):
+            rest_id = await asyncio.to_thread(send, writer, host, f"own write via {host}")
+            writers += 1
+            if rest_id not in await asyncio.to_thread(newest, writer, other):
                 missing += 1
-            if client_id not in await asyncio.to_thread(newest, reader, other):
+            # Over the socket (no cookie comes back), then a read on a host the socket is
+            # not on.
+            member = members[i * per_host + (1 if per_host > 1 else 0)]
+            socket_id = await member.send_and_wait(f"own socket write {i}")
+            socket_writers += 1
+            elsewhere = next(h for h in hosts[i:] + hosts[:i] if h != member.hosts[-1])
+            if socket_id not in await asyncio.to_thread(newest, member.person, elsewhere):
+                missing += 1
+            # The member who never writes, on every host: the replica, without either.
+            seen = await asyncio.to_thread(newest, lurker, other)
+            lurker_reads += 1
+            if rest_id not in seen and socket_id not in seen:
                 stale += 1
     finally:
         resumed = time.perf_counter()
         replica.execute("SELECT pg_wal_replay_resume()")
-    while client_id not in await asyncio.to_thread(newest, reader, hosts[0]):
+    while socket_id not in await asyncio.to_thread(newest, lurker, hosts[0]):
         if time.perf_counter() - resumed > 30:
             raise ScenarioFailure("the replica did not catch up within 30 s of resuming")
         await asyncio.sleep(0.01)
     catch_up_ms = (time.perf_counter() - resumed) * 1000
     if missing:
         raise ScenarioFailure(f"{missing} writers did not see their own message (replica lag)")
-    if not stale:
-        raise ScenarioFailure("a non-writer read fresh data with replay paused: no replica reads?")
+    if stale != lurker_reads:
+        raise ScenarioFailure(
+            f"a member who never wrote saw messages the paused replica does not have in "
+            f"{lurker_reads - stale} of {lurker_reads} reads: those hosts read the primary"
+        )
     lags.sort()
     return {
         "writers": writers,
+        "socket_writers": socket_writers,
         "own_message_missing": missing,
-        "stale_for_non_writer": f"{stale}/{writers}",
+        "stale_for_non_writer": f"{stale}/{lurker_reads}",
         "catch_up_ms": round(catch_up_ms, 1),
         "normal_lag_ms_p50": round(statistics.median(lags), 1),
         "normal_lag_ms_max": round(lags[-1], 1),
