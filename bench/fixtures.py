@@ -27,7 +27,7 @@ def bench_users(count: int) -> list[User]:
             Profile(
                 user=user,
                 handle=user.username,
-                handle_key=handle_key(user.username),
+                handle_key=handle_key(handle=user.username),
                 display_name=user.username,
             )
             for user in users

@@ -81,7 +81,7 @@ class TransferAdmin(ReadOnlyAdmin):
 
     def has_reverse_permission(self, request) -> bool:
         # The action is offered only where the service would allow it.
-        return services.may_reverse_any_transfer(request.user)
+        return services.may_reverse_any_transfer(user=request.user)
 
     @admin.action(description=_("Refund (post a reversal)"), permissions=["reverse"])
     def refund(self, request, queryset):

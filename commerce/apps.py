@@ -17,7 +17,7 @@ class CommerceConfig(AppConfig):
         from commerce.services.rooms import check_room_entry_allowed
         from community.rooms.services import register_entry_check
 
-        register_entry_check(check_room_entry_allowed)
+        register_entry_check(check=check_room_entry_allowed)
         # Account export and deletion registries (profiles), when they are installed.
         try:
             from profiles.deletion import register_deletion_hook

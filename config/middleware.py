@@ -8,7 +8,7 @@ from config.api.errors import API_PREFIX, error_body
 
 NUL = "\x00"
 # Multipart bodies are left to the views: parsing them here would pick the upload
-# handlers before a view sets its size limit (community/api/media.py). Their text
+# handlers before a view sets its size limit (community/media/api/views.py). Their text
 # fields go through Django forms or DRF serializers, which refuse NUL themselves.
 _FORM_TYPE = "application/x-www-form-urlencoded"
 

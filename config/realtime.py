@@ -42,7 +42,7 @@ def broadcast_on_commit(group: str, *events: dict[str, Any]) -> None:
 
 
 # Broadcasts that could not be handed to the channel layer, in this process. Nothing is
-# lost: consumers fill seq gaps from the database (community/consumers.py), and every
+# lost: consumers fill seq gaps from the database (community/chat/consumers.py), and every
 # socket of a process whose layer failed is closed with 1013 and resyncs.
 BROADCAST_FAILURES = 0
 broadcast_logger = logging.getLogger("moim.realtime.broadcast")

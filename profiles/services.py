@@ -44,7 +44,7 @@ USERNAME_RE = re.compile(r"^[\w.@+-]{3,150}$")
 HANDLE_RE = re.compile(r"^[^\W][\w.]{1,29}$")
 
 
-def handle_key(handle: str) -> str:
+def handle_key(*, handle: str) -> str:
     return lookalike_key(handle)
 
 
@@ -62,7 +62,7 @@ def _mixes_confusable_scripts(text: str) -> bool:
     return len(scripts) > 1
 
 
-def validate_handle(handle: str, *, exclude_profile_id: int | None = None) -> str:
+def validate_handle(*, handle: str, exclude_profile_id: int | None = None) -> str:
     # NFC first: keyboards that send decomposed text (e + combining accent, conjoining
     # Hangul jamo) would otherwise fail the letters-only pattern.
     handle = unicodedata.normalize("NFC", handle.strip().lstrip("@"))
@@ -70,7 +70,7 @@ def validate_handle(handle: str, *, exclude_profile_id: int | None = None) -> st
         raise ValidationError(
             {"handle": _("Do not mix Latin, Cyrillic and Greek letters in one handle.")}
         )
-    if not HANDLE_RE.fullmatch(handle) or len(handle_key(handle)) > 30:
+    if not HANDLE_RE.fullmatch(handle) or len(handle_key(handle=handle)) > 30:
         raise ValidationError(
             {
                 "handle": _(
@@ -78,7 +78,7 @@ def validate_handle(handle: str, *, exclude_profile_id: int | None = None) -> st
                 )
             }
         )
-    taken = Profile.objects.filter(handle_key=handle_key(handle))
+    taken = Profile.objects.filter(handle_key=handle_key(handle=handle))
     if exclude_profile_id:
         taken = taken.exclude(pk=exclude_profile_id)
     if taken.exists():
@@ -93,7 +93,7 @@ def _free_handle(base: str) -> str:
     if not base[0].isalnum():
         base = "u" + base
     candidate, n = base, 1
-    while Profile.objects.filter(handle_key=handle_key(candidate)).exists():
+    while Profile.objects.filter(handle_key=handle_key(handle=candidate)).exists():
         n += 1
         candidate = f"{base}{n}"
     return candidate
@@ -138,7 +138,7 @@ def register_user(
         Profile.objects.create(
             user=user,
             handle=handle,
-            handle_key=handle_key(handle),
+            handle_key=handle_key(handle=handle),
             display_name=(display_name or username)[:50],
         )
         if interest_slugs:
@@ -191,7 +191,7 @@ def log_out_everywhere(*, user: User) -> None:
     _credentials_changed(user)
     # The per-user socket (/ws/me/) and every room socket of the user close with 4401.
     revoked = {"type": "session.revoked"}
-    broadcast_on_commit(user_group(user.pk), revoked)
+    broadcast_on_commit(user_group(user_id=user.pk), revoked)
     broadcast_on_commit(blocks_group_name(user.pk), revoked)
 
 
@@ -246,8 +246,8 @@ def update_profile(
 
     if handle is not None and handle.strip().lstrip("@") != profile.handle:
         try:
-            profile.handle = validate_handle(handle, exclude_profile_id=profile.pk)
-            profile.handle_key = handle_key(profile.handle)
+            profile.handle = validate_handle(handle=handle, exclude_profile_id=profile.pk)
+            profile.handle_key = handle_key(handle=profile.handle)
             profile_fields += ["handle", "handle_key"]
         except ValidationError as exc:
             errors.update(exc.message_dict)

@@ -59,7 +59,7 @@ def request_fingerprint(*, scope: str, params: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def validate_key(key: str | None) -> str:
+def validate_key(*, key: str | None) -> str:
     key = (key or "").strip()
     if not key:
         raise DomainError(
@@ -166,7 +166,7 @@ def run_idempotent(
     """Run ``operation`` (returning ``(status, body)``) at most once per user and key."""
     return _run_once(
         user_id=user_id,
-        key=validate_key(key),
+        key=validate_key(key=key),
         scope=scope,
         fingerprint=request_fingerprint(scope=scope, params=params),
         operation=operation,

@@ -70,7 +70,7 @@ def atomic_with_retry(func: Callable) -> Callable:
     return wrapper
 
 
-def check_may_move_money(user) -> None:
+def check_may_move_money(*, user) -> None:
     """A suspended account cannot pay, tip or withdraw until its suspension ends."""
     until = getattr(user, "suspended_until", None)
     if until is not None and until > timezone.now():
@@ -139,7 +139,7 @@ class LegSpec:
     counterparty: str = ""
 
 
-def check_legs_balance(legs: Iterable[LegSpec]) -> None:
+def check_legs_balance(*, legs: Iterable[LegSpec]) -> None:
     """Legs must be non-zero, in their account's currency, and sum to zero per currency.
 
     PostgreSQL checks the sum again with a deferred constraint trigger at commit.
@@ -318,7 +318,7 @@ def write_transfer(
     guarded UPDATEs, the legs' INSERT and the commit.
     """
     _require_transaction()
-    check_legs_balance(legs)
+    check_legs_balance(legs=legs)
     transfer = Transfer.objects.create(
         kind=kind,
         phase=Transfer.Phase.PENDING if pending else Transfer.Phase.POSTED,

@@ -75,7 +75,7 @@ def mature_all_earnings() -> int:
 @atomic_with_retry
 def request_payout(*, user: User, amount: int, currency: str) -> PayoutRequest:
     """Hold ``amount`` of available earnings until staff approve or reject the payout."""
-    check_may_move_money(user)
+    check_may_move_money(user=user)
     amount = validate_amount(amount)
     currency = validate_currency(currency)
     available = get_user_account(
@@ -176,7 +176,7 @@ def expire_pending_transfer(*, pending_id: int) -> bool:
     return True
 
 
-def expired_pending_ids(limit: int = 500) -> list[int]:
+def expired_pending_ids(*, limit: int = 500) -> list[int]:
     return list(
         Transfer.objects.filter(
             Q(phase=Transfer.Phase.PENDING),

@@ -18,14 +18,14 @@ from profiles.models import User
 REVERSE_PERMISSION = "commerce.reverse_transfer"
 
 
-def may_reverse_any_transfer(user: User) -> bool:
+def may_reverse_any_transfer(*, user: User) -> bool:
     """Staff holding ``commerce.reverse_transfer`` (superusers hold every permission)."""
     return bool(user.is_active and user.is_staff and user.has_perm(REVERSE_PERMISSION))
 
 
 def authorize_reversal(*, actor: User, transfer_id: int) -> None:
     """Raise unless ``actor`` may reverse the transfer (the one authorisation check)."""
-    if may_reverse_any_transfer(actor):
+    if may_reverse_any_transfer(user=actor):
         return
     # A creator refunds a tip they received; other people's transfers are not even
     # confirmed to exist (the same answer as a missing one).

@@ -96,7 +96,7 @@ def _charge(*, payer_id: int, room: Room, price: RoomPrice) -> Transfer:
 @atomic_with_retry
 def purchase_room_access(*, user: User, room_id: int) -> RoomAccess:
     """Pay a room's price; a current access is returned as it is (never charged twice)."""
-    check_may_move_money(user)
+    check_may_move_money(user=user)
     room = Room.objects.filter(pk=room_id).first()
     price = RoomPrice.objects.filter(room_id=room_id, is_active=True).first()
     if room is None or price is None:
@@ -198,7 +198,7 @@ def renew_room_access(*, access_id: int) -> str:
     return "renewed"
 
 
-def due_renewal_ids(limit: int = 500) -> list[int]:
+def due_renewal_ids(*, limit: int = 500) -> list[int]:
     return list(
         RoomAccess.objects.filter(renews=True, paid_until__lte=timezone.now())
         .order_by("paid_until")

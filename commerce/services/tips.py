@@ -95,7 +95,7 @@ def send_tip(
     message_id: int | None = None,
     recipient_handle: str | None = None,
 ) -> tuple[Tip, Recipient]:
-    check_may_move_money(sender)
+    check_may_move_money(user=sender)
     amount = validate_amount(amount)
     currency = validate_currency(currency)
     if (message_id is None) == (not recipient_handle):

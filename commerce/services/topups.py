@@ -63,7 +63,7 @@ def create_topup(
     *, user: User, amount: int, currency: str, provider_name: str | None = None
 ) -> TopUp:
     """Start a top-up; the sandbox confirms at once, so the wallet is credited on return."""
-    check_may_move_money(user)
+    check_may_move_money(user=user)
     currency = validate_currency(currency)
     amount = validate_topup_amount(amount, currency)
     provider = get_provider(provider_name)

@@ -89,7 +89,7 @@ def _clean_client_id(client_id: str | None) -> str:
     return client_id
 
 
-def ensure_can_post(membership: Membership, room: Room) -> None:
+def ensure_can_post(*, membership: Membership, room: Room) -> None:
     """Raise unless ``membership`` (freshly read) may write in ``room`` right now."""
     if membership.state == Membership.State.BANNED:
         raise PermissionDeniedError(_("You are banned from this room."), code="banned")
@@ -226,7 +226,7 @@ def screen_send(*, membership: Membership, body: str):
         membership = _fresh_membership(room=room, user_id=membership.user_id)
     # else: the socket and the REST view read it with its room and user for this very
     # send (``membership_for_user`` / ``active_membership``); the lock re-reads it anyway.
-    ensure_can_post(membership, membership.room)
+    ensure_can_post(membership=membership, room=membership.room)
     return screen_message(
         room=membership.room, membership=membership, body=_clean_body(body, required=False)
     )
@@ -283,7 +283,7 @@ def _check_send_message_locked(
         existing = Message.objects.filter(author=membership, client_id=client_id).first()
         if existing is not None:
             return SentMessage(message=existing, created=False)
-    ensure_can_post(membership, room)
+    ensure_can_post(membership=membership, room=room)
     reply_to = None
     if reply_to_id is not None:
         reply_to = (
@@ -380,7 +380,7 @@ def edit_message(*, user_id: int, message_id: int, body: str) -> Message:
     body = _clean_body(body)
     message, room = _load_message_for_update(message_id)
     membership = _fresh_membership(room=room, user_id=user_id)
-    ensure_can_post(membership, room)
+    ensure_can_post(membership=membership, room=room)
     if message.author_id != membership.pk:
         raise PermissionDeniedError(_("Only the author can edit a message."))
     if message.is_deleted:
@@ -565,7 +565,7 @@ def send_media_message(
                 held = filtered_error(
                     membership=membership, body=body, verdict=verdict, media=asset
                 )
-            media_services.queue_processing(asset.pk)
+            media_services.queue_processing(asset_id=asset.pk)
     except _DuplicateSend as duplicate:
         media_services.media_storage().delete(asset.original_name)
         return duplicate.sent
@@ -613,7 +613,7 @@ def send_uploaded_media_message(
                     % {"reason": asset.failure_reason},
                     fields={"media_id": [asset.failure_reason]},
                 )
-            media_services.bind_to_room(asset, room)
+            media_services.bind_to_room(asset=asset, room=room)
             if not verdict.allowed:  # held: the hosts review it with its file
                 held = filtered_error(
                     membership=membership, body=body, verdict=verdict, media=asset

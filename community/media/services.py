@@ -145,14 +145,14 @@ def create_media_asset(
     try:
         with transaction.atomic():
             asset.save()
-            queue_processing(asset.pk)
+            queue_processing(asset_id=asset.pk)
     except Exception:
         media_storage().delete(asset.original_name)
         raise
     return asset
 
 
-def queue_processing(asset_id: int) -> None:
+def queue_processing(*, asset_id: int) -> None:
     """Process the asset in a worker once this transaction commits."""
     # Imported here: the task module imports this one (the task calls back into it).
     from community.media import tasks
@@ -442,7 +442,7 @@ def sweep_media_assets() -> dict[str, int]:
             failed += 1
         else:
             with transaction.atomic():
-                queue_processing(asset_id)
+                queue_processing(asset_id=asset_id)
             requeued += 1
     unused_before = now - timedelta(hours=settings.MEDIA_UNUSED_UPLOAD_HOURS)
     for asset_id in unused_upload_ids(before=unused_before):
@@ -486,7 +486,7 @@ def _check_image_asset(*, user: User, asset_id: int) -> MediaAsset:
     return asset
 
 
-def bind_to_room(asset: MediaAsset, room: Room) -> None:
+def bind_to_room(*, asset: MediaAsset, room: Room) -> None:
     """Make ``asset`` one room's (a private room's rules then apply to it). An image
     already on a profile or status post stays there: binding it would hide it from
     everyone else, and one file in both places would tie an open profile to its owner."""
@@ -539,7 +539,7 @@ def use_media_asset(
                 raise PermissionDeniedError(_("Only the room's hosts can change its cover."))
             holder, field = room, "cover_media"
         asset = _check_image_asset(user=user, asset_id=asset_id)
-        bind_to_room(asset, room)
+        bind_to_room(asset=asset, room=room)
     elif target == MediaUse.STATUS_POST:
         holder = StatusPost.objects.select_for_update().filter(pk=target_id, author=user).first()
         if holder is None:

@@ -73,7 +73,7 @@ SLOW_MODE_MAX_SECONDS = 3600
 # --- shared helpers -----------------------------------------------------------------
 
 
-def is_site_moderator(user) -> bool:
+def is_site_moderator(*, user) -> bool:
     """Superusers and members of the ``moderators`` group (who can act on cases)."""
     return bool(
         user.is_authenticated
@@ -123,7 +123,7 @@ def _lock_room(room_id: int) -> Room:
 
 def _authorise_host(*, actor: User, room: Room) -> Membership | None:
     """The actor's host membership, or None for a site moderator; raise otherwise."""
-    if is_site_moderator(actor):
+    if is_site_moderator(user=actor):
         return None
     membership = Membership.objects.filter(
         room=room, user=actor, state=Membership.State.ACTIVE
@@ -588,7 +588,7 @@ def check_case_action(
     *, moderator: User, case_id: int, action: str, note: str, minutes=None
 ) -> ModerationCase:
     """Apply one desk action to a case; the audit entry commits with the action."""
-    if not is_site_moderator(moderator):
+    if not is_site_moderator(user=moderator):
         raise PermissionDeniedError(_("Only moderators can act on cases."))
     case = ModerationCase.objects.select_for_update().filter(pk=case_id).first()
     if case is None:
@@ -948,7 +948,7 @@ def check_review_held_message(*, actor: User, room_id: int, held_id: int, approv
         held.reviewed_at = timezone.now()
         if approve:
             try:
-                held.message = send_held_message(held)
+                held.message = send_held_message(held=held)
             except PermissionDeniedError as exc:
                 # The author was muted, removed or suspended since: nothing to send.
                 raise ConflictError(
@@ -975,7 +975,7 @@ def check_review_held_message(*, actor: User, room_id: int, held_id: int, approv
     return held
 
 
-def send_held_message(held: HeldMessage) -> Message:
+def send_held_message(*, held: HeldMessage) -> Message:
     """Send an approved held message through the chat send path (filters skipped),
     with its image or video when it had one."""
 

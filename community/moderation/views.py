@@ -54,7 +54,7 @@ def _host_room_or_404(request, room_id: int) -> Room:
     """Hosts and site moderators only; others get a 404 so the page's existence leaks nothing."""
     room = get_object_or_404(Room, pk=room_id)
     if not (
-        services.is_site_moderator(request.user)
+        services.is_site_moderator(user=request.user)
         or selectors.host_membership(room=room, user=request.user)
     ):
         raise Http404

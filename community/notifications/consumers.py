@@ -59,7 +59,9 @@ class MeConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
         self.user_id = user.pk
         self.memberships = await database_sync_to_async(_memberships)(self.user_id)
         self.my_membership_ids = set(self.memberships.values())
-        groups = [user_group(self.user_id)] + [f"room.{room_id}" for room_id in self.memberships]
+        groups = [user_group(user_id=self.user_id)] + [
+            f"room.{room_id}" for room_id in self.memberships
+        ]
         try:
             for group in groups:
                 await self.channel_layer.group_add(group, self.channel_name)

@@ -65,7 +65,7 @@ NICKNAME_MAX_LENGTH = Membership._meta.get_field("nickname").max_length
 ROOM_KINDS = {Kind.MENTION, Kind.REPLY, Kind.REACTION}
 
 
-def user_group(user_id: int) -> str:
+def user_group(*, user_id: int) -> str:
     return f"user.{user_id}"
 
 
@@ -78,7 +78,7 @@ def _is_boundary(char: str) -> bool:
     return char.isspace() or unicodedata.category(char)[0] in "PSZ"
 
 
-def mention_candidates(body: str) -> list[tuple[int, list[str]]]:
+def mention_candidates(*, body: str) -> list[tuple[int, list[str]]]:
     """For every ``@`` that starts a word: the texts after it that could be a nickname
     (nicknames may contain spaces, so every prefix ending at a word boundary)."""
     found = []
@@ -108,7 +108,7 @@ def resolve_mentions(*, room_id: int, body: str, author_id: int | None) -> list[
     name: an open profile must not be reachable by its main name. The longest nickname
     wins at each ``@``; the author is never mentioned.
     """
-    candidates = mention_candidates(body)
+    candidates = mention_candidates(body=body)
     if not candidates:
         return []
     options = list(dict.fromkeys(option for _start, found in candidates for option in found))[
@@ -255,7 +255,7 @@ def _broadcast(notification: Notification, event_type: str) -> None:
     with translation.override(locale or translation.get_language() or settings.LANGUAGE_CODE):
         payload = notification_payload(notification)
     broadcast_on_commit(
-        user_group(notification.recipient_id),
+        user_group(user_id=notification.recipient_id),
         {"type": event_type, "notification": payload},
         {"type": "unread.updated", **counts},
     )
@@ -264,7 +264,7 @@ def _broadcast(notification: Notification, event_type: str) -> None:
 def broadcast_unread(*, user_id: int) -> None:
     """Send the user's current unread totals to their ``/ws/me/`` sockets (after commit)."""
     broadcast_on_commit(
-        user_group(user_id), {"type": "unread.updated", **unread_counts(user_id=user_id)}
+        user_group(user_id=user_id), {"type": "unread.updated", **unread_counts(user_id=user_id)}
     )
 
 
@@ -537,7 +537,7 @@ def withdraw_message_notifications(*, message: Message) -> None:
         by_recipient.setdefault(recipient_id, []).append(pk)
     for recipient_id, ids in sorted(by_recipient.items()):
         broadcast_on_commit(
-            user_group(recipient_id),
+            user_group(user_id=recipient_id),
             {"type": "notification.deleted", "ids": sorted(ids)},
             {"type": "unread.updated", **unread_counts(user_id=recipient_id)},
         )

@@ -1,6 +1,6 @@
 """Reads for reactions: per-page summaries, "who reacted", and who may see or react.
 
-Counts come from the denormalised :class:`~community.models.ReactionCount` rows rather
+Counts come from the denormalised :class:`~community.reactions.models.ReactionCount` rows rather
 than from one ``GROUP BY`` over the reactions per page. A page of 50 messages in a busy
 room would otherwise scan every reaction row of those messages (thousands, on a popular
 announcement) on every history load and every room-card list; the counter rows are

@@ -51,7 +51,7 @@ _TARGET_MODELS = {
 }
 
 
-def validated_emoji(raw: object) -> str:
+def validated_emoji(*, raw: object) -> str:
     emoji = normalise_emoji(raw)
     if emoji is None:
         raise DomainError(
@@ -83,7 +83,7 @@ def check_add_reaction(
     Returns the target's summary as the user now sees it, read after the commit so the
     hot counter row is not held locked while it is read.
     """
-    emoji = validated_emoji(emoji)
+    emoji = validated_emoji(raw=emoji)
     with transaction.atomic():
         target = resolve_target(target_type, target_id)
         membership = _lock_reactor(target=target, user=user, adding=True)
@@ -123,7 +123,7 @@ def check_remove_reaction(
 
     Muted members and blocked users may still take their own reactions back.
     """
-    emoji = validated_emoji(emoji)
+    emoji = validated_emoji(raw=emoji)
     with transaction.atomic():
         target = resolve_target(target_type, target_id)
         membership = _lock_reactor(target=target, user=user, adding=False)

@@ -49,7 +49,7 @@ from profiles.text import fold
 TRENDING_HALF_LIFE_HOURS = 6
 TRENDING_BUCKET_HOURS = (1, 3, 6, 12, 24, 48)
 JOIN_WEIGHT = 3.0
-# A room "like" (any reaction on the room itself, see community/selectors/reactions.py).
+# A room "like" (any reaction on the room itself, see community/reactions/selectors.py).
 LIKE_WEIGHT = 2.0
 NEW_ROOM_BOOST = 2.0
 SIZE_DAMPING = 8  # added to the member count before the square root

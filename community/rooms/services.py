@@ -61,7 +61,7 @@ LANGUAGE_CODES = {code for code, _name in settings.LANGUAGES}
 _ENTRY_CHECKS: list[Callable[..., None]] = []
 
 
-def register_entry_check(check: Callable[..., None]) -> None:
+def register_entry_check(*, check: Callable[..., None]) -> None:
     """Add ``check(*, room, user)`` to every join and every approved join request."""
     if check not in _ENTRY_CHECKS:
         _ENTRY_CHECKS.append(check)
@@ -72,7 +72,7 @@ def _check_entry(*, room: Room, user: User) -> None:
         check(room=room, user=user)
 
 
-def normalise_hashtags(labels: list[str]) -> list[tuple[str, str]]:
+def normalise_hashtags(*, labels: list[str]) -> list[tuple[str, str]]:
     """(key, label) pairs, deduplicated by look-alike key, '#' stripped."""
     seen: dict[str, str] = {}
     for raw in labels:
@@ -83,7 +83,7 @@ def normalise_hashtags(labels: list[str]) -> list[tuple[str, str]]:
     return list(seen.items())
 
 
-def build_search_text(room: Room) -> str:
+def build_search_text(*, room: Room) -> str:
     """The folded text search matches: title, description, hashtags and interest names."""
     parts = [room.title, room.description]
     parts += [f"#{tag.label}" for tag in room.hashtags.all()]
@@ -171,7 +171,7 @@ def _set_interests(room: Room, interests: list[Interest]) -> None:
 
 
 def _set_hashtags(room: Room, labels: list[str]) -> None:
-    tags = normalise_hashtags(labels)[:MAX_HASHTAGS_PER_ROOM]
+    tags = normalise_hashtags(labels=labels)[:MAX_HASHTAGS_PER_ROOM]
     if tags:
         Hashtag.objects.bulk_create(
             [Hashtag(key=key, label=label) for key, label in tags], ignore_conflicts=True
@@ -180,7 +180,7 @@ def _set_hashtags(room: Room, labels: list[str]) -> None:
 
 
 def _refresh_search_text(room: Room) -> None:
-    room.search_text = build_search_text(room)
+    room.search_text = build_search_text(room=room)
     room.save(update_fields=["search_text"])
 
 
@@ -221,7 +221,7 @@ def _broadcast_member(event_type: str, membership: Membership) -> None:
 def _broadcast_room_joined(membership: Membership) -> None:
     """Tell the member's own ``/ws/me/`` sockets to follow the room they just joined."""
     broadcast_on_commit(
-        user_group(membership.user_id),
+        user_group(user_id=membership.user_id),
         {"type": "rooms.joined", "room_id": membership.room_id, "membership_id": membership.pk},
     )
 

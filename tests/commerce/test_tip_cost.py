@@ -54,7 +54,7 @@ def test_a_tip_sends_the_notification_then_the_unread_totals(
     fund(fan, 10_000)
     layer = get_channel_layer()
     channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(user_group(creator.pk), channel)
+    async_to_sync(layer.group_add)(user_group(user_id=creator.pk), channel)
     with django_capture_on_commit_callbacks(execute=True):
         send_tip(sender=fan, amount=100, currency="KRW", recipient_handle=creator.profile.handle)
     first = async_to_sync(layer.receive)(channel)["event"]

@@ -282,7 +282,7 @@ def test_discover_page_query_count_is_fixed(
     viewer = make_user()
     _populate(make_room, make_user, make_member, interests, count, viewer)
     client.force_login(viewer)
-    # + 4 at most for the room cards' likes (community/selectors/reactions.py).
+    # + 4 at most for the room cards' likes (community/reactions/selectors.py).
     with django_assert_max_num_queries(14 + 4):
         response = client.get("/")
     assert response.status_code == 200
@@ -304,7 +304,7 @@ def test_room_list_api_query_count_is_fixed(
     viewer = make_user()
     _populate(make_room, make_user, make_member, interests, count, viewer)
     client = client_for(viewer)
-    # + 4 at most for the rooms' likes (community/selectors/reactions.py).
+    # + 4 at most for the rooms' likes (community/reactions/selectors.py).
     with django_assert_max_num_queries(6 + 4):
         response = client.get(url)
     assert response.status_code == 200
@@ -318,7 +318,7 @@ def test_search_page_query_count_is_fixed(
     viewer = make_user()
     _populate(make_room, make_user, make_member, interests, count, viewer)
     client.force_login(viewer)
-    # + 4 at most for the room cards' likes (community/selectors/reactions.py).
+    # + 4 at most for the room cards' likes (community/reactions/selectors.py).
     with django_assert_max_num_queries(9 + 4):
         response = client.get("/rooms/", {"q": "room"})
     assert response.status_code == 200

@@ -440,7 +440,7 @@ def join_private(room, user, make_member):
 @pytest.fixture
 def private_room(make_room, user, make_member):
     room = make_room(visibility=Room.Visibility.PRIVATE)
-    # Private rooms admit people by invite only (community/services/rooms.py).
+    # Private rooms admit people by invite only (community/rooms/services.py).
     invite = create_invite(room_id=room.pk, actor=room.owner)
     make_member(room, user, invite_code=invite.code)
     return room
@@ -707,7 +707,7 @@ def test_history_with_media_messages_runs_a_fixed_number_of_queries(
             assert response.status_code == 201
 
     post_images(3)
-    # + 1 for the messages' reaction summaries (community/selectors/reactions.py).
+    # + 1 for the messages' reaction summaries (community/reactions/selectors.py).
     with django_assert_max_num_queries(2 + 1) as small:
         page = member.get(messages_url(private_room)).json()["results"]
     assert len(page) == 3 and all(m["media"]["state"] == "ready" for m in page)

@@ -158,7 +158,7 @@ def test_history_runs_a_fixed_number_of_queries(room_setup, make_user, make_memb
     with CaptureQueriesContext(connection) as large:
         assert len(client.get(url(room)).json()["results"]) == 33
     assert len(small) == len(large)
-    # + up to 4 for the reaction summaries (community/selectors/reactions.py).
+    # + up to 4 for the reaction summaries (community/reactions/selectors.py).
     assert len(large) <= 4 + 4
 
 

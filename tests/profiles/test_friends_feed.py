@@ -133,7 +133,7 @@ def test_feed_page_runs_a_fixed_number_of_queries(
         StatusPost.objects.create(author=bob, body=f"post {i}")
         join_with_main_profile(make_member, make_room(owner=host, title=f"room {i}"), carol)
     client = client_for(alice)
-    # + 4 at most for the posts' reaction summaries (community/selectors/reactions.py).
+    # + 4 at most for the posts' reaction summaries (community/reactions/selectors.py).
     with django_assert_max_num_queries(2 + 4):
         body = client.get(FEED, {"limit": 50}).json()
     assert len(body["results"]) == min(2 * count, 50)

@@ -27,33 +27,33 @@ def taken(make_user):
 )
 def test_lookalike_handles_are_refused(taken, lookalike):
     with pytest.raises(ValidationError) as info:
-        validate_handle(lookalike)
+        validate_handle(handle=lookalike)
     assert info.value.message_dict["handle"] == ["This handle is taken."]
 
 
 @pytest.mark.parametrize("mixed", ["\u0430lice", "alic\u0435", "\u0391LICE"])
 def test_handles_mixing_latin_with_cyrillic_or_greek_are_refused(taken, mixed):
     with pytest.raises(ValidationError) as info:
-        validate_handle(mixed)
+        validate_handle(handle=mixed)
     assert "handle" in info.value.message_dict
 
 
 def test_all_cyrillic_lookalike_of_a_latin_handle_is_taken(make_user):
     make_user("cop")  # Latin handle "cop"
     with pytest.raises(ValidationError) as info:
-        validate_handle("\u0441\u043e\u0440")  # Cyrillic с, о, р
+        validate_handle(handle="\u0441\u043e\u0440")  # Cyrillic с, о, р
     assert info.value.message_dict["handle"] == ["This handle is taken."]
-    assert validate_handle("\u043c\u0438\u0440") == "мир"  # a real Russian word is fine
+    assert validate_handle(handle="\u043c\u0438\u0440") == "мир"  # a real Russian word is fine
 
 
 def test_invisible_characters_are_refused_in_handles(taken):
     with pytest.raises(ValidationError):
-        validate_handle("ali\u200bce")
+        validate_handle(handle="ali\u200bce")
 
 
 @pytest.mark.parametrize("handle", ["민지", "さくら", "桜子", "ليلى", "דנה", "alice2"])
 def test_handles_in_any_script_are_accepted(taken, handle):
-    assert validate_handle(handle) == handle
+    assert validate_handle(handle=handle) == handle
 
 
 def test_compatibility_forms_fold():

@@ -46,7 +46,7 @@ def test_profile_page_query_count_is_fixed(web, make_user, count, django_assert_
     bob = make_user("bob")
     bob.profile.interests.add(Interest.objects.create(slug="jazz", name_en="Jazz"))
     StatusPost.objects.bulk_create(StatusPost(author=bob, body=f"p{i}") for i in range(count))
-    # + 4 at most for the posts' reaction summaries (community/selectors/reactions.py).
+    # + 4 at most for the posts' reaction summaries (community/reactions/selectors.py).
     with django_assert_max_num_queries(9 + 4):
         response = web.get("/u/bob/")
     assert response.content.decode().count('class="card status-post"') == min(count, 20)
@@ -188,7 +188,7 @@ def test_friends_page_query_count_is_fixed(
     for i in range(count):
         StatusPost.objects.create(author=bob, body=f"post {i}")
         make_member(make_room(owner=host, title=f"room {i}"), bob, is_open_profile=False)
-    # + 4 at most for the posts' reaction summaries (community/selectors/reactions.py).
+    # + 4 at most for the posts' reaction summaries (community/reactions/selectors.py).
     with django_assert_max_num_queries(6 + 4):
         response = web.get("/friends/")
     html = response.content.decode()

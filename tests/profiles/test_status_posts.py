@@ -133,7 +133,7 @@ def test_post_list_is_paginated_with_fixed_queries(
 ):
     StatusPost.objects.bulk_create(StatusPost(author=user, body=f"post {i}") for i in range(count))
     client = client_for(make_user("reader"))
-    # + 4 at most for the posts' reaction summaries (community/selectors/reactions.py).
+    # + 4 at most for the posts' reaction summaries (community/reactions/selectors.py).
     with django_assert_max_num_queries(3 + 4):
         response = client.get(POSTS, {"limit": 10})
     body = response.json()

@@ -185,7 +185,7 @@ class RoomMessagesView(APIView):
     @extend_schema(
         request={
             "application/json": MessageSendSerializer,
-            # An image or video message (community/api/media.py).
+            # An image or video message (post_media_message, below).
             "multipart/form-data": MediaMessageSerializer,
         },
         responses={201: ChatMessageSerializer, 200: ChatMessageSerializer},

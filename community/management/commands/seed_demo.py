@@ -96,7 +96,7 @@ class Command(BaseCommand):
                 Profile.objects.create(
                     user=user,
                     handle=handle,
-                    handle_key=handle_key(handle),
+                    handle_key=handle_key(handle=handle),
                     display_name=name,
                     bio=f"Hi, I am {name}.",
                     languages=[locales[index % 5]],

@@ -213,7 +213,7 @@ class UnbanMemberView(APIView):
 def _room_for_host(request, room_id: int) -> Room:
     room = get_object_or_404(Room, pk=room_id)
     if not (
-        services.is_site_moderator(request.user)
+        services.is_site_moderator(user=request.user)
         or selectors.host_membership(room=room, user=request.user)
     ):
         raise PermissionDeniedError(_("Only the room's hosts can do that."), code="not_host")

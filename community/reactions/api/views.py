@@ -122,7 +122,9 @@ class ReactionsView(APIView):
         if not raw_emoji:
             check_can_view_reactions(target=target, viewer=request.user)
             return self._summary(pk, reaction_summary(target.kind, target.id, request.user))
-        queryset = reactors(target=target, emoji=validated_emoji(raw_emoji), viewer=request.user)
+        queryset = reactors(
+            target=target, emoji=validated_emoji(raw=raw_emoji), viewer=request.user
+        )
         paginator = ReactorPagination()
         page = paginator.paginate_queryset(queryset, request, view=self)
         serializer_class = (
