@@ -101,8 +101,8 @@
     return "";
   }
 
-  function api(method, url, body) {
-    var headers = { "Accept": "application/json" };
+  function api(method, url, body, extraHeaders) {
+    var headers = Object.assign({ "Accept": "application/json" }, extraHeaders || {});
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (csrfInput) headers["X-CSRFToken"] = csrfInput.value;
     return fetch(url, {
@@ -265,7 +265,10 @@
         missing = !el.list.querySelector('.chat-message[data-seq="' + seq + '"]');
       }
       if (!missing) return;
-      api("GET", config.historyUrl + "?limit=100&after=" + after + "&before=" + before)
+      // The missing messages are committed (a later one arrived): read them from the
+      // primary, not from a replica that may not have them yet (docs/scaling.md).
+      api("GET", config.historyUrl + "?limit=100&after=" + after + "&before=" + before,
+          undefined, { "X-Moim-Read-Primary": "1" })
         .then(function (page) { page.results.forEach(upsert); })
         .catch(function () {});
     }, 1500);
