@@ -549,7 +549,10 @@
         ? fmt(t("Slow mode is on: one message every %(seconds)s seconds."), { seconds: event.slow_mode_seconds }, true)
         : t("Slow mode is off."));
     },
-    "room.announcement": function (event) { showAnnouncement(event.announcement); },
+    "room.announcement": function (event) {
+      showAnnouncement(event.announcement);
+      if (event.announcement) showNotice(t("Pinned:") + " " + event.announcement.body);
+    },
     "room.suspended": function (event) {
       setReadOnly(event.is_suspended);
       showNotice(event.is_suspended ? t("This room is suspended by the moderators.")
