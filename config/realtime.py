@@ -1,8 +1,9 @@
 """Realtime plumbing shared by every app: after-commit broadcasts and socket auth.
 
-Every server-to-client event goes through :func:`broadcast_on_commit`, so nothing
-is sent before the data it describes is committed, and a channel layer outage
-never undoes or fails a write: the data is stored, clients resync on reconnect.
+Every server-to-client event goes through :func:`broadcast_on_commit` (by way of
+``community.events.send_on_commit``, where each event is defined), so nothing is sent
+before the data it describes is committed, and a channel layer outage never undoes or
+fails a write: the data is stored, clients resync on reconnect.
 """
 
 import asyncio

@@ -137,9 +137,9 @@ def with_collapsed_flags(payloads: list[dict], blocked_member_ids: set[int]) -> 
 
 def blocks_group_name(user_id: int) -> str:
     """The channel-layer group of one user's room sockets, which fold the messages of the
-    people they blocked: ``blocks.changed`` is sent there so each socket reloads
-    ``blocked_member_ids_in_room``. Its own group, so the user's notifications
-    (``user.<id>``) never reach a room socket."""
+    people they blocked: ``blocks.reload`` is sent there so each socket reloads
+    ``blocked_member_ids_in_room`` (and tells its client ``blocks.changed``). Its own
+    group, so the user's notifications (``user.<id>``) never reach a room socket."""
     return f"blocks.{user_id}"
 
 

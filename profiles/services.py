@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
+from community import events
 from community.media.services import (
     MediaUse,
     check_upload,
@@ -33,7 +34,6 @@ from config.errors import (
     RateLimitedError,
     UnprocessableError,
 )
-from config.realtime import broadcast_on_commit
 from profiles.deletion import run_deletion_hooks
 from profiles.models import TIMEZONE_CHOICES, Block, Follow, Profile, StatusPost, User
 from profiles.selectors import blocks_group_name
@@ -190,9 +190,8 @@ def log_out_everywhere(*, user: User) -> None:
     user.refresh_from_db(fields=["session_epoch"])
     _credentials_changed(user)
     # The per-user socket (/ws/me/) and every room socket of the user close with 4401.
-    revoked = {"type": "session.revoked"}
-    broadcast_on_commit(user_group(user_id=user.pk), revoked)
-    broadcast_on_commit(blocks_group_name(user.pk), revoked)
+    events.send_on_commit(user_group(user_id=user.pk), events.session_revoked())
+    events.send_on_commit(blocks_group_name(user.pk), events.session_revoked())
 
 
 # --- Profile and preferences -------------------------------------------------------------
@@ -459,7 +458,7 @@ def unblock_user(*, blocker: User, blocked: User) -> None:
 def _broadcast_blocks_changed(blocker: User) -> None:
     """Tell the blocker's open sockets to reload whose messages they collapse."""
 
-    broadcast_on_commit(blocks_group_name(blocker.pk), {"type": "blocks.changed"})
+    events.send_on_commit(blocks_group_name(blocker.pk), events.blocks_reload())
 
 
 # --- Deleting an account ----------------------------------------------------------------------

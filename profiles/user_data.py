@@ -165,7 +165,7 @@ def delete_or_keep_messages(*, user: User, delete_messages: bool) -> None:
 
 
 def leave_rooms_and_anonymise_memberships(*, user: User, delete_messages: bool = False) -> None:
-    """Leave every room through the rooms service (so members see ``member.left`` and an
+    """Leave every room through the rooms service (so members see ``member.removed`` and an
     owned room passes to a co-host, else the longest-standing member, else is archived),
     cancel pending join requests, then replace nicknames and avatars with neutral ones."""
 

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from community import events
 from community.access import room_is_hidden_from_non_members
 from community.chat import presence
 from community.chat.selectors import (
@@ -35,9 +36,8 @@ from community.chat.services import (
     notify_typing,
 )
 from community.rooms.models import Membership, Room
-from community.rooms.services import CLOSE_CODE_BY_REASON
 from config.errors import DomainError, RateLimitedError
-from config.realtime import CLOSE_RESYNC, ClosedSocketGuard
+from config.realtime import ClosedSocketGuard
 from profiles.selectors import (
     blocked_member_ids_in_room,
     blocks_group_name,
@@ -54,19 +54,21 @@ CATCH_UP_PAGE = 100
 # socket re-joins well before that, on a ping.
 GROUP_REFRESH_SECONDS = 3600
 
-# Close codes (docs/realtime.md). 4xxx: do not reconnect until the cause changes.
-CLOSE_NOT_AUTHENTICATED = 4401
-CLOSE_NOT_MEMBER = 4403
-CLOSE_ROOM_NOT_FOUND = 4404
-CLOSE_BANNED = CLOSE_CODE_BY_REASON["banned"]
-CLOSE_LEFT = CLOSE_CODE_BY_REASON["left"]
-CLOSE_SUSPENDED = CLOSE_CODE_BY_REASON["suspended"]
+# Close codes (docs/realtime.md; defined with the events). 4xxx: do not reconnect until
+# the cause changes.
+CLOSE_NOT_AUTHENTICATED = events.CLOSE_NOT_AUTHENTICATED
+CLOSE_NOT_MEMBER = events.CLOSE_NOT_MEMBER
+CLOSE_ROOM_NOT_FOUND = events.CLOSE_ROOM_NOT_FOUND
+CLOSE_BANNED = events.CLOSE_BANNED
+CLOSE_LEFT = events.CLOSE_LEFT
+CLOSE_SUSPENDED = events.CLOSE_SUSPENDED
+CLOSE_RESYNC = events.CLOSE_RESYNC
 # Server events re-read the member's standing at most this often (seconds): a ban,
 # removal or suspension whose live event was lost (or an account suspended without one)
 # still closes the socket before it is sent anything more.
 MEMBERSHIP_RECHECK_SECONDS = 15
 # 1013 "try again later": the channel layer is down; reconnect with backoff.
-CLOSE_TRY_AGAIN_LATER = 1013
+CLOSE_TRY_AGAIN_LATER = events.CLOSE_TRY_AGAIN_LATER
 
 
 def _close_code_for(membership: Membership | None) -> int | None:
@@ -123,16 +125,7 @@ def _gap_page(room_id: int, user_id: int, after: int, viewer) -> tuple[list[dict
 
 
 # Events whose message payload each socket flags ``collapsed`` for its own viewer.
-MESSAGE_EVENTS = {"message.created", "message.updated"}
-
-# Events that take a member out of the room, and the reason each implies: the removed
-# member's own sockets close with that reason's code (``member.removed`` carries it).
-REMOVAL_EVENTS = {
-    "member.removed": "left",
-    "member.left": "left",
-    "member.kicked": "kicked",
-    "member.banned": "banned",
-}
+MESSAGE_EVENTS = {events.MESSAGE_CREATED, events.MESSAGE_UPDATED}
 
 
 class FrameError(DomainError):
@@ -196,7 +189,7 @@ def _frame_message_send(membership: Membership, frame: Frame) -> dict | None:
         return None  # the room's broadcast brings it back
     # A retry: the room saw it already, so only the sender gets it back.
     payload = message_payload_by_id(sent.message.pk, viewer=frame.viewer)
-    return {"type": "message.created", "message": payload}
+    return events.message_created(message=payload)
 
 
 def _frame_message_edit(membership: Membership, frame: Frame) -> None:
@@ -217,7 +210,7 @@ def _frame_typing(membership: Membership, frame: Frame) -> None:
 
 def _frame_read(membership: Membership, frame: Frame) -> dict:
     seq = mark_read(membership=membership, seq=_int_field(frame.content, "seq"))
-    return {"type": "read.ok", "room_id": membership.room_id, "seq": seq}
+    return events.read_ok(room_id=membership.room_id, seq=seq)
 
 
 def _frame_ping(membership: Membership, frame: Frame) -> dict:
@@ -228,8 +221,7 @@ def _frame_ping(membership: Membership, frame: Frame) -> dict:
         channel_name=frame.channel_name,
     )
     # The room's committed seq: the socket checks it has delivered up to there.
-    pong = {"type": "pong", "last_seq": membership.room.last_message_seq}
-    return {**pong, **({"ref": frame.ref} if frame.ref is not None else {})}
+    return events.room_pong(last_seq=membership.room.last_message_seq, ref=frame.ref)
 
 
 FRAME_HANDLERS = {
@@ -283,7 +275,7 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
         # this channel's queue, which buffers it until this handler returns (a
         # consumer handles one message at a time). History then covers everything
         # before, and the buffered copies of messages already sent are skipped.
-        # The user's blocks group carries ``blocks.changed``; joined before the blocks
+        # The user's blocks group carries ``blocks.reload``; joined before the blocks
         # are read, for the same reason.
         self.blocks_group = blocks_group_name(self.user_id)
         try:
@@ -304,17 +296,16 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
             return await self._close(refusal)
         self.standing_checked_at = time.monotonic()
         await self.send_json(
-            {
-                "type": "ready",
-                "protocol": PROTOCOL_VERSION,
-                "room_id": self.room_id,
-                "membership_id": membership.pk,
-                "nickname": membership.nickname,
-                "role": membership.role,
-                "last_seq": membership.room.last_message_seq,
-                "last_read_seq": membership.last_read_seq,
-                "slow_mode_seconds": membership.room.slow_mode_seconds,
-            }
+            events.room_ready(
+                protocol=PROTOCOL_VERSION,
+                room_id=self.room_id,
+                membership_id=membership.pk,
+                nickname=membership.nickname,
+                role=membership.role,
+                last_seq=membership.room.last_message_seq,
+                last_read_seq=membership.last_read_seq,
+                slow_mode_seconds=membership.room.slow_mode_seconds,
+            )
         )
         self.delivered_seq = self.live_floor = membership.room.last_message_seq
         if after is not None:
@@ -333,11 +324,9 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
         )
 
     def _blocks_event(self) -> dict:
-        return {
-            "type": "blocks.changed",
-            "room_id": self.room_id,
-            "collapsed_membership_ids": sorted(self.blocked_member_ids),
-        }
+        return events.blocks_changed(
+            room_id=self.room_id, collapsed_membership_ids=list(self.blocked_member_ids)
+        )
 
     def _after_from_query(self) -> int | None:
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
@@ -353,12 +342,12 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
                 self.room_id, cursor, self.scope["user"]
             )
             for payload in payloads:
-                await self.send_json({"type": "message.created", "message": payload})
+                await self.send_json(events.message_created(message=payload))
                 cursor = payload["seq"]
             if not has_more:
                 break
         self.history_high_water = cursor
-        await self.send_json({"type": "resync.done", "room_id": self.room_id, "last_seq": cursor})
+        await self.send_json(events.resync_done(room_id=self.room_id, last_seq=cursor))
 
     async def disconnect(self, code):
         if not self.joined_group:
@@ -435,7 +424,7 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
             return await self._close(refusal)
         if reply is not None:
             await self.send_json(reply)
-        if reply is not None and reply.get("type") == "pong":
+        if reply is not None and reply.get("type") == events.PONG:
             self._expect_seq(reply["last_seq"])
 
     def _frame_budget_exceeded(self) -> int:
@@ -454,14 +443,15 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
         return 0
 
     async def _send_error(self, error: DomainError, ref=None) -> None:
-        event = {"type": "error", "code": error.code, "message": error.message}
-        if error.fields:
-            event["fields"] = error.fields
-        if error.retry_after is not None:
-            event["retry_after"] = error.retry_after
-        if ref is not None:
-            event["ref"] = ref
-        await self.send_json(event)
+        await self.send_json(
+            events.error(
+                code=error.code,
+                message=error.message,
+                fields=error.fields,
+                retry_after=error.retry_after,
+                ref=ref,
+            )
+        )
 
     async def _refresh_groups(self) -> None:
         if time.monotonic() - self.group_joined_at <= GROUP_REFRESH_SECONDS:
@@ -508,14 +498,14 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
 
     async def _forward(self, event: dict) -> None:
         kind = event.get("type")
-        if kind == "typing" and event.get("membership_id") == self.membership_id:
+        if kind == events.TYPING and event.get("membership_id") == self.membership_id:
             return
-        if kind == "session.revoked":  # "log out everywhere", sent to the blocks group
+        if kind == events.SESSION_REVOKED:  # "log out everywhere", sent to the blocks group
             return await self._close(CLOSE_NOT_AUTHENTICATED)
-        if kind == "blocks.changed":
+        if kind == events.BLOCKS_RELOAD:
             await self._load_blocked_members()
             return await self.send_json(self._blocks_event())
-        if kind in ("member.joined", "member.updated") and self.blocks_anyone:
+        if kind in (events.MEMBER_JOINED, events.MEMBER_UPDATED) and self.blocks_anyone:
             # The one joining (or turning their main profile on or off) may be someone
             # the viewer blocked by account: their messages arrive collapsed when they
             # show their main profile (no frame says so, to tell nobody who).
@@ -523,22 +513,10 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
         if kind in MESSAGE_EVENTS and self.blocked_member_ids:
             (message,) = with_collapsed_flags([event["message"]], self.blocked_member_ids)
             event = {**event, "message": message}
-        if kind in REMOVAL_EVENTS:
-            target = event.get("membership_id", event.get("member_id"))
-            reason = event.get("reason") or REMOVAL_EVENTS[kind]
-            if target == self.membership_id:
-                await self.send_json(
-                    {
-                        "type": "member.removed",
-                        "room_id": self.room_id,
-                        "membership_id": target,
-                        "reason": reason,
-                    }
-                )
-                return await self._close(CLOSE_CODE_BY_REASON.get(reason, CLOSE_LEFT))
-            if kind == "member.removed":
-                event = {**event, "type": "member.left"}
         await self.send_json(event)
+        if kind == events.MEMBER_REMOVED and event["membership_id"] == self.membership_id:
+            # The removed member's own sockets close with the reason's code.
+            await self._close(events.CLOSE_CODE_BY_REASON.get(event["reason"], CLOSE_LEFT))
 
     # --- delivery in seq order ----------------------------------------------------------
     # Events from several server processes (and from concurrent requests in one) reach a
@@ -555,7 +533,7 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
     async def _deliver_in_order(self, event: dict, seq: int) -> None:
         if not hasattr(self, "held"):
             self.held: list[tuple[int, dict]] = []
-        if event["type"] == "message.created":
+        if event["type"] == events.MESSAGE_CREATED:
             if seq <= self.delivered_seq:
                 return  # already delivered (catch-up, storage, or a repeat)
             if seq > self.delivered_seq + 1:
@@ -576,10 +554,10 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
                 return
             self.held = [item for item in self.held if item[0] > self.delivered_seq + 1]
             for seq, event in sorted(ready, key=lambda item: item[0]):
-                if event["type"] == "message.created" and seq <= self.delivered_seq:
+                if event["type"] == events.MESSAGE_CREATED and seq <= self.delivered_seq:
                     continue
                 await self._forward(event)
-                if event["type"] == "message.created":
+                if event["type"] == events.MESSAGE_CREATED:
                     self.delivered_seq = max(self.delivered_seq, seq)
 
     def _expect_seq(self, seq: int) -> None:
@@ -615,14 +593,14 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
             )
             for payload in payloads:
                 if payload["seq"] > self.delivered_seq:
-                    await self._forward({"type": "message.created", "message": payload})
+                    await self._forward(events.message_created(message=payload))
                     self.delivered_seq = payload["seq"]
             if not has_more:
                 break
         # Held events: created copies are now stale duplicates; edits and deletes go out.
         held, self.held = getattr(self, "held", []), []
         for seq, event in sorted(held, key=lambda item: item[0]):
-            if event["type"] != "message.created":
+            if event["type"] != events.MESSAGE_CREATED:
                 await self._forward(event)
             elif seq > self.delivered_seq:
                 self.held.append((seq, event))
@@ -634,7 +612,7 @@ def _event_seq(event: dict) -> int | None:
     kind = event.get("type")
     if kind in MESSAGE_EVENTS:
         seq = (event.get("message") or {}).get("seq")
-    elif kind == "message.deleted":
+    elif kind == events.MESSAGE_DELETED:
         seq = event.get("seq")
     else:
         return None

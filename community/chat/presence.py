@@ -18,7 +18,7 @@ import time
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 
-from config.realtime import broadcast_on_commit
+from community import events
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ def _broadcast_count(*, room_id: int, group: str, count: int, changed: bool) -> 
         logger.warning("presence throttle unavailable for room %s", room_id)
         if not changed:
             return
-    broadcast_on_commit(group, {"type": "presence", "room_id": room_id, "online": count})
+    events.send_on_commit(group, events.presence(room_id=room_id, online=count))
 
 
 def socket_online(*, room_id: int, group: str, membership_id: int, channel_name: str) -> int | None:

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from community import events
 from community.chat.models import Message, MessageEdit
 from community.chat.screening import (
     BLOCK,
@@ -45,7 +46,6 @@ from config.errors import (
     PermissionDeniedError,
     RateLimitedError,
 )
-from config.realtime import broadcast_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -346,9 +346,7 @@ def do_send_message(
         mark_room_notifications_read(membership=membership, seq=message.seq)
     message.mention_list = record_message_mentions(message=message)
     metrics.message_sent_on_commit(kind=kind)
-    broadcast_on_commit(
-        room.group_name, {"type": "message.created", "message": message_payload(message)}
-    )
+    events.send_on_commit(room.group_name, events.message_created(message=message_payload(message)))
     return message
 
 
@@ -397,9 +395,8 @@ def edit_message(*, user_id: int, message_id: int, body: str) -> Message:
     message.body = body
     message.edited_at = timezone.now()
     message.save(update_fields=["body", "edited_at"])
-    broadcast_on_commit(
-        room.group_name,
-        {"type": "message.updated", "message": message_payload_by_id(message.pk)},
+    events.send_on_commit(
+        room.group_name, events.message_updated(message=message_payload_by_id(message.pk))
     )
     return message
 
@@ -430,15 +427,14 @@ def delete_message(*, user_id: int, message_id: int) -> Message:
             details={"by": "host"},
         )
     withdraw_message_notifications(message=message)
-    broadcast_on_commit(
+    events.send_on_commit(
         room.group_name,
-        {
-            "type": "message.deleted",
-            "room_id": room.pk,
-            "id": message.pk,
-            "seq": message.seq,
-            "deleted_at": message.deleted_at.isoformat(),
-        },
+        events.message_deleted(
+            room_id=room.pk,
+            message_id=message.pk,
+            seq=message.seq,
+            deleted_at=message.deleted_at.isoformat(),
+        ),
     )
     return message
 
@@ -475,30 +471,13 @@ def notify_typing(*, membership: Membership) -> bool:
         first = True
     if not first:
         return False
-    broadcast_on_commit(
+    events.send_on_commit(
         f"room.{membership.room_id}",
-        {
-            "type": "typing",
-            "room_id": membership.room_id,
-            "membership_id": membership.pk,
-            "nickname": membership.nickname,
-        },
+        events.typing(
+            room_id=membership.room_id, membership_id=membership.pk, nickname=membership.nickname
+        ),
     )
     return True
-
-
-def broadcast_member_joined(*, membership: Membership) -> None:
-    """Tell the room's sockets that ``membership`` joined (call inside the join's
-    transaction; sent after commit)."""
-    broadcast_on_commit(
-        f"room.{membership.room_id}",
-        {
-            "type": "member.joined",
-            "room_id": membership.room_id,
-            "membership_id": membership.pk,
-            "nickname": membership.nickname,
-        },
-    )
 
 
 MESSAGE_KIND_BY_MEDIA_KIND = {
@@ -652,7 +631,6 @@ def announce_media_change(sender, *, asset: MediaAsset, **kwargs) -> None:
         "pk", "room_id"
     )
     for message_id, room_id in message_rows:
-        broadcast_on_commit(
-            f"room.{room_id}",
-            {"type": "message.updated", "message": message_payload_by_id(message_id)},
+        events.send_on_commit(
+            f"room.{room_id}", events.message_updated(message=message_payload_by_id(message_id))
         )

@@ -3,16 +3,17 @@
 Every action that changes what someone may do or see writes an :class:`AuditLogEntry`
 in the same transaction, then broadcasts its live effect after commit.
 
-Live effects reuse the chat and rooms vocabularies (docs/realtime.md):
+Live effects are the events of ``community.events`` (docs/realtime.md):
 
 - a kick, ban or site suspension sends ``member.removed`` through
-  ``messages.broadcast_member_removed``: the member's sockets close with
+  ``rooms.services.broadcast_member_removed``: the member's sockets close with
   ``CLOSE_CODE_BY_REASON`` (kicked 4411, banned 4410, suspended 4413), the others
-  receive ``member.left`` with the reason.
+  receive the same event.
 - hiding a message sends ``message.deleted`` ``{room_id, id, seq, deleted_at}``.
 - a mute sends ``member.updated`` with the member payload (``muted_until``).
 - ``room.updated`` ``{room_id, slow_mode_seconds}``, ``room.announcement``
   ``{room_id, announcement}`` and ``room.suspended`` ``{room_id, is_suspended}``.
+- a warning sends ``moderation.warning`` to the member's ``/ws/me/`` sockets.
 """
 
 import logging
@@ -26,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from community import events
 from community.chat.models import Message
 from community.chat.services import MESSAGE_KIND_BY_MEDIA_KIND, check_send_message, send_message
 from community.media.services import release_media_asset
@@ -46,6 +48,7 @@ from community.moderation.models import (
 from community.notifications.services import (
     notify_moderation_outcome,
     notify_sanction,
+    user_group,
     withdraw_message_notifications,
 )
 from community.rooms.models import JoinRequest, Membership, Room
@@ -58,7 +61,6 @@ from config.errors import (
     PermissionDeniedError,
     RateLimitedError,
 )
-from config.realtime import broadcast_on_commit
 from profiles.models import User
 
 logger = logging.getLogger(__name__)
@@ -161,8 +163,8 @@ def _check_outranks(actor_membership: Membership | None, target: Membership) -> 
 def _remove_membership(*, room: Room, target: Membership, state: str, reason: str) -> None:
     """Take the member out (the rooms feature's fields), then close their sockets.
 
-    The one live event is chat's ``member.removed`` (docs/realtime.md): the removed
-    member's sockets close, everyone else receives ``member.left`` with the reason.
+    The one live event is ``member.removed`` (docs/realtime.md): everyone in the room
+    receives it, and the removed member's sockets close.
     """
     now = timezone.now()
     was_active = target.state == Membership.State.ACTIVE
@@ -330,15 +332,14 @@ def do_hide_message(
         message.save(update_fields=["deleted_at"])
         # Hiding withdraws it everywhere: its notifications (and their excerpts) go too.
         withdraw_message_notifications(message=message)
-        broadcast_on_commit(
+        events.send_on_commit(
             room.group_name,
-            {
-                "type": "message.deleted",
-                "room_id": room.pk,
-                "id": message.pk,
-                "seq": message.seq,
-                "deleted_at": message.deleted_at.isoformat(),
-            },
+            events.message_deleted(
+                room_id=room.pk,
+                message_id=message.pk,
+                seq=message.seq,
+                deleted_at=message.deleted_at.isoformat(),
+            ),
         )
     _audit(
         actor=actor,
@@ -471,9 +472,9 @@ def do_warn(*, actor: User, case: ModerationCase, note: str) -> AuditLogEntry:
         case=case,
         reason=note,
     )
-    broadcast_on_commit(
-        f"user.{case.subject_id}",
-        {"type": "moderation.warning", "room_id": case.room_id, "message": note},
+    events.send_on_commit(
+        user_group(user_id=case.subject_id),
+        events.moderation_warning(room_id=case.room_id, message=note),
     )
     return entry
 
@@ -542,9 +543,8 @@ def do_set_room_suspended(
         case=case,
         reason=reason,
     )
-    broadcast_on_commit(
-        room.group_name,
-        {"type": "room.suspended", "room_id": room.pk, "is_suspended": suspended},
+    events.send_on_commit(
+        room.group_name, events.room_suspended(room_id=room.pk, is_suspended=suspended)
     )
     return room
 
@@ -833,9 +833,8 @@ def check_set_slow_mode(*, actor: User, room_id: int, seconds) -> Room:
         room_id=room.pk,
         details={"seconds": seconds},
     )
-    broadcast_on_commit(
-        room.group_name,
-        {"type": "room.updated", "room_id": room.pk, "slow_mode_seconds": seconds},
+    events.send_on_commit(
+        room.group_name, events.room_updated(room_id=room.pk, slow_mode_seconds=seconds)
     )
     return room
 
@@ -864,15 +863,14 @@ def check_pin_announcement(*, actor: User, room_id: int, body: str) -> RoomAnnou
         room_id=room.pk,
         details={"body": body},
     )
-    broadcast_on_commit(
+    events.send_on_commit(
         room.group_name,
-        {
-            "type": "room.announcement",
-            "room_id": room.pk,
-            "announcement": {"body": body, "pinned_at": announcement.pinned_at.isoformat()}
+        events.room_announcement(
+            room_id=room.pk,
+            announcement={"body": body, "pinned_at": announcement.pinned_at.isoformat()}
             if announcement
             else None,
-        },
+        ),
     )
     return announcement
 

@@ -4,7 +4,8 @@
 It listens to the user's ``user.<id>`` group (notifications, unread totals) and to the
 groups of the rooms they are in (those at connect time, and each one they join later:
 ``rooms.joined``), so new messages there refresh the unread totals; bursts are
-coalesced into one ``unread.updated`` per second.
+coalesced into one ``unread.updated`` per second. Events for the user (notifications,
+totals, a moderator's warning, a join request for a room they host) are forwarded.
 """
 
 import asyncio
@@ -14,6 +15,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils.translation import gettext as _
 
+from community import events
 from community.notifications.selectors import unread_counts
 from community.notifications.services import user_group
 from community.rooms.models import Membership
@@ -22,18 +24,21 @@ from config.realtime import ClosedSocketGuard
 logger = logging.getLogger(__name__)
 
 PROTOCOL_VERSION = 1
-CLOSE_NOT_AUTHENTICATED = 4401
-CLOSE_TRY_AGAIN_LATER = 1013
+CLOSE_NOT_AUTHENTICATED = events.CLOSE_NOT_AUTHENTICATED
+CLOSE_TRY_AGAIN_LATER = events.CLOSE_TRY_AGAIN_LATER
 # Rooms followed live per socket; counts for others refresh on the next event.
 MAX_ROOM_GROUPS = 500
 # New room messages refresh the totals at most this often.
 UNREAD_COALESCE_SECONDS = 1.0
 FORWARDED_EVENTS = {
-    "notification.created",
-    "notification.updated",
+    events.NOTIFICATION_CREATED,
+    events.NOTIFICATION_UPDATED,
     # A hidden or deleted message's notifications were withdrawn: drop them.
-    "notification.deleted",
-    "unread.updated",
+    events.NOTIFICATION_DELETED,
+    events.UNREAD_UPDATED,
+    events.MODERATION_WARNING,
+    # To each host of the room, on whatever page they are.
+    events.JOIN_REQUEST_CREATED,
 }
 
 
@@ -71,7 +76,7 @@ class MeConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
             await self._leave_groups()
             return await self.close(code=CLOSE_TRY_AGAIN_LATER)
         counts = await database_sync_to_async(unread_counts)(user_id=self.user_id)
-        await self.send_json({"type": "ready", "protocol": PROTOCOL_VERSION, "unread": counts})
+        await self.send_json(events.me_ready(protocol=PROTOCOL_VERSION, unread=counts))
 
     async def _leave_groups(self):
         for group in self.groups_joined:
@@ -96,22 +101,22 @@ class MeConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
     async def receive_json(self, content, **kwargs):
         # The only client frame: a ping that keeps proxies from closing an idle socket.
         if isinstance(content, dict) and content.get("type") == "ping":
-            await self.send_json({"type": "pong"})
+            await self.send_json(events.me_pong())
         else:
             await self.send_json(
-                {"type": "error", "code": "unknown_frame", "message": _("Unknown frame type.")}
+                events.error(code="unknown_frame", message=_("Unknown frame type."))
             )
 
     async def moim_event(self, message):
         event = message["event"]
         kind = event.get("type")
-        if kind == "session.revoked":  # "log out everywhere"
+        if kind == events.SESSION_REVOKED:  # "log out everywhere"
             return await self.close(code=CLOSE_NOT_AUTHENTICATED)
         if kind in FORWARDED_EVENTS:
             await self.send_json(event)
-        elif kind == "rooms.joined":
+        elif kind == events.ROOMS_JOINED:
             await self._follow_room(event["room_id"], event["membership_id"])
-        elif kind == "message.created":
+        elif kind == events.MESSAGE_CREATED:
             author = (event.get("message") or {}).get("author") or {}
             if author.get("membership_id") not in self.my_membership_ids:
                 self._schedule_refresh()
@@ -136,4 +141,4 @@ class MeConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
     async def _refresh_later(self):
         await asyncio.sleep(UNREAD_COALESCE_SECONDS)
         counts = await database_sync_to_async(unread_counts)(user_id=self.user_id)
-        await self.send_json({"type": "unread.updated", **counts})
+        await self.send_json(events.unread_updated(**counts))

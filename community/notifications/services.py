@@ -28,6 +28,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from community import events
 from community.chat.models import Message
 from community.notifications.models import (
     MessageMention,
@@ -46,7 +47,6 @@ from community.notifications.selectors import (
 )
 from community.rooms.models import JoinRequest, MemberBlock, Membership, Room, nickname_key
 from config.errors import DomainError, NotFoundError
-from config.realtime import broadcast_on_commit
 from profiles.models import Profile, StatusPost, User
 
 logger = logging.getLogger(__name__)
@@ -247,24 +247,27 @@ def _wanted(
     )
 
 
-def _broadcast(notification: Notification, event_type: str) -> None:
+def _broadcast(notification: Notification, *, updated: bool = False) -> None:
     # The text is for the recipient: their language, not the actor's request's. The
     # locale comes with the unread totals: one query for both.
     counts = unread_counts(user_id=notification.recipient_id, with_locale=True)
     locale = counts.pop("locale", None)
     with translation.override(locale or translation.get_language() or settings.LANGUAGE_CODE):
         payload = notification_payload(notification)
-    broadcast_on_commit(
-        user_group(user_id=notification.recipient_id),
-        {"type": event_type, "notification": payload},
-        {"type": "unread.updated", **counts},
+    event = (
+        events.notification_updated(notification=payload)
+        if updated
+        else events.notification_created(notification=payload)
+    )
+    events.send_on_commit(
+        user_group(user_id=notification.recipient_id), event, events.unread_updated(**counts)
     )
 
 
 def broadcast_unread(*, user_id: int) -> None:
     """Send the user's current unread totals to their ``/ws/me/`` sockets (after commit)."""
-    broadcast_on_commit(
-        user_group(user_id=user_id), {"type": "unread.updated", **unread_counts(user_id=user_id)}
+    events.send_on_commit(
+        user_group(user_id=user_id), events.unread_updated(**unread_counts(user_id=user_id))
     )
 
 
@@ -298,7 +301,7 @@ def _notify(
         actor_labels=[actor_label] if actor_label else [],
         data=data or {},
     )
-    _broadcast(notification, "notification.created")
+    _broadcast(notification)
     return notification
 
 
@@ -338,7 +341,7 @@ def _notify_grouped(
                         actor_labels=[actor_label],
                         data=data or {},
                     )
-                _broadcast(notification, "notification.created")
+                _broadcast(notification)
                 return notification
             except IntegrityError:  # a concurrent first reaction created it
                 existing = Notification.objects.select_for_update().get(**lookup)
@@ -347,7 +350,7 @@ def _notify_grouped(
         existing.count += 1
         existing.read_at = None
         existing.save(update_fields=["actor_labels", "count", "read_at", "updated_at"])
-        _broadcast(existing, "notification.updated")
+        _broadcast(existing, updated=True)
         return existing
 
 
@@ -536,10 +539,10 @@ def withdraw_message_notifications(*, message: Message) -> None:
     for pk, recipient_id in rows:
         by_recipient.setdefault(recipient_id, []).append(pk)
     for recipient_id, ids in sorted(by_recipient.items()):
-        broadcast_on_commit(
+        events.send_on_commit(
             user_group(user_id=recipient_id),
-            {"type": "notification.deleted", "ids": sorted(ids)},
-            {"type": "unread.updated", **unread_counts(user_id=recipient_id)},
+            events.notification_deleted(ids=ids),
+            events.unread_updated(**unread_counts(user_id=recipient_id)),
         )
 
 

@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import Count, F
 from django.utils.translation import gettext as _
 
+from community import events
 from community.chat.models import Message
 from community.notifications.services import notify_reaction
 from community.reactions.emoji import normalise_emoji
@@ -38,11 +39,9 @@ from community.reactions.selectors import (
 )
 from community.rooms.models import Membership, Room
 from config.errors import ConflictError, DomainError
-from config.realtime import send_now
 from profiles.models import StatusPost, User
 
 MAX_DISTINCT_EMOJI_PER_USER = 10
-REACTION_UPDATED = "reaction.updated"
 
 _TARGET_MODELS = {
     ReactionTarget.MESSAGE: Message,
@@ -167,26 +166,23 @@ def send_reaction_update(
 ) -> None:
     """Send the committed counts to the room, one sender per target at a time.
 
-    Runs after the reaction's own commit. This is ``broadcast_on_commit``'s job done
+    Runs after the reaction's own commit. This is ``events.send_on_commit``'s job done
     with the read and the send under the target's row lock (see the module docstring);
-    the channel layer being down is logged by ``send_now``, never raised.
+    the channel layer being down is logged by ``events.send_now``, never raised.
     """
     with transaction.atomic():
         model = _TARGET_MODELS[target.kind]
         model.objects.select_for_update().filter(pk=target.id).values_list("pk").first()
-        event = {
-            "type": REACTION_UPDATED,
-            "target_type": target.kind.value,
-            "target_id": target.id,
-            "room_id": target.room_id,
-            "emoji": emoji,
-            "action": action,
-            # The reactor as the room knows them; clients compare it with their own
-            # membership id to flip their "me" flag.
-            "membership_id": membership_id,
-            "reactions": reaction_counts(target.kind, target.id),
-        }
-        send_now(target.group, event)
+        event = events.reaction_updated(
+            target_type=target.kind.value,
+            target_id=target.id,
+            room_id=target.room_id,
+            emoji=emoji,
+            action=action,
+            membership_id=membership_id,
+            reactions=reaction_counts(target.kind, target.id),
+        )
+        events.send_now(target.group, event)
 
 
 @transaction.atomic

@@ -19,6 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from community import events
 from community.media.services import MediaUse, release_media_asset, upload_image_for
 from community.moderation.models import AuditLogEntry
 from community.notifications.services import notify_join_request, notify_sanction, user_group
@@ -41,7 +42,6 @@ from config.errors import (
     PermissionDeniedError,
     RateLimitedError,
 )
-from config.realtime import broadcast_on_commit
 from profiles.models import User
 from profiles.selectors import blocks_group_name
 from profiles.text import fold, lookalike_key
@@ -211,18 +211,18 @@ def _require_target(room: Room, membership_id: int) -> Membership:
     return target
 
 
-def _broadcast_member(event_type: str, membership: Membership) -> None:
-    broadcast_on_commit(
+def _broadcast_member_updated(membership: Membership) -> None:
+    events.send_on_commit(
         f"room.{membership.room_id}",
-        {"type": event_type, "room_id": membership.room_id, "member": member_payload(membership)},
+        events.member_updated(room_id=membership.room_id, member=member_payload(membership)),
     )
 
 
 def _broadcast_room_joined(membership: Membership) -> None:
     """Tell the member's own ``/ws/me/`` sockets to follow the room they just joined."""
-    broadcast_on_commit(
+    events.send_on_commit(
         user_group(user_id=membership.user_id),
-        {"type": "rooms.joined", "room_id": membership.room_id, "membership_id": membership.pk},
+        events.rooms_joined(room_id=membership.room_id, membership_id=membership.pk),
     )
 
 
@@ -377,7 +377,10 @@ def update_room(*, room_id: int, actor: User, **changes) -> Room:
         room.save(update_fields=["cover_media"])
         release_media_asset(asset_id=removed_id)
     _refresh_search_text(room)
-    broadcast_on_commit(room.group_name, {"type": "room.updated", "room_id": room.pk})
+    events.send_on_commit(
+        room.group_name,
+        events.room_updated(room_id=room.pk, slow_mode_seconds=room.slow_mode_seconds),
+    )
     return room
 
 
@@ -412,7 +415,10 @@ def _admit(*, room: Room, user: User, nickname: str, is_open_profile: bool) -> M
     room.member_count += 1
     room.last_activity_at = now
     membership.room = room
-    _broadcast_member("member.joined", membership)
+    events.send_on_commit(
+        room.group_name,
+        events.member_joined(room_id=room.pk, member=member_payload(membership)),
+    )
     _broadcast_room_joined(membership)
     return membership
 
@@ -565,13 +571,24 @@ def _join_room_locked(
             is_open_profile=is_open_profile,
             message=message.strip()[:300],
         )
-        broadcast_on_commit(
-            f"room.{room.pk}.hosts",
-            {"type": "join_request.created", "room_id": room.pk, "request_id": request.pk},
-        )
+        _broadcast_join_request(request)
         notify_join_request(request=request)
         return request
     return _admit(room=room, user=user, nickname=nickname, is_open_profile=is_open_profile)
+
+
+def _broadcast_join_request(request: JoinRequest) -> None:
+    """Each host's ``/ws/me/`` sockets (on every page) hear of the new request."""
+    host_ids = Membership.objects.filter(
+        room_id=request.room_id,
+        state=Membership.State.ACTIVE,
+        role__in=[Membership.Role.OWNER, Membership.Role.COHOST],
+    ).values_list("user_id", flat=True)
+    event = events.join_request_created(
+        room_id=request.room_id, request_id=request.pk, nickname=request.nickname
+    )
+    for host_id in sorted(host_ids):
+        events.send_on_commit(user_group(user_id=host_id), event)
 
 
 def _lock_pending_request(room: Room, request_id: int) -> JoinRequest:
@@ -644,14 +661,8 @@ def _mark_left(room: Room, membership: Membership, *, state: str) -> None:
     membership.save(update_fields=fields)
     Room.objects.filter(pk=room.pk).update(member_count=F("member_count") - 1)
     room.member_count -= 1
-    broadcast_on_commit(
-        room.group_name,
-        {
-            "type": "member.left" if state == Membership.State.LEFT else "member.banned",
-            "room_id": room.pk,
-            "member_id": membership.pk,
-        },
-    )
+    reason = "left" if state == Membership.State.LEFT else "banned"
+    broadcast_member_removed(membership=membership, reason=reason)
 
 
 def _hand_over(room: Room, owner: Membership, successor: Membership) -> None:
@@ -663,8 +674,8 @@ def _hand_over(room: Room, owner: Membership, successor: Membership) -> None:
     owner.save(update_fields=["role"])
     room.owner_id = successor.user_id
     room.save(update_fields=["owner"])
-    _broadcast_member("member.updated", successor)
-    _broadcast_member("member.updated", owner)
+    _broadcast_member_updated(successor)
+    _broadcast_member_updated(owner)
 
 
 @transaction.atomic
@@ -694,7 +705,7 @@ def leave_room(
         elif archive:
             room.is_archived = True
             room.save(update_fields=["is_archived"])
-            broadcast_on_commit(room.group_name, {"type": "room.archived", "room_id": room.pk})
+            events.send_on_commit(room.group_name, events.room_archived(room_id=room.pk))
         else:
             raise ConflictError(
                 _("Hand the room over to another member or archive it before leaving."),
@@ -711,7 +722,7 @@ def archive_room(*, room_id: int, actor: User) -> Room:
         raise PermissionDeniedError(_("Only the owner can archive the room."))
     room.is_archived = True
     room.save(update_fields=["is_archived"])
-    broadcast_on_commit(room.group_name, {"type": "room.archived", "room_id": room.pk})
+    events.send_on_commit(room.group_name, events.room_archived(room_id=room.pk))
     return room
 
 
@@ -740,7 +751,7 @@ def change_member_role(*, room_id: int, actor: User, membership_id: int, role: s
         target.role = role
         target.save(update_fields=["role"])
         target.room = room
-        _broadcast_member("member.updated", target)
+        _broadcast_member_updated(target)
     return target
 
 
@@ -784,7 +795,7 @@ def update_my_membership(
         fields.append("avatar_media")
     if fields:
         membership.room = room
-        _broadcast_member("member.updated", membership)
+        _broadcast_member_updated(membership)
     return membership
 
 
@@ -851,7 +862,7 @@ def end_lapsed_membership(*, room_id: int, user_id: int) -> Membership | None:
 
 def _broadcast_blocks_changed(user_id: int) -> None:
 
-    broadcast_on_commit(blocks_group_name(user_id), {"type": "blocks.changed"})
+    events.send_on_commit(blocks_group_name(user_id), events.blocks_reload())
 
 
 @transaction.atomic
@@ -891,27 +902,22 @@ def unblock_member(*, room_id: int, actor: User, membership_id: int) -> None:
 # --- Removal and mutes (the moderation package and chat's flood rule call these) -------
 
 
-# Socket close codes sent to a removed member's sockets (documented in docs/realtime.md).
-CLOSE_CODE_BY_REASON = {"banned": 4410, "kicked": 4411, "left": 4412, "suspended": 4413}
+# Socket close codes sent to a removed member's sockets (defined with the events).
+CLOSE_CODE_BY_REASON = events.CLOSE_CODE_BY_REASON
 
 
 def broadcast_member_removed(*, membership: Membership, reason: str) -> None:
     """Close ``membership``'s sockets in its room (after commit) and tell the others.
 
     Call it from the service that bans, kicks or removes a member, inside its
-    transaction. The removed member's consumers close with the code for ``reason``;
-    everyone else receives ``member.left``.
+    transaction. Everyone in the room receives ``member.removed``; the removed
+    member's consumers then close with the code for ``reason``.
     """
-    if reason not in CLOSE_CODE_BY_REASON:
-        raise ValueError(f"unknown removal reason {reason!r}")
-    broadcast_on_commit(
+    events.send_on_commit(
         f"room.{membership.room_id}",
-        {
-            "type": "member.removed",
-            "room_id": membership.room_id,
-            "membership_id": membership.pk,
-            "reason": reason,
-        },
+        events.member_removed(
+            room_id=membership.room_id, membership_id=membership.pk, reason=reason
+        ),
     )
 
 
@@ -935,9 +941,8 @@ def do_mute_member(
         case=case,
         details={"minutes": minutes},
     )
-    broadcast_on_commit(
-        room.group_name,
-        {"type": "member.updated", "room_id": room.pk, "member": member_payload(target)},
+    events.send_on_commit(
+        room.group_name, events.member_updated(room_id=room.pk, member=member_payload(target))
     )
     if minutes:
         notify_sanction(

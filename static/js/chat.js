@@ -17,13 +17,19 @@
     return s.replace(/%\((\w+)\)s/g, function (_m, key) { return args[key]; });
   };
 
+  // Close codes (docs/realtime.md): these stop the chat until the cause changes.
   var STOP_CODES = { 4401: t("Please log in again."), 4403: t("You are not a member of this room."),
     4404: t("This room no longer exists."), 4410: t("You were banned from this room."),
-    4411: t("You were removed from this room."), 4412: t("You left this room.") };
+    4411: t("You were removed from this room."), 4412: t("You left this room."),
+    4413: t("Your account is suspended.") };
   var PAGE_SIZE = 50;
   var PING_MS = 25000;
+  // A ping not answered within this long means a dead connection: drop it and reconnect.
+  var PONG_WAIT_MS = 10000;
   // The server closes a socket that fell behind with 4000: reconnect at once and resync.
   var RESYNC_CODE = 4000;
+  // 1013: the realtime backend is down; reconnect with backoff (as after a network drop).
+  var TRY_AGAIN_CODE = 1013;
   var TYPING_SHOW_MS = 5000;
   var TYPING_SEND_MS = 3000;
 
@@ -75,6 +81,7 @@
     readSent: config.lastReadSeq,
     readTimer: null,
     pingTimer: null,
+    pongTimer: null,
     dividerPlaced: false,
     historyLoaded: false,
   };
@@ -509,6 +516,9 @@
     // Pending sends that may not have reached the server are retried with their
     // client_id once the catch-up is done: the server stores each one only once.
     "resync.done": function () { resendPending(); },
+    "pong": function () { clearTimeout(state.pongTimer); },
+    // The server's marker (never past the room's last message) is the one to build on.
+    "read.ok": function (event) { state.readSent = Math.max(state.readSent, event.seq); },
     "message.created": function (event) { onCreated(event.message); },
     "message.updated": function (event) { upsert(event.message); },
     "message.deleted": onDeleted,
@@ -529,18 +539,61 @@
     "reaction.updated": function (event) { window.MoimReactions && window.MoimReactions.onEvent(event); },
     "typing": onTyping,
     "presence": function (event) { el.presence.textContent = fmt(t("%(count)s online"), { count: event.online }, true); },
-    "member.left": function (event) { clearTypist(event.membership_id || event.member_id); },
+    // Left, kicked, banned or suspended; my own socket is closed right after (STOP_CODES).
+    "member.removed": function (event) { clearTypist(event.membership_id); },
     "member.updated": function (event) {
       // A host may promote or demote me: the delete buttons follow my role.
       if (event.member && event.member.id === config.me) {
         config.isHost = event.member.role === "owner" || event.member.role === "cohost";
       }
     },
+    "room.updated": function (event) {
+      showNotice(event.slow_mode_seconds
+        ? fmt(t("Slow mode is on: one message every %(seconds)s seconds."), { seconds: event.slow_mode_seconds }, true)
+        : t("Slow mode is off."));
+    },
+    "room.announcement": function (event) {
+      showAnnouncement(event.announcement);
+      if (event.announcement) showNotice(t("Pinned:") + " " + event.announcement.body);
+    },
+    "room.suspended": function (event) {
+      setReadOnly(event.is_suspended);
+      showNotice(event.is_suspended ? t("This room is suspended by the moderators.")
+        : t("This room is open again."));
+    },
+    "room.archived": function () {
+      setReadOnly(true);
+      showNotice(t("This room is archived: it is read-only."));
+    },
     "error": function (event) {
       if (event.ref && state.pending.has(event.ref)) failPending(event.ref, event);
       else showError(event);
     },
   };
+
+  function showNotice(text) { showError({ message: text }); }
+
+  function setReadOnly(readOnly) {
+    el.form.hidden = readOnly;
+    el.input.disabled = readOnly;
+  }
+
+  // The pinned announcement in the room's header (templates/community/room_detail.html).
+  function showAnnouncement(announcement) {
+    var node = document.querySelector(".room-announcement");
+    if (!announcement) { if (node) node.remove(); return; }
+    if (!node) {
+      var heading = document.querySelector(".room-header h1");
+      if (!heading) return;
+      node = document.createElement("p");
+      node.className = "notice room-announcement";
+      node.dir = "auto";
+      heading.after(node);
+    }
+    var label = document.createElement("strong");
+    label.textContent = t("Pinned:");
+    node.replaceChildren(label, document.createTextNode(" " + announcement.body));
+  }
 
   function resendPending() {
     state.pending.forEach(function (_item, clientId) { sendPending(clientId); });
@@ -563,6 +616,7 @@
     });
     socket.addEventListener("close", function (event) {
       clearInterval(state.pingTimer);
+      clearTimeout(state.pongTimer);
       if (state.socket === socket) state.socket = null;
       if (STOP_CODES[event.code]) {
         state.stopped = true;
@@ -574,12 +628,19 @@
       var delay = event.code === RESYNC_CODE ? 0
         : Math.min(30000, 1000 * Math.pow(2, state.attempts)) * (0.5 + Math.random() / 2);
       state.attempts += event.code === RESYNC_CODE ? 0 : 1;
-      setConnection("closed", fmt(t("Offline. Reconnecting in %(seconds)s s…"), { seconds: Math.round(delay / 1000) }, true));
+      var waiting = event.code === TRY_AGAIN_CODE
+        ? t("Live updates are paused. Reconnecting in %(seconds)s s…")
+        : t("Offline. Reconnecting in %(seconds)s s…");
+      setConnection("closed", fmt(waiting, { seconds: Math.round(delay / 1000) }, true));
       setTimeout(connect, delay);
     });
     socket.addEventListener("open", function () {
       clearInterval(state.pingTimer);
-      state.pingTimer = setInterval(function () { send({ type: "ping" }); }, PING_MS);
+      state.pingTimer = setInterval(function () {
+        if (!send({ type: "ping" })) return;
+        clearTimeout(state.pongTimer);
+        state.pongTimer = setTimeout(function () { socket.close(); }, PONG_WAIT_MS);
+      }, PING_MS);
     });
   }
 

@@ -5,6 +5,7 @@ from channels.db import database_sync_to_async
 from django.core.cache import cache
 from django.utils import timezone
 
+from community import events
 from community.chat.models import Message
 from community.chat.services import send_message
 from community.rooms.models import Membership
@@ -117,7 +118,7 @@ async def test_ban_while_connected_closes_the_socket_and_tells_the_others(room_w
     removed = await next_event(guest_socket, "member.removed")
     assert removed["reason"] == "banned"
     assert await closed_with(guest_socket) == 4410
-    left = await next_event(host_socket, "member.left")
+    left = await next_event(host_socket, "member.removed")
     assert left["membership_id"] == guest_ready["membership_id"]
     assert left["reason"] == "banned"
     await host_socket.disconnect()
@@ -564,23 +565,22 @@ async def test_resync_from_a_cursor_beyond_the_last_message_still_gets_new_messa
 
 
 @pytest.mark.parametrize(
-    ("event_type", "code"),
-    [("member.banned", 4410), ("member.kicked", 4411), ("member.left", 4412)],
+    ("reason", "code"),
+    [("banned", 4410), ("kicked", 4411), ("left", 4412), ("suspended", 4413)],
 )
-async def test_membership_events_about_me_close_my_socket(room_with_two, event_type, code):
-    """The rooms feature's own events (``member_id``) close the member's sockets too."""
-    from config.realtime import broadcast_on_commit
-
+async def test_member_removed_about_me_closes_my_socket(room_with_two, reason, code):
+    """One removal event for every reason: the member's sockets close with its code, the
+    others receive the same event."""
     room, host, guest = room_with_two
     host_socket, _ = await ready_socket(host, room.pk)
     guest_socket, ready = await ready_socket(guest, room.pk)
-    event = {"type": event_type, "room_id": room.pk, "member_id": ready["membership_id"]}
-    await database_sync_to_async(broadcast_on_commit)(room.group_name, event)
-    assert (await next_event(guest_socket, "member.removed"))["membership_id"] == ready[
-        "membership_id"
-    ]
+    event = events.member_removed(
+        room_id=room.pk, membership_id=ready["membership_id"], reason=reason
+    )
+    await database_sync_to_async(events.send_on_commit)(room.group_name, event)
+    assert await next_event(guest_socket, "member.removed") == event
     assert await closed_with(guest_socket) == code
-    assert await next_event(host_socket, event_type) == event
+    assert await next_event(host_socket, "member.removed") == event
     await host_socket.disconnect()
 
 

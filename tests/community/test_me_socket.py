@@ -5,15 +5,20 @@ import json
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.test import Client
+from django.urls import reverse
+from rest_framework.test import APIClient
 
 from community.chat.services import mark_read, send_message
+from community.moderation.services import check_file_report
 from community.notifications import consumers as me_consumer
 from community.notifications.models import Notification
 from community.notifications.services import mark_all_notifications_read, notify_new_follower
-from community.rooms.models import Membership
+from community.rooms.models import JoinRequest, Membership, Room
 from config.asgi import application
 from config.realtime import issue_socket_ticket
 from tests.community.chat_support import fresh_channel_layer  # noqa: F401 (fixture)
+from tests.community.moderation_helpers import make_moderator
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -135,3 +140,59 @@ async def test_a_room_joined_after_connecting_is_followed_too(chat, make_room, m
     await database_sync_to_async(send_message)(membership=mine, body="me too")
     assert await socket.receive_nothing(timeout=0.5)
     await socket.disconnect()
+
+
+def _request_to_join(asker, room_id: int) -> int:
+    client = APIClient()
+    client.force_authenticate(asker)
+    response = client.post(f"/api/v1/rooms/{room_id}/join/", {"nickname": "Shy Fox"})
+    assert response.status_code in (200, 201, 202), response.content
+    return JoinRequest.objects.get(room_id=room_id, user=asker).pk
+
+
+def _warn_from_the_desk(moderator, author_membership) -> None:
+    message = send_message(membership=author_membership, body="borderline")
+    case = check_file_report(
+        reporter=moderator, target_type="message", target_id=message.pk, reason="spam"
+    )
+    client = Client()
+    client.force_login(moderator)
+    url = reverse("admin:community_moderationcase_change", args=[case.pk])
+    response = client.post(url, {"action": "warn", "note": "Please keep it civil."})
+    assert response.status_code == 302
+
+
+async def test_join_requests_and_warnings_reach_the_users_socket(chat, make_user, make_room):
+    """Each host hears of a join request wherever they are; a warned member sees it live."""
+    room, reader, _reader_membership, talker_membership = chat
+    talker = await database_sync_to_async(lambda: talker_membership.user)()
+    gated = await database_sync_to_async(make_room)(
+        owner=reader, title="Gated", join_policy=Room.JoinPolicy.APPROVAL
+    )
+    asker = await database_sync_to_async(make_user)("asker")
+    moderator = await database_sync_to_async(make_moderator)(make_user, "mod")
+    host_socket, talker_socket = await me_socket(reader), await me_socket(talker)
+    await next_event(host_socket, "ready")
+    await next_event(talker_socket, "ready")
+
+    request_id = await database_sync_to_async(_request_to_join)(asker, gated.pk)
+    assert await next_event(host_socket, "join_request.created") == {
+        "type": "join_request.created",
+        "room_id": gated.pk,
+        "request_id": request_id,
+        "nickname": "Shy Fox",
+    }
+    assert await talker_socket.receive_nothing(timeout=0.3)  # not a host of that room
+
+    await database_sync_to_async(_warn_from_the_desk)(moderator, talker_membership)
+    assert await next_event(talker_socket, "moderation.warning") == {
+        "type": "moderation.warning",
+        "room_id": room.pk,
+        "message": "Please keep it civil.",
+    }
+    # The host's socket had the join request's notification and totals, no warning.
+    while not await host_socket.receive_nothing(timeout=0.5):
+        output = await host_socket.receive_output(timeout=TIMEOUT)
+        assert json.loads(output["text"])["type"] in ("notification.created", "unread.updated")
+    for socket in (host_socket, talker_socket):
+        await socket.disconnect()

@@ -64,7 +64,7 @@ async def test_kick_closes_the_members_socket_with_4411(room_with_two):
     removed = await next_event(guest_socket, "member.removed")
     assert (removed["membership_id"], removed["reason"]) == (membership.pk, "kicked")
     assert await closed_with(guest_socket) == 4411
-    left = await next_event(host_socket, "member.left")
+    left = await next_event(host_socket, "member.removed")
     assert left["membership_id"] == membership.pk
     entry = await database_sync_to_async(AuditLogEntry.objects.get)()
     assert (entry.action, entry.actor_id, entry.reason) == ("kick", host.pk, "rude")

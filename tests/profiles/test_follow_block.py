@@ -164,10 +164,11 @@ def test_block_and_unblock_tell_the_blockers_sockets(
     with django_capture_on_commit_callbacks(execute=True):
         block(client_for(user), "bob")
     event = async_to_sync(layer.receive)(channel)
-    assert event == {"type": "moim.event", "event": {"type": "blocks.changed"}}
+    # The blocker's room sockets reload their blocks and send their own blocks.changed.
+    assert event == {"type": "moim.event", "event": {"type": "blocks.reload"}}
     with django_capture_on_commit_callbacks(execute=True):
         client_for(user).delete("/api/v1/users/bob/block/")
-    assert async_to_sync(layer.receive)(channel)["event"]["type"] == "blocks.changed"
+    assert async_to_sync(layer.receive)(channel)["event"]["type"] == "blocks.reload"
     async_to_sync(layer.group_discard)(selectors.blocks_group_name(user.pk), channel)
     channel_layers.backends.clear()
 
