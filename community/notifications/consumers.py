@@ -133,6 +133,9 @@ class MeConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
             logger.warning("channel layer unavailable; /ws/me/ not following %s", group)
             return
         self.groups_joined.append(group)
+        # Anything said between the join and this subscription was broadcast before this
+        # socket listened: fresh totals count it.
+        self._schedule_refresh()
 
     def _schedule_refresh(self):
         if self.refresh_task is None or self.refresh_task.done():
