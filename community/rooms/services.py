@@ -23,6 +23,7 @@ from community.media.services import MediaUse, release_media_asset, upload_image
 from community.moderation.models import AuditLogEntry
 from community.notifications.services import notify_join_request, notify_sanction, user_group
 from community.rooms.models import (
+    NICKNAME_MAX_LENGTH,
     Hashtag,
     Interest,
     JoinRequest,
@@ -50,7 +51,6 @@ logger = logging.getLogger(__name__)
 
 MAX_INTERESTS_PER_ROOM = 5
 MAX_HASHTAGS_PER_ROOM = 10
-NICKNAME_MAX_LENGTH = 40
 INVITE_MAX_HOURS = 24 * 30
 LANGUAGE_CODES = {code for code, _name in settings.LANGUAGES}
 

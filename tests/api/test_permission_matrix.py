@@ -65,7 +65,8 @@ MATRIX = [
     ("patch", "rooms/{room}/members/{member}/", {"role": "cohost"},
      (401, 403, 403, 403, 200, 403)),
     ("post", "rooms/{room}/members/{member}/ban/", None, (401, 403, 403, 403, 204, 204)),
-    ("delete", "rooms/{room}/members/{banned}/ban/", None, (401, 403, 403, 403, 204, 204)),
+    # one URL per action: unbanning is only POST .../unban/ (below), which takes a reason
+    ("delete", "rooms/{room}/members/{banned}/ban/", None, (401, 405, 405, 405, 405, 405)),
     ("post", "rooms/{room}/members/{member}/mute/", {"minutes": 5},
      (401, 403, 403, 403, 200, 200)),
     # blocking a member for myself (per room, by membership): members only, not yourself

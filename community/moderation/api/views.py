@@ -170,11 +170,6 @@ class MemberBanView(APIView):
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(responses={204: None})
-    def delete(self, request, room_id: int, membership_id: int):
-        services.check_unban_member(actor=request.user, room_id=room_id, member_id=membership_id)
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
 
 class MemberMuteView(APIView):
     @extend_schema(request=MuteSerializer, responses=MemberSerializer)
@@ -192,7 +187,8 @@ class MemberMuteView(APIView):
 
 
 class UnbanMemberView(APIView):
-    """Lift a ban (the same as ``DELETE .../ban/``); the person may join again."""
+    """Lift a ban, with an optional reason for the audit log; the person may join again.
+    (The one URL for unbanning: ``.../ban/`` only bans.)"""
 
     @extend_schema(request=ReasonSerializer, responses={204: None})
     def post(self, request, room_id: int, member_id: int):

@@ -12,7 +12,14 @@ from rest_framework import serializers
 
 from community.media.api.fields import MediaPayloadField
 from community.media.selectors import LARGE_SIZE, image_url
-from community.rooms.models import Interest, JoinRequest, Membership, Room, RoomInvite
+from community.rooms.models import (
+    NICKNAME_MAX_LENGTH,
+    Interest,
+    JoinRequest,
+    Membership,
+    Room,
+    RoomInvite,
+)
 from community.rooms.selectors import member_payload
 
 
@@ -180,7 +187,7 @@ class RoomWriteSerializer(serializers.Serializer):
     # The media pipeline sniffs the bytes and stores only stripped renditions.
     cover = serializers.FileField(required=False, allow_null=True, allow_empty_file=False)
     # Create only: the owner's own nickname in the room.
-    nickname = serializers.CharField(max_length=40, required=False)
+    nickname = serializers.CharField(max_length=NICKNAME_MAX_LENGTH, required=False)
     is_open_profile = serializers.BooleanField(required=False)
 
     def validate(self, attrs):
@@ -204,7 +211,7 @@ class RoomWriteSerializer(serializers.Serializer):
     ]
 )
 class JoinRoomSerializer(serializers.Serializer):
-    nickname = serializers.CharField(max_length=40)
+    nickname = serializers.CharField(max_length=NICKNAME_MAX_LENGTH)
     password = serializers.CharField(max_length=128, required=False, allow_blank=True)
     is_open_profile = serializers.BooleanField(required=False, default=True)
     invite_code = serializers.CharField(max_length=32, required=False, allow_blank=True)
@@ -223,7 +230,7 @@ class JoinRequestSerializer(serializers.ModelSerializer):
 
 
 class MyMembershipSerializer(serializers.Serializer):
-    nickname = serializers.CharField(max_length=40, required=False)
+    nickname = serializers.CharField(max_length=NICKNAME_MAX_LENGTH, required=False)
     is_open_profile = serializers.BooleanField(required=False)
     avatar = serializers.FileField(required=False, allow_null=True, allow_empty_file=False)
     remove_avatar = serializers.BooleanField(
