@@ -19,6 +19,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from community import access
 from community.access import room_is_hidden_from_non_members
 from community.chat import presence
 from community.chat.selectors import (
@@ -86,6 +87,11 @@ def _suspension_close_code(membership: Membership) -> int | None:
     if not user.is_active or (user.suspended_until and user.suspended_until > timezone.now()):
         return CLOSE_SUSPENDED
     return None
+
+
+def _permissions(membership: Membership) -> dict[str, bool]:
+    """The member's ``can_*`` flags for the ``ready`` frame (community.access)."""
+    return access.room_permissions(membership.room, user=membership.user, membership=membership)
 
 
 def _membership_close_code(room_id: int, user_id: int) -> int | None:
@@ -303,6 +309,7 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
         if refusal:  # removed between the two reads
             return await self._close(refusal)
         self.standing_checked_at = time.monotonic()
+        permissions = await database_sync_to_async(_permissions)(membership)
         await self.send_json(
             {
                 "type": "ready",
@@ -314,6 +321,8 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
                 "last_seq": membership.room.last_message_seq,
                 "last_read_seq": membership.last_read_seq,
                 "slow_mode_seconds": membership.room.slow_mode_seconds,
+                # What the viewer may do (community.access): clients never infer it.
+                "permissions": permissions,
             }
         )
         self.delivered_seq = self.live_floor = membership.room.last_message_seq

@@ -9,7 +9,8 @@ Live effects reuse the chat and rooms vocabularies (docs/realtime.md):
   ``messages.broadcast_member_removed``: the member's sockets close with
   ``CLOSE_CODE_BY_REASON`` (kicked 4411, banned 4410, suspended 4413), the others
   receive ``member.left`` with the reason.
-- hiding a message sends ``message.deleted`` ``{room_id, id, seq, deleted_at}``.
+- hiding a message is chat's ``remove_message`` (the same path as a host's delete, the same
+  ``hide_message`` audit row): ``message.deleted`` ``{room_id, id, seq, deleted_at}``.
 - a mute sends ``member.updated`` with the member payload (``muted_until``).
 - ``room.updated`` ``{room_id, slow_mode_seconds}``, ``room.announcement``
   ``{room_id, announcement}`` and ``room.suspended`` ``{room_id, is_suspended}``.
@@ -26,8 +27,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from community import access
 from community.chat.models import Message
-from community.chat.services import MESSAGE_KIND_BY_MEDIA_KIND, check_send_message, send_message
+from community.chat.services import (
+    MESSAGE_KIND_BY_MEDIA_KIND,
+    REMOVED_BY_HOST,
+    REMOVED_BY_MODERATOR,
+    check_send_message,
+    remove_message,
+    send_message,
+)
 from community.media.services import release_media_asset
 from community.moderation.models import (
     APPEAL_SEVERITY,
@@ -46,7 +55,6 @@ from community.moderation.models import (
 from community.notifications.services import (
     notify_moderation_outcome,
     notify_sanction,
-    withdraw_message_notifications,
 )
 from community.rooms.models import JoinRequest, Membership, Room
 from community.rooms.services import broadcast_member_removed, do_mute_member
@@ -71,16 +79,6 @@ SLOW_MODE_MAX_SECONDS = 3600
 
 
 # --- shared helpers -----------------------------------------------------------------
-
-
-def is_site_moderator(user) -> bool:
-    """Superusers and members of the ``moderators`` group (who can act on cases)."""
-    return bool(
-        user.is_authenticated
-        and user.is_active
-        and user.is_staff
-        and (user.is_superuser or user.has_perm("community.change_moderationcase"))
-    )
 
 
 def _audit(**entry) -> AuditLogEntry:
@@ -121,18 +119,6 @@ def _lock_room(room_id: int) -> Room:
     return room
 
 
-def _authorise_host(*, actor: User, room: Room) -> Membership | None:
-    """The actor's host membership, or None for a site moderator; raise otherwise."""
-    if is_site_moderator(actor):
-        return None
-    membership = Membership.objects.filter(
-        room=room, user=actor, state=Membership.State.ACTIVE
-    ).first()
-    if membership is None or not membership.is_host:
-        raise PermissionDeniedError(_("Only the room's hosts can do that."), code="not_host")
-    return membership
-
-
 def _lock_target_member(*, room: Room, member_id: int, actor: User) -> Membership:
     """The target membership (locked), refusing targets the actor may not act on."""
     target = Membership.objects.select_for_update().filter(pk=member_id, room=room).first()
@@ -147,15 +133,14 @@ def _check_outranks(actor_membership: Membership | None, target: Membership) -> 
     """The owner acts on co-hosts and members, co-hosts only on members, moderators on
     everyone but the owner (a room keeps its owner: moderators suspend the room or the
     user instead)."""
+    if access.can_act_on(actor=actor_membership, target=target):
+        return
     if target.role == Membership.Role.OWNER:
         raise PermissionDeniedError(
             _("The room's owner cannot be removed or muted; suspend the room or the user."),
             code="target_is_owner",
         )
-    if actor_membership is None:
-        return
-    if target.is_host and actor_membership.role != Membership.Role.OWNER:
-        raise PermissionDeniedError(_("You cannot do that to another host."), code="target_is_host")
+    raise PermissionDeniedError(_("You cannot do that to another host."), code="target_is_host")
 
 
 def _remove_membership(*, room: Room, target: Membership, state: str, reason: str) -> None:
@@ -315,43 +300,18 @@ def check_hide_message(
         raise NotFoundError(_("No such message."))
     # Room first, then message: the order sending takes, so no deadlock.
     room = _lock_room(message.room_id)
-    _authorise_host(actor=actor, room=room)
+    host = access.require_moderator(room_id=room.pk, user=actor)
     message = (
         Message.objects.select_for_update(of=("self",)).select_related("author").get(pk=message_id)
     )
-    return do_hide_message(actor=actor, room=room, message=message, reason=reason, case=case)
-
-
-def do_hide_message(
-    *, actor: User, room: Room, message: Message, reason: str, case: ModerationCase | None
-) -> Message:
-    if message.deleted_at is None:
-        message.deleted_at = timezone.now()
-        message.save(update_fields=["deleted_at"])
-        # Hiding withdraws it everywhere: its notifications (and their excerpts) go too.
-        withdraw_message_notifications(message=message)
-        broadcast_on_commit(
-            room.group_name,
-            {
-                "type": "message.deleted",
-                "room_id": room.pk,
-                "id": message.pk,
-                "seq": message.seq,
-                "deleted_at": message.deleted_at.isoformat(),
-            },
-        )
-    _audit(
+    return remove_message(
+        room=room,
+        message=message,
         actor=actor,
-        action=Action.HIDE_MESSAGE,
-        target_type="message",
-        target_id=message.pk,
-        target_repr=f"message {message.pk} in room {room.pk}: {message.body[:120]}",
-        subject_id=message.author.user_id if message.author else None,
-        room_id=room.pk,
-        case=case,
+        by=REMOVED_BY_HOST if host is not None else REMOVED_BY_MODERATOR,
         reason=reason,
+        case=case,
     )
-    return message
 
 
 # --- members: kick, ban, unban, mute, warn ---------------------------------------------------
@@ -363,7 +323,7 @@ def _lock_member_action(
     """Lock the room and the target member for a host's action on them, checking the
     actor hosts the room and (``outrank``) ranks above the target."""
     room = _lock_room(room_id)
-    actor_membership = _authorise_host(actor=actor, room=room)
+    actor_membership = access.require_moderator(room_id=room.pk, user=actor)
     target = _lock_target_member(room=room, member_id=member_id, actor=actor)
     if outrank:
         _check_outranks(actor_membership, target)
@@ -588,7 +548,7 @@ def check_case_action(
     *, moderator: User, case_id: int, action: str, note: str, minutes=None
 ) -> ModerationCase:
     """Apply one desk action to a case; the audit entry commits with the action."""
-    if not is_site_moderator(moderator):
+    if not access.is_site_moderator(moderator):
         raise PermissionDeniedError(_("Only moderators can act on cases."))
     case = ModerationCase.objects.select_for_update().filter(pk=case_id).first()
     if case is None:
@@ -611,7 +571,14 @@ def check_case_action(
             .select_related("author")
             .get(pk=case.message_id)
         )
-        do_hide_message(actor=moderator, room=room, message=message, reason=note, case=case)
+        remove_message(
+            room=room,
+            message=message,
+            actor=moderator,
+            by=REMOVED_BY_MODERATOR,
+            reason=note,
+            case=case,
+        )
     elif action == CaseAction.WARN:
         do_warn(actor=moderator, case=case, note=note)
     elif action in (CaseAction.MUTE, CaseAction.BAN):
@@ -821,7 +788,7 @@ def check_set_slow_mode(*, actor: User, room_id: int, seconds) -> Room:
             fields={"seconds": [_("Out of range.")]},
         )
     room = _lock_room(room_id)
-    _authorise_host(actor=actor, room=room)
+    access.require_moderator(room_id=room.pk, user=actor)
     room.slow_mode_seconds = seconds
     room.save(update_fields=["slow_mode_seconds"])
     _audit(
@@ -847,7 +814,7 @@ def check_pin_announcement(*, actor: User, room_id: int, body: str) -> RoomAnnou
     if len(body) > ANNOUNCEMENT_MAX_LENGTH:
         raise DomainError(_("The announcement is too long."), fields={"body": [_("Too long.")]})
     room = _lock_room(room_id)
-    host = _authorise_host(actor=actor, room=room)
+    host = access.require_moderator(room_id=room.pk, user=actor)
     announcement = None
     if body:
         announcement, _created = RoomAnnouncement.objects.update_or_create(
@@ -891,7 +858,7 @@ def check_add_room_filter(
     except ValidationError as exc:
         raise DomainError(_("That filter cannot be used."), fields=exc.message_dict) from exc
     room = _lock_room(room_id)
-    _authorise_host(actor=actor, room=room)
+    access.require_moderator(room_id=room.pk, user=actor)
     rule = BlockedPattern.objects.create(
         room=room, kind=kind, text=text, action=action, created_by=actor
     )
@@ -910,7 +877,7 @@ def check_add_room_filter(
 @transaction.atomic
 def check_remove_room_filter(*, actor: User, room_id: int, filter_id: int) -> None:
     room = _lock_room(room_id)
-    _authorise_host(actor=actor, room=room)
+    access.require_moderator(room_id=room.pk, user=actor)
     rule = BlockedPattern.objects.filter(pk=filter_id, room=room).first()
     if rule is None:
         raise NotFoundError(_("No such filter in this room."))
@@ -933,7 +900,7 @@ def check_review_held_message(*, actor: User, room_id: int, held_id: int, approv
     """Approve (send it as its author, skipping the filters) or reject a held message."""
     with transaction.atomic():
         room = _lock_room(room_id)
-        _authorise_host(actor=actor, room=room)
+        access.require_moderator(room_id=room.pk, user=actor)
         held = (
             HeldMessage.objects.select_for_update()
             .select_related("membership")

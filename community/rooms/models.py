@@ -197,10 +197,6 @@ class Membership(models.Model):
                 kwargs["update_fields"] = {*update_fields, "nickname_key"}
         super().save(*args, **kwargs)
 
-    @property
-    def is_host(self) -> bool:
-        return self.role in (self.Role.OWNER, self.Role.COHOST)
-
 
 class JoinRequest(models.Model):
     """A request to join a host-approval room, decided by the owner or a co-host."""

@@ -19,6 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from community import access
 from community.media.services import MediaUse, release_media_asset, upload_image_for
 from community.moderation.models import AuditLogEntry
 from community.notifications.services import notify_join_request, notify_sanction, user_group
@@ -191,17 +192,6 @@ def _lock_room(room_id: int) -> Room:
     return room
 
 
-def _active_membership(room: Room, user: User) -> Membership | None:
-    return Membership.objects.filter(room=room, user=user, state=Membership.State.ACTIVE).first()
-
-
-def _require_host(room: Room, user: User) -> Membership:
-    membership = _active_membership(room, user)
-    if membership is None or not membership.is_host:
-        raise PermissionDeniedError(_("Only the owner and co-hosts can do that."))
-    return membership
-
-
 def _require_target(room: Room, membership_id: int) -> Membership:
     target = Membership.objects.filter(
         pk=membership_id, room=room, state=Membership.State.ACTIVE
@@ -316,7 +306,7 @@ def update_room(*, room_id: int, actor: User, **changes) -> Room:
     if unknown:
         raise DomainError(_("Unknown fields."), fields={name: [_("Unknown.")] for name in unknown})
     room = _lock_room(room_id)
-    _require_host(room, actor)
+    access.require_host(room_id=room.pk, user=actor)
     if room.is_suspended:
         raise PermissionDeniedError(_("This room is suspended."))
     fields: list[str] = []
@@ -588,7 +578,7 @@ def _lock_pending_request(room: Room, request_id: int) -> JoinRequest:
 @transaction.atomic
 def approve_join_request(*, room_id: int, request_id: int, actor: User) -> Membership:
     room = _lock_room(room_id)
-    host = _require_host(room, actor)
+    host = access.require_host(room_id=room.pk, user=actor)
     request = _lock_pending_request(room, request_id)
     existing = _current_membership(room, request.user_id)
     if existing and existing.state == Membership.State.BANNED:
@@ -613,7 +603,7 @@ def approve_join_request(*, room_id: int, request_id: int, actor: User) -> Membe
 @transaction.atomic
 def decline_join_request(*, room_id: int, request_id: int, actor: User) -> JoinRequest:
     room = _lock_room(room_id)
-    host = _require_host(room, actor)
+    host = access.require_host(room_id=room.pk, user=actor)
     request = _lock_pending_request(room, request_id)
     request.state = JoinRequest.State.DECLINED
     request.decided_at = timezone.now()
@@ -671,8 +661,8 @@ def _hand_over(room: Room, owner: Membership, successor: Membership) -> None:
 def transfer_ownership(*, room_id: int, actor: User, membership_id: int) -> Membership:
     """The owner hands the room to another active member and becomes a co-host."""
     room = _lock_room(room_id)
-    owner = _active_membership(room, actor)
-    if owner is None or owner.role != Membership.Role.OWNER:
+    owner = access.active_membership(room_id=room.pk, user=actor)
+    if not access.is_owner(owner):
         raise PermissionDeniedError(_("Only the owner can hand over the room."))
     successor = _require_target(room, membership_id)
     _hand_over(room, owner, successor)
@@ -685,7 +675,7 @@ def leave_room(
 ) -> None:
     """Leave a room. The owner must name a successor (a member) or archive the room."""
     room = _lock_room(room_id)
-    membership = _active_membership(room, user)
+    membership = access.active_membership(room_id=room.pk, user=user)
     if membership is None:
         raise NotFoundError(_("You are not a member of this room."))
     if membership.role == Membership.Role.OWNER:
@@ -706,8 +696,8 @@ def leave_room(
 @transaction.atomic
 def archive_room(*, room_id: int, actor: User) -> Room:
     room = _lock_room(room_id)
-    owner = _active_membership(room, actor)
-    if owner is None or owner.role != Membership.Role.OWNER:
+    owner = access.active_membership(room_id=room.pk, user=actor)
+    if not access.is_owner(owner):
         raise PermissionDeniedError(_("Only the owner can archive the room."))
     room.is_archived = True
     room.save(update_fields=["is_archived"])
@@ -716,12 +706,10 @@ def archive_room(*, room_id: int, actor: User) -> Room:
 
 
 def _require_outranks(actor: Membership, target: Membership) -> None:
-    """Owners act on anyone else; co-hosts only on plain members."""
+    """Owners act on anyone else; co-hosts only on plain members (community.access)."""
     if target.pk == actor.pk:
         raise PermissionDeniedError(_("You cannot do that to yourself."))
-    if target.role == Membership.Role.OWNER or (
-        actor.role == Membership.Role.COHOST and target.role != Membership.Role.MEMBER
-    ):
+    if not access.can_act_on(actor=actor, target=target):
         raise PermissionDeniedError(_("You cannot do that to this member."))
 
 
@@ -733,7 +721,7 @@ def change_member_role(*, room_id: int, actor: User, membership_id: int, role: s
             _("A role is co-host or member."), fields={"role": [_("Invalid choice.")]}
         )
     room = _lock_room(room_id)
-    host = _require_host(room, actor)
+    host = access.require_host(room_id=room.pk, user=actor)
     target = _require_target(room, membership_id)
     _require_outranks(host, target)
     if target.role != role:
@@ -757,7 +745,7 @@ def update_my_membership(
     """A member changes how they appear in this room (nickname, avatar, open profile);
     ``remove_avatar`` takes the room avatar off (a new upload wins)."""
     room = _lock_room(room_id)
-    membership = _active_membership(room, user)
+    membership = access.active_membership(room_id=room.pk, user=user)
     if membership is None:
         raise NotFoundError(_("You are not a member of this room."))
     fields = []
@@ -794,10 +782,10 @@ def create_invite(
 ) -> RoomInvite:
     """An invite link. Private rooms: hosts only; other rooms: any member."""
     room = _lock_room(room_id)
-    membership = _active_membership(room, actor)
+    membership = access.active_membership(room_id=room.pk, user=actor)
     if membership is None:
         raise PermissionDeniedError(_("Only members can invite people."))
-    if room.visibility == Room.Visibility.PRIVATE and not membership.is_host:
+    if room.visibility == Room.Visibility.PRIVATE and not access.is_host(membership):
         raise PermissionDeniedError(_("Only the owner and co-hosts can invite to a private room."))
     if room.is_archived or room.is_suspended:
         raise PermissionDeniedError(_("This room is not accepting members."), code="closed")
@@ -820,7 +808,7 @@ def create_invite(
 @transaction.atomic
 def revoke_invite(*, room_id: int, actor: User, invite_id: int) -> None:
     room = _lock_room(room_id)
-    _require_host(room, actor)
+    access.require_host(room_id=room.pk, user=actor)
     RoomInvite.objects.filter(pk=invite_id, room=room, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )

@@ -1,12 +1,12 @@
 """Moderation API: reports, host tools, appeals. Views only translate to services."""
 
 from django.shortcuts import get_object_or_404
-from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from community import access
 from community.media.selectors import media_payload
 from community.moderation import selectors, services
 from community.moderation.models import (
@@ -19,7 +19,6 @@ from community.moderation.models import (
 from community.rooms.api.serializers import BanSerializer, MemberSerializer, MuteSerializer
 from community.rooms.models import Room
 from config.api.pagination import CursorPagination
-from config.errors import PermissionDeniedError
 
 
 class OldestFirstPagination(CursorPagination):
@@ -208,11 +207,7 @@ class UnbanMemberView(APIView):
 
 def _room_for_host(request, room_id: int) -> Room:
     room = get_object_or_404(Room, pk=room_id)
-    if not (
-        services.is_site_moderator(request.user)
-        or selectors.host_membership(room=room, user=request.user)
-    ):
-        raise PermissionDeniedError(_("Only the room's hosts can do that."), code="not_host")
+    access.require_moderator(room_id=room.pk, user=request.user)
     return room
 
 

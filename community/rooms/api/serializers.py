@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from community import access
 from community.media.api.fields import MediaPayloadField
 from community.media.selectors import LARGE_SIZE, image_url
 from community.rooms.models import (
@@ -74,6 +75,24 @@ class _ViewerMembershipSchemaField(ViewerMembershipField):
     pass
 
 
+class RoomPermissionsSerializer(serializers.Serializer):
+    """What the viewer may do in the room (community.access.room_permissions): clients
+    show or hide controls by these flags and never work them out from roles."""
+
+    can_read = serializers.BooleanField(help_text="Read the room's messages.")
+    can_post = serializers.BooleanField(help_text="Send messages (an active, unmuted member).")
+    can_moderate = serializers.BooleanField(
+        help_text="Kick, ban, unban, mute, slow mode, announcement, word filters, held messages."
+    )
+    can_manage_members = serializers.BooleanField(
+        help_text="Change roles, decide join requests, list invites (hosts)."
+    )
+    can_edit_room = serializers.BooleanField(help_text="Change the room's settings (hosts).")
+    can_delete_any_message = serializers.BooleanField(
+        help_text="Delete anyone's message (hosts; site moderators hide instead)."
+    )
+
+
 class RoomSerializer(serializers.ModelSerializer):
     """A room as lists and the detail show it, with the viewer's own membership."""
 
@@ -83,6 +102,7 @@ class RoomSerializer(serializers.ModelSerializer):
     cover_media = MediaPayloadField()
     viewer_membership = _ViewerMembershipSchemaField()
     viewer_has_pending_request = serializers.BooleanField(read_only=True, default=False)
+    viewer_permissions = serializers.SerializerMethodField()
     has_password = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
     # Likes: set on the page by community.reactions.selectors.with_reaction_summaries.
@@ -111,9 +131,19 @@ class RoomSerializer(serializers.ModelSerializer):
             "last_activity_at",
             "viewer_membership",
             "viewer_has_pending_request",
+            "viewer_permissions",
             "url",
             "reactions",
         ]
+
+    @extend_schema_field(RoomPermissionsSerializer)
+    def get_viewer_permissions(self, room: Room) -> dict[str, bool]:
+        request = self.context.get("request")
+        return access.room_permissions(
+            room,
+            user=getattr(request, "user", None),
+            membership=access.annotated_membership(room),
+        )
 
     def get_hashtags(self, room: Room) -> list[str]:
         return [tag.label for tag in room.hashtags.all()]
