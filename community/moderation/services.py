@@ -5,8 +5,9 @@ in the same transaction, then broadcasts its live effect after commit.
 
 Live effects reuse the chat and rooms vocabularies (docs/realtime.md):
 
-- a kick, ban or site suspension sends ``member.removed`` through
-  ``messages.broadcast_member_removed``: the member's sockets close with
+- a kick, ban, unban or site suspension is a step of the rooms' membership state machine
+  (``rooms.services.transition_membership``); a removal sends ``member.removed`` through
+  ``rooms.services.broadcast_member_removed``: the member's sockets close with
   ``CLOSE_CODE_BY_REASON`` (kicked 4411, banned 4410, suspended 4413), the others
   receive ``member.left`` with the reason.
 - hiding a message is chat's ``remove_message`` (the same path as a host's delete, the same
@@ -22,7 +23,6 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -57,7 +57,11 @@ from community.notifications.services import (
     notify_sanction,
 )
 from community.rooms.models import JoinRequest, Membership, Room
-from community.rooms.services import broadcast_member_removed, do_mute_member
+from community.rooms.services import (
+    do_mute_member,
+    membership_allows,
+    transition_membership,
+)
 from config.counters import count_in_window
 from config.errors import (
     ConflictError,
@@ -141,31 +145,6 @@ def _check_outranks(actor_membership: Membership | None, target: Membership) -> 
             code="target_is_owner",
         )
     raise PermissionDeniedError(_("You cannot do that to another host."), code="target_is_host")
-
-
-def _remove_membership(*, room: Room, target: Membership, state: str, reason: str) -> None:
-    """Take the member out (the rooms feature's fields), then close their sockets.
-
-    The one live event is chat's ``member.removed`` (docs/realtime.md): the removed
-    member's sockets close, everyone else receives ``member.left`` with the reason.
-    """
-    now = timezone.now()
-    was_active = target.state == Membership.State.ACTIVE
-    target.state = state
-    fields = ["state"]
-    if state == Membership.State.BANNED:
-        target.banned_at = now
-        fields.append("banned_at")
-    if was_active:
-        target.left_at = now
-        fields.append("left_at")
-    if target.role != Membership.Role.MEMBER:
-        target.role = Membership.Role.MEMBER  # a removed co-host loses the role
-        fields.append("role")
-    target.save(update_fields=fields)
-    if was_active:
-        Room.objects.filter(pk=room.pk).update(member_count=F("member_count") - 1)
-        broadcast_member_removed(membership=target, reason=reason)
 
 
 # --- reports ------------------------------------------------------------------------------
@@ -351,9 +330,7 @@ def check_kick_member(
 ) -> Membership:
     reason = _clean_note(reason)
     room, target = _lock_member_action(actor=actor, room_id=room_id, member_id=member_id)
-    if target.state != Membership.State.ACTIVE:
-        raise ConflictError(_("That person is not in the room."), code="not_member")
-    _remove_membership(room=room, target=target, state=Membership.State.LEFT, reason="kicked")
+    transition_membership(room=room, membership=target, transition="kick")
     _audit_member(
         actor=actor, action=Action.KICK, room=room, target=target, reason=reason, case=case
     )
@@ -367,9 +344,7 @@ def check_ban_member(
 ) -> Membership:
     reason = _clean_note(reason)
     room, target = _lock_member_action(actor=actor, room_id=room_id, member_id=member_id)
-    if target.state == Membership.State.BANNED:
-        raise ConflictError(_("That member is already banned."), code="already_banned")
-    _remove_membership(room=room, target=target, state=Membership.State.BANNED, reason="banned")
+    transition_membership(room=room, membership=target, transition="ban")
     JoinRequest.objects.filter(
         room=room, user_id=target.user_id, state=JoinRequest.State.PENDING
     ).update(state=JoinRequest.State.DECLINED, decided_at=timezone.now())
@@ -388,12 +363,8 @@ def check_unban_member(
     room, target = _lock_member_action(
         actor=actor, room_id=room_id, member_id=member_id, outrank=False
     )
-    if target.state != Membership.State.BANNED:
-        raise ConflictError(_("That member is not banned."), code="not_banned")
     # Unbanned people are out of the room; they may join again.
-    target.state = Membership.State.LEFT
-    target.banned_at = None
-    target.save(update_fields=["state", "banned_at"])
+    transition_membership(room=room, membership=target, transition="unban")
     _audit_member(
         actor=actor, action=Action.UNBAN, room=room, target=target, reason=reason, case=case
     )
@@ -463,9 +434,9 @@ def do_suspend_user(*, actor: User, user_id: int, minutes: int, reason: str, cas
     )
     # Close the suspended user's sockets in every room they are in.
     for membership in Membership.objects.filter(user=target, state=Membership.State.ACTIVE).only(
-        "id", "room_id"
+        "id", "room_id", "state"
     ):
-        broadcast_member_removed(membership=membership, reason="suspended")
+        transition_membership(room=None, membership=membership, transition="suspend")
     return target
 
 
@@ -746,9 +717,8 @@ def _decide_appeal(*, moderator: User, case: ModerationCase, grant: bool, note: 
     if grant:
         if appeal.kind == Appeal.Kind.BAN and appeal.membership_id:
             membership = Membership.objects.select_for_update().get(pk=appeal.membership_id)
-            if membership.state == Membership.State.BANNED:
-                membership.state = Membership.State.LEFT
-                membership.save(update_fields=["state"])
+            if membership_allows(membership.state, "unban"):
+                transition_membership(room=None, membership=membership, transition="unban")
         elif appeal.kind == Appeal.Kind.SUSPENSION:
             User.objects.filter(pk=appeal.user_id).update(suspended_until=None)
     appeal.status = Appeal.Status.GRANTED if grant else Appeal.Status.DENIED

@@ -10,6 +10,7 @@ import logging
 import math
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -18,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from community import access
 from community.media.services import MediaUse, release_media_asset, upload_image_for
@@ -515,10 +517,10 @@ def _join_room_locked(
 ) -> Membership | JoinRequest:
     room = _lock_room(room_id)
     existing = _current_membership(room, user.pk)
-    if existing and existing.state == Membership.State.BANNED:
-        raise PermissionDeniedError(_("You are banned from this room."), code="banned")
     if existing and existing.state == Membership.State.ACTIVE:
         return existing
+    if not membership_allows(existing.state if existing else "", "join"):
+        raise PermissionDeniedError(_("You are banned from this room."), code="banned")
     invite = _find_invite(room, invite_code.strip()) if invite_code else None
     if invite_code and invite is None:
         raise DomainError(_("This invite link is invalid or has expired."), code="invalid_invite")
@@ -581,10 +583,10 @@ def approve_join_request(*, room_id: int, request_id: int, actor: User) -> Membe
     host = access.require_host(room_id=room.pk, user=actor)
     request = _lock_pending_request(room, request_id)
     existing = _current_membership(room, request.user_id)
-    if existing and existing.state == Membership.State.BANNED:
-        raise ConflictError(_("This person is banned from the room."), code="banned")
     if existing and existing.state == Membership.State.ACTIVE:
         membership = existing
+    elif not membership_allows(existing.state if existing else "", "join"):
+        raise ConflictError(_("This person is banned from the room."), code="banned")
     else:
         _check_entry(room=room, user=request.user)
         membership = _admit(
@@ -617,30 +619,6 @@ def cancel_join_request(*, room_id: int, user: User) -> None:
     room = _lock_room(room_id)
     JoinRequest.objects.filter(room=room, user=user, state=JoinRequest.State.PENDING).update(
         state=JoinRequest.State.CANCELLED, decided_at=timezone.now()
-    )
-
-
-def _mark_left(room: Room, membership: Membership, *, state: str) -> None:
-    now = timezone.now()
-    membership.state = state
-    membership.left_at = now
-    fields = ["state", "left_at"]
-    if state == Membership.State.BANNED:
-        membership.banned_at = now
-        fields.append("banned_at")
-    if membership.role != Membership.Role.OWNER:
-        membership.role = Membership.Role.MEMBER
-        fields.append("role")
-    membership.save(update_fields=fields)
-    Room.objects.filter(pk=room.pk).update(member_count=F("member_count") - 1)
-    room.member_count -= 1
-    broadcast_on_commit(
-        room.group_name,
-        {
-            "type": "member.left" if state == Membership.State.LEFT else "member.banned",
-            "room_id": room.pk,
-            "member_id": membership.pk,
-        },
     )
 
 
@@ -690,7 +668,7 @@ def leave_room(
                 _("Hand the room over to another member or archive it before leaving."),
                 code="owner_must_hand_over",
             )
-    _mark_left(room, membership, state=Membership.State.LEFT)
+    transition_membership(room=room, membership=membership, transition="leave")
 
 
 @transaction.atomic
@@ -830,7 +808,7 @@ def end_lapsed_membership(*, room_id: int, user_id: int) -> Membership | None:
     )
     if membership is None or membership.role == Membership.Role.OWNER:
         return None
-    _mark_left(room, membership, state=Membership.State.LEFT)
+    transition_membership(room=room, membership=membership, transition="lapse")
     return membership
 
 
@@ -880,6 +858,120 @@ def unblock_member(*, room_id: int, actor: User, membership_id: int) -> None:
 
 
 # Socket close codes sent to a removed member's sockets (documented in docs/realtime.md).
+# --- the membership state machine -----------------------------------------------------------
+
+_State = Membership.State
+
+
+@dataclass(frozen=True)
+class MembershipTransition:
+    sources: frozenset[str]  # the states it starts from ("" for no membership yet)
+    target: str  # the state it ends in
+    removal: str | None  # the reason ``member.removed`` carries (closes the sockets)
+    refusal: tuple[str, str]  # message and code when the membership is in another state
+
+
+# Every way a membership changes state, in one table. A join (or a rejoin after leaving,
+# being kicked or unbanned) makes a *new* active membership: the old one stays as it was,
+# so earlier messages never link to the new nickname. A banned membership blocks joining
+# until unbanned. A site suspension closes the member's sockets and changes no state.
+MEMBERSHIP_TRANSITIONS: dict[str, MembershipTransition] = {
+    "join": MembershipTransition(
+        frozenset({"", _State.LEFT}),
+        _State.ACTIVE,
+        None,
+        (gettext_lazy("You are banned from this room."), "banned"),
+    ),
+    "leave": MembershipTransition(
+        frozenset({_State.ACTIVE}),
+        _State.LEFT,
+        "left",
+        (gettext_lazy("You are not a member of this room."), "not_member"),
+    ),
+    "lapse": MembershipTransition(
+        frozenset({_State.ACTIVE}),
+        _State.LEFT,
+        "left",
+        (gettext_lazy("You are not a member of this room."), "not_member"),
+    ),
+    "kick": MembershipTransition(
+        frozenset({_State.ACTIVE}),
+        _State.LEFT,
+        "kicked",
+        (gettext_lazy("That person is not in the room."), "not_member"),
+    ),
+    "ban": MembershipTransition(
+        frozenset({_State.ACTIVE, _State.LEFT}),
+        _State.BANNED,
+        "banned",
+        (gettext_lazy("That member is already banned."), "already_banned"),
+    ),
+    "unban": MembershipTransition(
+        frozenset({_State.BANNED}),
+        _State.LEFT,
+        None,
+        (gettext_lazy("That member is not banned."), "not_banned"),
+    ),
+    "suspend": MembershipTransition(
+        frozenset({_State.ACTIVE}),
+        _State.ACTIVE,
+        "suspended",
+        (gettext_lazy("That person is not in the room."), "not_member"),
+    ),
+}
+
+
+def membership_allows(state: str, transition: str) -> bool:
+    """Whether a membership in ``state`` ("" for none) may take ``transition``."""
+    return state in MEMBERSHIP_TRANSITIONS[transition].sources
+
+
+def check_membership_transition(state: str, transition: str) -> MembershipTransition:
+    """The transition's rule, or ConflictError when ``state`` ("" for no membership)
+    may not take it."""
+    rule = MEMBERSHIP_TRANSITIONS[transition]
+    if state not in rule.sources:
+        message, code = rule.refusal
+        raise ConflictError(str(message), code=code)
+    return rule
+
+
+def transition_membership(
+    *, room: Room | None, membership: Membership, transition: str
+) -> Membership:
+    """Move ``membership`` through ``transition`` (MEMBERSHIP_TRANSITIONS): the one place
+    a membership's state, dates, role and the room's member count change, and the one
+    removal path (``broadcast_member_removed``). The caller holds the room and membership
+    locks inside its transaction (``room`` may be None when the state does not change)."""
+    rule = check_membership_transition(membership.state, transition)
+    was_active = membership.state == _State.ACTIVE
+    fields = []
+    if rule.target != membership.state:
+        now = timezone.now()
+        membership.state = rule.target
+        fields.append("state")
+        if was_active:
+            membership.left_at = now
+            fields.append("left_at")
+        if rule.target == _State.BANNED:
+            membership.banned_at = now
+            fields.append("banned_at")
+        elif membership.banned_at is not None:
+            membership.banned_at = None  # unbanned
+            fields.append("banned_at")
+        if membership.role == Membership.Role.COHOST:
+            membership.role = Membership.Role.MEMBER  # a departed co-host loses the role
+            fields.append("role")
+        membership.save(update_fields=fields)
+        if was_active:
+            Room.objects.filter(pk=membership.room_id).update(member_count=F("member_count") - 1)
+            if room is not None:
+                room.member_count -= 1
+    if rule.removal is not None and was_active:
+        broadcast_member_removed(membership=membership, reason=rule.removal)
+    return membership
+
+
 CLOSE_CODE_BY_REASON = {"banned": 4410, "kicked": 4411, "left": 4412, "suspended": 4413}
 
 

@@ -484,7 +484,14 @@ def test_socket_events_show_members_by_nickname_only(
     with django_capture_on_commit_callbacks(execute=True):
         client_for(secret).post(f"/api/v1/rooms/{room.pk}/leave/")
     event = async_to_sync(_next_event)(layer, channel)
-    assert event == {"type": "member.left", "room_id": room.pk, "member_id": membership_id}
+    # Leaving takes the one removal path (the membership state machine): the group gets
+    # member.removed, which sockets pass on to the others as member.left.
+    assert event == {
+        "type": "member.removed",
+        "room_id": room.pk,
+        "membership_id": membership_id,
+        "reason": "left",
+    }
     async_to_sync(layer.group_discard)(room.group_name, channel)
 
 
