@@ -20,7 +20,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from community import access
-from community.access import room_is_hidden_from_non_members
 from community.chat import presence
 from community.chat.selectors import (
     membership_for_user,
@@ -103,7 +102,7 @@ def _room_known_to_outsiders(room_id: int) -> bool:
     suspended rooms close 4404 exactly like a missing room (docs/realtime.md)."""
 
     room = Room.objects.filter(pk=room_id).only("visibility", "is_suspended").first()
-    return room is not None and not room_is_hidden_from_non_members(room)
+    return room is not None and not access.room_is_hidden_from_non_members(room)
 
 
 def _viewer_blocks(user_id: int, room_id: int) -> tuple[bool, frozenset[int]]:

@@ -33,7 +33,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from community import access
-from community.access import room_is_hidden_from_non_members
 from community.chat.models import Message
 from community.reactions.models import Reaction, ReactionCount, ReactionTarget
 from community.rooms.models import Membership, Room
@@ -239,7 +238,7 @@ def check_target_visible(*, target: ResolvedTarget, viewer: User | None) -> None
     if target.room_id is None:
         return
     room = Room.objects.filter(pk=target.room_id).only("visibility", "is_suspended").first()
-    if room is None or not room_is_hidden_from_non_members(room):
+    if room is None or not access.room_is_hidden_from_non_members(room):
         return
     in_room = (
         viewer is not None
