@@ -1,5 +1,4 @@
-"""Who may see a room, and who may read what is said in it: the one rule every page,
-endpoint and socket asks.
+"""Who may do what in a room: the one rule every page, endpoint, socket and template asks.
 
 - *Seeing* a room (its card, page, member list): private and suspended rooms only to
   their members; to anyone else they are missing (404 page, API 404, socket 4404), with
@@ -8,9 +7,101 @@ endpoint and socket asks.
 - *Reading its messages* (history, the page's preview, sockets, reactions on messages):
   active members, and anyone for web-public rooms. A banned or departed member is not a
   member: they read nothing said after they went.
+- *Posting*: active members who are not muted, in a room that is neither archived nor
+  suspended.
+- *Moderating* (kick, ban, unban, mute, slow mode, announcement, word filters, held
+  messages): the room's hosts (owner and co-hosts) and site moderators.
+- Per action where the two differ, hosts only: *managing members* (roles, join requests,
+  invites), *editing the room* and *deleting anyone's message* (site moderators hide a
+  message instead: docs/moderation.md).
+- *Acting on a member*: the owner acts on co-hosts and members, co-hosts on members only,
+  site moderators on everyone but the owner; nobody on themselves.
+
+Clients never recompute these: the room payload (API), the socket's ``ready`` frame and
+the room page carry them as ``can_*`` flags (:func:`room_permissions`).
 """
 
-from community.rooms.models import Room
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from community.rooms.models import Membership, Room
+from config.errors import PermissionDeniedError
+
+HOST_ROLES = frozenset({Membership.Role.OWNER, Membership.Role.COHOST})
+
+
+# --- who the viewer is ------------------------------------------------------------------
+
+
+def is_site_moderator(user) -> bool:
+    """Superusers and staff in the ``moderators`` group (who can act on cases)."""
+    return bool(
+        user is not None
+        and user.is_authenticated
+        and user.is_active
+        and user.is_staff
+        and (user.is_superuser or user.has_perm("community.change_moderationcase"))
+    )
+
+
+def active_membership(
+    *, room_id: int, user, lock: bool = False, related: tuple[str, ...] = ()
+) -> Membership | None:
+    """The user's active membership in the room, or None (anonymous callers included).
+
+    ``lock`` takes a row lock (inside the caller's transaction); ``related`` names the
+    relations to select with it (``"room"``, ``"user"``)."""
+    if user is None or not user.is_authenticated:
+        return None
+    memberships = Membership.objects.filter(
+        room_id=room_id, user_id=user.pk, state=Membership.State.ACTIVE
+    )
+    if related:
+        memberships = memberships.select_related(*related)
+    if lock:
+        memberships = memberships.select_for_update()
+    return memberships.first()
+
+
+def role_is_host(role: str | None) -> bool:
+    """For a viewer's role already at hand (``Room.viewer_role`` from the room selectors,
+    which annotate only an active membership's role)."""
+    return role in HOST_ROLES
+
+
+def annotated_membership(room: Room) -> Membership | None:
+    """The viewer's active membership as the room selectors annotate it on a room
+    (``viewer_membership_id``, ``viewer_role``, ``viewer_muted_until``): no query."""
+    membership_id = getattr(room, "viewer_membership_id", None)
+    if membership_id is None:
+        return None
+    return Membership(
+        pk=membership_id,
+        room=room,
+        role=room.viewer_role,
+        state=Membership.State.ACTIVE,
+        muted_until=getattr(room, "viewer_muted_until", None),
+    )
+
+
+def is_host(membership: Membership | None) -> bool:
+    """An active owner or co-host."""
+    return (
+        membership is not None
+        and membership.state == Membership.State.ACTIVE
+        and role_is_host(membership.role)
+    )
+
+
+def is_owner(membership: Membership | None) -> bool:
+    return is_host(membership) and membership.role == Membership.Role.OWNER
+
+
+def _is_active(membership: Membership | None) -> bool:
+    return membership is not None and membership.state == Membership.State.ACTIVE
+
+
+# --- seeing and reading -----------------------------------------------------------------
 
 
 def room_is_hidden_from_non_members(room: Room) -> bool:
@@ -36,3 +127,92 @@ def can_see_room(room: Room, *, signed_in: bool, is_member: bool) -> bool:
 def can_read_room_content(room: Room, *, is_member: bool) -> bool:
     """``is_member``: an *active* membership."""
     return is_member or room_is_web_readable(room)
+
+
+def can_read_room(room: Room, *, membership: Membership | None) -> bool:
+    """Read the room's messages: active members, and anyone in a web-readable room."""
+    return can_read_room_content(room, is_member=_is_active(membership))
+
+
+# --- acting -----------------------------------------------------------------------------
+
+
+def can_post(room: Room, *, membership: Membership | None) -> bool:
+    """Send a message: an active member, not muted, in an open room."""
+    if not _is_active(membership) or room.is_archived or room.is_suspended:
+        return False
+    return membership.muted_until is None or membership.muted_until <= timezone.now()
+
+
+def can_moderate(*, user, membership: Membership | None) -> bool:
+    """Kick, ban, unban, mute, slow mode, announcement, word filters, held messages."""
+    return is_host(membership) or is_site_moderator(user)
+
+
+def can_manage_members(*, membership: Membership | None) -> bool:
+    """Change roles, decide join requests, list invites: the room's hosts only."""
+    return is_host(membership)
+
+
+def can_edit_room(*, membership: Membership | None) -> bool:
+    """The room's settings (title, policy, cover…): the room's hosts only."""
+    return is_host(membership)
+
+
+def can_delete_any_message(*, membership: Membership | None) -> bool:
+    """Delete someone else's message: the room's hosts (site moderators hide instead)."""
+    return is_host(membership)
+
+
+def can_delete_message(*, membership: Membership | None, author_id: int) -> bool:
+    """Delete this message: its author (an active member) or a host."""
+    return _is_active(membership) and (
+        membership.pk == author_id or can_delete_any_message(membership=membership)
+    )
+
+
+def can_act_on(*, actor: Membership | None, target: Membership) -> bool:
+    """Whether ``actor`` (None: a site moderator) may act on ``target``: the owner on
+    co-hosts and members, co-hosts on members, moderators on everyone but the owner."""
+    if target.role == Membership.Role.OWNER:
+        return False
+    if actor is None:
+        return True
+    if actor.pk == target.pk or not is_host(actor):
+        return False
+    return actor.role == Membership.Role.OWNER or target.role == Membership.Role.MEMBER
+
+
+def room_permissions(room: Room, *, user, membership: Membership | None) -> dict[str, bool]:
+    """The ``can_*`` flags every client gets with the room (API payload, the socket's
+    ``ready`` frame, the room page): clients show or hide controls by these only."""
+    return {
+        "can_read": can_read_room(room, membership=membership),
+        "can_post": can_post(room, membership=membership),
+        "can_moderate": can_moderate(user=user, membership=membership),
+        "can_manage_members": can_manage_members(membership=membership),
+        "can_edit_room": can_edit_room(membership=membership),
+        "can_delete_any_message": can_delete_any_message(membership=membership),
+    }
+
+
+# --- refusing ---------------------------------------------------------------------------
+
+
+def not_host_error() -> PermissionDeniedError:
+    return PermissionDeniedError(_("Only the room's hosts can do that."), code="not_host")
+
+
+def require_host(*, room_id: int, user, lock: bool = False) -> Membership:
+    """The user's active host membership in the room, or ``403 not_host``."""
+    membership = active_membership(room_id=room_id, user=user, lock=lock)
+    if not is_host(membership):
+        raise not_host_error()
+    return membership
+
+
+def require_moderator(*, room_id: int, user) -> Membership | None:
+    """The user's host membership, None for a site moderator, or ``403 not_host``."""
+    if is_site_moderator(user):
+        return None
+    return require_host(room_id=room_id, user=user)

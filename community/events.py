@@ -244,6 +244,7 @@ class RoomReady(TypedDict):
     last_seq: int
     last_read_seq: int
     slow_mode_seconds: int
+    permissions: dict[str, bool]
 
 
 class MeReady(TypedDict):
@@ -440,6 +441,7 @@ def room_ready(
     last_seq: int,
     last_read_seq: int,
     slow_mode_seconds: int,
+    permissions: dict[str, bool],
 ) -> RoomReady:
     return {
         "type": READY,
@@ -451,6 +453,7 @@ def room_ready(
         "last_seq": last_seq,
         "last_read_seq": last_read_seq,
         "slow_mode_seconds": slow_mode_seconds,
+        "permissions": permissions,
     }
 
 

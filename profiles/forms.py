@@ -6,7 +6,13 @@ from django.utils.translation import gettext_lazy as _
 from community.rooms.models import Interest
 from config.errors import RateLimitedError
 from profiles import login_policy, services
-from profiles.models import TIMEZONE_CHOICES
+from profiles.models import (
+    BIO_MAX_LENGTH,
+    DISPLAY_NAME_MAX_LENGTH,
+    STATUS_MESSAGE_MAX_LENGTH,
+    STATUS_POST_MAX_LENGTH,
+    TIMEZONE_CHOICES,
+)
 
 
 class SignUpForm(forms.Form):
@@ -70,11 +76,16 @@ class ProfileForm(forms.Form):
         max_length=30,
         help_text=_("Your address: letters (any language), digits, _ and ."),
     )
-    display_name = forms.CharField(label=_("Display name"), max_length=50)
+    display_name = forms.CharField(label=_("Display name"), max_length=DISPLAY_NAME_MAX_LENGTH)
     bio = forms.CharField(
-        label=_("Bio"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 4})
+        label=_("Bio"),
+        max_length=BIO_MAX_LENGTH,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
     )
-    status_message = forms.CharField(label=_("Status message"), max_length=140, required=False)
+    status_message = forms.CharField(
+        label=_("Status message"), max_length=STATUS_MESSAGE_MAX_LENGTH, required=False
+    )
     interests = forms.ModelMultipleChoiceField(
         label=_("Interests"),
         queryset=None,
@@ -158,7 +169,9 @@ class PreferencesForm(forms.Form):
 
 class StatusPostForm(forms.Form):
     body = forms.CharField(
-        label=_("What's new?"), max_length=500, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("What's new?"),
+        max_length=STATUS_POST_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
     # The media pipeline sniffs the bytes; the declared type is not trusted.
     image = forms.FileField(label=_("Image (optional)"), required=False)

@@ -53,14 +53,23 @@ class User(AbstractUser):
         ).hexdigest()[:24]
 
 
+# The profile's text limits, defined once: the services, forms and serializers use these.
+DISPLAY_NAME_MAX_LENGTH = 50
+BIO_MAX_LENGTH = 500
+STATUS_MESSAGE_MAX_LENGTH = 140
+STATUS_POST_MAX_LENGTH = 500
+
+
 class Profile(models.Model):
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="profile")
     handle = models.CharField(_("handle"), max_length=30, unique=True)
     # The folded handle: unique, so look-alike handles collide.
     handle_key = models.CharField(max_length=30, unique=True, editable=False)
-    display_name = models.CharField(_("display name"), max_length=50)
-    bio = models.TextField(_("bio"), max_length=500, blank=True)
-    status_message = models.CharField(_("status message"), max_length=140, blank=True)
+    display_name = models.CharField(_("display name"), max_length=DISPLAY_NAME_MAX_LENGTH)
+    bio = models.TextField(_("bio"), max_length=BIO_MAX_LENGTH, blank=True)
+    status_message = models.CharField(
+        _("status message"), max_length=STATUS_MESSAGE_MAX_LENGTH, blank=True
+    )
     # Uploads go through the media pipeline (community.media.services): only
     # re-encoded renditions without EXIF/GPS are stored and served.
     avatar_media = models.ForeignKey(
@@ -85,7 +94,7 @@ class StatusPost(models.Model):
     """A short post on a profile, shown to followers in the friends area."""
 
     author = models.ForeignKey(User, on_delete=models.CASCADE, related_name="status_posts")
-    body = models.CharField(_("text"), max_length=500)
+    body = models.CharField(_("text"), max_length=STATUS_POST_MAX_LENGTH)
     image_media = models.ForeignKey(
         "community.MediaAsset", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

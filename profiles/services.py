@@ -35,7 +35,18 @@ from config.errors import (
     UnprocessableError,
 )
 from profiles.deletion import run_deletion_hooks
-from profiles.models import TIMEZONE_CHOICES, Block, Follow, Profile, StatusPost, User
+from profiles.models import (
+    BIO_MAX_LENGTH,
+    DISPLAY_NAME_MAX_LENGTH,
+    STATUS_MESSAGE_MAX_LENGTH,
+    STATUS_POST_MAX_LENGTH,
+    TIMEZONE_CHOICES,
+    Block,
+    Follow,
+    Profile,
+    StatusPost,
+    User,
+)
 from profiles.selectors import blocks_group_name
 from profiles.text import lookalike_key
 from profiles.tokens import revoke_refresh_tokens
@@ -139,7 +150,7 @@ def register_user(
             user=user,
             handle=handle,
             handle_key=handle_key(handle=handle),
-            display_name=(display_name or username)[:50],
+            display_name=(display_name or username)[:DISPLAY_NAME_MAX_LENGTH],
         )
         if interest_slugs:
             update_profile(user=user, interest_slugs=interest_slugs)
@@ -200,9 +211,6 @@ def log_out_everywhere(*, user: User) -> None:
 SPOKEN_LANGUAGE_CODES = frozenset(code for code, info in LANG_INFO.items() if "name" in info)
 MAX_SPOKEN_LANGUAGES = 10
 MAX_PROFILE_INTERESTS = 10
-DISPLAY_NAME_MAX = 50
-BIO_MAX = 500
-STATUS_MESSAGE_MAX = 140
 VALID_TIMEZONES = frozenset(name for name, _label in TIMEZONE_CHOICES)
 
 
@@ -251,9 +259,9 @@ def update_profile(
         except ValidationError as exc:
             errors.update(exc.message_dict)
     for field, value, max_length, required in [
-        ("display_name", display_name, DISPLAY_NAME_MAX, True),
-        ("bio", bio, BIO_MAX, False),
-        ("status_message", status_message, STATUS_MESSAGE_MAX, False),
+        ("display_name", display_name, DISPLAY_NAME_MAX_LENGTH, True),
+        ("bio", bio, BIO_MAX_LENGTH, False),
+        ("status_message", status_message, STATUS_MESSAGE_MAX_LENGTH, False),
     ]:
         if value is not None:
             setattr(
@@ -340,15 +348,13 @@ def update_profile(
 
 # --- Status posts ---------------------------------------------------------------------------
 
-STATUS_POST_MAX = 500
-
 
 def _clean_post_body(body: str) -> str:
     body = body.strip()
     if not body:
         raise DomainError(_("Write something."), fields={"body": [_("Required.")]})
-    if len(body) > STATUS_POST_MAX:
-        message = _("At most %(max)s characters.") % {"max": STATUS_POST_MAX}
+    if len(body) > STATUS_POST_MAX_LENGTH:
+        message = _("At most %(max)s characters.") % {"max": STATUS_POST_MAX_LENGTH}
         raise DomainError(message, fields={"body": [message]})
     return body
 

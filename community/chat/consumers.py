@@ -19,8 +19,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from community import events
-from community.access import room_is_hidden_from_non_members
+from community import access, events
 from community.chat import presence
 from community.chat.selectors import (
     membership_for_user,
@@ -90,6 +89,11 @@ def _suspension_close_code(membership: Membership) -> int | None:
     return None
 
 
+def _permissions(membership: Membership) -> dict[str, bool]:
+    """The member's ``can_*`` flags for the ``ready`` frame (community.access)."""
+    return access.room_permissions(membership.room, user=membership.user, membership=membership)
+
+
 def _membership_close_code(room_id: int, user_id: int) -> int | None:
     return _close_code_for(membership_for_user(room_id=room_id, user_id=user_id))
 
@@ -99,7 +103,7 @@ def _room_known_to_outsiders(room_id: int) -> bool:
     suspended rooms close 4404 exactly like a missing room (docs/realtime.md)."""
 
     room = Room.objects.filter(pk=room_id).only("visibility", "is_suspended").first()
-    return room is not None and not room_is_hidden_from_non_members(room)
+    return room is not None and not access.room_is_hidden_from_non_members(room)
 
 
 def _viewer_blocks(user_id: int, room_id: int) -> tuple[bool, frozenset[int]]:
@@ -295,6 +299,7 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
         if refusal:  # removed between the two reads
             return await self._close(refusal)
         self.standing_checked_at = time.monotonic()
+        permissions = await database_sync_to_async(_permissions)(membership)
         await self.send_json(
             events.room_ready(
                 protocol=PROTOCOL_VERSION,
@@ -305,6 +310,8 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
                 last_seq=membership.room.last_message_seq,
                 last_read_seq=membership.last_read_seq,
                 slow_mode_seconds=membership.room.slow_mode_seconds,
+                # What the viewer may do (community.access): clients never infer it.
+                permissions=permissions,
             )
         )
         self.delivered_seq = self.live_floor = membership.room.last_message_seq

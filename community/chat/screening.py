@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from community import access
 from community.moderation.models import (
     BlockedPattern,
     HeldMessage,
@@ -167,7 +168,7 @@ def screen_message(
             return FilterVerdict(BLOCK, _rule_kind(rule))
         hold = hold or FilterVerdict(HOLD, _rule_kind(rule))
 
-    if not membership.is_host:
+    if not access.is_host(membership):
         user = membership.user
         is_new = user.date_joined > timezone.now() - timedelta(
             hours=settings.MODERATION_NEW_ACCOUNT_HOURS
@@ -179,7 +180,7 @@ def screen_message(
 
     if (
         count_flood
-        and not membership.is_host
+        and not access.is_host(membership)
         and _flood_count(membership) > settings.MODERATION_FLOOD_MESSAGES
     ):
         do_auto_mute_for_flood(membership_id=membership.pk)

@@ -174,14 +174,6 @@ def message_payload_by_id(message_id: int, *, viewer=None) -> dict[str, Any]:
     return message_payload(message, viewer=viewer)
 
 
-def active_membership(*, room_id: int, user_id: int) -> Membership | None:
-    return (
-        Membership.objects.select_related("room", "user")
-        .filter(room_id=room_id, user_id=user_id, state=Membership.State.ACTIVE)
-        .first()
-    )
-
-
 def membership_for_user(*, room_id: int, user_id: int) -> Membership | None:
     """The user's latest membership in the room in any state (banned and left included):
     the current one when there is one (a rejoin makes a new, later membership)."""

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from community import events
+from community import access, events
 from community.chat.models import Message, MessageEdit
 from community.chat.screening import (
     BLOCK,
@@ -46,6 +46,7 @@ from config.errors import (
     PermissionDeniedError,
     RateLimitedError,
 )
+from profiles.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -127,7 +128,7 @@ def _check_rate_limit(*, user_id: int) -> None:
 
 
 def _check_slow_mode(*, membership: Membership, room: Room) -> None:
-    if not room.slow_mode_seconds or membership.is_host:
+    if not room.slow_mode_seconds or access.is_host(membership):
         return
     last_sent_at = (
         Message.objects.filter(author=membership)
@@ -225,7 +226,7 @@ def screen_send(*, membership: Membership, body: str):
         room = Room.objects.get(pk=membership.room_id)
         membership = _fresh_membership(room=room, user_id=membership.user_id)
     # else: the socket and the REST view read it with its room and user for this very
-    # send (``membership_for_user`` / ``active_membership``); the lock re-reads it anyway.
+    # send (``membership_for_user`` / ``access.active_membership``); the lock re-reads it anyway.
     ensure_can_post(membership=membership, room=membership.room)
     return screen_message(
         room=membership.room, membership=membership, body=_clean_body(body, required=False)
@@ -408,34 +409,60 @@ def delete_message(*, user_id: int, message_id: int) -> Message:
     membership = _fresh_membership(room=room, user_id=user_id)
     if membership.state != Membership.State.ACTIVE:
         raise PermissionDeniedError(_("You are not a member of this room."), code="not_member")
-    if message.author_id != membership.pk and not membership.is_host:
+    if not access.can_delete_message(membership=membership, author_id=message.author_id):
         raise PermissionDeniedError(_("Only the author or a host can delete a message."))
     if message.is_deleted:
         return message
-    message.deleted_at = timezone.now()
-    message.save(update_fields=["deleted_at"])
-    if message.author_id != membership.pk:
-        # A host removing someone else's message is a moderation action: audit it.
+    # A host removing someone else's message is a moderation action: audited.
+    by = None if message.author_id == membership.pk else REMOVED_BY_HOST
+    return remove_message(room=room, message=message, actor=membership.user, by=by)
+
+
+REMOVED_BY_HOST = "host"
+REMOVED_BY_MODERATOR = "moderator"
+
+
+def remove_message(
+    *,
+    room: Room,
+    message: Message,
+    actor: User,
+    by: str | None,
+    reason: str = "",
+    case=None,
+) -> Message:
+    """The one way a message is deleted or hidden, whoever does it: the row stays as a
+    tombstone (order kept), its notifications are withdrawn and every socket gets
+    ``message.deleted``. ``by`` (``"host"`` or ``"moderator"``) marks a removal of
+    someone else's message: it is audited as ``hide_message`` (with the moderation
+    ``case`` and ``reason`` when there are). The caller holds the room and message locks
+    inside its transaction (the author's delete, a host's delete, moderation's hide)."""
+    if message.deleted_at is None:
+        message.deleted_at = timezone.now()
+        message.save(update_fields=["deleted_at"])
+        withdraw_message_notifications(message=message)
+        events.send_on_commit(
+            room.group_name,
+            events.message_deleted(
+                room_id=room.pk,
+                message_id=message.pk,
+                seq=message.seq,
+                deleted_at=message.deleted_at.isoformat(),
+            ),
+        )
+    if by is not None:
         AuditLogEntry.objects.record(
-            actor=membership.user,
+            actor=actor,
             action=AuditLogEntry.Action.HIDE_MESSAGE,
             target_type="message",
             target_id=message.pk,
-            target_repr=f"message {message.pk} in room {message.room_id}: {message.body[:120]}",
+            target_repr=f"message {message.pk} in room {room.pk}: {message.body[:120]}",
             subject_id=message.author.user_id if message.author else None,
-            room_id=message.room_id,
-            details={"by": "host"},
-        )
-    withdraw_message_notifications(message=message)
-    events.send_on_commit(
-        room.group_name,
-        events.message_deleted(
             room_id=room.pk,
-            message_id=message.pk,
-            seq=message.seq,
-            deleted_at=message.deleted_at.isoformat(),
-        ),
-    )
+            case=case,
+            reason=reason,
+            details={"by": by},
+        )
     return message
 
 

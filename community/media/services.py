@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from community import access
 from community.media.models import MediaAsset
 from community.media.processing import (
     ImageResult,
@@ -535,7 +536,7 @@ def use_media_asset(
                 raise NotFoundError(_("You are not a member of this room."))
             holder, field = membership, "avatar_media"
         else:
-            if membership is None or not membership.is_host:
+            if not access.can_edit_room(membership=membership):
                 raise PermissionDeniedError(_("Only the room's hosts can change its cover."))
             holder, field = room, "cover_media"
         asset = _check_image_asset(user=user, asset_id=asset_id)

@@ -77,15 +77,6 @@ def room_members_for_hosts(room: Room) -> QuerySet[Membership]:
     )
 
 
-def host_membership(*, room: Room, user) -> Membership | None:
-    if not user.is_authenticated:
-        return None
-    membership = Membership.objects.filter(
-        room=room, user=user, state=Membership.State.ACTIVE
-    ).first()
-    return membership if membership and membership.is_host else None
-
-
 # What a member is told about decisions concerning them (not who took them).
 NOTICE_ACTIONS = [
     AuditLogEntry.Action.WARN,

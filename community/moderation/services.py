@@ -5,11 +5,13 @@ in the same transaction, then broadcasts its live effect after commit.
 
 Live effects are the events of ``community.events`` (docs/realtime.md):
 
-- a kick, ban or site suspension sends ``member.removed`` through
+- a kick, ban, unban or site suspension is a step of the rooms' membership state machine
+  (``rooms.services.transition_membership``); a removal sends ``member.removed`` through
   ``rooms.services.broadcast_member_removed``: the member's sockets close with
   ``CLOSE_CODE_BY_REASON`` (kicked 4411, banned 4410, suspended 4413), the others
   receive the same event.
-- hiding a message sends ``message.deleted`` ``{room_id, id, seq, deleted_at}``.
+- hiding a message is chat's ``remove_message`` (the same path as a host's delete, the same
+  ``hide_message`` audit row): ``message.deleted`` ``{room_id, id, seq, deleted_at}``.
 - a mute sends ``member.updated`` with the member payload (``muted_until``).
 - ``room.updated`` ``{room_id, slow_mode_seconds}``, ``room.announcement``
   ``{room_id, announcement}`` and ``room.suspended`` ``{room_id, is_suspended}``.
@@ -22,14 +24,20 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from community import events
+from community import access, events
 from community.chat.models import Message
-from community.chat.services import MESSAGE_KIND_BY_MEDIA_KIND, check_send_message, send_message
+from community.chat.services import (
+    MESSAGE_KIND_BY_MEDIA_KIND,
+    REMOVED_BY_HOST,
+    REMOVED_BY_MODERATOR,
+    check_send_message,
+    remove_message,
+    send_message,
+)
 from community.media.services import release_media_asset
 from community.moderation.models import (
     APPEAL_SEVERITY,
@@ -49,10 +57,13 @@ from community.notifications.services import (
     notify_moderation_outcome,
     notify_sanction,
     user_group,
-    withdraw_message_notifications,
 )
 from community.rooms.models import JoinRequest, Membership, Room
-from community.rooms.services import broadcast_member_removed, do_mute_member
+from community.rooms.services import (
+    do_mute_member,
+    membership_allows,
+    transition_membership,
+)
 from config.counters import count_in_window
 from config.errors import (
     ConflictError,
@@ -73,16 +84,6 @@ SLOW_MODE_MAX_SECONDS = 3600
 
 
 # --- shared helpers -----------------------------------------------------------------
-
-
-def is_site_moderator(*, user) -> bool:
-    """Superusers and members of the ``moderators`` group (who can act on cases)."""
-    return bool(
-        user.is_authenticated
-        and user.is_active
-        and user.is_staff
-        and (user.is_superuser or user.has_perm("community.change_moderationcase"))
-    )
 
 
 def _audit(**entry) -> AuditLogEntry:
@@ -123,18 +124,6 @@ def _lock_room(room_id: int) -> Room:
     return room
 
 
-def _authorise_host(*, actor: User, room: Room) -> Membership | None:
-    """The actor's host membership, or None for a site moderator; raise otherwise."""
-    if is_site_moderator(user=actor):
-        return None
-    membership = Membership.objects.filter(
-        room=room, user=actor, state=Membership.State.ACTIVE
-    ).first()
-    if membership is None or not membership.is_host:
-        raise PermissionDeniedError(_("Only the room's hosts can do that."), code="not_host")
-    return membership
-
-
 def _lock_target_member(*, room: Room, member_id: int, actor: User) -> Membership:
     """The target membership (locked), refusing targets the actor may not act on."""
     target = Membership.objects.select_for_update().filter(pk=member_id, room=room).first()
@@ -149,40 +138,14 @@ def _check_outranks(actor_membership: Membership | None, target: Membership) -> 
     """The owner acts on co-hosts and members, co-hosts only on members, moderators on
     everyone but the owner (a room keeps its owner: moderators suspend the room or the
     user instead)."""
+    if access.can_act_on(actor=actor_membership, target=target):
+        return
     if target.role == Membership.Role.OWNER:
         raise PermissionDeniedError(
             _("The room's owner cannot be removed or muted; suspend the room or the user."),
             code="target_is_owner",
         )
-    if actor_membership is None:
-        return
-    if target.is_host and actor_membership.role != Membership.Role.OWNER:
-        raise PermissionDeniedError(_("You cannot do that to another host."), code="target_is_host")
-
-
-def _remove_membership(*, room: Room, target: Membership, state: str, reason: str) -> None:
-    """Take the member out (the rooms feature's fields), then close their sockets.
-
-    The one live event is ``member.removed`` (docs/realtime.md): everyone in the room
-    receives it, and the removed member's sockets close.
-    """
-    now = timezone.now()
-    was_active = target.state == Membership.State.ACTIVE
-    target.state = state
-    fields = ["state"]
-    if state == Membership.State.BANNED:
-        target.banned_at = now
-        fields.append("banned_at")
-    if was_active:
-        target.left_at = now
-        fields.append("left_at")
-    if target.role != Membership.Role.MEMBER:
-        target.role = Membership.Role.MEMBER  # a removed co-host loses the role
-        fields.append("role")
-    target.save(update_fields=fields)
-    if was_active:
-        Room.objects.filter(pk=room.pk).update(member_count=F("member_count") - 1)
-        broadcast_member_removed(membership=target, reason=reason)
+    raise PermissionDeniedError(_("You cannot do that to another host."), code="target_is_host")
 
 
 # --- reports ------------------------------------------------------------------------------
@@ -317,42 +280,18 @@ def check_hide_message(
         raise NotFoundError(_("No such message."))
     # Room first, then message: the order sending takes, so no deadlock.
     room = _lock_room(message.room_id)
-    _authorise_host(actor=actor, room=room)
+    host = access.require_moderator(room_id=room.pk, user=actor)
     message = (
         Message.objects.select_for_update(of=("self",)).select_related("author").get(pk=message_id)
     )
-    return do_hide_message(actor=actor, room=room, message=message, reason=reason, case=case)
-
-
-def do_hide_message(
-    *, actor: User, room: Room, message: Message, reason: str, case: ModerationCase | None
-) -> Message:
-    if message.deleted_at is None:
-        message.deleted_at = timezone.now()
-        message.save(update_fields=["deleted_at"])
-        # Hiding withdraws it everywhere: its notifications (and their excerpts) go too.
-        withdraw_message_notifications(message=message)
-        events.send_on_commit(
-            room.group_name,
-            events.message_deleted(
-                room_id=room.pk,
-                message_id=message.pk,
-                seq=message.seq,
-                deleted_at=message.deleted_at.isoformat(),
-            ),
-        )
-    _audit(
+    return remove_message(
+        room=room,
+        message=message,
         actor=actor,
-        action=Action.HIDE_MESSAGE,
-        target_type="message",
-        target_id=message.pk,
-        target_repr=f"message {message.pk} in room {room.pk}: {message.body[:120]}",
-        subject_id=message.author.user_id if message.author else None,
-        room_id=room.pk,
-        case=case,
+        by=REMOVED_BY_HOST if host is not None else REMOVED_BY_MODERATOR,
         reason=reason,
+        case=case,
     )
-    return message
 
 
 # --- members: kick, ban, unban, mute, warn ---------------------------------------------------
@@ -364,7 +303,7 @@ def _lock_member_action(
     """Lock the room and the target member for a host's action on them, checking the
     actor hosts the room and (``outrank``) ranks above the target."""
     room = _lock_room(room_id)
-    actor_membership = _authorise_host(actor=actor, room=room)
+    actor_membership = access.require_moderator(room_id=room.pk, user=actor)
     target = _lock_target_member(room=room, member_id=member_id, actor=actor)
     if outrank:
         _check_outranks(actor_membership, target)
@@ -392,9 +331,7 @@ def check_kick_member(
 ) -> Membership:
     reason = _clean_note(reason)
     room, target = _lock_member_action(actor=actor, room_id=room_id, member_id=member_id)
-    if target.state != Membership.State.ACTIVE:
-        raise ConflictError(_("That person is not in the room."), code="not_member")
-    _remove_membership(room=room, target=target, state=Membership.State.LEFT, reason="kicked")
+    transition_membership(room=room, membership=target, transition="kick")
     _audit_member(
         actor=actor, action=Action.KICK, room=room, target=target, reason=reason, case=case
     )
@@ -408,9 +345,7 @@ def check_ban_member(
 ) -> Membership:
     reason = _clean_note(reason)
     room, target = _lock_member_action(actor=actor, room_id=room_id, member_id=member_id)
-    if target.state == Membership.State.BANNED:
-        raise ConflictError(_("That member is already banned."), code="already_banned")
-    _remove_membership(room=room, target=target, state=Membership.State.BANNED, reason="banned")
+    transition_membership(room=room, membership=target, transition="ban")
     JoinRequest.objects.filter(
         room=room, user_id=target.user_id, state=JoinRequest.State.PENDING
     ).update(state=JoinRequest.State.DECLINED, decided_at=timezone.now())
@@ -429,12 +364,8 @@ def check_unban_member(
     room, target = _lock_member_action(
         actor=actor, room_id=room_id, member_id=member_id, outrank=False
     )
-    if target.state != Membership.State.BANNED:
-        raise ConflictError(_("That member is not banned."), code="not_banned")
     # Unbanned people are out of the room; they may join again.
-    target.state = Membership.State.LEFT
-    target.banned_at = None
-    target.save(update_fields=["state", "banned_at"])
+    transition_membership(room=room, membership=target, transition="unban")
     _audit_member(
         actor=actor, action=Action.UNBAN, room=room, target=target, reason=reason, case=case
     )
@@ -504,9 +435,9 @@ def do_suspend_user(*, actor: User, user_id: int, minutes: int, reason: str, cas
     )
     # Close the suspended user's sockets in every room they are in.
     for membership in Membership.objects.filter(user=target, state=Membership.State.ACTIVE).only(
-        "id", "room_id"
+        "id", "room_id", "state"
     ):
-        broadcast_member_removed(membership=membership, reason="suspended")
+        transition_membership(room=None, membership=membership, transition="suspend")
     return target
 
 
@@ -588,7 +519,7 @@ def check_case_action(
     *, moderator: User, case_id: int, action: str, note: str, minutes=None
 ) -> ModerationCase:
     """Apply one desk action to a case; the audit entry commits with the action."""
-    if not is_site_moderator(user=moderator):
+    if not access.is_site_moderator(moderator):
         raise PermissionDeniedError(_("Only moderators can act on cases."))
     case = ModerationCase.objects.select_for_update().filter(pk=case_id).first()
     if case is None:
@@ -611,7 +542,14 @@ def check_case_action(
             .select_related("author")
             .get(pk=case.message_id)
         )
-        do_hide_message(actor=moderator, room=room, message=message, reason=note, case=case)
+        remove_message(
+            room=room,
+            message=message,
+            actor=moderator,
+            by=REMOVED_BY_MODERATOR,
+            reason=note,
+            case=case,
+        )
     elif action == CaseAction.WARN:
         do_warn(actor=moderator, case=case, note=note)
     elif action in (CaseAction.MUTE, CaseAction.BAN):
@@ -779,9 +717,8 @@ def _decide_appeal(*, moderator: User, case: ModerationCase, grant: bool, note: 
     if grant:
         if appeal.kind == Appeal.Kind.BAN and appeal.membership_id:
             membership = Membership.objects.select_for_update().get(pk=appeal.membership_id)
-            if membership.state == Membership.State.BANNED:
-                membership.state = Membership.State.LEFT
-                membership.save(update_fields=["state"])
+            if membership_allows(membership.state, "unban"):
+                transition_membership(room=None, membership=membership, transition="unban")
         elif appeal.kind == Appeal.Kind.SUSPENSION:
             User.objects.filter(pk=appeal.user_id).update(suspended_until=None)
     appeal.status = Appeal.Status.GRANTED if grant else Appeal.Status.DENIED
@@ -821,7 +758,7 @@ def check_set_slow_mode(*, actor: User, room_id: int, seconds) -> Room:
             fields={"seconds": [_("Out of range.")]},
         )
     room = _lock_room(room_id)
-    _authorise_host(actor=actor, room=room)
+    access.require_moderator(room_id=room.pk, user=actor)
     room.slow_mode_seconds = seconds
     room.save(update_fields=["slow_mode_seconds"])
     _audit(
@@ -846,7 +783,7 @@ def check_pin_announcement(*, actor: User, room_id: int, body: str) -> RoomAnnou
     if len(body) > ANNOUNCEMENT_MAX_LENGTH:
         raise DomainError(_("The announcement is too long."), fields={"body": [_("Too long.")]})
     room = _lock_room(room_id)
-    host = _authorise_host(actor=actor, room=room)
+    host = access.require_moderator(room_id=room.pk, user=actor)
     announcement = None
     if body:
         announcement, _created = RoomAnnouncement.objects.update_or_create(
@@ -889,7 +826,7 @@ def check_add_room_filter(
     except ValidationError as exc:
         raise DomainError(_("That filter cannot be used."), fields=exc.message_dict) from exc
     room = _lock_room(room_id)
-    _authorise_host(actor=actor, room=room)
+    access.require_moderator(room_id=room.pk, user=actor)
     rule = BlockedPattern.objects.create(
         room=room, kind=kind, text=text, action=action, created_by=actor
     )
@@ -908,7 +845,7 @@ def check_add_room_filter(
 @transaction.atomic
 def check_remove_room_filter(*, actor: User, room_id: int, filter_id: int) -> None:
     room = _lock_room(room_id)
-    _authorise_host(actor=actor, room=room)
+    access.require_moderator(room_id=room.pk, user=actor)
     rule = BlockedPattern.objects.filter(pk=filter_id, room=room).first()
     if rule is None:
         raise NotFoundError(_("No such filter in this room."))
@@ -931,7 +868,7 @@ def check_review_held_message(*, actor: User, room_id: int, held_id: int, approv
     """Approve (send it as its author, skipping the filters) or reject a held message."""
     with transaction.atomic():
         room = _lock_room(room_id)
-        _authorise_host(actor=actor, room=room)
+        access.require_moderator(room_id=room.pk, user=actor)
         held = (
             HeldMessage.objects.select_for_update()
             .select_related("membership")

@@ -5,16 +5,6 @@ from django.urls import path
 from community.moderation import views
 
 urlpatterns = [
-    # Listed before the rooms' member actions, whose URL shape these share.
-    *[
-        path(
-            f"rooms/<int:room_id>/members/<int:membership_id>/{action}/",
-            views.member_sanction,
-            {"action": action},
-            name=f"room-member-sanction-{action}",
-        )
-        for action in ("mute", "ban", "unban")
-    ],
     path(
         "rooms/<int:room_id>/moderation/",
         views.room_moderation,

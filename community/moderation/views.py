@@ -11,10 +11,12 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
+from community import access
 from community.moderation import selectors, services
 from community.moderation.models import (
     Appeal,
@@ -24,9 +26,8 @@ from community.moderation.models import (
     ReportReason,
     RoomAnnouncement,
 )
-from community.rooms import selectors as room_selectors
 from community.rooms.models import Membership, Room
-from config.errors import DomainError, NotFoundError
+from config.errors import DomainError
 
 RECENT_LOG_ROWS = 20
 MEMBERS_SHOWN = 100
@@ -53,10 +54,8 @@ class AppealForm(forms.Form):
 def _host_room_or_404(request, room_id: int) -> Room:
     """Hosts and site moderators only; others get a 404 so the page's existence leaks nothing."""
     room = get_object_or_404(Room, pk=room_id)
-    if not (
-        services.is_site_moderator(user=request.user)
-        or selectors.host_membership(room=room, user=request.user)
-    ):
+    membership = access.active_membership(room_id=room.pk, user=request.user)
+    if not access.can_moderate(user=request.user, membership=membership):
         raise Http404
     return room
 
@@ -72,6 +71,10 @@ def room_moderation(request, room_id: int):
             messages.error(request, exc.message)
         else:
             messages.success(request, done)
+        # The member list posts its mute, ban and unban here too, and goes back there.
+        back = request.POST.get("next", "")
+        if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+            return redirect(back)
         return redirect("room-moderation", room_id=room.pk)
     members = list(selectors.room_members_for_hosts(room)[:MEMBERS_SHOWN])
     context = {
@@ -259,40 +262,3 @@ def _int_or_404(value) -> int:
         return int(value)
     except (TypeError, ValueError):
         raise Http404 from None
-
-
-@login_required
-@require_POST
-def member_sanction(request, room_id: int, membership_id: int, action: str):
-    """Mute, ban and unban from a room's member list (hosts; the services check rank).
-    Anyone else gets the member list's answer for a room they do not host: 404."""
-    try:
-        room = room_selectors.get_room_for_viewer(room_id=room_id, viewer=request.user)
-    except NotFoundError as exc:
-        raise Http404(exc.message) from exc
-    if room.viewer_role not in (Membership.Role.OWNER, Membership.Role.COHOST):
-        raise Http404(_("Room not found."))
-    try:
-        if action == "mute":
-            try:
-                minutes = int(request.POST.get("minutes", "0"))
-            except ValueError:
-                minutes = -1
-            services.check_mute_member(
-                actor=request.user, room_id=room_id, member_id=membership_id, minutes=minutes
-            )
-        elif action == "ban":
-            services.check_ban_member(actor=request.user, room_id=room_id, member_id=membership_id)
-        elif action == "unban":
-            services.check_unban_member(
-                actor=request.user, room_id=room_id, member_id=membership_id
-            )
-        else:
-            raise Http404
-    except NotFoundError as exc:
-        raise Http404(exc.message) from exc
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("Done."))
-    return redirect("room-members", room_id=room_id)

@@ -45,7 +45,14 @@ from community.notifications.selectors import (
     unread_counts,
     unread_digest_candidates,
 )
-from community.rooms.models import JoinRequest, MemberBlock, Membership, Room, nickname_key
+from community.rooms.models import (
+    NICKNAME_MAX_LENGTH,
+    JoinRequest,
+    MemberBlock,
+    Membership,
+    Room,
+    nickname_key,
+)
 from config.errors import DomainError, NotFoundError
 from profiles.models import Profile, StatusPost, User
 
@@ -60,7 +67,6 @@ MAX_ACTOR_LABELS = 3
 MAX_MENTIONS_PER_MESSAGE = 20
 # Candidate texts looked up per message (each ``@`` yields one per word boundary).
 MAX_MENTION_OPTIONS = 200
-NICKNAME_MAX_LENGTH = Membership._meta.get_field("nickname").max_length
 # Kinds that happen inside a room and so follow the room's notification level.
 ROOM_KINDS = {Kind.MENTION, Kind.REPLY, Kind.REACTION}
 

@@ -32,7 +32,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from community.access import room_is_hidden_from_non_members
+from community import access
 from community.chat.models import Message
 from community.reactions.models import Reaction, ReactionCount, ReactionTarget
 from community.rooms.models import Membership, Room
@@ -182,17 +182,17 @@ def resolve_target(target_type: str, target_id: int) -> ResolvedTarget:
     return ResolvedTarget(kind=kind, id=target_id, author_id=author_id)
 
 
-def active_membership(*, room_id: int, user: User, lock: bool = False) -> Membership:
-    """The user's active membership in the room, or PermissionDeniedError."""
-    memberships = Membership.objects.filter(room_id=room_id, user=user).order_by("-id")
-    if lock:
-        memberships = memberships.select_for_update()
-    membership = memberships.first()
-    if membership is None or membership.state == Membership.State.LEFT:
-        raise PermissionDeniedError(_("Join this room to react."), code="not_member")
-    if membership.state == Membership.State.BANNED:
+def reacting_membership(*, room_id: int, user: User, lock: bool = False) -> Membership:
+    """The user's active membership in the room (community.access), or
+    PermissionDeniedError saying why not (banned, or not a member)."""
+    membership = access.active_membership(room_id=room_id, user=user, lock=lock)
+    if membership is not None:
+        return membership
+    if Membership.objects.filter(
+        room_id=room_id, user_id=user.pk, state=Membership.State.BANNED
+    ).exists():
         raise PermissionDeniedError(_("You are banned from this room."), code="banned")
-    return membership
+    raise PermissionDeniedError(_("Join this room to react."), code="not_member")
 
 
 def check_can_react(*, membership: Membership) -> None:
@@ -238,7 +238,7 @@ def check_target_visible(*, target: ResolvedTarget, viewer: User | None) -> None
     if target.room_id is None:
         return
     room = Room.objects.filter(pk=target.room_id).only("visibility", "is_suspended").first()
-    if room is None or not room_is_hidden_from_non_members(room):
+    if room is None or not access.room_is_hidden_from_non_members(room):
         return
     in_room = (
         viewer is not None
@@ -259,7 +259,7 @@ def check_can_view_reactions(*, target: ResolvedTarget, viewer: User) -> None:
     """Message reactions are for the room's members; a room's likes are public like its
     card; a status post's are hidden from a user the author blocked."""
     if target.kind == ReactionTarget.MESSAGE:
-        active_membership(room_id=target.room_id, user=viewer)
+        reacting_membership(room_id=target.room_id, user=viewer)
     elif target.kind == ReactionTarget.STATUS_POST:
         check_not_blocked(author_id=target.author_id, user=viewer)
 
@@ -276,7 +276,7 @@ def reactors(*, target: ResolvedTarget, emoji: str, viewer: User) -> QuerySet[Re
         raise DomainError(_("Choose an emoji."), fields={"emoji": [_("Required.")]})
     reactions = Reaction.objects.filter(**target.column, emoji=emoji)
     if target.room_id is not None:
-        active_membership(room_id=target.room_id, user=viewer)
+        reacting_membership(room_id=target.room_id, user=viewer)
         # Members the viewer blocked; an account block only where the reactor shows
         # their main profile (an open profile is never singled out by a handle).
         hidden = hidden_membership_q(viewer, prefix="membership__")

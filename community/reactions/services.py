@@ -30,9 +30,9 @@ from community.reactions.models import Reaction, ReactionCount, ReactionTarget
 from community.reactions.selectors import (
     ReactionSummary,
     ResolvedTarget,
-    active_membership,
     check_can_react,
     check_not_blocked,
+    reacting_membership,
     reaction_counts,
     reaction_summary,
     resolve_target,
@@ -64,7 +64,7 @@ def validated_emoji(*, raw: object) -> str:
 def _lock_reactor(*, target: ResolvedTarget, user: User, adding: bool) -> Membership | None:
     """Lock the reactor's row and check they may (still) react; the membership in rooms."""
     if target.room_id is not None:
-        membership = active_membership(room_id=target.room_id, user=user, lock=True)
+        membership = reacting_membership(room_id=target.room_id, user=user, lock=True)
         if adding:
             check_can_react(membership=membership)
         return membership

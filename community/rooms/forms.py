@@ -4,7 +4,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from community.rooms.models import Interest, Membership, Room
+from community.rooms.models import NICKNAME_MAX_LENGTH, Interest, Membership, Room
 from community.rooms.selectors import discovery_languages
 from config.errors import DomainError
 
@@ -89,7 +89,7 @@ class RoomForm(forms.Form):
 class CreateRoomForm(RoomForm):
     nickname = forms.CharField(
         label=_("Your nickname in this room"),
-        max_length=40,
+        max_length=NICKNAME_MAX_LENGTH,
         help_text=_("Others in the room see only this, never your main profile."),
     )
     field_order = ["title", "nickname"]
@@ -98,7 +98,7 @@ class CreateRoomForm(RoomForm):
 class JoinForm(forms.Form):
     nickname = forms.CharField(
         label=_("Your nickname in this room"),
-        max_length=40,
+        max_length=NICKNAME_MAX_LENGTH,
         help_text=_("Others see this nickname, not your main profile."),
     )
     is_open_profile = forms.BooleanField(
@@ -143,7 +143,7 @@ class LeaveForm(forms.Form):
 
 
 class MyMembershipForm(forms.Form):
-    nickname = forms.CharField(label=_("Nickname"), max_length=40)
+    nickname = forms.CharField(label=_("Nickname"), max_length=NICKNAME_MAX_LENGTH)
     is_open_profile = forms.BooleanField(
         label=_("Keep my main profile hidden (open profile)"), required=False
     )

@@ -117,6 +117,10 @@ class Room(models.Model):
         return f"room.{self.pk}"
 
 
+# A member's per-room nickname, defined once (join requests, forms, serializers, services).
+NICKNAME_MAX_LENGTH = 40
+
+
 class Membership(models.Model):
     """A user in a room, shown there only by ``nickname`` (their open profile)."""
 
@@ -136,7 +140,7 @@ class Membership(models.Model):
     )
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
     state = models.CharField(max_length=10, choices=State.choices, default=State.ACTIVE)
-    nickname = models.CharField(_("nickname"), max_length=40)
+    nickname = models.CharField(_("nickname"), max_length=NICKNAME_MAX_LENGTH)
     # ``nickname`` folded for comparison (``profiles.text.lookalike_key``: NFKC, case-fold,
     # invisible characters dropped, Latin look-alikes): unique among a room's active
     # members, so nobody can take the host's nickname with ``ＨＯＳＴ`` or a zero-width space.
@@ -193,10 +197,6 @@ class Membership(models.Model):
                 kwargs["update_fields"] = {*update_fields, "nickname_key"}
         super().save(*args, **kwargs)
 
-    @property
-    def is_host(self) -> bool:
-        return self.role in (self.Role.OWNER, self.Role.COHOST)
-
 
 class JoinRequest(models.Model):
     """A request to join a host-approval room, decided by the owner or a co-host."""
@@ -211,7 +211,7 @@ class JoinRequest(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="room_join_requests"
     )
-    nickname = models.CharField(_("nickname"), max_length=40)
+    nickname = models.CharField(_("nickname"), max_length=NICKNAME_MAX_LENGTH)
     is_open_profile = models.BooleanField(default=True)
     message = models.CharField(_("message to the hosts"), max_length=300, blank=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)

@@ -17,6 +17,7 @@ from django.db.models import (
     Case,
     CharField,
     Count,
+    DateTimeField,
     Exists,
     F,
     FloatField,
@@ -141,6 +142,7 @@ def with_viewer(queryset: QuerySet[Room], viewer: User | None) -> QuerySet[Room]
         return queryset.annotate(
             viewer_membership_id=Value(None, output_field=IntegerField()),
             viewer_role=Value(None, output_field=CharField()),
+            viewer_muted_until=Value(None, output_field=DateTimeField()),
             viewer_has_pending_request=Value(False, output_field=BooleanField()),
         )
     mine = Membership.objects.filter(
@@ -149,6 +151,7 @@ def with_viewer(queryset: QuerySet[Room], viewer: User | None) -> QuerySet[Room]
     return queryset.annotate(
         viewer_membership_id=Subquery(mine.values("pk")[:1]),
         viewer_role=Subquery(mine.values("role")[:1]),
+        viewer_muted_until=Subquery(mine.values("muted_until")[:1]),
         viewer_has_pending_request=Exists(
             JoinRequest.objects.filter(
                 room=OuterRef("pk"), user=viewer, state=JoinRequest.State.PENDING

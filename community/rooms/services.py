@@ -10,6 +10,7 @@ import logging
 import math
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -18,12 +19,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from community import events
+from community import access, events
 from community.media.services import MediaUse, release_media_asset, upload_image_for
 from community.moderation.models import AuditLogEntry
 from community.notifications.services import notify_join_request, notify_sanction, user_group
 from community.rooms.models import (
+    NICKNAME_MAX_LENGTH,
     Hashtag,
     Interest,
     JoinRequest,
@@ -50,7 +53,6 @@ logger = logging.getLogger(__name__)
 
 MAX_INTERESTS_PER_ROOM = 5
 MAX_HASHTAGS_PER_ROOM = 10
-NICKNAME_MAX_LENGTH = 40
 INVITE_MAX_HOURS = 24 * 30
 LANGUAGE_CODES = {code for code, _name in settings.LANGUAGES}
 
@@ -191,17 +193,6 @@ def _lock_room(room_id: int) -> Room:
     return room
 
 
-def _active_membership(room: Room, user: User) -> Membership | None:
-    return Membership.objects.filter(room=room, user=user, state=Membership.State.ACTIVE).first()
-
-
-def _require_host(room: Room, user: User) -> Membership:
-    membership = _active_membership(room, user)
-    if membership is None or not membership.is_host:
-        raise PermissionDeniedError(_("Only the owner and co-hosts can do that."))
-    return membership
-
-
 def _require_target(room: Room, membership_id: int) -> Membership:
     target = Membership.objects.filter(
         pk=membership_id, room=room, state=Membership.State.ACTIVE
@@ -316,7 +307,7 @@ def update_room(*, room_id: int, actor: User, **changes) -> Room:
     if unknown:
         raise DomainError(_("Unknown fields."), fields={name: [_("Unknown.")] for name in unknown})
     room = _lock_room(room_id)
-    _require_host(room, actor)
+    access.require_host(room_id=room.pk, user=actor)
     if room.is_suspended:
         raise PermissionDeniedError(_("This room is suspended."))
     fields: list[str] = []
@@ -531,10 +522,10 @@ def _join_room_locked(
 ) -> Membership | JoinRequest:
     room = _lock_room(room_id)
     existing = _current_membership(room, user.pk)
-    if existing and existing.state == Membership.State.BANNED:
-        raise PermissionDeniedError(_("You are banned from this room."), code="banned")
     if existing and existing.state == Membership.State.ACTIVE:
         return existing
+    if not membership_allows(existing.state if existing else "", "join"):
+        raise PermissionDeniedError(_("You are banned from this room."), code="banned")
     invite = _find_invite(room, invite_code.strip()) if invite_code else None
     if invite_code and invite is None:
         raise DomainError(_("This invite link is invalid or has expired."), code="invalid_invite")
@@ -605,13 +596,13 @@ def _lock_pending_request(room: Room, request_id: int) -> JoinRequest:
 @transaction.atomic
 def approve_join_request(*, room_id: int, request_id: int, actor: User) -> Membership:
     room = _lock_room(room_id)
-    host = _require_host(room, actor)
+    host = access.require_host(room_id=room.pk, user=actor)
     request = _lock_pending_request(room, request_id)
     existing = _current_membership(room, request.user_id)
-    if existing and existing.state == Membership.State.BANNED:
-        raise ConflictError(_("This person is banned from the room."), code="banned")
     if existing and existing.state == Membership.State.ACTIVE:
         membership = existing
+    elif not membership_allows(existing.state if existing else "", "join"):
+        raise ConflictError(_("This person is banned from the room."), code="banned")
     else:
         _check_entry(room=room, user=request.user)
         membership = _admit(
@@ -630,7 +621,7 @@ def approve_join_request(*, room_id: int, request_id: int, actor: User) -> Membe
 @transaction.atomic
 def decline_join_request(*, room_id: int, request_id: int, actor: User) -> JoinRequest:
     room = _lock_room(room_id)
-    host = _require_host(room, actor)
+    host = access.require_host(room_id=room.pk, user=actor)
     request = _lock_pending_request(room, request_id)
     request.state = JoinRequest.State.DECLINED
     request.decided_at = timezone.now()
@@ -645,24 +636,6 @@ def cancel_join_request(*, room_id: int, user: User) -> None:
     JoinRequest.objects.filter(room=room, user=user, state=JoinRequest.State.PENDING).update(
         state=JoinRequest.State.CANCELLED, decided_at=timezone.now()
     )
-
-
-def _mark_left(room: Room, membership: Membership, *, state: str) -> None:
-    now = timezone.now()
-    membership.state = state
-    membership.left_at = now
-    fields = ["state", "left_at"]
-    if state == Membership.State.BANNED:
-        membership.banned_at = now
-        fields.append("banned_at")
-    if membership.role != Membership.Role.OWNER:
-        membership.role = Membership.Role.MEMBER
-        fields.append("role")
-    membership.save(update_fields=fields)
-    Room.objects.filter(pk=room.pk).update(member_count=F("member_count") - 1)
-    room.member_count -= 1
-    reason = "left" if state == Membership.State.LEFT else "banned"
-    broadcast_member_removed(membership=membership, reason=reason)
 
 
 def _hand_over(room: Room, owner: Membership, successor: Membership) -> None:
@@ -682,8 +655,8 @@ def _hand_over(room: Room, owner: Membership, successor: Membership) -> None:
 def transfer_ownership(*, room_id: int, actor: User, membership_id: int) -> Membership:
     """The owner hands the room to another active member and becomes a co-host."""
     room = _lock_room(room_id)
-    owner = _active_membership(room, actor)
-    if owner is None or owner.role != Membership.Role.OWNER:
+    owner = access.active_membership(room_id=room.pk, user=actor)
+    if not access.is_owner(owner):
         raise PermissionDeniedError(_("Only the owner can hand over the room."))
     successor = _require_target(room, membership_id)
     _hand_over(room, owner, successor)
@@ -696,7 +669,7 @@ def leave_room(
 ) -> None:
     """Leave a room. The owner must name a successor (a member) or archive the room."""
     room = _lock_room(room_id)
-    membership = _active_membership(room, user)
+    membership = access.active_membership(room_id=room.pk, user=user)
     if membership is None:
         raise NotFoundError(_("You are not a member of this room."))
     if membership.role == Membership.Role.OWNER:
@@ -711,14 +684,14 @@ def leave_room(
                 _("Hand the room over to another member or archive it before leaving."),
                 code="owner_must_hand_over",
             )
-    _mark_left(room, membership, state=Membership.State.LEFT)
+    transition_membership(room=room, membership=membership, transition="leave")
 
 
 @transaction.atomic
 def archive_room(*, room_id: int, actor: User) -> Room:
     room = _lock_room(room_id)
-    owner = _active_membership(room, actor)
-    if owner is None or owner.role != Membership.Role.OWNER:
+    owner = access.active_membership(room_id=room.pk, user=actor)
+    if not access.is_owner(owner):
         raise PermissionDeniedError(_("Only the owner can archive the room."))
     room.is_archived = True
     room.save(update_fields=["is_archived"])
@@ -727,12 +700,10 @@ def archive_room(*, room_id: int, actor: User) -> Room:
 
 
 def _require_outranks(actor: Membership, target: Membership) -> None:
-    """Owners act on anyone else; co-hosts only on plain members."""
+    """Owners act on anyone else; co-hosts only on plain members (community.access)."""
     if target.pk == actor.pk:
         raise PermissionDeniedError(_("You cannot do that to yourself."))
-    if target.role == Membership.Role.OWNER or (
-        actor.role == Membership.Role.COHOST and target.role != Membership.Role.MEMBER
-    ):
+    if not access.can_act_on(actor=actor, target=target):
         raise PermissionDeniedError(_("You cannot do that to this member."))
 
 
@@ -744,7 +715,7 @@ def change_member_role(*, room_id: int, actor: User, membership_id: int, role: s
             _("A role is co-host or member."), fields={"role": [_("Invalid choice.")]}
         )
     room = _lock_room(room_id)
-    host = _require_host(room, actor)
+    host = access.require_host(room_id=room.pk, user=actor)
     target = _require_target(room, membership_id)
     _require_outranks(host, target)
     if target.role != role:
@@ -768,7 +739,7 @@ def update_my_membership(
     """A member changes how they appear in this room (nickname, avatar, open profile);
     ``remove_avatar`` takes the room avatar off (a new upload wins)."""
     room = _lock_room(room_id)
-    membership = _active_membership(room, user)
+    membership = access.active_membership(room_id=room.pk, user=user)
     if membership is None:
         raise NotFoundError(_("You are not a member of this room."))
     fields = []
@@ -805,10 +776,10 @@ def create_invite(
 ) -> RoomInvite:
     """An invite link. Private rooms: hosts only; other rooms: any member."""
     room = _lock_room(room_id)
-    membership = _active_membership(room, actor)
+    membership = access.active_membership(room_id=room.pk, user=actor)
     if membership is None:
         raise PermissionDeniedError(_("Only members can invite people."))
-    if room.visibility == Room.Visibility.PRIVATE and not membership.is_host:
+    if room.visibility == Room.Visibility.PRIVATE and not access.is_host(membership):
         raise PermissionDeniedError(_("Only the owner and co-hosts can invite to a private room."))
     if room.is_archived or room.is_suspended:
         raise PermissionDeniedError(_("This room is not accepting members."), code="closed")
@@ -831,7 +802,7 @@ def create_invite(
 @transaction.atomic
 def revoke_invite(*, room_id: int, actor: User, invite_id: int) -> None:
     room = _lock_room(room_id)
-    _require_host(room, actor)
+    access.require_host(room_id=room.pk, user=actor)
     RoomInvite.objects.filter(pk=invite_id, room=room, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
@@ -853,7 +824,7 @@ def end_lapsed_membership(*, room_id: int, user_id: int) -> Membership | None:
     )
     if membership is None or membership.role == Membership.Role.OWNER:
         return None
-    _mark_left(room, membership, state=Membership.State.LEFT)
+    transition_membership(room=room, membership=membership, transition="lapse")
     return membership
 
 
@@ -900,6 +871,120 @@ def unblock_member(*, room_id: int, actor: User, membership_id: int) -> None:
 
 
 # --- Removal and mutes (the moderation package and chat's flood rule call these) -------
+
+
+# --- the membership state machine -----------------------------------------------------------
+
+_State = Membership.State
+
+
+@dataclass(frozen=True)
+class MembershipTransition:
+    sources: frozenset[str]  # the states it starts from ("" for no membership yet)
+    target: str  # the state it ends in
+    removal: str | None  # the reason ``member.removed`` carries (closes the sockets)
+    refusal: tuple[str, str]  # message and code when the membership is in another state
+
+
+# Every way a membership changes state, in one table. A join (or a rejoin after leaving,
+# being kicked or unbanned) makes a *new* active membership: the old one stays as it was,
+# so earlier messages never link to the new nickname. A banned membership blocks joining
+# until unbanned. A site suspension closes the member's sockets and changes no state.
+MEMBERSHIP_TRANSITIONS: dict[str, MembershipTransition] = {
+    "join": MembershipTransition(
+        frozenset({"", _State.LEFT}),
+        _State.ACTIVE,
+        None,
+        (gettext_lazy("You are banned from this room."), "banned"),
+    ),
+    "leave": MembershipTransition(
+        frozenset({_State.ACTIVE}),
+        _State.LEFT,
+        "left",
+        (gettext_lazy("You are not a member of this room."), "not_member"),
+    ),
+    "lapse": MembershipTransition(
+        frozenset({_State.ACTIVE}),
+        _State.LEFT,
+        "left",
+        (gettext_lazy("You are not a member of this room."), "not_member"),
+    ),
+    "kick": MembershipTransition(
+        frozenset({_State.ACTIVE}),
+        _State.LEFT,
+        "kicked",
+        (gettext_lazy("That person is not in the room."), "not_member"),
+    ),
+    "ban": MembershipTransition(
+        frozenset({_State.ACTIVE, _State.LEFT}),
+        _State.BANNED,
+        "banned",
+        (gettext_lazy("That member is already banned."), "already_banned"),
+    ),
+    "unban": MembershipTransition(
+        frozenset({_State.BANNED}),
+        _State.LEFT,
+        None,
+        (gettext_lazy("That member is not banned."), "not_banned"),
+    ),
+    "suspend": MembershipTransition(
+        frozenset({_State.ACTIVE}),
+        _State.ACTIVE,
+        "suspended",
+        (gettext_lazy("That person is not in the room."), "not_member"),
+    ),
+}
+
+
+def membership_allows(state: str, transition: str) -> bool:
+    """Whether a membership in ``state`` ("" for none) may take ``transition``."""
+    return state in MEMBERSHIP_TRANSITIONS[transition].sources
+
+
+def check_membership_transition(state: str, transition: str) -> MembershipTransition:
+    """The transition's rule, or ConflictError when ``state`` ("" for no membership)
+    may not take it."""
+    rule = MEMBERSHIP_TRANSITIONS[transition]
+    if state not in rule.sources:
+        message, code = rule.refusal
+        raise ConflictError(str(message), code=code)
+    return rule
+
+
+def transition_membership(
+    *, room: Room | None, membership: Membership, transition: str
+) -> Membership:
+    """Move ``membership`` through ``transition`` (MEMBERSHIP_TRANSITIONS): the one place
+    a membership's state, dates, role and the room's member count change, and the one
+    removal path (``broadcast_member_removed``). The caller holds the room and membership
+    locks inside its transaction (``room`` may be None when the state does not change)."""
+    rule = check_membership_transition(membership.state, transition)
+    was_active = membership.state == _State.ACTIVE
+    fields = []
+    if rule.target != membership.state:
+        now = timezone.now()
+        membership.state = rule.target
+        fields.append("state")
+        if was_active:
+            membership.left_at = now
+            fields.append("left_at")
+        if rule.target == _State.BANNED:
+            membership.banned_at = now
+            fields.append("banned_at")
+        elif membership.banned_at is not None:
+            membership.banned_at = None  # unbanned
+            fields.append("banned_at")
+        if membership.role == Membership.Role.COHOST:
+            membership.role = Membership.Role.MEMBER  # a departed co-host loses the role
+            fields.append("role")
+        membership.save(update_fields=fields)
+        if was_active:
+            Room.objects.filter(pk=membership.room_id).update(member_count=F("member_count") - 1)
+            if room is not None:
+                room.member_count -= 1
+    if rule.removal is not None and was_active:
+        broadcast_member_removed(membership=membership, reason=rule.removal)
+    return membership
 
 
 # Socket close codes sent to a removed member's sockets (defined with the events).

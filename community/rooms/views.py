@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from community import access
 from community.chat.models import Message
 from community.media.selectors import LARGE_SIZE, image_url
 from community.reactions.selectors import with_reaction_summaries
@@ -42,7 +43,7 @@ def _readable_room(request, room_id: int) -> Room:
 
 def _host_room(request, room_id: int) -> Room:
     room = _readable_room(request, room_id)
-    if room.viewer_role not in (Membership.Role.OWNER, Membership.Role.COHOST):
+    if not access.can_manage_members(membership=access.annotated_membership(room)):
         raise Http404(_("Room not found."))
     return room
 
@@ -194,10 +195,12 @@ def room_detail(request, room_id: int):
         "membership": membership,
         "preview": preview,
         "can_read_messages": selectors.can_read_messages(room),
+        # The viewer's ``can_*`` flags (community.access): the page and chat.js use these.
+        "permissions": access.room_permissions(room, user=request.user, membership=membership),
         "similar": list(selectors.similar_rooms(room=room, viewer=viewer)[:6]),
         "pending_count": (
             selectors.pending_join_requests(room=room).count()
-            if membership is not None and membership.is_host
+            if access.can_manage_members(membership=membership)
             else 0
         ),
         "og_url": request.build_absolute_uri(reverse("room-detail", args=[room.pk])),
@@ -208,14 +211,31 @@ def room_detail(request, room_id: int):
 
 def room_members(request, room_id: int):
     room = _readable_room(request, room_id)
-    is_host = room.viewer_role in (Membership.Role.OWNER, Membership.Role.COHOST)
+    viewer_membership = access.annotated_membership(room)
+    permissions = access.room_permissions(room, user=request.user, membership=viewer_membership)
+    members = list(selectors.room_members(room=room)[:500])
+    # The member rows the viewer may manage (community.access.can_act_on): hosts only
+    # here; site moderators use the room tools page.
+    manageable_ids = (
+        {
+            member.pk
+            for member in members
+            if access.can_act_on(actor=viewer_membership, target=member)
+        }
+        if permissions["can_manage_members"]
+        else set()
+    )
     return render(
         request,
         "community/room_members.html",
         {
             "room": room,
-            "members": list(selectors.room_members(room=room)[:500]),
-            "banned": list(selectors.banned_members(room=room)[:200]) if is_host else [],
+            "members": members,
+            "banned": (
+                list(selectors.banned_members(room=room)[:200])
+                if permissions["can_manage_members"]
+                else []
+            ),
             "blocked_ids": (
                 set(
                     selectors.my_member_blocks(room=room, viewer=request.user).values_list(
@@ -225,8 +245,9 @@ def room_members(request, room_id: int):
                 if room.viewer_membership_id
                 else set()
             ),
-            "is_host": is_host,
-            "viewer_role": room.viewer_role,
+            "manageable_ids": manageable_ids,
+            "is_owner": access.is_owner(viewer_membership),
+            "permissions": permissions,
         },
     )
 
@@ -319,7 +340,7 @@ def room_leave(request, room_id: int):
     room = _readable_room(request, room_id)
     if not room.viewer_membership_id:
         return redirect("room-detail", room_id=room.pk)
-    is_owner = room.viewer_role == Membership.Role.OWNER
+    is_owner = access.is_owner(access.annotated_membership(room))
     members = (
         selectors.room_members(room=room).exclude(pk=room.viewer_membership_id)
         if is_owner
@@ -411,8 +432,8 @@ def room_requests(request, room_id: int):
 @require_POST
 def member_action(request, room_id: int, membership_id: int, action: str):
     """Actions from the member list: block and unblock (any member, for themselves);
-    role and hand over (hosts). Mute, ban and unban are moderation's
-    (``community.moderation.views.member_sanction``, the same URL shape)."""
+    role and hand over (hosts). Mute, ban and unban post to the room tools
+    (``community.moderation.views.room_moderation``): one URL per action."""
     if action in ("block", "unblock"):
         return _member_block_action(request, room_id, membership_id, block=action == "block")
     room = _host_room(request, room_id)

@@ -3,7 +3,13 @@ from rest_framework import serializers
 
 from community.media.api.fields import MediaPayloadField
 from community.media.selectors import AVATAR_SIZE, LARGE_SIZE, image_url
-from profiles.models import User
+from profiles.models import (
+    BIO_MAX_LENGTH,
+    DISPLAY_NAME_MAX_LENGTH,
+    STATUS_MESSAGE_MAX_LENGTH,
+    STATUS_POST_MAX_LENGTH,
+    User,
+)
 from profiles.selectors import POST
 
 
@@ -80,9 +86,11 @@ class MeSerializer(serializers.Serializer):
 
 class MeUpdateSerializer(serializers.Serializer):
     handle = serializers.CharField(required=False, max_length=60)
-    display_name = serializers.CharField(required=False, max_length=200)
-    bio = serializers.CharField(required=False, allow_blank=True, max_length=2000)
-    status_message = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    display_name = serializers.CharField(required=False, max_length=DISPLAY_NAME_MAX_LENGTH)
+    bio = serializers.CharField(required=False, allow_blank=True, max_length=BIO_MAX_LENGTH)
+    status_message = serializers.CharField(
+        required=False, allow_blank=True, max_length=STATUS_MESSAGE_MAX_LENGTH
+    )
     interests = serializers.ListField(
         child=serializers.SlugField(max_length=60), required=False, max_length=50
     )
@@ -178,13 +186,13 @@ class StatusPostSerializer(serializers.Serializer):
 
 
 class StatusPostCreateSerializer(serializers.Serializer):
-    body = serializers.CharField(max_length=2000)
+    body = serializers.CharField(max_length=STATUS_POST_MAX_LENGTH)
     # The media pipeline sniffs the bytes, whatever the name or content type claims.
     image = serializers.FileField(required=False, allow_empty_file=False)
 
 
 class StatusPostUpdateSerializer(serializers.Serializer):
-    body = serializers.CharField(max_length=2000)
+    body = serializers.CharField(max_length=STATUS_POST_MAX_LENGTH)
 
 
 class FeedRoomSerializer(serializers.Serializer):

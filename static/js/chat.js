@@ -36,7 +36,14 @@
   var config = {
     roomId: Number(root.dataset.roomId),
     me: Number(root.dataset.membershipId),
-    isHost: root.dataset.isHost === "1",
+    // What I may do here, as the server decides it (community/access.py): the page's
+    // flags, then the socket's `ready` frame; never worked out from role strings.
+    permissions: {
+      can_post: root.dataset.canPost === "1",
+      can_moderate: root.dataset.canModerate === "1",
+      can_delete_any_message: root.dataset.canDeleteAnyMessage === "1",
+    },
+    roomApiUrl: root.dataset.roomApiUrl,
     lastReadSeq: Number(root.dataset.lastReadSeq || 0),
     socketPath: root.dataset.socketPath,
     historyUrl: root.dataset.historyUrl,
@@ -195,7 +202,7 @@
     }
     node.querySelector("[data-action=reply]").hidden = !!message.deleted;
     node.querySelector("[data-action=edit]").hidden = !mine || message.deleted || message.kind !== "text";
-    node.querySelector("[data-action=delete]").hidden = message.deleted || !(mine || config.isHost);
+    node.querySelector("[data-action=delete]").hidden = message.deleted || !(mine || config.permissions.can_delete_any_message);
     // Tip the author of someone else's message (the wallet's tip page names them by
     // their room nickname only).
     var tip = node.querySelector("[data-action=tip]");
@@ -509,6 +516,7 @@
 
   var handlers = {
     "ready": function (event) {
+      if (event.permissions) config.permissions = event.permissions;
       state.attempts = 0;
       setConnection("open", t("Live"));
       if (!state.historyLoaded) loadLatest().catch(showError);
@@ -542,9 +550,12 @@
     // Left, kicked, banned or suspended; my own socket is closed right after (STOP_CODES).
     "member.removed": function (event) { clearTypist(event.membership_id); },
     "member.updated": function (event) {
-      // A host may promote or demote me: the delete buttons follow my role.
-      if (event.member && event.member.id === config.me) {
-        config.isHost = event.member.role === "owner" || event.member.role === "cohost";
+      // A host may promote or demote me: ask the server what I may do now (the delete
+      // buttons follow its flags).
+      if (event.member && event.member.id === config.me && config.roomApiUrl) {
+        api("GET", config.roomApiUrl).then(function (room) {
+          if (room && room.viewer_permissions) config.permissions = room.viewer_permissions;
+        }).catch(function () {});
       }
     },
     "room.updated": function (event) {

@@ -18,7 +18,7 @@ import django
 django.setup()
 
 
-from community.chat.selectors import active_membership  # noqa: E402
+from community.access import active_membership  # noqa: E402
 from community.chat.services import check_send_message  # noqa: E402
 from community.rooms.services import create_room, join_room  # noqa: E402
 from profiles.services import create_status_post, register_user  # noqa: E402
@@ -34,7 +34,7 @@ def seed() -> dict:
     join_room(room_id=joined.pk, user=fuzzer, nickname="listener")
     memberships, messages = [], []
     for room, author in ((hosted, fuzzer), (joined, host), (joined, fuzzer)):
-        membership = active_membership(room_id=room.pk, user_id=author.pk)
+        membership = active_membership(room_id=room.pk, user=author)
         memberships.append(membership.pk)
         for n in range(3):
             sent = check_send_message(

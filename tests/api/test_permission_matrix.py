@@ -15,11 +15,15 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 from rest_framework.test import APIClient
 
+from community.access import active_membership
 from community.chat.screening import hold_message
-from community.chat.selectors import active_membership
 from community.chat.services import check_send_message
 from community.media.services import create_media_asset
-from community.moderation.services import check_add_room_filter, check_ban_member
+from community.moderation.services import (
+    check_add_room_filter,
+    check_ban_member,
+    check_mute_member,
+)
 from community.rooms.models import Room
 from community.rooms.services import create_invite, join_room, update_room
 from profiles.services import create_status_post
@@ -65,7 +69,8 @@ MATRIX = [
     ("patch", "rooms/{room}/members/{member}/", {"role": "cohost"},
      (401, 403, 403, 403, 200, 403)),
     ("post", "rooms/{room}/members/{member}/ban/", None, (401, 403, 403, 403, 204, 204)),
-    ("delete", "rooms/{room}/members/{banned}/ban/", None, (401, 403, 403, 403, 204, 204)),
+    # one URL per action: unbanning is only POST .../unban/ (below), which takes a reason
+    ("delete", "rooms/{room}/members/{banned}/ban/", None, (401, 405, 405, 405, 405, 405)),
     ("post", "rooms/{room}/members/{member}/mute/", {"minutes": 5},
      (401, 403, 403, 403, 200, 200)),
     # blocking a member for myself (per room, by membership): members only, not yourself
@@ -202,7 +207,7 @@ def world(make_user, make_room, make_member):
     update_room(room_id=room.pk, actor=host, join_policy=Room.JoinPolicy.APPROVAL)
     request = join_room(room_id=room.pk, user=requester, nickname="asking")
     message = check_send_message(
-        membership=active_membership(room_id=room.pk, user_id=member.pk), body="hello"
+        membership=active_membership(room_id=room.pk, user=member), body="hello"
     ).message
     invite = create_invite(room_id=room.pk, actor=host)
     post = create_status_post(author=host, body="My status")
@@ -213,7 +218,7 @@ def world(make_user, make_room, make_member):
     held = hold_message(membership=member_ship, body="held for review", rule_kind="word")
     private_owner = make_user("private_owner")
     private = make_room(owner=private_owner, visibility=Room.Visibility.PRIVATE, title="Hidden")
-    private_member = active_membership(room_id=private.pk, user_id=private_owner.pk)
+    private_member = active_membership(room_id=private.pk, user=private_owner)
     private_message = check_send_message(membership=private_member, body="secret").message
     return {
         "users": {
@@ -312,3 +317,67 @@ def _normalise(route: str) -> str:
     import re
 
     return re.sub(r"<[^>]+>", "<>", route)
+
+
+# --- the can_* flags clients get -------------------------------------------------------------
+
+FLAGS = (
+    "can_read",
+    "can_post",
+    "can_moderate",
+    "can_manage_members",
+    "can_edit_room",
+    "can_delete_any_message",
+)
+# fmt: off
+# role: the flags in FLAGS order, as the room payload's ``viewer_permissions`` carries them
+FLAG_MATRIX = {
+    "member":     (1, 1, 0, 0, 0, 0),
+    "non_member": (0, 0, 0, 0, 0, 0),
+    "banned":     (0, 0, 0, 0, 0, 0),
+    "host":       (1, 1, 1, 1, 1, 1),
+    "staff":      (0, 0, 1, 0, 0, 0),
+}
+# Each flag promises what one row of MATRIX answers: a flag is set exactly where that
+# endpoint succeeds, so a client that trusts the flags never shows a button that fails.
+FLAG_ROWS = {
+    "can_read": ("get", "rooms/{room}/messages/"),
+    "can_post": ("post", "rooms/{room}/messages/"),
+    "can_moderate": ("post", "rooms/{room}/slow-mode/"),
+    "can_manage_members": ("get", "rooms/{room}/invites/"),
+    "can_edit_room": ("patch", "rooms/{room}/"),
+}
+# fmt: on
+
+
+@pytest.mark.parametrize("role", FLAG_MATRIX)
+def test_the_room_payload_carries_the_viewers_can_flags(world, role):
+    client = APIClient()
+    client.force_authenticate(world["users"][role])
+    expected = dict(zip(FLAGS, map(bool, FLAG_MATRIX[role]), strict=True))
+    room = client.get(f"/api/v1/rooms/{world['ids']['room']}/").json()
+    assert room["viewer_permissions"] == expected
+    # The lists carry the same flags for the same room.
+    listed = client.get("/api/v1/rooms/?q=Matrix").json()["results"]
+    assert [item["viewer_permissions"] for item in listed if item["id"] == room["id"]] == [expected]
+
+
+@pytest.mark.parametrize("flag", FLAG_ROWS)
+def test_each_flag_agrees_with_the_endpoint_it_stands_for(flag):
+    method, template = FLAG_ROWS[flag]
+    statuses = next(row[3] for row in MATRIX if (row[0], row[1]) == (method, template))
+    for role, flags in FLAG_MATRIX.items():
+        succeeds = 200 <= statuses[ROLES.index(role)] < 300
+        assert bool(flags[FLAGS.index(flag)]) == succeeds, (flag, role)
+
+
+def test_a_muted_member_may_read_but_not_post(world):
+    host, member = world["users"]["host"], world["users"]["member"]
+    room_id = world["ids"]["room"]
+    check_mute_member(actor=host, room_id=room_id, member_id=world["ids"]["member"], minutes=10)
+    client = APIClient()
+    client.force_authenticate(member)
+    flags = client.get(f"/api/v1/rooms/{room_id}/").json()["viewer_permissions"]
+    assert (flags["can_read"], flags["can_post"]) == (True, False)
+    refused = client.post(f"/api/v1/rooms/{room_id}/messages/", {"body": "hi"}, format="json")
+    assert refused.status_code == 403

@@ -181,14 +181,34 @@ def test_host_actions_from_member_list(room, owner, make_user, make_member):
     client.post(f"/rooms/{room.pk}/members/{target.pk}/role/", {"role": "cohost"})
     target.refresh_from_db()
     assert target.role == "cohost"
-    client.post(f"/rooms/{room.pk}/members/{target.pk}/ban/")
+    # Banning from the member list posts to the room tools (one URL per action) and
+    # comes back to the list.
+    members_url = f"/rooms/{room.pk}/members/"
+    page = client.get(members_url).content.decode()
+    assert f'action="/rooms/{room.pk}/moderation/"' in page
+    response = client.post(
+        f"/rooms/{room.pk}/moderation/",
+        {"op": "ban", "member_id": target.pk, "next": members_url},
+    )
+    assert response.status_code == 302 and response["Location"] == members_url
     target.refresh_from_db()
     assert target.state == "banned"
-    # A plain member has no such powers.
+    # The old per-action web URL is gone.
+    again = make_member(room, make_user())
+    assert client.post(f"/rooms/{room.pk}/members/{again.pk}/ban/").status_code == 404
+    # A plain member has no such powers, and an outside "next" is never followed.
     other = make_user()
     victim = make_member(room, make_user())
     make_member(room, other)
-    assert client_for(other).post(f"/rooms/{room.pk}/members/{victim.pk}/ban/").status_code == 404
+    refused = client_for(other).post(
+        f"/rooms/{room.pk}/moderation/", {"op": "ban", "member_id": victim.pk}
+    )
+    assert refused.status_code == 404
+    outside = client.post(
+        f"/rooms/{room.pk}/moderation/",
+        {"op": "mute", "member_id": victim.pk, "minutes": 10, "next": "https://evil.example/"},
+    )
+    assert outside["Location"] == f"/rooms/{room.pk}/moderation/"
 
 
 def test_owner_leave_page_requires_hand_over_or_archive(room, owner, make_user, make_member):

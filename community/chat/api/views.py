@@ -17,10 +17,10 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from community import access
 from community.chat.selectors import (
     HISTORY_DEFAULT_LIMIT,
     HISTORY_MAX_LIMIT,
-    active_membership,
     message_payload_by_id,
     message_payloads,
     readable_room,
@@ -124,8 +124,9 @@ ChatAnonRateThrottle = AnonRateThrottle
 CHAT_THROTTLES = [ChatAnonRateThrottle, ChatUserRateThrottle]
 
 
-def _membership_or_403(*, room_id: int, user) -> object:
-    membership = active_membership(room_id=room_id, user_id=user.pk)
+def _membership_or_403(*, room_id: int, user) -> Membership:
+    """The poster's active membership (community.access), or ``403 not_member``."""
+    membership = access.active_membership(room_id=room_id, user=user, related=("room", "user"))
     if membership is None:
         raise PermissionDeniedError(_("Only members can post in this room."), code="not_member")
     return membership
@@ -260,7 +261,7 @@ def post_media_message(request, room_id: int) -> Response:
     ``file``, or JSON ``{"media_id", "body", "client_id", "reply_to"}`` for an upload
     made before (the two-step flow). Chat's ``RoomMessagesView`` hands these here.
     """
-    membership = _active_membership(request, room_id)
+    membership = _membership_or_403(room_id=room_id, user=request.user)
     if not request.content_type.startswith("multipart/"):
         data = UploadedMediaMessageSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -289,14 +290,3 @@ def _sent_response(sent) -> Response:
         message_payload_by_id(sent.message.pk),
         status=status.HTTP_201_CREATED if sent.created else status.HTTP_200_OK,
     )
-
-
-def _active_membership(request, room_id: int) -> Membership:
-    membership = (
-        Membership.objects.select_related("room")
-        .filter(room_id=room_id, user=request.user, state=Membership.State.ACTIVE)
-        .first()
-    )
-    if membership is None:
-        raise PermissionDeniedError(_("Only members can post in this room."), code="not_member")
-    return membership

@@ -1,12 +1,12 @@
 """Moderation API: reports, host tools, appeals. Views only translate to services."""
 
 from django.shortcuts import get_object_or_404
-from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from community import access
 from community.media.selectors import media_payload
 from community.moderation import selectors, services
 from community.moderation.models import (
@@ -19,7 +19,6 @@ from community.moderation.models import (
 from community.rooms.api.serializers import BanSerializer, MemberSerializer, MuteSerializer
 from community.rooms.models import Room
 from config.api.pagination import CursorPagination
-from config.errors import PermissionDeniedError
 
 
 class OldestFirstPagination(CursorPagination):
@@ -170,11 +169,6 @@ class MemberBanView(APIView):
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(responses={204: None})
-    def delete(self, request, room_id: int, membership_id: int):
-        services.check_unban_member(actor=request.user, room_id=room_id, member_id=membership_id)
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
 
 class MemberMuteView(APIView):
     @extend_schema(request=MuteSerializer, responses=MemberSerializer)
@@ -192,7 +186,8 @@ class MemberMuteView(APIView):
 
 
 class UnbanMemberView(APIView):
-    """Lift a ban (the same as ``DELETE .../ban/``); the person may join again."""
+    """Lift a ban, with an optional reason for the audit log; the person may join again.
+    (The one URL for unbanning: ``.../ban/`` only bans.)"""
 
     @extend_schema(request=ReasonSerializer, responses={204: None})
     def post(self, request, room_id: int, member_id: int):
@@ -212,11 +207,7 @@ class UnbanMemberView(APIView):
 
 def _room_for_host(request, room_id: int) -> Room:
     room = get_object_or_404(Room, pk=room_id)
-    if not (
-        services.is_site_moderator(user=request.user)
-        or selectors.host_membership(room=room, user=request.user)
-    ):
-        raise PermissionDeniedError(_("Only the room's hosts can do that."), code="not_host")
+    access.require_moderator(room_id=room.pk, user=request.user)
     return room
 
 

@@ -10,9 +10,17 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from community import access
 from community.media.api.fields import MediaPayloadField
 from community.media.selectors import LARGE_SIZE, image_url
-from community.rooms.models import Interest, JoinRequest, Membership, Room, RoomInvite
+from community.rooms.models import (
+    NICKNAME_MAX_LENGTH,
+    Interest,
+    JoinRequest,
+    Membership,
+    Room,
+    RoomInvite,
+)
 from community.rooms.selectors import member_payload
 
 
@@ -67,6 +75,24 @@ class _ViewerMembershipSchemaField(ViewerMembershipField):
     pass
 
 
+class RoomPermissionsSerializer(serializers.Serializer):
+    """What the viewer may do in the room (community.access.room_permissions): clients
+    show or hide controls by these flags and never work them out from roles."""
+
+    can_read = serializers.BooleanField(help_text="Read the room's messages.")
+    can_post = serializers.BooleanField(help_text="Send messages (an active, unmuted member).")
+    can_moderate = serializers.BooleanField(
+        help_text="Kick, ban, unban, mute, slow mode, announcement, word filters, held messages."
+    )
+    can_manage_members = serializers.BooleanField(
+        help_text="Change roles, decide join requests, list invites (hosts)."
+    )
+    can_edit_room = serializers.BooleanField(help_text="Change the room's settings (hosts).")
+    can_delete_any_message = serializers.BooleanField(
+        help_text="Delete anyone's message (hosts; site moderators hide instead)."
+    )
+
+
 class RoomSerializer(serializers.ModelSerializer):
     """A room as lists and the detail show it, with the viewer's own membership."""
 
@@ -76,6 +102,7 @@ class RoomSerializer(serializers.ModelSerializer):
     cover_media = MediaPayloadField()
     viewer_membership = _ViewerMembershipSchemaField()
     viewer_has_pending_request = serializers.BooleanField(read_only=True, default=False)
+    viewer_permissions = serializers.SerializerMethodField()
     has_password = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
     # Likes: set on the page by community.reactions.selectors.with_reaction_summaries.
@@ -104,9 +131,19 @@ class RoomSerializer(serializers.ModelSerializer):
             "last_activity_at",
             "viewer_membership",
             "viewer_has_pending_request",
+            "viewer_permissions",
             "url",
             "reactions",
         ]
+
+    @extend_schema_field(RoomPermissionsSerializer)
+    def get_viewer_permissions(self, room: Room) -> dict[str, bool]:
+        request = self.context.get("request")
+        return access.room_permissions(
+            room,
+            user=getattr(request, "user", None),
+            membership=access.annotated_membership(room),
+        )
 
     def get_hashtags(self, room: Room) -> list[str]:
         return [tag.label for tag in room.hashtags.all()]
@@ -180,7 +217,7 @@ class RoomWriteSerializer(serializers.Serializer):
     # The media pipeline sniffs the bytes and stores only stripped renditions.
     cover = serializers.FileField(required=False, allow_null=True, allow_empty_file=False)
     # Create only: the owner's own nickname in the room.
-    nickname = serializers.CharField(max_length=40, required=False)
+    nickname = serializers.CharField(max_length=NICKNAME_MAX_LENGTH, required=False)
     is_open_profile = serializers.BooleanField(required=False)
 
     def validate(self, attrs):
@@ -204,7 +241,7 @@ class RoomWriteSerializer(serializers.Serializer):
     ]
 )
 class JoinRoomSerializer(serializers.Serializer):
-    nickname = serializers.CharField(max_length=40)
+    nickname = serializers.CharField(max_length=NICKNAME_MAX_LENGTH)
     password = serializers.CharField(max_length=128, required=False, allow_blank=True)
     is_open_profile = serializers.BooleanField(required=False, default=True)
     invite_code = serializers.CharField(max_length=32, required=False, allow_blank=True)
@@ -223,7 +260,7 @@ class JoinRequestSerializer(serializers.ModelSerializer):
 
 
 class MyMembershipSerializer(serializers.Serializer):
-    nickname = serializers.CharField(max_length=40, required=False)
+    nickname = serializers.CharField(max_length=NICKNAME_MAX_LENGTH, required=False)
     is_open_profile = serializers.BooleanField(required=False)
     avatar = serializers.FileField(required=False, allow_null=True, allow_empty_file=False)
     remove_avatar = serializers.BooleanField(

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
+from community import access
 from community.reactions.selectors import with_reaction_summaries
 from community.rooms import selectors, services
 from community.rooms.api.filters import room_filters
@@ -32,7 +33,7 @@ from community.rooms.api.serializers import (
     TransferSerializer,
 )
 from community.rooms.models import JoinRequest, RoomInvite
-from config.errors import NotFoundError, PermissionDeniedError
+from config.errors import NotFoundError
 
 
 class RankedPagination(BasePagination):
@@ -161,7 +162,9 @@ class RoomListView(RankedRoomListView):
         data = dict(serializer.validated_data)
         room = services.create_room(owner=request.user, **data)
         room = selectors.get_room_for_viewer(room_id=room.pk, viewer=request.user)
-        return Response(RoomSerializer(room).data, status=status.HTTP_201_CREATED)
+        return Response(
+            RoomSerializer(room, context={"request": request}).data, status=status.HTTP_201_CREATED
+        )
 
 
 class TrendingRoomsView(RankedRoomListView):
@@ -203,7 +206,7 @@ class RoomDetailView(APIView):
     def get(self, request, room_id: int):
         room = selectors.get_room_for_viewer(room_id=room_id, viewer=_viewer(request))
         with_reaction_summaries("room", [room], viewer=request.user)
-        return Response(RoomSerializer(room).data)
+        return Response(RoomSerializer(room, context={"request": request}).data)
 
     @extend_schema(request=RoomWriteSerializer, responses=RoomSerializer)
     def patch(self, request, room_id: int):
@@ -212,7 +215,7 @@ class RoomDetailView(APIView):
         serializer.is_valid(raise_exception=True)
         services.update_room(room_id=room_id, actor=request.user, **serializer.validated_data)
         room = selectors.get_room_for_viewer(room_id=room_id, viewer=request.user)
-        return Response(RoomSerializer(room).data)
+        return Response(RoomSerializer(room, context={"request": request}).data)
 
 
 class JoinRoomView(APIView):
@@ -364,8 +367,8 @@ class TransferOwnershipView(APIView):
 
 def _host_room(request, room_id: int):
     room = selectors.get_room_for_viewer(room_id=room_id, viewer=request.user)
-    if room.viewer_role not in ("owner", "cohost"):
-        raise PermissionDeniedError(_("Only the owner and co-hosts can do that."))
+    if not access.role_is_host(room.viewer_role):
+        raise access.not_host_error()
     return room
 
 
@@ -435,7 +438,7 @@ class InvitePreviewView(APIView):
         ).first()
         if room is None:
             raise NotFoundError(_("This invite link is invalid or has expired."))
-        return Response(RoomSerializer(room).data)
+        return Response(RoomSerializer(room, context={"request": request}).data)
 
 
 class InterestListView(GenericAPIView):
