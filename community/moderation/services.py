@@ -717,7 +717,7 @@ def _decide_appeal(*, moderator: User, case: ModerationCase, grant: bool, note: 
     if grant:
         if appeal.kind == Appeal.Kind.BAN and appeal.membership_id:
             membership = Membership.objects.select_for_update().get(pk=appeal.membership_id)
-            if membership_allows(membership.state, "unban"):
+            if membership_allows(state=membership.state, transition="unban"):
                 transition_membership(room=None, membership=membership, transition="unban")
         elif appeal.kind == Appeal.Kind.SUSPENSION:
             User.objects.filter(pk=appeal.user_id).update(suspended_until=None)

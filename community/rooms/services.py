@@ -524,7 +524,7 @@ def _join_room_locked(
     existing = _current_membership(room, user.pk)
     if existing and existing.state == Membership.State.ACTIVE:
         return existing
-    if not membership_allows(existing.state if existing else "", "join"):
+    if not membership_allows(state=existing.state if existing else "", transition="join"):
         raise PermissionDeniedError(_("You are banned from this room."), code="banned")
     invite = _find_invite(room, invite_code.strip()) if invite_code else None
     if invite_code and invite is None:
@@ -601,7 +601,7 @@ def approve_join_request(*, room_id: int, request_id: int, actor: User) -> Membe
     existing = _current_membership(room, request.user_id)
     if existing and existing.state == Membership.State.ACTIVE:
         membership = existing
-    elif not membership_allows(existing.state if existing else "", "join"):
+    elif not membership_allows(state=existing.state if existing else "", transition="join"):
         raise ConflictError(_("This person is banned from the room."), code="banned")
     else:
         _check_entry(room=room, user=request.user)
@@ -936,12 +936,12 @@ MEMBERSHIP_TRANSITIONS: dict[str, MembershipTransition] = {
 }
 
 
-def membership_allows(state: str, transition: str) -> bool:
+def membership_allows(*, state: str, transition: str) -> bool:
     """Whether a membership in ``state`` ("" for none) may take ``transition``."""
     return state in MEMBERSHIP_TRANSITIONS[transition].sources
 
 
-def check_membership_transition(state: str, transition: str) -> MembershipTransition:
+def check_membership_transition(*, state: str, transition: str) -> MembershipTransition:
     """The transition's rule, or ConflictError when ``state`` ("" for no membership)
     may not take it."""
     rule = MEMBERSHIP_TRANSITIONS[transition]
@@ -958,7 +958,7 @@ def transition_membership(
     a membership's state, dates, role and the room's member count change, and the one
     removal path (``broadcast_member_removed``). The caller holds the room and membership
     locks inside its transaction (``room`` may be None when the state does not change)."""
-    rule = check_membership_transition(membership.state, transition)
+    rule = check_membership_transition(state=membership.state, transition=transition)
     was_active = membership.state == _State.ACTIVE
     fields = []
     if rule.target != membership.state:
