@@ -269,6 +269,12 @@ class PasswordResetRequestForm(auth_forms.PasswordResetForm):
     sends the emails, in each person's language; the same answer whether or not an
     account uses the address)."""
 
+    email = forms.EmailField(
+        label=_("Email address"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
     def save(self, *, request=None, **kwargs):
         services.request_password_reset(
             email=self.cleaned_data["email"], ip=services.client_ip(request)

@@ -243,3 +243,28 @@ def test_statement_cells_are_labelled_for_stacked_rows(make_user, fund):
     for label in ("Date", "Gross", "Platform fee", "Net", "Balance"):
         assert f'data-label="{label}"' in page
     assert user_account(user_id=user.pk, kind="wallet", currency="USD").balance == 1234
+
+
+def test_payout_and_statement_pages_run_a_constant_number_of_queries(make_user, fund):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    fan, creator = make_user(), make_user(locale="en")
+    fund(fan, 100_000)
+    fund(fan, 10_000, "USD")
+    client = web_for(creator)
+
+    def queries(url) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    send_tip(sender=fan, amount=1000, currency="KRW", recipient_handle=creator.profile.handle)
+    before = {url: queries(url) for url in ("/wallet/payout/", "/wallet/statement/")}
+    for _ in range(5):
+        send_tip(sender=fan, amount=1000, currency="KRW", recipient_handle=creator.profile.handle)
+    send_tip(sender=fan, amount=100, currency="USD", recipient_handle=creator.profile.handle)
+    after = {url: queries(url) for url in ("/wallet/payout/", "/wallet/statement/")}
+    assert after["/wallet/statement/"] == before["/wallet/statement/"]
+    # One more currency in the hold adds its two look-ups; more tips add nothing.
+    assert after["/wallet/payout/"] == before["/wallet/payout/"] + 2
