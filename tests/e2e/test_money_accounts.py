@@ -70,9 +70,7 @@ def test_wallet_and_statement_fit_a_390px_phone(new_person, make_user, language)
         create_topup(user=fan, amount=amount, currency="KRW")
     create_topup(user=creator, amount=123_456, currency="USD")
     for amount in (3_000, 27_000, 999_000):
-        send_tip(
-            sender=fan, amount=amount, currency="KRW", recipient_handle=creator.profile.handle
-        )
+        send_tip(sender=fan, amount=amount, currency="KRW", recipient_handle=creator.profile.handle)
     for viewport, size in ((PHONE_390, "phone"), (DESKTOP, "desktop")):
         person = new_person(viewport).log_in(creator)
         for path, name in (("/wallet/", "wallet"), ("/wallet/statement/", "statement")):
