@@ -217,8 +217,21 @@ def currency_for_request(request) -> str:
 
 
 def preferred_currency(user) -> str:
-    """The currency ``user`` tops up and tips in by default."""
+    """The currency ``user`` tops up and tips in by default: their own (``User.currency``);
+    for an account from before it existed, the currency their wallet holds most of, else
+    their language's."""
     code = getattr(user, "currency", "") or ""
     if code in supported_currencies():
         return code
+    if getattr(user, "pk", None):
+        from commerce.models import Account
+
+        held = (
+            Account.objects.filter(user_id=user.pk, kind=Account.Kind.WALLET, balance__gt=0)
+            .order_by("-balance")
+            .values_list("currency", flat=True)
+            .first()
+        )
+        if held in supported_currencies():
+            return held
     return currency_for_locale(getattr(user, "locale", "")) or fallback_currency()

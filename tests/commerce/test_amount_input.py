@@ -268,3 +268,9 @@ def test_payout_and_statement_pages_run_a_constant_number_of_queries(make_user, 
     assert after["/wallet/statement/"] == before["/wallet/statement/"]
     # One more currency in the hold adds its two look-ups; more tips add nothing.
     assert after["/wallet/payout/"] == before["/wallet/payout/"] + 2
+
+
+def test_an_account_from_before_currencies_starts_in_the_currency_it_holds(make_user, fund):
+    user = make_user(locale="")  # no currency chosen: an account from before
+    fund(user, 5000, "KRW")
+    assert web_for(user).get("/wallet/tip/").context["form"]["currency"].value() == "KRW"
