@@ -34,6 +34,8 @@ from profiles.middleware import TIMEZONE_COOKIE
 from profiles.models import Profile
 
 PROFILE_POSTS_PER_PAGE = 20
+# The email form shares the account page with the deletion form: ids of its own.
+EMAIL_FORM_IDS = "id_email_form_%s"
 FEED_ITEMS_PER_PAGE = 20
 
 
@@ -297,7 +299,7 @@ def account(request):
         "profiles/settings_account.html",
         {
             "form": form,
-            "email_form": EmailForm(initial={"email": request.user.email}),
+            "email_form": EmailForm(initial={"email": request.user.email}, auto_id=EMAIL_FORM_IDS),
             "blocked": selectors.blocked_profiles(request.user),
         },
     )
@@ -305,7 +307,9 @@ def account(request):
 
 @login_required
 def change_email(request):
-    form = EmailForm(request.POST or None, user=request.user, request=request)
+    form = EmailForm(
+        request.POST or None, user=request.user, request=request, auto_id=EMAIL_FORM_IDS
+    )
     if request.method == "POST" and form.is_valid():
         try:
             user = services.change_email(
