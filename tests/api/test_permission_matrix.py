@@ -120,6 +120,10 @@ MATRIX = [
     ("post", "refunds/", {"transfer": 999999}, (401, 404, 404, 404, 404, 404)),
     # nobody here pays for the room: no membership to cancel
     ("post", "wallet/rooms/{room}/cancel-renewal/", None, (401, 404, 404, 404, 404, 404)),
+    ("get", "wallet/rooms/{room}/", None, (401, 200, 200, 200, 200, 200)),
+    ("get", "wallet/rooms/{private}/", None, (401, 404, 404, 404, 404, 404)),
+    # the room has no price: not for sale (404), whoever asks
+    ("post", "wallet/rooms/{room}/purchase/", {}, (401, 404, 404, 404, 404, 404)),
     # my account and profile ({handle} and {post} are the host's)
     ("get", "me/", None, (401, 200, 200, 200, 200, 200)),
     ("patch", "me/", {"bio": "hi"}, (401, 200, 200, 200, 200, 200)),
