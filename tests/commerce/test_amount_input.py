@@ -274,3 +274,10 @@ def test_an_account_from_before_currencies_starts_in_the_currency_it_holds(make_
     user = make_user(locale="")  # no currency chosen: an account from before
     fund(user, 5000, "KRW")
     assert web_for(user).get("/wallet/tip/").context["form"]["currency"].value() == "KRW"
+
+
+def test_statement_lines_are_in_the_viewers_language(make_user, fund):
+    user = make_user(locale="ko")
+    fund(user, 5000)  # written while English was active
+    page = web_for(user).get("/wallet/statement/").content.decode()
+    assert "Top-up via" not in page and "충전" in page
