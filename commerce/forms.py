@@ -5,6 +5,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from commerce.models import RoomPrice
+from config.currencies import parse_major_amount
 
 
 def _currency_choices():
@@ -22,15 +23,47 @@ class IdempotentForm(forms.Form):
         super().__init__(*args, **kwargs)
 
 
+AMOUNT_HELP = _("As you would say it: 10.50 is $10.50, 1000 is ₩1,000.")
+
+
+class AmountField(forms.CharField):
+    """An amount in the currency's main unit, as typed (``10.50``, ``1,000``). The form's
+    ``clean()`` turns it into minor units once the currency is known."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("Amount"))
+        kwargs.setdefault("help_text", AMOUNT_HELP)
+        kwargs.setdefault("max_length", 40)
+        super().__init__(
+            widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+            **kwargs,
+        )
+
+
+def clean_amount_in_currency(form: forms.Form, data: dict) -> dict:
+    """``data["amount"]`` (text) → minor units of ``data["currency"]``, or a field error."""
+    if data.get("amount") not in (None, "") and data.get("currency"):
+        try:
+            data["amount"] = parse_major_amount(data["amount"], data["currency"])
+        except forms.ValidationError as error:
+            form.add_error("amount", error)
+    return data
+
+
 class MoneyForm(IdempotentForm):
-    amount = forms.IntegerField(
-        label=_("Amount"),
-        min_value=1,
-        help_text=_("In the currency's smallest unit (cents, won, yen)."),
-    )
+    amount = AmountField()
     currency = forms.ChoiceField(label=_("Currency"), choices=_currency_choices)
 
     field_order = ["amount", "currency"]
+
+    def __init__(self, *args, currency: str = "", **kwargs):
+        # The person's own currency is the default (profiles: chosen at sign-up).
+        if currency:
+            kwargs.setdefault("initial", {}).setdefault("currency", currency)
+        super().__init__(*args, **kwargs)
+
+    def clean(self):
+        return clean_amount_in_currency(self, super().clean())
 
 
 class TopUpForm(MoneyForm):
@@ -49,6 +82,8 @@ class TipForm(MoneyForm):
 
     def clean(self):
         data = super().clean()
+        if self.errors:
+            return data
         if bool(data.get("user")) == bool(data.get("message")):
             raise forms.ValidationError(_("Tip either a member or a message."))
         return data
@@ -60,10 +95,9 @@ class RoomAccessForm(IdempotentForm):
 
 class RoomPriceForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=RoomPrice.Kind.choices)
-    amount = forms.IntegerField(
-        label=_("Price"),
-        min_value=1,
-        help_text=_("In the currency's smallest unit (cents, won, yen)."),
-    )
+    amount = AmountField(label=_("Price"))
     currency = forms.ChoiceField(label=_("Currency"), choices=_currency_choices)
     is_active = forms.BooleanField(label=_("Charge for entry"), required=False, initial=True)
+
+    def clean(self):
+        return clean_amount_in_currency(self, super().clean())

@@ -211,6 +211,10 @@ class Leg(AppendOnlyModel):
         if tip is None and transfer.reverses_id:
             tip = _tip_of(transfer.reverses)
         if tip is None:
+            if transfer.kind in (Transfer.Kind.TOPUP, Transfer.Kind.PAYOUT):
+                # Stored in the language of the request that wrote it, and it only
+                # repeats the kind ("Top-up via sandbox", "Payout"): the kind says it.
+                return ""
             return self.counterparty
         return tip.recipient_label if self.account.user_id == tip.sender_id else tip.sender_label
 

@@ -6,6 +6,7 @@ from django.db.models import Exists, F, OuterRef, QuerySet
 
 from commerce.fees import fee_rate_bps
 from commerce.models import Account, Leg, PayoutRequest, RoomAccess, RoomPrice, Transfer
+from config.currencies import currency_for_locale, fallback_currency, supported_currencies
 
 STATEMENT_ACCOUNT_KINDS = Account.USER_KINDS
 
@@ -76,3 +77,22 @@ def active_room_price(*, room_id: int) -> RoomPrice | None:
 
 def room_access_of(*, user_id: int, room_id: int) -> RoomAccess | None:
     return RoomAccess.objects.filter(user_id=user_id, room_id=room_id).first()
+
+
+def preferred_currency(user) -> str:
+    """The currency ``user`` tops up and tips in by default: their own (``User.currency``);
+    for an account from before it existed, the currency their wallet holds most of, else
+    their language's."""
+    code = getattr(user, "currency", "") or ""
+    if code in supported_currencies():
+        return code
+    if getattr(user, "pk", None):
+        held = (
+            Account.objects.filter(user_id=user.pk, kind=Account.Kind.WALLET, balance__gt=0)
+            .order_by("-balance")
+            .values_list("currency", flat=True)
+            .first()
+        )
+        if held in supported_currencies():
+            return held
+    return currency_for_locale(getattr(user, "locale", "")) or fallback_currency()

@@ -15,14 +15,19 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from commerce import providers, responses, selectors, services
-from commerce.currencies import format_minor
 from commerce.fees import split_fee
 from commerce.forms import PayoutForm, RoomAccessForm, RoomPriceForm, TipForm, TopUpForm
-from commerce.models import RoomPrice
+from commerce.models import Account, RoomPrice
 from commerce.providers.base import WebhookSignatureError
 from commerce.services.idempotency import run_idempotent
+from commerce.services.payouts import earnings_hold
 from community.rooms.models import Room
 from community.rooms.selectors import room_visible_to
+from config.currencies import (
+    currency_for_request,
+    format_minor,
+    minor_to_input,
+)
 from config.errors import DomainError
 
 STATEMENT_PAGE_SIZE = 50
@@ -66,7 +71,7 @@ def wallet(request):
 
 @login_required
 def topup(request):
-    form = TopUpForm(request.POST or None)
+    form = TopUpForm(request.POST or None, currency=selectors.preferred_currency(request.user))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         body = _run_form(
@@ -97,7 +102,9 @@ def topup(request):
 @login_required
 def tip(request):
     initial = {key: request.GET[key] for key in ("user", "message") if key in request.GET}
-    form = TipForm(request.POST or None, initial=initial)
+    form = TipForm(
+        request.POST or None, initial=initial, currency=selectors.preferred_currency(request.user)
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         body = _run_form(
@@ -133,9 +140,20 @@ def tip(request):
     return render(request, "commerce/tip.html", {"form": form})
 
 
+def _payout_currency(user) -> str:
+    """The currency with the most earnings available, else the person's own."""
+    account = (
+        Account.objects.filter(user_id=user.pk, kind=Account.Kind.EARNINGS_AVAILABLE, balance__gt=0)
+        .order_by("-balance")
+        .only("currency")
+        .first()
+    )
+    return account.currency if account else selectors.preferred_currency(user)
+
+
 @login_required
 def payout(request):
-    form = PayoutForm(request.POST or None)
+    form = PayoutForm(request.POST or None, currency=_payout_currency(request.user))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         body = _run_form(
@@ -152,7 +170,23 @@ def payout(request):
         if body is not None:
             messages.success(request, _("Payout requested; staff will review it."))
             return redirect("commerce:wallet")
-    return render(request, "commerce/payout.html", {"form": form})
+    balances = selectors.wallet_balances(user_id=request.user.pk)
+    holds = [
+        hold
+        for row in balances
+        if row["earnings_pending"] > 0
+        for hold in [earnings_hold(user_id=request.user.pk, currency=row["currency"], amount=1)]
+        if hold is not None
+    ]
+    return render(
+        request,
+        "commerce/payout.html",
+        {
+            "form": form,
+            "balances": balances,
+            "holds": holds,
+        },
+    )
 
 
 @login_required
@@ -233,10 +267,15 @@ def _csv_safe(text: str) -> str:
 
 def fee_schedule(request):
     examples = [split_fee(amount) for amount in (1, 9, 10, 15, 99, 100, 1000, 1234)]
+    currency = (
+        selectors.preferred_currency(request.user)
+        if request.user.is_authenticated
+        else currency_for_request(request)
+    )
     return render(
         request,
         "commerce/fees.html",
-        {"schedule": selectors.fee_schedule(), "examples": examples},
+        {"schedule": selectors.fee_schedule(), "examples": examples, "currency": currency},
     )
 
 
@@ -305,12 +344,12 @@ def room_price(request, room_id: int):
     initial = (
         {
             "kind": price.kind,
-            "amount": price.amount,
+            "amount": minor_to_input(price.amount, price.currency),
             "currency": price.currency,
             "is_active": price.is_active,
         }
         if price
-        else None
+        else {"currency": selectors.preferred_currency(request.user)}
     )
     form = RoomPriceForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():

@@ -19,6 +19,7 @@ class DomainError(Exception):
         code: str | None = None,
         fields: dict[str, Any] | None = None,
         retry_after: int | None = None,
+        details: dict[str, Any] | None = None,
     ):
         super().__init__(message)
         self.message = message
@@ -26,6 +27,8 @@ class DomainError(Exception):
             self.code = code
         self.fields = fields or {}
         self.retry_after = retry_after
+        # Figures a client may show in its own words (the API adds ``details``).
+        self.details = details
 
 
 class PermissionDeniedError(DomainError):

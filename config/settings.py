@@ -601,7 +601,7 @@ COMMERCE_SANDBOX_WEBHOOK_SECRET = env.str(
 # DEBUG, otherwise refused unless set explicitly (a staging site); `check --deploy` warns.
 PAYMENTS_SANDBOX = env.bool("PAYMENTS_SANDBOX", default=DEBUG)
 # The largest single top-up per currency in minor units ("KRW=10000000,USD=1000000");
-# a currency not listed: 10,000 major units (commerce/currencies.py).
+# a currency not listed: 10,000 major units (config/currencies.py).
 COMMERCE_MAX_TOPUP = env.dict(
     "COMMERCE_MAX_TOPUP",
     cast={"value": int},
@@ -632,3 +632,12 @@ CELERY_BEAT_SCHEDULE["community-notification-digest"] = {
     "task": "community.tasks.send_notification_digests",
     "schedule": 300,
 }
+
+# --- Account recovery (profiles/recovery.py) ----------------------------------------------
+# Password reset links (Django's tokens) and email verification links expire after these.
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT_SECONDS", default=24 * 3600)
+EMAIL_VERIFICATION_TIMEOUT = env.int("EMAIL_VERIFICATION_TIMEOUT_SECONDS", default=3 * 24 * 3600)
+# Reset and verification emails per window: to one address, and asked for by one client.
+ACCOUNT_EMAILS_WINDOW_SECONDS = env.int("ACCOUNT_EMAILS_WINDOW_SECONDS", default=3600)
+ACCOUNT_EMAILS_PER_ADDRESS = env.int("ACCOUNT_EMAILS_PER_ADDRESS", default=3)
+ACCOUNT_EMAILS_PER_IP = env.int("ACCOUNT_EMAILS_PER_IP", default=10)

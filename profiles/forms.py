@@ -15,10 +15,32 @@ from profiles.models import (
 )
 
 
+def _currency_choices():
+    from django.conf import settings
+
+    return [(code, code) for code in settings.COMMERCE_CURRENCIES]
+
+
 class SignUpForm(forms.Form):
     username = forms.CharField(label=_("Username"), max_length=150)
-    email = forms.EmailField(label=_("Email (optional)"), required=False)
+    email = forms.EmailField(
+        label=_("Email (optional)"),
+        required=False,
+        help_text=_("The only way back in if you forget your password."),
+    )
     password = forms.CharField(label=_("Password"), widget=forms.PasswordInput, strip=False)
+    currency = forms.ChoiceField(
+        label=_("Your currency"),
+        choices=_currency_choices,
+        required=False,
+        help_text=_("For top-ups and tips. You can change it in your settings."),
+    )
+    # Filled in by static/js/locale.js from the browser (Intl); checked against zoneinfo.
+    timezone = forms.CharField(
+        required=False,
+        max_length=64,
+        widget=forms.HiddenInput(attrs={"data-browser-timezone": ""}),
+    )
     interests = forms.ModelMultipleChoiceField(
         label=_("Interests"),
         help_text=_("Pick a few: they fill your “For you” rooms. You can change them later."),
@@ -33,7 +55,15 @@ class SignUpForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["interests"].queryset = Interest.objects.order_by("slug")
 
-    def save(self, *, locale: str = ""):
+    def clean_timezone(self) -> str:
+        """The browser's zone if zoneinfo knows it, else "" (the caller falls back)."""
+        name = (self.cleaned_data.get("timezone") or "").strip()
+        try:
+            return services.validate_timezone(name) if name else ""
+        except ValidationError:
+            return ""
+
+    def save(self, *, locale: str = "", fallback_timezone: str = "UTC", fallback_currency=""):
         try:
             # The account and its first interests are one step: both or neither.
             return services.register_user(
@@ -41,6 +71,8 @@ class SignUpForm(forms.Form):
                 password=self.cleaned_data["password"],
                 email=self.cleaned_data.get("email") or "",
                 locale=locale,
+                timezone=self.cleaned_data.get("timezone") or fallback_timezone,
+                currency=self.cleaned_data.get("currency") or fallback_currency,
                 interest_slugs=[i.slug for i in self.cleaned_data.get("interests") or []],
             )
         except ValidationError as exc:
@@ -146,6 +178,12 @@ class ProfileForm(forms.Form):
 class PreferencesForm(forms.Form):
     locale = forms.ChoiceField(label=_("Language"), required=False)
     timezone = forms.ChoiceField(label=_("Time zone"))
+    currency = forms.ChoiceField(
+        label=_("Currency"),
+        choices=_currency_choices,
+        required=False,
+        help_text=_("Top-ups and tips start in this currency."),
+    )
 
     def __init__(self, *args, **kwargs):
         from django.conf import settings
@@ -160,6 +198,7 @@ class PreferencesForm(forms.Form):
                 user=user,
                 locale=self.cleaned_data["locale"],
                 timezone=self.cleaned_data["timezone"],
+                currency=self.cleaned_data.get("currency") or None,
             )
         except ValidationError as exc:
             add_validation_errors(self, exc)
@@ -210,3 +249,53 @@ class PasswordChangeForm(auth_forms.PasswordChangeForm):
                 self.error_messages["password_incorrect"], code="password_incorrect"
             )
         return old_password
+
+
+class EmailForm(forms.Form):
+    """A new email address, confirmed with the current password (a stolen session must
+    not be able to point password resets at another mailbox)."""
+
+    email = forms.EmailField(label=_("Email address"), required=False)
+    password = forms.CharField(
+        label=_("Your password, to confirm"), widget=forms.PasswordInput, strip=False
+    )
+
+    def __init__(self, *args, user=None, request=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user, self.request = user, request
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        try:
+            correct = login_policy.check_current_password(self.request, self.user, password)
+        except RateLimitedError as exc:
+            raise ValidationError(exc.message, code="locked_out") from exc
+        if not correct:
+            raise ValidationError(_("Your password was entered incorrectly."), code="wrong")
+        return password
+
+
+class PasswordResetRequestForm(auth_forms.PasswordResetForm):
+    """Django's form, sending through ``services.request_password_reset`` (a worker
+    sends the emails, in each person's language; the same answer whether or not an
+    account uses the address)."""
+
+    email = forms.EmailField(
+        label=_("Email address"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
+    def save(self, *, request=None, **kwargs):
+        services.request_password_reset(
+            email=self.cleaned_data["email"], ip=services.client_ip(request)
+        )
+
+
+class SetPasswordForm(auth_forms.SetPasswordForm):
+    """Django's form for the reset link; the new password goes through
+    ``services.reset_password`` (every session and API token ends, the address is
+    verified)."""
+
+    def save(self, commit=True):
+        return services.reset_password(user=self.user, password=self.cleaned_data["new_password1"])

@@ -20,6 +20,12 @@ class User(AbstractUser):
     timezone = models.CharField(
         _("time zone"), max_length=64, choices=TIMEZONE_CHOICES, default="UTC"
     )
+    # The currency top-ups and tips default to: chosen at sign-up from the browser's
+    # language and country, changeable in the settings ("" falls back to the locale's).
+    currency = models.CharField(_("currency"), max_length=3, blank=True)
+    # Set when the address received a signed link (verification or password reset) and
+    # it was used; a new address starts unverified (profiles/email.py).
+    email_verified = models.BooleanField(_("email verified"), default=False)
     suspended_until = models.DateTimeField(null=True, blank=True)
     # Raised by "log out everywhere": part of every session's auth hash and every API
     # token's credentials stamp, so all of them end at once (profiles/tokens.py).

@@ -34,6 +34,7 @@ from config.errors import (
     RateLimitedError,
     UnprocessableError,
 )
+from profiles import recovery
 from profiles.deletion import run_deletion_hooks
 from profiles.models import (
     BIO_MAX_LENGTH,
@@ -48,6 +49,7 @@ from profiles.models import (
     User,
 )
 from profiles.selectors import blocks_group_name
+from profiles.tasks import send_password_reset_emails, send_verification_email
 from profiles.text import lookalike_key
 from profiles.tokens import revoke_refresh_tokens
 
@@ -118,6 +120,7 @@ def register_user(
     display_name: str = "",
     locale: str = "",
     timezone: str = "UTC",
+    currency: str = "",
     interest_slugs: list[str] | None = None,
 ) -> User:
     """Create an account, its profile and its first interests (all or nothing); raises
@@ -133,7 +136,16 @@ def register_user(
         )
     if User.objects.filter(username__iexact=username).exists():
         raise ValidationError({"username": _("This username is taken.")})
-    user = User(username=username, email=email.strip(), locale=locale, timezone=timezone)
+    email = _clean_email(email)
+    timezone = validate_timezone(timezone or "UTC")
+    currency = validate_user_currency(currency)
+    user = User(
+        username=username,
+        email=email,
+        locale=locale,
+        timezone=timezone,
+        currency=currency,
+    )
     try:
         password_validation.validate_password(password, user)
     except ValidationError as exc:
@@ -154,7 +166,30 @@ def register_user(
         )
         if interest_slugs:
             update_profile(user=user, interest_slugs=interest_slugs)
+        if email:
+            _queue_verification(user)
     return user
+
+
+def validate_timezone(name: str) -> str:
+    """An IANA time zone name zoneinfo knows (``Asia/Seoul``), else ValidationError."""
+    try:
+        if name not in VALID_TIMEZONES:
+            raise ValueError(name)
+        zoneinfo.ZoneInfo(name)
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError) as exc:
+        raise ValidationError({"timezone": [_("Unknown time zone.")]}) from exc
+    return name
+
+
+def validate_user_currency(code: str) -> str:
+    """ "" (follow the language) or a currency Moim takes, else ValidationError."""
+    code = (code or "").strip().upper()
+    if code and code not in settings.COMMERCE_CURRENCIES:
+        raise ValidationError(
+            {"currency": [_("Choose one of: %s") % ", ".join(settings.COMMERCE_CURRENCIES)]}
+        )
+    return code
 
 
 def set_user_locale(*, user: User, locale: str) -> None:
@@ -211,7 +246,9 @@ def log_out_everywhere(*, user: User) -> None:
 SPOKEN_LANGUAGE_CODES = frozenset(code for code, info in LANG_INFO.items() if "name" in info)
 MAX_SPOKEN_LANGUAGES = 10
 MAX_PROFILE_INTERESTS = 10
-VALID_TIMEZONES = frozenset(name for name, _label in TIMEZONE_CHOICES)
+# Not places: the machine's own zone file ("localtime") and tzdata's helpers.
+NOT_PLACES = frozenset({"localtime", "posixrules", "Factory"})
+VALID_TIMEZONES = frozenset(name for name, _label in TIMEZONE_CHOICES if name not in NOT_PLACES)
 
 
 def _clean_text(value: str, *, field: str, max_length: int, required: bool, errors: dict) -> str:
@@ -235,6 +272,7 @@ def update_profile(
     languages: list[str] | None = None,
     locale: str | None = None,
     timezone: str | None = None,
+    currency: str | None = None,
     avatar: UploadedFile | None = None,
     background: UploadedFile | None = None,
     remove_avatar: bool = False,
@@ -309,6 +347,12 @@ def update_profile(
             errors["timezone"] = [_("Unknown time zone.")]
         user.timezone = timezone
         user_fields.append("timezone")
+    if currency is not None:
+        try:
+            user.currency = validate_user_currency(currency)
+            user_fields.append("currency")
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
     images = {
         target: upload
         for target, upload in [(MediaUse.AVATAR, avatar), (MediaUse.BACKGROUND, background)]
@@ -537,3 +581,96 @@ def do_delete_account(*, user: User, delete_messages: bool) -> None:
             "password",
         ]
     )
+
+
+# --- Email address and account recovery ---------------------------------------------------
+
+
+def _clean_email(email: str) -> str:
+    from django.core.validators import validate_email
+
+    email = User.objects.normalize_email((email or "").strip())
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError as exc:
+            raise ValidationError({"email": [_("Enter a valid email address.")]}) from exc
+        if len(email) > User._meta.get_field("email").max_length:
+            raise ValidationError({"email": [_("Enter a valid email address.")]})
+    return email
+
+
+def _queue_verification(user: User) -> None:
+    user_id, email = user.pk, user.email
+    transaction.on_commit(lambda: send_verification_email.delay(user_id, email))
+
+
+@transaction.atomic
+def change_email(*, user: User, email: str, ip: str) -> User:
+    """A new address (or none): it starts unverified and gets a verification link.
+    Counts toward the address's and the client's email limits (429 past them)."""
+
+    email = _clean_email(email)
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if email.casefold() == user.email.casefold():
+        return user
+    if email:
+        recovery.check_send_limits(email=email, ip=ip)
+    user.email, user.email_verified = email, False
+    user.save(update_fields=["email", "email_verified"])
+    if email:
+        _queue_verification(user)
+    return user
+
+
+@transaction.atomic
+def send_email_verification(*, user: User, ip: str) -> None:
+    """Email a new verification link to the user's address."""
+
+    user = User.objects.get(pk=user.pk)
+    if not user.email:
+        message = _("Add an email address first.")
+        raise DomainError(message, code="no_email", fields={"email": [message]})
+    if user.email_verified:
+        raise ConflictError(_("Your email address is already verified."), code="already_verified")
+    recovery.check_send_limits(email=user.email, ip=ip)
+    _queue_verification(user)
+
+
+@transaction.atomic
+def verify_email(*, token: str) -> User:
+    """Mark the address a verification link was sent to as verified (idempotent)."""
+
+    parsed = recovery.read_verification_token(token or "")
+    user = None
+    if parsed is not None:
+        user = User.objects.select_for_update().filter(pk=parsed[0], is_active=True).first()
+    if user is None or not user.email or user.email.casefold() != parsed[1]:
+        raise DomainError(
+            _("This verification link is invalid or has expired. Ask for a new one."),
+            code="invalid_token",
+        )
+    if not user.email_verified:
+        user.email_verified = True
+        user.save(update_fields=["email_verified"])
+    return user
+
+
+def request_password_reset(*, email: str, ip: str) -> None:
+    """Email a reset link to the accounts using ``email``, if any. The caller answers the
+    same either way; the limits count the address whether or not it is registered."""
+
+    email = (email or "").strip()
+    recovery.check_send_limits(email=email, ip=ip)
+    send_password_reset_emails.delay(email)
+
+
+@transaction.atomic
+def reset_password(*, user: User, password: str) -> User:
+    """A new password from a reset link: as :func:`set_password` (every session and API
+    token ends), and the address the link went to is verified."""
+    user = set_password(user=user, password=password)
+    if user.email and not user.email_verified:
+        user.email_verified = True
+        user.save(update_fields=["email_verified"])
+    return user

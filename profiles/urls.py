@@ -17,6 +17,27 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
+    path(
+        "accounts/password/reset/",
+        views.PasswordResetView.as_view(),
+        name="password_reset",
+    ),
+    path(
+        "accounts/password/reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "accounts/password/reset/<uidb64>/<token>/",
+        views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/password/reset/complete/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
+    path("accounts/email/verify/<str:token>/", views.verify_email, name="verify_email"),
     path("me/", views.my_profile, name="my_profile"),
     path("u/<str:handle>/", views.profile_page, name="profile"),
     path("u/<str:handle>/follow/", views.follow, name="follow"),
@@ -30,6 +51,12 @@ urlpatterns = [
     path("settings/preferences/", views.edit_preferences, name="edit_preferences"),
     path("settings/account/", views.account, name="account_settings"),
     path("settings/account/export/", views.export, name="account_export"),
+    path("settings/account/email/", views.change_email, name="change_email"),
+    path(
+        "settings/account/email/verify/",
+        views.send_verification,
+        name="send_verification",
+    ),
     path(
         "settings/account/log-out-everywhere/",
         views.log_out_everywhere,

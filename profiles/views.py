@@ -7,36 +7,57 @@ from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import check_for_language, get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 from django.views.i18n import set_language as django_set_language
 
 from community.reactions.selectors import with_reaction_summaries
-from config.errors import DomainError, NotFoundError
+from config.currencies import currency_for_request, user_currency
+from config.errors import DomainError, NotFoundError, RateLimitedError
 from profiles import selectors, services
 from profiles.export import build_export
 from profiles.forms import (
     DeleteAccountForm,
+    EmailForm,
     PasswordChangeForm,
+    PasswordResetRequestForm,
     PreferencesForm,
     ProfileForm,
+    SetPasswordForm,
     SignUpForm,
     StatusPostForm,
+    add_validation_errors,
 )
+from profiles.middleware import TIMEZONE_COOKIE
 from profiles.models import Profile
 
 PROFILE_POSTS_PER_PAGE = 20
+# The email form shares the account page with the deletion form: ids of its own.
+EMAIL_FORM_IDS = "id_email_form_%s"
 FEED_ITEMS_PER_PAGE = 20
 
 
 def signup(request):
     if request.user.is_authenticated:
         return redirect("home")
-    form = SignUpForm(request.POST or None)
+    local_currency = currency_for_request(request)
+    form = SignUpForm(request.POST or None, initial={"currency": local_currency})
     if request.method == "POST" and form.is_valid():
-        user = form.save(locale=get_language() or "")
+        # The browser's zone (hidden field, static/js/locale.js); without script, the zone
+        # the same script left in a cookie; else UTC. Both are checked against zoneinfo.
+        cookie_zone = request.COOKIES.get(TIMEZONE_COOKIE, "")
+        try:
+            fallback = services.validate_timezone(cookie_zone) if cookie_zone else "UTC"
+        except ValidationError:
+            fallback = "UTC"
+        user = form.save(
+            locale=get_language() or "",
+            fallback_timezone=fallback,
+            fallback_currency=local_currency,
+        )
         if user is not None:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             return redirect("home")
@@ -46,6 +67,29 @@ def signup(request):
 class LoginView(auth_views.LoginView):
     # Failed log-ins are counted and locked out by django-axes (profiles/login_policy.py).
     redirect_authenticated_user = True
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's view and templates. The page answers the same whether or not an account
+    uses the address; past the email limits it says so (429), for any address."""
+
+    form_class = PasswordResetRequestForm
+    success_url = reverse_lazy("password_reset_done")
+
+    def form_valid(self, form):
+        try:
+            return super().form_valid(form)
+        except RateLimitedError as exc:
+            form.add_error(None, exc.message)
+            response = self.form_invalid(form)
+            response.status_code = 429
+            response["Retry-After"] = str(exc.retry_after or 60)
+            return response
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    form_class = SetPasswordForm
+    success_url = reverse_lazy("password_reset_complete")
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
@@ -224,7 +268,11 @@ def edit_preferences(request):
             return response
     else:
         form = PreferencesForm(
-            initial={"locale": request.user.locale, "timezone": request.user.timezone}
+            initial={
+                "locale": request.user.locale,
+                "timezone": request.user.timezone,
+                "currency": user_currency(request.user),
+            }
         )
     return render(request, "profiles/settings_preferences.html", {"form": form})
 
@@ -250,8 +298,72 @@ def account(request):
     return render(
         request,
         "profiles/settings_account.html",
-        {"form": form, "blocked": selectors.blocked_profiles(request.user)},
+        {
+            "form": form,
+            "email_form": EmailForm(initial={"email": request.user.email}, auto_id=EMAIL_FORM_IDS),
+            "blocked": selectors.blocked_profiles(request.user),
+        },
     )
+
+
+@login_required
+def change_email(request):
+    form = EmailForm(
+        request.POST or None, user=request.user, request=request, auto_id=EMAIL_FORM_IDS
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.change_email(
+                user=request.user,
+                email=form.cleaned_data["email"],
+                ip=services.client_ip(request),
+            )
+        except ValidationError as exc:
+            add_validation_errors(form, exc)
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            if user.email and not user.email_verified:
+                messages.success(
+                    request,
+                    _("Email saved. We sent a link to %(email)s: open it to verify the address.")
+                    % {"email": user.email},
+                )
+            else:
+                messages.success(request, _("Email saved."))
+            return redirect("account_settings")
+    return render(request, "profiles/settings_email.html", {"form": form}, status=200)
+
+
+@login_required
+@require_POST
+def send_verification(request):
+    try:
+        services.send_email_verification(user=request.user, ip=services.client_ip(request))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            _("We sent a link to %(email)s: open it to verify the address.")
+            % {"email": request.user.email},
+        )
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = reverse("account_settings")
+    return redirect(target)
+
+
+@require_GET
+def verify_email(request, token: str):
+    """The link in the verification email (it works signed in or not)."""
+    try:
+        user = services.verify_email(token=token)
+    except DomainError as exc:
+        return render(request, "profiles/email_verified.html", {"error": exc.message}, status=400)
+    return render(request, "profiles/email_verified.html", {"verified_email": user.email})
 
 
 @login_required

@@ -124,6 +124,30 @@ class RoomAccessSerializer(serializers.ModelSerializer):
         fields = ["room", "kind", "paid_until", "renews", "lapsed_at"]
 
 
+class RoomPriceSerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text=_("entry (one-off) or monthly"))
+    amount = serializers.IntegerField(help_text=_("Minor units of the currency."))
+    currency = serializers.CharField()
+
+
+class RoomPurchaseStateSerializer(serializers.Serializer):
+    """A room's price and my access to it (``price`` null: free to join)."""
+
+    room = serializers.IntegerField()
+    price = RoomPriceSerializer(allow_null=True)
+    has_access = serializers.BooleanField()
+    access = RoomAccessSerializer(allow_null=True)
+
+
+class RoomPurchaseSerializer(serializers.Serializer):
+    invite = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=64,
+        help_text=_("The invite code of a private room one is invited to."),
+    )
+
+
 class RefundSerializer(serializers.Serializer):
     transfer = serializers.IntegerField(min_value=1, help_text=_("The transfer to reverse."))
 

@@ -10,6 +10,16 @@ urlpatterns = [
     path("payouts/", views.PayoutView.as_view(), name="payouts"),
     path("refunds/", views.RefundView.as_view(), name="refunds"),
     path(
+        "wallet/rooms/<int:room_id>/",
+        views.RoomPurchaseStateView.as_view(),
+        name="wallet-room",
+    ),
+    path(
+        "wallet/rooms/<int:room_id>/purchase/",
+        views.RoomPurchaseView.as_view(),
+        name="wallet-room-purchase",
+    ),
+    path(
         "wallet/rooms/<int:room_id>/cancel-renewal/",
         views.CancelRenewalView.as_view(),
         name="wallet-room-cancel-renewal",

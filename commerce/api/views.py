@@ -1,3 +1,4 @@
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.generics import ListAPIView
@@ -12,6 +13,8 @@ from commerce.api.serializers import (
     RefundResultSerializer,
     RefundSerializer,
     RoomAccessSerializer,
+    RoomPurchaseSerializer,
+    RoomPurchaseStateSerializer,
     StatementLineSerializer,
     TipResultSerializer,
     TipSerializer,
@@ -20,6 +23,8 @@ from commerce.api.serializers import (
     WalletSerializer,
 )
 from commerce.services.idempotency import run_idempotent
+from community.rooms.selectors import room_visible_to
+from config.errors import NotFoundError
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     "Idempotency-Key",
@@ -174,3 +179,72 @@ class CancelRenewalView(APIView):
     def post(self, request, room_id: int):
         access = services.cancel_renewal(user=request.user, room_id=room_id)
         return Response(RoomAccessSerializer(access).data)
+
+
+def _visible_room_or_404(request, room_id: int, invite: str = ""):
+    room = room_visible_to(room_id=room_id, viewer=request.user, invite_code=invite)
+    if room is None:  # private rooms are missing to outsiders, as everywhere else
+        raise NotFoundError(_("Room not found."))
+    return room
+
+
+class RoomPurchaseStateView(APIView):
+    """A room's price (``null``: free) and my access to it, before a checkout."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("invite", str, description="A private room's invite.")],
+        responses={200: RoomPurchaseStateSerializer},
+    )
+    def get(self, request, room_id: int):
+        room = _visible_room_or_404(request, room_id, request.query_params.get("invite", ""))
+        price = selectors.active_room_price(room_id=room.pk)
+        access = selectors.room_access_of(user_id=request.user.pk, room_id=room.pk)
+        return Response(
+            {
+                "room": room.pk,
+                "price": (
+                    {"kind": price.kind, "amount": price.amount, "currency": price.currency}
+                    if price
+                    else None
+                ),
+                "has_access": services.rooms.has_room_access(
+                    user_id=request.user.pk, room_id=room.pk
+                ),
+                "access": RoomAccessSerializer(access).data if access else None,
+            }
+        )
+
+
+class RoomPurchaseView(APIView):
+    """Pay a room's price from the wallet (its entry or the first month), once per
+    Idempotency-Key; buying again while access is current charges nothing and answers
+    the current access. 404 for a room one cannot see or that is not for sale, 403
+    ``banned``, 422 ``insufficient_funds``; then ``POST rooms/<id>/join/``."""
+
+    throttle_scope = "money"
+
+    @extend_schema(
+        request=RoomPurchaseSerializer,
+        parameters=[IDEMPOTENCY_HEADER],
+        responses={201: RoomAccessSerializer},
+    )
+    def post(self, request, room_id: int):
+        serializer = RoomPurchaseSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        room = _visible_room_or_404(request, room_id, serializer.validated_data.get("invite", ""))
+        result = run_idempotent(
+            user_id=request.user.pk,
+            key=request.headers.get("Idempotency-Key"),
+            scope="room_purchase",
+            params={"room": room.pk},
+            operation=lambda: (
+                status.HTTP_201_CREATED,
+                RoomAccessSerializer(
+                    services.purchase_room_access(user=request.user, room_id=room.pk)
+                ).data,
+            ),
+        )
+        response = Response(result.body, status=result.status)
+        if result.replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response

@@ -148,7 +148,10 @@ def _run_once(
     except ServiceUnavailableError:
         raise  # transient: nothing is stored, and the retry runs the operation
     except DomainError as error:
-        status, body = error.status, error_body(error.code, error.message, error.fields)
+        status, body = (
+            error.status,
+            error_body(error.code, error.message, error.fields, error.details),
+        )
     IdempotencyKey.objects.filter(pk=claim.pk).update(
         state=IdempotencyKey.State.COMPLETED, response_status=status, response_body=body
     )

@@ -6,9 +6,9 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from commerce.currencies import validate_amount, validate_currency
 from commerce.models import Account, Leg, PayoutRequest, Transfer
 from commerce.services.ledger import (
+    InsufficientFundsError,
     LegSpec,
     atomic_with_retry,
     check_may_move_money,
@@ -18,6 +18,7 @@ from commerce.services.ledger import (
 )
 from commerce.services.ledger import user_account as get_user_account
 from community.notifications.services import notify_payout_settled
+from config.currencies import format_minor, validate_amount, validate_currency
 from config.errors import ConflictError, NotFoundError
 from profiles.models import User
 
@@ -72,6 +73,94 @@ def mature_all_earnings() -> int:
 # --- Payouts ----------------------------------------------------------------------------
 
 
+def earnings_hold(*, user_id: int, currency: str, amount: int, now=None) -> dict | None:
+    """Why a payout of ``amount`` cannot be paid yet, when earnings in the hold are the
+    reason: what is available now, what is held, when the hold ends for all of it
+    (``held_until``) and when ``amount`` can be requested (``available_on``, None when
+    even the held earnings are not enough)."""
+    now = now or timezone.now()
+    accounts = {
+        account.kind: account
+        for account in Account.objects.filter(
+            user_id=user_id,
+            currency=currency,
+            kind__in=[Account.Kind.EARNINGS_AVAILABLE, Account.Kind.EARNINGS_PENDING],
+        )
+    }
+    pending = accounts.get(Account.Kind.EARNINGS_PENDING)
+    available_account = accounts.get(Account.Kind.EARNINGS_AVAILABLE)
+    available = available_account.available if available_account else 0
+    held = pending.available if pending else 0
+    if held <= 0:
+        return None
+    hold = settings.COMMERCE_EARNINGS_HOLD
+    credits = list(
+        Leg.objects.filter(account=pending, is_posted=True, amount__gt=0, created_at__gt=now - hold)
+        .order_by("created_at")
+        .values_list("amount", "created_at")
+    )
+    # Credits past their hold but not yet released by the hourly job count as free now.
+    running = available + max(0, held - sum(credit for credit, _at in credits))
+    available_on = now if running >= amount else None
+    for credit, created_at in credits:
+        if available_on is not None:
+            break
+        running += credit
+        if running >= amount:
+            available_on = created_at + hold
+    held_until = credits[-1][1] + hold if credits else now
+    return {
+        "currency": currency,
+        "available": available,
+        "held": held,
+        "held_until": held_until,
+        "available_on": available_on,
+    }
+
+
+def _payout_refused(*, user: User, currency: str, amount: int) -> InsufficientFundsError:
+    hold = earnings_hold(user_id=user.pk, currency=currency, amount=amount)
+    if hold is None:
+        return InsufficientFundsError(
+            _("Insufficient funds: you have no earnings available for payout."),
+            code="insufficient_funds",
+        )
+    from django.utils.formats import date_format
+
+    def when(moment) -> str:
+        return date_format(timezone.localtime(moment), "DATETIME_FORMAT")
+
+    figures = {
+        "available": format_minor(hold["available"], currency),
+        "held": format_minor(hold["held"], currency),
+        "held_until": when(hold["held_until"]),
+    }
+    message = (
+        _(
+            "Only %(available)s is available for payout now. %(held)s of your earnings is "
+            "in the refund hold until %(held_until)s at the latest."
+        )
+        % figures
+    )
+    if hold["available_on"] is not None:
+        message += " " + _("You can request %(amount)s from %(date)s.") % {
+            "amount": format_minor(amount, currency),
+            "date": when(hold["available_on"]),
+        }
+    return InsufficientFundsError(
+        message,
+        code="insufficient_funds",
+        fields={"amount": [message]},
+        details={
+            "currency": currency,
+            "available": hold["available"],
+            "held": hold["held"],
+            "held_until": hold["held_until"].isoformat(),
+            "available_on": hold["available_on"].isoformat() if hold["available_on"] else None,
+        },
+    )
+
+
 @atomic_with_retry
 def request_payout(*, user: User, amount: int, currency: str) -> PayoutRequest:
     """Hold ``amount`` of available earnings until staff approve or reject the payout."""
@@ -89,6 +178,15 @@ def request_payout(*, user: User, amount: int, currency: str) -> PayoutRequest:
             PayoutRequest.objects.create(user=user, amount=amount, currency=currency, hold=hold)
         )
 
+    try:
+        with transaction.atomic():  # a savepoint: the figures below read on after it
+            _write_payout_hold(user, amount, currency, available, clearing, describe)
+    except InsufficientFundsError:
+        raise _payout_refused(user=user, currency=currency, amount=amount) from None
+    return payouts[0]
+
+
+def _write_payout_hold(user, amount, currency, available, clearing, describe) -> None:
     write_transfer(
         kind=Transfer.Kind.PAYOUT,
         pending=True,
@@ -101,7 +199,6 @@ def request_payout(*, user: User, amount: int, currency: str) -> PayoutRequest:
         description=_("Payout request"),
         describe=describe,
     )
-    return payouts[0]
 
 
 def _lock_payout(payout_id: int, *expected: str) -> PayoutRequest:

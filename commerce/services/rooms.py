@@ -5,7 +5,6 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from commerce.currencies import format_minor, validate_amount, validate_currency
 from commerce.fees import split_fee
 from commerce.models import Account, RoomAccess, RoomPrice, Transfer
 from commerce.services.ledger import (
@@ -20,6 +19,7 @@ from commerce.services.ledger import user_account as get_user_account
 from community.notifications.services import notify_membership_lapsed
 from community.rooms.models import Membership, Room
 from community.rooms.services import end_lapsed_membership
+from config.currencies import format_minor, validate_amount, validate_currency
 from config.errors import DomainError, NotFoundError, PermissionDeniedError
 from profiles.models import User
 

@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from commerce.currencies import validate_amount, validate_currency
 from commerce.fees import split_fee
 from commerce.models import Account, Tip, Transfer
 from commerce.services.ledger import (
@@ -18,6 +17,7 @@ from commerce.services.ledger import (
 from community.chat.models import Message
 from community.notifications.services import notify_tip_received
 from community.rooms.models import Membership
+from config.currencies import validate_amount, validate_currency
 from config.errors import DomainError, NotFoundError
 from profiles.models import Profile, User
 from profiles.text import lookalike_key

@@ -3,7 +3,6 @@
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from commerce.currencies import validate_currency, validate_topup_amount
 from commerce.models import Account, TopUp, Transfer, WebhookEvent
 from commerce.providers import get_provider
 from commerce.services.ledger import (
@@ -14,6 +13,7 @@ from commerce.services.ledger import (
     write_transfer,
 )
 from commerce.services.ledger import user_account as get_user_account
+from config.currencies import validate_currency, validate_topup_amount
 from config.errors import ConflictError
 from profiles.models import User
 

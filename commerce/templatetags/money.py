@@ -1,6 +1,6 @@
 from django import template
 
-from commerce.currencies import format_minor
+from config.currencies import format_minor
 
 register = template.Library()
 

@@ -29,8 +29,13 @@ API_PREFIX = "/api/"
 RETRY_AFTER_SECONDS = 5
 
 
-def error_body(code: str, message: str, fields: dict | None = None) -> dict:
-    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+def error_body(
+    code: str, message: str, fields: dict | None = None, details: dict | None = None
+) -> dict:
+    body = {"code": code, "message": message, "fields": fields or {}}
+    if details:
+        body["details"] = details
+    return {"error": body}
 
 
 def _flatten(detail) -> dict:
@@ -71,7 +76,9 @@ def unavailable(exc: BaseException | None) -> ServiceUnavailableError | None:
 def exception_handler(exc, context):
     exc = unavailable(exc) or exc
     if isinstance(exc, DomainError):
-        response = Response(error_body(exc.code, exc.message, exc.fields), status=exc.status)
+        response = Response(
+            error_body(exc.code, exc.message, exc.fields, exc.details), status=exc.status
+        )
         if exc.retry_after is not None:
             response["Retry-After"] = str(exc.retry_after)
         return response

@@ -42,6 +42,14 @@ class ErrorDetailSerializer(serializers.Serializer):
     fields = serializers.DictField(
         help_text=_("Per-field messages for invalid input; empty otherwise.")
     )
+    details = serializers.DictField(
+        required=False,
+        help_text=_(
+            "Figures behind some errors, for a client to show in its own words (a payout "
+            "refused while earnings are in the hold: available, held, held_until, "
+            "available_on, currency; amounts in minor units)."
+        ),
+    )
 
 
 @extend_schema_serializer(

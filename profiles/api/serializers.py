@@ -3,6 +3,7 @@ from rest_framework import serializers
 
 from community.media.api.fields import MediaPayloadField
 from community.media.selectors import AVATAR_SIZE, LARGE_SIZE, image_url
+from config.currencies import user_currency
 from profiles.models import (
     BIO_MAX_LENGTH,
     DISPLAY_NAME_MAX_LENGTH,
@@ -19,6 +20,17 @@ class RegisterSerializer(serializers.Serializer):
         write_only=True, max_length=128, style={"input_type": "password"}
     )
     email = serializers.EmailField(required=False, allow_blank=True)
+    timezone = serializers.CharField(
+        required=False,
+        max_length=64,
+        help_text="The device's IANA time zone (Asia/Seoul); UTC when left out.",
+    )
+    currency = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=3,
+        help_text="ISO 4217 code Moim takes; default from the Accept-Language country.",
+    )
 
 
 class AccountSerializer(serializers.ModelSerializer):
@@ -27,10 +39,21 @@ class AccountSerializer(serializers.ModelSerializer):
     # Both may be blank: no e-mail given, or the locale follows the browser/device.
     email = serializers.CharField(read_only=True)
     locale = serializers.CharField(read_only=True)
+    currency = serializers.CharField(read_only=True)
 
     class Meta:
         model = User
-        fields = ["id", "username", "email", "handle", "display_name", "locale", "timezone"]
+        fields = [
+            "id",
+            "username",
+            "email",
+            "email_verified",
+            "handle",
+            "display_name",
+            "locale",
+            "timezone",
+            "currency",
+        ]
         read_only_fields = fields
 
 
@@ -60,6 +83,7 @@ class MeSerializer(serializers.Serializer):
     username = serializers.CharField(source="user.username", read_only=True)
     # Blank when no e-mail was given: not documented as format "email".
     email = serializers.CharField(source="user.email", read_only=True)
+    email_verified = serializers.BooleanField(source="user.email_verified", read_only=True)
     handle = serializers.CharField(read_only=True)
     display_name = serializers.CharField(read_only=True)
     bio = serializers.CharField(read_only=True)
@@ -73,6 +97,12 @@ class MeSerializer(serializers.Serializer):
     languages = serializers.ListField(child=serializers.CharField(), read_only=True)
     locale = serializers.CharField(source="user.locale", read_only=True)
     timezone = serializers.CharField(source="user.timezone", read_only=True)
+    # Top-ups and tips start in it (set at sign-up from the locale; PATCH to change).
+    currency = serializers.SerializerMethodField()
+
+    def get_currency(self, profile) -> str:
+
+        return user_currency(profile.user)
 
     def get_avatar(self, profile) -> str:
         return avatar_url(profile)
@@ -99,6 +129,7 @@ class MeUpdateSerializer(serializers.Serializer):
     )
     locale = serializers.CharField(required=False, allow_blank=True, max_length=10)
     timezone = serializers.CharField(required=False, max_length=64)
+    currency = serializers.CharField(required=False, max_length=3)
     # Multipart only; the media pipeline sniffs the bytes and strips the metadata.
     avatar = serializers.FileField(required=False, allow_empty_file=False)
     background = serializers.FileField(required=False, allow_empty_file=False)
@@ -118,6 +149,34 @@ class AccountDeleteSerializer(serializers.Serializer):
 class PasswordChangeSerializer(serializers.Serializer):
     old_password = serializers.CharField(max_length=128, style={"input_type": "password"})
     new_password = serializers.CharField(max_length=128, style={"input_type": "password"})
+
+
+class EmailChangeSerializer(serializers.Serializer):
+    email = serializers.EmailField(allow_blank=True, help_text="Blank removes the address.")
+    password = serializers.CharField(max_length=128, style={"input_type": "password"})
+
+
+class PasswordResetRequestSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+
+
+class PasswordResetConfirmSerializer(serializers.Serializer):
+    uid = serializers.CharField(max_length=64, help_text="From the emailed link.")
+    token = serializers.CharField(max_length=128, help_text="From the emailed link.")
+    new_password = serializers.CharField(max_length=128, style={"input_type": "password"})
+
+
+class EmailVerifySerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=512, help_text="From the emailed link.")
+
+
+class DetailSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class EmailVerifiedSerializer(serializers.Serializer):
+    email = serializers.CharField()
+    email_verified = serializers.BooleanField()
 
 
 class TokenPairSerializer(serializers.Serializer):

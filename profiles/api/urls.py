@@ -12,6 +12,23 @@ urlpatterns = [
         views.LogoutEverywhereView.as_view(),
         name="auth-logout-everywhere",
     ),
+    path(
+        "auth/password-reset/",
+        views.PasswordResetRequestView.as_view(),
+        name="auth-password-reset",
+    ),
+    path(
+        "auth/password-reset/confirm/",
+        views.PasswordResetConfirmView.as_view(),
+        name="auth-password-reset-confirm",
+    ),
+    path("auth/email/verify/", views.EmailVerifyView.as_view(), name="auth-email-verify"),
+    path("me/email/", views.MeEmailView.as_view(), name="me-email"),
+    path(
+        "me/email/verification/",
+        views.MeEmailVerificationView.as_view(),
+        name="me-email-verification",
+    ),
     path("me/password/", views.PasswordChangeView.as_view(), name="me-password"),
     path("realtime/ticket/", views.SocketTicketView.as_view(), name="realtime-ticket"),
     path("me/", views.MeView.as_view(), name="me"),

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.auth import update_session_auth_hash
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import AuthenticationFailed
@@ -16,15 +17,22 @@ from rest_framework_simplejwt import views as jwt_views
 
 from community.reactions.selectors import with_reaction_summaries
 from config.api.throttling import ScopedRateThrottle, UserRateThrottle
-from config.errors import PermissionDeniedError, RateLimitedError
+from config.currencies import currency_for_request
+from config.errors import DomainError, PermissionDeniedError, RateLimitedError
 from config.realtime import TICKET_TTL_SECONDS, issue_socket_ticket
 from profiles import login_policy, selectors, services
 from profiles.api.serializers import (
     AccountDeleteSerializer,
     AccountSerializer,
+    DetailSerializer,
+    EmailChangeSerializer,
+    EmailVerifiedSerializer,
+    EmailVerifySerializer,
     MeSerializer,
     MeUpdateSerializer,
     PasswordChangeSerializer,
+    PasswordResetConfirmSerializer,
+    PasswordResetRequestSerializer,
     PublicProfileSerializer,
     RegisterSerializer,
     StatusPostCreateSerializer,
@@ -34,7 +42,7 @@ from profiles.api.serializers import (
     feed_item_data,
 )
 from profiles.export import build_export
-from profiles.models import Profile, StatusPost
+from profiles.models import Profile, StatusPost, User
 from profiles.tokens import token_pair_for
 
 
@@ -59,10 +67,13 @@ class RegisterView(APIView):
     def post(self, request):
         serializer = RegisterSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
         user = services.register_user(
-            username=serializer.validated_data["username"],
-            password=serializer.validated_data["password"],
-            email=serializer.validated_data.get("email", ""),
+            username=data["username"],
+            password=data["password"],
+            email=data.get("email", ""),
+            timezone=data.get("timezone") or "UTC",
+            currency=data.get("currency") or currency_for_request(request),
         )
         return Response(AccountSerializer(user).data, status=status.HTTP_201_CREATED)
 
@@ -156,6 +167,136 @@ class PasswordChangeView(APIView):
         return Response(token_pair_for(user))
 
 
+# --- Account recovery: password reset and email verification (profiles/recovery.py) -----
+
+RESET_SENT = gettext_lazy(
+    "If an account uses this address, we sent it a link to choose a new password."
+)
+
+
+class PasswordResetRequestView(APIView):
+    """Email a password reset link to the accounts using ``email``.
+
+    The answer is the same (202) whether or not an account uses the address. At most
+    ``ACCOUNT_EMAILS_PER_ADDRESS`` emails per address and ``ACCOUNT_EMAILS_PER_IP``
+    requests per client an hour (429 beyond, also for unknown addresses). The link opens
+    ``/accounts/password/reset/<uid>/<token>/``; an app can take ``uid`` and ``token``
+    from it and call ``auth/password-reset/confirm/``."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+    error_statuses = (400, 429)
+
+    @extend_schema(
+        request=PasswordResetRequestSerializer,
+        responses={202: DetailSerializer},
+        examples=[
+            OpenApiExample("Request", value={"email": "mina@example.com"}, request_only=True)
+        ],
+    )
+    def post(self, request):
+        serializer = PasswordResetRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.request_password_reset(
+            email=serializer.validated_data["email"], ip=services.client_ip(request)
+        )
+        return Response({"detail": str(RESET_SENT)}, status=status.HTTP_202_ACCEPTED)
+
+
+class PasswordResetConfirmView(APIView):
+    """Set a new password with the ``uid`` and ``token`` of a reset link. Every session
+    and API token of the account ends; the address the link went to counts as verified.
+    Log in again with the new password (``auth/token/``)."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+    error_statuses = (400, 429)
+
+    @extend_schema(request=PasswordResetConfirmSerializer, responses={204: None})
+    def post(self, request):
+        from django.contrib.auth.tokens import default_token_generator
+        from django.utils.http import urlsafe_base64_decode
+
+        serializer = PasswordResetConfirmSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            user_id = int(urlsafe_base64_decode(data["uid"]).decode())
+        except (ValueError, TypeError, UnicodeDecodeError, OverflowError):
+            user_id = None
+        user = User.objects.filter(pk=user_id, is_active=True).first() if user_id else None
+        if user is None or not default_token_generator.check_token(user, data["token"]):
+            raise DomainError(
+                _("This reset link is invalid or has expired. Ask for a new one."),
+                code="invalid_token",
+            )
+        services.reset_password(user=user, password=data["new_password"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class EmailVerifyView(APIView):
+    """Verify an address with the ``token`` of a verification link (signed in or not)."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+    error_statuses = (400, 429)
+
+    @extend_schema(request=EmailVerifySerializer, responses={200: EmailVerifiedSerializer})
+    def post(self, request):
+        serializer = EmailVerifySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = services.verify_email(token=serializer.validated_data["token"])
+        return Response({"email": user.email, "email_verified": user.email_verified})
+
+
+class MeEmailView(APIView):
+    """Change my email address (blank removes it), confirmed with my password. The new
+    address is unverified until its link is used; a link is sent to it (429 past the
+    email limits)."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+    error_statuses = (400, 401, 429)
+
+    @extend_schema(request=EmailChangeSerializer, responses={200: EmailVerifiedSerializer})
+    def post(self, request):
+        serializer = EmailChangeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        if not login_policy.check_current_password(
+            request, request.user, serializer.validated_data["password"]
+        ):
+            raise DjangoValidationError({"password": [_("Your password was entered incorrectly.")]})
+        user = services.change_email(
+            user=request.user,
+            email=serializer.validated_data["email"],
+            ip=services.client_ip(request),
+        )
+        return Response({"email": user.email, "email_verified": user.email_verified})
+
+
+class MeEmailVerificationView(APIView):
+    """Send a new verification link to my address (400 ``no_email``, 409
+    ``already_verified``, 429 past the email limits)."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+    error_statuses = (400, 401, 409, 429)
+
+    @extend_schema(request=None, responses={202: DetailSerializer})
+    def post(self, request):
+        services.send_email_verification(user=request.user, ip=services.client_ip(request))
+        return Response(
+            {"detail": _("We sent a link to %(email)s.") % {"email": request.user.email}},
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
 class SocketTicketView(APIView):
     """A single-use ticket, valid 30 seconds, for opening a WebSocket with ``?ticket=``."""
 
@@ -222,6 +363,7 @@ class MeView(APIView):
             languages=data.get("languages"),
             locale=data.get("locale"),
             timezone=data.get("timezone"),
+            currency=data.get("currency"),
             avatar=data.get("avatar"),
             background=data.get("background"),
             remove_avatar=data.get("remove_avatar", False),

@@ -8,6 +8,18 @@
  */
 (function () {
   "use strict";
+  // Times in the account's time zone (<html data-time-zone>, the one the server renders
+  // with), not the browser's: the wallet, notifications and chat agree.
+  function clockTime(iso) {
+    var options = { hour: "2-digit", minute: "2-digit" };
+    var zone = document.documentElement.getAttribute("data-time-zone");
+    var lang = document.documentElement.lang || [];
+    if (zone) {
+      try { return new Date(iso).toLocaleTimeString(lang, Object.assign({ timeZone: zone }, options)); } catch (e) { /* unknown zone: the browser's */ }
+    }
+    return new Date(iso).toLocaleTimeString(lang, options);
+  }
+
 
   var root = document.getElementById("chat");
   if (!root) return;
@@ -188,7 +200,7 @@
     badge.hidden = !badge.textContent;
     var time = node.querySelector(".chat-time");
     time.dateTime = message.created_at;
-    time.textContent = new Date(message.created_at).toLocaleTimeString(document.documentElement.lang || [], { hour: "2-digit", minute: "2-digit" });
+    time.textContent = clockTime(message.created_at);
     node.querySelector(".chat-edited").hidden = !message.edited_at || message.deleted;
     node.querySelector(".chat-body").textContent = message.deleted ? t("This message was deleted.") : message.body;
     var quote = node.querySelector(".chat-quote");

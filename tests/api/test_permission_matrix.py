@@ -46,6 +46,16 @@ MATRIX = [
     ("post", "me/password/", {"old_password": "wrong-password", "new_password": "x-new-pw-4242"},
      (401, 400, 400, 400, 400, 400)),
     ("post", "realtime/ticket/", None, (401, 201, 201, 201, 201, 201)),
+    # account recovery: the same answer whoever asks, for any address
+    ("post", "auth/password-reset/", {"email": "nobody@example.com"},
+     (202, 202, 202, 202, 202, 202)),
+    ("post", "auth/password-reset/confirm/",
+     {"uid": "MQ", "token": "bad", "new_password": "x-new-pw-4242"},
+     (400, 400, 400, 400, 400, 400)),
+    ("post", "auth/email/verify/", {"token": "bad"}, (400, 400, 400, 400, 400, 400)),
+    ("post", "me/email/", {"email": "new@example.com", "password": "wrong-password"},
+     (401, 400, 400, 400, 400, 400)),
+    ("post", "me/email/verification/", None, (401, 400, 400, 400, 400, 400)),
     # discovery
     ("get", "rooms/", None, (200, 200, 200, 200, 200, 200)),
     ("post", "rooms/", {"title": "New room", "nickname": "me"}, (401, 201, 201, 201, 201, 201)),
@@ -116,6 +126,10 @@ MATRIX = [
     ("post", "refunds/", {"transfer": 999999}, (401, 404, 404, 404, 404, 404)),
     # nobody here pays for the room: no membership to cancel
     ("post", "wallet/rooms/{room}/cancel-renewal/", None, (401, 404, 404, 404, 404, 404)),
+    ("get", "wallet/rooms/{room}/", None, (401, 200, 200, 200, 200, 200)),
+    ("get", "wallet/rooms/{private}/", None, (401, 404, 404, 404, 404, 404)),
+    # the room has no price: not for sale (404), whoever asks
+    ("post", "wallet/rooms/{room}/purchase/", {}, (401, 404, 404, 404, 404, 404)),
     # my account and profile ({handle} and {post} are the host's)
     ("get", "me/", None, (401, 200, 200, 200, 200, 200)),
     ("patch", "me/", {"bio": "hi"}, (401, 200, 200, 200, 200, 200)),
