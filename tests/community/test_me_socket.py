@@ -12,7 +12,6 @@ from community.services.messages import mark_read, send_message
 from community.services.notifications import mark_all_notifications_read, notify_new_follower
 from config.asgi import application
 from config.realtime import issue_socket_ticket
-from tests.community.chat_support import fresh_channel_layer  # noqa: F401 (fixture)
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

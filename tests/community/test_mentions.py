@@ -1,19 +1,13 @@
 """@nickname mentions: resolved by room nickname only, stored, notified; replies notify."""
 
 import pytest
-from rest_framework.test import APIClient
 
 from community.models import Membership, MessageMention, Notification
 from community.services.messages import send_message
 from community.services.notifications import set_room_notification_level
+from tests.support.accounts import client_for
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 @pytest.fixture

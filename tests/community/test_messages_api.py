@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 
 from community.models import Membership, Message, MessageEdit
 from community.services.messages import send_message
+from tests.support.accounts import client_for
 
 
 @pytest.fixture
@@ -17,12 +18,6 @@ def room_setup(make_user, make_room, make_member):
     guest = make_user("guest")
     guest_membership = make_member(room, guest, nickname="Guest")
     return room, host, guest, guest_membership
-
-
-def client_for(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def url(room) -> str:

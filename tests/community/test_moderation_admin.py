@@ -1,7 +1,6 @@
 """The moderators' desk in the Django admin: queue, case page, actions, audit log, roles."""
 
 import pytest
-from django.conf import settings
 from django.contrib import admin as django_admin
 from django.contrib.auth.models import Group
 from django.test import Client, override_settings
@@ -19,6 +18,7 @@ from community.models import (
 from community.services.moderation import check_file_report
 from profiles.models import User
 from tests.community.moderation_helpers import make_moderator, make_superuser, post_message
+from tests.support.accounts import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -31,8 +31,7 @@ def change_url(case) -> str:
 
 
 def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
+    client = client_for(user, session=True)
     return client
 
 
@@ -429,8 +428,7 @@ def test_unsafe_or_invalid_patterns_are_refused_in_the_admin(moderator):
     assert not AuditLogEntry.objects.exists()
 
 
-@pytest.mark.postgres
-@pytest.mark.skipif(not settings.IS_POSTGRES, reason="needs PostgreSQL")
+@pytest.mark.postgres_only
 def test_postgres_refuses_to_rewrite_or_delete_audit_rows(make_user, moderator):
     from django.db import connection, transaction
     from django.db.utils import DatabaseError

@@ -6,7 +6,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core import mail
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from community.models import Membership, Notification
 from community.selectors.notifications import in_quiet_hours
@@ -16,6 +15,7 @@ from community.services.notifications import (
     update_notification_settings,
 )
 from community.tasks import send_notification_digests
+from tests.support.accounts import client_for
 
 UTC = ZoneInfo("UTC")
 
@@ -53,8 +53,7 @@ def test_quiet_hours_in_the_users_time_zone(start, end, tz, now, quiet):
 @pytest.mark.django_db
 def test_settings_api_round_trip_and_validation(make_user):
     user = make_user("sleepy", timezone="Asia/Seoul")
-    client = APIClient()
-    client.force_authenticate(user)
+    client = client_for(user)
     url = "/api/v1/me/notification-settings/"
     assert client.get(url).json() == {
         "muted_kinds": [],

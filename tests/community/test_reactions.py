@@ -8,7 +8,6 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.apps import apps
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from community.models import Membership, Reaction, ReactionCount
 from community.selectors.reactions import (
@@ -19,14 +18,9 @@ from community.selectors.reactions import (
 from community.services.messages import send_message
 from community.services.reactions import remove_all_reactions_of_user
 from profiles.models import StatusPost
+from tests.support.accounts import client_for
 
 THUMBS = "👍"
-
-
-def client_for(user):
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 @pytest.fixture
@@ -545,7 +539,7 @@ def test_room_like_totals_and_recent_likes_feed_trending(make_room, make_user, m
 def test_account_deletion_takes_back_reactions_and_export_lists_them(
     room, message, member, user, auth_client
 ):
-    from tests.conftest import TEST_PASSWORD
+    from tests.support.accounts import TEST_PASSWORD
 
     bob = client_for(member)
     add(bob, "messages", message.pk, "👍")

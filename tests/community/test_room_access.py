@@ -17,7 +17,6 @@ from community.models import Room
 from community.services.messages import send_message
 from community.services.rooms import ban_member, create_invite, join_room
 from tests.community.chat_support import (
-    fresh_channel_layer,  # noqa: F401 (fixture)
     refusal_code,
 )
 
