@@ -51,13 +51,11 @@ run: install messages
 	DEBUG=$${DEBUG:-1} $(BIN)/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --ws websockets-sansio
 
 # In parallel on two workers (pytest-xdist; the machine and CI have two cores), a test
-# file per worker at a time so module-scoped servers start once, the slow files first
-# (tests/support/parallel.py orders them; --no-loadscope-reorder keeps that order). Each
-# worker has its own test database, Redis database, media folders and ports; tests
+# file per worker at a time so module-scoped servers start once. Each worker has its own test database, Redis database, media folders and ports; tests
 # marked `serial` (process faults, timing) run while the other worker waits.
 # PYTEST_WORKERS=0 runs everything in this process.
 PYTEST_WORKERS ?= 2
-XDIST_ARGS = $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder)
+XDIST_ARGS = $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile)
 test: install-dev messages e2e-deps bench-deps
 	$(BIN)/python -m pytest $(XDIST_ARGS) $(PYTEST_ARGS)
 

@@ -2,7 +2,6 @@
 
 import pytest
 from django.contrib import admin as django_admin
-from django.contrib.auth.models import Group
 from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
@@ -17,7 +16,12 @@ from community.models import (
 )
 from community.services.moderation import check_file_report
 from profiles.models import User
-from tests.community.moderation_helpers import make_moderator, make_superuser, post_message
+from tests.community.moderation_helpers import (
+    make_moderator,
+    make_superuser,
+    moderators_group,
+    post_message,
+)
 from tests.support.accounts import client_for
 
 pytestmark = pytest.mark.django_db
@@ -72,9 +76,7 @@ def report_many(make_room, make_user, make_member, count: int) -> None:
 
 
 def test_moderators_group_has_exactly_the_desk_permissions():
-    codenames = set(
-        Group.objects.get(name="moderators").permissions.values_list("codename", flat=True)
-    )
+    codenames = set(moderators_group().permissions.values_list("codename", flat=True))
     assert codenames == {
         "view_moderationcase",
         "change_moderationcase",

@@ -17,6 +17,18 @@ from tests.faults.redis_process import RedisProcess, redis_server_available
 FAULT_TIMEOUTS = {"socket_timeout": 0.5, "connect_timeout": 0.5}
 
 
+def _reset_broker_pools() -> None:
+    """Close the broker connections and forget the pools, as Celery does after a fork:
+    the next publish opens fresh ones on the broker configured then. (A pool closed with
+    ``force_close_all`` alone refuses every later acquire, so the tests after these on the
+    same worker could not queue a task.)"""
+    celery_app.pool.force_close_all()
+    celery_app._pool = None
+    amqp = celery_app.__dict__.get("amqp")
+    if amqp is not None:
+        amqp._producer_pool = None
+
+
 @pytest.fixture
 def own_redis(tmp_path):
     if not redis_server_available():
@@ -54,10 +66,10 @@ def app_on_own_redis(own_redis):
         **broker_transport_options(**FAULT_TIMEOUTS),
     }
     conf.task_always_eager = True  # tasks in-process; the broker is only health-checked
-    celery_app.pool.force_close_all()
+    _reset_broker_pools()
     channel_layers.backends.clear()
     with overrides:
         yield own_redis
     channel_layers.backends.clear()
     conf.broker_url, conf.broker_transport_options, conf.task_always_eager = saved
-    celery_app.pool.force_close_all()
+    _reset_broker_pools()

@@ -12,10 +12,10 @@ the server processes and Celery workers that tests start inherit as well.
 - Media: ``MEDIA_ROOT`` and ``MEDIA_PRIVATE_ROOT`` get a ``-gwN`` suffix.
 - Ports: ``free_port()`` hands out ports from a block of the worker's own, below the
   kernel's ephemeral range, so two workers (or an outgoing connection) never race for one.
-- Order: xdist hands out whole files (``--dist loadfile``), one at a time as a worker
-  frees up, in collection order (``--no-loadscope-reorder``); files with slow, browser or
-  serial tests go first, so a long one (the fuzzer, the screenshots) does not start last
-  and leave one worker running alone at the end.
+- Order: xdist hands out whole files (``--dist loadfile``), the files with the most tests
+  first. Not reordered by cost on purpose: a transactional test's flush removes what
+  data migrations created (the ``moderators`` group), and some tests still expect it, so
+  an order that runs transactional files first fails them.
 - ``@pytest.mark.serial``: the test runs alone; the other workers wait for it (a file
   lock) and it waits for their current test to end. For tests that kill or freeze
   processes, or measure time, where a busy second core would make them flaky.
@@ -81,31 +81,6 @@ def pytest_load_initial_conftests(early_config, parser, args):
     worker = worker_id()
     if worker is not None:
         isolate_worker(os.environ, worker, worker_index())
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(config, items):
-    if worker_id() is None:
-        return  # a serial run keeps pytest's (and pytest-django's) order
-    heavy_marks = ("slow", "e2e", "serial")
-    first_index: dict[str, int] = {}
-    count: dict[str, int] = {}
-    heavy: set[str] = set()
-    for index, item in enumerate(items):
-        module = item.nodeid.split("::", 1)[0]
-        first_index.setdefault(module, index)
-        count[module] = count.get(module, 0) + 1
-        if any(item.get_closest_marker(mark) for mark in heavy_marks):
-            heavy.add(module)
-
-    def cost_order(item):
-        module = item.nodeid.split("::", 1)[0]
-        if module in heavy:
-            return (0, 0, first_index[module])
-        return (1, -count[module], first_index[module])
-
-    # Every worker sorts the same collection the same way (xdist checks they agree).
-    items.sort(key=cost_order)
 
 
 # --- ports -------------------------------------------------------------------------------
