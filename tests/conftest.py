@@ -49,6 +49,16 @@ def _isolated_cache_and_fast_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _open_broker_pools():
+    """Tests publish through an open broker pool, whatever ran before on this worker
+    (the fault fixtures point the app at a Redis of their own and close its pools)."""
+    from tests.support.broker import broker_pools_closed, reset_broker_pools
+
+    if broker_pools_closed():
+        reset_broker_pools()
+
+
+@pytest.fixture(autouse=True)
 def _sandbox_payments(settings):
     # Tests top up through the sandbox provider, refused with DEBUG off unless enabled
     # (tests/commerce/test_payments_sandbox.py turns it off again).

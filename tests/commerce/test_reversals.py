@@ -17,7 +17,7 @@ from commerce.reconciliation import check_ledger
 from commerce.services import refund_transfer, send_tip
 from commerce.services.ledger import LegSpec, user_account, write_transfer
 from config.errors import ConflictError, DomainError
-from tests.community.moderation_helpers import make_moderator
+from tests.community.moderation_helpers import ensure_permissions, make_moderator
 from tests.support.accounts import client_for
 
 pytestmark = pytest.mark.django_db
@@ -37,6 +37,7 @@ def reverser(make_user, username="ledger-clerk"):
     user = make_user(username)
     user.is_staff = True
     user.save(update_fields=["is_staff"])
+    ensure_permissions()
     user.user_permissions.add(
         *Permission.objects.filter(
             content_type__app_label="commerce", codename__in=["reverse_transfer", "view_transfer"]
@@ -108,6 +109,7 @@ def test_staff_without_the_permission_reverse_nothing(approved_payout, make_user
     staff = make_user("plain-staff")
     staff.is_staff = True
     staff.save(update_fields=["is_staff"])
+    ensure_permissions()
     staff.user_permissions.add(Permission.objects.get(codename="view_transfer"))
     client = web(staff)
     client.post(f"/wallet/refund/{tip.pk}/")

@@ -11,22 +11,11 @@ from config.redis_clients import (
     channel_layer_settings,
 )
 from tests.faults.redis_process import RedisProcess, redis_server_available
+from tests.support.broker import reset_broker_pools
 
 # Short timeouts so each fault resolves in about a second; the builders are the ones
 # the settings use, so these are the production timeouts, scaled down.
 FAULT_TIMEOUTS = {"socket_timeout": 0.5, "connect_timeout": 0.5}
-
-
-def _reset_broker_pools() -> None:
-    """Close the broker connections and forget the pools, as Celery does after a fork:
-    the next publish opens fresh ones on the broker configured then. (A pool closed with
-    ``force_close_all`` alone refuses every later acquire, so the tests after these on the
-    same worker could not queue a task.)"""
-    celery_app.pool.force_close_all()
-    celery_app._pool = None
-    amqp = celery_app.__dict__.get("amqp")
-    if amqp is not None:
-        amqp._producer_pool = None
 
 
 @pytest.fixture
@@ -66,10 +55,10 @@ def app_on_own_redis(own_redis):
         **broker_transport_options(**FAULT_TIMEOUTS),
     }
     conf.task_always_eager = True  # tasks in-process; the broker is only health-checked
-    _reset_broker_pools()
+    reset_broker_pools()
     channel_layers.backends.clear()
     with overrides:
         yield own_redis
     channel_layers.backends.clear()
     conf.broker_url, conf.broker_transport_options, conf.task_always_eager = saved
-    _reset_broker_pools()
+    reset_broker_pools()
