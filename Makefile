@@ -50,8 +50,14 @@ run: install messages
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py seed_demo --if-empty
 	DEBUG=$${DEBUG:-1} $(BIN)/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --ws websockets-sansio
 
+# In parallel on two workers (pytest-xdist; the machine and CI have two cores), a test
+# file per worker at a time so module-scoped servers start once. Each worker has its own test database, Redis database, media folders and ports; tests
+# marked `serial` (process faults, timing) run while the other worker waits.
+# PYTEST_WORKERS=0 runs everything in this process.
+PYTEST_WORKERS ?= 2
+XDIST_ARGS = $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile)
 test: install-dev messages e2e-deps bench-deps
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST_ARGS) $(PYTEST_ARGS)
 
 # The end-to-end tests (tests/e2e) drive Debian's Chromium through Playwright; Playwright's
 # own browser download is never used (machines are offline). The fonts make Korean,

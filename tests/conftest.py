@@ -1,4 +1,10 @@
-"""Fixtures shared by the whole suite."""
+"""Fixtures shared by the whole suite.
+
+Each test package has a conftest.py for what only it uses; helpers that are plain
+functions live in tests/support/ (and the packages' ``*_support``/``*_helpers`` modules):
+a test module never imports a fixture from another module. The browser harness
+(``browser``, ``server``, ``new_person``) is tests/support/browser.py.
+"""
 
 import itertools
 
@@ -8,9 +14,21 @@ from rest_framework.test import APIClient
 
 from community.rooms.services import create_room, join_room
 from profiles.services import register_user
+from tests.support import accounts
 
-TEST_PASSWORD = "a-long-test-password-42"
+pytest_plugins = ["tests.support.browser"]
+
+TEST_PASSWORD = accounts.TEST_PASSWORD
 _usernames = itertools.count(1)
+
+
+def pytest_collection_modifyitems(config, items):
+    from django.conf import settings
+
+    needs_postgres = pytest.mark.skip(reason="needs PostgreSQL (postgres_only)")
+    for item in items:
+        if item.get_closest_marker("postgres_only") and not settings.IS_POSTGRES:
+            item.add_marker(needs_postgres)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -28,6 +46,16 @@ def _isolated_cache_and_fast_hashing(settings):
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _open_broker_pools():
+    """Tests publish through an open broker pool, whatever ran before on this worker
+    (the fault fixtures point the app at a Redis of their own and close its pools)."""
+    from tests.support.broker import broker_pools_closed, reset_broker_pools
+
+    if broker_pools_closed():
+        reset_broker_pools()
 
 
 @pytest.fixture(autouse=True)
@@ -61,21 +89,29 @@ def api_client():
 
 @pytest.fixture
 def client_for():
-    """An API client signed in as ``user``."""
-
-    def make(user) -> APIClient:
-        client = APIClient()
-        client.force_authenticate(user)
-        return client
-
-    return make
+    """``client_for(user)``: an API client signed in as ``user`` (tests/support/accounts.py)."""
+    return accounts.client_for
 
 
 @pytest.fixture
 def auth_client(user):
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
+    return accounts.client_for(user)
+
+
+@pytest.fixture
+async def fresh_channel_layer():
+    """A new channel layer object per test: each async test runs its own event loop,
+    and the Redis layer's receive lock belongs to the loop that created it."""
+    from asgiref.sync import sync_to_async
+    from channels.layers import channel_layers
+    from django.db import connections
+
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+    # Close whatever the consumers' database thread still holds, so the PostgreSQL
+    # test database can be dropped at the end of the run.
+    await sync_to_async(connections.close_all)()
 
 
 @pytest.fixture
@@ -97,6 +133,16 @@ def make_member():
         )
 
     return make
+
+
+@pytest.fixture
+def room_with_two(make_user, make_room, make_member):
+    """``(room, host, guest)``: a room its host opened and one guest joined ("Guest")."""
+    host = make_user("host")
+    room = make_room(owner=host)
+    guest = make_user("guest")
+    make_member(room, guest, nickname="Guest")
+    return room, host, guest
 
 
 @pytest.fixture

@@ -1,5 +1,7 @@
 """Helpers for tests that look at the translation catalogs."""
 
+import fcntl
+import tempfile
 from pathlib import Path
 
 from django.conf import settings
@@ -11,6 +13,14 @@ TRANSLATED_LANGUAGES = ["ko", "ja"]
 
 
 def compile_stale_catalogs() -> None:
+    # Parallel workers (pytest-xdist) compile one at a time: msgfmt rewrites a .mo in
+    # place, and a worker reading it half-written would load a broken catalog.
+    with open(Path(tempfile.gettempdir()) / "moim-tests-compilemessages.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _compile_stale_catalogs()
+
+
+def _compile_stale_catalogs() -> None:
     stale = [
         po
         for po in LOCALE_DIR.glob("*/LC_MESSAGES/*.po")

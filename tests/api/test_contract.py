@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from rest_framework.test import APIClient
 
-from tests.conftest import TEST_PASSWORD
+from tests.support.accounts import TEST_PASSWORD, client_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -99,8 +99,7 @@ def test_per_ip_throttle_counts_every_account_on_one_address(make_user, throttle
     throttle_rates(ip="3/min")
     statuses = []
     for n in range(4):
-        client = APIClient()
-        client.force_authenticate(make_user(f"sharer{n}"))
+        client = client_for(make_user(f"sharer{n}"))
         statuses.append(client.get("/api/v1/wallet/").status_code)
     assert statuses == [200, 200, 200, 429]
 

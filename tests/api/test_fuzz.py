@@ -10,7 +10,6 @@ Bounded: a few examples per operation, no shrinking, a hard timeout.
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,8 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+
+from tests.support.parallel import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -29,12 +30,6 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not (BIN / "st").exists(), reason="schemathesis is not installed"),
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _server_env(tmp_path: Path) -> dict:
@@ -116,7 +111,7 @@ def live_api(tmp_path_factory):
         text=True,
     )
     seed = json.loads(seeded.stdout.strip().splitlines()[-1])
-    port = _free_port()
+    port = free_port()
     log = (tmp_path / "server.log").open("w")
     server = subprocess.Popen(
         [

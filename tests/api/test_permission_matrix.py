@@ -10,7 +10,6 @@ Each case runs in its own transaction, so writes (ban, leave, transfer) do not l
 import io
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 from rest_framework.test import APIClient
@@ -27,6 +26,7 @@ from community.moderation.services import (
 from community.rooms.models import Room
 from community.rooms.services import create_invite, join_room, update_room
 from profiles.services import create_status_post
+from tests.community.moderation_helpers import moderators_group
 
 ROLES = ("anonymous", "member", "non_member", "banned", "host", "staff")
 
@@ -211,7 +211,7 @@ def world(make_user, make_room, make_member):
     staff = make_user("staff")
     staff.is_staff = True
     staff.save(update_fields=["is_staff"])
-    staff.groups.add(Group.objects.get(name="moderators"))  # a site moderator
+    staff.groups.add(moderators_group())  # a site moderator
     room = make_room(owner=host, visibility=Room.Visibility.PUBLIC, title="Matrix room")
     room.is_web_public = False
     room.save(update_fields=["is_web_public"])

@@ -22,7 +22,7 @@ from django.db import connection
 from community.chat.models import Message
 from community.media.models import MediaAsset
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
+pytestmark = [pytest.mark.slow, pytest.mark.redis]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LOCAL_POSTGRES = "postgres://postgres@127.0.0.1:5432/test_moim_bench_tiny"

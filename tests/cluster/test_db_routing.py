@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from community.chat.services import send_message
 from config.db_routing import READ_PRIMARY_COOKIE
+from tests.support.accounts import client_for
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "replica"])
 
@@ -23,12 +24,6 @@ def room_setup(make_user, make_room, make_member):
     send_message(membership=membership, body="earlier", client_id="e1")
     cache.clear()  # the setup's send marked the guest as a recent writer; start unmarked
     return room, host, guest
-
-
-def client_for(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def history(room) -> str:

@@ -1,14 +1,8 @@
 import pytest
-from django.conf import settings
-from rest_framework.test import APIClient
 
 from commerce.models import Account
 from commerce.services import create_topup
 from commerce.services.ledger import system_account, user_account
-
-postgres_only = pytest.mark.skipif(
-    not settings.IS_POSTGRES, reason="needs PostgreSQL (triggers, row locks, threads)"
-)
 
 
 @pytest.fixture
@@ -35,13 +29,3 @@ def house_balance():
         return system_account(kind=kind, currency=currency).balance
 
     return balance
-
-
-@pytest.fixture
-def client_for():
-    def make(user):
-        client = APIClient()
-        client.force_authenticate(user)
-        return client
-
-    return make

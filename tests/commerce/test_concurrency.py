@@ -6,7 +6,6 @@ from collections import Counter
 
 import pytest
 from django.db import connection
-from rest_framework.test import APIClient
 
 from commerce.models import Account, IdempotencyKey, Transfer
 from commerce.reconciliation import check_ledger
@@ -18,12 +17,10 @@ from commerce.services.ledger import (
     user_account,
 )
 from config.errors import ConflictError
-
-from .conftest import postgres_only
+from tests.support.accounts import client_for
 
 pytestmark = [
-    postgres_only,
-    pytest.mark.postgres,
+    pytest.mark.postgres_only,
     pytest.mark.slow,
     pytest.mark.django_db(transaction=True),
 ]
@@ -116,8 +113,7 @@ def test_idempotent_retry_released_from_a_barrier_creates_one_transfer(make_user
     barrier = threading.Barrier(8)
 
     def work(index: int):
-        client = APIClient()
-        client.force_authenticate(user)
+        client = client_for(user)
         barrier.wait()
         response = client.post(
             "/api/v1/wallet/topups/",

@@ -22,11 +22,8 @@ from tests.faults.processes import (
     wait_until,
 )
 
-from .conftest import postgres_only
-
 pytestmark = [
-    postgres_only,
-    pytest.mark.postgres,
+    pytest.mark.postgres_only,
     pytest.mark.slow,
     pytest.mark.django_db(transaction=True),
 ]

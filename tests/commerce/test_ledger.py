@@ -21,8 +21,6 @@ from commerce.services.ledger import (
 )
 from config.errors import ConflictError, DomainError
 
-from .conftest import postgres_only
-
 pytestmark = pytest.mark.django_db
 
 
@@ -198,8 +196,7 @@ def test_ledger_rows_refuse_changes_in_python(make_user, fund):
         Leg.objects.filter(transfer=transfer).delete()
 
 
-@postgres_only
-@pytest.mark.postgres
+@pytest.mark.postgres_only
 @pytest.mark.parametrize(
     "statement",
     [
@@ -219,8 +216,7 @@ def test_postgres_trigger_refuses_update_and_delete(make_user, fund, statement):
         cursor.execute(statement, [topup.transfer_id])
 
 
-@postgres_only
-@pytest.mark.postgres
+@pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_postgres_deferred_trigger_refuses_unbalanced_legs_at_commit(make_user):
     account = wallet(make_user())

@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.test import Client
 
 from commerce.models import TopUp, Transfer
 from commerce.providers.sandbox import SandboxProvider
+from tests.support.accounts import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -45,8 +45,7 @@ def test_api_topup_is_refused_when_payments_are_not_configured(production, auth_
 
 
 def test_web_topup_is_refused_when_payments_are_not_configured(production, user):
-    web = Client()
-    web.force_login(user)
+    web = client_for(user, session=True)
     page = web.post("/wallet/topup/", {"amount": 1000, "currency": "USD", "idempotency_key": "w1"})
     assert page.status_code == 200
     assert b"Payments are not configured" in page.content

@@ -7,7 +7,6 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 from django.db import connection
-from django.test import Client
 from django.utils import timezone
 
 from commerce.models import Account, RoomAccess, Transfer
@@ -19,8 +18,7 @@ from community.moderation.services import check_ban_member
 from community.notifications.models import Notification
 from community.rooms.models import Membership
 from config.errors import DomainError
-
-from .conftest import postgres_only
+from tests.support.accounts import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -56,7 +54,7 @@ def member_of_paid_room(make_room, make_user, make_member, fund):
     return make
 
 
-def test_a_lapsed_renewal_ends_access(member_of_paid_room, client_for):
+def test_a_lapsed_renewal_ends_access(member_of_paid_room):
     room, member, access = member_of_paid_room(funds=PRICE)  # nothing left for month two
     api = client_for(member)
     assert api.get(f"/api/v1/rooms/{room.pk}/messages/").status_code == 200
@@ -81,7 +79,7 @@ def test_a_lapsed_renewal_ends_access(member_of_paid_room, client_for):
     assert check_ledger() == []
 
 
-def test_a_member_who_left_is_never_charged(member_of_paid_room, client_for):
+def test_a_member_who_left_is_never_charged(member_of_paid_room):
     room, member, access = member_of_paid_room(funds=10 * PRICE)
     assert client_for(member).post(f"/api/v1/rooms/{room.pk}/leave/").status_code in (200, 204)
     make_due(access)
@@ -111,8 +109,7 @@ def test_a_banned_member_cannot_buy_the_room_again(member_of_paid_room, fund):
     check_ban_member(actor=room.owner, room_id=room.pk, member_id=membership.pk)
     make_due(access)
     fund(member, PRICE)
-    web = Client()
-    web.force_login(member)
+    web = client_for(member, session=True)
     web.post(f"/wallet/rooms/{room.pk}/", {"idempotency_key": "buy-again"})
     assert charges() == 1 and wallet(member) == PRICE
 
@@ -127,7 +124,7 @@ def test_a_member_still_in_the_room_is_renewed(member_of_paid_room):
     assert Membership.objects.get(room=room, user=member).state == Membership.State.ACTIVE
 
 
-def test_members_cancel_renewal_through_the_api(member_of_paid_room, client_for):
+def test_members_cancel_renewal_through_the_api(member_of_paid_room):
     room, member, access = member_of_paid_room(funds=10 * PRICE)
     api = client_for(member)
     url = f"/api/v1/wallet/rooms/{room.pk}/cancel-renewal/"
@@ -149,8 +146,7 @@ def test_members_cancel_renewal_through_the_api(member_of_paid_room, client_for)
 
 def test_members_cancel_renewal_on_the_room_page(member_of_paid_room, settings):
     room, member, access = member_of_paid_room(funds=10 * PRICE)
-    web = Client()
-    web.force_login(member)
+    web = client_for(member, session=True)
     page = web.get(f"/wallet/rooms/{room.pk}/")
     assert b"Cancel renewal" in page.content
     response = web.post(f"/wallet/rooms/{room.pk}/cancel-renewal/", follow=True)
@@ -170,16 +166,14 @@ def test_cancel_needs_a_post_and_a_monthly_membership(make_room, make_user, fund
     purchase_room_access(user=member, room_id=room.pk)
     with pytest.raises(DomainError):
         cancel_renewal(user=member, room_id=room.pk)
-    web = Client()
-    web.force_login(member)
+    web = client_for(member, session=True)
     assert web.get(f"/wallet/rooms/{room.pk}/cancel-renewal/").status_code == 405
 
 
 # --- a cancel racing the renewal, on PostgreSQL -------------------------------------------
 
 
-@postgres_only
-@pytest.mark.postgres
+@pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("run", range(4))
 def test_cancel_racing_the_renewal_charges_at_most_once(run, make_room, make_user, make_member):

@@ -17,9 +17,8 @@ from commerce.reconciliation import check_ledger
 from commerce.services import refund_transfer, send_tip
 from commerce.services.ledger import LegSpec, user_account, write_transfer
 from config.errors import ConflictError, DomainError
-from tests.community.moderation_helpers import make_moderator
-
-from .conftest import postgres_only
+from tests.community.moderation_helpers import ensure_permissions, make_moderator
+from tests.support.accounts import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -29,8 +28,7 @@ def balance(user, kind=Account.Kind.EARNINGS_AVAILABLE, currency="KRW") -> int:
 
 
 def web(user) -> Client:
-    client = Client()
-    client.force_login(user)
+    client = client_for(user, session=True)
     return client
 
 
@@ -39,6 +37,7 @@ def reverser(make_user, username="ledger-clerk"):
     user = make_user(username)
     user.is_staff = True
     user.save(update_fields=["is_staff"])
+    ensure_permissions()
     user.user_permissions.add(
         *Permission.objects.filter(
             content_type__app_label="commerce", codename__in=["reverse_transfer", "view_transfer"]
@@ -48,7 +47,7 @@ def reverser(make_user, username="ledger-clerk"):
 
 
 @pytest.fixture
-def approved_payout(settings, make_user, fund, client_for, admin_client):
+def approved_payout(settings, make_user, fund, admin_client):
     """A creator tipped 1000, released 900, asked for a payout of 900 (API), approved."""
     fan, creator = make_user(), make_user()
     fund(fan, 5000)
@@ -81,7 +80,7 @@ def second_payout(client, key="payout-2"):
     )
 
 
-def test_a_moderator_cannot_reverse_an_approved_payout(approved_payout, make_user, client_for):
+def test_a_moderator_cannot_reverse_an_approved_payout(approved_payout, make_user):
     creator, _fan, payout, posting = approved_payout
     moderator = make_moderator(make_user, "mod")
     response = web(moderator).post(f"/wallet/refund/{posting.pk}/", follow=True)
@@ -110,6 +109,7 @@ def test_staff_without_the_permission_reverse_nothing(approved_payout, make_user
     staff = make_user("plain-staff")
     staff.is_staff = True
     staff.save(update_fields=["is_staff"])
+    ensure_permissions()
     staff.user_permissions.add(Permission.objects.get(codename="view_transfer"))
     client = web(staff)
     client.post(f"/wallet/refund/{tip.pk}/")
@@ -194,9 +194,7 @@ def _reverse_the_old_way(posting: Transfer) -> None:
         )
 
 
-def test_ledger_check_catches_earnings_paid_out_twice(
-    approved_payout, client_for, admin_client, capsys
-):
+def test_ledger_check_catches_earnings_paid_out_twice(approved_payout, admin_client, capsys):
     creator, _fan, _payout, posting = approved_payout
     call_command("ledger_check")  # healthy so far
     _reverse_the_old_way(posting)
@@ -219,8 +217,7 @@ def test_ledger_check_catches_earnings_paid_out_twice(
 # --- concurrency ---------------------------------------------------------------------------
 
 
-@postgres_only
-@pytest.mark.postgres
+@pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_refunds_of_one_tip_reverse_it_once(make_user):
     from commerce.services import create_topup
@@ -272,7 +269,7 @@ def refund(client, transfer_id: int, key: str):
     )
 
 
-def test_api_refunds_follow_the_same_rules(approved_payout, make_user, client_for):
+def test_api_refunds_follow_the_same_rules(approved_payout, make_user):
     creator, fan, _payout, posting = approved_payout
     tip = Transfer.objects.get(kind=Transfer.Kind.TIP)
     moderator = client_for(make_moderator(make_user, "mod"))
@@ -287,7 +284,7 @@ def test_api_refunds_follow_the_same_rules(approved_payout, make_user, client_fo
     assert balance(creator) == 0
 
 
-def test_a_creator_refunds_a_tip_through_the_api_once(make_user, fund, client_for):
+def test_a_creator_refunds_a_tip_through_the_api_once(make_user, fund):
     fan, creator = make_user(), make_user()
     fund(fan, 5000)
     tip, _ = send_tip(

@@ -12,6 +12,7 @@ from commerce.models import Account, Leg, Transfer
 from commerce.privacy import export_ledger
 from commerce.services import send_tip
 from commerce.services.ledger import LegSpec, write_transfer
+from tests.support.accounts import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +51,7 @@ def test_csv_refund_line_nets_gross_minus_fee(refunded_tip):
         assert int(row["net"]) == int(row["gross"]) - int(row["fee"])
 
 
-def test_api_statement_lines_net_gross_minus_fee(refunded_tip, client_for):
+def test_api_statement_lines_net_gross_minus_fee(refunded_tip):
     creator, _web = refunded_tip
     body = client_for(creator).get("/api/v1/wallet/transactions/").json()
     lines = body["results"] if isinstance(body, dict) else body
@@ -94,8 +95,7 @@ def test_reversals_written_before_the_fix_are_shown_right(make_user, fund):
             reverses=tip.transfer,
         )
     assert Leg.objects.filter(transfer__kind="reversal", fee=100, gross=-1000).exists()
-    web = Client()
-    web.force_login(creator)
+    web = client_for(creator, session=True)
     row = csv_rows(web)[-1]
     assert (row["gross"], row["fee"], row["net"]) == ("-1000", "-100", "-900")
     exported = export_ledger(creator)["statement"][-1]

@@ -6,14 +6,14 @@ from django.test import Client
 from commerce.fees import split_fee
 from commerce.models import Account, Transfer
 from commerce.services.ledger import user_account
+from tests.support.accounts import client_for
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def web(user):
-    client = Client()
-    client.force_login(user)
+    client = client_for(user, session=True)
     return client
 
 
@@ -121,15 +121,13 @@ def test_statement_csv_has_gross_fee_net_and_running_balance(web, user, fund, ma
 def test_creator_refunds_a_tip_from_the_statement(make_user, fund):
     fan, creator = make_user(), make_user()
     fund(fan, 1000)
-    fan_web = Client()
-    fan_web.force_login(fan)
+    fan_web = client_for(fan, session=True)
     fan_web.post(
         "/wallet/tip/",
         {"user": creator.profile.handle, "amount": 200, "currency": "KRW", "idempotency_key": "r"},
     )
     tip_transfer = Transfer.objects.get(kind=Transfer.Kind.TIP)
-    creator_web = Client()
-    creator_web.force_login(creator)
+    creator_web = client_for(creator, session=True)
     page = creator_web.get("/wallet/statement/")
     assert f"/wallet/refund/{tip_transfer.pk}/".encode() in page.content
     # Only the recipient may refund it.
@@ -147,15 +145,13 @@ def test_owner_sets_a_room_price_on_a_page(make_room, make_user):
 
     owner = make_user()
     room = make_room(owner=owner)
-    owner_web = Client()
-    owner_web.force_login(owner)
+    owner_web = client_for(owner, session=True)
     url = f"/wallet/rooms/{room.pk}/price/"
     data = {"kind": "monthly", "amount": 500, "currency": "KRW", "is_active": "on"}
     assert owner_web.post(url, data).status_code == 302
     price = RoomPrice.objects.get(room=room)
     assert (price.kind, price.amount, price.is_active) == ("monthly", 500, True)
-    stranger = Client()
-    stranger.force_login(make_user())
+    stranger = client_for(make_user(), session=True)
     assert stranger.get(url).status_code == 403
     assert stranger.post(url, {**data, "amount": 1}).status_code == 403
     assert RoomPrice.objects.get(room=room).amount == 500

@@ -1,34 +1,18 @@
-"""Helpers for the chat socket tests: open a real socket through the full ASGI stack."""
+"""Helpers for the chat socket tests: open a real socket through the full ASGI stack
+(with the ``fresh_channel_layer`` fixture of tests/conftest.py)."""
 
-import pytest
-from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
-from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
-from django.db import connections
-from django.test import Client
 
 from config.asgi import application
 from config.realtime import issue_socket_ticket
+from tests.support.accounts import client_for
 
 TIMEOUT = 5
 
 
-@pytest.fixture
-async def fresh_channel_layer():
-    """A new channel layer object per test: each async test runs its own event loop,
-    and the Redis layer's receive lock belongs to the loop that created it."""
-    channel_layers.backends.clear()
-    yield
-    channel_layers.backends.clear()
-    # Close whatever the consumers' database thread still holds, so the PostgreSQL
-    # test database can be dropped at the end of the run.
-    await sync_to_async(connections.close_all)()
-
-
 def _session_cookie(user) -> str:
-    client = Client()
-    client.force_login(user)
+    client = client_for(user, session=True)
     return client.cookies["sessionid"].value
 
 

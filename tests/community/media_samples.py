@@ -6,6 +6,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import ExifTags, Image, ImageDraw
 
 GPS_LATITUDE = ((37, 1), (33, 1), (59, 1))
@@ -103,3 +104,10 @@ def video(tmp_dir: Path, *, seconds: int = 2, extension: str = "mp4") -> bytes:
         timeout=120,
     )
     return path.read_bytes()
+
+
+def image_upload(name: str = "photo.png", image_format: str = "PNG", size=(8, 8)):
+    """A small picture as a form upload (the ``png`` fixture of tests/profiles)."""
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 90)).save(buffer, format=image_format)
+    return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/png")

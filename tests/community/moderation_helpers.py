@@ -11,6 +11,7 @@ def moderators_group() -> Group:
     it is then re-created by the migration's own function."""
     group = Group.objects.filter(name="moderators").first()
     if group is None:
+        ensure_permissions()
         from importlib import import_module
 
         from django.apps import apps
@@ -45,3 +46,15 @@ def post_message(membership: Membership, body: str) -> Message:
 
 def owner_membership(room) -> Membership:
     return Membership.objects.get(room=room, role=Membership.Role.OWNER)
+
+
+def ensure_permissions() -> None:
+    """Re-create the model permissions a flush without post-migrate removed (a
+    transactional test with ``available_apps``), as ``migrate`` does."""
+    from django.apps import apps
+    from django.contrib.auth.management import create_permissions
+    from django.contrib.auth.models import Permission
+
+    if not Permission.objects.filter(content_type__app_label="commerce").exists():
+        for app_config in apps.get_app_configs():
+            create_permissions(app_config, verbosity=0)

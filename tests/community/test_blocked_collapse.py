@@ -10,11 +10,11 @@ from channels.db import database_sync_to_async
 
 from community.chat.services import send_message
 from tests.community.chat_support import (
-    fresh_channel_layer,  # noqa: F401 (fixture)
     next_event,
     no_event,
     ready_socket,
 )
+from tests.support.accounts import client_for
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -37,36 +37,31 @@ def trio(make_user, make_room, make_member):
     }
 
 
-def _block(client_for, blocker, handle: str, *, method: str = "post") -> None:
+def _block(blocker, handle: str, *, method: str = "post") -> None:
     response = getattr(client_for(blocker), method)(f"/api/v1/users/{handle}/block/")
     assert response.status_code in (200, 201, 204), response.content
 
 
 def _page_as(user, path: str) -> str:
-    from django.test import Client
-
-    client = Client()
-    client.force_login(user)
+    client = client_for(user, session=True)
     response = client.get(path)
     assert response.status_code == 200
     return response.content.decode()
 
 
-def _history(client_for, user, room_id: int) -> list[dict]:
+def _history(user, room_id: int) -> list[dict]:
     response = client_for(user).get(f"/api/v1/rooms/{room_id}/messages/")
     assert response.status_code == 200, response.content
     return response.json()["results"]
 
 
-def test_history_collapses_messages_and_replies_by_blocked_members_for_the_blocker_only(
-    trio, client_for
-):
+def test_history_collapses_messages_and_replies_by_blocked_members_for_the_blocker_only(trio):
     room, bob_member, my_member = trio["room"], trio["bob_member"], trio["my_member"]
     from_bob = send_message(membership=bob_member, body="spoilers!")
     send_message(membership=my_member, body="please don't", reply_to_id=from_bob.pk)
-    _block(client_for, trio["me"], "bob")
+    _block(trio["me"], "bob")
 
-    mine = _history(client_for, trio["me"], room.pk)
+    mine = _history(trio["me"], room.pk)
     assert [(m["body"], m["collapsed"]) for m in mine] == [
         ("spoilers!", True),
         ("please don't", False),
@@ -74,19 +69,19 @@ def test_history_collapses_messages_and_replies_by_blocked_members_for_the_block
     assert mine[1]["reply_to"]["collapsed"] is True
     # The bystander and bob himself see everything unfolded.
     for viewer in (trio["carol"], trio["bob"]):
-        theirs = _history(client_for, viewer, room.pk)
+        theirs = _history(viewer, room.pk)
         assert [m["collapsed"] for m in theirs] == [False, False]
         assert theirs[1]["reply_to"]["collapsed"] is False
 
-    _block(client_for, trio["me"], "bob", method="delete")
-    assert [m["collapsed"] for m in _history(client_for, trio["me"], room.pk)] == [False, False]
+    _block(trio["me"], "bob", method="delete")
+    assert [m["collapsed"] for m in _history(trio["me"], room.pk)] == [False, False]
 
 
 def test_a_history_page_with_collapsed_messages_runs_a_fixed_number_of_queries(
-    trio, client_for, django_assert_max_num_queries
+    trio, django_assert_max_num_queries
 ):
     room = trio["room"]
-    _block(client_for, trio["me"], "bob")
+    _block(trio["me"], "bob")
     client = client_for(trio["me"])
     for count in (2, 40):
         for number in range(count):
@@ -126,12 +121,12 @@ async def test_live_messages_are_collapsed_per_socket(trio):
         await socket.disconnect()
 
 
-async def test_blocking_while_connected_refolds_the_open_socket(trio, client_for):
+async def test_blocking_while_connected_refolds_the_open_socket(trio):
     room = trio["room"]
     my_socket, _ = await ready_socket(trio["me"], room.pk)
     bob_socket, _ = await ready_socket(trio["bob"], room.pk)
 
-    await database_sync_to_async(_block)(client_for, trio["me"], "bob")
+    await database_sync_to_async(_block)(trio["me"], "bob")
     changed = await next_event(my_socket, "blocks.changed")
     assert changed == {
         "type": "blocks.changed",
@@ -144,7 +139,7 @@ async def test_blocking_while_connected_refolds_the_open_socket(trio, client_for
     assert (await next_event(bob_socket, "message.created"))["message"]["collapsed"] is False
     await no_event(bob_socket, "blocks.changed")
 
-    await database_sync_to_async(_block)(client_for, trio["me"], "bob", method="delete")
+    await database_sync_to_async(_block)(trio["me"], "bob", method="delete")
     changed = await next_event(my_socket, "blocks.changed")
     assert changed["collapsed_membership_ids"] == []
     await bob_socket.send_json_to({"type": "message.send", "body": "back"})
@@ -195,7 +190,7 @@ async def test_catch_up_after_reconnect_is_collapsed(trio):
     await my_socket.disconnect()
 
 
-def test_room_preview_for_readers_folds_blocked_members(trio, client_for, make_user):
+def test_room_preview_for_readers_folds_blocked_members(trio, make_user):
     from community.rooms.services import update_room
 
     room = trio["room"]
@@ -204,7 +199,7 @@ def test_room_preview_for_readers_folds_blocked_members(trio, client_for, make_u
     send_message(membership=trio["bob_member"], body="bob's secret take")
     send_message(membership=trio["my_member"], body="visible take")
     reader = make_user("reader")
-    _block(client_for, reader, "bob")
+    _block(reader, "bob")
     page = _page_as(reader, f"/rooms/{room.pk}/")
     assert "visible take" in page
     assert "bob&#x27;s secret take" not in page and "bob's secret take" not in page

@@ -13,7 +13,6 @@ from community.chat.selectors import message_payload_by_id
 from community.chat.services import send_message
 from community.rooms.models import Membership
 from tests.community.chat_support import (
-    fresh_channel_layer,  # noqa: F401 (fixture)
     next_event,
     ready_socket,
 )
@@ -32,14 +31,9 @@ DEAD_LAYER = {
 }
 
 
-@pytest.fixture
-def room_with_two(make_user, make_room, make_member, settings):
+@pytest.fixture(autouse=True)
+def _short_gap_wait(settings):
     settings.REALTIME_GAP_WAIT_SECONDS = 0.3
-    host = make_user("host")
-    room = make_room(owner=host)
-    guest = make_user("guest")
-    make_member(room, guest, nickname="Guest")
-    return room, host, guest
 
 
 def _send_unbroadcast(user, body: str) -> dict:
@@ -144,10 +138,8 @@ def _break_memberships(broken: bool) -> None:
         cursor.execute(f"ALTER TABLE {old} RENAME TO {new}")
 
 
-@pytest.mark.postgres
+@pytest.mark.postgres_only
 async def test_a_frame_during_a_database_error_gets_an_error_frame(room_with_two, settings):
-    if not settings.IS_POSTGRES:
-        pytest.skip("needs PostgreSQL")
     room, _host, guest = room_with_two
     socket, _ = await ready_socket(guest, room.pk)
     await database_sync_to_async(_break_memberships)(True)

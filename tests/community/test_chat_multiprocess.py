@@ -3,58 +3,25 @@
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-from django.conf import settings
-from django.db import connection
 
 from config.realtime import issue_socket_ticket
+from tests.faults.processes import REPO_ROOT, running_test_database_url, wait_for_port
+from tests.support.parallel import free_port
 
 pytestmark = [
     pytest.mark.redis,
     pytest.mark.slow,
     pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL"),
-    pytest.mark.skipif(
-        not settings.IS_POSTGRES, reason="server processes cannot see an in-memory SQLite DB"
-    ),
+    pytest.mark.postgres_only,  # server processes cannot see an in-memory SQLite DB
 ]
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server on {port} exited with {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"server on {port} did not start")
-
-
-def _test_database_url() -> str:
-    """DATABASE_URL pointing at the test database this test run created."""
-    parts = urlsplit(os.environ["DATABASE_URL"])
-    return urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
 
 
 def _start_server(port: int) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": _test_database_url()}
+    env = {**os.environ, "DATABASE_URL": running_test_database_url()}
     return subprocess.Popen(
         [
             sys.executable,
@@ -113,13 +80,11 @@ def test_message_sent_through_one_process_arrives_through_the_other(
     room = make_room(owner=host)
     guest = make_user("guest")
     make_member(room, guest, nickname="Guest")
-    ports = [_free_port(), _free_port()]
-    while ports[0] == ports[1]:
-        ports[1] = _free_port()
+    ports = [free_port(), free_port()]
     servers = [_start_server(port) for port in ports]
     try:
         for port, server in zip(ports, servers, strict=True):
-            _wait_for_port(port, server)
+            wait_for_port(port, server, timeout=30)
         tickets = [issue_socket_ticket(user_id=host.pk), issue_socket_ticket(user_id=guest.pk)]
         received, echoed = asyncio.run(_exchange(ports, room.pk, tickets))
     finally:

@@ -12,26 +12,17 @@ from community.rooms.models import Membership
 from community.rooms.services import broadcast_member_removed
 from tests.community.chat_support import (
     closed_with,
-    fresh_channel_layer,  # noqa: F401 (fixture)
     next_event,
     no_event,
     ready_socket,
     refusal_code,
 )
+from tests.support.accounts import client_for
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("fresh_channel_layer"),
 ]
-
-
-@pytest.fixture
-def room_with_two(make_user, make_room, make_member):
-    host = make_user("host")
-    room = make_room(owner=host)
-    guest = make_user("guest")
-    make_member(room, guest, nickname="Guest")
-    return room, host, guest
 
 
 def _set_state(membership_id: int, **fields):
@@ -442,14 +433,11 @@ async def test_burst_of_500_messages_reaches_a_socket_with_none_dropped(room_wit
 
 
 async def test_rest_send_reaches_sockets_as_the_same_payload(room_with_two):
-    from rest_framework.test import APIClient
-
     room, host, guest = room_with_two
     socket, _ = await ready_socket(host, room.pk)
 
     def post():
-        client = APIClient()
-        client.force_authenticate(guest)
+        client = client_for(guest)
         return client.post(
             f"/api/v1/rooms/{room.pk}/messages/", {"body": "via rest", "client_id": "r1"}
         )

@@ -3,22 +3,15 @@
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
 from django.db import connection
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from community.chat.models import Message
 from community.chat.services import send_message
 from community.moderation.services import check_ban_member
 from community.rooms.models import Interest, Membership, Room
 from profiles.models import Profile
-
-
-def client_for(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
+from tests.support.accounts import client_for
 
 
 def titles(response) -> list[str]:
@@ -326,11 +319,8 @@ def test_search_page_query_count_is_fixed(
 
 # --- PostgreSQL: trigram search -----------------------------------------------------------------
 
-postgres_only = pytest.mark.skipif(not settings.IS_POSTGRES, reason="needs PostgreSQL")
 
-
-@pytest.mark.postgres
-@postgres_only
+@pytest.mark.postgres_only
 def test_trigram_index_exists(db):
     with connection.cursor() as cursor:
         cursor.execute(
@@ -340,8 +330,7 @@ def test_trigram_index_exists(db):
     assert row and "gin_trgm_ops" in row[0]
 
 
-@pytest.mark.postgres
-@postgres_only
+@pytest.mark.postgres_only
 def test_trigram_search_tolerates_typos(make_room, api_client):
     make_room(title="Photography walks")
     make_room(title="Cooking")

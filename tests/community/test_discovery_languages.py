@@ -1,9 +1,8 @@
 """Discovery by the viewer's languages: search and browse put rooms in a language the
 viewer reads first, the language filter narrows, for-you follows profile languages."""
 
-from rest_framework.test import APIClient
-
 from profiles.models import Profile
+from tests.support.accounts import client_for
 
 
 def titles(response) -> list[str]:
@@ -28,8 +27,7 @@ def test_browse_puts_the_page_language_first(make_room, api_client):
 def test_search_ranks_rooms_in_the_viewers_languages_first(make_room, make_user):
     make_three(make_room)
     viewer = make_user("reader", locale="ja")
-    client = APIClient()
-    client.force_authenticate(viewer)
+    client = client_for(viewer)
     ranked = titles(client.get("/api/v1/rooms/", {"q": "baduk"}, HTTP_ACCEPT_LANGUAGE="ko"))
     # Page language (ko), then the account language (ja), then the rest.
     assert ranked == ["바둑 두는 방", "囲碁の部屋", "Go players"]
@@ -39,8 +37,7 @@ def test_profile_languages_count_for_signed_in_viewers(make_room, make_user):
     make_three(make_room)
     viewer = make_user("polyglot", locale="")
     Profile.objects.filter(user=viewer).update(languages=["ja"])
-    client = APIClient()
-    client.force_authenticate(viewer)
+    client = client_for(viewer)
     ranked = titles(client.get("/api/v1/rooms/", {"q": "baduk"}, HTTP_ACCEPT_LANGUAGE="ko"))
     assert ranked[:2] == ["바둑 두는 방", "囲碁の部屋"]
 

@@ -9,9 +9,7 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.core import mail
-from django.test import Client
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from community.chat.models import Message
 from community.chat.services import send_message
@@ -21,8 +19,8 @@ from community.notifications.tasks import send_notification_digests
 from community.rooms.models import Membership
 from config.asgi import application
 from config.realtime import issue_socket_ticket
-from tests.community.chat_support import fresh_channel_layer  # noqa: F401 (fixture)
 from tests.community.moderation_helpers import make_moderator
+from tests.support.accounts import client_for
 
 SECRET = "meet me at the back door 42"
 
@@ -42,8 +40,7 @@ def mention(make_user, make_room, make_member, settings):
 
 
 def hide_with_host_tools(host, room, message):
-    client = Client()
-    client.force_login(host)
+    client = client_for(host, session=True)
     response = client.post(
         f"/rooms/{room.pk}/moderation/", {"op": "delete_message", "message_id": message.pk}
     )
@@ -51,25 +48,18 @@ def hide_with_host_tools(host, room, message):
     assert Message.objects.get(pk=message.pk).deleted_at is not None
 
 
-def api(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
 @pytest.mark.django_db
 def test_hiding_withdraws_the_mention_from_the_api_and_the_notification_page(mention):
     room, host, reader, _membership, message = mention
-    listing = api(reader).get("/api/v1/notifications/").json()["results"]
+    listing = client_for(reader).get("/api/v1/notifications/").json()["results"]
     assert [item["data"].get("excerpt") for item in listing] == [f"@Reader {SECRET}"]
 
     hide_with_host_tools(host, room, message)
 
-    listing = api(reader).get("/api/v1/notifications/").json()["results"]
+    listing = client_for(reader).get("/api/v1/notifications/").json()["results"]
     assert SECRET not in json.dumps(listing)
-    assert api(reader).get("/api/v1/me/unread/").json()["notifications"] == 0
-    web = Client()
-    web.force_login(reader)
+    assert client_for(reader).get("/api/v1/me/unread/").json()["notifications"] == 0
+    web = client_for(reader, session=True)
     assert SECRET not in web.get("/notifications/").content.decode()
 
 
@@ -85,7 +75,7 @@ def test_a_moderator_hiding_from_a_case_withdraws_reaction_and_reply_notificatio
     reply = send_message(
         membership=talker_membership, body=f"{SECRET} (reply)", reply_to_id=original.pk
     )
-    reacted = api(reader).post(f"/api/v1/messages/{reply.pk}/reactions/", {"emoji": "👍"})
+    reacted = client_for(reader).post(f"/api/v1/messages/{reply.pk}/reactions/", {"emoji": "👍"})
     assert reacted.status_code in (200, 201), reacted.json()
     assert set(Notification.objects.filter(message=reply).values_list("kind", flat=True)) == {
         "reply",
@@ -95,8 +85,7 @@ def test_a_moderator_hiding_from_a_case_withdraws_reaction_and_reply_notificatio
     case = check_file_report(
         reporter=host, target_type="message", target_id=reply.pk, reason="spam", text=""
     )
-    admin = Client()
-    admin.force_login(moderator)
+    admin = client_for(moderator, session=True)
     response = admin.post(
         f"/admin/community/moderationcase/{case.pk}/change/",
         {"action": "hide_message", "note": "spam"},
@@ -104,7 +93,7 @@ def test_a_moderator_hiding_from_a_case_withdraws_reaction_and_reply_notificatio
     assert response.status_code in (200, 302)
     assert Message.objects.get(pk=reply.pk).deleted_at is not None
     assert not Notification.objects.filter(message=reply).exists()
-    listing = api(reader).get("/api/v1/notifications/").json()["results"]
+    listing = client_for(reader).get("/api/v1/notifications/").json()["results"]
     assert f"{SECRET} (reply)" not in json.dumps(listing)
 
 
@@ -122,10 +111,9 @@ def test_a_hidden_message_leaves_the_readers_preview_and_reply_previews(mention,
     room, host, reader, reader_membership, message = mention
     reply = send_message(membership=reader_membership, body="ok", reply_to_id=message.pk)
     hide_with_host_tools(host, room, message)
-    outsider = Client()
-    outsider.force_login(make_user("hideoutsider"))
+    outsider = client_for(make_user("hideoutsider"), session=True)
     assert SECRET not in outsider.get(f"/rooms/{room.pk}/").content.decode()
-    history = api(reader).get(f"/api/v1/rooms/{room.pk}/messages/").json()["results"]
+    history = client_for(reader).get(f"/api/v1/rooms/{room.pk}/messages/").json()["results"]
     assert SECRET not in json.dumps(history)
     (reply_payload,) = [item for item in history if item["id"] == reply.pk]
     assert reply_payload["reply_to"]["deleted"] is True

@@ -7,7 +7,6 @@ from channels.testing import WebsocketCommunicator
 from config.asgi import application
 from config.realtime import issue_socket_ticket
 from profiles.services import log_out_everywhere
-from tests.community.chat_support import fresh_channel_layer  # noqa: F401 (fixture)
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

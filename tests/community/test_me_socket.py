@@ -17,7 +17,6 @@ from community.notifications.services import mark_all_notifications_read, notify
 from community.rooms.models import JoinRequest, Membership, Room
 from config.asgi import application
 from config.realtime import issue_socket_ticket
-from tests.community.chat_support import fresh_channel_layer  # noqa: F401 (fixture)
 from tests.community.moderation_helpers import make_moderator
 
 pytestmark = [

@@ -23,6 +23,7 @@ from community.rooms.models import Room
 from community.rooms.services import create_invite
 from config.celery import app as celery_app
 from tests.community import media_samples
+from tests.support.accounts import client_for
 
 UPLOADS_URL = "/api/v1/uploads/"
 
@@ -309,8 +310,7 @@ def test_uploads_need_an_account_and_are_private_to_their_owner(upload, make_use
     assert anonymous.status_code in (401, 403)
 
     asset_id = upload(media_samples.png(), name="a.png")["id"]
-    stranger = APIClient()
-    stranger.force_authenticate(make_user())
+    stranger = client_for(make_user())
 
     assert stranger.get(f"{UPLOADS_URL}{asset_id}/").status_code == 404
 
@@ -525,8 +525,7 @@ def test_private_room_media_is_only_served_to_members(
     plain_url = signed_url.split("?")[0]
     assert "signature=" in signed_url
 
-    stranger = APIClient()
-    stranger.force_authenticate(make_user())
+    stranger = client_for(make_user())
     refused = stranger.get(plain_url)
     assert refused.status_code == 403
     assert refused.json()["error"]["code"] == "permission_denied"
@@ -541,8 +540,7 @@ def test_private_room_media_is_only_served_to_members(
         == 403
     )
 
-    member = APIClient()
-    member.force_authenticate(make_user())
+    member = client_for(make_user())
     invite = create_invite(room_id=private_room.pk, actor=private_room.owner)
     make_member(private_room, member.handler._force_user, invite_code=invite.code)
     assert fetch(member, plain_url)[:4] == b"RIFF"
@@ -606,8 +604,7 @@ def test_an_upload_becomes_avatar_and_background(upload, auth_client, user):
 
 
 def test_only_own_ready_images_can_be_used(upload, auth_client, make_user, tmp_path, settings):
-    stranger = APIClient()
-    stranger.force_authenticate(make_user())
+    stranger = client_for(make_user())
     image = upload(media_samples.png(), name="a.png")
     broken = upload(media_samples.truncated_jpeg())
     settings.MEDIA_FFMPEG = "moim-no-such-ffmpeg"
@@ -940,8 +937,7 @@ def test_an_earlier_upload_is_sent_as_a_message_by_media_id(
     assert created["message"]["media"]["thumbnails"]["320"]["width"] == 320
     # The upload joined the private room: its plain URL is members-only now.
     plain_url = message["media"]["thumbnails"]["320"]["url"].split("?")[0]
-    stranger = APIClient()
-    stranger.force_authenticate(make_user())
+    stranger = client_for(make_user())
     assert stranger.get(plain_url).status_code == 403
     again = auth_client.post(
         messages_url(private_room), {"media_id": asset["id"], "client_id": "m-1"}, format="json"

@@ -7,19 +7,14 @@ import pytest
 from community.chat.models import Message
 from community.media.models import MediaAsset
 from tests.community import media_samples
-from tests.community.chat_support import fresh_channel_layer  # noqa: F401 (fixture)
-from tests.community.test_chat_browser import (  # noqa: F401 (fixture)
-    CHROMIUM,
-    _page_for,
-    live_server_url,
-    playwright_api,
-)
+from tests.community.browser_support import CHAT_PAGE_URLCONF, page_for
+
+LIVE_SERVER_URLCONF = CHAT_PAGE_URLCONF
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(CHROMIUM is None, reason="needs a Chromium executable"),
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("fresh_channel_layer", "media_dir", "eager_tasks"),
+    pytest.mark.usefixtures("media_dir", "eager_tasks"),
 ]
 
 
@@ -36,54 +31,42 @@ def _loaded_image_width(page, seq: int) -> int:
     return page.eval_on_selector(selector, "img => img.naturalWidth")
 
 
-def test_send_an_image_from_the_chat_page(
-    live_server_url,  # noqa: F811
-    make_user,
-    make_room,
-    make_member,
-    monkeypatch,
-):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "1")
+def test_send_an_image_from_the_chat_page(new_person, make_user, make_room, make_member):
     host = make_user("host")
     room = make_room(owner=host)
     guest = make_user("guest")
     make_member(room, guest, nickname="Guest")
 
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM)
-        try:
-            page = _page_for(browser, live_server_url, guest)
-            host_page = _page_for(browser, live_server_url, host)
-            for each in (page, host_page):
-                each.goto(f"/chat-test/{room.pk}/")
-                each.wait_for_selector("[data-chat-connection][data-state=open]", timeout=15000)
+    page = page_for(new_person, guest)
+    host_page = page_for(new_person, host)
+    for each in (page, host_page):
+        each.goto(f"/chat-test/{room.pk}/")
+        each.wait_for_selector("[data-chat-connection][data-state=open]", timeout=15000)
 
-            page.fill("[data-chat-input]", "the view from here")
-            page.set_input_files(
-                "[data-media-input]",
-                {
-                    "name": "lake.jpg",
-                    "mimeType": "image/jpeg",
-                    "buffer": media_samples.jpeg_with_gps(),
-                },
-            )
+    page.fill("[data-chat-input]", "the view from here")
+    page.set_input_files(
+        "[data-media-input]",
+        {
+            "name": "lake.jpg",
+            "mimeType": "image/jpeg",
+            "buffer": media_samples.jpeg_with_gps(),
+        },
+    )
 
-            assert _loaded_image_width(page, 1) == 720
-            assert _loaded_image_width(host_page, 1) == 720
-            caption = page.locator('.chat-message[data-seq="1"] .chat-body').inner_text()
-            assert caption == "the view from here"
-            assert page.input_value("[data-chat-input]") == ""
-            message = Message.objects.select_related("media").get(room=room, seq=1)
-            assert message.kind == Message.Kind.IMAGE
-            assert message.media.state == MediaAsset.State.READY
+    assert _loaded_image_width(page, 1) == 720
+    assert _loaded_image_width(host_page, 1) == 720
+    caption = page.locator('.chat-message[data-seq="1"] .chat-body').inner_text()
+    assert caption == "the view from here"
+    assert page.input_value("[data-chat-input]") == ""
+    message = Message.objects.select_related("media").get(room=room, seq=1)
+    assert message.kind == Message.Kind.IMAGE
+    assert message.media.state == MediaAsset.State.READY
 
-            # A file that is not an image or video: the error is shown in place.
-            page.set_input_files(
-                "[data-media-input]",
-                {"name": "cat.png", "mimeType": "image/png", "buffer": media_samples.HTML},
-            )
-            page.wait_for_selector("[data-chat-error]:not([hidden])", timeout=10000)
-            assert "not supported" in page.inner_text("[data-chat-error]")
-            assert Message.objects.filter(room=room).count() == 1
-        finally:
-            browser.close()
+    # A file that is not an image or video: the error is shown in place.
+    page.set_input_files(
+        "[data-media-input]",
+        {"name": "cat.png", "mimeType": "image/png", "buffer": media_samples.HTML},
+    )
+    page.wait_for_selector("[data-chat-error]:not([hidden])", timeout=10000)
+    assert "not supported" in page.inner_text("[data-chat-error]")
+    assert Message.objects.filter(room=room).count() == 1

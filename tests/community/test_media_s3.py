@@ -14,6 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from tests.community import media_samples
+from tests.support.parallel import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("eager_tasks")]
 
@@ -22,18 +23,12 @@ SECRET_KEY = "moim-test-secret"
 REGION = "us-east-1"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def s3_endpoint():
     executable = shutil.which("moto_server")
     if executable is None:
         pytest.skip("moto_server is not installed (requirements-dev.txt: moto[server])")
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [executable, "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,

@@ -9,6 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from config.celery import app as celery_app
 from tests.community import media_samples
+from tests.support.accounts import client_for
 
 pytestmark = [
     pytest.mark.redis,
@@ -25,10 +26,7 @@ def celery_worker(transactional_db):
 
 
 def test_a_real_worker_processes_the_upload(celery_worker, media_dir, make_user):
-    from rest_framework.test import APIClient
-
-    client = APIClient()
-    client.force_authenticate(make_user())
+    client = client_for(make_user())
     response = client.post(
         "/api/v1/uploads/",
         {"file": SimpleUploadedFile("p.jpg", media_samples.rotated_jpeg())},

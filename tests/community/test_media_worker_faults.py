@@ -33,7 +33,7 @@ from tests.faults.processes import (
 pytestmark = [
     pytest.mark.redis,
     pytest.mark.slow,
-    pytest.mark.skipif(not settings.IS_POSTGRES, reason="workers need a shared database"),
+    pytest.mark.postgres_only,  # workers need a shared database
     pytest.mark.skipif(not shutil.which("redis-server"), reason="needs redis-server"),
     pytest.mark.skipif(not shutil.which("ffmpeg"), reason="needs ffmpeg"),
     pytest.mark.django_db(transaction=True),

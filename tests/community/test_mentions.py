@@ -1,20 +1,14 @@
 """@nickname mentions: resolved by room nickname only, stored, notified; replies notify."""
 
 import pytest
-from rest_framework.test import APIClient
 
 from community.chat.services import send_message
 from community.notifications.models import MessageMention, Notification
 from community.notifications.services import set_room_notification_level
 from community.rooms.models import Membership
+from tests.support.accounts import client_for
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 from community.chat.models import Message, MessageEdit
 from community.chat.services import send_message
 from community.rooms.models import Membership
+from tests.support.accounts import client_for
 
 
 @pytest.fixture
@@ -18,12 +19,6 @@ def room_setup(make_user, make_room, make_member):
     guest = make_user("guest")
     guest_membership = make_member(room, guest, nickname="Guest")
     return room, host, guest, guest_membership
-
-
-def client_for(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def url(room) -> str:

@@ -1,9 +1,7 @@
 """The moderators' desk in the Django admin: queue, case page, actions, audit log, roles."""
 
 import pytest
-from django.conf import settings
 from django.contrib import admin as django_admin
-from django.contrib.auth.models import Group
 from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
@@ -14,7 +12,13 @@ from community.moderation.services import check_file_report
 from community.notifications.models import Notification
 from community.rooms.models import Membership, Room
 from profiles.models import User
-from tests.community.moderation_helpers import make_moderator, make_superuser, post_message
+from tests.community.moderation_helpers import (
+    make_moderator,
+    make_superuser,
+    moderators_group,
+    post_message,
+)
+from tests.support.accounts import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -27,8 +31,7 @@ def change_url(case) -> str:
 
 
 def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
+    client = client_for(user, session=True)
     return client
 
 
@@ -69,9 +72,7 @@ def report_many(make_room, make_user, make_member, count: int) -> None:
 
 
 def test_moderators_group_has_exactly_the_desk_permissions():
-    codenames = set(
-        Group.objects.get(name="moderators").permissions.values_list("codename", flat=True)
-    )
+    codenames = set(moderators_group().permissions.values_list("codename", flat=True))
     assert codenames == {
         "view_moderationcase",
         "change_moderationcase",
@@ -425,8 +426,7 @@ def test_unsafe_or_invalid_patterns_are_refused_in_the_admin(moderator):
     assert not AuditLogEntry.objects.exists()
 
 
-@pytest.mark.postgres
-@pytest.mark.skipif(not settings.IS_POSTGRES, reason="needs PostgreSQL")
+@pytest.mark.postgres_only
 def test_postgres_refuses_to_rewrite_or_delete_audit_rows(make_user, moderator):
     from django.db import connection, transaction
     from django.db.utils import DatabaseError

@@ -1,7 +1,6 @@
 """Appeals: a banned or suspended user files ONE appeal; it lands in the queue."""
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -12,15 +11,10 @@ from community.notifications.models import Notification
 from community.rooms.models import Membership
 from profiles.models import User
 from tests.community.moderation_helpers import make_moderator, owner_membership
+from tests.support.accounts import client_for
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/appeals/"
-
-
-def client_for(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 @pytest.fixture
@@ -73,8 +67,7 @@ def test_a_moderator_grants_an_appeal_and_the_ban_is_lifted(banned, make_user):
     client_for(banned.user).post(URL, {"kind": "ban", "member_id": banned.pk, "text": "sorry"})
     case = Appeal.objects.get().case
     moderator = make_moderator(make_user, "mod")
-    browser = Client()
-    browser.force_login(moderator)
+    browser = client_for(moderator, session=True)
     page = browser.get(reverse("admin:community_moderationcase_change", args=[case.pk]))
     assert "sorry" in page.content.decode()
     # A sanction action does not fit an appeal.
@@ -93,8 +86,7 @@ def test_a_suspended_user_appeals_and_a_denial_keeps_the_suspension(make_room, m
     case = check_file_report(
         reporter=make_user(), target_type="room", target_id=room.pk, reason="hate"
     )
-    browser = Client()
-    browser.force_login(moderator)
+    browser = client_for(moderator, session=True)
     url = reverse("admin:community_moderationcase_change", args=[case.pk])
     browser.post(url, {"action": "suspend_user", "minutes": "600", "note": "hate"})
     owner = User.objects.get(pk=room.owner_id)

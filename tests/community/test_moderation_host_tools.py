@@ -7,7 +7,6 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from community.moderation.models import AuditLogEntry, BlockedPattern, RoomAnnouncement
 from community.rooms.models import Membership, Room
@@ -16,14 +15,9 @@ from tests.community.moderation_helpers import (
     make_superuser,
     owner_membership,
 )
+from tests.support.accounts import client_for
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def member_url(room, member, action: str) -> str:

@@ -2,9 +2,7 @@
 
 import pytest
 from channels.db import database_sync_to_async
-from django.test import Client
 from django.urls import reverse
-from rest_framework.test import APIClient
 
 from community.chat.models import Message
 from community.chat.services import send_message
@@ -13,12 +11,12 @@ from community.moderation.services import check_file_report
 from community.rooms.models import Membership, Room
 from tests.community.chat_support import (
     closed_with,
-    fresh_channel_layer,  # noqa: F401 (fixture)
     next_event,
     no_event,
     ready_socket,
 )
 from tests.community.moderation_helpers import make_moderator
+from tests.support.accounts import client_for
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -27,7 +25,7 @@ pytestmark = [
 
 
 @pytest.fixture
-def room_with_two(make_user, make_room, make_member):
+def room_with_guest(make_user, make_room, make_member):
     host = make_user("host")
     room = make_room(owner=host)
     guest = make_user("guest")
@@ -36,26 +34,23 @@ def room_with_two(make_user, make_room, make_member):
 
 
 def api_post(user, url, data=None):
-    client = APIClient()
-    client.force_authenticate(user)
+    client = client_for(user)
     return client.post(url, data or {}, format="json")
 
 
 def api_delete(user, url):
-    client = APIClient()
-    client.force_authenticate(user)
+    client = client_for(user)
     return client.delete(url)
 
 
 def admin_act(moderator, case_id: int, **data):
-    client = Client()
-    client.force_login(moderator)
+    client = client_for(moderator, session=True)
     url = reverse("admin:community_moderationcase_change", args=[case_id])
     return client.post(url, data)
 
 
-async def test_kick_closes_the_members_socket_with_4411(room_with_two):
-    room, host, guest, membership = room_with_two
+async def test_kick_closes_the_members_socket_with_4411(room_with_guest):
+    room, host, guest, membership = room_with_guest
     host_socket, _ = await ready_socket(host, room.pk)
     guest_socket, _ = await ready_socket(guest, room.pk)
     url = f"/api/v1/rooms/{room.pk}/members/{membership.pk}/kick/"
@@ -71,10 +66,10 @@ async def test_kick_closes_the_members_socket_with_4411(room_with_two):
     await host_socket.disconnect()
 
 
-async def test_ban_closes_the_members_socket_with_4410_and_they_cannot_reconnect(room_with_two):
+async def test_ban_closes_the_members_socket_with_4410_and_they_cannot_reconnect(room_with_guest):
     from tests.community.chat_support import refusal_code
 
-    room, host, guest, membership = room_with_two
+    room, host, guest, membership = room_with_guest
     guest_socket, _ = await ready_socket(guest, room.pk)
     url = f"/api/v1/rooms/{room.pk}/members/{membership.pk}/ban/"
     assert (await database_sync_to_async(api_post)(host, url)).status_code == 204
@@ -82,8 +77,8 @@ async def test_ban_closes_the_members_socket_with_4410_and_they_cannot_reconnect
     assert await refusal_code(guest, room.pk) == 4410
 
 
-async def test_hidden_message_disappears_for_everyone(room_with_two, make_user):
-    room, host, guest, membership = room_with_two
+async def test_hidden_message_disappears_for_everyone(room_with_guest, make_user):
+    room, host, guest, membership = room_with_guest
     message = await database_sync_to_async(send_message)(membership=membership, body="nasty")
     reporter = await database_sync_to_async(make_user)()
     case = await database_sync_to_async(check_file_report)(
@@ -102,8 +97,8 @@ async def test_hidden_message_disappears_for_everyone(room_with_two, make_user):
         await socket.disconnect()
 
 
-async def test_host_deleting_anothers_message_is_live_and_audited(room_with_two):
-    room, host, guest, membership = room_with_two
+async def test_host_deleting_anothers_message_is_live_and_audited(room_with_guest):
+    room, host, guest, membership = room_with_guest
     message = await database_sync_to_async(send_message)(membership=membership, body="spoiler")
     guest_socket, _ = await ready_socket(guest, room.pk)
     response = await database_sync_to_async(api_delete)(host, f"/api/v1/messages/{message.pk}/")
@@ -115,8 +110,8 @@ async def test_host_deleting_anothers_message_is_live_and_audited(room_with_two)
     await guest_socket.disconnect()
 
 
-async def test_suspended_room_refuses_new_messages_at_once(room_with_two, make_user):
-    room, host, guest, _ = room_with_two
+async def test_suspended_room_refuses_new_messages_at_once(room_with_guest, make_user):
+    room, host, guest, _ = room_with_guest
     reporter = await database_sync_to_async(make_user)()
     case = await database_sync_to_async(check_file_report)(
         reporter=reporter, target_type="room", target_id=room.pk, reason="hate"
@@ -137,8 +132,8 @@ async def test_suspended_room_refuses_new_messages_at_once(room_with_two, make_u
     await guest_socket.disconnect()
 
 
-async def test_site_suspension_closes_the_users_sockets_with_4413(room_with_two, make_user):
-    room, _host, guest, membership = room_with_two
+async def test_site_suspension_closes_the_users_sockets_with_4413(room_with_guest, make_user):
+    room, _host, guest, membership = room_with_guest
     reporter = await database_sync_to_async(make_user)()
     case = await database_sync_to_async(check_file_report)(
         reporter=reporter, target_type="member", target_id=membership.pk, reason="spam"
@@ -151,8 +146,8 @@ async def test_site_suspension_closes_the_users_sockets_with_4413(room_with_two,
     assert await closed_with(guest_socket) == 4413
 
 
-async def test_blocked_word_tells_the_sender_which_kind_of_rule(room_with_two):
-    room, host, guest, _ = room_with_two
+async def test_blocked_word_tells_the_sender_which_kind_of_rule(room_with_guest):
+    room, host, guest, _ = room_with_guest
     await database_sync_to_async(BlockedPattern.objects.create)(
         kind="word", text="scam", action="block"
     )
@@ -169,8 +164,8 @@ async def test_blocked_word_tells_the_sender_which_kind_of_rule(room_with_two):
     await guest_socket.disconnect()
 
 
-async def test_held_message_waits_for_a_host_then_reaches_everyone(room_with_two):
-    room, host, guest, _ = room_with_two
+async def test_held_message_waits_for_a_host_then_reaches_everyone(room_with_guest):
+    room, host, guest, _ = room_with_guest
     await database_sync_to_async(BlockedPattern.objects.create)(
         room=room, kind="word", text="spoiler", action="hold"
     )
@@ -190,10 +185,10 @@ async def test_held_message_waits_for_a_host_then_reaches_everyone(room_with_two
         await socket.disconnect()
 
 
-async def test_flood_mutes_the_sender_temporarily(room_with_two, settings):
+async def test_flood_mutes_the_sender_temporarily(room_with_guest, settings):
     settings.MODERATION_FLOOD_MESSAGES = 3
     settings.CHAT_SEND_RATE = (100, 10)
-    room, _host, guest, membership = room_with_two
+    room, _host, guest, membership = room_with_guest
     guest_socket, _ = await ready_socket(guest, room.pk)
     for index in range(3):
         await guest_socket.send_json_to({"type": "message.send", "body": f"m{index}"})
@@ -211,8 +206,8 @@ async def test_flood_mutes_the_sender_temporarily(room_with_two, settings):
     await guest_socket.disconnect()
 
 
-async def test_blocked_message_over_rest_is_a_422_with_the_rule_kind(room_with_two):
-    room, _host, guest, _ = room_with_two
+async def test_blocked_message_over_rest_is_a_422_with_the_rule_kind(room_with_guest):
+    room, _host, guest, _ = room_with_guest
     await database_sync_to_async(BlockedPattern.objects.create)(
         room=room, kind="pattern", text=r"fr[e3]{2}\s*c[o0]ins", action="block"
     )
@@ -227,14 +222,13 @@ async def test_blocked_message_over_rest_is_a_422_with_the_rule_kind(room_with_t
     )()
 
 
-async def test_an_edit_cannot_smuggle_in_a_blocked_word(room_with_two):
-    room, _host, guest, membership = room_with_two
+async def test_an_edit_cannot_smuggle_in_a_blocked_word(room_with_guest):
+    room, _host, guest, membership = room_with_guest
     message = await database_sync_to_async(send_message)(membership=membership, body="hello")
     await database_sync_to_async(BlockedPattern.objects.create)(
         room=room, kind="word", text="spoiler", action="hold"
     )
-    client = APIClient()
-    client.force_authenticate(guest)
+    client = client_for(guest)
     response = await database_sync_to_async(client.patch)(
         f"/api/v1/messages/{message.pk}/", {"body": "spoiler: he dies"}, format="json"
     )

@@ -7,15 +7,10 @@ from rest_framework.test import APIClient
 from community.moderation.models import ModerationCase, Report
 from community.rooms.models import Room
 from tests.community.moderation_helpers import post_message
+from tests.support.accounts import client_for
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/reports/"
-
-
-def client_for(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 @pytest.fixture

@@ -15,13 +15,13 @@ from community.moderation.models import (
 from community.moderation.services import check_ban_member
 from community.rooms.models import Membership, Room
 from tests.community.moderation_helpers import make_moderator, owner_membership
+from tests.support.accounts import client_for
 
 pytestmark = pytest.mark.django_db
 
 
 def logged_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
+    client = client_for(user, session=True)
     return client
 
 

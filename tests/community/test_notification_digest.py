@@ -6,7 +6,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core import mail
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from community.chat.services import send_message
 from community.notifications.models import Notification
@@ -17,6 +16,7 @@ from community.notifications.services import (
 )
 from community.notifications.tasks import send_notification_digests
 from community.rooms.models import Membership
+from tests.support.accounts import client_for
 
 UTC = ZoneInfo("UTC")
 
@@ -54,8 +54,7 @@ def test_quiet_hours_in_the_users_time_zone(start, end, tz, now, quiet):
 @pytest.mark.django_db
 def test_settings_api_round_trip_and_validation(make_user):
     user = make_user("sleepy", timezone="Asia/Seoul")
-    client = APIClient()
-    client.force_authenticate(user)
+    client = client_for(user)
     url = "/api/v1/me/notification-settings/"
     assert client.get(url).json() == {
         "muted_kinds": [],

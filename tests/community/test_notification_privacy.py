@@ -2,13 +2,13 @@
 never their username, handle, display name or email (open profiles)."""
 
 import pytest
-from rest_framework.test import APIClient
 
 from commerce.services import create_topup, send_tip
 from community.chat.services import send_message
 from community.notifications.services import notify_reaction
 from community.rooms.models import Membership
 from profiles.services import update_profile
+from tests.support.accounts import client_for
 
 pytestmark = pytest.mark.django_db
 SECRETS = ["zq9user", "zq9handle", "Zq9 Real Person", "zq9mail"]
@@ -31,8 +31,7 @@ def test_room_notifications_never_reveal_main_names(make_user, make_room, make_m
     create_topup(user=actor, amount=5000, currency="KRW")
     send_tip(sender=actor, amount=1000, currency="KRW", message_id=original.pk)  # tip
 
-    client = APIClient()
-    client.force_authenticate(target)
+    client = client_for(target)
     body = client.get("/api/v1/notifications/").content.decode()
     kinds = {row["kind"] for row in client.get("/api/v1/notifications/").json()["results"]}
     assert kinds == {"mention", "reply", "reaction", "join_request", "tip"}

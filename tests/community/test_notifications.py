@@ -15,14 +15,9 @@ from community.notifications.services import (
 from community.rooms.models import Membership
 from community.rooms.services import join_room
 from profiles.models import StatusPost
+from tests.support.accounts import client_for
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 @pytest.fixture
@@ -124,8 +119,7 @@ def test_notification_list_query_count_is_fixed(make_user, django_assert_max_num
     add(27)
     with django_assert_max_num_queries(2):
         assert len(client.get("/api/v1/notifications/").json()["results"]) == 30
-    browser = Client()
-    browser.force_login(me)
+    browser = client_for(me, session=True)
     with django_assert_max_num_queries(8):
         page = browser.get("/notifications/").content.decode()
     assert page.count('class="notification-row') == 30
@@ -155,8 +149,7 @@ def test_notifications_page_marks_read_and_all_read(room_of_three):
     room, author, _author_membership, fans = room_of_three
     send_message(membership=Membership.objects.get(room=room, user=fans[0]), body="@Writer look")
     notify_new_follower(follower=fans[1], followed=author)
-    browser = Client()
-    browser.force_login(author)
+    browser = client_for(author, session=True)
     page = browser.get("/notifications/").content.decode()
     assert "Fan 0 mentioned you in Jazz corner" in page
     mention = Notification.objects.get(kind="mention")

@@ -26,11 +26,11 @@ from community.rooms.services import (
 from config.errors import ConflictError
 from profiles.services import block_user
 from tests.community.chat_support import (
-    fresh_channel_layer,  # noqa: F401 (fixture)
     next_event,
     no_event,
     ready_socket,
 )
+from tests.support.accounts import client_for
 
 
 @pytest.fixture
@@ -53,7 +53,7 @@ def cast(make_user, make_room, make_member):
     }
 
 
-def _history(client_for, user, room_id: int) -> list[dict]:
+def _history(user, room_id: int) -> list[dict]:
     response = client_for(user).get(f"/api/v1/rooms/{room_id}/messages/")
     assert response.status_code == 200, response.content
     return response.json()["results"]
@@ -70,9 +70,7 @@ def _page(user, path: str):
 
 
 @pytest.mark.django_db
-def test_blocking_a_handle_changes_nothing_the_blocker_sees_of_an_open_profile(
-    cast, client_for, make_user
-):
+def test_blocking_a_handle_changes_nothing_the_blocker_sees_of_an_open_profile(cast, make_user):
     room, fox, host = cast["room"], cast["fox"], cast["host"]
     said = send_message(membership=fox, body="fox speaks")
     send_message(membership=host, body="@Curious look", reply_to_id=said.pk)
@@ -80,14 +78,14 @@ def test_blocking_a_handle_changes_nothing_the_blocker_sees_of_an_open_profile(
 
     check_add_reaction(user=cast["victor"], target_type="message", target_id=said.pk, emoji="👍")
     reader = make_user("reader")  # not a member: reads the web-public preview
-    before = _history(client_for, cast["mallory"], room.pk)
+    before = _history(cast["mallory"], room.pk)
     preview_before = _page(reader, f"/rooms/{room.pk}/").content.decode()
 
     for blocker in (cast["mallory"], reader):
         response = client_for(blocker).post("/api/v1/users/victor/block/")
         assert response.status_code in (200, 201), response.content
 
-    after = _history(client_for, cast["mallory"], room.pk)
+    after = _history(cast["mallory"], room.pk)
     assert after == before
     assert [m["collapsed"] for m in after] == [False, False]
     assert after[1]["reply_to"]["collapsed"] is False
@@ -129,7 +127,7 @@ async def test_the_socket_never_names_an_open_profile_of_a_blocked_account(cast)
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("fresh_channel_layer")
-async def test_blocking_a_member_folds_them_for_me_only(cast, client_for):
+async def test_blocking_a_member_folds_them_for_me_only(cast):
     room, fox = cast["room"], cast["fox"]
     mine, _ = await ready_socket(cast["mallory"], room.pk)
     theirs, _ = await ready_socket(cast["hana"], room.pk)
@@ -158,7 +156,7 @@ async def test_blocking_a_member_folds_them_for_me_only(cast, client_for):
 
 
 @pytest.mark.django_db
-def test_a_member_block_silences_mentions_and_reactions_of_that_member(cast, client_for):
+def test_a_member_block_silences_mentions_and_reactions_of_that_member(cast):
     from community.notifications.models import Notification
     from community.reactions.services import check_add_reaction
 
@@ -169,13 +167,13 @@ def test_a_member_block_silences_mentions_and_reactions_of_that_member(cast, cli
     mine = send_message(membership=cast["mallory_member"], body="my message")
     check_add_reaction(user=cast["victor"], target_type="message", target_id=mine.pk, emoji="🔥")
     assert not Notification.objects.filter(recipient=cast["mallory"]).exists()
-    history = _history(client_for, cast["mallory"], room.pk)
+    history = _history(cast["mallory"], room.pk)
     assert [m["collapsed"] for m in history] == [True, False]
     assert history[1]["reactions"] == []
 
 
 @pytest.mark.django_db
-def test_member_block_refusals(cast, client_for, make_room, make_user):
+def test_member_block_refusals(cast, make_room, make_user):
     room, fox = cast["room"], cast["fox"]
     mallory = client_for(cast["mallory"])
     own = f"/api/v1/rooms/{room.pk}/members/{cast['mallory_member'].pk}/block/"
@@ -191,8 +189,7 @@ def test_member_block_refusals(cast, client_for, make_room, make_user):
 @pytest.mark.django_db
 def test_the_members_page_blocks_and_unblocks_a_member(cast):
     room, fox = cast["room"], cast["fox"]
-    client = Client()
-    client.force_login(cast["mallory"])
+    client = client_for(cast["mallory"], session=True)
     page = client.get(f"/rooms/{room.pk}/members/").content.decode()
     assert f"/rooms/{room.pk}/members/{fox.pk}/block/" in page
     response = client.post(f"/rooms/{room.pk}/members/{fox.pk}/block/")
@@ -209,7 +206,7 @@ def test_the_members_page_blocks_and_unblocks_a_member(cast):
 
 
 @pytest.mark.django_db
-def test_leaving_and_joining_again_is_a_new_membership(cast, client_for):
+def test_leaving_and_joining_again_is_a_new_membership(cast):
     room, victor = cast["room"], cast["victor"]
     update_my_membership(room_id=room.pk, user=victor, is_open_profile=False)
     send_message(membership=cast["fox"], body="said with my main profile")
@@ -221,7 +218,7 @@ def test_leaving_and_joining_again_is_a_new_membership(cast, client_for):
     new_id = response.json()["membership"]["id"]
     assert new_id != cast["fox"].pk
     send_message(membership=Membership.objects.get(pk=new_id), body="said with an open profile")
-    history = _history(client_for, cast["mallory"], room.pk)
+    history = _history(cast["mallory"], room.pk)
     authors = [(m["body"], m["author"]["membership_id"], m["author"]["nickname"]) for m in history]
     assert authors == [
         ("said with my main profile", cast["fox"].pk, "Quiet Fox"),
@@ -268,7 +265,7 @@ def test_a_banned_member_cannot_rejoin_until_unbanned_then_gets_a_new_id(cast):
     "look_alike",
     ["Captain", "captain", "ＣＡＰＴＡＩＮ", "Cap\u200btain", "\u202eCaptain", "Cаptain"],
 )
-def test_nobody_takes_the_hosts_nickname(cast, client_for, make_user, look_alike):
+def test_nobody_takes_the_hosts_nickname(cast, make_user, look_alike):
     room = cast["room"]
     response = client_for(make_user()).post(
         f"/api/v1/rooms/{room.pk}/join/", {"nickname": look_alike}, format="json"
@@ -286,8 +283,7 @@ def test_nobody_takes_the_hosts_nickname(cast, client_for, make_user, look_alike
 
 @pytest.mark.django_db
 def test_the_join_form_says_the_nickname_is_taken(cast, make_user):
-    client = Client()
-    client.force_login(make_user())
+    client = client_for(make_user(), session=True)
     response = client.post(
         f"/rooms/{cast['room'].pk}/join/", {"nickname": "quiet fox", "is_open_profile": "on"}
     )
@@ -313,7 +309,7 @@ def test_the_database_refuses_two_active_members_with_one_folded_nickname(cast):
 
 
 @pytest.mark.django_db
-def test_hosts_and_cohosts_carry_a_badge_in_payloads_member_lists_and_the_chat(cast, client_for):
+def test_hosts_and_cohosts_carry_a_badge_in_payloads_member_lists_and_the_chat(cast):
     from community.rooms.services import change_member_role
 
     room = cast["room"]
@@ -323,7 +319,7 @@ def test_hosts_and_cohosts_carry_a_badge_in_payloads_member_lists_and_the_chat(c
     send_message(membership=cast["host"], body="from the host")
     send_message(membership=cast["fox"], body="from the co-host")
     send_message(membership=cast["mallory_member"], body="from a member")
-    history = _history(client_for, cast["mallory"], room.pk)
+    history = _history(cast["mallory"], room.pk)
     assert [m["author"]["role"] for m in history] == ["owner", "cohost", "member"]
     members = client_for(cast["mallory"]).get(f"/api/v1/rooms/{room.pk}/members/").json()
     assert {m["nickname"]: m["role"] for m in members["results"]} == {

@@ -8,7 +8,6 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.apps import apps
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from community.chat.services import send_message
 from community.reactions.models import Reaction, ReactionCount
@@ -20,14 +19,9 @@ from community.reactions.selectors import (
 from community.reactions.services import remove_all_reactions_of_user
 from community.rooms.models import Membership
 from profiles.models import StatusPost
+from tests.support.accounts import client_for
 
 THUMBS = "👍"
-
-
-def client_for(user):
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 @pytest.fixture
@@ -546,7 +540,7 @@ def test_room_like_totals_and_recent_likes_feed_trending(make_room, make_user, m
 def test_account_deletion_takes_back_reactions_and_export_lists_them(
     room, message, member, user, auth_client
 ):
-    from tests.conftest import TEST_PASSWORD
+    from tests.support.accounts import TEST_PASSWORD
 
     bob = client_for(member)
     add(bob, "messages", message.pk, "👍")

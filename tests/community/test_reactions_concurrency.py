@@ -14,18 +14,17 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from channels.layers import get_channel_layer
-from django.conf import settings
 from django.db import connection
 from rest_framework.test import APIClient
 
 from community.chat.services import send_message
 from community.reactions.models import Reaction, ReactionCount
 from community.rooms.models import Membership
+from tests.support.accounts import client_for
 
 pytestmark = [
-    pytest.mark.postgres,
+    pytest.mark.postgres_only,
     pytest.mark.slow,
-    pytest.mark.skipif(not settings.IS_POSTGRES, reason="needs PostgreSQL row locking"),
     pytest.mark.django_db(transaction=True),
 ]
 
@@ -143,8 +142,7 @@ def test_one_user_double_tapping_ten_emoji_at_once_stays_within_the_cap(crowded_
     barrier = threading.Barrier(len(taps))
 
     def tap(emoji):
-        client = APIClient()
-        client.force_authenticate(reactor)
+        client = client_for(reactor)
         try:
             barrier.wait(timeout=60)
             path = f"/api/v1/messages/{message.pk}/reactions/"

@@ -7,24 +7,17 @@ from channels.db import database_sync_to_async
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from community.chat.services import send_message
 from community.rooms.models import Membership
 from tests.community.chat_support import (
-    fresh_channel_layer,  # noqa: F401 (fixture)
     next_event,
     ready_socket,
 )
+from tests.support.accounts import client_for
 
 # Room, membership, messages (with authors and replies) and the reaction summaries.
 HISTORY_QUERIES = 8
-
-
-def client_for(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def react(user, message_id: int, emoji: str, *, remove: bool = False):

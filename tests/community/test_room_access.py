@@ -18,7 +18,6 @@ from community.moderation.services import check_ban_member
 from community.rooms.models import Room
 from community.rooms.services import create_invite, join_room
 from tests.community.chat_support import (
-    fresh_channel_layer,  # noqa: F401 (fixture)
     refusal_code,
 )
 

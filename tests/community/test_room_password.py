@@ -6,13 +6,12 @@ import threading
 
 import pytest
 from django.db import connection, connections
-from django.test import Client
-from rest_framework.test import APIClient
 
 from community.chat.models import Message
 from community.rooms.models import Membership
 from community.rooms.services import create_room
 from tests.community.password_hashers import PATH, ObservedHasher
+from tests.support.accounts import client_for
 
 PASSWORD = "open sesame"
 
@@ -38,8 +37,7 @@ def password_room(make_user, settings):
 
 
 def api_join(user, room, password):
-    client = APIClient()
-    client.force_authenticate(user)
+    client = client_for(user)
     return client.post(
         f"/api/v1/rooms/{room.pk}/join/",
         {"nickname": f"n{user.pk}", "password": password},
@@ -68,8 +66,7 @@ def test_api_guesses_are_throttled_per_person_without_checking_the_password(
 @pytest.mark.django_db
 def test_the_web_form_says_to_wait(password_room, make_user):
     guesser = make_user("webguesser")
-    client = Client()
-    client.force_login(guesser)
+    client = client_for(guesser, session=True)
     url = f"/rooms/{password_room.pk}/join/"
     form = {"nickname": "Webby", "password": "nope", "is_open_profile": "on"}
     for _ in range(5):
@@ -88,8 +85,7 @@ def test_the_right_password_starts_the_persons_count_again(password_room, make_u
     member = make_user("forgetful")
     assert [api_join(member, password_room, "no").status_code for _ in range(4)] == [403] * 4
     assert api_join(member, password_room, PASSWORD).status_code == 201
-    client = APIClient()
-    client.force_authenticate(member)
+    client = client_for(member)
     assert client.post(f"/api/v1/rooms/{password_room.pk}/leave/").status_code in (200, 204)
     assert [api_join(member, password_room, "no").status_code for _ in range(5)] == [403] * 5
 
@@ -121,7 +117,7 @@ def test_a_banned_or_private_room_answer_is_unchanged(password_room, make_user):
     assert ObservedHasher.checks == 0
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs row locks")
+@pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_a_send_in_the_room_is_not_held_up_while_a_password_is_checked(
     password_room, make_user, make_member
@@ -148,8 +144,7 @@ def test_a_send_in_the_room_is_not_held_up_while_a_password_is_checked(
         # A safety net only: a send that waited on the lock fails instead of hanging.
         with connection.cursor() as cursor:
             cursor.execute("SET lock_timeout = '3s'")
-        client = APIClient()
-        client.force_authenticate(member)
+        client = client_for(member)
         sent = client.post(
             f"/api/v1/rooms/{password_room.pk}/messages/", {"body": "still here"}, format="json"
         )

@@ -6,16 +6,10 @@ import json
 import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from rest_framework.test import APIClient
 
 from community.rooms.models import Interest, Membership, Room
 from profiles.models import Profile
-
-
-def client_for(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
+from tests.support.accounts import client_for
 
 
 @pytest.fixture

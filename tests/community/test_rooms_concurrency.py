@@ -1,7 +1,6 @@
 """Capacity under concurrent joins: never one member over (PostgreSQL row locks)."""
 
 import pytest
-from django.conf import settings
 
 from community.rooms.models import Membership, Room
 from community.rooms.services import approve_join_request, join_room
@@ -9,8 +8,7 @@ from config.errors import ConflictError
 from tests.concurrency import race
 
 pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.skipif(not settings.IS_POSTGRES, reason="needs PostgreSQL"),
+    pytest.mark.postgres_only,
     pytest.mark.django_db(transaction=True),
 ]
 

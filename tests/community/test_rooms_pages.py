@@ -1,16 +1,10 @@
 """Room pages: create, edit, room page, join flows, members, leave, invites, Open Graph."""
 
 import pytest
-from django.test import Client
 
 from community.rooms.models import Interest, JoinRequest, Membership, Room
 from profiles.models import Profile
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
+from tests.support.accounts import client_for
 
 
 @pytest.fixture
@@ -26,7 +20,7 @@ def room(make_room, owner):
 def test_create_room_page(make_user, db):
     Interest.objects.create(slug="jazz", name_en="Jazz")
     creator = make_user()
-    client = client_for(creator)
+    client = client_for(creator, session=True)
     assert client.get("/rooms/new/").status_code == 200
     response = client.post(
         "/rooms/new/",
@@ -54,7 +48,7 @@ def test_create_room_page(make_user, db):
 
 
 def test_create_room_shows_service_errors_in_place(make_user):
-    client = client_for(make_user())
+    client = client_for(make_user(), session=True)
     response = client.post(
         "/rooms/new/",
         {
@@ -81,8 +75,8 @@ def test_anonymous_must_log_in_to_create(client, db):
 def test_edit_room_page_for_hosts_only(room, owner, make_user, make_member):
     member = make_user()
     make_member(room, member)
-    assert client_for(member).get(f"/rooms/{room.pk}/edit/").status_code == 404
-    client = client_for(owner)
+    assert client_for(member, session=True).get(f"/rooms/{room.pk}/edit/").status_code == 404
+    client = client_for(owner, session=True)
     assert client.get(f"/rooms/{room.pk}/edit/").status_code == 200
     response = client.post(
         f"/rooms/{room.pk}/edit/",
@@ -107,7 +101,7 @@ def test_edit_room_page_for_hosts_only(room, owner, make_user, make_member):
 
 def test_join_open_room_page(room, make_user):
     joiner = make_user()
-    client = client_for(joiner)
+    client = client_for(joiner, session=True)
     page = client.get(f"/rooms/{room.pk}/")
     assert "Join room" in page.content.decode()
     response = client.post(
@@ -119,7 +113,7 @@ def test_join_open_room_page(room, make_user):
 
 def test_join_password_room_page(make_room, make_user):
     room = make_room(join_policy="password", password="secret")
-    client = client_for(make_user())
+    client = client_for(make_user(), session=True)
     response = client.post(f"/rooms/{room.pk}/join/", {"nickname": "n", "password": "bad"})
     assert response.status_code == 200
     assert "Wrong room password." in response.content.decode()
@@ -130,14 +124,14 @@ def test_join_password_room_page(make_room, make_user):
 def test_request_flow_pages(make_room, owner, make_user):
     room = make_room(owner=owner, join_policy="approval")
     asker = make_user()
-    client = client_for(asker)
+    client = client_for(asker, session=True)
     client.post(f"/rooms/{room.pk}/join/", {"nickname": "Asker", "message": "let me in"})
     join_request = JoinRequest.objects.get(room=room, user=asker)
     assert (
         "Your request is waiting for a host." in client.get(f"/rooms/{room.pk}/").content.decode()
     )
     assert client.get(f"/rooms/{room.pk}/requests/").status_code == 404
-    host = client_for(owner)
+    host = client_for(owner, session=True)
     page = host.get(f"/rooms/{room.pk}/requests/").content.decode()
     assert "Asker" in page and "let me in" in page
     host.post(f"/rooms/{room.pk}/requests/", {"request_id": join_request.pk, "decision": "approve"})
@@ -146,10 +140,10 @@ def test_request_flow_pages(make_room, owner, make_user):
 
 def test_private_room_page_is_hidden_and_invite_opens_it(make_room, owner, make_user):
     room = make_room(owner=owner, visibility="private", title="Hidden den")
-    outsider = client_for(make_user())
+    outsider = client_for(make_user(), session=True)
     assert outsider.get(f"/rooms/{room.pk}/").status_code == 404
     assert outsider.get(f"/rooms/{room.pk}/join/").status_code == 404
-    host = client_for(owner)
+    host = client_for(owner, session=True)
     page = host.post(f"/rooms/{room.pk}/invite/").content.decode()
     code = room.invites.get().code
     assert f"/invite/{code}/" in page
@@ -167,7 +161,7 @@ def test_member_list_shows_nicknames_only(room, owner, make_user, make_member):
     shown = make_user("shown_person")
     shown_membership = make_member(room, shown, nickname="Daylight")
     Membership.objects.filter(pk=shown_membership.pk).update(is_open_profile=False)
-    page = client_for(owner).get(f"/rooms/{room.pk}/members/").content.decode()
+    page = client_for(owner, session=True).get(f"/rooms/{room.pk}/members/").content.decode()
     assert "Moonlight" in page and "Daylight" in page
     hidden_profile = Profile.objects.get(user=hidden)
     assert "hidden_person" not in page
@@ -177,7 +171,7 @@ def test_member_list_shows_nicknames_only(room, owner, make_user, make_member):
 
 def test_host_actions_from_member_list(room, owner, make_user, make_member):
     target = make_member(room, make_user())
-    client = client_for(owner)
+    client = client_for(owner, session=True)
     client.post(f"/rooms/{room.pk}/members/{target.pk}/role/", {"role": "cohost"})
     target.refresh_from_db()
     assert target.role == "cohost"
@@ -200,7 +194,7 @@ def test_host_actions_from_member_list(room, owner, make_user, make_member):
     other = make_user()
     victim = make_member(room, make_user())
     make_member(room, other)
-    refused = client_for(other).post(
+    refused = client_for(other, session=True).post(
         f"/rooms/{room.pk}/moderation/", {"op": "ban", "member_id": victim.pk}
     )
     assert refused.status_code == 404
@@ -213,7 +207,7 @@ def test_host_actions_from_member_list(room, owner, make_user, make_member):
 
 def test_owner_leave_page_requires_hand_over_or_archive(room, owner, make_user, make_member):
     heir = make_member(room, make_user(), nickname="Heir")
-    client = client_for(owner)
+    client = client_for(owner, session=True)
     page = client.get(f"/rooms/{room.pk}/leave/").content.decode()
     assert "Heir" in page
     response = client.post(f"/rooms/{room.pk}/leave/", {})
@@ -250,7 +244,7 @@ def test_members_page_of_non_web_public_room_needs_account(make_room, client):
 def test_my_membership_page_changes_nickname(room, make_user, make_member):
     me = make_user()
     membership = make_member(room, me, nickname="Old")
-    response = client_for(me).post(f"/rooms/{room.pk}/me/", {"nickname": "New"})
+    response = client_for(me, session=True).post(f"/rooms/{room.pk}/me/", {"nickname": "New"})
     assert response.status_code == 302
     membership.refresh_from_db()
     assert membership.nickname == "New"
@@ -265,7 +259,7 @@ def test_member_list_query_counts_are_fixed(
         membership = make_member(room, make_user())
         if number % 2:
             Membership.objects.filter(pk=membership.pk).update(is_open_profile=False)
-    client = client_for(owner)
+    client = client_for(owner, session=True)
     # One more on the page than the API: the members the viewer blocked in the room.
     with django_assert_max_num_queries(8):
         assert client.get(f"/rooms/{room.pk}/members/").status_code == 200

@@ -6,13 +6,12 @@ import json
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from rest_framework.test import APIClient
 
 from community.moderation.models import AuditLogEntry
 from community.rooms.models import Membership
 from config.asgi import application
 from config.realtime import issue_socket_ticket
-from tests.community.chat_support import fresh_channel_layer  # noqa: F401 (fixture)
+from tests.support.accounts import client_for
 
 REASON = "Posting other people's phone numbers"
 
@@ -26,12 +25,6 @@ def cast(make_user, make_room, make_member):
     return room, host, guest, membership
 
 
-def api(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("action", "payload", "told"),
@@ -43,14 +36,14 @@ def api(user) -> APIClient:
 def test_the_reason_reaches_the_sanctioned_persons_notice(cast, action, payload, told):
     room, host, guest, membership = cast
     url = f"/api/v1/rooms/{room.pk}/members/{membership.pk}/{action}/"
-    response = api(host).post(url, {**payload, "reason": REASON}, format="json")
+    response = client_for(host).post(url, {**payload, "reason": REASON}, format="json")
     assert response.status_code in (200, 204), response.content
 
     entry = AuditLogEntry.objects.get(action=action, target_id=membership.pk)
     assert entry.reason == REASON
-    notices = api(guest).get("/api/v1/moderation/notices/").json()["results"]
+    notices = client_for(guest).get("/api/v1/moderation/notices/").json()["results"]
     assert [(n["action"], n["reason"]) for n in notices] == [(action, REASON)]
-    (notification,) = api(guest).get("/api/v1/notifications/").json()["results"]
+    (notification,) = client_for(guest).get("/api/v1/notifications/").json()["results"]
     assert notification["kind"] == "moderation"
     assert notification["text"] == f"{told} Reason: {REASON}"
     assert notification["data"]["reason"] == REASON
@@ -63,7 +56,7 @@ def test_the_reason_reaches_the_sanctioned_persons_notice(cast, action, payload,
 def test_an_over_long_reason_is_a_400_and_changes_nothing(cast, action):
     room, host, _guest, membership = cast
     url = f"/api/v1/rooms/{room.pk}/members/{membership.pk}/{action}/"
-    response = api(host).post(url, {"minutes": 5, "reason": "x" * 2001}, format="json")
+    response = client_for(host).post(url, {"minutes": 5, "reason": "x" * 2001}, format="json")
     assert response.status_code == 400
     assert "reason" in response.json()["error"]["fields"]
     membership.refresh_from_db()
@@ -81,7 +74,9 @@ async def test_the_banned_persons_socket_is_told_the_reason(cast):
     assert json.loads((await socket.receive_output(timeout=5))["text"])["type"] == "ready"
 
     url = f"/api/v1/rooms/{room.pk}/members/{membership.pk}/ban/"
-    response = await database_sync_to_async(api(host).post)(url, {"reason": REASON}, format="json")
+    response = await database_sync_to_async(client_for(host).post)(
+        url, {"reason": REASON}, format="json"
+    )
     assert response.status_code == 204
 
     while True:
@@ -102,5 +97,5 @@ def test_the_web_tools_ban_delivers_the_same_notice(cast, client):
         {"op": "ban", "member_id": membership.pk, "reason": REASON},
     )
     assert response.status_code in (200, 302)
-    (notification,) = api(guest).get("/api/v1/notifications/").json()["results"]
+    (notification,) = client_for(guest).get("/api/v1/notifications/").json()["results"]
     assert notification["text"] == f"You were banned from Night owls. Reason: {REASON}"

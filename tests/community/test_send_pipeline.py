@@ -5,7 +5,6 @@ message, a flood mute) survives the refused send."""
 import pytest
 from channels.db import database_sync_to_async
 from django.core.files.uploadedfile import SimpleUploadedFile
-from rest_framework.test import APIClient
 
 from community.chat.models import Message
 from community.media.models import MediaAsset
@@ -13,23 +12,17 @@ from community.moderation.models import AuditLogEntry, BlockedPattern, HeldMessa
 from community.rooms.models import Membership
 from tests.community import media_samples
 from tests.community.chat_support import (
-    fresh_channel_layer,  # noqa: F401 (fixture)
     next_event,
     no_event,
     ready_socket,
 )
+from tests.support.accounts import client_for
 
 UPLOADS_URL = "/api/v1/uploads/"
 
 
 def messages_url(room) -> str:
     return f"/api/v1/rooms/{room.pk}/messages/"
-
-
-def api(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def hold_rule(room, word="spoiler"):
@@ -68,7 +61,7 @@ class TestHeldMediaMessages:
         room, host, guest, membership = cast
         hold_rule(room)
         with django_capture_on_commit_callbacks(execute=True):
-            response = post_image(api(guest), room, body="big spoiler inside")
+            response = post_image(client_for(guest), room, body="big spoiler inside")
         assert response.status_code == 422, response.json()
         assert response.json()["error"]["code"] == "message_held"
         assert not Message.objects.filter(room=room, author=membership).exists()
@@ -81,10 +74,12 @@ class TestHeldMediaMessages:
         assert held.media is not None and held.media.room_id == room.pk
         # The hosts see it in their queue, with its image, and approving sends it as an
         # image message.
-        queue = api(host).get(f"/api/v1/rooms/{room.pk}/held-messages/").json()["results"]
+        queue = client_for(host).get(f"/api/v1/rooms/{room.pk}/held-messages/").json()["results"]
         assert [(item["id"], item["media"]["id"]) for item in queue] == [(held.pk, held.media_id)]
         with django_capture_on_commit_callbacks(execute=True):
-            approved = api(host).post(f"/api/v1/rooms/{room.pk}/held-messages/{held.pk}/approve/")
+            approved = client_for(host).post(
+                f"/api/v1/rooms/{room.pk}/held-messages/{held.pk}/approve/"
+            )
         assert approved.status_code == 200, approved.json()
         message = Message.objects.get(room=room, author=membership)
         assert (message.kind, message.media_id, message.body) == (
@@ -96,7 +91,7 @@ class TestHeldMediaMessages:
     def test_the_host_tools_page_lists_a_held_image(self, cast, client):
         room, host, guest, _membership = cast
         hold_rule(room)
-        assert post_image(api(guest), room, body="spoiler").status_code == 422
+        assert post_image(client_for(guest), room, body="spoiler").status_code == 422
         client.force_login(host)
         page = client.get(f"/rooms/{room.pk}/moderation/")
         assert page.status_code == 200
@@ -108,14 +103,14 @@ class TestHeldMediaMessages:
         room, _host, guest, membership = cast
         hold_rule(room)
         with django_capture_on_commit_callbacks(execute=True):
-            upload = api(guest).post(
+            upload = client_for(guest).post(
                 UPLOADS_URL,
                 {"file": SimpleUploadedFile("p.jpg", media_samples.jpeg((320, 240)))},
                 format="multipart",
             )
         assert upload.status_code == 201
         asset_id = upload.json()["id"]
-        response = api(guest).post(
+        response = client_for(guest).post(
             messages_url(room), {"media_id": asset_id, "body": "spoiler!"}, format="json"
         )
         assert response.status_code == 422
@@ -131,11 +126,13 @@ class TestHeldMediaMessages:
         room, host, guest, _membership = cast
         hold_rule(room)
         with django_capture_on_commit_callbacks(execute=True):
-            assert post_image(api(guest), room, body="spoiler").status_code == 422
+            assert post_image(client_for(guest), room, body="spoiler").status_code == 422
         held = HeldMessage.objects.get(room=room)
         assert [path for path in media_dir.rglob("*") if path.is_file()]
         with django_capture_on_commit_callbacks(execute=True):
-            rejected = api(host).post(f"/api/v1/rooms/{room.pk}/held-messages/{held.pk}/reject/")
+            rejected = client_for(host).post(
+                f"/api/v1/rooms/{room.pk}/held-messages/{held.pk}/reject/"
+            )
         assert rejected.status_code == 200
         assert not MediaAsset.objects.exists()
         assert not [path for path in media_dir.rglob("*") if path.is_file()]
@@ -145,7 +142,7 @@ class TestHeldMediaMessages:
     def test_a_blocked_caption_stores_nothing(self, cast, media_dir):
         room, _host, guest, _membership = cast
         BlockedPattern.objects.create(room=room, kind="word", text="scam", action="block")
-        response = post_image(api(guest), room, body="a scam")
+        response = post_image(client_for(guest), room, body="a scam")
         assert response.status_code == 422
         assert response.json()["error"]["code"] == "message_blocked"
         assert not HeldMessage.objects.exists()
@@ -156,7 +153,7 @@ class TestHeldMediaMessages:
         room, _host, guest, membership = cast
         settings.MODERATION_FLOOD_MESSAGES = 2
         settings.CHAT_SEND_RATE = (100, 10)
-        client = api(guest)
+        client = client_for(guest)
         statuses = [post_image(client, room).status_code for _ in range(3)]
         assert statuses == [201, 201, 422]
         membership.refresh_from_db()
@@ -178,7 +175,7 @@ async def test_a_held_image_reaches_no_socket_and_a_text_hold_is_the_same(cast):
     host_socket, _ = await ready_socket(host, room.pk)
     guest_socket, _ = await ready_socket(guest, room.pk)
 
-    response = await database_sync_to_async(post_image)(api(guest), room, body="spoiler pic")
+    response = await database_sync_to_async(post_image)(client_for(guest), room, body="spoiler pic")
     assert response.status_code == 422
     # Over the socket, a text message with the held word is held the same way.
     await guest_socket.send_json_to({"type": "message.send", "body": "spoiler text", "ref": 1})

@@ -9,7 +9,6 @@ from channels.testing import WebsocketCommunicator
 from config.asgi import application
 from tests.community.chat_support import (
     TIMEOUT,
-    fresh_channel_layer,  # noqa: F401 (fixture)
     next_event,
     ready_socket,
 )

@@ -12,7 +12,6 @@ from community.rooms.models import Membership
 from profiles.models import User
 from tests.community.chat_support import (
     closed_with,
-    fresh_channel_layer,  # noqa: F401 (fixture)
     next_event,
     ready_socket,
     refusal_code,

@@ -3,23 +3,15 @@
 import threading
 
 import pytest
-from django.conf import settings
 from django.db import connection
-from rest_framework.test import APIClient
 
 from community.chat.services import mark_read, send_message
 from community.notifications.services import set_room_notification_level
 from community.rooms.models import Membership, Room
+from tests.support.accounts import client_for
 
 # Session, user, the list, three totals.
 PAGE_QUERIES = 7
-postgres_only = pytest.mark.skipif(not settings.IS_POSTGRES, reason="needs PostgreSQL threads")
-
-
-def client_for(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def my_rooms(user) -> dict[int, dict]:
@@ -79,11 +71,8 @@ def test_my_rooms_query_count_is_fixed(
             make_member(room, reader, nickname="Reader")
             send_message(membership=Membership.objects.get(room=room, user=talker), body="@Reader")
 
-    from django.test import Client
-
     client = client_for(reader)
-    browser = Client()
-    browser.force_login(reader)
+    browser = client_for(reader, session=True)
     add_rooms(3)
     with django_assert_max_num_queries(3):
         assert len(client.get("/api/v1/me/rooms/").json()["results"]) == 3
@@ -100,16 +89,13 @@ def test_my_rooms_query_count_is_fixed(
 
 @pytest.mark.django_db
 def test_my_rooms_page_shows_counts_and_title(make_user, make_room, make_member):
-    from django.test import Client
-
     reader, talker = make_user("reader"), make_user("talker")
     room = make_room(owner=talker, title="Late night jazz")
     make_member(room, reader, nickname="Reader")
     talker_membership = Membership.objects.get(room=room, user=talker)
     send_message(membership=talker_membership, body="hi")
     send_message(membership=talker_membership, body="hi @Reader")
-    browser = Client()
-    browser.force_login(reader)
+    browser = client_for(reader, session=True)
     page = browser.get("/me/rooms/").content.decode()
     assert "<title>(2) My rooms · Moim</title>" in page
     assert '<span class="mention-count"' in page
@@ -120,8 +106,7 @@ def test_my_rooms_page_shows_counts_and_title(make_user, make_room, make_member)
     assert browser.post("/me/rooms/99999/level/", {"level": "muted"}).status_code == 404
 
 
-@postgres_only
-@pytest.mark.postgres
+@pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_unread_arithmetic_under_concurrent_sends(make_user, make_room, make_member):
     """Eight senders and a reader marking as it goes: the counts stay exact."""

@@ -9,14 +9,12 @@ read (``pg_dump`` of the test database).
 import concurrent.futures
 
 import pytest
-from django.conf import settings
 
 from tests.faults.processes import app_on_private_postgres, http, postgres_bindir
 
 pytestmark = [
-    pytest.mark.postgres,
+    pytest.mark.postgres_only,
     pytest.mark.slow,
-    pytest.mark.skipif(not settings.IS_POSTGRES, reason="a PostgreSQL fault"),
     pytest.mark.skipif(postgres_bindir() is None, reason="needs initdb and pg_ctl"),
     pytest.mark.django_db(transaction=True),
 ]

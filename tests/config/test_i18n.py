@@ -9,7 +9,7 @@ from django.template import Context, Template
 from django.utils import timezone, translation
 from rest_framework import serializers
 
-from tests.conftest import TEST_PASSWORD
+from tests.support.accounts import TEST_PASSWORD
 
 
 def html_lang(response) -> str:

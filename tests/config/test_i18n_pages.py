@@ -8,8 +8,8 @@ import polib
 import pytest
 
 from community.rooms.models import Interest
-from tests.conftest import TEST_PASSWORD
 from tests.i18n_support import LOCALE_DIR
+from tests.support.accounts import TEST_PASSWORD
 
 # Shown in their own language on purpose (the language pickers use each name natively).
 NATIVE_NAMES = {"English"}

@@ -25,10 +25,9 @@ from tests.community import media_samples
 from tests.community.chat_support import (
     TIMEOUT,
     _session_cookie,
-    fresh_channel_layer,  # noqa: F401 (fixture)
 )
+from tests.config.django_process import ROOT, run_django
 from tests.config.log_tasks import QUEUE, log_in_a_task
-from tests.config.test_settings import ROOT, run_django
 
 DEAD_REDIS = "redis://127.0.0.1:1/0"
 GENERATED = re.compile(r"[0-9a-f]{32}")
@@ -90,20 +89,11 @@ def test_each_request_gets_its_own_id_and_the_query_string_is_not_logged(json_lo
     assert "secret-ticket" not in json.dumps(json_log())
 
 
-@pytest.fixture
-def room_setup(make_user, make_room, make_member):
-    host = make_user("host")
-    room = make_room(owner=host)
-    guest = make_user("guest")
-    make_member(room, guest, nickname="Guest")
-    return room, guest
-
-
 @pytest.mark.django_db(transaction=True)
-def test_every_line_written_during_a_request_carries_its_id(room_setup, client_for, json_log):
+def test_every_line_written_during_a_request_carries_its_id(room_with_two, client_for, json_log):
     from channels.layers import channel_layers
 
-    room, guest = room_setup
+    room, _host, guest = room_with_two
     dead_layer = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -263,8 +253,8 @@ async def _socket(user, room_id: int, request_id: str | None = None):
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("fresh_channel_layer")
-async def test_one_id_per_socket_session_on_each_of_its_lines(room_setup, json_log):
-    room, guest = room_setup
+async def test_one_id_per_socket_session_on_each_of_its_lines(room_with_two, json_log):
+    room, _host, guest = room_with_two
     first = await _socket(guest, room.pk)
     second = await _socket(guest, room.pk, request_id="handshake-id-0099")
     await first.disconnect()

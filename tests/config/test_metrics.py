@@ -17,7 +17,6 @@ from community.media.models import MediaAsset
 from config import logs, metrics
 from tests.community import media_samples
 from tests.community.chat_support import (
-    fresh_channel_layer,  # noqa: F401 (fixture)
     next_event,
     ready_socket,
 )
@@ -118,18 +117,9 @@ def test_a_scrape_by_address_over_http_is_answered():
 # --- Moim's metrics move with their events ------------------------------------------------
 
 
-@pytest.fixture
-def room_setup(make_user, make_room, make_member):
-    host = make_user("host")
-    room = make_room(owner=host)
-    guest = make_user("guest")
-    make_member(room, guest, nickname="Guest")
-    return room, guest
-
-
 @pytest.mark.django_db(transaction=True)
-def test_a_message_sent_through_the_api_counts_once_committed(room_setup, client_for):
-    room, guest = room_setup
+def test_a_message_sent_through_the_api_counts_once_committed(room_with_two, client_for):
+    room, _host, guest = room_with_two
     client = client_for(guest)
     before = scrape()
     response = client.post(f"/api/v1/rooms/{room.pk}/messages/", {"body": "hello"})
@@ -142,8 +132,8 @@ def test_a_message_sent_through_the_api_counts_once_committed(room_setup, client
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_broken_metric_never_breaks_the_send(room_setup, client_for, monkeypatch, caplog):
-    room, guest = room_setup
+def test_a_broken_metric_never_breaks_the_send(room_with_two, client_for, monkeypatch, caplog):
+    room, _host, guest = room_with_two
 
     def broken(**labels):
         raise OSError("No space left on device")
@@ -156,10 +146,10 @@ def test_a_broken_metric_never_breaks_the_send(room_setup, client_for, monkeypat
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_dead_channel_layer_counts_a_send_failure(room_setup, client_for):
+def test_a_dead_channel_layer_counts_a_send_failure(room_with_two, client_for):
     from channels.layers import channel_layers
 
-    room, guest = room_setup
+    room, _host, guest = room_with_two
     before = scrape()
     dead_layer = {
         "default": {
@@ -178,8 +168,8 @@ def test_a_dead_channel_layer_counts_a_send_failure(room_setup, client_for):
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("fresh_channel_layer")
-async def test_sockets_count_while_open_and_deliveries_as_they_arrive(room_setup, client_for):
-    room, guest = room_setup
+async def test_sockets_count_while_open_and_deliveries_as_they_arrive(room_with_two, client_for):
+    room, _host, guest = room_with_two
     open_sockets = "moim_open_sockets"
     deliveries = "moim_socket_deliveries_total"
     before = await sync_to_async(scrape)()
@@ -333,7 +323,7 @@ async def test_under_asgi_scrapes_count_requests_and_outsiders_get_404():
 
 
 def test_a_malformed_allow_list_stops_start_up():
-    from tests.config.test_settings import run_django
+    from tests.config.django_process import run_django
 
     result = run_django(
         "import django; django.setup()", DEBUG="1", METRICS_ALLOWED_IPS="10.0.0.0/33"

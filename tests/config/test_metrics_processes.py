@@ -11,6 +11,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from config import metrics
+from tests.support.parallel import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -98,7 +99,7 @@ def test_any_process_serves_the_sum_of_all_in_multiprocess_mode(tmp_path):
 
 
 def test_a_worker_serves_its_metrics_on_its_own_port(settings):
-    settings.WORKER_METRICS_PORT = _free_port()
+    settings.WORKER_METRICS_PORT = free_port()
     settings.WORKER_METRICS_ADDRESS = "127.0.0.1"
     metrics.media_task_finished(outcome="ready")
     server, thread = metrics.start_worker_exporter()
@@ -119,11 +120,3 @@ def test_a_worker_serves_its_metrics_on_its_own_port(settings):
 def test_no_port_no_exporter(settings):
     settings.WORKER_METRICS_PORT = 0
     assert metrics.start_worker_exporter() is None
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]

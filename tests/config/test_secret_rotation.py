@@ -2,9 +2,9 @@
 people signed in until it is dropped; without it every session ends."""
 
 import pytest
-from django.test import Client
 
-from tests.config.test_settings import run_django
+from tests.config.django_process import run_django
+from tests.support.accounts import client_for
 
 OLD_KEY = "old-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFG"
 NEW_KEY = "new-secret-key-9876543210-zyxwvutsrqponmlkjihgfedcba-GFEDCBA"
@@ -14,8 +14,7 @@ NEW_KEY = "new-secret-key-9876543210-zyxwvutsrqponmlkjihgfedcba-GFEDCBA"
 def signed_in(settings, make_user):
     settings.SECRET_KEY = OLD_KEY
     settings.SECRET_KEY_FALLBACKS = []
-    client = Client()
-    client.force_login(make_user("rotating"))
+    client = client_for(make_user("rotating"), session=True)
     assert client.get("/api/v1/me/").status_code == 200
     return client
 

@@ -15,7 +15,7 @@ import sentry_sdk
 from django.test import Client
 
 from config.sentry import init_sentry
-from tests.config.test_settings import run_django
+from tests.config.django_process import run_django
 
 
 class _Collector(BaseHTTPRequestHandler):

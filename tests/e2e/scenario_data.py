@@ -1,4 +1,5 @@
-"""Small, named data for the e2e scenarios, written straight through the services.
+"""Small, named data for the e2e scenarios, written straight through the services, and
+the room page as a person sees it (open it, find a message, send one).
 
 The browser does what the scenario is about; the rest (a host, a room, a first message)
 is committed here first so each test takes seconds.
@@ -6,13 +7,14 @@ is committed here first so each test takes seconds.
 
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
+from playwright.sync_api import expect
 
 from community.chat.services import check_send_message
 from community.moderation.models import ModerationCase, Report
 from community.rooms.models import Interest, Membership, Room
 from community.rooms.services import create_room, join_room
 from profiles.services import register_user
-from tests.conftest import TEST_PASSWORD
+from tests.support.accounts import TEST_PASSWORD
 
 INTERESTS = [
     ("jazz", "Jazz", "재즈", "ジャズ"),
@@ -70,3 +72,28 @@ def make_moderator(username: str = "mod"):
             permissions.append(permission)
     moderator.user_permissions.add(*permissions)
     return moderator
+
+
+# --- helpers: the room page as a person sees it -------------------------------------------
+
+
+def chat_log(page):
+    return page.get_by_role("log", name="Messages")
+
+
+def chat_message(page, text: str):
+    return chat_log(page).get_by_role("listitem").filter(has_text=text)
+
+
+def open_room(person, room):
+    """Opens the room page and waits until the chat is live (its socket is open)."""
+    page = person.goto(f"/rooms/{room.pk}/")
+    expect(page.get_by_role("status").filter(has_text="Live")).to_be_visible()
+    return page
+
+
+def send(page, text: str):
+    box = page.get_by_label("Message", exact=True)
+    box.fill(text)
+    box.press("Enter")
+    expect(box).to_have_value("")

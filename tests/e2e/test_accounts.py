@@ -5,7 +5,7 @@ import re
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import PHONE, log_out
+from tests.support.browser import PHONE, log_out
 
 
 def test_sign_up_lands_signed_in_on_the_home_page(new_person):

@@ -10,9 +10,8 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import DESKTOP
-from tests.e2e.scenario_data import join, make_person, make_room, say
-from tests.e2e.test_scenarios import chat_message, open_room
+from tests.e2e.scenario_data import chat_message, join, make_person, make_room, open_room, say
+from tests.support.browser import DESKTOP
 
 
 def test_a_socket_dropped_at_a_gap_resyncs_without_losing_the_message(new_person):

@@ -12,40 +12,19 @@ from playwright.sync_api import expect
 
 from community.moderation.models import ModerationCase
 from profiles.models import User
-from tests.e2e.conftest import DESKTOP, PHONE, screenshot
 from tests.e2e.scenario_data import (
+    chat_log,
+    chat_message,
     join,
     make_interests,
     make_moderator,
     make_person,
     make_room,
+    open_room,
     say,
+    send,
 )
-
-# --- helpers: the room page as a person sees it -------------------------------------------
-
-
-def chat_log(page):
-    return page.get_by_role("log", name="Messages")
-
-
-def chat_message(page, text: str):
-    return chat_log(page).get_by_role("listitem").filter(has_text=text)
-
-
-def open_room(person, room):
-    """Opens the room page and waits until the chat is live (its socket is open)."""
-    page = person.goto(f"/rooms/{room.pk}/")
-    expect(page.get_by_role("status").filter(has_text="Live")).to_be_visible()
-    return page
-
-
-def send(page, text: str):
-    box = page.get_by_label("Message", exact=True)
-    box.fill(text)
-    box.press("Enter")
-    expect(box).to_have_value("")
-
+from tests.support.browser import DESKTOP, PHONE, screenshot
 
 # --- sign up and pick interests --------------------------------------------------------------
 

@@ -14,8 +14,8 @@ from playwright.sync_api import expect
 from community.chat.models import Message
 from community.rooms.models import Membership, Room
 from profiles.models import User
-from tests.e2e.conftest import DESKTOP, PHONE, screenshot
 from tests.e2e.scenario_data import make_moderator
+from tests.support.browser import DESKTOP, PHONE, screenshot
 
 WIDTHS = {"phone": PHONE, "desktop": DESKTOP}
 DARK_PAGES = {"discover", "room", "wallet", "settings-profile"}

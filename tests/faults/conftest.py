@@ -11,6 +11,7 @@ from config.redis_clients import (
     channel_layer_settings,
 )
 from tests.faults.redis_process import RedisProcess, redis_server_available
+from tests.support.broker import reset_broker_pools
 
 # Short timeouts so each fault resolves in about a second; the builders are the ones
 # the settings use, so these are the production timeouts, scaled down.
@@ -54,10 +55,10 @@ def app_on_own_redis(own_redis):
         **broker_transport_options(**FAULT_TIMEOUTS),
     }
     conf.task_always_eager = True  # tasks in-process; the broker is only health-checked
-    celery_app.pool.force_close_all()
+    reset_broker_pools()
     channel_layers.backends.clear()
     with overrides:
         yield own_redis
     channel_layers.backends.clear()
     conf.broker_url, conf.broker_transport_options, conf.task_always_eager = saved
-    celery_app.pool.force_close_all()
+    reset_broker_pools()

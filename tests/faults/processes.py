@@ -21,13 +21,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from django.db import connection
 
+from tests.support.parallel import free_port
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_for_port(port: int, process: subprocess.Popen | None = None, timeout: float = 60):

@@ -14,9 +14,11 @@ from rest_framework.test import APIClient
 from community.chat.models import Message
 from community.rooms.models import Membership
 from tests.community.chat_support import closed_with, next_event, ready_socket
-from tests.conftest import TEST_PASSWORD
+from tests.support.accounts import TEST_PASSWORD, client_for
 
-pytestmark = [pytest.mark.redis, pytest.mark.slow]
+# Serial: a frozen Redis must cost a request at most a few seconds (asserted), which a
+# busy second core would blur.
+pytestmark = [pytest.mark.redis, pytest.mark.slow, pytest.mark.serial]
 
 
 def _within(seconds: float, call):
@@ -131,8 +133,7 @@ async def test_message_sent_while_redis_is_frozen_reaches_the_room_after_resync(
     app_on_own_redis.freeze()
 
     def send():
-        client = APIClient()
-        client.force_authenticate(host)
+        client = client_for(host)
         return client.post(
             f"/api/v1/rooms/{room.pk}/messages/", {"body": "sent in the freeze", "client_id": "z"}
         )

@@ -14,20 +14,18 @@ import time
 
 import pytest
 from channels.db import database_sync_to_async
-from django.conf import settings
 
 from community.chat.services import send_message
 from community.rooms.models import Membership
 from config.realtime import issue_socket_ticket
-from tests.community.test_chat_multiprocess import _test_database_url, _wait_for_port
-from tests.faults.redis_process import free_port
+from tests.faults.processes import REPO_ROOT, running_test_database_url, wait_for_port
+from tests.support.parallel import free_port
 
 pytestmark = [
     pytest.mark.redis,
     pytest.mark.slow,
-    pytest.mark.skipif(
-        not settings.IS_POSTGRES, reason="server processes cannot see an in-memory SQLite DB"
-    ),
+    pytest.mark.postgres_only,  # server processes cannot see an in-memory SQLite DB
+    pytest.mark.serial,  # 7 MB into a socket nobody reads, against 1-second send timeouts
 ]
 
 PREFIX = "moim-fault"  # the fault fixture's channel layer prefix, shared with the server
@@ -38,11 +36,9 @@ BODY = "한" * 4000
 
 
 def _start_server(port: int, redis_url: str):
-    from tests.community.test_chat_multiprocess import REPO_ROOT
-
     env = {
         **os.environ,
-        "DATABASE_URL": _test_database_url(),
+        "DATABASE_URL": running_test_database_url(),
         "REDIS_URL": redis_url,
         "CHANNEL_LAYER_PREFIX": PREFIX,
         "REALTIME_SOCKET_SEND_TIMEOUT_SECONDS": "1",
@@ -108,7 +104,7 @@ def test_a_socket_that_stops_reading_is_closed_and_the_others_miss_nothing(
     port = free_port()
     server = _start_server(port, app_on_own_redis.url)
     try:
-        _wait_for_port(port, server)
+        wait_for_port(port, server, timeout=30)
         asyncio.run(_scenario(port, room, host, reader, stuck, app_on_own_redis.url))
     finally:
         server.terminate()

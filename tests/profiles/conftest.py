@@ -1,14 +1,6 @@
-import io
-
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
-from PIL import Image
 
-
-def image_upload(name: str = "photo.png", image_format: str = "PNG", size=(8, 8)):
-    buffer = io.BytesIO()
-    Image.new("RGB", size, (200, 30, 90)).save(buffer, format=image_format)
-    return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/png")
+from tests.community.media_samples import image_upload
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from profiles.deletion import deletion_hook_names, register_deletion_hook
 from profiles.export import export_section_names, register_export_section
 from profiles.models import Block, Follow, Profile, StatusPost
 from profiles.services import block_user, create_status_post, follow_user
-from tests.conftest import TEST_PASSWORD
-from tests.profiles.conftest import image_upload
+from tests.community.media_samples import image_upload
+from tests.support.accounts import TEST_PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -1,7 +1,6 @@
 """Races on PostgreSQL: one handle, one follow, however many requests arrive at once."""
 
 import pytest
-from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from profiles.models import Follow, Profile
@@ -9,8 +8,7 @@ from profiles.services import follow_user, update_profile
 from tests.concurrency import race
 
 pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.skipif(not settings.IS_POSTGRES, reason="needs PostgreSQL"),
+    pytest.mark.postgres_only,
     pytest.mark.django_db(transaction=True),
 ]
 

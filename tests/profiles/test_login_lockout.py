@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from rest_framework.test import APIClient
 
-from tests.conftest import TEST_PASSWORD
+from tests.support.accounts import TEST_PASSWORD, client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -200,8 +200,7 @@ def test_guessing_the_current_password_on_the_change_form_counts(client, user, l
 
 
 def test_guessing_the_current_password_through_the_api_counts(user, limit):
-    client = APIClient()
-    client.force_authenticate(user)
+    client = client_for(user)
     for _ in range(limit):
         client.post(
             "/api/v1/me/password/", {"old_password": WRONG, "new_password": "x-new-pass-1234"}

@@ -5,8 +5,8 @@ import pytest
 from community.rooms.models import Interest
 from profiles.models import StatusPost
 from profiles.services import block_user, create_status_post, follow_user
-from tests.conftest import TEST_PASSWORD
-from tests.profiles.conftest import image_upload
+from tests.community.media_samples import image_upload
+from tests.support.accounts import TEST_PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from community.rooms.models import Membership, Room
 from community.rooms.services import create_room, join_room
 from profiles.models import Profile, StatusPost
 from tests.community import media_samples
-from tests.conftest import TEST_PASSWORD
+from tests.support.accounts import TEST_PASSWORD, client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -67,9 +67,7 @@ def assert_every_stored_file_is_clean(asset: MediaAsset) -> None:
 
 @pytest.fixture
 def api(user):
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
+    return client_for(user)
 
 
 @pytest.fixture
@@ -281,8 +279,7 @@ def test_room_avatar_is_stripped_and_private_to_the_room(
     assert_no_metadata(fetch_image(api, avatar))
     # Without the signature only members get it.
     bare = avatar.split("?", 1)[0]
-    outsider = APIClient()
-    outsider.force_authenticate(make_user("outsider"))
+    outsider = client_for(make_user("outsider"))
     assert outsider.get(bare).status_code == 403
     assert api.get(bare).status_code == 200
 
@@ -436,12 +433,11 @@ def test_lists_with_pictures_keep_a_fixed_number_of_queries(make_user, make_room
     from django.test.utils import CaptureQueriesContext
 
     from profiles.services import create_status_post, follow_user, update_profile
-    from tests.profiles.conftest import image_upload
+    from tests.community.media_samples import image_upload
 
     reader = make_user("reader")
     room = make_room()
-    client = APIClient()
-    client.force_authenticate(reader)
+    client = client_for(reader)
 
     def add_people(start: int, count: int) -> None:
         for i in range(start, start + count):
@@ -490,8 +486,7 @@ def test_chat_payloads_show_room_avatars_in_fixed_queries(make_user, make_room, 
     room = make_room(visibility=Room.Visibility.PRIVATE)
     reader = make_user("reader")
     _member_of(room, reader, nickname="reader")
-    client = APIClient()
-    client.force_authenticate(reader)
+    client = client_for(reader)
     url = f"/api/v1/rooms/{room.pk}/messages/"
 
     def add_people(start: int, count: int) -> None:
@@ -514,7 +509,6 @@ def test_chat_payloads_show_room_avatars_in_fixed_queries(make_user, make_room, 
     avatars = [m["author"]["avatar"] for m in messages if m["body"] == "hi"]
     assert len(avatars) == 12 and all("signature=" in avatar for avatar in avatars)
     # The sender's own payload shows it too.
-    sender = APIClient()
-    sender.force_authenticate(Membership.objects.get(room=room, nickname="n0").user)
+    sender = client_for(Membership.objects.get(room=room, nickname="n0").user)
     sent = sender.post(url, {"body": "again"}, format="json").json()
     assert sent["author"]["avatar"].split("?")[0] == avatars[0].split("?")[0]

@@ -7,7 +7,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from profiles.models import User
-from tests.conftest import TEST_PASSWORD
+from tests.support.accounts import TEST_PASSWORD
 
 pytestmark = pytest.mark.django_db
 

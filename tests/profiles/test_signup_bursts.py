@@ -4,7 +4,6 @@ import concurrent.futures
 import threading
 
 import pytest
-from django.conf import settings
 from django.contrib.auth import hashers
 from django.db import connection
 from django.test import Client
@@ -21,8 +20,6 @@ from tests.faults.processes import (
     stop_process,
     wait_for_port,
 )
-
-postgres_only = pytest.mark.skipif(not settings.IS_POSTGRES, reason="the psycopg pool")
 
 SEEN: list[dict] = []
 
@@ -70,7 +67,7 @@ def observed_hashing(settings):
     SEEN.clear()
 
 
-@postgres_only
+@pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("surface", ["api", "web"])
 def test_no_pooled_connection_is_held_while_a_password_is_hashed(
@@ -96,7 +93,7 @@ def test_no_pooled_connection_is_held_while_a_password_is_hashed(
     assert User.objects.get(username="burst1").check_password("a-long-burst-password")
 
 
-@postgres_only
+@pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_no_pooled_connection_is_held_while_a_log_in_checks_the_password(observed_hashing):
     from profiles.services import register_user
@@ -153,7 +150,7 @@ def test_hashing_beyond_the_limit_answers_503_with_retry_after(settings, make_us
 BURST = 40
 
 
-@postgres_only
+@pytest.mark.postgres_only
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_burst_of_sign_ups_answers_201_or_503_never_500(tmp_path):

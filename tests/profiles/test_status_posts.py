@@ -4,7 +4,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from community.media.models import MediaAsset
 from community.media.services import media_storage
 from profiles.models import StatusPost
-from tests.profiles.conftest import image_upload
+from tests.community.media_samples import image_upload
 
 pytestmark = pytest.mark.django_db
 
