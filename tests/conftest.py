@@ -56,6 +56,9 @@ def _open_broker_pools():
 
     if broker_pools_closed():
         reset_broker_pools()
+    yield
+    if broker_pools_closed():
+        reset_broker_pools()
 
 
 @pytest.fixture(autouse=True)

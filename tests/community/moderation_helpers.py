@@ -53,8 +53,7 @@ def ensure_permissions() -> None:
     transactional test with ``available_apps``), as ``migrate`` does."""
     from django.apps import apps
     from django.contrib.auth.management import create_permissions
-    from django.contrib.auth.models import Permission
 
-    if not Permission.objects.filter(content_type__app_label="commerce").exists():
-        for app_config in apps.get_app_configs():
-            create_permissions(app_config, verbosity=0)
+    # Always (it only adds what is missing): a flush may have left some apps' rows.
+    for app_config in apps.get_app_configs():
+        create_permissions(app_config, verbosity=0)

@@ -19,5 +19,8 @@ def broker_pools_closed() -> bool:
     from config.celery import app
 
     amqp = app.__dict__.get("amqp")
-    pools = [app._pool, getattr(amqp, "_producer_pool", None)]
+    producers = getattr(amqp, "_producer_pool", None)
+    # The producer pool holds its own reference to a connection pool (perhaps an older
+    # one than ``app._pool``): any of them closed refuses the next publish.
+    pools = [app._pool, producers, getattr(producers, "connections", None)]
     return any(getattr(pool, "_closed", False) for pool in pools if pool is not None)
