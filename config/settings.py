@@ -195,7 +195,7 @@ if REDIS_URL:
     # The pub/sub layer was not chosen: Redis keeps nothing for it, so a message
     # published while a process's Redis connection is re-establishing is lost with
     # no trace, while the core layer holds it in the channel's queue until expiry.
-    # tests/community/test_consumer.py proves a 500-message burst arrives whole.
+    # tests/community/chat/test_consumer.py proves a 500-message burst arrives whole.
     CHANNEL_LAYERS = {
         "default": channel_layer_settings(
             CHANNEL_LAYER_REDIS_URLS or [REDIS_URL],

@@ -188,7 +188,7 @@ def media_dir(settings, tmp_path):
 @pytest.fixture
 def eager_tasks():
     """Celery tasks run in-process (with REDIS_URL set the app was configured non-eager
-    at import; tests/community/test_media_worker.py runs a real worker instead)."""
+    at import; tests/community/media/test_media_worker.py runs a real worker instead)."""
     from config.celery import app as celery_app
 
     previous = celery_app.conf.task_always_eager

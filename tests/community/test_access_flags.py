@@ -9,7 +9,6 @@ from django.test import Client
 from community.moderation.services import check_mute_member
 from community.rooms.services import change_member_role
 from tests.community.chat_support import (
-    fresh_channel_layer,  # noqa: F401 (fixture)
     ready_socket,
 )
 

@@ -28,7 +28,6 @@ from config import realtime
 from config.asgi import application
 from config.realtime import issue_socket_ticket
 from tests.community.chat_support import (
-    fresh_channel_layer,  # noqa: F401 (fixture)
     next_event,
     ready_socket,
 )

@@ -6,20 +6,13 @@ join reaches the host on whatever page they are (badge.js). Skipped without Play
 import pytest
 
 from community.rooms.models import Room
-from tests.community.chat_support import fresh_channel_layer  # noqa: F401 (fixture)
-from tests.community.test_chat_browser import (  # noqa: F401 (fixture)
-    CHROMIUM,
-    _page_for,
-    live_server_url,
-    playwright_api,
-)
+from tests.community.browser_support import CHAT_PAGE_URLCONF, page_for
+
+LIVE_SERVER_URLCONF = CHAT_PAGE_URLCONF
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.e2e,
-    pytest.mark.skipif(CHROMIUM is None, reason="needs a Chromium executable"),
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("fresh_channel_layer"),
 ]
 
 # A host tool called from the host's page, as the room tools would (session + CSRF).
@@ -32,47 +25,35 @@ HOST_CALL = """async ([method, url, body]) => {
 }"""
 
 
-def test_room_events_and_join_requests_show_live(
-    live_server_url,  # noqa: F811 (the fixture imported above)
-    make_user,
-    make_room,
-    make_member,
-    monkeypatch,
-):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "1")
+def test_room_events_and_join_requests_show_live(new_person, make_user, make_room, make_member):
     host, guest, asker = make_user("host"), make_user("guest"), make_user("asker")
     room = make_room(owner=host, nickname="Captain")
     make_member(room, guest, nickname="Guest")
     gated = make_room(owner=host, title="Gated", join_policy=Room.JoinPolicy.APPROVAL)
 
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM)
-        try:
-            host_page = _page_for(browser, live_server_url, host)
-            guest_page = _page_for(browser, live_server_url, guest)
-            for page in (host_page, guest_page):
-                page.goto(f"/chat-test/{room.pk}/")
-                page.wait_for_selector("[data-chat-connection][data-state=open]", timeout=15000)
+    host_page = page_for(new_person, host)
+    guest_page = page_for(new_person, guest)
+    for page in (host_page, guest_page):
+        page.goto(f"/chat-test/{room.pk}/")
+        page.wait_for_selector("[data-chat-connection][data-state=open]", timeout=15000)
 
-            base = f"/api/v1/rooms/{room.pk}"
-            call = ["PUT", f"{base}/announcement/", {"body": "Be <b>kind</b>"}]
-            assert host_page.evaluate(HOST_CALL, call) == 200
-            notice = guest_page.locator("[data-chat-error]")
-            notice.filter(has_text="Be <b>kind</b>").wait_for(timeout=10000)
-            assert notice.locator("b").count() == 0  # text, never markup
-            call = ["POST", f"{base}/slow-mode/", {"seconds": 30}]
-            assert host_page.evaluate(HOST_CALL, call) == 200
-            notice.filter(has_text="30 seconds").wait_for(timeout=10000)
+    base = f"/api/v1/rooms/{room.pk}"
+    call = ["PUT", f"{base}/announcement/", {"body": "Be <b>kind</b>"}]
+    assert host_page.evaluate(HOST_CALL, call) == 200
+    notice = guest_page.locator("[data-chat-error]")
+    notice.filter(has_text="Be <b>kind</b>").wait_for(timeout=10000)
+    assert notice.locator("b").count() == 0  # text, never markup
+    call = ["POST", f"{base}/slow-mode/", {"seconds": 30}]
+    assert host_page.evaluate(HOST_CALL, call) == 200
+    notice.filter(has_text="30 seconds").wait_for(timeout=10000)
 
-            # Someone asks to join the host's other room: the host sees it where they are.
-            asker_page = _page_for(browser, live_server_url, asker)
-            asker_page.goto(f"/rooms/{gated.pk}/join/")
-            asker_page.fill("input[name=nickname]", "Shy <i>Fox</i>")
-            asker_page.click(f'form[action="/rooms/{gated.pk}/join/"] button[type=submit]')
-            request = host_page.locator(".join-request-notice")
-            request.wait_for(timeout=10000)
-            assert "Shy <i>Fox</i>" in request.inner_text()
-            link = request.locator("a")
-            assert link.get_attribute("href") == f"/rooms/{gated.pk}/requests/"
-        finally:
-            browser.close()
+    # Someone asks to join the host's other room: the host sees it where they are.
+    asker_page = page_for(new_person, asker)
+    asker_page.goto(f"/rooms/{gated.pk}/join/")
+    asker_page.fill("input[name=nickname]", "Shy <i>Fox</i>")
+    asker_page.click(f'form[action="/rooms/{gated.pk}/join/"] button[type=submit]')
+    request = host_page.locator(".join-request-notice")
+    request.wait_for(timeout=10000)
+    assert "Shy <i>Fox</i>" in request.inner_text()
+    link = request.locator("a")
+    assert link.get_attribute("href") == f"/rooms/{gated.pk}/requests/"

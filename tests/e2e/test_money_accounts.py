@@ -9,7 +9,7 @@ from django.core import mail
 from playwright.sync_api import expect
 
 from commerce.services import create_topup, send_tip
-from tests.e2e.conftest import DESKTOP, screenshot
+from tests.support.browser import DESKTOP, screenshot
 
 PHONE_390 = {"width": 390, "height": 844}
 NEW_PASSWORD = "a-brand-new-passphrase-42"

@@ -202,7 +202,7 @@ SWEEP_EXCLUDED = re.compile(
     r"|settings/account/export|api/v1/me/export"
     # Follows are between main profiles, so a new-follower notification names the
     # follower by handle (here: the victim follows the observer). Room-context
-    # notifications are checked by tests/community/test_notification_privacy.py.
+    # notifications are checked by tests/community/notifications/test_notification_privacy.py.
     r"|notifications/|api/v1/notifications/)"
 )
 _PARAM = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>\w+)>")

@@ -53,7 +53,7 @@ def test_an_image_that_cannot_be_decoded_ends_failed_and_shows_nothing(
 ):
     # The header reads as a JPEG, so the upload is taken; the decoder refuses the
     # cut-off pixels later. (Bytes whose header Pillow cannot read are refused at
-    # upload: tests/community/test_media_bad_input.py.)
+    # upload: tests/community/media/test_media_bad_input.py.)
     from tests.community.media_samples import truncated_jpeg
 
     upload = SimpleUploadedFile("x.jpg", truncated_jpeg(), content_type="image/jpeg")
