@@ -75,13 +75,17 @@ def annotated_membership(room: Room) -> Membership | None:
     membership_id = getattr(room, "viewer_membership_id", None)
     if membership_id is None:
         return None
-    return Membership(
+    membership = Membership(
         pk=membership_id,
-        room=room,
+        room_id=room.pk,
         role=room.viewer_role,
         state=Membership.State.ACTIVE,
         muted_until=getattr(room, "viewer_muted_until", None),
     )
+    # Cached, not assigned: assigning a relation asks the router where the instance will
+    # be written, which marks this reader as a writer (config/db_routing.py).
+    Membership.room.field.set_cached_value(membership, room)
+    return membership
 
 
 def is_host(membership: Membership | None) -> bool:

@@ -59,7 +59,7 @@ class SignUpForm(forms.Form):
         """The browser's zone if zoneinfo knows it, else "" (the caller falls back)."""
         name = (self.cleaned_data.get("timezone") or "").strip()
         try:
-            return services.validate_timezone(name) if name else ""
+            return services.validate_timezone(name=name) if name else ""
         except ValidationError:
             return ""
 

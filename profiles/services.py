@@ -137,8 +137,8 @@ def register_user(
     if User.objects.filter(username__iexact=username).exists():
         raise ValidationError({"username": _("This username is taken.")})
     email = _clean_email(email)
-    timezone = validate_timezone(timezone or "UTC")
-    currency = validate_user_currency(currency)
+    timezone = validate_timezone(name=timezone or "UTC")
+    currency = validate_user_currency(code=currency)
     user = User(
         username=username,
         email=email,
@@ -171,7 +171,7 @@ def register_user(
     return user
 
 
-def validate_timezone(name: str) -> str:
+def validate_timezone(*, name: str) -> str:
     """An IANA time zone name zoneinfo knows (``Asia/Seoul``), else ValidationError."""
     try:
         if name not in VALID_TIMEZONES:
@@ -182,7 +182,7 @@ def validate_timezone(name: str) -> str:
     return name
 
 
-def validate_user_currency(code: str) -> str:
+def validate_user_currency(*, code: str) -> str:
     """ "" (follow the language) or a currency Moim takes, else ValidationError."""
     code = (code or "").strip().upper()
     if code and code not in settings.COMMERCE_CURRENCIES:
@@ -349,7 +349,7 @@ def update_profile(
         user_fields.append("timezone")
     if currency is not None:
         try:
-            user.currency = validate_user_currency(currency)
+            user.currency = validate_user_currency(code=currency)
             user_fields.append("currency")
         except ValidationError as exc:
             errors.update(exc.message_dict)

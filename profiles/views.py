@@ -50,7 +50,7 @@ def signup(request):
         # the same script left in a cookie; else UTC. Both are checked against zoneinfo.
         cookie_zone = request.COOKIES.get(TIMEZONE_COOKIE, "")
         try:
-            fallback = services.validate_timezone(cookie_zone) if cookie_zone else "UTC"
+            fallback = services.validate_timezone(name=cookie_zone) if cookie_zone else "UTC"
         except ValidationError:
             fallback = "UTC"
         user = form.save(

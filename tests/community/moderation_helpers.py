@@ -53,7 +53,10 @@ def ensure_permissions() -> None:
     transactional test with ``available_apps``), as ``migrate`` does."""
     from django.apps import apps
     from django.contrib.auth.management import create_permissions
+    from django.contrib.contenttypes.models import ContentType
 
+    # A flush re-numbers the content types: the process's cache of them is stale.
+    ContentType.objects.clear_cache()
     # Always (it only adds what is missing): a flush may have left some apps' rows.
     for app_config in apps.get_app_configs():
         create_permissions(app_config, verbosity=0)

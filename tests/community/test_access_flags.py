@@ -3,7 +3,6 @@ the socket's ``ready`` frame, the room page's chat config, and the page's own co
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.contrib.auth.models import Group
 from django.test import Client
 
 from community.moderation.services import check_mute_member
@@ -11,6 +10,7 @@ from community.rooms.services import change_member_role
 from tests.community.chat_support import (
     ready_socket,
 )
+from tests.community.moderation_helpers import moderators_group
 
 MEMBER_FLAGS = {
     "can_read": True,
@@ -92,7 +92,7 @@ def test_a_site_moderator_in_the_room_gets_the_room_tools_but_not_the_hosts_sett
     moderator = make_user("mod")
     moderator.is_staff = True
     moderator.save(update_fields=["is_staff"])
-    moderator.groups.add(Group.objects.get(name="moderators"))
+    moderator.groups.add(moderators_group())
     make_member(room, moderator, nickname="Mod")
     page = _page(moderator, room.pk)
     assert f'href="/rooms/{room.pk}/moderation/"' in page

@@ -23,7 +23,6 @@ from pathlib import Path
 
 import pytest
 from django.apps import apps
-from django.contrib.auth.models import Permission
 
 from config.celery import app as celery_app
 
@@ -95,7 +94,22 @@ def _is_model_permission_check_or_task(dotted: str) -> bool:
         return True
     except (LookupError, ValueError):
         pass
-    return Permission.objects.filter(content_type__app_label=app_label, codename=name).exists()
+    return name in _permission_codenames(app_label)
+
+
+def _permission_codenames(app_label: str) -> set[str]:
+    """The app's model permissions as its models declare them (the defaults and
+    ``Meta.permissions``), read from the code: the table may have been flushed."""
+    try:
+        app_config = apps.get_app_config(app_label)
+    except LookupError:
+        return set()
+    codenames = set()
+    for model in app_config.get_models():
+        opts = model._meta
+        codenames.update(f"{action}_{opts.model_name}" for action in opts.default_permissions)
+        codenames.update(codename for codename, _name in opts.permissions)
+    return codenames
 
 
 def dotted_problem(dotted: str, attribute: str | None) -> str | None:

@@ -3,13 +3,13 @@ delete over the API, the room tools' delete and a site moderator's hide all leav
 same tombstone, and every removal of someone else's message the same audit row."""
 
 import pytest
-from django.contrib.auth.models import Group
 from django.test import Client
 from rest_framework.test import APIClient
 
 from community.access import active_membership
 from community.chat.services import send_message
 from community.moderation.models import AuditLogEntry
+from tests.community.moderation_helpers import moderators_group
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +23,7 @@ def cast(make_user, make_room, make_member):
     moderator = make_user("mod")
     moderator.is_staff = True
     moderator.save(update_fields=["is_staff"])
-    moderator.groups.add(Group.objects.get(name="moderators"))
+    moderator.groups.add(moderators_group())
     return room, host, guest, moderator
 
 
