@@ -18,11 +18,6 @@ def interest(db):
 
 
 @pytest.fixture
-def owner(make_user):
-    return make_user("owner")
-
-
-@pytest.fixture
 def room(make_room, owner, interest):
     return make_room(owner=owner, title="Late-night jazz", interests=[interest])
 

@@ -8,11 +8,6 @@ from tests.support.accounts import client_for
 
 
 @pytest.fixture
-def owner(make_user):
-    return make_user("owner")
-
-
-@pytest.fixture
 def room(make_room, owner):
     return make_room(owner=owner, title="Late-night jazz", description="Share a track")
 
