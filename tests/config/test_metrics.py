@@ -4,6 +4,7 @@ Every figure is read the way Prometheus reads it: a GET of ``/metrics`` from an 
 address, parsed with prometheus_client's own text parser.
 """
 
+import asyncio
 import re
 import time
 
@@ -166,6 +167,18 @@ def test_a_dead_channel_layer_counts_a_send_failure(room_with_two, client_for):
     assert value(scrape(), failures) == value(before, failures) + 1
 
 
+async def _scrape_until(name: str, labels: dict, expected: float, *, seconds: float = 2.0):
+    """The metrics once ``name{labels}`` reached ``expected``, or after ``seconds``."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        scraped = await sync_to_async(scrape)()
+        if value(scraped, name, **labels) >= expected:
+            return scraped
+        if asyncio.get_running_loop().time() > deadline:
+            return scraped
+        await asyncio.sleep(0.02)
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("fresh_channel_layer")
 async def test_sockets_count_while_open_and_deliveries_as_they_arrive(room_with_two, client_for):
@@ -175,7 +188,10 @@ async def test_sockets_count_while_open_and_deliveries_as_they_arrive(room_with_
     before = await sync_to_async(scrape)()
 
     communicator, _ready = await ready_socket(guest, room.pk)
-    opened = await sync_to_async(scrape)()
+    # A frame is counted right after the consumer hands it over, which may be just after
+    # the test receives it: scrape until the count is there (or the wait ends).
+    ready = {"consumer": "RoomConsumer", "type": "ready"}
+    opened = await _scrape_until(deliveries, ready, value(before, deliveries, **ready) + 1)
     assert total(opened, open_sockets, consumer="RoomConsumer") == (
         total(before, open_sockets, consumer="RoomConsumer") + 1
     )
@@ -189,8 +205,8 @@ async def test_sockets_count_while_open_and_deliveries_as_they_arrive(room_with_
     assert response.status_code == 201
     event = await next_event(communicator, "message.created")
     assert event["message"]["body"] == "over the socket"
-    delivered = await sync_to_async(scrape)()
     created = {"consumer": "RoomConsumer", "type": "message.created"}
+    delivered = await _scrape_until(deliveries, created, value(before, deliveries, **created) + 1)
     assert value(delivered, deliveries, **created) == value(before, deliveries, **created) + 1
 
     await communicator.disconnect()
