@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, transaction
@@ -17,10 +18,24 @@ from commerce.reconciliation import check_ledger
 from commerce.services import refund_transfer, send_tip
 from commerce.services.ledger import LegSpec, user_account, write_transfer
 from config.errors import ConflictError, DomainError
-from tests.community.moderation_helpers import ensure_permissions, make_moderator
+from tests.community.moderation_helpers import make_moderator
 from tests.support.accounts import client_for
 
 pytestmark = pytest.mark.django_db
+
+
+def transfer_permission(codename: str) -> Permission:
+    """A permission on commerce.Transfer, as ``migrate`` creates it. A transactional test
+    elsewhere on this worker may have flushed the table (and re-numbered the content
+    types the process caches), so it is looked up fresh and created when missing."""
+    ContentType.objects.clear_cache()
+    content_type, _created = ContentType.objects.get_or_create(
+        app_label="commerce", model="transfer"
+    )
+    permission, _created = Permission.objects.get_or_create(
+        content_type=content_type, codename=codename, defaults={"name": codename}
+    )
+    return permission
 
 
 def balance(user, kind=Account.Kind.EARNINGS_AVAILABLE, currency="KRW") -> int:
@@ -37,12 +52,8 @@ def reverser(make_user, username="ledger-clerk"):
     user = make_user(username)
     user.is_staff = True
     user.save(update_fields=["is_staff"])
-    ensure_permissions()
-    user.user_permissions.add(
-        *Permission.objects.filter(
-            content_type__app_label="commerce", codename__in=["reverse_transfer", "view_transfer"]
-        )
-    )
+    user.user_permissions.add(transfer_permission("reverse_transfer"))
+    user.user_permissions.add(transfer_permission("view_transfer"))
     return user
 
 
@@ -109,8 +120,7 @@ def test_staff_without_the_permission_reverse_nothing(approved_payout, make_user
     staff = make_user("plain-staff")
     staff.is_staff = True
     staff.save(update_fields=["is_staff"])
-    ensure_permissions()
-    staff.user_permissions.add(Permission.objects.get(codename="view_transfer"))
+    staff.user_permissions.add(transfer_permission("view_transfer"))
     client = web(staff)
     client.post(f"/wallet/refund/{tip.pk}/")
     changelist = client.get("/admin/commerce/transfer/")
