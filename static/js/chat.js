@@ -228,6 +228,7 @@
     window.MoimMedia && window.MoimMedia.renderMedia(node, message);
     // The mentions feature highlights mentions of me and replies to me.
     window.MoimMentions && window.MoimMentions.decorate(node, message, config.me);
+    plugins.forEach(function (plugin) { if (plugin.render) plugin.render(node, message, chat); });
     return node;
   }
 
@@ -618,6 +619,35 @@
     node.replaceChildren(label, document.createTextNode(" " + announcement.body));
   }
 
+  /* Feature scripts (polls, meetups, read counts, translation, link previews…) plug in
+   * without editing this file: each pushes onto window.MoimChatPlugins an object with any
+   * of attach(chat) (once), render(node, message, chat) (after each message is drawn) and
+   * events: {type: fn(event, chat)} (after the built-in handler of each socket event).
+   * `chat` is the small public surface below; docs/frontend.md describes it. */
+  function jumpTo(messageId) {
+    var target = state.nodes.get(Number(messageId));
+    if (!target) return false;
+    target.scrollIntoView({ block: "center", behavior: "smooth" });
+    target.classList.add("is-highlighted");
+    setTimeout(function () { target.classList.remove("is-highlighted"); }, 1500);
+    return true;
+  }
+  var chat = {
+    root: root, config: config, api: api, send: send, upsert: upsert, showError: showError,
+    showNotice: showNotice, jumpTo: jumpTo,
+    message: function (id) { return state.messages.get(Number(id)); },
+    node: function (id) { return state.nodes.get(Number(id)); },
+    messages: function () { return Array.from(state.messages.values()); },
+  };
+  var plugins = [];
+  function addPlugin(plugin) {
+    plugins.push(plugin);
+    if (plugin.attach) plugin.attach(chat);
+  }
+  (window.MoimChatPlugins || []).forEach(addPlugin);
+  // Scripts loaded after this one register straight away.
+  window.MoimChatPlugins = { push: addPlugin };
+
   function resendPending() {
     state.pending.forEach(function (_item, clientId) { sendPending(clientId); });
   }
@@ -636,6 +666,10 @@
       try { event = JSON.parse(raw.data); } catch (_e) { return; }
       var handler = handlers[event.type];
       if (handler) handler(event);
+      plugins.forEach(function (plugin) {
+        var pluginHandler = plugin.events && plugin.events[event.type];
+        if (pluginHandler) pluginHandler(event, chat);
+      });
     });
     socket.addEventListener("close", function (event) {
       clearInterval(state.pingTimer);
