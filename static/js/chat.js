@@ -228,7 +228,10 @@
     window.MoimMedia && window.MoimMedia.renderMedia(node, message);
     // The mentions feature highlights mentions of me and replies to me.
     window.MoimMentions && window.MoimMentions.decorate(node, message, config.me);
-    plugins.forEach(function (plugin) { if (plugin.render) plugin.render(node, message, chat); });
+    plugins.forEach(function (plugin) {
+      if (plugin.render) plugin.render(node, message, chat);
+      if (plugin.actions && !message.deleted) renderPluginActions(node, plugin.actions(message, chat) || [], message);
+    });
     return node;
   }
 
@@ -632,6 +635,34 @@
     setTimeout(function () { target.classList.remove("is-highlighted"); }, 1500);
     return true;
   }
+  // A plugin's per-message actions ({label, run(message, chat), destructive?}) join the
+  // message's own action buttons.
+  function renderPluginActions(node, actions, message) {
+    var row = node.querySelector(".chat-actions");
+    if (!row) return;
+    actions.forEach(function (action) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "link-button" + (action.destructive ? " is-destructive" : "");
+      button.textContent = action.label;
+      if (action.ariaLabel) button.setAttribute("aria-label", action.ariaLabel);
+      button.addEventListener("click", function () { action.run(message, chat); });
+      row.append(button);
+    });
+  }
+
+  // A plugin's composer entry ({label, run(chat)}) sits next to the photo button.
+  function addComposerEntry(entry) {
+    var attach = el.form.querySelector(".chat-attach");
+    if (!attach) return;
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "button button-small";
+    button.textContent = entry.label;
+    button.addEventListener("click", function () { entry.run(chat); });
+    attach.append(button);
+  }
+
   var chat = {
     root: root, config: config, api: api, send: send, upsert: upsert, showError: showError,
     showNotice: showNotice, jumpTo: jumpTo,
@@ -642,6 +673,7 @@
   var plugins = [];
   function addPlugin(plugin) {
     plugins.push(plugin);
+    (plugin.composer || []).forEach(addComposerEntry);
     if (plugin.attach) plugin.attach(chat);
   }
   (window.MoimChatPlugins || []).forEach(addPlugin);
