@@ -115,6 +115,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         "transaction_mode": "IMMEDIATE",
     }
+    # Tests use Django's shared in-memory database. Said explicitly because pytest-django
+    # recognises SQLite by ENGINE, which django-prometheus's wrapper (below) changes: it
+    # would otherwise give each xdist worker "test_/path/db.sqlite3_gwN", a path that
+    # cannot exist.
+    DATABASES["default"]["TEST"] = {"NAME": ":memory:"}
 else:
     # A connection pool per process (psycopg_pool), not persistent connections: under
     # ASGI each request's sync code may run on a new thread, and a persistent connection

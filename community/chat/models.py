@@ -10,6 +10,10 @@ class Message(models.Model):
         IMAGE = "image", _("Image")
         VIDEO = "video", _("Video")
         SYSTEM = "system", _("System")
+        # A message that carries a poll, a meetup or a tip (their own rows point at it).
+        POLL = "poll", _("Poll")
+        MEETUP = "meetup", _("Meetup")
+        TIP = "tip", _("Tip")
 
     room = models.ForeignKey("community.Room", on_delete=models.CASCADE, related_name="messages")
     # Null for system messages.

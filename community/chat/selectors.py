@@ -5,6 +5,7 @@ A payload shows its author only as the room membership (nickname, avatar, member
 id): never the username, handle or user id, so an open profile stays open.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
@@ -23,6 +24,27 @@ from profiles.selectors import (
     blocks_anyone,
     with_collapsed_flags,
 )
+
+# Parts of the payload that features above chat add (polls, meetups, tips, link
+# previews, read counts…) without chat importing them: each registers a loader in its
+# AppConfig.ready (community/apps.py) with ``register_payload_part``.
+PayloadPartLoader = Callable[[list[Message], Any], dict[int, Any]]
+_PAYLOAD_PARTS: dict[str, PayloadPartLoader] = {}
+
+
+def register_payload_part(name: str, loader: PayloadPartLoader) -> None:
+    """Add ``payload[name]`` to every message payload.
+
+    ``loader(messages, viewer)`` gets one page of live (not deleted) messages and returns
+    ``{message_id: part}`` with a constant number of queries per page (history pages are
+    pinned). ``viewer`` is None for a broadcast (one payload shared by the whole room):
+    a part must then hold only what every member may see alike; a viewer's own state (my
+    vote, my RSVP) comes with a viewer. Messages the loader leaves out get ``None``.
+    """
+    if name in _PAYLOAD_PARTS and _PAYLOAD_PARTS[name] is not loader:
+        raise ValueError(f"payload part {name!r} is already registered")
+    _PAYLOAD_PARTS[name] = loader
+
 
 HISTORY_DEFAULT_LIMIT = 50
 HISTORY_MAX_LIMIT = 100
@@ -133,6 +155,8 @@ def message_payloads(
         viewer,
         viewer_blocks_anyone=check_blocks,
     )
+    live = [m for m in messages if not m.is_deleted]
+    parts = {name: loader(live, viewer) if live else {} for name, loader in _PAYLOAD_PARTS.items()}
     payloads = []
     for message in messages:
         deleted = message.is_deleted
@@ -154,6 +178,7 @@ def message_payloads(
                 "reactions": reactions.get(message.pk, []),
                 "media": None if deleted else media_payload(message.media),
                 "collapsed": False,
+                **{name: part.get(message.pk) for name, part in parts.items()},
             }
         )
     if check_blocks:
