@@ -18,7 +18,7 @@ from rest_framework_simplejwt import views as jwt_views
 from community.reactions.selectors import with_reaction_summaries
 from config.api.throttling import ScopedRateThrottle, UserRateThrottle
 from config.currencies import currency_for_request
-from config.errors import DomainError, PermissionDeniedError, RateLimitedError
+from config.errors import PermissionDeniedError, RateLimitedError
 from config.realtime import TICKET_TTL_SECONDS, issue_socket_ticket
 from profiles import login_policy, selectors, services
 from profiles.api.serializers import (
@@ -42,7 +42,7 @@ from profiles.api.serializers import (
     feed_item_data,
 )
 from profiles.export import build_export
-from profiles.models import Profile, StatusPost, User
+from profiles.models import Profile, StatusPost
 from profiles.tokens import token_pair_for
 
 
@@ -218,23 +218,12 @@ class PasswordResetConfirmView(APIView):
 
     @extend_schema(request=PasswordResetConfirmSerializer, responses={204: None})
     def post(self, request):
-        from django.contrib.auth.tokens import default_token_generator
-        from django.utils.http import urlsafe_base64_decode
-
         serializer = PasswordResetConfirmSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
-            user_id = int(urlsafe_base64_decode(data["uid"]).decode())
-        except (ValueError, TypeError, UnicodeDecodeError, OverflowError):
-            user_id = None
-        user = User.objects.filter(pk=user_id, is_active=True).first() if user_id else None
-        if user is None or not default_token_generator.check_token(user, data["token"]):
-            raise DomainError(
-                _("This reset link is invalid or has expired. Ask for a new one."),
-                code="invalid_token",
-            )
-        services.reset_password(user=user, password=data["new_password"])
+        services.reset_password_from_link(
+            uid=data["uid"], token=data["token"], password=data["new_password"]
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
