@@ -47,6 +47,8 @@ class LinkPreview(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        verbose_name = _("Link preview")
+        verbose_name_plural = _("Link previews")
 
     def __str__(self) -> str:
         return f"{self.url} ({self.status})"
