@@ -658,6 +658,11 @@ CELERY_BEAT_SCHEDULE["community-notification-digest"] = {
     "task": "community.tasks.send_notification_digests",
     "schedule": 300,
 }
+# Link previews no message shows any more (docs/links.md).
+CELERY_BEAT_SCHEDULE["community-link-preview-sweep"] = {
+    "task": "community.links.sweep_link_previews",
+    "schedule": 3600,
+}
 
 # --- Account recovery (profiles/recovery.py) ----------------------------------------------
 # Password reset links (Django's tokens) and email verification links expire after these.

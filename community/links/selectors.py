@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 import regex
 from django.conf import settings
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -115,3 +116,13 @@ def unannounced_links(*, preview_id: int) -> list[MessageLink]:
 def image_name_for_key(*, key) -> str:
     """The stored image of the preview with this key ("" when it has none)."""
     return LinkPreview.objects.filter(key=key).values_list("image_name", flat=True).first() or ""
+
+
+def unused_preview_ids(*, before, limit: int) -> list[int]:
+    """Previews no message links that were last fetched (or made) before ``before``."""
+    return list(
+        LinkPreview.objects.filter(links__isnull=True)
+        .filter(Q(fetched_at__lt=before) | Q(fetched_at__isnull=True, created_at__lt=before))
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )

@@ -31,6 +31,7 @@ from community.links.selectors import (
     is_fresh,
     link_preview_payload,
     unannounced_links,
+    unused_preview_ids,
     url_hash,
 )
 from community.media.services import media_storage
@@ -272,6 +273,30 @@ def _finish(*, preview_id: int, claimed_at, outcome: _Outcome) -> LinkPreview:
             _announce(link.message_id, link.message.room_id)
     MessageLink.objects.filter(pk__in=[link.pk for link in waiting]).update(announced=True)
     return preview
+
+
+# --- upkeep -----------------------------------------------------------------------------
+
+SWEEP_BATCH = 500
+
+
+def sweep_link_previews() -> int:
+    """Delete previews no message shows that nobody used for ``LINK_PREVIEW_TTL_SECONDS``
+    (composer look-ups, edited-away links), with their images. Returns how many."""
+    cutoff = timezone.now() - timedelta(seconds=settings.LINK_PREVIEW_TTL_SECONDS)
+    ids = unused_preview_ids(before=cutoff, limit=SWEEP_BATCH)
+    return _delete_unused(preview_ids=ids) if ids else 0
+
+
+@transaction.atomic
+def _delete_unused(*, preview_ids: list[int]) -> int:
+    # Under the previews' row locks no message can be linked to them (a link is made
+    # holding its preview's lock), so "unused" stays true until they are gone.
+    locked = list(LinkPreview.objects.select_for_update().filter(pk__in=preview_ids).order_by("pk"))
+    unused = [p.pk for p in locked if not MessageLink.objects.filter(preview_id=p.pk).exists()]
+    # The rows' images are deleted on commit (models.delete_image_with_the_row).
+    deleted, _by_model = LinkPreview.objects.filter(pk__in=unused).delete()
+    return deleted
 
 
 # --- a URL's preview, asked for directly (GET /api/v1/link-preview/) ---------------------

@@ -19,3 +19,14 @@ from community.links import services as links_services
 def preview_message_link(message_id: int) -> str:
     """Link one message to its URL's preview, fetching the page when needed."""
     return links_services.preview_message_link(message_id=message_id)
+
+
+@shared_task(
+    name="community.links.sweep_link_previews",
+    autoretry_for=(OSError, OperationalError, InterfaceError),
+    retry_backoff=30,
+    max_retries=3,
+)
+def sweep_link_previews() -> int:
+    """Periodic (CELERY_BEAT_SCHEDULE): previews nothing shows any more are deleted."""
+    return links_services.sweep_link_previews()

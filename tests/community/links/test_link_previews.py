@@ -344,3 +344,31 @@ def test_the_task_is_idempotent(previews_on, room_with_two):
     assert preview_message_link.delay(sent["id"] + 1000).get() == "none"
     assert previews_on.hits["/again"] == 1
     assert Message.objects.get(pk=sent["id"]).link.announced
+
+
+def test_the_sweep_deletes_previews_nothing_shows_with_their_images(
+    previews_on, room_with_two, auth_client, media_dir, settings
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from community.links.tasks import sweep_link_previews
+
+    web = previews_on
+    web.page("/pic.png", body=media_samples.png((800, 400), "RGB"), content_type="image/png")
+    looked_up = web.page("/looked-up", body=og_page(title="Only asked for", image="/pic.png"))
+    linked = web.page("/linked", body=og_page(title="In a message", image="/pic.png"))
+    assert preview(auth_client, looked_up).status_code == 200
+    room, _host, guest = room_with_two
+    send(client_for(guest), room, linked)
+    assert len(list(media_dir.rglob("*.webp"))) == 2
+
+    assert sweep_link_previews.delay().get() == 0  # both still fresh
+    LinkPreview.objects.update(fetched_at=timezone.now() - timedelta(days=2))
+    assert sweep_link_previews.delay().get() == 1
+    assert list(LinkPreview.objects.values_list("url", flat=True)) == [linked]
+    assert len(list(media_dir.rglob("*.webp"))) == 1
+    assert settings.CELERY_BEAT_SCHEDULE["community-link-preview-sweep"]["task"] == (
+        "community.links.sweep_link_previews"
+    )
