@@ -1,9 +1,21 @@
 /* Links in chat messages (a chat plugin, docs/frontend.md): web addresses in a message's
  * text become links, and a message with a link preview (payload `link_preview`, fetched
- * by the server: docs/links.md) gets its card under the text. Everything is built with
- * createElement/textContent; the card's image is the server's own stored copy. */
+ * by the server: docs/links.md) gets its card under the text. While a message with an
+ * address is being written, the composer shows the card it will get
+ * (GET /api/v1/link-preview/). Everything is built with createElement/textContent; the
+ * card's image is the server's own stored copy. */
 (function () {
   "use strict";
+
+  var t = window.gettext || function (s) { return s; };
+  // The composer's look-up endpoint, from this script's own tag (chat_plugins.html).
+  var script = document.currentScript;
+  var lookupUrl = script && script.dataset.linkPreviewUrl;
+  // Wait this long after typing stops before looking an address up.
+  var LOOKUP_DELAY_MS = 400;
+  // A preview still being fetched ("pending") is asked for again this often, this many times.
+  var PENDING_RETRY_MS = 1500;
+  var PENDING_RETRIES = 4;
 
   // The same rule as the server's (community/links/selectors.py: first_url).
   var URL_RE = /\bhttps?:\/\/[^\s<>"'`]+/gi;
@@ -120,7 +132,77 @@
     if (built) body.after(built);
   }
 
-  (window.MoimChatPlugins = window.MoimChatPlugins || []).push({ render: render });
+  /* The composer's card: the first complete address of the text being written (one
+   * followed by a space, or pasted), looked up once per address. */
+  function attachComposer(chat) {
+    var form = chat.root.querySelector("[data-chat-form]");
+    var input = chat.root.querySelector("[data-chat-input]");
+    if (!lookupUrl || !form || !input) return;
+    var box = document.createElement("div");
+    box.className = "link-compose";
+    box.setAttribute("aria-live", "polite");
+    box.hidden = true;
+    form.prepend(box);
+    var found = new Map(); // address -> card payload, or null (no card)
+    var shown = null;
+    var timer = null;
+
+    function wanted(pasted) {
+      var text = input.value;
+      URL_RE.lastIndex = 0;
+      var match = URL_RE.exec(text);
+      if (!match) return null;
+      var url = trimUrl(match[0]);
+      var end = match.index + match[0].length;
+      var complete = pasted || end < text.length;
+      return complete && safeHref(url) ? url : null;
+    }
+
+    function show(url) {
+      var preview = url ? found.get(url) : null;
+      if (!preview) { box.hidden = true; box.replaceChildren(); shown = null; return; }
+      if (shown === url) return;
+      shown = url;
+      var built = card(preview);
+      var label = document.createElement("span");
+      label.className = "link-compose-label";
+      label.textContent = t("Link preview");
+      box.replaceChildren(label, built);
+      box.hidden = !built;
+    }
+
+    function lookUp(url, attempt) {
+      if (found.has(url)) { show(wanted(true) === url ? url : null); return; }
+      chat.api("GET", lookupUrl + "?url=" + encodeURIComponent(url)).then(function (data) {
+        if (data && data.status === "pending") {
+          if (attempt < PENDING_RETRIES) setTimeout(function () { lookUp(url, attempt + 1); }, PENDING_RETRY_MS);
+          return;
+        }
+        found.set(url, data && data.url ? data : null);
+        show(wanted(true) === url ? url : null);
+      }).catch(function (error) {
+        // No card (404), a bad address (400): remembered; throttled: try again later.
+        if (!error || error.code !== "throttled") found.set(url, null);
+      });
+    }
+
+    function update(pasted) {
+      clearTimeout(timer);
+      var url = wanted(pasted);
+      if (!url) { show(null); return; }
+      if (found.has(url)) { show(url); return; }
+      timer = setTimeout(function () { lookUp(url, 0); }, LOOKUP_DELAY_MS);
+    }
+
+    input.addEventListener("input", function (event) { update(event.inputType === "insertFromPaste"); });
+    // Sending empties the box without an input event.
+    form.addEventListener("submit", function () { setTimeout(function () { update(false); }, 0); });
+    input.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && !event.shiftKey) setTimeout(function () { update(false); }, 0);
+    });
+  }
+
+  (window.MoimChatPlugins = window.MoimChatPlugins || []).push({ render: render, attach: attachComposer });
   // For other scripts that show user text with addresses.
   window.MoimLinks = { linkify: linkify, card: card };
 })();

@@ -1,12 +1,13 @@
 """Links in the chat as people see them, in Chromium at phone and desktop size: the
-address in a message becomes a link, and the page's card (fetched by the server from a
-local site, its image stored and served by Moim) appears live for everyone in the room."""
+composer shows the card while the message is written, the address in the message becomes
+a link, and the page's card (fetched by the server from a local site, its image stored
+and served by Moim) appears live for everyone in the room, fetched once."""
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.community import media_samples
-from tests.community.browser_support import CHAT_PAGE_URLCONF, INIT_SCRIPT, say
+from tests.community.browser_support import CHAT_PAGE_URLCONF, INIT_SCRIPT
 from tests.support.browser import DESKTOP, PHONE, screenshot
 from tests.support.web_pages import og_page
 
@@ -41,7 +42,17 @@ def test_a_link_gets_its_preview_card(new_person, previews_on, room_with_two, vi
     page = open_chat(new_person, guest, room, viewport)
     host_page = open_chat(new_person, host, room, DESKTOP)
 
-    say(page, f"Coming? {url}.")
+    # While it is written, the composer shows the card the message will get.
+    page.fill("[data-chat-input]", f"Coming? {url}")
+    page.press("[data-chat-input]", ".")
+    page.press("[data-chat-input]", " ")  # an address is looked up once it is complete
+    composer = page.locator(".link-compose")
+    expect(composer.locator(".link-card-title")).to_have_text(
+        "<img src=x onerror=alert(1)> Jazz night"
+    )
+    screenshot(page, f"chat-link-compose-{request.node.callspec.id}")
+    page.press("[data-chat-input]", "Enter")
+    expect(composer).to_be_hidden()
     for each in (page, host_page):
         message = each.locator('.chat-message[data-seq="1"]')
         link = message.locator(".chat-body a.chat-link")
