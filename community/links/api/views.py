@@ -49,6 +49,8 @@ class LinkPreviewView(APIView):
 
     throttle_classes = [UserRateThrottle, ScopedRateThrottle]
     throttle_scope = "link_preview"
+    # 404: no card for the address (``no_preview``), whatever the reason.
+    error_statuses = (400, 401, 403, 404, 429)
 
     @extend_schema(
         parameters=[OpenApiParameter("url", str, required=True, description="http(s) URL")],
