@@ -303,8 +303,9 @@ def _delete_unused(*, preview_ids: list[int]) -> int:
 
 
 def preview_url(*, url: str) -> LinkPreview:
-    """The preview of ``url`` for a composer: the cached one, or fetched now (in this
-    request). A preview another request or task is fetching comes back ``fetching``."""
+    """The preview of ``url`` for a composer: the cached one; otherwise its fetch is
+    claimed and queued (a worker fetches, never the web process) and the row comes back
+    ``fetching`` (the client asks again)."""
     try:
         url = normalize_url(url)
     except FetchRefused as refused:
@@ -317,10 +318,23 @@ def preview_url(*, url: str) -> LinkPreview:
     if is_fresh(preview):
         return preview
     claimed = _claim_locked(preview_id=preview.pk)
-    if claimed is None:
-        preview.refresh_from_db()
-        return preview
-    return _fetch_claimed(claimed)
+    if claimed is not None:
+        # Imported here: the task module imports this one (the task calls back into it).
+        from community.links import tasks
+
+        tasks.fetch_link_preview.delay_on_commit(claimed.pk)
+    preview.refresh_from_db()
+    return preview
+
+
+def fetch_link_preview(*, preview_id: int) -> str:
+    """The queued fetch of a preview a composer's look-up claimed. Idempotent: a row no
+    longer ``fetching`` (done, or taken over) is left alone."""
+    preview = LinkPreview.objects.filter(pk=preview_id, status=LinkPreview.Status.FETCHING).first()
+    if preview is None:
+        return "skipped"
+    _fetch_claimed(preview)
+    return "fetched"
 
 
 @transaction.atomic

@@ -22,6 +22,19 @@ def preview_message_link(message_id: int) -> str:
 
 
 @shared_task(
+    name="community.links.fetch_link_preview",
+    autoretry_for=(OSError, OperationalError, InterfaceError),
+    retry_backoff=5,
+    retry_backoff_max=120,
+    retry_jitter=True,
+    max_retries=3,
+)
+def fetch_link_preview(preview_id: int) -> str:
+    """Fetch the page of a preview a composer asked for (GET /api/v1/link-preview/)."""
+    return links_services.fetch_link_preview(preview_id=preview_id)
+
+
+@shared_task(
     name="community.links.sweep_link_previews",
     autoretry_for=(OSError, OperationalError, InterfaceError),
     retry_backoff=30,

@@ -61,7 +61,7 @@ class LinkPreviewView(APIView):
         payload = links_selectors.link_preview_payload(preview)
         if payload is not None:
             return Response(payload)
-        if preview.status == LinkPreview.Status.FETCHING:
+        if preview.status in (LinkPreview.Status.FETCHING, LinkPreview.Status.PENDING):
             return Response({"status": "pending"}, status=status.HTTP_202_ACCEPTED)
         # One answer for every reason (a private address, a timeout, no metadata): the
         # server's view of other networks is not for clients to map.

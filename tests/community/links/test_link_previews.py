@@ -17,7 +17,8 @@ from tests.community.chat_support import next_event, ready_socket
 from tests.support.accounts import client_for
 from tests.support.web_pages import WebPages, og_page
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Queued fetches run in the request that queued them (there is no worker here).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("eager_tasks")]
 
 
 def preview(client, url: str):
@@ -213,6 +214,27 @@ def test_a_page_without_metadata_has_no_card(previews_on, auth_client):
     url = previews_on.page("/empty", body="<html><head></head><body>hi</body></html>")
     assert preview(auth_client, url).status_code == 404
     assert reason(url) == "no_metadata"
+
+
+def test_the_endpoint_answers_pending_while_a_worker_fetches(previews_on, auth_client):
+    from community.links.tasks import fetch_link_preview
+    from config.celery import app as celery_app
+
+    url = previews_on.page("/queued", body=og_page(title="Queued"))
+    celery_app.conf.task_always_eager = False  # queued: no worker takes it here
+    try:
+        first = preview(auth_client, url)
+        again = preview(auth_client, url)
+    finally:
+        celery_app.conf.task_always_eager = True
+    assert (first.status_code, first.json()) == (202, {"status": "pending"})
+    assert again.status_code == 202
+    # The web process fetched nothing: the worker does.
+    assert previews_on.hits["/queued"] == 0
+    assert fetch_link_preview(LinkPreview.objects.get().pk) == "fetched"
+    assert fetch_link_preview(LinkPreview.objects.get().pk) == "skipped"
+    assert preview(auth_client, url).json()["title"] == "Queued"
+    assert previews_on.hits["/queued"] == 1
 
 
 def test_the_endpoint_needs_an_account(api_client):
