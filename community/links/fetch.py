@@ -32,7 +32,7 @@ import threading
 import time
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 from django.conf import settings
 
@@ -41,6 +41,8 @@ HTML_TYPES = ("text/html", "application/xhtml+xml")
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 URL_MAX_LENGTH = 2048
 _CHUNK = 16 * 1024
+# Characters a request target keeps as they are (RFC 3986's reserved and unreserved, and %).
+_PATH_SAFE = "/?#[]@!$&'()*+,;=:%~-._"
 # getaddrinfo has no timeout of its own: it runs here, bounded by the fetch's deadline.
 _resolver = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="link-dns")
 
@@ -187,7 +189,9 @@ def _target(url: str) -> tuple[str, str, int, str]:
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
-    return scheme, host, port, path
+    # Addresses people paste keep their letters ("/wiki/재즈"); HTTP wants them
+    # percent-encoded (what is encoded already stays as it is).
+    return scheme, host, port, quote(path, safe=_PATH_SAFE)
 
 
 def _port_allowed(port: int, address: str | None = None) -> bool:

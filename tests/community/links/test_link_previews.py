@@ -92,6 +92,15 @@ def test_title_and_description_fall_back_to_the_documents_own(previews_on, auth_
     assert (card["title"], card["description"], card["image"]) == ("Café menu", "Open <late>", None)
 
 
+def test_addresses_with_korean_and_japanese_letters(previews_on, auth_client):
+    # What the site gets is percent-encoded UTF-8, as browsers send it.
+    previews_on.page("/wiki/%EC%9E%AC%EC%A6%88", body=og_page(title="재즈 - 위키백과"))
+    card = preview(auth_client, previews_on.url("/wiki/재즈")).json()
+    assert card["title"] == "재즈 - 위키백과"
+    previews_on.page("/%E9%9F%B3%E6%A5%BD", body=og_page(title="音楽のページ"))
+    assert preview(auth_client, previews_on.url("/音楽?x=1")).json()["title"] == "音楽のページ"
+
+
 def test_an_image_that_is_not_an_image_is_left_out(previews_on, auth_client):
     web = previews_on
     web.page("/fake.png", body=b"<svg onload=alert(1)>", content_type="image/png")
