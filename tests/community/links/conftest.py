@@ -21,3 +21,13 @@ def previews_on(settings, web, media_dir, eager_tasks):
     settings.LINK_PREVIEW_ALLOWED_ADDRESSES = [web.address]
     settings.LINK_PREVIEW_TIMEOUT_SECONDS = 2
     return web
+
+
+@pytest.fixture
+def moderator_client(client, make_user):
+    """The admin, signed in as a superuser moderator."""
+    moderator = make_user("moderator")
+    moderator.is_staff = moderator.is_superuser = True
+    moderator.save(update_fields=["is_staff", "is_superuser"])
+    client.force_login(moderator)
+    return client
