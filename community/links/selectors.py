@@ -22,12 +22,22 @@ _TRAILING = ".,;:!?'\"。、，．！？」』）】〉》"
 _PAIRS = {")": "(", "]": "[", "}": "{"}
 
 
+# "https://naver.com에서": a host that already has an ASCII top-level domain ends at the
+# first letter of another script (Korean and Japanese attach particles to the address).
+_HOST_THEN_WORD = regex.compile(
+    r"^(https?://[A-Za-z0-9_.-]*?\.[A-Za-z]{2,})(?=[^\x00-\x7f])", regex.IGNORECASE
+)
+
+
 def first_url(text: str) -> str | None:
     """The first http(s) URL written in ``text``, or None."""
     match = _URL_RE.search(text or "")
     if match is None:
         return None
     url = match.group(0)
+    attached = _HOST_THEN_WORD.match(url)
+    if attached is not None:
+        url = attached.group(1)
     while url:
         last = url[-1]
         if last in _TRAILING or (last in _PAIRS and url.count(last) > url.count(_PAIRS[last])):
@@ -71,8 +81,10 @@ def link_preview_payload(preview: LinkPreview | None) -> dict[str, Any] | None:
         return None
     image = None
     if preview.image_name:
+        # The file's own name in the query: a refetched picture is a new URL to caches.
+        version = preview.image_name.rsplit("/", 1)[-1].removesuffix(".webp")
         image = {
-            "url": reverse("api:link-preview-image", kwargs={"key": preview.key}),
+            "url": reverse("api:link-preview-image", kwargs={"key": preview.key}) + f"?v={version}",
             "width": preview.image_width,
             "height": preview.image_height,
         }

@@ -24,7 +24,13 @@
 
   function count(text, ch) { return text.split(ch).length - 1; }
 
+  // "https://naver.com에서": a host with an ASCII top-level domain ends at the first
+  // letter of another script (Korean and Japanese attach particles to the address).
+  var HOST_THEN_WORD = /^(https?:\/\/[A-Za-z0-9_.-]*?\.[a-z]{2,})(?=[^\x00-\x7f])/i;
+
   function trimUrl(url) {
+    var attached = HOST_THEN_WORD.exec(url);
+    if (attached) url = attached[1];
     while (url) {
       var last = url.charAt(url.length - 1);
       if (TRAILING.indexOf(last) !== -1 || (PAIRS[last] && count(url, last) > count(url, PAIRS[last]))) {

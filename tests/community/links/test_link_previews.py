@@ -302,6 +302,18 @@ async def test_the_rooms_sockets_get_the_card_after_the_message(
         await socket.disconnect()
 
 
+def test_a_word_attached_to_the_address_is_not_part_of_it(previews_on, room_with_two, settings):
+    settings.LINK_PREVIEW_TIMEOUT_SECONDS = 0.5
+    room, _host, guest = room_with_two
+    # Korean and Japanese attach particles to the address; ".invalid" never resolves.
+    send(client_for(guest), room, "어제 https://moim.invalid에서 봤어")
+    send(client_for(guest), room, "詳しくは（https://moim.invalid/ページ）。")
+    assert sorted(LinkPreview.objects.values_list("url", flat=True)) == [
+        "https://moim.invalid/",
+        "https://moim.invalid/ページ",
+    ]
+
+
 def test_an_edit_changes_or_removes_the_card(previews_on, room_with_two):
     room, _host, guest = room_with_two
     web = previews_on

@@ -79,6 +79,11 @@ def test_a_link_gets_its_preview_card(new_person, previews_on, room_with_two, vi
         # Moim's own copy, not the site's file.
         assert image.get_attribute("src").startswith("/api/v1/link-previews/")
         assert image.evaluate("img => img.naturalWidth") == 600
+    # A Korean particle attached to an address is not part of the link.
+    page.fill("[data-chat-input]", "어제 https://moim.invalid에서 봤어")
+    page.press("[data-chat-input]", "Enter")
+    attached = page.locator('.chat-message[data-seq="2"] .chat-body a.chat-link')
+    expect(attached).to_have_text("https://moim.invalid")
     assert web.hits["/night"] == 1
     assert web.hits["/poster.jpg"] == 1
     screenshot(page, f"chat-link-preview-{request.node.callspec.id}")
