@@ -79,14 +79,9 @@ def preview_message_link(*, message_id: int) -> str:
         .only("id", "room_id", "kind", "body", "deleted_at")
         .first()
     )
-    url = None
-    if message is not None and not message.is_deleted and message.kind == Message.Kind.TEXT:
-        try:
-            url = normalize_url(first_url(message.body) or "")
-        except FetchRefused:
-            url = None
     if message is None:
         return "none"
+    url = _previewed_url(message)
     if url is None:
         _unlink_message(message=message)
         return "none"
@@ -96,6 +91,16 @@ def preview_message_link(*, message_id: int) -> str:
         return "cached" if is_fresh(LinkPreview.objects.get(pk=preview.pk)) else "waiting"
     _fetch_claimed(claimed)
     return "fetched"
+
+
+def _previewed_url(message: Message) -> str | None:
+    """The address a message's card is for: the first of a live text message's."""
+    if message.is_deleted or message.kind != Message.Kind.TEXT:
+        return None
+    try:
+        return normalize_url(first_url(message.body) or "")
+    except FetchRefused:
+        return None
 
 
 def _preview_row(url: str) -> LinkPreview:
@@ -118,7 +123,7 @@ def _announce(message_id: int, room_id: int) -> None:
 
 @transaction.atomic
 def _unlink_message(*, message: Message) -> None:
-    """The edited text has no URL any more: its card goes."""
+    """The text has no address any more (edited, or the message deleted): no card."""
     link = MessageLink.objects.select_related("preview").filter(message_id=message.pk).first()
     if link is None:
         return
