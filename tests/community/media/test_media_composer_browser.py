@@ -183,3 +183,23 @@ def test_images_open_full_size_and_swipe_between_the_rooms_images(
     expect(viewer).to_be_hidden()
     # The focus returns to the image that was opened.
     assert page.evaluate("() => document.activeElement.classList.contains('media-open')")
+
+
+def test_a_video_gets_its_preview_too(new_person, room_with_two, tmp_path):
+    room, _host, guest = room_with_two
+    page = open_chat(new_person, guest, room, PHONE)
+    page.set_input_files(
+        "[data-media-input]",
+        {"name": "clip.mp4", "mimeType": "video/mp4", "buffer": media_samples.video(tmp_path)},
+    )
+    sheet = page.get_by_role("dialog", name="Send a video")
+    expect(sheet.locator("video.media-compose-thumb")).to_be_attached()
+    assert sheet.locator("video.media-compose-thumb").evaluate(
+        "video => video.src.startsWith('blob:') && video.muted"
+    )
+    sheet.get_by_label("Caption").fill("the band")
+    sheet.get_by_role("button", name="Send", exact=True).click()
+    sent = page.locator('.chat-message[data-seq="1"]')
+    expect(sent.locator("figure.media-video.media-ready video")).to_be_attached(timeout=20000)
+    expect(sent.locator(".chat-body")).to_have_text("the band")
+    assert Message.objects.get(room=room).kind == Message.Kind.VIDEO
