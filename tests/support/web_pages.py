@@ -8,7 +8,6 @@ and other test runs never collide.
 """
 
 import threading
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -95,11 +94,10 @@ class WebPages:
         return self
 
     def stop(self) -> None:
+        # Handler threads waiting in a delay or a drip wake on ``stopping`` and end.
         self.stopping.set()
         self.server.shutdown()
         self.server.server_close()
-        # Handler threads blocked in a delay wake on ``stopping`` and end.
-        time.sleep(0)
 
 
 def og_page(*, title: str, description: str = "", image: str = "", site: str = "") -> str:
