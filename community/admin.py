@@ -2,6 +2,7 @@
 admin module, registered by importing it here."""
 
 from community.chat import admin as chat_admin  # noqa: F401
+from community.links import admin as links_admin  # noqa: F401
 from community.media import admin as media_admin  # noqa: F401
 from community.moderation import admin as moderation_admin  # noqa: F401
 from community.notifications import admin as notifications_admin  # noqa: F401

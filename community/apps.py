@@ -11,8 +11,11 @@ class CommunityConfig(AppConfig):
         # lower package's signals and registries to the packages built on it.
         from django.db.models.signals import post_save
 
+        from community.chat import selectors as chat_selectors
         from community.chat import services as chat_services
         from community.chat.models import Message
+        from community.links import selectors as links_selectors
+        from community.links import services as links_services
         from community.media.signals import media_changed
         from community.reactions import selectors as reactions_selectors
         from community.reactions import services as reactions
@@ -27,3 +30,9 @@ class CommunityConfig(AppConfig):
         media_changed.connect(chat_services.announce_media_change, dispatch_uid="chat-media")
         # Read-your-own-writes for chat messages sent over sockets too (config/db_routing.py).
         post_save.connect(mark_message_author, sender=Message, dispatch_uid="moim-replica-writer")
+        # A text message with a URL (or an edited text) gets its link preview looked up
+        # after commit; the card is the payload's ``link_preview``.
+        post_save.connect(
+            links_services.queue_message_preview, sender=Message, dispatch_uid="links-preview"
+        )
+        chat_selectors.register_payload_part("link_preview", links_selectors.message_link_previews)

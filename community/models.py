@@ -5,6 +5,7 @@ migration history). Code imports a model from the package that owns it
 import-linter contract holds that."""
 
 from community.chat.models import *  # noqa: F403
+from community.links.models import *  # noqa: F403
 from community.media.models import *  # noqa: F403
 from community.moderation.models import *  # noqa: F403
 from community.notifications.models import *  # noqa: F403

@@ -193,4 +193,18 @@ DERIVED_NAMES = [
     gettext_noop("webhook event"),
     gettext_noop("webhook events"),
     gettext_noop("width"),
+    # Link previews (community/links).
+    gettext_noop("announced"),
+    gettext_noop("claimed at"),
+    gettext_noop("fetched at"),
+    gettext_noop("image height"),
+    gettext_noop("image name"),
+    gettext_noop("image width"),
+    gettext_noop("message link"),
+    gettext_noop("message links"),
+    gettext_noop("preview"),
+    gettext_noop("site name"),
+    gettext_noop("title"),
+    gettext_noop("url"),
+    gettext_noop("url hash"),
 ]

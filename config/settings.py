@@ -334,6 +334,8 @@ REST_FRAMEWORK = {
         "auth": env.str("THROTTLE_AUTH", default="20/min"),
         "reactions": env.str("THROTTLE_REACTIONS", default="120/min"),
         "uploads": env.str("THROTTLE_UPLOADS", default="60/min"),
+        # GET /api/v1/link-preview/: each miss makes the server fetch a web page.
+        "link_preview": env.str("THROTTLE_LINK_PREVIEW", default="30/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     # Only for DRF's own get_ident(); Moim's throttles call config.client_ip directly.
@@ -498,6 +500,25 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# --- Link previews (community/links, docs/links.md) ---------------------------------------
+# The first http(s) URL of a text message gets a card (title, description, image), fetched
+# by a Celery task through the guarded client of community/links/fetch.py.
+LINK_PREVIEWS_ENABLED = env.bool("LINK_PREVIEWS_ENABLED", default=True)
+# One deadline for a whole fetch (DNS, connect, redirects, body), page and image each.
+LINK_PREVIEW_TIMEOUT_SECONDS = env.float("LINK_PREVIEW_TIMEOUT_SECONDS", default=5.0)
+LINK_PREVIEW_MAX_BYTES = env.int("LINK_PREVIEW_MAX_BYTES", default=1024 * 1024)
+LINK_PREVIEW_IMAGE_MAX_BYTES = env.int("LINK_PREVIEW_IMAGE_MAX_BYTES", default=5 * 1024 * 1024)
+LINK_PREVIEW_MAX_REDIRECTS = 3
+# The stored image's long side (a WebP in the media storage; never hot-linked).
+LINK_PREVIEW_IMAGE_SIDE = 600
+# How long a fetched page (or a failure) is reused before the next message refetches it.
+LINK_PREVIEW_TTL_SECONDS = env.int("LINK_PREVIEW_TTL_SECONDS", default=24 * 3600)
+LINK_PREVIEW_FAILED_TTL_SECONDS = env.int("LINK_PREVIEW_FAILED_TTL_SECONDS", default=3600)
+LINK_PREVIEW_USER_AGENT = f"MoimLinkPreview/1.0 (+{SITE_URL})"
+# "ip:port" entries the fetcher may reach although they are not public addresses or not
+# port 80/443: only tests set it (their local server); never read from the environment.
+LINK_PREVIEW_ALLOWED_ADDRESSES: list[str] = []
+
 # --- Product limits ---------------------------------------------------------------------
 ROOM_DEFAULT_CAPACITY = 1500
 ROOM_MAX_CAPACITY = env.int("ROOM_MAX_CAPACITY", default=5000)
@@ -636,6 +657,11 @@ NOTIFY_DIGEST_DELAY_MINUTES = env.int("NOTIFY_DIGEST_DELAY_MINUTES", default=30)
 CELERY_BEAT_SCHEDULE["community-notification-digest"] = {
     "task": "community.tasks.send_notification_digests",
     "schedule": 300,
+}
+# Link previews no message shows any more (docs/links.md).
+CELERY_BEAT_SCHEDULE["community-link-preview-sweep"] = {
+    "task": "community.links.sweep_link_previews",
+    "schedule": 3600,
 }
 
 # --- Account recovery (profiles/recovery.py) ----------------------------------------------

@@ -560,7 +560,10 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
             if not ready:
                 return
             self.held = [item for item in self.held if item[0] > self.delivered_seq + 1]
-            for seq, event in sorted(ready, key=lambda item: item[0]):
+            # A message's own created event before its updates (a link preview's task
+            # may broadcast an update before the send's created event goes out).
+            ready.sort(key=lambda item: (item[0], item[1]["type"] != events.MESSAGE_CREATED))
+            for seq, event in ready:
                 if event["type"] == events.MESSAGE_CREATED and seq <= self.delivered_seq:
                     continue
                 await self._forward(event)

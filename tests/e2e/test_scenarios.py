@@ -226,8 +226,11 @@ def test_an_image_turns_from_placeholder_to_picture(new_person, jazz_room, tmp_p
     member_page = open_room(member_person, room)
 
     member_page.get_by_label("Message", exact=True).fill("Sunset from the roof")
-    # Choosing a file sends it at once, with what is typed as the caption.
+    # Choosing a file opens its preview, with what is typed as the caption; Send sends it.
     member_page.get_by_label("Photo or video").set_input_files(str(picture))
+    sheet = member_page.get_by_role("dialog", name="Send a photo")
+    expect(sheet.get_by_label("Caption")).to_have_value("Sunset from the roof")
+    sheet.get_by_role("button", name="Send", exact=True).click()
 
     for page in (member_page, host_page):
         sent = chat_message(page, "Sunset from the roof")

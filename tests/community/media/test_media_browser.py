@@ -1,6 +1,7 @@
 """An image message sent from the chat page in a real browser (Chromium via Playwright)
-against a real ASGI server: the attach button, the upload, the thumbnail loaded through
-the permission-checked media view, live on the other member's page too."""
+against a real ASGI server: the attach button, the preview sheet, the upload, the
+thumbnail loaded through the permission-checked media view, live on the other member's
+page too."""
 
 import pytest
 
@@ -52,6 +53,9 @@ def test_send_an_image_from_the_chat_page(new_person, make_user, make_room, make
             "buffer": media_samples.jpeg_with_gps(),
         },
     )
+    # The preview sheet: what was typed is the caption; Send uploads it.
+    assert page.input_value(".media-compose-caption") == "the view from here"
+    page.click(".media-compose-send")
 
     assert _loaded_image_width(page, 1) == 720
     assert _loaded_image_width(host_page, 1) == 720
@@ -62,11 +66,15 @@ def test_send_an_image_from_the_chat_page(new_person, make_user, make_room, make
     assert message.kind == Message.Kind.IMAGE
     assert message.media.state == MediaAsset.State.READY
 
-    # A file that is not an image or video: the error is shown in place.
+    # A file that is not an image or video: the server's error is shown in the sheet.
     page.set_input_files(
         "[data-media-input]",
         {"name": "cat.png", "mimeType": "image/png", "buffer": media_samples.HTML},
     )
-    page.wait_for_selector("[data-chat-error]:not([hidden])", timeout=10000)
-    assert "not supported" in page.inner_text("[data-chat-error]")
+    page.click(".media-compose-send")
+    page.wait_for_selector(".media-compose-error:not([hidden])", timeout=10000)
+    assert "not supported" in page.inner_text(".media-compose-error")
     assert Message.objects.filter(room=room).count() == 1
+    # The sheet keeps the file until it is removed or cancelled.
+    page.click(".media-compose-cancel")
+    page.wait_for_selector(".media-compose", state="hidden")
