@@ -13,7 +13,10 @@ class CommunityConfig(AppConfig):
 
         from community.chat import services as chat_services
         from community.chat.models import Message
+        from community.chat.selectors import register_payload_part
         from community.media.signals import media_changed
+        from community.meetups.selectors import load_meetup_parts
+        from community.polls.selectors import load_poll_parts
         from community.reactions import selectors as reactions_selectors
         from community.reactions import services as reactions
         from config.db_routing import mark_message_author
@@ -25,5 +28,8 @@ class CommunityConfig(AppConfig):
         register_deletion_hook("reactions", reactions.delete_reactions_on_account_deletion)
         # An image or video finished (or failed) processing: its messages are updated.
         media_changed.connect(chat_services.announce_media_change, dispatch_uid="chat-media")
+        # Poll and meetup messages carry their poll or event in the one message payload.
+        register_payload_part("poll", load_poll_parts)
+        register_payload_part("meetup", load_meetup_parts)
         # Read-your-own-writes for chat messages sent over sockets too (config/db_routing.py).
         post_save.connect(mark_message_author, sender=Message, dispatch_uid="moim-replica-writer")

@@ -9,4 +9,6 @@ urlpatterns: list = [
     path("", include("community.notifications.api.urls")),
     path("", include("community.reactions.api.urls")),
     path("", include("community.media.api.urls")),
+    path("", include("community.polls.api.urls")),
+    path("", include("community.meetups.api.urls")),
 ]
