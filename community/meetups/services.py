@@ -65,12 +65,17 @@ def _clean_time_zone(name: str, *, default: str) -> str:
     return name
 
 
-def _clean_times(starts_at, ends_at) -> tuple[datetime, datetime | None]:
+def _clean_times(starts_at, ends_at, *, zone: str) -> tuple[datetime, datetime | None]:
+    """A time without an offset is a wall-clock time in the meetup's zone (a form's
+    "19:00" in Seoul)."""
+    cleaned = []
     for field, value in (("starts_at", starts_at), ("ends_at", ends_at)):
-        if value is not None and (not isinstance(value, datetime) or timezone.is_naive(value)):
-            raise DomainError(
-                _("Give the time with its time zone."), fields={field: [_("Invalid.")]}
-            )
+        if value is not None and not isinstance(value, datetime):
+            raise DomainError(_("Give a date and time."), fields={field: [_("Invalid.")]})
+        if value is not None and timezone.is_naive(value):
+            value = value.replace(tzinfo=zoneinfo.ZoneInfo(zone))
+        cleaned.append(value)
+    starts_at, ends_at = cleaned
     if starts_at is None:
         raise DomainError(_("This field is required."), fields={"starts_at": [_("Required.")]})
     now = timezone.now()
@@ -137,8 +142,8 @@ def create_meetup(
     transaction so ``message.created`` carries it. ``time_zone`` defaults to the
     creator's own."""
     title = _clean_text(title, field="title", max_length=TITLE_MAX_LENGTH, required=True)
-    starts_at, ends_at = _clean_times(starts_at, ends_at)
     time_zone = _clean_time_zone(time_zone, default=getattr(user, "timezone", "UTC"))
+    starts_at, ends_at = _clean_times(starts_at, ends_at, zone=time_zone)
     place = _clean_text(place, field="place", max_length=PLACE_MAX_LENGTH)
     link = _clean_link(link)
     capacity = _clean_capacity(capacity)

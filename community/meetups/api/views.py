@@ -2,6 +2,7 @@
 iCalendar file, a room's upcoming meetups. Views only translate."""
 
 from django.http import HttpResponse
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -40,10 +41,20 @@ from community.meetups.models import MeetupRsvp
         )
     ]
 )
+class WallClockDateTimeField(serializers.DateTimeField):
+    """A time without an offset stays naive: the service reads it in the meetup's zone
+    (DRF would read it in the server's)."""
+
+    def enforce_timezone(self, value):
+        return value if timezone.is_naive(value) else super().enforce_timezone(value)
+
+
 class MeetupCreateSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=services.TITLE_MAX_LENGTH)
-    starts_at = serializers.DateTimeField()
-    ends_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    starts_at = WallClockDateTimeField(
+        help_text="With an offset, or without one: then in ``time_zone``."
+    )
+    ends_at = WallClockDateTimeField(required=False, allow_null=True, default=None)
     time_zone = serializers.CharField(
         required=False,
         allow_blank=True,

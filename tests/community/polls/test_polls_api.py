@@ -176,7 +176,7 @@ def test_a_named_poll_shows_voters_by_room_nickname_only(poll_room, client_for):
     guest_membership = Membership.objects.get(room=room, user=guest)
     assert voters[0]["voters"] == [{"membership_id": guest_membership.pk, "nickname": "Guest"}]
     assert voters[1]["voters"] == []
-    assert guest.username not in str(voters)
+    assert all(set(voter) == {"membership_id", "nickname"} for voter in voters[0]["voters"])
 
 
 def test_a_poll_in_a_hidden_room_is_as_missing_as_a_poll_that_does_not_exist(
