@@ -15,8 +15,8 @@ class CommunityConfig(AppConfig):
         from community.chat.models import Message
         from community.chat.selectors import register_payload_part
         from community.media.signals import media_changed
-        from community.meetups.selectors import load_meetup_parts
-        from community.polls.selectors import load_poll_parts
+        from community.meetups.selectors import export_meetup_rsvps, load_meetup_parts
+        from community.polls.selectors import export_poll_votes, load_poll_parts
         from community.reactions import selectors as reactions_selectors
         from community.reactions import services as reactions
         from config.db_routing import mark_message_author
@@ -31,5 +31,8 @@ class CommunityConfig(AppConfig):
         # Poll and meetup messages carry their poll or event in the one message payload.
         register_payload_part("poll", load_poll_parts)
         register_payload_part("meetup", load_meetup_parts)
+        # A person's votes and RSVPs are in their data export.
+        register_export_section("poll_votes", export_poll_votes)
+        register_export_section("meetup_rsvps", export_meetup_rsvps)
         # Read-your-own-writes for chat messages sent over sockets too (config/db_routing.py).
         post_save.connect(mark_message_author, sender=Message, dispatch_uid="moim-replica-writer")

@@ -149,6 +149,22 @@ def meetup_rsvps(*, meetup_id: int, user) -> list[dict[str, Any]]:
     return sorted(answers, key=lambda answer: order[answer["status"]])
 
 
+def export_meetup_rsvps(user) -> list[dict[str, Any]]:
+    """The user's answers to meetups for "export everything about me"."""
+    rows = (
+        MeetupRsvp.objects.filter(membership__user=user).select_related("membership").order_by("id")
+    )
+    return [
+        {
+            "meetup_id": answer.meetup_id,
+            "status": answer.status,
+            "as_nickname": answer.membership.nickname,
+            "answered_at": answer.updated_at,
+        }
+        for answer in rows
+    ]
+
+
 def meetups_due_for_reminder(*, now: datetime | None = None, lead_minutes: int) -> list[int]:
     now = now or timezone.now()
     return list(

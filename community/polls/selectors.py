@@ -136,6 +136,24 @@ def poll_voters(*, poll_id: int, user) -> list[dict[str, Any]]:
     ]
 
 
+def export_poll_votes(user) -> list[dict[str, Any]]:
+    """The user's votes for "export everything about me" (as their room nickname)."""
+    rows = (
+        PollVote.objects.filter(membership__user=user)
+        .select_related("option", "membership")
+        .order_by("id")
+    )
+    return [
+        {
+            "poll_id": vote.poll_id,
+            "option": vote.option.text,
+            "as_nickname": vote.membership.nickname,
+            "voted_at": vote.created_at,
+        }
+        for vote in rows
+    ]
+
+
 def polls_due_to_close(*, now=None) -> list[int]:
     now = now or timezone.now()
     return list(

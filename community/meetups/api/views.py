@@ -224,6 +224,10 @@ class MeetupIcsView(APIView):
             )
         }
     )
+    def perform_content_negotiation(self, request, force=False):
+        # Calendar apps ask for text/calendar only: answer it (errors stay JSON).
+        return super().perform_content_negotiation(request, force=True)
+
     def get(self, request, meetup_id: int):
         body, filename = selectors.meetup_ics(meetup_id=meetup_id, user=request.user)
         response = HttpResponse(body, content_type="text/calendar; charset=utf-8")

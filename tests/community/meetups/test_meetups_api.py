@@ -213,7 +213,10 @@ def test_the_ics_file_is_an_icalendar_event(meetup_room, client_for):
         ends_at=(starts + timedelta(hours=2)).isoformat(),
         place="Han river park " + "가" * 40,
     ).json()["meetup"]["id"]
-    response = client_for(guest).get(f"/api/v1/meetups/{meetup_id}.ics")
+    # Calendar apps ask for the calendar type only.
+    response = client_for(guest).get(
+        f"/api/v1/meetups/{meetup_id}.ics", HTTP_ACCEPT="text/calendar"
+    )
     assert response.status_code == 200
     assert response["Content-Type"] == "text/calendar; charset=utf-8"
     assert f'filename="meetup-{meetup_id}.ics"' in response["Content-Disposition"]
@@ -266,3 +269,32 @@ def test_meetups_can_be_replied_to_and_reacted_to(meetup_room, client_for):
     history = client_for(guest).get(f"/api/v1/rooms/{room.pk}/messages/").json()["results"]
     shown = next(m for m in history if m["id"] == message["id"])
     assert shown["meetup"]["id"] == message["meetup"]["id"] and shown["reactions"]
+
+
+def test_history_with_meetups_costs_two_queries_more_whatever_their_number(
+    meetup_room, client_for, django_assert_num_queries, django_assert_max_num_queries
+):
+    room, host, guest, _third = meetup_room
+    url = f"/api/v1/rooms/{room.pk}/messages/"
+    as_host = client_for(host)
+    client_for(guest).post(url, {"body": "hello"}, format="json")
+    with django_assert_max_num_queries(50) as captured:
+        as_host.get(url)
+    text_only = len(captured)  # now: the log is reset by the next request
+    for hours in (10, 20, 30, 40):
+        meetup_id = _create(client_for(guest), room, starts_at=_in(hours)).json()["meetup"]["id"]
+        _rsvp(as_host, meetup_id, "going")
+    # The meetup part: the page's meetups, and the viewer's own answers.
+    with django_assert_num_queries(text_only + 2):
+        page = as_host.get(url).json()["results"]
+    assert [message["meetup"]["my_rsvp"] for message in page[-4:]] == ["going"] * 4
+
+
+def test_a_member_finds_their_answers_in_their_data_export(meetup_room, client_for):
+    room, host, guest, _third = meetup_room
+    meetup_id = _create(client_for(host), room).json()["meetup"]["id"]
+    _rsvp(client_for(guest), meetup_id, "maybe")
+    sections = client_for(guest).get("/api/v1/me/export/").json()["sections"]
+    (answer,) = sections["meetup_rsvps"]
+    assert answer["meetup_id"] == meetup_id and answer["status"] == "maybe"
+    assert answer["as_nickname"] == "Guest"
