@@ -15,10 +15,12 @@ class CommunityConfig(AppConfig):
         from community.chat.models import Message
         from community.chat.selectors import register_payload_part
         from community.media.signals import media_changed
+        from community.meetups import services as meetups
         from community.meetups.selectors import export_meetup_rsvps, load_meetup_parts
         from community.polls.selectors import export_poll_votes, load_poll_parts
         from community.reactions import selectors as reactions_selectors
         from community.reactions import services as reactions
+        from community.rooms.services import register_departure_hook
         from config.db_routing import mark_message_author
         from profiles.deletion import register_deletion_hook
         from profiles.export import register_export_section
@@ -31,6 +33,8 @@ class CommunityConfig(AppConfig):
         # Poll and meetup messages carry their poll or event in the one message payload.
         register_payload_part("poll", load_poll_parts)
         register_payload_part("meetup", load_meetup_parts)
+        # A member who leaves a room gives up their seats at its meetups.
+        register_departure_hook(hook=meetups.release_departed_answers)
         # A person's votes and RSVPs are in their data export.
         register_export_section("poll_votes", export_poll_votes)
         register_export_section("meetup_rsvps", export_meetup_rsvps)

@@ -279,6 +279,38 @@ def _announce(meetup: Meetup) -> None:
     )
 
 
+def release_departed_answers(*, membership: Membership) -> None:
+    """A member who left (or was removed) holds no seat and no place on a waitlist of a
+    meetup yet to start: their answers there are withdrawn and each waitlist moves up.
+    Registered with ``community.rooms.services.register_departure_hook``; runs in the
+    departure's transaction (the room locked, then the meetups, in ascending id)."""
+    answers = {
+        answer.meetup_id: answer
+        for answer in MeetupRsvp.objects.filter(
+            membership=membership, meetup__starts_at__gt=timezone.now()
+        )
+    }
+    if not answers:
+        return
+    meetups = (
+        Meetup.objects.select_for_update()
+        .select_related("message")
+        .filter(pk__in=answers)
+        .order_by("id")
+    )
+    for meetup in meetups:
+        answer = answers[meetup.pk]
+        counter = _COUNTER[answer.status]
+        setattr(meetup, counter, getattr(meetup, counter) - 1)
+        changed = {counter}
+        answer.delete()
+        if answer.status == Status.GOING:
+            changed |= _move_waitlist_up(meetup)
+        meetup.save(update_fields=sorted(changed))
+        if not meetup.message.is_deleted:
+            _announce(meetup)
+
+
 # --- reminding ------------------------------------------------------------------------
 
 

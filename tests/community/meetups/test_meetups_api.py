@@ -298,3 +298,16 @@ def test_a_member_finds_their_answers_in_their_data_export(meetup_room, client_f
     (answer,) = sections["meetup_rsvps"]
     assert answer["meetup_id"] == meetup_id and answer["status"] == "maybe"
     assert answer["as_nickname"] == "Guest"
+
+
+def test_a_member_who_leaves_gives_up_their_seat_to_the_waitlist(meetup_room, client_for):
+    room, host, guest, third = meetup_room
+    meetup_id = _create(client_for(host), room, capacity=1).json()["meetup"]["id"]
+    _rsvp(client_for(guest), meetup_id, "going")
+    assert _rsvp(client_for(third), meetup_id, "going").json()["my_rsvp"] == "waitlisted"
+    assert client_for(guest).post(f"/api/v1/rooms/{room.pk}/leave/").status_code == 204
+    seen = client_for(third).get(f"/api/v1/meetups/{meetup_id}/").json()
+    assert seen["my_rsvp"] == "going"
+    assert seen["counts"] == {"going": 1, "maybe": 0, "not_going": 0, "waitlisted": 0}
+    answers = client_for(host).get(f"/api/v1/meetups/{meetup_id}/rsvp/").json()
+    assert [answer["nickname"] for answer in answers] == ["Third"]
