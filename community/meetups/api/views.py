@@ -12,6 +12,7 @@ from drf_spectacular.utils import (
     extend_schema_serializer,
 )
 from rest_framework import serializers, status
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -211,10 +212,22 @@ class MeetupRsvpView(APIView):
         return Response(selectors.meetup_payload(meetup_id=meetup_id, user=request.user))
 
 
+class JsonWhateverAccepted(BaseContentNegotiation):
+    """Calendar apps ask for text/calendar only: the file is an HttpResponse of its own,
+    and an error still answers the API's JSON shape rather than 406."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 class MeetupIcsView(APIView):
     """``GET`` the meetup as an iCalendar (RFC 5545) file."""
 
     permission_classes = [AllowAny]
+    content_negotiation_class = JsonWhateverAccepted
     throttle_classes = CHAT_THROTTLES
 
     @extend_schema(
@@ -224,10 +237,6 @@ class MeetupIcsView(APIView):
             )
         }
     )
-    def perform_content_negotiation(self, request, force=False):
-        # Calendar apps ask for text/calendar only: answer it (errors stay JSON).
-        return super().perform_content_negotiation(request, force=True)
-
     def get(self, request, meetup_id: int):
         body, filename = selectors.meetup_ics(meetup_id=meetup_id, user=request.user)
         response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
