@@ -9,6 +9,8 @@
   member: they read nothing said after they went.
 - *Posting*: active members who are not muted, in a room that is neither archived nor
   suspended.
+- *Taking part* (voting in a poll, answering a meetup): active members in an open room,
+  muted ones included; creating a poll or meetup is posting.
 - *Moderating* (kick, ban, unban, mute, slow mode, announcement, word filters, held
   messages): the room's hosts (owner and co-hosts) and site moderators.
 - Per action where the two differ, hosts only: *managing members* (roles, join requests,
@@ -146,6 +148,18 @@ def can_post(room: Room, *, membership: Membership | None) -> bool:
     if not _is_active(membership) or room.is_archived or room.is_suspended:
         return False
     return membership.muted_until is None or membership.muted_until <= timezone.now()
+
+
+def can_take_part(room: Room, *, membership: Membership | None) -> bool:
+    """Vote in a poll, answer a meetup: an active member in an open room. Unlike posting,
+    a mute does not stop it (a vote or an RSVP says nothing to the room), as in
+    KakaoTalk and Telegram."""
+    return _is_active(membership) and not (room.is_archived or room.is_suspended)
+
+
+def can_close_poll(*, membership: Membership | None, author_id: int | None) -> bool:
+    """Close a poll early: its author or a room host."""
+    return _is_active(membership) and (membership.pk == author_id or is_host(membership))
 
 
 def can_moderate(*, user, membership: Membership | None) -> bool:

@@ -14,11 +14,16 @@ class CommunityConfig(AppConfig):
         from community.chat import selectors as chat_selectors
         from community.chat import services as chat_services
         from community.chat.models import Message
+        from community.chat.selectors import register_payload_part
         from community.links import selectors as links_selectors
         from community.links import services as links_services
         from community.media.signals import media_changed
+        from community.meetups import services as meetups
+        from community.meetups.selectors import export_meetup_rsvps, load_meetup_parts
+        from community.polls.selectors import export_poll_votes, load_poll_parts
         from community.reactions import selectors as reactions_selectors
         from community.reactions import services as reactions
+        from community.rooms.services import register_departure_hook
         from config.db_routing import mark_message_author
         from profiles.deletion import register_deletion_hook
         from profiles.export import register_export_section
@@ -28,6 +33,14 @@ class CommunityConfig(AppConfig):
         register_deletion_hook("reactions", reactions.delete_reactions_on_account_deletion)
         # An image or video finished (or failed) processing: its messages are updated.
         media_changed.connect(chat_services.announce_media_change, dispatch_uid="chat-media")
+        # Poll and meetup messages carry their poll or event in the one message payload.
+        register_payload_part("poll", load_poll_parts)
+        register_payload_part("meetup", load_meetup_parts)
+        # A member who leaves a room gives up their seats at its meetups.
+        register_departure_hook(hook=meetups.release_departed_answers)
+        # A person's votes and RSVPs are in their data export.
+        register_export_section("poll_votes", export_poll_votes)
+        register_export_section("meetup_rsvps", export_meetup_rsvps)
         # Read-your-own-writes for chat messages sent over sockets too (config/db_routing.py).
         post_save.connect(mark_message_author, sender=Message, dispatch_uid="moim-replica-writer")
         # A text message with a URL (or an edited text) gets its link preview looked up

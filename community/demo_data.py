@@ -216,3 +216,15 @@ MESSAGES = {
         "شكراً جزيلاً!",
     ],
 }
+
+# A poll and a meetup in each room's language, posted in the first rooms seeded.
+POLLS = {
+    "en": ("What should we do this weekend?", ["Watch a film", "Go for a walk", "Cook together"]),
+    "ko": ("이번 주말에 뭐 할까요?", ["영화 보기", "산책하기", "같이 요리하기"]),
+    "ja": ("今週末は何をしましょう？", ["映画を見る", "散歩する", "一緒に料理する"]),
+}
+MEETUPS = {
+    "en": ("Coffee meetup", "Seongsu, Seoul", "Asia/Seoul"),
+    "ko": ("오프라인 정모", "성수역 3번 출구", "Asia/Seoul"),
+    "ja": ("オフ会", "渋谷駅ハチ公口", "Asia/Tokyo"),
+}

@@ -65,6 +65,8 @@ MEMBER_JOINED = "member.joined"
 MEMBER_UPDATED = "member.updated"
 MEMBER_REMOVED = "member.removed"
 ROOM_UPDATED = "room.updated"
+POLL_UPDATED = "poll.updated"
+MEETUP_UPDATED = "meetup.updated"
 ROOM_ANNOUNCEMENT = "room.announcement"
 ROOM_SUSPENDED = "room.suspended"
 ROOM_ARCHIVED = "room.archived"
@@ -122,6 +124,27 @@ class ReactionUpdated(TypedDict):
     action: str  # "added" or "removed"
     membership_id: int | None
     reactions: list[dict[str, Any]]
+
+
+class PollUpdated(TypedDict):
+    type: str
+    room_id: int
+    message_id: int
+    poll_id: int
+    # [{"option_id", "votes"}] in the options' order: counts only, never who voted.
+    tallies: list[dict[str, Any]]
+    total_voters: int
+    closed: bool
+
+
+class MeetupUpdated(TypedDict):
+    type: str
+    room_id: int
+    message_id: int
+    meetup_id: int
+    # The RSVP counts ({"going", "maybe", "not_going", "waitlisted"}), never who.
+    counts: dict[str, int]
+    full: bool
 
 
 class Typing(TypedDict):
@@ -329,6 +352,39 @@ def reaction_updated(
     }
 
 
+def poll_updated(
+    *,
+    room_id: int,
+    message_id: int,
+    poll_id: int,
+    tallies: list[dict[str, Any]],
+    total_voters: int,
+    closed: bool,
+) -> PollUpdated:
+    return {
+        "type": POLL_UPDATED,
+        "room_id": room_id,
+        "message_id": message_id,
+        "poll_id": poll_id,
+        "tallies": tallies,
+        "total_voters": total_voters,
+        "closed": closed,
+    }
+
+
+def meetup_updated(
+    *, room_id: int, message_id: int, meetup_id: int, counts: dict[str, int], full: bool
+) -> MeetupUpdated:
+    return {
+        "type": MEETUP_UPDATED,
+        "room_id": room_id,
+        "message_id": message_id,
+        "meetup_id": meetup_id,
+        "counts": counts,
+        "full": full,
+    }
+
+
 def typing(*, room_id: int, membership_id: int, nickname: str) -> Typing:
     return {
         "type": TYPING,
@@ -526,6 +582,10 @@ EVENTS: tuple[Spec, ...] = (
          ("RoomConsumer", "chat.js"), "deleted by its author, or hidden by a host or moderator"),
     Spec(REACTION_UPDATED, ReactionUpdated, reaction_updated, (ROOM_GROUP,), (ROOM_SOCKET,),
          ("chat.js", "reactions.js"), "a reaction added or removed: the target's counts"),
+    Spec(POLL_UPDATED, PollUpdated, poll_updated, (ROOM_GROUP,), (ROOM_SOCKET,),
+         ("chat-polls.js",), "a poll's tallies changed, or it closed"),
+    Spec(MEETUP_UPDATED, MeetupUpdated, meetup_updated, (ROOM_GROUP,), (ROOM_SOCKET,),
+         ("chat-meetups.js",), "a meetup's RSVP counts changed"),
     Spec(TYPING, Typing, typing, (ROOM_GROUP,), (ROOM_SOCKET,),
          ("RoomConsumer", "chat.js"), "a member is typing (not sent back to them)"),
     Spec(PRESENCE, Presence, presence, (ROOM_GROUP,), (ROOM_SOCKET,),

@@ -7,7 +7,9 @@ import-linter contract holds that."""
 from community.chat.models import *  # noqa: F403
 from community.links.models import *  # noqa: F403
 from community.media.models import *  # noqa: F403
+from community.meetups.models import *  # noqa: F403
 from community.moderation.models import *  # noqa: F403
 from community.notifications.models import *  # noqa: F403
+from community.polls.models import *  # noqa: F403
 from community.reactions.models import *  # noqa: F403
 from community.rooms.models import *  # noqa: F403

@@ -664,6 +664,18 @@ CELERY_BEAT_SCHEDULE["community-link-preview-sweep"] = {
     "schedule": 3600,
 }
 
+# Polls close on time (votes are refused from then on; this sends the final tallies),
+# and meetups remind the members going an hour before they start.
+CELERY_BEAT_SCHEDULE["community-close-due-polls"] = {
+    "task": "community.polls.close_due_polls",
+    "schedule": 60,
+}
+MEETUP_REMINDER_MINUTES = env.int("MEETUP_REMINDER_MINUTES", default=60)
+CELERY_BEAT_SCHEDULE["community-meetup-reminders"] = {
+    "task": "community.meetups.send_meetup_reminders",
+    "schedule": 60,
+}
+
 # --- Account recovery (profiles/recovery.py) ----------------------------------------------
 # Password reset links (Django's tokens) and email verification links expire after these.
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT_SECONDS", default=24 * 3600)

@@ -10,4 +10,6 @@ urlpatterns: list = [
     path("", include("community.reactions.api.urls")),
     path("", include("community.media.api.urls")),
     path("", include("community.links.api.urls")),
+    path("", include("community.polls.api.urls")),
+    path("", include("community.meetups.api.urls")),
 ]

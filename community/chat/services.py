@@ -8,6 +8,7 @@ same broadcast.
 
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -186,6 +187,7 @@ def check_send_message(
     enforce_limits: bool = True,
     media: MediaAsset | None = None,
     screened: bool = False,
+    attach: Callable[[Message], None] | None = None,
 ) -> SentMessage:
     """Screen with the automatic moderation rules, then send under the room lock.
 
@@ -195,7 +197,8 @@ def check_send_message(
     (``enforce_limits=False``: seeding, a held message a host approved) skip it. An
     image/video message passes its (already stored) ``media``; ``body`` is then an
     optional caption. A caller that screened already (:func:`screen_send`, before its
-    own transaction) passes ``screened=True``.
+    own transaction) passes ``screened=True``. A poll or meetup passes ``attach``
+    (see :func:`do_send_message`).
     """
     if enforce_limits and not screened:
         body = _clean_body(body, required=media is None and kind == Message.Kind.TEXT)
@@ -210,6 +213,7 @@ def check_send_message(
         kind=kind,
         enforce_limits=enforce_limits,
         media=media,
+        attach=attach,
     )
 
 
@@ -264,6 +268,7 @@ def _check_send_message_locked(
     kind: str = Message.Kind.TEXT,
     enforce_limits: bool = True,
     media: MediaAsset | None = None,
+    attach: Callable[[Message], None] | None = None,
 ) -> SentMessage:
     """Validate, lock the room, apply the limits, then write (or return the duplicate)."""
     # Image and video messages (``media``) may come without a caption.
@@ -308,6 +313,7 @@ def _check_send_message_locked(
         reply_to=reply_to,
         kind=kind,
         media=media,
+        attach=attach,
     )
     return SentMessage(message=message, created=True)
 
@@ -321,8 +327,13 @@ def do_send_message(
     reply_to: Message | None = None,
     kind: str = Message.Kind.TEXT,
     media: MediaAsset | None = None,
+    attach: Callable[[Message], None] | None = None,
 ) -> Message:
-    """Write the message with the next seq; ``room`` must be locked by the caller."""
+    """Write the message with the next seq; ``room`` must be locked by the caller.
+
+    ``attach(message)`` writes the rows of a poll or meetup that point at the new
+    message, in this transaction, before its payload is built: ``message.created``
+    carries them (features above chat pass it; chat imports none of them)."""
     room.last_message_seq += 1
     room.last_activity_at = timezone.now()
     room.save(update_fields=["last_message_seq", "last_activity_at"])
@@ -339,6 +350,8 @@ def do_send_message(
     # The author and reply are already in memory: no extra query for the payload.
     message.room = room
     message.author = membership
+    if attach is not None:
+        attach(message)
     # Sending means the author has seen the room: their own messages never count as
     # unread (unread = last_message_seq - last_read_seq stays exact).
     if membership is not None and Membership.objects.filter(

@@ -38,6 +38,7 @@ class Notification(models.Model):
         PAYOUT = "payout", _("Payout settled")
         MODERATION = "moderation", _("Moderation outcome")
         MEMBERSHIP_LAPSED = "membership_lapsed", _("Paid membership ended")
+        MEETUP_REMINDER = "meetup_reminder", _("Meetup reminder")
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"

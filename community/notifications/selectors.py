@@ -74,6 +74,11 @@ def notification_text(notification: Notification) -> str:
         }
     if kind == Kind.MEMBERSHIP_LAPSED:
         return _("Your membership of %(room)s ended: the renewal could not be paid") % values
+    if kind == Kind.MEETUP_REMINDER:
+        return _("“%(title)s” in %(room)s starts soon") % {
+            **values,
+            "title": data.get("meetup_title", ""),
+        }
     if kind == Kind.MODERATION and data.get("sanction"):
         return _sanction_text(data, room)
     if kind == Kind.MODERATION:

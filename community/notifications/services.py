@@ -501,6 +501,22 @@ def notify_membership_lapsed(*, user_id: int, room: Room) -> Notification | None
     )
 
 
+def notify_meetup_reminder(
+    *, membership: Membership, message: Message, starts_at: str, title: str
+) -> Notification | None:
+    """A meetup the member is going to (or might) starts soon. Runs in the reminding
+    task's transaction; ``starts_at`` is ISO 8601 (clients show it in their zone)."""
+    return _notify(
+        recipient_id=membership.user_id,
+        actor_user_id=None,
+        kind=Kind.MEETUP_REMINDER,
+        room=message.room,
+        message=message,
+        membership=membership,
+        data={"meetup_title": title[:120], "starts_at": starts_at},
+    )
+
+
 def notify_moderation_outcome(
     *,
     user,

@@ -74,6 +74,18 @@ def _check_entry(*, room: Room, user: User) -> None:
         check(room=room, user=user)
 
 
+# What other packages undo when a member stops being one (meetups: their seats), called
+# in the departure's transaction by ``transition_membership``; registered like the checks.
+_DEPARTURE_HOOKS: list[Callable[..., None]] = []
+
+
+def register_departure_hook(*, hook: Callable[..., None]) -> None:
+    """Add ``hook(*, membership)`` to every departure (leaving, a kick, a ban, a lapse, a
+    suspension), after the membership's state changed, under the room's lock."""
+    if hook not in _DEPARTURE_HOOKS:
+        _DEPARTURE_HOOKS.append(hook)
+
+
 def normalise_hashtags(*, labels: list[str]) -> list[tuple[str, str]]:
     """(key, label) pairs, deduplicated by look-alike key, '#' stripped."""
     seen: dict[str, str] = {}
@@ -982,6 +994,8 @@ def transition_membership(
             Room.objects.filter(pk=membership.room_id).update(member_count=F("member_count") - 1)
             if room is not None:
                 room.member_count -= 1
+            for hook in _DEPARTURE_HOOKS:
+                hook(membership=membership)
     if rule.removal is not None and was_active:
         broadcast_member_removed(membership=membership, reason=rule.removal)
     return membership

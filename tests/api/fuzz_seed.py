@@ -8,6 +8,7 @@ import json
 import os
 import secrets
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -20,6 +21,8 @@ django.setup()
 
 from community.access import active_membership  # noqa: E402
 from community.chat.services import check_send_message  # noqa: E402
+from community.meetups.services import create_meetup  # noqa: E402
+from community.polls.services import create_poll  # noqa: E402
 from community.rooms.services import create_room, join_room  # noqa: E402
 from profiles.services import create_status_post, register_user  # noqa: E402
 from profiles.tokens import refresh_token_for  # noqa: E402
@@ -41,6 +44,13 @@ def seed() -> dict:
                 membership=membership, body=f"hello {n}", enforce_limits=False
             )
             messages.append(sent.message.pk)
+    poll = create_poll(
+        user=host, room_id=joined.pk, question="Which album?", options=["Blue", "Kind of"]
+    ).message.poll
+    starts_at = datetime.now(UTC) + timedelta(days=3)
+    meetup = create_meetup(
+        user=host, room_id=joined.pk, title="Listening night", starts_at=starts_at, capacity=3
+    ).message.meetup
     posts = [
         create_status_post(author=author, body="Listening to Coltrane").pk
         for author in (fuzzer, host)
@@ -52,6 +62,8 @@ def seed() -> dict:
         "memberships": memberships,
         "messages": messages,
         "posts": posts,
+        "polls": [poll.pk],
+        "meetups": [meetup.pk],
         "handles": [fuzzer.profile.handle, host.profile.handle],
         # Filled by mentions and replies when the notifications feature is present.
         "notifications": [1, 2],

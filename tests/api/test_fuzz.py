@@ -148,6 +148,8 @@ def _config_file(path: Path, seed: dict) -> Path:
         "messages": ("message_id", "pk"),
         "posts": ("post_id",),
         "handles": ("handle",),
+        "polls": ("poll_id",),
+        "meetups": ("meetup_id",),
     }
     for dictionary, names in bindings.items():
         lines += [f"[dictionaries.{dictionary}]", f"values = {seed[dictionary]!r}", ""]

@@ -8,9 +8,11 @@ Each case runs in its own transaction, so writes (ban, leave, transfer) do not l
 """
 
 import io
+from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from PIL import Image
 from rest_framework.test import APIClient
 
@@ -18,11 +20,13 @@ from community.access import active_membership
 from community.chat.screening import hold_message
 from community.chat.services import check_send_message
 from community.media.services import create_media_asset
+from community.meetups.services import create_meetup
 from community.moderation.services import (
     check_add_room_filter,
     check_ban_member,
     check_mute_member,
 )
+from community.polls.services import create_poll
 from community.rooms.models import Room
 from community.rooms.services import create_invite, join_room, update_room
 from profiles.services import create_status_post
@@ -115,6 +119,25 @@ MATRIX = [
     ("post", "rooms/{room}/read/", {"seq": 1}, (401, 200, 403, 403, 200, 403)),
     ("patch", "messages/{message}/", {"body": "edited"}, (401, 200, 403, 403, 403, 403)),
     ("delete", "messages/{message}/", None, (401, 204, 403, 403, 204, 403)),
+    # polls: members vote (and read the voters of a named poll); its author or a host closes
+    ("post", "rooms/{room}/polls/", {"question": "When?", "options": ["Fri", "Sat"]},
+     (401, 201, 403, 403, 201, 403)),
+    ("get", "polls/{poll}/", None, (403, 200, 403, 403, 200, 403)),
+    ("put", "polls/{poll}/vote/", {"options": ["{poll_option}"]}, (401, 200, 403, 403, 200, 403)),
+    ("post", "polls/{poll}/close/", None, (401, 200, 403, 403, 200, 403)),
+    ("get", "polls/{poll}/voters/", None, (401, 200, 403, 403, 200, 403)),
+    ("get", "polls/{private_poll}/", None, (404, 404, 404, 404, 404, 404)),
+    ("put", "polls/{private_poll}/vote/", {"options": []}, (401, 404, 404, 404, 404, 404)),
+    # meetups: members answer; readers list, read and export them
+    ("get", "rooms/{room}/meetups/", None, (403, 200, 403, 403, 200, 403)),
+    ("post", "rooms/{room}/meetups/", {"title": "Meet", "starts_at": "{starts_at}"},
+     (401, 201, 403, 403, 201, 403)),
+    ("get", "meetups/{meetup}/", None, (403, 200, 403, 403, 200, 403)),
+    ("get", "meetups/{meetup}/rsvp/", None, (401, 200, 403, 403, 200, 403)),
+    ("put", "meetups/{meetup}/rsvp/", {"status": "going"}, (401, 200, 403, 403, 200, 403)),
+    ("get", "meetups/{meetup}.ics", None, (403, 200, 403, 403, 200, 403)),
+    ("get", "meetups/{private_meetup}.ics", None, (404, 404, 404, 404, 404, 404)),
+    ("get", "rooms/{private}/meetups/", None, (404, 404, 404, 404, 404, 404)),
     # money
     ("get", "wallet/", None, (401, 200, 200, 200, 200, 200)),
     ("get", "wallet/transactions/", None, (401, 200, 200, 200, 200, 200)),
@@ -234,6 +257,21 @@ def world(make_user, make_room, make_member):
     private = make_room(owner=private_owner, visibility=Room.Visibility.PRIVATE, title="Hidden")
     private_member = active_membership(room_id=private.pk, user=private_owner)
     private_message = check_send_message(membership=private_member, body="secret").message
+    starts_at = timezone.now() + timedelta(days=3)
+    poll = create_poll(
+        user=member,
+        room_id=room.pk,
+        question="Where?",
+        options=["Here", "There"],
+        is_anonymous=False,
+    ).message.poll
+    private_poll = create_poll(
+        user=private_owner, room_id=private.pk, question="Secret?", options=["Yes", "No"]
+    ).message.poll
+    meetup = create_meetup(user=member, room_id=room.pk, title="Meet", starts_at=starts_at)
+    private_meetup = create_meetup(
+        user=private_owner, room_id=private.pk, title="Secret meet", starts_at=starts_at
+    )
     return {
         "users": {
             "anonymous": None,
@@ -262,6 +300,12 @@ def world(make_user, make_room, make_member):
             "private_member": private_member.pk,
             "private_message": private_message.pk,
             "missing": private.pk + 1000,
+            "poll": poll.pk,
+            "poll_option": poll.options.order_by("position").first().pk,
+            "private_poll": private_poll.pk,
+            "meetup": meetup.message.meetup.pk,
+            "private_meetup": private_meetup.message.meetup.pk,
+            "starts_at": starts_at.isoformat(),
         },
     }
 
@@ -275,6 +319,8 @@ def _png():
 def _fill(value, ids: dict):
     if isinstance(value, dict):
         return {key: _fill(item, ids) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_fill(item, ids) for item in value]
     if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
         return ids[value[1:-1]]
     return value

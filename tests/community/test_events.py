@@ -12,6 +12,7 @@ import json
 import re
 import types
 import typing
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from community import events
 from community.chat.models import Message
@@ -46,11 +48,15 @@ RECEIVER_FILES = {
     "chat.js": "static/js/chat.js",
     "reactions.js": "static/js/reactions.js",
     "badge.js": "static/js/badge.js",
+    "chat-polls.js": "static/js/chat-polls.js",
+    "chat-meetups.js": "static/js/chat-meetups.js",
 }
 SCRIPT_SOCKETS = {
     "chat.js": events.ROOM_SOCKET,
     "reactions.js": events.ROOM_SOCKET,
     "badge.js": events.ME_SOCKET,
+    "chat-polls.js": events.ROOM_SOCKET,
+    "chat-meetups.js": events.ROOM_SOCKET,
 }
 
 
@@ -163,6 +169,20 @@ def test_http_flows_send_every_group_event_in_its_defined_shape(
         for reactor in (as_owner, as_fan):  # a notification, then the same one grown
             url = f"/api/v1/messages/{message_id}/reactions/"
             assert reactor.post(url, {"emoji": "👍"}, format="json").status_code in (200, 201)
+        # A poll voted on, a meetup answered: their counts.
+        poll = as_guest.post(
+            f"{base}/polls/", {"question": "When?", "options": ["Fri", "Sat"]}, format="json"
+        ).json()["poll"]
+        vote = {"options": [poll["options"][0]["id"]]}
+        assert (
+            as_fan.put(f"/api/v1/polls/{poll['id']}/vote/", vote, format="json").status_code == 200
+        )
+        starts_at = (timezone.now() + timedelta(days=2)).isoformat()
+        meetup = as_guest.post(
+            f"{base}/meetups/", {"title": "Picnic", "starts_at": starts_at}, format="json"
+        ).json()["meetup"]
+        rsvp = f"/api/v1/meetups/{meetup['id']}/rsvp/"
+        assert as_fan.put(rsvp, {"status": "going"}, format="json").status_code == 200
         url = f"/api/v1/messages/{message_id}/"
         assert as_guest.patch(url, {"body": "hi again"}, format="json").status_code == 200
         seq = Message.objects.get(pk=message_id).seq

@@ -95,7 +95,9 @@ class ChatMessageSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     room_id = serializers.IntegerField()
     seq = serializers.IntegerField()
-    kind = serializers.ChoiceField(choices=["text", "image", "video", "system"])
+    kind = serializers.ChoiceField(
+        choices=["text", "image", "video", "system", "poll", "meetup", "tip"]
+    )
     body = serializers.CharField()
     author = serializers.DictField(allow_null=True)
     reply_to = serializers.DictField(allow_null=True)
@@ -107,6 +109,12 @@ class ChatMessageSerializer(serializers.Serializer):
     mentions = serializers.ListField()
     reactions = serializers.ListField()
     media = serializers.DictField(allow_null=True)
+    poll = serializers.DictField(
+        allow_null=True, help_text="A poll message's poll (PollSerializer); null otherwise."
+    )
+    meetup = serializers.DictField(
+        allow_null=True, help_text="A meetup message's event (MeetupSerializer); null otherwise."
+    )
     collapsed = serializers.BooleanField(
         help_text=(
             "True when the viewer blocked the author in this room (or blocked the account of"

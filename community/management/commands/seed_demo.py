@@ -2,13 +2,17 @@
 
 import itertools
 import random
+from datetime import timedelta
 
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from community import demo_data
 from community.chat.services import send_message
+from community.meetups.services import create_meetup, rsvp
+from community.polls.services import create_poll, vote
 from community.reactions.emoji import QUICK_REACTIONS
 from community.reactions.services import check_add_reaction
 from community.rooms.models import Interest, Membership, Room
@@ -54,6 +58,8 @@ class Command(BaseCommand):
                 created_rooms += 1
             if not room.messages.exists():
                 self._chatter(room, users, language, rng)
+                if index < 3:
+                    self._poll_and_meetup(room, owner, language)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {len(interests)} interests, {len(users)} users, "
@@ -124,6 +130,35 @@ class Command(BaseCommand):
             for number, line in zip(range(count), itertools.cycle(lines), strict=False)
         ]
         self._react(room, people, messages, rng)
+
+    def _poll_and_meetup(self, room: Room, owner: User, language: str) -> None:
+        """A poll a few members voted in, and a meetup next week a few will go to."""
+        question, options = demo_data.POLLS.get(language, demo_data.POLLS["en"])
+        poll = create_poll(
+            user=owner, room_id=room.pk, question=question, options=options, is_anonymous=False
+        ).message.poll
+        option_ids = list(poll.options.order_by("position").values_list("pk", flat=True))
+        members = [
+            membership.user
+            for membership in room.memberships.filter(state=Membership.State.ACTIVE)
+            .select_related("user")
+            .order_by("id")[:6]
+        ]
+        for number, member in enumerate(members):
+            vote(user=member, poll_id=poll.pk, option_ids=[option_ids[number % len(option_ids)]])
+        title, place, zone = demo_data.MEETUPS.get(language, demo_data.MEETUPS["en"])
+        starts_at = (timezone.now() + timedelta(days=7)).replace(minute=0, second=0, microsecond=0)
+        meetup = create_meetup(
+            user=owner,
+            room_id=room.pk,
+            title=title,
+            starts_at=starts_at,
+            time_zone=zone,
+            place=place,
+            capacity=10,
+        ).message.meetup
+        for member in members[:4]:
+            rsvp(user=member, meetup_id=meetup.pk, status="going")
 
     def _react(self, room: Room, people: list[User], messages: list, rng: random.Random) -> None:
         """One-tap reactions on some messages, and likes on the room, as members do."""
