@@ -184,6 +184,11 @@ class PreferencesForm(forms.Form):
         required=False,
         help_text=_("Top-ups and tips start in this currency."),
     )
+    discoverable = forms.BooleanField(
+        label=_("Show me in people search and suggestions"),
+        required=False,
+        help_text=_("Off: people reach your profile only through its address."),
+    )
 
     def __init__(self, *args, **kwargs):
         from django.conf import settings
@@ -199,6 +204,7 @@ class PreferencesForm(forms.Form):
                 locale=self.cleaned_data["locale"],
                 timezone=self.cleaned_data["timezone"],
                 currency=self.cleaned_data.get("currency") or None,
+                discoverable=self.cleaned_data["discoverable"],
             )
         except ValidationError as exc:
             add_validation_errors(self, exc)

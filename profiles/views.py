@@ -38,6 +38,7 @@ PROFILE_POSTS_PER_PAGE = 20
 # The email form shares the account page with the deletion form: ids of its own.
 EMAIL_FORM_IDS = "id_email_form_%s"
 FEED_ITEMS_PER_PAGE = 20
+PEOPLE_PER_PAGE = 30
 
 
 def signup(request):
@@ -182,8 +183,33 @@ def _relationship_action(action):
 
 follow = _relationship_action(lambda me, them: services.follow_user(follower=me, followee=them))
 unfollow = _relationship_action(lambda me, them: services.unfollow_user(follower=me, followee=them))
-block = _relationship_action(lambda me, them: services.block_user(blocker=me, blocked=them))
+_block = _relationship_action(lambda me, them: services.block_user(blocker=me, blocked=them))
 unblock = _relationship_action(lambda me, them: services.unblock_user(blocker=me, blocked=them))
+
+
+@login_required
+def block(request, handle: str):
+    """GET: what blocking does, and a button to confirm (works without script); POST
+    blocks."""
+    if request.method == "POST":
+        return _block(request, handle)
+    profile = _visible_profile_or_404(request, handle)
+    if profile.user_id == request.user.pk or profile.viewer_blocks:
+        return redirect("profile", handle=profile.handle)
+    return render(request, "profiles/block_confirm.html", {"profile": profile})
+
+
+@login_required
+def people(request):
+    """People search (``?q=``); without a query, the people I might follow."""
+    query = request.GET.get("q", "").strip()
+    results = list(selectors.search_people(viewer=request.user, query=query)[:PEOPLE_PER_PAGE])
+    suggestions = [] if query else selectors.follow_suggestions(viewer=request.user)
+    return render(
+        request,
+        "profiles/people.html",
+        {"query": query, "results": results, "suggestions": suggestions},
+    )
 
 
 @login_required
@@ -242,6 +268,7 @@ def friends(request):
             "items": page.items,
             "next_cursor": page.next_cursor,
             "friend_count": len(selectors.friend_ids(request.user)),
+            "suggestions": selectors.follow_suggestions(viewer=request.user, limit=5),
         },
     )
 
@@ -283,6 +310,7 @@ def edit_preferences(request):
                 "locale": request.user.locale,
                 "timezone": request.user.timezone,
                 "currency": user_currency(request.user),
+                "discoverable": request.user.profile.discoverable,
             }
         )
     return render(request, "profiles/settings_preferences.html", {"form": form})

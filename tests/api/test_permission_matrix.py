@@ -150,6 +150,8 @@ MATRIX = [
     # staff remove status posts (moderation)
     ("delete", "posts/{post}/", None, (401, 403, 403, 403, 204, 204)),
     ("get", "feed/friends/", None, (401, 200, 200, 200, 200, 200)),
+    ("get", "people/?q=a", None, (401, 200, 200, 200, 200, 200)),
+    ("get", "people/suggestions/", None, (401, 200, 200, 200, 200, 200)),
     # reactions: on messages, members only; on rooms, reading is open to signed-in users
     ("get", "messages/{message}/reactions/", None, (401, 200, 403, 403, 200, 403)),
     ("post", "messages/{message}/reactions/", {"emoji": "👍"}, (401, 200, 403, 403, 200, 403)),
