@@ -116,9 +116,7 @@ def test_suggestions_come_from_follows_and_main_profile_rooms_only(
     assert handles(api.get("/api/v1/people/suggestions/")) == ["haruto"]
 
 
-def test_an_open_profile_viewer_gets_no_suggestions_from_that_room(
-    people, make_room, make_member
-):
+def test_an_open_profile_viewer_gets_no_suggestions_from_that_room(people, make_room, make_member):
     room = make_room(owner=people["haruto"], nickname="H", is_open_profile=False)
     make_member(room, people["viewer"], nickname="Quiet")  # an open profile
     assert handles(client_for(people["viewer"]).get("/api/v1/people/suggestions/")) == []
@@ -132,9 +130,7 @@ def test_discoverable_is_a_setting_in_the_api_and_the_preferences_page(people):
     web = client_for(people["viewer"], session=True)
     page = web.get("/settings/preferences/").content.decode()
     assert 'name="discoverable"' in page
-    web.post(
-        "/settings/preferences/", {"timezone": "UTC", "locale": "", "discoverable": "on"}
-    )
+    web.post("/settings/preferences/", {"timezone": "UTC", "locale": "", "discoverable": "on"})
     assert Profile.objects.get(user=people["viewer"]).discoverable is True
 
 
