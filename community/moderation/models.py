@@ -214,6 +214,7 @@ class AuditLogEntry(models.Model):
         MUTE = "mute", _("Muted a member")
         AUTO_MUTE = "auto_mute", _("Muted a member automatically (flood)")
         KICK = "kick", _("Kicked a member")
+        UNDO_KICK = "undo_kick", _("Undid a kick")
         BAN = "ban", _("Banned a member")
         UNBAN = "unban", _("Unbanned a member")
         SUSPEND_USER = "suspend_user", _("Suspended a user")

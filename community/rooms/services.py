@@ -414,6 +414,29 @@ def _admit(*, room: Room, user: User, nickname: str, is_open_profile: bool) -> M
     return membership
 
 
+def do_readmit(*, room: Room, membership: Membership) -> Membership:
+    """Make a membership that was removed (a kick being undone) active again, the same
+    identity with the same nickname. Runs inside the caller's transaction, which holds
+    the room and membership locks. Refused when the person is back under another
+    membership, the nickname was taken meanwhile, or the room is full."""
+    check_membership_transition(state=membership.state, transition="join")
+    if _current_membership(room, membership.user_id) is not None:
+        raise ConflictError(_("That person is already back in the room."), code="already_member")
+    if room.member_count >= room.capacity:
+        raise ConflictError(_("This room is full."), code="room_full")
+    _check_nickname_free(room, membership.nickname_key, exclude_pk=membership.pk)
+    membership.state = _State.ACTIVE
+    membership.left_at = None
+    _save_membership(membership, update_fields=["state", "left_at"])
+    Room.objects.filter(pk=room.pk).update(member_count=F("member_count") + 1)
+    room.member_count += 1
+    events.send_on_commit(
+        room.group_name,
+        events.member_joined(room_id=room.pk, member=member_payload(membership)),
+    )
+    return membership
+
+
 def _current_membership(room: Room, user_id: int) -> Membership | None:
     """The user's active or banned membership (at most one); older, left ones are past
     identities and do not count."""
