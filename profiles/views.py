@@ -176,7 +176,8 @@ def _relationship_action(action):
             action(request.user, profile.user)
         except DomainError as exc:
             messages.error(request, exc.message)
-        return redirect("profile", handle=profile.handle)
+        # From people search and suggestions: back to that list.
+        return redirect(_safe_next(request) or reverse("profile", args=[profile.handle]))
 
     return view
 

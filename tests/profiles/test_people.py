@@ -141,6 +141,11 @@ def test_people_page_searches_and_suggests(people):
     assert "/u/mina/" in page and "Follows you" in page
     page = web.get("/people/", {"q": "민지"}).content.decode()
     assert "김민지 Minji" in page and "/u/minji_kim/follow/" in page
+    # Following from the list comes back to the list; an outside "next" does not.
+    response = web.post("/u/minji_kim/follow/", {"next": "/people/?q=%EB%AF%BC%EC%A7%80"})
+    assert response["Location"] == "/people/?q=%EB%AF%BC%EC%A7%80"
+    response = web.post("/u/minji_kim/unfollow/", {"next": "https://evil.example/"})
+    assert response["Location"] == "/u/minji_kim/"
     page = web.get("/people/", {"q": "<b>nobody</b>"}).content.decode()
     assert "Nobody matches “&lt;b&gt;nobody&lt;/b&gt;”" in page
     assert 'href="/rooms/"' in page
