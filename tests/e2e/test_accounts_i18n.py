@@ -113,3 +113,31 @@ def test_new_pages_fit_both_widths_in_three_languages(new_person, language):
                 " r.selectNodeContents(a.lastChild); return r.getClientRects().length; })"
             )
             assert lines == [1, 1, 1, 1], (language, lines)
+
+
+@pytest.mark.parametrize("language", ["en", "ko", "ja"])
+def test_sign_up_and_password_reset_pages_fit_both_widths_in_three_languages(
+    browser, server, language
+):
+    # The browser asks for the language (no account yet): the pages follow it.
+    for viewport, size in ((PHONE_390, "phone"), (DESKTOP_1440, "desktop")):
+        context = browser.new_context(
+            viewport=viewport, base_url=server.url, locale=language, timezone_id="Asia/Tokyo"
+        )
+        try:
+            page = context.new_page()
+            for name, path in (
+                ("signup", "/accounts/signup/"),
+                ("login", "/accounts/login/"),
+                ("password-reset", "/accounts/password/reset/"),
+                ("password-reset-sent", "/accounts/password/reset/sent/"),
+            ):
+                page.goto(path)
+                assert page.locator("html").get_attribute("lang") == language
+                if name == "signup":
+                    expect(page.locator("input[name=timezone]")).to_have_value("Asia/Tokyo")
+                width = page.evaluate("document.documentElement.scrollWidth")
+                assert width <= viewport["width"], (name, language, size, width)
+                screenshot(page, f"accounts-{name}-{language}-{size}")
+        finally:
+            context.close()
