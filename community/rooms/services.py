@@ -419,17 +419,13 @@ def do_readmit(*, room: Room, membership: Membership) -> Membership:
     identity with the same nickname. Runs inside the caller's transaction, which holds
     the room and membership locks. Refused when the person is back under another
     membership, the nickname was taken meanwhile, or the room is full."""
-    check_membership_transition(state=membership.state, transition="join")
+    check_membership_transition(state=membership.state, transition="readmit")
     if _current_membership(room, membership.user_id) is not None:
         raise ConflictError(_("That person is already back in the room."), code="already_member")
     if room.member_count >= room.capacity:
         raise ConflictError(_("This room is full."), code="room_full")
     _check_nickname_free(room, membership.nickname_key, exclude_pk=membership.pk)
-    membership.state = _State.ACTIVE
-    membership.left_at = None
-    _save_membership(membership, update_fields=["state", "left_at"])
-    Room.objects.filter(pk=room.pk).update(member_count=F("member_count") + 1)
-    room.member_count += 1
+    transition_membership(room=room, membership=membership, transition="readmit")
     events.send_on_commit(
         room.group_name,
         events.member_joined(room_id=room.pk, member=member_payload(membership)),
@@ -938,6 +934,14 @@ MEMBERSHIP_TRANSITIONS: dict[str, MembershipTransition] = {
         "kicked",
         (gettext_lazy("That person is not in the room."), "not_member"),
     ),
+    # A kick taken back at once (community.moderation.services.check_undo_kick): the
+    # same membership, nickname and messages come back.
+    "readmit": MembershipTransition(
+        frozenset({_State.LEFT}),
+        _State.ACTIVE,
+        None,
+        (gettext_lazy("That person is not out of the room."), "not_removed"),
+    ),
     "ban": MembershipTransition(
         frozenset({_State.ACTIVE, _State.LEFT}),
         _State.BANNED,
@@ -991,6 +995,9 @@ def transition_membership(
         if was_active:
             membership.left_at = now
             fields.append("left_at")
+        elif rule.target == _State.ACTIVE:
+            membership.left_at = None  # readmitted
+            fields.append("left_at")
         if rule.target == _State.BANNED:
             membership.banned_at = now
             fields.append("banned_at")
@@ -1000,11 +1007,14 @@ def transition_membership(
         if membership.role == Membership.Role.COHOST:
             membership.role = Membership.Role.MEMBER  # a departed co-host loses the role
             fields.append("role")
-        membership.save(update_fields=fields)
-        if was_active:
-            Room.objects.filter(pk=membership.room_id).update(member_count=F("member_count") - 1)
+        _save_membership(membership, update_fields=fields)
+        if was_active != (rule.target == _State.ACTIVE):
+            change = -1 if was_active else 1
+            Room.objects.filter(pk=membership.room_id).update(
+                member_count=F("member_count") + change
+            )
             if room is not None:
-                room.member_count -= 1
+                room.member_count += change
     if rule.removal is not None and was_active:
         broadcast_member_removed(membership=membership, reason=rule.removal)
     return membership
