@@ -156,3 +156,13 @@ def test_tab_label_is_short_in_japanese(make_user, client):
     page = client.get("/friends/").content.decode()
     assert "マイページ" in page
     assert "マイプロフィール</a>" not in page
+
+
+@pytest.mark.parametrize(("language", "status"), [("ko", "처리 전"), ("ja", "未対応")])
+def test_an_open_case_keeps_its_own_word(language, status):
+    from community.moderation.models import Appeal, ModerationCase
+
+    with translation.override(language):
+        assert str(ModerationCase.Status.OPEN.label) == status
+        assert str(Appeal.Status.OPEN.label) == status
+        assert translation.pgettext("notification link", "Open") != status
