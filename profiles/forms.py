@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib.auth import forms as auth_forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import get_language, get_language_info
 from django.utils.translation import gettext_lazy as _
 
 from community.rooms.models import Interest
@@ -90,14 +91,21 @@ def add_validation_errors(form: forms.Form, exc: ValidationError) -> None:
 
 
 def _spoken_language_choices() -> list[tuple[str, str]]:
+    """Each language by its own name, then by its name in the reader's language:
+    "Deutsch (독일어)" on a Korean page."""
     from django.conf.locale import LANG_INFO
 
+    def label(code: str, info: dict) -> str:
+        translated = str(get_language_info(code)["name_translated"])
+        # Django's catalogs leave a few names untranslated: then the own name alone.
+        if translated == info["name_local"] or (
+            translated == info["name"] and not (get_language() or "en").startswith("en")
+        ):
+            return info["name_local"]
+        return f"{info['name_local']} ({translated})"
+
     return sorted(
-        (
-            (code, f"{info['name_local']} ({info['name']})")
-            for code, info in LANG_INFO.items()
-            if "name" in info
-        ),
+        ((code, label(code, info)) for code, info in LANG_INFO.items() if "name" in info),
         key=lambda choice: choice[1].casefold(),
     )
 
@@ -177,12 +185,20 @@ class ProfileForm(forms.Form):
 
 class PreferencesForm(forms.Form):
     locale = forms.ChoiceField(label=_("Language"), required=False)
-    timezone = forms.ChoiceField(label=_("Time zone"))
+    # Time zone identifiers (Asia/Seoul) are the same in every language.
+    timezone = forms.ChoiceField(
+        label=_("Time zone"), widget=forms.Select(attrs={"translate": "no"})
+    )
     currency = forms.ChoiceField(
         label=_("Currency"),
         choices=_currency_choices,
         required=False,
         help_text=_("Top-ups and tips start in this currency."),
+    )
+    discoverable = forms.BooleanField(
+        label=_("Show me in people search and suggestions"),
+        required=False,
+        help_text=_("Off: people reach your profile only through its address."),
     )
 
     def __init__(self, *args, **kwargs):
@@ -199,6 +215,7 @@ class PreferencesForm(forms.Form):
                 locale=self.cleaned_data["locale"],
                 timezone=self.cleaned_data["timezone"],
                 currency=self.cleaned_data.get("currency") or None,
+                discoverable=self.cleaned_data["discoverable"],
             )
         except ValidationError as exc:
             add_validation_errors(self, exc)

@@ -86,6 +86,9 @@ class Profile(models.Model):
     )
     interests = models.ManyToManyField("community.Interest", blank=True, related_name="+")
     languages = models.JSONField(default=list, blank=True)
+    # Whether people search and follow suggestions may show this profile. Off, the
+    # profile is still reachable by its address (a link someone was given).
+    discoverable = models.BooleanField(_("show me in people search"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

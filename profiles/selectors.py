@@ -13,14 +13,26 @@ import binascii
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from community.rooms.models import MemberBlock, Membership, Room
 from config.errors import DomainError, NotFoundError
 from profiles.models import Block, Follow, Profile, StatusPost, User
-from profiles.text import lookalike_key
+from profiles.text import fold, lookalike_key
 
 UserOrId = User | int
 
@@ -201,6 +213,105 @@ def profile_for_handle(*, viewer: User, handle: str) -> Profile:
     if profile is None or profile.blocks_viewer:
         raise NotFoundError(_("No such user."))
     return profile
+
+
+# --- People search and follow suggestions -------------------------------------------------
+# Both list main profiles only, and only those that let themselves be found
+# (``Profile.discoverable``). Neither reads open-profile memberships: a room nickname is
+# never tied to an account here.
+
+PEOPLE_SEARCH_MAX_QUERY = 50
+
+
+def _findable_profiles(viewer: User) -> QuerySet[Profile]:
+    """Main profiles ``viewer`` may be shown in lists: active, discoverable, not
+    ``viewer`` and not blocked either way."""
+    return (
+        Profile.objects.filter(user__is_active=True, discoverable=True)
+        .exclude(user_id=viewer.pk)
+        .exclude(user_id__in=Block.objects.filter(blocker_id=viewer.pk).values("blocked_id"))
+        .exclude(user_id__in=Block.objects.filter(blocked_id=viewer.pk).values("blocker_id"))
+        .select_related("avatar_media")
+        .annotate(
+            viewer_follows=Exists(
+                Follow.objects.filter(follower_id=viewer.pk, followee_id=OuterRef("user_id"))
+            ),
+            follows_viewer=Exists(
+                Follow.objects.filter(follower_id=OuterRef("user_id"), followee_id=viewer.pk)
+            ),
+        )
+    )
+
+
+def search_people(*, viewer: User, query: str) -> QuerySet[Profile]:
+    """Main profiles whose handle or display name contains ``query`` (case- and
+    width-insensitive; Korean and Japanese match inside words). The handle matched
+    whole comes first, then handles that start with it, then the rest by handle.
+    An empty query finds no one."""
+    text = fold(query.strip().lstrip("@"))[:PEOPLE_SEARCH_MAX_QUERY]
+    if not text:
+        return Profile.objects.none()
+    handle_text = lookalike_key(text)
+    return (
+        _findable_profiles(viewer)
+        .filter(Q(handle_key__contains=handle_text) | Q(display_name__icontains=text))
+        .annotate(
+            rank=Case(
+                When(handle_key=handle_text, then=Value(0)),
+                When(handle_key__startswith=handle_text, then=Value(1)),
+                When(display_name__istartswith=text, then=Value(2)),
+                default=Value(3),
+                output_field=IntegerField(),
+            )
+        )
+        .order_by("rank", "handle_key", "id")
+    )
+
+
+def follow_suggestions(*, viewer: User, limit: int = 10) -> list[Profile]:
+    """People ``viewer`` might follow, in one query: who follows them already, who the
+    people they follow follow (``followed_by_count``), and who shows their main profile
+    in the public rooms where ``viewer`` shows theirs (``shared_room_count``).
+    Open-profile memberships count on neither side."""
+    my_followees = Follow.objects.filter(follower_id=viewer.pk).values("followee_id")
+    my_main_rooms = Membership.objects.filter(
+        user_id=viewer.pk,
+        is_open_profile=False,
+        state=Membership.State.ACTIVE,
+        room__visibility=Room.Visibility.PUBLIC,
+        room__is_archived=False,
+        room__is_suspended=False,
+    ).values("room_id")
+    followed_by = (
+        Follow.objects.filter(followee_id=OuterRef("user_id"), follower_id__in=my_followees)
+        .values("followee_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    shared_rooms = (
+        Membership.objects.filter(
+            user_id=OuterRef("user_id"),
+            is_open_profile=False,
+            state=Membership.State.ACTIVE,
+            room_id__in=my_main_rooms,
+        )
+        .values("user_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    zero = Value(0, output_field=IntegerField())
+    return list(
+        _findable_profiles(viewer)
+        .exclude(user_id__in=my_followees)
+        .annotate(
+            followed_by_count=Coalesce(Subquery(followed_by, output_field=IntegerField()), zero),
+            shared_room_count=Coalesce(Subquery(shared_rooms, output_field=IntegerField()), zero),
+        )
+        .filter(Q(follows_viewer=True) | Q(followed_by_count__gt=0) | Q(shared_room_count__gt=0))
+        .order_by("-follows_viewer", "-followed_by_count", "-shared_room_count", "handle_key")[
+            :limit
+        ]
+    )
 
 
 def follow_counts(user: UserOrId) -> dict[str, int]:

@@ -275,6 +275,7 @@ def update_profile(
     locale: str | None = None,
     timezone: str | None = None,
     currency: str | None = None,
+    discoverable: bool | None = None,
     avatar: UploadedFile | None = None,
     background: UploadedFile | None = None,
     remove_avatar: bool = False,
@@ -312,6 +313,9 @@ def update_profile(
                 ),
             )
             profile_fields.append(field)
+    if discoverable is not None:
+        profile.discoverable = bool(discoverable)
+        profile_fields.append("discoverable")
     if languages is not None:
         codes = list(dict.fromkeys(code.strip().lower() for code in languages if code.strip()))
         unknown = [code for code in codes if code not in SPOKEN_LANGUAGE_CODES]

@@ -47,6 +47,7 @@ urlpatterns = [
     path("posts/new/", views.create_post, name="create_post"),
     path("posts/<int:post_id>/delete/", views.delete_post, name="delete_post"),
     path("friends/", views.friends, name="friends"),
+    path("people/", views.people, name="people"),
     path("settings/profile/", views.edit_profile, name="edit_profile"),
     path("settings/preferences/", views.edit_preferences, name="edit_preferences"),
     path("settings/account/", views.account, name="account_settings"),

@@ -38,6 +38,7 @@ PROFILE_POSTS_PER_PAGE = 20
 # The email form shares the account page with the deletion form: ids of its own.
 EMAIL_FORM_IDS = "id_email_form_%s"
 FEED_ITEMS_PER_PAGE = 20
+PEOPLE_PER_PAGE = 30
 
 
 def signup(request):
@@ -60,8 +61,19 @@ def signup(request):
         )
         if user is not None:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            return redirect("home")
-    return render(request, "registration/signup.html", {"form": form})
+            return redirect(_safe_next(request) or "home")
+    return render(request, "registration/signup.html", {"form": form, "next": _safe_next(request)})
+
+
+def _safe_next(request) -> str:
+    """Where to go after signing up (the page that asked for an account), when it is
+    a path on this site."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return ""
 
 
 class LoginView(auth_views.LoginView):
@@ -164,15 +176,41 @@ def _relationship_action(action):
             action(request.user, profile.user)
         except DomainError as exc:
             messages.error(request, exc.message)
-        return redirect("profile", handle=profile.handle)
+        # From people search and suggestions: back to that list.
+        return redirect(_safe_next(request) or reverse("profile", args=[profile.handle]))
 
     return view
 
 
 follow = _relationship_action(lambda me, them: services.follow_user(follower=me, followee=them))
 unfollow = _relationship_action(lambda me, them: services.unfollow_user(follower=me, followee=them))
-block = _relationship_action(lambda me, them: services.block_user(blocker=me, blocked=them))
+_block = _relationship_action(lambda me, them: services.block_user(blocker=me, blocked=them))
 unblock = _relationship_action(lambda me, them: services.unblock_user(blocker=me, blocked=them))
+
+
+@login_required
+def block(request, handle: str):
+    """GET: what blocking does, and a button to confirm (works without script); POST
+    blocks."""
+    if request.method == "POST":
+        return _block(request, handle)
+    profile = _visible_profile_or_404(request, handle)
+    if profile.user_id == request.user.pk or profile.viewer_blocks:
+        return redirect("profile", handle=profile.handle)
+    return render(request, "profiles/block_confirm.html", {"profile": profile})
+
+
+@login_required
+def people(request):
+    """People search (``?q=``); without a query, the people I might follow."""
+    query = request.GET.get("q", "").strip()
+    results = list(selectors.search_people(viewer=request.user, query=query)[:PEOPLE_PER_PAGE])
+    suggestions = [] if query else selectors.follow_suggestions(viewer=request.user)
+    return render(
+        request,
+        "profiles/people.html",
+        {"query": query, "results": results, "suggestions": suggestions},
+    )
 
 
 @login_required
@@ -231,6 +269,7 @@ def friends(request):
             "items": page.items,
             "next_cursor": page.next_cursor,
             "friend_count": len(selectors.friend_ids(request.user)),
+            "suggestions": selectors.follow_suggestions(viewer=request.user, limit=5),
         },
     )
 
@@ -272,6 +311,7 @@ def edit_preferences(request):
                 "locale": request.user.locale,
                 "timezone": request.user.timezone,
                 "currency": user_currency(request.user),
+                "discoverable": request.user.profile.discoverable,
             }
         )
     return render(request, "profiles/settings_preferences.html", {"form": form})

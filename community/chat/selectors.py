@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from community.access import can_read_room_content, room_is_hidden_from_non_members
@@ -62,7 +63,8 @@ _MEDIA_COLUMNS = (
 _PAYLOAD_COLUMNS = (
     *(f.name for f in Message._meta.concrete_fields),
     "author__id", "author__nickname", "author__role", "author__room_id",
-    "author__avatar_media_id",
+    "author__avatar_media_id", "author__is_open_profile", "author__user__id",
+    "author__user__is_active", "author__user__profile__id", "author__user__profile__handle",
     *(f"author__avatar_media__{c}" for c in ("id", "key", "room_id", "state", "thumbnails")),
     "author__avatar_media__room__id", "author__avatar_media__room__visibility",
     "reply_to__id", "reply_to__seq", "reply_to__body", "reply_to__deleted_at",
@@ -74,7 +76,12 @@ _PAYLOAD_COLUMNS = (
 
 def _with_payload_relations(queryset: QuerySet[Message]) -> QuerySet[Message]:
     return queryset.select_related(
-        "author__avatar_media__room", "reply_to", "reply_to__author", "media", "media__room"
+        "author__avatar_media__room",
+        "author__user__profile",
+        "reply_to",
+        "reply_to__author",
+        "media",
+        "media__room",
     ).only(*_PAYLOAD_COLUMNS)
 
 
@@ -87,7 +94,16 @@ def _author_payload(membership: Membership | None) -> dict[str, Any] | None:
         "avatar": member_avatar_url(membership),
         # "owner" or "cohost" earn a badge next to the nickname; "member" none.
         "role": membership.role,
+        "profile_url": member_profile_url(membership),
     }
+
+
+def member_profile_url(membership: Membership) -> str | None:
+    """The main profile's page of a member who shows it in the room; None for an open
+    profile (the nickname must never lead to the account) and for a closed account."""
+    if membership.is_open_profile or not membership.user.is_active:
+        return None
+    return reverse("profile", kwargs={"handle": membership.user.profile.handle})
 
 
 def _reply_payload(message: Message | None) -> dict[str, Any] | None:

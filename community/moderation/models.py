@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from profiles.text import fold
@@ -51,7 +51,8 @@ class ModerationCase(models.Model):
         APPEAL = "appeal", _("Appeal")
 
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
+        # "Open" is also a link's word (notifications): the context tells them apart.
+        OPEN = "open", pgettext_lazy("moderation status", "Open")
         RESOLVED = "resolved", _("Resolved")
         DISMISSED = "dismissed", _("Dismissed")
 
@@ -214,6 +215,7 @@ class AuditLogEntry(models.Model):
         MUTE = "mute", _("Muted a member")
         AUTO_MUTE = "auto_mute", _("Muted a member automatically (flood)")
         KICK = "kick", _("Kicked a member")
+        UNDO_KICK = "undo_kick", _("Undid a kick")
         BAN = "ban", _("Banned a member")
         UNBAN = "unban", _("Unbanned a member")
         SUSPEND_USER = "suspend_user", _("Suspended a user")
@@ -395,7 +397,7 @@ class Appeal(models.Model):
         SUSPENSION = "suspension", _("Account suspension")
 
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
+        OPEN = "open", pgettext_lazy("moderation status", "Open")
         GRANTED = "granted", _("Granted")
         DENIED = "denied", _("Denied")
 

@@ -1,10 +1,14 @@
 """Reads for moderation: the queue, a case's context, host tool lists."""
 
+from datetime import datetime, timedelta
+
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from community.chat.models import Message
 from community.moderation.models import AuditLogEntry, BlockedPattern, HeldMessage, ModerationCase
 from community.rooms.models import Membership, Room
+from profiles.models import User
 
 CONTEXT_MESSAGES = 5
 HISTORY_ROWS = 20
@@ -97,3 +101,24 @@ def notices_for_user(user) -> QuerySet[AuditLogEntry]:
     return AuditLogEntry.objects.filter(subject=user, action__in=NOTICE_ACTIONS).only(
         "id", "action", "target_id", "room_id", "reason", "created_at"
     )
+
+
+# How long a kick can be undone by the host who made it (a slip of the finger, not a
+# second chance at a decision: after that the person may simply join again).
+KICK_UNDO_SECONDS = 30
+
+
+def kick_undo_deadline(*, actor: User, room_id: int, member_id: int) -> datetime | None:
+    """Until when ``actor`` may still undo their kick of ``member_id`` (None: they may
+    not: someone else kicked, it was not a kick, or the window closed). A read, for the
+    pages that offer the "Undo" notice."""
+    kick = (
+        AuditLogEntry.objects.filter(room_id=room_id, target_type="membership", target_id=member_id)
+        .order_by("-id")
+        .only("action", "actor_id", "created_at")
+        .first()
+    )
+    if kick is None or kick.action != AuditLogEntry.Action.KICK or kick.actor_id != actor.pk:
+        return None
+    deadline = kick.created_at + timedelta(seconds=KICK_UNDO_SECONDS)
+    return deadline if timezone.now() < deadline else None

@@ -39,6 +39,7 @@ from community.chat.services import (
     send_message,
 )
 from community.media.services import release_media_asset
+from community.moderation import selectors
 from community.moderation.models import (
     APPEAL_SEVERITY,
     NOTE_MAX_LENGTH,
@@ -61,6 +62,7 @@ from community.notifications.services import (
 from community.rooms.models import JoinRequest, Membership, Room
 from community.rooms.services import (
     do_mute_member,
+    do_readmit,
     membership_allows,
     transition_membership,
 )
@@ -336,6 +338,22 @@ def check_kick_member(
         actor=actor, action=Action.KICK, room=room, target=target, reason=reason, case=case
     )
     notify_sanction(user_id=target.user_id, sanction="kick", room=room, reason=reason)
+    return target
+
+
+@transaction.atomic
+def check_undo_kick(*, actor: User, room_id: int, member_id: int) -> Membership:
+    """Re-admit a member ``actor`` kicked a moment ago (``KICK_UNDO_SECONDS``): the same
+    membership and nickname come back. Only the host or co-host who kicked, while they
+    still host the room."""
+    room, target = _lock_member_action(actor=actor, room_id=room_id, member_id=member_id)
+    if selectors.kick_undo_deadline(actor=actor, room_id=room.pk, member_id=target.pk) is None:
+        raise ConflictError(
+            _("This kick can no longer be undone. The person may join again."),
+            code="undo_expired",
+        )
+    do_readmit(room=room, membership=target)
+    _audit_member(actor=actor, action=Action.UNDO_KICK, room=room, target=target, reason="")
     return target
 
 

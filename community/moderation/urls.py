@@ -11,6 +11,16 @@ urlpatterns = [
         name="room-moderation",
     ),
     path(
+        "rooms/<int:room_id>/members/<int:member_id>/confirm/<str:action>/",
+        views.member_action_confirm,
+        name="room-member-confirm",
+    ),
+    path(
+        "rooms/<int:room_id>/members/<int:member_id>/kicked/",
+        views.kicked_notice,
+        name="room-member-kicked",
+    ),
+    path(
         "report/<str:target_type>/<int:target_id>/",
         views.report,
         name="report",

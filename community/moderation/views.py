@@ -4,6 +4,8 @@ Views translate form posts into service calls and show a domain error in place
 (as a flash message on the page the post came from).
 """
 
+from urllib.parse import urlencode
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -57,7 +59,90 @@ def _host_room_or_404(request, room_id: int) -> Room:
     membership = access.active_membership(room_id=room.pk, user=request.user)
     if not access.can_moderate(user=request.user, membership=membership):
         raise Http404
+    room.viewer_host_membership = membership
     return room
+
+
+def _safe_back(request, fallback: str) -> str:
+    """The page an action came from (``next``), when it is on this site."""
+    back = request.POST.get("next") or request.GET.get("next") or ""
+    if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        return back
+    return fallback
+
+
+def member_menu_context(room: Room, viewer_membership: Membership | None, members) -> dict:
+    """What the one member menu (``community/includes/member_menu.html``) needs on the
+    member list and the room tools: whom the viewer may act on, and whether they may
+    change roles and hand the room over."""
+    return {
+        "manageable_ids": {
+            member.pk
+            for member in members
+            if member.state == Membership.State.ACTIVE
+            and access.can_act_on(actor=viewer_membership, target=member)
+        },
+        "viewer_is_host": access.is_host(viewer_membership),
+        "is_owner": access.is_owner(viewer_membership),
+    }
+
+
+# The member actions that ask first, and what each confirmation page says.
+CONFIRMED_MEMBER_ACTIONS = ("kick", "ban", "transfer")
+
+
+@login_required
+@require_http_methods(["GET"])
+def member_action_confirm(request, room_id: int, member_id: int, action: str):
+    """ "Kick / Ban / Hand the room to “Minji”?": what the action does, named after the
+    person, with the button that does it (a page, so it works without script). Only
+    for someone the viewer may act on; anything else is a 404."""
+    if action not in CONFIRMED_MEMBER_ACTIONS:
+        raise Http404
+    room = _host_room_or_404(request, room_id)
+    viewer = room.viewer_host_membership
+    member = get_object_or_404(Membership, pk=member_id, room=room, state=Membership.State.ACTIVE)
+    if member.user_id == request.user.pk or not access.can_act_on(actor=viewer, target=member):
+        raise Http404
+    if action == "transfer" and not access.is_owner(viewer):
+        raise Http404
+    back = _safe_back(request, reverse("room-members", args=[room.pk]))
+    return render(
+        request,
+        "community/moderation/member_confirm.html",
+        {
+            "room": room,
+            "member": member,
+            "action": action,
+            "back": back,
+            "undo_seconds": selectors.KICK_UNDO_SECONDS,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET"])
+def kicked_notice(request, room_id: int, member_id: int):
+    """After a kick on the web: who was removed, and "Undo" while the host who kicked
+    may still take it back (``KICK_UNDO_SECONDS``)."""
+    room = _host_room_or_404(request, room_id)
+    member = get_object_or_404(Membership, pk=member_id, room=room)
+    deadline = selectors.kick_undo_deadline(
+        actor=request.user, room_id=room.pk, member_id=member.pk
+    )
+    back = _safe_back(request, reverse("room-members", args=[room.pk]))
+    return render(
+        request,
+        "community/moderation/kicked.html",
+        {
+            "room": room,
+            "member": member,
+            "back": back,
+            "can_undo": deadline is not None and member.state == Membership.State.LEFT,
+            "undo_seconds": selectors.KICK_UNDO_SECONDS,
+            "deadline": deadline,
+        },
+    )
 
 
 @login_required
@@ -65,19 +150,24 @@ def _host_room_or_404(request, room_id: int) -> Room:
 def room_moderation(request, room_id: int):
     room = _host_room_or_404(request, room_id)
     if request.method == "POST":
+        back = _safe_back(request, reverse("room-moderation", args=[room.pk]))
         try:
             done = _apply_host_action(request, room)
         except DomainError as exc:
             messages.error(request, exc.message)
         else:
+            if request.POST.get("op") == "kick":
+                # The notice with "Undo", then back where the kick came from.
+                notice = reverse(
+                    "room-member-kicked", args=[room.pk, _int(request.POST["member_id"])]
+                )
+                return redirect(f"{notice}?{urlencode({'next': back})}")
             messages.success(request, done)
-        # The member list posts its mute, ban and unban here too, and goes back there.
-        back = request.POST.get("next", "")
-        if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
-            return redirect(back)
-        return redirect("room-moderation", room_id=room.pk)
+        # The member list posts its actions here too, and goes back there.
+        return redirect(back)
     members = list(selectors.room_members_for_hosts(room)[:MEMBERS_SHOWN])
     context = {
+        **member_menu_context(room, room.viewer_host_membership, members),
         "room": room,
         "members": members,
         "filters": list(selectors.room_filters(room)),
@@ -107,8 +197,11 @@ def _apply_host_action(request, room: Room) -> str:
     op = post.get("op", "")
     actor = request.user
     reason = post.get("reason", "")
-    if op in {"kick", "ban", "unban", "mute"}:
+    if op in {"kick", "ban", "unban", "mute", "undo_kick"}:
         member_id = _int(post.get("member_id"))
+        if op == "undo_kick":
+            member = services.check_undo_kick(actor=actor, room_id=room.pk, member_id=member_id)
+            return _("“%(nickname)s” is back in the room.") % {"nickname": member.nickname}
         if op == "kick":
             services.check_kick_member(
                 actor=actor, room_id=room.pk, member_id=member_id, reason=reason

@@ -11,8 +11,8 @@ from typing import Any
 from django.db.models import BigIntegerField, Count, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import get_language, ngettext, pgettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from community.notifications.models import (
     MessageMention,
@@ -21,6 +21,7 @@ from community.notifications.models import (
     RoomNotificationLevel,
 )
 from community.rooms.models import Membership
+from config.korean import resolve_particles
 from profiles.models import User
 
 Level = RoomNotificationLevel.Level
@@ -31,19 +32,30 @@ def notifications_for(*, user_id: int) -> QuerySet[Notification]:
 
 
 def _actors_text(notification: Notification) -> str:
+    """Who did it, honorific included ("민지님", "ミンジさん", "민지님 외 2명"): the
+    sentences around it add none, so a group never reads "님 외 1명님이"."""
     labels = notification.actor_labels or []
-    first = labels[0] if labels else _("Someone")
+    if not labels:
+        return pgettext("notification actor", "Someone")
     others = max(notification.count - 1, 0)
     if not others:
-        return first
+        return pgettext("notification actor", "%(actor)s") % {"actor": labels[0]}
     return ngettext("%(actor)s and %(count)s other", "%(actor)s and %(count)s others", others) % {
-        "actor": first,
+        "actor": labels[0],
         "count": others,
     }
 
 
 def notification_text(notification: Notification) -> str:
     """One line in the reader's active language (call inside ``translation.override``)."""
+    text = _notification_text(notification)
+    if (get_language() or "").startswith("ko"):
+        # Korean sentences write the subject particle as 이(가): the actor decides.
+        return resolve_particles(text)
+    return text
+
+
+def _notification_text(notification: Notification) -> str:
     room = notification.room.title if notification.room_id else ""
     data = notification.data or {}
     values = {"actor": _actors_text(notification), "room": room}

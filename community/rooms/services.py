@@ -426,6 +426,25 @@ def _admit(*, room: Room, user: User, nickname: str, is_open_profile: bool) -> M
     return membership
 
 
+def do_readmit(*, room: Room, membership: Membership) -> Membership:
+    """Make a membership that was removed (a kick being undone) active again, the same
+    identity with the same nickname. Runs inside the caller's transaction, which holds
+    the room and membership locks. Refused when the person is back under another
+    membership, the nickname was taken meanwhile, or the room is full."""
+    check_membership_transition(state=membership.state, transition="readmit")
+    if _current_membership(room, membership.user_id) is not None:
+        raise ConflictError(_("That person is already back in the room."), code="already_member")
+    if room.member_count >= room.capacity:
+        raise ConflictError(_("This room is full."), code="room_full")
+    _check_nickname_free(room, membership.nickname_key, exclude_pk=membership.pk)
+    transition_membership(room=room, membership=membership, transition="readmit")
+    events.send_on_commit(
+        room.group_name,
+        events.member_joined(room_id=room.pk, member=member_payload(membership)),
+    )
+    return membership
+
+
 def _current_membership(room: Room, user_id: int) -> Membership | None:
     """The user's active or banned membership (at most one); older, left ones are past
     identities and do not count."""
@@ -927,6 +946,14 @@ MEMBERSHIP_TRANSITIONS: dict[str, MembershipTransition] = {
         "kicked",
         (gettext_lazy("That person is not in the room."), "not_member"),
     ),
+    # A kick taken back at once (community.moderation.services.check_undo_kick): the
+    # same membership, nickname and messages come back.
+    "readmit": MembershipTransition(
+        frozenset({_State.LEFT}),
+        _State.ACTIVE,
+        None,
+        (gettext_lazy("That person is not out of the room."), "not_removed"),
+    ),
     "ban": MembershipTransition(
         frozenset({_State.ACTIVE, _State.LEFT}),
         _State.BANNED,
@@ -980,6 +1007,9 @@ def transition_membership(
         if was_active:
             membership.left_at = now
             fields.append("left_at")
+        elif rule.target == _State.ACTIVE:
+            membership.left_at = None  # readmitted
+            fields.append("left_at")
         if rule.target == _State.BANNED:
             membership.banned_at = now
             fields.append("banned_at")
@@ -989,13 +1019,17 @@ def transition_membership(
         if membership.role == Membership.Role.COHOST:
             membership.role = Membership.Role.MEMBER  # a departed co-host loses the role
             fields.append("role")
-        membership.save(update_fields=fields)
-        if was_active:
-            Room.objects.filter(pk=membership.room_id).update(member_count=F("member_count") - 1)
+        _save_membership(membership, update_fields=fields)
+        if was_active != (rule.target == _State.ACTIVE):
+            change = -1 if was_active else 1
+            Room.objects.filter(pk=membership.room_id).update(
+                member_count=F("member_count") + change
+            )
             if room is not None:
-                room.member_count -= 1
-            for hook in _DEPARTURE_HOOKS:
-                hook(membership=membership)
+                room.member_count += change
+            if was_active:
+                for hook in _DEPARTURE_HOOKS:
+                    hook(membership=membership)
     if rule.removal is not None and was_active:
         broadcast_member_removed(membership=membership, reason=rule.removal)
     return membership

@@ -246,6 +246,8 @@ def room_members(request, room_id: int):
                 else set()
             ),
             "manageable_ids": manageable_ids,
+            # The member menu (community/includes/member_menu.html), as on the room tools.
+            "viewer_is_host": permissions["can_manage_members"],
             "is_owner": access.is_owner(viewer_membership),
             "permissions": permissions,
         },

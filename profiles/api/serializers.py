@@ -97,6 +97,8 @@ class MeSerializer(serializers.Serializer):
     languages = serializers.ListField(child=serializers.CharField(), read_only=True)
     locale = serializers.CharField(source="user.locale", read_only=True)
     timezone = serializers.CharField(source="user.timezone", read_only=True)
+    # Whether people search and follow suggestions show me.
+    discoverable = serializers.BooleanField(read_only=True)
     # Top-ups and tips start in it (set at sign-up from the locale; PATCH to change).
     currency = serializers.SerializerMethodField()
 
@@ -130,6 +132,9 @@ class MeUpdateSerializer(serializers.Serializer):
     locale = serializers.CharField(required=False, allow_blank=True, max_length=10)
     timezone = serializers.CharField(required=False, max_length=64)
     currency = serializers.CharField(required=False, max_length=3)
+    discoverable = serializers.BooleanField(
+        required=False, help_text="Show me in people search and follow suggestions."
+    )
     # Multipart only; the media pipeline sniffs the bytes and strips the metadata.
     avatar = serializers.FileField(required=False, allow_empty_file=False)
     background = serializers.FileField(required=False, allow_empty_file=False)
@@ -212,6 +217,24 @@ class PublicProfileSerializer(serializers.Serializer):
 
     def get_is_friend(self, profile) -> bool:
         return bool(profile.viewer_follows and profile.follows_viewer)
+
+
+class PersonSerializer(ProfileCardSerializer):
+    """A main profile in people search and follow suggestions."""
+
+    status_message = serializers.CharField(read_only=True)
+    following = serializers.BooleanField(source="viewer_follows", read_only=True)
+    follows_you = serializers.BooleanField(source="follows_viewer", read_only=True)
+
+
+class SuggestionSerializer(PersonSerializer):
+    followed_by_count = serializers.IntegerField(
+        read_only=True, help_text="How many of the people I follow follow them."
+    )
+    shared_room_count = serializers.IntegerField(
+        read_only=True,
+        help_text="Public rooms where both of us show our main profiles.",
+    )
 
 
 class StatusPostSerializer(serializers.Serializer):

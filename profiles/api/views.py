@@ -33,11 +33,13 @@ from profiles.api.serializers import (
     PasswordChangeSerializer,
     PasswordResetConfirmSerializer,
     PasswordResetRequestSerializer,
+    PersonSerializer,
     PublicProfileSerializer,
     RegisterSerializer,
     StatusPostCreateSerializer,
     StatusPostSerializer,
     StatusPostUpdateSerializer,
+    SuggestionSerializer,
     TokenPairSerializer,
     feed_item_data,
 )
@@ -353,6 +355,7 @@ class MeView(APIView):
             locale=data.get("locale"),
             timezone=data.get("timezone"),
             currency=data.get("currency"),
+            discoverable=data.get("discoverable"),
             avatar=data.get("avatar"),
             background=data.get("background"),
             remove_avatar=data.get("remove_avatar", False),
@@ -548,3 +551,65 @@ class FriendsFeedView(APIView):
                 "results": [feed_item_data(item, context) for item in page.items],
             }
         )
+
+
+PEOPLE_PAGE_DEFAULT, PEOPLE_PAGE_MAX = 20, 50
+
+
+def _people_limit(request) -> int:
+    raw = request.query_params.get("limit") or PEOPLE_PAGE_DEFAULT
+    try:
+        limit = int(raw)
+    except (TypeError, ValueError):
+        raise DomainError(_("limit must be a whole number."), code="invalid_limit") from None
+    if not 1 <= limit <= PEOPLE_PAGE_MAX:
+        raise DomainError(
+            _("limit must be between 1 and %(max)s.") % {"max": PEOPLE_PAGE_MAX},
+            code="invalid_limit",
+        )
+    return limit
+
+
+class PeopleSearchView(APIView):
+    """People by handle or display name: the best matches, no pages."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("q", str, description="Part of a handle or display name."),
+            OpenApiParameter(
+                "limit",
+                int,
+                description=f"At most {PEOPLE_PAGE_MAX} (default {PEOPLE_PAGE_DEFAULT}).",
+            ),
+        ],
+        responses=inline_serializer(
+            "PeopleSearchResults", {"results": PersonSerializer(many=True)}
+        ),
+    )
+    def get(self, request):
+        limit = _people_limit(request)
+        people = selectors.search_people(
+            viewer=request.user, query=request.query_params.get("q", "")
+        )
+        return Response({"results": PersonSerializer(people[:limit], many=True).data})
+
+
+class PeopleSuggestionsView(APIView):
+    """People I might follow: who follows me, who the people I follow follow, who shows
+    their main profile in my public rooms."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "limit",
+                int,
+                description=f"At most {PEOPLE_PAGE_MAX} (default {PEOPLE_PAGE_DEFAULT}).",
+            ),
+        ],
+        responses=inline_serializer(
+            "PeopleSuggestions", {"results": SuggestionSerializer(many=True)}
+        ),
+    )
+    def get(self, request):
+        people = selectors.follow_suggestions(viewer=request.user, limit=_people_limit(request))
+        return Response({"results": SuggestionSerializer(people, many=True).data})

@@ -72,12 +72,17 @@
         return response.json().catch(function () { return {}; }).then(function (body) {
           if (!response.ok) {
             var error = body && body.error;
+            if (error && error.code === "not_authenticated" && window.MoimLoginSheet) {
+              window.MoimLoginSheet.open(t("Log in to react. Reactions show who liked what."));
+              return null;
+            }
             throw new Error((error && error.message) || t("Could not update the reaction."));
           }
           return body;
         });
       })
       .then(function (body) {
+        if (!body) return;  // signed out: the log-in sheet is open
         targetFor(target.type, target.id, body.reactions);
         redraw(target);
       })

@@ -173,6 +173,8 @@ MATRIX = [
     # staff remove status posts (moderation)
     ("delete", "posts/{post}/", None, (401, 403, 403, 403, 204, 204)),
     ("get", "feed/friends/", None, (401, 200, 200, 200, 200, 200)),
+    ("get", "people/?q=a", None, (401, 200, 200, 200, 200, 200)),
+    ("get", "people/suggestions/", None, (401, 200, 200, 200, 200, 200)),
     # reactions: on messages, members only; on rooms, reading is open to signed-in users
     ("get", "messages/{message}/reactions/", None, (401, 200, 403, 403, 200, 403)),
     ("post", "messages/{message}/reactions/", {"emoji": "👍"}, (401, 200, 403, 403, 200, 403)),
@@ -195,6 +197,8 @@ MATRIX = [
     ("get", "moderation/notices/", None, (401, 200, 200, 200, 200, 200)),
     ("post", "rooms/{room}/members/{member}/kick/", {"reason": "rude"},
      (401, 403, 403, 403, 204, 204)),
+    # nobody kicked them: nothing to undo (409) for the hosts, refused (403) to others
+    ("post", "rooms/{room}/members/{member}/kick/undo/", None, (401, 403, 403, 403, 409, 409)),
     ("post", "rooms/{room}/members/{banned}/unban/", {"reason": "ok"},
      (401, 403, 403, 403, 204, 204)),
     ("post", "rooms/{room}/slow-mode/", {"seconds": 10}, (401, 403, 403, 403, 200, 200)),

@@ -107,3 +107,24 @@ def test_signup_with_an_unknown_interest_writes_nothing(client):
     assert response.status_code == 200
     assert "interests" in response.context["form"].errors
     assert not get_user_model().objects.filter(username="jisoo").exists()
+
+
+def test_signup_comes_back_to_the_page_that_asked_for_an_account(client):
+    # The log-in sheet (static/js/moim.js) links here with ?next= the page it opened on.
+    page = client.get("/accounts/signup/?next=/rooms/%3Fq%3Djazz").content.decode()
+    assert '<input type="hidden" name="next" value="/rooms/?q=jazz">' in page
+    response = client.post(
+        "/accounts/signup/",
+        {"username": "returner", "password": "a-good-long-passphrase", "next": "/rooms/?q=jazz"},
+    )
+    assert response["Location"] == "/rooms/?q=jazz"
+    client.logout()
+    response = client.post(
+        "/accounts/signup/",
+        {
+            "username": "elsewhere",
+            "password": "a-good-long-passphrase",
+            "next": "https://evil.example/",
+        },
+    )
+    assert response["Location"] == "/"

@@ -163,6 +163,26 @@ EXPLICIT_PAGES = [
     ("api:room-members", lambda s: {"room_id": s.joined_room.pk}, "host", True),
     ("room-requests", lambda s: {"room_id": s.request_room.pk}, "host", True),
     ("api:room-join-requests", lambda s: {"room_id": s.request_room.pk}, "host", True),
+    # The host tools' confirmations and the kick notice name the member by nickname.
+    *[
+        (
+            "room-member-confirm",
+            lambda s, action=action: {
+                "room_id": s.joined_room.pk,
+                "member_id": s.membership.pk,
+                "action": action,
+            },
+            "host",
+            True,
+        )
+        for action in ("kick", "ban", "transfer")
+    ],
+    (
+        "room-member-kicked",
+        lambda s: {"room_id": s.joined_room.pk, "member_id": s.membership.pk},
+        "host",
+        True,
+    ),
     ("home", lambda s: {}, "observer", False),
     ("home", lambda s: {}, "anonymous", False),
     ("friends", lambda s: {}, "observer", False),

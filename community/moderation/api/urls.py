@@ -23,6 +23,11 @@ urlpatterns = [
         name="member-kick",
     ),
     path(
+        "rooms/<int:room_id>/members/<int:member_id>/kick/undo/",
+        moderation.UndoKickView.as_view(),
+        name="member-kick-undo",
+    ),
+    path(
         "rooms/<int:room_id>/members/<int:member_id>/unban/",
         moderation.UnbanMemberView.as_view(),
         name="member-unban",

@@ -156,6 +156,18 @@ class KickMemberView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class UndoKickView(APIView):
+    """Take back my own kick of a moment ago: the same membership and nickname are
+    active again (204). ``409 undo_expired`` after the window (30 seconds), for another
+    host's kick, or for anything that was not a kick; ``409 already_member`` when they
+    are back already; ``409 nickname_taken``, ``409 room_full``."""
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request, room_id: int, member_id: int):
+        services.check_undo_kick(actor=request.user, room_id=room_id, member_id=member_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 class MemberBanView(APIView):
     @extend_schema(request=BanSerializer, responses={204: None})
     def post(self, request, room_id: int, membership_id: int):

@@ -56,6 +56,7 @@ async def test_two_members_see_each_others_messages(room_with_two):
             "nickname": "Guest",
             "avatar": None,
             "role": "member",  # owners and co-hosts carry a badge
+            "profile_url": None,  # an open profile: never a link to the account
         }
         assert event["message"]["reply_to"]["id"] == first_id
         assert event["message"]["reactions"] == []

@@ -38,6 +38,7 @@ def test_post_stores_and_returns_the_message_payload(room_setup):
         "nickname": "Guest",
         "avatar": None,
         "role": "member",
+        "profile_url": None,  # an open profile never links to the account
     }
     assert payload["reactions"] == []
     assert payload["media"] is None
@@ -310,3 +311,21 @@ def test_system_messages_have_no_author(room_setup):
     assert message["kind"] == "system"
     assert message["author"] is None
     assert message["body"] == "The room was renamed."
+
+
+@pytest.mark.django_db
+def test_authors_with_their_main_profile_link_to_it_open_profiles_never(
+    room_setup, make_user, make_member
+):
+    room, _host, guest, guest_membership = room_setup
+    shown = make_member(room, make_user("shown"), nickname="Shown", is_open_profile=False)
+    send_message(membership=shown, body="hello, it's me")
+    send_message(membership=guest_membership, body="just a nickname")
+    history = client_for(guest).get(url(room)).json()["results"]
+    links = {m["author"]["nickname"]: m["author"]["profile_url"] for m in history}
+    assert links == {"Shown": f"/u/{shown.user.profile.handle}/", "Guest": None}
+    # A closed account links nowhere.
+    shown.user.is_active = False
+    shown.user.save(update_fields=["is_active"])
+    history = client_for(guest).get(url(room)).json()["results"]
+    assert {m["author"]["profile_url"] for m in history} == {None}

@@ -114,8 +114,9 @@ def test_the_table_names_every_step_once():
         "ban",
         "unban",
         "suspend",
+        "readmit",
     }
-    # Only a join makes a membership active; every other step leaves a state behind
-    # or (a site suspension) keeps it and closes the sockets.
+    # Only a join (or a kick taken back) makes a membership active; every other step
+    # leaves a state behind or (a site suspension) keeps it and closes the sockets.
     for name, rule in MEMBERSHIP_TRANSITIONS.items():
-        assert (rule.target == "active") == (name in {"join", "suspend"}), name
+        assert (rule.target == "active") == (name in {"join", "suspend", "readmit"}), name
