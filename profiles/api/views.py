@@ -18,7 +18,7 @@ from rest_framework_simplejwt import views as jwt_views
 from community.reactions.selectors import with_reaction_summaries
 from config.api.throttling import ScopedRateThrottle, UserRateThrottle
 from config.currencies import currency_for_request
-from config.errors import PermissionDeniedError, RateLimitedError
+from config.errors import DomainError, PermissionDeniedError, RateLimitedError
 from config.realtime import TICKET_TTL_SECONDS, issue_socket_ticket
 from profiles import login_policy, selectors, services
 from profiles.api.serializers import (
