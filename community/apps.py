@@ -13,9 +13,11 @@ class CommunityConfig(AppConfig):
 
         from community.chat import services as chat_services
         from community.chat.models import Message
+        from community.chat.selectors import register_payload_part
         from community.media.signals import media_changed
         from community.reactions import selectors as reactions_selectors
         from community.reactions import services as reactions
+        from community.reads import selectors as reads_selectors
         from config.db_routing import mark_message_author
         from profiles.deletion import register_deletion_hook
         from profiles.export import register_export_section
@@ -27,3 +29,5 @@ class CommunityConfig(AppConfig):
         media_changed.connect(chat_services.announce_media_change, dispatch_uid="chat-media")
         # Read-your-own-writes for chat messages sent over sockets too (config/db_routing.py).
         post_save.connect(mark_message_author, sender=Message, dispatch_uid="moim-replica-writer")
+        # Each message shows how many members have not read it yet (KakaoTalk's "1").
+        register_payload_part("unread_count", reads_selectors.unread_counts)

@@ -587,6 +587,11 @@ CHAT_FRAME_RATE = (
     env.int("CHAT_FRAME_RATE_COUNT", default=60),
     env.int("CHAT_FRAME_RATE_WINDOW", default=10),
 )
+# Read counts (community/reads): rooms with at most this many active members show each
+# message's unread count (docs/performance.md, "Read counts", measured the figure);
+# larger rooms show none. Counts are broadcast at most twice per window (seconds) per room.
+READ_COUNTS_MAX_MEMBERS = env.int("READ_COUNTS_MAX_MEMBERS", default=1000)
+READ_COUNTS_BROADCAST_SECONDS = env.float("READ_COUNTS_BROADCAST_SECONDS", default=2.0)
 # --- Commerce (ledger) -------------------------------------------------------------------
 COMMERCE_CURRENCIES = env.list("COMMERCE_CURRENCIES", default=["KRW", "USD", "JPY", "EUR"])
 COMMERCE_MAX_AMOUNT = env.int("COMMERCE_MAX_AMOUNT", default=10**12)

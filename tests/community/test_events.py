@@ -46,11 +46,13 @@ RECEIVER_FILES = {
     "chat.js": "static/js/chat.js",
     "reactions.js": "static/js/reactions.js",
     "badge.js": "static/js/badge.js",
+    "chat-reads.js": "static/js/chat-reads.js",
 }
 SCRIPT_SOCKETS = {
     "chat.js": events.ROOM_SOCKET,
     "reactions.js": events.ROOM_SOCKET,
     "badge.js": events.ME_SOCKET,
+    "chat-reads.js": events.ROOM_SOCKET,
 }
 
 
