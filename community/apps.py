@@ -18,6 +18,8 @@ class CommunityConfig(AppConfig):
         from community.reactions import selectors as reactions_selectors
         from community.reactions import services as reactions
         from community.reads import selectors as reads_selectors
+        from community.translation import receivers as translation_receivers
+        from community.translation import selectors as translation_selectors
         from config.db_routing import mark_message_author
         from profiles.deletion import register_deletion_hook
         from profiles.export import register_export_section
@@ -31,3 +33,11 @@ class CommunityConfig(AppConfig):
         post_save.connect(mark_message_author, sender=Message, dispatch_uid="moim-replica-writer")
         # Each message shows how many members have not read it yet (KakaoTalk's "1").
         register_payload_part("unread_count", reads_selectors.unread_counts)
+        # "Translate" on messages: whether it can work, and which language each is in.
+        register_payload_part("translation", translation_selectors.translation_parts)
+        # An edit, a delete or a hide forgets the message's cached translations.
+        post_save.connect(
+            translation_receivers.forget_translations_of_changed_message,
+            sender=Message,
+            dispatch_uid="translation-forget-on-change",
+        )

@@ -9,4 +9,5 @@ urlpatterns: list = [
     path("", include("community.notifications.api.urls")),
     path("", include("community.reactions.api.urls")),
     path("", include("community.media.api.urls")),
+    path("", include("community.translation.api.urls")),
 ]

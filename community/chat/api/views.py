@@ -121,6 +121,14 @@ class ChatMessageSerializer(serializers.Serializer):
             " over READ_COUNTS_MAX_MEMBERS. Only ever goes down; live as read.updated."
         ),
     )
+    translation = serializers.DictField(
+        allow_null=True,
+        help_text=(
+            '{"source_language": code or null (unsure)} when the reader can translate it'
+            " (POST /api/v1/messages/{id}/translation/); null when translation is off or"
+            " the message has no text."
+        ),
+    )
 
 
 # Every Moim throttle fails open (config/api/throttling.py): with the cache down, chat
