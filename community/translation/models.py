@@ -1,4 +1,5 @@
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class MessageTranslation(models.Model):
@@ -7,18 +8,23 @@ class MessageTranslation(models.Model):
     hidden (``community.translation.receivers``)."""
 
     message = models.ForeignKey(
-        "community.Message", on_delete=models.CASCADE, related_name="translations"
+        "community.Message",
+        verbose_name=_("message"),
+        on_delete=models.CASCADE,
+        related_name="translations",
     )
     # The reader's language it was rendered in, and the one it was detected to be in
-    # ("" when the engine guessed).
-    language = models.CharField(max_length=10)
-    source_language = models.CharField(max_length=10, blank=True)
-    text = models.TextField()
+    # ("" when unsure: the engine guessed).
+    language = models.CharField(_("language"), max_length=10)
+    source_language = models.CharField(_("source language"), max_length=10, blank=True)
+    text = models.TextField(_("text"))
     # The engine that rendered it (TRANSLATION_ENGINE), for operators comparing engines.
-    engine = models.CharField(max_length=40)
-    created_at = models.DateTimeField(auto_now_add=True)
+    engine = models.CharField(_("engine"), max_length=40)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("message translation")
+        verbose_name_plural = _("message translations")
         constraints = [
             models.UniqueConstraint(
                 fields=["message", "language"], name="message_translation_unique"
