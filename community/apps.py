@@ -9,6 +9,7 @@ class CommunityConfig(AppConfig):
     def ready(self) -> None:
         # The composition root of the community packages: the one place that wires a
         # lower package's signals and registries to the packages built on it.
+        from django.conf import settings
         from django.db.models.signals import post_save
 
         from community.chat import services as chat_services
@@ -18,6 +19,7 @@ class CommunityConfig(AppConfig):
         from community.reactions import selectors as reactions_selectors
         from community.reactions import services as reactions
         from community.reads import selectors as reads_selectors
+        from community.translation import detection as translation_detection
         from community.translation import receivers as translation_receivers
         from community.translation import selectors as translation_selectors
         from config.db_routing import mark_message_author
@@ -35,6 +37,9 @@ class CommunityConfig(AppConfig):
         register_payload_part("unread_count", reads_selectors.unread_counts)
         # "Translate" on messages: whether it can work, and which language each is in.
         register_payload_part("translation", translation_selectors.translation_parts)
+        if settings.TRANSLATION_ENGINE:
+            # The detection model loads in about half a second: at start, not in a send.
+            translation_detection.warm_up()
         # An edit, a delete or a hide forgets the message's cached translations.
         post_save.connect(
             translation_receivers.forget_translations_of_changed_message,

@@ -30,3 +30,8 @@ def detect_language(text: str) -> str | None:
         return None
     language, probability = _identifier().classify(text)
     return language if probability >= MIN_PROBABILITY else None
+
+
+def warm_up() -> None:
+    """Load the model now (a process start), not in the first message's payload."""
+    _identifier()

@@ -3,11 +3,16 @@ LibreTranslate-speaking server, the ``translation`` payload part, the cache and 
 forgets it, and who may translate what."""
 
 import pytest
+from channels.db import database_sync_to_async
 from django.test import override_settings
 
 from community.chat.services import send_message, send_system_message
+from community.moderation.services import check_hide_message
 from community.rooms.models import Membership, Room
 from community.translation.models import MessageTranslation
+from tests.community.chat_support import next_event, ready_socket
+from tests.community.moderation_helpers import make_moderator
+from tests.support.accounts import client_for
 from tests.support.libretranslate import LibreTranslateServer
 
 pytestmark = pytest.mark.django_db
@@ -217,3 +222,49 @@ def test_the_payload_has_no_translation_when_it_is_off(room_with_two, client_for
     send_message(membership=_membership(room, guest), body="오늘 공연 정말 좋았어요")
     page = client_for(host).get(f"/api/v1/rooms/{room.pk}/messages/").json()["results"]
     assert page[0]["translation"] is None
+
+
+def test_a_moderator_hiding_a_message_forgets_its_translations(
+    said, client_for, make_user, libretranslate
+):
+    _room, host, _guest, message = said
+    assert _translate(client_for(host), message, target="en").status_code == 200
+    check_hide_message(actor=make_moderator(make_user, "mod"), message_id=message.pk, reason="x")
+    assert not MessageTranslation.objects.filter(message=message).exists()
+    assert _translate(client_for(host), message, target="en").status_code == 404
+
+
+# --- over the socket ------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("fresh_channel_layer")
+async def test_an_edit_over_the_socket_forgets_translations_and_carries_the_new_language(
+    room_with_two, libretranslate
+):
+    room, host, guest = room_with_two
+    membership = await database_sync_to_async(_membership)(room, guest)
+    message = await database_sync_to_async(send_message)(
+        membership=membership, body="오늘 공연 정말 좋았어요"
+    )
+    translate = database_sync_to_async(
+        lambda: _translate(client_for(host), message, target="en").json()
+    )
+    assert (await translate())["text"] == "Today's show was really good"
+    host_socket, _ = await ready_socket(host, room.pk)
+    guest_socket, _ = await ready_socket(guest, room.pk)
+
+    await guest_socket.send_json_to(
+        {"type": "message.edit", "id": message.pk, "body": "Where is the nearest station?"}
+    )
+    updated = await next_event(host_socket, "message.updated")
+    assert updated["message"]["translation"] == {"source_language": "en"}
+    cached = database_sync_to_async(MessageTranslation.objects.filter(message=message).exists)
+    assert not await cached()
+    assert (await translate())["text"] == "Where is the nearest station?"  # now English
+
+    await guest_socket.send_json_to({"type": "message.send", "body": "今日はいい天気ですね"})
+    created = await next_event(host_socket, "message.created")
+    assert created["message"]["translation"] == {"source_language": "ja"}
+    for socket in (host_socket, guest_socket):
+        await socket.disconnect()
