@@ -33,7 +33,9 @@ def _trailing_key(room_id: int) -> str:
 def read_marker_moved(*, room_id: int) -> None:
     """A member's read marker in ``room_id`` moved forward (in the caller's transaction,
     or already committed): announce the new counts after the commit, throttled."""
-    transaction.on_commit(lambda: _announce_throttled(room_id))
+    # Robust: a failed announcement is logged; the read itself stands (the next one, or
+    # the next history page, brings the counts).
+    transaction.on_commit(lambda: _announce_throttled(room_id), robust=True)
 
 
 def _announce_throttled(room_id: int) -> None:

@@ -124,10 +124,9 @@ def translate_message(*, user, message_id: int, target: str | None) -> Translati
     """``message_id`` in ``target`` for ``user``, who must be able to read it.
 
     Refusals: the message missing, deleted or in a room hidden from the user (404), a
-    members-only room (403), translation off (404 ``translation_off``), the engine
-    failing (503 ``translation_unavailable``), nothing to
+    members-only room (403), translation off (404 ``translation_off``), nothing to
     translate or a language the engine lacks (400), too many engine calls (429; cached
-    translations are not counted).
+    translations are not counted), the engine failing (503 ``translation_unavailable``).
     """
     target = _clean_target(target)
     # Who may read the message comes first: a refusal says the same whether or not
