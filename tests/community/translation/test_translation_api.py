@@ -268,3 +268,24 @@ async def test_an_edit_over_the_socket_forgets_translations_and_carries_the_new_
     assert created["message"]["translation"] == {"source_language": "ja"}
     for socket in (host_socket, guest_socket):
         await socket.disconnect()
+
+
+class ShoutingEngine:
+    """Another engine behind the same interface, named by its class path."""
+
+    name = "shouting"
+
+    def translate(self, text: str, *, source: str, target: str) -> str:
+        return f"{text.upper()} ({source}->{target})"
+
+    def languages(self) -> list[str]:
+        return ["en", "ko"]
+
+
+def test_another_engine_plugs_in_by_its_class_path(said, client_for, settings):
+    _room, host, _guest, message = said
+    settings.TRANSLATION_ENGINE = f"{__name__}.ShoutingEngine"
+    response = _translate(client_for(host), message, target="en")
+    assert response.status_code == 200, response.json()
+    assert response.json()["engine"] == "shouting"
+    assert response.json()["text"] == f"{message.body.upper()} (ko->en)"
