@@ -9,9 +9,9 @@ class CommunityConfig(AppConfig):
     def ready(self) -> None:
         # The composition root of the community packages: the one place that wires a
         # lower package's signals and registries to the packages built on it.
+        from django.conf import settings
         from django.db.models.signals import post_save
 
-        from community.chat import selectors as chat_selectors
         from community.chat import services as chat_services
         from community.chat.models import Message
         from community.chat.selectors import register_payload_part
@@ -23,7 +23,11 @@ class CommunityConfig(AppConfig):
         from community.polls.selectors import export_poll_votes, load_poll_parts
         from community.reactions import selectors as reactions_selectors
         from community.reactions import services as reactions
+        from community.reads import selectors as reads_selectors
         from community.rooms.services import register_departure_hook
+        from community.translation import detection as translation_detection
+        from community.translation import receivers as translation_receivers
+        from community.translation import selectors as translation_selectors
         from config.db_routing import mark_message_author
         from profiles.deletion import register_deletion_hook
         from profiles.export import register_export_section
@@ -48,4 +52,17 @@ class CommunityConfig(AppConfig):
         post_save.connect(
             links_services.queue_message_preview, sender=Message, dispatch_uid="links-preview"
         )
-        chat_selectors.register_payload_part("link_preview", links_selectors.message_link_previews)
+        register_payload_part("link_preview", links_selectors.message_link_previews)
+        # Each message shows how many members have not read it yet (KakaoTalk's "1").
+        register_payload_part("unread_count", reads_selectors.unread_counts)
+        # "Translate" on messages: whether it can work, and which language each is in.
+        register_payload_part("translation", translation_selectors.translation_parts)
+        if settings.TRANSLATION_ENGINE:
+            # The detection model loads in about half a second: at start, not in a send.
+            translation_detection.warm_up()
+        # An edit, a delete or a hide forgets the message's cached translations.
+        post_save.connect(
+            translation_receivers.forget_translations_of_changed_message,
+            sender=Message,
+            dispatch_uid="translation-forget-on-change",
+        )

@@ -80,6 +80,7 @@ JOIN_REQUEST_CREATED = "join_request.created"
 SESSION_REVOKED = "session.revoked"
 BLOCKS_RELOAD = "blocks.reload"
 BLOCKS_CHANGED = "blocks.changed"
+READ_UPDATED = "read.updated"
 READY = "ready"
 RESYNC_DONE = "resync.done"
 READ_OK = "read.ok"
@@ -113,6 +114,16 @@ class MessageDeleted(TypedDict):
     id: int
     seq: int
     deleted_at: str
+
+
+class ReadUpdated(TypedDict):
+    type: str
+    room_id: int
+    # The messages from_seq..to_seq (live, not system) have, each, the unread count of
+    # the last step ``[seq, unread]`` at or before their seq (community.reads).
+    from_seq: int
+    to_seq: int
+    unread: list[list[int]]
 
 
 class ReactionUpdated(TypedDict):
@@ -325,6 +336,18 @@ def message_deleted(*, room_id: int, message_id: int, seq: int, deleted_at: str)
         "id": message_id,
         "seq": seq,
         "deleted_at": deleted_at,
+    }
+
+
+def read_updated(
+    *, room_id: int, from_seq: int, to_seq: int, unread: list[list[int]]
+) -> ReadUpdated:
+    return {
+        "type": READ_UPDATED,
+        "room_id": room_id,
+        "from_seq": from_seq,
+        "to_seq": to_seq,
+        "unread": unread,
     }
 
 
@@ -580,6 +603,8 @@ EVENTS: tuple[Spec, ...] = (
          ("RoomConsumer", "chat.js"), "an edit, or the message's media changed"),
     Spec(MESSAGE_DELETED, MessageDeleted, message_deleted, (ROOM_GROUP,), (ROOM_SOCKET,),
          ("RoomConsumer", "chat.js"), "deleted by its author, or hidden by a host or moderator"),
+    Spec(READ_UPDATED, ReadUpdated, read_updated, (ROOM_GROUP,), (ROOM_SOCKET,),
+         ("chat-reads.js",), "read markers moved: the latest messages' unread counts"),
     Spec(REACTION_UPDATED, ReactionUpdated, reaction_updated, (ROOM_GROUP,), (ROOM_SOCKET,),
          ("chat.js", "reactions.js"), "a reaction added or removed: the target's counts"),
     Spec(POLL_UPDATED, PollUpdated, poll_updated, (ROOM_GROUP,), (ROOM_SOCKET,),

@@ -13,3 +13,4 @@ from community.notifications.models import *  # noqa: F403
 from community.polls.models import *  # noqa: F403
 from community.reactions.models import *  # noqa: F403
 from community.rooms.models import *  # noqa: F403
+from community.translation.models import *  # noqa: F403

@@ -11,5 +11,11 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 # Each app's ``tasks`` module, and the community packages' own (a package per concern).
 app.autodiscover_tasks()
 app.autodiscover_tasks(
-    ["community.media", "community.notifications", "community.polls", "community.meetups"]
+    [
+        "community.media",
+        "community.notifications",
+        "community.polls",
+        "community.meetups",
+        "community.reads",
+    ]
 )

@@ -608,6 +608,34 @@ CHAT_FRAME_RATE = (
     env.int("CHAT_FRAME_RATE_COUNT", default=60),
     env.int("CHAT_FRAME_RATE_WINDOW", default=10),
 )
+# Read counts (community/reads): rooms with at most this many active members show each
+# message's unread count (docs/performance.md, "Read counts", measured the figure);
+# larger rooms show none. Counts are broadcast at most twice per window (seconds) per room.
+READ_COUNTS_MAX_MEMBERS = env.int("READ_COUNTS_MAX_MEMBERS", default=1000)
+READ_COUNTS_BROADCAST_SECONDS = env.float("READ_COUNTS_BROADCAST_SECONDS", default=2.0)
+# Translation of messages for their readers (community/translation, docs/api.md): off
+# unless an engine is named. "libretranslate" speaks the LibreTranslate API at
+# LIBRETRANSLATE_URL (self-hosted or a provider's, with LIBRETRANSLATE_API_KEY when it
+# wants one); any other value is the class path of an engine (community/translation/engines.py).
+TRANSLATION_ENGINE = env.str("TRANSLATION_ENGINE", default="")
+LIBRETRANSLATE_URL = env.str("LIBRETRANSLATE_URL", default="http://127.0.0.1:5000")
+LIBRETRANSLATE_API_KEY = env.str("LIBRETRANSLATE_API_KEY", default="")
+TRANSLATION_CONNECT_TIMEOUT_SECONDS = env.float("TRANSLATION_CONNECT_TIMEOUT_SECONDS", default=2.0)
+TRANSLATION_READ_TIMEOUT_SECONDS = env.float("TRANSLATION_READ_TIMEOUT_SECONDS", default=8.0)
+# Translations one user may ask the engine for per window (seconds); cached ones are free.
+TRANSLATION_RATE = (
+    env.int("TRANSLATION_RATE_COUNT", default=30),
+    env.int("TRANSLATION_RATE_WINDOW", default=60),
+)
+# The languages message detection chooses among (py3langid codes): the rooms' 17 content
+# languages (community.rooms.selectors.ROOM_LANGUAGE_CODES; "zh" is both Chinese scripts).
+TRANSLATION_DETECT_LANGUAGES = env.list(
+    "TRANSLATION_DETECT_LANGUAGES",
+    default=[
+        "en", "ko", "ja", "zh", "es", "fr", "de", "pt", "it",
+        "ru", "ar", "hi", "id", "vi", "th", "tr",
+    ],
+)  # fmt: skip
 # --- Commerce (ledger) -------------------------------------------------------------------
 COMMERCE_CURRENCIES = env.list("COMMERCE_CURRENCIES", default=["KRW", "USD", "JPY", "EUR"])
 COMMERCE_MAX_AMOUNT = env.int("COMMERCE_MAX_AMOUNT", default=10**12)

@@ -12,4 +12,5 @@ urlpatterns: list = [
     path("", include("community.links.api.urls")),
     path("", include("community.polls.api.urls")),
     path("", include("community.meetups.api.urls")),
+    path("", include("community.translation.api.urls")),
 ]

@@ -38,6 +38,7 @@ from community.notifications.services import (
     record_message_mentions,
     withdraw_message_notifications,
 )
+from community.reads.services import read_marker_moved
 from community.rooms.models import Membership, Room
 from config import metrics
 from config.counters import count_in_window
@@ -358,6 +359,8 @@ def do_send_message(
         pk=membership.pk, last_read_seq__lt=message.seq
     ).update(last_read_seq=message.seq):
         mark_room_notifications_read(membership=membership, seq=message.seq)
+        # Earlier messages the author had not read yet now count one reader more.
+        read_marker_moved(room_id=room.pk)
     message.mention_list = record_message_mentions(message=message)
     metrics.message_sent_on_commit(kind=kind)
     events.send_on_commit(room.group_name, events.message_created(message=message_payload(message)))
@@ -498,6 +501,7 @@ def mark_read(*, membership: Membership, seq: int) -> int:
     if moved:
         mark_room_notifications_read(membership=membership, seq=seq)
         broadcast_unread(user_id=membership.user_id)
+        read_marker_moved(room_id=membership.room_id)
     return seq
 
 

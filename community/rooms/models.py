@@ -183,6 +183,13 @@ class Membership(models.Model):
             models.Index(fields=["user", "state"]),
             # Trending reads recent joins per room.
             models.Index(fields=["room", "joined_at"]),
+            # Read counts group a room's members behind a message by read marker
+            # (community/reads): an index-only scan on PostgreSQL.
+            models.Index(
+                fields=["room", "state", "last_read_seq"],
+                include=["joined_at"],
+                name="membership_read_markers",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -177,6 +177,10 @@ MATRIX = [
     ("get", "people/suggestions/", None, (401, 200, 200, 200, 200, 200)),
     # reactions: on messages, members only; on rooms, reading is open to signed-in users
     ("get", "messages/{message}/reactions/", None, (401, 200, 403, 403, 200, 403)),
+    # translation is off here (no TRANSLATION_ENGINE): readers learn that, nobody else
+    ("post", "messages/{message}/translation/", {"target": "ko"}, (401, 404, 403, 403, 404, 403)),
+    ("post", "messages/{private_message}/translation/", {"target": "ko"},
+     (401, 404, 404, 404, 404, 404)),
     ("post", "messages/{message}/reactions/", {"emoji": "👍"}, (401, 200, 403, 403, 200, 403)),
     ("delete", "messages/{message}/reactions/?emoji=%F0%9F%91%8D", None,
      (401, 200, 403, 403, 200, 403)),

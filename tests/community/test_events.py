@@ -50,6 +50,7 @@ RECEIVER_FILES = {
     "badge.js": "static/js/badge.js",
     "chat-polls.js": "static/js/chat-polls.js",
     "chat-meetups.js": "static/js/chat-meetups.js",
+    "chat-reads.js": "static/js/chat-reads.js",
 }
 SCRIPT_SOCKETS = {
     "chat.js": events.ROOM_SOCKET,
@@ -57,6 +58,7 @@ SCRIPT_SOCKETS = {
     "badge.js": events.ME_SOCKET,
     "chat-polls.js": events.ROOM_SOCKET,
     "chat-meetups.js": events.ROOM_SOCKET,
+    "chat-reads.js": events.ROOM_SOCKET,
 }
 
 

@@ -121,6 +121,22 @@ class ChatMessageSerializer(serializers.Serializer):
             " an author shown with their main profile): show it folded, opened on request."
         )
     )
+    unread_count = serializers.IntegerField(
+        allow_null=True,
+        help_text=(
+            "How many members have not read it yet (active members who joined before it,"
+            " the author never counted); null for system and deleted messages and in rooms"
+            " over READ_COUNTS_MAX_MEMBERS. Only ever goes down; live as read.updated."
+        ),
+    )
+    translation = serializers.DictField(
+        allow_null=True,
+        help_text=(
+            '{"source_language": code or null (unsure)} when the reader can translate it'
+            " (POST /api/v1/messages/{id}/translation/); null when translation is off or"
+            " the message has no text."
+        ),
+    )
 
 
 # Every Moim throttle fails open (config/api/throttling.py): with the cache down, chat

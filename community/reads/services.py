@@ -1,0 +1,77 @@
+"""Live read counts: when a member's read marker moves, the room learns the new counts
+of its latest messages (``read.updated``), at most twice per
+``READ_COUNTS_BROADCAST_SECONDS`` per room however many read at once.
+
+The first move in a quiet room is announced at once (after its commit); moves during
+the following window are folded into one trailing announcement (a Celery task queued
+with that delay), which reads the counts when it runs, so it includes every move
+committed before it. Each announcement carries absolute counts, so a lost or late one
+is corrected by the next, and clients keep the lowest count they saw (a count only
+goes down).
+"""
+
+import logging
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+
+from community import events
+from community.reads.selectors import live_unread_steps
+
+logger = logging.getLogger(__name__)
+
+
+def _window_key(room_id: int) -> str:
+    return f"reads:announced:{room_id}"
+
+
+def _trailing_key(room_id: int) -> str:
+    return f"reads:trailing:{room_id}"
+
+
+def read_marker_moved(*, room_id: int) -> None:
+    """A member's read marker in ``room_id`` moved forward (in the caller's transaction,
+    or already committed): announce the new counts after the commit, throttled."""
+    # Robust: a failed announcement is logged; the read itself stands (the next one, or
+    # the next history page, brings the counts).
+    transaction.on_commit(lambda: _announce_throttled(room_id), robust=True)
+
+
+def _announce_throttled(room_id: int) -> None:
+    window = settings.READ_COUNTS_BROADCAST_SECONDS
+    if window > 0:
+        try:
+            leading = cache.add(_window_key(room_id), 1, window)
+            if not leading:
+                # One trailing announcement per window gathers the moves after the first.
+                if cache.add(_trailing_key(room_id), 1, window * 4):
+                    from community.reads import tasks  # the task module wraps this one
+
+                    tasks.announce_read_counts.apply_async(
+                        kwargs={"room_id": room_id}, countdown=window
+                    )
+                return
+        except Exception:  # the cache is down: announce rather than lose it
+            logger.warning("read counts throttle unavailable for room %s", room_id)
+    announce_read_counts(room_id=room_id)
+
+
+def announce_read_counts(*, room_id: int, trailing: bool = False) -> bool:
+    """Send ``read.updated`` with the room's current counts now (this runs after the
+    commit that moved a marker). False when the room is over the cap or empty."""
+    if trailing:
+        try:
+            # Cleared before reading: a move committed after this read queues another.
+            cache.delete(_trailing_key(room_id))
+        except Exception:
+            logger.warning("read counts throttle unavailable for room %s", room_id)
+    live = live_unread_steps(room_id=room_id)
+    if live is None:
+        return False
+    from_seq, to_seq, steps = live
+    events.send_now(
+        f"room.{room_id}",
+        events.read_updated(room_id=room_id, from_seq=from_seq, to_seq=to_seq, unread=steps),
+    )
+    return True
