@@ -359,8 +359,13 @@ def do_send_message(
         pk=membership.pk, last_read_seq__lt=message.seq
     ).update(last_read_seq=message.seq):
         mark_room_notifications_read(membership=membership, seq=message.seq)
-        # Earlier messages the author had not read yet now count one reader more.
-        read_marker_moved(room_id=room.pk)
+        # Earlier messages the author had not read yet now count one reader more; a
+        # caught-up author changes no count, so the common send announces nothing (the
+        # in-memory marker may only be older than the row: at worst one announcement
+        # too many).
+        if membership.last_read_seq < message.seq - 1:
+            read_marker_moved(room_id=room.pk)
+        membership.last_read_seq = message.seq
     message.mention_list = record_message_mentions(message=message)
     metrics.message_sent_on_commit(kind=kind)
     events.send_on_commit(room.group_name, events.message_created(message=message_payload(message)))
