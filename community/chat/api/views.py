@@ -112,6 +112,11 @@ class ReadMarkerSerializer(serializers.Serializer):
     seq = serializers.IntegerField(min_value=0)
 
 
+# The kinds a message payload has; one enum component (ChatMessageKindEnum, named in
+# SPECTACULAR_SETTINGS) for every schema that embeds a message.
+CHAT_MESSAGE_KINDS = ["text", "image", "video", "system"]
+
+
 class ChatMessageSerializer(serializers.Serializer):
     """The message payload, for the API schema only: the payload itself is built by
     ``community.chat.selectors.message_payloads`` (shared with the socket)."""
@@ -119,7 +124,7 @@ class ChatMessageSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     room_id = serializers.IntegerField()
     seq = serializers.IntegerField()
-    kind = serializers.ChoiceField(choices=["text", "image", "video", "system"])
+    kind = serializers.ChoiceField(choices=CHAT_MESSAGE_KINDS)
     body = serializers.CharField()
     author = serializers.DictField(allow_null=True)
     reply_to = serializers.DictField(allow_null=True)
