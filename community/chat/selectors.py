@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.db.models import BooleanField, Exists, OuterRef, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext as _
 
@@ -378,7 +378,7 @@ def _like_pattern(text: str) -> str:
 def _search_ids_postgresql(
     *, room_id: int, terms: list[SearchTerm], before: int | None, limit: int, hidden_sql, params
 ):
-    """One statement (a subquery of the page's query): the newest matches among the
+    """One statement for the ids of the page: the newest matches among the
     latest ``SEARCH_RECENT_WINDOW`` messages, and only when those are fewer than a page,
     the older ones through the n-gram index (``moim_message_grams``, migration 0023)."""
     match_sql, match_params = [], []
@@ -418,7 +418,7 @@ def _search_ids_postgresql(
         *match_params, *hidden_params, limit,
         room_id, *grams_params, *match_params, *hidden_params, limit, limit,
     ]  # fmt: skip
-    return RawSQL(sql, all_params)  # noqa: S611 (parameters only, as above)
+    return sql, all_params
 
 
 def search_messages(
@@ -444,7 +444,7 @@ def search_messages(
     messages = _with_payload_relations(Message.objects.all())
     if connection.vendor == "postgresql":
         hidden_sql, hidden_params = ("", ()) if hidden is None else hidden.query.sql_with_params()
-        ids = _search_ids_postgresql(
+        sql, params = _search_ids_postgresql(
             room_id=room_id,
             terms=terms,
             before=before,
@@ -452,7 +452,14 @@ def search_messages(
             hidden_sql=hidden_sql,
             params=hidden_params,
         )
-        messages = messages.filter(pk__in=ids)
+        # ``= ANY(ARRAY(…))``, not ``IN (…)``: the ids are computed once, first, and the
+        # page's rows fetched by primary key; as an ``IN`` the planner cannot tell the
+        # subquery yields one page, and hash-joins the room's every message.
+        messages = messages.filter(
+            RawSQL(  # noqa: S611 (parameters only: see _search_ids_postgresql)
+                f"community_message.id = ANY(ARRAY({sql}))", params, output_field=BooleanField()
+            )
+        )
     else:
         # SQLite (the embedded default): a plain scan of the room's messages.
         messages = messages.filter(room_id=room_id, deleted_at__isnull=True).exclude(body="")
