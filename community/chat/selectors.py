@@ -383,7 +383,9 @@ def _search_ids_postgresql(
     the older ones through the n-gram index (``moim_message_grams``, migration 0023)."""
     match_sql, match_params = [], []
     for term in terms:
-        match_sql.append("body ILIKE %s")
+        # Hangul, kana and ideographs have no case: LIKE spares ILIKE's lower-casing.
+        cased = term.text.lower() != term.text.upper()
+        match_sql.append("body ILIKE %s" if cased else "body LIKE %s")
         match_params.append(_like_pattern(term.text))
         if term.whole_word:
             match_sql.append("body ~* %s")
@@ -403,13 +405,17 @@ def _search_ids_postgresql(
         )
         SELECT id FROM recent_hits
         UNION ALL
-        (SELECT id FROM community_message
-         WHERE room_id = %s AND deleted_at IS NULL
-           AND moim_message_grams(room_id, body) @> ({grams})
-           AND {match} AND {not_hidden}
-           AND seq < (SELECT coalesce(min(seq), 0) FROM recent)
-           AND (SELECT count(*) FROM recent_hits) < %s
-         ORDER BY seq DESC LIMIT %s)
+        SELECT id FROM (
+            SELECT id FROM community_message
+            WHERE room_id = %s AND deleted_at IS NULL
+              AND moim_message_grams(room_id, body) @> ({grams})
+              AND {match} AND {not_hidden}
+              AND seq < (SELECT coalesce(min(seq), 0) FROM recent)
+            ORDER BY seq DESC LIMIT %s
+        ) older
+        -- Outside the LIMIT, so the planner cannot push it down: a full page among the
+        -- latest skips the index part before it starts (parallel workers included).
+        WHERE (SELECT count(*) FROM recent_hits) < %s
     """  # noqa: S608 (every value is a parameter: only fixed SQL is formatted in)
     before = before if before is not None else 2**63 - 1
     hidden_params = list(params) if hidden_sql else []
