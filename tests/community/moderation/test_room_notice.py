@@ -11,7 +11,7 @@ from community.moderation.services import check_hide_message
 from community.rooms.models import Membership, Room
 from tests.community.chat_support import next_event, ready_socket
 from tests.community.moderation_helpers import make_moderator, owner_membership
-from tests.support.accounts import client_for
+from tests.support.accounts import TEST_PASSWORD, client_for
 
 pytestmark = pytest.mark.django_db
 ROOM_DETAIL_QUERIES = 5
@@ -152,6 +152,18 @@ def test_removing_the_pinned_message_takes_the_notice_down(
     assert callbacks
     assert not RoomAnnouncement.objects.exists()
     assert client_for(member.user).get(notice_url(room)).json() == {"announcement": None}
+
+
+def test_deleting_an_account_and_its_messages_takes_their_pinned_text_down(hosted):
+    room, owner, member = hosted["room"], hosted["owner"], hosted["member"]
+    message = _say(member, "my words")
+    client_for(owner.user).post(notice_url(room), {"message_id": message.pk}, format="json")
+    gone = client_for(member.user).delete(
+        "/api/v1/me/", {"password": TEST_PASSWORD, "messages": "delete"}, format="json"
+    )
+    assert gone.status_code == 204
+    assert not RoomAnnouncement.objects.exists()
+    assert client_for(owner.user).get(notice_url(room)).json() == {"announcement": None}
 
 
 def test_who_may_read_the_notice(hosted, make_room, make_user, make_member, client):
