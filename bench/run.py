@@ -39,6 +39,9 @@ FULL = {
     "media_images": 24,
     "media_size": (2400, 1600),
     "media_repeat": 3,
+    "search_messages": 1_000_000,
+    "search_small_messages": 10_000,
+    "search_repeat": 20,
 }
 TINY = {
     "fanout_sizes": [3],
@@ -52,6 +55,9 @@ TINY = {
     "media_images": 2,
     "media_size": (320, 240),
     "media_repeat": 1,
+    "search_messages": 3_000,
+    "search_small_messages": 500,
+    "search_repeat": 1,
 }
 TARGETS = {
     "fanout_n100": 0.75,
@@ -228,7 +234,7 @@ def markdown(results: dict) -> str:
                 f"| {http['trivial_json']['requests_per_s']} (trivial JsonResponse) "
                 f"| {entry['ratio_to_trivial']} | {target} |"
             )
-    for suite in ("ledger", "media"):
+    for suite in ("ledger", "media", "search"):
         for row in results.get(suite, {}).get("rows", []):
             rows.append(row)
     return "\n".join(rows) + "\n"
@@ -264,13 +270,15 @@ def write(results: dict, tiny: bool, directory: Path = RESULTS) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tiny", action="store_true")
-    parser.add_argument("--suite", action="append", choices=["fanout", "http", "ledger", "media"])
+    parser.add_argument(
+        "--suite", action="append", choices=["fanout", "http", "ledger", "media", "search"]
+    )
     parser.add_argument(
         "--results", type=Path, default=RESULTS, help="where to write the JSON and Markdown"
     )
     args = parser.parse_args(argv)
     config = TINY if args.tiny else FULL
-    suites = args.suite or ["fanout", "http", "ledger", "media"]
+    suites = args.suite or ["fanout", "http", "ledger", "media", "search"]
     setup_django()
     from bench.server import running_server
 
@@ -291,6 +299,8 @@ def main(argv: list[str] | None = None) -> int:
         results["ledger"] = run_optional("bench.ledger", config)
     if "media" in suites:
         results["media"] = run_optional("bench.media", config)
+    if "search" in suites:
+        results["search"] = run_optional("bench.search", config)
     write(results, args.tiny, args.results)
     return 0
 

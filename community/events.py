@@ -199,7 +199,9 @@ class RoomUpdated(TypedDict):
 class RoomAnnouncement(TypedDict):
     type: str
     room_id: int
-    announcement: dict[str, Any] | None  # {"body", "pinned_at"}, or None when unpinned
+    # {"body", "pinned_at", "pinned_by", "message"} (rooms.selectors.announcement_payload),
+    # or None when unpinned
+    announcement: dict[str, Any] | None
 
 
 class RoomSuspended(TypedDict):
@@ -279,6 +281,7 @@ class RoomReady(TypedDict):
     last_read_seq: int
     slow_mode_seconds: int
     permissions: dict[str, bool]
+    announcement: dict[str, Any] | None  # the room's notice, as in room.announcement
 
 
 class MeReady(TypedDict):
@@ -521,6 +524,7 @@ def room_ready(
     last_read_seq: int,
     slow_mode_seconds: int,
     permissions: dict[str, bool],
+    announcement: dict[str, Any] | None,
 ) -> RoomReady:
     return {
         "type": READY,
@@ -533,6 +537,7 @@ def room_ready(
         "last_read_seq": last_read_seq,
         "slow_mode_seconds": slow_mode_seconds,
         "permissions": permissions,
+        "announcement": announcement,
     }
 
 

@@ -363,6 +363,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "WordFilterKindEnum": "community.moderation.models.BlockedPattern.Kind",
         "AppealKindEnum": "community.moderation.models.Appeal.Kind",
+        "ChatMessageKindEnum": "community.chat.api.views.CHAT_MESSAGE_KINDS",
     },
 }
 

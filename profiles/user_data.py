@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from community.chat.models import Message, MessageEdit
 from community.media.selectors import VARIANT_ORIGINAL, image_url
 from community.media.services import release_media_asset
+from community.moderation.models import RoomAnnouncement
 from community.rooms.models import JoinRequest, Membership
 from community.rooms.services import cancel_join_request, leave_room
 from profiles.deletion import register_deletion_hook
@@ -160,6 +161,8 @@ def delete_or_keep_messages(*, user: User, delete_messages: bool) -> None:
         return
     mine = Message.objects.filter(author__user=user)
     MessageEdit.objects.filter(message__in=mine).delete()
+    # A room's notice pinned from one of them held a copy of its text: it goes too.
+    RoomAnnouncement.objects.filter(message__in=mine).delete()
     mine.filter(deleted_at__isnull=True).update(body="", deleted_at=timezone.now())
     mine.update(body="")
 

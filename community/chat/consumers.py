@@ -35,6 +35,7 @@ from community.chat.services import (
     notify_typing,
 )
 from community.rooms.models import Membership, Room
+from community.rooms.selectors import room_announcement
 from config.errors import DomainError, RateLimitedError
 from config.realtime import ClosedSocketGuard
 from profiles.selectors import (
@@ -89,9 +90,13 @@ def _suspension_close_code(membership: Membership) -> int | None:
     return None
 
 
-def _permissions(membership: Membership) -> dict[str, bool]:
-    """The member's ``can_*`` flags for the ``ready`` frame (community.access)."""
-    return access.room_permissions(membership.room, user=membership.user, membership=membership)
+def _ready_state(membership: Membership) -> tuple[dict[str, bool], dict | None]:
+    """The member's ``can_*`` flags (community.access) and the room's notice, for the
+    ``ready`` frame."""
+    permissions = access.room_permissions(
+        membership.room, user=membership.user, membership=membership
+    )
+    return permissions, room_announcement(room_id=membership.room_id)
 
 
 def _membership_close_code(room_id: int, user_id: int) -> int | None:
@@ -299,7 +304,7 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
         if refusal:  # removed between the two reads
             return await self._close(refusal)
         self.standing_checked_at = time.monotonic()
-        permissions = await database_sync_to_async(_permissions)(membership)
+        permissions, announcement = await database_sync_to_async(_ready_state)(membership)
         await self.send_json(
             events.room_ready(
                 protocol=PROTOCOL_VERSION,
@@ -312,6 +317,8 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
                 slow_mode_seconds=membership.room.slow_mode_seconds,
                 # What the viewer may do (community.access): clients never infer it.
                 permissions=permissions,
+                # The notice, so a (re)connecting client shows the current one.
+                announcement=announcement,
             )
         )
         self.delivered_seq = self.live_floor = membership.room.last_message_seq

@@ -5,10 +5,15 @@ A payload shows its author only as the room membership (nickname, avatar, member
 id): never the username, handle or user id, so an open profile stays open.
 """
 
+import re
+import unicodedata
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.db import connection
+from django.db.models import BooleanField, Exists, OuterRef, QuerySet, Subquery
+from django.db.models.expressions import RawSQL
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -19,10 +24,11 @@ from community.notifications.models import MessageMention
 from community.reactions.models import ReactionTarget
 from community.reactions.selectors import reaction_summaries
 from community.rooms.models import Membership, Room
-from config.errors import NotFoundError, PermissionDeniedError
+from config.errors import DomainError, NotFoundError, PermissionDeniedError
 from profiles.selectors import (
     blocked_member_ids_in_room,
     blocks_anyone,
+    hidden_membership_q,
     with_collapsed_flags,
 )
 
@@ -286,3 +292,206 @@ def room_history(
     rows = rows[:limit]
     rows.reverse()
     return rows, has_more
+
+
+def history_around(
+    *, room_id: int, seq: int, limit: int = HISTORY_DEFAULT_LIMIT
+) -> tuple[list[Message], bool, bool]:
+    """The messages around ``seq`` (it included, about half before and half after) in
+    ascending ``seq``, whether older ones exist before the page and whether newer ones
+    exist after it: where a search result or a pinned notice jumps to."""
+    limit = max(1, min(limit, HISTORY_MAX_LIMIT))
+    older_count = limit // 2 + 1  # ``seq`` itself and those before it
+    messages = _with_payload_relations(Message.objects.filter(room_id=room_id))
+    older = list(messages.filter(seq__lte=seq).order_by("-seq")[: older_count + 1])
+    newer = list(messages.filter(seq__gt=seq).order_by("seq")[: limit - older_count + 1])
+    has_older = len(older) > older_count
+    has_newer = len(newer) > limit - older_count
+    older = older[:older_count]
+    older.reverse()
+    return older + newer[: limit - older_count], has_older, has_newer
+
+
+# --- search inside a room ---------------------------------------------------------------
+# docs/search.md explains the choices: terms in Korean, Japanese or Chinese match inside
+# words (substring), other terms match whole words; every term must match. On PostgreSQL
+# an n-gram GIN index (migration 0023) serves any length of term: trigrams for terms of
+# three characters or more, bigrams for two, single characters for one.
+
+SEARCH_MAX_QUERY_LENGTH = 100
+SEARCH_MAX_TERMS = 5
+SEARCH_DEFAULT_LIMIT = 20
+SEARCH_MAX_LIMIT = 50
+# The newest messages scanned in seq order before the index is asked: a common term fills
+# its page from these at once (the index would fetch every match in the room, then sort);
+# a rarer one (fewer than a page in this window) comes from the index, which then only
+# has few matches to fetch.
+SEARCH_RECENT_WINDOW = 2000
+
+# Hangul, kana, CJK ideographs (and their compatibility and half-width forms): scripts
+# written without spaces between words, searched inside words.
+_CJK = re.compile(
+    "[\u1100-\u11ff\u2e80-\u2fdf\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff"
+    "\ua960-\ua97f\uac00-\ud7ff\uf900-\ufaff\uff66-\uff9f]"
+)
+
+
+@dataclass(frozen=True)
+class SearchTerm:
+    text: str
+    # False: matched inside words (CJK); True: matched as a whole word.
+    whole_word: bool
+
+    def pattern(self, *, boundary: str) -> str:
+        """The term as a case-insensitive regular expression (PostgreSQL ARE or Python
+        re: only non-word characters are escaped, both read ``\\<char>`` as the char);
+        ``boundary`` marks a word edge (``\\y`` in PostgreSQL, ``\\b`` in Python)."""
+        escaped = re.sub(r"(\W)", r"\\\1", self.text)
+        if not self.whole_word:
+            return escaped
+        start = boundary if re.match(r"\w", self.text) else ""
+        end = boundary if re.search(r"\w$", self.text) else ""
+        return f"{start}{escaped}{end}"
+
+
+def parse_search_query(q: str) -> list[SearchTerm]:
+    """The terms of a search (space-separated, at most ``SEARCH_MAX_TERMS``), or a
+    DomainError for an empty or too long query."""
+    q = unicodedata.normalize("NFC", q or "").strip()
+    if not q:
+        raise DomainError(_("Type something to search for."), fields={"q": [_("Required.")]})
+    if len(q) > SEARCH_MAX_QUERY_LENGTH:
+        raise DomainError(
+            _("Search for at most %(count)s characters.") % {"count": SEARCH_MAX_QUERY_LENGTH},
+            fields={"q": [_("Too long.")]},
+        )
+    words = list(dict.fromkeys(q.split()))[:SEARCH_MAX_TERMS]
+    return [SearchTerm(text=word, whole_word=not _CJK.search(word)) for word in words]
+
+
+def search_highlights(body: str, terms: list[SearchTerm]) -> list[list[int]]:
+    """``[start, end)`` ranges of the terms in ``body``, in Unicode code points, sorted
+    and merged: the client marks them itself (no markup in the payload)."""
+    ranges = []
+    for term in terms:
+        pattern = term.pattern(boundary=r"\b")
+        ranges.extend(match.span() for match in re.finditer(pattern, body, re.IGNORECASE))
+    merged: list[list[int]] = []
+    for start, end in sorted(ranges):
+        if end == start:
+            continue
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return merged
+
+
+def _like_pattern(text: str) -> str:
+    return "%" + re.sub(r"([\\%_])", r"\\\1", text) + "%"
+
+
+def _search_ids_postgresql(
+    *, room_id: int, terms: list[SearchTerm], before: int | None, limit: int, hidden_sql, params
+):
+    """One statement for the ids of the page: the newest matches among the
+    latest ``SEARCH_RECENT_WINDOW`` messages, and only when those are fewer than a page,
+    the older ones through the n-gram index (``moim_message_grams``, migration 0023)."""
+    match_sql, match_params = [], []
+    for term in terms:
+        # Hangul, kana and ideographs have no case: LIKE spares ILIKE's lower-casing.
+        cased = term.text.lower() != term.text.upper()
+        match_sql.append("body ILIKE %s" if cased else "body LIKE %s")
+        match_params.append(_like_pattern(term.text))
+        if term.whole_word:
+            match_sql.append("body ~* %s")
+            match_params.append(term.pattern(boundary=r"\y"))
+    match = " AND ".join(match_sql)
+    grams = " || ".join(["moim_search_grams(%s, %s)"] * len(terms))
+    grams_params = [value for term in terms for value in (room_id, term.text)]
+    not_hidden = f"(author_id IS NULL OR author_id NOT IN ({hidden_sql}))" if hidden_sql else "TRUE"
+    sql = f"""
+        WITH recent AS MATERIALIZED (
+            SELECT id, seq, body, author_id, deleted_at FROM community_message
+            WHERE room_id = %s AND seq < %s ORDER BY seq DESC LIMIT %s
+        ), recent_hits AS MATERIALIZED (
+            SELECT id, seq FROM recent
+            WHERE deleted_at IS NULL AND {match} AND {not_hidden}
+            ORDER BY seq DESC LIMIT %s
+        )
+        SELECT id FROM recent_hits
+        UNION ALL
+        SELECT id FROM (
+            SELECT id FROM community_message
+            WHERE room_id = %s AND deleted_at IS NULL
+              AND moim_message_grams(room_id, body) @> ({grams})
+              AND {match} AND {not_hidden}
+              AND seq < (SELECT coalesce(min(seq), 0) FROM recent)
+            ORDER BY seq DESC LIMIT %s
+        ) older
+        -- Outside the LIMIT, so the planner cannot push it down: a full page among the
+        -- latest skips the index part before it starts (parallel workers included).
+        WHERE (SELECT count(*) FROM recent_hits) < %s
+    """  # noqa: S608 (every value is a parameter: only fixed SQL is formatted in)
+    before = before if before is not None else 2**63 - 1
+    hidden_params = list(params) if hidden_sql else []
+    all_params = [
+        room_id, before, SEARCH_RECENT_WINDOW,
+        *match_params, *hidden_params, limit,
+        room_id, *grams_params, *match_params, *hidden_params, limit, limit,
+    ]  # fmt: skip
+    return sql, all_params
+
+
+def search_messages(
+    *,
+    room_id: int,
+    viewer,
+    terms: list[SearchTerm],
+    before: int | None = None,
+    limit: int = SEARCH_DEFAULT_LIMIT,
+    viewer_blocks_anyone: bool | None = None,
+) -> tuple[list[Message], bool]:
+    """Messages of the room matching every term, newest first, and whether more exist
+    (the next page: ``before`` the last one's seq). Deleted and hidden messages never
+    match, nor do the messages of members the viewer blocked. One query (the payload's
+    own queries aside), whatever the room's size."""
+    limit = max(1, min(limit, SEARCH_MAX_LIMIT))
+    hidden = None
+    signed_in = viewer is not None and viewer.is_authenticated
+    if signed_in and viewer_blocks_anyone is not False:
+        hidden = Membership.objects.filter(hidden_membership_q(viewer), room_id=room_id).values(
+            "id"
+        )
+    messages = _with_payload_relations(Message.objects.all())
+    if connection.vendor == "postgresql":
+        hidden_sql, hidden_params = ("", ()) if hidden is None else hidden.query.sql_with_params()
+        sql, params = _search_ids_postgresql(
+            room_id=room_id,
+            terms=terms,
+            before=before,
+            limit=limit + 1,
+            hidden_sql=hidden_sql,
+            params=hidden_params,
+        )
+        # ``= ANY(ARRAY(…))``, not ``IN (…)``: the ids are computed once, first, and the
+        # page's rows fetched by primary key; as an ``IN`` the planner cannot tell the
+        # subquery yields one page, and hash-joins the room's every message.
+        messages = messages.filter(
+            RawSQL(  # noqa: S611 (parameters only: see _search_ids_postgresql)
+                f"community_message.id = ANY(ARRAY({sql}))", params, output_field=BooleanField()
+            )
+        )
+    else:
+        # SQLite (the embedded default): a plain scan of the room's messages.
+        messages = messages.filter(room_id=room_id, deleted_at__isnull=True).exclude(body="")
+        if before is not None:
+            messages = messages.filter(seq__lt=before)
+        for term in terms:
+            messages = messages.filter(body__icontains=term.text)
+            if term.whole_word:
+                messages = messages.filter(body__iregex=term.pattern(boundary=r"\b"))
+        if hidden is not None:
+            messages = messages.exclude(author__in=hidden)
+    rows = list(messages.order_by("-seq")[: limit + 1])
+    return rows[:limit], len(rows) > limit

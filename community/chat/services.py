@@ -31,7 +31,7 @@ from community.chat.screening import (
 from community.chat.selectors import message_payload, message_payload_by_id
 from community.media import services as media_services
 from community.media.models import MediaAsset
-from community.moderation.models import AuditLogEntry
+from community.moderation.models import AuditLogEntry, RoomAnnouncement
 from community.notifications.services import (
     broadcast_unread,
     mark_room_notifications_read,
@@ -456,21 +456,26 @@ def remove_message(
     tombstone (order kept), its notifications are withdrawn and every socket gets
     ``message.deleted``. ``by`` (``"host"`` or ``"moderator"``) marks a removal of
     someone else's message: it is audited as ``hide_message`` (with the moderation
-    ``case`` and ``reason`` when there are). The caller holds the room and message locks
+    ``case`` and ``reason`` when there are). A notice pinned from the message goes with
+    it (``room.announcement`` with null). The caller holds the room and message locks
     inside its transaction (the author's delete, a host's delete, moderation's hide)."""
     if message.deleted_at is None:
         message.deleted_at = timezone.now()
         message.save(update_fields=["deleted_at"])
         withdraw_message_notifications(message=message)
-        events.send_on_commit(
-            room.group_name,
+        sent = [
             events.message_deleted(
                 room_id=room.pk,
                 message_id=message.pk,
                 seq=message.seq,
                 deleted_at=message.deleted_at.isoformat(),
-            ),
-        )
+            )
+        ]
+        # A message pinned as the room's notice takes the notice with it: its text must
+        # not stay on show once it is deleted or hidden.
+        if RoomAnnouncement.objects.filter(room_id=room.pk, message_id=message.pk).delete()[0]:
+            sent.append(events.room_announcement(room_id=room.pk, announcement=None))
+        events.send_on_commit(room.group_name, *sent)
     if by is not None:
         AuditLogEntry.objects.record(
             actor=actor,

@@ -380,6 +380,17 @@ class RoomAnnouncement(models.Model):
         "community.Membership", null=True, on_delete=models.SET_NULL, related_name="+"
     )
     pinned_at = models.DateTimeField(auto_now=True)
+    # The message a host pinned as the notice (its text is copied into ``body`` when
+    # pinned, so a later edit by its author does not change the notice); deleting or
+    # hiding the message removes the notice (``community.chat.services.remove_message``).
+    message = models.ForeignKey(
+        "community.Message",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("pinned message"),
+    )
 
     class Meta:
         verbose_name = _("pinned announcement")

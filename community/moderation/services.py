@@ -60,6 +60,7 @@ from community.notifications.services import (
     user_group,
 )
 from community.rooms.models import JoinRequest, Membership, Room
+from community.rooms.selectors import announcement_payload
 from community.rooms.services import (
     do_mute_member,
     do_readmit,
@@ -802,30 +803,67 @@ def check_pin_announcement(*, actor: User, room_id: int, body: str) -> RoomAnnou
         raise DomainError(_("The announcement is too long."), fields={"body": [_("Too long.")]})
     room = _lock_room(room_id)
     host = access.require_moderator(room_id=room.pk, user=actor)
-    announcement = None
-    if body:
-        announcement, _created = RoomAnnouncement.objects.update_or_create(
-            room=room, defaults={"body": body, "pinned_by": host}
-        )
-    else:
+    if not body:
         RoomAnnouncement.objects.filter(room=room).delete()
+        return _pinned(actor=actor, room=room, announcement=None)
+    announcement, _created = RoomAnnouncement.objects.update_or_create(
+        room=room, defaults={"body": body, "pinned_by": host, "message": None}
+    )
+    return _pinned(actor=actor, room=room, announcement=announcement)
+
+
+@transaction.atomic
+def check_pin_message_announcement(
+    *, actor: User, room_id: int, message_id: int
+) -> RoomAnnouncement:
+    """Pin a message of the room as its notice: its text (up to
+    ``ANNOUNCEMENT_MAX_LENGTH``) is copied, so an edit by its author afterwards does not
+    change what the hosts pinned; the notice keeps the message's id to jump to it."""
+    room = _lock_room(room_id)
+    host = access.require_moderator(room_id=room.pk, user=actor)
+    # Room first, then message: the order of every send and delete (no deadlock). A
+    # message of another room is missing here, whatever the caller may see there.
+    message = (
+        Message.objects.select_for_update()
+        .filter(pk=message_id, room_id=room.pk, deleted_at__isnull=True)
+        .first()
+    )
+    if message is None:
+        raise NotFoundError(_("No such message."))
+    body = message.body.strip()
+    if not body or message.kind == Message.Kind.SYSTEM:
+        raise DomainError(
+            _("Only a message with text can be pinned."),
+            code="not_pinnable",
+            fields={"message_id": [_("This message has no text.")]},
+        )
+    if len(body) > ANNOUNCEMENT_MAX_LENGTH:
+        body = body[: ANNOUNCEMENT_MAX_LENGTH - 1] + "…"
+    announcement, _created = RoomAnnouncement.objects.update_or_create(
+        room=room, defaults={"body": body, "pinned_by": host, "message": message}
+    )
+    return _pinned(actor=actor, room=room, announcement=announcement)
+
+
+def _pinned(
+    *, actor: User, room: Room, announcement: RoomAnnouncement | None
+) -> RoomAnnouncement | None:
+    """Audit a pin or unpin and send the notice to the room's sockets on commit."""
+    details = {"body": announcement.body if announcement else ""}
+    if announcement is not None and announcement.message_id:
+        details["message_id"] = announcement.message_id
     _audit(
         actor=actor,
-        action=Action.PIN if body else Action.UNPIN,
+        action=Action.PIN if announcement else Action.UNPIN,
         target_type="room",
         target_id=room.pk,
         target_repr=f"room {room.pk}: {room.title}",
         room_id=room.pk,
-        details={"body": body},
+        details=details,
     )
     events.send_on_commit(
         room.group_name,
-        events.room_announcement(
-            room_id=room.pk,
-            announcement={"body": body, "pinned_at": announcement.pinned_at.isoformat()}
-            if announcement
-            else None,
-        ),
+        events.room_announcement(room_id=room.pk, announcement=announcement_payload(announcement)),
     )
     return announcement
 

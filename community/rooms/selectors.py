@@ -38,6 +38,7 @@ from django.utils.translation import get_language, get_language_info, gettext
 from community.access import can_read_room_content, can_see_room
 from community.chat.models import Message
 from community.media.selectors import member_avatar_url
+from community.moderation.models import RoomAnnouncement
 from community.reactions.models import Reaction
 from community.rooms.models import Interest, JoinRequest, MemberBlock, Membership, Room, RoomInvite
 from config.errors import NotFoundError
@@ -505,3 +506,58 @@ def discovery_languages() -> list[tuple[str, str]]:
     """(code, name in that language) for the room language pickers and filters."""
     codes = list(dict.fromkeys([code for code, _name in settings.LANGUAGES] + ROOM_LANGUAGE_CODES))
     return [(code, get_language_info(code)["name_local"]) for code in codes]
+
+
+# --- the room's notice ------------------------------------------------------------------
+# The notice (``RoomAnnouncement``) is written by moderation's host tools; every client
+# reads it here: the room payload (API), the socket's ``ready`` frame, the room page, the
+# ``room.announcement`` event and ``GET /rooms/<id>/announcement/``.
+
+
+def announcement_payload(announcement: RoomAnnouncement | None) -> dict | None:
+    """The notice as every client sees it, or None when there is none.
+
+    Who set it appears only as their room nickname (never an account or handle: the
+    setter may be on an open profile); None when a site moderator set it. ``message``
+    is the pinned message (``id`` and ``seq``, to jump to it), None for a written notice.
+    """
+    if announcement is None:
+        return None
+    message = announcement.message
+    if message is not None and message.deleted_at is not None:
+        return None  # a hidden message's text never stays on show
+    setter = announcement.pinned_by
+    return {
+        "body": announcement.body,
+        "pinned_at": announcement.pinned_at.isoformat(),
+        "pinned_by": None
+        if setter is None
+        else {"membership_id": setter.pk, "nickname": setter.nickname},
+        "message": None if message is None else {"id": message.pk, "seq": message.seq},
+    }
+
+
+_ANNOUNCEMENT_COLUMNS = (
+    "body", "pinned_at", "room_id", "pinned_by__id", "pinned_by__nickname",
+    "message__id", "message__seq", "message__deleted_at",
+)  # fmt: skip
+
+
+def current_announcement(*, room_id: int) -> RoomAnnouncement | None:
+    """The room's notice row with its setter and message, in one query; None when
+    there is none, or when its pinned message is gone (no permission check: callers
+    have checked that the viewer may see the room)."""
+    announcement = (
+        RoomAnnouncement.objects.filter(room_id=room_id)
+        .select_related("pinned_by", "message")
+        .only(*_ANNOUNCEMENT_COLUMNS)
+        .first()
+    )
+    if announcement is None or announcement_payload(announcement) is None:
+        return None
+    return announcement
+
+
+def room_announcement(*, room_id: int) -> dict | None:
+    """The room's notice payload (:func:`announcement_payload`), in one query."""
+    return announcement_payload(current_announcement(room_id=room_id))

@@ -203,6 +203,8 @@ def room_detail(request, room_id: int):
             if access.can_manage_members(membership=membership)
             else 0
         ),
+        # The room's notice, with who set it (room nickname) and when.
+        "announcement": selectors.current_announcement(room_id=room.pk),
         "og_url": request.build_absolute_uri(reverse("room-detail", args=[room.pk])),
         "og_image": request.build_absolute_uri(cover_url) if cover_url else "",
     }

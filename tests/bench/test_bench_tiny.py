@@ -79,7 +79,7 @@ def _number(value) -> bool:
 
 
 def test_every_suite_ran_none_skipped(tiny_results):
-    for suite in ("fanout", "http", "ledger", "media"):
+    for suite in ("fanout", "http", "ledger", "media", "search"):
         assert suite in tiny_results
         assert "skipped" not in tiny_results[suite], tiny_results[suite]
     assert tiny_results["tiny"] is True
@@ -133,6 +133,18 @@ def test_media_compares_the_pipeline_with_bare_pillow(tiny_results):
     assert _number(media["ratio"])
 
 
+def test_search_times_the_same_searches_in_a_large_and_a_small_room(tiny_results):
+    search = tiny_results["search"]
+    for size in ("large", "small"):
+        entry = search[size]
+        assert entry["requests"] > 0
+        assert _number(entry["p50_ms"]) and _number(entry["p99_ms"])
+        # A constant number of queries per search: with matches, or without any.
+        assert len(entry["query_counts"]) <= 2, entry["query_counts"]
+    assert search["large"]["messages"] > search["small"]["messages"]
+    assert _number(search["ratio_large_to_small_p99"])
+
+
 def test_the_markdown_table_has_a_row_per_figure(tiny_results):
     table = tiny_results["_table"].splitlines()
     assert table[0] == "| suite | Moim | baseline | ratio | target |"
@@ -147,6 +159,7 @@ def test_the_markdown_table_has_a_row_per_figure(tiny_results):
         "hot creator",
         "ledger_check",
         "media images/s",
+        "search in a room of",
     ):
         assert fragment in body
     for row in table[2:]:

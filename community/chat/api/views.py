@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
+    PolymorphicProxySerializer,
     extend_schema,
     extend_schema_serializer,
     inline_serializer,
@@ -21,10 +22,17 @@ from community import access
 from community.chat.selectors import (
     HISTORY_DEFAULT_LIMIT,
     HISTORY_MAX_LIMIT,
+    SEARCH_DEFAULT_LIMIT,
+    SEARCH_MAX_LIMIT,
+    SEARCH_MAX_QUERY_LENGTH,
+    history_around,
     message_payload_by_id,
     message_payloads,
+    parse_search_query,
     readable_room,
     room_history,
+    search_highlights,
+    search_messages,
 )
 from community.chat.services import (
     CLIENT_ID_MAX_LENGTH,
@@ -79,13 +87,34 @@ class MessageEditSerializer(serializers.Serializer):
 class HistoryQuerySerializer(serializers.Serializer):
     before = serializers.IntegerField(required=False, min_value=0)
     after = serializers.IntegerField(required=False, min_value=0)
-    limit = serializers.IntegerField(
-        required=False, min_value=1, max_value=HISTORY_MAX_LIMIT, default=HISTORY_DEFAULT_LIMIT
-    )
+    around = serializers.IntegerField(required=False, min_value=0)
+    # Not trimmed here: parse_search_query refuses a blank query with its own message.
+    q = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=HISTORY_MAX_LIMIT)
+
+    def validate(self, attrs):
+        if "around" in attrs and ("before" in attrs or "after" in attrs):
+            raise serializers.ValidationError(
+                {"around": [_("Use around without before or after.")]}
+            )
+        if "q" in attrs and ("after" in attrs or "around" in attrs):
+            raise serializers.ValidationError(
+                {"q": [_("A search pages with before only (newest first).")]}
+            )
+        if "q" in attrs and attrs.get("limit", 0) > SEARCH_MAX_LIMIT:
+            raise serializers.ValidationError(
+                {"limit": [_("At most %(count)s results a page.") % {"count": SEARCH_MAX_LIMIT}]}
+            )
+        return attrs
 
 
 class ReadMarkerSerializer(serializers.Serializer):
     seq = serializers.IntegerField(min_value=0)
+
+
+# The kinds a message payload has; one enum component (ChatMessageKindEnum, named in
+# SPECTACULAR_SETTINGS) for every schema that embeds a message.
+CHAT_MESSAGE_KINDS = ["text", "image", "video", "system", "poll", "meetup", "tip"]
 
 
 class ChatMessageSerializer(serializers.Serializer):
@@ -95,9 +124,7 @@ class ChatMessageSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     room_id = serializers.IntegerField()
     seq = serializers.IntegerField()
-    kind = serializers.ChoiceField(
-        choices=["text", "image", "video", "system", "poll", "meetup", "tip"]
-    )
+    kind = serializers.ChoiceField(choices=CHAT_MESSAGE_KINDS)
     body = serializers.CharField()
     author = serializers.DictField(allow_null=True)
     reply_to = serializers.DictField(allow_null=True)
@@ -139,6 +166,43 @@ class ChatMessageSerializer(serializers.Serializer):
     )
 
 
+class ChatMessageSearchResultSerializer(ChatMessageSerializer):
+    highlights = serializers.ListField(
+        child=serializers.ListField(child=serializers.IntegerField(), min_length=2, max_length=2),
+        help_text=(
+            "[start, end) ranges of the matched terms in `body`, in Unicode code points"
+            " (not UTF-16 units), sorted: mark them yourself; the body is plain text."
+        ),
+    )
+
+
+HISTORY_PAGE = inline_serializer(
+    name="ChatMessageHistory",
+    fields={
+        "results": ChatMessageSerializer(many=True),
+        "has_more": serializers.BooleanField(
+            help_text="More messages beyond the page (older ones, with around)."
+        ),
+        "has_newer": serializers.BooleanField(
+            required=False, help_text="With around only: newer messages after the page."
+        ),
+        "last_seq": serializers.IntegerField(),
+        "last_read_seq": serializers.IntegerField(allow_null=True),
+    },
+)
+SEARCH_PAGE = inline_serializer(
+    name="ChatMessageSearch",
+    fields={
+        "results": ChatMessageSearchResultSerializer(many=True),
+        "has_more": serializers.BooleanField(
+            help_text="More matches: ask again with before=<the last result's seq>."
+        ),
+        "last_seq": serializers.IntegerField(),
+        "last_read_seq": serializers.IntegerField(allow_null=True),
+    },
+)
+
+
 # Every Moim throttle fails open (config/api/throttling.py): with the cache down, chat
 # still accepts messages, and the message is stored.
 ChatUserRateThrottle = UserRateThrottle
@@ -171,41 +235,81 @@ class RoomMessagesView(APIView):
         parameters=[
             OpenApiParameter("before", int, description="Messages with seq < before."),
             OpenApiParameter("after", int, description="Messages with seq > after."),
-            OpenApiParameter("limit", int, description=f"1 to {HISTORY_MAX_LIMIT}."),
+            OpenApiParameter(
+                "around",
+                int,
+                description=(
+                    "The messages around this seq (it included): where a search result or"
+                    " the pinned notice jumps to; the page says has_more (older) and"
+                    " has_newer. Not with before or after."
+                ),
+            ),
+            OpenApiParameter(
+                "q",
+                str,
+                description=(
+                    "Search the room (members only): every space-separated term must"
+                    " match; Korean, Japanese and Chinese terms inside words, others as"
+                    " whole words, case"
+                    f" aside. At most {SEARCH_MAX_QUERY_LENGTH} characters. Results are"
+                    " newest first, with highlights; page with before. Deleted and hidden"
+                    " messages and those of members you blocked never match."
+                ),
+            ),
+            OpenApiParameter(
+                "limit",
+                int,
+                description=(
+                    f"1 to {HISTORY_MAX_LIMIT} (default {HISTORY_DEFAULT_LIMIT}); a search"
+                    f" 1 to {SEARCH_MAX_LIMIT} (default {SEARCH_DEFAULT_LIMIT})."
+                ),
+            ),
         ],
-        responses=inline_serializer(
-            name="ChatMessageHistory",
-            fields={
-                "results": ChatMessageSerializer(many=True),
-                "has_more": serializers.BooleanField(),
-                "last_seq": serializers.IntegerField(),
-                "last_read_seq": serializers.IntegerField(allow_null=True),
-            },
+        responses=PolymorphicProxySerializer(
+            component_name="ChatMessagePage",
+            serializers=[HISTORY_PAGE, SEARCH_PAGE],
+            resource_type_field_name=None,
         ),
     )
     def get(self, request, room_id: int):
         query = HistoryQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
+        params = query.validated_data
         room, last_read_seq = readable_room(room_id=room_id, user=request.user)
-        messages, has_more = room_history(
-            room_id=room.pk,
-            before=query.validated_data.get("before"),
-            after=query.validated_data.get("after"),
-            limit=query.validated_data["limit"],
-        )
-        return Response(
-            {
-                "results": message_payloads(
-                    messages,
-                    viewer=request.user,
-                    # Most viewers block no one: their page needs no query for blocks.
-                    viewer_blocks_anyone=getattr(room, "viewer_blocks_anyone", None),
-                ),
-                "has_more": has_more,
-                "last_seq": room.last_message_seq,
-                "last_read_seq": last_read_seq,
-            }
-        )
+        # Most viewers block no one: their page needs no query for blocks.
+        blocks = getattr(room, "viewer_blocks_anyone", None)
+        page = {"last_seq": room.last_message_seq, "last_read_seq": last_read_seq}
+        if "q" in params:
+            # Searching is for members, also where anyone may read (a web-public room).
+            if not getattr(room, "viewer_is_member", False):
+                raise PermissionDeniedError(
+                    _("Only members can search this room."), code="not_member"
+                )
+            terms = parse_search_query(params["q"])
+            messages, has_more = search_messages(
+                room_id=room.pk,
+                viewer=request.user,
+                terms=terms,
+                before=params.get("before"),
+                limit=params.get("limit", SEARCH_DEFAULT_LIMIT),
+                viewer_blocks_anyone=blocks,
+            )
+            results = message_payloads(messages, viewer=request.user, viewer_blocks_anyone=blocks)
+            for result in results:
+                result["highlights"] = search_highlights(result["body"], terms)
+            return Response({"results": results, "has_more": has_more, **page})
+        limit = params.get("limit", HISTORY_DEFAULT_LIMIT)
+        if "around" in params:
+            messages, has_more, has_newer = history_around(
+                room_id=room.pk, seq=params["around"], limit=limit
+            )
+            page["has_newer"] = has_newer
+        else:
+            messages, has_more = room_history(
+                room_id=room.pk, before=params.get("before"), after=params.get("after"), limit=limit
+            )
+        results = message_payloads(messages, viewer=request.user, viewer_blocks_anyone=blocks)
+        return Response({"results": results, "has_more": has_more, **page})
 
     @extend_schema(
         request={

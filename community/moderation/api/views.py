@@ -3,6 +3,7 @@
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -18,6 +19,7 @@ from community.moderation.models import (
 )
 from community.rooms.api.serializers import BanSerializer, MemberSerializer, MuteSerializer
 from community.rooms.models import Room
+from community.rooms.selectors import get_room_for_viewer, room_announcement
 from config.api.pagination import CursorPagination
 
 
@@ -67,6 +69,39 @@ class SlowModeSerializer(serializers.Serializer):
 
 class AnnouncementSerializer(serializers.Serializer):
     body = serializers.CharField(allow_blank=True, max_length=services.ANNOUNCEMENT_MAX_LENGTH)
+
+
+class PinMessageSerializer(serializers.Serializer):
+    message_id = serializers.IntegerField(min_value=1)
+
+
+class AnnouncementSetterSerializer(serializers.Serializer):
+    membership_id = serializers.IntegerField()
+    nickname = serializers.CharField()
+
+
+class AnnouncementMessageSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    seq = serializers.IntegerField()
+
+
+class AnnouncementPayloadSerializer(serializers.Serializer):
+    """The room's notice (``community.rooms.selectors.announcement_payload``), the same
+    in the room payload, the socket's ``ready`` and ``room.announcement``."""
+
+    body = serializers.CharField()
+    pinned_at = serializers.DateTimeField()
+    pinned_by = AnnouncementSetterSerializer(
+        allow_null=True,
+        help_text="Who set it, by room nickname; null when a site moderator set it.",
+    )
+    message = AnnouncementMessageSerializer(
+        allow_null=True, help_text="The pinned message (to jump to it); null for a written notice."
+    )
+
+
+class AnnouncementOutSerializer(serializers.Serializer):
+    announcement = AnnouncementPayloadSerializer(allow_null=True)
 
 
 class WordFilterSerializer(serializers.ModelSerializer):
@@ -235,14 +270,36 @@ class SlowModeView(APIView):
 
 
 class AnnouncementView(APIView):
-    @extend_schema(request=AnnouncementSerializer, responses={200: AnnouncementSerializer})
+    """``GET`` the room's notice (whoever may see the room); ``PUT`` writes one, ``POST``
+    pins a message as the notice, ``DELETE`` removes it (hosts and site moderators)."""
+
+    def get_permissions(self):
+        # The notice shows on the room's page: whoever may see the room may read it.
+        return [AllowAny()] if self.request.method == "GET" else [IsAuthenticated()]
+
+    @extend_schema(responses={200: AnnouncementOutSerializer})
+    def get(self, request, room_id: int):
+        viewer = request.user if request.user.is_authenticated else None
+        room = get_room_for_viewer(room_id=room_id, viewer=viewer)
+        return Response({"announcement": room_announcement(room_id=room.pk)})
+
+    @extend_schema(request=AnnouncementSerializer, responses={200: AnnouncementOutSerializer})
     def put(self, request, room_id: int):
         data = AnnouncementSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        announcement = services.check_pin_announcement(
+        services.check_pin_announcement(
             actor=request.user, room_id=room_id, body=data.validated_data["body"]
         )
-        return Response({"body": announcement.body if announcement else ""})
+        return Response({"announcement": room_announcement(room_id=room_id)})
+
+    @extend_schema(request=PinMessageSerializer, responses={200: AnnouncementOutSerializer})
+    def post(self, request, room_id: int):
+        data = PinMessageSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.check_pin_message_announcement(
+            actor=request.user, room_id=room_id, message_id=data.validated_data["message_id"]
+        )
+        return Response({"announcement": room_announcement(room_id=room_id)})
 
     @extend_schema(request=None, responses={204: None})
     def delete(self, request, room_id: int):

@@ -21,7 +21,7 @@ from community.rooms.models import (
     Room,
     RoomInvite,
 )
-from community.rooms.selectors import member_payload
+from community.rooms.selectors import member_payload, room_announcement
 
 
 class InterestSerializer(serializers.ModelSerializer):
@@ -173,6 +173,59 @@ class RoomSerializer(serializers.ModelSerializer):
     )
     def get_reactions(self, room: Room) -> list[dict]:
         return getattr(room, "reaction_summary", [])
+
+
+class AnnouncementField(serializers.Field):
+    """The room's notice (``community.rooms.selectors.announcement_payload``): the same
+    object as ``GET /rooms/{id}/announcement/``, the socket's ``ready`` and the
+    ``room.announcement`` event; null when there is none."""
+
+    def __init__(self, **kwargs):
+        kwargs["source"] = "*"
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+
+    def to_representation(self, room: Room) -> dict | None:
+        return room_announcement(room_id=room.pk)
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "nullable": True,
+        "properties": {
+            "body": {"type": "string"},
+            "pinned_at": {"type": "string", "format": "date-time"},
+            "pinned_by": {
+                "type": "object",
+                "nullable": True,
+                "description": "Who set it, by room nickname; null when a site moderator did.",
+                "properties": {
+                    "membership_id": {"type": "integer"},
+                    "nickname": {"type": "string"},
+                },
+            },
+            "message": {
+                "type": "object",
+                "nullable": True,
+                "description": "The pinned message, to jump to; null for a written notice.",
+                "properties": {"id": {"type": "integer"}, "seq": {"type": "integer"}},
+            },
+        },
+    }
+)
+class _AnnouncementSchemaField(AnnouncementField):
+    pass
+
+
+class RoomDetailSerializer(RoomSerializer):
+    """A room as its detail shows it: the card's fields and the room's notice (one more
+    query, so the lists leave it out)."""
+
+    announcement = _AnnouncementSchemaField()
+
+    class Meta(RoomSerializer.Meta):
+        fields = [*RoomSerializer.Meta.fields, "announcement"]
 
 
 @extend_schema_serializer(

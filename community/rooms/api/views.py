@@ -28,6 +28,7 @@ from community.rooms.api.serializers import (
     MemberSerializer,
     MyMembershipSerializer,
     RoleSerializer,
+    RoomDetailSerializer,
     RoomSerializer,
     RoomWriteSerializer,
     TransferSerializer,
@@ -202,20 +203,20 @@ class RoomDetailView(APIView):
     def get_permissions(self):
         return [AllowAny()] if self.request.method == "GET" else [IsAuthenticated()]
 
-    @extend_schema(operation_id="rooms_retrieve", responses=RoomSerializer)
+    @extend_schema(operation_id="rooms_retrieve", responses=RoomDetailSerializer)
     def get(self, request, room_id: int):
         room = selectors.get_room_for_viewer(room_id=room_id, viewer=_viewer(request))
         with_reaction_summaries("room", [room], viewer=request.user)
-        return Response(RoomSerializer(room, context={"request": request}).data)
+        return Response(RoomDetailSerializer(room, context={"request": request}).data)
 
-    @extend_schema(request=RoomWriteSerializer, responses=RoomSerializer)
+    @extend_schema(request=RoomWriteSerializer, responses=RoomDetailSerializer)
     def patch(self, request, room_id: int):
         selectors.get_room_for_viewer(room_id=room_id, viewer=request.user)
         serializer = RoomWriteSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         services.update_room(room_id=room_id, actor=request.user, **serializer.validated_data)
         room = selectors.get_room_for_viewer(room_id=room_id, viewer=request.user)
-        return Response(RoomSerializer(room, context={"request": request}).data)
+        return Response(RoomDetailSerializer(room, context={"request": request}).data)
 
 
 class JoinRoomView(APIView):
