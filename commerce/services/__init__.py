@@ -18,7 +18,7 @@ from commerce.services.rooms import (
     purchase_room_access,
     set_room_price,
 )
-from commerce.services.tips import send_tip
+from commerce.services.tips import find_recipient, recipient_of_membership, send_tip
 from commerce.services.topups import create_topup, handle_webhook
 
 __all__ = [
@@ -26,11 +26,13 @@ __all__ = [
     "approve_payout",
     "cancel_renewal",
     "create_topup",
+    "find_recipient",
     "handle_webhook",
     "mature_all_earnings",
     "may_reverse_any_transfer",
     "post_pending_transfer",
     "purchase_room_access",
+    "recipient_of_membership",
     "refund_transfer",
     "reject_payout",
     "request_payout",
