@@ -119,9 +119,10 @@ def test_room_lists_with_prices_run_a_fixed_number_of_queries(
         response = client.get("/api/v1/rooms/")
     results = response.json()["results"]
     assert sum(1 for room in results if room["price"]) == (count + 1) // 2
-    assert sum(1 for room in results if room["access"] and room["access"]["active"]) == (
-        count + 3
-    ) // 4
+    assert (
+        sum(1 for room in results if room["access"] and room["access"]["active"])
+        == (count + 3) // 4
+    )
 
 
 # --- pages -----------------------------------------------------------------------------------
@@ -222,15 +223,17 @@ def test_members_cancel_renewal_from_the_room_page(monthly_room, make_user, fund
 def test_hosts_find_the_price_in_the_room_settings(monthly_room, make_room, make_user):
     owner = monthly_room.owner
     client = web(owner)
-    assert f"/wallet/rooms/{monthly_room.pk}/price/" in client.get(
-        f"/rooms/{monthly_room.pk}/edit/"
-    ).content.decode()
+    assert (
+        f"/wallet/rooms/{monthly_room.pk}/price/"
+        in client.get(f"/rooms/{monthly_room.pk}/edit/").content.decode()
+    )
     page = client.get(f"/rooms/{monthly_room.pk}/").content.decode()
     assert "Change the price" in page
     free = make_room(owner=owner)
     assert "Charge for this room" in client.get(f"/rooms/{free.pk}/").content.decode()
     # Members who do not own the room see no price settings.
     other = make_user()
-    assert f"/wallet/rooms/{free.pk}/price/" not in web(other).get(
-        f"/rooms/{free.pk}/"
-    ).content.decode()
+    assert (
+        f"/wallet/rooms/{free.pk}/price/"
+        not in web(other).get(f"/rooms/{free.pk}/").content.decode()
+    )

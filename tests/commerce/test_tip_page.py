@@ -60,7 +60,7 @@ def test_the_page_names_the_member_by_nickname_and_confirms_fee_and_net(
 
 
 def test_the_page_from_a_message_names_its_author(members):
-    room, _minji, minji_member, haruto = members
+    _room, _minji, minji_member, haruto = members
     message = send_message(membership=minji_member, body="hello")
     page = client_for(haruto, session=True).get(f"/wallet/tip/?message={message.pk}")
     assert "Tip Minji" in page.content.decode()

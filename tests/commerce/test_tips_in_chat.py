@@ -158,7 +158,12 @@ def test_a_blocked_note_is_refused_before_any_money_moves(tip_room, wallet_of):
     )
     response = post_tip(
         client_for(tip_room["haruto"]),
-        {"membership": tip_room["minji_member"].pk, "amount": 100, "currency": "KRW", "note": "scam"},
+        {
+            "membership": tip_room["minji_member"].pk,
+            "amount": 100,
+            "currency": "KRW",
+            "note": "scam",
+        },
         "bad-note",
     )
     assert response.status_code == 422

@@ -47,9 +47,7 @@ def _run_threads(count: int, work) -> list:
     return results
 
 
-def test_simultaneous_room_tips_and_chat_keep_the_sequence_whole(
-    make_user, make_room, make_member
-):
+def test_simultaneous_room_tips_and_chat_keep_the_sequence_whole(make_user, make_room, make_member):
     room = make_room()
     creator = make_user()
     creator_member = make_member(room, creator, nickname="Minji")
