@@ -16,7 +16,7 @@ from commerce.models import RoomAccess, Tip
 from commerce.services import create_topup, set_room_price
 from community.chat.models import Message
 from community.rooms.models import Membership
-from tests.e2e.scenario_data import chat_message, join, make_person, make_room, say
+from tests.e2e.scenario_data import join, make_person, make_room, say
 from tests.support.browser import screenshot
 
 PHONE_390 = {"width": 390, "height": 844}
@@ -34,6 +34,11 @@ def open_chat(person, room):
     page = person.goto(f"/rooms/{room.pk}/")
     expect(page.locator("[data-chat-connection][data-state=open]")).to_be_visible()
     return page
+
+
+def chat_message(page, text: str):
+    """A message in the chat, found by its text (the log's name is translated)."""
+    return page.locator("[data-chat-messages] > li.chat-message", has_text=text)
 
 
 def fits_the_screen(page, viewport):
