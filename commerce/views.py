@@ -143,8 +143,11 @@ def _tip_recipient_from_query(request) -> Recipient | None:
 @login_required
 def tip(request):
     recipient = _tip_recipient_from_query(request)
+    # A preset amount is a link (``&amount=5000``): one tap fills the form, no script.
     initial = {
-        key: request.GET[key] for key in ("user", "message", "membership") if key in request.GET
+        key: request.GET[key]
+        for key in ("user", "message", "membership", "amount")
+        if key in request.GET
     }
     currency = selectors.preferred_currency(request.user)
     form = TipForm(
@@ -207,6 +210,10 @@ def tip(request):
             return redirect("commerce:wallet")
         form.data["confirmed"] = ""  # a refusal goes back to the form, not the confirm step
     presets = selectors.tip_presets(form["currency"].value() or currency)
+    query = request.GET.copy()
+    for preset in presets:
+        query["amount"] = preset["input"]
+        preset["url"] = f"?{query.urlencode()}"
     return render(
         request,
         "commerce/tip.html",

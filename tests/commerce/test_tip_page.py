@@ -79,3 +79,16 @@ def test_the_member_list_has_a_tip_link_by_membership(members):
     page = client_for(haruto, session=True).get(f"/rooms/{room.pk}/members/").content.decode()
     assert f"/wallet/tip/?membership={minji_member.pk}" in page
     assert "Tip Minji" in page
+
+
+def test_preset_amounts_are_one_tap_links_in_my_currency(members):
+    _room, _minji, minji_member, haruto = members
+    haruto.currency = "JPY"
+    haruto.save(update_fields=["currency"])
+    client = client_for(haruto, session=True)
+    page = client.get(f"/wallet/tip/?membership={minji_member.pk}").content.decode()
+    for display in ("¥100", "¥500", "¥1,000"):
+        assert display in page
+    assert f"?membership={minji_member.pk}&amp;amount=500" in page
+    form = client.get(f"/wallet/tip/?membership={minji_member.pk}&amount=500").context["form"]
+    assert (form["amount"].value(), form["currency"].value()) == ("500", "JPY")
