@@ -112,9 +112,7 @@ def test_tip_from_a_message(new_person, language, viewport):
         expect(event).to_contain_text("₩5,000")
         expect(viewer_page.locator(".chat-message.is-tip")).to_contain_text("Loved it!")
     if language == "en":
-        expect(minji_page.locator(".chat-tip-event")).to_have_text(
-            "Haruto tipped Minji ₩5,000"
-        )
+        expect(minji_page.locator(".chat-tip-event")).to_have_text("Haruto tipped Minji ₩5,000")
     assert "minji_main_profile" not in minji_page.content()
     fits_the_screen(page, viewport)
     screenshot(page, f"money-tip-in-chat-{language}-{size_name(viewport)}")
@@ -136,9 +134,7 @@ def test_tip_sheet_short_of_money_links_a_top_up(new_person):
     sheet = page.locator("dialog.tip-sheet")
     sheet.locator(".tip-preset").nth(2).click()  # ₩10,000
     sheet.locator("button.tip-review").click()
-    expect(sheet.locator(".tip-short")).to_have_text(
-        "Your wallet has ₩2,000: ₩8,000 short."
-    )
+    expect(sheet.locator(".tip-short")).to_have_text("Your wallet has ₩2,000: ₩8,000 short.")
     expect(sheet.locator("button.tip-send")).to_be_hidden()
     topup = sheet.locator("a.tip-topup")
     expect(topup).to_have_text("Top up ₩8,000")
