@@ -262,6 +262,18 @@ def _money(amount: int, currency: str) -> dict:
     return {"amount": amount, "display": format_minor(amount, currency)}
 
 
+def spending_currency(user) -> str:
+    """The currency a tip sheet starts in: the person's own, unless their wallet holds
+    none of it but holds another (a Korean wallet of a visitor set to USD): then that."""
+    own = preferred_currency(user)
+    wallets = {
+        row["currency"]: row["wallet"] for row in wallet_balances(user_id=user.pk) if row["wallet"]
+    }
+    if wallets.get(own) or not wallets:
+        return own
+    return max(wallets, key=wallets.get)
+
+
 def tip_quote(
     *,
     user_id: int,

@@ -156,7 +156,7 @@ class TipQuoteView(APIView):
             membership_id=data.get("membership"),
         )
         currency = validate_currency(
-            data.get("currency") or selectors.preferred_currency(request.user)
+            data.get("currency") or selectors.spending_currency(request.user)
         )
         return Response(
             selectors.tip_quote(

@@ -190,7 +190,8 @@
     showStep(parts, "choose");
     if (!parts.dialog.open) parts.dialog.showModal();
     var query = target.messageId ? "message=" + target.messageId : "membership=" + target.membershipId;
-    request("GET", urls.quote + "?" + query).then(function (info) {
+    // "Review" before this answers waits for it (a fast tap on a slow connection).
+    parts.state.ready = request("GET", urls.quote + "?" + query).then(function (info) {
       parts.state.info = info;
       // The server names them as the room does (their nickname now).
       parts.title.textContent = fmt(t("Tip %(name)s"), { name: info.recipient.name });
@@ -206,12 +207,19 @@
         parts.presets.append(button);
       });
       parts.balance.textContent = fmt(t("Your wallet: %(amount)s"), { amount: info.balance.display });
-    }).catch(function (error) { showSheetError(parts, error); });
+    });
+    parts.state.ready.catch(function (error) { showSheetError(parts, error); });
   }
 
   function reviewTip(parts) {
+    var state = parts.state;
+    state.ready.then(function () {
+      if (parts.state === state) reviewLoaded(parts);
+    }, function () { /* shown when it failed */ });
+  }
+
+  function reviewLoaded(parts) {
     var info = parts.state.info;
-    if (!info) return;
     var amount = parseAmount(parts.amount.value, info.exponent);
     if (amount === null) {
       showSheetError(parts, { message: t("Choose an amount or type one.") });

@@ -205,11 +205,12 @@ def test_a_refused_tip_posts_nothing(tip_room, make_user, django_capture_on_comm
         ("JPY", ["¥100", "¥500", "¥1,000"]),
     ],
 )
-def test_the_quote_offers_presets_in_my_currency(tip_room, settings, currency, presets):
-    haruto = tip_room["haruto"]
-    haruto.currency = currency
-    haruto.save(update_fields=["currency"])
-    response = client_for(haruto).get(QUOTE, {"message": tip_room["message"].pk})
+def test_the_quote_offers_presets_in_my_currency(tip_room, make_user, currency, presets):
+    newcomer = make_user(currency=currency)
+    from community.rooms.services import join_room
+
+    join_room(room_id=tip_room["room"].pk, user=newcomer, nickname="Newcomer")
+    response = client_for(newcomer).get(QUOTE, {"message": tip_room["message"].pk})
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["recipient"] == {"membership_id": tip_room["minji_member"].pk, "name": "Minji"}
@@ -289,3 +290,19 @@ def test_a_refunded_tip_says_so_in_the_chat(tip_room, django_capture_on_commit_c
     assert refund.status_code == 201, refund.content
     history = minji.get(f"/api/v1/rooms/{tip_room['room'].pk}/messages/").json()["results"]
     assert next(m for m in history if m["kind"] == "tip")["tip"]["refunded"] is True
+
+
+def test_the_sheet_starts_in_the_currency_my_wallet_holds(tip_room, make_user, fund):
+    visitor = make_user(currency="USD")
+    from community.rooms.services import join_room
+
+    join_room(room_id=tip_room["room"].pk, user=visitor, nickname="Visitor")
+    client = client_for(visitor)
+    params = {"membership": tip_room["minji_member"].pk}
+    # Nothing in the wallet: my own currency.
+    assert client.get(QUOTE, params).json()["currency"] == "USD"
+    fund(visitor, 5000, "KRW")
+    body = client.get(QUOTE, params).json()
+    assert (body["currency"], body["balance"]["amount"]) == ("KRW", 5000)
+    fund(visitor, 100, "USD")
+    assert client.get(QUOTE, params).json()["currency"] == "USD"
