@@ -457,6 +457,23 @@ def cancel_renewal(request, room_id: int):
 
 
 @login_required
+@require_POST
+def resume_renewal(request, room_id: int):
+    """Keep a cancelled monthly membership: it renews again at the end of the month."""
+    try:
+        access = services.resume_renewal(user=request.user, room_id=room_id)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            _("Renewal is back on. Your membership renews on %(date)s.")
+            % {"date": date_format(localtime(access.paid_until), "SHORT_DATETIME_FORMAT")},
+        )
+    return redirect(_return_to(request) or reverse("commerce:room_access", args=[room_id]))
+
+
+@login_required
 def room_price(request, room_id: int):
     room = get_object_or_404(Room, pk=room_id)
     if room.owner_id != request.user.pk:

@@ -25,4 +25,9 @@ urlpatterns = [
         views.CancelRenewalView.as_view(),
         name="wallet-room-cancel-renewal",
     ),
+    path(
+        "wallet/rooms/<int:room_id>/resume-renewal/",
+        views.ResumeRenewalView.as_view(),
+        name="wallet-room-resume-renewal",
+    ),
 ]

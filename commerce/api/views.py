@@ -223,6 +223,18 @@ class CancelRenewalView(APIView):
         return Response(RoomAccessSerializer(access).data)
 
 
+class ResumeRenewalView(APIView):
+    """Renew again a monthly membership whose renewal was cancelled, while its paid month
+    lasts. Idempotent. 404 without a monthly membership of the room; 400
+    ``membership_ended`` once it ended (buy it again), ``not_for_sale`` when the room no
+    longer sells memberships."""
+
+    @extend_schema(request=None, responses={200: RoomAccessSerializer})
+    def post(self, request, room_id: int):
+        access = services.resume_renewal(user=request.user, room_id=room_id)
+        return Response(RoomAccessSerializer(access).data)
+
+
 def _visible_room_or_404(request, room_id: int, invite: str = ""):
     room = room_visible_to(room_id=room_id, viewer=request.user, invite_code=invite)
     if room is None:  # private rooms are missing to outsiders, as everywhere else

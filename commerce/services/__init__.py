@@ -16,6 +16,7 @@ from commerce.services.refunds import may_reverse_any_transfer, refund_transfer
 from commerce.services.rooms import (
     cancel_renewal,
     purchase_room_access,
+    resume_renewal,
     set_room_price,
 )
 from commerce.services.tips import find_recipient, recipient_of_membership, send_tip
@@ -36,6 +37,7 @@ __all__ = [
     "refund_transfer",
     "reject_payout",
     "request_payout",
+    "resume_renewal",
     "send_tip",
     "set_room_price",
     "settle_payout",

@@ -720,7 +720,8 @@ def post_tip_message(
     client_id = _clean_client_id(tip_key)
     existing = Message.objects.filter(author=tipper, client_id=client_id).first()
     if existing is not None:
-        return existing
+        # Posted before; a client's own message under that id is never taken for it.
+        return existing if existing.kind == Message.Kind.TIP else None
     reply_to = None
     if reply_to_id is not None:
         reply_to = (

@@ -128,6 +128,7 @@ MATRIX = [
     ("post", "refunds/", {"transfer": 999999}, (401, 404, 404, 404, 404, 404)),
     # nobody here pays for the room: no membership to cancel
     ("post", "wallet/rooms/{room}/cancel-renewal/", None, (401, 404, 404, 404, 404, 404)),
+    ("post", "wallet/rooms/{room}/resume-renewal/", None, (401, 404, 404, 404, 404, 404)),
     ("get", "wallet/rooms/{room}/", None, (401, 200, 200, 200, 200, 200)),
     ("get", "wallet/rooms/{private}/", None, (401, 404, 404, 404, 404, 404)),
     # the room has no price: not for sale (404), whoever asks

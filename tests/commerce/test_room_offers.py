@@ -237,3 +237,49 @@ def test_hosts_find_the_price_in_the_room_settings(monthly_room, make_room, make
         f"/wallet/rooms/{free.pk}/price/"
         not in web(other).get(f"/rooms/{free.pk}/").content.decode()
     )
+
+
+def test_a_cancelled_renewal_can_be_resumed_while_the_month_lasts(monthly_room, make_user, fund):
+    fan = make_user()
+    fund(fan, 10_000)
+    purchase_room_access(user=fan, room_id=monthly_room.pk)
+    api = client_for(fan)
+    base = f"/api/v1/wallet/rooms/{monthly_room.pk}"
+    api.post(f"{base}/cancel-renewal/")
+    resumed = api.post(f"{base}/resume-renewal/")
+    assert resumed.status_code == 200, resumed.content
+    assert resumed.json()["renews"] is True
+    assert api.post(f"{base}/resume-renewal/").status_code == 200  # idempotent
+    access = api.get(f"/api/v1/rooms/{monthly_room.pk}/").json()["access"]
+    assert access["renews"] is True and access["cancelled"] is False
+    # Once the month is over there is nothing to resume: buy again.
+    api.post(f"{base}/cancel-renewal/")
+    RoomAccess.objects.filter(user=fan).update(paid_until=timezone.now())
+    ended = api.post(f"{base}/resume-renewal/")
+    assert ended.status_code == 400
+    assert ended.json()["error"]["code"] == "membership_ended"
+
+
+def test_resume_needs_a_monthly_membership(entry_room, make_user, fund):
+    fan = make_user()
+    fund(fan, 10_000)
+    purchase_room_access(user=fan, room_id=entry_room.pk)
+    response = client_for(fan).post(f"/api/v1/wallet/rooms/{entry_room.pk}/resume-renewal/")
+    assert response.status_code == 404
+
+
+def test_members_keep_their_membership_from_the_room_page(
+    monthly_room, make_user, fund, make_member
+):
+    fan = make_user()
+    fund(fan, 10_000)
+    purchase_room_access(user=fan, room_id=monthly_room.pk)
+    make_member(monthly_room, fan)
+    client = web(fan)
+    room_url = f"/rooms/{monthly_room.pk}/"
+    client.post(f"/wallet/rooms/{monthly_room.pk}/cancel-renewal/", {"next": room_url})
+    assert "Keep my membership" in client.get(room_url).content.decode()
+    response = client.post(f"/wallet/rooms/{monthly_room.pk}/resume-renewal/", {"next": room_url})
+    assert response["Location"] == room_url
+    assert "Your membership renews on" in client.get(room_url).content.decode()
+    assert RoomAccess.objects.get(user=fan).renews is True

@@ -197,4 +197,9 @@ def test_paid_room_checkout_then_cancel_renewal(new_person, language, viewport):
     screenshot(page, f"money-renewal-cancelled-{language}-{size}")
     access = RoomAccess.objects.get(user=fan, room=room)
     assert access.renews is False and access.paid_until is not None
+    # Changed their mind: the membership renews again.
+    page.locator("form.room-resume button[type=submit]").click()
+    expect(page.locator("form.room-renewal")).to_be_visible()
+    access.refresh_from_db()
+    assert access.renews is True
     assert Membership.objects.filter(room=room, user=fan, state="active").exists()
