@@ -149,7 +149,7 @@ def tip(request):
         for key in ("user", "message", "membership", "amount")
         if key in request.GET
     }
-    currency = selectors.preferred_currency(request.user)
+    currency = selectors.spending_currency(request.user)
     form = TipForm(
         request.POST or None,
         initial=initial,

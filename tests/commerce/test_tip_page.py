@@ -81,10 +81,11 @@ def test_the_member_list_has_a_tip_link_by_membership(members):
     assert "Tip Minji" in page
 
 
-def test_preset_amounts_are_one_tap_links_in_my_currency(members):
+def test_preset_amounts_are_one_tap_links_in_my_currency(members, fund):
     _room, _minji, minji_member, haruto = members
     haruto.currency = "JPY"
     haruto.save(update_fields=["currency"])
+    fund(haruto, 3000, "JPY")
     client = client_for(haruto, session=True)
     page = client.get(f"/wallet/tip/?membership={minji_member.pk}").content.decode()
     for display in ("¥100", "¥500", "¥1,000"):
