@@ -191,8 +191,10 @@
     if (!parts.dialog.open) parts.dialog.showModal();
     var query = target.messageId ? "message=" + target.messageId : "membership=" + target.membershipId;
     // "Review" before this answers waits for it (a fast tap on a slow connection).
-    parts.state.ready = request("GET", urls.quote + "?" + query).then(function (info) {
-      parts.state.info = info;
+    var state = parts.state;
+    state.ready = request("GET", urls.quote + "?" + query).then(function (info) {
+      state.info = info;
+      if (parts.state !== state) return;  // the sheet was opened again for someone else
       // The server names them as the room does (their nickname now).
       parts.title.textContent = fmt(t("Tip %(name)s"), { name: info.recipient.name });
       info.presets.forEach(function (preset) {
@@ -208,7 +210,9 @@
       });
       parts.balance.textContent = fmt(t("Your wallet: %(amount)s"), { amount: info.balance.display });
     });
-    parts.state.ready.catch(function (error) { showSheetError(parts, error); });
+    state.ready.catch(function (error) {
+      if (parts.state === state) showSheetError(parts, error);
+    });
   }
 
   function reviewTip(parts) {

@@ -306,3 +306,23 @@ def test_the_sheet_starts_in_the_currency_my_wallet_holds(tip_room, make_user, f
     assert (body["currency"], body["balance"]["amount"]) == ("KRW", 5000)
     fund(visitor, 100, "USD")
     assert client.get(QUOTE, params).json()["currency"] == "USD"
+
+
+def test_a_tipper_who_left_before_the_post_keeps_the_paid_tip_without_a_message(
+    tip_room, django_capture_on_commit_callbacks
+):
+    from community.rooms.services import leave_room
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = post_tip(
+            client_for(tip_room["haruto"]),
+            {"membership": tip_room["minji_member"].pk, "amount": 1000, "currency": "KRW"},
+            "then-leave",
+        )
+    assert response.status_code == 201
+    leave_room(room_id=tip_room["room"].pk, user=tip_room["haruto"])
+    for callback in callbacks:
+        callback()
+    tip = Tip.objects.get()
+    assert tip.room_message_id is None
+    assert not Message.objects.filter(kind=Message.Kind.TIP).exists()
