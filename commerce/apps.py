@@ -18,6 +18,15 @@ class CommerceConfig(AppConfig):
         from community.rooms.services import register_entry_check
 
         register_entry_check(check=check_room_entry_allowed)
+        # A tip given in a room shows in its chat as a ``tip`` message: commerce adds
+        # the amount and the recipient to that message's payload (chat never imports it).
+        from commerce.selectors import room_offers, tip_message_parts
+        from community.chat.selectors import register_payload_part
+        from community.rooms.selectors import register_room_offer_loader
+
+        register_payload_part("tip", tip_message_parts)
+        # A paid room's price and the viewer's access, on its cards, page and payload.
+        register_room_offer_loader(loader=room_offers)
         # Account export and deletion registries (profiles), when they are installed.
         try:
             from profiles.deletion import register_deletion_hook

@@ -77,14 +77,34 @@ class PayoutForm(MoneyForm):
 class TipForm(MoneyForm):
     user = forms.CharField(label=_("Member handle"), required=False, max_length=31)
     message = forms.IntegerField(label=_("Message"), required=False, min_value=1)
+    # A tip from the member list: the member's room membership, never their handle.
+    membership = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    note = forms.CharField(
+        label=_("Note (optional)"),
+        required=False,
+        max_length=140,
+        help_text=_("Shown with your tip in the chat."),
+    )
+    # The second step: the tipper saw the fee and what the recipient receives.
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
-    field_order = ["user", "message", "amount", "currency"]
+    field_order = ["user", "message", "membership", "amount", "currency", "note"]
+
+    def __init__(self, *args, in_room: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if in_room:
+            # Opened from a message or a member: the page names them; the ids ride along.
+            self.fields["user"].widget = forms.HiddenInput()
+            self.fields["message"].widget = forms.HiddenInput()
+        else:
+            del self.fields["note"]
 
     def clean(self):
         data = super().clean()
         if self.errors:
             return data
-        if bool(data.get("user")) == bool(data.get("message")):
+        targets = [bool(data.get("user")), bool(data.get("message")), bool(data.get("membership"))]
+        if sum(targets) != 1:
             raise forms.ValidationError(_("Tip either a member or a message."))
         return data
 

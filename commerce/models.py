@@ -315,10 +315,29 @@ class Tip(models.Model):
     # profile. Mutable, so deleting an account can anonymise them.
     recipient_label = models.CharField(max_length=120)
     sender_label = models.CharField(max_length=120, blank=True)
+    # A tip given in a room (from a message or the member list): both sides' room
+    # memberships, the tipper's note and the ``tip`` message that shows it in the chat.
+    sender_membership = models.ForeignKey(
+        "community.Membership", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recipient_membership = models.ForeignKey(
+        "community.Membership", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.CharField(max_length=140, blank=True)
+    room_message = models.ForeignKey(
+        "community.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    # The ``client_id`` of the tip's chat message: ``tip:<id>`` (community.chat).
+    CHAT_KEY_PREFIX = "tip:"
 
     def __str__(self) -> str:
         return f"tip {self.pk}"
+
+    @property
+    def chat_key(self) -> str:
+        return f"{self.CHAT_KEY_PREFIX}{self.pk}"
 
 
 class RoomPrice(models.Model):

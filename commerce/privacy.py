@@ -14,13 +14,14 @@ def anonymise_ledger_entries(*, user, delete_messages: bool = False) -> None:
     """Deletion hook: other people's statements stop naming this user."""
     deleted = _("Deleted member")
     Tip.objects.filter(recipient=user).update(recipient_label=deleted)
-    Tip.objects.filter(sender=user).update(sender_label=deleted)
+    # The notes they wrote with their tips are their words: gone with them.
+    Tip.objects.filter(sender=user).update(sender_label=deleted, note="")
     # Stored replies may name the people this user paid.
     IdempotencyKey.objects.filter(user=user).delete()
 
 
 def export_ledger(user) -> dict:
-    """Export section: balances, every statement line, payouts."""
+    """Export section: balances, every statement line, the notes sent with tips, payouts."""
     lines = statement_lines(user_id=user.pk).order_by("id")
     return {
         "balances": wallet_balances(user_id=user.pk),
@@ -38,6 +39,10 @@ def export_ledger(user) -> dict:
                 "balance": line.balance_after,
             }
             for line in lines
+        ],
+        "tip_notes": [
+            {"to": tip.recipient_label, "note": tip.note, "sent_at": tip.created_at}
+            for tip in Tip.objects.filter(sender=user).exclude(note="").order_by("id")
         ],
         "payouts": [
             {

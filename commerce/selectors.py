@@ -1,12 +1,22 @@
 """Reads: balances and statements, each a fixed number of queries."""
 
 from collections import defaultdict
+from typing import Any
 
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
+from django.utils import timezone
 
-from commerce.fees import fee_rate_bps
-from commerce.models import Account, Leg, PayoutRequest, RoomAccess, RoomPrice, Transfer
-from config.currencies import currency_for_locale, fallback_currency, supported_currencies
+from commerce.fees import fee_rate_bps, split_fee
+from commerce.models import Account, Leg, PayoutRequest, RoomAccess, RoomPrice, Tip, Transfer
+from community.chat.models import Message
+from config.currencies import (
+    currency_for_locale,
+    exponent_of,
+    fallback_currency,
+    format_minor,
+    minor_to_input,
+    supported_currencies,
+)
 
 STATEMENT_ACCOUNT_KINDS = Account.USER_KINDS
 
@@ -96,3 +106,203 @@ def preferred_currency(user) -> str:
         if held in supported_currencies():
             return held
     return currency_for_locale(getattr(user, "locale", "")) or fallback_currency()
+
+
+def tip_message_parts(messages: list[Message], viewer: Any = None) -> dict[int, dict]:
+    """``payload["tip"]`` of the chat's ``tip`` messages (registered with
+    ``community.chat.selectors.register_payload_part``): what the whole room sees, the
+    amount and the recipient by room nickname. One query per page, none without tips.
+    """
+    by_tip: dict[int, Message] = {}
+    for message in messages:
+        key = message.client_id
+        if message.kind == Message.Kind.TIP and key.startswith(Tip.CHAT_KEY_PREFIX):
+            tip_id = key[len(Tip.CHAT_KEY_PREFIX) :]
+            if tip_id.isdigit():
+                by_tip[int(tip_id)] = message
+    if not by_tip:
+        return {}
+    tips = (
+        Tip.objects.filter(pk__in=by_tip)
+        .select_related("recipient_membership")
+        .only(
+            "id",
+            "amount",
+            "currency",
+            "sender_membership_id",
+            "recipient_membership__id",
+            "recipient_membership__nickname",
+        )
+        .annotate(refunded=Exists(Transfer.objects.filter(reverses_id=OuterRef("transfer_id"))))
+    )
+    parts = {}
+    for tip in tips:
+        message = by_tip[tip.pk]
+        if tip.sender_membership_id != message.author_id:
+            continue  # only the tipper's own message shows their tip
+        recipient = tip.recipient_membership
+        parts[message.pk] = {
+            "amount": tip.amount,
+            "currency": tip.currency,
+            "exponent": exponent_of(tip.currency),
+            "display": format_minor(tip.amount, tip.currency),
+            "recipient": (
+                {"membership_id": recipient.pk, "nickname": recipient.nickname}
+                if recipient
+                else None
+            ),
+            "refunded": tip.refunded,
+        }
+    return parts
+
+
+ROOM_PRICE_INTERVALS = {RoomPrice.Kind.ENTRY: "once", RoomPrice.Kind.MONTHLY: "month"}
+
+
+def room_price_payload(price: RoomPrice) -> dict:
+    return {
+        "amount": price.amount,
+        "currency": price.currency,
+        "display": format_minor(price.amount, price.currency),
+        "interval": ROOM_PRICE_INTERVALS[price.kind],
+    }
+
+
+def room_access_payload(
+    *, kind: str | None, paid_until, renews: bool | None, is_owner: bool = False
+) -> dict | None:
+    """The viewer's paid access to a room: ``active`` (may join now), ``renews`` (a
+    monthly membership that charges again on ``renews_at``), ``cancelled`` (a monthly
+    membership that ends on ``ends_at``)."""
+    if is_owner:
+        return {
+            "active": True,
+            "renews": False,
+            "renews_at": None,
+            "cancelled": False,
+            "ends_at": None,
+        }
+    if kind is None:
+        return None
+    active = paid_until is None or paid_until > timezone.now()
+    monthly = kind == RoomPrice.Kind.MONTHLY
+    renewing = bool(renews) and active and monthly
+    cancelled = active and monthly and not renews
+    return {
+        "active": active,
+        "renews": renewing,
+        "renews_at": paid_until if renewing else None,
+        "cancelled": cancelled,
+        "ends_at": paid_until if cancelled else None,
+    }
+
+
+def room_offers(rooms: list, viewer: Any) -> dict[int, dict]:
+    """What each paid room among ``rooms`` costs and the viewer's access to it, in one
+    query (``community.rooms.selectors.register_room_offer_loader``)."""
+    prices = RoomPrice.objects.filter(room_id__in=[room.pk for room in rooms], is_active=True)
+    signed_in = viewer is not None and viewer.is_authenticated
+    if signed_in:
+        mine = RoomAccess.objects.filter(room_id=OuterRef("room_id"), user_id=viewer.pk)
+        prices = prices.annotate(
+            access_kind=Subquery(mine.values("kind")[:1]),
+            access_paid_until=Subquery(mine.values("paid_until")[:1]),
+            access_renews=Subquery(mine.values("renews")[:1]),
+        )
+    owners = {room.pk: room.owner_id for room in rooms}
+    return {
+        price.room_id: {
+            "price": room_price_payload(price),
+            "access": (
+                room_access_payload(
+                    kind=price.access_kind,
+                    paid_until=price.access_paid_until,
+                    renews=price.access_renews,
+                    is_owner=owners.get(price.room_id) == viewer.pk,
+                )
+                if signed_in
+                else None
+            ),
+        }
+        for price in prices
+    }
+
+
+# A tip sheet's one-tap amounts, in minor units: sums people tip in each currency
+# (₩1,000 / ₩5,000 / ₩10,000; ¥100 / ¥500 / ¥1,000; $1 / $5 / $10).
+TIP_PRESETS = {
+    "KRW": (1000, 5000, 10000),
+    "JPY": (100, 500, 1000),
+    "VND": (20000, 50000, 100000),
+    "IDR": (1000000, 2500000, 5000000),
+    "INR": (5000, 10000, 50000),
+    "THB": (5000, 10000, 50000),
+    "TWD": (5000, 10000, 30000),
+    "CNY": (500, 1000, 5000),
+    "HKD": (1000, 5000, 10000),
+}
+
+
+def tip_presets(currency: str) -> list[dict]:
+    """``[{"amount": minor units, "display": "₩1,000", "input": "1000"}]`` for ``currency``."""
+    amounts = TIP_PRESETS.get(currency) or tuple(
+        units * 10 ** exponent_of(currency) for units in (1, 5, 10)
+    )
+    return [
+        {
+            "amount": amount,
+            "display": format_minor(amount, currency),
+            "input": minor_to_input(amount, currency),
+        }
+        for amount in amounts
+    ]
+
+
+def _money(amount: int, currency: str) -> dict:
+    return {"amount": amount, "display": format_minor(amount, currency)}
+
+
+def spending_currency(user) -> str:
+    """The currency a tip sheet starts in: the person's own, unless their wallet holds
+    none of it but holds another (a Korean wallet of a visitor set to USD): then that."""
+    own = preferred_currency(user)
+    wallets = {
+        row["currency"]: row["wallet"] for row in wallet_balances(user_id=user.pk) if row["wallet"]
+    }
+    if wallets.get(own) or not wallets:
+        return own
+    return max(wallets, key=wallets.get)
+
+
+def tip_quote(
+    *,
+    user_id: int,
+    recipient_membership_id: int | None,
+    recipient_name: str,
+    currency: str,
+    amount: int | None = None,
+) -> dict:
+    """What a tip sheet shows before anything is paid (``GET /api/v1/tips/quote/``)."""
+    balance = next(
+        (row["wallet"] for row in wallet_balances(user_id=user_id) if row["currency"] == currency),
+        0,
+    )
+    quote = None
+    if amount:
+        split = split_fee(amount)
+        quote = {
+            "amount": _money(split.gross, currency),
+            "fee": _money(split.fee, currency),
+            "net": _money(split.net, currency),
+            "enough": balance >= amount,
+            "shortfall": _money(max(0, amount - balance), currency),
+        }
+    return {
+        "recipient": {"membership_id": recipient_membership_id, "name": recipient_name},
+        "currency": currency,
+        "exponent": exponent_of(currency),
+        "presets": tip_presets(currency),
+        "balance": _money(balance, currency),
+        "fee_percent": fee_schedule()["rate_percent"],
+        "quote": quote,
+    }

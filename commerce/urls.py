@@ -18,6 +18,11 @@ urlpatterns = [
         views.cancel_renewal,
         name="cancel_renewal",
     ),
+    path(
+        "wallet/rooms/<int:room_id>/resume-renewal/",
+        views.resume_renewal,
+        name="resume_renewal",
+    ),
     path("wallet/refund/<int:transfer_id>/", views.refund, name="refund"),
     path("fees/", views.fee_schedule, name="fees"),
     path("commerce/webhooks/<slug:provider>/", views.webhook, name="webhook"),

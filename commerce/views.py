@@ -8,7 +8,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseBadRequest, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.formats import date_format
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -21,6 +23,7 @@ from commerce.models import Account, RoomPrice
 from commerce.providers.base import WebhookSignatureError
 from commerce.services.idempotency import run_idempotent
 from commerce.services.payouts import earnings_hold
+from commerce.services.tips import Recipient
 from community.rooms.models import Room
 from community.rooms.selectors import room_visible_to
 from config.currencies import (
@@ -69,9 +72,28 @@ def wallet(request):
     )
 
 
+def _return_to(request) -> str | None:
+    """Where to go back after a money form (``next``: a checkout, a tip sheet's room),
+    only on this site."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return None
+
+
 @login_required
 def topup(request):
-    form = TopUpForm(request.POST or None, currency=selectors.preferred_currency(request.user))
+    # A checkout or a tip sheet that found the wallet short links here with the
+    # amount missing and the currency, and a ``next`` to come back to.
+    initial = {key: request.GET[key] for key in ("amount", "currency") if request.GET.get(key)}
+    form = TopUpForm(
+        request.POST or None,
+        initial=initial,
+        currency=selectors.preferred_currency(request.user),
+    )
+    next_url = _return_to(request)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         body = _run_form(
@@ -91,21 +113,64 @@ def topup(request):
                 _("Added %(amount)s to your wallet.")
                 % {"amount": format_minor(body["amount"], body["currency"])},
             )
-            return redirect("commerce:wallet")
+            return redirect(next_url or "commerce:wallet")
     return render(
         request,
         "commerce/topup.html",
-        {"form": form, "unavailable": providers.unavailable_reason()},
+        {"form": form, "unavailable": providers.unavailable_reason(), "next_url": next_url},
     )
+
+
+def _tip_recipient_from_query(request) -> Recipient | None:
+    """The recipient a tip page opened from a message or the member list names (by
+    room nickname); None for a bare page, 404 for one the viewer may not tip."""
+    params = request.POST if request.method == "POST" else request.GET
+    message_id, membership_id = params.get("message", ""), params.get("membership", "")
+    try:
+        if membership_id.isdigit():
+            return services.recipient_of_membership(
+                sender=request.user, membership_id=int(membership_id)
+            )
+        if message_id.isdigit():
+            return services.find_recipient(sender=request.user, message_id=int(message_id))
+    except DomainError as error:
+        if error.status == 404:
+            raise Http404(error.message) from error
+        messages.error(request, error.message)
+    return None
 
 
 @login_required
 def tip(request):
-    initial = {key: request.GET[key] for key in ("user", "message") if key in request.GET}
+    recipient = _tip_recipient_from_query(request)
+    # A preset amount is a link (``&amount=5000``): one tap fills the form, no script.
+    initial = {
+        key: request.GET[key]
+        for key in ("user", "message", "membership", "amount")
+        if key in request.GET
+    }
+    currency = selectors.spending_currency(request.user)
     form = TipForm(
-        request.POST or None, initial=initial, currency=selectors.preferred_currency(request.user)
+        request.POST or None,
+        initial=initial,
+        currency=currency,
+        in_room=recipient is not None and recipient.room_id is not None,
     )
-    if request.method == "POST" and form.is_valid():
+    confirm = None
+    # "Change" on the confirm step comes back with the form filled in.
+    submitted = request.method == "POST" and request.POST.get("back") != "1"
+    if submitted and form.is_valid() and not form.cleaned_data["confirmed"]:
+        # The confirm step: what leaves the wallet, the fee, what the recipient receives.
+        data = form.cleaned_data
+        split = split_fee(data["amount"])
+        confirm = {
+            "amount": format_minor(split.gross, data["currency"]),
+            "fee": format_minor(split.fee, data["currency"]),
+            "net": format_minor(split.net, data["currency"]),
+            "note": data.get("note") or "",
+            "name": recipient.label if recipient else "@" + (data.get("user") or "").lstrip("@"),
+        }
+    elif submitted and form.is_valid():
         data = form.cleaned_data
         body = _run_form(
             request,
@@ -116,6 +181,8 @@ def tip(request):
                 "currency": data["currency"],
                 "user": data.get("user") or None,
                 "message": data.get("message"),
+                "membership": data.get("membership"),
+                "note": data.get("note") or "",
             },
             operation=lambda: responses.tip_body(
                 *services.send_tip(
@@ -123,7 +190,9 @@ def tip(request):
                     amount=data["amount"],
                     currency=data["currency"],
                     message_id=data.get("message"),
+                    membership_id=data.get("membership"),
                     recipient_handle=data.get("user") or None,
+                    note=data.get("note") or "",
                 )
             ),
         )
@@ -136,8 +205,26 @@ def tip(request):
                     "amount": format_minor(body["amount"], body["currency"]),
                 },
             )
+            if recipient is not None and recipient.room_id is not None:
+                return redirect("room-detail", room_id=recipient.room_id)
             return redirect("commerce:wallet")
-    return render(request, "commerce/tip.html", {"form": form})
+        form.data["confirmed"] = ""  # a refusal goes back to the form, not the confirm step
+    presets = selectors.tip_presets(form["currency"].value() or currency)
+    query = request.GET.copy()
+    for preset in presets:
+        query["amount"] = preset["input"]
+        preset["url"] = f"?{query.urlencode()}"
+    return render(
+        request,
+        "commerce/tip.html",
+        {
+            "form": form,
+            "recipient": recipient,
+            "confirm": confirm,
+            "presets": presets,
+            "fee_percent": selectors.fee_schedule()["rate_percent"],
+        },
+    )
 
 
 def _payout_currency(user) -> str:
@@ -281,14 +368,18 @@ def fee_schedule(request):
 
 @login_required
 def room_access(request, room_id: int):
+    """A paid room's checkout: its price and terms, the wallet's balance (a top-up link
+    for what is missing), and one confirm that pays; then on to joining."""
     # A private room is missing to whoever is not in it, unless they hold a usable invite
     # (``?invite=<code>``): the same 404 as no room at all.
-    room = room_visible_to(
-        room_id=room_id, viewer=request.user, invite_code=request.GET.get("invite", "")
-    )
+    invite = request.GET.get("invite", "")
+    room = room_visible_to(room_id=room_id, viewer=request.user, invite_code=invite)
     if room is None:
         raise Http404(_("Room not found."))
     price = selectors.active_room_price(room_id=room.pk)
+    join_url = reverse("room-join", args=[room.pk])
+    if invite:
+        join_url += "?" + urlencode({"invite": invite})
     form = RoomAccessForm(request.POST or None)
     if request.method == "POST" and price is not None and form.is_valid():
         body = _run_form(
@@ -301,8 +392,35 @@ def room_access(request, room_id: int):
             },
         )
         if body is not None:
-            messages.success(request, _("Paid. You can join the room now."))
-            return redirect("commerce:room_access", room_id=room.pk)
+            messages.success(request, _("Paid. Pick your nickname to join the room."))
+            if room.viewer_membership_id:
+                return redirect("room-detail", room_id=room.pk)
+            return redirect(join_url)
+    balance = 0
+    if price is not None:
+        balance = next(
+            (
+                row["wallet"]
+                for row in selectors.wallet_balances(user_id=request.user.pk)
+                if row["currency"] == price.currency
+            ),
+            0,
+        )
+    shortfall = max(0, price.amount - balance) if price is not None else 0
+    topup_url = ""
+    if shortfall:
+        topup_url = (
+            reverse("commerce:topup")
+            + "?"
+            + urlencode(
+                {
+                    "amount": minor_to_input(shortfall, price.currency),
+                    "currency": price.currency,
+                    "next": request.get_full_path(),
+                }
+            )
+        )
+    access = selectors.room_access_of(user_id=request.user.pk, room_id=room.pk)
     return render(
         request,
         "commerce/room_access.html",
@@ -311,7 +429,12 @@ def room_access(request, room_id: int):
             "price": price,
             "form": form,
             "has_access": services.rooms.has_room_access(user_id=request.user.pk, room_id=room.pk),
-            "access": selectors.room_access_of(user_id=request.user.pk, room_id=room.pk),
+            "is_owner": room.owner_id == request.user.pk,
+            "access": access,
+            "balance": balance,
+            "shortfall": shortfall,
+            "topup_url": topup_url,
+            "join_url": join_url,
         },
     )
 
@@ -330,7 +453,24 @@ def cancel_renewal(request, room_id: int):
             _("Renewal cancelled. Your membership lasts until %(date)s.")
             % {"date": date_format(localtime(access.paid_until), "SHORT_DATETIME_FORMAT")},
         )
-    return redirect("commerce:room_access", room_id=room_id)
+    return redirect(_return_to(request) or reverse("commerce:room_access", args=[room_id]))
+
+
+@login_required
+@require_POST
+def resume_renewal(request, room_id: int):
+    """Keep a cancelled monthly membership: it renews again at the end of the month."""
+    try:
+        access = services.resume_renewal(user=request.user, room_id=room_id)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            _("Renewal is back on. Your membership renews on %(date)s.")
+            % {"date": date_format(localtime(access.paid_until), "SHORT_DATETIME_FORMAT")},
+        )
+    return redirect(_return_to(request) or reverse("commerce:room_access", args=[room_id]))
 
 
 @login_required

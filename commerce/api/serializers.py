@@ -21,13 +21,73 @@ class PayoutSerializer(MoneySerializer):
 
 
 class TipSerializer(MoneySerializer):
-    message = serializers.IntegerField(required=False, min_value=1)
-    user = serializers.CharField(required=False, max_length=31)
+    message = serializers.IntegerField(
+        required=False, min_value=1, help_text=_("Tip the author of this message.")
+    )
+    membership = serializers.IntegerField(
+        required=False, min_value=1, help_text=_("Tip this room member (a membership id).")
+    )
+    user = serializers.CharField(required=False, max_length=31, help_text=_("A member handle."))
+    note = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=140,
+        help_text=_("Shown with the tip in the room's chat (message or membership tips)."),
+    )
 
     def validate(self, attrs):
-        if ("message" in attrs) == ("user" in attrs):
-            raise serializers.ValidationError(_('Send either "message" or "user".'))
+        if sum(key in attrs for key in ("message", "membership", "user")) != 1:
+            raise serializers.ValidationError(
+                _('Send exactly one of "message", "membership" or "user".')
+            )
         return attrs
+
+
+class TipQuoteQuerySerializer(serializers.Serializer):
+    message = serializers.IntegerField(required=False, min_value=1)
+    membership = serializers.IntegerField(required=False, min_value=1)
+    amount = serializers.IntegerField(required=False, min_value=1)
+    currency = serializers.CharField(required=False, min_length=3, max_length=3)
+
+    def validate_currency(self, value: str) -> str:
+        return value.upper()
+
+    def validate(self, attrs):
+        if ("message" in attrs) == ("membership" in attrs):
+            raise serializers.ValidationError(_('Send either "message" or "membership".'))
+        return attrs
+
+
+class MoneyAmountSerializer(serializers.Serializer):
+    amount = serializers.IntegerField(help_text=_("Whole minor units."))
+    display = serializers.CharField(help_text=_("As people read it: ₩1,000, $4.99."))
+
+
+class TipPresetSerializer(MoneyAmountSerializer):
+    input = serializers.CharField(help_text=_("In major units, as typed: 1000, 4.99."))
+
+
+class TipQuoteRecipientSerializer(serializers.Serializer):
+    membership_id = serializers.IntegerField()
+    name = serializers.CharField(help_text=_("The room nickname."))
+
+
+class TipQuoteLineSerializer(serializers.Serializer):
+    amount = MoneyAmountSerializer()
+    fee = MoneyAmountSerializer()
+    net = MoneyAmountSerializer()
+    enough = serializers.BooleanField(help_text=_("The wallet holds the amount."))
+    shortfall = MoneyAmountSerializer(help_text=_("What a top-up must add (0 when enough)."))
+
+
+class TipQuoteSerializer(serializers.Serializer):
+    recipient = TipQuoteRecipientSerializer()
+    currency = serializers.CharField()
+    exponent = serializers.IntegerField(help_text=_("Minor-unit digits (KRW 0, USD 2)."))
+    presets = TipPresetSerializer(many=True)
+    balance = MoneyAmountSerializer(help_text=_("The wallet's available balance."))
+    fee_percent = serializers.FloatField()
+    quote = TipQuoteLineSerializer(allow_null=True)
 
 
 class StatementLineSerializer(serializers.ModelSerializer):

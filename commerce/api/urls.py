@@ -7,6 +7,7 @@ urlpatterns = [
     path("wallet/transactions/", views.StatementView.as_view(), name="wallet-transactions"),
     path("wallet/topups/", views.TopUpView.as_view(), name="wallet-topups"),
     path("tips/", views.TipView.as_view(), name="tips"),
+    path("tips/quote/", views.TipQuoteView.as_view(), name="tips-quote"),
     path("payouts/", views.PayoutView.as_view(), name="payouts"),
     path("refunds/", views.RefundView.as_view(), name="refunds"),
     path(
@@ -23,5 +24,10 @@ urlpatterns = [
         "wallet/rooms/<int:room_id>/cancel-renewal/",
         views.CancelRenewalView.as_view(),
         name="wallet-room-cancel-renewal",
+    ),
+    path(
+        "wallet/rooms/<int:room_id>/resume-renewal/",
+        views.ResumeRenewalView.as_view(),
+        name="wallet-room-resume-renewal",
     ),
 ]

@@ -16,6 +16,8 @@ from commerce.api.serializers import (
     RoomPurchaseSerializer,
     RoomPurchaseStateSerializer,
     StatementLineSerializer,
+    TipQuoteQuerySerializer,
+    TipQuoteSerializer,
     TipResultSerializer,
     TipSerializer,
     TopUpResultSerializer,
@@ -24,6 +26,7 @@ from commerce.api.serializers import (
 )
 from commerce.services.idempotency import run_idempotent
 from community.rooms.selectors import room_visible_to
+from config.currencies import validate_currency
 from config.errors import NotFoundError
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
@@ -110,6 +113,10 @@ class TipView(IdempotentOperationView):
             OpenApiExample(
                 "Tip a message", value={"amount": 1000, "currency": "KRW", "message": 42}
             ),
+            OpenApiExample(
+                "Tip a room member",
+                value={"amount": 5000, "currency": "KRW", "membership": 7, "note": "Thanks!"},
+            ),
             OpenApiExample("Tip a user", value={"amount": 500, "currency": "KRW", "user": "mina"}),
         ],
     )
@@ -122,9 +129,44 @@ class TipView(IdempotentOperationView):
             amount=data["amount"],
             currency=data["currency"],
             message_id=data.get("message"),
+            membership_id=data.get("membership"),
             recipient_handle=data.get("user"),
+            note=data.get("note", ""),
         )
         return responses.tip_body(tip, recipient)
+
+
+class TipQuoteView(APIView):
+    """Before a tip from a message or a member: whom it goes to (by room nickname),
+    preset amounts in the tipper's currency, their balance, and for ``amount`` the
+    platform fee and what the recipient receives. Moves no money. 404 for a message or
+    member the viewer cannot tip (not in the room, or no such one)."""
+
+    @extend_schema(
+        parameters=[TipQuoteQuerySerializer],
+        responses={200: TipQuoteSerializer},
+    )
+    def get(self, request):
+        query = TipQuoteQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        recipient = services.find_recipient(
+            sender=request.user,
+            message_id=data.get("message"),
+            membership_id=data.get("membership"),
+        )
+        currency = validate_currency(
+            data.get("currency") or selectors.spending_currency(request.user)
+        )
+        return Response(
+            selectors.tip_quote(
+                user_id=request.user.pk,
+                recipient_membership_id=recipient.membership_id,
+                recipient_name=recipient.label,
+                currency=currency,
+                amount=data.get("amount"),
+            )
+        )
 
 
 class PayoutView(IdempotentOperationView):
@@ -178,6 +220,18 @@ class CancelRenewalView(APIView):
     @extend_schema(request=None, responses={200: RoomAccessSerializer})
     def post(self, request, room_id: int):
         access = services.cancel_renewal(user=request.user, room_id=room_id)
+        return Response(RoomAccessSerializer(access).data)
+
+
+class ResumeRenewalView(APIView):
+    """Renew again a monthly membership whose renewal was cancelled, while its paid month
+    lasts. Idempotent. 404 without a monthly membership of the room; 400
+    ``membership_ended`` once it ended (buy it again), ``not_for_sale`` when the room no
+    longer sells memberships."""
+
+    @extend_schema(request=None, responses={200: RoomAccessSerializer})
+    def post(self, request, room_id: int):
+        access = services.resume_renewal(user=request.user, room_id=room_id)
         return Response(RoomAccessSerializer(access).data)
 
 

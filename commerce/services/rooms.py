@@ -147,6 +147,28 @@ def cancel_renewal(*, user: User, room_id: int) -> RoomAccess:
     return access
 
 
+@atomic_with_retry
+def resume_renewal(*, user: User, room_id: int) -> RoomAccess:
+    """Undo a cancelled renewal while the paid month lasts: the membership renews again
+    on ``paid_until``. Idempotent. Under the same row lock as cancelling and renewing."""
+    access = RoomAccess.objects.select_for_update().filter(user=user, room_id=room_id).first()
+    if access is None or access.kind != RoomPrice.Kind.MONTHLY:
+        raise NotFoundError(_("You have no membership of this room to renew."))
+    if access.paid_until is None or access.paid_until <= timezone.now() or access.lapsed_at:
+        raise DomainError(
+            _("This membership has ended: pay for the room again to rejoin."),
+            code="membership_ended",
+        )
+    if not RoomPrice.objects.filter(
+        room_id=room_id, is_active=True, kind=RoomPrice.Kind.MONTHLY
+    ).exists():
+        raise DomainError(_("The room no longer sells memberships."), code="not_for_sale")
+    if not access.renews:
+        access.renews = True
+        access.save(update_fields=["renews"])
+    return access
+
+
 def _end_renewal(access: RoomAccess, *, lapsed_at=None) -> None:
     access.renews, access.lapsed_at = False, lapsed_at or access.lapsed_at
     access.save(update_fields=["renews", "lapsed_at"])

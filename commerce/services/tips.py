@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
@@ -15,6 +16,7 @@ from commerce.services.ledger import (
     write_transfer,
 )
 from community.chat.models import Message
+from community.chat.services import check_tip_note, post_tip_message
 from community.notifications.services import notify_tip_received
 from community.rooms.models import Membership
 from config.currencies import validate_amount, validate_currency
@@ -32,13 +34,43 @@ class Recipient:
     # How the recipient sees the tipper, by the same rule.
     sender_label: str
     message_id: int | None = None
+    # A tip given in a room: both sides' memberships (the tip is shown in its chat).
+    room_id: int | None = None
+    sender_membership_id: int | None = None
+    membership_id: int | None = None
 
 
 def _public_label(membership: Membership) -> tuple[str, str | None]:
+    """A member as others in the room see them: the room nickname, and the main
+    profile's handle only when they chose to show it (never for an open profile)."""
     if membership.is_open_profile:
         return membership.nickname, None
-    handle = membership.user.profile.handle
-    return f"@{handle}", handle
+    return membership.nickname, membership.user.profile.handle
+
+
+def _active_membership(*, room_id: int, user: User) -> Membership | None:
+    return (
+        Membership.objects.select_related("user__profile")
+        .filter(room_id=room_id, user=user, state=Membership.State.ACTIVE)
+        .first()
+    )
+
+
+def _room_recipient(
+    *, sender_membership: Membership, membership: Membership, message_id: int | None
+) -> Recipient:
+    label, handle = _public_label(membership)
+    sender_label, _handle = _public_label(sender_membership)
+    return Recipient(
+        user_id=membership.user_id,
+        label=label,
+        handle=handle,
+        sender_label=sender_label,
+        message_id=message_id,
+        room_id=membership.room_id,
+        sender_membership_id=sender_membership.pk,
+        membership_id=membership.pk,
+    )
 
 
 def _recipient_of_message(*, sender: User, message_id: int) -> Recipient:
@@ -50,23 +82,53 @@ def _recipient_of_message(*, sender: User, message_id: int) -> Recipient:
     )
     if message is None or message.author is None:
         raise NotFoundError(_("No such message."))
-    sender_membership = (
-        Membership.objects.select_related("user__profile")
-        .filter(room_id=message.room_id, user=sender, state=Membership.State.ACTIVE)
-        .first()
-    )
+    sender_membership = _active_membership(room_id=message.room_id, user=sender)
     if sender_membership is None:
         # Not a member: do not confirm the message exists.
         raise NotFoundError(_("No such message."))
-    label, handle = _public_label(message.author)
-    sender_label, _handle = _public_label(sender_membership)
-    return Recipient(
-        user_id=message.author.user_id,
-        label=label,
-        handle=handle,
-        sender_label=sender_label,
-        message_id=message.pk,
+    return _room_recipient(
+        sender_membership=sender_membership, membership=message.author, message_id=message.pk
     )
+
+
+def recipient_of_membership(*, sender: User, membership_id: int) -> Recipient:
+    """A current member of a room the sender is in, named as the room shows them."""
+    membership = (
+        Membership.objects.select_related("user__profile")
+        .filter(pk=membership_id, state=Membership.State.ACTIVE)
+        .first()
+    )
+    sender_membership = (
+        _active_membership(room_id=membership.room_id, user=sender) if membership else None
+    )
+    if membership is None or sender_membership is None:
+        # Not in the room: the same answer as no such member.
+        raise NotFoundError(_("No such member."), fields={"membership": [_("Not found.")]})
+    return _room_recipient(
+        sender_membership=sender_membership, membership=membership, message_id=None
+    )
+
+
+def find_recipient(
+    *,
+    sender: User,
+    message_id: int | None = None,
+    membership_id: int | None = None,
+    recipient_handle: str | None = None,
+) -> Recipient:
+    """Whom a tip goes to: a message's author, a room member, or a handle (exactly one)."""
+    targets = [message_id is not None, membership_id is not None, bool(recipient_handle)]
+    if sum(targets) != 1:
+        raise DomainError(_("Tip either a message or a member, not both."))
+    if message_id is not None:
+        recipient = _recipient_of_message(sender=sender, message_id=message_id)
+    elif membership_id is not None:
+        recipient = recipient_of_membership(sender=sender, membership_id=membership_id)
+    else:
+        recipient = _recipient_by_handle(sender=sender, handle=recipient_handle)
+    if recipient.user_id == sender.pk:
+        raise DomainError(_("You cannot tip yourself."), code="self_tip")
+    return recipient
 
 
 def _recipient_by_handle(*, sender: User, handle: str) -> Recipient:
@@ -94,18 +156,30 @@ def send_tip(
     currency: str,
     message_id: int | None = None,
     recipient_handle: str | None = None,
+    membership_id: int | None = None,
+    note: str = "",
 ) -> tuple[Tip, Recipient]:
+    """Tip a message's author, a room member or a handle.
+
+    A tip given in a room (``message_id`` or ``membership_id``) appears in its chat:
+    on commit the tipper's ``tip`` message (with ``note``, screened like a message
+    before any money moves) is posted there; a handle's tip is private.
+    """
     check_may_move_money(user=sender)
     amount = validate_amount(amount)
     currency = validate_currency(currency)
-    if (message_id is None) == (not recipient_handle):
-        raise DomainError(_("Tip either a message or a member, not both."))
-    if message_id is not None:
-        recipient = _recipient_of_message(sender=sender, message_id=message_id)
-    else:
-        recipient = _recipient_by_handle(sender=sender, handle=recipient_handle)
-    if recipient.user_id == sender.pk:
-        raise DomainError(_("You cannot tip yourself."), code="self_tip")
+    recipient = find_recipient(
+        sender=sender,
+        message_id=message_id,
+        membership_id=membership_id,
+        recipient_handle=recipient_handle,
+    )
+    if recipient.room_id is not None:
+        note = check_tip_note(room_id=recipient.room_id, user_id=sender.pk, note=note)
+    elif (note or "").strip():
+        raise DomainError(
+            _("A note goes with a tip in a room."), fields={"note": [_("Tip a room member.")]}
+        )
     split = split_fee(amount)
     wanted = [
         (Account.Kind.WALLET, sender.pk),
@@ -134,6 +208,9 @@ def send_tip(
                 currency=currency,
                 recipient_label=recipient.label,
                 sender_label=recipient.sender_label,
+                sender_membership_id=recipient.sender_membership_id,
+                recipient_membership_id=recipient.membership_id,
+                note=note,
             )
         )
         # Before the balance rows are locked: the notification's reads and writes
@@ -148,4 +225,33 @@ def send_tip(
         description=_("Tip"),
         describe=describe,
     )
-    return tips[0], recipient
+    tip = tips[0]
+    if recipient.room_id is not None:
+        # After the payment commits (the outermost transaction: the idempotency key's),
+        # never inside it: the room lock a chat message takes stays out of the ledger's
+        # transaction, and a rolled-back tip shows nothing. Robust: a failure to post is
+        # logged and leaves the paid tip as it is.
+        transaction.on_commit(lambda: announce_tip(tip_id=tip.pk), robust=True)
+    return tip, recipient
+
+
+def announce_tip(*, tip_id: int) -> Tip | None:
+    """Post a room tip's ``tip`` message in its chat (idempotent: the message is keyed
+    by the tip) and link it to the tip. Runs after the payment committed."""
+    tip = Tip.objects.select_related("sender_membership").filter(pk=tip_id).first()
+    if tip is None or tip.sender_membership is None:
+        return None
+    if tip.room_message_id is not None:
+        return tip
+    with transaction.atomic():
+        message = post_tip_message(
+            room_id=tip.sender_membership.room_id,
+            tipper_membership_id=tip.sender_membership_id,
+            tip_key=tip.chat_key,
+            note=tip.note,
+            reply_to_id=tip.message_id,
+        )
+        if message is not None:
+            tip.room_message = message
+            tip.save(update_fields=["room_message"])
+    return tip

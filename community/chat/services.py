@@ -688,3 +688,79 @@ def announce_media_change(sender, *, asset: MediaAsset, **kwargs) -> None:
         events.send_on_commit(
             f"room.{room_id}", events.message_updated(message=message_payload_by_id(message_id))
         )
+
+
+# --- tips in the chat -----------------------------------------------------------------
+
+TIP_NOTE_MAX_LENGTH = 140
+
+
+def check_tip_note(*, room_id: int, user_id: int, note: str) -> str:
+    """The note a tipper shows with a tip in the room, cleaned and screened by the
+    room's word and pattern rules (before any money moves). Raises the send's refusals:
+    not a member, muted, or a note a rule blocks or would hold."""
+    note = " ".join((note or "").split())
+    if len(note) > TIP_NOTE_MAX_LENGTH:
+        raise DomainError(
+            _("A note can be at most %(count)s characters.") % {"count": TIP_NOTE_MAX_LENGTH},
+            fields={"note": [_("Too long.")]},
+        )
+    room = Room.objects.get(pk=room_id)
+    membership = _fresh_membership(room=room, user_id=user_id)
+    ensure_can_post(membership=membership, room=room)
+    if note:
+        verdict = screen_message(room=room, membership=membership, body=note, count_flood=False)
+        if not verdict.allowed:
+            # A note is never held for review: the tip cannot wait for a host.
+            raise MessageFilteredError(FilterVerdict(BLOCK, verdict.rule_kind))
+    return note
+
+
+@transaction.atomic
+def post_tip_message(
+    *,
+    room_id: int,
+    tipper_membership_id: int,
+    tip_key: str,
+    note: str = "",
+    reply_to_id: int | None = None,
+) -> Message | None:
+    """The chat's record of a tip: a ``tip`` message by the tipper (``note`` its body,
+    ``reply_to_id`` the message tipped), shown to the room as ``message.created``.
+
+    Called after the payment committed; the payment is not undone when the room can no
+    longer take the message (the tipper left, the room closed): None then. ``tip_key``
+    (the payer's stable id for the tip) makes it the message's ``client_id``, so a
+    second call returns the first message, and the feature that owns the tip finds its
+    row from the message (``register_payload_part``). No slow mode or rate limit: the
+    tip's own limits applied to the payment.
+    """
+    room = Room.objects.select_for_update().get(pk=room_id)
+    tipper = (
+        Membership.objects.select_related("user", "avatar_media")
+        .filter(pk=tipper_membership_id, room=room, state=Membership.State.ACTIVE)
+        .first()
+    )
+    if tipper is None or room.is_suspended or room.is_archived:
+        return None
+    tipper.room = room
+    client_id = _clean_client_id(tip_key)
+    existing = Message.objects.filter(author=tipper, client_id=client_id).first()
+    if existing is not None:
+        # Posted before; a client's own message under that id is never taken for it.
+        return existing if existing.kind == Message.Kind.TIP else None
+    reply_to = None
+    if reply_to_id is not None:
+        reply_to = (
+            Message.objects.select_related("author")
+            .filter(pk=reply_to_id, room=room, deleted_at__isnull=True)
+            .first()
+        )
+    return do_send_message(
+        room=room,
+        membership=tipper,
+        body=_clean_body(note, required=False),
+        client_id=client_id,
+        reply_to=reply_to,
+        kind=Message.Kind.TIP,
+    )

@@ -8,7 +8,9 @@ square root of the room's size (a busy 10-person room can outrank a quiet 1,000-
 one), and rooms opened in the last three days get a boost.
 """
 
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -169,6 +171,32 @@ def room_cards(queryset: QuerySet[Room], viewer: User | None) -> QuerySet[Room]:
         ),
         viewer,
     )
+
+
+# --- offers: what a room costs and what the viewer holds (rooms never import commerce) ---
+# ``loader(rooms, viewer) -> {room_id: {"price": {...}, "access": {...} | None}}``, one
+# query per call whatever the number of rooms; registered by commerce's AppConfig.ready.
+RoomOfferLoader = Callable[[list[Room], Any], dict[int, dict]]
+_ROOM_OFFER_LOADERS: list[RoomOfferLoader] = []
+
+
+def register_room_offer_loader(*, loader: RoomOfferLoader) -> None:
+    """Add what a paid room costs (``price``) and the viewer's paid ``access`` to the
+    rooms' cards, page and API payload (``room.offer``; None: free to join)."""
+    if loader not in _ROOM_OFFER_LOADERS:
+        _ROOM_OFFER_LOADERS.append(loader)
+
+
+def with_room_offers(rooms: list[Room], *, viewer: User | None) -> list[Room]:
+    """Set ``room.offer`` on each room (None for a free room): one query per loader
+    for the whole list."""
+    offers: dict[int, dict] = {}
+    if rooms:
+        for loader in _ROOM_OFFER_LOADERS:
+            offers.update(loader(rooms, viewer))
+    for room in rooms:
+        room.offer = offers.get(room.pk)
+    return rooms
 
 
 def can_read_room(room: Room, viewer: User | None) -> bool:

@@ -6,6 +6,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -71,6 +72,7 @@ def home(request):
     )
     interests = list(selectors.interests_with_rooms()[:24])
     with_reaction_summaries("room", [*trending, *for_you, *fresh], viewer=request.user)
+    selectors.with_room_offers([*trending, *for_you, *fresh], viewer=viewer)
     return render(
         request,
         "community/home.html",
@@ -97,6 +99,7 @@ def room_search(request):
     )
     has_next = len(rooms) > SEARCH_PAGE_SIZE
     rooms = with_reaction_summaries("room", rooms[:SEARCH_PAGE_SIZE], viewer=request.user)
+    selectors.with_room_offers(rooms, viewer=_viewer(request))
     params = request.GET.copy()
     next_url = previous_url = None
     if has_next:
@@ -189,6 +192,7 @@ def room_detail(request, room_id: int):
             for message in preview:
                 message.collapsed = is_collapsed_for(message.author_id, blocked)
     with_reaction_summaries("room", [room], viewer=request.user)
+    selectors.with_room_offers([room], viewer=viewer)
     cover_url = image_url(room.cover_media, LARGE_SIZE)
     context = {
         "room": room,
@@ -264,6 +268,19 @@ def _join_context(request, room: Room, invite: RoomInvite | None):
     return form
 
 
+def _checkout_redirect(room: Room, *, viewer, invite: RoomInvite | None):
+    """A paid room the viewer has not paid for: Join opens its checkout (the wallet's
+    room page), which sends them back here once paid."""
+    selectors.with_room_offers([room], viewer=viewer)
+    offer = room.offer
+    if offer is None or (offer["access"] or {}).get("active"):
+        return None
+    url = reverse("commerce:room_access", args=[room.pk])
+    if invite is not None:
+        url += "?" + urlencode({"invite": invite.code})
+    return redirect(url)
+
+
 @login_required
 def room_join(request, room_id: int):
     invite = None
@@ -283,6 +300,9 @@ def room_join(request, room_id: int):
         room = _readable_room(request, room_id)
     if room.viewer_membership_id:
         return redirect("room-detail", room_id=room.pk)
+    checkout = _checkout_redirect(room, viewer=request.user, invite=invite)
+    if checkout is not None:
+        return checkout
     form = _join_context(request, room, invite)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -333,6 +353,10 @@ def invite_page(request, code: str):
         raise Http404(_("This invite link is invalid or has expired."))
     if room.viewer_membership_id:
         return redirect("room-detail", room_id=room.pk)
+    if request.user.is_authenticated:
+        checkout = _checkout_redirect(room, viewer=request.user, invite=invite)
+        if checkout is not None:
+            return checkout
     form = _join_context(request, room, invite)
     return render(
         request, "community/room_join.html", {"room": room, "form": form, "invite": invite}

@@ -147,11 +147,14 @@ MATRIX = [
     ("post", "wallet/topups/", MONEY, (401, 201, 201, 201, 201, 201)),
     # the member's own message: no self-tips; outsiders cannot see it (404)
     ("post", "tips/", {**MONEY, "message": "{message}"}, (401, 400, 404, 404, 422, 404)),
+    # a quote for tipping the member's message: members of the room only, not oneself
+    ("get", "tips/quote/?message={message}", None, (401, 400, 404, 404, 200, 404)),
     ("post", "payouts/", MONEY, (401, 422, 422, 422, 422, 422)),
     # nobody here may reverse this transfer (a moderator neither): it is not confirmed
     ("post", "refunds/", {"transfer": 999999}, (401, 404, 404, 404, 404, 404)),
     # nobody here pays for the room: no membership to cancel
     ("post", "wallet/rooms/{room}/cancel-renewal/", None, (401, 404, 404, 404, 404, 404)),
+    ("post", "wallet/rooms/{room}/resume-renewal/", None, (401, 404, 404, 404, 404, 404)),
     ("get", "wallet/rooms/{room}/", None, (401, 200, 200, 200, 200, 200)),
     ("get", "wallet/rooms/{private}/", None, (401, 404, 404, 404, 404, 404)),
     # the room has no price: not for sale (404), whoever asks

@@ -124,6 +124,7 @@ def test_tip_form_takes_major_units(make_user, fund, wallet_of):
             "amount": "2.50",
             "currency": "USD",
             "idempotency_key": key,
+            "confirmed": "1",
         },
     )
     assert response.status_code == 302

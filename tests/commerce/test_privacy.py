@@ -37,3 +37,28 @@ def test_registered_with_the_account_registries_when_present():
     export = pytest.importorskip("profiles.export")
     assert "ledger" in deletion.deletion_hook_names()
     assert "ledger" in export.export_section_names()
+
+
+def test_notes_sent_with_room_tips_are_exported_and_deleted(
+    make_user, make_room, make_member, fund
+):
+    from commerce.models import Tip
+
+    fan, creator = make_user(), make_user()
+    room = make_room()
+    creator_member = make_member(room, creator, nickname="Minji")
+    make_member(room, fan, nickname="Haruto")
+    fund(fan, 1000)
+    send_tip(
+        sender=fan,
+        amount=100,
+        currency="KRW",
+        membership_id=creator_member.pk,
+        note="Thanks for the set",
+    )
+    notes = export_ledger(fan)["tip_notes"]
+    assert [(note["to"], note["note"]) for note in notes] == [("Minji", "Thanks for the set")]
+    assert export_ledger(creator)["tip_notes"] == []
+    anonymise_ledger_entries(user=fan, delete_messages=False)
+    tip = Tip.objects.get()
+    assert (tip.note, tip.sender_label) == ("", "Deleted member")

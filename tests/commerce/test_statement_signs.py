@@ -27,7 +27,13 @@ def refunded_tip(make_user, fund):
     creator_web.force_login(creator)
     fan_web.post(
         "/wallet/tip/",
-        {"user": creator.profile.handle, "amount": 1000, "currency": "KRW", "idempotency_key": "t"},
+        {
+            "user": creator.profile.handle,
+            "amount": 1000,
+            "currency": "KRW",
+            "idempotency_key": "t",
+            "confirmed": "1",
+        },
     )
     tip = Transfer.objects.get(kind=Transfer.Kind.TIP)
     creator_web.post(f"/wallet/refund/{tip.pk}/")

@@ -64,11 +64,14 @@ def test_topup_form_is_csrf_protected_and_idempotent(user):
 def test_tip_form_shows_errors_in_place(web, user, make_user, fund):
     creator = make_user()
     data = {"user": creator.profile.handle, "amount": 50, "currency": "KRW"}
-    page = web.post("/wallet/tip/", {**data, "idempotency_key": "w1"})
+    page = web.post("/wallet/tip/", {**data, "idempotency_key": "w1", "confirmed": "1"})
     assert page.status_code == 200
     assert b"Insufficient funds" in page.content
     fund(user, 100)
-    assert web.post("/wallet/tip/", {**data, "idempotency_key": "w2"}).status_code == 302
+    assert (
+        web.post("/wallet/tip/", {**data, "idempotency_key": "w2", "confirmed": "1"}).status_code
+        == 302
+    )
     earnings = user_account(user_id=creator.pk, kind=Account.Kind.EARNINGS_PENDING, currency="KRW")
     assert earnings.balance == 45
 
@@ -106,7 +109,13 @@ def test_statement_csv_has_gross_fee_net_and_running_balance(web, user, fund, ma
     creator = make_user()
     web.post(
         "/wallet/tip/",
-        {"user": creator.profile.handle, "amount": 300, "currency": "KRW", "idempotency_key": "c"},
+        {
+            "user": creator.profile.handle,
+            "amount": 300,
+            "currency": "KRW",
+            "idempotency_key": "c",
+            "confirmed": "1",
+        },
     )
     response = web.get("/wallet/statement.csv")
     assert response["Content-Type"].startswith("text/csv")
@@ -124,7 +133,13 @@ def test_creator_refunds_a_tip_from_the_statement(make_user, fund):
     fan_web = client_for(fan, session=True)
     fan_web.post(
         "/wallet/tip/",
-        {"user": creator.profile.handle, "amount": 200, "currency": "KRW", "idempotency_key": "r"},
+        {
+            "user": creator.profile.handle,
+            "amount": 200,
+            "currency": "KRW",
+            "idempotency_key": "r",
+            "confirmed": "1",
+        },
     )
     tip_transfer = Transfer.objects.get(kind=Transfer.Kind.TIP)
     creator_web = client_for(creator, session=True)
@@ -160,9 +175,14 @@ def test_owner_sets_a_room_price_on_a_page(make_room, make_user):
 def test_a_refused_form_comes_back_with_a_fresh_key(web, user, make_user, fund):
     creator = make_user()
     data = {"user": creator.profile.handle, "amount": 50, "currency": "KRW"}
-    refused = web.post("/wallet/tip/", {**data, "idempotency_key": "first"})
+    refused = web.post("/wallet/tip/", {**data, "idempotency_key": "first", "confirmed": "1"})
     fresh_key = refused.context["form"]["idempotency_key"].value()
     assert fresh_key and fresh_key != "first"
     fund(user, 100)
-    assert web.post("/wallet/tip/", {**data, "idempotency_key": fresh_key}).status_code == 302
+    assert (
+        web.post(
+            "/wallet/tip/", {**data, "idempotency_key": fresh_key, "confirmed": "1"}
+        ).status_code
+        == 302
+    )
     assert Transfer.objects.filter(kind=Transfer.Kind.TIP).count() == 1

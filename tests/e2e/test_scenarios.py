@@ -100,7 +100,7 @@ def test_discover_and_join_a_room_with_an_open_profile(new_person):
 
     # The host sees a member called Night Owl, and nothing that leads to Bob's profile.
     host_page = new_person(DESKTOP).log_in(host).goto(f"/rooms/{room.pk}/members/")
-    expect(host_page.get_by_text("Night Owl")).to_be_visible()
+    expect(host_page.get_by_text("Night Owl", exact=True)).to_be_visible()
     expect(host_page.get_by_text("bob_real_name")).to_have_count(0)
     expect(host_page.locator("a[href*='/u/bob_real_name']")).to_have_count(0)
 
@@ -270,12 +270,17 @@ def test_tip_a_message_and_both_balances_change(new_person, jazz_room):
     top_up(member_page, 5000)
     expect(wallet_balance(member_page, "KRW")).to_contain_text("₩5,000")
 
-    # What a "Tip" action on the host's message leads to: the message, not a handle.
+    # The tip page opened from the host's message: the message, not a handle; a confirm
+    # step shows the fee and what the host receives, then back to the room.
     member_page.goto(f"/wallet/tip/?message={track.pk}")
     member_page.get_by_label("Amount").fill("1000")
     member_page.get_by_label("Currency").select_option("KRW")
-    member_page.get_by_role("button", name="Send tip").click()
-    expect(member_page.get_by_role("status")).to_contain_text("You tipped")
+    member_page.get_by_role("button", name="Review tip").click()
+    expect(member_page.locator("#tip-confirm")).to_contain_text("₩900")
+    member_page.get_by_role("button", name="Send ₩1,000").click()
+    # Back in the room, where the tip now shows.
+    expect(member_page.locator("ul.flash")).to_contain_text("You tipped")
+    member_page.goto("/wallet/")
     expect(wallet_balance(member_page, "KRW")).to_contain_text(re.compile(r"Available\s*₩4,000"))
     screenshot(member_page, "wallet-after-tip-phone")
 
@@ -292,15 +297,16 @@ def test_tip_the_host_from_the_room(new_person, jazz_room):
     member_page = new_person(PHONE).log_in(member).page
     top_up(member_page, 5000)
     page = open_room(new_person(PHONE).log_in(member), room)
+    # The message's "Tip <nickname>" action (static/js/chat-tips.js) opens the tip sheet.
     tip = chat_message(page, "Here is tonight's playlist").get_by_role(
-        "link", name=re.compile("Tip")
+        "button", name=re.compile(r"\btip\b", re.IGNORECASE)
     )
-    if not tip.count():
-        tip = page.get_by_role("link", name=re.compile("Tip the host"))
     tip.first.click(timeout=2_000)
-    page.get_by_label("Amount").fill("1000")
-    page.get_by_role("button", name="Send tip").click()
-    expect(page.get_by_role("status")).to_contain_text("You tipped")
+    sheet = page.get_by_role("dialog")
+    sheet.get_by_label("Other amount").fill("1000")
+    sheet.get_by_role("button", name="Review tip").click()
+    sheet.get_by_role("button", name="Send ₩1,000").click()
+    expect(page.locator(".chat-tip-event")).to_contain_text("₩1,000")
 
 
 # --- report, hide in the admin, vanish live ------------------------------------------------

@@ -93,6 +93,29 @@ class RoomPermissionsSerializer(serializers.Serializer):
     )
 
 
+class RoomOfferPriceSerializer(serializers.Serializer):
+    """What joining a paid room costs (null: free)."""
+
+    amount = serializers.IntegerField(help_text="Minor units of the currency.")
+    currency = serializers.CharField()
+    display = serializers.CharField(help_text="The amount as people read it: ₩5,000, $4.99.")
+    interval = serializers.ChoiceField(
+        choices=["once", "month"], help_text="once: a one-off entry; month: renews monthly."
+    )
+
+
+class RoomOfferAccessSerializer(serializers.Serializer):
+    """The viewer's paid access to a paid room (null: none, or signed out)."""
+
+    active = serializers.BooleanField(help_text="Paid up: may join now.")
+    renews = serializers.BooleanField(help_text="A monthly membership that charges again.")
+    renews_at = serializers.DateTimeField(allow_null=True)
+    cancelled = serializers.BooleanField(
+        help_text="A monthly membership whose renewal was cancelled; it ends at ends_at."
+    )
+    ends_at = serializers.DateTimeField(allow_null=True)
+
+
 class RoomSerializer(serializers.ModelSerializer):
     """A room as lists and the detail show it, with the viewer's own membership."""
 
@@ -107,6 +130,9 @@ class RoomSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
     # Likes: set on the page by community.reactions.selectors.with_reaction_summaries.
     reactions = serializers.SerializerMethodField()
+    # A paid room: set by community.rooms.selectors.with_room_offers.
+    price = serializers.SerializerMethodField()
+    access = serializers.SerializerMethodField()
 
     class Meta:
         model = Room
@@ -134,7 +160,19 @@ class RoomSerializer(serializers.ModelSerializer):
             "viewer_permissions",
             "url",
             "reactions",
+            "price",
+            "access",
         ]
+
+    @extend_schema_field(RoomOfferPriceSerializer(allow_null=True))
+    def get_price(self, room: Room) -> dict | None:
+        offer = getattr(room, "offer", None)
+        return offer["price"] if offer else None
+
+    @extend_schema_field(RoomOfferAccessSerializer(allow_null=True))
+    def get_access(self, room: Room) -> dict | None:
+        offer = getattr(room, "offer", None)
+        return offer["access"] if offer else None
 
     @extend_schema_field(RoomPermissionsSerializer)
     def get_viewer_permissions(self, room: Room) -> dict[str, bool]:

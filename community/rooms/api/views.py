@@ -131,6 +131,7 @@ class RankedRoomListView(GenericAPIView):
         page = with_reaction_summaries(
             "room", list(self.paginate_queryset(queryset)), viewer=self.request.user
         )
+        selectors.with_room_offers(page, viewer=_viewer(self.request))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
@@ -207,6 +208,7 @@ class RoomDetailView(APIView):
     def get(self, request, room_id: int):
         room = selectors.get_room_for_viewer(room_id=room_id, viewer=_viewer(request))
         with_reaction_summaries("room", [room], viewer=request.user)
+        selectors.with_room_offers([room], viewer=_viewer(request))
         return Response(RoomDetailSerializer(room, context={"request": request}).data)
 
     @extend_schema(request=RoomWriteSerializer, responses=RoomDetailSerializer)
@@ -216,6 +218,7 @@ class RoomDetailView(APIView):
         serializer.is_valid(raise_exception=True)
         services.update_room(room_id=room_id, actor=request.user, **serializer.validated_data)
         room = selectors.get_room_for_viewer(room_id=room_id, viewer=request.user)
+        selectors.with_room_offers([room], viewer=request.user)
         return Response(RoomDetailSerializer(room, context={"request": request}).data)
 
 
@@ -439,6 +442,7 @@ class InvitePreviewView(APIView):
         ).first()
         if room is None:
             raise NotFoundError(_("This invite link is invalid or has expired."))
+        selectors.with_room_offers([room], viewer=_viewer(request))
         return Response(RoomSerializer(room, context={"request": request}).data)
 
 
