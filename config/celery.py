@@ -10,4 +10,4 @@ app = Celery("moim")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 # Each app's ``tasks`` module, and the community packages' own (a package per concern).
 app.autodiscover_tasks()
-app.autodiscover_tasks(["community.media", "community.notifications"])
+app.autodiscover_tasks(["community.media", "community.notifications", "community.push"])
