@@ -22,6 +22,7 @@ from community.media.services import (
 )
 from community.notifications.services import notify_new_follower, user_group
 from community.push.services import remove_all_devices as remove_all_push_devices
+from community.push.services import remove_devices as remove_push_devices
 from community.rooms.models import Interest
 
 # Re-exported: callers that know profiles.services find the one rule there too.
@@ -241,6 +242,12 @@ def log_out_everywhere(*, user: User) -> None:
     # The per-user socket (/ws/me/) and every room socket of the user close with 4401.
     events.send_on_commit(user_group(user_id=user.pk), events.session_revoked())
     events.send_on_commit(blocks_group_name(user.pk), events.session_revoked())
+
+
+def forget_push_device(*, user_id: int, push_token: str) -> int:
+    """A device logs out: its push target of this account is removed (another account's
+    registration of the same token is not touched)."""
+    return remove_push_devices(user_id=user_id, tokens=[push_token])
 
 
 # --- Profile and preferences -------------------------------------------------------------

@@ -193,9 +193,9 @@ def remove_devices(*, user_id: int, targets: list[tuple[str, int]] = (), tokens=
         if ids:
             removed += model.objects.filter(user_id=user_id, pk__in=ids).delete()[0]
         if tokens:
-            removed += model.objects.filter(
-                user_id=user_id, registration_id__in=[str(t) for t in tokens]
-            ).delete()[0]
+            # APNs tokens are stored in lower case (hex, as registered).
+            wanted = [str(t).lower() if platform == "apns" else str(t) for t in tokens]
+            removed += model.objects.filter(user_id=user_id, registration_id__in=wanted).delete()[0]
     return removed
 
 
@@ -404,6 +404,10 @@ def _pushable(
     )
 
 
+def _mark_room_pushed(member: Membership, room: Room) -> None:
+    cache.set(_room_seq_key(member.pk), room.last_message_seq, timeout=7 * 24 * 3600)
+
+
 def deliver_room_pushes(*, room_id: int) -> int:
     """One push per member who should hear of the room's new messages: the newest one
     they may see and the unread count. Returns how many devices took one."""
@@ -416,6 +420,10 @@ def deliver_room_pushes(*, room_id: int) -> int:
         return 0
     recipients = room_push_recipients(room_id=room.pk, last_message_seq=room.last_message_seq)
     online = online_membership_ids(room_id=room.pk) if recipients else set()
+    for member in recipients:
+        if member.pk in online:
+            # Reading the room now: what is there is seen, never pushed afterwards.
+            _mark_room_pushed(member, room)
     recipients = [member for member in recipients if member.pk not in online]
     if not recipients:
         return 0
@@ -434,9 +442,7 @@ def deliver_room_pushes(*, room_id: int) -> int:
     retry = False
     for member in recipients:
         user = member.user
-        pushed_seq = cache.get(_room_seq_key(member.pk)) or 0
-        since = max(member.last_read_seq, pushed_seq)
-
+        since = max(member.last_read_seq, cache.get(_room_seq_key(member.pk)) or 0)
         latest = next(
             (
                 message
@@ -455,12 +461,13 @@ def deliver_room_pushes(*, room_id: int) -> int:
         if latest is None:
             continue
         wants = prefs[user.pk]
+        once_key = f"r{room.pk}:{member.pk}:{room.last_message_seq}"
+        # Quiet hours and the cap silence these messages for good (as a phone's "do not
+        # disturb" would): a later push does not bring them back.
         if in_quiet_hours(
             start=wants.quiet_hours_start, end=wants.quiet_hours_end, tz_name=user.timezone
-        ):
-            continue
-        once_key = f"r{room.pk}:{member.pk}:{room.last_message_seq}"
-        if not _rate_allows(user.pk, once_key=once_key):
+        ) or not _rate_allows(user.pk, once_key=once_key):
+            _mark_room_pushed(member, room)
             continue
         with translation.override(user.locale or settings.LANGUAGE_CODE):
             content = _room_content(
@@ -475,7 +482,7 @@ def deliver_room_pushes(*, room_id: int) -> int:
         except PushRetry:
             retry = True
             continue
-        cache.set(_room_seq_key(member.pk), room.last_message_seq, timeout=7 * 24 * 3600)
+        _mark_room_pushed(member, room)
     if retry:
         raise PushRetry(f"room {room.pk}")
     return sent

@@ -9,12 +9,12 @@ from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from community.push import senders
 from community.push.selectors import PLATFORM_MODELS, device_payload, device_payloads
 from community.push.services import SESSION_TARGETS_KEY, register_device, remove_device
+from config.api.throttling import WriteScopedRateThrottle
 
 PLATFORMS = sorted(PLATFORM_MODELS)
 
@@ -69,7 +69,7 @@ class DeviceListView(APIView):
     """``GET``: my push targets, newest first. ``POST``: register this device or browser
     (again: refreshed; a token someone else registered moves to me)."""
 
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [WriteScopedRateThrottle]
     throttle_scope = "writes"
 
     @extend_schema(responses=DeviceSerializer(many=True))
