@@ -257,7 +257,9 @@ class FcmServer(_HttpServer):
                     form["assertion"],
                     self.account_key.public_key(),
                     algorithms=["RS256"],
-                    audience=f"{self.origin}/token",
+                    # google-auth addresses the grant to Google's token endpoint, wherever
+                    # the account's token_uri points.
+                    audience="https://oauth2.googleapis.com/token",
                 )
             except (KeyError, jwt.InvalidTokenError) as exc:
                 return 400, {}, str(exc).encode()
