@@ -9,6 +9,7 @@
   var script = document.currentScript;
   var workerUrl = script ? script.dataset.workerUrl : "/sw.js";
   var t = window.gettext || function (text) { return text; };
+  var STORED_DEVICE = "moim-push-device";
   var supported = "serviceWorker" in navigator;
   var ready = supported
     ? navigator.serviceWorker.register(workerUrl, {scope: "/"}).catch(function () { return null; })
@@ -89,6 +90,10 @@
         }),
       }).then(function (response) {
         if (!response.ok) throw new Error("register " + response.status);
+        return response.json();
+      }).then(function (device) {
+        // Remembered so "Turn off" can remove this browser's row.
+        try { localStorage.setItem(STORED_DEVICE, String(device.id)); } catch (error) { /* private mode */ }
       });
     }
 
@@ -120,8 +125,20 @@
       }).then(function (subscription) {
         return subscription ? subscription.unsubscribe() : true;
       }).then(function () {
+        var id = null;
+        try { id = localStorage.getItem(STORED_DEVICE); } catch (error) { id = null; }
+        if (!id) return null;
+        return fetch(root.dataset.devicesUrl + "web/" + encodeURIComponent(id) + "/", {
+          method: "DELETE",
+          credentials: "same-origin",
+          headers: {"X-CSRFToken": csrfToken(root)},
+        });
+      }).then(function () {
+        try { localStorage.removeItem(STORED_DEVICE); } catch (error) { /* private mode */ }
+        window.location.reload();
+      }).catch(function () {
         show(false);
-        say(t("Notifications are off for this browser. Remove it from the list below too."));
+        say(t("Notifications are off for this browser."));
       });
     });
   }

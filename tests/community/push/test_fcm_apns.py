@@ -21,9 +21,7 @@ def _register(user, body):
     assert response.status_code == 201, response.content
 
 
-def test_fcm_gets_the_mention_and_prunes_an_unregistered_token(
-    room_with_two, fcm_server, pushes
-):
+def test_fcm_gets_the_mention_and_prunes_an_unregistered_token(room_with_two, fcm_server, pushes):
     room, host, guest = room_with_two
     _register(guest, {"platform": "fcm", "token": FCM_TOKEN})
     _register(guest, {"platform": "fcm", "token": FCM_TOKEN + "old"})
