@@ -16,6 +16,7 @@ class CommunityConfig(AppConfig):
         from community.chat.models import Message
         from community.media.signals import media_changed
         from community.notifications import services as notifications
+        from community.push import selectors as push_selectors
         from community.push import services as push
         from community.reactions import selectors as reactions_selectors
         from community.reactions import services as reactions
@@ -26,6 +27,8 @@ class CommunityConfig(AppConfig):
         # A person's reactions are in their data export and go with their account.
         register_export_section("reactions", reactions_selectors.export_reactions)
         register_deletion_hook("reactions", reactions.delete_reactions_on_account_deletion)
+        # The devices that get a person's pushes are in their export (deleted with them).
+        register_export_section("push_devices", push_selectors.export_push_devices)
         # An image or video finished (or failed) processing: its messages are updated.
         media_changed.connect(chat_services.announce_media_change, dispatch_uid="chat-media")
         # Read-your-own-writes for chat messages sent over sockets too (config/db_routing.py).

@@ -136,3 +136,9 @@ def settings_by_user(*, user_ids: list[int]) -> dict[int, NotificationSettings]:
     return {
         user_id: rows.get(user_id) or NotificationSettings(user_id=user_id) for user_id in user_ids
     }
+
+
+def export_push_devices(user) -> list[dict[str, Any]]:
+    """The user's push targets for "export everything about me" (no tokens: they are the
+    device's secrets, not the person's data)."""
+    return device_payloads(user_id=user.pk)

@@ -194,10 +194,8 @@ def send_fcm(device, content: PushContent) -> Result:
     if response.ok:
         return Result.SENT
     status = response.status_code
+    # Only "this token is gone" prunes: INVALID_ARGUMENT may as well be about the message.
     if status == 404 or _fcm_error_code(response) == "UNREGISTERED":
-        return Result.GONE
-    if status == 400 and _fcm_error_code(response) == "INVALID_ARGUMENT":
-        # The token is malformed (the message itself is ours and well formed).
         return Result.GONE
     return _raise_unavailable_or(Result.REJECTED, status, response.text)
 

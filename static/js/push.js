@@ -72,7 +72,12 @@
       return reg.pushManager.getSubscription();
     }).then(function (subscription) {
       show(Boolean(subscription));
-      if (subscription) say(t("Notifications are on for this browser."));
+      if (subscription) {
+        say(t("Notifications are on for this browser."));
+        // Registered again on each visit: a subscription the browser renewed, or one a
+        // log-out removed, is known to the server again.
+        register(subscription).catch(function () { /* shown on the next visit */ });
+      }
     });
 
     function register(subscription) {

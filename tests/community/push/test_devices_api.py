@@ -194,3 +194,12 @@ def test_push_config_gives_the_vapid_key(vapid, db):
     key = APIClient().get("/api/v1/push/config/").json()["vapid_public_key"]
     expected = vapid.public_key.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
     assert key == b64urlencode(expected)
+
+
+def test_the_data_export_lists_devices_without_their_tokens(user):
+    from profiles.export import build_export
+
+    _post(client_for(user), {"platform": "fcm", "token": FCM_TOKEN, "name": "Pixel"})
+    [device] = build_export(user)["sections"]["push_devices"]
+    assert (device["platform"], device["name"]) == ("fcm", "Pixel")
+    assert FCM_TOKEN not in str(device)

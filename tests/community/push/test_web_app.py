@@ -103,3 +103,23 @@ def test_settings_page_turns_previews_off(user):
 def test_settings_page_needs_an_account():
     response = Client().get("/settings/notifications/")
     assert response.status_code == 302 and "/login" in response["Location"]
+
+
+def test_support_sees_devices_in_the_admin_but_never_their_tokens(make_user, user):
+    root = make_user("root")
+    root.is_staff = root.is_superuser = True
+    root.save(update_fields=["is_staff", "is_superuser"])
+    client_for(user).post(
+        "/api/v1/me/push-devices/",
+        {"platform": "fcm", "token": "fcm-admin-token-0123456789", "name": "Pixel"},
+        format="json",
+    )
+    admin = client_for(root, session=True)
+    listing = admin.get("/admin/push_notifications/gcmdevice/")
+    assert listing.status_code == 200
+    assert "Pixel" in listing.content.decode()
+    device = GCMDevice.objects.get()
+    page = admin.get(f"/admin/push_notifications/gcmdevice/{device.pk}/change/")
+    assert page.status_code == 200
+    assert "fcm-admin-token" not in page.content.decode()
+    assert admin.get("/admin/push_notifications/wnsdevice/").status_code == 404
