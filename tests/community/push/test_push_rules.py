@@ -190,3 +190,30 @@ def test_a_declined_request_is_pushed_too(make_user, make_room, subscribed, push
     pushes(lambda: decline_join_request(room_id=room.pk, request_id=request.pk, actor=host))
     [decision] = _payloads(push_service, asker_sub)
     assert decision["body"] == "Your request to join Quiet club was declined"
+
+
+def test_a_room_round_costs_the_same_queries_for_more_members(
+    make_user, make_room, make_member, subscribed, push_service
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from community.push.services import deliver_room_pushes
+
+    host = make_user("host")
+    room = make_room(owner=host)
+    host_member = Membership.objects.get(room=room, user=host)
+
+    def round_with(new_members: int) -> int:
+        for _ in range(new_members):
+            guest = make_user()
+            make_member(room, guest)
+            subscribed(guest)
+        send_message(membership=host_member, body="news for everyone")
+        before = len(push_service.received)
+        with CaptureQueriesContext(connection) as queries:
+            deliver_room_pushes(room_id=room.pk)
+        assert len(push_service.received) > before
+        return len(queries)
+
+    assert round_with(2) == round_with(3)
