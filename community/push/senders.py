@@ -16,6 +16,7 @@ from enum import StrEnum
 from urllib.parse import urlsplit
 
 import requests
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.conf import settings
 from push_notifications.webpush import get_subscription_info
 from py_vapid import Vapid
@@ -60,6 +61,12 @@ class PushContent:
         return payload
 
 
+def _not_configured(provider: str) -> Result:
+    # Retrying would not help: the push is dropped (the notification stays in the centre).
+    logger.warning("%s is not configured: push dropped", provider)
+    return Result.REJECTED
+
+
 def _raise_unavailable_or(result: Result, status: int, detail: str = "") -> Result:
     if status == 429 or status >= 500:
         raise PushUnavailable(f"provider answered {status}")
@@ -75,9 +82,11 @@ def vapid_public_key() -> str:
     point), derived from ``VAPID_PRIVATE_KEY``; empty when Web Push is not configured."""
     if not settings.VAPID_PRIVATE_KEY:
         return ""
-    vapid = Vapid.from_string(settings.VAPID_PRIVATE_KEY)
-    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
+    try:
+        vapid = Vapid.from_string(settings.VAPID_PRIVATE_KEY)
+    except Exception:  # a malformed key: Web Push is off, the pages keep working
+        logger.error("VAPID_PRIVATE_KEY cannot be read; Web Push is off")
+        return ""
     raw = vapid.public_key.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
     return b64urlencode(raw)
 
@@ -97,7 +106,7 @@ def web_endpoint_allowed(endpoint: str) -> bool:
 
 def send_web(device, content: PushContent) -> Result:
     if not settings.VAPID_PRIVATE_KEY:
-        raise PushUnavailable("VAPID_PRIVATE_KEY is not set")
+        return _not_configured("Web Push (VAPID_PRIVATE_KEY)")
     if not web_endpoint_allowed(device.registration_id):
         return Result.GONE
     subscription = get_subscription_info(
@@ -164,7 +173,7 @@ def _fcm_access_token() -> str:
 
 def send_fcm(device, content: PushContent) -> Result:
     if not (settings.FCM_SERVICE_ACCOUNT_FILE and settings.FCM_PROJECT_ID):
-        raise PushUnavailable("FCM is not configured")
+        return _not_configured("FCM")
     url = f"{settings.FCM_ENDPOINT.rstrip('/')}/v1/projects/{settings.FCM_PROJECT_ID}/messages:send"
     data = {key: str(value) for key, value in content.data.items()}
     data["url"] = content.url
@@ -243,7 +252,7 @@ def _apns_provider_token() -> str:
 def send_apns(device, content: PushContent) -> Result:
     """HTTP/2 to APNs (Apple speaks nothing else), with a provider token (ES256 JWT)."""
     if not (settings.APNS_AUTH_KEY_FILE and settings.APNS_KEY_ID and settings.APNS_TOPIC):
-        raise PushUnavailable("APNs is not configured")
+        return _not_configured("APNs")
     import httpx
 
     base = (

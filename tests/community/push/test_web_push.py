@@ -117,3 +117,17 @@ def test_a_gone_subscription_is_pruned_and_a_busy_service_is_retried(
     assert deliver_notification_push(notification_id=notification.pk) == 1
     assert len(push_service.messages_for(busy)) == 1
     assert len(push_service.messages_for(fine)) == 1
+
+
+def test_without_a_vapid_key_pushes_are_dropped_not_retried(room_with_two, push_service, settings):
+    from community.notifications.models import Notification
+
+    room, host, guest = room_with_two
+    _register(guest, push_service.subscribe())
+    settings.VAPID_PRIVATE_KEY = ""
+    send_message(membership=Membership.objects.get(room=room, user=host), body="@Guest hi")
+    notification = Notification.objects.get(recipient=guest, kind="mention")
+    assert deliver_notification_push(notification_id=notification.pk) == 0
+    assert push_service.received == []
+    assert WebPushDevice.objects.count() == 1
+    assert client_for(guest).get("/api/v1/push/config/").json() == {"vapid_public_key": ""}
