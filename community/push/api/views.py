@@ -118,6 +118,8 @@ class PushConfigView(APIView):
     """``GET``: what a client needs to subscribe: the VAPID application server key
     (empty when Web Push is not configured on this server)."""
 
+    # Public and the same for everyone: no credentials are read (a stale token is no 401).
+    authentication_classes = []
     permission_classes = [AllowAny]
     error_statuses = (429,)
 

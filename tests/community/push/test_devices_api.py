@@ -192,6 +192,9 @@ def test_push_config_gives_the_vapid_key(vapid, db):
     from py_vapid.utils import b64urlencode
 
     key = APIClient().get("/api/v1/push/config/").json()["vapid_public_key"]
+    # Public: a stale token is not even read.
+    stale = APIClient(HTTP_AUTHORIZATION="Bearer not-a-token").get("/api/v1/push/config/")
+    assert stale.status_code == 200
     expected = vapid.public_key.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
     assert key == b64urlencode(expected)
 
