@@ -8,5 +8,6 @@ from community.meetups import admin as meetups_admin  # noqa: F401
 from community.moderation import admin as moderation_admin  # noqa: F401
 from community.notifications import admin as notifications_admin  # noqa: F401
 from community.polls import admin as polls_admin  # noqa: F401
+from community.push import admin as push_admin  # noqa: F401
 from community.reactions import admin as reactions_admin  # noqa: F401
 from community.rooms import admin as rooms_admin  # noqa: F401

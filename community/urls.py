@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("community.moderation.urls")),
     path("", include("community.rooms.urls")),
     path("", include("community.notifications.urls")),
+    path("", include("community.push.urls")),
 ]

@@ -17,5 +17,6 @@ app.autodiscover_tasks(
         "community.polls",
         "community.meetups",
         "community.reads",
+        "community.push",
     ]
 )

@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "csp",
+    # Device and subscription models of push notifications (community/push uses them).
+    "push_notifications",
     "profiles",
     "community",
     "commerce",
@@ -493,6 +495,9 @@ CONTENT_SECURITY_POLICY = {
         "img-src": ["'self'", "data:", "blob:", *CSP_MEDIA_ORIGINS],
         "media-src": ["'self'", "blob:", *CSP_MEDIA_ORIGINS],
         "font-src": ["'self'"],
+        # The service worker (/sw.js) and the web app manifest are served from this origin.
+        "worker-src": ["'self'"],
+        "manifest-src": ["'self'"],
         "connect-src": ["'self'", _site_socket_origin.rstrip("/")],
         "object-src": ["'none'"],
         "base-uri": ["'self'"],
@@ -703,6 +708,53 @@ MEETUP_REMINDER_MINUTES = env.int("MEETUP_REMINDER_MINUTES", default=60)
 CELERY_BEAT_SCHEDULE["community-meetup-reminders"] = {
     "task": "community.meetups.send_meetup_reminders",
     "schedule": 60,
+}
+
+# --- Push notifications (community/push, docs/push.md) -----------------------------------
+# Web Push (VAPID, RFC 8292): the application server's private key, as the base64url raw
+# key or a PEM; the public key handed to browsers is derived from it. Empty: no Web Push.
+VAPID_PRIVATE_KEY = env.str("VAPID_PRIVATE_KEY", default="")
+# The contact push services see in the VAPID claims ("mailto:" or an https URL).
+VAPID_SUBJECT = env.str("VAPID_SUBJECT", default="mailto:push@moim.example")
+# Hosts (and their subdomains) a browser's subscription endpoint may name: the server
+# POSTs there, so an endpoint elsewhere is refused (no request forgery through it).
+PUSH_WEB_ENDPOINT_HOSTS = env.list(
+    "PUSH_WEB_ENDPOINT_HOSTS",
+    default=[
+        "fcm.googleapis.com",
+        "push.services.mozilla.com",
+        "notify.windows.com",
+        "push.apple.com",
+    ],
+)
+# FCM HTTP v1: the Firebase service account (a JSON file's path) and its project; the
+# endpoint is a setting so tests (and a relay) can point it elsewhere.
+FCM_SERVICE_ACCOUNT_FILE = env.str("FCM_SERVICE_ACCOUNT_FILE", default="")
+FCM_PROJECT_ID = env.str("FCM_PROJECT_ID", default="")
+FCM_ENDPOINT = env.str("FCM_ENDPOINT", default="https://fcm.googleapis.com")
+# APNs token authentication: the .p8 key (path), its key id, the team and the app's bundle
+# id (the topic). Sandbox or production is per device (registered by the app).
+APNS_AUTH_KEY_FILE = env.str("APNS_AUTH_KEY_FILE", default="")
+APNS_KEY_ID = env.str("APNS_KEY_ID", default="")
+APNS_TEAM_ID = env.str("APNS_TEAM_ID", default="")
+APNS_TOPIC = env.str("APNS_TOPIC", default="")
+APNS_ENDPOINT = env.str("APNS_ENDPOINT", default="https://api.push.apple.com")
+APNS_SANDBOX_ENDPOINT = env.str(
+    "APNS_SANDBOX_ENDPOINT", default="https://api.sandbox.push.apple.com"
+)
+# Seconds a provider may take to answer one push.
+PUSH_TIMEOUT_SECONDS = env.int("PUSH_TIMEOUT_SECONDS", default=10)
+# Plain room messages wait this long and go out as one notification per room.
+PUSH_ROOM_COLLAPSE_SECONDS = env.int("PUSH_ROOM_COLLAPSE_SECONDS", default=15)
+# At most this many pushes reach one person per window; the rest stay in the centre.
+PUSH_MAX_PER_USER = env.int("PUSH_MAX_PER_USER", default=30)
+PUSH_RATE_WINDOW_SECONDS = env.int("PUSH_RATE_WINDOW_SECONDS", default=600)
+# At most this many push targets per account (phones, tablets, browsers).
+PUSH_MAX_DEVICES_PER_USER = env.int("PUSH_MAX_DEVICES_PER_USER", default=20)
+PUSH_NOTIFICATIONS_SETTINGS = {
+    # One row per token: registering a token again moves it to its newest owner.
+    "UNIQUE_REG_ID": True,
+    "USER_MODEL": "profiles.User",
 }
 
 # --- Account recovery (profiles/recovery.py) ----------------------------------------------

@@ -23,6 +23,8 @@ from community.media.services import (
     upload_image_for,
 )
 from community.notifications.services import notify_new_follower, user_group
+from community.push.services import remove_all_devices as remove_all_push_devices
+from community.push.services import remove_devices as remove_push_devices
 from community.rooms.models import Interest
 
 # Re-exported: callers that know profiles.services find the one rule there too.
@@ -237,9 +239,17 @@ def log_out_everywhere(*, user: User) -> None:
     User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1)
     user.refresh_from_db(fields=["session_epoch"])
     _credentials_changed(user)
+    # No device of the user is pushed to any more (each registers again on log-in).
+    remove_all_push_devices(user_id=user.pk)
     # The per-user socket (/ws/me/) and every room socket of the user close with 4401.
     events.send_on_commit(user_group(user_id=user.pk), events.session_revoked())
     events.send_on_commit(blocks_group_name(user.pk), events.session_revoked())
+
+
+def forget_push_device(*, user_id: int, push_token: str) -> int:
+    """A device logs out: its push target of this account is removed (another account's
+    registration of the same token is not touched)."""
+    return remove_push_devices(user_id=user_id, tokens=[push_token])
 
 
 # --- Profile and preferences -------------------------------------------------------------

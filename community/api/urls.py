@@ -7,6 +7,7 @@ urlpatterns: list = [
     path("", include("community.rooms.api.urls")),
     path("", include("community.chat.api.urls")),
     path("", include("community.notifications.api.urls")),
+    path("", include("community.push.api.urls")),
     path("", include("community.reactions.api.urls")),
     path("", include("community.media.api.urls")),
     path("", include("community.links.api.urls")),

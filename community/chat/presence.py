@@ -125,3 +125,22 @@ def socket_offline(*, room_id: int, group: str, membership_id: int, channel_name
     )
     if count is not None:
         _broadcast_count(room_id=room_id, group=group, count=count, changed=True)
+
+
+def online_membership_ids(*, room_id: int) -> set[int]:
+    """The memberships with the room open on at least one socket right now (push
+    notifications skip them: they are reading). Empty when presence is unavailable."""
+    now = time.time()
+    cache = caches["default"]
+    try:
+        if isinstance(cache, RedisCache):
+            key = cache.make_and_validate_key(_KEY.format(room_id))
+            client = cache._cache.get_client(key)
+            entries = client.zrangebyscore(key, now, "+inf")
+            entries = [e.decode() if isinstance(e, bytes) else e for e in entries]
+        else:
+            entries = [k for k, v in (cache.get(_KEY.format(room_id)) or {}).items() if v > now]
+    except Exception:
+        logger.warning("presence unavailable for room %s", room_id)
+        return set()
+    return {int(str(entry).split("|", 1)[0]) for entry in entries}

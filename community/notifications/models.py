@@ -34,6 +34,7 @@ class Notification(models.Model):
         REACTION = "reaction", _("Reaction")
         FOLLOWER = "follower", _("New follower")
         JOIN_REQUEST = "join_request", _("Join request")
+        JOIN_DECISION = "join_decision", _("Join request answered")
         TIP = "tip", _("Tip received")
         PAYOUT = "payout", _("Payout settled")
         MODERATION = "moderation", _("Moderation outcome")
@@ -98,6 +99,8 @@ class NotificationSettings(models.Model):
     # Local times in the user's time zone; equal or empty means no quiet hours.
     quiet_hours_start = models.TimeField(_("quiet hours start"), null=True, blank=True)
     quiet_hours_end = models.TimeField(_("quiet hours end"), null=True, blank=True)
+    # Push notifications show what was said (off: only who and where, for a lock screen).
+    push_previews = models.BooleanField(_("show message text in push notifications"), default=True)
 
     class Meta:
         verbose_name = _("notification settings")

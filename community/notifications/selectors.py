@@ -73,6 +73,10 @@ def _notification_text(notification: Notification) -> str:
         return _("%(actor)s started following you") % values
     if kind == Kind.JOIN_REQUEST:
         return _("%(actor)s asked to join %(room)s") % values
+    if kind == Kind.JOIN_DECISION:
+        if data.get("approved"):
+            return _("Your request to join %(room)s was accepted") % values
+        return _("Your request to join %(room)s was declined") % values
     if kind == Kind.TIP:
         return _("%(actor)s sent you a tip of %(amount)s %(currency)s") % {
             **values,

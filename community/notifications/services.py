@@ -10,6 +10,10 @@ Hooks for other features:
 * ``notify_new_follower(follower=..., followed=...)``
 * ``notify_moderation_outcome(user=..., outcome=..., report_id=..., appeal_id=...)``
 * ``notify_sanction(user_id=..., sanction="ban"|"kick"|"mute", room=..., reason=...)``
+
+Features that deliver notifications elsewhere (push, ``community.push``) sit above this
+package and register here at start-up (``register_delivery_hooks``): every notification
+created or bumped, and every message sent, passes through them inside the transaction.
 """
 
 import logging
@@ -73,6 +77,30 @@ ROOM_KINDS = {Kind.MENTION, Kind.REPLY, Kind.REACTION}
 
 def user_group(*, user_id: int) -> str:
     return f"user.{user_id}"
+
+
+# --- delivery hooks --------------------------------------------------------------------------
+
+_notification_hooks: list = []
+_message_hooks: list = []
+
+
+def register_delivery_hooks(*, on_notification=None, on_message=None) -> None:
+    """Called at start-up by a delivery channel built on notifications (push).
+
+    ``on_notification(notification=..., updated=...)`` runs for every notification
+    created or bumped; ``on_message(message=..., notified_user_ids=...)`` for every member
+    message, with the users its mentions and reply already notified. Both run inside the
+    caller's transaction and must defer their work to commit."""
+    if on_notification is not None and on_notification not in _notification_hooks:
+        _notification_hooks.append(on_notification)
+    if on_message is not None and on_message not in _message_hooks:
+        _message_hooks.append(on_message)
+
+
+def _deliver(notification: Notification, *, updated: bool) -> None:
+    for hook in _notification_hooks:
+        hook(notification=notification, updated=updated)
 
 
 # --- mentions ------------------------------------------------------------------------------
@@ -152,6 +180,9 @@ def record_message_mentions(*, message: Message) -> list[Membership]:
     MessageMention.objects.bulk_create(
         [MessageMention(message=message, membership=member) for member in mentioned]
     )
+    # Mentioned and replied-to members hear of the message through their notification,
+    # whether or not they wanted it (muted kind, blocked author): never twice.
+    addressed = {member.user_id for member in mentioned}
     for member in mentioned:
         _notify(
             recipient_id=member.user_id,
@@ -175,6 +206,7 @@ def record_message_mentions(*, message: Message) -> list[Membership]:
             pk=reply_to.author_id, state=Membership.State.ACTIVE
         ).first()
         if replied is not None:
+            addressed.add(replied.user_id)
             _notify(
                 recipient_id=replied.user_id,
                 actor_user_id=author.user_id,
@@ -186,6 +218,8 @@ def record_message_mentions(*, message: Message) -> list[Membership]:
                 membership=replied,
                 actor_membership=author,
             )
+    for hook in _message_hooks:
+        hook(message=message, notified_user_ids=addressed)
     return mentioned
 
 
@@ -268,6 +302,7 @@ def _broadcast(notification: Notification, *, updated: bool = False) -> None:
     events.send_on_commit(
         user_group(user_id=notification.recipient_id), event, events.unread_updated(**counts)
     )
+    _deliver(notification, updated=updated)
 
 
 def broadcast_unread(*, user_id: int) -> None:
@@ -470,6 +505,18 @@ def notify_join_request(*, request: JoinRequest) -> list[Notification]:
     return created
 
 
+def notify_join_decision(*, request: JoinRequest) -> Notification | None:
+    """Tell the requester that a host approved or declined their request (the host is
+    not named)."""
+    return _notify(
+        recipient_id=request.user_id,
+        actor_user_id=None,
+        kind=Kind.JOIN_DECISION,
+        room=request.room,
+        data={"request_id": request.pk, "approved": request.state == JoinRequest.State.APPROVED},
+    )
+
+
 def notify_tip_received(*, tip) -> Notification | None:
     """``tip.sender_label`` already hides an open profile's main name."""
     return _notify(
@@ -650,6 +697,7 @@ def update_notification_settings(
     user,
     muted_kinds: list[str] | None = None,
     email_digest: bool | None = None,
+    push_previews: bool | None = None,
     quiet_hours_start=_UNSET,
     quiet_hours_end=_UNSET,
 ) -> NotificationSettings:
@@ -666,6 +714,9 @@ def update_notification_settings(
     if email_digest is not None:
         row.email_digest = bool(email_digest)
         fields.append("email_digest")
+    if push_previews is not None:
+        row.push_previews = bool(push_previews)
+        fields.append("push_previews")
     if quiet_hours_start is not _UNSET:
         row.quiet_hours_start = _clean_time(quiet_hours_start, "quiet_hours_start")
         fields.append("quiet_hours_start")

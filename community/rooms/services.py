@@ -24,7 +24,12 @@ from django.utils.translation import gettext_lazy
 from community import access, events
 from community.media.services import MediaUse, release_media_asset, upload_image_for
 from community.moderation.models import AuditLogEntry
-from community.notifications.services import notify_join_request, notify_sanction, user_group
+from community.notifications.services import (
+    notify_join_decision,
+    notify_join_request,
+    notify_sanction,
+    user_group,
+)
 from community.rooms.models import (
     NICKNAME_MAX_LENGTH,
     Hashtag,
@@ -646,6 +651,7 @@ def approve_join_request(*, room_id: int, request_id: int, actor: User) -> Membe
     request.decided_at = timezone.now()
     request.decided_by = host
     request.save(update_fields=["state", "decided_at", "decided_by"])
+    notify_join_decision(request=request)
     return membership
 
 
@@ -658,6 +664,7 @@ def decline_join_request(*, room_id: int, request_id: int, actor: User) -> JoinR
     request.decided_at = timezone.now()
     request.decided_by = host
     request.save(update_fields=["state", "decided_at", "decided_by"])
+    notify_join_decision(request=request)
     return request
 
 

@@ -1,5 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework_simplejwt.serializers import TokenBlacklistSerializer
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
 from community.media.api.fields import MediaPayloadField
 from community.media.selectors import AVATAR_SIZE, LARGE_SIZE, image_url
@@ -297,3 +299,20 @@ def feed_item_data(item, context) -> dict:
         "friend": ProfileCardSerializer(membership.user.profile, context=context).data,
         "room": FeedRoomSerializer(membership.room, context=context).data,
     }
+
+
+class LogoutSerializer(TokenBlacklistSerializer):
+    """The refresh token to revoke and, optionally, this device's push token."""
+
+    push_token = serializers.CharField(
+        required=False,
+        max_length=4096,
+        write_only=True,
+        help_text="This device's FCM registration token or APNs device token: it stops "
+        "receiving pushes of this account.",
+    )
+
+    def validate(self, attrs):
+        user_id = self.token_class(attrs["refresh"]).payload.get(jwt_settings.USER_ID_CLAIM)
+        super().validate(attrs)
+        return {"user_id": user_id, "push_token": attrs.get("push_token", "")}

@@ -14,6 +14,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt import views as jwt_views
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
 from community.reactions.selectors import with_reaction_summaries
 from config.api.throttling import ScopedRateThrottle, UserRateThrottle
@@ -28,6 +29,7 @@ from profiles.api.serializers import (
     EmailChangeSerializer,
     EmailVerifiedSerializer,
     EmailVerifySerializer,
+    LogoutSerializer,
     MeSerializer,
     MeUpdateSerializer,
     PasswordChangeSerializer,
@@ -121,11 +123,25 @@ class TokenRefreshView(jwt_views.TokenRefreshView):
 
 
 class LogoutView(jwt_views.TokenBlacklistView):
-    """Revoke a refresh token (log-out on a mobile device)."""
+    """Revoke a refresh token (log-out on a mobile device); with ``push_token``, that
+    device's push target of this account is removed too."""
 
+    serializer_class = LogoutSerializer
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
     error_statuses = (400, 401, 429)
+
+    @extend_schema(request=LogoutSerializer, responses={200: None})
+    def post(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        try:
+            serializer.is_valid(raise_exception=True)
+        except TokenError as exc:
+            raise InvalidToken(exc.args[0]) from exc
+        data = serializer.validated_data
+        if data["push_token"] and data["user_id"]:
+            services.forget_push_device(user_id=data["user_id"], push_token=data["push_token"])
+        return Response({}, status=status.HTTP_200_OK)
 
 
 class LogoutEverywhereView(APIView):

@@ -239,6 +239,12 @@ MATRIX = [
     ("get", "me/rooms/", None, (401, 200, 200, 200, 200, 200)),
     ("get", "me/notification-settings/", None, (401, 200, 200, 200, 200, 200)),
     ("put", "rooms/{room}/notifications/", {"level": "mentions"}, (401, 200, 404, 404, 200, 404)),
+    # push targets: my own only (another's, or none, is a 404); the VAPID key is public
+    ("get", "me/push-devices/", None, (401, 200, 200, 200, 200, 200)),
+    ("post", "me/push-devices/", {"platform": "fcm", "token": "fcm-matrix-token-0123456789"},
+     (401, 201, 201, 201, 201, 201)),
+    ("delete", "me/push-devices/{platform}/{device}/", None, (401, 404, 404, 404, 404, 404)),
+    ("get", "push/config/", None, (200, 200, 200, 200, 200, 200)),
     ("get", "media/{media_key}/{variant}/", None, (404, 404, 404, 404, 404, 404)),
 ]
 # fmt: on
@@ -315,6 +321,8 @@ def world(make_user, make_room, make_member):
             "media_key": upload.key,
             "variant": "original",
             "notification": 999999,
+            "platform": "fcm",
+            "device": 999999,
             "private": private.pk,
             "private_member": private_member.pk,
             "private_message": private_message.pk,

@@ -237,6 +237,8 @@ def test_an_owned_room_passes_to_a_cohost_or_member_or_is_archived(
 AREA_REGISTRATIONS = [
     ("community", "Reaction", "reactions", "reactions"),
     ("commerce", "Transfer", "ledger", "ledger"),
+    # Push targets go with the account (a foreign key that cascades): no hook.
+    ("push_notifications", "GCMDevice", "push_devices", None),
 ]
 
 

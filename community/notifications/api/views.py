@@ -145,6 +145,7 @@ class NotificationSettingsSerializer(serializers.Serializer):
         child=serializers.ChoiceField(choices=Notification.Kind.choices), required=False
     )
     email_digest = serializers.BooleanField(required=False)
+    push_previews = serializers.BooleanField(required=False)
     quiet_hours_start = _HourMinuteField(required=False, allow_null=True, format="%H:%M")
     quiet_hours_end = _HourMinuteField(required=False, allow_null=True, format="%H:%M")
 
@@ -154,6 +155,7 @@ def _settings_payload(row, user) -> dict:
         {
             "muted_kinds": row.muted_kinds,
             "email_digest": row.email_digest,
+            "push_previews": row.push_previews,
             "quiet_hours_start": row.quiet_hours_start,
             "quiet_hours_end": row.quiet_hours_end,
         }

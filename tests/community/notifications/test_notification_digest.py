@@ -59,6 +59,7 @@ def test_settings_api_round_trip_and_validation(make_user):
     assert client.get(url).json() == {
         "muted_kinds": [],
         "email_digest": True,
+        "push_previews": True,
         "quiet_hours_start": None,
         "quiet_hours_end": None,
         "timezone": "Asia/Seoul",
