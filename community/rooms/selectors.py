@@ -505,3 +505,23 @@ def discovery_languages() -> list[tuple[str, str]]:
     """(code, name in that language) for the room language pickers and filters."""
     codes = list(dict.fromkeys([code for code, _name in settings.LANGUAGES] + ROOM_LANGUAGE_CODES))
     return [(code, get_language_info(code)["name_local"]) for code in codes]
+
+
+MENTION_CANDIDATES_LIMIT = 8
+
+
+def mention_candidates(*, room_id: int, prefix: str, exclude_id: int | None = None) -> list[dict]:
+    """Active members whose room nickname starts with ``prefix`` (any case), for the
+    composer's ``@`` autocomplete: nickname and room avatar only, never the account."""
+    members = (
+        Membership.objects.filter(
+            room_id=room_id, state=Membership.State.ACTIVE, nickname__istartswith=prefix
+        )
+        .exclude(pk=exclude_id)
+        .select_related("avatar_media__room")
+        .order_by("nickname", "id")[:MENTION_CANDIDATES_LIMIT]
+    )
+    return [
+        {"membership_id": m.pk, "nickname": m.nickname, "avatar": member_avatar_url(m)}
+        for m in members
+    ]
