@@ -405,7 +405,6 @@
     if (!first) return;
     var divider = document.createElement("li");
     divider.className = "chat-unread-divider";
-    divider.setAttribute("role", "separator");
     divider.textContent = t("New messages");
     first.before(divider);
     state.dividerPlaced = true;
@@ -438,7 +437,6 @@
       if (day && (!previous || previous.dataset.day !== day)) {
         var divider = document.createElement("li");
         divider.className = "chat-date-divider";
-        divider.setAttribute("role", "separator");
         divider.textContent = node.dataset.dayLabel || "";
         // The unread divider stays right above the first unread message.
         var before = node.previousElementSibling && node.previousElementSibling.classList.contains("chat-unread-divider")
@@ -576,6 +574,8 @@
       placeUnreadDivider(true);
       ensureRovingStop();
       showJump();
+      // Everything fits, or the reader landed at the bottom: that is read.
+      if (nearBottom()) scheduleRead();
     });
   }
 
@@ -795,7 +795,8 @@
   }
 
   el.list.addEventListener("click", function (event) {
-    if (state.suppressClick) { state.suppressClick = false; event.preventDefault(); return; }
+    // The click that ends a long-press is not a tap on what is under the finger.
+    if (Date.now() < (state.suppressClickUntil || 0)) { event.preventDefault(); return; }
     var quote = event.target.closest(".chat-quote");
     if (quote) {
       jumpTo(quote.dataset.target);
@@ -829,9 +830,12 @@
    * reader moves); everything inside messages is reached through the message's menu. */
   function ensureRovingStop() {
     var current = el.list.querySelector('.chat-message[tabindex="0"]');
-    if (current && current.isConnected) return;
+    // The reader is in the list: their place stays; otherwise the stop follows the latest.
+    if (current && current.contains(document.activeElement)) return;
     var last = lastMessageNode();
-    if (last) last.tabIndex = 0;
+    if (!last) return;
+    if (current) current.tabIndex = -1;
+    last.tabIndex = 0;
   }
 
   function focusMessage(node) {
@@ -942,15 +946,17 @@
   (function longPress() {
     var timer = null;
     var start = null;
+    var fired = false;
     el.list.addEventListener("pointerdown", function (event) {
       if (event.pointerType !== "touch") return;
       var node = event.target.closest(".chat-message[data-id]");
       if (!node || event.target.closest(".chat-actions, a, button, video")) return;
       start = { x: event.clientX, y: event.clientY };
+      fired = false;
       clearTimeout(timer);
       timer = setTimeout(function () {
         timer = null;
-        state.suppressClick = true;
+        fired = true;
         openMenu(node, false);
         if (navigator.vibrate) navigator.vibrate(10);
       }, LONG_PRESS_MS);
@@ -959,7 +965,10 @@
     el.list.addEventListener("pointermove", function (event) {
       if (timer && start && Math.hypot(event.clientX - start.x, event.clientY - start.y) > 10) cancel();
     });
-    el.list.addEventListener("pointerup", cancel);
+    el.list.addEventListener("pointerup", function () {
+      cancel();
+      if (fired) { fired = false; state.suppressClickUntil = Date.now() + 400; }
+    });
     el.list.addEventListener("pointercancel", cancel);
     el.list.addEventListener("contextmenu", function (event) {
       var node = event.target.closest(".chat-message[data-id]");
@@ -984,7 +993,6 @@
     state.mention = null;
     el.mentions.hidden = true;
     el.mentions.replaceChildren();
-    el.input.setAttribute("aria-expanded", "false");
     el.input.removeAttribute("aria-activedescendant");
   }
 
@@ -1017,7 +1025,6 @@
       el.mentions.append(item);
     });
     el.mentions.hidden = false;
-    el.input.setAttribute("aria-expanded", "true");
     el.input.setAttribute("aria-activedescendant", "chat-mention-" + mention.active);
   }
 

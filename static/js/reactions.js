@@ -211,6 +211,7 @@
 
   function attach(bar, target) {
     bar.classList.add("reaction-bar");
+    bar.setAttribute("role", "group");  // a name needs a role (an unnamed div may not have one)
     bar.setAttribute("aria-label", t("Reactions"));
     if (target.bars.indexOf(bar) === -1) target.bars.push(bar);
     fillBar(bar, target);
