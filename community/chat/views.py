@@ -21,10 +21,13 @@ FIRST_SCREEN_MESSAGES = 50
 
 def home(request):
     """Chats for a signed-in person (their rooms, latest activity first); Discover for
-    everyone else."""
+    everyone else, and for someone in no room yet (a new account starts by finding one)."""
     if not request.user.is_authenticated:
         return room_views.home(request)
-    return render(request, "community/chats.html", {"chats": chat_list(user=request.user)})
+    chats = chat_list(user=request.user)
+    if not chats:
+        return room_views.home(request)
+    return render(request, "community/chats.html", {"chats": chats})
 
 
 def room_page(request, room_id: int):

@@ -804,6 +804,8 @@
     }
     var node = event.target.closest(".chat-message");
     if (!node) return;
+    // An emoji picked in the full picker: it has closed, and so does its place.
+    if (event.target.closest(".reaction-picker button")) { node.classList.remove("shows-picker"); return; }
     var message = state.messages.get(Number(node.dataset.id));
     if (!message) return;
     var reaction = event.target.closest("button[data-reaction]");
@@ -890,6 +892,7 @@
   el.list.addEventListener("keydown", function (event) {
     var item = event.target.closest(".chat-actions button, .chat-actions a");
     var node = event.target.closest(".chat-message");
+    if (node && event.key === "Escape" && event.target.closest(".reaction-picker")) node.classList.remove("shows-picker");
     if (!node || event.target.closest(".chat-edit-box") || event.target.closest(".reaction-picker")) return;
     if (item) {
       var items = menuItems(node);

@@ -120,8 +120,10 @@ def test_chats_is_the_signed_in_home_and_discover_stays_for_everyone(
     assert "data-chat-list" in page and "js/chats.js" in page
     assert "&lt;b&gt;Tag soup&lt;/b&gt;" in page and "<b>Tag soup</b>" not in page
     assert client_for(me, session=True).get("/discover/").status_code == 200
-    # Signed out, "/" is Discover.
+    # Signed out, "/" is Discover; so it is for someone in no room yet.
     assert "data-chat-list" not in client.get("/").content.decode()
+    newcomer = client_for(make_user("newcomer"), session=True).get("/").content.decode()
+    assert "data-chat-list" not in newcomer
 
 
 def test_the_room_page_is_the_chat_screen_for_members_only(
