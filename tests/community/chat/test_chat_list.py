@@ -188,3 +188,25 @@ def test_mention_autocomplete_is_for_members_and_gives_nicknames_only(
     # Not a member (or signed out): the answer of a room that does not exist.
     assert client_for(make_user("stranger")).get(url, {"q": "mi"}).status_code == 404
     assert client_for(me).get("/api/v1/rooms/999999/mentions/", {"q": "mi"}).status_code == 404
+
+
+def test_the_chat_screen_queries_do_not_grow_with_messages_or_rooms(
+    make_user, make_room, make_member, client_for, django_assert_num_queries
+):
+    me = make_user("meme")
+    client = client_for(me, session=True)
+    room = make_room(title="Jazz")
+    mine = make_member(room, me, nickname="Me")
+    send_message(membership=mine, body="first, @Me")  # a page with a mention in it
+
+    with CaptureQueriesContext(connection) as small:
+        assert client.get(f"/rooms/{room.pk}/").status_code == 200
+    host = Membership.objects.get(room=room, role="owner")
+    for number in range(30):
+        send_message(membership=host if number % 2 else mine, body=f"@Me number {number}")
+    for _ in range(3):
+        other = make_room()
+        make_member(other, me)
+        send_message(membership=Membership.objects.get(room=other, role="owner"), body="hi")
+    with django_assert_num_queries(len(small.captured_queries)):
+        assert client.get(f"/rooms/{room.pk}/").status_code == 200
