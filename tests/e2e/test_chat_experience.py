@@ -22,7 +22,7 @@ AXE = Path(settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
 
 
 @pytest.fixture
-def jazz(db):
+def jazz(transactional_db):
     """Minji's two rooms: a jazz room (host Haruto, three messages in a row by him) and
     a quieter coffee room."""
     haruto = make_person("haruto")
