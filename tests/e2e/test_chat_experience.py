@@ -156,6 +156,19 @@ def test_two_panes_menus_mentions_and_the_keyboard_on_a_desktop(new_person, jazz
     expect(chat_log(page).locator(".chat-message:focus")).to_contain_text("Track two")
     screenshot(page, "chat-desktop")
 
+    # Mute the room from the chat's menu: the chat list beside it shows it muted.
+    page.get_by_label("Room menu").click()
+    page.get_by_role("button", name="Mute notifications").click()
+    row = page.locator(f'.chat-row[data-room-id="{room.pk}"]')
+    expect(row.get_by_role("button", name="Unmute Late-night jazz")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    # And unmute it from the list.
+    row.get_by_role("button", name="Unmute Late-night jazz").click()
+    expect(row.get_by_role("button", name="Mute Late-night jazz")).to_have_attribute(
+        "aria-pressed", "false"
+    )
+
 
 def test_first_unread_and_jump_to_latest(new_person, jazz, settings):
     settings.CHAT_SEND_RATE = (100, 10)
