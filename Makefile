@@ -66,6 +66,9 @@ E2E_PACKAGES := chromium fonts-noto-cjk fonts-noto-color-emoji
 e2e-deps:
 	command -v chromium >/dev/null && dpkg -s $(E2E_PACKAGES) >/dev/null 2>&1 \
 	  || (apt-get update && apt-get install -y $(E2E_PACKAGES))
+	# axe-core (package.json, locked), injected into pages by the accessibility scans.
+	command -v npm >/dev/null || (apt-get update && apt-get install -y nodejs npm)
+	test -f node_modules/axe-core/axe.min.js || npm ci --no-audit --no-fund
 
 e2e: install-dev messages e2e-deps
 	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)

@@ -77,6 +77,7 @@ NOTIFICATION_DELETED = "notification.deleted"
 UNREAD_UPDATED = "unread.updated"
 MODERATION_WARNING = "moderation.warning"
 JOIN_REQUEST_CREATED = "join_request.created"
+CHAT_ACTIVITY = "chat.activity"
 SESSION_REVOKED = "session.revoked"
 BLOCKS_RELOAD = "blocks.reload"
 BLOCKS_CHANGED = "blocks.changed"
@@ -254,6 +255,11 @@ class JoinRequestCreated(TypedDict):
     room_id: int
     request_id: int
     nickname: str
+
+
+class ChatActivity(TypedDict):
+    type: str
+    room_ids: list[int]
 
 
 class SessionRevoked(TypedDict):
@@ -497,6 +503,10 @@ def join_request_created(*, room_id: int, request_id: int, nickname: str) -> Joi
     }
 
 
+def chat_activity(*, room_ids: list[int]) -> ChatActivity:
+    return {"type": CHAT_ACTIVITY, "room_ids": sorted(room_ids)}
+
+
 def session_revoked() -> SessionRevoked:
     return {"type": SESSION_REVOKED}
 
@@ -668,6 +678,8 @@ EVENTS: tuple[Spec, ...] = (
     Spec(ERROR, Error, error, (), (ROOM_SOCKET, ME_SOCKET),
          ("chat.js",), "a frame was refused; the socket stays open"),
     Spec(READY, MeReady, me_ready, (), (ME_SOCKET,), ("badge.js",), "first event on /ws/me/"),
+    Spec(CHAT_ACTIVITY, ChatActivity, chat_activity, (), (ME_SOCKET,), ("badge.js",),
+         "messages came, changed or went in these joined rooms: refetch their chat-list rows"),
     Spec(PONG, MePong, me_pong, (), (ME_SOCKET,), ("badge.js",), "answer to ping"),
 )  # fmt: skip
 

@@ -19,8 +19,9 @@ from django.utils.translation import gettext as _
 
 from community.access import can_read_room_content, room_is_hidden_from_non_members
 from community.chat.models import Message
-from community.media.selectors import media_payload, member_avatar_url
-from community.notifications.models import MessageMention
+from community.media.selectors import AVATAR_SIZE, image_url, media_payload, member_avatar_url
+from community.notifications.models import MessageMention, RoomNotificationLevel
+from community.notifications.selectors import my_rooms, room_level
 from community.reactions.models import ReactionTarget
 from community.reactions.selectors import reaction_summaries
 from community.rooms.models import Membership, Room
@@ -495,3 +496,80 @@ def search_messages(
             messages = messages.exclude(author__in=hidden)
     rows = list(messages.order_by("-seq")[: limit + 1])
     return rows[:limit], len(rows) > limit
+
+
+# --- the chat list (the signed-in home) ------------------------------------------------------
+
+CHAT_LIST_LIMIT = 100
+PREVIEW_LENGTH = 120
+
+
+def _last_visible_message_id(user) -> Subquery:
+    """The latest message of the membership's room that the user may see in a preview:
+    not deleted (or hidden by a moderator, which deletes it), not by a member they
+    blocked; a subquery of a ``Membership`` row."""
+    hidden_authors = Membership.objects.filter(hidden_membership_q(user)).values("pk")
+    return Subquery(
+        Message.objects.filter(room_id=OuterRef("room_id"), deleted_at__isnull=True)
+        .exclude(author_id__in=hidden_authors)
+        .order_by("-seq")
+        .values("pk")[:1]
+    )
+
+
+def _preview_text(message: Message) -> str:
+    """The body, or for a message without text (a photo, a poll…) what kind it is."""
+    return message.body[:PREVIEW_LENGTH] if message.body else str(message.get_kind_display())
+
+
+def chat_list(*, user, limit: int = CHAT_LIST_LIMIT) -> list[dict[str, Any]]:
+    """The user's joined rooms, latest activity first, each with its cover, the last
+    message they may see (text preview, author nickname, time), unread and mention
+    counts and the notification level: two queries whatever the length.
+
+    Authors appear by room nickname only; a message by a member the user blocked, a
+    deleted or a hidden one never becomes the preview (the one before it does)."""
+    memberships = list(
+        my_rooms(user_id=user.pk)
+        .select_related("room__cover_media__room")
+        .annotate(last_message_id=_last_visible_message_id(user))
+        .order_by("-activity", "-id")[:limit]
+    )
+    last_ids = [m.last_message_id for m in memberships if m.last_message_id]
+    last_messages = {
+        message.pk: message
+        for message in Message.objects.filter(pk__in=last_ids)
+        .select_related("author")
+        .only("id", "seq", "kind", "body", "created_at", "author_id", "author__nickname")
+    }
+    chats = []
+    for membership in memberships:
+        room = membership.room
+        message = last_messages.get(membership.last_message_id)
+        level = room_level(membership)
+        chats.append(
+            {
+                "room_id": room.pk,
+                "title": room.title,
+                "cover": image_url(room.cover_media, AVATAR_SIZE) or None,
+                "nickname": membership.nickname,
+                "last_activity_at": room.last_activity_at.isoformat(),
+                "last_message": None
+                if message is None
+                else {
+                    "id": message.pk,
+                    "seq": message.seq,
+                    "kind": message.kind,
+                    "author_nickname": message.author.nickname if message.author else None,
+                    "is_mine": message.author_id == membership.pk,
+                    "preview": _preview_text(message),
+                    "created_at": message.created_at.isoformat(),
+                },
+                "unread": max(int(membership.unread), 0),
+                "mentions": int(membership.unread_mentions),
+                "level": level,
+                "muted": level == RoomNotificationLevel.Level.MUTED,
+                "is_archived": room.is_archived,
+            }
+        )
+    return chats

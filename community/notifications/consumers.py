@@ -30,6 +30,10 @@ CLOSE_TRY_AGAIN_LATER = events.CLOSE_TRY_AGAIN_LATER
 MAX_ROOM_GROUPS = 500
 # New room messages refresh the totals at most this often.
 UNREAD_COALESCE_SECONDS = 1.0
+# Rooms with new, edited or deleted messages are announced (``chat.activity``, for the
+# chat list) at most this often, together.
+ACTIVITY_COALESCE_SECONDS = 0.5
+ACTIVITY_EVENTS = {events.MESSAGE_CREATED, events.MESSAGE_UPDATED, events.MESSAGE_DELETED}
 FORWARDED_EVENTS = {
     events.NOTIFICATION_CREATED,
     events.NOTIFICATION_UPDATED,
@@ -54,9 +58,11 @@ def _memberships(user_id: int) -> dict[int, int]:
 class MeConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
     groups_joined: list[str]
     refresh_task: asyncio.Task | None = None
+    activity_task: asyncio.Task | None = None
 
     async def connect(self):
         self.groups_joined = []
+        self.active_room_ids: set[int] = set()
         await self.accept()
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
@@ -87,8 +93,9 @@ class MeConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
         self.groups_joined = []
 
     async def disconnect(self, code):
-        if self.refresh_task is not None:
-            self.refresh_task.cancel()
+        for task in (self.refresh_task, self.activity_task):
+            if task is not None:
+                task.cancel()
         await self._leave_groups()
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
@@ -116,10 +123,15 @@ class MeConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
             await self.send_json(event)
         elif kind == events.ROOMS_JOINED:
             await self._follow_room(event["room_id"], event["membership_id"])
-        elif kind == events.MESSAGE_CREATED:
+        if kind == events.MESSAGE_CREATED:
             author = (event.get("message") or {}).get("author") or {}
             if author.get("membership_id") not in self.my_membership_ids:
                 self._schedule_refresh()
+        if kind in ACTIVITY_EVENTS:
+            message = event.get("message") or {}
+            room_id = event.get("room_id") or message.get("room_id")
+            if room_id:
+                self._note_activity(int(room_id))
         # Other room events (typing, presence...) are not for this socket.
 
     async def _follow_room(self, room_id: int, membership_id: int) -> None:
@@ -136,6 +148,16 @@ class MeConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
         # Anything said between the join and this subscription was broadcast before this
         # socket listened: fresh totals count it.
         self._schedule_refresh()
+
+    def _note_activity(self, room_id: int) -> None:
+        self.active_room_ids.add(room_id)
+        if self.activity_task is None or self.activity_task.done():
+            self.activity_task = asyncio.ensure_future(self._announce_activity_later())
+
+    async def _announce_activity_later(self):
+        await asyncio.sleep(ACTIVITY_COALESCE_SECONDS)
+        room_ids, self.active_room_ids = self.active_room_ids, set()
+        await self.send_json(events.chat_activity(room_ids=list(room_ids)))
 
     def _schedule_refresh(self):
         if self.refresh_task is None or self.refresh_task.done():

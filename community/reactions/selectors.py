@@ -340,3 +340,19 @@ def export_reactions(user: User) -> list[dict]:
         }
         for reaction in rows
     ]
+
+
+# The quick reaction bar offers this many of a room's favourites.
+TOP_EMOJI_LIMIT = 6
+
+
+def room_top_emoji(*, room_id: int, limit: int = TOP_EMOJI_LIMIT) -> list[str]:
+    """The emoji most used on the room's messages, most used first, in one query (the
+    chat's quick reaction bar offers them before the defaults)."""
+    rows = (
+        ReactionCount.objects.filter(message__room_id=room_id, count__gt=0)
+        .values("emoji")
+        .annotate(total=Sum("count"))
+        .order_by("-total", "emoji")[:limit]
+    )
+    return [row["emoji"] for row in rows]

@@ -589,3 +589,23 @@ def current_announcement(*, room_id: int) -> RoomAnnouncement | None:
 def room_announcement(*, room_id: int) -> dict | None:
     """The room's notice payload (:func:`announcement_payload`), in one query."""
     return announcement_payload(current_announcement(room_id=room_id))
+
+
+MENTION_CANDIDATES_LIMIT = 8
+
+
+def mention_candidates(*, room_id: int, prefix: str, exclude_id: int | None = None) -> list[dict]:
+    """Active members whose room nickname starts with ``prefix`` (any case), for the
+    composer's ``@`` autocomplete: nickname and room avatar only, never the account."""
+    members = (
+        Membership.objects.filter(
+            room_id=room_id, state=Membership.State.ACTIVE, nickname__istartswith=prefix
+        )
+        .exclude(pk=exclude_id)
+        .select_related("avatar_media__room")
+        .order_by("nickname", "id")[:MENTION_CANDIDATES_LIMIT]
+    )
+    return [
+        {"membership_id": m.pk, "nickname": m.nickname, "avatar": member_avatar_url(m)}
+        for m in members
+    ]

@@ -5,10 +5,13 @@ from django.urls import path
 from community.rooms import views
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    # "/" is Chats for signed-in people (community.chat.urls); Discover lives here too.
+    path("discover/", views.home, name="discover"),
     path("rooms/", views.room_search, name="room-search"),
     path("rooms/new/", views.room_create, name="room-create"),
-    path("rooms/<int:room_id>/", views.room_detail, name="room-detail"),
+    # "rooms/<id>/" is the chat screen for members (community.chat.urls), this page for
+    # anyone else; members open it from the chat's menu.
+    path("rooms/<int:room_id>/info/", views.room_detail, name="room-info"),
     path("rooms/<int:room_id>/edit/", views.room_edit, name="room-edit"),
     path("rooms/<int:room_id>/members/", views.room_members, name="room-members"),
     path(

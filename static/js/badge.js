@@ -75,6 +75,9 @@
       else if (event.type === "notification.created" || event.type === "notification.updated" ||
                event.type === "notification.deleted") {
         document.dispatchEvent(new CustomEvent("moim:notification", { detail: event }));
+      } else if (event.type === "chat.activity") {
+        // The chat list (static/js/chats.js) refetches these rooms' rows.
+        document.dispatchEvent(new CustomEvent("moim:chat-activity", { detail: event }));
       } else if (event.type === "moderation.warning") onWarning(event);
       else if (event.type === "join_request.created") onJoinRequest(event);
     };

@@ -16,9 +16,15 @@
     if (!id || !actions) return;
     node.dataset.reportLink = "1";
     var link = document.createElement("a");
-    link.className = "link-button chat-report";
+    link.className = "chat-report";
     link.href = template.replace("/0/", "/" + id + "/");
     link.textContent = t("Report");
+    // An item of the message's action menu, named after the message's author.
+    link.setAttribute("role", "menuitem");
+    var author = node.querySelector(".chat-author");
+    if (author && author.textContent && window.interpolate) {
+      link.setAttribute("aria-label", window.interpolate(t("Report the message from %(name)s"), { name: author.textContent }, true));
+    }
     actions.appendChild(link);
   }
 

@@ -180,8 +180,17 @@
       if (!panel.hidden) place();
       if (!panel.hidden && panel.firstChild) panel.firstChild.focus();
     });
+    // A menu: arrow keys move between the emoji (a grid of 8), Home and End jump.
     panel.addEventListener("keydown", function (event) {
-      if (event.key === "Escape") { close(); open.focus(); }
+      if (event.key === "Escape") { event.preventDefault(); close(); open.focus(); return; }
+      var options = Array.prototype.slice.call(panel.querySelectorAll("[role=menuitem]"));
+      var at = options.indexOf(document.activeElement);
+      var step = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: 8, ArrowUp: -8 }[event.key];
+      var next = null;
+      if (step) next = options[(at + step + options.length) % options.length];
+      else if (event.key === "Home") next = options[0];
+      else if (event.key === "End") next = options[options.length - 1];
+      if (next) { event.preventDefault(); next.focus(); }
     });
     wrapper.append(open, panel);
     return wrapper;
@@ -207,6 +216,7 @@
 
   function attach(bar, target) {
     bar.classList.add("reaction-bar");
+    bar.setAttribute("role", "group");  // a name needs a role (an unnamed div may not have one)
     bar.setAttribute("aria-label", t("Reactions"));
     if (target.bars.indexOf(bar) === -1) target.bars.push(bar);
     fillBar(bar, target);
@@ -267,13 +277,22 @@
     if (chat && viewer.membershipId === null) viewer.membershipId = Number(chat.dataset.membershipId);
   }
 
+  // The chat's quick reaction bar: add (or take back) one emoji on a message on screen.
+  function toggleMessageReaction(messageId, emoji) {
+    var target = targets[keyOf("message", messageId)];
+    if (!target) return Promise.resolve();
+    target.bars = target.bars.filter(function (bar) { return bar.isConnected; });
+    return toggle(target, emoji, target.bars[0] || document.createElement("div"));
+  }
+
   function setViewer(options) {
     viewer.membershipId = options && options.membershipId != null ? Number(options.membershipId) : null;
   }
 
   // A page (or a test) that already set the hooks keeps them.
   window.MoimReactions = window.MoimReactions ||
-    { renderBar: renderBar, onEvent: onEvent, mount: mount, setViewer: setViewer };
+    { renderBar: renderBar, onEvent: onEvent, mount: mount, setViewer: setViewer,
+      toggleMessageReaction: toggleMessageReaction };
 
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", function () { mount(document); });

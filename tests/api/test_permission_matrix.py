@@ -70,6 +70,8 @@ MATRIX = [
     ("get", "rooms/{room}/", None, (404, 200, 200, 200, 200, 200)),
     ("get", "rooms/{room}/similar/", None, (404, 200, 200, 200, 200, 200)),
     ("get", "rooms/{room}/members/", None, (404, 200, 200, 200, 200, 200)),
+    # @ autocomplete: members only; anyone else gets the answer of a missing room
+    ("get", "rooms/{room}/mentions/?q=a", None, (401, 200, 404, 404, 200, 404)),
     ("get", "invites/{invite}/", None, (401, 200, 200, 200, 200, 200)),
     # the room's settings: hosts only
     ("patch", "rooms/{room}/", {"title": "Renamed"}, (401, 403, 403, 403, 200, 403)),
@@ -237,6 +239,7 @@ MATRIX = [
     ("post", "notifications/read-all/", None, (401, 200, 200, 200, 200, 200)),
     ("get", "me/unread/", None, (401, 200, 200, 200, 200, 200)),
     ("get", "me/rooms/", None, (401, 200, 200, 200, 200, 200)),
+    ("get", "me/chats/", None, (401, 200, 200, 200, 200, 200)),
     ("get", "me/notification-settings/", None, (401, 200, 200, 200, 200, 200)),
     ("put", "rooms/{room}/notifications/", {"level": "mentions"}, (401, 200, 404, 404, 200, 404)),
     # push targets: my own only (another's, or none, is a 404); the VAPID key is public

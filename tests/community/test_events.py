@@ -263,6 +263,9 @@ async def test_socket_flows_send_every_frame_in_its_defined_shape(
     me = WebsocketCommunicator(application, f"/ws/me/?ticket={ticket}", [(b"host", b"testserver")])
     assert (await me.connect())[0]
     await next_event(me, "ready")
+    # A message in one of my rooms: the chat list hears which room changed.
+    await host_socket.send_json_to({"type": "message.send", "body": "again", "client_id": "c2"})
+    assert (await next_event(me, "chat.activity"))["room_ids"] == [room.pk]
     await me.send_json_to({"type": "ping"})
     await next_event(me, "pong")
     await me.send_json_to({"type": "nope"})

@@ -34,7 +34,7 @@ def test_accept_language_picks_the_page_language(client, db, header, expected):
 def test_users_preference_beats_accept_language(client, make_user):
     make_user("minji", locale="ko")
     client.login(username="minji", password=TEST_PASSWORD)
-    response = client.get("/", HTTP_ACCEPT_LANGUAGE="ja")
+    response = client.get("/discover/", HTTP_ACCEPT_LANGUAGE="ja")
     assert html_lang(response) == "ko"
     assert "방 둘러보기" in response.content.decode()
 

@@ -166,10 +166,10 @@ def test_user_text_is_marked_dir_auto(client, world):
     client.login(username="mina", password=TEST_PASSWORD)
     page = client.get(f"/rooms/{room.pk}/members/").content.decode()
     assert '<span class="member-name" dir="auto">ليلى</span>' in page
-    page = client.get(f"/rooms/{room.pk}/").content.decode()
+    page = client.get(f"/rooms/{room.pk}/info/").content.decode()
     assert re.search(r'<h1 dir="auto">재즈 카페 ジャズ喫茶</h1>', page)
     assert re.search(r'<p class="room-description" dir="auto">מוזיקה', page)
-    page = client.get("/").content.decode()
+    page = client.get("/discover/").content.decode()
     assert re.search(r'<h3 class="card-title" dir="auto">喫茶店の話</h3>', page)
 
 

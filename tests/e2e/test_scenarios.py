@@ -13,7 +13,6 @@ from playwright.sync_api import expect
 from community.moderation.models import ModerationCase
 from profiles.models import User
 from tests.e2e.scenario_data import (
-    chat_log,
     chat_message,
     join,
     make_interests,
@@ -94,9 +93,13 @@ def test_discover_and_join_a_room_with_an_open_profile(new_person):
     expect(page.get_by_label("Keep my main profile hidden (open profile)")).to_be_checked()
     page.get_by_role("button", name="Join", exact=True).click()
 
-    expect(page.get_by_text("You are “Night Owl” here")).to_be_visible()
+    # Joined: straight into the room's chat, as Night Owl.
+    expect(page.get_by_role("heading", level=1)).to_have_text("Late-night jazz")
     expect(page.get_by_role("status").filter(has_text="Live")).to_be_visible()
     screenshot(page, "room-joined-phone")
+    page.get_by_label("Room menu").click()
+    page.get_by_role("link", name="Room info").click()
+    expect(page.get_by_text("You are “Night Owl” here")).to_be_visible()
 
     # The host sees a member called Night Owl, and nothing that leads to Bob's profile.
     host_page = new_person(DESKTOP).log_in(host).goto(f"/rooms/{room.pk}/members/")
@@ -138,8 +141,8 @@ def test_reply_shows_the_quoted_message_to_everyone(new_person, jazz_room):
     member_page = open_room(new_person(PHONE).log_in(member), room)
 
     question = chat_message(host_page, "Blue Train or Giant Steps?")
-    question.hover()  # a message's actions show on hover (or focus within it)
-    question.get_by_role("button", name="Reply").click()
+    question.hover()  # a message's menu shows on hover (long-press on a touch screen)
+    question.get_by_role("menuitem", name="Reply to Night Owl").click()
     expect(host_page.get_by_text("Replying to")).to_be_visible()
     send(host_page, "Giant Steps, always.")
 
@@ -156,8 +159,7 @@ def test_a_reaction_shows_live_in_the_other_browser(new_person, jazz_room):
 
     message = chat_message(member_page, "Tonight's pick: Kind of Blue")
     message.hover()
-    message.get_by_role("button", name="Add a reaction").click(timeout=2_000)
-    member_page.get_by_role("menuitem", name="👍").click()
+    message.get_by_role("menuitem", name="React with 👍").click(timeout=2_000)
     expect(message.get_by_role("button", name=re.compile("👍\\s*1"))).to_have_attribute(
         "aria-pressed", "true"
     )
@@ -172,7 +174,7 @@ def test_members_like_a_room_from_its_card_on_discover(new_person):
     make_room(host, "Morning runners")
     fan = make_person("fan")
     join(room, fan, "Fan")
-    page = new_person(DESKTOP).log_in(fan).goto("/")
+    page = new_person(DESKTOP).log_in(fan).goto("/discover/")
     # Only members react to a room; on other cards the counts are read-only.
     other = (
         page.get_by_role("listitem")
@@ -297,11 +299,11 @@ def test_tip_the_host_from_the_room(new_person, jazz_room):
     member_page = new_person(PHONE).log_in(member).page
     top_up(member_page, 5000)
     page = open_room(new_person(PHONE).log_in(member), room)
-    # The message's "Tip <nickname>" action (static/js/chat-tips.js) opens the tip sheet.
-    tip = chat_message(page, "Here is tonight's playlist").get_by_role(
-        "button", name=re.compile(r"\btip\b", re.IGNORECASE)
+    message = chat_message(page, "Here is tonight's playlist")
+    message.hover()  # the message's menu, where the tips feature adds "Tip <nickname>"
+    message.get_by_role("menuitem", name=re.compile(r"\btip\b", re.IGNORECASE)).first.click(
+        timeout=2_000
     )
-    tip.first.click(timeout=2_000)
     sheet = page.get_by_role("dialog")
     sheet.get_by_label("Other amount").fill("1000")
     sheet.get_by_role("button", name="Review tip").click()
@@ -321,10 +323,8 @@ def file_report(page, reason: str = "Spam or scam"):
 
 def report_from_chat(page, text: str):
     message = chat_message(page, text)
-    message.hover()  # a message's actions show on hover (or focus within it)
-    message.get_by_role("button", name="Report").or_(
-        message.get_by_role("link", name="Report")
-    ).click()
+    message.hover()  # a message's menu shows on hover (long-press on a touch screen)
+    message.get_by_role("menuitem", name=re.compile("^Report the message from")).click()
     file_report(page)
 
 
@@ -392,10 +392,23 @@ def test_reply_with_the_keyboard_only(new_person, jazz_room):
     room, host, member = jazz_room
     say(room, member, "Blue Train or Giant Steps?")
     page = open_room(new_person(DESKTOP).log_in(host), room)
-    chat_log(page).focus()
-    for _ in range(5):
-        page.keyboard.press("Tab")
-        if page.evaluate("document.activeElement.textContent.trim()") == "Reply":
+    # The composer has the focus; the message list is one tab stop before it.
+    expect(page.get_by_label("Message", exact=True)).to_be_focused()
+    for _ in range(4):
+        page.keyboard.press("Shift+Tab")
+        if page.evaluate("document.activeElement.classList.contains('chat-message')"):
             break
-    reply = chat_message(page, "Blue Train or Giant Steps?").get_by_role("button", name="Reply")
+    question = chat_message(page, "Blue Train or Giant Steps?")
+    expect(question).to_be_focused(timeout=1_000)
+    page.keyboard.press("Enter")  # the message's menu; arrow keys walk it
+    reply = question.get_by_role("menuitem", name="Reply to Night Owl")
+    for _ in range(12):
+        if page.evaluate("document.activeElement.getAttribute('aria-label')") == (
+            "Reply to Night Owl"
+        ):
+            break
+        page.keyboard.press("ArrowDown")
     expect(reply).to_be_focused(timeout=1_000)
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Replying to")).to_be_visible()
+    expect(page.get_by_label("Message", exact=True)).to_be_focused()

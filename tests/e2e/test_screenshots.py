@@ -18,7 +18,7 @@ from tests.e2e.scenario_data import make_moderator
 from tests.support.browser import DESKTOP, PHONE, screenshot
 
 WIDTHS = {"phone": PHONE, "desktop": DESKTOP}
-DARK_PAGES = {"discover", "room", "wallet", "settings-profile"}
+DARK_PAGES = {"chats", "discover", "room", "wallet", "settings-profile"}
 
 
 def main_pages(demo, moderator):
@@ -40,9 +40,11 @@ def main_pages(demo, moderator):
         ("room-preview", f"/rooms/{public.pk}/", None),
         ("login", "/accounts/login/", None),
         ("signup", "/accounts/signup/", None),
-        ("discover", "/", demo),
+        ("chats", "/", demo),
+        ("discover", "/discover/", demo),
         ("search-interest", "/rooms/?interest=music", demo),
         ("room", f"/rooms/{joined.pk}/", demo),
+        ("room-info", f"/rooms/{joined.pk}/info/", demo),
         ("room-members", f"/rooms/{joined.pk}/members/", demo),
         ("room-me", f"/rooms/{joined.pk}/me/", demo),
         ("room-join", f"/rooms/{other.pk}/join/", demo),

@@ -12,5 +12,6 @@ urlpatterns = [
         name="room-messages",
     ),
     path("rooms/<int:room_id>/read/", views.ReadMarkerView.as_view(), name="room-read"),
+    path("me/chats/", views.MyChatsView.as_view(), name="me-chats"),
     path("messages/<int:message_id>/", views.MessageDetailView.as_view(), name="message-detail"),
 ]

@@ -25,6 +25,7 @@ from community.chat.selectors import (
     SEARCH_DEFAULT_LIMIT,
     SEARCH_MAX_LIMIT,
     SEARCH_MAX_QUERY_LENGTH,
+    chat_list,
     history_around,
     message_payload_by_id,
     message_payloads,
@@ -418,3 +419,42 @@ def _sent_response(sent) -> Response:
         message_payload_by_id(sent.message.pk),
         status=status.HTTP_201_CREATED if sent.created else status.HTTP_200_OK,
     )
+
+
+class ChatLastMessageSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    seq = serializers.IntegerField()
+    kind = serializers.CharField()
+    author_nickname = serializers.CharField(allow_null=True)
+    is_mine = serializers.BooleanField()
+    preview = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class ChatSerializer(serializers.Serializer):
+    """One joined room in the chat list (``community.chat.selectors.chat_list``)."""
+
+    room_id = serializers.IntegerField()
+    title = serializers.CharField()
+    cover = serializers.CharField(allow_null=True)
+    nickname = serializers.CharField(help_text="My nickname in the room.")
+    last_activity_at = serializers.DateTimeField()
+    last_message = ChatLastMessageSerializer(allow_null=True)
+    unread = serializers.IntegerField()
+    mentions = serializers.IntegerField()
+    level = serializers.ChoiceField(choices=["all", "mentions", "muted"])
+    muted = serializers.BooleanField()
+    is_archived = serializers.BooleanField()
+
+
+class MyChatsView(APIView):
+    """The signed-in user's joined rooms, latest activity first (the web app's Chats):
+    the last message they may see, unread and mention counts, the notification level."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        responses=inline_serializer(name="ChatList", fields={"results": ChatSerializer(many=True)})
+    )
+    def get(self, request):
+        return Response({"results": chat_list(user=request.user)})

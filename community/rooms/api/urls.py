@@ -17,6 +17,11 @@ urlpatterns = [
     path("rooms/<int:room_id>/similar/", views.SimilarRoomsView.as_view(), name="room-similar"),
     path("rooms/<int:room_id>/members/", views.MemberListView.as_view(), name="room-members"),
     path(
+        "rooms/<int:room_id>/mentions/",
+        views.MentionCandidatesView.as_view(),
+        name="room-mention-candidates",
+    ),
+    path(
         "rooms/<int:room_id>/membership/",
         views.MyMembershipView.as_view(),
         name="room-my-membership",

@@ -290,6 +290,38 @@ class MemberListView(GenericAPIView):
         return super().paginate_queryset(queryset)
 
 
+class MentionCandidatesSerializer(serializers.Serializer):
+    membership_id = serializers.IntegerField(read_only=True)
+    nickname = serializers.CharField(read_only=True)
+    avatar = serializers.CharField(read_only=True, allow_null=True)
+
+
+class MentionCandidatesView(APIView):
+    """Members whose room nickname starts with ``q``, for the composer's ``@``
+    autocomplete. Members only (anyone else gets the answer of a missing room);
+    nicknames only, never handles."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("q", str, description="The nickname's first letters.")],
+        responses=inline_serializer(
+            name="MentionCandidates",
+            fields={"results": MentionCandidatesSerializer(many=True)},
+        ),
+    )
+    def get(self, request, room_id: int):
+        membership = access.active_membership(room_id=room_id, user=request.user)
+        if membership is None:
+            raise NotFoundError(_("No such room."))
+        prefix = request.query_params.get("q", "").strip().lstrip("@")[:40]
+        return Response(
+            {
+                "results": selectors.mention_candidates(
+                    room_id=room_id, prefix=prefix, exclude_id=membership.pk
+                )
+            }
+        )
+
+
 class MyMembershipView(APIView):
     """The viewer's own appearance in the room: nickname, room avatar, open profile."""
 

@@ -186,6 +186,7 @@ def test_messages_by_someone_i_blocked_fold_and_open_on_request(
 
     # Block Trolly from his message's actions (the confirm is accepted).
     page.on("dialog", lambda dialog: dialog.accept())
+    first.hover()
     first.locator("[data-action=block]").click()
     page.wait_for_selector('.chat-message.is-collapsed[data-seq="1"]', timeout=10000)
     assert first.inner_text().startswith("Message from someone you blocked.")

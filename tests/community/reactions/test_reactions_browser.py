@@ -54,10 +54,11 @@ def test_reacting_in_the_browser_updates_both_members_live(
     for each in (page, host_page):
         each.goto(f"/chat-test/{room.pk}/")
         each.wait_for_selector("[data-chat-connection][data-state=open]", timeout=WAIT_MS)
-        each.wait_for_selector('.chat-message[data-seq="1"] .reaction-add')
+        each.wait_for_selector('.chat-message[data-seq="1"] .reaction-add', state="attached")
 
-    # The guest opens the picker and taps 👍 (the first quick reaction).
-    page.click('.chat-message[data-seq="1"] .reaction-add')
+    # The guest opens the full picker from the message's menu and taps 👍 (its first).
+    page.hover('.chat-message[data-seq="1"]')
+    page.click('.chat-message[data-seq="1"] [data-action=more-reactions]')
     picker = page.locator('.chat-message[data-seq="1"] .reaction-picker')
     assert picker.is_visible()
     picker.locator("button").first.click()

@@ -220,7 +220,7 @@ def test_discover_page_shows_for_you_and_trending(make_room, make_user, interest
     Profile.objects.get(user=viewer).interests.set([interests["books"]])
     make_room(title="Reading corner", interests=[interests["books"]])
     client.force_login(viewer)
-    page = client.get("/").content.decode()
+    page = client.get("/discover/").content.decode()
     assert "For you" in page and "Trending now" in page and "Reading corner" in page
     assert "Books" in page  # browse by interest
 

@@ -36,10 +36,12 @@ def test_create_room_page(make_user, db):
     assert response.status_code == 302
     assert response["Location"] == f"/rooms/{room.pk}/"
     assert sorted(room.hashtags.values_list("label", flat=True)) == ["Parker", "bebop"]
+    # The owner lands in the room's chat; its page (info) is in the chat's menu.
     page = client.get(f"/rooms/{room.pk}/").content.decode()
-    assert "Bird" in page  # "You are “Bird” here"
     assert "community/includes/chat.html" not in page
-    assert "The live chat appears here." in page or 'class="chat' in page
+    assert 'class="chat' in page and f'href="/rooms/{room.pk}/info/"' in page
+    page = client.get(f"/rooms/{room.pk}/info/").content.decode()
+    assert "Bird" in page  # "You are “Bird” here"
 
 
 def test_create_room_shows_service_errors_in_place(make_user):
