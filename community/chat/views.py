@@ -11,7 +11,7 @@ from community import access
 from community.chat.selectors import chat_list, message_payloads, room_history
 from community.reactions.selectors import room_top_emoji
 from community.rooms import views as room_views
-from community.rooms.selectors import get_room_for_viewer
+from community.rooms.selectors import current_announcement, get_room_for_viewer
 from config.errors import NotFoundError
 from profiles.selectors import viewer_blocks_anyone
 
@@ -62,5 +62,7 @@ def room_page(request, room_id: int):
             "top_emoji": room_top_emoji(room_id=room.pk),
             "chats": chats,
             "chat_level": level,
+            # Not ``room.announcement``: a notice whose pinned message was hidden is gone.
+            "announcement": current_announcement(room_id=room.pk),
         },
     )

@@ -42,26 +42,19 @@
     chat.api("DELETE", announcementUrl).then(function () { show(null, chat); }).catch(chat.showError);
   }
 
-  // The notice in the room's header (templates/community/room_detail.html), drawn again
-  // from the payload every time: chat.js's own handler draws only its text.
+  // Who set the notice and when, and its buttons, under the notice's text in the chat's
+  // pinned bar ([data-chat-notice], whose text chat.js draws from the same events).
   function show(announcement, chat) {
-    var node = document.querySelector(".room-announcement");
+    var bar = chat.root.querySelector("[data-chat-notice]");
+    if (!bar) return;
+    var node = bar.querySelector(".chat-notice-meta");
     if (!announcement) { if (node) node.remove(); return; }
     if (!node) {
-      var heading = document.querySelector(".room-header h1");
-      if (!heading) return;
       node = document.createElement("p");
-      node.className = "notice room-announcement";
-      node.dir = "auto";
-      heading.after(node);
+      node.className = "chat-notice-meta muted";
+      bar.append(node);
     }
-    var label = document.createElement("strong");
-    label.textContent = t("Pinned:");
-    var body = document.createElement("span");
-    body.className = "room-announcement-body";
-    body.textContent = announcement.body;
     var meta = document.createElement("small");
-    meta.className = "room-announcement-meta muted";
     meta.textContent = (announcement.pinned_by
       ? fmt(t("Set by %(nickname)s"), { nickname: announcement.pinned_by.nickname }, true)
       : t("Set by the moderators")) + " · ";
@@ -69,7 +62,7 @@
     time.dateTime = announcement.pinned_at;
     time.textContent = dateTime(announcement.pinned_at);
     meta.append(time);
-    var parts = [label, " ", body, " ", meta];
+    var parts = [meta];
     if (announcement.message) {
       parts.push(" ", button(t("Go to message"), function () { jump(chat, announcement.message); }));
     }

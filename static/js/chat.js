@@ -335,7 +335,19 @@
     node.querySelector(".chat-collapsed").hidden = !folded;
     if (folded) return node;
     fillAvatar(node, message);
-    node.querySelector(".chat-author").textContent = message.author ? message.author.nickname : "";
+    // A member on their main profile links to it (author.profile_url); an open profile
+    // never does (the payload has no URL for it).
+    var authorNode = node.querySelector(".chat-author");
+    var profileUrl = message.author && message.author.profile_url;
+    if (profileUrl && profileUrl.charAt(0) === "/" && profileUrl.charAt(1) !== "/") {
+      var profileLink = document.createElement("a");
+      profileLink.href = profileUrl;
+      profileLink.className = "chat-author-link";
+      profileLink.textContent = message.author.nickname;
+      authorNode.replaceChildren(profileLink);
+    } else {
+      authorNode.textContent = message.author ? message.author.nickname : "";
+    }
     var badge = node.querySelector(".chat-badge");
     badge.textContent = message.author ? badgeText(message.author.role) : "";
     badge.hidden = !badge.textContent;
@@ -481,6 +493,8 @@
 
   /* Add or replace a message; returns true when it is new. */
   function upsert(message) {
+    var emptyState = el.list.querySelector(".chat-empty");
+    if (emptyState) emptyState.remove();
     var existing = state.nodes.get(message.id);
     var node = render(message);
     var pending = message.client_id && state.pending.get(message.client_id);
@@ -576,7 +590,31 @@
       showJump();
       // Everything fits, or the reader landed at the bottom: that is read.
       if (nearBottom()) scheduleRead();
+      showEmptyState();
+      // Opened at a message (a notification or a push: /rooms/<id>/#message-<id>).
+      var wanted = /^#message-(\d+)$/.exec(window.location.hash);
+      if (wanted) jumpTo(Number(wanted[1]));
     });
+  }
+
+  // A room with no messages yet says what to do, until the first one arrives.
+  function showEmptyState() {
+    var empty = el.list.querySelector(".chat-empty");
+    if (state.nodes.size) { if (empty) empty.remove(); return; }
+    if (empty) return;
+    empty = document.createElement("li");
+    empty.className = "chat-empty";
+    var text = document.createElement("p");
+    text.textContent = t("No messages yet. Say hello to start the conversation.");
+    empty.append(text);
+    var invite = root.querySelector('a[href$="/invite/"]');
+    if (invite) {
+      var link = document.createElement("a");
+      link.href = invite.getAttribute("href");
+      link.textContent = t("Invite people");
+      empty.append(link);
+    }
+    el.list.append(empty);
   }
 
   function loadEarlier() {

@@ -1,4 +1,4 @@
-"""The room's notice in a real browser (static/js/chat-notice.js on the room page): a host
+"""The room's notice in a real browser (static/js/chat-notice.js in the chat's pinned bar): a host
 pins a member's message from its actions, every member sees it live with who set it (by
 room nickname) and when, jumps to it, and it goes when the message is deleted."""
 
@@ -35,32 +35,34 @@ def test_a_host_pins_a_message_and_everyone_sees_the_notice(
         page.wait_for_selector("[data-chat-connection][data-state=open]", timeout=15000)
     # Members cannot pin; hosts have the action on each message.
     guest_message = guest_page.locator(f'.chat-message[data-seq="{plan.seq}"]')
-    assert guest_message.locator(".chat-actions button", has_text="Pin").count() == 0
+    guest_message.hover()
+    assert guest_message.get_by_role("menuitem", name="Pin as the room's notice").count() == 0
     host_message = host_page.locator(f'.chat-message[data-seq="{plan.seq}"]')
-    host_message.locator(".chat-actions button", has_text="Pin").click()
+    host_message.hover()
+    host_message.get_by_role("menuitem", name="Pin as the room's notice").click()
 
     for page in (host_page, guest_page):
-        notice = page.locator(".room-announcement")
-        notice.locator(".room-announcement-meta", has_text="Set by Captain").wait_for(timeout=10000)
-        body = notice.locator(".room-announcement-body")
+        notice = page.locator("[data-chat-notice]")
+        notice.locator(".chat-notice-meta", has_text="Set by Captain").wait_for(timeout=10000)
+        body = notice.locator(".chat-notice-body")
         assert body.inner_text() == "금요일 8시 <b>홍대입구역</b> 9번 출구"
         assert notice.locator("b").count() == 0  # text, never markup
         assert notice.locator("time").get_attribute("datetime")
         # Nobody's account shows: the setter is their room nickname.
-        assert "host" not in notice.locator(".room-announcement-meta").inner_text()
+        assert "host" not in notice.locator(".chat-notice-meta").inner_text()
 
     # The notice jumps to its message.
-    guest_page.locator(".room-announcement button", has_text="Go to message").click()
+    guest_page.locator(".chat-notice-meta button", has_text="Go to message").click()
     guest_page.wait_for_selector(
         f'.chat-message.is-highlighted[data-seq="{plan.seq}"]', timeout=5000
     )
 
     # A reload shows the same notice, drawn by the server.
     guest_page.reload()
-    guest_page.locator(".room-announcement-meta", has_text="Set by Captain").wait_for()
+    guest_page.locator(".chat-notice-meta", has_text="Set by Captain").wait_for()
 
     # Deleting the pinned message takes the notice down, live.
     guest_page.wait_for_selector("[data-chat-connection][data-state=open]", timeout=15000)
     status = host_page.evaluate(PAGE_CALL, ["DELETE", f"/api/v1/messages/{plan.pk}/"])
     assert status == 204
-    guest_page.wait_for_selector(".room-announcement", state="detached", timeout=10000)
+    guest_page.wait_for_selector("[data-chat-notice]", state="hidden", timeout=10000)

@@ -202,7 +202,7 @@ def test_the_room_page_shows_who_set_the_notice(hosted):
     html = page.content.decode()
     assert "No &lt;spoilers&gt;" in html
     assert "Set by co-host nick" in html
-    assert cohost.user.username not in html.split("room-announcement", 1)[1].split("</p>")[0]
+    assert cohost.user.username not in html.split("chat-notice-meta", 1)[1].split("</p>")[0]
 
 
 # --- over the socket ---------------------------------------------------------------------
