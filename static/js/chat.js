@@ -1330,6 +1330,13 @@
     plugins.push(plugin);
     (plugin.composer || []).forEach(addComposerEntry);
     if (plugin.attach) plugin.attach(chat);
+    // A plugin that arrives after messages are drawn draws into them too.
+    state.messages.forEach(function (message, id) {
+      var node = state.nodes.get(id);
+      if (!node || node.classList.contains("is-collapsed")) return;
+      if (plugin.render) plugin.render(node, message, chat);
+      if (plugin.actions && !message.deleted) renderPluginActions(node, plugin.actions(message, chat) || [], message);
+    });
   }
   (window.MoimChatPlugins || []).forEach(addPlugin);
   // Scripts loaded after this one register straight away.
@@ -1397,5 +1404,9 @@
       && !el.form.hidden && document.activeElement === document.body) {
     el.input.focus({ preventScroll: true });
   }
-  loadLatest().catch(showError).finally(connect);
+  // The first page is drawn once the page's deferred scripts (the plugins, loaded after
+  // this one) have registered, so its messages get their polls, counts and menus.
+  function start() { loadLatest().catch(showError).finally(connect); }
+  if (document.readyState === "complete") start();
+  else document.addEventListener("DOMContentLoaded", start, { once: true });
 })();

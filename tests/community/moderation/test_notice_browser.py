@@ -35,10 +35,11 @@ def test_a_host_pins_a_message_and_everyone_sees_the_notice(
         page.wait_for_selector("[data-chat-connection][data-state=open]", timeout=15000)
     # Members cannot pin; hosts have the action on each message.
     guest_message = guest_page.locator(f'.chat-message[data-seq="{plan.seq}"]')
-    guest_message.hover()
-    assert guest_message.get_by_role("menuitem", name="Pin as the room's notice").count() == 0
+    pin = {"name": "Pin as the room's notice", "include_hidden": True}
+    assert guest_message.get_by_role("menuitem", **pin).count() == 0
     host_message = host_page.locator(f'.chat-message[data-seq="{plan.seq}"]')
-    host_message.hover()
+    host_message.focus()
+    host_message.press("Enter")  # the message's menu (hover or long-press open it too)
     host_message.get_by_role("menuitem", name="Pin as the room's notice").click()
 
     for page in (host_page, guest_page):

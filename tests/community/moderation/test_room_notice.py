@@ -14,7 +14,8 @@ from tests.community.moderation_helpers import make_moderator, owner_membership
 from tests.support.accounts import TEST_PASSWORD, client_for
 
 pytestmark = pytest.mark.django_db
-ROOM_DETAIL_QUERIES = 5
+# The room card's queries, its offer (commerce: price and the viewer's access) and the notice.
+ROOM_DETAIL_QUERIES = 6
 
 
 def notice_url(room) -> str:
