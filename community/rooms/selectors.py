@@ -545,8 +545,9 @@ def similar_rooms(*, room: Room, viewer: User | None) -> QuerySet[Room]:
     Never derived from who is in the rooms: "people here also joined ..." in a small
     room lists one member's other rooms, which unmasks an open profile.
     """
-    interest_ids = list(room.interests.values_list("pk", flat=True))
-    hashtag_ids = list(room.hashtags.values_list("pk", flat=True))
+    # The room's page and API already prefetched both (room_cards): no query then.
+    interest_ids = [interest.pk for interest in room.interests.all()]
+    hashtag_ids = [hashtag.pk for hashtag in room.hashtags.all()]
     rooms = (
         live_rooms()
         .filter(visibility=Room.Visibility.PUBLIC)
@@ -569,6 +570,20 @@ def similar_rooms(*, room: Room, viewer: User | None) -> QuerySet[Room]:
         .order_by("-similarity_score", "-last_activity_at", "-id")
     )
     return room_cards(rooms, viewer)
+
+
+def similar_room_cards(*, room: Room, viewer: User | None, size: int) -> list[Room]:
+    """The first ``size`` of :func:`similar_rooms` for the room's page. The order is the
+    same for every viewer, so it is kept for DISCOVER_CACHE_SECONDS; the cards are read
+    again with the listing filters (a room that left the listing drops out at once)."""
+    key = _discover_key("similar", str(room.pk))
+    ids = cache.get(key)
+    if ids is None:
+        ranked = similar_rooms(room=room, viewer=None).prefetch_related(None)
+        ids = list(ranked.values_list("pk", flat=True)[:size])
+        cache.set(key, ids, DISCOVER_CACHE_SECONDS)
+    cards = listed_room_cards_by_ids(ids, viewer) if ids else {}
+    return [cards[pk] for pk in ids if pk in cards]
 
 
 def interests_with_rooms() -> QuerySet[Interest]:

@@ -225,7 +225,7 @@ def room_detail(request, room_id: int):
         "can_read_messages": selectors.can_read_messages(room),
         # The viewer's ``can_*`` flags (community.access): the page and chat.js use these.
         "permissions": access.room_permissions(room, user=request.user, membership=membership),
-        "similar": list(selectors.similar_rooms(room=room, viewer=viewer)[:6]),
+        "similar": selectors.similar_room_cards(room=room, viewer=viewer, size=6),
         "pending_count": (
             selectors.pending_join_requests(room=room).count()
             if access.can_manage_members(membership=membership)

@@ -95,3 +95,14 @@ def test_suspending_a_room_forgets_the_shelves(
     with django_capture_on_commit_callbacks(execute=True):
         do_set_room_suspended(actor=moderator, room_id=warm_room.pk, suspended=True, reason="spam")
     assert "Cached jazz corner" not in anonymous_page()
+
+
+def test_room_page_similar_rooms_drop_a_room_that_left_the_listing(make_room, make_user, client):
+    jazz = ["jazz"]
+    room = make_room(title="Jazz corner", hashtags=jazz)
+    make_room(title="Other jazz room", hashtags=jazz)
+    client.force_login(make_user())
+    assert "Other jazz room" in client.get(f"/rooms/{room.pk}/").content.decode()
+    Room.objects.filter(title="Other jazz room").update(is_archived=True)
+    # The order is still cached; the card is not.
+    assert "Other jazz room" not in client.get(f"/rooms/{room.pk}/").content.decode()
