@@ -74,9 +74,7 @@ def home(request):
         for_you = []
     else:
         for_you = list(selectors.for_you_rooms(viewer=viewer)[:DISCOVER_SECTION_SIZE])
-        with_reaction_summaries("room", for_you, viewer=request.user)
-        selectors.with_room_offers(for_you, viewer=viewer)
-        shelves = _render_shelves(request, viewer=viewer)
+        shelves = _render_shelves(request, viewer=viewer, for_you=for_you)
     return render(
         request,
         "community/home.html",
@@ -89,14 +87,15 @@ def home(request):
     )
 
 
-def _render_shelves(request, *, viewer) -> str:
+def _render_shelves(request, *, viewer, for_you: list[Room] | None = None) -> str:
     """Trending, interests and new rooms: ranked for everyone alike
-    (selectors.discover_shelf_ids), with the viewer's badges and likes on the cards."""
+    (selectors.discover_shelf_ids), with the viewer's badges and likes on the cards
+    (and on the ``for_you`` cards, in the same queries)."""
     ids = selectors.discover_shelf_ids(size=DISCOVER_SECTION_SIZE)
     cards = selectors.listed_room_cards_by_ids([*ids["trending"], *ids["fresh"]], viewer)
     trending = [cards[pk] for pk in ids["trending"] if pk in cards]
     fresh = [cards[pk] for pk in ids["fresh"] if pk in cards]
-    rooms = list(cards.values())
+    rooms = [*(for_you or []), *cards.values()]
     with_reaction_summaries("room", rooms, viewer=request.user)
     selectors.with_room_offers(rooms, viewer=viewer)
     return render_to_string(

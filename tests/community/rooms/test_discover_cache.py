@@ -106,3 +106,21 @@ def test_room_page_similar_rooms_drop_a_room_that_left_the_listing(make_room, ma
     Room.objects.filter(title="Other jazz room").update(is_archived=True)
     # The order is still cached; the card is not.
     assert "Other jazz room" not in client.get(f"/rooms/{room.pk}/").content.decode()
+
+
+@pytest.mark.parametrize("rooms", [2, 12])
+def test_signed_in_discover_query_count_is_pinned(
+    rooms, make_room, make_user, make_member, client, django_assert_num_queries
+):
+    viewer = make_user()
+    for number in range(rooms):
+        room = make_room(title=f"Room {number}", hashtags=["shared"])
+        if number % 2:
+            make_member(room, viewer)
+    client.force_login(viewer)
+    client.get("/")  # the shared order is now cached
+    # Session and user, the viewer's tastes (profile, interests), for you (rooms and two
+    # card prefetches), the shelves' cards (rooms and two prefetches), likes, offers and
+    # the interests shelf.
+    with django_assert_num_queries(13):
+        assert client.get("/").status_code == 200
