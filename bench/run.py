@@ -159,6 +159,10 @@ def run_fanout(config: dict, base: str, pid: int) -> dict:
     return results
 
 
+# The pages measured against the trivial view (the discover page signed in, then anonymous).
+HTTP_PAGES = ("message_history", "discover_page", "discover_page_anonymous", "room_page")
+
+
 def run_http(config: dict, base: str) -> dict:
     from django.test import Client
 
@@ -179,13 +183,14 @@ def run_http(config: dict, base: str) -> dict:
         "trivial_json": (f"{base}/bench/trivial", {}),
         "message_history": (f"{base}/api/v1/rooms/{room.pk}/messages/?limit=50", bearer),
         "discover_page": (f"{base}/", session),
+        "discover_page_anonymous": (f"{base}/", {}),
         "room_page": (f"{base}/rooms/{room.pk}/", session),
     }
     results = {
         name: http.wrk(url, headers=headers, **run) for name, (url, headers) in targets.items()
     }
     trivial = results["trivial_json"]["requests_per_s"]
-    for name in ("message_history", "discover_page", "room_page"):
+    for name in HTTP_PAGES:
         results[name]["ratio_to_trivial"] = round(results[name]["requests_per_s"] / trivial, 3)
     return results
 
@@ -224,7 +229,7 @@ def markdown(results: dict) -> str:
             f"| {fan['idle_connections_per_gb']} | | | ≥ 10000 |"
         )
     http = results.get("http", {})
-    for name in ("message_history", "discover_page", "room_page"):
+    for name in HTTP_PAGES:
         if name in http:
             entry = http[name]
             target = TARGETS["history"] if name == "message_history" else ""

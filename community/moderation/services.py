@@ -60,7 +60,7 @@ from community.notifications.services import (
     user_group,
 )
 from community.rooms.models import JoinRequest, Membership, Room
-from community.rooms.selectors import announcement_payload
+from community.rooms.selectors import announcement_payload, forget_discover_pages
 from community.rooms.services import (
     do_mute_member,
     do_readmit,
@@ -482,6 +482,7 @@ def do_set_room_suspended(
     room = _lock_room(room_id)
     room.is_suspended = suspended
     room.save(update_fields=["is_suspended"])
+    forget_discover_pages()
     _audit(
         actor=actor,
         action=Action.SUSPEND_ROOM if suspended else Action.UNSUSPEND_ROOM,

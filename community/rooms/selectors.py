@@ -13,7 +13,8 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.core.cache import cache
+from django.db import connection, transaction
 from django.db.models import (
     BooleanField,
     Case,
@@ -419,6 +420,61 @@ def trending_rooms(*, viewer: User | None, language: str = "") -> QuerySet[Room]
     return room_cards(rooms.order_by("-trend_score", "-id"), viewer)
 
 
+# --- discover: what every viewer sees alike ----------------------------------------------
+# Ranking the shelves (trend scores over every listed room) is most of the discover page's
+# cost and the same for everyone, so the order is kept for a few seconds and shared:
+# ``discover_shelf_ids`` for everyone, and the whole shelves HTML for anonymous visitors
+# (who have no per-viewer parts). The room writers that can take a room off the shelves
+# or change its card (edit, archive, suspend) forget the anonymous HTML on commit; the
+# ids are only an order: the cards are re-read with the live/public filters each time.
+DISCOVER_CACHE_SECONDS = 10
+
+
+def _discover_key(kind: str, language: str = "") -> str:
+    return f"discover:v1:{kind}:{language}"
+
+
+def discover_shelf_ids(*, size: int) -> dict[str, list[int]]:
+    """``{"trending": [...], "fresh": [...]}``: the shared shelves' room ids in order."""
+    key = _discover_key("ids")
+    ids = cache.get(key)
+    if ids is None:
+        ids = {
+            "trending": list(
+                trending_rooms(viewer=None)
+                .prefetch_related(None)
+                .values_list("pk", flat=True)[:size]
+            ),
+            "fresh": list(
+                live_rooms()
+                .filter(visibility=Room.Visibility.PUBLIC)
+                .order_by("-created_at", "-id")
+                .values_list("pk", flat=True)[:size]
+            ),
+        }
+        cache.set(key, ids, DISCOVER_CACHE_SECONDS)
+    return ids
+
+
+def listed_room_cards_by_ids(ids: list[int], viewer: User | None) -> dict[int, Room]:
+    """The cards of those of ``ids`` still listed (public and live), by id: one query for
+    the rooms plus the card prefetches, whatever the number of ids."""
+    rooms = live_rooms().filter(visibility=Room.Visibility.PUBLIC, pk__in=ids)
+    return {room.pk: room for room in room_cards(rooms, viewer)}
+
+
+def anonymous_discover_html_key(language: str) -> str:
+    return _discover_key("anonymous-html", language)
+
+
+def forget_discover_pages() -> None:
+    """Drop the shared shelves (their order, and the anonymous HTML in every interface
+    language) after a room's card or listing changed, once the change is committed."""
+    keys = [_discover_key("ids")]
+    keys += [anonymous_discover_html_key(code) for code, _name in settings.LANGUAGES]
+    transaction.on_commit(lambda: cache.delete_many(keys))
+
+
 def viewer_tastes(viewer: User | None) -> tuple[list[int], list[str]]:
     """The viewer's interest ids and languages (profile languages, else their locale)."""
     if viewer is None or not viewer.is_authenticated:
@@ -489,8 +545,9 @@ def similar_rooms(*, room: Room, viewer: User | None) -> QuerySet[Room]:
     Never derived from who is in the rooms: "people here also joined ..." in a small
     room lists one member's other rooms, which unmasks an open profile.
     """
-    interest_ids = list(room.interests.values_list("pk", flat=True))
-    hashtag_ids = list(room.hashtags.values_list("pk", flat=True))
+    # The room's page and API already prefetched both (room_cards): no query then.
+    interest_ids = [interest.pk for interest in room.interests.all()]
+    hashtag_ids = [hashtag.pk for hashtag in room.hashtags.all()]
     rooms = (
         live_rooms()
         .filter(visibility=Room.Visibility.PUBLIC)
@@ -513,6 +570,20 @@ def similar_rooms(*, room: Room, viewer: User | None) -> QuerySet[Room]:
         .order_by("-similarity_score", "-last_activity_at", "-id")
     )
     return room_cards(rooms, viewer)
+
+
+def similar_room_cards(*, room: Room, viewer: User | None, size: int) -> list[Room]:
+    """The first ``size`` of :func:`similar_rooms` for the room's page. The order is the
+    same for every viewer, so it is kept for DISCOVER_CACHE_SECONDS; the cards are read
+    again with the listing filters (a room that left the listing drops out at once)."""
+    key = _discover_key("similar", str(room.pk))
+    ids = cache.get(key)
+    if ids is None:
+        ranked = similar_rooms(room=room, viewer=None).prefetch_related(None)
+        ids = list(ranked.values_list("pk", flat=True)[:size])
+        cache.set(key, ids, DISCOVER_CACHE_SECONDS)
+    cards = listed_room_cards_by_ids(ids, viewer) if ids else {}
+    return [cards[pk] for pk in ids if pk in cards]
 
 
 def interests_with_rooms() -> QuerySet[Interest]:

@@ -41,7 +41,7 @@ from community.rooms.models import (
     RoomInvite,
     nickname_key,
 )
-from community.rooms.selectors import invite_is_usable, member_payload
+from community.rooms.selectors import forget_discover_pages, invite_is_usable, member_payload
 from config.counters import count_in_window, forget_in_window, uncount_in_window
 from config.errors import (
     ConflictError,
@@ -298,6 +298,7 @@ def create_room(
         room.cover_media = upload_image_for(
             user=owner, file=cover, target=MediaUse.ROOM_COVER, target_id=room.pk, field="cover"
         )
+    forget_discover_pages()
     return room
 
 
@@ -385,6 +386,7 @@ def update_room(*, room_id: int, actor: User, **changes) -> Room:
         room.save(update_fields=["cover_media"])
         release_media_asset(asset_id=removed_id)
     _refresh_search_text(room)
+    forget_discover_pages()
     events.send_on_commit(
         room.group_name,
         events.room_updated(room_id=room.pk, slow_mode_seconds=room.slow_mode_seconds),
@@ -716,6 +718,7 @@ def leave_room(
         elif archive:
             room.is_archived = True
             room.save(update_fields=["is_archived"])
+            forget_discover_pages()
             events.send_on_commit(room.group_name, events.room_archived(room_id=room.pk))
         else:
             raise ConflictError(
@@ -733,6 +736,7 @@ def archive_room(*, room_id: int, actor: User) -> Room:
         raise PermissionDeniedError(_("Only the owner can archive the room."))
     room.is_archived = True
     room.save(update_fields=["is_archived"])
+    forget_discover_pages()
     events.send_on_commit(room.group_name, events.room_archived(room_id=room.pk))
     return room
 

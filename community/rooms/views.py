@@ -3,10 +3,14 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
+from django.core.cache import cache
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -59,30 +63,49 @@ def _offset(request) -> int:
 def home(request):
     """Discover: search, trending, for you, and rooms by interest."""
     viewer = _viewer(request)
-    trending = list(selectors.trending_rooms(viewer=viewer)[:DISCOVER_SECTION_SIZE])
-    for_you = list(selectors.for_you_rooms(viewer=viewer)[:DISCOVER_SECTION_SIZE]) if viewer else []
-    # New and small rooms get their own shelf so they are seen, not only the biggest.
-    fresh = list(
-        selectors.room_cards(
-            selectors.live_rooms()
-            .filter(visibility=Room.Visibility.PUBLIC)
-            .order_by("-created_at", "-id"),
-            viewer,
-        )[:DISCOVER_SECTION_SIZE]
-    )
-    interests = list(selectors.interests_with_rooms()[:24])
-    with_reaction_summaries("room", [*trending, *for_you, *fresh], viewer=request.user)
-    selectors.with_room_offers([*trending, *for_you, *fresh], viewer=viewer)
+    if viewer is None:
+        # Anonymous visitors all see the same shelves: rendered once per language for a
+        # few seconds (selectors.DISCOVER_CACHE_SECONDS), the page around them per request.
+        key = selectors.anonymous_discover_html_key(get_language())
+        shelves = cache.get(key)
+        if shelves is None:
+            shelves = _render_shelves(request, viewer=None)
+            cache.set(key, shelves, selectors.DISCOVER_CACHE_SECONDS)
+        for_you = []
+    else:
+        for_you = list(selectors.for_you_rooms(viewer=viewer)[:DISCOVER_SECTION_SIZE])
+        shelves = _render_shelves(request, viewer=viewer, for_you=for_you)
     return render(
         request,
         "community/home.html",
         {
-            "trending": trending,
             "for_you": for_you,
-            "fresh": fresh,
-            "interests": interests,
+            # Rendered by this view from escaped templates (possibly from the cache).
+            "shelves": mark_safe(shelves),  # noqa: S308
             "room_languages": selectors.discovery_languages(),
         },
+    )
+
+
+def _render_shelves(request, *, viewer, for_you: list[Room] | None = None) -> str:
+    """Trending, interests and new rooms: ranked for everyone alike
+    (selectors.discover_shelf_ids), with the viewer's badges and likes on the cards
+    (and on the ``for_you`` cards, in the same queries)."""
+    ids = selectors.discover_shelf_ids(size=DISCOVER_SECTION_SIZE)
+    cards = selectors.listed_room_cards_by_ids([*ids["trending"], *ids["fresh"]], viewer)
+    trending = [cards[pk] for pk in ids["trending"] if pk in cards]
+    fresh = [cards[pk] for pk in ids["fresh"] if pk in cards]
+    rooms = [*(for_you or []), *cards.values()]
+    with_reaction_summaries("room", rooms, viewer=request.user)
+    selectors.with_room_offers(rooms, viewer=viewer)
+    return render_to_string(
+        "community/includes/discover_shelves.html",
+        {
+            "trending": trending,
+            "fresh": fresh,
+            "interests": list(selectors.interests_with_rooms()[:24]),
+        },
+        request=request,
     )
 
 
@@ -201,7 +224,7 @@ def room_detail(request, room_id: int):
         "can_read_messages": selectors.can_read_messages(room),
         # The viewer's ``can_*`` flags (community.access): the page and chat.js use these.
         "permissions": access.room_permissions(room, user=request.user, membership=membership),
-        "similar": list(selectors.similar_rooms(room=room, viewer=viewer)[:6]),
+        "similar": selectors.similar_room_cards(room=room, viewer=viewer, size=6),
         "pending_count": (
             selectors.pending_join_requests(room=room).count()
             if access.can_manage_members(membership=membership)

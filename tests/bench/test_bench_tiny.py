@@ -107,7 +107,7 @@ def test_fanout_reports_latency_loss_and_ratios_against_both_baselines(tiny_resu
 def test_http_measures_each_page_against_the_trivial_view(tiny_results):
     http = tiny_results["http"]
     assert http["trivial_json"]["requests_per_s"] > 0
-    for name in ("message_history", "discover_page", "room_page"):
+    for name in ("message_history", "discover_page", "discover_page_anonymous", "room_page"):
         entry = http[name]
         assert entry["requests_per_s"] > 0
         # Every request answered 2xx: a redirect to the login page would be measured
@@ -154,6 +154,7 @@ def test_the_markdown_table_has_a_row_per_figure(tiny_results):
         "idle sockets",
         "message history",
         "discover page",
+        "discover page anonymous",
         "room page",
         "ledger transfers/s",
         "hot creator",
