@@ -363,12 +363,16 @@ def do_send_message(
         # caught-up author changes no count, so the common send announces nothing (the
         # in-memory marker may only be older than the row: at worst one announcement
         # too many).
-        if membership.last_read_seq < message.seq - 1:
-            read_marker_moved(room_id=room.pk)
+        announce_reads = membership.last_read_seq < message.seq - 1
         membership.last_read_seq = message.seq
+    else:
+        announce_reads = False
     message.mention_list = record_message_mentions(message=message)
     metrics.message_sent_on_commit(kind=kind)
     events.send_on_commit(room.group_name, events.message_created(message=message_payload(message)))
+    if announce_reads:
+        # After message.created, so clients count the new message before the new counts.
+        read_marker_moved(room_id=room.pk)
     return message
 
 

@@ -198,6 +198,8 @@ def record_message_mentions(*, message: Message) -> list[Membership]:
     reply_to = message.reply_to
     if (
         reply_to is not None
+        # A tip answers the tipped message; its recipient hears of it as a tip, once.
+        and message.kind != "tip"
         and reply_to.author_id
         and reply_to.author_id != author.pk
         and reply_to.author_id not in {member.pk for member in mentioned}

@@ -15,7 +15,8 @@
   };
 
   function draw(node, message) {
-    var meta = node.querySelector(".chat-meta");
+    // Next to the time, under the bubble (.chat-foot), shown on every message of a group.
+    var meta = node.querySelector(".chat-foot") || node.querySelector(".chat-meta");
     if (!meta) return;
     var badge = meta.querySelector(".chat-unread-count");
     var count = message.deleted ? null : message.unread_count;

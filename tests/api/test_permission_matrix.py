@@ -187,6 +187,9 @@ MATRIX = [
     ("get", "messages/{message}/reactions/", None, (401, 200, 403, 403, 200, 403)),
     # translation is off here (no TRANSLATION_ENGINE): readers learn that, nobody else
     ("post", "messages/{message}/translation/", {"target": "ko"}, (401, 404, 403, 403, 404, 403)),
+    # link previews: a composer's card needs an account; only http(s) addresses
+    ("get", "link-preview/?url=ftp://example.invalid/", None, (401, 400, 400, 400, 400, 400)),
+    ("get", "link-previews/{link_key}/image/", None, (404, 404, 404, 404, 404, 404)),
     ("post", "messages/{private_message}/translation/", {"target": "ko"},
      (401, 404, 404, 404, 404, 404)),
     ("post", "messages/{message}/reactions/", {"emoji": "👍"}, (401, 200, 403, 403, 200, 403)),
@@ -310,6 +313,8 @@ def world(make_user, make_room, make_member):
             "staff": staff,
         },
         "ids": {
+            # a link card's image key nobody has (cards are public by their key)
+            "link_key": "00000000-0000-4000-8000-000000000000",
             "room": room.pk,
             "member": member_ship.pk,
             "banned": banned_ship.pk,

@@ -133,7 +133,7 @@ def test_cards_and_the_room_page_show_price_and_terms(monthly_room, entry_room, 
     search = client.get("/rooms/").content.decode()
     assert "₩3,000 a month" in search
     assert "₩5,000 once" in search
-    page = client.get(f"/rooms/{monthly_room.pk}/").content.decode()
+    page = client.get(f"/rooms/{monthly_room.pk}/info/").content.decode()
     assert "₩3,000 a month" in page
     assert "renewed from your wallet until you cancel" in page
     # Join opens the checkout, not a red error.
@@ -209,13 +209,13 @@ def test_members_cancel_renewal_from_the_room_page(monthly_room, make_user, fund
     purchase_room_access(user=fan, room_id=monthly_room.pk)
     make_member(monthly_room, fan)
     client = web(fan)
-    page = client.get(f"/rooms/{monthly_room.pk}/").content.decode()
+    page = client.get(f"/rooms/{monthly_room.pk}/info/").content.decode()
     assert "Your membership renews on" in page
     response = client.post(
         f"/wallet/rooms/{monthly_room.pk}/cancel-renewal/", {"next": f"/rooms/{monthly_room.pk}/"}
     )
     assert response["Location"] == f"/rooms/{monthly_room.pk}/"
-    page = client.get(f"/rooms/{monthly_room.pk}/").content.decode()
+    page = client.get(f"/rooms/{monthly_room.pk}/info/").content.decode()
     assert "will not renew" in page
     assert RoomAccess.objects.get(user=fan).renews is False
 
@@ -227,15 +227,15 @@ def test_hosts_find_the_price_in_the_room_settings(monthly_room, make_room, make
         f"/wallet/rooms/{monthly_room.pk}/price/"
         in client.get(f"/rooms/{monthly_room.pk}/edit/").content.decode()
     )
-    page = client.get(f"/rooms/{monthly_room.pk}/").content.decode()
+    page = client.get(f"/rooms/{monthly_room.pk}/info/").content.decode()
     assert "Change the price" in page
     free = make_room(owner=owner)
-    assert "Charge for this room" in client.get(f"/rooms/{free.pk}/").content.decode()
+    assert "Charge for this room" in client.get(f"/rooms/{free.pk}/info/").content.decode()
     # Members who do not own the room see no price settings.
     other = make_user()
     assert (
         f"/wallet/rooms/{free.pk}/price/"
-        not in web(other).get(f"/rooms/{free.pk}/").content.decode()
+        not in web(other).get(f"/rooms/{free.pk}/info/").content.decode()
     )
 
 
@@ -278,8 +278,11 @@ def test_members_keep_their_membership_from_the_room_page(
     client = web(fan)
     room_url = f"/rooms/{monthly_room.pk}/"
     client.post(f"/wallet/rooms/{monthly_room.pk}/cancel-renewal/", {"next": room_url})
-    assert "Keep my membership" in client.get(room_url).content.decode()
+    # Members read the room's page (its price and their renewal) at room info; the room's
+    # own address is their chat.
+    info_url = f"/rooms/{monthly_room.pk}/info/"
+    assert "Keep my membership" in client.get(info_url).content.decode()
     response = client.post(f"/wallet/rooms/{monthly_room.pk}/resume-renewal/", {"next": room_url})
     assert response["Location"] == room_url
-    assert "Your membership renews on" in client.get(room_url).content.decode()
+    assert "Your membership renews on" in client.get(info_url).content.decode()
     assert RoomAccess.objects.get(user=fan).renews is True

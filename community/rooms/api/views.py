@@ -304,7 +304,7 @@ class MentionCandidatesView(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("q", str, description="The nickname's first letters.")],
         responses=inline_serializer(
-            name="MentionCandidates",
+            name="MentionCandidatesPage",
             fields={"results": MentionCandidatesSerializer(many=True)},
         ),
     )

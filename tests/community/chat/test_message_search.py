@@ -200,8 +200,9 @@ def test_around_loads_a_message_in_context(chat):
 
 # Queries of a search page: the room with the viewer's membership, the matches (one
 # statement, whatever the room's size), the page's reactions, and its mentions (or, for a
-# viewer who blocks someone, the members they blocked, for the quoted replies' folding).
-SEARCH_QUERIES = 4
+# viewer who blocks someone, the members they blocked, for the quoted replies' folding),
+# and the read markers behind the page's read counts (community.reads).
+SEARCH_QUERIES = 5
 
 
 @pytest.mark.parametrize("count", [1, 15])

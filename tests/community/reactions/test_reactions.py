@@ -484,8 +484,10 @@ def test_room_cards_show_like_counts_in_a_fixed_number_of_queries(
 def test_home_and_room_page_show_likes(client, room, member, make_user):
     add(client_for(member), "rooms", room.pk, "❤️")
     client.force_login(member)
-    assert 'data-emoji="❤️" data-count="1" data-me="true"' in client.get("/").content.decode()
-    html = client.get(f"/rooms/{room.pk}/").content.decode()
+    # Discover (a member's home is Chats) and the room's page (at room info for members).
+    discover = client.get("/discover/").content.decode()
+    assert 'data-emoji="❤️" data-count="1" data-me="true"' in discover
+    html = client.get(f"/rooms/{room.pk}/info/").content.decode()
     assert f'data-reactions-target="room" data-reactions-id="{room.pk}"' in html
     assert 'data-emoji="❤️" data-count="1" data-me="true"' in html
     assert "js/reactions.js" in html
