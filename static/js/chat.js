@@ -58,8 +58,6 @@
   var GROUP_GAP_MS = 5 * 60 * 1000;
   var LONG_PRESS_MS = 450;
   var MENTION_MIN_WAIT_MS = 150;
-  // A URL in a message becomes a link (http and https only; the text stays the text).
-  var URL_PATTERN = /\bhttps?:\/\/[^\s<>"']+[^\s<>"'.,;:!?)\]}]/gi;
 
   var config = {
     roomId: Number(root.dataset.roomId),
@@ -258,37 +256,6 @@
     }
   }
 
-  // URLs in text nodes of the body become links; everything else stays text.
-  function linkify(container) {
-    var walker = document.createTreeWalker(container, NodeFilter.SHOW_TEXT);
-    var texts = [];
-    while (walker.nextNode()) {
-      if (!walker.currentNode.parentElement.closest("a")) texts.push(walker.currentNode);
-    }
-    texts.forEach(function (text) {
-      var value = text.nodeValue;
-      URL_PATTERN.lastIndex = 0;
-      if (!URL_PATTERN.test(value)) return;
-      URL_PATTERN.lastIndex = 0;
-      var parts = document.createDocumentFragment();
-      var cursor = 0;
-      var match;
-      while ((match = URL_PATTERN.exec(value)) !== null) {
-        parts.append(document.createTextNode(value.slice(cursor, match.index)));
-        var link = document.createElement("a");
-        link.href = match[0];
-        link.textContent = match[0];
-        link.target = "_blank";
-        link.rel = "noopener noreferrer nofollow ugc";
-        link.className = "chat-link";
-        parts.append(link);
-        cursor = match.index + match[0].length;
-      }
-      parts.append(document.createTextNode(value.slice(cursor)));
-      text.replaceWith(parts);
-    });
-  }
-
   function quickReactionButtons(node, message) {
     var bar = node.querySelector(".chat-quick-reactions");
     if (!bar) return;
@@ -389,7 +356,7 @@
     window.MoimMedia && window.MoimMedia.renderMedia(node, message);
     // The mentions feature highlights mentions of me and replies to me.
     window.MoimMentions && window.MoimMentions.decorate(node, message, config.me);
-    if (!message.deleted) linkify(node.querySelector(".chat-body"));
+    // Web addresses become links in static/js/chat-links.js (the server's own rule).
     plugins.forEach(function (plugin) {
       if (plugin.render) plugin.render(node, message, chat);
       if (plugin.actions && !message.deleted) renderPluginActions(node, plugin.actions(message, chat) || [], message);

@@ -112,7 +112,7 @@ def test_new_pages_fit_both_widths_in_three_languages(new_person, language):
                 "links => links.map(a => { const r = document.createRange();"
                 " r.selectNodeContents(a.lastChild); return r.getClientRects().length; })"
             )
-            assert lines == [1, 1, 1, 1], (language, lines)
+            assert lines and set(lines) == {1}, (language, lines)
 
 
 @pytest.mark.parametrize("language", ["en", "ko", "ja"])

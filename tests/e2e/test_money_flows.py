@@ -17,7 +17,7 @@ from commerce.services import create_topup, set_room_price
 from community.chat.models import Message
 from community.rooms.models import Membership
 from tests.e2e.scenario_data import join, make_person, make_room, say
-from tests.support.browser import screenshot
+from tests.support.browser import message_menu_item, screenshot
 
 PHONE_390 = {"width": 390, "height": 844}
 DESKTOP_1440 = {"width": 1440, "height": 900}
@@ -80,7 +80,7 @@ def test_tip_from_a_message(new_person, language, viewport):
     page = open_chat(new_person(viewport).log_in(haruto), room)
     message = chat_message(page, "Played a new song tonight")
     # The plugin's action names the author by room nickname.
-    message.locator(".chat-actions button", has_text="Minji").click()
+    message_menu_item(message, "Minji").click()
     sheet = page.locator("dialog.tip-sheet")
     expect(sheet).to_be_visible()
     expect(sheet.locator(".tip-sheet-title")).to_contain_text("Minji")
@@ -130,7 +130,7 @@ def test_tip_sheet_short_of_money_links_a_top_up(new_person):
     create_topup(user=haruto, amount=2_000, currency="KRW")
     say(room, minji, "New song")
     page = open_chat(new_person(PHONE_390).log_in(haruto), room)
-    chat_message(page, "New song").locator(".chat-actions button", has_text="Minji").click()
+    message_menu_item(chat_message(page, "New song"), "Minji").click()
     sheet = page.locator("dialog.tip-sheet")
     sheet.locator(".tip-preset").nth(2).click()  # ₩10,000
     sheet.locator("button.tip-review").click()
@@ -185,11 +185,13 @@ def test_paid_room_checkout_then_cancel_renewal(new_person, language, viewport):
     page.locator("main form button[type=submit]").click()
     expect(page).to_have_url(re.compile(rf"/rooms/{room.pk}/$"))
     expect(page.locator("[data-chat-connection][data-state=open]")).to_be_visible()
+    # The membership's terms are on the room's info page (the chat's menu: Room info).
+    page.goto(f"/rooms/{room.pk}/info/")
     renewal = page.locator("form.room-renewal")
     expect(renewal).to_be_visible()
     screenshot(page, f"money-room-member-{language}-{size}")
     renewal.locator("button[type=submit]").click()
-    expect(page).to_have_url(re.compile(rf"/rooms/{room.pk}/$"))
+    expect(page).to_have_url(re.compile(rf"/rooms/{room.pk}/info/$"))
     expect(page.locator("p.room-renewal")).to_be_visible()
     if language == "en":
         expect(page.locator("p.room-renewal")).to_contain_text("will not renew")

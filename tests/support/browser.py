@@ -270,3 +270,14 @@ def open_account_menu(page):
 
 def log_out(page):
     open_account_menu(page).get_by_role("button", name="Log out").click()
+
+
+def message_menu_item(message, text: str):
+    """A chat message's menu item (the menu opens on hover, long-press or Enter; here
+    Enter on the focused message, which works at every width): the first whose text
+    contains ``text``."""
+    message.focus()
+    message.press("Enter")
+    item = message.locator('.chat-actions [role="menuitem"]', has_text=text).first
+    item.wait_for(state="visible")
+    return item

@@ -7,14 +7,15 @@ import pytest
 from community.chat.services import edit_message, send_message
 from community.rooms.models import Membership
 from tests.community.browser_support import CHAT_PAGE_URLCONF, page_for
+from tests.support.browser import message_menu_item
 
 LIVE_SERVER_URLCONF = CHAT_PAGE_URLCONF
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-def _actions(page, seq: int):
-    return page.locator(f'.chat-message[data-seq="{seq}"] .chat-actions button')
+def _message(page, seq: int):
+    return page.locator(f'.chat-message[data-seq="{seq}"]')
 
 
 def test_translate_and_show_original(new_person, make_user, make_room, make_member, libretranslate):
@@ -30,19 +31,20 @@ def test_translate_and_show_original(new_person, make_user, make_room, make_memb
     page.goto(f"/chat-test/{room.pk}/")
     page.wait_for_selector("[data-chat-connection][data-state=open]", timeout=15000)
     # Already in the reader's language: nothing to translate.
-    assert _actions(page, 2).filter(has_text="Translate").count() == 0
+    items = _message(page, 2).locator(".chat-actions button")
+    assert items.filter(has_text="Translate").count() == 0
 
-    _actions(page, 1).filter(has_text="Translate").click()
+    message_menu_item(_message(page, 1), "Translate").click()
     body = page.locator('.chat-message[data-seq="1"] .chat-body')
     page.wait_for_selector('.chat-message[data-seq="1"] .chat-translated', timeout=10000)
     assert body.inner_text() == "Today's show was really good"
     assert page.locator('.chat-message[data-seq="1"] .chat-translated').inner_text() == "Translated"
 
-    _actions(page, 1).filter(has_text="Show original").click()
+    message_menu_item(_message(page, 1), "Show original").click()
     page.wait_for_selector('.chat-message[data-seq="1"] .chat-translated', state="detached")
     assert body.inner_text() == "오늘 공연 정말 좋았어요"
     # Translated again, from the page's memory and the server's cache: one engine call.
-    _actions(page, 1).filter(has_text="Translate").click()
+    message_menu_item(_message(page, 1), "Translate").click()
     page.wait_for_selector('.chat-message[data-seq="1"] .chat-translated', timeout=10000)
     assert len(libretranslate.translations()) == 1
 
