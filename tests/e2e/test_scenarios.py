@@ -103,7 +103,7 @@ def test_discover_and_join_a_room_with_an_open_profile(new_person):
 
     # The host sees a member called Night Owl, and nothing that leads to Bob's profile.
     host_page = new_person(DESKTOP).log_in(host).goto(f"/rooms/{room.pk}/members/")
-    expect(host_page.get_by_text("Night Owl", exact=True)).to_be_visible()
+    expect(host_page.locator(".member-name", has_text="Night Owl")).to_be_visible()
     expect(host_page.get_by_text("bob_real_name")).to_have_count(0)
     expect(host_page.locator("a[href*='/u/bob_real_name']")).to_have_count(0)
 
