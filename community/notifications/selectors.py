@@ -9,7 +9,7 @@ import zoneinfo
 from datetime import datetime, time
 from typing import Any
 
-from django.db import connection
+from django.db import connections, router
 from django.db.models import BigIntegerField, Count, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -252,6 +252,8 @@ def unread_counts(*, user_id: int, with_locale: bool = False) -> dict[str, Any]:
     broadcast needs both).
     """
 
+    # The database the ORM would read from (config/db_routing.py), as before.
+    connection = connections[router.db_for_read(User)]
     sql, compiled_params, slot = _unread_counts_sql(
         vendor=connection.vendor, with_locale=with_locale
     )
