@@ -7,7 +7,12 @@ through the services (guarded balance updates, legs, the deferred sum-to-zero tr
 
 * ``spread``: wallet-to-wallet transfers between 200 accounts picked at random;
 * ``hot``: every transfer is a tip to ONE creator (3 legs: payer, creator, platform fee),
-  so every transaction updates the same two rows.
+  so every transaction updates the same two rows;
+* ``creators``: the same tips, each to one of the 200 members picked at random: the
+  control for ``hot``. Only the platform fee row is shared, so the gap between the two
+  is what the hot creator's row costs. While ``hot`` runs, ``pg_stat_activity`` is
+  sampled: ``hot_lock_wait_share`` is the share of the samples of busy sessions (in a
+  statement or in a transaction) that were waiting on a lock.
 
 pgbench's TPC-B-like transaction (3 updates, a select and an insert) is measured in the
 same run at the same client counts; the ratio is ledger / pgbench. ``ledger_check`` must
@@ -19,7 +24,9 @@ import multiprocessing
 import os
 import random
 import tempfile
+import threading
 import time
+from collections import Counter
 
 ACCOUNTS = 200
 FUNDING = 10**9
@@ -44,9 +51,47 @@ def _setup():
     return users, wallets
 
 
-def _measure(workers: int, seconds: float, operation) -> float:
+class _LockWaitSampler:
+    """The share of busy database sessions waiting on a lock, sampled every 20 ms from
+    ``pg_stat_activity`` (this database's client backends, the sampler excluded)."""
+
+    SQL = (
+        "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE datname = "
+        "current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend' "
+        "AND state IN ('active', 'idle in transaction')"
+    )
+
+    def __init__(self) -> None:
+        self.samples: Counter = Counter()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        import psycopg
+
+        with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as connection:
+            while not self._stop.is_set():
+                for (waiting,) in connection.execute(self.SQL):
+                    self.samples[bool(waiting)] += 1
+                self._stop.wait(0.02)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def share(self) -> float:
+        total = sum(self.samples.values())
+        return round(self.samples[True] / total, 3) if total else 0.0
+
+
+def _measure(workers: int, seconds: float, operation, sampler=None) -> float:
     """Transfers per second from ``workers`` processes (like app server workers: no
-    shared interpreter lock), each with its own database connection."""
+    shared interpreter lock), each with its own database connection. ``sampler`` (a
+    :class:`_LockWaitSampler`) runs while the clock does, started after the fork."""
     from django.db import connections
 
     context = multiprocessing.get_context("fork")
@@ -78,7 +123,13 @@ def _measure(workers: int, seconds: float, operation) -> float:
         process.start()
     ready.wait()
     started = time.perf_counter()
-    total = sum(counts.get(timeout=seconds + 120) for _ in processes)
+    if sampler is not None:
+        sampler.start()
+    try:
+        total = sum(counts.get(timeout=seconds + 120) for _ in processes)
+    finally:
+        if sampler is not None:
+            sampler.stop()
     elapsed = time.perf_counter() - started
     for process in processes:
         process.join()
@@ -99,9 +150,12 @@ def run(config: dict) -> dict:
     from commerce.models import Transfer
     from commerce.services import send_tip
     from commerce.services.ledger import LegSpec, post_transfer
+    from profiles.models import Profile
 
     users, wallets = _setup()
-    hot_handle = users[0].profile.handle
+    handle_of = dict(Profile.objects.filter(user__in=users).values_list("user_id", "handle"))
+    handles = [handle_of[user.pk] for user in users]
+    hot_handle = handles[0]
 
     def spread(rng: random.Random) -> None:
         payer, payee = rng.sample(range(ACCOUNTS), 2)
@@ -120,19 +174,32 @@ def run(config: dict) -> dict:
             sender=payer, amount=rng.randint(1, 1000), currency="KRW", recipient_handle=hot_handle
         )
 
+    def creators(rng: random.Random) -> None:
+        payer, creator = rng.sample(range(ACCOUNTS), 2)
+        send_tip(
+            sender=users[payer],
+            amount=rng.randint(1, 1000),
+            currency="KRW",
+            recipient_handle=handles[creator],
+        )
+
     # Scale ≥ clients, as pgbench's documentation asks: fewer branches than clients would
     # make the baseline itself one hot row.
     pgbench.initialise(max(workers_list))
     results: dict = {"workers": {}, "rows": []}
     for workers in workers_list:
+        sampler = _LockWaitSampler()
         entry = {
             "spread_tps": round(_measure(workers, seconds, spread), 1),
-            "hot_tps": round(_measure(workers, seconds, hot), 1),
+            "hot_tps": round(_measure(workers, seconds, hot, sampler), 1),
+            "creators_tps": round(_measure(workers, seconds, creators), 1),
             "pgbench_tps": round(pgbench.tps(clients=workers, seconds=int(seconds)), 1),
         }
+        entry["hot_lock_wait_share"] = sampler.share
         base = entry["pgbench_tps"] or float("nan")
         entry["spread_ratio"] = round(entry["spread_tps"] / base, 3)
         entry["hot_ratio"] = round(entry["hot_tps"] / base, 3)
+        entry["creators_ratio"] = round(entry["creators_tps"] / base, 3)
         results["workers"][str(workers)] = entry
         results["rows"] += [
             f"| ledger transfers/s, {workers} workers, 200 accounts | {entry['spread_tps']} "
@@ -140,6 +207,10 @@ def run(config: dict) -> dict:
             f"| {TARGET_RATIO} |",
             f"| ledger tips/s to one hot creator, {workers} workers | {entry['hot_tps']} "
             f"| {entry['pgbench_tps']} (pgbench TPC-B-like) | {entry['hot_ratio']} | |",
+            f"| ledger tips/s to 200 creators, {workers} workers (hot creator: "
+            f"{entry['hot_lock_wait_share']:.1%} of busy sessions waiting on a lock) "
+            f"| {entry['creators_tps']} | {entry['pgbench_tps']} (pgbench TPC-B-like) "
+            f"| {entry['creators_ratio']} | |",
         ]
     results["ledger_check"] = ledger_check()
     results["rows"].append(

@@ -4,10 +4,12 @@ Actors are stored as labels the recipient may see (a room nickname in a room), s
 read here ever joins to a main profile.
 """
 
+import functools
 import zoneinfo
 from datetime import datetime, time
 from typing import Any
 
+from django.db import connections, router
 from django.db.models import BigIntegerField, Count, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -226,6 +228,25 @@ def _unread_totals():
     }
 
 
+# A user id no row has, marking where the real one goes in the compiled query's params.
+_USER_ID_SLOT = -(2**62) + 7
+
+
+@functools.cache
+def _unread_counts_sql(*, vendor: str, with_locale: bool) -> tuple[str, tuple, int]:
+    """The totals' query compiled once per process (and database vendor): building its
+    three subqueries took ~2.8 ms of CPU per call, ~30 % of a tip's (docs/performance.md,
+    Ledger), against ~0.2 ms to run it. Only the user id changes between calls."""
+    totals = _unread_totals()
+    fields = [*totals, "locale"] if with_locale else list(totals)
+    query = User.objects.filter(pk=_USER_ID_SLOT).annotate(**totals).values(*fields)[:1]
+    sql, params = query.query.sql_with_params()
+    slots = [index for index, value in enumerate(params) if value == _USER_ID_SLOT]
+    if len(slots) != 1:
+        raise AssertionError(f"expected one user id parameter, found {len(slots)}")
+    return sql, tuple(params), slots[0]
+
+
 def unread_counts(*, user_id: int, with_locale: bool = False) -> dict[str, Any]:
     """Totals for the badge and the page title, in one query.
 
@@ -235,9 +256,18 @@ def unread_counts(*, user_id: int, with_locale: bool = False) -> dict[str, Any]:
     broadcast needs both).
     """
 
-    totals = _unread_totals()
-    fields = [*totals, "locale"] if with_locale else list(totals)
-    row = User.objects.filter(pk=user_id).annotate(**totals).values(*fields).first() or {}
+    # The database the ORM would read from (config/db_routing.py), as before.
+    connection = connections[router.db_for_read(User)]
+    sql, compiled_params, slot = _unread_counts_sql(
+        vendor=connection.vendor, with_locale=with_locale
+    )
+    # A copy: the compiled params are shared by every thread of the process.
+    params = list(compiled_params)
+    params[slot] = int(user_id)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        values = cursor.fetchone()
+        row = dict(zip((column[0] for column in cursor.description), values or (), strict=False))
     counts = {key: int(row.get(f"unread_{key}") or 0) for key in UNREAD_KEYS}
     if with_locale:
         counts["locale"] = row.get("locale")

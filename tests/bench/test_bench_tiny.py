@@ -121,8 +121,20 @@ def test_ledger_runs_spread_and_hot_against_pgbench_and_the_ledger_still_checks(
     ledger = tiny_results["ledger"]
     assert ledger["workers"]
     for entry in ledger["workers"].values():
-        for key in ("spread_tps", "hot_tps", "pgbench_tps", "spread_ratio", "hot_ratio"):
+        for key in (
+            "spread_tps",
+            "hot_tps",
+            "creators_tps",
+            "pgbench_tps",
+            "spread_ratio",
+            "hot_ratio",
+            "creators_ratio",
+        ):
             assert _number(entry[key]) and entry[key] > 0, (key, entry)
+        # A share of the sampled busy sessions: how long the hot creator's rows made
+        # others wait.
+        assert _number(entry["hot_lock_wait_share"]), entry
+        assert 0 <= entry["hot_lock_wait_share"] <= 1, entry
     assert ledger["ledger_check"]["passed"] is True, ledger["ledger_check"]
 
 
@@ -158,6 +170,7 @@ def test_the_markdown_table_has_a_row_per_figure(tiny_results):
         "room page",
         "ledger transfers/s",
         "hot creator",
+        "200 creators",
         "ledger_check",
         "media images/s",
         "search in a room of",

@@ -157,3 +157,51 @@ def test_unread_arithmetic_under_concurrent_sends(make_user, make_room, make_mem
     assert my_rooms(reader)[room.pk]["unread"] == 0
     # A sender's own messages never count for them.
     assert my_rooms(senders[0].user)[room.pk]["unread"] <= total - per_sender
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_each_reader_gets_their_own_totals_from_concurrent_requests(
+    make_user, make_room, make_member
+):
+    """The totals' query is compiled once per process and shared by its threads: each
+    request still answers with its own user's totals."""
+    talker = make_user("talker")
+    room = make_room(owner=talker)
+    readers = [make_user(f"reader{n}") for n in range(4)]
+    memberships = [make_member(room, reader, nickname=f"R{n}") for n, reader in enumerate(readers)]
+    for number in range(6):
+        send_message(membership=Membership.objects.get(room=room, user=talker), body=f"m{number}")
+    for seq, membership in enumerate(memberships):
+        mark_read(membership=membership, seq=seq)  # reader n has 6 - n unread
+    expected = {reader.pk: 6 - n for n, reader in enumerate(readers)}
+    clients = {reader.pk: client_for(reader) for reader in readers}
+    barrier = threading.Barrier(8)
+    answers, errors = [], []
+
+    def ask(user_id: int) -> None:
+        try:
+            barrier.wait()
+            for _ in range(5):
+                body = clients[user_id].get("/api/v1/me/unread/").json()
+                answers.append((user_id, body["messages"]))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=ask, args=(readers[n % 4].pk,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(answers) == 40
+    assert all(messages == expected[user_id] for user_id, messages in answers), answers
+    # Someone with no rooms and no notifications: zeros, not someone else's row.
+    loner = make_user("loner")
+    assert client_for(loner).get("/api/v1/me/unread/").json() == {
+        "messages": 0,
+        "mentions": 0,
+        "notifications": 0,
+    }
