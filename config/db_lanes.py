@@ -63,3 +63,15 @@ def in_lane(key: int, func: Callable[..., Any]):
     if executor is None:
         return database_sync_to_async(func)
     return database_sync_to_async(func, thread_sensitive=False, executor=executor)
+
+
+def close_lane_connections() -> None:
+    """Close the database connections every lane's thread holds (tests: before the test
+    database is dropped)."""
+    from django.db import connections
+
+    lanes = _lanes
+    if lanes is None or lanes.pid != os.getpid():
+        return
+    for executor in lanes.executors:
+        executor.submit(connections.close_all).result()

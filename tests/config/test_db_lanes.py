@@ -8,6 +8,9 @@ import pytest
 
 from config.db_lanes import in_lane
 
+# Its teardown closes the connections of the database thread and of every lane.
+pytestmark = pytest.mark.usefixtures("fresh_channel_layer")
+
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("lanes", [1, 4])
