@@ -1,16 +1,32 @@
 """Baselines served by the same ASGI server as Moim, only when ``BENCH_ENDPOINTS`` is on.
 
-They are what Moim's numbers are divided by: a trivial Django JSON view, and a minimal
-Channels consumer that only does ``group_send`` (no database, no auth).
+They are what Moim's numbers are divided by: a trivial Django JSON view, a minimal
+Channels consumer that only does ``group_send`` (no database, no auth), and an HTTP
+POST that only does that ``group_send`` (the floor under a REST send).
 """
 
+import json
+
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.http import JsonResponse
+from channels.layers import get_channel_layer
+from django.http import HttpResponseBadRequest, JsonResponse
 from django.urls import path, re_path
+from django.views.decorators.csrf import csrf_exempt
 
 
 def trivial_json(request):
     return JsonResponse({"ok": True})
+
+
+@csrf_exempt
+async def publish(request, group: str):
+    """POST ``{"body": ...}``: hand the body to the minimal consumers of ``group``."""
+    try:
+        body = json.loads(request.body)["body"]
+    except (ValueError, KeyError, TypeError):
+        return HttpResponseBadRequest()
+    await get_channel_layer().group_send(f"bench.{group}", {"type": "fanout", "text": body})
+    return JsonResponse({"ok": True}, status=201)
 
 
 class MinimalFanoutConsumer(AsyncWebsocketConsumer):
@@ -29,5 +45,8 @@ class MinimalFanoutConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=message["text"])
 
 
-urlpatterns = [path("bench/trivial", trivial_json)]
+urlpatterns = [
+    path("bench/trivial", trivial_json),
+    re_path(r"^bench/publish/(?P<group>\w+)$", publish),
+]
 websocket_urlpatterns = [re_path(r"^ws/bench/(?P<group>\w+)/$", MinimalFanoutConsumer.as_asgi())]

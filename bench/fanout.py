@@ -234,3 +234,118 @@ def ratio(moim: float, baseline: float) -> float | None:
 
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
+
+
+async def rest_send_fanout(
+    *,
+    urls: list[str],
+    post: Callable[[int, str], tuple[str, dict, dict]],
+    rate: float,
+    seconds: float,
+    ready_marker: str | None = None,
+    drain_timeout: float = 60.0,
+) -> dict:
+    """Messages POSTed over HTTP at a fixed rate (open loop: a slow answer does not slow
+    the sender) while N sockets receive; latency is from just before the POST to each
+    delivery. ``post(seq, mark)`` gives the request's URL, headers and JSON body."""
+    import httpx
+
+    sockets = [
+        await websockets.connect(url, max_size=2**22, open_timeout=30, ping_interval=None)
+        for url in urls
+    ]
+    if ready_marker:
+        for socket in sockets:
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                text = await asyncio.wait_for(socket.recv(), timeout=10)
+                if ready_marker in text:
+                    break
+    receivers = Receivers(len(sockets))
+    readers = [asyncio.create_task(_reader(receivers, i, s)) for i, s in enumerate(sockets)]
+    total = max(1, int(rate * seconds))
+    answers: list[float] = []
+    failures = 0
+
+    async def one(client, seq: int) -> None:
+        nonlocal failures
+        url, headers, body = post(seq, f"bench:{seq}:{time.perf_counter():.6f}")
+        started = time.perf_counter()
+        try:
+            response = await client.post(url, headers=headers, json=body)
+        except httpx.HTTPError:
+            failures += 1
+            return
+        answers.append((time.perf_counter() - started) * 1000)
+        if response.status_code >= 300:
+            failures += 1
+
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+    try:
+        async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+            started = time.perf_counter()
+            posts = []
+            for index in range(total):
+                delay = started + index / rate - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                posts.append(asyncio.create_task(one(client, index + 1)))
+            send_seconds = time.perf_counter() - started
+            await asyncio.gather(*posts)
+        expected = total * len(sockets)
+        deadline = time.monotonic() + drain_timeout
+        while len(receivers.latencies) < expected and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+    finally:
+        for socket in sockets:
+            await socket.close()
+        for reader in readers:
+            reader.cancel()
+    latencies = [v for (_, seq), v in receivers.latencies.items() if 1 <= seq <= total]
+    return {
+        "members": len(sockets),
+        "offered_per_s": rate,
+        "sent": total,
+        "achieved_send_per_s": round(total / max(send_seconds, 1e-9), 2),
+        "failed_posts": failures,
+        "post_p50_ms": round(percentile(answers, 0.50), 2),
+        "post_p99_ms": round(percentile(answers, 0.99), 2),
+        "expected": expected,
+        "received": len(latencies),
+        "lost": expected - len(latencies),
+        "p50_ms": round(percentile(latencies, 0.50), 2),
+        "p95_ms": round(percentile(latencies, 0.95), 2),
+        "p99_ms": round(percentile(latencies, 0.99), 2),
+    }
+
+
+def moim_rest_poster(base: str, room_id: int, token: str):
+    url = f"{base}/api/v1/rooms/{room_id}/messages/"
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def post(seq: int, mark: str) -> tuple[str, dict, dict]:
+        return url, headers, {"body": mark, "client_id": f"rest-{time.time_ns()}-{seq}"}
+
+    return post
+
+
+def minimal_rest_poster(base: str, group: str):
+    url = f"{base}/bench/publish/{group}"
+
+    def post(seq: int, mark: str) -> tuple[str, dict, dict]:
+        return url, {}, {"body": json.dumps({"body": mark})}
+
+    return post
+
+
+def moim_room_with_tickets(base_ws: str, members: int) -> tuple[int, int, list[str]]:
+    """A fresh room: (room id, the sender's user id, one socket URL per member)."""
+    from bench.fixtures import room_with_members
+    from config.realtime import issue_socket_ticket
+
+    room, memberships = room_with_members(members)
+    urls = [
+        f"{base_ws}/ws/rooms/{room.pk}/?ticket={issue_socket_ticket(user_id=m.user_id)}"
+        for m in memberships
+    ]
+    return room.pk, memberships[0].user_id, urls

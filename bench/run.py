@@ -31,6 +31,10 @@ FULL = {
         500: [1, 2, 3, 4, 6, 8, 10, 15, 20],
     },
     "fanout_seconds": 5.0,
+    # The issue's case: one member POSTs to a 500-member room at 20 messages/s.
+    "rest_send_members": 500,
+    "rest_send_rate": 20,
+    "rest_send_seconds": 10.0,
     "idle_connections": 1000,
     "http_seconds": 10,
     "http_connections": 16,
@@ -47,6 +51,9 @@ TINY = {
     "fanout_sizes": [3],
     "fanout_rates": {3: [5]},
     "fanout_seconds": 1.0,
+    "rest_send_members": 3,
+    "rest_send_rate": 5,
+    "rest_send_seconds": 1.0,
     "idle_connections": 5,
     "http_seconds": 1,
     "http_connections": 2,
@@ -62,6 +69,7 @@ TINY = {
 TARGETS = {
     "fanout_n100": 0.75,
     "fanout_n10": 0.5,
+    "rest_send_p99_to_floor": 2.0,
     "history": 0.4,
     "ledger": 0.4,
     "media": 0.8,
@@ -136,6 +144,8 @@ def run_fanout(config: dict, base: str, pid: int) -> dict:
         )
         results["sizes"][str(size)] = entry
 
+    results["rest_send"] = run_rest_send(config, base)
+
     # Idle connections: server memory per open, subscribed room socket.
     async def idle(urls: list[str]) -> float:
         import websockets
@@ -161,6 +171,49 @@ def run_fanout(config: dict, base: str, pid: int) -> dict:
 
 # The pages measured against the trivial view (the discover page signed in, then anonymous).
 HTTP_PAGES = ("message_history", "discover_page", "discover_page_anonymous", "room_page")
+
+
+def run_rest_send(config: dict, base: str) -> dict:
+    """Send→deliver latency of REST sends into a big room, against its floor (the same
+    POSTs to an endpoint that only does ``group_send`` to as many bare consumers), run
+    right before it at the same rate."""
+    import time
+
+    from bench import fanout
+    from profiles.models import User
+    from profiles.tokens import refresh_token_for
+
+    base_ws = base.replace("http://", "ws://")
+    members, rate, seconds = (
+        config["rest_send_members"],
+        config["rest_send_rate"],
+        config["rest_send_seconds"],
+    )
+    group = f"r{time.time_ns()}"
+    floor = asyncio.run(
+        fanout.rest_send_fanout(
+            urls=[f"{base_ws}/ws/bench/{group}/" for _ in range(members)],
+            post=fanout.minimal_rest_poster(base, group),
+            rate=rate,
+            seconds=seconds,
+        )
+    )
+    room_id, sender_id, urls = fanout.moim_room_with_tickets(base_ws, members)
+    token = str(refresh_token_for(User.objects.get(pk=sender_id)).access_token)
+    moim = asyncio.run(
+        fanout.rest_send_fanout(
+            urls=urls,
+            post=fanout.moim_rest_poster(base, room_id, token),
+            rate=rate,
+            seconds=seconds,
+            ready_marker='"ready"',
+        )
+    )
+    return {
+        "moim": moim,
+        "floor": floor,
+        "ratio_p99_to_floor": fanout.ratio(moim["p99_ms"], floor["p99_ms"]),
+    }
 
 
 def run_http(config: dict, base: str) -> dict:
@@ -223,6 +276,16 @@ def markdown(results: dict) -> str:
             )
             + f" | {entry['ratio_moim_to_minimal']} | {target} |"
         )
+    if "rest_send" in fan:
+        entry = fan["rest_send"]
+        moim, floor = entry["moim"], entry["floor"]
+        rows.append(
+            f"| REST send to a {moim['members']}-member room at {moim['offered_per_s']}/s: "
+            f"send→deliver p99 ms (p50 {moim['p50_ms']} ms, lost {moim['lost']}, "
+            f"sent at {moim['achieved_send_per_s']}/s) | {moim['p99_ms']} "
+            f"| {floor['p99_ms']} (bare consumer, POST → group_send) "
+            f"| {entry['ratio_p99_to_floor']} | ≤ {TARGETS['rest_send_p99_to_floor']} |"
+        )
     if "idle_connections_per_gb" in fan:
         rows.append(
             f"| idle sockets per GB of server RSS ({fan['idle_rss_bytes_per_connection']} B each) "
@@ -276,7 +339,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tiny", action="store_true")
     parser.add_argument(
-        "--suite", action="append", choices=["fanout", "http", "ledger", "media", "search"]
+        "--suite",
+        action="append",
+        choices=["fanout", "rest_send", "http", "ledger", "media", "search"],
     )
     parser.add_argument(
         "--results", type=Path, default=RESULTS, help="where to write the JSON and Markdown"
@@ -294,10 +359,12 @@ def main(argv: list[str] | None = None) -> int:
         "database": os.environ.get("DATABASE_URL", "sqlite").split("@")[-1],
         "redis": bool(os.environ.get("REDIS_URL")),
     }
-    if {"fanout", "http"} & set(suites):
+    if {"fanout", "rest_send", "http"} & set(suites):
         with running_server() as (base, pid):
             if "fanout" in suites:
                 results["fanout"] = run_fanout(config, base, pid)
+            elif "rest_send" in suites:  # part of fanout; alone for quick before/after runs
+                results["fanout"] = {"rest_send": run_rest_send(config, base)}
             if "http" in suites:
                 results["http"] = run_http(config, base)
     if "ledger" in suites:

@@ -184,6 +184,12 @@ REALTIME_SOCKET_SEND_TIMEOUT_SECONDS = env.float(
 # A socket that sees a seq gap waits this long for the missing message (events from
 # several processes overtake each other), then sends it from storage.
 REALTIME_GAP_WAIT_SECONDS = env.float("REALTIME_GAP_WAIT_SECONDS", default=1.0)
+# Threads for room sockets' database work, a room per lane (config/db_lanes.py); 0 is
+# Channels' single thread. Half the connection pool by default; SQLite keeps one writer.
+REALTIME_DB_LANES = env.int(
+    "REALTIME_DB_LANES",
+    default=DATABASES["default"]["OPTIONS"]["pool"]["max_size"] // 2 if IS_POSTGRES else 0,
+)
 # Each /healthz check gives up after this long (they run at once), so the probe answers.
 HEALTHZ_CHECK_TIMEOUT_SECONDS = env.float("HEALTHZ_CHECK_TIMEOUT_SECONDS", default=2.0)
 

@@ -109,12 +109,15 @@ async def fresh_channel_layer():
     from channels.layers import channel_layers
     from django.db import connections
 
+    from config.db_lanes import close_lane_connections
+
     channel_layers.backends.clear()
     yield
     channel_layers.backends.clear()
-    # Close whatever the consumers' database thread still holds, so the PostgreSQL
+    # Close whatever the consumers' database threads still hold, so the PostgreSQL
     # test database can be dropped at the end of the run.
     await sync_to_async(connections.close_all)()
+    await sync_to_async(close_lane_connections, thread_sensitive=False)()
 
 
 @pytest.fixture

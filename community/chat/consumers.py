@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.utils import timezone
@@ -36,6 +35,7 @@ from community.chat.services import (
 )
 from community.rooms.models import Membership, Room
 from community.rooms.selectors import room_announcement
+from config.db_lanes import in_lane
 from config.errors import DomainError, RateLimitedError
 from config.realtime import ClosedSocketGuard
 from profiles.selectors import (
@@ -258,6 +258,11 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
 
     # --- connection ---------------------------------------------------------------
 
+    def _db(self, func):
+        """``func`` on this room's database lane (config/db_lanes.py): the room's calls
+        in order, other rooms' in parallel."""
+        return in_lane(self.room_id, func)
+
     async def connect(self):
         self.room_id = int(self.scope["url_route"]["kwargs"]["room_id"])
         self.group = f"room.{self.room_id}"
@@ -267,12 +272,8 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
         if user is None or not user.is_authenticated:
             return await self._close(CLOSE_NOT_AUTHENTICATED)
         self.user_id = user.pk
-        membership = await database_sync_to_async(membership_for_user)(
-            room_id=self.room_id, user_id=self.user_id
-        )
-        if membership is None and not await database_sync_to_async(_room_known_to_outsiders)(
-            self.room_id
-        ):
+        membership = await self._db(membership_for_user)(room_id=self.room_id, user_id=self.user_id)
+        if membership is None and not await self._db(_room_known_to_outsiders)(self.room_id):
             return await self._close(CLOSE_ROOM_NOT_FOUND)
         refusal = _close_code_for(membership)
         if refusal:
@@ -297,14 +298,12 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
         self.group_joined_at = time.monotonic()
         await self._load_blocked_members()
 
-        membership = await database_sync_to_async(membership_for_user)(
-            room_id=self.room_id, user_id=self.user_id
-        )
+        membership = await self._db(membership_for_user)(room_id=self.room_id, user_id=self.user_id)
         refusal = _close_code_for(membership)
         if refusal:  # removed between the two reads
             return await self._close(refusal)
         self.standing_checked_at = time.monotonic()
-        permissions, announcement = await database_sync_to_async(_ready_state)(membership)
+        permissions, announcement = await self._db(_ready_state)(membership)
         await self.send_json(
             events.room_ready(
                 protocol=PROTOCOL_VERSION,
@@ -325,7 +324,7 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
         if after is not None:
             await self._catch_up(after, last_seq=membership.room.last_message_seq)
             self.delivered_seq, self.live_floor = self.history_high_water, -1
-        await database_sync_to_async(presence.socket_online)(
+        await self._db(presence.socket_online)(
             room_id=self.room_id,
             group=self.group,
             membership_id=self.membership_id,
@@ -333,7 +332,7 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
         )
 
     async def _load_blocked_members(self) -> None:
-        self.blocks_anyone, self.blocked_member_ids = await database_sync_to_async(_viewer_blocks)(
+        self.blocks_anyone, self.blocked_member_ids = await self._db(_viewer_blocks)(
             self.user_id, self.room_id
         )
 
@@ -352,7 +351,7 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
         # messages: without replayed messages the skip mark is the room's last seq.
         cursor = min(after, last_seq)
         while True:
-            payloads, has_more = await database_sync_to_async(_history_page)(
+            payloads, has_more = await self._db(_history_page)(
                 self.room_id, cursor, self.scope["user"]
             )
             for payload in payloads:
@@ -372,7 +371,7 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(self.blocks_group, self.channel_name)
         except Exception:
             logger.warning("channel layer unavailable while leaving room %s", self.room_id)
-        await database_sync_to_async(presence.socket_offline)(
+        await self._db(presence.socket_offline)(
             room_id=self.room_id,
             group=self.group,
             membership_id=self.membership_id,
@@ -424,7 +423,7 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
             channel_name=self.channel_name,
         )
         try:
-            refusal, reply = await database_sync_to_async(_handle_frame)(
+            refusal, reply = await self._db(_handle_frame)(
                 handler, room_id=self.room_id, user_id=self.user_id, frame=frame
             )
         except DomainError as error:
@@ -488,9 +487,7 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
             return False
         self.standing_checked_at = time.monotonic()
         try:
-            refusal = await database_sync_to_async(_membership_close_code)(
-                self.room_id, self.user_id
-            )
+            refusal = await self._db(_membership_close_code)(self.room_id, self.user_id)
         except Exception:  # the database is unreachable: frames still check; retry later
             logger.warning("membership re-check failed for room %s", self.room_id)
             return False
@@ -596,7 +593,7 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
 
     async def _fill_from_storage(self) -> None:
         while True:
-            page = await database_sync_to_async(_gap_page)(
+            page = await self._db(_gap_page)(
                 self.room_id, self.user_id, self.delivered_seq, self.scope["user"]
             )
             if page is None or self.closing:

@@ -104,6 +104,19 @@ def test_fanout_reports_latency_loss_and_ratios_against_both_baselines(tiny_resu
     assert _number(fanout["idle_rss_bytes_per_connection"])
 
 
+def test_rest_send_reports_send_to_deliver_latency_against_its_floor(tiny_results):
+    rest_send = tiny_results["fanout"]["rest_send"]
+    for system in ("moim", "floor"):
+        figures = rest_send[system]
+        assert figures["sent"] > 0
+        assert figures["failed_posts"] == 0, figures
+        assert figures["expected"] == figures["sent"] * figures["members"]
+        assert isinstance(figures["lost"], int)
+        for key in ("p50_ms", "p95_ms", "p99_ms", "post_p50_ms", "achieved_send_per_s"):
+            assert _number(figures[key]), (key, figures)
+    assert _number(rest_send["ratio_p99_to_floor"])
+
+
 def test_http_measures_each_page_against_the_trivial_view(tiny_results):
     http = tiny_results["http"]
     assert http["trivial_json"]["requests_per_s"] > 0
@@ -164,6 +177,7 @@ def test_the_markdown_table_has_a_row_per_figure(tiny_results):
     for fragment in (
         "fanout N=",
         "idle sockets",
+        "REST send to a",
         "message history",
         "discover page",
         "discover page anonymous",
