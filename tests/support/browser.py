@@ -281,3 +281,14 @@ def message_menu_item(message, text: str):
     item = message.locator('.chat-actions [role="menuitem"]', has_text=text).first
     item.wait_for(state="visible")
     return item
+
+
+def composer_entry(page, name: str):
+    """An entry of the chat composer's attach (+) menu (photo, poll, event, search),
+    with the menu opened as a person opens it."""
+    page.get_by_label("Attach", exact=True).click()
+    entry = page.locator("[data-chat-attach-menu] .chat-attach").get_by_role(
+        "button", name=name, exact=True
+    )
+    entry.wait_for(state="visible")
+    return entry

@@ -7,6 +7,7 @@ import pytest
 from community.chat.services import send_message
 from community.rooms.models import Membership
 from tests.community.browser_support import page_for
+from tests.support.browser import composer_entry
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -33,7 +34,7 @@ def test_search_in_korean_and_japanese_and_jump_to_the_result(
     page = page_for(new_person, guest)
     page.goto(f"/rooms/{room.pk}/")
     page.wait_for_selector("[data-chat-connection][data-state=open]", timeout=15000)
-    page.locator(".chat-attach button", has_text="Search").click()
+    composer_entry(page, "Search").click()
     panel = page.locator(".chat-search")
 
     # Korean inside a word; the result is older than what the chat shows.

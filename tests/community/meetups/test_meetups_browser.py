@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from community.meetups.models import MeetupRsvp
 from tests.community.browser_support import CHAT_PAGE_URLCONF, page_for
+from tests.support.browser import composer_entry
 
 LIVE_SERVER_URLCONF = CHAT_PAGE_URLCONF
 
@@ -25,7 +26,7 @@ def test_an_rsvp_to_a_meetup(new_person, make_user, make_room, make_member):
         page.goto(f"/rooms/{room.pk}/")
         page.wait_for_selector("[data-chat-connection][data-state=open]", timeout=15000)
 
-    host_page.get_by_role("button", name="Event", exact=True).click()
+    composer_entry(host_page, "Event").click()
     dialog = host_page.locator(".meetup-dialog")
     dialog.locator(".meetup-form-title").fill("Picnic by the river")
     starts = timezone.now() + timedelta(days=3)

@@ -6,6 +6,7 @@ import pytest
 
 from community.polls.models import PollVote
 from tests.community.browser_support import CHAT_PAGE_URLCONF, page_for
+from tests.support.browser import composer_entry
 
 LIVE_SERVER_URLCONF = CHAT_PAGE_URLCONF
 
@@ -33,7 +34,7 @@ def test_a_poll_voted_from_two_browsers(new_person, make_user, make_room, make_m
         page.wait_for_selector("[data-chat-connection][data-state=open]", timeout=15000)
 
     # The host opens the composer's poll form and creates a poll.
-    host_page.get_by_role("button", name="Poll", exact=True).click()
+    composer_entry(host_page, "Poll").click()
     dialog = host_page.locator(".poll-dialog")
     dialog.locator(".poll-form-question").fill("Tea or <b>coffee</b>?")
     options = dialog.locator(".poll-form-option")
