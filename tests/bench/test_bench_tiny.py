@@ -22,7 +22,10 @@ from django.db import connection
 from community.chat.models import Message
 from community.media.models import MediaAsset
 
-pytestmark = [pytest.mark.slow, pytest.mark.redis]
+# Alone (the other worker waits): the tiny fanout has one step of five messages, and a
+# busy second core can push even the bare consumer's p99 past the 250 ms mark, leaving
+# no ratio to check.
+pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.serial]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LOCAL_POSTGRES = "postgres://postgres@127.0.0.1:5432/test_moim_bench_tiny"

@@ -40,7 +40,7 @@ def test_signed_in_cards_keep_their_own_badges(warm_room, make_user, make_member
     member = make_user()
     make_member(warm_room, member)
     client.force_login(member)
-    page = client.get("/").content.decode()
+    page = client.get("/discover/").content.decode()
     assert "Cached jazz corner" in page and "badge-joined" in page
     assert "badge-joined" not in anonymous_page()
 
@@ -50,7 +50,7 @@ def test_shared_order_never_shows_a_room_that_left_the_listing(warm_room, make_u
     # the listing filters even when nothing forgot the cache (an admin edit, a bulk update).
     Room.objects.filter(pk=warm_room.pk).update(visibility=Room.Visibility.PRIVATE)
     client.force_login(make_user())
-    assert "Cached jazz corner" not in client.get("/").content.decode()
+    assert "Cached jazz corner" not in client.get("/discover/").content.decode()
 
 
 def test_creating_a_room_forgets_the_shelves(
@@ -118,9 +118,9 @@ def test_signed_in_discover_query_count_is_pinned(
         if number % 2:
             make_member(room, viewer)
     client.force_login(viewer)
-    client.get("/")  # the shared order is now cached
+    client.get("/discover/")  # the shared order is now cached
     # Session and user, the viewer's tastes (profile, interests), for you (rooms and two
     # card prefetches), the shelves' cards (rooms and two prefetches), likes, offers and
     # the interests shelf.
     with django_assert_num_queries(13):
-        assert client.get("/").status_code == 200
+        assert client.get("/discover/").status_code == 200
