@@ -398,6 +398,9 @@ def send_system_message(*, room_id: int, body: str) -> Message:
 # --- editing and deleting -------------------------------------------------------------
 
 
+EDITABLE_KINDS = frozenset({Message.Kind.TEXT, Message.Kind.IMAGE, Message.Kind.VIDEO})
+
+
 @transaction.atomic
 def edit_message(*, user_id: int, message_id: int, body: str) -> Message:
     """Only the author edits; the previous body is kept in the edit history."""
@@ -409,6 +412,10 @@ def edit_message(*, user_id: int, message_id: int, body: str) -> Message:
         raise PermissionDeniedError(_("Only the author can edit a message."))
     if message.is_deleted:
         raise DomainError(_("A deleted message cannot be edited."), code="deleted")
+    if message.kind not in EDITABLE_KINDS:
+        # A poll's question, a meetup's or a tip's line are the feature's own record
+        # (a tip's amount, a vote's question): changing them under the votes is a lie.
+        raise DomainError(_("This message cannot be edited."), code="not_editable")
     if message.body == body:
         return message
     # An edit passes the same word, pattern and link rules as a new message (an edit
