@@ -24,6 +24,7 @@ from commerce.providers.base import WebhookSignatureError
 from commerce.services.idempotency import run_idempotent
 from commerce.services.payouts import earnings_hold
 from commerce.services.tips import Recipient
+from community import access
 from community.rooms.models import Room
 from community.rooms.selectors import room_visible_to
 from config.currencies import (
@@ -477,6 +478,11 @@ def resume_renewal(request, room_id: int):
 def room_price(request, room_id: int):
     room = get_object_or_404(Room, pk=room_id)
     if room.owner_id != request.user.pk:
+        # Someone outside a private room learns nothing, not even that it exists.
+        if access.room_is_hidden_from_non_members(room) and not access.active_membership(
+            room_id=room.pk, user=request.user
+        ):
+            raise Http404(_("Room not found."))
         raise PermissionDenied
     price = (
         selectors.active_room_price(room_id=room.pk) or RoomPrice.objects.filter(room=room).first()

@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from community.rooms.models import Membership, Room
-from config.errors import PermissionDeniedError
+from config.errors import NotFoundError, PermissionDeniedError
 
 HOST_ROLES = frozenset({Membership.Role.OWNER, Membership.Role.COHOST})
 
@@ -221,9 +221,36 @@ def not_host_error() -> PermissionDeniedError:
     return PermissionDeniedError(_("Only the room's hosts can do that."), code="not_host")
 
 
+def room_not_found_error() -> NotFoundError:
+    """A missing room's answer, on every endpoint: what a private or suspended room is
+    to anyone outside it, word for word."""
+    return NotFoundError(_("Room not found."))
+
+
+def refuse_outsider(room: Room | None, *, user) -> None:
+    """For a caller with no active membership in ``room`` (None: no such room): the
+    missing room's answer when they may not see it, before any refusal that would
+    admit it exists (``not_host``, "only members…")."""
+    if room is None:
+        raise room_not_found_error()
+    if is_site_moderator(user):
+        return
+    signed_in = user is not None and user.is_authenticated
+    if not can_see_room(room, signed_in=signed_in, is_member=False):
+        raise room_not_found_error()
+
+
 def require_host(*, room_id: int, user, lock: bool = False) -> Membership:
-    """The user's active host membership in the room, or ``403 not_host``."""
+    """The user's active host membership in the room, ``403 not_host``, or the missing
+    room's 404 for someone outside a room they may not see."""
     membership = active_membership(room_id=room_id, user=user, lock=lock)
+    if membership is None:
+        room = (
+            Room.objects.filter(pk=room_id)
+            .only("visibility", "is_suspended", "is_web_public")
+            .first()
+        )
+        refuse_outsider(room, user=user)
     if not is_host(membership):
         raise not_host_error()
     return membership

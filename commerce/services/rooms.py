@@ -16,6 +16,7 @@ from commerce.services.ledger import (
     write_transfer,
 )
 from commerce.services.ledger import user_account as get_user_account
+from community.access import refuse_outsider, room_not_found_error
 from community.notifications.services import notify_membership_lapsed
 from community.rooms.models import Membership, Room
 from community.rooms.services import end_lapsed_membership
@@ -49,8 +50,9 @@ def set_room_price(
 ) -> RoomPrice:
     room = Room.objects.filter(pk=room_id).first()
     if room is None:
-        raise NotFoundError(_("No such room."))
+        raise room_not_found_error()
     if room.owner_id != actor.pk and not actor.is_staff:
+        refuse_outsider(room, user=actor)
         raise PermissionDeniedError(_("Only the room owner can set its price."))
     if kind not in RoomPrice.Kind.values:
         raise DomainError(_("Unknown kind of price."), fields={"kind": [_("Invalid.")]})

@@ -17,7 +17,11 @@ from django.db.models.expressions import RawSQL
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from community.access import can_read_room_content, room_is_hidden_from_non_members
+from community.access import (
+    can_read_room_content,
+    room_is_hidden_from_non_members,
+    room_not_found_error,
+)
 from community.chat.models import Message
 from community.media.selectors import AVATAR_SIZE, image_url, media_payload, member_avatar_url
 from community.notifications.models import MessageMention, RoomNotificationLevel
@@ -25,7 +29,7 @@ from community.notifications.selectors import my_rooms, room_level
 from community.reactions.models import ReactionTarget
 from community.reactions.selectors import reaction_summaries
 from community.rooms.models import Membership, Room
-from config.errors import DomainError, NotFoundError, PermissionDeniedError
+from config.errors import DomainError, PermissionDeniedError
 from profiles.selectors import (
     blocked_member_ids_in_room,
     blocks_anyone,
@@ -256,10 +260,10 @@ def readable_room(*, room_id: int, user) -> tuple[Room, int | None]:
         )
     room = rooms.first()
     if room is None:
-        raise NotFoundError(_("No such room."))
+        raise room_not_found_error()
     is_member = signed_in and room.viewer_is_member
     if not is_member and room_is_hidden_from_non_members(room):
-        raise NotFoundError(_("No such room."))  # exactly a missing room's answer
+        raise room_not_found_error()
     if not can_read_room_content(room, is_member=is_member):
         raise PermissionDeniedError(_("Only members can read this room."), code="not_member")
     return room, room.viewer_last_read_seq if is_member else None

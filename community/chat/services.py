@@ -160,6 +160,17 @@ def _load_message_for_update(message_id: int) -> tuple[Message, Room]:
     return message, room
 
 
+def _membership_for_message(*, room: Room, user_id: int) -> Membership:
+    """The caller's membership for acting on one of the room's messages; outside a room
+    they may not see, the message is missing (not "not a member": that admits it)."""
+    try:
+        return _fresh_membership(room=room, user_id=user_id)
+    except PermissionDeniedError:
+        if access.room_is_hidden_from_non_members(room):
+            raise NotFoundError(_("No such message.")) from None
+        raise
+
+
 def _fresh_membership(*, room: Room, user_id: int) -> Membership:
     # The room avatar rides along: the sent message's payload shows it, no extra trip.
     # The latest membership is the current one (a rejoin makes a new membership).
@@ -406,7 +417,7 @@ def edit_message(*, user_id: int, message_id: int, body: str) -> Message:
     """Only the author edits; the previous body is kept in the edit history."""
     body = _clean_body(body)
     message, room = _load_message_for_update(message_id)
-    membership = _fresh_membership(room=room, user_id=user_id)
+    membership = _membership_for_message(room=room, user_id=user_id)
     ensure_can_post(membership=membership, room=room)
     if message.author_id != membership.pk:
         raise PermissionDeniedError(_("Only the author can edit a message."))
@@ -438,7 +449,7 @@ def edit_message(*, user_id: int, message_id: int, body: str) -> Message:
 def delete_message(*, user_id: int, message_id: int) -> Message:
     """The author or a room host deletes; the row stays as a tombstone (order kept)."""
     message, room = _load_message_for_update(message_id)
-    membership = _fresh_membership(room=room, user_id=user_id)
+    membership = _membership_for_message(room=room, user_id=user_id)
     if membership.state != Membership.State.ACTIVE:
         raise PermissionDeniedError(_("You are not a member of this room."), code="not_member")
     if not access.can_delete_message(membership=membership, author_id=message.author_id):

@@ -123,7 +123,7 @@ def _clean_minutes(minutes) -> int:
 def _lock_room(room_id: int) -> Room:
     room = Room.objects.select_for_update().filter(pk=room_id).first()
     if room is None:
-        raise NotFoundError(_("No such room."))
+        raise access.room_not_found_error()
     return room
 
 

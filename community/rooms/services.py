@@ -206,7 +206,7 @@ def _refresh_search_text(room: Room) -> None:
 def _lock_room(room_id: int) -> Room:
     room = Room.objects.select_for_update().filter(pk=room_id).first()
     if room is None:
-        raise NotFoundError(_("Room not found."))
+        raise access.room_not_found_error()
     return room
 
 
@@ -673,9 +673,11 @@ def decline_join_request(*, room_id: int, request_id: int, actor: User) -> JoinR
 @transaction.atomic
 def cancel_join_request(*, room_id: int, user: User) -> None:
     room = _lock_room(room_id)
-    JoinRequest.objects.filter(room=room, user=user, state=JoinRequest.State.PENDING).update(
-        state=JoinRequest.State.CANCELLED, decided_at=timezone.now()
-    )
+    cancelled = JoinRequest.objects.filter(
+        room=room, user=user, state=JoinRequest.State.PENDING
+    ).update(state=JoinRequest.State.CANCELLED, decided_at=timezone.now())
+    if not cancelled and access.active_membership(room_id=room.pk, user=user) is None:
+        access.refuse_outsider(room, user=user)
 
 
 def _hand_over(room: Room, owner: Membership, successor: Membership) -> None:
@@ -711,6 +713,7 @@ def leave_room(
     room = _lock_room(room_id)
     membership = access.active_membership(room_id=room.pk, user=user)
     if membership is None:
+        access.refuse_outsider(room, user=user)
         raise NotFoundError(_("You are not a member of this room."))
     if membership.role == Membership.Role.OWNER:
         if successor_id:
@@ -783,6 +786,7 @@ def update_my_membership(
     room = _lock_room(room_id)
     membership = access.active_membership(room_id=room.pk, user=user)
     if membership is None:
+        access.refuse_outsider(room, user=user)
         raise NotFoundError(_("You are not a member of this room."))
     fields = []
     if nickname is not None:
@@ -820,6 +824,7 @@ def create_invite(
     room = _lock_room(room_id)
     membership = access.active_membership(room_id=room.pk, user=actor)
     if membership is None:
+        access.refuse_outsider(room, user=actor)
         raise PermissionDeniedError(_("Only members can invite people."))
     if room.visibility == Room.Visibility.PRIVATE and not access.is_host(membership):
         raise PermissionDeniedError(_("Only the owner and co-hosts can invite to a private room."))

@@ -1,6 +1,5 @@
 """Moderation API: reports, host tools, appeals. Views only translate to services."""
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -253,7 +252,9 @@ class UnbanMemberView(APIView):
 
 
 def _room_for_host(request, room_id: int) -> Room:
-    room = get_object_or_404(Room, pk=room_id)
+    room = Room.objects.filter(pk=room_id).first()
+    if room is None:
+        raise access.room_not_found_error()
     access.require_moderator(room_id=room.pk, user=request.user)
     return room
 

@@ -311,7 +311,7 @@ class MentionCandidatesView(APIView):
     def get(self, request, room_id: int):
         membership = access.active_membership(room_id=room_id, user=request.user)
         if membership is None:
-            raise NotFoundError(_("No such room."))
+            raise access.room_not_found_error()
         prefix = request.query_params.get("q", "").strip().lstrip("@")[:40]
         return Response(
             {
