@@ -1,23 +1,25 @@
 """Signal receivers that keep the cached history pages (``selectors.history_page``)
 true: every save or delete of a row the pages' shared part reads gives its rooms a new
-version once the write commits. Wired in ``community.apps``; the bulk ``update()``
-calls, which send no signal, call ``forget_room_histories`` themselves."""
+version at once and again when the write commits. Wired in ``community.apps``; the
+bulk ``update()`` calls, which send no signal, call ``forget_room_histories``."""
 
 from community.chat.models import Message
-from community.chat.selectors import _MEDIA_COLUMNS, forget_room_histories
+from community.chat.selectors import PAYLOAD_MEDIA_COLUMNS, forget_room_histories
 from community.media.models import MediaAsset
 from community.rooms.models import Membership
 
 # The columns of each model the shared part reads (``_PAYLOAD_COLUMNS``): a save naming
 # only other fields (a read marker, a notification level, a room's last seq) changes
 # no page.
+# (``update_fields`` may name a foreign key by its field or its column.)
 _MEMBERSHIP_FIELDS = frozenset(
-    {"nickname", "role", "room", "avatar_media", "is_open_profile", "user"}
+    {"nickname", "role", "is_open_profile"}
+    | {"room", "room_id", "avatar_media", "avatar_media_id", "user", "user_id"}
 )
-_MEDIA_FIELDS = frozenset({*_MEDIA_COLUMNS, "room"})
+_MEDIA_FIELDS = frozenset({*PAYLOAD_MEDIA_COLUMNS, "room"})
 _ROOM_FIELDS = frozenset({"visibility"})  # restricted media URLs are signed
 _USER_FIELDS = frozenset({"is_active"})
-_PROFILE_FIELDS = frozenset({"handle", "user"})
+_PROFILE_FIELDS = frozenset({"handle", "user", "user_id"})
 
 
 def _touches(update_fields, fields: frozenset) -> bool:

@@ -73,7 +73,7 @@ REPLY_PREVIEW_LENGTH = 140
 # otherwise loads ~150 full rows (rooms with their descriptions, assets with their file
 # names), and Django's per-column cost dominated the history endpoint. Whatever reads
 # another column of these rows must name it here, or it costs a query per message.
-_MEDIA_COLUMNS = (
+PAYLOAD_MEDIA_COLUMNS = (
     "id", "key", "room_id", "kind", "state", "failure_reason", "content_type", "width",
     "height", "duration_seconds", "is_animated", "placeholder", "thumbnails", "poster_name",
 )  # fmt: skip
@@ -86,7 +86,7 @@ _PAYLOAD_COLUMNS = (
     "author__avatar_media__room__id", "author__avatar_media__room__visibility",
     "reply_to__id", "reply_to__seq", "reply_to__body", "reply_to__deleted_at",
     "reply_to__author_id", "reply_to__author__id", "reply_to__author__nickname",
-    *(f"media__{c}" for c in _MEDIA_COLUMNS),
+    *(f"media__{c}" for c in PAYLOAD_MEDIA_COLUMNS),
     "media__room__id", "media__room__visibility",
 )  # fmt: skip
 
