@@ -425,7 +425,10 @@ def _history_version_key(room_id: int) -> str:
 def _new_versions(room_ids: set[int]) -> None:
     try:
         token = uuid.uuid4().hex
-        cache.set_many({_history_version_key(pk): token for pk in room_ids}, timeout=None)
+        if len(room_ids) == 1:  # a message's room: one SET, no pipeline
+            cache.set(_history_version_key(next(iter(room_ids))), token, timeout=None)
+        else:
+            cache.set_many({_history_version_key(pk): token for pk in room_ids}, timeout=None)
     except Exception:
         # Pages already cached stay at most CHAT_HISTORY_CACHE_SECONDS.
         logger.warning("history cache: could not renew rooms %s", sorted(room_ids), exc_info=True)
