@@ -11,13 +11,15 @@ class CommunityConfig(AppConfig):
         # lower package's signals and registries to the packages built on it.
         from django.conf import settings
         from django.contrib.auth.signals import user_logged_out
-        from django.db.models.signals import post_save
+        from django.db.models.signals import post_delete, post_save
 
+        from community.chat import receivers as history_receivers
         from community.chat import services as chat_services
         from community.chat.models import Message
         from community.chat.selectors import register_payload_part
         from community.links import selectors as links_selectors
         from community.links import services as links_services
+        from community.media.models import MediaAsset
         from community.media.signals import media_changed
         from community.meetups import services as meetups
         from community.meetups.selectors import export_meetup_rsvps, load_meetup_parts
@@ -28,6 +30,7 @@ class CommunityConfig(AppConfig):
         from community.reactions import selectors as reactions_selectors
         from community.reactions import services as reactions
         from community.reads import selectors as reads_selectors
+        from community.rooms.models import Membership, Room
         from community.rooms.services import register_departure_hook
         from community.translation import detection as translation_detection
         from community.translation import receivers as translation_receivers
@@ -35,6 +38,7 @@ class CommunityConfig(AppConfig):
         from config.db_routing import mark_message_author
         from profiles.deletion import register_deletion_hook
         from profiles.export import register_export_section
+        from profiles.models import Profile, User
 
         # A person's reactions are in their data export and go with their account.
         register_export_section("reactions", reactions_selectors.export_reactions)
@@ -43,6 +47,18 @@ class CommunityConfig(AppConfig):
         register_export_section("push_devices", push_selectors.export_push_devices)
         # An image or video finished (or failed) processing: its messages are updated.
         media_changed.connect(chat_services.announce_media_change, dispatch_uid="chat-media")
+        # Cached history pages (community/chat/selectors.py, history_page) are renewed
+        # by every save or delete of what they show, the admin's included.
+        for model, receiver in (
+            (Message, history_receivers.message_changed),
+            (Membership, history_receivers.membership_changed),
+            (MediaAsset, history_receivers.media_changed),
+            (Room, history_receivers.room_changed),
+            (User, history_receivers.user_changed),
+            (Profile, history_receivers.profile_changed),
+        ):
+            for signal in (post_save, post_delete):
+                signal.connect(receiver, sender=model, dispatch_uid=f"history-{model.__name__}")
         # Poll and meetup messages carry their poll or event in the one message payload.
         register_payload_part("poll", load_poll_parts)
         register_payload_part("meetup", load_meetup_parts)

@@ -33,7 +33,7 @@ from datetime import datetime
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.core.cache.backends.locmem import LocMemCache
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from django.db import transaction
 from django.http import HttpResponse
 from django.utils.decorators import sync_and_async_middleware
@@ -348,8 +348,27 @@ class _MeteredGets:
 _MISSING = object()
 
 
+class _SharedClients(RedisCacheClient):
+    """Django's Redis cache client builds a new ``redis.Redis`` for every cache call,
+    and with it a table of ~80 response callbacks: over half of a SET's CPU
+    (docs/performance.md, "Message history"). One per connection pool instead: a
+    ``redis.Redis`` may be shared, each command takes a connection from the pool."""
+
+    def get_client(self, key=None, *, write=False):
+        pool = self._get_connection_pool(write)
+        clients = self.__dict__.setdefault("_clients_by_pool", {})
+        client = clients.get(pool)
+        if client is None:
+            client = clients[pool] = self._client(connection_pool=pool)
+        return client
+
+
 class MeteredRedisCache(_MeteredGets, RedisCache):
     metrics_backend = "redis"
+
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        self._class = _SharedClients
 
 
 class MeteredLocMemCache(_MeteredGets, LocMemCache):

@@ -620,6 +620,11 @@ CHAT_FRAME_RATE = (
     env.int("CHAT_FRAME_RATE_COUNT", default=60),
     env.int("CHAT_FRAME_RATE_WINDOW", default=10),
 )
+# The shared part of a history page (community/chat/selectors.py, ``history_page``) is
+# kept this many seconds at most: every writer of what it shows makes the room's pages
+# new at once, the bound only limits memory and a writer the cache was not told about.
+# 0 turns the cache off.
+CHAT_HISTORY_CACHE_SECONDS = env.int("CHAT_HISTORY_CACHE_SECONDS", default=60)
 # Read counts (community/reads): rooms with at most this many active members show each
 # message's unread count (docs/performance.md, "Read counts", measured the figure);
 # larger rooms show none. Counts are broadcast at most twice per window (seconds) per room.

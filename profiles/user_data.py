@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from community.chat.models import Message, MessageEdit
+from community.chat.selectors import forget_room_histories
 from community.media.selectors import VARIANT_ORIGINAL, image_url
 from community.media.services import release_media_asset
 from community.moderation.models import RoomAnnouncement
@@ -165,6 +166,8 @@ def delete_or_keep_messages(*, user: User, delete_messages: bool) -> None:
     RoomAnnouncement.objects.filter(message__in=mine).delete()
     mine.filter(deleted_at__isnull=True).update(body="", deleted_at=timezone.now())
     mine.update(body="")
+    # Bulk updates send no signal: the rooms' cached history pages are renewed here.
+    forget_room_histories(mine.values_list("room_id", flat=True).distinct())
 
 
 def leave_rooms_and_anonymise_memberships(*, user: User, delete_messages: bool = False) -> None:
@@ -197,9 +200,9 @@ def leave_rooms_and_anonymise_memberships(*, user: User, delete_messages: bool =
             "avatar_media_id", flat=True
         )
     )
-    Membership.objects.filter(user=user).update(
-        nickname=_("Deleted member"), avatar_media=None, is_open_profile=True
-    )
+    memberships = Membership.objects.filter(user=user)
+    memberships.update(nickname=_("Deleted member"), avatar_media=None, is_open_profile=True)
+    forget_room_histories(memberships.values_list("room_id", flat=True))  # no signal
     for asset_id in avatar_ids:
         release_media_asset(asset_id=asset_id)
 

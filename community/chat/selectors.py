@@ -5,16 +5,23 @@ A payload shows its author only as the room membership (nickname, avatar, member
 id): never the username, handle or user id, so an open profile stays open.
 """
 
+import functools
+import logging
 import re
+import time
 import unicodedata
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
+from django.conf import settings
+from django.core.cache import cache
+from django.db import DEFAULT_DB_ALIAS, connection, router, transaction
 from django.db.models import BooleanField, Exists, OuterRef, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from community.access import (
@@ -29,6 +36,7 @@ from community.notifications.selectors import my_rooms, room_level
 from community.reactions.models import ReactionTarget
 from community.reactions.selectors import reaction_summaries
 from community.rooms.models import Membership, Room
+from config.compiled_queries import CompiledQuery, int_slot
 from config.errors import DomainError, PermissionDeniedError
 from profiles.selectors import (
     blocked_member_ids_in_room,
@@ -58,6 +66,8 @@ def register_payload_part(name: str, loader: PayloadPartLoader) -> None:
     _PAYLOAD_PARTS[name] = loader
 
 
+logger = logging.getLogger(__name__)
+
 HISTORY_DEFAULT_LIMIT = 50
 HISTORY_MAX_LIMIT = 100
 REPLY_PREVIEW_LENGTH = 140
@@ -67,7 +77,7 @@ REPLY_PREVIEW_LENGTH = 140
 # otherwise loads ~150 full rows (rooms with their descriptions, assets with their file
 # names), and Django's per-column cost dominated the history endpoint. Whatever reads
 # another column of these rows must name it here, or it costs a query per message.
-_MEDIA_COLUMNS = (
+PAYLOAD_MEDIA_COLUMNS = (
     "id", "key", "room_id", "kind", "state", "failure_reason", "content_type", "width",
     "height", "duration_seconds", "is_animated", "placeholder", "thumbnails", "poster_name",
 )  # fmt: skip
@@ -80,7 +90,7 @@ _PAYLOAD_COLUMNS = (
     "author__avatar_media__room__id", "author__avatar_media__room__visibility",
     "reply_to__id", "reply_to__seq", "reply_to__body", "reply_to__deleted_at",
     "reply_to__author_id", "reply_to__author__id", "reply_to__author__nickname",
-    *(f"media__{c}" for c in _MEDIA_COLUMNS),
+    *(f"media__{c}" for c in PAYLOAD_MEDIA_COLUMNS),
     "media__room__id", "media__room__visibility",
 )  # fmt: skip
 
@@ -159,19 +169,40 @@ def _mentions_by_message(messages: list[Message]) -> dict[int, list[dict[str, An
     return found
 
 
-def message_payloads(
-    messages: list[Message], *, viewer=None, viewer_blocks_anyone: bool | None = None
-) -> list[dict[str, Any]]:
-    """Payloads for ``messages`` (loaded with ``_with_payload_relations``), in order.
+def _shared_payload(message: Message, mentions: dict[int, list[dict[str, Any]]]) -> dict[str, Any]:
+    """What every viewer of ``message`` sees alike, read from the message's own row and
+    the rows ``_with_payload_relations`` loads with it (author, reply, media, rooms behind
+    assets) and its mentions: the part of a history page that may be cached
+    (``history_page``). Reactions, the registered parts and ``collapsed`` come after."""
+    deleted = message.is_deleted
+    return {
+        "id": message.pk,
+        "room_id": message.room_id,
+        "seq": message.seq,
+        "kind": message.kind,
+        "body": "" if deleted else message.body,
+        "author": _author_payload(message.author),
+        "reply_to": _reply_payload(message.reply_to),
+        "client_id": message.client_id,
+        "created_at": message.created_at.isoformat(),
+        "edited_at": message.edited_at.isoformat() if message.edited_at else None,
+        "deleted": deleted,
+        "deleted_at": message.deleted_at.isoformat() if deleted else None,
+        "mentions": mentions.get(message.pk, []),
+        "media": None if deleted else media_payload(message.media),
+    }
 
-    Batch-shaped on purpose: reactions and media fill their parts with one query per
-    page, not one per message. ``viewer`` sets each reaction's ``me`` (and hides the
-    reactions of members they blocked) and ``collapsed`` on messages by members they
-    blocked (``profiles.selectors.hidden_membership_q``); broadcasts, shared by a room,
-    pass none and each socket flags its copy. ``viewer_blocks_anyone=False`` (the caller
-    knows the viewer blocks no one) saves the query for their blocks.
-    """
-    mentions = _mentions_by_message(messages)
+
+def _viewer_payloads(
+    shared: list[dict[str, Any]],
+    messages: list[Message],
+    *,
+    viewer,
+    viewer_blocks_anyone: bool | None,
+) -> list[dict[str, Any]]:
+    """The full payloads: ``shared`` (``_shared_payload`` of ``messages``, in order) with
+    the reactions (``me``, blocked members' share left out), the registered parts and
+    ``collapsed`` of this viewer, read now."""
     signed_in = viewer is not None and viewer.is_authenticated and bool(messages)
     check_blocks = signed_in and viewer_blocks_anyone is not False
     # A message just sent (``do_send_message`` marks it with ``mention_list``) has no
@@ -185,27 +216,27 @@ def message_payloads(
     live = [m for m in messages if not m.is_deleted]
     parts = {name: loader(live, viewer) if live else {} for name, loader in _PAYLOAD_PARTS.items()}
     payloads = []
-    for message in messages:
-        deleted = message.is_deleted
+    for part in shared:
+        pk = part["id"]
         payloads.append(
             {
-                "id": message.pk,
-                "room_id": message.room_id,
-                "seq": message.seq,
-                "kind": message.kind,
-                "body": "" if deleted else message.body,
-                "author": _author_payload(message.author),
-                "reply_to": _reply_payload(message.reply_to),
-                "client_id": message.client_id,
-                "created_at": message.created_at.isoformat(),
-                "edited_at": message.edited_at.isoformat() if message.edited_at else None,
-                "deleted": deleted,
-                "deleted_at": message.deleted_at.isoformat() if deleted else None,
-                "mentions": mentions.get(message.pk, []),
-                "reactions": reactions.get(message.pk, []),
-                "media": None if deleted else media_payload(message.media),
+                "id": pk,
+                "room_id": part["room_id"],
+                "seq": part["seq"],
+                "kind": part["kind"],
+                "body": part["body"],
+                "author": part["author"],
+                "reply_to": part["reply_to"],
+                "client_id": part["client_id"],
+                "created_at": part["created_at"],
+                "edited_at": part["edited_at"],
+                "deleted": part["deleted"],
+                "deleted_at": part["deleted_at"],
+                "mentions": part["mentions"],
+                "reactions": reactions.get(pk, []),
+                "media": part["media"],
                 "collapsed": False,
-                **{name: part.get(message.pk) for name, part in parts.items()},
+                **{name: loaded.get(pk) for name, loaded in parts.items()},
             }
         )
     if check_blocks:
@@ -215,6 +246,25 @@ def message_payloads(
         if blocked:
             payloads = with_collapsed_flags(payloads, blocked)
     return payloads
+
+
+def message_payloads(
+    messages: list[Message], *, viewer=None, viewer_blocks_anyone: bool | None = None
+) -> list[dict[str, Any]]:
+    """Payloads for ``messages`` (loaded with ``_with_payload_relations``), in order.
+
+    Batch-shaped on purpose: reactions and media fill their parts with one query per
+    page, not one per message. ``viewer`` sets each reaction's ``me`` (and hides the
+    reactions of members they blocked) and ``collapsed`` on messages by members they
+    blocked (``profiles.selectors.hidden_membership_q``); broadcasts, shared by a room,
+    pass none and each socket flags its copy. ``viewer_blocks_anyone=False`` (the caller
+    knows the viewer blocks no one) saves the query for their blocks.
+    """
+    mentions = _mentions_by_message(messages)
+    shared = [_shared_payload(message, mentions) for message in messages]
+    return _viewer_payloads(
+        shared, messages, viewer=viewer, viewer_blocks_anyone=viewer_blocks_anyone
+    )
 
 
 def message_payload(message: Message, *, viewer=None) -> dict[str, Any]:
@@ -237,6 +287,55 @@ def membership_for_user(*, room_id: int, user_id: int) -> Membership | None:
     )
 
 
+def _readable_room_queryset(*, room_id: int, user_id: int | None) -> QuerySet[Room]:
+    rooms = Room.objects.filter(pk=room_id).only(
+        "id", "visibility", "is_web_public", "is_suspended", "last_message_seq"
+    )
+    if user_id is not None:
+        active = Membership.objects.filter(
+            room=OuterRef("pk"), user_id=user_id, state=Membership.State.ACTIVE
+        ).order_by()
+        rooms = rooms.annotate(
+            viewer_is_member=Exists(active),
+            viewer_last_read_seq=Subquery(active.values("last_read_seq")[:1]),
+            viewer_blocks_anyone=blocks_anyone(user_id),
+        )
+    return rooms.order_by()[:1]
+
+
+@functools.cache
+def _readable_room_query(*, alias: str, signed_in: bool) -> CompiledQuery:
+    """``readable_room``'s query, compiled once per process and database: building its
+    subqueries took ~2.5 ms of CPU per history request, running it ~0.2 ms
+    (docs/performance.md, "Message history")."""
+    slots = {"room": int_slot(1), "user": int_slot(2)} if signed_in else {"room": int_slot(1)}
+    queryset = _readable_room_queryset(room_id=slots["room"], user_id=slots.get("user"))
+    return CompiledQuery.build(queryset, alias=alias, slots=slots)
+
+
+_ROOM_FIELDS = ("id", "visibility", "is_web_public", "is_suspended", "last_message_seq")
+
+
+def _read_room(*, room_id: int, user_id: int | None) -> Room | None:
+    # The database the ORM would read a room from (config/db_routing.py).
+    alias = router.db_for_read(Room)
+    query = _readable_room_query(alias=alias, signed_in=user_id is not None)
+    values = {"room": int(room_id)} if user_id is None else {"room": int(room_id), "user": user_id}
+    names, rows = query.fetch(**values)
+    if not rows:
+        return None
+    row = dict(zip(names, rows[0], strict=True))
+    room = Room.from_db(alias, _ROOM_FIELDS, [row[name] for name in _ROOM_FIELDS])
+    # Booleans as booleans whatever the database returns.
+    room.is_web_public = bool(room.is_web_public)
+    room.is_suspended = bool(room.is_suspended)
+    if user_id is not None:
+        room.viewer_is_member = bool(row["viewer_is_member"])
+        room.viewer_last_read_seq = row["viewer_last_read_seq"]
+        room.viewer_blocks_anyone = bool(row["viewer_blocks_anyone"])
+    return room
+
+
 def readable_room(*, room_id: int, user) -> tuple[Room, int | None]:
     """The room if ``user`` may read its history (active members, or anyone when the
     room is readable without an account), and the user's read marker there (None when
@@ -245,20 +344,8 @@ def readable_room(*, room_id: int, user) -> tuple[Room, int | None]:
     One query: the active membership is a subquery of the room's row, which only has
     the columns the history endpoint reads. ``room.viewer_blocks_anyone`` (signed-in
     viewers) lets the page skip loading the viewer's blocks when there are none."""
-    rooms = Room.objects.filter(pk=room_id).only(
-        "id", "visibility", "is_web_public", "is_suspended", "last_message_seq"
-    )
     signed_in = user is not None and user.is_authenticated
-    if signed_in:
-        active = Membership.objects.filter(
-            room=OuterRef("pk"), user=user, state=Membership.State.ACTIVE
-        ).order_by()
-        rooms = rooms.annotate(
-            viewer_is_member=Exists(active),
-            viewer_last_read_seq=Subquery(active.values("last_read_seq")[:1]),
-            viewer_blocks_anyone=blocks_anyone(user),
-        )
-    room = rooms.first()
+    room = _read_room(room_id=room_id, user_id=user.pk if signed_in else None)
     if room is None:
         raise room_not_found_error()
     is_member = signed_in and room.viewer_is_member
@@ -315,6 +402,134 @@ def history_around(
     older = older[:older_count]
     older.reverse()
     return older + newer[: limit - older_count], has_older, has_newer
+
+
+# --- the shared part of history pages, cached ---------------------------------------
+# A history page is the same for every viewer but for the reactions (``me``, blocked
+# members' share), the registered parts (my vote, read counts…) and ``collapsed``: the
+# rest (``_shared_payload``: the messages with their authors, replies, media and
+# mentions) is cached per room, page window, language and signed-URL period, under the
+# room's *version*. Every write of a row that part reads gives the room a new version
+# (``forget_room_histories``): saves and deletes of messages, members, media, rooms,
+# users and profiles through signals (``community.chat.receivers``, the admin included),
+# and the bulk ``update()`` calls explicitly. A version is a random token, not a
+# counter: a version lost from the cache comes back as a token no page was stored
+# under. The viewer's parts are read live on every request.
+
+_STUB_FIELDS = (
+    "id", "room_id", "seq", "kind", "body", "client_id", "author_id", "created_at",
+    "edited_at", "deleted_at",
+)  # fmt: skip
+
+
+def _history_version_key(room_id: int) -> str:
+    return f"chat:history-version:{room_id}"
+
+
+def _new_versions(room_ids: set[int]) -> None:
+    try:
+        token = uuid.uuid4().hex
+        if len(room_ids) == 1:  # a message's room: one SET, no pipeline
+            cache.set(_history_version_key(next(iter(room_ids))), token, timeout=None)
+        else:
+            cache.set_many({_history_version_key(pk): token for pk in room_ids}, timeout=None)
+    except Exception:
+        # Pages already cached stay at most CHAT_HISTORY_CACHE_SECONDS.
+        logger.warning("history cache: could not renew rooms %s", sorted(room_ids), exc_info=True)
+
+
+def forget_room_histories(room_ids) -> None:
+    """The cached history pages of these rooms are stale: give each a new version now
+    (what this transaction reads from here on) and again once it commits (a page read
+    by someone else before the commit, stored under the first new version, is dropped)."""
+    ids = {int(pk) for pk in room_ids if pk is not None}
+    if not ids or not settings.CHAT_HISTORY_CACHE_SECONDS:
+        return
+    _new_versions(ids)
+    transaction.on_commit(lambda: _new_versions(ids))
+
+
+def _page_key(room_id: int, window: tuple) -> str:
+    # Signed media URLs change every MEDIA_SIGNED_URL_SECONDS (media_url): a page never
+    # outlives the period its URLs were signed in.
+    period = int(time.time()) // settings.MEDIA_SIGNED_URL_SECONDS
+    window_key = ":".join("" if value is None else str(value) for value in window)
+    return f"chat:history-page:{room_id}:{window_key}:{get_language() or ''}:{period}"
+
+
+def _stub_message(values: tuple) -> Message:
+    return Message(**dict(zip(_STUB_FIELDS, values, strict=True)))
+
+
+def _load_history(*, room_id: int, before, after, around, limit):
+    if around is not None:
+        return history_around(room_id=room_id, seq=around, limit=limit)
+    messages, has_more = room_history(room_id=room_id, before=before, after=after, limit=limit)
+    return messages, has_more, None
+
+
+def history_page(
+    *,
+    room_id: int,
+    viewer,
+    viewer_blocks_anyone: bool | None = None,
+    before: int | None = None,
+    after: int | None = None,
+    around: int | None = None,
+    limit: int = HISTORY_DEFAULT_LIMIT,
+) -> dict[str, Any]:
+    """``{"results", "has_more"}`` (with ``around``, also ``has_newer``): the page of
+    ``room_history`` (or ``history_around``) as ``message_payloads`` for ``viewer``.
+
+    The caller checked that the viewer may read the room (``readable_room``). The shared
+    part comes from the cache when the room has not changed since it was stored; only
+    pages read from the primary database are stored (a replica may lag behind a
+    version)."""
+    limit = max(1, min(limit, HISTORY_MAX_LIMIT))
+    ttl = settings.CHAT_HISTORY_CACHE_SECONDS
+    entry = version = key = None
+    if ttl:
+        version_key = _history_version_key(room_id)
+        key = _page_key(room_id, (before, after, around, limit))
+        try:
+            found = cache.get_many([version_key, key])
+            version = found.get(version_key)
+            if version is None:
+                version = uuid.uuid4().hex
+                if not cache.add(version_key, version, timeout=None):
+                    version = cache.get(version_key)
+            entry = found.get(key)
+        except Exception:
+            logger.warning("history cache: unavailable", exc_info=True)
+            version = None
+    if entry is not None and version is not None and entry[0] == version:
+        _version, has_more, has_newer, shared, stubs = entry
+        messages = [_stub_message(values) for values in stubs]
+    else:
+        messages, has_more, has_newer = _load_history(
+            room_id=room_id, before=before, after=after, around=around, limit=limit
+        )
+        mentions = _mentions_by_message(messages)
+        shared = [_shared_payload(message, mentions) for message in messages]
+        if version is not None and router.db_for_read(Message) == DEFAULT_DB_ALIAS:
+            stubs = [
+                (m.pk, m.room_id, m.seq, m.kind, m.body, m.client_id, m.author_id,
+                 m.created_at, m.edited_at, m.deleted_at)
+                for m in messages
+            ]  # fmt: skip
+            try:
+                cache.set(key, (version, has_more, has_newer, shared, stubs), timeout=ttl)
+            except Exception:
+                logger.warning("history cache: could not store a page", exc_info=True)
+    page = {
+        "results": _viewer_payloads(
+            shared, messages, viewer=viewer, viewer_blocks_anyone=viewer_blocks_anyone
+        ),
+        "has_more": has_more,
+    }
+    if around is not None:
+        page["has_newer"] = has_newer
+    return page
 
 
 # --- search inside a room ---------------------------------------------------------------

@@ -26,12 +26,11 @@ from community.chat.selectors import (
     SEARCH_MAX_LIMIT,
     SEARCH_MAX_QUERY_LENGTH,
     chat_list,
-    history_around,
+    history_page,
     message_payload_by_id,
     message_payloads,
     parse_search_query,
     readable_room,
-    room_history,
     search_highlights,
     search_messages,
 )
@@ -299,18 +298,20 @@ class RoomMessagesView(APIView):
             for result in results:
                 result["highlights"] = search_highlights(result["body"], terms)
             return Response({"results": results, "has_more": has_more, **page})
-        limit = params.get("limit", HISTORY_DEFAULT_LIMIT)
+        history = history_page(
+            room_id=room.pk,
+            viewer=request.user,
+            viewer_blocks_anyone=blocks,
+            before=params.get("before"),
+            after=params.get("after"),
+            around=params.get("around"),
+            limit=params.get("limit", HISTORY_DEFAULT_LIMIT),
+        )
+        has_newer = history.pop("has_newer", None)
+        page = {**history, **page}
         if "around" in params:
-            messages, has_more, has_newer = history_around(
-                room_id=room.pk, seq=params["around"], limit=limit
-            )
             page["has_newer"] = has_newer
-        else:
-            messages, has_more = room_history(
-                room_id=room.pk, before=params.get("before"), after=params.get("after"), limit=limit
-            )
-        results = message_payloads(messages, viewer=request.user, viewer_blocks_anyone=blocks)
-        return Response({"results": results, "has_more": has_more, **page})
+        return Response(page)
 
     @extend_schema(
         request={

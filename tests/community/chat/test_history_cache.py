@@ -1,0 +1,249 @@
+"""History pages come from the cache until something they show changes.
+
+The shared part of a page (messages, authors, replies, media, mentions) is cached per
+room; every writer of it renews the room's pages. Each test fills the cache with one
+GET, writes through a service, the API or a plain model save (what the admin does),
+and reads again: the change must be there at once. The viewer's own parts (reactions'
+``me``, read counts, ``collapsed``) are never cached.
+"""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import override_settings
+from rest_framework.test import APIClient
+
+from community.chat.models import Message
+from community.chat.services import send_message
+from community.media.models import MediaAsset
+from community.media.tasks import process_media_asset
+from community.moderation.services import check_hide_message
+from community.reactions.models import ReactionTarget
+from community.reactions.services import check_add_reaction
+from community.rooms.models import Membership, Room
+from community.rooms.services import change_member_role, update_my_membership, update_room
+from profiles.models import Profile
+from profiles.services import do_delete_account
+from tests.community import media_samples
+from tests.support.accounts import client_for
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def chat(make_user, make_room, make_member):
+    host = make_user("host")
+    room = make_room(owner=host, title="Cached room")
+    reader, writer = make_user("reader"), make_user("writer")
+    make_member(room, reader, nickname="Reader")
+    member = make_member(room, writer, nickname="Writer", is_open_profile=False)
+    first = send_message(membership=member, body="first words")
+    send_message(membership=member, body="second words", reply_to_id=first.pk)
+    return {"room": room, "host": host, "reader": reader, "writer": writer, "member": member}
+
+
+def history(user, room, **params) -> dict:
+    query = "&".join(f"{name}={value}" for name, value in params.items())
+    response = client_for(user).get(f"/api/v1/rooms/{room.pk}/messages/?{query}")
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def bodies(page: dict) -> list[str]:
+    return [message["body"] for message in page["results"]]
+
+
+def test_a_cached_page_is_the_same_json_and_costs_fewer_queries(chat, django_assert_num_queries):
+    room, reader = chat["room"], chat["reader"]
+    send_message(membership=chat["member"], body="hello @Reader")
+    with override_settings(CHAT_HISTORY_CACHE_SECONDS=0):
+        uncached = client_for(reader).get(f"/api/v1/rooms/{room.pk}/messages/?limit=50")
+    # A miss: the room (with the viewer's membership), messages, mentions, reactions
+    # (with the viewer's own), read counts. (The test client skips the token's user.)
+    with django_assert_num_queries(5):
+        miss = client_for(reader).get(f"/api/v1/rooms/{room.pk}/messages/?limit=50")
+    # A hit: the room, reactions, read counts.
+    with django_assert_num_queries(3):
+        hit = client_for(reader).get(f"/api/v1/rooms/{room.pk}/messages/?limit=50")
+    assert miss.content == uncached.content
+    assert hit.content == uncached.content
+    # Anonymous readers of a web-public room share it too (no viewer queries).
+    Room.objects.filter(pk=room.pk).update(is_web_public=True)
+    with django_assert_num_queries(3):  # room, reactions, read counts
+        anonymous = APIClient().get(f"/api/v1/rooms/{room.pk}/messages/?limit=50")
+    assert anonymous.status_code == 200
+    assert bodies(anonymous.json()) == ["first words", "second words", "hello @Reader"]
+
+
+def test_windows_are_cached_apart(chat):
+    room, reader, member = chat["room"], chat["reader"], chat["member"]
+    for number in range(3):
+        send_message(membership=member, body=f"more {number}")
+    assert bodies(history(reader, room, limit=2)) == ["more 1", "more 2"]
+    assert bodies(history(reader, room, limit=2, before=4)) == ["second words", "more 0"]
+    assert bodies(history(reader, room, limit=2, after=1)) == ["second words", "more 0"]
+    around = history(reader, room, limit=2, around=3)
+    assert bodies(around) == ["second words", "more 0"]
+    assert around["has_newer"] is True
+    assert bodies(history(reader, room, limit=2)) == ["more 1", "more 2"]
+
+
+def test_a_new_message_shows_at_once(chat):
+    room, reader = chat["room"], chat["reader"]
+    history(reader, room)
+    response = client_for(chat["writer"]).post(
+        f"/api/v1/rooms/{room.pk}/messages/", {"body": "third words"}
+    )
+    assert response.status_code == 201
+    assert bodies(history(reader, room))[-1] == "third words"
+
+
+def test_an_edit_and_a_delete_show_at_once(chat):
+    room, reader, writer = chat["room"], chat["reader"], chat["writer"]
+    first, second = Message.objects.filter(room=room).order_by("seq")
+    history(reader, room)
+    edited = client_for(writer).patch(f"/api/v1/messages/{second.pk}/", {"body": "changed"})
+    assert edited.status_code == 200
+    page = history(reader, room)
+    assert page["results"][1]["body"] == "changed"
+    assert page["results"][1]["edited_at"] is not None
+    assert client_for(writer).delete(f"/api/v1/messages/{first.pk}/").status_code == 204
+    page = history(reader, room)
+    assert page["results"][0]["deleted"] is True
+    assert page["results"][0]["body"] == ""
+    # The reply's preview of the deleted message goes too.
+    assert page["results"][1]["reply_to"]["deleted"] is True
+    assert page["results"][1]["reply_to"]["body"] == ""
+
+
+def test_a_message_hidden_by_the_host_is_never_served_from_the_cache(chat):
+    room, reader = chat["room"], chat["reader"]
+    second = Message.objects.get(room=room, seq=2)
+    assert "second words" in bodies(history(reader, room))
+    check_hide_message(actor=chat["host"], message_id=second.pk, reason="spam")
+    page = history(reader, room)
+    assert "second words" not in bodies(page)
+    assert page["results"][1]["deleted"] is True
+
+
+def test_nickname_open_profile_and_role_changes_show_at_once(chat):
+    room, reader, writer, member = chat["room"], chat["reader"], chat["writer"], chat["member"]
+    author = history(reader, room)["results"][0]["author"]
+    assert author["nickname"] == "Writer"
+    assert author["profile_url"] is not None  # shows the main profile
+    update_my_membership(room_id=room.pk, user=writer, nickname="Renamed", is_open_profile=True)
+    author = history(reader, room)["results"][0]["author"]
+    assert author["nickname"] == "Renamed"
+    assert author["profile_url"] is None  # open profile: never the account
+    change_member_role(
+        room_id=room.pk, actor=chat["host"], membership_id=member.pk, role=Membership.Role.COHOST
+    )
+    assert history(reader, room)["results"][0]["author"]["role"] == "cohost"
+
+
+def test_a_plain_model_save_as_the_admin_does_shows_at_once(chat):
+    room, reader, member = chat["room"], chat["reader"], chat["member"]
+    history(reader, room)
+    member.nickname = "Set in admin"
+    member.save()
+    message = Message.objects.get(room=room, seq=1)
+    message.body = "fixed in admin"
+    message.save()
+    page = history(reader, room)
+    assert page["results"][0]["author"]["nickname"] == "Set in admin"
+    assert page["results"][0]["body"] == "fixed in admin"
+    assert page["results"][1]["reply_to"]["body"] == "fixed in admin"
+
+
+def test_a_saved_read_marker_or_a_new_reaction_is_live(chat):
+    room, reader, writer = chat["room"], chat["reader"], chat["writer"]
+    first = Message.objects.get(room=room, seq=1)
+    before = history(reader, room)["results"][0]
+    assert before["reactions"] == []
+    check_add_reaction(
+        user=reader, target_type=ReactionTarget.MESSAGE, target_id=first.pk, emoji="👍"
+    )
+    mine = history(reader, room)["results"][0]["reactions"]
+    theirs = history(writer, room)["results"][0]["reactions"]
+    assert mine == [{"emoji": "👍", "count": 1, "me": True}]
+    assert theirs == [{"emoji": "👍", "count": 1, "me": False}]
+    unread = before["unread_count"]
+    read = client_for(chat["host"]).post(f"/api/v1/rooms/{room.pk}/read/", {"seq": 2})
+    assert read.status_code == 200
+    assert history(reader, room)["results"][0]["unread_count"] == unread - 1
+
+
+def test_a_member_block_collapses_only_for_the_blocker(chat):
+    room, reader, member = chat["room"], chat["reader"], chat["member"]
+    history(reader, room)
+    history(chat["host"], room)
+    response = client_for(reader).post(f"/api/v1/rooms/{room.pk}/members/{member.pk}/block/")
+    assert response.status_code in (200, 201, 204), response.content
+    assert [m["collapsed"] for m in history(reader, room)["results"]] == [True, True]
+    assert [m["collapsed"] for m in history(chat["host"], room)["results"]] == [False, False]
+
+
+def test_deactivation_handle_change_and_account_deletion_show_at_once(chat):
+    room, reader, writer = chat["room"], chat["reader"], chat["writer"]
+    url = history(reader, room)["results"][0]["author"]["profile_url"]
+    profile = Profile.objects.get(user=writer)
+    profile.handle = "new_handle"
+    profile.save(update_fields=["handle"])
+    new_url = history(reader, room)["results"][0]["author"]["profile_url"]
+    assert new_url != url and "new_handle" in new_url
+    writer.is_active = False
+    writer.save(update_fields=["is_active"])
+    assert history(reader, room)["results"][0]["author"]["profile_url"] is None
+    writer.is_active = True
+    writer.save(update_fields=["is_active"])
+    history(reader, room)
+    # Account deletion rewrites messages and memberships with bulk updates.
+    do_delete_account(user=writer, delete_messages=True)
+    page = history(reader, room)
+    assert bodies(page) == ["", ""]
+    assert page["results"][0]["author"]["nickname"] == "Deleted member"
+
+
+def test_media_finishing_processing_and_room_visibility_show_at_once(
+    chat, media_dir, django_capture_on_commit_callbacks
+):
+    room, reader, writer = chat["room"], chat["reader"], chat["writer"]
+    # The processing task runs only when called below (no eager tasks here).
+    response = client_for(writer).post(
+        f"/api/v1/rooms/{room.pk}/messages/",
+        {"file": SimpleUploadedFile("p.jpg", media_samples.jpeg((64, 48))), "body": "pic"},
+        format="multipart",
+    )
+    assert response.status_code == 201, response.content
+    media = history(reader, room)["results"][-1]["media"]
+    assert media["state"] == "pending"
+    process_media_asset.apply(args=[media["id"]])
+    assert MediaAsset.objects.get(pk=media["id"]).state == MediaAsset.State.READY
+    media = history(reader, room)["results"][-1]["media"]
+    assert media["state"] == "ready"
+    assert "signature=" not in media["url"]
+    # A private room's media URLs are signed.
+    update_room(room_id=room.pk, actor=chat["host"], visibility=Room.Visibility.PRIVATE)
+    media = history(reader, room)["results"][-1]["media"]
+    assert "signature=" in media["url"]
+
+
+def test_cached_signed_urls_never_outlive_their_period(chat, media_dir, monkeypatch):
+    room, reader, writer = chat["room"], chat["reader"], chat["writer"]
+    update_room(room_id=room.pk, actor=chat["host"], visibility=Room.Visibility.PRIVATE)
+    response = client_for(writer).post(
+        f"/api/v1/rooms/{room.pk}/messages/",
+        {"file": SimpleUploadedFile("p.jpg", media_samples.jpeg((64, 48)))},
+        format="multipart",
+    )
+    assert response.status_code == 201, response.content
+    process_media_asset.apply(args=[response.json()["media"]["id"]])
+    url = history(reader, room)["results"][-1]["media"]["url"]
+    assert history(reader, room)["results"][-1]["media"]["url"] == url
+    import time
+
+    later = time.time() + 3600 * 2
+    monkeypatch.setattr(time, "time", lambda: later)
+    fresh = history(reader, room)["results"][-1]["media"]["url"]
+    assert fresh != url
+    with override_settings(CHAT_HISTORY_CACHE_SECONDS=0):
+        assert history(reader, room)["results"][-1]["media"]["url"] == fresh
