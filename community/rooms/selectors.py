@@ -8,6 +8,7 @@ square root of the room's size (a busy 10-person room can outrank a quiet 1,000-
 one), and rooms opened in the last three days get a boost.
 """
 
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -43,9 +44,11 @@ from community.chat.models import Message
 from community.media.selectors import member_avatar_url
 from community.moderation.models import RoomAnnouncement
 from community.reactions.models import Reaction
+from community.reactions.selectors import with_reaction_summaries
 from community.rooms.models import Interest, JoinRequest, MemberBlock, Membership, Room, RoomInvite
 from config.errors import NotFoundError
 from profiles.models import Profile, User
+from profiles.selectors import blocks_anyone
 from profiles.text import fold
 
 # --- trending ---------------------------------------------------------------------------
@@ -468,11 +471,140 @@ def anonymous_discover_html_key(language: str) -> str:
 
 
 def forget_discover_pages() -> None:
-    """Drop the shared shelves (their order, and the anonymous HTML in every interface
-    language) after a room's card or listing changed, once the change is committed."""
-    keys = [_discover_key("ids")]
+    """Drop the shared shelves (their order, the trend map, the card generation, and the
+    anonymous HTML in every interface language) after a room's card or listing changed,
+    once the change is committed."""
+    keys = [_discover_key("ids"), _discover_key("trend-map"), _discover_key("cards-generation")]
     keys += [anonymous_discover_html_key(code) for code, _name in settings.LANGUAGES]
     transaction.on_commit(lambda: cache.delete_many(keys))
+
+
+def discover_cards_generation() -> str:
+    """The generation of the shared room cards (:func:`discover_card_key`): a new one
+    after :func:`forget_discover_pages`, so every card cached before it is left behind."""
+    key = _discover_key("cards-generation")
+    generation = cache.get(key)
+    if generation is None:
+        cache.add(key, str(time.time_ns()), None)
+        generation = cache.get(key) or "0"
+    return generation
+
+
+def discover_card_key(generation: str, kind: str, room_id: int, language: str = "") -> str:
+    """Where a listed room's card, the same for every viewer, is kept: ``kind`` "data"
+    (the room with its prefetches, like counts and price) or "html" (rendered, per
+    interface language)."""
+    return _discover_key(f"card-{kind}:{generation}:{room_id}", language)
+
+
+def discover_viewer_state(*, ids: list[int], viewer: User | None) -> dict:
+    """Which of ``ids`` are still listed (public and live), and what is the viewer's own
+    among them, in one query: ``"listed"``, ``"requested"`` and ``"liked"`` (sets of
+    ids), ``"joined"`` (room id: the viewer's active membership id) and
+    ``"blocks_anyone"``. The cards of the other rooms, for a viewer who blocks no one
+    (so their like counts hide no one), are the same as anyone's."""
+    rooms = live_rooms().filter(visibility=Room.Visibility.PUBLIC, pk__in=ids).order_by()
+    state = {"listed": set(), "joined": {}, "requested": set(), "liked": set()}
+    state["blocks_anyone"] = False
+    if viewer is None or not viewer.is_authenticated:
+        state["listed"] = set(rooms.values_list("pk", flat=True))
+        return state
+    rows = rooms.annotate(
+        joined=Subquery(
+            Membership.objects.filter(
+                room=OuterRef("pk"), user=viewer, state=Membership.State.ACTIVE
+            ).values("pk")[:1]
+        ),
+        requested=Exists(
+            JoinRequest.objects.filter(
+                room=OuterRef("pk"), user=viewer, state=JoinRequest.State.PENDING
+            )
+        ),
+        liked=Exists(Reaction.objects.filter(room=OuterRef("pk"), user=viewer)),
+        blocks=blocks_anyone(viewer),
+    ).values_list("pk", "joined", "requested", "liked", "blocks")
+    for pk, joined, requested, liked, blocks in rows:
+        state["listed"].add(pk)
+        if joined is not None:
+            state["joined"][pk] = joined
+        if requested:
+            state["requested"].add(pk)
+        if liked:
+            state["liked"].add(pk)
+        state["blocks_anyone"] = state["blocks_anyone"] or bool(blocks)
+    return state
+
+
+def shared_room_cards(ids: list[int]) -> dict[int, Room]:
+    """The cards of those of ``ids`` still listed as anyone sees them (no viewer, like
+    counts with nobody hidden, the price without anyone's access), by id: the rooms, two
+    prefetches, likes and offers, whatever the number of ids."""
+    cards = listed_room_cards_by_ids(ids, None)
+    rooms = list(cards.values())
+    with_reaction_summaries("room", rooms, viewer=None)
+    with_room_offers(rooms, viewer=None)
+    return cards
+
+
+def discover_interests(*, size: int) -> list[Interest]:
+    """The interests shelf (most rooms first), kept for DISCOVER_CACHE_SECONDS."""
+    key = _discover_key("interests")
+    interests = cache.get(key)
+    if interests is None:
+        interests = list(interests_with_rooms()[:size])
+        cache.set(key, interests, DISCOVER_CACHE_SECONDS)
+    return interests
+
+
+# For you, ranked in Python from one trend map shared by everyone: the rooms' trend
+# scores (the costly part: three decayed subqueries per room), languages and interests,
+# kept DISCOVER_CACHE_SECONDS. At most DISCOVER_RANK_ROOMS listed rooms (the hottest,
+# then the most recently active) are candidates.
+DISCOVER_RANK_ROOMS = 2000
+
+
+def _trend_map() -> list[tuple[int, float, str, frozenset[int]]]:
+    key = _discover_key("trend-map")
+    rooms = cache.get(key)
+    if rooms is None:
+        ranked = list(
+            with_trend_score(live_rooms().filter(visibility=Room.Visibility.PUBLIC))
+            .order_by("-trend_score", "-last_activity_at", "-id")
+            .values_list("pk", "trend_score", "language")[:DISCOVER_RANK_ROOMS]
+        )
+        interests: dict[int, set[int]] = {}
+        through = Room.interests.through.objects.filter(room_id__in=[row[0] for row in ranked])
+        for room_id, interest_id in through.values_list("room_id", "interest_id"):
+            interests.setdefault(room_id, set()).add(interest_id)
+        rooms = [
+            (pk, float(score or 0.0), language, frozenset(interests.get(pk, ())))
+            for pk, score, language in ranked
+        ]
+        cache.set(key, rooms, DISCOVER_CACHE_SECONDS)
+    return rooms
+
+
+def for_you_room_ids(*, viewer: User, size: int) -> list[int]:
+    """The first ``size`` rooms of :func:`for_you_rooms`, in its order, ranked from the
+    shared trend map (no trend score computed per viewer)."""
+    interest_ids, languages = viewer_tastes(viewer)
+    mine = set(interest_ids)
+    excluded = set(
+        Membership.objects.filter(
+            user=viewer, state__in=[Membership.State.ACTIVE, Membership.State.BANNED]
+        ).values_list("room_id", flat=True)
+    )
+    scored = []
+    for pk, trend_score, language, room_interests in _trend_map():
+        if pk in excluded:
+            continue
+        shared = len(mine & room_interests)
+        speaks = 1.0 if language in languages else 0.0
+        if (mine or languages) and not (shared or speaks):
+            continue  # neither about their interests nor in a language they read
+        scored.append((shared * 3.0 + speaks * 2.0 + trend_score, pk))
+    scored.sort(reverse=True)
+    return [pk for _score, pk in scored[:size]]
 
 
 def viewer_tastes(viewer: User | None) -> tuple[list[int], list[str]]:
