@@ -426,7 +426,7 @@ def trending_rooms(*, viewer: User | None, language: str = "") -> QuerySet[Room]
 # --- discover: what every viewer sees alike ----------------------------------------------
 # Ranking the shelves (trend scores over every listed room) is most of the discover page's
 # cost and the same for everyone, so the order is kept for a few seconds and shared:
-# ``discover_shelf_ids`` for everyone, and the whole shelves HTML for anonymous visitors
+# ``discover_shared`` for everyone, and the whole shelves HTML for anonymous visitors
 # (who have no per-viewer parts). The room writers that can take a room off the shelves
 # or change its card (edit, archive, suspend) forget the anonymous HTML on commit; the
 # ids are only an order: the cards are re-read with the live/public filters each time.
@@ -437,26 +437,55 @@ def _discover_key(kind: str, language: str = "") -> str:
     return f"discover:v1:{kind}:{language}"
 
 
-def discover_shelf_ids(*, size: int) -> dict[str, list[int]]:
-    """``{"trending": [...], "fresh": [...]}``: the shared shelves' room ids in order."""
-    key = _discover_key("ids")
-    ids = cache.get(key)
-    if ids is None:
-        ids = {
-            "trending": list(
-                trending_rooms(viewer=None)
-                .prefetch_related(None)
-                .values_list("pk", flat=True)[:size]
-            ),
-            "fresh": list(
-                live_rooms()
-                .filter(visibility=Room.Visibility.PUBLIC)
-                .order_by("-created_at", "-id")
-                .values_list("pk", flat=True)[:size]
-            ),
-        }
-        cache.set(key, ids, DISCOVER_CACHE_SECONDS)
-    return ids
+def _rank_shelves(size: int) -> dict[str, list[int]]:
+    return {
+        "trending": list(
+            trending_rooms(viewer=None).prefetch_related(None).values_list("pk", flat=True)[:size]
+        ),
+        "fresh": list(
+            live_rooms()
+            .filter(visibility=Room.Visibility.PUBLIC)
+            .order_by("-created_at", "-id")
+            .values_list("pk", flat=True)[:size]
+        ),
+    }
+
+
+def discover_shared(*, size: int, interests: int, trend_map: bool = False) -> dict:
+    """What the discover page shares between all viewers, in one cache round trip, each
+    part computed and kept for DISCOVER_CACHE_SECONDS when missing:
+
+    - ``"ids"``: ``{"trending": [...], "fresh": [...]}``, the shared shelves' room ids
+      in order (``size`` each);
+    - ``"generation"``: of the shared cards (:func:`discover_card_key`);
+    - ``"interests"``: the interests shelf (``interests`` of them, most rooms first);
+    - ``"trend_map"`` (when asked): what For you is ranked from (:func:`for_you_room_ids`).
+    """
+    keys = {
+        "ids": _discover_key("ids"),
+        "generation": _discover_key("cards-generation"),
+        "interests": _discover_key("interests"),
+    }
+    if trend_map:
+        keys["trend_map"] = _discover_key("trend-map")
+    found = cache.get_many(list(keys.values()))
+    builders = {
+        "ids": lambda: _rank_shelves(size),
+        "interests": lambda: list(interests_with_rooms()[:interests]),
+        "trend_map": _rank_trend_map,
+    }
+    shared = {}
+    for name, key in keys.items():
+        if key in found:
+            shared[name] = found[key]
+        elif name == "generation":
+            # Kept until a writer forgets it; two requests may race to make it: one wins.
+            cache.add(key, str(time.time_ns()), None)
+            shared[name] = cache.get(key) or "0"
+        else:
+            shared[name] = builders[name]()
+            cache.set(key, shared[name], DISCOVER_CACHE_SECONDS)
+    return shared
 
 
 def listed_room_cards_by_ids(ids: list[int], viewer: User | None) -> dict[int, Room]:
@@ -477,17 +506,6 @@ def forget_discover_pages() -> None:
     keys = [_discover_key("ids"), _discover_key("trend-map"), _discover_key("cards-generation")]
     keys += [anonymous_discover_html_key(code) for code, _name in settings.LANGUAGES]
     transaction.on_commit(lambda: cache.delete_many(keys))
-
-
-def discover_cards_generation() -> str:
-    """The generation of the shared room cards (:func:`discover_card_key`): a new one
-    after :func:`forget_discover_pages`, so every card cached before it is left behind."""
-    key = _discover_key("cards-generation")
-    generation = cache.get(key)
-    if generation is None:
-        cache.add(key, str(time.time_ns()), None)
-        generation = cache.get(key) or "0"
-    return generation
 
 
 def discover_card_key(generation: str, kind: str, room_id: int, language: str = "") -> str:
@@ -546,16 +564,6 @@ def shared_room_cards(ids: list[int]) -> dict[int, Room]:
     return cards
 
 
-def discover_interests(*, size: int) -> list[Interest]:
-    """The interests shelf (most rooms first), kept for DISCOVER_CACHE_SECONDS."""
-    key = _discover_key("interests")
-    interests = cache.get(key)
-    if interests is None:
-        interests = list(interests_with_rooms()[:size])
-        cache.set(key, interests, DISCOVER_CACHE_SECONDS)
-    return interests
-
-
 # For you, ranked in Python from one trend map shared by everyone: the rooms' trend
 # scores (the costly part: three decayed subqueries per room), languages and interests,
 # kept DISCOVER_CACHE_SECONDS. At most DISCOVER_RANK_ROOMS listed rooms (the hottest,
@@ -563,30 +571,27 @@ def discover_interests(*, size: int) -> list[Interest]:
 DISCOVER_RANK_ROOMS = 2000
 
 
-def _trend_map() -> list[tuple[int, float, str, frozenset[int]]]:
-    key = _discover_key("trend-map")
-    rooms = cache.get(key)
-    if rooms is None:
-        ranked = list(
-            with_trend_score(live_rooms().filter(visibility=Room.Visibility.PUBLIC))
-            .order_by("-trend_score", "-last_activity_at", "-id")
-            .values_list("pk", "trend_score", "language")[:DISCOVER_RANK_ROOMS]
-        )
-        interests: dict[int, set[int]] = {}
-        through = Room.interests.through.objects.filter(room_id__in=[row[0] for row in ranked])
-        for room_id, interest_id in through.values_list("room_id", "interest_id"):
-            interests.setdefault(room_id, set()).add(interest_id)
-        rooms = [
-            (pk, float(score or 0.0), language, frozenset(interests.get(pk, ())))
-            for pk, score, language in ranked
-        ]
-        cache.set(key, rooms, DISCOVER_CACHE_SECONDS)
-    return rooms
+def _rank_trend_map() -> list[tuple[int, float, str, frozenset[int]]]:
+    """``(room id, trend score, language, interest ids)`` of the listed rooms."""
+    ranked = list(
+        with_trend_score(live_rooms().filter(visibility=Room.Visibility.PUBLIC))
+        .order_by("-trend_score", "-last_activity_at", "-id")
+        .values_list("pk", "trend_score", "language")[:DISCOVER_RANK_ROOMS]
+    )
+    interests: dict[int, set[int]] = {}
+    through = Room.interests.through.objects.filter(room_id__in=[row[0] for row in ranked])
+    for room_id, interest_id in through.values_list("room_id", "interest_id"):
+        interests.setdefault(room_id, set()).add(interest_id)
+    return [
+        (pk, float(score or 0.0), language, frozenset(interests.get(pk, ())))
+        for pk, score, language in ranked
+    ]
 
 
-def for_you_room_ids(*, viewer: User, size: int) -> list[int]:
+def for_you_room_ids(*, viewer: User, size: int, trend_map: list) -> list[int]:
     """The first ``size`` rooms of :func:`for_you_rooms`, in its order, ranked from the
-    shared trend map (no trend score computed per viewer)."""
+    shared ``trend_map`` (``discover_shared(trend_map=True)["trend_map"]``) instead of
+    computing every room's trend score for each viewer."""
     interest_ids, languages = viewer_tastes(viewer)
     mine = set(interest_ids)
     excluded = set(
@@ -595,7 +600,7 @@ def for_you_room_ids(*, viewer: User, size: int) -> list[int]:
         ).values_list("room_id", flat=True)
     )
     scored = []
-    for pk, trend_score, language, room_interests in _trend_map():
+    for pk, trend_score, language, room_interests in trend_map:
         if pk in excluded:
             continue
         shared = len(mine & room_interests)
@@ -611,11 +616,12 @@ def viewer_tastes(viewer: User | None) -> tuple[list[int], list[str]]:
     """The viewer's interest ids and languages (profile languages, else their locale)."""
     if viewer is None or not viewer.is_authenticated:
         return [], []
-    profile = Profile.objects.filter(user=viewer).first()
-    if profile is None:
+    # One row per interest (one with None without any): languages and interests at once.
+    rows = list(Profile.objects.filter(user=viewer).values_list("languages", "interests"))
+    if not rows:
         return [], [viewer.locale] if viewer.locale else []
-    interest_ids = list(profile.interests.values_list("pk", flat=True))
-    languages = [str(code) for code in profile.languages or [] if code]
+    interest_ids = [interest_id for _languages, interest_id in rows if interest_id is not None]
+    languages = [str(code) for code in rows[0][0] or [] if code]
     if not languages and viewer.locale:
         languages = [viewer.locale]
     return interest_ids, languages

@@ -34,6 +34,7 @@ from config.errors import DomainError, NotFoundError
 from profiles.selectors import blocked_member_ids_in_room, is_collapsed_for
 
 DISCOVER_SECTION_SIZE = 8
+DISCOVER_INTERESTS = 24
 SEARCH_PAGE_SIZE = 24
 ROOM_CARD_TEMPLATE = "community/includes/room_card.html"
 
@@ -75,8 +76,7 @@ def home(request):
             shelves = _render_shelves(viewer=None)
             cache.set(key, shelves, selectors.DISCOVER_CACHE_SECONDS)
     else:
-        for_you = selectors.for_you_room_ids(viewer=viewer, size=DISCOVER_SECTION_SIZE)
-        shelves = _render_shelves(viewer=viewer, for_you=for_you)
+        shelves = _render_shelves(viewer=viewer)
     return render(
         request,
         "community/home.html",
@@ -88,21 +88,34 @@ def home(request):
     )
 
 
-def _render_shelves(*, viewer, for_you: list[int] | None = None) -> str:
-    """For you (``for_you``: room ids), trending, interests and new rooms. The order of
-    the shared shelves is ranked for everyone alike (selectors.discover_shelf_ids); each
-    card is the one everyone sees unless it carries the viewer's own state
-    (:func:`_discover_cards`)."""
-    for_you = for_you or []
-    ids = selectors.discover_shelf_ids(size=DISCOVER_SECTION_SIZE)
-    cards = _discover_cards([*for_you, *ids["trending"], *ids["fresh"]], viewer=viewer)
+def _render_shelves(*, viewer) -> str:
+    """For you (signed in), trending, interests and new rooms. The shared shelves are
+    ranked for everyone alike and For you from one shared trend map
+    (selectors.discover_shared); each card is the one everyone sees unless it carries
+    the viewer's own state (:func:`_discover_cards`)."""
+    shared = selectors.discover_shared(
+        size=DISCOVER_SECTION_SIZE, interests=DISCOVER_INTERESTS, trend_map=viewer is not None
+    )
+    ids = shared["ids"]
+    for_you = (
+        selectors.for_you_room_ids(
+            viewer=viewer, size=DISCOVER_SECTION_SIZE, trend_map=shared["trend_map"]
+        )
+        if viewer is not None
+        else []
+    )
+    cards = _discover_cards(
+        [*for_you, *ids["trending"], *ids["fresh"]],
+        viewer=viewer,
+        generation=shared["generation"],
+    )
     return render_to_string(
         "community/includes/discover_shelves.html",
         {
             "for_you": [cards[pk] for pk in for_you if pk in cards],
             "trending": [cards[pk] for pk in ids["trending"] if pk in cards],
             "fresh": [cards[pk] for pk in ids["fresh"] if pk in cards],
-            "interests": selectors.discover_interests(size=24),
+            "interests": shared["interests"],
         },
     )
 
@@ -112,7 +125,7 @@ def _render_card(room: Room) -> str:
     return mark_safe(get_template(ROOM_CARD_TEMPLATE).render({"room": room}))  # noqa: S308
 
 
-def _discover_cards(ids: list[int], *, viewer) -> dict[int, str]:
+def _discover_cards(ids: list[int], *, viewer, generation: str) -> dict[int, str]:
     """The card HTML of those of ``ids`` still listed, by id.
 
     A card is the same for everyone (kept rendered per language in the shared cache for
@@ -130,7 +143,6 @@ def _discover_cards(ids: list[int], *, viewer) -> dict[int, str]:
         selectors.with_room_offers(list(rooms.values()), viewer=viewer)
         return {pk: _render_card(room) for pk, room in rooms.items()}
     personal = set(state["joined"]) | state["requested"] | state["liked"]
-    generation = selectors.discover_cards_generation()
     language = get_language()
     html_keys = {
         pk: selectors.discover_card_key(generation, "html", pk, language)

@@ -125,10 +125,11 @@ def test_signed_in_discover_query_count_is_pinned(
             make_member(room, viewer)
     client.force_login(viewer)
     client.get("/discover/")  # the shared order, trend map and cards are now cached
-    # Session and user, the viewer's tastes (profile, interests), the rooms they are in
-    # or banned from (for you), and which cards are still listed and carry the viewer's
-    # own badge or like (one query): every card comes from the shared cache.
-    with django_assert_num_queries(6):
+    # Session and user, the viewer's tastes (languages and interests, one query), the
+    # rooms they are in or banned from (For you), and which cards are still listed and
+    # carry the viewer's own badge or like (one query): every card comes from the
+    # shared cache (the viewer's joined cards with their badge on top).
+    with django_assert_num_queries(5):
         assert client.get("/discover/").status_code == 200
 
 
