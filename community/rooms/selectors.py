@@ -34,6 +34,7 @@ from django.db.models import (
     Sum,
     Value,
     When,
+    prefetch_related_objects,
 )
 from django.db.models.functions import Coalesce, Power
 from django.utils import timezone
@@ -226,6 +227,66 @@ def get_room_for_viewer(*, room_id: int, viewer: User | None) -> Room:
     if room is None or not can_read_room(room, viewer):
         raise NotFoundError(gettext("Room not found."))
     return room
+
+
+def room_page_for_viewer(*, room_id: int, viewer: User | None) -> tuple[Room, Membership | None]:
+    """The room for its page, as :func:`get_room_for_viewer` annotates it, and the
+    viewer's active membership, in two queries: the membership first, so the room query
+    carries no per-row membership subqueries (only "asked to join?" for a signed-in
+    non-member), and ``room.viewer_blocks_anyone`` (whether the viewer's like counts
+    hide anyone). NotFoundError when the viewer may not read the room."""
+    signed_in = viewer is not None and viewer.is_authenticated
+    membership = None
+    rooms = Room.objects.filter(pk=room_id).select_related("cover_media__room")
+    if signed_in:
+        membership = Membership.objects.filter(
+            room_id=room_id, user=viewer, state=Membership.State.ACTIVE
+        ).first()
+        rooms = rooms.annotate(viewer_blocks_anyone=blocks_anyone(viewer))
+        if membership is None:
+            rooms = rooms.annotate(
+                viewer_has_pending_request=Exists(
+                    JoinRequest.objects.filter(
+                        room=OuterRef("pk"), user=viewer, state=JoinRequest.State.PENDING
+                    )
+                )
+            )
+    room = rooms.first()
+    if room is not None:
+        room.viewer_membership_id = membership.pk if membership else None
+        room.viewer_role = membership.role if membership else None
+        room.viewer_muted_until = membership.muted_until if membership else None
+        if not signed_in:
+            room.viewer_blocks_anyone = False
+        if membership is not None or not signed_in:
+            room.viewer_has_pending_request = False
+    if room is None or not can_read_room(room, viewer):
+        raise NotFoundError(gettext("Room not found."))
+    _with_topics(room)
+    return room, membership
+
+
+def _topics_key(room_id: int) -> str:
+    return _discover_key("topics", str(room_id))
+
+
+def _with_topics(room: Room) -> None:
+    """``room.interests.all()`` and ``room.hashtags.all()`` without a query: the same for
+    every viewer, kept DISCOVER_CACHE_SECONDS (forgotten by the writers that change
+    them: :func:`forget_discover_pages` with the room)."""
+    key = _topics_key(room.pk)
+    topics = cache.get(key)
+    if topics is None:
+        prefetch_related_objects([room], "interests", "hashtags")
+        topics = {name: room._prefetched_objects_cache[name] for name in ("interests", "hashtags")}
+        cache.set(key, {name: list(rows) for name, rows in topics.items()}, DISCOVER_CACHE_SECONDS)
+        return
+    prefetched = getattr(room, "_prefetched_objects_cache", {})
+    for name, rows in topics.items():
+        queryset = getattr(room, name).all()
+        queryset._result_cache, queryset._prefetch_done = rows, True
+        prefetched[name] = queryset
+    room._prefetched_objects_cache = prefetched
 
 
 def invite_is_usable(invite: RoomInvite) -> bool:
@@ -499,11 +560,14 @@ def anonymous_discover_html_key(language: str) -> str:
     return _discover_key("anonymous-html", language)
 
 
-def forget_discover_pages() -> None:
+def forget_discover_pages(*, room_id: int | None = None) -> None:
     """Drop the shared shelves (their order, the trend map, the card generation, and the
     anonymous HTML in every interface language) after a room's card or listing changed,
-    once the change is committed."""
+    once the change is committed; with ``room_id``, that room's interests and hashtags
+    and the order of its similar rooms too."""
     keys = [_discover_key("ids"), _discover_key("trend-map"), _discover_key("cards-generation")]
+    if room_id is not None:
+        keys += [_topics_key(room_id), _discover_key("similar", str(room_id))]
     keys += [anonymous_discover_html_key(code) for code, _name in settings.LANGUAGES]
     transaction.on_commit(lambda: cache.delete_many(keys))
 
@@ -710,17 +774,20 @@ def similar_rooms(*, room: Room, viewer: User | None) -> QuerySet[Room]:
     return room_cards(rooms, viewer)
 
 
-def similar_room_cards(*, room: Room, viewer: User | None, size: int) -> list[Room]:
-    """The first ``size`` of :func:`similar_rooms` for the room's page. The order is the
-    same for every viewer, so it is kept for DISCOVER_CACHE_SECONDS; the cards are read
-    again with the listing filters (a room that left the listing drops out at once)."""
+def similar_room_cards(*, room: Room, size: int) -> list[Room]:
+    """The first ``size`` of :func:`similar_rooms` for the room's page (id, title and
+    member count). The order is the same for every viewer, so it is kept for
+    DISCOVER_CACHE_SECONDS; the rooms are read again with the listing filters (a room
+    that left the listing drops out at once)."""
     key = _discover_key("similar", str(room.pk))
     ids = cache.get(key)
     if ids is None:
         ranked = similar_rooms(room=room, viewer=None).prefetch_related(None)
         ids = list(ranked.values_list("pk", flat=True)[:size])
         cache.set(key, ids, DISCOVER_CACHE_SECONDS)
-    cards = listed_room_cards_by_ids(ids, viewer) if ids else {}
+    # The page shows their titles and sizes only: no card prefetches, no viewer.
+    rooms = live_rooms().filter(visibility=Room.Visibility.PUBLIC, pk__in=ids)
+    cards = {room.pk: room for room in rooms.only("pk", "title", "member_count")} if ids else {}
     return [cards[pk] for pk in ids if pk in cards]
 
 

@@ -268,16 +268,11 @@ def room_edit(request, room_id: int):
 def room_detail(request, room_id: int):
     viewer = _viewer(request)
     try:
-        room = selectors.get_room_for_viewer(room_id=room_id, viewer=viewer)
+        room, membership = selectors.room_page_for_viewer(room_id=room_id, viewer=viewer)
     except NotFoundError as exc:
         if viewer is None:
             return redirect_to_login(request.get_full_path())
         raise Http404(exc.message) from exc
-    membership = None
-    if room.viewer_membership_id:
-        membership = selectors.with_main_handle(
-            Membership.objects.filter(pk=room.viewer_membership_id)
-        ).first()
     preview = []
     if membership is None and selectors.can_read_messages(room):
         # Readers of a web-public room who are not members see the latest messages,
@@ -292,7 +287,9 @@ def room_detail(request, room_id: int):
             blocked = blocked_member_ids_in_room(viewer, room.pk)
             for message in preview:
                 message.collapsed = is_collapsed_for(message.author_id, blocked)
-    with_reaction_summaries("room", [room], viewer=request.user)
+    room.reaction_summary = reaction_summaries(
+        "room", [room.pk], viewer, viewer_blocks_anyone=room.viewer_blocks_anyone
+    )[room.pk]
     selectors.with_room_offers([room], viewer=viewer)
     cover_url = image_url(room.cover_media, LARGE_SIZE)
     context = {
@@ -302,7 +299,7 @@ def room_detail(request, room_id: int):
         "can_read_messages": selectors.can_read_messages(room),
         # The viewer's ``can_*`` flags (community.access): the page and chat.js use these.
         "permissions": access.room_permissions(room, user=request.user, membership=membership),
-        "similar": selectors.similar_room_cards(room=room, viewer=viewer, size=6),
+        "similar": selectors.similar_room_cards(room=room, size=6),
         "pending_count": (
             selectors.pending_join_requests(room=room).count()
             if access.can_manage_members(membership=membership)

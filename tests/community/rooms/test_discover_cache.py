@@ -218,3 +218,28 @@ def test_editing_a_room_forgets_the_signed_in_cards(
         update_room(room_id=warm_room.pk, actor=warm_room.owner, title="Renamed corner")
     page = client.get("/discover/").content.decode()
     assert "Renamed corner" in page and "Cached jazz corner" not in page
+
+
+def test_room_page_reads_its_topics_from_the_cache_until_an_edit(
+    make_room, make_user, client, django_capture_on_commit_callbacks
+):
+    room = make_room(title="Jazz corner", hashtags=["jazz"])
+    client.force_login(make_user())
+    assert "#jazz" in client.get(f"/rooms/{room.pk}/info/").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        update_room(room_id=room.pk, actor=room.owner, hashtags=["blues"])
+    page = client.get(f"/rooms/{room.pk}/info/").content.decode()
+    assert "#blues" in page and "#jazz" not in page
+
+
+def test_room_page_query_count_is_pinned(make_room, client, django_assert_num_queries):
+    room = make_room(title="Jazz corner", hashtags=["jazz"])
+    make_room(title="Other jazz room", hashtags=["jazz"])
+    client.force_login(room.owner)
+    assert "Other jazz room" in client.get(f"/rooms/{room.pk}/info/").content.decode()
+    # Session and user, the viewer's membership, the room (with "blocks anyone?"), its
+    # likes, price, pending requests (a host), notice, and the similar rooms still
+    # listed; the room's interests and hashtags and the similar rooms' order are cached.
+    with django_assert_num_queries(9):
+        page = client.get(f"/rooms/{room.pk}/info/").content.decode()
+    assert "#jazz" in page and "Other jazz room" in page
