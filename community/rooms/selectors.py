@@ -234,10 +234,13 @@ def room_page_for_viewer(*, room_id: int, viewer: User | None) -> tuple[Room, Me
     viewer's active membership, in two queries: the membership first, so the room query
     carries no per-row membership subqueries (only "asked to join?" for a signed-in
     non-member), and ``room.viewer_blocks_anyone`` (whether the viewer's like counts
-    hide anyone). NotFoundError when the viewer may not read the room."""
+    hide anyone), with the room's notice joined in (:func:`page_announcement`).
+    NotFoundError when the viewer may not read the room."""
     signed_in = viewer is not None and viewer.is_authenticated
     membership = None
-    rooms = Room.objects.filter(pk=room_id).select_related("cover_media__room")
+    rooms = Room.objects.filter(pk=room_id).select_related(
+        "cover_media__room", "announcement__pinned_by", "announcement__message"
+    )
     if signed_in:
         membership = Membership.objects.filter(
             room_id=room_id, user=viewer, state=Membership.State.ACTIVE
@@ -860,6 +863,16 @@ def current_announcement(*, room_id: int) -> RoomAnnouncement | None:
     if announcement is None or announcement_payload(announcement) is None:
         return None
     return announcement
+
+
+def page_announcement(room: Room) -> RoomAnnouncement | None:
+    """The notice of a room read by :func:`room_page_for_viewer` (joined to it), as
+    :func:`current_announcement` gives it."""
+    try:
+        announcement = room.announcement
+    except RoomAnnouncement.DoesNotExist:
+        return None
+    return announcement if announcement_payload(announcement) is not None else None
 
 
 def room_announcement(*, room_id: int) -> dict | None:

@@ -300,13 +300,15 @@ def room_detail(request, room_id: int):
         # The viewer's ``can_*`` flags (community.access): the page and chat.js use these.
         "permissions": access.room_permissions(room, user=request.user, membership=membership),
         "similar": selectors.similar_room_cards(room=room, size=6),
+        # Shown to hosts of rooms that take requests only.
         "pending_count": (
             selectors.pending_join_requests(room=room).count()
-            if access.can_manage_members(membership=membership)
+            if room.join_policy == Room.JoinPolicy.APPROVAL
+            and access.can_manage_members(membership=membership)
             else 0
         ),
         # The room's notice, with who set it (room nickname) and when.
-        "announcement": selectors.current_announcement(room_id=room.pk),
+        "announcement": selectors.page_announcement(room),
         "og_url": request.build_absolute_uri(reverse("room-detail", args=[room.pk])),
         "og_image": request.build_absolute_uri(cover_url) if cover_url else "",
     }

@@ -237,9 +237,19 @@ def test_room_page_query_count_is_pinned(make_room, client, django_assert_num_qu
     make_room(title="Other jazz room", hashtags=["jazz"])
     client.force_login(room.owner)
     assert "Other jazz room" in client.get(f"/rooms/{room.pk}/info/").content.decode()
-    # Session and user, the viewer's membership, the room (with "blocks anyone?"), its
-    # likes, price, pending requests (a host), notice, and the similar rooms still
-    # listed; the room's interests and hashtags and the similar rooms' order are cached.
-    with django_assert_num_queries(9):
+    # Session and user, the viewer's membership, the room (with "blocks anyone?" and its
+    # notice), its likes and price, and the similar rooms still listed; the room's
+    # interests and hashtags and the similar rooms' order are cached. (A host of a room
+    # that takes requests adds the pending count.)
+    with django_assert_num_queries(7):
         page = client.get(f"/rooms/{room.pk}/info/").content.decode()
     assert "#jazz" in page and "Other jazz room" in page
+
+
+def test_room_page_counts_pending_requests_for_hosts_of_rooms_that_take_them(
+    make_room, make_user, client
+):
+    room = make_room(title="Ask first", join_policy=Room.JoinPolicy.APPROVAL)
+    join_room(room_id=room.pk, user=make_user(), nickname="asker")
+    client.force_login(room.owner)
+    assert "1 request<" in client.get(f"/rooms/{room.pk}/info/").content.decode()
