@@ -7,6 +7,7 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
+from commerce.services.rooms import set_room_price
 from community.moderation.services import do_set_room_suspended
 from community.reactions.services import check_add_reaction
 from community.rooms.models import Interest, Room
@@ -253,3 +254,16 @@ def test_room_page_counts_pending_requests_for_hosts_of_rooms_that_take_them(
     join_room(room_id=room.pk, user=make_user(), nickname="asker")
     client.force_login(room.owner)
     assert "1 request<" in client.get(f"/rooms/{room.pk}/info/").content.decode()
+
+
+def test_pricing_a_room_forgets_the_shared_cards(
+    warm_room, make_user, client, django_capture_on_commit_callbacks
+):
+    client.force_login(make_user())
+    assert "badge-price" not in client.get("/discover/").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        set_room_price(
+            actor=warm_room.owner, room_id=warm_room.pk, kind="entry", amount=1000, currency="KRW"
+        )
+    assert "badge-price" in client.get("/discover/").content.decode()
+    assert "badge-price" in anonymous_page()
