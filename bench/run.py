@@ -235,9 +235,11 @@ def run_http(config: dict, base: str) -> dict:
     targets = {
         "trivial_json": (f"{base}/bench/trivial", {}),
         "message_history": (f"{base}/api/v1/rooms/{room.pk}/messages/?limit=50", bearer),
-        "discover_page": (f"{base}/", session),
-        "discover_page_anonymous": (f"{base}/", {}),
-        "room_page": (f"{base}/rooms/{room.pk}/", session),
+        # "/" and "/rooms/<id>/" are Chats and the chat screen for a member: the pages
+        # themselves live at /discover/ and /rooms/<id>/info/.
+        "discover_page": (f"{base}/discover/", session),
+        "discover_page_anonymous": (f"{base}/discover/", {}),
+        "room_page": (f"{base}/rooms/{room.pk}/info/", session),
     }
     results = {
         name: http.wrk(url, headers=headers, **run) for name, (url, headers) in targets.items()

@@ -19,6 +19,7 @@ from commerce.services.ledger import user_account as get_user_account
 from community.access import refuse_outsider, room_not_found_error
 from community.notifications.services import notify_membership_lapsed
 from community.rooms.models import Membership, Room
+from community.rooms.selectors import forget_discover_pages
 from community.rooms.services import end_lapsed_membership
 from config.currencies import format_minor, validate_amount, validate_currency
 from config.errors import DomainError, NotFoundError, PermissionDeniedError
@@ -65,6 +66,7 @@ def set_room_price(
             "is_active": is_active,
         },
     )
+    forget_discover_pages(room_id=room.pk)  # the price is on the room's shared card
     return price
 
 

@@ -8,6 +8,7 @@ square root of the room's size (a busy 10-person room can outrank a quiet 1,000-
 one), and rooms opened in the last three days get a boost.
 """
 
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -33,6 +34,7 @@ from django.db.models import (
     Sum,
     Value,
     When,
+    prefetch_related_objects,
 )
 from django.db.models.functions import Coalesce, Power
 from django.utils import timezone
@@ -43,9 +45,11 @@ from community.chat.models import Message
 from community.media.selectors import member_avatar_url
 from community.moderation.models import RoomAnnouncement
 from community.reactions.models import Reaction
+from community.reactions.selectors import with_reaction_summaries
 from community.rooms.models import Interest, JoinRequest, MemberBlock, Membership, Room, RoomInvite
 from config.errors import NotFoundError
 from profiles.models import Profile, User
+from profiles.selectors import blocks_anyone
 from profiles.text import fold
 
 # --- trending ---------------------------------------------------------------------------
@@ -223,6 +227,69 @@ def get_room_for_viewer(*, room_id: int, viewer: User | None) -> Room:
     if room is None or not can_read_room(room, viewer):
         raise NotFoundError(gettext("Room not found."))
     return room
+
+
+def room_page_for_viewer(*, room_id: int, viewer: User | None) -> tuple[Room, Membership | None]:
+    """The room for its page, as :func:`get_room_for_viewer` annotates it, and the
+    viewer's active membership, in two queries: the membership first, so the room query
+    carries no per-row membership subqueries (only "asked to join?" for a signed-in
+    non-member), and ``room.viewer_blocks_anyone`` (whether the viewer's like counts
+    hide anyone), with the room's notice joined in (:func:`page_announcement`).
+    NotFoundError when the viewer may not read the room."""
+    signed_in = viewer is not None and viewer.is_authenticated
+    membership = None
+    rooms = Room.objects.filter(pk=room_id).select_related(
+        "cover_media__room", "announcement__pinned_by", "announcement__message"
+    )
+    if signed_in:
+        membership = Membership.objects.filter(
+            room_id=room_id, user=viewer, state=Membership.State.ACTIVE
+        ).first()
+        rooms = rooms.annotate(viewer_blocks_anyone=blocks_anyone(viewer))
+        if membership is None:
+            rooms = rooms.annotate(
+                viewer_has_pending_request=Exists(
+                    JoinRequest.objects.filter(
+                        room=OuterRef("pk"), user=viewer, state=JoinRequest.State.PENDING
+                    )
+                )
+            )
+    room = rooms.first()
+    if room is not None:
+        room.viewer_membership_id = membership.pk if membership else None
+        room.viewer_role = membership.role if membership else None
+        room.viewer_muted_until = membership.muted_until if membership else None
+        if not signed_in:
+            room.viewer_blocks_anyone = False
+        if membership is not None or not signed_in:
+            room.viewer_has_pending_request = False
+    if room is None or not can_read_room(room, viewer):
+        raise NotFoundError(gettext("Room not found."))
+    _with_topics(room)
+    return room, membership
+
+
+def _topics_key(room_id: int) -> str:
+    return _discover_key("topics", str(room_id))
+
+
+def _with_topics(room: Room) -> None:
+    """``room.interests.all()`` and ``room.hashtags.all()`` without a query: the same for
+    every viewer, kept DISCOVER_CACHE_SECONDS (forgotten by the writers that change
+    them: :func:`forget_discover_pages` with the room)."""
+    key = _topics_key(room.pk)
+    topics = cache.get(key)
+    if topics is None:
+        prefetch_related_objects([room], "interests", "hashtags")
+        topics = {name: room._prefetched_objects_cache[name] for name in ("interests", "hashtags")}
+        cache.set(key, {name: list(rows) for name, rows in topics.items()}, DISCOVER_CACHE_SECONDS)
+        return
+    prefetched = getattr(room, "_prefetched_objects_cache", {})
+    for name, rows in topics.items():
+        queryset = getattr(room, name).all()
+        queryset._result_cache, queryset._prefetch_done = rows, True
+        prefetched[name] = queryset
+    room._prefetched_objects_cache = prefetched
 
 
 def invite_is_usable(invite: RoomInvite) -> bool:
@@ -423,7 +490,7 @@ def trending_rooms(*, viewer: User | None, language: str = "") -> QuerySet[Room]
 # --- discover: what every viewer sees alike ----------------------------------------------
 # Ranking the shelves (trend scores over every listed room) is most of the discover page's
 # cost and the same for everyone, so the order is kept for a few seconds and shared:
-# ``discover_shelf_ids`` for everyone, and the whole shelves HTML for anonymous visitors
+# ``discover_shared`` for everyone, and the whole shelves HTML for anonymous visitors
 # (who have no per-viewer parts). The room writers that can take a room off the shelves
 # or change its card (edit, archive, suspend) forget the anonymous HTML on commit; the
 # ids are only an order: the cards are re-read with the live/public filters each time.
@@ -434,26 +501,55 @@ def _discover_key(kind: str, language: str = "") -> str:
     return f"discover:v1:{kind}:{language}"
 
 
-def discover_shelf_ids(*, size: int) -> dict[str, list[int]]:
-    """``{"trending": [...], "fresh": [...]}``: the shared shelves' room ids in order."""
-    key = _discover_key("ids")
-    ids = cache.get(key)
-    if ids is None:
-        ids = {
-            "trending": list(
-                trending_rooms(viewer=None)
-                .prefetch_related(None)
-                .values_list("pk", flat=True)[:size]
-            ),
-            "fresh": list(
-                live_rooms()
-                .filter(visibility=Room.Visibility.PUBLIC)
-                .order_by("-created_at", "-id")
-                .values_list("pk", flat=True)[:size]
-            ),
-        }
-        cache.set(key, ids, DISCOVER_CACHE_SECONDS)
-    return ids
+def _rank_shelves(size: int) -> dict[str, list[int]]:
+    return {
+        "trending": list(
+            trending_rooms(viewer=None).prefetch_related(None).values_list("pk", flat=True)[:size]
+        ),
+        "fresh": list(
+            live_rooms()
+            .filter(visibility=Room.Visibility.PUBLIC)
+            .order_by("-created_at", "-id")
+            .values_list("pk", flat=True)[:size]
+        ),
+    }
+
+
+def discover_shared(*, size: int, interests: int, trend_map: bool = False) -> dict:
+    """What the discover page shares between all viewers, in one cache round trip, each
+    part computed and kept for DISCOVER_CACHE_SECONDS when missing:
+
+    - ``"ids"``: ``{"trending": [...], "fresh": [...]}``, the shared shelves' room ids
+      in order (``size`` each);
+    - ``"generation"``: of the shared cards (:func:`discover_card_key`);
+    - ``"interests"``: the interests shelf (``interests`` of them, most rooms first);
+    - ``"trend_map"`` (when asked): what For you is ranked from (:func:`for_you_room_ids`).
+    """
+    keys = {
+        "ids": _discover_key("ids"),
+        "generation": _discover_key("cards-generation"),
+        "interests": _discover_key("interests"),
+    }
+    if trend_map:
+        keys["trend_map"] = _discover_key("trend-map")
+    found = cache.get_many(list(keys.values()))
+    builders = {
+        "ids": lambda: _rank_shelves(size),
+        "interests": lambda: list(interests_with_rooms()[:interests]),
+        "trend_map": _rank_trend_map,
+    }
+    shared = {}
+    for name, key in keys.items():
+        if key in found:
+            shared[name] = found[key]
+        elif name == "generation":
+            # Kept until a writer forgets it; two requests may race to make it: one wins.
+            cache.add(key, str(time.time_ns()), None)
+            shared[name] = cache.get(key) or "0"
+        else:
+            shared[name] = builders[name]()
+            cache.set(key, shared[name], DISCOVER_CACHE_SECONDS)
+    return shared
 
 
 def listed_room_cards_by_ids(ids: list[int], viewer: User | None) -> dict[int, Room]:
@@ -467,23 +563,132 @@ def anonymous_discover_html_key(language: str) -> str:
     return _discover_key("anonymous-html", language)
 
 
-def forget_discover_pages() -> None:
-    """Drop the shared shelves (their order, and the anonymous HTML in every interface
-    language) after a room's card or listing changed, once the change is committed."""
-    keys = [_discover_key("ids")]
+def forget_discover_pages(*, room_id: int | None = None) -> None:
+    """Drop the shared shelves (their order, the trend map, the card generation, and the
+    anonymous HTML in every interface language) after a room's card or listing changed,
+    once the change is committed; with ``room_id``, that room's interests and hashtags
+    and the order of its similar rooms too."""
+    keys = [_discover_key("ids"), _discover_key("trend-map"), _discover_key("cards-generation")]
+    if room_id is not None:
+        keys += [_topics_key(room_id), _discover_key("similar", str(room_id))]
     keys += [anonymous_discover_html_key(code) for code, _name in settings.LANGUAGES]
     transaction.on_commit(lambda: cache.delete_many(keys))
+
+
+def discover_card_key(generation: str, kind: str, room_id: int, language: str = "") -> str:
+    """Where a listed room's card, the same for every viewer, is kept: ``kind`` "data"
+    (the room with its prefetches, like counts and price) or "html" (rendered, per
+    interface language)."""
+    return _discover_key(f"card-{kind}:{generation}:{room_id}", language)
+
+
+def discover_viewer_state(*, ids: list[int], viewer: User | None) -> dict:
+    """Which of ``ids`` are still listed (public and live), and what is the viewer's own
+    among them, in one query: ``"listed"``, ``"requested"`` and ``"liked"`` (sets of
+    ids), ``"joined"`` (room id: the viewer's active membership id) and
+    ``"blocks_anyone"``. The cards of the other rooms, for a viewer who blocks no one
+    (so their like counts hide no one), are the same as anyone's."""
+    rooms = live_rooms().filter(visibility=Room.Visibility.PUBLIC, pk__in=ids).order_by()
+    state = {"listed": set(), "joined": {}, "requested": set(), "liked": set()}
+    state["blocks_anyone"] = False
+    if viewer is None or not viewer.is_authenticated:
+        state["listed"] = set(rooms.values_list("pk", flat=True))
+        return state
+    rows = rooms.annotate(
+        joined=Subquery(
+            Membership.objects.filter(
+                room=OuterRef("pk"), user=viewer, state=Membership.State.ACTIVE
+            ).values("pk")[:1]
+        ),
+        requested=Exists(
+            JoinRequest.objects.filter(
+                room=OuterRef("pk"), user=viewer, state=JoinRequest.State.PENDING
+            )
+        ),
+        liked=Exists(Reaction.objects.filter(room=OuterRef("pk"), user=viewer)),
+        blocks=blocks_anyone(viewer),
+    ).values_list("pk", "joined", "requested", "liked", "blocks")
+    for pk, joined, requested, liked, blocks in rows:
+        state["listed"].add(pk)
+        if joined is not None:
+            state["joined"][pk] = joined
+        if requested:
+            state["requested"].add(pk)
+        if liked:
+            state["liked"].add(pk)
+        state["blocks_anyone"] = state["blocks_anyone"] or bool(blocks)
+    return state
+
+
+def shared_room_cards(ids: list[int]) -> dict[int, Room]:
+    """The cards of those of ``ids`` still listed as anyone sees them (no viewer, like
+    counts with nobody hidden, the price without anyone's access), by id: the rooms, two
+    prefetches, likes and offers, whatever the number of ids."""
+    cards = listed_room_cards_by_ids(ids, None)
+    rooms = list(cards.values())
+    with_reaction_summaries("room", rooms, viewer=None)
+    with_room_offers(rooms, viewer=None)
+    return cards
+
+
+# For you, ranked in Python from one trend map shared by everyone: the rooms' trend
+# scores (the costly part: three decayed subqueries per room), languages and interests,
+# kept DISCOVER_CACHE_SECONDS. At most DISCOVER_RANK_ROOMS listed rooms (the hottest,
+# then the most recently active) are candidates.
+DISCOVER_RANK_ROOMS = 2000
+
+
+def _rank_trend_map() -> list[tuple[int, float, str, frozenset[int]]]:
+    """``(room id, trend score, language, interest ids)`` of the listed rooms."""
+    ranked = list(
+        with_trend_score(live_rooms().filter(visibility=Room.Visibility.PUBLIC))
+        .order_by("-trend_score", "-last_activity_at", "-id")
+        .values_list("pk", "trend_score", "language")[:DISCOVER_RANK_ROOMS]
+    )
+    interests: dict[int, set[int]] = {}
+    through = Room.interests.through.objects.filter(room_id__in=[row[0] for row in ranked])
+    for room_id, interest_id in through.values_list("room_id", "interest_id"):
+        interests.setdefault(room_id, set()).add(interest_id)
+    return [
+        (pk, float(score or 0.0), language, frozenset(interests.get(pk, ())))
+        for pk, score, language in ranked
+    ]
+
+
+def for_you_room_ids(*, viewer: User, size: int, trend_map: list) -> list[int]:
+    """The first ``size`` rooms of :func:`for_you_rooms`, in its order, ranked from the
+    shared ``trend_map`` (``discover_shared(trend_map=True)["trend_map"]``) instead of
+    computing every room's trend score for each viewer."""
+    interest_ids, languages = viewer_tastes(viewer)
+    mine = set(interest_ids)
+    excluded = set(
+        Membership.objects.filter(
+            user=viewer, state__in=[Membership.State.ACTIVE, Membership.State.BANNED]
+        ).values_list("room_id", flat=True)
+    )
+    scored = []
+    for pk, trend_score, language, room_interests in trend_map:
+        if pk in excluded:
+            continue
+        shared = len(mine & room_interests)
+        speaks = 1.0 if language in languages else 0.0
+        if (mine or languages) and not (shared or speaks):
+            continue  # neither about their interests nor in a language they read
+        scored.append((shared * 3.0 + speaks * 2.0 + trend_score, pk))
+    scored.sort(reverse=True)
+    return [pk for _score, pk in scored[:size]]
 
 
 def viewer_tastes(viewer: User | None) -> tuple[list[int], list[str]]:
     """The viewer's interest ids and languages (profile languages, else their locale)."""
     if viewer is None or not viewer.is_authenticated:
         return [], []
-    profile = Profile.objects.filter(user=viewer).first()
-    if profile is None:
+    # One row per interest (one with None without any): languages and interests at once.
+    rows = list(Profile.objects.filter(user=viewer).values_list("languages", "interests"))
+    if not rows:
         return [], [viewer.locale] if viewer.locale else []
-    interest_ids = list(profile.interests.values_list("pk", flat=True))
-    languages = [str(code) for code in profile.languages or [] if code]
+    interest_ids = [interest_id for _languages, interest_id in rows if interest_id is not None]
+    languages = [str(code) for code in rows[0][0] or [] if code]
     if not languages and viewer.locale:
         languages = [viewer.locale]
     return interest_ids, languages
@@ -572,17 +777,20 @@ def similar_rooms(*, room: Room, viewer: User | None) -> QuerySet[Room]:
     return room_cards(rooms, viewer)
 
 
-def similar_room_cards(*, room: Room, viewer: User | None, size: int) -> list[Room]:
-    """The first ``size`` of :func:`similar_rooms` for the room's page. The order is the
-    same for every viewer, so it is kept for DISCOVER_CACHE_SECONDS; the cards are read
-    again with the listing filters (a room that left the listing drops out at once)."""
+def similar_room_cards(*, room: Room, size: int) -> list[Room]:
+    """The first ``size`` of :func:`similar_rooms` for the room's page (id, title and
+    member count). The order is the same for every viewer, so it is kept for
+    DISCOVER_CACHE_SECONDS; the rooms are read again with the listing filters (a room
+    that left the listing drops out at once)."""
     key = _discover_key("similar", str(room.pk))
     ids = cache.get(key)
     if ids is None:
         ranked = similar_rooms(room=room, viewer=None).prefetch_related(None)
         ids = list(ranked.values_list("pk", flat=True)[:size])
         cache.set(key, ids, DISCOVER_CACHE_SECONDS)
-    cards = listed_room_cards_by_ids(ids, viewer) if ids else {}
+    # The page shows their titles and sizes only: no card prefetches, no viewer.
+    rooms = live_rooms().filter(visibility=Room.Visibility.PUBLIC, pk__in=ids)
+    cards = {room.pk: room for room in rooms.only("pk", "title", "member_count")} if ids else {}
     return [cards[pk] for pk in ids if pk in cards]
 
 
@@ -655,6 +863,16 @@ def current_announcement(*, room_id: int) -> RoomAnnouncement | None:
     if announcement is None or announcement_payload(announcement) is None:
         return None
     return announcement
+
+
+def page_announcement(room: Room) -> RoomAnnouncement | None:
+    """The notice of a room read by :func:`room_page_for_viewer` (joined to it), as
+    :func:`current_announcement` gives it."""
+    try:
+        announcement = room.announcement
+    except RoomAnnouncement.DoesNotExist:
+        return None
+    return announcement if announcement_payload(announcement) is not None else None
 
 
 def room_announcement(*, room_id: int) -> dict | None:

@@ -298,7 +298,7 @@ def create_room(
         room.cover_media = upload_image_for(
             user=owner, file=cover, target=MediaUse.ROOM_COVER, target_id=room.pk, field="cover"
         )
-    forget_discover_pages()
+    forget_discover_pages(room_id=room.pk)
     return room
 
 
@@ -386,7 +386,7 @@ def update_room(*, room_id: int, actor: User, **changes) -> Room:
         room.save(update_fields=["cover_media"])
         release_media_asset(asset_id=removed_id)
     _refresh_search_text(room)
-    forget_discover_pages()
+    forget_discover_pages(room_id=room.pk)
     events.send_on_commit(
         room.group_name,
         events.room_updated(room_id=room.pk, slow_mode_seconds=room.slow_mode_seconds),

@@ -1,12 +1,14 @@
 """Room and discovery pages. They translate requests to the room services and selectors."""
 
+import copy
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
+from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
@@ -17,7 +19,7 @@ from django.views.decorators.http import require_POST
 from community import access
 from community.chat.models import Message
 from community.media.selectors import LARGE_SIZE, image_url
-from community.reactions.selectors import with_reaction_summaries
+from community.reactions.selectors import reaction_summaries, with_reaction_summaries
 from community.rooms import selectors, services
 from community.rooms.forms import (
     CreateRoomForm,
@@ -32,7 +34,9 @@ from config.errors import DomainError, NotFoundError
 from profiles.selectors import blocked_member_ids_in_room, is_collapsed_for
 
 DISCOVER_SECTION_SIZE = 8
+DISCOVER_INTERESTS = 24
 SEARCH_PAGE_SIZE = 24
+ROOM_CARD_TEMPLATE = "community/includes/room_card.html"
 
 
 def _viewer(request):
@@ -61,7 +65,7 @@ def _offset(request) -> int:
 
 
 def home(request):
-    """Discover: search, trending, for you, and rooms by interest."""
+    """Discover: search, for you, trending, rooms by interest and new rooms."""
     viewer = _viewer(request)
     if viewer is None:
         # Anonymous visitors all see the same shelves: rendered once per language for a
@@ -69,17 +73,14 @@ def home(request):
         key = selectors.anonymous_discover_html_key(get_language())
         shelves = cache.get(key)
         if shelves is None:
-            shelves = _render_shelves(request, viewer=None)
+            shelves = _render_shelves(viewer=None)
             cache.set(key, shelves, selectors.DISCOVER_CACHE_SECONDS)
-        for_you = []
     else:
-        for_you = list(selectors.for_you_rooms(viewer=viewer)[:DISCOVER_SECTION_SIZE])
-        shelves = _render_shelves(request, viewer=viewer, for_you=for_you)
+        shelves = _render_shelves(viewer=viewer)
     return render(
         request,
         "community/home.html",
         {
-            "for_you": for_you,
             # Rendered by this view from escaped templates (possibly from the cache).
             "shelves": mark_safe(shelves),  # noqa: S308
             "room_languages": selectors.discovery_languages(),
@@ -87,26 +88,103 @@ def home(request):
     )
 
 
-def _render_shelves(request, *, viewer, for_you: list[Room] | None = None) -> str:
-    """Trending, interests and new rooms: ranked for everyone alike
-    (selectors.discover_shelf_ids), with the viewer's badges and likes on the cards
-    (and on the ``for_you`` cards, in the same queries)."""
-    ids = selectors.discover_shelf_ids(size=DISCOVER_SECTION_SIZE)
-    cards = selectors.listed_room_cards_by_ids([*ids["trending"], *ids["fresh"]], viewer)
-    trending = [cards[pk] for pk in ids["trending"] if pk in cards]
-    fresh = [cards[pk] for pk in ids["fresh"] if pk in cards]
-    rooms = [*(for_you or []), *cards.values()]
-    with_reaction_summaries("room", rooms, viewer=request.user)
-    selectors.with_room_offers(rooms, viewer=viewer)
+def _render_shelves(*, viewer) -> str:
+    """For you (signed in), trending, interests and new rooms. The shared shelves are
+    ranked for everyone alike and For you from one shared trend map
+    (selectors.discover_shared); each card is the one everyone sees unless it carries
+    the viewer's own state (:func:`_discover_cards`)."""
+    shared = selectors.discover_shared(
+        size=DISCOVER_SECTION_SIZE, interests=DISCOVER_INTERESTS, trend_map=viewer is not None
+    )
+    ids = shared["ids"]
+    for_you = (
+        selectors.for_you_room_ids(
+            viewer=viewer, size=DISCOVER_SECTION_SIZE, trend_map=shared["trend_map"]
+        )
+        if viewer is not None
+        else []
+    )
+    cards = _discover_cards(
+        [*for_you, *ids["trending"], *ids["fresh"]],
+        viewer=viewer,
+        generation=shared["generation"],
+    )
     return render_to_string(
         "community/includes/discover_shelves.html",
         {
-            "trending": trending,
-            "fresh": fresh,
-            "interests": list(selectors.interests_with_rooms()[:24]),
+            "for_you": [cards[pk] for pk in for_you if pk in cards],
+            "trending": [cards[pk] for pk in ids["trending"] if pk in cards],
+            "fresh": [cards[pk] for pk in ids["fresh"] if pk in cards],
+            "interests": shared["interests"],
         },
-        request=request,
     )
+
+
+def _render_card(room: Room) -> str:
+    # Escaped by the template; placed as is into the shelves.
+    return mark_safe(get_template(ROOM_CARD_TEMPLATE).render({"room": room}))  # noqa: S308
+
+
+def _discover_cards(ids: list[int], *, viewer, generation: str) -> dict[int, str]:
+    """The card HTML of those of ``ids`` still listed, by id.
+
+    A card is the same for everyone (kept rendered per language in the shared cache for
+    DISCOVER_CACHE_SECONDS, under a generation that room writers renew) unless the
+    viewer joined the room, asked to join or liked it: those few are rendered per
+    request from the shared card's data with the viewer's badge and ``me`` flags. A
+    viewer who blocks anyone sees like counts without the people they blocked, so all
+    their cards are read and rendered for them alone."""
+    ids = list(dict.fromkeys(ids))
+    state = selectors.discover_viewer_state(ids=ids, viewer=viewer)
+    listed = [pk for pk in ids if pk in state["listed"]]
+    if state["blocks_anyone"]:
+        rooms = selectors.listed_room_cards_by_ids(listed, viewer)
+        with_reaction_summaries("room", list(rooms.values()), viewer=viewer)
+        selectors.with_room_offers(list(rooms.values()), viewer=viewer)
+        return {pk: _render_card(room) for pk, room in rooms.items()}
+    personal = set(state["joined"]) | state["requested"] | state["liked"]
+    language = get_language()
+    html_keys = {
+        pk: selectors.discover_card_key(generation, "html", pk, language)
+        for pk in listed
+        if pk not in personal
+    }
+    data_keys = {pk: selectors.discover_card_key(generation, "data", pk) for pk in listed}
+    found = cache.get_many([*html_keys.values(), *(data_keys[pk] for pk in personal)])
+    cards = {pk: found[key] for pk, key in html_keys.items() if key in found}
+    rooms = {pk: found[data_keys[pk]] for pk in personal if data_keys[pk] in found}
+    missing = [pk for pk in listed if pk not in cards and pk not in rooms]
+    if missing:
+        found = cache.get_many([data_keys[pk] for pk in missing])
+        rooms.update({pk: found[data_keys[pk]] for pk in missing if data_keys[pk] in found})
+        loaded = selectors.shared_room_cards([pk for pk in missing if pk not in rooms])
+        cache.set_many(
+            {data_keys[pk]: room for pk, room in loaded.items()}, selectors.DISCOVER_CACHE_SECONDS
+        )
+        rooms.update(loaded)
+    # The rooms the viewer liked: their like counts and ``me`` flags read now (one query),
+    # so their own like shows at once; blocks_anyone is False here.
+    likes = (
+        reaction_summaries("room", state["liked"], viewer, viewer_blocks_anyone=False)
+        if state["liked"]
+        else {}
+    )
+    rendered = {}
+    for pk in listed:
+        room = rooms.get(pk)
+        if pk in cards or room is None:  # cached, or left the listing meanwhile
+            continue
+        if pk in personal:
+            room = copy.copy(room)
+            room.viewer_membership_id = state["joined"].get(pk)
+            room.viewer_has_pending_request = pk in state["requested"]
+            room.reaction_summary = likes.get(pk, room.reaction_summary)
+            cards[pk] = _render_card(room)
+        else:
+            cards[pk] = rendered[html_keys[pk]] = _render_card(room)
+    if rendered:
+        cache.set_many(rendered, selectors.DISCOVER_CACHE_SECONDS)
+    return cards
 
 
 def room_search(request):
@@ -190,16 +268,11 @@ def room_edit(request, room_id: int):
 def room_detail(request, room_id: int):
     viewer = _viewer(request)
     try:
-        room = selectors.get_room_for_viewer(room_id=room_id, viewer=viewer)
+        room, membership = selectors.room_page_for_viewer(room_id=room_id, viewer=viewer)
     except NotFoundError as exc:
         if viewer is None:
             return redirect_to_login(request.get_full_path())
         raise Http404(exc.message) from exc
-    membership = None
-    if room.viewer_membership_id:
-        membership = selectors.with_main_handle(
-            Membership.objects.filter(pk=room.viewer_membership_id)
-        ).first()
     preview = []
     if membership is None and selectors.can_read_messages(room):
         # Readers of a web-public room who are not members see the latest messages,
@@ -214,7 +287,9 @@ def room_detail(request, room_id: int):
             blocked = blocked_member_ids_in_room(viewer, room.pk)
             for message in preview:
                 message.collapsed = is_collapsed_for(message.author_id, blocked)
-    with_reaction_summaries("room", [room], viewer=request.user)
+    room.reaction_summary = reaction_summaries(
+        "room", [room.pk], viewer, viewer_blocks_anyone=room.viewer_blocks_anyone
+    )[room.pk]
     selectors.with_room_offers([room], viewer=viewer)
     cover_url = image_url(room.cover_media, LARGE_SIZE)
     context = {
@@ -224,14 +299,16 @@ def room_detail(request, room_id: int):
         "can_read_messages": selectors.can_read_messages(room),
         # The viewer's ``can_*`` flags (community.access): the page and chat.js use these.
         "permissions": access.room_permissions(room, user=request.user, membership=membership),
-        "similar": selectors.similar_room_cards(room=room, viewer=viewer, size=6),
+        "similar": selectors.similar_room_cards(room=room, size=6),
+        # Shown to hosts of rooms that take requests only.
         "pending_count": (
             selectors.pending_join_requests(room=room).count()
-            if access.can_manage_members(membership=membership)
+            if room.join_policy == Room.JoinPolicy.APPROVAL
+            and access.can_manage_members(membership=membership)
             else 0
         ),
         # The room's notice, with who set it (room nickname) and when.
-        "announcement": selectors.current_announcement(room_id=room.pk),
+        "announcement": selectors.page_announcement(room),
         "og_url": request.build_absolute_uri(reverse("room-detail", args=[room.pk])),
         "og_image": request.build_absolute_uri(cover_url) if cover_url else "",
     }

@@ -1,12 +1,19 @@
 """The discover page's shared shelves: ranked once for everyone, the anonymous HTML kept
 for a few seconds, forgotten by every room writer that changes a card or the listing."""
 
+import re
+
 import pytest
+from django.core.cache import cache
 from django.test import Client
 
+from commerce.services.rooms import set_room_price
 from community.moderation.services import do_set_room_suspended
-from community.rooms.models import Room
-from community.rooms.services import archive_room, leave_room, update_room
+from community.reactions.services import check_add_reaction
+from community.rooms.models import Interest, Room
+from community.rooms.services import archive_room, block_member, join_room, leave_room, update_room
+from profiles.models import Profile
+from tests.support.accounts import client_for
 
 
 def anonymous_page() -> str:
@@ -118,9 +125,145 @@ def test_signed_in_discover_query_count_is_pinned(
         if number % 2:
             make_member(room, viewer)
     client.force_login(viewer)
-    client.get("/discover/")  # the shared order is now cached
-    # Session and user, the viewer's tastes (profile, interests), for you (rooms and two
-    # card prefetches), the shelves' cards (rooms and two prefetches), likes, offers and
-    # the interests shelf.
-    with django_assert_num_queries(13):
+    client.get("/discover/")  # the shared order, trend map and cards are now cached
+    # Session and user, the viewer's tastes (languages and interests, one query), the
+    # rooms they are in or banned from (For you), and which cards are still listed and
+    # carry the viewer's own badge or like (one query): every card comes from the
+    # shared cache (the viewer's joined cards with their badge on top).
+    with django_assert_num_queries(5):
         assert client.get("/discover/").status_code == 200
+
+
+def cards(page: str, heading: str) -> list[str]:
+    """The card titles of one shelf of the discover page, in order."""
+    section = page.split(f'id="{heading}"', 1)[1].split("</section>", 1)[0]
+    return re.findall(r'<h3 class="card-title" dir="auto">(.*?)</h3>', section)
+
+
+def test_for_you_on_the_page_follows_the_api_order(make_room, make_user, make_member, client):
+    jazz = Interest.objects.create(slug="jazz", name_en="Jazz")
+    books = Interest.objects.create(slug="books", name_en="Books")
+    viewer = make_user()
+    profile = Profile.objects.get(user=viewer)
+    profile.interests.set([jazz, books])
+    profile.languages = ["ko"]
+    profile.save(update_fields=["languages"])
+    make_room(title="Jazz and books", interests=[jazz, books])
+    make_room(title="Korean jazz", interests=[jazz], language="ko")
+    make_room(title="Korean chat", language="ko")
+    make_room(title="English chat")  # neither: not for them
+    make_member(make_room(title="My jazz", interests=[jazz]), viewer)
+    api = [
+        room["title"] for room in client_for(viewer).get("/api/v1/rooms/for-you/").json()["results"]
+    ]
+    client.force_login(viewer)
+    for _ in range(2):  # ranked, then from the cached trend map
+        page = client.get("/discover/").content.decode()
+        assert (
+            cards(page, "for-you-heading")
+            == api
+            == ["Jazz and books", "Korean jazz", "Korean chat"]
+        )
+
+
+def test_shared_cards_carry_each_viewers_own_like(warm_room, make_user, make_member, client):
+    fan, other = make_user(), make_user()
+    make_member(warm_room, fan)
+    make_member(warm_room, other)
+    check_add_reaction(user=fan, target_type="room", target_id=warm_room.pk, emoji="👍")
+    client.force_login(fan)
+    # The shared card still has no like (likes wait for the cache's few seconds), the
+    # liker's own card shows theirs at once.
+    mine = client.get("/discover/").content.decode()
+    assert 'data-me="true"' in mine and 'data-count="1"' in mine
+    cache.clear()
+    client.force_login(other)
+    theirs = client.get("/discover/").content.decode()
+    assert 'data-me="true"' not in theirs and 'data-count="1"' in theirs
+    assert 'data-me="true"' not in anonymous_page()
+
+
+def test_a_pending_request_shows_only_on_the_requesters_card(make_room, make_user, client):
+    room = make_room(title="Ask first", join_policy=Room.JoinPolicy.APPROVAL)
+    asker = make_user()
+    join_room(room_id=room.pk, user=asker, nickname="asker")
+    client.force_login(make_user())
+    assert "Requested" not in client.get("/discover/").content.decode()  # the shared card
+    client.force_login(asker)
+    assert cards(client.get("/discover/").content.decode(), "fresh-heading") == ["Ask first"]
+    assert "Requested" in client.get("/discover/").content.decode()
+
+
+def test_a_viewer_who_blocked_a_member_does_not_count_their_like(
+    make_room, make_user, make_member, client
+):
+    warm_room = make_room(title="Cached jazz corner")
+    fan, viewer = make_user(), make_user()
+    fan_membership = make_member(warm_room, fan)
+    make_member(warm_room, viewer)
+    check_add_reaction(user=fan, target_type="room", target_id=warm_room.pk, emoji="👍")
+    client.force_login(make_user())
+    assert 'data-count="1"' in client.get("/discover/").content.decode()  # cached for all
+    block_member(room_id=warm_room.pk, actor=viewer, membership_id=fan_membership.pk)
+    client.force_login(viewer)
+    page = client.get("/discover/").content.decode()
+    assert "Cached jazz corner" in page and 'data-count="1"' not in page
+
+
+def test_editing_a_room_forgets_the_signed_in_cards(
+    warm_room, make_user, client, django_capture_on_commit_callbacks
+):
+    client.force_login(make_user())
+    assert "Cached jazz corner" in client.get("/discover/").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        update_room(room_id=warm_room.pk, actor=warm_room.owner, title="Renamed corner")
+    page = client.get("/discover/").content.decode()
+    assert "Renamed corner" in page and "Cached jazz corner" not in page
+
+
+def test_room_page_reads_its_topics_from_the_cache_until_an_edit(
+    make_room, make_user, client, django_capture_on_commit_callbacks
+):
+    room = make_room(title="Jazz corner", hashtags=["jazz"])
+    client.force_login(make_user())
+    assert "#jazz" in client.get(f"/rooms/{room.pk}/info/").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        update_room(room_id=room.pk, actor=room.owner, hashtags=["blues"])
+    page = client.get(f"/rooms/{room.pk}/info/").content.decode()
+    assert "#blues" in page and "#jazz" not in page
+
+
+def test_room_page_query_count_is_pinned(make_room, client, django_assert_num_queries):
+    room = make_room(title="Jazz corner", hashtags=["jazz"])
+    make_room(title="Other jazz room", hashtags=["jazz"])
+    client.force_login(room.owner)
+    assert "Other jazz room" in client.get(f"/rooms/{room.pk}/info/").content.decode()
+    # Session and user, the viewer's membership, the room (with "blocks anyone?" and its
+    # notice), its likes and price, and the similar rooms still listed; the room's
+    # interests and hashtags and the similar rooms' order are cached. (A host of a room
+    # that takes requests adds the pending count.)
+    with django_assert_num_queries(7):
+        page = client.get(f"/rooms/{room.pk}/info/").content.decode()
+    assert "#jazz" in page and "Other jazz room" in page
+
+
+def test_room_page_counts_pending_requests_for_hosts_of_rooms_that_take_them(
+    make_room, make_user, client
+):
+    room = make_room(title="Ask first", join_policy=Room.JoinPolicy.APPROVAL)
+    join_room(room_id=room.pk, user=make_user(), nickname="asker")
+    client.force_login(room.owner)
+    assert "1 request<" in client.get(f"/rooms/{room.pk}/info/").content.decode()
+
+
+def test_pricing_a_room_forgets_the_shared_cards(
+    warm_room, make_user, client, django_capture_on_commit_callbacks
+):
+    client.force_login(make_user())
+    assert "badge-price" not in client.get("/discover/").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        set_room_price(
+            actor=warm_room.owner, room_id=warm_room.pk, kind="entry", amount=1000, currency="KRW"
+        )
+    assert "badge-price" in client.get("/discover/").content.decode()
+    assert "badge-price" in anonymous_page()
