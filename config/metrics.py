@@ -33,7 +33,7 @@ from datetime import datetime
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.core.cache.backends.locmem import LocMemCache
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from django.db import transaction
 from django.http import HttpResponse
 from django.utils.decorators import sync_and_async_middleware
@@ -348,8 +348,29 @@ class _MeteredGets:
 _MISSING = object()
 
 
+class _SharedClientRedisCacheClient(RedisCacheClient):
+    """Django's Redis cache client, keeping one ``redis.Redis`` per connection pool.
+
+    Django builds a new ``redis.Redis`` for every cache call, and its constructor (the
+    response-callback tables) cost more CPU than the round trip it wraps: several per
+    chat message (rate limit, flood counter, push and read-count throttles). A client is
+    safe to share between threads (each command takes a connection from the pool)."""
+
+    def get_client(self, key=None, *, write=False):
+        pool = self._get_connection_pool(write)
+        clients = self.__dict__.setdefault("_clients", {})
+        client = clients.get(id(pool))
+        if client is None or client.connection_pool is not pool:
+            client = clients[id(pool)] = self._client(connection_pool=pool)
+        return client
+
+
 class MeteredRedisCache(_MeteredGets, RedisCache):
     metrics_backend = "redis"
+
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        self._class = _SharedClientRedisCacheClient
 
 
 class MeteredLocMemCache(_MeteredGets, LocMemCache):
