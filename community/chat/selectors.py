@@ -25,6 +25,7 @@ from community.notifications.selectors import my_rooms, room_level
 from community.reactions.models import ReactionTarget
 from community.reactions.selectors import reaction_summaries
 from community.rooms.models import Membership, Room
+from config.compiled_queries import CompiledQuery
 from config.errors import DomainError, NotFoundError, PermissionDeniedError
 from profiles.selectors import (
     blocked_member_ids_in_room,
@@ -222,15 +223,22 @@ def message_payload_by_id(message_id: int, *, viewer=None) -> dict[str, Any]:
     return message_payload(message, viewer=viewer)
 
 
+# Read on every socket frame: compiled once per process (config/compiled_queries.py).
+_MEMBERSHIP_FOR_USER = CompiledQuery(
+    Membership,
+    lambda room_id, user_id: (
+        Membership.objects.select_related("room", "user")
+        .filter(room_id=room_id, user_id=user_id)
+        .order_by("-id")[:1]
+    ),
+    kinds=(int, int),
+)
+
+
 def membership_for_user(*, room_id: int, user_id: int) -> Membership | None:
     """The user's latest membership in the room in any state (banned and left included):
     the current one when there is one (a rejoin makes a new, later membership)."""
-    return (
-        Membership.objects.select_related("room", "user")
-        .filter(room_id=room_id, user_id=user_id)
-        .order_by("-id")
-        .first()
-    )
+    return _MEMBERSHIP_FOR_USER.first(room_id, user_id)
 
 
 def readable_room(*, room_id: int, user) -> tuple[Room, int | None]:
