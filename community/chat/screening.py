@@ -217,7 +217,7 @@ def _bump_generation(room_id: int | None) -> None:
         logger.warning("screening rules generation not bumped (cache unavailable)")
 
 
-def forget_rules(sender, instance: BlockedPattern, **kwargs) -> None:
+def forget_rules(*, instance: BlockedPattern, **kwargs) -> None:
     """``post_save`` / ``post_delete`` of a rule: retire the cached list of its scope now
     and again once the change is committed (community/apps.py wires it)."""
     room_id = instance.room_id
