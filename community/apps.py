@@ -14,6 +14,7 @@ class CommunityConfig(AppConfig):
         from django.db.models.signals import post_delete, post_save
 
         from community.chat import receivers as history_receivers
+        from community.chat import screening
         from community.chat import services as chat_services
         from community.chat.models import Message
         from community.chat.selectors import register_payload_part
@@ -23,6 +24,7 @@ class CommunityConfig(AppConfig):
         from community.media.signals import media_changed
         from community.meetups import services as meetups
         from community.meetups.selectors import export_meetup_rsvps, load_meetup_parts
+        from community.moderation.models import BlockedPattern
         from community.notifications import services as notifications
         from community.polls.selectors import export_poll_votes, load_poll_parts
         from community.push import selectors as push_selectors
@@ -67,6 +69,11 @@ class CommunityConfig(AppConfig):
         # A person's votes and RSVPs are in their data export.
         register_export_section("poll_votes", export_poll_votes)
         register_export_section("meetup_rsvps", export_meetup_rsvps)
+        # Screening keeps the rules in the shared cache: a changed rule retires its scope's.
+        for signal in (post_save, post_delete):
+            signal.connect(
+                screening.forget_rules, sender=BlockedPattern, dispatch_uid="screening-rules"
+            )
         # Read-your-own-writes for chat messages sent over sockets too (config/db_routing.py).
         post_save.connect(mark_message_author, sender=Message, dispatch_uid="moim-replica-writer")
         # A text message with a URL (or an edited text) gets its link preview looked up

@@ -1,21 +1,125 @@
-"""Queries compiled once per process, run many times with new values.
+"""ORM queries compiled once per process, for the statements on the hottest paths.
 
-Django builds a query's SQL on every call: for a query with subqueries that costs
-milliseconds of CPU against a fraction of a millisecond to run it (the history page's
-room, read counts and reactions: docs/performance.md, "Message history"). A query built
-here once with *slot* values (values no row has) keeps its SQL; each call copies the
-compiled parameters and puts the real values in the slots' places. Only for queries
-whose shape never depends on the values (the caller keys the cache by what does).
+Building a query's SQL (Django's ``Query`` → compiler → SQL) costs far more CPU than
+running a small indexed statement: ~0.5–1 ms per query against ~0.1–0.2 ms on the
+database for the queries of a chat send (docs/performance.md, Fanout). A
+:class:`CompiledQuery` builds its queryset once per process and database with marker
+values standing in for the arguments, keeps the SQL, and then only substitutes the
+arguments and turns the rows into model instances the way the ORM does (``select_related``
+objects and annotations included). ``community.notifications.selectors._unread_counts_sql``
+does the same for a values query.
+
+Only for querysets whose shape does not depend on the arguments (no ``__in`` lists, no
+optional filters): each argument must appear as exactly one SQL parameter.
+
+Two shapes: :class:`CompiledQuery` returns a model instance (``first``), built from a
+function of marker arguments; :class:`CompiledRows` returns plain rows (``fetch``), built
+from a queryset made with *slot* values (:func:`int_slot`, :func:`time_slot`): values
+no row has, whose places in the compiled parameters take the real values.
 """
 
-from __future__ import annotations
-
 import datetime as dt
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connections
+from django.db import connections, router
 from django.db.models import QuerySet
+from django.db.models.query import get_related_populators
+
+# Marker values no row has: where each argument goes in the compiled params.
+_INT_SLOT_BASE = -(2**62) + 1000
+
+
+def _slot(index: int, kind: type) -> Any:
+    if kind is str:
+        return f"\x1fmoim-slot-{index}\x1f"
+    return _INT_SLOT_BASE + index
+
+
+class _Compiled:
+    def __init__(self, queryset, db: str, markers: list[Any]) -> None:
+        compiler = queryset.query.get_compiler(using=db)
+        sql, params = compiler.as_sql()
+        self.sql = sql
+        self.params = tuple(params)
+        self.slots = []
+        for marker in markers:
+            found = [index for index, value in enumerate(params) if value == marker]
+            if len(found) != 1:
+                raise AssertionError(f"each argument must be one parameter, found {len(found)}")
+            self.slots.append(found[0])
+        # Value conversions by column, as ``results_iter`` applies them.
+        columns = [column[0] for column in compiler.select[: compiler.col_count]]
+        self.converters = list(compiler.get_converters(columns).items())
+        klass_info = compiler.klass_info
+        self.model = klass_info["model"]
+        fields = klass_info["select_fields"]
+        self.start, self.end = fields[0], fields[-1] + 1
+        self.init_list = [
+            column[0].target.attname for column in compiler.select[self.start : self.end]
+        ]
+        self.populators = get_related_populators(klass_info, compiler.select, db)
+        self.annotations = dict(compiler.annotation_col_map or {})
+
+
+class CompiledQuery:
+    """``build(*markers)`` returns the queryset (ordered, of ``model``); ``first(*args)``
+    runs it with the real arguments (one per marker, of the types in ``kinds``) and
+    returns the first instance or None, like ``queryset.first()``. ``write``: on the
+    database the router picks for writes (a ``select_for_update`` query)."""
+
+    def __init__(
+        self, model, build: Callable[..., Any], *, kinds: tuple[type, ...], write: bool = False
+    ):
+        self.model = model
+        self.build = build
+        self.kinds = kinds
+        self.write = write
+        self._compiled: dict[tuple[str, str], _Compiled] = {}
+        self._lock = threading.Lock()
+
+    def _for(self, db: str) -> _Compiled:
+        key = (db, connections[db].vendor)
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            with self._lock:
+                compiled = self._compiled.get(key)
+                if compiled is None:
+                    markers = [_slot(index, kind) for index, kind in enumerate(self.kinds)]
+                    queryset = self.build(*markers)
+                    compiled = self._compiled[key] = _Compiled(queryset, db, markers)
+        return compiled
+
+    def first(self, *args: Any) -> Any | None:
+        db = router.db_for_write(self.model) if self.write else router.db_for_read(self.model)
+        compiled = self._for(db)
+        params = list(compiled.params)  # a copy: the compiled params are shared by threads
+        for slot, kind, value in zip(compiled.slots, self.kinds, args, strict=True):
+            params[slot] = kind(value)
+        connection = connections[db]
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.sql, params)
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        if compiled.converters:
+            row = list(row)
+            for position, (functions, expression) in compiled.converters:
+                value = row[position]
+                for convert in functions:
+                    value = convert(value, expression, connection)
+                row[position] = value
+        obj = compiled.model.from_db(db, compiled.init_list, row[compiled.start : compiled.end])
+        for populator in compiled.populators:
+            populator.populate(row, obj)
+        for name, position in compiled.annotations.items():
+            setattr(obj, name, row[position])
+        return obj
+
+
+# --- rows --------------------------------------------------------------------------------
 
 _FIRST_SLOT = -(2**62)
 
@@ -31,14 +135,14 @@ def time_slot(number: int) -> dt.datetime:
 
 
 @dataclass(frozen=True)
-class CompiledQuery:
+class CompiledRows:
     alias: str
     sql: str
     params: tuple
     positions: dict[str, tuple[int, ...]]
 
     @classmethod
-    def build(cls, queryset: QuerySet, *, alias: str, slots: dict[str, Any]) -> CompiledQuery:
+    def build(cls, queryset: QuerySet, *, alias: str, slots: dict[str, Any]) -> "CompiledRows":
         """Compile ``queryset`` (built with ``slots``' values) for database ``alias``;
         every slot must appear at least once among its parameters."""
         sql, params = queryset.query.get_compiler(alias).as_sql()

@@ -348,18 +348,20 @@ class _MeteredGets:
 _MISSING = object()
 
 
-class _SharedClients(RedisCacheClient):
-    """Django's Redis cache client builds a new ``redis.Redis`` for every cache call,
-    and with it a table of ~80 response callbacks: over half of a SET's CPU
-    (docs/performance.md, "Message history"). One per connection pool instead: a
-    ``redis.Redis`` may be shared, each command takes a connection from the pool."""
+class _SharedClientRedisCacheClient(RedisCacheClient):
+    """Django's Redis cache client, keeping one ``redis.Redis`` per connection pool.
+
+    Django builds a new ``redis.Redis`` for every cache call, and its constructor (the
+    response-callback tables) cost more CPU than the round trip it wraps: several per
+    chat message (rate limit, flood counter, push and read-count throttles). A client is
+    safe to share between threads (each command takes a connection from the pool)."""
 
     def get_client(self, key=None, *, write=False):
         pool = self._get_connection_pool(write)
-        clients = self.__dict__.setdefault("_clients_by_pool", {})
-        client = clients.get(pool)
-        if client is None:
-            client = clients[pool] = self._client(connection_pool=pool)
+        clients = self.__dict__.setdefault("_clients", {})
+        client = clients.get(id(pool))
+        if client is None or client.connection_pool is not pool:
+            client = clients[id(pool)] = self._client(connection_pool=pool)
         return client
 
 
@@ -368,7 +370,7 @@ class MeteredRedisCache(_MeteredGets, RedisCache):
 
     def __init__(self, server, params):
         super().__init__(server, params)
-        self._class = _SharedClients
+        self._class = _SharedClientRedisCacheClient
 
 
 class MeteredLocMemCache(_MeteredGets, LocMemCache):

@@ -11,12 +11,15 @@ times out on that message and counts as no match instead of stalling the server.
 """
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import NamedTuple
 
 import regex
 from django.conf import settings
-from django.db.models import Q
+from django.core.cache import cache
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -102,7 +105,17 @@ class MessageFilteredError(UnprocessableError):
 # --- compiling rules ---------------------------------------------------------------
 
 
-def _matches(rule: BlockedPattern, *, raw: str, folded: str) -> bool:
+class Rule(NamedTuple):
+    """An active rule as screening needs it (kept in the shared cache)."""
+
+    pk: int
+    room_id: int | None
+    kind: str
+    text: str
+    action: str
+
+
+def _matches(rule: Rule, *, raw: str, folded: str) -> bool:
     try:
         compiled = compile_rule(rule.kind, rule.text)
     except regex.error:
@@ -118,7 +131,7 @@ def _matches(rule: BlockedPattern, *, raw: str, folded: str) -> bool:
         return False
 
 
-def _rule_kind(rule: BlockedPattern) -> str:
+def _rule_kind(rule: Rule) -> str:
     if rule.room_id is None:
         return (
             RuleKind.SITE_WORD if rule.kind == BlockedPattern.Kind.WORD else (RuleKind.SITE_PATTERN)
@@ -126,12 +139,90 @@ def _rule_kind(rule: BlockedPattern) -> str:
     return RuleKind.ROOM_WORD if rule.kind == BlockedPattern.Kind.WORD else RuleKind.ROOM_PATTERN
 
 
-def _active_rules(room: Room) -> list[BlockedPattern]:
-    return list(
-        BlockedPattern.objects.filter(Q(room=None) | Q(room=room), is_active=True).order_by(
-            "room_id", "id"
-        )
+# --- the rules, cached ----------------------------------------------------------------------
+# Every message is screened, and the rules change rarely: the site's rules and each room's
+# are kept in the shared cache, each list stamped with its scope's generation. A change to a
+# rule (any save or delete, from the hosts' tools or the admin) bumps the generation at once
+# and again after its commit, so a list read before the commit is never used after it.
+# One round trip per message (the generations and the lists in one ``get_many``) instead of
+# a database query; with the cache down, the rules come from the database.
+
+RULES_CACHE_SECONDS = 600
+
+
+def _scope(room_id: int | None) -> str:
+    return "site" if room_id is None else str(room_id)
+
+
+def _generation_key(room_id: int | None) -> str:
+    return f"screen-rules-gen:{_scope(room_id)}"
+
+
+def _rules_key(room_id: int | None) -> str:
+    return f"screen-rules:{_scope(room_id)}"
+
+
+def _load_rules(room_id: int | None) -> tuple[Rule, ...]:
+    return tuple(
+        Rule(*row)
+        for row in BlockedPattern.objects.filter(room_id=room_id, is_active=True)
+        .order_by("id")
+        .values_list("id", "room_id", "kind", "text", "action")
     )
+
+
+def _cached_rules(scopes: list[int | None]) -> list[Rule]:
+    keys = [key for room_id in scopes for key in (_generation_key(room_id), _rules_key(room_id))]
+    try:
+        found = cache.get_many(keys)
+    except Exception:  # the cache is down: the database has the rules
+        return [rule for room_id in scopes for rule in _load_rules(room_id)]
+    rules: list[Rule] = []
+    for room_id in scopes:
+        generation = found.get(_generation_key(room_id))
+        stamped = found.get(_rules_key(room_id))
+        if generation is not None and stamped is not None and stamped[0] == generation:
+            rules += stamped[1]
+            continue
+        if generation is None:
+            # A new scope (or an evicted one): a generation no earlier list can carry.
+            try:
+                cache.add(_generation_key(room_id), time.time_ns(), None)
+                generation = cache.get(_generation_key(room_id))
+            except Exception:
+                generation = None
+        # The generation is read BEFORE the rules: a change committed after this read
+        # bumps it, so the list stored below is stale-stamped and never used.
+        loaded = _load_rules(room_id)
+        if generation is not None:
+            try:
+                cache.set(_rules_key(room_id), (generation, loaded), RULES_CACHE_SECONDS)
+            except Exception:
+                logger.warning("screening rules not cached (cache unavailable)")
+        rules += loaded
+    return rules
+
+
+def _active_rules(room: Room) -> list[Rule]:
+    """The site's active rules, then the room's, each in creation order."""
+    return _cached_rules([None, room.pk])
+
+
+def _bump_generation(room_id: int | None) -> None:
+    try:
+        cache.incr(_generation_key(room_id))
+    except ValueError:  # no generation: no cached list to retire
+        pass
+    except Exception:
+        logger.warning("screening rules generation not bumped (cache unavailable)")
+
+
+def forget_rules(*, instance: BlockedPattern, **kwargs) -> None:
+    """``post_save`` / ``post_delete`` of a rule: retire the cached list of its scope now
+    and again once the change is committed (community/apps.py wires it)."""
+    room_id = instance.room_id
+    _bump_generation(room_id)
+    transaction.on_commit(lambda: _bump_generation(room_id))
 
 
 # --- flood --------------------------------------------------------------------------

@@ -36,7 +36,7 @@ from community.notifications.selectors import my_rooms, room_level
 from community.reactions.models import ReactionTarget
 from community.reactions.selectors import reaction_summaries
 from community.rooms.models import Membership, Room
-from config.compiled_queries import CompiledQuery, int_slot
+from config.compiled_queries import CompiledQuery, CompiledRows, int_slot
 from config.errors import DomainError, PermissionDeniedError
 from profiles.selectors import (
     blocked_member_ids_in_room,
@@ -276,15 +276,22 @@ def message_payload_by_id(message_id: int, *, viewer=None) -> dict[str, Any]:
     return message_payload(message, viewer=viewer)
 
 
+# Read on every socket frame: compiled once per process (config/compiled_queries.py).
+_MEMBERSHIP_FOR_USER = CompiledQuery(
+    Membership,
+    lambda room_id, user_id: (
+        Membership.objects.select_related("room", "user")
+        .filter(room_id=room_id, user_id=user_id)
+        .order_by("-id")[:1]
+    ),
+    kinds=(int, int),
+)
+
+
 def membership_for_user(*, room_id: int, user_id: int) -> Membership | None:
     """The user's latest membership in the room in any state (banned and left included):
     the current one when there is one (a rejoin makes a new, later membership)."""
-    return (
-        Membership.objects.select_related("room", "user")
-        .filter(room_id=room_id, user_id=user_id)
-        .order_by("-id")
-        .first()
-    )
+    return _MEMBERSHIP_FOR_USER.first(room_id, user_id)
 
 
 def _readable_room_queryset(*, room_id: int, user_id: int | None) -> QuerySet[Room]:
@@ -304,13 +311,13 @@ def _readable_room_queryset(*, room_id: int, user_id: int | None) -> QuerySet[Ro
 
 
 @functools.cache
-def _readable_room_query(*, alias: str, signed_in: bool) -> CompiledQuery:
+def _readable_room_query(*, alias: str, signed_in: bool) -> CompiledRows:
     """``readable_room``'s query, compiled once per process and database: building its
     subqueries took ~2.5 ms of CPU per history request, running it ~0.2 ms
     (docs/performance.md, "Message history")."""
     slots = {"room": int_slot(1), "user": int_slot(2)} if signed_in else {"room": int_slot(1)}
     queryset = _readable_room_queryset(room_id=slots["room"], user_id=slots.get("user"))
-    return CompiledQuery.build(queryset, alias=alias, slots=slots)
+    return CompiledRows.build(queryset, alias=alias, slots=slots)
 
 
 _ROOM_FIELDS = ("id", "visibility", "is_web_public", "is_suspended", "last_message_seq")

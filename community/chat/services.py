@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.files import File
 from django.db import transaction
+from django.db.models import BigIntegerField, OuterRef, Subquery, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -32,6 +33,7 @@ from community.chat.selectors import message_payload, message_payload_by_id
 from community.media import services as media_services
 from community.media.models import MediaAsset
 from community.moderation.models import AuditLogEntry, RoomAnnouncement
+from community.notifications.selectors import unread_addressed_in_room
 from community.notifications.services import (
     broadcast_unread,
     mark_room_notifications_read,
@@ -41,6 +43,7 @@ from community.notifications.services import (
 from community.reads.services import read_marker_moved
 from community.rooms.models import Membership, Room
 from config import metrics
+from config.compiled_queries import CompiledQuery
 from config.counters import count_in_window
 from config.errors import (
     DomainError,
@@ -171,15 +174,67 @@ def _membership_for_message(*, room: Room, user_id: int) -> Membership:
         raise
 
 
-def _fresh_membership(*, room: Room, user_id: int) -> Membership:
+def _membership_query(room_id, user_id):
     # The room avatar rides along: the sent message's payload shows it, no extra trip.
     # The latest membership is the current one (a rejoin makes a new membership).
-    membership = (
-        Membership.objects.select_related("user", "avatar_media")
-        .filter(room=room, user_id=user_id)
-        .order_by("-id")
-        .first()
+    return Membership.objects.select_related("user", "avatar_media").filter(
+        room_id=room_id, user_id=user_id
     )
+
+
+def _membership_for_send(room_id, user_id, client_id=None):
+    # A send reads in the same statement, under the room's lock: whether the member has
+    # unread mentions or replies here (the send marks them read), and the id of their
+    # message with this client_id (a retry).
+    duplicate = (
+        Subquery(
+            Message.objects.filter(author=OuterRef("pk"), client_id=client_id)
+            .order_by()
+            .values("pk")[:1]
+        )
+        if client_id is not None
+        else Value(None, output_field=BigIntegerField())
+    )
+    return (
+        _membership_query(room_id, user_id)
+        .annotate(has_unread_addressed=unread_addressed_in_room(), duplicate_id=duplicate)
+        .order_by("-id")[:1]
+    )
+
+
+# The statements of every send, compiled once per process (config/compiled_queries.py).
+_LOCKED_ROOM = CompiledQuery(
+    Room,
+    lambda room_id: Room.objects.select_for_update().filter(pk=room_id),
+    kinds=(int,),
+    write=True,
+)
+_SEND_MEMBERSHIP = CompiledQuery(
+    Membership, lambda room_id, user_id: _membership_for_send(room_id, user_id), kinds=(int, int)
+)
+_SEND_MEMBERSHIP_WITH_CLIENT_ID = CompiledQuery(
+    Membership, _membership_for_send, kinds=(int, int, str)
+)
+
+
+def _lock_room(room_id: int) -> Room:
+    """The room, locked until the transaction ends: every write in a room takes it first."""
+    room = _LOCKED_ROOM.first(room_id)
+    if room is None:
+        raise access.room_not_found_error()
+    return room
+
+
+def _fresh_membership(*, room: Room, user_id: int, for_send: str | None = None) -> Membership:
+    """The member's current membership in ``room`` (with its user and avatar). A send
+    passes its ``client_id`` (possibly empty) as ``for_send``: the membership then carries
+    ``has_unread_addressed`` and ``duplicate_id`` (None unless the client_id was seen)."""
+    if for_send is None:
+        membership = _membership_query(room.pk, user_id).order_by("-id").first()
+    elif for_send:
+        membership = _SEND_MEMBERSHIP_WITH_CLIENT_ID.first(room.pk, user_id, for_send)
+    else:
+        membership = _SEND_MEMBERSHIP.first(room.pk, user_id)
     if membership is None:
         raise PermissionDeniedError(_("You are not a member of this room."), code="not_member")
     membership.room = room
@@ -295,12 +350,10 @@ def _check_send_message_locked(
         )
     # The room lock serialises every send in the room: seq stays gap-free and two
     # concurrent sends with one client_id cannot both pass the duplicate check.
-    room = Room.objects.select_for_update().get(pk=membership.room_id)
-    membership = _fresh_membership(room=room, user_id=membership.user_id)
-    if client_id:
-        existing = Message.objects.filter(author=membership, client_id=client_id).first()
-        if existing is not None:
-            return SentMessage(message=existing, created=False)
+    room = _lock_room(membership.room_id)
+    membership = _fresh_membership(room=room, user_id=membership.user_id, for_send=client_id)
+    if membership.duplicate_id is not None:
+        return SentMessage(message=Message.objects.get(pk=membership.duplicate_id), created=False)
     ensure_can_post(membership=membership, room=room)
     reply_to = None
     if reply_to_id is not None:

@@ -10,7 +10,17 @@ from datetime import datetime, time
 from typing import Any
 
 from django.db import connections, router
-from django.db.models import BigIntegerField, Count, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import (
+    BigIntegerField,
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import get_language, ngettext, pgettext
@@ -27,6 +37,24 @@ from config.korean import resolve_particles
 from profiles.models import User
 
 Level = RoomNotificationLevel.Level
+
+
+# Mentions and replies: the kinds reading a room marks read (services.mark_room_notifications_read).
+ROOM_READ_KINDS = (Notification.Kind.MENTION, Notification.Kind.REPLY)
+
+
+def unread_addressed_in_room() -> Exists:
+    """For a ``Membership`` queryset (``annotate(has_unread_addressed=...)``): whether the
+    member has unread mentions or replies in the room. A send, which moves its author's
+    read marker, skips marking them read when there are none (one statement fewer)."""
+    return Exists(
+        Notification.objects.filter(
+            recipient_id=OuterRef("user_id"),
+            room_id=OuterRef("room_id"),
+            kind__in=ROOM_READ_KINDS,
+            read_at__isnull=True,
+        )
+    )
 
 
 def notifications_for(*, user_id: int) -> QuerySet[Notification]:

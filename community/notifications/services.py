@@ -41,6 +41,7 @@ from community.notifications.models import (
     RoomNotificationLevel,
 )
 from community.notifications.selectors import (
+    ROOM_READ_KINDS,
     in_quiet_hours,
     notification_payload,
     notification_text,
@@ -622,11 +623,16 @@ def withdraw_message_notifications(*, message: Message) -> None:
 
 def mark_room_notifications_read(*, membership: Membership, seq: int) -> int:
     """Reading a room up to ``seq`` reads its mentions and replies up to there too, so
-    they leave the badge and are never emailed. Returns how many were marked."""
+    they leave the badge and are never emailed. Returns how many were marked.
+
+    A membership read with ``selectors.unread_addressed_in_room`` (``has_unread_addressed``
+    False: none unread when it was read, under its room's lock) costs no statement."""
+    if getattr(membership, "has_unread_addressed", True) is False:
+        return 0
     return Notification.objects.filter(
         recipient_id=membership.user_id,
         room_id=membership.room_id,
-        kind__in=[Kind.MENTION, Kind.REPLY],
+        kind__in=ROOM_READ_KINDS,
         read_at__isnull=True,
         message__seq__lte=seq,
     ).update(read_at=timezone.now())

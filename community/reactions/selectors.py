@@ -38,7 +38,7 @@ from community import access
 from community.chat.models import Message
 from community.reactions.models import Reaction, ReactionCount, ReactionTarget
 from community.rooms.models import Membership, Room
-from config.compiled_queries import CompiledQuery, int_slot
+from config.compiled_queries import CompiledRows, int_slot
 from config.errors import DomainError, NotFoundError, PermissionDeniedError
 from profiles import selectors as profile_selectors
 from profiles.models import StatusPost, User
@@ -67,7 +67,7 @@ def _counts_queryset(kind: ReactionTarget, ids: list, viewer) -> QuerySet[Reacti
 
 
 @functools.cache
-def _message_counts_query(*, alias: str, ids: int, signed_in: bool) -> CompiledQuery:
+def _message_counts_query(*, alias: str, ids: int, signed_in: bool) -> CompiledRows:
     """``_counts_queryset`` of ``ids`` messages compiled once per process, database and
     page size: building it took ~1.5 ms of CPU per history page, running it ~0.2 ms
     (docs/performance.md, "Message history")."""
@@ -79,7 +79,7 @@ def _message_counts_query(*, alias: str, ids: int, signed_in: bool) -> CompiledQ
         [slots[f"id{index}"] for index in range(ids)],
         slots.get("viewer"),
     ).values(ReactionTarget.MESSAGE.field, "emoji", "count", *(["me"] if signed_in else []))
-    return CompiledQuery.build(queryset, alias=alias, slots=slots)
+    return CompiledRows.build(queryset, alias=alias, slots=slots)
 
 
 def reaction_summaries(

@@ -23,7 +23,7 @@ from django.db.models.functions import Least
 
 from community.chat.models import Message
 from community.rooms.models import Membership
-from config.compiled_queries import CompiledQuery, int_slot, time_slot
+from config.compiled_queries import CompiledRows, int_slot, time_slot
 
 # A read.updated event carries the counts of the room's latest messages (live, not
 # system), at most this many: older ones get fresh counts when history is loaded.
@@ -54,13 +54,13 @@ def _groups_queryset(room_id, last_seq, first_time, cap: int):
 
 
 @functools.cache
-def _groups_query(*, alias: str, cap: int) -> CompiledQuery:
+def _groups_query(*, alias: str, cap: int) -> CompiledRows:
     """The groups' query compiled once per process, database and cap: building it took
     ~1.2 ms of CPU per history page, running it ~0.2 ms (docs/performance.md, "Message
     history")."""
     slots = {"room": int_slot(1), "seq": int_slot(2), "time": time_slot(1)}
     queryset = _groups_queryset(slots["room"], slots["seq"], slots["time"], cap)
-    return CompiledQuery.build(queryset, alias=alias, slots=slots)
+    return CompiledRows.build(queryset, alias=alias, slots=slots)
 
 
 def _groups(room_id: int, last_seq: int, first_time) -> list[tuple]:

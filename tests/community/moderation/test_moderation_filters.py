@@ -141,3 +141,40 @@ def test_flood_mutes_temporarily_and_is_audited(room, member, settings):
     # Still one mute: an existing mute is not extended by every further message.
     assert AuditLogEntry.objects.count() == 1
     assert Membership.objects.get(pk=member.pk).muted_until == member.muted_until
+
+
+def test_a_rule_saved_or_deleted_applies_to_the_very_next_message(
+    room, member, django_capture_on_commit_callbacks
+):
+    # Screening keeps the rules in the shared cache: every change must retire them.
+    assert screen(room, member, "scam and spoilers").action == ALLOW
+    with django_capture_on_commit_callbacks(execute=True):
+        site = BlockedPattern.objects.create(kind="word", text="scam", action="block")
+    assert screen(room, member, "scam and spoilers").rule_kind == RuleKind.SITE_WORD
+    site.is_active = False
+    site.save(update_fields=["is_active"])
+    assert screen(room, member, "scam and spoilers").action == ALLOW
+    own = BlockedPattern.objects.create(room=room, kind="word", text="spoilers", action="hold")
+    verdict = screen(room, member, "scam and spoilers")
+    assert (verdict.action, verdict.rule_kind) == (HOLD, RuleKind.ROOM_WORD)
+    with django_capture_on_commit_callbacks(execute=True):
+        own.delete()
+    assert screen(room, member, "scam and spoilers").action == ALLOW
+
+
+def test_site_rules_are_checked_before_the_rooms(room, member):
+    BlockedPattern.objects.create(room=room, kind="word", text="scam", action="block")
+    BlockedPattern.objects.create(kind="word", text="scam", action="block")
+    assert screen(room, member, "a scam").rule_kind == RuleKind.SITE_WORD
+
+
+def test_rules_are_screened_from_the_database_when_the_cache_is_down(room, member, monkeypatch):
+    from django.core.cache import cache
+
+    BlockedPattern.objects.create(room=room, kind="word", text="scam", action="block")
+
+    def down(*args, **kwargs):
+        raise ConnectionError("cache down")
+
+    monkeypatch.setattr(cache, "get_many", down)
+    assert screen(room, member, "a scam").action == BLOCK

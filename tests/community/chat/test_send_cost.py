@@ -1,0 +1,65 @@
+"""What one chat send costs the database, and the shortcuts that cost keeps honest: the
+duplicate check and the "mark my mentions read" step ride on the member's read under
+the room's lock, and the statements are compiled once per process."""
+
+import pytest
+
+from community.chat.models import Message
+from community.chat.selectors import membership_for_user
+from community.chat.services import check_send_message
+from community.notifications.models import Notification
+
+pytestmark = pytest.mark.django_db
+
+# The socket's frame: the member (1), the room's screening rules come from the cache;
+# then SAVEPOINT (a transaction in production), the room's lock, the member with their
+# duplicate and unread-mention checks, the seq, the message, the author's read marker,
+# RELEASE.
+SEND_QUERIES = 8
+
+
+@pytest.fixture
+def chat(make_user, make_room, make_member):
+    room = make_room(owner=make_user("costhost"))
+    alice = make_member(room, make_user("costalice"), nickname="Alice")
+    bob = make_member(room, make_user("costbob"), nickname="Bob")
+    return room, alice, bob
+
+
+def send(membership, body, client_id=""):
+    fresh = membership_for_user(room_id=membership.room_id, user_id=membership.user_id)
+    return check_send_message(membership=fresh, body=body, client_id=client_id)
+
+
+def test_a_send_costs_a_fixed_number_of_statements(chat, django_assert_num_queries):
+    _room, alice, bob = chat
+    send(alice, "warm the rules cache")
+    send(bob, "so alice is behind")
+    with django_assert_num_queries(SEND_QUERIES):
+        sent = send(alice, "hello", client_id="c-1")
+    assert sent.created and sent.message.seq == 3
+    assert sent.message.author_id == alice.pk
+
+
+def test_a_retried_client_id_returns_the_stored_message(chat):
+    room, alice, bob = chat
+    first = send(alice, "hello", client_id="same")
+    again = send(alice, "hello again", client_id="same")
+    assert (again.created, again.message.pk, again.message.body) == (
+        False,
+        first.message.pk,
+        "hello",
+    )
+    # Bob's client_id is his own.
+    assert send(bob, "mine", client_id="same").created
+    assert Message.objects.filter(room=room).count() == 2
+
+
+def test_sending_marks_the_authors_mentions_read(chat):
+    room, alice, bob = chat
+    send(bob, "@Alice look")
+    mention = Notification.objects.get(recipient_id=alice.user_id, room_id=room.pk)
+    assert mention.read_at is None
+    send(alice, "seen it")
+    mention.refresh_from_db()
+    assert mention.read_at is not None
