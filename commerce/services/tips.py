@@ -17,6 +17,7 @@ from commerce.services.ledger import (
 )
 from community.chat.models import Message
 from community.chat.services import check_tip_note, post_tip_message
+from community.notifications.models import Notification
 from community.notifications.services import notify_tip_received
 from community.rooms.models import Membership
 from config.currencies import validate_amount, validate_currency
@@ -213,10 +214,6 @@ def send_tip(
                 note=note,
             )
         )
-        # Before the balance rows are locked: the notification's reads and writes
-        # (settings, blocks, unread totals) kept a popular creator's earnings row and
-        # the platform fee row locked for as long again (bench/ledger.py, hot tips).
-        notify_tip_received(tip=tips[0])
 
     write_transfer(
         kind=Transfer.Kind.TIP,
@@ -226,6 +223,13 @@ def send_tip(
         describe=describe,
     )
     tip = tips[0]
+    # The recipient hears of the tip from a task queued once the payment committed
+    # (the outermost transaction: the idempotency key's), never inside it: its reads and
+    # writes (settings, blocks, the INSERT, the unread totals for /ws/me/) were half of
+    # a tip's time, with a popular creator's earnings row and the platform fee row
+    # locked or about to be (bench/ledger.py, hot tips). A rolled-back tip notifies
+    # nobody; a task that runs twice notifies once.
+    transaction.on_commit(lambda: _queue_tip_notification(tip_id=tip.pk), robust=True)
     if recipient.room_id is not None:
         # After the payment commits (the outermost transaction: the idempotency key's),
         # never inside it: the room lock a chat message takes stays out of the ledger's
@@ -233,6 +237,24 @@ def send_tip(
         # logged and leaves the paid tip as it is.
         transaction.on_commit(lambda: announce_tip(tip_id=tip.pk), robust=True)
     return tip, recipient
+
+
+def _queue_tip_notification(*, tip_id: int) -> None:
+    from commerce import tasks
+
+    tasks.notify_tip.delay(tip_id)
+
+
+def notify_tip(*, tip_id: int) -> Notification | None:
+    """Notify a paid tip's recipient (their notification, then their ``/ws/me/`` events
+    after this commits). Idempotent: the notification is keyed by the tip, so a repeat
+    (a retried or redelivered task) notifies nobody again. Re-reads the tip: muted
+    kinds and blocks are those of when the task runs."""
+    tip = Tip.objects.filter(pk=tip_id).first()
+    if tip is None:
+        return None
+    with transaction.atomic():
+        return notify_tip_received(tip=tip)
 
 
 def announce_tip(*, tip_id: int) -> Tip | None:

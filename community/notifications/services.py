@@ -326,7 +326,10 @@ def _notify(
     membership: Membership | None = None,
     actor_membership: Membership | None = None,
     actor_anonymous: bool = False,
+    once_key: str = "",
 ) -> Notification | None:
+    """``once_key`` (unique per recipient and kind) makes the call idempotent: a second
+    call with the same key creates, broadcasts and delivers nothing."""
     if not _wanted(
         recipient_id=recipient_id,
         actor_user_id=actor_user_id,
@@ -336,14 +339,23 @@ def _notify(
         actor_anonymous=actor_anonymous,
     ):
         return None
-    notification = Notification.objects.create(
-        recipient_id=recipient_id,
-        kind=kind,
-        room=room,
-        message=message,
-        actor_labels=[actor_label] if actor_label else [],
-        data=data or {},
-    )
+    fields = {
+        "recipient_id": recipient_id,
+        "kind": kind,
+        "target_key": once_key,
+        "room": room,
+        "message": message,
+        "actor_labels": [actor_label] if actor_label else [],
+        "data": data or {},
+    }
+    if once_key:
+        try:
+            with transaction.atomic():
+                notification = Notification.objects.create(**fields)
+        except IntegrityError:  # this key's notification exists (a repeat, or a concurrent run)
+            return None
+    else:
+        notification = Notification.objects.create(**fields)
     _broadcast(notification)
     return notification
 
@@ -520,13 +532,15 @@ def notify_join_decision(*, request: JoinRequest) -> Notification | None:
 
 
 def notify_tip_received(*, tip) -> Notification | None:
-    """``tip.sender_label`` already hides an open profile's main name."""
+    """``tip.sender_label`` already hides an open profile's main name. Idempotent: one
+    notification per tip, however often it is called (the tip's task may run twice)."""
     return _notify(
         recipient_id=tip.recipient_id,
         actor_user_id=tip.sender_id,
         kind=Kind.TIP,
         actor_label=tip.sender_label,
         data={"tip_id": tip.pk, "amount": tip.amount, "currency": tip.currency},
+        once_key=f"tip:{tip.pk}",
     )
 
 
