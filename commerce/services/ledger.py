@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -113,18 +113,38 @@ def get_accounts(*, wanted: list[tuple[str, int | None]], currency: str) -> list
     for kind, user_id in wanted:
         if (kind in Account.USER_KINDS) != (user_id is not None):
             raise ValueError(f"{kind} does not match user {user_id}")
-    matches = Q()
-    for kind, user_id in wanted:
-        matches |= Q(kind=kind, user_id=user_id, currency=currency)
-    found = {
-        (account.kind, account.user_id): account
-        for account in Account.objects.filter(matches, currency=currency)
-    }
+    shape = tuple((kind, user_id is None) for kind, user_id in wanted)
+    # Read where the ORM would (config/db_routing.py): the primary for a write.
+    manager = Account.objects
+    sql, sources = _accounts_sql(vendor=connections[manager.db].vendor, shape=shape)
+    values = {_CURRENCY_SLOT: currency}
+    values.update((_USER_SLOT + index, user_id) for index, (_kind, user_id) in enumerate(wanted))
+    params = [values.get(source, source) for source in sources]
+    found = {(account.kind, account.user_id): account for account in manager.raw(sql, params)}
     return [
         found.get((kind, user_id))
         or _get_or_create_account(kind=kind, user_id=user_id, currency=currency)
         for kind, user_id in wanted
     ]
+
+
+# Values no row has, marking where the real ones go in the compiled query's params.
+_USER_SLOT = -(2**62)
+_CURRENCY_SLOT = "\x00currency"
+
+
+@functools.cache
+def _accounts_sql(*, vendor: str, shape: tuple[tuple[str, bool], ...]) -> tuple[str, tuple]:
+    """``get_accounts``' query compiled once per process, database vendor and shape (the
+    kinds asked and which are system accounts): Django building its OR of lookups was
+    ~a third of a tip's client CPU (docs/performance.md, Ledger). Returns the SQL and
+    its params, the markers standing for the user ids and the currency."""
+    matches = Q()
+    for index, (kind, system) in enumerate(shape):
+        matches |= Q(kind=kind, user_id=None if system else _USER_SLOT + index)
+    query = Account.objects.filter(matches, currency=_CURRENCY_SLOT)
+    sql, params = query.query.sql_with_params()
+    return sql, tuple(params)
 
 
 # --- Transfers ------------------------------------------------------------------------

@@ -34,6 +34,24 @@ def test_get_accounts_in_the_order_asked_creating_the_missing(make_user, django_
         get_accounts(wanted=[(Account.Kind.PLATFORM_FEE, alice.pk)], currency="KRW")
 
 
+def test_get_accounts_keeps_currencies_users_and_orders_apart(make_user):
+    # The query is compiled once per shape: every call still gets its own accounts.
+    alice, bob = make_user("alice"), make_user("bob")
+    earnings, wallet, fee = (
+        Account.Kind.EARNINGS_PENDING,
+        Account.Kind.WALLET,
+        Account.Kind.PLATFORM_FEE,
+    )
+    krw = get_accounts(wanted=[(wallet, alice.pk), (earnings, bob.pk)], currency="KRW")
+    usd = get_accounts(wanted=[(wallet, alice.pk), (earnings, bob.pk)], currency="USD")
+    swapped = get_accounts(wanted=[(wallet, bob.pk), (earnings, alice.pk)], currency="KRW")
+    assert {account.pk for account in krw}.isdisjoint(account.pk for account in usd)
+    assert {account.pk for account in krw}.isdisjoint(account.pk for account in swapped)
+    assert [(a.user_id, a.currency) for a in usd] == [(alice.pk, "USD"), (bob.pk, "USD")]
+    mixed = get_accounts(wanted=[(fee, None), (wallet, alice.pk)], currency="USD")
+    assert (mixed[0].kind, mixed[0].user_id, mixed[1]) == (fee, None, usd[0])
+
+
 def test_a_tip_by_handle_is_a_fixed_number_of_queries(
     make_user, fund, django_assert_max_num_queries
 ):
