@@ -30,6 +30,7 @@ from config.errors import (
     PermissionDeniedError,
     UnprocessableError,
 )
+from config.sql import MarkedQuery
 
 MAX_ATTEMPTS = 6
 # PostgreSQL serialization failure and deadlock: safe to retry the whole transaction.
@@ -116,11 +117,17 @@ def get_accounts(*, wanted: list[tuple[str, int | None]], currency: str) -> list
     shape = tuple((kind, user_id is None) for kind, user_id in wanted)
     # Read where the ORM would (config/db_routing.py): the primary for a write.
     manager = Account.objects
-    sql, sources = _accounts_sql(vendor=connections[manager.db].vendor, shape=shape)
-    values = {_CURRENCY_SLOT: currency}
-    values.update((_USER_SLOT + index, user_id) for index, (_kind, user_id) in enumerate(wanted))
-    params = [values.get(source, source) for source in sources]
-    found = {(account.kind, account.user_id): account for account in manager.raw(sql, params)}
+    query = _accounts_query(vendor=connections[manager.db].vendor, shape=shape)
+    values = {_CURRENCY_MARKER: currency}
+    values.update(
+        (_USER_MARKER + index, user_id)
+        for index, (_kind, user_id) in enumerate(wanted)
+        if user_id is not None
+    )
+    found = {
+        (account.kind, account.user_id): account
+        for account in manager.raw(query.sql, query.bind(values))
+    }
     return [
         found.get((kind, user_id))
         or _get_or_create_account(kind=kind, user_id=user_id, currency=currency)
@@ -128,23 +135,25 @@ def get_accounts(*, wanted: list[tuple[str, int | None]], currency: str) -> list
     ]
 
 
-# Values no row has, marking where the real ones go in the compiled query's params.
-_USER_SLOT = -(2**62)
-_CURRENCY_SLOT = "\x00currency"
+# Values no row has, marking where the real ones go (config.sql.MarkedQuery).
+_USER_MARKER = -(2**62)
+_CURRENCY_MARKER = "\x00currency"
 
 
 @functools.cache
-def _accounts_sql(*, vendor: str, shape: tuple[tuple[str, bool], ...]) -> tuple[str, tuple]:
+def _accounts_query(*, vendor: str, shape: tuple[tuple[str, bool], ...]) -> MarkedQuery:
     """``get_accounts``' query compiled once per process, database vendor and shape (the
     kinds asked and which are system accounts): Django building its OR of lookups was
-    ~a third of a tip's client CPU (docs/performance.md, Ledger). Returns the SQL and
-    its params, the markers standing for the user ids and the currency."""
+    ~a third of a tip's client CPU (docs/performance.md, Ledger)."""
     matches = Q()
+    markers = [_CURRENCY_MARKER]
     for index, (kind, system) in enumerate(shape):
-        matches |= Q(kind=kind, user_id=None if system else _USER_SLOT + index)
-    query = Account.objects.filter(matches, currency=_CURRENCY_SLOT)
-    sql, params = query.query.sql_with_params()
-    return sql, tuple(params)
+        if system:
+            matches |= Q(kind=kind, user_id=None)
+        else:
+            matches |= Q(kind=kind, user_id=_USER_MARKER + index)
+            markers.append(_USER_MARKER + index)
+    return MarkedQuery(Account.objects.filter(matches, currency=_CURRENCY_MARKER), markers=markers)
 
 
 # --- Transfers ------------------------------------------------------------------------
