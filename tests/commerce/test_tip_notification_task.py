@@ -153,3 +153,18 @@ def test_the_tips_transaction_is_a_fixed_number_of_queries(
     expected = 7 if connection.vendor == "postgresql" else 10
     with django_assert_num_queries(expected):
         send_tip(sender=fan, amount=100, currency="KRW", recipient_handle=creator.profile.handle)
+
+
+def test_a_handle_is_found_however_it_is_typed_and_an_unknown_one_is_404(
+    make_user, client_for, fund
+):
+    fan, creator = make_user("fan"), make_user("creator")
+    fund(fan, 10_000)
+    client = client_for(fan)
+    typed = {"amount": 100, "currency": "KRW", "user": f" @{creator.profile.handle.upper()}"}
+    response = client.post(TIPS, typed, format="json", HTTP_IDEMPOTENCY_KEY="typed")
+    assert response.status_code == 201, response.content
+    assert response.json()["recipient"]["handle"] == creator.profile.handle
+    unknown = {**typed, "user": "nobody-has-this-handle"}
+    response = client.post(TIPS, unknown, format="json", HTTP_IDEMPOTENCY_KEY="unknown")
+    assert response.status_code == 404, response.content
