@@ -1,11 +1,26 @@
-"""Periodic commerce jobs (see CELERY_BEAT_SCHEDULE). Each is idempotent and retried."""
+"""Commerce's Celery tasks: the periodic jobs (see CELERY_BEAT_SCHEDULE) and the work a
+payment queues on commit. Each takes ids, is idempotent and is retried."""
 
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
 
-from commerce.services import payouts, rooms
+from commerce.services import payouts, rooms, tips
 from commerce.services.idempotency import purge_expired_keys
 
 RETRY = {"autoretry_for": (Exception,), "retry_backoff": True, "max_retries": 5}
+
+
+@shared_task(
+    autoretry_for=(OperationalError, InterfaceError, ConnectionError, TimeoutError),
+    retry_backoff=2,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=8,
+)
+def notify_tip(tip_id: int) -> bool:
+    """Queued when a tip's payment commits; safe to run twice (one notification per
+    tip). Returns whether this run notified."""
+    return tips.notify_tip(tip_id=tip_id) is not None
 
 
 @shared_task(**RETRY)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -30,6 +30,7 @@ from config.errors import (
     PermissionDeniedError,
     UnprocessableError,
 )
+from config.sql import MarkedQuery
 
 MAX_ATTEMPTS = 6
 # PostgreSQL serialization failure and deadlock: safe to retry the whole transaction.
@@ -113,18 +114,46 @@ def get_accounts(*, wanted: list[tuple[str, int | None]], currency: str) -> list
     for kind, user_id in wanted:
         if (kind in Account.USER_KINDS) != (user_id is not None):
             raise ValueError(f"{kind} does not match user {user_id}")
-    matches = Q()
-    for kind, user_id in wanted:
-        matches |= Q(kind=kind, user_id=user_id, currency=currency)
+    shape = tuple((kind, user_id is None) for kind, user_id in wanted)
+    # Read where the ORM would (config/db_routing.py): the primary for a write.
+    manager = Account.objects
+    query = _accounts_query(vendor=connections[manager.db].vendor, shape=shape)
+    values = {_CURRENCY_MARKER: currency}
+    values.update(
+        (_USER_MARKER + index, user_id)
+        for index, (_kind, user_id) in enumerate(wanted)
+        if user_id is not None
+    )
     found = {
         (account.kind, account.user_id): account
-        for account in Account.objects.filter(matches, currency=currency)
+        for account in manager.raw(query.sql, query.bind(values))
     }
     return [
         found.get((kind, user_id))
         or _get_or_create_account(kind=kind, user_id=user_id, currency=currency)
         for kind, user_id in wanted
     ]
+
+
+# Values no row has, marking where the real ones go (config.sql.MarkedQuery).
+_USER_MARKER = -(2**62)
+_CURRENCY_MARKER = "\x00currency"
+
+
+@functools.cache
+def _accounts_query(*, vendor: str, shape: tuple[tuple[str, bool], ...]) -> MarkedQuery:
+    """``get_accounts``' query compiled once per process, database vendor and shape (the
+    kinds asked and which are system accounts): Django building its OR of lookups was
+    ~a third of a tip's client CPU (docs/performance.md, Ledger)."""
+    matches = Q()
+    markers = [_CURRENCY_MARKER]
+    for index, (kind, system) in enumerate(shape):
+        if system:
+            matches |= Q(kind=kind, user_id=None)
+        else:
+            matches |= Q(kind=kind, user_id=_USER_MARKER + index)
+            markers.append(_USER_MARKER + index)
+    return MarkedQuery(Account.objects.filter(matches, currency=_CURRENCY_MARKER), markers=markers)
 
 
 # --- Transfers ------------------------------------------------------------------------

@@ -51,7 +51,8 @@ class Notification(models.Model):
     message = models.ForeignKey(
         "community.Message", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
-    # Grouping key: reactions to one target share one row ("message:12", "status:3").
+    # Grouping key: reactions to one target share one row ("message:12", "status:3");
+    # or what a notification made once stands for ("tip:7": a tip notifies once).
     target_key = models.CharField(max_length=40, blank=True, default="")
     # The actors as the recipient may see them (a room nickname inside a room), newest
     # first, at most a few; ``count`` is how many events the row stands for.

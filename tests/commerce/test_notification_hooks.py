@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_a_tip_on_a_message_names_the_tipper_by_room_nickname(
-    make_user, make_room, make_member, fund
+    make_user, make_room, make_member, fund, eager_tasks, django_capture_on_commit_callbacks
 ):
     creator = make_user("creator")
     room = make_room(owner=creator, nickname="Singer")
@@ -21,7 +21,8 @@ def test_a_tip_on_a_message_names_the_tipper_by_room_nickname(
     make_member(room, fan, nickname="Night Owl")
     message = send_message(membership=Membership.objects.get(user=creator), body="new song")
     fund(fan, 10_000)
-    tip, _recipient = send_tip(sender=fan, amount=1000, currency="KRW", message_id=message.pk)
+    with django_capture_on_commit_callbacks(execute=True):  # the task queued on commit
+        tip, _recipient = send_tip(sender=fan, amount=1000, currency="KRW", message_id=message.pk)
     row = Notification.objects.get(recipient=creator)
     assert (row.kind, row.actor_labels) == ("tip", ["Night Owl"])
     assert (row.data["amount"], row.data["currency"], row.data["tip_id"]) == (1000, "KRW", tip.pk)

@@ -14,7 +14,9 @@ pytestmark = pytest.mark.django_db
 SECRETS = ["zq9user", "zq9handle", "Zq9 Real Person", "zq9mail"]
 
 
-def test_room_notifications_never_reveal_main_names(make_user, make_room, make_member):
+def test_room_notifications_never_reveal_main_names(
+    make_user, make_room, make_member, eager_tasks, django_capture_on_commit_callbacks
+):
     actor = make_user("zq9user", email="zq9mail@example.com")
     update_profile(user=actor, handle="zq9handle", display_name="Zq9 Real Person")
     target = make_user("target")
@@ -29,7 +31,8 @@ def test_room_notifications_never_reveal_main_names(make_user, make_room, make_m
     notify_reaction(target=original, actor_membership_or_user=actor)  # reaction
     make_member(gated, actor, nickname="Masked Otter")  # join request
     create_topup(user=actor, amount=5000, currency="KRW")
-    send_tip(sender=actor, amount=1000, currency="KRW", message_id=original.pk)  # tip
+    with django_capture_on_commit_callbacks(execute=True):  # tip (notified by a task)
+        send_tip(sender=actor, amount=1000, currency="KRW", message_id=original.pk)
 
     client = client_for(target)
     body = client.get("/api/v1/notifications/").content.decode()
