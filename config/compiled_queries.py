@@ -12,15 +12,17 @@ does the same for a values query.
 Only for querysets whose shape does not depend on the arguments (no ``__in`` lists, no
 optional filters): each argument must appear as exactly one SQL parameter.
 
-Two shapes: :class:`CompiledQuery` returns a model instance (``first``), built from a
-function of marker arguments; :class:`CompiledRows` returns plain rows (``fetch``), built
-from a queryset made with *slot* values (:func:`int_slot`, :func:`time_slot`): values
-no row has, whose places in the compiled parameters take the real values.
+Three shapes, by what the caller needs back: :class:`CompiledQuery` returns a model
+instance (``first``), built from a function of marker arguments; :class:`CompiledRows`
+returns plain rows (``fetch``), built from a queryset made with *slot* values
+(:func:`int_slot`, :func:`time_slot`): values no row has, whose places in the compiled
+parameters take the real values; :class:`MarkedQuery` only binds the parameters, for a
+caller that runs the SQL itself (inside a larger statement, or with its own cursor).
 """
 
 import datetime as dt
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -166,3 +168,35 @@ class CompiledRows:
             rows = cursor.fetchall()
             names = [column[0] for column in cursor.description]
         return names, rows
+
+
+# --- parameters only ---------------------------------------------------------------------
+
+
+class MarkedQuery:
+    """The compiled SQL and parameters of a queryset built with marker values."""
+
+    __slots__ = ("_params", "_slots", "sql")
+
+    def __init__(self, queryset, *, markers: Iterable[Hashable]) -> None:
+        wanted = set(markers)
+        sql, params = queryset.query.sql_with_params()
+        slots = [
+            (index, value)
+            for index, value in enumerate(params)
+            if isinstance(value, Hashable) and value in wanted
+        ]
+        found = [marker for _index, marker in slots]
+        if sorted(map(repr, found)) != sorted(map(repr, wanted)):
+            raise AssertionError(f"each marker must appear once in the params: {found}")
+        self.sql = sql
+        self._params = tuple(params)
+        self._slots = tuple(slots)
+
+    def bind(self, values: Mapping[Hashable, Any]) -> list:
+        """The parameters with each marker replaced by its value (a new list per call:
+        the compiled ones are shared by every thread of the process)."""
+        params = list(self._params)
+        for index, marker in self._slots:
+            params[index] = values[marker]
+        return params

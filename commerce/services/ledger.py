@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from commerce.models import Account, Leg, Transfer
 from config import metrics
+from config.compiled_queries import MarkedQuery
 from config.errors import (
     ConflictError,
     DomainError,
@@ -30,7 +31,6 @@ from config.errors import (
     PermissionDeniedError,
     UnprocessableError,
 )
-from config.sql import MarkedQuery
 
 MAX_ATTEMPTS = 6
 # PostgreSQL serialization failure and deadlock: safe to retry the whole transaction.
@@ -135,7 +135,7 @@ def get_accounts(*, wanted: list[tuple[str, int | None]], currency: str) -> list
     ]
 
 
-# Values no row has, marking where the real ones go (config.sql.MarkedQuery).
+# Values no row has, marking where the real ones go (config.compiled_queries.MarkedQuery).
 _USER_MARKER = -(2**62)
 _CURRENCY_MARKER = "\x00currency"
 

@@ -21,9 +21,9 @@ from community.chat.services import check_tip_note, post_tip_message
 from community.notifications.models import Notification
 from community.notifications.services import notify_tip_received
 from community.rooms.models import Membership
+from config.compiled_queries import MarkedQuery
 from config.currencies import validate_amount, validate_currency
 from config.errors import DomainError, NotFoundError
-from config.sql import MarkedQuery
 from profiles.models import Profile, User
 from profiles.text import lookalike_key
 
@@ -153,7 +153,7 @@ def _recipient_by_handle(*, sender: User, handle: str) -> Recipient:
     )
 
 
-# Values no row has, marking where the real ones go (config.sql.MarkedQuery).
+# Values no row has, marking where the real ones go (config.compiled_queries.MarkedQuery).
 _KEY_MARKER = "\x00handle_key"
 _USER_MARKER = -(2**62) + 21
 

@@ -60,8 +60,8 @@ from community.rooms.models import (
     Room,
     nickname_key,
 )
+from config.compiled_queries import MarkedQuery
 from config.errors import DomainError, NotFoundError
-from config.sql import MarkedQuery
 from profiles.models import Profile, StatusPost, User
 
 logger = logging.getLogger(__name__)
@@ -277,7 +277,7 @@ def _block_model():
         return None
 
 
-# Ids no row has, marking where the real ones go (config.sql.MarkedQuery).
+# Ids no row has, marking where the real ones go (config.compiled_queries.MarkedQuery).
 _RECIPIENT_MARKER = -(2**62) + 11
 _MEMBERSHIP_MARKER = -(2**62) + 12
 _ACTOR_MARKER = -(2**62) + 13
