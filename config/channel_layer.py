@@ -271,12 +271,17 @@ class _PubSubShard(RedisSingleShardConnection):
                     # Reconnects (and subscribes again) first when the connection is down.
                     await self._pubsub.ping(_PROBE)
                     probe_sent_at = now
-                elif probe_sent_at is not None and now - probe_sent_at > pong_timeout:
-                    raise ConnectionError(f"no pong in {pong_timeout} s")
                 message = await self._pubsub.get_message(
                     ignore_subscribe_messages=True, timeout=0.1
                 )
                 if message is None:
+                    # Only once nothing is left to read: a busy event loop that came
+                    # back late finds the pong waiting, not a dead connection.
+                    if (
+                        probe_sent_at is not None
+                        and time.monotonic() - probe_sent_at > pong_timeout
+                    ):
+                        raise ConnectionError(f"no pong in {pong_timeout} s")
                     continue
                 heard_at = time.monotonic()
                 if message["type"] == "pong":
