@@ -1,5 +1,7 @@
-"""Moim's channel layer: channels-redis's core layer with a configurable receive block,
-and group memberships that survive the restart of one shard.
+"""Moim's channel layers (``CHANNEL_LAYER_BACKEND``): channels-redis's core layer with a
+configurable receive block and group memberships that survive the restart of one shard
+(``RedisChannelLayer``), or its pub/sub layer with a receive loop that notices a lost
+subscription and tells the sockets to resync (``RedisPubSubChannelLayer``, below).
 
 channels-redis waits for messages with a ``BZPOPMIN`` of a fixed 5 seconds; with a
 client socket timeout below that, every idle wait would end in a timeout. Blocking for
