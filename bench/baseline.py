@@ -2,16 +2,26 @@
 
 They are what Moim's numbers are divided by: a trivial Django JSON view, a minimal
 Channels consumer that only does ``group_send`` (no database, no auth), and an HTTP
-POST that only does that ``group_send`` (the floor under a REST send).
+POST that only does that ``group_send`` (the floor under a REST send). Both use the core
+channels-redis layer (``settings.BENCH_CHANNEL_LAYER``) whichever layer Moim is on.
 """
 
 import json
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.urls import path, re_path
 from django.views.decorators.csrf import csrf_exempt
+
+# The naive design (core layer) when the settings define it (Redis), whatever layer Moim
+# runs on: Moim's ratio then shows what CHANNEL_LAYER_BACKEND buys.
+_ALIAS = (
+    settings.BENCH_CHANNEL_LAYER
+    if settings.BENCH_CHANNEL_LAYER in settings.CHANNEL_LAYERS
+    else "default"
+)
 
 
 def trivial_json(request):
@@ -25,11 +35,13 @@ async def publish(request, group: str):
         body = json.loads(request.body)["body"]
     except (ValueError, KeyError, TypeError):
         return HttpResponseBadRequest()
-    await get_channel_layer().group_send(f"bench.{group}", {"type": "fanout", "text": body})
+    await get_channel_layer(_ALIAS).group_send(f"bench.{group}", {"type": "fanout", "text": body})
     return JsonResponse({"ok": True}, status=201)
 
 
 class MinimalFanoutConsumer(AsyncWebsocketConsumer):
+    channel_layer_alias = _ALIAS
+
     async def connect(self):
         self.group = f"bench.{self.scope['url_route']['kwargs']['group']}"
         await self.channel_layer.group_add(self.group, self.channel_name)

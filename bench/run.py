@@ -113,16 +113,7 @@ def run_fanout(config: dict, base: str, pid: int) -> dict:
     for size in config["fanout_sizes"]:
         rates = config["fanout_rates"][size]
         seconds = config["fanout_seconds"]
-        moim = asyncio.run(
-            fanout.websocket_fanout(
-                urls=fanout.moim_room_urls(base_ws, size),
-                frame=fanout.moim_frame,
-                # Sending before every socket has joined its group would count as loss.
-                ready_marker='"ready"',
-                rates=rates,
-                seconds=seconds,
-            )
-        )
+        moim = moim_fanout(config, base, size)
         minimal = asyncio.run(
             fanout.websocket_fanout(
                 urls=fanout.minimal_consumer_urls(base_ws, size),
@@ -169,6 +160,72 @@ def run_fanout(config: dict, base: str, pid: int) -> dict:
     return results
 
 
+def moim_fanout(config: dict, base: str, size: int) -> dict:
+    from bench import fanout
+
+    return asyncio.run(
+        fanout.websocket_fanout(
+            urls=fanout.moim_room_urls(base.replace("http://", "ws://"), size),
+            frame=fanout.moim_frame,
+            # Sending before every socket has joined its group would count as loss.
+            ready_marker='"ready"',
+            rates=config["fanout_rates"][size],
+            seconds=config["fanout_seconds"],
+        )
+    )
+
+
+def moim_rest_send(config: dict, base: str) -> dict:
+    from bench import fanout
+    from profiles.models import User
+    from profiles.tokens import refresh_token_for
+
+    room_id, sender_id, urls = fanout.moim_room_with_tickets(
+        base.replace("http://", "ws://"), config["rest_send_members"]
+    )
+    token = str(refresh_token_for(User.objects.get(pk=sender_id)).access_token)
+    return asyncio.run(
+        fanout.rest_send_fanout(
+            urls=urls,
+            post=fanout.moim_rest_poster(base, room_id, token),
+            rate=config["rest_send_rate"],
+            seconds=config["rest_send_seconds"],
+            ready_marker='"ready"',
+        )
+    )
+
+
+def run_other_layers(config: dict, suites: list[str]) -> dict:
+    """Moim's fanout and REST-send figures on the channel layers it is not configured
+    with (CHANNEL_LAYER_BACKEND), each on a second server started the same way right
+    after the first: both layers side by side in one run, against the same baselines."""
+    from django.conf import settings
+
+    from bench.server import running_server
+    from config.redis_clients import CHANNEL_LAYER_BACKENDS
+
+    others: dict = {}
+    for backend in CHANNEL_LAYER_BACKENDS:
+        if backend == settings.CHANNEL_LAYER_BACKEND:
+            continue
+        entry: dict = {"sizes": {}}
+        others[backend] = entry
+        # A failed measurement (a socket refused on a loaded host) is recorded, not
+        # allowed to lose the configured layer's results.
+        with running_server(CHANNEL_LAYER_BACKEND=backend) as (base, _pid):
+            for size in config["fanout_sizes"] if "fanout" in suites else []:
+                entry["sizes"][str(size)] = _or_error(moim_fanout, config, base, size)
+            entry["rest_send"] = _or_error(moim_rest_send, config, base)
+    return others
+
+
+def _or_error(measure, *args) -> dict:
+    try:
+        return measure(*args)
+    except Exception as error:
+        return {"error": f"{type(error).__name__}: {error}"}
+
+
 # The pages measured against the trivial view (the discover page signed in, then anonymous).
 HTTP_PAGES = ("message_history", "discover_page", "discover_page_anonymous", "room_page")
 
@@ -180,8 +237,6 @@ def run_rest_send(config: dict, base: str) -> dict:
     import time
 
     from bench import fanout
-    from profiles.models import User
-    from profiles.tokens import refresh_token_for
 
     base_ws = base.replace("http://", "ws://")
     members, rate, seconds = (
@@ -198,17 +253,7 @@ def run_rest_send(config: dict, base: str) -> dict:
             seconds=seconds,
         )
     )
-    room_id, sender_id, urls = fanout.moim_room_with_tickets(base_ws, members)
-    token = str(refresh_token_for(User.objects.get(pk=sender_id)).access_token)
-    moim = asyncio.run(
-        fanout.rest_send_fanout(
-            urls=urls,
-            post=fanout.moim_rest_poster(base, room_id, token),
-            rate=rate,
-            seconds=seconds,
-            ready_marker='"ready"',
-        )
-    )
+    moim = moim_rest_send(config, base)
     return {
         "moim": moim,
         "floor": floor,
@@ -288,6 +333,35 @@ def markdown(results: dict) -> str:
             f"| {floor['p99_ms']} (bare consumer, POST → group_send) "
             f"| {entry['ratio_p99_to_floor']} | ≤ {TARGETS['rest_send_p99_to_floor']} |"
         )
+    # Moim on the layer(s) it is not configured with, against this run's same baselines.
+    for backend, other in fan.get("other_layers", {}).items():
+        for size, moim in other.get("sizes", {}).items():
+            if "error" in moim:
+                rows.append(
+                    f"| fanout N={size} (Moim on the {backend} layer): {moim['error']} | | | | |"
+                )
+                continue
+            minimal = fan["sizes"][size]["minimal_consumer"]["delivered_per_s_at_p99_target"]
+            ratio = round(moim["delivered_per_s_at_p99_target"] / minimal, 3) if minimal else None
+            rows.append(
+                f"| fanout N={size} (Moim on the {backend} layer; the rows above: "
+                f"{fan['channel_layer']}): delivered msg/s at p99 ≤ 250 ms "
+                f"(p99 {moim['p99_ms']} ms, lost {moim['lost_total']}) "
+                f"| {moim['delivered_per_s_at_p99_target']} | {minimal} (minimal consumer) "
+                f"| {ratio} | |"
+            )
+        if "error" in other.get("rest_send", {}):
+            error = other["rest_send"]["error"]
+            rows.append(f"| REST send (Moim on the {backend} layer): {error} | | | | |")
+        elif "rest_send" in other and "rest_send" in fan:
+            moim, floor = other["rest_send"], fan["rest_send"]["floor"]
+            ratio = round(moim["p99_ms"] / floor["p99_ms"], 3) if floor["p99_ms"] else None
+            rows.append(
+                f"| REST send to a {moim['members']}-member room at {moim['offered_per_s']}/s "
+                f"(Moim on the {backend} layer): send→deliver p99 ms (p50 {moim['p50_ms']} ms, "
+                f"lost {moim['lost']}) | {moim['p99_ms']} | {floor['p99_ms']} (floor above) "
+                f"| {ratio} | |"
+            )
     if "idle_connections_per_gb" in fan:
         rows.append(
             f"| idle sockets per GB of server RSS ({fan['idle_rss_bytes_per_connection']} B each) "
@@ -369,6 +443,11 @@ def main(argv: list[str] | None = None) -> int:
                 results["fanout"] = {"rest_send": run_rest_send(config, base)}
             if "http" in suites:
                 results["http"] = run_http(config, base)
+        if {"fanout", "rest_send"} & set(suites) and results["redis"]:
+            from django.conf import settings
+
+            results["fanout"]["channel_layer"] = settings.CHANNEL_LAYER_BACKEND
+            results["fanout"]["other_layers"] = run_other_layers(config, suites)
     if "ledger" in suites:
         results["ledger"] = run_optional("bench.ledger", config)
     if "media" in suites:

@@ -1,5 +1,7 @@
-"""Moim's channel layer: channels-redis's core layer with a configurable receive block,
-and group memberships that survive the restart of one shard.
+"""Moim's channel layers (``CHANNEL_LAYER_BACKEND``): channels-redis's core layer with a
+configurable receive block and group memberships that survive the restart of one shard
+(``RedisChannelLayer``), or its pub/sub layer with a receive loop that notices a lost
+subscription and tells the sockets to resync (``RedisPubSubChannelLayer``, below).
 
 channels-redis waits for messages with a ``BZPOPMIN`` of a fixed 5 seconds; with a
 client socket timeout below that, every idle wait would end in a timeout. Blocking for
@@ -21,11 +23,15 @@ restarts, every socket closes with 1013 and joins again, so the check is off.
 """
 
 import asyncio
+import contextlib
 import contextvars
 import logging
 import time
 
 from channels_redis.core import RedisChannelLayer as CoreRedisChannelLayer
+from channels_redis.pubsub import RedisPubSubChannelLayer as CoreRedisPubSubChannelLayer
+from channels_redis.pubsub import RedisPubSubLoopLayer, RedisSingleShardConnection
+from channels_redis.utils import _wrap_close
 
 logger = logging.getLogger(__name__)
 
@@ -150,3 +156,173 @@ class RedisChannelLayer(CoreRedisChannelLayer):
         if self.receive_cleaners:
             await asyncio.wait(self.receive_cleaners[:])
         return message
+
+
+# --- the pub/sub layer (CHANNEL_LAYER_BACKEND=pubsub) ----------------------------------
+
+# What a consumer receives when its process's subscription to a shard was lost and is
+# back: whatever was published to its groups in between never reached it (Redis keeps
+# nothing for pub/sub). Handled by ``layer_reconnected`` (config.realtime.ClosedSocketGuard
+# gives every consumer a default).
+LAYER_RECONNECTED = "layer.reconnected"
+# The PING whose answer proves a (re)subscription is in effect: Redis answers commands on
+# a connection in order, so its pong comes after the SUBSCRIBEs sent before it.
+_PROBE = b"moim-layer-probe"
+
+
+class RedisPubSubChannelLayer(CoreRedisPubSubChannelLayer):
+    """channels-redis's pub/sub layer: one PUBLISH per ``group_send``; every process
+    subscribed to the group fans the message out to its own channels in memory.
+
+    channels-redis's own receive loop logs a lost connection and lets redis-py reconnect
+    and subscribe again, silently: what was published in between is gone, and a
+    connection that a frozen Redis or a network partition left open but dead is never
+    noticed (a pub/sub connection only reads). Here each shard's receive loop:
+
+    * pings the shard after ``keepalive_seconds`` without traffic and treats a pong
+      missing for ``socket_timeout`` as a lost connection (closed, then reconnected);
+    * reconnects (redis-py subscribes its channels again on connect), then sends a
+      probe PING; once its pong is back, the subscriptions are in effect, and every
+      local channel subscribed through that shard gets a ``layer.reconnected``
+      message: the room sockets fill what they missed from storage;
+    * never dies: channels-redis's loop ends for good on a ``TimeoutError``.
+
+    Sharding (``hosts``, one per CHANNEL_LAYER_REDIS_URLS) is channels-redis's: a group
+    and a channel live on the shard their name hashes to. A shard that restarts empty
+    loses nothing this layer needs: subscriptions are per connection and are made again
+    on reconnect; there are no group memberships in Redis to rejoin.
+
+    Channel names are pub/sub channels, shared by every database of a Redis server:
+    only the prefix keeps two deployments (or two test workers) apart.
+    """
+
+    def __init__(self, *args, keepalive_seconds: float = 5.0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.keepalive_seconds = keepalive_seconds
+
+    def _get_layer(self):
+        loop = asyncio.get_running_loop()
+        try:
+            return self._layers[loop]
+        except KeyError:
+            layer = _PubSubLoopLayer(
+                *self._args,
+                **self._kwargs,
+                channel_layer=self,
+                keepalive_seconds=self.keepalive_seconds,
+            )
+            self._layers[loop] = layer
+            _wrap_close(self, loop)
+            return layer
+
+
+class _PubSubLoopLayer(RedisPubSubLoopLayer):
+    def __init__(self, *args, keepalive_seconds: float, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.keepalive_seconds = keepalive_seconds
+        self.hosts = [shard.host for shard in self._shards]
+        self._shards = [_PubSubShard(shard.host, self) for shard in self._shards]
+
+    # The shard interface /healthz uses (config/health.py), as on the core layer.
+    @property
+    def ring_size(self) -> int:
+        return len(self._shards)
+
+    def connection(self, index: int):
+        return self._shards[index].client()
+
+    async def discard_channel(self, channel: str) -> None:
+        """Forget a channel made with ``new_channel`` that is done with (the layer only
+        forgets one when its ``receive`` is cancelled)."""
+        if self.channels.pop(channel, None) is not None:
+            await self._get_shard(channel).unsubscribe(channel)
+
+    def reconnected(self, shard: "_PubSubShard") -> int:
+        """Tell every local channel subscribed through ``shard`` that it may have missed
+        messages; returns how many were told."""
+        told = {name for name in self.channels if self._get_shard(name) is shard}
+        for group_channel, channels in self.groups.items():
+            if self._get_shard(group_channel) is shard:
+                told.update(name for name in channels if name in self.channels)
+        notice = self.channel_layer.serialize({"type": LAYER_RECONNECTED})
+        for name in told:
+            self.channels[name].put_nowait(notice)
+        return len(told)
+
+
+class _PubSubShard(RedisSingleShardConnection):
+    def client(self):
+        self._ensure_redis()
+        return self._redis
+
+    async def _do_receiving(self):
+        layer = self.channel_layer
+        pong_timeout = float(self.host.get("socket_timeout") or 5.0)
+        lost = False  # the connection failed since the last proof of subscription
+        probe_sent_at: float | None = None  # a probe PING waiting for its pong
+        heard_at = time.monotonic()
+        failures = 0
+        while True:
+            try:
+                if not (self._pubsub and self._pubsub.subscribed):
+                    lost, probe_sent_at = False, None  # nobody to tell
+                    await asyncio.sleep(0.1)
+                    continue
+                now = time.monotonic()
+                if probe_sent_at is None and (lost or now - heard_at > layer.keepalive_seconds):
+                    # Reconnects (and subscribes again) first when the connection is down.
+                    await self._pubsub.ping(_PROBE)
+                    probe_sent_at = now
+                message = await self._pubsub.get_message(
+                    ignore_subscribe_messages=True, timeout=0.1
+                )
+                if message is None:
+                    # Only once nothing is left to read: a busy event loop that came
+                    # back late finds the pong waiting, not a dead connection.
+                    if (
+                        probe_sent_at is not None
+                        and time.monotonic() - probe_sent_at > pong_timeout
+                    ):
+                        raise ConnectionError(f"no pong in {pong_timeout} s")
+                    continue
+                heard_at = time.monotonic()
+                if message["type"] == "pong":
+                    if message["data"] == _PROBE and probe_sent_at is not None:
+                        probe_sent_at = None
+                        failures = 0
+                        if lost:
+                            lost = False
+                            told = layer.reconnected(self)
+                            logger.warning(
+                                "channel layer subscription to %s is back; %s channel(s) "
+                                "told to fill what they missed",
+                                _address(self.host),
+                                told,
+                            )
+                    continue
+                self._receive_message(message)
+            except (asyncio.CancelledError, GeneratorExit):
+                raise
+            except Exception as error:
+                if not lost:
+                    logger.warning(
+                        "channel layer subscription to %s lost (%s: %s); reconnecting",
+                        _address(self.host),
+                        type(error).__name__,
+                        error,
+                    )
+                lost, probe_sent_at = True, None
+                failures += 1
+                await self._drop_connection()
+                await asyncio.sleep(min(0.1 * 2**failures, 2.0))
+
+    async def _drop_connection(self) -> None:
+        connection = self._pubsub.connection if self._pubsub is not None else None
+        if connection is not None:
+            with contextlib.suppress(Exception):  # already gone
+                await connection.disconnect(nowait=True)
+
+
+def _address(host: dict) -> str:
+    address = str(host.get("address", "redis"))
+    return address.rsplit("@", 1)[-1]

@@ -67,8 +67,14 @@ async def _check_channel_layer() -> None:
             host = layer.hosts[index].get("address", f"#{index}")
             raise RuntimeError(f"shard {index} ({_redacted(host)}) down: {exc}") from exc
     channel = await layer.new_channel()
-    await layer.send(channel, {"type": "healthz.ping"})
-    message = await layer.receive(channel)
+    try:
+        await layer.send(channel, {"type": "healthz.ping"})
+        message = await layer.receive(channel)
+    finally:
+        # The pub/sub layer keeps a channel subscribed until told (the core layer's
+        # channel is a key that expires).
+        if hasattr(layer, "discard_channel"):
+            await layer.discard_channel(channel)
     if message.get("type") != "healthz.ping":
         raise RuntimeError("channel layer returned another message")
 

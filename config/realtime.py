@@ -161,7 +161,9 @@ class ClosedSocketGuard:
       channel queue would otherwise overflow and drop events silently.
     * When the channel layer fails under the socket (Redis killed or frozen: the
       consumer's receive loop raises), the socket is closed with 1013 and cleaned up,
-      not torn down with a traceback and 1006.
+      not torn down with a traceback and 1006. That is the core layer; the pub/sub
+      layer's receive never fails: it reconnects by itself and then sends
+      ``layer.reconnected`` (``layer_reconnected`` below) for the consumer to resync.
 
     Being every consumer's send path and lifetime, it also gives the socket session its
     request id (config/logs.py) and counts open sockets and delivered frames
@@ -188,6 +190,11 @@ class ClosedSocketGuard:
                 await self._abandon(CLOSE_TRY_AGAIN_LATER)
             finally:
                 logs.socket_logger.info("socket closed: %(path)s", where, extra=where)
+
+    async def layer_reconnected(self, message):
+        """The pub/sub channel layer lost this process's subscription and has it back
+        (config/channel_layer.py): events published in between never came. Consumers
+        whose client state depends on every event override this to resync."""
 
     async def send_json(self, content, close=False):
         if await self._guarded(super().send_json(content, close=close)):

@@ -197,22 +197,29 @@ HEALTHZ_CHECK_TIMEOUT_SECONDS = env.float("HEALTHZ_CHECK_TIMEOUT_SECONDS", defau
 # hashes each channel and group to one of them). Unset: REDIS_URL alone.
 CHANNEL_LAYER_REDIS_URLS = env.list("CHANNEL_LAYER_REDIS_URLS", default=[])
 
+# Which channels-redis layer carries realtime events (config/redis_clients.py):
+# ``pubsub`` publishes a group message once and each process fans it out to its own
+# sockets; ``core`` writes a copy per member channel into Redis. docs/performance.md
+# (Fanout) has the measurements behind the default, docs/scaling.md the trade-off.
+CHANNEL_LAYER_BACKEND = env.str("CHANNEL_LAYER_BACKEND", default="core")
+CHANNEL_LAYER_PREFIX = env.str("CHANNEL_LAYER_PREFIX", default="moim")
+
 if REDIS_URL:
-    # The core channels-redis layer (sorted sets per channel) rather than the pub/sub
-    # layer: it keeps per-channel queues, so a consumer that is briefly slow does not
-    # miss a group message. Its default capacity of 100 silently drops group messages
-    # once a channel's queue is full, which a burst into a busy room reaches easily, so
-    # the capacity is raised well above any burst a single socket can be behind by.
-    # Expiry bounds how long an undelivered message may sit; group_expiry bounds how
-    # long a crashed process's channels stay subscribed (the consumer re-adds itself).
-    # The pub/sub layer was not chosen: Redis keeps nothing for it, so a message
-    # published while a process's Redis connection is re-establishing is lost with
-    # no trace, while the core layer holds it in the channel's queue until expiry.
-    # tests/community/chat/test_consumer.py proves a 500-message burst arrives whole.
+    # Core layer: per-channel queues in Redis, so a consumer that is briefly slow or
+    # away does not miss a group message. Its default capacity of 100 silently drops
+    # group messages once a channel's queue is full, which a burst into a busy room
+    # reaches easily, so the capacity is raised well above any burst a single socket
+    # can be behind by (tests/community/chat/test_consumer.py: a 500-message burst
+    # arrives whole). Expiry bounds how long an undelivered message may sit;
+    # group_expiry how long a crashed process's channels stay subscribed.
+    # Pub/sub layer: Redis keeps nothing, so what is published while a process's
+    # connection is down is lost to it; the layer notices the reconnect and its room
+    # sockets fill the gap from storage (config/channel_layer.py).
     CHANNEL_LAYERS = {
         "default": channel_layer_settings(
             CHANNEL_LAYER_REDIS_URLS or [REDIS_URL],
-            prefix=env.str("CHANNEL_LAYER_PREFIX", default="moim"),
+            backend=CHANNEL_LAYER_BACKEND,
+            prefix=CHANNEL_LAYER_PREFIX,
             capacity=env.int("CHANNEL_LAYER_CAPACITY", default=5000),
             receive_block_seconds=1.0,
             **REDIS_TIMEOUT_ARGS,
@@ -538,6 +545,18 @@ MESSAGE_MAX_LENGTH = 4000
 
 # Serves bench/baseline.py's endpoints; only `make bench` turns it on.
 BENCH_ENDPOINTS = env.bool("BENCH_ENDPOINTS", default=False)
+# The baselines' layer: the naive design (core layer, a copy per member channel) whatever
+# CHANNEL_LAYER_BACKEND Moim runs on, so Moim's ratio shows what its choice buys.
+BENCH_CHANNEL_LAYER = "bench_core"
+if BENCH_ENDPOINTS and REDIS_URL:
+    CHANNEL_LAYERS[BENCH_CHANNEL_LAYER] = channel_layer_settings(
+        CHANNEL_LAYER_REDIS_URLS or [REDIS_URL],
+        backend="core",
+        prefix=f"{CHANNEL_LAYER_PREFIX}-bench",
+        capacity=env.int("CHANNEL_LAYER_CAPACITY", default=5000),
+        receive_block_seconds=1.0,
+        **REDIS_TIMEOUT_ARGS,
+    )
 # --- Moderation (all overridable from the environment) ----------------------------------
 MODERATION_REPORTS_PER_HOUR = env.int("MODERATION_REPORTS_PER_HOUR", default=20)
 MODERATION_PATTERN_MAX_LENGTH = 200

@@ -507,6 +507,23 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
             return await self._deliver_in_order(event, seq)
         await self._forward(event)
 
+    async def layer_reconnected(self, message):
+        """The channel layer's subscription was down for a while (pub/sub layer): send
+        what was committed meanwhile from storage, and re-read the member's standing
+        (a removal or ban may have been among the lost events)."""
+        if self.closing or self.socket_closed or self.membership_id is None:
+            return
+        self.standing_checked_at = 0.0
+        if await self._standing_revoked():
+            return
+        try:
+            await self._load_blocked_members()
+            await self._fill_from_storage()
+        except Exception:
+            logger.exception("resync after reconnect failed in room %s", self.room_id)
+            self.closing = True
+            await self._abandon(CLOSE_RESYNC)
+
     async def _forward(self, event: dict) -> None:
         kind = event.get("type")
         if kind == events.TYPING and event.get("membership_id") == self.membership_id:

@@ -134,6 +134,11 @@ class MeConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
                 self._note_activity(int(room_id))
         # Other room events (typing, presence...) are not for this socket.
 
+    async def layer_reconnected(self, message):
+        # Events may have been lost (pub/sub layer): send the unread counts again.
+        if getattr(self, "user_id", None) is not None:
+            self._schedule_refresh()
+
     async def _follow_room(self, room_id: int, membership_id: int) -> None:
         self.my_membership_ids.add(membership_id)
         group = f"room.{room_id}"

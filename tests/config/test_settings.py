@@ -34,16 +34,10 @@ def test_environment_switches_to_production_stack():
     )
     assert config["debug"] is False
     assert config["db"] == "config.postgresql"  # checked pool checkouts, metered
-    # channels-redis's core layer, with a receive block shorter than the socket timeout.
+    # channels-redis's core layer (docs/performance.md, Fanout), with timeouts.
     assert config["layer"] == "config.channel_layer.RedisChannelLayer"
     assert config["layer_config"]["hosts"][0]["socket_timeout"] > 0
     assert config["layer_config"]["hosts"][0]["socket_connect_timeout"] > 0
-    assert (
-        config["layer_config"]["receive_block_seconds"]
-        < config["layer_config"]["hosts"][0]["socket_timeout"]
-    )
-    # The default capacity of 100 drops group messages under a burst.
-    assert config["layer_config"]["capacity"] >= 1000
     assert config["cache"] == "config.metrics.MeteredRedisCache"
     # No Redis client may hang on a frozen server.
     for options in (config["cache_options"], config["broker_options"]):
@@ -82,3 +76,54 @@ def test_argon2_hashes_new_passwords(settings, make_user):
     settings.PASSWORD_HASHERS = moim_settings.PASSWORD_HASHERS
     user = make_user("argonaut")
     assert user.password.startswith("argon2")
+
+
+PRODUCTION = {
+    "SECRET_KEY": "x" * 60,
+    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/moim",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "AWS_STORAGE_BUCKET_NAME": "moim-media",
+}
+
+
+@pytest.mark.parametrize(
+    ("backend", "layer"),
+    [
+        ("core", "config.channel_layer.RedisChannelLayer"),
+        ("pubsub", "config.channel_layer.RedisPubSubChannelLayer"),
+    ],
+)
+def test_channel_layer_backend_chooses_the_layer_with_the_same_timeouts_prefix_and_shards(
+    backend, layer
+):
+    config = probe(
+        **PRODUCTION,
+        CHANNEL_LAYER_BACKEND=backend,
+        CHANNEL_LAYER_PREFIX="moim-blue",
+        CHANNEL_LAYER_REDIS_URLS="redis://10.0.0.1:6379/0,redis://10.0.0.2:6379/0",
+        REDIS_SOCKET_TIMEOUT="4",
+        REDIS_CONNECT_TIMEOUT="1.5",
+    )
+    assert config["layer"] == layer
+    layer_config = config["layer_config"]
+    assert layer_config["prefix"] == "moim-blue"
+    assert [host["address"] for host in layer_config["hosts"]] == [
+        "redis://10.0.0.1:6379/0",
+        "redis://10.0.0.2:6379/0",
+    ]
+    for host in layer_config["hosts"]:
+        assert (host["socket_timeout"], host["socket_connect_timeout"]) == (4.0, 1.5)
+    if backend == "pubsub":
+        # A silent subscription is pinged well within the socket timeout's reach.
+        assert 0 < layer_config["keepalive_seconds"] <= 10
+    else:
+        # A receive block shorter than the socket timeout, and a capacity well above
+        # the library's 100, which drops group messages under a burst.
+        assert layer_config["receive_block_seconds"] < 4.0
+        assert layer_config["capacity"] >= 1000
+
+
+def test_an_unknown_channel_layer_backend_stops_the_start():
+    result = run_django(PROBE, **PRODUCTION, CHANNEL_LAYER_BACKEND="kafka")
+    assert result.returncode != 0
+    assert "CHANNEL_LAYER_BACKEND must be one of core, pubsub, not 'kafka'" in result.stderr

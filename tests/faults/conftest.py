@@ -28,18 +28,28 @@ def own_redis(tmp_path):
     server.stop()
 
 
+@pytest.fixture(params=["core", "pubsub"])
+def channel_layer_backend(request):
+    """Every fault test runs on both channel layers (CHANNEL_LAYER_BACKEND); a test that
+    is about one of them narrows it with ``parametrize(..., indirect=True)``."""
+    return request.param
+
+
 @pytest.fixture
-def app_on_own_redis(own_redis):
+def app_on_own_redis(own_redis, channel_layer_backend):
     """Cache, channel layer and broker on ``own_redis``, with the real option builders.
     Restored before the suite's own fixtures clear the (then shared again) cache."""
+    own_redis.channel_layer_backend = channel_layer_backend
     overrides = override_settings(
         CACHES={"default": cache_settings(own_redis.url, **FAULT_TIMEOUTS)},
         CHANNEL_LAYERS={
             "default": channel_layer_settings(
                 [own_redis.url],
+                backend=channel_layer_backend,
                 prefix="moim-fault",
                 capacity=5000,
                 receive_block_seconds=0.2,
+                keepalive_seconds=0.5,
                 **FAULT_TIMEOUTS,
             )
         },

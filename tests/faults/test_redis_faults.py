@@ -111,7 +111,9 @@ def test_rest_api_answers_and_sends_persist_without_redis(app_on_own_redis, room
 # --- open sockets ---------------------------------------------------------------------
 
 
+# The core layer's receive loop fails with Redis, and the socket resyncs by reconnecting.
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("channel_layer_backend", ["core"], indirect=True)
 @pytest.mark.parametrize("fault", ["killed", "frozen"])
 async def test_open_socket_closes_with_1013_when_redis_fails(
     app_on_own_redis, room_with_two, fault
@@ -123,6 +125,7 @@ async def test_open_socket_closes_with_1013_when_redis_fails(
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("channel_layer_backend", ["core"], indirect=True)
 async def test_message_sent_while_redis_is_frozen_reaches_the_room_after_resync(
     app_on_own_redis, room_with_two
 ):
@@ -176,4 +179,48 @@ async def test_redis_restarted_empty_still_gets_messages_to_open_sockets(
     except AssertionError as error:
         if "closed with 1013" not in str(error):
             raise  # closed 1013 is also a correct outcome: the client resyncs
+    await socket.disconnect()
+
+
+# The pub/sub layer's receive never fails: the socket stays open, the layer reconnects
+# and subscribes again, and tells the socket to fill what it missed from storage.
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("channel_layer_backend", ["pubsub"], indirect=True)
+@pytest.mark.parametrize("fault", ["restarted", "frozen"])
+async def test_open_socket_gets_what_was_sent_while_redis_was_down(
+    app_on_own_redis, room_with_two, fault
+):
+    """No ping, no other message: the reconnect alone brings the missed messages, in
+    order, once each, and the messages after it arrive live."""
+    from community.chat.services import send_message
+
+    room, host, guest = room_with_two
+    socket, _ready = await ready_socket(guest, room.pk)
+    host_membership = await database_sync_to_async(Membership.objects.get)(user=host)
+    send = database_sync_to_async(send_message)
+    await send(membership=host_membership, body="before")
+    assert (await next_event(socket, "message.created"))["message"]["body"] == "before"
+
+    if fault == "frozen":
+        app_on_own_redis.freeze()
+    else:
+        app_on_own_redis.kill()
+    for number in range(3):  # stored; their broadcasts fail (or reach nobody)
+        await send(membership=host_membership, body=f"during {number}")
+    await asyncio.sleep(1.5)  # past the keepalive and pong timeout: the layer noticed
+    if fault == "frozen":
+        app_on_own_redis.thaw()
+    else:
+        app_on_own_redis.start()  # same port, empty
+
+    missed = [(await next_event(socket, "message.created", timeout=10))["message"]]
+    missed += [(await next_event(socket, "message.created"))["message"] for _ in range(2)]
+    assert [(m["seq"], m["body"]) for m in missed] == [
+        (2, "during 0"),
+        (3, "during 1"),
+        (4, "during 2"),
+    ]
+    await send(membership=host_membership, body="after")
+    after = (await next_event(socket, "message.created", timeout=5))["message"]
+    assert (after["seq"], after["body"]) == (5, "after")
     await socket.disconnect()

@@ -35,11 +35,12 @@ MESSAGES = 300
 BODY = "한" * 4000
 
 
-def _start_server(port: int, redis_url: str):
+def _start_server(port: int, redis_url: str, backend: str):
     env = {
         **os.environ,
         "DATABASE_URL": running_test_database_url(),
         "REDIS_URL": redis_url,
+        "CHANNEL_LAYER_BACKEND": backend,
         "CHANNEL_LAYER_PREFIX": PREFIX,
         "REALTIME_SOCKET_SEND_TIMEOUT_SECONDS": "1",
     }
@@ -82,12 +83,20 @@ def _stuck_socket(port: int, room_id: int, ticket: str) -> socket.socket:
     return raw
 
 
-def _group_size(redis_url: str, room_id: int) -> int:
+def _group_size(redis_url: str, room_id: int, backend: str) -> int:
+    """The room's sockets: its group's members on the core layer; on the pub/sub layer,
+    where a group is a subscription per process, not per socket, the room's presence
+    entries (one per socket, written after its group_add, removed after its discard)."""
     import redis
+
+    from community.chat.presence import _KEY as PRESENCE_KEY
 
     client = redis.Redis.from_url(redis_url, socket_timeout=2)
     try:
-        return client.zcard(f"{PREFIX}:group:room.{room_id}")
+        if backend == "core":
+            return client.zcard(f"{PREFIX}:group:room.{room_id}")
+        # Django's cache key: KEY_PREFIX "moim", version 1 (config/redis_clients.py).
+        return client.zcard(f"moim:1:{PRESENCE_KEY.format(room_id)}")
     finally:
         client.close()
 
@@ -102,10 +111,11 @@ def test_a_socket_that_stops_reading_is_closed_and_the_others_miss_nothing(
     make_member(room, reader, nickname="Reader")
     make_member(room, stuck, nickname="Stuck")
     port = free_port()
-    server = _start_server(port, app_on_own_redis.url)
+    backend = app_on_own_redis.channel_layer_backend
+    server = _start_server(port, app_on_own_redis.url, backend)
     try:
         wait_for_port(port, server, timeout=30)
-        asyncio.run(_scenario(port, room, host, reader, stuck, app_on_own_redis.url))
+        asyncio.run(_scenario(port, room, host, reader, stuck, app_on_own_redis.url, backend))
     finally:
         server.terminate()
         try:
@@ -115,7 +125,7 @@ def test_a_socket_that_stops_reading_is_closed_and_the_others_miss_nothing(
             server.wait(timeout=10)
 
 
-async def _scenario(port, room, host, reader, stuck, redis_url):
+async def _scenario(port, room, host, reader, stuck, redis_url, backend):
     from websockets.asyncio.client import connect
 
     ticket = await database_sync_to_async(issue_socket_ticket)(user_id=reader.pk)
@@ -125,7 +135,7 @@ async def _scenario(port, room, host, reader, stuck, redis_url):
         stuck_ticket = await database_sync_to_async(issue_socket_ticket)(user_id=stuck.pk)
         raw = _stuck_socket(port, room.pk, stuck_ticket)
         deadline = time.monotonic() + 10
-        while _group_size(redis_url, room.pk) < 2:
+        while _group_size(redis_url, room.pk, backend) < 2:
             assert time.monotonic() < deadline, "the stuck socket never joined"
             await asyncio.sleep(0.1)
 
@@ -142,7 +152,7 @@ async def _scenario(port, room, host, reader, stuck, redis_url):
 
         # The stuck socket's consumer gave up on it and left the room's group.
         deadline = time.monotonic() + 15
-        while _group_size(redis_url, room.pk) > 1:
+        while _group_size(redis_url, room.pk, backend) > 1:
             assert time.monotonic() < deadline, "the stuck socket is still in the room"
             await asyncio.sleep(0.2)
         raw.close()

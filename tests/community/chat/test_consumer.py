@@ -512,7 +512,10 @@ async def test_configured_layer_holds_a_burst_for_a_consumer_that_is_not_reading
     """A channel that cannot read during a burst keeps every message with the
     configured capacity; the library default of 100 would silently drop the rest."""
     from channels.layers import get_channel_layer
+    from django.conf import settings
 
+    if capacity is not None and "capacity" not in settings.CHANNEL_LAYERS["default"]["CONFIG"]:
+        pytest.skip("the pub/sub layer's queues are in process memory, without a capacity")
     layer = get_channel_layer() if capacity is None else _layer_like_settings(capacity=capacity)
     channel = await layer.new_channel()
     await layer.group_add("burst", channel)
