@@ -130,7 +130,10 @@ async def _scenario(port, room, host, reader, stuck, redis_url, backend):
 
     ticket = await database_sync_to_async(issue_socket_ticket)(user_id=reader.pk)
     url = f"ws://127.0.0.1:{port}/ws/rooms/{room.pk}/?ticket={ticket}"
-    async with connect(url, max_size=None) as reading:
+    # The reading member reads everything as it comes (no receive queue limit): a bounded
+    # queue would stop reading while the messages are sent below, and make this member
+    # the stuck one (the server's ping unanswered).
+    async with connect(url, max_size=None, max_queue=None) as reading:
         assert json.loads(await reading.recv())["type"] == "ready"
         stuck_ticket = await database_sync_to_async(issue_socket_ticket)(user_id=stuck.pk)
         raw = _stuck_socket(port, room.pk, stuck_ticket)
