@@ -10,7 +10,8 @@ objects and annotations included). ``community.notifications.selectors._unread_c
 does the same for a values query.
 
 Only for querysets whose shape does not depend on the arguments (no ``__in`` lists, no
-optional filters): each argument must appear as exactly one SQL parameter.
+optional filters): each argument must appear among the SQL parameters (as many times
+as the queryset uses it, e.g. a viewer id in two subqueries).
 
 Three shapes, by what the caller needs back: :class:`CompiledQuery` returns a model
 instance (``first``), built from a function of marker arguments; :class:`CompiledRows`
@@ -32,6 +33,8 @@ from django.db.models.query import get_related_populators
 
 # Marker values no row has: where each argument goes in the compiled params.
 _INT_SLOT_BASE = -(2**62) + 1000
+# An integer argument outside a 64-bit column's range matches no row.
+_INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
 
 
 def _slot(index: int, kind: type) -> Any:
@@ -48,10 +51,10 @@ class _Compiled:
         self.params = tuple(params)
         self.slots = []
         for marker in markers:
-            found = [index for index, value in enumerate(params) if value == marker]
-            if len(found) != 1:
-                raise AssertionError(f"each argument must be one parameter, found {len(found)}")
-            self.slots.append(found[0])
+            found = tuple(index for index, value in enumerate(params) if value == marker)
+            if not found:
+                raise AssertionError("each argument must be among the parameters")
+            self.slots.append(found)
         # Value conversions by column, as ``results_iter`` applies them.
         columns = [column[0] for column in compiler.select[: compiler.col_count]]
         self.converters = list(compiler.get_converters(columns).items())
@@ -98,8 +101,12 @@ class CompiledQuery:
         db = router.db_for_write(self.model) if self.write else router.db_for_read(self.model)
         compiled = self._for(db)
         params = list(compiled.params)  # a copy: the compiled params are shared by threads
-        for slot, kind, value in zip(compiled.slots, self.kinds, args, strict=True):
-            params[slot] = kind(value)
+        for slots, kind, value in zip(compiled.slots, self.kinds, args, strict=True):
+            value = kind(value)
+            if kind is int and not _INT_MIN <= value <= _INT_MAX:
+                return None  # no row has it (the ORM's answer; SQLite would raise)
+            for slot in slots:
+                params[slot] = value
         connection = connections[db]
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)

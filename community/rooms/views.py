@@ -284,7 +284,10 @@ def room_detail(request, room_id: int):
             .order_by("-seq")[:20]
         )[::-1]
         if viewer is not None:
-            blocked = blocked_member_ids_in_room(viewer, room.pk)
+            # A viewer who blocks no one (the room query says) has no one to fold.
+            blocked = (
+                blocked_member_ids_in_room(viewer, room.pk) if room.viewer_blocks_anyone else set()
+            )
             for message in preview:
                 message.collapsed = is_collapsed_for(message.author_id, blocked)
     room.reaction_summary = reaction_summaries(
