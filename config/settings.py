@@ -136,6 +136,15 @@ else:
         DATABASES["default"]["ENGINE"] = "config.postgresql"
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
+    # psycopg prepares a statement once a connection has run it this many times, for
+    # server-bound cursors only (``server_bound_cursor`` in config/postgresql: the
+    # ledger's posting statement); Django's own cursors splice values into the SQL and
+    # never prepare. Empty turns it off: PgBouncer in transaction mode before 1.21
+    # cannot keep a connection's prepared statements.
+    prepare_threshold = env.str("DB_PREPARE_THRESHOLD", default="5")
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
+        int(prepare_threshold) if prepare_threshold else None
+    )
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env.int("DB_POOL_MIN", default=2),
         "max_size": env.int("DB_POOL_MAX", default=20),

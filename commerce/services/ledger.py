@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import IntegrityError, OperationalError, connection, connections, transaction
+from django.db import IntegrityError, OperationalError, connection, connections, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -80,6 +80,14 @@ def check_may_move_money(*, user) -> None:
         )
 
 
+def server_bound_cursor(alias: str):
+    """A cursor that lets PostgreSQL prepare a statement of fixed text once per
+    connection (config/postgresql: ``server_bound_cursor``); elsewhere (SQLite, Django's
+    own backend) a plain cursor."""
+    db = connections[alias]
+    return getattr(db, "server_bound_cursor", db.cursor)()
+
+
 # --- Accounts --------------------------------------------------------------------------
 
 
@@ -124,10 +132,14 @@ def get_accounts(*, wanted: list[tuple[str, int | None]], currency: str) -> list
         for index, (_kind, user_id) in enumerate(wanted)
         if user_id is not None
     )
-    found = {
-        (account.kind, account.user_id): account
-        for account in manager.raw(query.sql, query.bind(values))
-    }
+    db = manager.db
+    with server_bound_cursor(db) as cursor:
+        cursor.execute(query.sql, query.bind(values))
+        rows = cursor.fetchall()
+    # Only what a leg needs is loaded (ids, kind, owner, currency: values no backend
+    # converts); the rest, balances included, is read from the row when asked for.
+    # Instances, not raw(): its per-call mapping of columns was ~half of this call.
+    found = {(row[1], row[2]): Account.from_db(db, _ACCOUNT_FIELDS, row) for row in rows}
     return [
         found.get((kind, user_id))
         or _get_or_create_account(kind=kind, user_id=user_id, currency=currency)
@@ -153,7 +165,11 @@ def _accounts_query(*, vendor: str, shape: tuple[tuple[str, bool], ...]) -> Mark
         else:
             matches |= Q(kind=kind, user_id=_USER_MARKER + index)
             markers.append(_USER_MARKER + index)
-    return MarkedQuery(Account.objects.filter(matches, currency=_CURRENCY_MARKER), markers=markers)
+    accounts = Account.objects.filter(matches, currency=_CURRENCY_MARKER)
+    return MarkedQuery(accounts.values_list(*_ACCOUNT_FIELDS), markers=markers)
+
+
+_ACCOUNT_FIELDS = ("id", "kind", "user_id", "currency")
 
 
 # --- Transfers ------------------------------------------------------------------------
@@ -212,16 +228,28 @@ def _write(
     legs: list[LegSpec],
     effect: Callable[[int], tuple[int, int, int]],
     is_posted: bool,
+    attached: models.Model | None = None,
 ) -> None:
-    """Apply each leg's (balance, pending_debits, pending_credits) effect and insert it."""
+    """Apply each leg's (balance, pending_debits, pending_credits) effect and insert it.
+
+    An unsaved ``transfer`` (and ``attached``, a row with a ``transfer`` foreign key) is
+    inserted first: on PostgreSQL in the same statement as the balances and the legs.
+    """
     deltas: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
     for leg in legs:
         delta = deltas[leg.account.pk]
         for index, value in enumerate(effect(leg.amount)):
             delta[index] += value
     if connection.vendor == "postgresql":
-        _write_in_one_statement(transfer=transfer, legs=legs, deltas=deltas, is_posted=is_posted)
+        _write_in_one_statement(
+            transfer=transfer, legs=legs, deltas=deltas, is_posted=is_posted, attached=attached
+        )
         return
+    if transfer.pk is None:
+        transfer.save()
+    if attached is not None:
+        attached.transfer = transfer
+        attached.save()
     balances: dict[int, int] = {}
     with connection.cursor() as cursor:
         for account_id in sorted(deltas):  # ascending id: no lock cycles
@@ -248,8 +276,46 @@ def _write(
     )
 
 
+def _row_values(instance: models.Model, *, skip: str = "") -> tuple[list[str], list]:
+    """An unsaved row's quoted columns and values as Django's INSERT writes them
+    (``auto_now_add`` filled in on the instance too), its primary key left to the
+    database; ``skip``: a field the caller fills in."""
+    columns, values = [], []
+    for field in instance._meta.concrete_fields:
+        if field.primary_key or field.name == skip:
+            continue
+        columns.append(connection.ops.quote_name(field.column))
+        values.append(field.get_db_prep_save(field.pre_save(instance, True), connection))
+    return columns, values
+
+
+def _insert_sql(name: str, instance: models.Model, params: list, *, transfer: str = "") -> str:
+    """A CTE inserting ``instance`` (and ``transfer``: the SQL of its transfer's id)."""
+    columns, values = _row_values(instance, skip="transfer" if transfer else "")
+    params += values
+    placeholders = ["%s"] * len(values)
+    if transfer:
+        columns.append(connection.ops.quote_name("transfer_id"))
+        placeholders.append(transfer)
+    return (
+        f"{name} AS (INSERT INTO {connection.ops.quote_name(instance._meta.db_table)} "  # noqa: S608
+        f"({', '.join(columns)}) VALUES ({', '.join(placeholders)}) RETURNING id)"
+    )
+
+
+def _saved(instance: models.Model, pk: int) -> None:
+    instance.pk = pk
+    instance._state.adding = False
+    instance._state.db = connection.alias
+
+
 def _write_in_one_statement(
-    *, transfer: Transfer, legs: list[LegSpec], deltas: dict[int, list[int]], is_posted: bool
+    *,
+    transfer: Transfer,
+    legs: list[LegSpec],
+    deltas: dict[int, list[int]],
+    is_posted: bool,
+    attached: models.Model | None = None,
 ) -> None:
     """The guarded UPDATEs and the legs' INSERT as ONE statement (PostgreSQL).
 
@@ -259,10 +325,22 @@ def _write_in_one_statement(
     account's UPDATE carries a one-time filter on the previous one's result, so it runs
     only after that one has locked its row: rows are still locked in ascending id order,
     and nothing after a refused guard runs.
+
+    An unsaved ``transfer`` and ``attached`` (a tip) are inserted by the same statement:
+    two ORM INSERTs were a quarter of a tip's client CPU (docs/performance.md, Ledger:
+    the hot creator). A refused guard rolls them back with the rest.
     """
-    # Only list indices and placeholders are formatted into the SQL (hence the noqa);
-    # every value is a parameter.
-    updates, params = [], []
+    # Only list indices, names and placeholders are formatted into the SQL (hence the
+    # S608 waivers); every value is a parameter.
+    ctes, params = [], []
+    transfer_id, new_ids = "%s", "NULL, NULL"
+    if transfer.pk is None:
+        ctes.append(_insert_sql("t", transfer, params))
+        transfer_id, new_ids = "(SELECT id FROM t)", "(SELECT id FROM t), NULL"
+        if attached is not None:
+            ctes.append(_insert_sql("a", attached, params, transfer=transfer_id))
+            new_ids = "(SELECT id FROM t), (SELECT id FROM a)"
+    updates = []
     for index, account_id in enumerate(sorted(deltas)):
         balance, debits, credits = deltas[account_id]
         after_previous = f" AND EXISTS (SELECT 1 FROM u{index - 1})" if index else ""  # noqa: S608
@@ -274,35 +352,40 @@ def _write_in_one_statement(
         )
         params += [balance, debits, credits, account_id, balance, debits]
     updated = " UNION ALL ".join(f"SELECT id, balance FROM u{i}" for i in range(len(updates)))  # noqa: S608
-    values = ", ".join(
-        ["(%s::int, %s::bigint, %s, %s::bigint, %s::bigint, %s::bigint, %s)"] * len(legs)
-    )
-    # In the order of the placeholders: the INSERT's SELECT list comes before VALUES.
-    params += [transfer.pk, is_posted, timezone.now()]
-    for order, leg in enumerate(legs):
-        params += [
-            order,
-            leg.account.pk,
-            leg.account.currency,
-            leg.amount,
-            leg.amount if leg.gross is None else leg.gross,
-            leg.fee,
-            leg.counterparty[:120],
-        ]
+    # In the order of the placeholders: the INSERT's SELECT list comes before the legs.
+    params += ([] if transfer.pk is None else [transfer.pk]) + [is_posted, timezone.now()]
+    # The legs as one array per column (unnest keeps their order): six parameters
+    # whatever their number, so psycopg's cache of converted statements (at most 50
+    # parameters) keeps this one, and the SQL text is the same for every tip.
+    params += [
+        [leg.account.pk for leg in legs],
+        [leg.account.currency for leg in legs],
+        [leg.amount for leg in legs],
+        [leg.amount if leg.gross is None else leg.gross for leg in legs],
+        [leg.fee for leg in legs],
+        [leg.counterparty[:120] for leg in legs],
+    ]
     sql = (
-        f"WITH {', '.join(updates)}, updated AS ({updated}), "  # noqa: S608
+        f"WITH {', '.join(ctes + updates)}, updated AS ({updated}), "  # noqa: S608
         "inserted AS (INSERT INTO commerce_leg (transfer_id, account_id, currency, amount, "
         "gross, fee, is_posted, balance_after, counterparty, created_at) "
-        "SELECT %s, v.account_id, v.currency, v.amount, v.gross, v.fee, %s, updated.balance, "
-        f"v.counterparty, %s FROM (VALUES {values}) "
-        "AS v(position, account_id, currency, amount, gross, fee, counterparty) "
+        f"SELECT {transfer_id}, v.account_id, v.currency, v.amount, v.gross, v.fee, %s, "
+        "updated.balance, v.counterparty, %s FROM unnest(%s::bigint[], %s::text[], "
+        "%s::bigint[], %s::bigint[], %s::bigint[], %s::text[]) WITH ORDINALITY "
+        "AS v(account_id, currency, amount, gross, fee, counterparty, position) "
         # Leg ids follow the legs' order, as one INSERT of the list would.
         "JOIN updated ON updated.id = v.account_id ORDER BY v.position RETURNING 1) "
-        "SELECT (SELECT count(*) FROM updated), (SELECT count(*) FROM inserted)"
+        "SELECT (SELECT count(*) FROM updated), (SELECT count(*) FROM inserted), "
+        f"{new_ids}"
     )
-    with connection.cursor() as cursor:
+    with server_bound_cursor(connection.alias) as cursor:
         cursor.execute(sql, params)
-        accounts, inserted = cursor.fetchone()
+        accounts, inserted, new_transfer_id, attached_id = cursor.fetchone()
+    if new_transfer_id is not None:
+        _saved(transfer, new_transfer_id)
+        if attached is not None:
+            attached.transfer = transfer
+            _saved(attached, attached_id)
     if accounts != len(deltas) or inserted != len(legs):
         # A guard refused: what the statement did is rolled back with the transaction.
         raise InsufficientFundsError(_("Insufficient funds for this transfer."))
@@ -339,16 +422,21 @@ def write_transfer(
     description: str = "",
     reverses: Transfer | None = None,
     describe: Callable[[Transfer], object] | None = None,
+    attached: models.Model | None = None,
 ) -> Transfer:
     """Write one transfer and its legs, inside the caller's transaction.
 
-    ``describe(transfer)`` writes the caller's rows about the transfer (a tip, a top-up's
-    link) BEFORE the balance rows are locked, so the lock window holds only the
-    guarded UPDATEs, the legs' INSERT and the commit.
+    ``describe(transfer)`` writes the caller's rows about the transfer (a top-up's
+    link, a payout) BEFORE the balance rows are locked, so the lock window holds only
+    the guarded UPDATEs, the legs' INSERT and the commit. ``attached`` is an unsaved
+    row about it with a ``transfer`` foreign key (a tip), saved with it: on PostgreSQL
+    the transfer, that row, the balances and the legs are ONE statement.
     """
+    if describe is not None and attached is not None:
+        raise ValueError("describe or attached, not both")
     _require_transaction()
     check_legs_balance(legs=legs)
-    transfer = Transfer.objects.create(
+    transfer = Transfer(
         kind=kind,
         phase=Transfer.Phase.PENDING if pending else Transfer.Phase.POSTED,
         expires_at=expires_at if pending else None,
@@ -357,12 +445,14 @@ def write_transfer(
         reverses=reverses,
     )
     if describe is not None:
+        transfer.save()
         describe(transfer)
     _write(
         transfer=transfer,
         legs=legs,
         effect=_pending_effect if pending else _posted_effect,
         is_posted=not pending,
+        attached=attached,
     )
     metrics.ledger_transfer_on_commit(kind=transfer.kind, phase=transfer.phase)
     return transfer

@@ -14,6 +14,7 @@ from commerce.services.ledger import (
     atomic_with_retry,
     check_may_move_money,
     get_accounts,
+    server_bound_cursor,
     write_transfer,
 )
 from community.chat.models import Message
@@ -137,18 +138,21 @@ def find_recipient(
 def _recipient_by_handle(*, sender: User, handle: str) -> Recipient:
     key = lookalike_key(handle.strip().lstrip("@"))
     # Both profiles in one query (at most two rows: handle keys and users are unique).
-    manager = Profile.objects
-    query = _profiles_query(vendor=connections[manager.db].vendor)
-    rows = list(manager.raw(query.sql, query.bind({_KEY_MARKER: key, _USER_MARKER: sender.pk})))
-    profile = next((row for row in rows if row.handle_key == key), None)
+    # Read where the ORM would (config/db_routing.py); rows of (user_id, handle, key).
+    db = Profile.objects.db
+    query = _profiles_query(vendor=connections[db].vendor)
+    with server_bound_cursor(db) as cursor:
+        cursor.execute(query.sql, query.bind({_KEY_MARKER: key, _USER_MARKER: sender.pk}))
+        rows = cursor.fetchall()
+    profile = next((row for row in rows if row[2] == key), None)
     if profile is None:
         raise NotFoundError(_("No such member."), fields={"user": [_("Unknown handle.")]})
-    sender_profile = next((row for row in rows if row.user_id == sender.pk), None)
-    sender_label = f"@{sender_profile.handle}" if sender_profile else sender.username
+    sender_profile = next((row for row in rows if row[0] == sender.pk), None)
+    sender_label = f"@{sender_profile[1]}" if sender_profile else sender.username
     return Recipient(
-        user_id=profile.user_id,
-        label=f"@{profile.handle}",
-        handle=profile.handle,
+        user_id=profile[0],
+        label=f"@{profile[1]}",
+        handle=profile[1],
         sender_label=sender_label,
     )
 
@@ -163,7 +167,9 @@ def _profiles_query(*, vendor: str) -> MarkedQuery:
     """``_recipient_by_handle``'s query compiled once per process and vendor: building
     it was ~1 ms of client CPU per tip (docs/performance.md, Ledger: the hot creator)."""
     return MarkedQuery(
-        Profile.objects.filter(Q(handle_key=_KEY_MARKER) | Q(user_id=_USER_MARKER)),
+        Profile.objects.filter(Q(handle_key=_KEY_MARKER) | Q(user_id=_USER_MARKER)).values_list(
+            "user_id", "handle", "handle_key"
+        ),
         markers=[_KEY_MARKER, _USER_MARKER],
     )
 
@@ -214,34 +220,28 @@ def send_tip(
     ]
     if fee_account:
         legs.append(LegSpec(account=fee_account[0], amount=split.fee))
-    tips: list[Tip] = []
-
-    def describe(transfer: Transfer) -> None:
-        tips.append(
-            Tip.objects.create(
-                transfer=transfer,
-                sender=sender,
-                recipient_id=recipient.user_id,
-                message_id=recipient.message_id,
-                amount=amount,
-                fee=split.fee,
-                currency=currency,
-                recipient_label=recipient.label,
-                sender_label=recipient.sender_label,
-                sender_membership_id=recipient.sender_membership_id,
-                recipient_membership_id=recipient.membership_id,
-                note=note,
-            )
-        )
-
+    tip = Tip(
+        sender=sender,
+        recipient_id=recipient.user_id,
+        message_id=recipient.message_id,
+        amount=amount,
+        fee=split.fee,
+        currency=currency,
+        recipient_label=recipient.label,
+        sender_label=recipient.sender_label,
+        sender_membership_id=recipient.sender_membership_id,
+        recipient_membership_id=recipient.membership_id,
+        note=note,
+    )
+    # The transfer and the tip are written with the balances and legs (one statement
+    # on PostgreSQL).
     write_transfer(
         kind=Transfer.Kind.TIP,
         legs=legs,
         initiated_by_id=sender.pk,
         description=_("Tip"),
-        describe=describe,
+        attached=tip,
     )
-    tip = tips[0]
     # The recipient hears of the tip from a task queued once the payment committed
     # (the outermost transaction: the idempotency key's), never inside it: its reads and
     # writes (settings, blocks, the INSERT, the unread totals for /ws/me/) were half of

@@ -16,10 +16,15 @@ gets a live one. A connection dropped silently (a proxy, a partition) fails its 
 query instead, which answers 503 (config/api/errors.py).
 """
 
+import functools
 import select
 
+from django.utils.asyncio import async_unsafe
 from django_prometheus.db.backends.postgresql.base import DatabaseWrapper as MeteredDatabaseWrapper
+from django_prometheus.db.common import ExportingCursorWrapper
+from psycopg import Cursor
 from psycopg import Error as PsycopgError
+from psycopg.types.numeric import Int8
 from psycopg_pool import ConnectionPool
 
 # A restart kills them all at once: after one ``pool.check()`` the next checkout is a
@@ -59,3 +64,40 @@ class DatabaseWrapper(MeteredDatabaseWrapper):
             else:
                 return connection  # a notice, not a goodbye: it answered
         raise AssertionError("unreachable")
+
+    @async_unsafe
+    def server_bound_cursor(self):
+        """A cursor whose parameters are bound by the server, not spliced into the SQL
+        text as Django's cursors do (``server_side_binding`` off). psycopg then prepares
+        a statement this connection has run ``prepare_threshold`` times (5 by default;
+        ``None`` in ``OPTIONS`` turns it off, as PgBouncer before 1.21 in transaction
+        mode needs): PostgreSQL parses and plans it once per connection, not per call.
+        For hot statements of one fixed text (a tip's statements); integers, alone or in
+        a list, are sent as bigint (see :class:`Int8BindingCursor`). Wrapped, logged and
+        counted like Django's own cursors; reads no timestamps back (no tz loader)."""
+        self.ensure_connection()
+        return self._prepare_cursor(_metered_cursor_class(self.alias, self.vendor)(self.connection))
+
+
+def _typed(value):
+    if type(value) is int:
+        return Int8(value)
+    if type(value) is list and value and type(value[0]) is int:
+        return [Int8(item) for item in value]
+    return value
+
+
+class Int8BindingCursor(Cursor):
+    """Server-side binding with every integer parameter a bigint: psycopg would send a
+    Python int as int2, int4 or int8 by its size, and each mix of types would be a
+    statement of its own to prepare (and to plan)."""
+
+    def execute(self, query, params=None, **kwargs):
+        if params is not None and not isinstance(params, dict):
+            params = [_typed(value) for value in params]
+        return super().execute(query, params, **kwargs)
+
+
+@functools.cache
+def _metered_cursor_class(alias: str, vendor: str) -> type:
+    return ExportingCursorWrapper(Int8BindingCursor, alias, vendor)
