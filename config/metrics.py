@@ -26,6 +26,7 @@ import functools
 import ipaddress
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -37,6 +38,7 @@ from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from django.db import transaction
 from django.http import HttpResponse
 from django.utils.decorators import sync_and_async_middleware
+from django.utils.functional import cached_property
 from django_prometheus import middleware as prometheus_middleware
 from django_prometheus.cache.metrics import (
     django_cache_get_fail_total,
@@ -356,13 +358,39 @@ class _SharedClientRedisCacheClient(RedisCacheClient):
     chat message (rate limit, flood counter, push and read-count throttles). A client is
     safe to share between threads (each command takes a connection from the pool)."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._clients = {}
+        self._pools_lock = threading.Lock()
+
+    def _get_connection_pool(self, write):
+        index = self._get_connection_pool_index(write)
+        pool = self._pools.get(index)
+        if pool is None:
+            # Shared by every thread of the process (below): one pool per server, ever.
+            with self._pools_lock:
+                pool = self._pools.get(index)
+                if pool is None:
+                    pool = self._pools[index] = self._pool_class.from_url(
+                        self._servers[index], **self._pool_options
+                    )
+        return pool
+
     def get_client(self, key=None, *, write=False):
         pool = self._get_connection_pool(write)
-        clients = self.__dict__.setdefault("_clients", {})
-        client = clients.get(id(pool))
+        client = self._clients.get(id(pool))
         if client is None or client.connection_pool is not pool:
-            client = clients[id(pool)] = self._client(connection_pool=pool)
+            client = self._clients[id(pool)] = self._client(connection_pool=pool)
         return client
+
+
+# One client (so one connection pool per server) per configuration and process. Django
+# keeps its cache backends in a context-local: under ASGI every request is a new context,
+# so every request built a new backend, a new pool and a new TCP connection to Redis (and
+# redis-py's CLIENT SETINFO handshake) for its first cache call (docs/performance.md,
+# "Message history API").
+_SHARED_REDIS_CLIENTS: dict[tuple, _SharedClientRedisCacheClient] = {}
+_SHARED_REDIS_CLIENTS_LOCK = threading.Lock()
 
 
 class MeteredRedisCache(_MeteredGets, RedisCache):
@@ -371,6 +399,19 @@ class MeteredRedisCache(_MeteredGets, RedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = _SharedClientRedisCacheClient
+
+    @cached_property
+    def _cache(self):
+        key = (tuple(self._servers), repr(sorted(self._options.items())))
+        client = _SHARED_REDIS_CLIENTS.get(key)
+        if client is None:
+            with _SHARED_REDIS_CLIENTS_LOCK:
+                client = _SHARED_REDIS_CLIENTS.get(key)
+                if client is None:
+                    client = _SHARED_REDIS_CLIENTS[key] = self._class(
+                        self._servers, **self._options
+                    )
+        return client
 
 
 class MeteredLocMemCache(_MeteredGets, LocMemCache):

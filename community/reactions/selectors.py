@@ -28,8 +28,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.apps import apps
-from django.db import router
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db import connections, router
+from django.db.models import BooleanField, Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -57,10 +58,21 @@ def _same_target(kind: ReactionTarget) -> QuerySet[Reaction]:
     ).order_by()
 
 
-def _counts_queryset(kind: ReactionTarget, ids: list, viewer) -> QuerySet[ReactionCount]:
+def _counts_queryset(
+    kind: ReactionTarget, ids: list, viewer, *, ids_array: bool = False
+) -> QuerySet[ReactionCount]:
     """The counter rows of the targets, with the viewer's own ``me`` as a subquery:
-    one round trip for the page, not two."""
-    counts = ReactionCount.objects.filter(**{f"{kind.field}__in": ids}, count__gt=0).order_by("id")
+    one round trip for the page, not two. ``ids_array`` (PostgreSQL): the ids are one
+    array parameter, ``= ANY(%s)``, instead of one parameter each."""
+    if ids_array:
+        column = (
+            f'"{ReactionCount._meta.db_table}"."{ReactionCount._meta.get_field(kind.field).column}"'
+        )
+        targets = RawSQL(f"{column} = ANY(%s)", (ids,), output_field=BooleanField())  # noqa: S611 (names from the model; the ids a parameter)
+        counts = ReactionCount.objects.filter(targets, count__gt=0)
+    else:
+        counts = ReactionCount.objects.filter(**{f"{kind.field}__in": ids}, count__gt=0)
+    counts = counts.order_by("id")
     if viewer is not None:
         counts = counts.annotate(me=Exists(_same_target(kind).filter(user=viewer)))
     return counts
@@ -77,14 +89,20 @@ def _compiled_counts_query(
 ) -> CompiledRows:
     """``_counts_queryset`` of ``ids`` messages (or rooms) compiled once per process,
     database and page size: building it took ~1.5 ms of CPU per history page, running it
-    ~0.2 ms (docs/performance.md, "Message history"); ~0.7 ms of a room page."""
-    slots = {f"id{index}": int_slot(100 + index) for index in range(ids)}
+    ~0.2 ms (docs/performance.md, "Message history"); ~0.7 ms of a room page. ``ids=0``:
+    the ids as one array (slot ``ids``, PostgreSQL), one query for every page size;
+    psycopg parses a statement of over 50 parameters again on every call (a page of 50
+    had 52), one of few only once."""
+    slots: dict = {f"id{index}": int_slot(100 + index) for index in range(ids)}
+    if not ids:
+        slots["ids"] = [int_slot(100)]
     if signed_in:
         slots["viewer"] = int_slot(1)
     queryset = _counts_queryset(
         kind,
-        [slots[f"id{index}"] for index in range(ids)],
+        slots["ids"] if not ids else [slots[f"id{index}"] for index in range(ids)],
         slots.get("viewer"),
+        ids_array=not ids,
     ).values(kind.field, "emoji", "count", *(["me"] if signed_in else []))
     return CompiledRows.build(queryset, alias=alias, slots=slots)
 
@@ -120,10 +138,16 @@ def reaction_summaries(
     hides_none = not signed_in or viewer_blocks_anyone is False
     if kind in _COMPILED_KINDS and hides_none and len(ids) <= COMPILED_PAGE_MAX:
         # A page of messages (or a room) with nobody's share to hide: the query compiled once.
+        alias = router.db_for_read(ReactionCount)
+        as_array = connections[alias].vendor == "postgresql"
         query = _compiled_counts_query(
-            kind=kind, alias=router.db_for_read(ReactionCount), ids=len(ids), signed_in=signed_in
+            kind=kind, alias=alias, ids=0 if as_array else len(ids), signed_in=signed_in
         )
-        values = {f"id{index}": target_id for index, target_id in enumerate(ids)}
+        values: dict = (
+            {"ids": ids}
+            if as_array
+            else {f"id{index}": target_id for index, target_id in enumerate(ids)}
+        )
         if signed_in:
             values["viewer"] = viewer.pk
         names, rows = query.fetch(**values)

@@ -95,6 +95,32 @@ def test_throttled_answer_has_the_shape_and_retry_after(api_client, db, throttle
     assert int(response["Retry-After"]) > 0
 
 
+def test_a_throttle_window_slides_and_refused_requests_are_not_counted(
+    api_client, db, throttle_rates, monkeypatch
+):
+    """DRF's sliding log, whatever the cache (one round trip on Redis): a request
+    counts for a minute after it was let through; a refused one never counts; the wait
+    is the time until the oldest counted request leaves the window."""
+    from rest_framework.throttling import SimpleRateThrottle
+
+    now = [1_000_000.0]
+    monkeypatch.setattr(SimpleRateThrottle, "timer", lambda self: now[0])
+    throttle_rates(anon="2/min")
+
+    def get(at: float):
+        now[0] = at
+        return api_client.get("/api/v1/interests/")
+
+    assert [get(1_000_000.0).status_code, get(1_000_020.0).status_code] == [200, 200]
+    refused = get(1_000_030.0)
+    assert_error_shape(refused, 429, "throttled")
+    assert refused["Retry-After"] == "30"  # the first request leaves at 1,000,060
+    assert get(1_000_059.5).status_code == 429  # refusals are not counted...
+    assert get(1_000_060.0).status_code == 200  # ...so the first one's place frees up
+    assert get(1_000_060.5).status_code == 429  # the second counts until 1,000,080
+    assert get(1_000_080.0).status_code == 200
+
+
 def test_per_ip_throttle_counts_every_account_on_one_address(make_user, throttle_rates):
     throttle_rates(ip="3/min")
     statuses = []

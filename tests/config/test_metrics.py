@@ -363,3 +363,31 @@ def test_a_throttle_that_fails_open_on_a_dead_cache_is_counted(make_user, client
         response = client_for(user).get("/api/v1/rooms/")
     assert response.status_code == 200  # the API answers; the limit is not enforced
     assert total(scrape(), "moim_limits_failed_open_total") > before
+
+
+def test_requests_share_the_redis_connections_of_the_cache():
+    """Under ASGI each request is a new context, where Django builds its cache backends
+    again: they still share one connection pool per process, so a request's first cache
+    call opens no connection (each used to connect, and handshake, to Redis)."""
+    import contextvars
+
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+
+    if not isinstance(caches["default"], RedisCache):
+        pytest.skip("needs the Redis cache (REDIS_URL)")
+
+    def a_request():  # what a request's context sees: a backend of its own
+        backend = caches["default"]
+        backend.get("shared-pool-check")
+        return backend
+
+    def connections_received() -> int:
+        client = caches["default"]._cache.get_client(write=True)
+        return client.info("stats")["total_connections_received"]
+
+    first = contextvars.Context().run(a_request)
+    before = connections_received()
+    later = [contextvars.Context().run(a_request) for _ in range(5)]
+    assert all(backend is not first for backend in later)  # Django's new backends...
+    assert connections_received() == before  # ...and not one new connection

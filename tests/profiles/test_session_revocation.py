@@ -172,3 +172,34 @@ def test_tokens_without_a_credentials_stamp_are_refused(user):
     bare = RefreshToken.for_user(User.objects.get(pk=user.pk))
     assert _bearer(str(bare.access_token)).get("/api/v1/me/").status_code == 401
     assert _refresh(str(bare)).status_code == 401
+
+
+# The user behind a token is read through a query compiled once per process
+# (profiles/tokens.py); simplejwt's checks answer the same.
+
+
+def test_a_token_of_a_deactivated_account_is_refused(user):
+    client = _bearer(_tokens()["access"])
+    assert client.get("/api/v1/me/").status_code == 200
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    response = client.get("/api/v1/me/")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "user_inactive"
+
+
+def test_a_token_of_a_deleted_account_is_refused(user):
+    client = _bearer(_tokens()["access"])
+    User.objects.filter(pk=user.pk).delete()
+    response = client.get("/api/v1/me/")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "user_not_found"
+
+
+def test_a_token_with_a_numeric_user_claim_still_works(user):
+    """simplejwt writes the id as a string; a token written with a number (older
+    versions) names the same user."""
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    access = AccessToken(_tokens()["access"])
+    access["user_id"] = user.pk
+    assert _bearer(str(access)).get("/api/v1/me/").json()["username"] == "alice"
