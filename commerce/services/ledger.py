@@ -80,7 +80,7 @@ def check_may_move_money(*, user) -> None:
         )
 
 
-def server_bound_cursor(alias: str):
+def server_bound_cursor(*, alias: str):
     """A cursor that lets PostgreSQL prepare a statement of fixed text once per
     connection (config/postgresql: ``server_bound_cursor``); elsewhere (SQLite, Django's
     own backend) a plain cursor."""
@@ -133,7 +133,7 @@ def get_accounts(*, wanted: list[tuple[str, int | None]], currency: str) -> list
         if user_id is not None
     )
     db = manager.db
-    with server_bound_cursor(db) as cursor:
+    with server_bound_cursor(alias=db) as cursor:
         cursor.execute(query.sql, query.bind(values))
         rows = cursor.fetchall()
     # Only what a leg needs is loaded (ids, kind, owner, currency: values no backend
@@ -378,7 +378,7 @@ def _write_in_one_statement(
         "SELECT (SELECT count(*) FROM updated), (SELECT count(*) FROM inserted), "
         f"{new_ids}"
     )
-    with server_bound_cursor(connection.alias) as cursor:
+    with server_bound_cursor(alias=connection.alias) as cursor:
         cursor.execute(sql, params)
         accounts, inserted, new_transfer_id, attached_id = cursor.fetchone()
     if new_transfer_id is not None:

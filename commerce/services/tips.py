@@ -141,7 +141,7 @@ def _recipient_by_handle(*, sender: User, handle: str) -> Recipient:
     # Read where the ORM would (config/db_routing.py); rows of (user_id, handle, key).
     db = Profile.objects.db
     query = _profiles_query(vendor=connections[db].vendor)
-    with server_bound_cursor(db) as cursor:
+    with server_bound_cursor(alias=db) as cursor:
         cursor.execute(query.sql, query.bind({_KEY_MARKER: key, _USER_MARKER: sender.pk}))
         rows = cursor.fetchall()
     profile = next((row for row in rows if row[2] == key), None)
