@@ -143,7 +143,9 @@ class Transfer(AppendOnlyModel):
         related_name="+",
     )
     description = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Not indexed: nothing filters or orders transfers by it (the admin orders by id),
+    # and every tip paid for the index entry.
+    created_at = models.DateTimeField(auto_now_add=True)
 
     # Payouts are undone by their own flow only (rejection or expiry voids the hold);
     # a release of earnings is not a payment. No manual reversal undoes either: a
@@ -174,7 +176,11 @@ class Leg(AppendOnlyModel):
     """One signed movement on one account. Legs of a transfer sum to zero per currency."""
 
     transfer = models.ForeignKey(Transfer, on_delete=models.PROTECT, related_name="legs")
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="legs")
+    # No index of its own: ``ledger_leg_account_id`` (account, -id) starts with it and
+    # serves every read by account (statements, balances, maturation, PROTECT checks).
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="legs", db_index=False
+    )
     currency = models.CharField(max_length=3)
     # Signed minor units: + credits the account, − debits it.
     amount = models.BigIntegerField()
