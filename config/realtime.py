@@ -12,7 +12,6 @@ import logging
 import os
 import secrets
 import threading
-import time
 import weakref
 from collections import deque
 from collections.abc import Callable
@@ -103,8 +102,9 @@ def send_now(group: str, *events: dict[str, Any], wait: bool = True) -> bool:
             _private_loop().run(_send_all(layer, group, messages, timeout), timeout + 1)
             return True
         done = None if not wait else concurrent.futures.Future()
-        deadline = time.monotonic() + timeout
-        loop.call_soon_threadsafe(_GroupSends.add, loop, layer, group, messages, deadline, done)
+        loop.call_soon_threadsafe(_GroupSends.add, loop, layer, group, messages, timeout, done)
+        # Waiting: bounded as before, from the hand-off (the group's earlier sends
+        # included); the send itself still runs to its own bound on the loop.
         return True if done is None else done.result(timeout + 1)
     except BaseException as error:  # CancelledError included: the write is committed
         _broadcast_failed(error, group, messages)
@@ -142,11 +142,12 @@ def layer_event_type(message: dict[str, Any]) -> str | None:
 class _GroupSends:
     """Broadcasts on the server's loop, per group one after the other in hand-off order
     (what the threads that committed them waited for one by one before), different
-    groups side by side. Each waits at most until its deadline (hand-off time plus
-    ``REALTIME_BROADCAST_TIMEOUT_SECONDS``), the wait behind the group's earlier sends
-    included, so a frozen Redis never builds a backlog: what is past its deadline is
-    logged as not broadcast, and the sockets fill it from storage. Everything here runs
-    on the loop's thread."""
+    groups side by side. Each send is bounded by ``REALTIME_BROADCAST_TIMEOUT_SECONDS``
+    from when it starts, as before; when one fails (Redis down or frozen), the group's
+    sends queued behind it fail with it at once instead of each waiting out its own
+    timeout, so a dead layer never builds a backlog. Failures are logged as not
+    broadcast, and the sockets fill the messages from storage. Everything here runs on
+    the loop's thread."""
 
     queues: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, deque]]" = (
         weakref.WeakKeyDictionary()
@@ -154,7 +155,7 @@ class _GroupSends:
     tasks: set[asyncio.Task] = set()
 
     @classmethod
-    def add(cls, loop, layer, group: str, messages: list, deadline: float, done) -> None:
+    def add(cls, loop, layer, group: str, messages: list, timeout: float, done) -> None:
         queues = cls.queues.setdefault(loop, {})
         queue = queues.get(group)
         if queue is None:
@@ -162,35 +163,41 @@ class _GroupSends:
             task = loop.create_task(cls._drain(queues, group, queue))
             cls.tasks.add(task)
             task.add_done_callback(cls.tasks.discard)
-        queue.append((layer, messages, deadline, done))
+        queue.append((layer, messages, timeout, done))
 
     @staticmethod
-    async def _drain(queues: dict[str, deque], group: str, queue: deque) -> None:
+    def _settle(done, sent: bool) -> None:
+        if done is not None and not done.done():
+            done.set_result(sent)
+
+    @classmethod
+    async def _drain(cls, queues: dict[str, deque], group: str, queue: deque) -> None:
         try:
             while queue:
-                layer, messages, deadline, done = queue[0]
-                sent = False
+                layer, messages, timeout, done = queue[0]
                 try:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        raise TimeoutError
-                    await _send_all(layer, group, messages, remaining)
-                    sent = True
+                    await _send_all(layer, group, messages, timeout)
                 except BaseException as error:  # CancelledError: the loop is closing
+                    queue.popleft()
                     _broadcast_failed(error, group, messages)
+                    cls._settle(done, False)
                     if not isinstance(error, Exception):
                         raise
-                finally:
+                    # Handed over while this one was failing: they would fail alike.
+                    while queue:
+                        _layer, messages, _timeout, done = queue.popleft()
+                        _broadcast_failed(error, group, messages)
+                        cls._settle(done, False)
+                else:
                     queue.popleft()
-                    if done is not None and not done.done():
-                        done.set_result(sent)
+                    cls._settle(done, True)
         finally:
             if queues.get(group) is queue:
                 del queues[group]
-            for _layer, messages, _deadline, done in queue:  # cancelled with the loop
+            for _layer, messages, _timeout, done in queue:  # cancelled with the loop
                 _broadcast_failed(asyncio.CancelledError(), group, messages)
-                if done is not None and not done.done():
-                    done.set_result(False)
+                cls._settle(done, False)
+            queue.clear()
 
 
 def _server_loop():
