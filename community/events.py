@@ -758,6 +758,14 @@ def layer_message(event: dict[str, Any]) -> EncodedMessageEvent | dict[str, Any]
 realtime.set_layer_message(layer_message)
 
 
+def event_from_layer(message: dict[str, Any]) -> dict[str, Any]:
+    """The client event a channel-layer message carries (the inverse of
+    ``layer_message``), for code that reads the layer itself."""
+    if "text" in message:
+        return json.loads(message["text"])
+    return message["event"]
+
+
 def send_on_commit(group: str, *events: dict[str, Any]) -> None:
     """Send ``events`` (built above) to ``group`` once the current transaction commits,
     in order, in one bounded hand-off to the channel layer (``config.realtime``)."""
