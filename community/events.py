@@ -16,6 +16,7 @@ sockets, which count unread messages), ``user.<user_id>`` (the user's ``/ws/me/`
 sockets), ``blocks.<user_id>`` (the user's room sockets).
 """
 
+import json
 from dataclasses import dataclass
 from typing import Any, Literal, NotRequired, TypedDict
 
@@ -703,6 +704,66 @@ def _check_sendable(events: tuple[dict[str, Any], ...]) -> None:
     for event in events:
         if event.get("type") not in GROUP_EVENTS:
             raise ValueError(f"not a group event: {event.get('type')!r} (see community/events.py)")
+
+
+# --- what the channel layer carries -----------------------------------------------------------
+# A message event goes to every socket of its room: it travels as its client frame's JSON
+# text, encoded once by the sender, and each socket writes that text as is (no
+# ``json.dumps`` per socket, and one string is cheaper for the layer to decode than the
+# payload's dicts). Beside it, what the consumers decide by without decoding it: the
+# event's type, the message's seq (delivery in seq order) and room, and the authors
+# (memberships) of the message and of the one it replies to, whose blocks fold it for a
+# viewer (``collapsed``). Only a socket whose viewer blocked one of them decodes the text
+# and flags its copy. Every other event travels as itself.
+ENCODED_EVENTS = frozenset({MESSAGE_CREATED, MESSAGE_UPDATED})
+
+
+class EncodedMessageEvent(TypedDict):
+    """A message event on the channel layer (``layer_message``)."""
+
+    type: str  # config.realtime.CONSUMER_HANDLER_TYPE
+    text: str  # json.dumps(event): the frame every socket sends as is
+    kind: str  # the event's type
+    seq: int | None
+    room_id: int | None
+    author: int | None  # membership ids
+    reply_author: int | None
+
+
+def _author_id(payload: dict[str, Any] | None) -> int | None:
+    return ((payload or {}).get("author") or {}).get("membership_id")
+
+
+def layer_message(event: dict[str, Any]) -> EncodedMessageEvent | dict[str, Any]:
+    """What the channel layer carries for ``event`` (``config.realtime`` sends it)."""
+    if event.get("type") in ENCODED_EVENTS:
+        message = event.get("message") or {}
+        reply = message.get("reply_to")
+        # A shared broadcast payload flags nothing collapsed (each socket flags its own
+        # copy): the text is then what a viewer who blocks neither author gets.
+        if message.get("collapsed") is False and (reply is None or reply.get("collapsed") is False):
+            encoded: EncodedMessageEvent = {
+                "type": realtime.CONSUMER_HANDLER_TYPE,
+                "text": json.dumps(event),
+                "kind": event["type"],
+                "seq": message.get("seq"),
+                "room_id": message.get("room_id"),
+                "author": _author_id(message),
+                "reply_author": _author_id(reply),
+            }
+            return encoded
+    return {"type": realtime.CONSUMER_HANDLER_TYPE, "event": event}
+
+
+realtime.set_layer_message(layer_message)
+
+
+def event_from_layer(message: dict[str, Any]) -> dict[str, Any]:
+    """The client event a channel-layer message carries (the inverse of
+    ``layer_message``), for code that reads the layer itself."""
+    if "text" in message:
+        return json.loads(message["text"])
+    return message["event"]
 
 
 def send_on_commit(group: str, *events: dict[str, Any]) -> None:

@@ -30,6 +30,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
@@ -136,8 +137,16 @@ def ledger_transfer_on_commit(*, kind: str, phase: str) -> None:
     transaction.on_commit(lambda: _record(count))
 
 
+# Counted once per frame per socket: the labelled child is looked up once per process.
+_socket_delivery_counters: dict[tuple[str, str], Any] = {}
+
+
 def socket_delivered(*, consumer: str, frame_type: str) -> None:
-    _record(lambda: SOCKET_DELIVERIES.labels(consumer=consumer, type=frame_type).inc())
+    counter = _socket_delivery_counters.get((consumer, frame_type))
+    if counter is None:
+        counter = SOCKET_DELIVERIES.labels(consumer=consumer, type=frame_type)
+        _socket_delivery_counters[consumer, frame_type] = counter
+    _record(counter.inc)
 
 
 @contextlib.contextmanager

@@ -7,15 +7,20 @@ fails a write: the data is stored, clients resync on reconnect.
 """
 
 import asyncio
+import concurrent.futures
 import logging
 import os
 import secrets
 import threading
+import weakref
+from collections import deque
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
 from asgiref.sync import SyncToAsync
 from channels.auth import AuthMiddlewareStack
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.layers import get_channel_layer
@@ -32,14 +37,32 @@ from config.i18n import SocketLanguageMiddleware
 
 logger = logging.getLogger(__name__)
 
-# Consumers implement ``moim_event`` and forward ``event`` to their client.
+# Consumers implement ``moim_event`` and forward the event to their client. The channel
+# layer carries each event as ``layer_message(event)`` makes it: by default
+# ``{"type": CONSUMER_HANDLER_TYPE, "event": event}``; ``community.events`` registers the
+# form of its message events (their frame's JSON text, encoded once by the sender).
 CONSUMER_HANDLER_TYPE = "moim.event"
+
+
+def _plain_layer_message(event: dict[str, Any]) -> dict[str, Any]:
+    return {"type": CONSUMER_HANDLER_TYPE, "event": event}
+
+
+layer_message: Callable[[dict[str, Any]], dict[str, Any]] = _plain_layer_message
+
+
+def set_layer_message(pack: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+    """What the channel layer carries for each event (``community.events`` sets it: this
+    package imports no app)."""
+    global layer_message
+    layer_message = pack
 
 
 def broadcast_on_commit(group: str, *events: dict[str, Any]) -> None:
     """Send ``events`` (client-facing payloads with a ``type``) to ``group`` after commit,
-    in order, in one hand-off to the channel layer."""
-    transaction.on_commit(lambda: send_now(group, *events))
+    in order, in one hand-off to the channel layer. In the ASGI server the committing
+    thread does not wait for the send (see ``send_now``)."""
+    transaction.on_commit(lambda: send_now(group, *events, wait=False))
 
 
 # Broadcasts that could not be handed to the channel layer, in this process. Nothing is
@@ -49,49 +72,132 @@ BROADCAST_FAILURES = 0
 broadcast_logger = logging.getLogger("moim.realtime.broadcast")
 
 
-def send_now(group: str, *events: dict[str, Any]) -> bool:
+def send_now(group: str, *events: dict[str, Any], wait: bool = True) -> bool:
     """Send immediately; returns False (and logs) when the channel layer is unreachable.
 
     Bounded by ``REALTIME_BROADCAST_TIMEOUT_SECONDS`` and never cancelled by the request
-    that committed: the send runs as its own task (on the server's loop, or this
-    process's private one), so a client that disconnects mid-request cannot cut a
+    that committed: the send runs on the server's loop (or this process's private one),
+    not in the request's task, so a client that disconnects mid-request cannot cut a
     broadcast short. A broadcast that fails or times out is logged; the message it
     carried is stored, and the room's sockets catch up from storage (seq gap check).
+
+    On the server's loop a group's broadcasts go out one after the other, in the order
+    they were handed over (``_GroupSends``). ``wait=False`` (every after-commit
+    broadcast) returns once the send is queued there: the thread that committed, a
+    room's database lane or a request's thread, goes on with its next call instead of
+    idling through the ``group_send``; a failure is then logged by the loop, and True
+    means "handed over". Elsewhere (WSGI, commands, tasks: the private loop) the send is
+    always waited for, so a process that exits right after its commit does not drop it.
     """
-    global BROADCAST_FAILURES
     layer = get_channel_layer()
     if layer is None or not events:
         return False
+    # Built here, on the sending thread: the message events' JSON text is encoded once,
+    # from the event as it is now.
+    messages = [layer_message(event) for event in events]
     timeout = settings.REALTIME_BROADCAST_TIMEOUT_SECONDS
-
-    async def send_all() -> None:
-        async def each() -> None:
-            for event in events:
-                await layer.group_send(group, {"type": CONSUMER_HANDLER_TYPE, "event": event})
-
-        await asyncio.wait_for(each(), timeout)
-
+    loop = _server_loop()
     try:
-        loop = _server_loop()
         if loop is None:
-            _private_loop().run(send_all(), timeout + 1)
-        else:
-            # Its own task on the server's loop, not a child of this request's task:
-            # cancelling the request does not reach it.
-            asyncio.run_coroutine_threadsafe(send_all(), loop).result(timeout + 1)
+            _private_loop().run(_send_all(layer, group, messages, timeout), timeout + 1)
+            return True
+        done = None if not wait else concurrent.futures.Future()
+        loop.call_soon_threadsafe(_GroupSends.add, loop, layer, group, messages, timeout, done)
+        # Waiting: bounded as before, from the hand-off (the group's earlier sends
+        # included); the send itself still runs to its own bound on the loop.
+        return True if done is None else done.result(timeout + 1)
     except BaseException as error:  # CancelledError included: the write is committed
-        BROADCAST_FAILURES += 1
-        metrics.channel_layer_send_failed()
-        broadcast_logger.warning(
-            "channel layer unavailable (%s); %s not broadcast to %s, sockets catch up from storage",
-            type(error).__name__,
-            ", ".join(str(event.get("type")) for event in events),
-            group,
-        )
+        _broadcast_failed(error, group, messages)
         if isinstance(error, KeyboardInterrupt | SystemExit):
             raise
         return False
-    return True
+
+
+async def _send_all(layer, group: str, messages: list[dict[str, Any]], timeout: float) -> None:
+    async def each() -> None:
+        for message in messages:
+            await layer.group_send(group, message)
+
+    await asyncio.wait_for(each(), timeout)
+
+
+def _broadcast_failed(error: BaseException, group: str, messages: list[dict[str, Any]]) -> None:
+    global BROADCAST_FAILURES
+    BROADCAST_FAILURES += 1
+    metrics.channel_layer_send_failed()
+    broadcast_logger.warning(
+        "channel layer unavailable (%s); %s not broadcast to %s, sockets catch up from storage",
+        type(error).__name__,
+        ", ".join(str(layer_event_type(message)) for message in messages),
+        group,
+    )
+
+
+def layer_event_type(message: dict[str, Any]) -> str | None:
+    """The client event type a channel-layer message carries."""
+    event = message.get("event")
+    return event.get("type") if isinstance(event, dict) else message.get("kind")
+
+
+class _GroupSends:
+    """Broadcasts on the server's loop, per group one after the other in hand-off order
+    (what the threads that committed them waited for one by one before), different
+    groups side by side. Each send is bounded by ``REALTIME_BROADCAST_TIMEOUT_SECONDS``
+    from when it starts, as before; when one fails (Redis down or frozen), the group's
+    sends queued behind it fail with it at once instead of each waiting out its own
+    timeout, so a dead layer never builds a backlog. Failures are logged as not
+    broadcast, and the sockets fill the messages from storage. Everything here runs on
+    the loop's thread."""
+
+    queues: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, deque]]" = (
+        weakref.WeakKeyDictionary()
+    )
+    tasks: set[asyncio.Task] = set()
+
+    @classmethod
+    def add(cls, loop, layer, group: str, messages: list, timeout: float, done) -> None:
+        queues = cls.queues.setdefault(loop, {})
+        queue = queues.get(group)
+        if queue is None:
+            queue = queues[group] = deque()
+            task = loop.create_task(cls._drain(queues, group, queue))
+            cls.tasks.add(task)
+            task.add_done_callback(cls.tasks.discard)
+        queue.append((layer, messages, timeout, done))
+
+    @staticmethod
+    def _settle(done, sent: bool) -> None:
+        if done is not None and not done.done():
+            done.set_result(sent)
+
+    @classmethod
+    async def _drain(cls, queues: dict[str, deque], group: str, queue: deque) -> None:
+        try:
+            while queue:
+                layer, messages, timeout, done = queue[0]
+                try:
+                    await _send_all(layer, group, messages, timeout)
+                except BaseException as error:  # CancelledError: the loop is closing
+                    queue.popleft()
+                    _broadcast_failed(error, group, messages)
+                    cls._settle(done, False)
+                    if not isinstance(error, Exception):
+                        raise
+                    # Handed over while this one was failing: they would fail alike.
+                    while queue:
+                        _layer, messages, _timeout, done = queue.popleft()
+                        _broadcast_failed(error, group, messages)
+                        cls._settle(done, False)
+                else:
+                    queue.popleft()
+                    cls._settle(done, True)
+        finally:
+            if queues.get(group) is queue:
+                del queues[group]
+            for _layer, messages, _timeout, done in queue:  # cancelled with the loop
+                _broadcast_failed(asyncio.CancelledError(), group, messages)
+                cls._settle(done, False)
+            queue.clear()
 
 
 def _server_loop():
@@ -191,6 +297,22 @@ class ClosedSocketGuard:
             finally:
                 logs.socket_logger.info("socket closed: %(path)s", where, extra=where)
 
+    async def dispatch(self, message):
+        # Channels runs ``close_old_connections`` on its one sync thread before every
+        # handler: a round trip to that thread (queued behind every other socket's)
+        # for each event delivered, per socket. These consumers touch the database
+        # only through ``database_sync_to_async`` (or a room's lane, config/db_lanes.py),
+        # which closes old connections on the thread that runs the call, so events from
+        # the channel layer go straight to their handler; the socket's own messages
+        # (connect, frames, disconnect) keep Channels' path.
+        kind = message.get("type")
+        if not isinstance(kind, str) or kind.startswith("websocket."):
+            return await super().dispatch(message)
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     async def layer_reconnected(self, message):
         """The pub/sub channel layer lost this process's subscription and has it back
         (config/channel_layer.py): events published in between never came. Consumers
@@ -204,13 +326,22 @@ class ClosedSocketGuard:
     async def send(self, text_data=None, bytes_data=None, close=False):
         await self._guarded(super().send(text_data=text_data, bytes_data=bytes_data, close=close))
 
+    async def send_text(self, text: str, *, frame_type: str) -> None:
+        """A frame whose JSON text is already made: a message event encoded once by its
+        sender for every socket (``community.events.layer_message``), sent as is."""
+        if await self._guarded(super().send(text_data=text)):
+            metrics.socket_delivered(consumer=type(self).__name__, frame_type=frame_type)
+
     async def _guarded(self, sending) -> bool:
         """Whether the frame was handed to the server."""
         if self.socket_closed:
             sending.close()  # never awaited: nothing is sent
             return False
         try:
-            await asyncio.wait_for(sending, settings.REALTIME_SOCKET_SEND_TIMEOUT_SECONDS)
+            # ``asyncio.timeout``, not ``wait_for``: on Python 3.11 that wraps every
+            # frame in a task of its own.
+            async with asyncio.timeout(settings.REALTIME_SOCKET_SEND_TIMEOUT_SECONDS):
+                await sending
         except TimeoutError:
             logger.warning("socket did not take a frame in time; closing it with %s", CLOSE_RESYNC)
             await self._abandon(CLOSE_RESYNC)

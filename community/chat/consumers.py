@@ -497,15 +497,17 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
         return False
 
     async def moim_event(self, message):
+        """An event from the channel layer: ``{"event": ...}``, or a message event as its
+        frame's text with what delivery decides by (``events.layer_message``). Held and
+        ordered as it came, so a socket that sends it unchanged never decodes it."""
         if self.closing:
             return
         if await self._standing_revoked():
             return
-        event = message["event"]
-        seq = _event_seq(event)
-        if seq is not None and seq > self.live_floor:
-            return await self._deliver_in_order(event, seq)
-        await self._forward(event)
+        seq = message.get("seq") if "text" in message else _event_seq(message["event"])
+        if isinstance(seq, int) and seq > self.live_floor:
+            return await self._deliver_in_order(message, seq)
+        await self._forward_delivery(message)
 
     async def layer_reconnected(self, message):
         """The channel layer's subscription was down for a while (pub/sub layer): send
@@ -523,6 +525,17 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
             logger.exception("resync after reconnect failed in room %s", self.room_id)
             self.closing = True
             await self._abandon(CLOSE_RESYNC)
+
+    async def _forward_delivery(self, delivery: dict) -> None:
+        """Send a channel-layer event (``moim_event``'s ``message``) to the client."""
+        if "text" not in delivery:
+            return await self._forward(delivery["event"])
+        if self.blocked_member_ids and not self.blocked_member_ids.isdisjoint(
+            (delivery["author"], delivery["reply_author"])
+        ):
+            # This viewer blocked its author (or the replied-to one): flag their copy.
+            return await self._forward(json.loads(delivery["text"]))
+        await self.send_text(delivery["text"], frame_type=delivery["kind"])
 
     async def _forward(self, event: dict) -> None:
         kind = event.get("type")
@@ -558,22 +571,25 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
     live_floor = 0  # message events at or below it predate the socket: passed through
     gap_task: asyncio.Task | None = None
 
-    async def _deliver_in_order(self, event: dict, seq: int) -> None:
+    # Events are held and forwarded as channel-layer deliveries (``moim_event``'s
+    # ``message``); messages read from storage are wrapped as ``{"event": ...}``.
+
+    async def _deliver_in_order(self, delivery: dict, seq: int) -> None:
         if not hasattr(self, "held"):
             self.held: list[tuple[int, dict]] = []
-        if event["type"] == events.MESSAGE_CREATED:
+        if _delivery_type(delivery) == events.MESSAGE_CREATED:
             if seq <= self.delivered_seq:
                 return  # already delivered (catch-up, storage, or a repeat)
             if seq > self.delivered_seq + 1:
-                self.held.append((seq, event))
+                self.held.append((seq, delivery))
                 return self._expect_seq(seq - 1)
-            await self._forward(event)
+            await self._forward_delivery(delivery)
             self.delivered_seq = seq
             return await self._release_held()
         if seq > self.delivered_seq:  # an edit or delete of a message still held
-            self.held.append((seq, event))
+            self.held.append((seq, delivery))
             return
-        await self._forward(event)
+        await self._forward_delivery(delivery)
 
     async def _release_held(self) -> None:
         while self.held:
@@ -583,12 +599,15 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
             self.held = [item for item in self.held if item[0] > self.delivered_seq + 1]
             # A message's own created event before its updates (a link preview's task
             # may broadcast an update before the send's created event goes out).
-            ready.sort(key=lambda item: (item[0], item[1]["type"] != events.MESSAGE_CREATED))
-            for seq, event in ready:
-                if event["type"] == events.MESSAGE_CREATED and seq <= self.delivered_seq:
+            ready.sort(
+                key=lambda item: (item[0], _delivery_type(item[1]) != events.MESSAGE_CREATED)
+            )
+            for seq, delivery in ready:
+                created = _delivery_type(delivery) == events.MESSAGE_CREATED
+                if created and seq <= self.delivered_seq:
                     continue
-                await self._forward(event)
-                if event["type"] == events.MESSAGE_CREATED:
+                await self._forward_delivery(delivery)
+                if created:
                     self.delivered_seq = max(self.delivered_seq, seq)
 
     def _expect_seq(self, seq: int) -> None:
@@ -630,12 +649,17 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
                 break
         # Held events: created copies are now stale duplicates; edits and deletes go out.
         held, self.held = getattr(self, "held", []), []
-        for seq, event in sorted(held, key=lambda item: item[0]):
-            if event["type"] != events.MESSAGE_CREATED:
-                await self._forward(event)
+        for seq, delivery in sorted(held, key=lambda item: item[0]):
+            if _delivery_type(delivery) != events.MESSAGE_CREATED:
+                await self._forward_delivery(delivery)
             elif seq > self.delivered_seq:
-                self.held.append((seq, event))
+                self.held.append((seq, delivery))
         await self._release_held()
+
+
+def _delivery_type(delivery: dict) -> str | None:
+    """The client event type of a channel-layer delivery (``moim_event``)."""
+    return delivery["kind"] if "text" in delivery else delivery["event"].get("type")
 
 
 def _event_seq(event: dict) -> int | None:

@@ -115,23 +115,31 @@ class MeConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
             )
 
     async def moim_event(self, message):
-        event = message["event"]
-        kind = event.get("type")
+        if "text" in message:
+            # A room's message event as its frame's text (events.layer_message): what
+            # this socket needs of it travels beside the text, never decoded here.
+            kind, event = message["kind"], None
+            author_id, room_id = message["author"], message["room_id"]
+        else:
+            event = message["event"]
+            kind = event.get("type")
+            # A message payload on message events only (a warning's "message" is text).
+            payload = (event.get("message") or {}) if kind in ACTIVITY_EVENTS else {}
+            author_id = (payload.get("author") or {}).get("membership_id")
+            room_id = event.get("room_id") or payload.get("room_id")
         if kind == events.SESSION_REVOKED:  # "log out everywhere"
             return await self.close(code=CLOSE_NOT_AUTHENTICATED)
         if kind in FORWARDED_EVENTS:
-            await self.send_json(event)
+            if event is None:
+                await self.send_text(message["text"], frame_type=kind)
+            else:
+                await self.send_json(event)
         elif kind == events.ROOMS_JOINED:
             await self._follow_room(event["room_id"], event["membership_id"])
-        if kind == events.MESSAGE_CREATED:
-            author = (event.get("message") or {}).get("author") or {}
-            if author.get("membership_id") not in self.my_membership_ids:
-                self._schedule_refresh()
-        if kind in ACTIVITY_EVENTS:
-            message = event.get("message") or {}
-            room_id = event.get("room_id") or message.get("room_id")
-            if room_id:
-                self._note_activity(int(room_id))
+        if kind == events.MESSAGE_CREATED and author_id not in self.my_membership_ids:
+            self._schedule_refresh()
+        if kind in ACTIVITY_EVENTS and room_id:
+            self._note_activity(int(room_id))
         # Other room events (typing, presence...) are not for this socket.
 
     async def layer_reconnected(self, message):

@@ -7,6 +7,7 @@ from channels.layers import get_channel_layer
 from commerce.models import Account
 from commerce.services import send_tip
 from commerce.services.ledger import get_accounts
+from community.events import event_from_layer
 from community.notifications.models import Notification
 from community.notifications.selectors import unread_counts
 from community.notifications.services import update_notification_settings, user_group
@@ -61,8 +62,8 @@ def test_a_tip_sends_the_notification_then_the_unread_totals(
     async_to_sync(layer.group_add)(user_group(user_id=creator.pk), channel)
     with django_capture_on_commit_callbacks(execute=True):
         send_tip(sender=fan, amount=100, currency="KRW", recipient_handle=creator.profile.handle)
-    first = async_to_sync(layer.receive)(channel)["event"]
-    second = async_to_sync(layer.receive)(channel)["event"]
+    first = event_from_layer(async_to_sync(layer.receive)(channel))
+    second = event_from_layer(async_to_sync(layer.receive)(channel))
     assert (first["type"], first["notification"]["kind"]) == ("notification.created", "tip")
     assert second == {"type": "unread.updated", "messages": 0, "mentions": 0, "notifications": 1}
 
@@ -75,7 +76,7 @@ def test_broadcast_on_commit_sends_nothing_when_rolled_back(django_capture_on_co
         broadcast_on_commit("user.0", {"type": "a"}, {"type": "b"})
     assert len(callbacks) == 1  # nothing sent until the commit runs it
     callbacks[0]()
-    events = [async_to_sync(layer.receive)(channel)["event"]["type"] for _ in range(2)]
+    events = [event_from_layer(async_to_sync(layer.receive)(channel))["type"] for _ in range(2)]
     assert events == ["a", "b"]
 
 

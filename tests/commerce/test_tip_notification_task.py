@@ -10,6 +10,7 @@ from django.db import OperationalError, connection, transaction
 from commerce import tasks
 from commerce.models import Tip
 from commerce.services import send_tip
+from community.events import event_from_layer
 from community.notifications.services import user_group
 
 pytestmark = pytest.mark.django_db
@@ -41,7 +42,7 @@ def _me_socket(user):
     def received() -> list[str]:
         async_to_sync(layer.group_send)(group, {"type": "test.marker", "event": {"type": "end"}})
         events = []
-        while (event := async_to_sync(layer.receive)(channel)["event"]["type"]) != "end":
+        while (event := event_from_layer(async_to_sync(layer.receive)(channel))["type"]) != "end":
             events.append(event)
         return events
 

@@ -9,6 +9,7 @@ from channels.layers import get_channel_layer
 from commerce.models import Tip, Transfer
 from community.chat.models import Message
 from community.chat.services import send_message
+from community.events import event_from_layer
 from community.moderation.services import check_add_room_filter
 from tests.support.accounts import client_for
 
@@ -126,7 +127,7 @@ def test_the_tip_event_is_broadcast_to_the_room(tip_room, django_capture_on_comm
         )
 
     async def next_event():
-        return (await asyncio.wait_for(layer.receive(channel), timeout=5))["event"]
+        return event_from_layer(await asyncio.wait_for(layer.receive(channel), timeout=5))
 
     event = async_to_sync(next_event)()
     assert event["type"] == "message.created"

@@ -111,11 +111,11 @@ def sent(monkeypatch):
     records: list[tuple[str, dict]] = []
     deliver = realtime.send_now
 
-    def send_now(group, *sending):
+    def send_now(group, *sending, **options):
         for event in sending:
             check_group_send(group, event)
             records.append((group, event))
-        return deliver(group, *sending)
+        return deliver(group, *sending, **options)
 
     monkeypatch.setattr(realtime, "send_now", send_now)
     return records
@@ -132,7 +132,17 @@ def frames(monkeypatch):
         records.append((sockets[type(self).__name__], content))
         return await write(self, content, close=close)
 
+    # Message events come encoded once by their sender, and are sent as that text.
+    write_text = realtime.ClosedSocketGuard.send_text
+
+    async def send_text(self, text, *, frame_type):
+        frame = json.loads(text)
+        assert frame["type"] == frame_type, (frame_type, frame)
+        records.append((sockets[type(self).__name__], frame))
+        return await write_text(self, text, frame_type=frame_type)
+
     monkeypatch.setattr(realtime.ClosedSocketGuard, "send_json", send_json)
+    monkeypatch.setattr(realtime.ClosedSocketGuard, "send_text", send_text)
     return records
 
 
@@ -281,6 +291,8 @@ async def test_socket_flows_send_every_frame_in_its_defined_shape(
         seen.add((spec.type, socket))
     own_frames = {(spec.type, s) for spec in events.EVENTS if not spec.groups for s in spec.sockets}
     assert own_frames <= seen, own_frames - seen
+    # Live messages too, which reach the sockets as the text their sender encoded.
+    assert (events.MESSAGE_CREATED, events.ROOM_SOCKET) in seen
     assert {event["type"] for _group, event in sent} >= SOCKET_FLOW_EVENTS
 
 

@@ -1,5 +1,6 @@
 import pytest
 
+from community.events import event_from_layer
 from profiles import selectors
 
 pytestmark = pytest.mark.django_db
@@ -168,7 +169,7 @@ def test_block_and_unblock_tell_the_blockers_sockets(
     assert event == {"type": "moim.event", "event": {"type": "blocks.reload"}}
     with django_capture_on_commit_callbacks(execute=True):
         client_for(user).delete("/api/v1/users/bob/block/")
-    assert async_to_sync(layer.receive)(channel)["event"]["type"] == "blocks.reload"
+    assert event_from_layer(async_to_sync(layer.receive)(channel))["type"] == "blocks.reload"
     async_to_sync(layer.group_discard)(selectors.blocks_group_name(user.pk), channel)
     channel_layers.backends.clear()
 

@@ -15,6 +15,7 @@ from PIL import ExifTags, Image
 from rest_framework.test import APIClient
 
 from community.chat.models import Message
+from community.events import event_from_layer
 from community.media.models import MediaAsset
 from community.media.processing import render_image
 from community.media.tasks import process_media_asset
@@ -412,7 +413,7 @@ def _drain(channel: str) -> list[dict]:
                 message = await asyncio.wait_for(layer.receive(channel), timeout=0.5)
             except TimeoutError:
                 return events
-            events.append(message["event"])
+            events.append(event_from_layer(message))
 
     return async_to_sync(receive_all)()
 

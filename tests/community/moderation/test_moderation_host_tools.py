@@ -8,6 +8,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.utils import timezone
 
+from community.events import event_from_layer
 from community.moderation.models import AuditLogEntry, BlockedPattern, RoomAnnouncement
 from community.rooms.models import Membership, Room
 from tests.community.moderation_helpers import (
@@ -40,7 +41,7 @@ class GroupListener:
                     message = await asyncio.wait_for(self.layer.receive(self.channel), 0.2)
                 except TimeoutError:
                     return out
-                out.append(message["event"])
+                out.append(event_from_layer(message))
 
         return async_to_sync(drain)()
 

@@ -10,6 +10,7 @@ from django.apps import apps
 from django.utils import timezone
 
 from community.chat.services import send_message
+from community.events import event_from_layer
 from community.reactions.models import Reaction, ReactionCount
 from community.reactions.selectors import (
     reaction_summaries,
@@ -406,7 +407,7 @@ def test_reaction_updated_event_reaches_the_room_group(
         add(client_for(member), "messages", message.pk, "🎉")
     frame = async_to_sync(layer.receive)(channel)
     assert frame["type"] == "moim.event"
-    event = frame["event"]
+    event = event_from_layer(frame)
     assert event == {
         "type": "reaction.updated",
         "target_type": "message",
@@ -419,7 +420,7 @@ def test_reaction_updated_event_reaches_the_room_group(
     }
     with django_capture_on_commit_callbacks(execute=True):
         remove(client_for(member), "messages", message.pk, "🎉")
-    event = async_to_sync(layer.receive)(channel)["event"]
+    event = event_from_layer(async_to_sync(layer.receive)(channel))
     assert (event["action"], event["reactions"]) == ("removed", [])
     async_to_sync(layer.group_discard)(room.group_name, channel)
 

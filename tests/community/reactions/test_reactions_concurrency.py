@@ -18,6 +18,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from community.chat.services import send_message
+from community.events import event_from_layer
 from community.reactions.models import Reaction, ReactionCount
 from community.rooms.models import Membership
 from tests.support.accounts import client_for
@@ -83,7 +84,7 @@ class GroupListener:
                     frame = await asyncio.wait_for(self.layer.receive(self.channel), timeout=3)
                 except TimeoutError:
                     return events
-                events.append(frame["event"])
+                events.append(event_from_layer(frame))
 
         return self._run(receive_all())
 

@@ -7,6 +7,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
+from community.events import event_from_layer
 from community.rooms.models import Interest, Membership, Room
 from profiles.models import Profile
 from tests.support.accounts import client_for
@@ -449,7 +450,7 @@ def test_interests_list(api_client, interest):
 
 async def _next_event(layer, channel: str) -> dict:
     message = await asyncio.wait_for(layer.receive(channel), timeout=5)
-    return message["event"]
+    return event_from_layer(message)
 
 
 def test_socket_events_show_members_by_nickname_only(

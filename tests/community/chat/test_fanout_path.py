@@ -1,0 +1,154 @@
+"""The path of a message from its sender to every socket of the room (issue #26, fanout):
+the frame's JSON is made once by the sender and written as is by each socket, the bytes
+being what each socket made of the event before; only a viewer who blocked an author
+gets a copy of their own. The room's lane hands the broadcast to the event loop and
+goes on with its next call; a room's broadcasts still go out in order."""
+
+import asyncio
+import json
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+
+from community import events
+from community.chat.selectors import message_payload_by_id
+from community.rooms.models import Membership
+from tests.community.chat_support import TIMEOUT, next_event, ready_socket
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("fresh_channel_layer"),
+]
+
+
+@pytest.fixture
+def trio(make_user, make_room, make_member):
+    """``host`` owns the room; ``bob`` shows his main profile there (so an account block
+    folds him); ``me`` may block him."""
+    host, bob, me = make_user("host"), make_user("bob"), make_user("myself")
+    room = make_room(owner=host, title="Film club")
+    make_member(room, bob, nickname="Bobby", is_open_profile=False)
+    make_member(room, me, nickname="Me here")
+    return room, host, bob, me
+
+
+async def _raw_frame(socket, event_type: str) -> str:
+    """The next frame of ``event_type`` as the text the server sent."""
+    while True:
+        output = await socket.receive_output(timeout=TIMEOUT)
+        assert output["type"] == "websocket.send", output
+        if json.loads(output["text"])["type"] == event_type:
+            return output["text"]
+
+
+async def test_a_live_message_frame_is_the_json_of_its_event(trio):
+    room, host, bob, _me = trio
+    host_socket, _ = await ready_socket(host, room.pk)
+    bob_socket, _ = await ready_socket(bob, room.pk)
+    await bob_socket.send_json_to({"type": "message.send", "body": "hi @host", "client_id": "c1"})
+    text = await _raw_frame(host_socket, events.MESSAGE_CREATED)
+    message_id = json.loads(text)["message"]["id"]
+    payload = await database_sync_to_async(message_payload_by_id)(message_id)
+    # What a socket sent before: json.dumps (Channels' encode_json) of the event.
+    assert text == json.dumps(events.message_created(message=payload))
+    assert await _raw_frame(bob_socket, events.MESSAGE_CREATED) == text
+
+    await bob_socket.send_json_to({"type": "message.edit", "id": message_id, "body": "edited"})
+    text = await _raw_frame(host_socket, events.MESSAGE_UPDATED)
+    payload = await database_sync_to_async(message_payload_by_id)(message_id)
+    assert text == json.dumps(events.message_updated(message=payload))
+    for socket in (host_socket, bob_socket):
+        await socket.disconnect()
+
+
+async def test_a_reply_quoting_someone_i_blocked_is_folded_for_me_only(trio):
+    room, host, bob, me = trio
+    from profiles.services import block_user
+
+    await database_sync_to_async(block_user)(blocker=me, blocked=bob)
+    host_socket, _ = await ready_socket(host, room.pk)
+    bob_socket, _ = await ready_socket(bob, room.pk)
+    my_socket, _ = await ready_socket(me, room.pk)
+    await bob_socket.send_json_to({"type": "message.send", "body": "spoiler", "client_id": "b1"})
+    quoted = (await next_event(host_socket, "message.created"))["message"]
+    await host_socket.send_json_to(
+        {"type": "message.send", "body": "no!", "client_id": "h1", "reply_to": quoted["id"]}
+    )
+    mine = [(await next_event(my_socket, "message.created"))["message"] for _ in range(2)]
+    assert [(m["collapsed"], (m["reply_to"] or {}).get("collapsed")) for m in mine] == [
+        (True, None),
+        (False, True),
+    ]
+    hosts = json.loads(await _raw_frame(host_socket, events.MESSAGE_CREATED))["message"]
+    assert (hosts["collapsed"], hosts["reply_to"]["collapsed"]) == (False, False)
+    # Apart from the flags, my copy is the room's.
+    mine[1]["reply_to"]["collapsed"] = False
+    assert mine[1] == hosts
+    for socket in (host_socket, bob_socket, my_socket):
+        await socket.disconnect()
+
+
+@pytest.fixture
+def held_broadcasts(monkeypatch):
+    """The channel layer's ``group_send`` of message events waits until released."""
+    layer = get_channel_layer()
+    send = layer.group_send
+    gate, reached = asyncio.Event(), asyncio.Event()
+
+    async def group_send(group, message):
+        if message.get("kind") == events.MESSAGE_CREATED:
+            reached.set()
+            await gate.wait()
+        return await send(group, message)
+
+    monkeypatch.setattr(layer, "group_send", group_send)
+    return gate, reached
+
+
+async def test_the_room_answers_the_next_frame_while_a_broadcast_is_in_flight(
+    trio, held_broadcasts, settings
+):
+    """The lane that committed a message does not wait for its broadcast: the sender's
+    next frame (on the same lane) is answered while the broadcast is still held."""
+    settings.REALTIME_BROADCAST_TIMEOUT_SECONDS = 30
+    gate, reached = held_broadcasts
+    room, host, bob, _me = trio
+    host_socket, _ = await ready_socket(host, room.pk)
+    bob_socket, _ = await ready_socket(bob, room.pk)
+    await bob_socket.send_json_to({"type": "message.send", "body": "one", "client_id": "c1"})
+    await asyncio.wait_for(reached.wait(), TIMEOUT)
+    await bob_socket.send_json_to({"type": "read", "seq": 1, "ref": "r"})
+    assert (await next_event(bob_socket, "read.ok"))["seq"] == 1
+    gate.set()
+    for socket in (host_socket, bob_socket):
+        assert (await next_event(socket, "message.created"))["message"]["body"] == "one"
+        await socket.disconnect()
+
+
+async def test_a_rooms_broadcasts_leave_in_the_order_they_were_committed(
+    trio, held_broadcasts, settings
+):
+    """Handed over without waiting, they still reach the layer one after the other: the
+    second waits for the first, held, instead of overtaking it."""
+    settings.REALTIME_BROADCAST_TIMEOUT_SECONDS = 30
+    gate, reached = held_broadcasts
+    room, _host, bob, _me = trio
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    await layer.group_add(room.group_name, channel)
+    bob_member = await database_sync_to_async(Membership.objects.get)(room=room, user=bob)
+    from community.chat.services import send_message
+
+    send = database_sync_to_async(send_message)
+    await send(membership=bob_member, body="one")
+    await asyncio.wait_for(reached.wait(), TIMEOUT)
+    await send(membership=bob_member, body="two")  # returns: its broadcast is queued
+    gate.set()
+    received = []
+    while len(received) < 2:
+        message = await asyncio.wait_for(layer.receive(channel), TIMEOUT)
+        if message.get("kind") == events.MESSAGE_CREATED:
+            received.append(json.loads(message["text"])["message"]["body"])
+    assert received == ["one", "two"]
+    await layer.group_discard(room.group_name, channel)
