@@ -60,9 +60,10 @@ def set_layer_message(pack: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
 
 def broadcast_on_commit(group: str, *events: dict[str, Any]) -> None:
     """Send ``events`` (client-facing payloads with a ``type``) to ``group`` after commit,
-    in order, in one hand-off to the channel layer. In the ASGI server the committing
-    thread does not wait for the send (see ``send_now``)."""
-    transaction.on_commit(lambda: send_now(group, *events, wait=False))
+    in order, in one hand-off to the channel layer. The committing thread waits for the
+    send (bounded): a room's lane that outruns the channel layer slows down instead of
+    queueing broadcasts without limit on the loop."""
+    transaction.on_commit(lambda: send_now(group, *events))
 
 
 # Broadcasts that could not be handed to the channel layer, in this process. Nothing is
@@ -72,7 +73,7 @@ BROADCAST_FAILURES = 0
 broadcast_logger = logging.getLogger("moim.realtime.broadcast")
 
 
-def send_now(group: str, *events: dict[str, Any], wait: bool = True) -> bool:
+def send_now(group: str, *events: dict[str, Any]) -> bool:
     """Send immediately; returns False (and logs) when the channel layer is unreachable.
 
     Bounded by ``REALTIME_BROADCAST_TIMEOUT_SECONDS`` and never cancelled by the request
@@ -82,12 +83,8 @@ def send_now(group: str, *events: dict[str, Any], wait: bool = True) -> bool:
     carried is stored, and the room's sockets catch up from storage (seq gap check).
 
     On the server's loop a group's broadcasts go out one after the other, in the order
-    they were handed over (``_GroupSends``). ``wait=False`` (every after-commit
-    broadcast) returns once the send is queued there: the thread that committed, a
-    room's database lane or a request's thread, goes on with its next call instead of
-    idling through the ``group_send``; a failure is then logged by the loop, and True
-    means "handed over". Elsewhere (WSGI, commands, tasks: the private loop) the send is
-    always waited for, so a process that exits right after its commit does not drop it.
+    they were handed over (``_GroupSends``), and the calling thread waits for its own.
+    Elsewhere (WSGI, commands, tasks) the send runs on this process's private loop.
     """
     layer = get_channel_layer()
     if layer is None or not events:
@@ -101,11 +98,11 @@ def send_now(group: str, *events: dict[str, Any], wait: bool = True) -> bool:
         if loop is None:
             _private_loop().run(_send_all(layer, group, messages, timeout), timeout + 1)
             return True
-        done = None if not wait else concurrent.futures.Future()
+        done = concurrent.futures.Future()
         loop.call_soon_threadsafe(_GroupSends.add, loop, layer, group, messages, timeout, done)
-        # Waiting: bounded as before, from the hand-off (the group's earlier sends
-        # included); the send itself still runs to its own bound on the loop.
-        return True if done is None else done.result(timeout + 1)
+        # Bounded as before, from the hand-off (the group's earlier sends included); the
+        # send itself still runs to its own bound on the loop.
+        return done.result(timeout + 1)
     except BaseException as error:  # CancelledError included: the write is committed
         _broadcast_failed(error, group, messages)
         if isinstance(error, KeyboardInterrupt | SystemExit):
