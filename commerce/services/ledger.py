@@ -229,11 +229,13 @@ def _write(
     effect: Callable[[int], tuple[int, int, int]],
     is_posted: bool,
     attached: models.Model | None = None,
+    outbox: type[models.Model] | None = None,
 ) -> None:
     """Apply each leg's (balance, pending_debits, pending_credits) effect and insert it.
 
-    An unsaved ``transfer`` (and ``attached``, a row with a ``transfer`` foreign key) is
-    inserted first: on PostgreSQL in the same statement as the balances and the legs.
+    An unsaved ``transfer`` (and ``attached``, a row with a ``transfer`` foreign key, and
+    an ``outbox`` row for it) is inserted first: on PostgreSQL in the same statement as
+    the balances and the legs.
     """
     deltas: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
     for leg in legs:
@@ -242,7 +244,12 @@ def _write(
             delta[index] += value
     if connection.vendor == "postgresql":
         _write_in_one_statement(
-            transfer=transfer, legs=legs, deltas=deltas, is_posted=is_posted, attached=attached
+            transfer=transfer,
+            legs=legs,
+            deltas=deltas,
+            is_posted=is_posted,
+            attached=attached,
+            outbox=outbox,
         )
         return
     if transfer.pk is None:
@@ -250,6 +257,8 @@ def _write(
     if attached is not None:
         attached.transfer = transfer
         attached.save()
+        if outbox is not None:
+            outbox.objects.create(pk=attached.pk)
     balances: dict[int, int] = {}
     with connection.cursor() as cursor:
         for account_id in sorted(deltas):  # ascending id: no lock cycles
@@ -303,6 +312,17 @@ def _insert_sql(name: str, instance: models.Model, params: list, *, transfer: st
     )
 
 
+@functools.cache
+def _outbox_sql(outbox: type[models.Model]) -> str:
+    """A CTE inserting ``outbox``'s row for the attached row ``a`` (its other columns:
+    their database defaults)."""
+    quote = connection.ops.quote_name
+    return (
+        f"o AS (INSERT INTO {quote(outbox._meta.db_table)} "  # noqa: S608
+        f"({quote(outbox._meta.pk.column)}) SELECT id FROM a)"
+    )
+
+
 def _saved(instance: models.Model, pk: int) -> None:
     instance.pk = pk
     instance._state.adding = False
@@ -316,6 +336,7 @@ def _write_in_one_statement(
     deltas: dict[int, list[int]],
     is_posted: bool,
     attached: models.Model | None = None,
+    outbox: type[models.Model] | None = None,
 ) -> None:
     """The guarded UPDATEs and the legs' INSERT as ONE statement (PostgreSQL).
 
@@ -328,7 +349,9 @@ def _write_in_one_statement(
 
     An unsaved ``transfer`` and ``attached`` (a tip) are inserted by the same statement:
     two ORM INSERTs were a quarter of a tip's client CPU (docs/performance.md, Ledger:
-    the hot creator). A refused guard rolls them back with the rest.
+    the hot creator). So is ``outbox``'s row for ``attached`` (its primary key is the
+    attached row's id): written, like the payment, only if it commits. A refused guard
+    rolls them all back with the rest.
     """
     # Only list indices, names and placeholders are formatted into the SQL (hence the
     # S608 waivers); every value is a parameter.
@@ -340,6 +363,9 @@ def _write_in_one_statement(
         if attached is not None:
             ctes.append(_insert_sql("a", attached, params, transfer=transfer_id))
             new_ids = "(SELECT id FROM t), (SELECT id FROM a)"
+            if outbox is not None:
+                # Run although nothing reads it: PostgreSQL runs every data-modifying WITH.
+                ctes.append(_outbox_sql(outbox))
     updates = []
     for index, account_id in enumerate(sorted(deltas)):
         balance, debits, credits = deltas[account_id]
@@ -423,6 +449,7 @@ def write_transfer(
     reverses: Transfer | None = None,
     describe: Callable[[Transfer], object] | None = None,
     attached: models.Model | None = None,
+    outbox: type[models.Model] | None = None,
 ) -> Transfer:
     """Write one transfer and its legs, inside the caller's transaction.
 
@@ -430,10 +457,14 @@ def write_transfer(
     link, a payout) BEFORE the balance rows are locked, so the lock window holds only
     the guarded UPDATEs, the legs' INSERT and the commit. ``attached`` is an unsaved
     row about it with a ``transfer`` foreign key (a tip), saved with it: on PostgreSQL
-    the transfer, that row, the balances and the legs are ONE statement.
+    the transfer, that row, the balances and the legs are ONE statement. ``outbox``: a
+    model whose primary key is a one-to-one to ``attached``; its row for ``attached`` is
+    written with it (a transactional outbox: it exists exactly when the transfer does).
     """
     if describe is not None and attached is not None:
         raise ValueError("describe or attached, not both")
+    if outbox is not None and attached is None:
+        raise ValueError("an outbox row goes with an attached row")
     _require_transaction()
     check_legs_balance(legs=legs)
     transfer = Transfer(
@@ -453,6 +484,7 @@ def write_transfer(
         effect=_pending_effect if pending else _posted_effect,
         is_posted=not pending,
         attached=attached,
+        outbox=outbox,
     )
     metrics.ledger_transfer_on_commit(kind=transfer.kind, phase=transfer.phase)
     return transfer
