@@ -285,9 +285,10 @@ def notify_tip(*, tip_id: int) -> Notification | None:
         return notify_tip_received(tip=tip)
 
 
-# Tips taken off the outbox per transaction, and how long one relay run goes on taking
-# batches (beat starts one every second; concurrent runs skip each other's rows).
-RELAY_BATCH = 100
+# Tips taken off the outbox per transaction (their notifications show when it commits:
+# 100 held a busy worker's first ones back for seconds), and how long one relay run goes
+# on taking batches (beat starts one every second; concurrent runs skip each other's rows).
+RELAY_BATCH = 25
 RELAY_BUDGET_SECONDS = 5.0
 
 
