@@ -26,11 +26,11 @@ def notify_tip(tip_id: int) -> bool:
 
 
 @shared_task
-def relay_tip_notifications(tip_ids: list[int] | None = None) -> int:
-    """The tips' notification outbox relay (beat: every second; with eager tasks, each
-    tip's on commit). Not retried: the next run takes what this one left. Returns how
+def relay_tip_notifications() -> int:
+    """The tips' notification outbox relay (beat: every second; with eager tasks, on
+    each tip's commit). Not retried: the next run takes what this one left. Returns how
     many tips it took off the outbox."""
-    return tips.deliver_tip_notifications(tip_ids=tip_ids)
+    return tips.deliver_tip_notifications()
 
 
 @shared_task(**RETRY)

@@ -255,9 +255,10 @@ def send_tip(
     # so a paid tip is notified even when the broker is down at commit, and a rolled-back
     # one never is. With a broker, beat runs the relay every second (no publish per tip:
     # it was a fifth of the tip's client CPU); with eager tasks (no broker: `make run`)
-    # there is no beat, so the committed tip is relayed at once.
+    # there is no beat, so the relay runs once the tip commits (taking any tip an earlier
+    # run failed to deliver too).
     if celery_app.conf.task_always_eager:
-        transaction.on_commit(lambda: _relay_now(tip_id=tip.pk), robust=True)
+        transaction.on_commit(_relay_now, robust=True)
     if recipient.room_id is not None:
         # After the payment commits (the outermost transaction: the idempotency key's),
         # never inside it: the room lock a chat message takes stays out of the ledger's
@@ -267,10 +268,10 @@ def send_tip(
     return tip, recipient
 
 
-def _relay_now(*, tip_id: int) -> None:
+def _relay_now() -> None:
     from commerce import tasks
 
-    tasks.relay_tip_notifications.delay(tip_ids=[tip_id])
+    tasks.relay_tip_notifications.delay()
 
 
 def notify_tip(*, tip_id: int) -> Notification | None:
@@ -294,13 +295,12 @@ RELAY_BUDGET_SECONDS = 5.0
 
 def deliver_tip_notifications(
     *,
-    tip_ids: list[int] | None = None,
     batch: int | None = None,
     budget_seconds: float | None = None,
 ) -> int:
-    """The outbox's relay: notify the recipients of paid tips still in the outbox (only
-    ``tip_ids`` when given) and take them off it, ``batch`` at a time until none is left
-    or ``budget_seconds`` have passed; returns how many were taken off.
+    """The outbox's relay: notify the recipients of paid tips still in the outbox and
+    take them off it, ``batch`` at a time until none is left or ``budget_seconds`` have
+    passed; returns how many were taken off.
 
     Each batch is one transaction: its outbox rows are locked (``SKIP LOCKED``: two
     relays share the work), every tip is notified in a savepoint, then the rows are
@@ -317,8 +317,6 @@ def deliver_tip_notifications(
     while True:
         with transaction.atomic():
             pending = TipNotificationOutbox.objects.select_for_update(skip_locked=True)
-            if tip_ids is not None:
-                pending = pending.filter(tip_id__in=tip_ids)
             ids = list(pending.order_by("tip_id").values_list("tip_id", flat=True)[:batch])
             if not ids:
                 return delivered

@@ -222,15 +222,29 @@ def test_the_relay_takes_the_outbox_in_batches_until_its_time_is_up(
     assert len(_tip_notifications(client_for(creator))) == 5
 
 
-def test_without_a_broker_the_tip_is_relayed_on_commit(
-    make_user, client_for, fund, eager_tasks, django_capture_on_commit_callbacks
+def test_without_a_broker_the_relay_runs_on_commit(
+    make_user, client_for, fund, eager_tasks, django_capture_on_commit_callbacks, monkeypatch
 ):
     # `make run`: eager tasks and no beat.
     fan, creator = make_user("fan"), make_user("creator")
     fund(fan, 10_000)
+    real = tasks.tips.notify_tip_received
+
+    def database_gone(*, tip):
+        raise OperationalError("the database is restarting")
+
+    monkeypatch.setattr(tasks.tips, "notify_tip_received", database_gone)
     with django_capture_on_commit_callbacks(execute=True):
-        assert _tip(client_for(fan), creator, "tip-eager").status_code == 201
-    assert _tip_notifications(client_for(creator)) == [Tip.objects.get().pk]
+        assert _tip(client_for(fan), creator, "tip-eager-1").status_code == 201
+    # Paid; its notification failed with the database and waits in the outbox.
+    assert _tip_notifications(client_for(creator)) == []
+    assert TipNotificationOutbox.objects.count() == 1
+    monkeypatch.setattr(tasks.tips, "notify_tip_received", real)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _tip(client_for(fan), creator, "tip-eager-2").status_code == 201
+    assert _tip_notifications(client_for(creator)) == sorted(
+        Tip.objects.values_list("pk", flat=True)
+    )
     assert not TipNotificationOutbox.objects.exists()
 
 
