@@ -18,10 +18,11 @@ pgbench's TPC-B-like transaction (3 updates, a select and an insert) is measured
 same run at the same client counts; the ratio is ledger / pgbench. ``ledger_check`` must
 pass afterwards.
 
-A tip's notification is a Celery task queued on commit (``commerce.tasks.notify_tip``):
-with a broker (``REDIS_URL``) the tip rows measure the payment, as an API worker does it,
-and the queued tasks, which no worker runs here, are purged after each measurement; with
-eager tasks (no broker) each tip also writes its notification in the worker.
+A tip's notification goes through an outbox row written with the payment, which beat's
+relay task delivers (``commerce.tasks.relay_tip_notifications``): with a broker
+(``REDIS_URL``) the tip rows measure the payment, as an API worker does it, and the
+outbox rows, which no relay takes here, are deleted after each measurement; with eager
+tasks (no broker) each tip also writes its notification in the worker.
 """
 
 import argparse
@@ -146,10 +147,13 @@ def _measure(workers: int, seconds: float, operation, sampler=None) -> float:
 
 
 def _purge_queued_tasks() -> None:
-    """Drop the tips' notification tasks queued on the broker (nothing runs them here)."""
+    """Drop the tips' notifications waiting in the outbox and anything queued on the
+    broker (nothing runs them here)."""
+    from commerce.models import TipNotificationOutbox
     from config.celery import app
 
     if not app.conf.task_always_eager:
+        TipNotificationOutbox.objects.all().delete()
         app.control.purge()
 
 

@@ -14,6 +14,7 @@ Transfers and legs are append-only: corrections are reversal transfers. Holds ar
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
 
@@ -344,6 +345,23 @@ class Tip(models.Model):
     @property
     def chat_key(self) -> str:
         return f"{self.CHAT_KEY_PREFIX}{self.pk}"
+
+
+class TipNotificationOutbox(models.Model):
+    """A paid tip whose recipient is still to be notified: a transactional outbox. The
+    row is written by the tip's posting statement (so it exists exactly when the payment
+    committed) and deleted by the relay once the notification is written
+    (``commerce.services.tips.deliver_tip_notifications``, run every second by beat)."""
+
+    tip = models.OneToOneField(Tip, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    # Filled in by the database: how long the oldest row has waited is the relay's lag.
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "commerce_tip_notification_outbox"
+
+    def __str__(self) -> str:
+        return f"notification of tip {self.tip_id}"
 
 
 class RoomPrice(models.Model):

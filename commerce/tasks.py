@@ -18,9 +18,19 @@ RETRY = {"autoretry_for": (Exception,), "retry_backoff": True, "max_retries": 5}
     max_retries=8,
 )
 def notify_tip(tip_id: int) -> bool:
-    """Queued when a tip's payment commits; safe to run twice (one notification per
-    tip). Returns whether this run notified."""
+    """One tip's notification, safe to run twice (one notification per tip). Tips are
+    now notified through their outbox (``relay_tip_notifications``); this task still
+    runs what was queued before, and notifies on demand. Returns whether this run
+    notified."""
     return tips.notify_tip(tip_id=tip_id) is not None
+
+
+@shared_task
+def relay_tip_notifications() -> int:
+    """The tips' notification outbox relay (beat: every second; with eager tasks, on
+    each tip's commit). Not retried: the next run takes what this one left. Returns how
+    many tips it took off the outbox."""
+    return tips.deliver_tip_notifications()
 
 
 @shared_task(**RETRY)

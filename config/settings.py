@@ -716,6 +716,14 @@ CELERY_BEAT_SCHEDULE = {
     "commerce-renew-memberships": {"task": "commerce.tasks.renew_room_access", "schedule": 900},
     "commerce-expire-holds": {"task": "commerce.tasks.expire_pending_transfers", "schedule": 900},
     "commerce-purge-keys": {"task": "commerce.tasks.purge_idempotency_keys", "schedule": 3600},
+    # The tips' notification outbox relay, every second: a paid tip's recipient hears of
+    # it within about that. A run no worker started within 30 s is dropped: a later one
+    # does its work.
+    "commerce-relay-tip-notifications": {
+        "task": "commerce.tasks.relay_tip_notifications",
+        "schedule": 1.0,
+        "options": {"expires": 30},
+    },
     **MEDIA_BEAT_SCHEDULE,
 }
 

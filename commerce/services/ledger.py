@@ -16,7 +16,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import IntegrityError, OperationalError, connection, connections, models, transaction
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    IntegrityError,
+    OperationalError,
+    connection,
+    connections,
+    models,
+    transaction,
+)
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -229,11 +237,13 @@ def _write(
     effect: Callable[[int], tuple[int, int, int]],
     is_posted: bool,
     attached: models.Model | None = None,
+    outbox: type[models.Model] | None = None,
 ) -> None:
     """Apply each leg's (balance, pending_debits, pending_credits) effect and insert it.
 
-    An unsaved ``transfer`` (and ``attached``, a row with a ``transfer`` foreign key) is
-    inserted first: on PostgreSQL in the same statement as the balances and the legs.
+    An unsaved ``transfer`` (and ``attached``, a row with a ``transfer`` foreign key, and
+    an ``outbox`` row for it) is inserted first: on PostgreSQL in the same statement as
+    the balances and the legs.
     """
     deltas: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
     for leg in legs:
@@ -242,7 +252,12 @@ def _write(
             delta[index] += value
     if connection.vendor == "postgresql":
         _write_in_one_statement(
-            transfer=transfer, legs=legs, deltas=deltas, is_posted=is_posted, attached=attached
+            transfer=transfer,
+            legs=legs,
+            deltas=deltas,
+            is_posted=is_posted,
+            attached=attached,
+            outbox=outbox,
         )
         return
     if transfer.pk is None:
@@ -250,6 +265,8 @@ def _write(
     if attached is not None:
         attached.transfer = transfer
         attached.save()
+        if outbox is not None:
+            outbox.objects.create(pk=attached.pk)
     balances: dict[int, int] = {}
     with connection.cursor() as cursor:
         for account_id in sorted(deltas):  # ascending id: no lock cycles
@@ -276,30 +293,46 @@ def _write(
     )
 
 
-def _row_values(instance: models.Model, *, skip: str = "") -> tuple[list[str], list]:
-    """An unsaved row's quoted columns and values as Django's INSERT writes them
-    (``auto_now_add`` filled in on the instance too), its primary key left to the
-    database; ``skip``: a field the caller fills in."""
-    columns, values = [], []
-    for field in instance._meta.concrete_fields:
-        if field.primary_key or field.name == skip:
-            continue
-        columns.append(connection.ops.quote_name(field.column))
-        values.append(field.get_db_prep_save(field.pre_save(instance, True), connection))
-    return columns, values
-
-
-def _insert_sql(name: str, instance: models.Model, params: list, *, transfer: str = "") -> str:
-    """A CTE inserting ``instance`` (and ``transfer``: the SQL of its transfer's id)."""
-    columns, values = _row_values(instance, skip="transfer" if transfer else "")
-    params += values
-    placeholders = ["%s"] * len(values)
+@functools.cache
+def _insert_shape(model: type[models.Model], *, name: str, transfer: str) -> tuple[tuple, str]:
+    """A CTE named ``name`` inserting a row of ``model`` (and ``transfer``: the SQL of its
+    transfer's id), built once per process: the fields whose values go in (its primary
+    key left to the database) and the SQL. Building the column list and quoting every
+    name on each tip was ~a tenth of its client CPU (docs/performance.md, Ledger)."""
+    quote = connection.ops.quote_name
+    fields = tuple(
+        field
+        for field in model._meta.concrete_fields
+        if not field.primary_key and not (transfer and field.name == "transfer")
+    )
+    columns = [quote(field.column) for field in fields]
+    placeholders = ["%s"] * len(fields)
     if transfer:
-        columns.append(connection.ops.quote_name("transfer_id"))
+        columns.append(quote("transfer_id"))
         placeholders.append(transfer)
-    return (
-        f"{name} AS (INSERT INTO {connection.ops.quote_name(instance._meta.db_table)} "  # noqa: S608
+    sql = (
+        f"{name} AS (INSERT INTO {quote(model._meta.db_table)} "  # noqa: S608
         f"({', '.join(columns)}) VALUES ({', '.join(placeholders)}) RETURNING id)"
+    )
+    return fields, sql
+
+
+def _insert_sql(name: str, instance: models.Model, params: list, *, db, transfer: str = "") -> str:
+    """A CTE inserting ``instance``; its values, as Django's INSERT writes them on ``db``
+    (``auto_now_add`` filled in on the instance too), appended to ``params``."""
+    fields, sql = _insert_shape(type(instance), name=name, transfer=transfer)
+    params += [field.get_db_prep_save(field.pre_save(instance, True), db) for field in fields]
+    return sql
+
+
+@functools.cache
+def _outbox_sql(outbox: type[models.Model]) -> str:
+    """A CTE inserting ``outbox``'s row for the attached row ``a`` (its other columns:
+    their database defaults)."""
+    quote = connection.ops.quote_name
+    return (
+        f"o AS (INSERT INTO {quote(outbox._meta.db_table)} "  # noqa: S608
+        f"({quote(outbox._meta.pk.column)}) SELECT id FROM a)"
     )
 
 
@@ -316,6 +349,7 @@ def _write_in_one_statement(
     deltas: dict[int, list[int]],
     is_posted: bool,
     attached: models.Model | None = None,
+    outbox: type[models.Model] | None = None,
 ) -> None:
     """The guarded UPDATEs and the legs' INSERT as ONE statement (PostgreSQL).
 
@@ -328,18 +362,26 @@ def _write_in_one_statement(
 
     An unsaved ``transfer`` and ``attached`` (a tip) are inserted by the same statement:
     two ORM INSERTs were a quarter of a tip's client CPU (docs/performance.md, Ledger:
-    the hot creator). A refused guard rolls them back with the rest.
+    the hot creator). So is ``outbox``'s row for ``attached`` (its primary key is the
+    attached row's id): written, like the payment, only if it commits. A refused guard
+    rolls them all back with the rest.
     """
     # Only list indices, names and placeholders are formatted into the SQL (hence the
     # S608 waivers); every value is a parameter.
     ctes, params = [], []
+    # The connection itself, not the proxy: each attribute read through the proxy looks
+    # the connection up again (~40 times per tip).
+    db = connections[DEFAULT_DB_ALIAS]
     transfer_id, new_ids = "%s", "NULL, NULL"
     if transfer.pk is None:
-        ctes.append(_insert_sql("t", transfer, params))
+        ctes.append(_insert_sql("t", transfer, params, db=db))
         transfer_id, new_ids = "(SELECT id FROM t)", "(SELECT id FROM t), NULL"
         if attached is not None:
-            ctes.append(_insert_sql("a", attached, params, transfer=transfer_id))
+            ctes.append(_insert_sql("a", attached, params, db=db, transfer=transfer_id))
             new_ids = "(SELECT id FROM t), (SELECT id FROM a)"
+            if outbox is not None:
+                # Run although nothing reads it: PostgreSQL runs every data-modifying WITH.
+                ctes.append(_outbox_sql(outbox))
     updates = []
     for index, account_id in enumerate(sorted(deltas)):
         balance, debits, credits = deltas[account_id]
@@ -423,6 +465,7 @@ def write_transfer(
     reverses: Transfer | None = None,
     describe: Callable[[Transfer], object] | None = None,
     attached: models.Model | None = None,
+    outbox: type[models.Model] | None = None,
 ) -> Transfer:
     """Write one transfer and its legs, inside the caller's transaction.
 
@@ -430,10 +473,14 @@ def write_transfer(
     link, a payout) BEFORE the balance rows are locked, so the lock window holds only
     the guarded UPDATEs, the legs' INSERT and the commit. ``attached`` is an unsaved
     row about it with a ``transfer`` foreign key (a tip), saved with it: on PostgreSQL
-    the transfer, that row, the balances and the legs are ONE statement.
+    the transfer, that row, the balances and the legs are ONE statement. ``outbox``: a
+    model whose primary key is a one-to-one to ``attached``; its row for ``attached`` is
+    written with it (a transactional outbox: it exists exactly when the transfer does).
     """
     if describe is not None and attached is not None:
         raise ValueError("describe or attached, not both")
+    if outbox is not None and attached is None:
+        raise ValueError("an outbox row goes with an attached row")
     _require_transaction()
     check_legs_balance(legs=legs)
     transfer = Transfer(
@@ -453,6 +500,7 @@ def write_transfer(
         effect=_pending_effect if pending else _posted_effect,
         is_posted=not pending,
         attached=attached,
+        outbox=outbox,
     )
     metrics.ledger_transfer_on_commit(kind=transfer.kind, phase=transfer.phase)
     return transfer

@@ -1,6 +1,7 @@
-"""A tip's recipient hears of it from a task queued when the payment commits: exactly
-once (the task may run twice), never for a payment that rolled back, and the payment's
-own transaction no longer carries the notification's queries."""
+"""A tip's recipient hears of it after the payment commits (through the notification
+outbox: tests/commerce/test_tip_notification_outbox.py): exactly once (the task may run
+twice), never for a payment that rolled back, and the payment's own transaction no
+longer carries the notification's queries."""
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -148,10 +149,11 @@ def test_the_tips_transaction_is_a_fixed_number_of_queries(
     fan, creator = make_user("fan"), make_user("creator")
     fund(fan, 10_000)
     send_tip(sender=fan, amount=100, currency="KRW", recipient_handle=creator.profile.handle)
-    # Savepoint, profiles, accounts, then the transfer, the tip, the balances and the
-    # legs in one statement (on SQLite: the transfer, the tip, an UPDATE per account and
-    # the legs' INSERT), release: no notification query any more.
-    expected = 5 if connection.vendor == "postgresql" else 10
+    # Savepoint, profiles, accounts, then the transfer, the tip, its notification's
+    # outbox row, the balances and the legs in one statement (on SQLite: the transfer,
+    # the tip, the outbox row, an UPDATE per account and the legs' INSERT), release: no
+    # notification query any more.
+    expected = 5 if connection.vendor == "postgresql" else 11
     with django_assert_num_queries(expected):
         send_tip(sender=fan, amount=100, currency="KRW", recipient_handle=creator.profile.handle)
 
