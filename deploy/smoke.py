@@ -1,7 +1,7 @@
 """Smoke test of a running Moim deployment, over HTTP and WebSockets only.
 
-Drives what a person does, against two ASGI processes that share Redis, a Celery worker
-and S3 storage (``.ci/smoke`` starts all of them; it can also be pointed at a real
+Drives what a person does, against two ASGI processes that share Redis, a Celery worker,
+Celery beat and S3 storage (``.ci/smoke`` starts all of them; it can also be pointed at a real
 deployment's two processes):
 
 1. ``/healthz`` answers 200 on both processes.
@@ -13,8 +13,9 @@ deployment's two processes):
    announces ``message.updated`` with the media ready, and every rendition is served
    back through its signed URL (a redirect to a presigned S3 URL) without credentials,
    while the unsigned URL is refused.
-5. A reaction reaches the author's socket; a sandbox top-up and a tip go through, and a
-   retried tip with the same ``Idempotency-Key`` is answered from the first.
+5. A reaction reaches the author's socket; a sandbox top-up and a tip go through, a
+   retried tip with the same ``Idempotency-Key`` is answered from the first, and the
+   tip's recipient is notified once (the outbox's relay, run by beat).
 
 ``--expect-down NAME[,NAME]`` checks instead that ``/healthz`` answers 503 naming those
 checks (run after stopping a backing service). Figures go to stdout; any failure exits
@@ -397,7 +398,23 @@ def money(alice: Person, bob: Person, message_id: int) -> dict:
     if replay.headers.get("Idempotent-Replayed") != "true" or replay.json()["id"] != tip["id"]:
         raise SmokeFailure(f"retried tip was not replayed: {replay.headers} {replay.body!r}")
     wallet = expect(bob.api("GET", "wallet/"), 200, what="wallet").json()
-    return {"tip": tip, "bob_wallet": wallet}
+    notified_ms = wait_for_tip_notification(alice, tip_id=tip["id"])
+    return {"tip": tip, "bob_wallet": wallet, "notified_ms": notified_ms}
+
+
+def wait_for_tip_notification(recipient: Person, *, tip_id: int, timeout: float = 30) -> float:
+    """The tip's recipient is notified once (the outbox's relay, run by beat and the
+    worker); returns how long it took after the tip, in ms."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        listed = expect(recipient.api("GET", "notifications/"), 200, what="notifications")
+        tips = [n for n in listed.json()["results"] if n["kind"] == "tip"]
+        if tips:
+            if len(tips) != 1:
+                raise SmokeFailure(f"tip {tip_id} notified {len(tips)} times: {tips}")
+            return (time.monotonic() - started) * 1000
+        time.sleep(0.25)
+    raise SmokeFailure(f"tip {tip_id}: its recipient was not notified within {timeout:.0f} s")
 
 
 def main() -> int:
@@ -495,7 +512,8 @@ def main() -> int:
     balances = paid["bob_wallet"]
     print(
         f"  tips: 1 of {tip['amount']} {tip['currency']} (fee {tip['fee']}, net {tip['net']}), "
-        f"retry replayed; tipper's wallet now {json.dumps(balances, ensure_ascii=False)[:200]}"
+        f"retry replayed; tipper's wallet now {json.dumps(balances, ensure_ascii=False)[:200]}; "
+        f"recipient notified in {paid['notified_ms']:.0f} ms"
     )
     print(f"  total {time.perf_counter() - started:.1f} s")
     return 0
