@@ -287,25 +287,31 @@ def _encoded_viewer_payloads(
     cached: the bytes DRF's renderer writes for the dicts, without building them."""
     reactions, parts = _viewer_parts(messages, viewer=viewer, check_blocks=False)
     item, key = ITEM_SEPARATOR, KEY_SEPARATOR
-    middle = f"{item}{encode_json('reactions')}{key}"
-    after_media_prefix = f"{item}{encode_json('media')}{key}"
-    collapsed = f"{item}{encode_json('collapsed')}{key}false"
-    part_keys = [(f"{item}{encode_json(name)}{key}", loaded) for name, loaded in parts.items()]
+    reactions_key = f"{item}{encode_json('reactions')}{key}"
+    media_key = f"{item}{encode_json('media')}{key}"
+    # What follows the media: ``collapsed`` (false: this viewer hides no one), then the
+    # registered parts. A part that left every message out is ``null`` for all of them,
+    # written once with its neighbours instead of once per message.
+    tail: list[str | tuple[str, dict[int, Any]]] = [f"{item}{encode_json('collapsed')}{key}false"]
+    for name, loaded in parts.items():
+        prefix = f"{item}{encode_json(name)}{key}"
+        if loaded:
+            tail.append((prefix, loaded))
+        elif isinstance(tail[-1], str):
+            tail[-1] += f"{prefix}null"
+        else:
+            tail.append(f"{prefix}null")
     pieces = ["["]
     for index, (message, (head, media)) in enumerate(zip(messages, encoded, strict=True)):
         pk = message.pk
         if index:
             pieces.append(item)
-        pieces += (
-            head,
-            middle,
-            encode_json(reactions.get(pk, [])),
-            after_media_prefix,
-            media,
-            collapsed,
-        )
-        for prefix, loaded in part_keys:
-            pieces += (prefix, encode_json(loaded.get(pk)))
+        pieces += (head, reactions_key, encode_json(reactions.get(pk, [])), media_key, media)
+        for segment in tail:
+            if isinstance(segment, str):
+                pieces.append(segment)
+            else:
+                pieces += (segment[0], encode_json(segment[1].get(pk)))
         pieces.append("}")
     pieces.append("]")
     return EncodedList("".join(pieces))
