@@ -6,6 +6,7 @@ id): never the username, handle or user id, so an open profile stays open.
 """
 
 import functools
+import json
 import logging
 import re
 import time
@@ -38,6 +39,7 @@ from community.notifications.selectors import my_rooms, room_level
 from community.reactions.models import ReactionTarget
 from community.reactions.selectors import reaction_summaries
 from community.rooms.models import Membership, Room
+from config.api.rendering import ITEM_SEPARATOR, KEY_SEPARATOR, EncodedList, encode_json
 from config.compiled_queries import CompiledQuery, CompiledRows, int_slot
 from config.errors import DomainError, PermissionDeniedError
 from profiles.selectors import (
@@ -195,6 +197,24 @@ def _shared_payload(message: Message, mentions: dict[int, list[dict[str, Any]]])
     }
 
 
+def _viewer_parts(
+    messages: list[Message], *, viewer, check_blocks: bool
+) -> tuple[dict[int, list], dict[str, dict[int, Any]]]:
+    """The reactions (``me``, blocked members' share left out when ``check_blocks``) and
+    the registered parts of ``messages`` for ``viewer``, read now."""
+    # A message just sent (``do_send_message`` marks it with ``mention_list``) has no
+    # reactions yet: no query for it, on the path of every send.
+    reactions = reaction_summaries(
+        ReactionTarget.MESSAGE,
+        [m.pk for m in messages if not m.is_deleted and not hasattr(m, "mention_list")],
+        viewer,
+        viewer_blocks_anyone=check_blocks,
+    )
+    live = [m for m in messages if not m.is_deleted]
+    parts = {name: loader(live, viewer) if live else {} for name, loader in _PAYLOAD_PARTS.items()}
+    return reactions, parts
+
+
 def _viewer_payloads(
     shared: list[dict[str, Any]],
     messages: list[Message],
@@ -207,16 +227,7 @@ def _viewer_payloads(
     ``collapsed`` of this viewer, read now."""
     signed_in = viewer is not None and viewer.is_authenticated and bool(messages)
     check_blocks = signed_in and viewer_blocks_anyone is not False
-    # A message just sent (``do_send_message`` marks it with ``mention_list``) has no
-    # reactions yet: no query for it, on the path of every send.
-    reactions = reaction_summaries(
-        ReactionTarget.MESSAGE,
-        [m.pk for m in messages if not m.is_deleted and not hasattr(m, "mention_list")],
-        viewer,
-        viewer_blocks_anyone=check_blocks,
-    )
-    live = [m for m in messages if not m.is_deleted]
-    parts = {name: loader(live, viewer) if live else {} for name, loader in _PAYLOAD_PARTS.items()}
+    reactions, parts = _viewer_parts(messages, viewer=viewer, check_blocks=check_blocks)
     payloads = []
     for part in shared:
         pk = part["id"]
@@ -248,6 +259,62 @@ def _viewer_payloads(
         if blocked:
             payloads = with_collapsed_flags(payloads, blocked)
     return payloads
+
+
+def _encoded_shared(part: dict[str, Any]) -> tuple[str, str]:
+    """A ``_shared_payload`` as JSON text (``config.api.rendering.encode_json``): the
+    object up to its mentions without the closing brace, and its media. A full payload
+    puts the viewer's reactions between the two and ``collapsed`` and the registered
+    parts after them (the order of ``_viewer_payloads``)."""
+    head = dict(part)
+    media = head.pop("media")
+    return encode_json(head)[:-1], encode_json(media)
+
+
+def _decoded_shared(head: str, media: str) -> dict[str, Any]:
+    """``_shared_payload`` back from ``_encoded_shared``: the same keys in the same order,
+    and the same JSON once encoded again."""
+    part = json.loads(head + "}")
+    part["media"] = json.loads(media)
+    return part
+
+
+def _encoded_viewer_payloads(
+    encoded: list[tuple[str, str]], messages: list[Message], *, viewer
+) -> EncodedList:
+    """``_viewer_payloads`` of a viewer who hides no one (anonymous, or blocks no one:
+    nothing ``collapsed``) as one JSON array, the shared parts spliced in as they were
+    cached: the bytes DRF's renderer writes for the dicts, without building them."""
+    reactions, parts = _viewer_parts(messages, viewer=viewer, check_blocks=False)
+    item, key = ITEM_SEPARATOR, KEY_SEPARATOR
+    reactions_key = f"{item}{encode_json('reactions')}{key}"
+    media_key = f"{item}{encode_json('media')}{key}"
+    # What follows the media: ``collapsed`` (false: this viewer hides no one), then the
+    # registered parts. A part that left every message out is ``null`` for all of them,
+    # written once with its neighbours instead of once per message.
+    tail: list[str | tuple[str, dict[int, Any]]] = [f"{item}{encode_json('collapsed')}{key}false"]
+    for name, loaded in parts.items():
+        prefix = f"{item}{encode_json(name)}{key}"
+        if loaded:
+            tail.append((prefix, loaded))
+        elif isinstance(tail[-1], str):
+            tail[-1] += f"{prefix}null"
+        else:
+            tail.append(f"{prefix}null")
+    pieces = ["["]
+    for index, (message, (head, media)) in enumerate(zip(messages, encoded, strict=True)):
+        pk = message.pk
+        if index:
+            pieces.append(item)
+        pieces += (head, reactions_key, encode_json(reactions.get(pk, [])), media_key, media)
+        for segment in tail:
+            if isinstance(segment, str):
+                pieces.append(segment)
+            else:
+                pieces += (segment[0], encode_json(segment[1].get(pk)))
+        pieces.append("}")
+    pieces.append("]")
+    return EncodedList("".join(pieces))
 
 
 def message_payloads(
@@ -463,7 +530,7 @@ def _page_key(room_id: int, window: tuple) -> str:
     # outlives the period its URLs were signed in.
     period = int(time.time()) // settings.MEDIA_SIGNED_URL_SECONDS
     window_key = ":".join("" if value is None else str(value) for value in window)
-    return f"chat:history-page:{room_id}:{window_key}:{get_language() or ''}:{period}"
+    return f"chat:history-json:{room_id}:{window_key}:{get_language() or ''}:{period}"
 
 
 # What ``Message(**stub)`` would set for the columns a stub does not carry (no default
@@ -508,14 +575,18 @@ def history_page(
     after: int | None = None,
     around: int | None = None,
     limit: int = HISTORY_DEFAULT_LIMIT,
+    as_json: bool = False,
 ) -> dict[str, Any]:
     """``{"results", "has_more"}`` (with ``around``, also ``has_newer``): the page of
     ``room_history`` (or ``history_around``) as ``message_payloads`` for ``viewer``.
 
     The caller checked that the viewer may read the room (``readable_room``). The shared
-    part comes from the cache when the room has not changed since it was stored; only
-    pages read from the primary database are stored (a replica may lag behind a
-    version)."""
+    part comes from the cache, as JSON text, when the room has not changed since it was
+    stored; only pages read from the primary database are stored (a replica may lag
+    behind a version). ``as_json``: ``results`` is the page's JSON array
+    (``config.api.rendering.EncodedList``, for ``PreEncodedJSONRenderer``) when the
+    viewer hides no one (``viewer_blocks_anyone=False``, or anonymous), the same bytes as
+    the dicts would be rendered to; otherwise, and without it, a list of dicts."""
     limit = max(1, min(limit, HISTORY_MAX_LIMIT))
     ttl = settings.CHAT_HISTORY_CACHE_SECONDS
     entry = version = key = None
@@ -534,14 +605,14 @@ def history_page(
             logger.warning("history cache: unavailable", exc_info=True)
             version = None
     if entry is not None and version is not None and entry[0] == version:
-        _version, has_more, has_newer, shared, stubs = entry
+        _version, has_more, has_newer, encoded, stubs = entry
         messages = _stub_messages(stubs)
     else:
         messages, has_more, has_newer = _load_history(
             room_id=room_id, before=before, after=after, around=around, limit=limit
         )
         mentions = _mentions_by_message(messages)
-        shared = [_shared_payload(message, mentions) for message in messages]
+        encoded = [_encoded_shared(_shared_payload(message, mentions)) for message in messages]
         if version is not None and router.db_for_read(Message) == DEFAULT_DB_ALIAS:
             stubs = [
                 (m.pk, m.room_id, m.seq, m.kind, m.body, m.client_id, m.author_id,
@@ -549,15 +620,22 @@ def history_page(
                 for m in messages
             ]  # fmt: skip
             try:
-                cache.set(key, (version, has_more, has_newer, shared, stubs), timeout=ttl)
+                cache.set(key, (version, has_more, has_newer, encoded, stubs), timeout=ttl)
             except Exception:
                 logger.warning("history cache: could not store a page", exc_info=True)
-    page = {
-        "results": _viewer_payloads(
-            shared, messages, viewer=viewer, viewer_blocks_anyone=viewer_blocks_anyone
-        ),
-        "has_more": has_more,
-    }
+    signed_in = viewer is not None and viewer.is_authenticated
+    results: list[dict[str, Any]] | EncodedList
+    if as_json and (not signed_in or viewer_blocks_anyone is False):
+        # Nothing of this viewer's hides anything: the cached JSON spliced as it is.
+        results = _encoded_viewer_payloads(encoded, messages, viewer=viewer)
+    else:
+        results = _viewer_payloads(
+            [_decoded_shared(head, media) for head, media in encoded],
+            messages,
+            viewer=viewer,
+            viewer_blocks_anyone=viewer_blocks_anyone,
+        )
+    page = {"results": results, "has_more": has_more}
     if around is not None:
         page["has_newer"] = has_newer
     return page

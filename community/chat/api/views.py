@@ -4,6 +4,9 @@ Views only translate: input serializers check shapes, services and selectors do 
 work, and every message is returned as the one payload the socket sends.
 """
 
+import functools
+
+from django.http import QueryDict
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -15,7 +18,9 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from community import access
@@ -45,6 +50,7 @@ from community.chat.services import (
 )
 from community.media.api.views import limited_upload_data
 from community.rooms.models import Membership
+from config.api.rendering import PreEncodedJSONRenderer
 from config.api.throttling import AnonRateThrottle, UserRateThrottle
 from config.errors import PermissionDeniedError
 
@@ -106,6 +112,29 @@ class HistoryQuerySerializer(serializers.Serializer):
                 {"limit": [_("At most %(count)s results a page.") % {"count": SEARCH_MAX_LIMIT}]}
             )
         return attrs
+
+
+@functools.lru_cache(maxsize=256)
+def _valid_history_query(query_string: str) -> tuple[tuple[str, object], ...] | None:
+    """``HistoryQuerySerializer``'s validated data for a query string, or None when it is
+    invalid: the same strings come back on every scroll and refresh (``?limit=50``), and
+    validating them was ~0.1 ms of a history request (docs/performance.md, "Message
+    history API, third pass"). Errors are never kept: an invalid query is validated
+    again, in the request's language, by the serializer itself."""
+    query = HistoryQuerySerializer(data=QueryDict(query_string))
+    if not query.is_valid():
+        return None
+    return tuple(query.validated_data.items())
+
+
+def _history_params(request) -> dict:
+    """The validated parameters of a history request, or a 400 ``ValidationError``."""
+    valid = _valid_history_query(request.META.get("QUERY_STRING", ""))
+    if valid is not None:
+        return dict(valid)
+    query = HistoryQuerySerializer(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    return dict(query.validated_data)
 
 
 class ReadMarkerSerializer(serializers.Serializer):
@@ -224,6 +253,11 @@ class RoomMessagesView(APIView):
     """``GET`` history by seq cursor; ``POST`` sends (same message as the socket)."""
 
     throttle_classes = CHAT_THROTTLES
+    # DRF's renderers, its JSON one writing a history page's pre-encoded results as they are.
+    renderer_classes = [
+        PreEncodedJSONRenderer if renderer is JSONRenderer else renderer
+        for renderer in api_settings.DEFAULT_RENDERER_CLASSES
+    ]
 
     def get_permissions(self):
         # Rooms readable without an account serve history to anyone; the selector decides.
@@ -272,9 +306,7 @@ class RoomMessagesView(APIView):
         ),
     )
     def get(self, request, room_id: int):
-        query = HistoryQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        params = query.validated_data
+        params = _history_params(request)
         room, last_read_seq = readable_room(room_id=room_id, user=request.user)
         # Most viewers block no one: their page needs no query for blocks.
         blocks = getattr(room, "viewer_blocks_anyone", None)
@@ -306,6 +338,8 @@ class RoomMessagesView(APIView):
             after=params.get("after"),
             around=params.get("around"),
             limit=params.get("limit", HISTORY_DEFAULT_LIMIT),
+            # The cached part of the page spliced into the JSON (PreEncodedJSONRenderer).
+            as_json=True,
         )
         has_newer = history.pop("has_newer", None)
         page = {**history, **page}
