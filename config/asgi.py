@@ -5,6 +5,7 @@ channel layer, so a message sent through one reaches sockets held by another.
 ``/livez`` (liveness) is answered in front of Django, without touching it.
 """
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -27,3 +28,8 @@ application = ProtocolTypeRouter(
         "websocket": BrowserOriginValidator(websocket_auth_stack(URLRouter(websocket_urlpatterns))),
     }
 )
+
+# What start-up made (modules, URL patterns, compiled queries, templates) lives as long
+# as the process: moved out of the collector's sight, a full collection no longer walks
+# it on every request's garbage (docs/performance.md, "Message history API, third pass").
+gc.freeze()
