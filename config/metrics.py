@@ -109,6 +109,16 @@ MEDIA_TASK_QUEUE_WAIT = Histogram(
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, float("inf")),
 )
 
+TIP_OUTBOX_RELAY_RUNS = Counter(
+    "moim_tip_outbox_relay_runs",
+    "Runs of the tips' notification outbox relay (beat starts one every second).",
+)
+TIP_NOTIFICATION_DELAY = Histogram(
+    "moim_tip_notification_delay_seconds",
+    "From a tip's payment (its outbox row) to its recipient's notification committed.",
+    buckets=(0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600, float("inf")),
+)
+
 # Header stamped on every published task (config.logs.stamp_task_headers).
 ENQUEUED_AT_HEADER = "moim_enqueued_at"
 
@@ -169,6 +179,20 @@ def limit_failed_open(kind: str) -> None:
 
 def media_task_finished(*, outcome: str) -> None:
     _record(lambda: MEDIA_TASKS.labels(outcome=outcome).inc())
+
+
+def tip_outbox_relay_ran() -> None:
+    _record(TIP_OUTBOX_RELAY_RUNS.inc)
+
+
+def tip_notifications_relayed_on_commit(*, delays: list[float]) -> None:
+    """Once the relay's batch commits: how long each of its tips waited for it."""
+
+    def observe() -> None:
+        for delay in delays:
+            TIP_NOTIFICATION_DELAY.observe(max(0.0, delay))
+
+    transaction.on_commit(lambda: _record(observe))
 
 
 def queue_wait_seconds(request) -> float | None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.db import InterfaceError, OperationalError, connections, transaction
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from commerce.fees import split_fee
@@ -24,6 +25,7 @@ from community.chat.services import check_tip_note, post_tip_message
 from community.notifications.models import Notification
 from community.notifications.services import notify_tip_received
 from community.rooms.models import Membership
+from config import metrics
 from config.celery import app as celery_app
 from config.compiled_queries import MarkedQuery
 from config.currencies import validate_amount, validate_currency
@@ -315,17 +317,23 @@ def deliver_tip_notifications(
     budget = RELAY_BUDGET_SECONDS if budget_seconds is None else budget_seconds
     delivered = 0
     deadline = time.monotonic() + budget
+    metrics.tip_outbox_relay_ran()
     while True:
         with transaction.atomic():
             pending = TipNotificationOutbox.objects.select_for_update(skip_locked=True)
-            ids = list(pending.order_by("tip_id").values_list("tip_id", flat=True)[:batch])
-            if not ids:
+            rows = list(pending.order_by("tip_id").values_list("tip_id", "created_at")[:batch])
+            if not rows:
                 return delivered
+            ids = [tip_id for tip_id, _created_at in rows]
             tips = Tip.objects.in_bulk(ids)
             for tip_id in ids:
                 if tip_id in tips:
                     _notify_from_outbox(tips[tip_id])
             TipNotificationOutbox.objects.filter(tip_id__in=ids).delete()
+            now = timezone.now()
+            metrics.tip_notifications_relayed_on_commit(
+                delays=[(now - created_at).total_seconds() for _tip_id, created_at in rows]
+            )
         delivered += len(ids)
         if len(ids) < batch or time.monotonic() >= deadline:
             return delivered

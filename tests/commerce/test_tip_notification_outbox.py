@@ -18,6 +18,7 @@ from commerce.services import send_tip
 from community.events import event_from_layer
 from community.notifications.services import user_group
 from config.celery import app as celery_app
+from tests.config.test_metrics import scrape, value
 
 pytestmark = pytest.mark.django_db
 
@@ -115,6 +116,28 @@ def test_a_tip_paid_while_the_broker_is_down_is_notified_once_the_relay_runs(
     assert _relay(django_capture_on_commit_callbacks) == 0
     assert received() == []
     assert client_for(creator).get("/api/v1/me/unread/").json()["notifications"] == 1
+
+
+def test_the_relays_runs_and_each_tips_wait_are_on_metrics(
+    make_user, client_for, fund, with_broker, django_capture_on_commit_callbacks
+):
+    """Operators see the relay run (an alert when it stops: beat or the workers down)
+    and how long tips waited for their notification."""
+    fan, creator = make_user("fan"), make_user("creator")
+    fund(fan, 10_000)
+    for key in ("tip-metric-1", "tip-metric-2"):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert _tip(client_for(fan), creator, key).status_code == 201
+    before = scrape()
+    assert _relay(django_capture_on_commit_callbacks) == 2
+    assert _relay(django_capture_on_commit_callbacks) == 0
+    after = scrape()
+    runs = "moim_tip_outbox_relay_runs_total"
+    delays = "moim_tip_notification_delay_seconds_count"
+    assert value(after, runs) == value(before, runs) + 2
+    assert value(after, delays) == value(before, delays) + 2  # the empty run observed none
+    waited = "moim_tip_notification_delay_seconds_bucket"
+    assert value(after, waited, le="60.0") == value(before, waited, le="60.0") + 2
 
 
 def test_a_refused_or_rolled_back_payment_leaves_nothing_to_relay(
