@@ -2,13 +2,15 @@
 (``CHANNEL_LAYER_BACKEND`` core or pubsub). Also the ``layer_listener`` fixture of
 tests/conftest.py, which closes every listener a test opened.
 
-The listener owns one event loop, on a thread of its own, for its whole life: the
-pub/sub layer keeps each channel, its queue and its group subscriptions in the memory
-of the loop that made it, so a channel made in one ``async_to_sync`` call does not exist
-in the next one (``group_add`` raises). One task on that loop receives for the whole
-life of the channel and hands each message to the test thread: the pub/sub layer
-forgets a channel whose ``receive`` is cancelled (a ``wait_for`` that timed out), and
-whatever arrived before the next ``receive`` would be lost.
+Every listener's layer calls run on one event loop, on a thread of its own, for the
+listener's whole life: the pub/sub layer keeps each channel, its queue and its group
+subscriptions in the memory of the loop that made it, so a channel made in one
+``async_to_sync`` call does not exist in the next one (``group_add`` raises). The loop is
+shared by all listeners of the process: the core layer refuses receives from two loops
+at once, so two listeners open together need the same one. One task on that loop
+receives for the whole life of the channel and hands each message to the test thread:
+the pub/sub layer forgets a channel whose ``receive`` is cancelled (a ``wait_for`` that
+timed out), and whatever arrived before the next ``receive`` would be lost.
 """
 
 import asyncio
@@ -22,6 +24,18 @@ from channels.layers import get_channel_layer
 from community.events import event_from_layer
 
 _SETUP_SECONDS = 10
+_loop: asyncio.AbstractEventLoop | None = None
+_loop_lock = threading.Lock()
+
+
+def _listeners_loop() -> asyncio.AbstractEventLoop:
+    """The listeners' event loop, started on first use; a daemon thread for the process."""
+    global _loop
+    with _loop_lock:
+        if _loop is None:
+            _loop = asyncio.new_event_loop()
+            threading.Thread(target=_loop.run_forever, name="layer-listener", daemon=True).start()
+        return _loop
 
 
 class LayerListener:
@@ -31,11 +45,8 @@ class LayerListener:
         self.layer = get_channel_layer()
         self.groups: list[str] = []
         self._messages: queue.Queue = queue.Queue()
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=self._loop.run_forever, name="layer-listener", daemon=True
-        )
-        self._thread.start()
+        self._loop = _listeners_loop()
+        self._closed = False
         self._pump: asyncio.Future | None = None  # the receiving task, seen from here
         self._pump_task: asyncio.Task | None = None  # the same, on the loop
         try:
@@ -96,17 +107,10 @@ class LayerListener:
             self._pump.result()  # the receive failed: its error, not a silent timeout
 
     def close(self) -> None:
-        """Leave the groups and close the loop with the layer's connections on it."""
-        if self._loop.is_closed():
-            return
-        if self._thread.is_alive():
-            try:
-                self._run(self._stop())
-            finally:
-                self._loop.call_soon_threadsafe(self._loop.stop)
-                self._thread.join(timeout=_SETUP_SECONDS)
-        # Closing runs the layer's clean-up for this loop (channels-redis wraps close).
-        self._loop.close()
+        """Stop receiving and leave the groups (the channel is forgotten with its receive)."""
+        if not self._closed:
+            self._closed = True
+            self._run(self._stop())
 
     async def _stop(self) -> None:
         if self._pump_task is not None:
