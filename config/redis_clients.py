@@ -33,7 +33,7 @@ CHANNEL_LAYER_BACKENDS = {
 def channel_layer_settings(
     urls: list[str],
     *,
-    backend: str = "core",
+    backend: str = "pubsub",
     prefix: str,
     capacity: int,
     socket_timeout: float,

@@ -210,7 +210,7 @@ CHANNEL_LAYER_REDIS_URLS = env.list("CHANNEL_LAYER_REDIS_URLS", default=[])
 # ``pubsub`` publishes a group message once and each process fans it out to its own
 # sockets; ``core`` writes a copy per member channel into Redis. docs/performance.md
 # (Fanout) has the measurements behind the default, docs/scaling.md the trade-off.
-CHANNEL_LAYER_BACKEND = env.str("CHANNEL_LAYER_BACKEND", default="core")
+CHANNEL_LAYER_BACKEND = env.str("CHANNEL_LAYER_BACKEND", default="pubsub")
 CHANNEL_LAYER_PREFIX = env.str("CHANNEL_LAYER_PREFIX", default="moim")
 
 if REDIS_URL:

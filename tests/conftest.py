@@ -102,6 +102,25 @@ def auth_client(user):
 
 
 @pytest.fixture
+def layer_listener():
+    """``layer_listener(*groups)``: a channel of the real channel layer in ``groups``,
+    read from sync test code on either layer (tests/support/layer_listener.py); each
+    one the test opened is closed after it."""
+    from tests.support.layer_listener import LayerListener
+
+    listeners = []
+
+    def listen(*groups: str) -> LayerListener:
+        listener = LayerListener(*groups)
+        listeners.append(listener)
+        return listener
+
+    yield listen
+    for listener in listeners:
+        listener.close()
+
+
+@pytest.fixture
 async def fresh_channel_layer():
     """A new channel layer object per test: each async test runs its own event loop,
     and the Redis layer's receive lock belongs to the loop that created it."""

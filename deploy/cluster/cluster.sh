@@ -179,6 +179,8 @@ CLUSTER_ENV=(
   "DATABASE_REPLICA_URL=postgres://postgres@${ADDR[pg2]}:5432/moim"
   "REDIS_URL=redis://${ADDR[redis1]}:6379/0"
   "CHANNEL_LAYER_REDIS_URLS=redis://${ADDR[redis1]}:6379/0,redis://${ADDR[redis2]}:6379/0"
+  # The default layer (pubsub); CHANNEL_LAYER_BACKEND=core make cluster-test runs the other.
+  "CHANNEL_LAYER_BACKEND=${CHANNEL_LAYER_BACKEND:-pubsub}"
   "MEDIA_ROOT=$WORK/media"
   "AWS_STORAGE_BUCKET_NAME=moim-cluster"
   "AWS_S3_ENDPOINT_URL=http://${ADDR[s3]}:5000"
@@ -316,5 +318,6 @@ in_ns client env -i "PATH=$PATH" "LANG=C.UTF-8" "$PROD_PY" deploy/cluster/driver
   --fault "$WORK/fault" --replica "postgres://postgres@${ADDR[pg2]}:5432/moim" \
   --primary "postgres://postgres@${ADDR[pg1]}:5432/moim" \
   --redis "redis://${ADDR[redis1]}:6379/0" --redis "redis://${ADDR[redis2]}:6379/0" --results "$RESULTS" \
+  --channel-layer "${CHANNEL_LAYER_BACKEND:-pubsub}" \
   ${CLUSTER_DOC:+--doc "$CLUSTER_DOC"} ${CLUSTER_ARGS:-} || { FAILED_HOST=driver; exit 1; }
 step "passed"

@@ -44,6 +44,20 @@ CONNECT_TIMEOUT = 10
 CONVERGE_TIMEOUT = 60
 ECHO_RESYNC_SECONDS = 5
 GAP_FILL_SECONDS = 1.5  # chat.js's fillGap delay
+# Scenario 3 stops the second --redis (channel-layer shard 1): the first also carries the
+# cache and the broker, which the scenario keeps up.
+STOPPED_SHARD = 1
+
+
+def room_group_shard(room_id: int, *, layer: str, shards: int, prefix: str = "moim") -> int:
+    """The channel-layer shard that carries the room's broadcasts, hashed as channels-redis
+    does: the core layer keeps the group's members on the shard the group name hashes to;
+    the pub/sub layer publishes on the shard its group channel's name hashes to."""
+    from channels_redis.utils import _consistent_hash
+
+    group = f"room.{room_id}"  # community.rooms.models.Room.group_name
+    name = group if layer == "core" else f"{prefix}__group__{group}"
+    return _consistent_hash(name, shards)
 
 
 class ScenarioFailure(Exception):
@@ -545,21 +559,32 @@ async def main_async(args) -> int:
     for person in [*people, lurker]:
         await asyncio.to_thread(person.sign_up)
     owner = people[0]
-    room = expect(
-        owner.api(
-            "POST",
-            "rooms/",
-            data={
-                "title": f"Cluster {suffix}",
-                "visibility": "private",
-                "nickname": "owner",
-                "is_open_profile": True,
-            },
-        ),
-        201,
-        what="create room",
-    ).json()
-    room_id = room["id"]
+    # The room whose group lives on the shard scenario 3 stops, on either layer: its
+    # broadcasts are the ones the outage cuts (rooms whose group hashes elsewhere are
+    # left empty).
+    for attempt in range(1, 21):
+        room = expect(
+            owner.api(
+                "POST",
+                "rooms/",
+                data={
+                    "title": f"Cluster {suffix} {attempt}",
+                    "visibility": "private",
+                    "nickname": "owner",
+                    "is_open_profile": True,
+                },
+            ),
+            201,
+            what="create room",
+        ).json()
+        room_id = room["id"]
+        shard = room_group_shard(room_id, layer=args.channel_layer, shards=len(args.redis))
+        if shard == STOPPED_SHARD:
+            break
+    else:
+        raise ScenarioFailure(f"no room's group landed on shard {STOPPED_SHARD} in 20 rooms")
+    results["channel_layer"] = args.channel_layer
+    results["room_group_shard"] = shard
     for i, person in enumerate([*people[1:], lurker], 1):
         invite = expect(
             owner.api("POST", f"rooms/{room_id}/invites/", data={}), 201, what="invite"
@@ -575,7 +600,8 @@ async def main_async(args) -> int:
         )
     print(
         f"  setup: {len(people) + 1} people signed up (one only reads), one room "
-        f"({time.perf_counter() - t0:.1f} s)"
+        f"({time.perf_counter() - t0:.1f} s); channel layer {args.channel_layer}, the "
+        f"room's group on shard {shard}"
     )
 
     members = [Member(p, room_id, cluster.ws_base) for p in people]
@@ -855,7 +881,8 @@ def figures_markdown(results: dict) -> str:
     health = next(iter(r.get("healthz", {}).values()), {})
     remote = next(iter(r.get("healthz_from_elsewhere", {}).values()), {})
     rows.append(
-        f"| 3. stop Redis shard 1 | {verdict('redis_shard')} | sends during the outage: "
+        f"| 3. stop Redis shard 1 (the room's group on it, {results.get('channel_layer')} "
+        f"layer) | {verdict('redis_shard')} | sends during the outage: "
         f"{r.get('sends_during_outage')}; /healthz on each host's loopback "
         f"{health.get('status')} down {health.get('down')}: {health.get('error', '')[:90]}; "
         f"from another machine {remote.get('status')} {remote.get('body')}"
@@ -1085,6 +1112,12 @@ def main() -> int:
     parser.add_argument("--replica", required=True, help="the replica's DSN (lag, pause)")
     parser.add_argument("--primary", required=True, help="the primary's DSN (WAL volume)")
     parser.add_argument("--redis", action="append", required=True, help="each Redis shard's URL")
+    parser.add_argument(
+        "--channel-layer",
+        choices=["core", "pubsub"],
+        default="pubsub",
+        help="the app hosts' CHANNEL_LAYER_BACKEND (where a room's group lives)",
+    )
     parser.add_argument("--results", required=True)
     parser.add_argument("--doc", default="", help="rewrite this file's cluster-figures block")
     parser.add_argument("--clients-per-host", type=int, default=3)

@@ -80,6 +80,7 @@ def moim_layer(shards):
 
     config = channel_layer_settings(
         [shard.url for shard in shards],
+        backend="core",
         prefix="moim-shard-restart",
         capacity=100,
         socket_timeout=0.5,

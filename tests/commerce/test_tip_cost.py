@@ -1,13 +1,10 @@
 """A tip's cost: its queries, and the two /ws/me/ events handed off after commit."""
 
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 
 from commerce.models import Account
 from commerce.services import send_tip
 from commerce.services.ledger import get_accounts
-from community.events import event_from_layer
 from community.notifications.models import Notification
 from community.notifications.selectors import unread_counts
 from community.notifications.services import update_notification_settings, user_group
@@ -53,30 +50,28 @@ def test_get_accounts_keeps_currencies_users_and_orders_apart(make_user):
 
 
 def test_a_tip_sends_the_notification_then_the_unread_totals(
-    make_user, fund, eager_tasks, django_capture_on_commit_callbacks
+    make_user, fund, eager_tasks, django_capture_on_commit_callbacks, layer_listener
 ):
     fan, creator = make_user("fan"), make_user("creator")
     fund(fan, 10_000)
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(user_group(user_id=creator.pk), channel)
+    listener = layer_listener(user_group(user_id=creator.pk))
     with django_capture_on_commit_callbacks(execute=True):
         send_tip(sender=fan, amount=100, currency="KRW", recipient_handle=creator.profile.handle)
-    first = event_from_layer(async_to_sync(layer.receive)(channel))
-    second = event_from_layer(async_to_sync(layer.receive)(channel))
+    first = listener.next_event()
+    second = listener.next_event()
     assert (first["type"], first["notification"]["kind"]) == ("notification.created", "tip")
     assert second == {"type": "unread.updated", "messages": 0, "mentions": 0, "notifications": 1}
 
 
-def test_broadcast_on_commit_sends_nothing_when_rolled_back(django_capture_on_commit_callbacks):
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)("user.0", channel)
+def test_broadcast_on_commit_sends_nothing_when_rolled_back(
+    django_capture_on_commit_callbacks, layer_listener
+):
+    listener = layer_listener("user.0")
     with django_capture_on_commit_callbacks() as callbacks:
         broadcast_on_commit("user.0", {"type": "a"}, {"type": "b"})
     assert len(callbacks) == 1  # nothing sent until the commit runs it
     callbacks[0]()
-    events = [event_from_layer(async_to_sync(layer.receive)(channel))["type"] for _ in range(2)]
+    events = [listener.next_event()["type"] for _ in range(2)]
     assert events == ["a", "b"]
 
 

@@ -11,7 +11,6 @@ from django.db import OperationalError, connection, transaction
 from commerce import tasks
 from commerce.models import Tip
 from commerce.services import send_tip
-from community.events import event_from_layer
 from community.notifications.services import user_group
 
 pytestmark = pytest.mark.django_db
@@ -32,18 +31,17 @@ def _notifications(client) -> list[dict]:
     return client.get("/api/v1/notifications/").json()["results"]
 
 
-def _me_socket(user):
+def _me_socket(layer_listener, user):
     """A channel in the user's ``/ws/me/`` group: the event types their sockets were
     sent so far (a marker sent last says where "so far" ends)."""
-    layer = get_channel_layer()
     group = user_group(user_id=user.pk)
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(group, channel)
+    listener = layer_listener(group)
 
     def received() -> list[str]:
-        async_to_sync(layer.group_send)(group, {"type": "test.marker", "event": {"type": "end"}})
+        marker = {"type": "test.marker", "event": {"type": "end"}}
+        async_to_sync(get_channel_layer().group_send)(group, marker)
         events = []
-        while (event := event_from_layer(async_to_sync(layer.receive)(channel))["type"]) != "end":
+        while (event := listener.next_event()["type"]) != "end":
             events.append(event)
         return events
 
@@ -74,7 +72,7 @@ def test_the_recipient_is_notified_once_even_when_the_task_runs_twice(
 
 
 def test_the_recipients_sockets_hear_of_the_tip_once(
-    make_user, fund, eager_tasks, django_capture_on_commit_callbacks
+    make_user, fund, eager_tasks, django_capture_on_commit_callbacks, layer_listener
 ):
     fan, creator = make_user("fan"), make_user("creator")
     fund(fan, 10_000)
@@ -82,7 +80,7 @@ def test_the_recipients_sockets_hear_of_the_tip_once(
         tip, _recipient = send_tip(
             sender=fan, amount=100, currency="KRW", recipient_handle=creator.profile.handle
         )
-    received = _me_socket(creator)
+    received = _me_socket(layer_listener, creator)
     with django_capture_on_commit_callbacks(execute=True):
         tasks.notify_tip.delay(tip.pk)
     assert received() == ["notification.created", "unread.updated"]
@@ -93,11 +91,11 @@ def test_the_recipients_sockets_hear_of_the_tip_once(
 
 
 def test_a_payment_that_rolls_back_notifies_nobody(
-    make_user, client_for, fund, eager_tasks, django_capture_on_commit_callbacks
+    make_user, client_for, fund, eager_tasks, django_capture_on_commit_callbacks, layer_listener
 ):
     fan, creator = make_user("fan"), make_user("creator")
     fund(fan, 500)
-    received = _me_socket(creator)
+    received = _me_socket(layer_listener, creator)
     # Too little money: the tip row written before the balance update rolls back.
     with django_capture_on_commit_callbacks(execute=True):
         response = _tip(client_for(fan), creator, "tip-broke", amount=1000)

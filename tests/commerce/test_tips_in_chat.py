@@ -1,15 +1,10 @@
 """Tips from a message or a member: the quote, the tip, and its `tip` message in the chat."""
 
-import asyncio
-
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 
 from commerce.models import Tip, Transfer
 from community.chat.models import Message
 from community.chat.services import send_message
-from community.events import event_from_layer
 from community.moderation.services import check_add_room_filter
 from tests.support.accounts import client_for
 
@@ -115,21 +110,17 @@ def test_a_retried_tip_pays_and_posts_once(tip_room, django_capture_on_commit_ca
     assert wallet_of(tip_room["haruto"]) == 19_000
 
 
-def test_the_tip_event_is_broadcast_to_the_room(tip_room, django_capture_on_commit_callbacks):
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(tip_room["room"].group_name, channel)
+def test_the_tip_event_is_broadcast_to_the_room(
+    tip_room, django_capture_on_commit_callbacks, layer_listener
+):
+    listener = layer_listener(tip_room["room"].group_name)
     with django_capture_on_commit_callbacks(execute=True):
         post_tip(
             client_for(tip_room["haruto"]),
             {"message": tip_room["message"].pk, "amount": 1000, "currency": "KRW"},
             "live",
         )
-
-    async def next_event():
-        return event_from_layer(await asyncio.wait_for(layer.receive(channel), timeout=5))
-
-    event = async_to_sync(next_event)()
+    event = listener.next_event()
     assert event["type"] == "message.created"
     assert event["message"]["kind"] == "tip"
     assert event["message"]["tip"]["recipient"]["nickname"] == "Minji"

@@ -34,8 +34,8 @@ def test_environment_switches_to_production_stack():
     )
     assert config["debug"] is False
     assert config["db"] == "config.postgresql"  # checked pool checkouts, metered
-    # channels-redis's core layer (docs/performance.md, Fanout), with timeouts.
-    assert config["layer"] == "config.channel_layer.RedisChannelLayer"
+    # channels-redis's pub/sub layer (docs/performance.md, Fanout), with timeouts.
+    assert config["layer"] == "config.channel_layer.RedisPubSubChannelLayer"
     assert config["layer_config"]["hosts"][0]["socket_timeout"] > 0
     assert config["layer_config"]["hosts"][0]["socket_connect_timeout"] > 0
     assert config["cache"] == "config.metrics.MeteredRedisCache"

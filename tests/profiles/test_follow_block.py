@@ -1,6 +1,5 @@
 import pytest
 
-from community.events import event_from_layer
 from profiles import selectors
 
 pytestmark = pytest.mark.django_db
@@ -152,26 +151,18 @@ def test_collapsed_flags_for_chat_payloads(user, make_user, make_room, make_memb
 
 
 def test_block_and_unblock_tell_the_blockers_sockets(
-    user, make_user, client_for, django_capture_on_commit_callbacks
+    user, make_user, client_for, django_capture_on_commit_callbacks, layer_listener
 ):
-    from asgiref.sync import async_to_sync
-    from channels.layers import channel_layers, get_channel_layer
-
-    channel_layers.backends.clear()
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(selectors.blocks_group_name(user.pk), channel)
+    listener = layer_listener(selectors.blocks_group_name(user.pk))
     make_user("bob")
     with django_capture_on_commit_callbacks(execute=True):
         block(client_for(user), "bob")
-    event = async_to_sync(layer.receive)(channel)
+    event = listener.receive()
     # The blocker's room sockets reload their blocks and send their own blocks.changed.
     assert event == {"type": "moim.event", "event": {"type": "blocks.reload"}}
     with django_capture_on_commit_callbacks(execute=True):
         client_for(user).delete("/api/v1/users/bob/block/")
-    assert event_from_layer(async_to_sync(layer.receive)(channel))["type"] == "blocks.reload"
-    async_to_sync(layer.group_discard)(selectors.blocks_group_name(user.pk), channel)
-    channel_layers.backends.clear()
+    assert listener.next_event()["type"] == "blocks.reload"
 
 
 def test_collapsed_flags_fit_the_real_chat_payloads(user, make_user, make_room, make_member):

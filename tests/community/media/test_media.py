@@ -1,6 +1,5 @@
 """The media pipeline end to end: upload over the API, processing, storage, serving."""
 
-import asyncio
 import io
 import json
 import shutil
@@ -8,14 +7,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import ExifTags, Image
 from rest_framework.test import APIClient
 
 from community.chat.models import Message
-from community.events import event_from_layer
 from community.media.models import MediaAsset
 from community.media.processing import render_image
 from community.media.tasks import process_media_asset
@@ -403,31 +399,10 @@ def messages_url(room) -> str:
     return f"/api/v1/rooms/{room.pk}/messages/"
 
 
-def _drain(channel: str) -> list[dict]:
-    layer = get_channel_layer()
-
-    async def receive_all():
-        events = []
-        while True:
-            try:
-                message = await asyncio.wait_for(layer.receive(channel), timeout=0.5)
-            except TimeoutError:
-                return events
-            events.append(event_from_layer(message))
-
-    return async_to_sync(receive_all)()
-
-
 @pytest.fixture
-def room_listener():
-    layer = get_channel_layer()
-
-    def listen(room) -> str:
-        channel = async_to_sync(layer.new_channel)()
-        async_to_sync(layer.group_add)(room.group_name, channel)
-        return channel
-
-    return listen
+def room_listener(layer_listener):
+    """``room_listener(room)``: a channel-layer listener in the room's group."""
+    return lambda room: layer_listener(room.group_name)
 
 
 def join_private(room, user, make_member):
@@ -450,7 +425,7 @@ def private_room(make_room, user, make_member):
 def test_image_message_appears_at_once_then_updates_when_ready(
     auth_client, private_room, room_listener, django_capture_on_commit_callbacks
 ):
-    channel = room_listener(private_room)
+    listener = room_listener(private_room)
 
     with django_capture_on_commit_callbacks(execute=True):
         response = auth_client.post(
@@ -467,7 +442,7 @@ def test_image_message_appears_at_once_then_updates_when_ready(
     message = response.json()
     assert message["kind"] == "image"
     assert message["body"] == "sunset"
-    created, updated = _drain(channel)
+    created, updated = listener.events()
     assert created["type"] == "message.created"
     assert created["message"]["media"]["state"] == "pending"
     assert created["message"]["media"]["thumbnails"] == {}
@@ -764,7 +739,7 @@ def test_moderator_takes_media_down(
     asset_id = response.json()["media"]["id"]
     url = auth_client.get(f"{UPLOADS_URL}{asset_id}/").json()["thumbnails"]["320"]["url"]
     assert stored_files(media_dir)
-    channel = room_listener(private_room)
+    listener = room_listener(private_room)
 
     with django_capture_on_commit_callbacks(execute=True):
         taken = admin_client_logged_in.post(
@@ -774,7 +749,7 @@ def test_moderator_takes_media_down(
 
     assert taken.status_code == 302
     assert stored_files(media_dir) == []
-    [event] = _drain(channel)
+    [event] = listener.events()
     assert event["type"] == "message.updated"
     assert event["message"]["media"]["state"] == "failed"
     assert event["message"]["media"]["failure_reason"] == "Removed by a moderator."
@@ -921,7 +896,7 @@ def test_an_earlier_upload_is_sent_as_a_message_by_media_id(
     upload, auth_client, private_room, make_user, room_listener, django_capture_on_commit_callbacks
 ):
     asset = upload(media_samples.jpeg((640, 480)))
-    channel = room_listener(private_room)
+    listener = room_listener(private_room)
 
     with django_capture_on_commit_callbacks(execute=True):
         response = auth_client.post(
@@ -934,7 +909,7 @@ def test_an_earlier_upload_is_sent_as_a_message_by_media_id(
     message = response.json()
     assert message["kind"] == "image" and message["body"] == "from my phone"
     assert message["media"]["state"] == "ready"
-    [created] = _drain(channel)
+    [created] = listener.events()
     assert created["type"] == "message.created"
     assert created["message"]["media"]["thumbnails"]["320"]["width"] == 320
     # The upload joined the private room: its plain URL is members-only now.

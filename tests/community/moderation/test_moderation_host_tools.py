@@ -1,14 +1,9 @@
 """Host tools over the API: kick, ban, unban, mute, slow mode, announcement, word filters,
 held messages. Each action: its effect, its audit entry, its broadcast, its permissions."""
 
-import asyncio
-
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.utils import timezone
 
-from community.events import event_from_layer
 from community.moderation.models import AuditLogEntry, BlockedPattern, RoomAnnouncement
 from community.rooms.models import Membership, Room
 from tests.community.moderation_helpers import (
@@ -23,27 +18,6 @@ pytestmark = pytest.mark.django_db
 
 def member_url(room, member, action: str) -> str:
     return f"/api/v1/rooms/{room.pk}/members/{member.pk}/{action}/"
-
-
-class GroupListener:
-    """A real channel-layer channel subscribed to a room group."""
-
-    def __init__(self, group: str):
-        self.layer = get_channel_layer()
-        self.channel = async_to_sync(self.layer.new_channel)()
-        async_to_sync(self.layer.group_add)(group, self.channel)
-
-    def events(self) -> list[dict]:
-        async def drain():
-            out = []
-            while True:
-                try:
-                    message = await asyncio.wait_for(self.layer.receive(self.channel), 0.2)
-                except TimeoutError:
-                    return out
-                out.append(event_from_layer(message))
-
-        return async_to_sync(drain)()
 
 
 @pytest.fixture
@@ -78,9 +52,9 @@ MATRIX = ["member", "owner", "cohost", "moderator", "superuser", "outsider"]
 
 
 @pytest.mark.parametrize("role", MATRIX)
-def test_kick_permission_matrix(role, cast, django_capture_on_commit_callbacks):
+def test_kick_permission_matrix(role, cast, django_capture_on_commit_callbacks, layer_listener):
     room, target = cast["room"], cast["target"]
-    listener = GroupListener(room.group_name)
+    listener = layer_listener(room.group_name)
     with django_capture_on_commit_callbacks(execute=True):
         response = client_for(actor(cast, role)).post(
             member_url(room, target, "kick"), {"reason": "rude"}
@@ -153,9 +127,9 @@ def test_member_of_another_room_is_404(cast, make_room):
 
 
 @pytest.mark.parametrize("role", MATRIX)
-def test_ban_permission_matrix(role, cast, django_capture_on_commit_callbacks):
+def test_ban_permission_matrix(role, cast, django_capture_on_commit_callbacks, layer_listener):
     room, target = cast["room"], cast["target"]
-    listener = GroupListener(room.group_name)
+    listener = layer_listener(room.group_name)
     with django_capture_on_commit_callbacks(execute=True):
         response = client_for(actor(cast, role)).post(member_url(room, target, "ban"))
     target.refresh_from_db()
@@ -203,9 +177,9 @@ def test_ban_then_unban_lets_them_join_again(cast):
 
 
 @pytest.mark.parametrize("role", MATRIX)
-def test_mute_permission_matrix(role, cast, django_capture_on_commit_callbacks):
+def test_mute_permission_matrix(role, cast, django_capture_on_commit_callbacks, layer_listener):
     room, target = cast["room"], cast["target"]
-    listener = GroupListener(room.group_name)
+    listener = layer_listener(room.group_name)
     with django_capture_on_commit_callbacks(execute=True):
         response = client_for(actor(cast, role)).post(
             member_url(room, target, "mute"), {"minutes": 15}
@@ -244,9 +218,11 @@ def test_mute_validates_minutes_and_zero_lifts(cast):
 
 
 @pytest.mark.parametrize("role", MATRIX)
-def test_slow_mode_permission_matrix(role, cast, django_capture_on_commit_callbacks):
+def test_slow_mode_permission_matrix(
+    role, cast, django_capture_on_commit_callbacks, layer_listener
+):
     room = cast["room"]
-    listener = GroupListener(room.group_name)
+    listener = layer_listener(room.group_name)
     with django_capture_on_commit_callbacks(execute=True):
         response = client_for(actor(cast, role)).post(
             f"/api/v1/rooms/{room.pk}/slow-mode/", {"seconds": 30}
@@ -264,11 +240,11 @@ def test_slow_mode_permission_matrix(role, cast, django_capture_on_commit_callba
         assert room.slow_mode_seconds == 0
 
 
-def test_pin_and_unpin_an_announcement(cast, django_capture_on_commit_callbacks):
+def test_pin_and_unpin_an_announcement(cast, django_capture_on_commit_callbacks, layer_listener):
     room = cast["room"]
     url = f"/api/v1/rooms/{room.pk}/announcement/"
     assert client_for(cast["member"].user).put(url, {"body": "hi"}).status_code == 403
-    listener = GroupListener(room.group_name)
+    listener = layer_listener(room.group_name)
     with django_capture_on_commit_callbacks(execute=True):
         response = client_for(cast["cohost"].user).put(url, {"body": "Be kind <3"})
     assert response.status_code == 200

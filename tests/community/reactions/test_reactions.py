@@ -4,8 +4,6 @@ import contextlib
 from datetime import timedelta
 
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.apps import apps
 from django.utils import timezone
 
@@ -398,14 +396,12 @@ def test_status_post_summaries_are_fixed_even_with_blocks(
 
 # --- live events -------------------------------------------------------------------------------
 def test_reaction_updated_event_reaches_the_room_group(
-    room, message, member, django_capture_on_commit_callbacks
+    room, message, member, django_capture_on_commit_callbacks, layer_listener
 ):
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(room.group_name, channel)
+    listener = layer_listener(room.group_name)
     with django_capture_on_commit_callbacks(execute=True):
         add(client_for(member), "messages", message.pk, "🎉")
-    frame = async_to_sync(layer.receive)(channel)
+    frame = listener.receive()
     assert frame["type"] == "moim.event"
     event = event_from_layer(frame)
     assert event == {
@@ -420,9 +416,8 @@ def test_reaction_updated_event_reaches_the_room_group(
     }
     with django_capture_on_commit_callbacks(execute=True):
         remove(client_for(member), "messages", message.pk, "🎉")
-    event = event_from_layer(async_to_sync(layer.receive)(channel))
+    event = listener.next_event()
     assert (event["action"], event["reactions"]) == ("removed", [])
-    async_to_sync(layer.group_discard)(room.group_name, channel)
 
 
 def test_idempotent_add_sends_nothing(message, auth_client, django_capture_on_commit_callbacks):

@@ -7,18 +7,15 @@ pool rather than 100 threads keeps the test within a shared server's connection 
 while still queueing dozens of transactions on the same counter row at the same instant.
 """
 
-import asyncio
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from channels.layers import get_channel_layer
 from django.db import connection
 from rest_framework.test import APIClient
 
 from community.chat.services import send_message
-from community.events import event_from_layer
 from community.reactions.models import Reaction, ReactionCount
 from community.rooms.models import Membership
 from tests.support.accounts import client_for
@@ -55,45 +52,6 @@ def _burst(users, request_for) -> list[int]:
         return [status for statuses in pool.map(run, batches) for status in statuses]
 
 
-class GroupListener:
-    """A channel in ``group`` whose layer calls all run on one event loop of its own.
-
-    The Redis layer binds a channel's receive buffer to the loop that first reads it, so
-    the listener keeps one loop for its whole life instead of one per ``async_to_sync``.
-    """
-
-    def __init__(self, group: str):
-        self.group = group
-        self.layer = get_channel_layer()
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.channel = self._run(self.layer.new_channel())
-        self._run(self.layer.group_add(group, self.channel))
-
-    def _run(self, coroutine):
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
-
-    def drain(self) -> list[dict]:
-        """Every event queued so far, in order, once the channel has stayed quiet."""
-
-        async def receive_all():
-            events = []
-            while True:
-                try:
-                    frame = await asyncio.wait_for(self.layer.receive(self.channel), timeout=3)
-                except TimeoutError:
-                    return events
-                events.append(event_from_layer(frame))
-
-        return self._run(receive_all())
-
-    def close(self) -> None:
-        self._run(self.layer.group_discard(self.group, self.channel))
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=5)
-
-
 @pytest.fixture
 def crowded_room(make_user, make_room, make_member):
     owner = make_user("burst-owner")
@@ -105,9 +63,11 @@ def crowded_room(make_user, make_room, make_member):
     return room, message, users
 
 
-def test_100_concurrent_adds_then_removes_are_exact_in_db_and_last_event(crowded_room):
+def test_100_concurrent_adds_then_removes_are_exact_in_db_and_last_event(
+    crowded_room, layer_listener
+):
     room, message, users = crowded_room
-    listener = GroupListener(room.group_name)
+    listener = layer_listener(room.group_name)
     path = f"/api/v1/messages/{message.pk}/reactions/"
 
     started = time.monotonic()
@@ -117,7 +77,7 @@ def test_100_concurrent_adds_then_removes_are_exact_in_db_and_last_event(crowded
     assert ReactionCount.objects.get(message=message, emoji=EMOJI).count == USERS
     assert Reaction.objects.filter(message=message, emoji=EMOJI).count() == USERS
 
-    events = listener.drain()
+    events = listener.events(quiet=3)
     assert len(events) == USERS
     counts = [event["reactions"][0]["count"] for event in events]
     # Each event is read after its own commit under the target lock, so they never go back.
@@ -127,10 +87,9 @@ def test_100_concurrent_adds_then_removes_are_exact_in_db_and_last_event(crowded
     statuses = _burst(users, lambda client: client.delete(f"{path}?emoji={EMOJI}"))
     assert statuses == [200] * USERS
     assert ReactionCount.objects.get(message=message, emoji=EMOJI).count == 0
-    events = listener.drain()
+    events = listener.events(quiet=3)
     assert len(events) == USERS
     assert events[-1]["reactions"] == []
-    listener.close()
     print(f"{USERS} concurrent adds over {BURST_THREADS} threads: {add_seconds:.2f}s")
 
 

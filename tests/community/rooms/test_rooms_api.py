@@ -1,13 +1,9 @@
 """The rooms API contract: create, read, edit, join, leave, members, roles, requests, invites."""
 
-import asyncio
 import json
 
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 
-from community.events import event_from_layer
 from community.rooms.models import Interest, Membership, Room
 from profiles.models import Profile
 from tests.support.accounts import client_for
@@ -448,22 +444,15 @@ def test_interests_list(api_client, interest):
     assert body["results"][0]["name_ko"] == "재즈"
 
 
-async def _next_event(layer, channel: str) -> dict:
-    message = await asyncio.wait_for(layer.receive(channel), timeout=5)
-    return event_from_layer(message)
-
-
 def test_socket_events_show_members_by_nickname_only(
-    room, owner, make_user, django_capture_on_commit_callbacks
+    room, owner, make_user, django_capture_on_commit_callbacks, layer_listener
 ):
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(room.group_name, channel)
+    listener = layer_listener(room.group_name)
     secret = make_user("secret_joiner")
     with django_capture_on_commit_callbacks(execute=True):
         response = client_for(secret).post(f"/api/v1/rooms/{room.pk}/join/", {"nickname": "Ghost"})
     membership_id = response.json()["membership"]["id"]
-    event = async_to_sync(_next_event)(layer, channel)
+    event = listener.next_event()
     assert event["type"] == "member.joined"
     assert event["member"]["id"] == membership_id
     assert event["member"]["nickname"] == "Ghost"
@@ -473,7 +462,7 @@ def test_socket_events_show_members_by_nickname_only(
     assert '"user' not in text
     with django_capture_on_commit_callbacks(execute=True):
         client_for(secret).post(f"/api/v1/rooms/{room.pk}/leave/")
-    event = async_to_sync(_next_event)(layer, channel)
+    event = listener.next_event()
     # Leaving takes the one removal path (the membership state machine): everyone in the
     # room gets member.removed.
     assert event == {
@@ -482,7 +471,6 @@ def test_socket_events_show_members_by_nickname_only(
         "membership_id": membership_id,
         "reason": "left",
     }
-    async_to_sync(layer.group_discard)(room.group_name, channel)
 
 
 def test_unlisted_room_cannot_be_web_public(room, owner):
