@@ -15,7 +15,6 @@ from kombu.exceptions import OperationalError as BrokerError
 from commerce import tasks
 from commerce.models import Tip, TipNotificationOutbox
 from commerce.services import send_tip
-from community.events import event_from_layer
 from community.notifications.services import user_group
 from config.celery import app as celery_app
 from tests.config.test_metrics import scrape, value
@@ -62,17 +61,17 @@ def _tip_notifications(client) -> list[int]:
     return sorted(row["data"]["tip_id"] for row in results if row["kind"] == "tip")
 
 
-def _me_socket(user):
-    """The event types the user's ``/ws/me/`` sockets were sent so far."""
-    layer = get_channel_layer()
+def _me_socket(layer_listener, user):
+    """The event types the user's ``/ws/me/`` sockets were sent so far (a marker sent
+    last says where "so far" ends)."""
     group = user_group(user_id=user.pk)
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(group, channel)
+    listener = layer_listener(group)
 
     def received() -> list[str]:
-        async_to_sync(layer.group_send)(group, {"type": "test.marker", "event": {"type": "end"}})
+        marker = {"type": "test.marker", "event": {"type": "end"}}
+        async_to_sync(get_channel_layer().group_send)(group, marker)
         events = []
-        while (event := event_from_layer(async_to_sync(layer.receive)(channel))["type"]) != "end":
+        while (event := listener.next_event()["type"]) != "end":
             events.append(event)
         return events
 
@@ -92,11 +91,17 @@ def test_beat_runs_the_relay_every_second():
 
 
 def test_a_tip_paid_while_the_broker_is_down_is_notified_once_the_relay_runs(
-    make_user, client_for, fund, broker_down, django_capture_on_commit_callbacks, monkeypatch
+    make_user,
+    client_for,
+    fund,
+    broker_down,
+    django_capture_on_commit_callbacks,
+    monkeypatch,
+    layer_listener,
 ):
     fan, creator = make_user("fan"), make_user("creator")
     fund(fan, 10_000)
-    received = _me_socket(creator)
+    received = _me_socket(layer_listener, creator)
     with django_capture_on_commit_callbacks(execute=True):
         response = _tip(client_for(fan), creator, "tip-broker-down")
     assert response.status_code == 201, response.content
@@ -159,7 +164,13 @@ def test_a_refused_or_rolled_back_payment_leaves_nothing_to_relay(
 
 
 def test_a_database_fault_mid_batch_rolls_it_back_and_the_next_run_delivers_each_once(
-    make_user, client_for, fund, with_broker, django_capture_on_commit_callbacks, monkeypatch
+    make_user,
+    client_for,
+    fund,
+    with_broker,
+    django_capture_on_commit_callbacks,
+    monkeypatch,
+    layer_listener,
 ):
     fan, creator = make_user("fan"), make_user("creator")
     fund(fan, 10_000)
@@ -167,7 +178,7 @@ def test_a_database_fault_mid_batch_rolls_it_back_and_the_next_run_delivers_each
     for key in ("first", "second", "third"):
         assert _tip(client, creator, key, amount=100).status_code == 201
     tip_ids = sorted(Tip.objects.values_list("pk", flat=True))
-    received = _me_socket(creator)
+    received = _me_socket(layer_listener, creator)
     real = tasks.tips.notify_tip_received
     seen = []
 
@@ -191,7 +202,7 @@ def test_a_database_fault_mid_batch_rolls_it_back_and_the_next_run_delivers_each
 
 
 def test_a_tip_notified_already_is_not_notified_again(
-    make_user, client_for, fund, with_broker, django_capture_on_commit_callbacks
+    make_user, client_for, fund, with_broker, django_capture_on_commit_callbacks, layer_listener
 ):
     # A notification written by the task queued before the outbox existed, or a run
     # that notified and then lost its connection before it could say so.
@@ -201,7 +212,7 @@ def test_a_tip_notified_already_is_not_notified_again(
     tip = Tip.objects.get()
     with django_capture_on_commit_callbacks(execute=True):
         assert tasks.notify_tip.apply(args=[tip.pk], throw=True).get() is True
-    received = _me_socket(creator)
+    received = _me_socket(layer_listener, creator)
     assert _relay(django_capture_on_commit_callbacks) == 1
     assert received() == []
     assert _tip_notifications(client_for(creator)) == [tip.pk]
