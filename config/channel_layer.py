@@ -255,6 +255,14 @@ class _PubSubShard(RedisSingleShardConnection):
         self._ensure_redis()
         return self._redis
 
+    def _ensure_receiver(self):
+        # A context of its own: not the log context (request id) of the socket whose
+        # subscribe started it; the shard's "lost" and "back" lines belong to no request.
+        if self._receive_task is None:
+            self._receive_task = asyncio.get_running_loop().create_task(
+                self._do_receiving(), context=contextvars.Context()
+            )
+
     async def _do_receiving(self):
         layer = self.channel_layer
         pong_timeout = float(self.host.get("socket_timeout") or 5.0)
