@@ -359,6 +359,8 @@ class TipNotificationOutbox(models.Model):
 
     class Meta:
         db_table = "commerce_tip_notification_outbox"
+        verbose_name = _("tip awaiting its notification")
+        verbose_name_plural = _("tips awaiting their notification")
 
     def __str__(self) -> str:
         return f"notification of tip {self.tip_id}"

@@ -31,6 +31,8 @@ class Migration(migrations.Migration):
                 ),
             ],
             options={
+                "verbose_name": "tip awaiting its notification",
+                "verbose_name_plural": "tips awaiting their notification",
                 "db_table": "commerce_tip_notification_outbox",
             },
         ),

@@ -505,6 +505,24 @@ def _layer_like_settings(**overrides):
     return import_string(layer_settings["BACKEND"])(**config)
 
 
+def _core_layer_on_the_same_redis(*, capacity: int):
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+
+    from config.redis_clients import channel_layer_settings
+
+    layer_settings = channel_layer_settings(
+        [settings.REDIS_URL],
+        backend="core",
+        prefix="moim-burst-test",
+        capacity=capacity,
+        receive_block_seconds=1.0,
+        socket_timeout=3.0,
+        connect_timeout=3.0,
+    )
+    return import_string(layer_settings["BACKEND"])(**layer_settings["CONFIG"])
+
+
 @pytest.mark.parametrize(("capacity", "expected"), [(None, 500), (100, 100)])
 async def test_configured_layer_holds_a_burst_for_a_consumer_that_is_not_reading(
     capacity, expected
@@ -514,9 +532,14 @@ async def test_configured_layer_holds_a_burst_for_a_consumer_that_is_not_reading
     from channels.layers import get_channel_layer
     from django.conf import settings
 
-    if capacity is not None and "capacity" not in settings.CHANNEL_LAYERS["default"]["CONFIG"]:
-        pytest.skip("the pub/sub layer's queues are in process memory, without a capacity")
-    layer = get_channel_layer() if capacity is None else _layer_like_settings(capacity=capacity)
+    if capacity is None:
+        layer = get_channel_layer()
+    elif "capacity" in settings.CHANNEL_LAYERS["default"]["CONFIG"]:
+        layer = _layer_like_settings(capacity=capacity)
+    else:
+        # The pub/sub layer's queues are in process memory, without a capacity: the
+        # core layer (CHANNEL_LAYER_BACKEND=core) on the same Redis is the one with it.
+        layer = _core_layer_on_the_same_redis(capacity=capacity)
     channel = await layer.new_channel()
     await layer.group_add("burst", channel)
     for number in range(500):
