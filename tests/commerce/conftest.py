@@ -1,8 +1,11 @@
 import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 
 from commerce.models import Account
 from commerce.services import create_topup
 from commerce.services.ledger import system_account, user_account
+from community.notifications.services import user_group
 
 
 @pytest.fixture
@@ -29,3 +32,26 @@ def house_balance():
         return system_account(kind=kind, currency=currency).balance
 
     return balance
+
+
+@pytest.fixture
+def me_events(layer_listener):
+    """``me_events(user)``: from now on, the event types the user's ``/ws/me/`` sockets
+    are sent; calling what it returns gives those sent so far (a marker sent last says
+    where "so far" ends)."""
+
+    def listen(user):
+        group = user_group(user_id=user.pk)
+        listener = layer_listener(group)
+
+        def received() -> list[str]:
+            marker = {"type": "test.marker", "event": {"type": "end"}}
+            async_to_sync(get_channel_layer().group_send)(group, marker)
+            events = []
+            while (event := listener.next_event()["type"]) != "end":
+                events.append(event)
+            return events
+
+        return received
+
+    return listen

@@ -5,9 +5,7 @@ whatever the broker was doing when the payment committed."""
 import threading
 
 import pytest
-from asgiref.sync import async_to_sync
 from celery.app.task import Task
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import OperationalError, close_old_connections, connection, transaction
 from kombu.exceptions import OperationalError as BrokerError
@@ -15,13 +13,11 @@ from kombu.exceptions import OperationalError as BrokerError
 from commerce import tasks
 from commerce.models import Tip, TipNotificationOutbox
 from commerce.services import send_tip
-from community.notifications.services import user_group
 from config.celery import app as celery_app
+from tests.commerce.tipping import tip_through_api
 from tests.config.test_metrics import scrape, value
 
 pytestmark = pytest.mark.django_db
-
-TIPS = "/api/v1/tips/"
 
 
 @pytest.fixture
@@ -47,35 +43,9 @@ def broker_down(monkeypatch, with_broker):
     return attempts
 
 
-def _tip(client, creator, key: str, amount: int = 1000):
-    return client.post(
-        TIPS,
-        {"user": creator.profile.handle, "amount": amount, "currency": "KRW"},
-        format="json",
-        HTTP_IDEMPOTENCY_KEY=key,
-    )
-
-
 def _tip_notifications(client) -> list[int]:
     results = client.get("/api/v1/notifications/").json()["results"]
     return sorted(row["data"]["tip_id"] for row in results if row["kind"] == "tip")
-
-
-def _me_socket(layer_listener, user):
-    """The event types the user's ``/ws/me/`` sockets were sent so far (a marker sent
-    last says where "so far" ends)."""
-    group = user_group(user_id=user.pk)
-    listener = layer_listener(group)
-
-    def received() -> list[str]:
-        marker = {"type": "test.marker", "event": {"type": "end"}}
-        async_to_sync(get_channel_layer().group_send)(group, marker)
-        events = []
-        while (event := listener.next_event()["type"]) != "end":
-            events.append(event)
-        return events
-
-    return received
 
 
 def _relay(django_capture_on_commit_callbacks) -> int:
@@ -97,13 +67,13 @@ def test_a_tip_paid_while_the_broker_is_down_is_notified_once_the_relay_runs(
     broker_down,
     django_capture_on_commit_callbacks,
     monkeypatch,
-    layer_listener,
+    me_events,
 ):
     fan, creator = make_user("fan"), make_user("creator")
     fund(fan, 10_000)
-    received = _me_socket(layer_listener, creator)
+    received = me_events(creator)
     with django_capture_on_commit_callbacks(execute=True):
-        response = _tip(client_for(fan), creator, "tip-broker-down")
+        response = tip_through_api(client_for(fan), creator, "tip-broker-down")
     assert response.status_code == 201, response.content
     # The payment needs no broker: nothing was published, nothing is lost.
     assert broker_down == []
@@ -132,7 +102,7 @@ def test_the_relays_runs_and_each_tips_wait_are_on_metrics(
     fund(fan, 10_000)
     for key in ("tip-metric-1", "tip-metric-2"):
         with django_capture_on_commit_callbacks(execute=True):
-            assert _tip(client_for(fan), creator, key).status_code == 201
+            assert tip_through_api(client_for(fan), creator, key).status_code == 201
     before = scrape()
     assert _relay(django_capture_on_commit_callbacks) == 2
     assert _relay(django_capture_on_commit_callbacks) == 0
@@ -151,7 +121,7 @@ def test_a_refused_or_rolled_back_payment_leaves_nothing_to_relay(
     fan, creator = make_user("fan"), make_user("creator")
     fund(fan, 500)
     with django_capture_on_commit_callbacks(execute=True):
-        response = _tip(client_for(fan), creator, "tip-broke", amount=1000)
+        response = tip_through_api(client_for(fan), creator, "tip-broke", amount=1000)
     assert response.status_code == 422, response.content
     with pytest.raises(RuntimeError), transaction.atomic():
         send_tip(sender=fan, amount=100, currency="KRW", recipient_handle=creator.profile.handle)
@@ -170,15 +140,15 @@ def test_a_database_fault_mid_batch_rolls_it_back_and_the_next_run_delivers_each
     with_broker,
     django_capture_on_commit_callbacks,
     monkeypatch,
-    layer_listener,
+    me_events,
 ):
     fan, creator = make_user("fan"), make_user("creator")
     fund(fan, 10_000)
     client = client_for(fan)
     for key in ("first", "second", "third"):
-        assert _tip(client, creator, key, amount=100).status_code == 201
+        assert tip_through_api(client, creator, key, amount=100).status_code == 201
     tip_ids = sorted(Tip.objects.values_list("pk", flat=True))
-    received = _me_socket(layer_listener, creator)
+    received = me_events(creator)
     real = tasks.tips.notify_tip_received
     seen = []
 
@@ -202,17 +172,17 @@ def test_a_database_fault_mid_batch_rolls_it_back_and_the_next_run_delivers_each
 
 
 def test_a_tip_notified_already_is_not_notified_again(
-    make_user, client_for, fund, with_broker, django_capture_on_commit_callbacks, layer_listener
+    make_user, client_for, fund, with_broker, django_capture_on_commit_callbacks, me_events
 ):
     # A notification written by the task queued before the outbox existed, or a run
     # that notified and then lost its connection before it could say so.
     fan, creator = make_user("fan"), make_user("creator")
     fund(fan, 10_000)
-    assert _tip(client_for(fan), creator, "tip-twice").status_code == 201
+    assert tip_through_api(client_for(fan), creator, "tip-twice").status_code == 201
     tip = Tip.objects.get()
     with django_capture_on_commit_callbacks(execute=True):
         assert tasks.notify_tip.apply(args=[tip.pk], throw=True).get() is True
-    received = _me_socket(layer_listener, creator)
+    received = me_events(creator)
     assert _relay(django_capture_on_commit_callbacks) == 1
     assert received() == []
     assert _tip_notifications(client_for(creator)) == [tip.pk]
@@ -224,7 +194,7 @@ def test_a_notification_that_fails_for_another_reason_does_not_hold_up_the_other
     fan, creator = make_user("fan"), make_user("creator")
     fund(fan, 10_000)
     for key in ("first", "second"):
-        assert _tip(client_for(fan), creator, key, amount=100).status_code == 201
+        assert tip_through_api(client_for(fan), creator, key, amount=100).status_code == 201
     first, second = sorted(Tip.objects.values_list("pk", flat=True))
     real = tasks.tips.notify_tip_received
 
@@ -245,7 +215,9 @@ def test_the_relay_takes_the_outbox_in_batches_until_its_time_is_up(
     fan, creator = make_user("fan"), make_user("creator")
     fund(fan, 10_000)
     for index in range(5):
-        assert _tip(client_for(fan), creator, f"tip-{index}", amount=100).status_code == 201
+        assert (
+            tip_through_api(client_for(fan), creator, f"tip-{index}", amount=100).status_code == 201
+        )
     monkeypatch.setattr(tasks.tips, "RELAY_BATCH", 2)
     monkeypatch.setattr(tasks.tips, "RELAY_BUDGET_SECONDS", 0)
     # Out of time after its first batch: the rest is the next run's.
@@ -269,13 +241,13 @@ def test_without_a_broker_the_relay_runs_on_commit(
 
     monkeypatch.setattr(tasks.tips, "notify_tip_received", database_gone)
     with django_capture_on_commit_callbacks(execute=True):
-        assert _tip(client_for(fan), creator, "tip-eager-1").status_code == 201
+        assert tip_through_api(client_for(fan), creator, "tip-eager-1").status_code == 201
     # Paid; its notification failed with the database and waits in the outbox.
     assert _tip_notifications(client_for(creator)) == []
     assert TipNotificationOutbox.objects.count() == 1
     monkeypatch.setattr(tasks.tips, "notify_tip_received", real)
     with django_capture_on_commit_callbacks(execute=True):
-        assert _tip(client_for(fan), creator, "tip-eager-2").status_code == 201
+        assert tip_through_api(client_for(fan), creator, "tip-eager-2").status_code == 201
     assert _tip_notifications(client_for(creator)) == sorted(
         Tip.objects.values_list("pk", flat=True)
     )
@@ -291,7 +263,7 @@ def test_two_relays_share_the_outbox_without_waiting_or_repeating(make_user, cli
     celery_app.conf.task_always_eager = False
     try:
         for key in ("first", "second"):
-            assert _tip(client_for(fan), creator, key, amount=100).status_code == 201
+            assert tip_through_api(client_for(fan), creator, key, amount=100).status_code == 201
     finally:
         celery_app.conf.task_always_eager = previous
     first, second = sorted(Tip.objects.values_list("pk", flat=True))

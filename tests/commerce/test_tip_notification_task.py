@@ -4,48 +4,20 @@ twice), never for a payment that rolled back, and the payment's own transaction 
 longer carries the notification's queries."""
 
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import OperationalError, connection, transaction
 
 from commerce import tasks
 from commerce.models import Tip
 from commerce.services import send_tip
-from community.notifications.services import user_group
+from tests.commerce.tipping import tip_through_api
 
 pytestmark = pytest.mark.django_db
 
 TIPS = "/api/v1/tips/"
 
 
-def _tip(client, creator, key: str, amount: int = 1000):
-    return client.post(
-        TIPS,
-        {"user": creator.profile.handle, "amount": amount, "currency": "KRW"},
-        format="json",
-        HTTP_IDEMPOTENCY_KEY=key,
-    )
-
-
 def _notifications(client) -> list[dict]:
     return client.get("/api/v1/notifications/").json()["results"]
-
-
-def _me_socket(layer_listener, user):
-    """A channel in the user's ``/ws/me/`` group: the event types their sockets were
-    sent so far (a marker sent last says where "so far" ends)."""
-    group = user_group(user_id=user.pk)
-    listener = layer_listener(group)
-
-    def received() -> list[str]:
-        marker = {"type": "test.marker", "event": {"type": "end"}}
-        async_to_sync(get_channel_layer().group_send)(group, marker)
-        events = []
-        while (event := listener.next_event()["type"]) != "end":
-            events.append(event)
-        return events
-
-    return received
 
 
 def test_the_recipient_is_notified_once_even_when_the_task_runs_twice(
@@ -54,7 +26,7 @@ def test_the_recipient_is_notified_once_even_when_the_task_runs_twice(
     fan, creator = make_user("fan"), make_user("creator")
     fund(fan, 10_000)
     with django_capture_on_commit_callbacks() as callbacks:
-        response = _tip(client_for(fan), creator, "tip-once")
+        response = tip_through_api(client_for(fan), creator, "tip-once")
     assert response.status_code == 201, response.content
     # Paid, answered, and nobody notified yet: that is the task's work.
     assert _notifications(client_for(creator)) == []
@@ -72,7 +44,7 @@ def test_the_recipient_is_notified_once_even_when_the_task_runs_twice(
 
 
 def test_the_recipients_sockets_hear_of_the_tip_once(
-    make_user, fund, eager_tasks, django_capture_on_commit_callbacks, layer_listener
+    make_user, fund, eager_tasks, django_capture_on_commit_callbacks, me_events
 ):
     fan, creator = make_user("fan"), make_user("creator")
     fund(fan, 10_000)
@@ -80,7 +52,7 @@ def test_the_recipients_sockets_hear_of_the_tip_once(
         tip, _recipient = send_tip(
             sender=fan, amount=100, currency="KRW", recipient_handle=creator.profile.handle
         )
-    received = _me_socket(layer_listener, creator)
+    received = me_events(creator)
     with django_capture_on_commit_callbacks(execute=True):
         tasks.notify_tip.delay(tip.pk)
     assert received() == ["notification.created", "unread.updated"]
@@ -91,14 +63,14 @@ def test_the_recipients_sockets_hear_of_the_tip_once(
 
 
 def test_a_payment_that_rolls_back_notifies_nobody(
-    make_user, client_for, fund, eager_tasks, django_capture_on_commit_callbacks, layer_listener
+    make_user, client_for, fund, eager_tasks, django_capture_on_commit_callbacks, me_events
 ):
     fan, creator = make_user("fan"), make_user("creator")
     fund(fan, 500)
-    received = _me_socket(layer_listener, creator)
+    received = me_events(creator)
     # Too little money: the tip row written before the balance update rolls back.
     with django_capture_on_commit_callbacks(execute=True):
-        response = _tip(client_for(fan), creator, "tip-broke", amount=1000)
+        response = tip_through_api(client_for(fan), creator, "tip-broke", amount=1000)
     assert response.status_code == 422, response.content
     # A fault after the whole tip was written, before the commit.
     with (
