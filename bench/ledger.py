@@ -7,11 +7,12 @@ through the services (guarded balance updates, legs, the deferred sum-to-zero tr
 
 * ``spread``: wallet-to-wallet transfers between 200 accounts picked at random;
 * ``hot``: every transfer is a tip to ONE creator (3 legs: payer, creator, platform fee),
-  so every transaction updates the same two rows;
+  so every transaction updates the creator's earnings row (the fee goes to one of
+  ``COMMERCE_PLATFORM_FEE_SHARDS`` fee rows picked at random);
 * ``creators``: the same tips, each to one of the 200 members picked at random: the
-  control for ``hot``. Only the platform fee row is shared, so the gap between the two
-  is what the hot creator's row costs. While ``hot`` runs, ``pg_stat_activity`` is
-  sampled: ``hot_lock_wait_share`` is the share of the samples of busy sessions (in a
+  control for ``hot``, so the gap between the two is what the hot creator's row costs.
+  While each runs, ``pg_stat_activity`` is sampled: ``hot_lock_wait_share`` and
+  ``creators_lock_wait_share`` are the shares of the samples of busy sessions (in a
   statement or in a transaction) that were waiting on a lock.
 
 pgbench's TPC-B-like transaction (3 updates, a select and an insert) is measured in the
@@ -207,14 +208,15 @@ def run(config: dict) -> dict:
     pgbench.initialise(max(workers_list))
     results: dict = {"workers": {}, "rows": []}
     for workers in workers_list:
-        sampler = _LockWaitSampler()
+        sampler, creators_sampler = _LockWaitSampler(), _LockWaitSampler()
         entry = {"spread_tps": round(_measure(workers, seconds, spread), 1)}
         entry["hot_tps"] = round(_measure(workers, seconds, hot, sampler), 1)
         _purge_queued_tasks()
-        entry["creators_tps"] = round(_measure(workers, seconds, creators), 1)
+        entry["creators_tps"] = round(_measure(workers, seconds, creators, creators_sampler), 1)
         _purge_queued_tasks()
         entry["pgbench_tps"] = round(pgbench.tps(clients=workers, seconds=int(seconds)), 1)
         entry["hot_lock_wait_share"] = sampler.share
+        entry["creators_lock_wait_share"] = creators_sampler.share
         base = entry["pgbench_tps"] or float("nan")
         entry["spread_ratio"] = round(entry["spread_tps"] / base, 3)
         entry["hot_ratio"] = round(entry["hot_tps"] / base, 3)
@@ -228,7 +230,8 @@ def run(config: dict) -> dict:
             f"| {entry['pgbench_tps']} (pgbench TPC-B-like) | {entry['hot_ratio']} "
             f"| {HOT_TARGET_RATIO if workers == 8 else ''} |",
             f"| ledger tips/s to 200 creators, {workers} workers (hot creator: "
-            f"{entry['hot_lock_wait_share']:.1%} of busy sessions waiting on a lock) "
+            f"{entry['hot_lock_wait_share']:.1%} of busy sessions waiting on a lock, these "
+            f"tips: {entry['creators_lock_wait_share']:.1%}) "
             f"| {entry['creators_tps']} | {entry['pgbench_tps']} (pgbench TPC-B-like) "
             f"| {entry['creators_ratio']} | |",
         ]

@@ -17,6 +17,7 @@ from commerce.models import (
     WebhookEvent,
 )
 from commerce.reconciliation import check_ledger
+from commerce.selectors import platform_fee_balances
 from config.errors import DomainError
 
 
@@ -35,11 +36,25 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Account)
 class AccountAdmin(ReadOnlyAdmin):
-    list_display = ["id", "kind", "user", "currency", "balance", "pending_debits", "allow_negative"]
+    list_display = [
+        "id",
+        "kind",
+        "shard",
+        "user",
+        "currency",
+        "balance",
+        "pending_debits",
+        "allow_negative",
+    ]
     list_filter = ["kind", "currency", "allow_negative"]
     list_select_related = ["user"]
     search_fields = ["user__username"]
     change_list_template = "admin/commerce/account/change_list.html"
+
+    def changelist_view(self, request, extra_context=None):
+        # The platform fee is split over shards (Account.shard): its total is their sum.
+        extra_context = {**(extra_context or {}), "platform_fees": platform_fee_balances()}
+        return super().changelist_view(request, extra_context=extra_context)
 
     def get_urls(self):
         return [

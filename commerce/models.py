@@ -46,7 +46,13 @@ class Account(models.Model):
     pending_debits = models.BigIntegerField(default=0)
     pending_credits = models.BigIntegerField(default=0)
     allow_negative = models.BooleanField(default=False)
+    # The platform fee is split over sub-accounts ("shards", 0 to
+    # COMMERCE_PLATFORM_FEE_SHARDS - 1) so that concurrent payments rarely lock the same
+    # row; its balance is their sum. Every other account is shard 0.
+    shard = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    SHARDED_KINDS = (Kind.PLATFORM_FEE,)
 
     class Meta:
         constraints = [
@@ -56,9 +62,13 @@ class Account(models.Model):
                 name="ledger_one_user_account_per_kind_currency",
             ),
             models.UniqueConstraint(
-                fields=["kind", "currency"],
+                fields=["kind", "currency", "shard"],
                 condition=Q(user__isnull=True),
-                name="ledger_one_system_account_per_kind_currency",
+                name="ledger_one_system_account_per_kind_currency_shard",
+            ),
+            models.CheckConstraint(
+                condition=Q(shard=0) | Q(kind="platform_fee", user__isnull=True),
+                name="ledger_only_platform_fee_sharded",
             ),
             # The guard: what is left after holds is never negative on a guarded account.
             models.CheckConstraint(
@@ -73,6 +83,8 @@ class Account(models.Model):
 
     def __str__(self) -> str:
         owner = f"user {self.user_id}" if self.user_id else "system"
+        if self.shard:
+            owner = f"{owner}, shard {self.shard}"
         return f"{self.get_kind_display()} {self.currency} ({owner})"
 
     @property

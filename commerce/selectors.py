@@ -3,7 +3,7 @@
 from collections import defaultdict
 from typing import Any
 
-from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
+from django.db.models import Exists, F, OuterRef, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from commerce.fees import fee_rate_bps, split_fee
@@ -75,6 +75,19 @@ def statement_lines(
 
 def payout_requests(*, user_id: int) -> QuerySet[PayoutRequest]:
     return PayoutRequest.objects.filter(user_id=user_id).order_by("-id")
+
+
+def platform_fee_balances() -> dict[str, int]:
+    """The platform's fees per currency, in minor units: the sum of the fee account's
+    shards (``COMMERCE_PLATFORM_FEE_SHARDS``; any shard left over from a larger setting
+    counts too). One query."""
+    rows = (
+        Account.objects.filter(kind=Account.Kind.PLATFORM_FEE, user=None)
+        .values("currency")
+        .annotate(total=Sum("balance"))
+        .order_by("currency")
+    )
+    return {row["currency"]: row["total"] for row in rows}
 
 
 def fee_schedule() -> dict:

@@ -186,10 +186,12 @@ class MarkedQuery:
     __slots__ = ("_params", "_slots", "sql")
 
     def __init__(self, queryset, *, markers: Iterable[Hashable]) -> None:
-        wanted = set(markers)
+        # Each marker as given: a parameter may be a wrapped equal value (psycopg's
+        # ``Int2`` for a small integer column).
+        wanted = {marker: marker for marker in markers}
         sql, params = queryset.query.sql_with_params()
         slots = [
-            (index, value)
+            (index, wanted[value])
             for index, value in enumerate(params)
             if isinstance(value, Hashable) and value in wanted
         ]

@@ -188,6 +188,7 @@ DERIVED_NAMES = [
     gettext_noop("seq"),
     gettext_noop("session epoch"),
     gettext_noop("settlement"),
+    gettext_noop("shard"),
     gettext_noop("size bytes"),
     gettext_noop("slug"),
     gettext_noop("state"),

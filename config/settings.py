@@ -691,6 +691,11 @@ COMMERCE_CURRENCIES = env.list("COMMERCE_CURRENCIES", default=["KRW", "USD", "JP
 COMMERCE_MAX_AMOUNT = env.int("COMMERCE_MAX_AMOUNT", default=10**12)
 # Platform fee in basis points (1000 = 10%), rounded down; see commerce/fees.py.
 COMMERCE_PLATFORM_FEE_BPS = env.int("COMMERCE_PLATFORM_FEE_BPS", default=1000)
+# The platform fee is credited to one of this many sub-accounts per currency (picked at
+# random per payment), so concurrent payments rarely lock the same fee row; balances and
+# reports sum them (commerce.selectors.platform_fee_balances). Lowering it leaves the
+# higher shards' money where it is, still summed.
+COMMERCE_PLATFORM_FEE_SHARDS = env.int("COMMERCE_PLATFORM_FEE_SHARDS", default=16)
 # Creator earnings stay pending this long (refund window) before they can be paid out.
 COMMERCE_EARNINGS_HOLD = timedelta(hours=env.int("COMMERCE_EARNINGS_HOLD_HOURS", default=168))
 COMMERCE_PAYOUT_HOLD_EXPIRY = timedelta(days=env.int("COMMERCE_PAYOUT_HOLD_DAYS", default=14))

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.db import (
     DEFAULT_DB_ALIAS,
     IntegrityError,
@@ -99,11 +100,22 @@ def server_bound_cursor(*, alias: str):
 # --- Accounts --------------------------------------------------------------------------
 
 
-def _get_or_create_account(*, kind: str, user_id: int | None, currency: str) -> Account:
-    lookup = {"kind": kind, "user_id": user_id, "currency": currency}
+def _get_or_create_account(
+    *, kind: str, user_id: int | None, currency: str, shard: int = 0
+) -> Account:
+    lookup = {"kind": kind, "user_id": user_id, "currency": currency, "shard": shard}
     account = Account.objects.filter(**lookup).first()
     if account is not None:
         return account
+    if kind in Account.SHARDED_KINDS:
+        # All the shards at once (the migration creates them; a currency or shard added
+        # since has none yet): only the first payment in a currency pays for creating them.
+        numbers = {*range(int(settings.COMMERCE_PLATFORM_FEE_SHARDS)), shard}
+        Account.objects.bulk_create(
+            [Account(kind=kind, currency=currency, shard=number) for number in sorted(numbers)],
+            ignore_conflicts=True,  # those that exist, or another request's
+        )
+        return Account.objects.get(**lookup)
     try:
         with transaction.atomic():
             return Account.objects.create(**lookup, allow_negative=kind in Account.HOUSE_KINDS)
@@ -118,45 +130,66 @@ def user_account(*, user_id: int, kind: str, currency: str) -> Account:
     return _get_or_create_account(kind=kind, user_id=user_id, currency=currency)
 
 
-def system_account(*, kind: str, currency: str) -> Account:
+def system_account(*, kind: str, currency: str, shard: int = 0) -> Account:
     if kind in Account.USER_KINDS:
         raise ValueError(f"{kind} is a user account kind")
-    return _get_or_create_account(kind=kind, user_id=None, currency=currency)
+    if shard and kind not in Account.SHARDED_KINDS:
+        raise ValueError(f"{kind} has no shards")
+    return _get_or_create_account(kind=kind, user_id=None, currency=currency, shard=shard)
 
 
-def get_accounts(*, wanted: list[tuple[str, int | None]], currency: str) -> list[Account]:
-    """The accounts for ``(kind, user_id)`` pairs (``user_id`` None: a system account),
-    in the order asked, created when missing: one SELECT when they all exist."""
-    for kind, user_id in wanted:
+def pick_shard(*, kind: str) -> int:
+    """The sub-account a credit to ``kind`` goes to: one of the platform fee's
+    ``COMMERCE_PLATFORM_FEE_SHARDS`` picked at random (no coordination: two concurrent
+    payments lock the same fee row once in that many), 0 for every other kind."""
+    if kind not in Account.SHARDED_KINDS:
+        return 0
+    shards = int(settings.COMMERCE_PLATFORM_FEE_SHARDS)
+    return random.randrange(shards) if shards > 1 else 0  # spreading rows, nothing secret
+
+
+def get_accounts(*, wanted: list[tuple], currency: str) -> list[Account]:
+    """The accounts for ``(kind, user_id)`` pairs (``user_id`` None: a system account;
+    a system account may name its shard: ``(kind, None, shard)``), in the order asked,
+    created when missing: one SELECT when they all exist."""
+    asked = []
+    for kind, user_id, *rest in wanted:
+        shard = rest[0] if rest else 0
         if (kind in Account.USER_KINDS) != (user_id is not None):
             raise ValueError(f"{kind} does not match user {user_id}")
-    shape = tuple((kind, user_id is None) for kind, user_id in wanted)
+        if shard and kind not in Account.SHARDED_KINDS:
+            raise ValueError(f"{kind} has no shards")
+        asked.append((kind, user_id, shard))
+    shape = tuple((kind, user_id is None) for kind, user_id, _shard in asked)
     # Read where the ORM would (config/db_routing.py): the primary for a write.
     manager = Account.objects
     query = _accounts_query(vendor=connections[manager.db].vendor, shape=shape)
     values = {_CURRENCY_MARKER: currency}
-    values.update(
-        (_USER_MARKER + index, user_id)
-        for index, (_kind, user_id) in enumerate(wanted)
-        if user_id is not None
-    )
+    for index, (_kind, user_id, shard) in enumerate(asked):
+        if user_id is None:
+            values[_SHARD_MARKER - index] = shard
+        else:
+            values[_USER_MARKER + index] = user_id
     db = manager.db
     with server_bound_cursor(alias=db) as cursor:
         cursor.execute(query.sql, query.bind(values))
         rows = cursor.fetchall()
-    # Only what a leg needs is loaded (ids, kind, owner, currency: values no backend
-    # converts); the rest, balances included, is read from the row when asked for.
+    # Only what a leg needs is loaded (ids, kind, owner, currency, shard: values no
+    # backend converts); the rest, balances included, is read from the row when asked for.
     # Instances, not raw(): its per-call mapping of columns was ~half of this call.
-    found = {(row[1], row[2]): Account.from_db(db, _ACCOUNT_FIELDS, row) for row in rows}
+    found = {(row[1], row[2], row[4]): Account.from_db(db, _ACCOUNT_FIELDS, row) for row in rows}
     return [
-        found.get((kind, user_id))
-        or _get_or_create_account(kind=kind, user_id=user_id, currency=currency)
-        for kind, user_id in wanted
+        found.get(key)
+        or _get_or_create_account(kind=key[0], user_id=key[1], currency=currency, shard=key[2])
+        for key in asked
     ]
 
 
 # Values no row has, marking where the real ones go (config.compiled_queries.MarkedQuery).
+# A shard's marker stays within its column's range: Django drops an exact lookup on an
+# out-of-range integer from the SQL.
 _USER_MARKER = -(2**62)
+_SHARD_MARKER = 32767
 _CURRENCY_MARKER = "\x00currency"
 
 
@@ -169,7 +202,8 @@ def _accounts_query(*, vendor: str, shape: tuple[tuple[str, bool], ...]) -> Mark
     markers = [_CURRENCY_MARKER]
     for index, (kind, system) in enumerate(shape):
         if system:
-            matches |= Q(kind=kind, user_id=None)
+            matches |= Q(kind=kind, user_id=None, shard=_SHARD_MARKER - index)
+            markers.append(_SHARD_MARKER - index)
         else:
             matches |= Q(kind=kind, user_id=_USER_MARKER + index)
             markers.append(_USER_MARKER + index)
@@ -177,7 +211,7 @@ def _accounts_query(*, vendor: str, shape: tuple[tuple[str, bool], ...]) -> Mark
     return MarkedQuery(accounts.values_list(*_ACCOUNT_FIELDS), markers=markers)
 
 
-_ACCOUNT_FIELDS = ("id", "kind", "user_id", "currency")
+_ACCOUNT_FIELDS = ("id", "kind", "user_id", "currency", "shard")
 
 
 # --- Transfers ------------------------------------------------------------------------

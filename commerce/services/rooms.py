@@ -12,6 +12,7 @@ from commerce.services.ledger import (
     LegSpec,
     atomic_with_retry,
     check_may_move_money,
+    pick_shard,
     system_account,
     write_transfer,
 )
@@ -87,7 +88,10 @@ def _charge(*, payer_id: int, room: Room, price: RoomPrice) -> Transfer:
         ),
     ]
     if split.fee:
-        fee_account = system_account(kind=Account.Kind.PLATFORM_FEE, currency=price.currency)
+        fee_kind = Account.Kind.PLATFORM_FEE
+        fee_account = system_account(
+            kind=fee_kind, currency=price.currency, shard=pick_shard(kind=fee_kind)
+        )
         legs.append(LegSpec(account=fee_account, amount=split.fee, counterparty="room fee"))
     kind = (
         Transfer.Kind.ROOM_ENTRY

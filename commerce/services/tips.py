@@ -17,6 +17,7 @@ from commerce.services.ledger import (
     atomic_with_retry,
     check_may_move_money,
     get_accounts,
+    pick_shard,
     server_bound_cursor,
     write_transfer,
 )
@@ -219,7 +220,11 @@ def send_tip(
         (Account.Kind.EARNINGS_PENDING, recipient.user_id),
     ]
     if split.fee:
-        wanted.append((Account.Kind.PLATFORM_FEE, None))
+        # One of the fee's shards, at random: every tip locked the same fee row
+        # (docs/performance.md, Ledger: the platform fee's shards). A refund reverses
+        # the legs onto the accounts they were posted to: this same shard.
+        fee_kind = Account.Kind.PLATFORM_FEE
+        wanted.append((fee_kind, None, pick_shard(kind=fee_kind)))
     wallet, earnings, *fee_account = get_accounts(wanted=wanted, currency=currency)
     legs = [
         LegSpec(account=wallet, amount=-amount),

@@ -3,6 +3,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 from commerce.models import Account
+from commerce.selectors import platform_fee_balances
 from commerce.services import create_topup
 from commerce.services.ledger import system_account, user_account
 from community.notifications.services import user_group
@@ -29,6 +30,8 @@ def wallet_of():
 @pytest.fixture
 def house_balance():
     def balance(kind: str, currency: str = "KRW") -> int:
+        if kind == Account.Kind.PLATFORM_FEE:  # split over shards: their sum
+            return platform_fee_balances().get(currency, 0)
         return system_account(kind=kind, currency=currency).balance
 
     return balance
