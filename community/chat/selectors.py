@@ -36,8 +36,8 @@ from community.chat.models import Message
 from community.media.selectors import AVATAR_SIZE, image_url, media_payload, member_avatar_url
 from community.notifications.models import MessageMention, RoomNotificationLevel
 from community.notifications.selectors import my_rooms, room_level
-from community.reactions.models import ReactionTarget
-from community.reactions.selectors import reaction_summaries
+from community.reactions.models import ReactionCount, ReactionTarget
+from community.reactions.selectors import reaction_summaries, room_reactions_version_key
 from community.rooms.models import Membership, Room
 from config.api.rendering import ITEM_SEPARATOR, KEY_SEPARATOR, EncodedList, encode_json
 from config.compiled_queries import CompiledQuery, CompiledRows, int_slot
@@ -197,19 +197,29 @@ def _shared_payload(message: Message, mentions: dict[int, list[dict[str, Any]]])
     }
 
 
-def _viewer_parts(
-    messages: list[Message], *, viewer, check_blocks: bool
-) -> tuple[dict[int, list], dict[str, dict[int, Any]]]:
-    """The reactions (``me``, blocked members' share left out when ``check_blocks``) and
-    the registered parts of ``messages`` for ``viewer``, read now."""
+def _reaction_ids(messages: list[Message]) -> list[int]:
     # A message just sent (``do_send_message`` marks it with ``mention_list``) has no
     # reactions yet: no query for it, on the path of every send.
-    reactions = reaction_summaries(
-        ReactionTarget.MESSAGE,
-        [m.pk for m in messages if not m.is_deleted and not hasattr(m, "mention_list")],
-        viewer,
-        viewer_blocks_anyone=check_blocks,
-    )
+    return [m.pk for m in messages if not m.is_deleted and not hasattr(m, "mention_list")]
+
+
+def _viewer_parts(
+    messages: list[Message],
+    *,
+    viewer,
+    check_blocks: bool,
+    reactions: dict[int, list] | None = None,
+) -> tuple[dict[int, list], dict[str, dict[int, Any]]]:
+    """The reactions (``me``, blocked members' share left out when ``check_blocks``) and
+    the registered parts of ``messages`` for ``viewer``, read now (the reactions unless
+    the caller has them: ``history_page``'s cached ones)."""
+    if reactions is None:
+        reactions = reaction_summaries(
+            ReactionTarget.MESSAGE,
+            _reaction_ids(messages),
+            viewer,
+            viewer_blocks_anyone=check_blocks,
+        )
     live = [m for m in messages if not m.is_deleted]
     parts = {name: loader(live, viewer) if live else {} for name, loader in _PAYLOAD_PARTS.items()}
     return reactions, parts
@@ -221,13 +231,20 @@ def _viewer_payloads(
     *,
     viewer,
     viewer_blocks_anyone: bool | None,
+    reactions: dict[int, list] | None = None,
 ) -> list[dict[str, Any]]:
     """The full payloads: ``shared`` (``_shared_payload`` of ``messages``, in order) with
     the reactions (``me``, blocked members' share left out), the registered parts and
-    ``collapsed`` of this viewer, read now."""
+    ``collapsed`` of this viewer, read now (``reactions``: already read, for a viewer
+    who hides no one)."""
     signed_in = viewer is not None and viewer.is_authenticated and bool(messages)
     check_blocks = signed_in and viewer_blocks_anyone is not False
-    reactions, parts = _viewer_parts(messages, viewer=viewer, check_blocks=check_blocks)
+    reactions, parts = _viewer_parts(
+        messages,
+        viewer=viewer,
+        check_blocks=check_blocks,
+        reactions=None if check_blocks else reactions,
+    )
     payloads = []
     for part in shared:
         pk = part["id"]
@@ -280,12 +297,18 @@ def _decoded_shared(head: str, media: str) -> dict[str, Any]:
 
 
 def _encoded_viewer_payloads(
-    encoded: list[tuple[str, str]], messages: list[Message], *, viewer
+    encoded: list[tuple[str, str]],
+    messages: list[Message],
+    *,
+    viewer,
+    reactions: dict[int, list] | None = None,
 ) -> EncodedList:
     """``_viewer_payloads`` of a viewer who hides no one (anonymous, or blocks no one:
     nothing ``collapsed``) as one JSON array, the shared parts spliced in as they were
     cached: the bytes DRF's renderer writes for the dicts, without building them."""
-    reactions, parts = _viewer_parts(messages, viewer=viewer, check_blocks=False)
+    reactions, parts = _viewer_parts(
+        messages, viewer=viewer, check_blocks=False, reactions=reactions
+    )
     item, key = ITEM_SEPARATOR, KEY_SEPARATOR
     reactions_key = f"{item}{encode_json('reactions')}{key}"
     media_key = f"{item}{encode_json('media')}{key}"
@@ -566,6 +589,58 @@ def _load_history(*, room_id: int, before, after, around, limit):
     return messages, has_more, None
 
 
+def _page_reactions(
+    messages: list[Message],
+    *,
+    viewer,
+    stamp: tuple[str, str],
+    counts_entry,
+    mine_entry,
+    counts_key: str,
+    mine_key: str | None,
+    ttl: int,
+) -> dict[int, list]:
+    """``reaction_summaries`` of a page for a viewer who hides no one, from the cache
+    when the page and the room's reactions are as they were stored (``stamp``: the
+    page's version and the room's reaction version, ``forget_room_reactions``): the
+    counts shared by every reader, and this reader's own emoji (``me``, ``mine_key``;
+    None for anonymous readers). What is missing is read in one query and stored."""
+    ids = _reaction_ids(messages)
+    counts = counts_entry[1] if counts_entry is not None and counts_entry[0] == stamp else None
+    if mine_key is None:
+        mine: frozenset | None = frozenset()
+    else:
+        mine = mine_entry[1] if mine_entry is not None and mine_entry[0] == stamp else None
+    if counts is not None and mine is not None:
+        return {
+            pk: [
+                {"emoji": emoji, "count": n, "me": (pk, emoji) in mine}
+                for emoji, n in counts.get(pk, ())
+            ]
+            for pk in ids
+        }
+    summaries = reaction_summaries(ReactionTarget.MESSAGE, ids, viewer, viewer_blocks_anyone=False)
+    if router.db_for_read(ReactionCount) == DEFAULT_DB_ALIAS:
+        fresh: dict[str, tuple] = {}
+        if counts is None:
+            shared = {
+                pk: tuple((row["emoji"], row["count"]) for row in rows)
+                for pk, rows in summaries.items()
+                if rows
+            }
+            fresh[counts_key] = (stamp, shared)
+        if mine is None:
+            own = frozenset(
+                (pk, row["emoji"]) for pk, rows in summaries.items() for row in rows if row["me"]
+            )
+            fresh[mine_key] = (stamp, own)
+        try:
+            cache.set_many(fresh, timeout=ttl)
+        except Exception:
+            logger.warning("history cache: could not store a page's reactions", exc_info=True)
+    return summaries
+
+
 def history_page(
     *,
     room_id: int,
@@ -589,21 +664,41 @@ def history_page(
     the dicts would be rendered to; otherwise, and without it, a list of dicts."""
     limit = max(1, min(limit, HISTORY_MAX_LIMIT))
     ttl = settings.CHAT_HISTORY_CACHE_SECONDS
+    signed_in = viewer is not None and viewer.is_authenticated
+    # Nothing of this viewer's hides anything: the page's reactions may come from the cache.
+    hides_none = not signed_in or viewer_blocks_anyone is False
     entry = version = key = None
+    reactions_version = counts_entry = mine_entry = counts_key = mine_key = None
     if ttl:
         version_key = _history_version_key(room_id)
         key = _page_key(room_id, (before, after, around, limit))
+        keys = [version_key, key]
+        if hides_none:
+            reactions_version_key = room_reactions_version_key(room_id)
+            counts_key = f"{key}:reactions"
+            keys += [reactions_version_key, counts_key]
+            if signed_in:
+                mine_key = f"{counts_key}:{viewer.pk}"
+                keys.append(mine_key)
         try:
-            found = cache.get_many([version_key, key])
+            found = cache.get_many(keys)  # one round trip
             version = found.get(version_key)
             if version is None:
                 version = uuid.uuid4().hex
                 if not cache.add(version_key, version, timeout=None):
                     version = cache.get(version_key)
             entry = found.get(key)
+            if hides_none:
+                reactions_version = found.get(reactions_version_key)
+                if reactions_version is None:
+                    reactions_version = uuid.uuid4().hex
+                    if not cache.add(reactions_version_key, reactions_version, timeout=None):
+                        reactions_version = cache.get(reactions_version_key)
+                counts_entry = found.get(counts_key)
+                mine_entry = found.get(mine_key) if mine_key else None
         except Exception:
             logger.warning("history cache: unavailable", exc_info=True)
-            version = None
+            version = reactions_version = None
     if entry is not None and version is not None and entry[0] == version:
         _version, has_more, has_newer, encoded, stubs = entry
         messages = _stub_messages(stubs)
@@ -623,17 +718,29 @@ def history_page(
                 cache.set(key, (version, has_more, has_newer, encoded, stubs), timeout=ttl)
             except Exception:
                 logger.warning("history cache: could not store a page", exc_info=True)
-    signed_in = viewer is not None and viewer.is_authenticated
+    reactions = None
+    if hides_none and version is not None and reactions_version is not None:
+        reactions = _page_reactions(
+            messages,
+            viewer=viewer if signed_in else None,
+            stamp=(version, reactions_version),
+            counts_entry=counts_entry,
+            mine_entry=mine_entry,
+            counts_key=counts_key,
+            mine_key=mine_key,
+            ttl=ttl,
+        )
     results: list[dict[str, Any]] | EncodedList
-    if as_json and (not signed_in or viewer_blocks_anyone is False):
-        # Nothing of this viewer's hides anything: the cached JSON spliced as it is.
-        results = _encoded_viewer_payloads(encoded, messages, viewer=viewer)
+    if as_json and hides_none:
+        # The cached JSON spliced as it is.
+        results = _encoded_viewer_payloads(encoded, messages, viewer=viewer, reactions=reactions)
     else:
         results = _viewer_payloads(
             [_decoded_shared(head, media) for head, media in encoded],
             messages,
             viewer=viewer,
             viewer_blocks_anyone=viewer_blocks_anyone,
+            reactions=reactions,
         )
     page = {"results": results, "has_more": has_more}
     if around is not None:

@@ -24,11 +24,15 @@ shared counts; a blocker's next page load shows their own (smaller) numbers agai
 """
 
 import functools
+import logging
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.apps import apps
-from django.db import connections, router
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connections, router, transaction
 from django.db.models import BooleanField, Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
@@ -46,6 +50,8 @@ from profiles.models import StatusPost, User
 from profiles.selectors import hidden_membership_q
 
 ReactionSummary = list[dict]
+
+logger = logging.getLogger(__name__)
 
 
 # The longest page of messages whose reactions use a compiled query (one per length).
@@ -182,6 +188,55 @@ def reaction_summaries(
                 {"emoji": row["emoji"], "count": count, "me": row.get("me", False)}
             )
     return summaries
+
+
+# --- The reactions of cached history pages -----------------------------------------------
+# A history page keeps its messages' reaction counts (and each reader's own ``me``) in the
+# cache under the room's reaction version (community.chat.selectors.history_page), apart
+# from the page's messages: a tap renews only this version, so the next reader pays one
+# query for the counts, not a miss of the whole page. Every writer of message reactions
+# or their counters renews it: ``do_add_reaction``, ``do_remove_reaction``,
+# ``take_back_reactions`` (moderators, account deletion), ``recount_reaction_counters``.
+
+
+def room_reactions_version_key(room_id: int) -> str:
+    return f"reactions:room-version:{room_id}"
+
+
+def _new_reaction_versions(room_ids: set[int]) -> None:
+    try:
+        token = uuid.uuid4().hex
+        if len(room_ids) == 1:  # a tap's room: one SET, no pipeline
+            cache.set(room_reactions_version_key(next(iter(room_ids))), token, timeout=None)
+        else:
+            cache.set_many({room_reactions_version_key(pk): token for pk in room_ids}, timeout=None)
+    except Exception:
+        # Counts already cached stay at most CHAT_HISTORY_CACHE_SECONDS.
+        logger.warning(
+            "history cache: could not renew the reactions of rooms %s",
+            sorted(room_ids),
+            exc_info=True,
+        )
+
+
+def forget_room_reactions(room_ids) -> None:
+    """The cached reactions of these rooms' history pages are stale: a new version now
+    (what this transaction reads from here on) and again once it commits (counts read by
+    someone else before the commit, stored under the first new version, are dropped)."""
+    ids = {int(pk) for pk in room_ids if pk is not None}
+    if not ids or not settings.CHAT_HISTORY_CACHE_SECONDS:
+        return
+    _new_reaction_versions(ids)
+    transaction.on_commit(lambda: _new_reaction_versions(ids))
+
+
+def forget_message_reactions(message_ids) -> None:
+    """``forget_room_reactions`` for the rooms of these messages (one query)."""
+    ids = {int(pk) for pk in message_ids if pk is not None}
+    if ids and settings.CHAT_HISTORY_CACHE_SECONDS:
+        forget_room_reactions(
+            Message.objects.filter(pk__in=ids).values_list("room_id", flat=True).distinct()
+        )
 
 
 def with_reaction_summaries(target_type: str, objects: list, *, viewer: User | None) -> list:

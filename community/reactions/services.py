@@ -32,6 +32,8 @@ from community.reactions.selectors import (
     ResolvedTarget,
     check_can_react,
     check_not_blocked,
+    forget_message_reactions,
+    forget_room_reactions,
     reacting_membership,
     reaction_counts,
     reaction_summary,
@@ -111,6 +113,7 @@ def do_add_reaction(
         [ReactionCount(**target.column, emoji=emoji, count=0)], ignore_conflicts=True
     )
     ReactionCount.objects.filter(**target.column, emoji=emoji).update(count=F("count") + 1)
+    _forget_cached_reactions(target=target)
     notify_reaction(target=target, actor_membership_or_user=membership or user)
     _broadcast_counts_on_commit(target=target, emoji=emoji, action="added", membership=membership)
 
@@ -137,7 +140,14 @@ def do_remove_reaction(
     if not deleted:
         return
     ReactionCount.objects.filter(**target.column, emoji=emoji).update(count=F("count") - 1)
+    _forget_cached_reactions(target=target)
     _broadcast_counts_on_commit(target=target, emoji=emoji, action="removed", membership=membership)
+
+
+def _forget_cached_reactions(*, target: ResolvedTarget) -> None:
+    """History pages cache their messages' reactions per room (``forget_room_reactions``)."""
+    if target.kind == ReactionTarget.MESSAGE:
+        forget_room_reactions([target.room_id])
 
 
 def _broadcast_counts_on_commit(
@@ -228,6 +238,9 @@ def take_back_reactions(*, reaction_ids) -> int:
     for counter_id, n in sorted(counters):
         ReactionCount.objects.filter(pk=counter_id).update(count=F("count") - n)
     Reaction.objects.filter(pk__in=[reaction.pk for reaction in reactions]).delete()
+    forget_message_reactions(
+        {target for field, target, _emoji in taken_back if field == ReactionTarget.MESSAGE.field}
+    )
     return len(reactions)
 
 
@@ -257,6 +270,7 @@ def recount_reaction_counters(*, target_type: str, target_ids: list[int] | None 
             )
         )
     changed = 0
+    changed_ids: set[int] = set()
     for target_id in target_ids:
         with transaction.atomic():
             column = {field: target_id}
@@ -283,4 +297,8 @@ def recount_reaction_counters(*, target_type: str, target_ids: list[int] | None 
                         count=actual.get(emoji, 0)
                     )
                     changed += 1
+                    changed_ids.add(target_id)
+    if kind == ReactionTarget.MESSAGE:
+        # After every target's commit: a page read meanwhile is dropped too.
+        forget_message_reactions(changed_ids)
     return changed

@@ -3,8 +3,10 @@
 The shared part of a page (messages, authors, replies, media, mentions) is cached per
 room; every writer of it renews the room's pages. Each test fills the cache with one
 GET, writes through a service, the API or a plain model save (what the admin does),
-and reads again: the change must be there at once. The viewer's own parts (reactions'
-``me``, read counts, ``collapsed``) are never cached.
+and reads again: the change must be there at once. Reactions are cached apart, under
+the room's reaction version, which every reaction writer renews (the counts shared, each
+reader's own ``me`` per reader, and only for readers who hide no one); read counts and
+``collapsed`` are never cached.
 """
 
 import pytest
@@ -17,8 +19,13 @@ from community.chat.services import send_message
 from community.media.models import MediaAsset
 from community.media.tasks import process_media_asset
 from community.moderation.services import check_hide_message
-from community.reactions.models import ReactionTarget
-from community.reactions.services import check_add_reaction
+from community.reactions.models import Reaction, ReactionTarget
+from community.reactions.services import (
+    check_add_reaction,
+    check_remove_reaction,
+    recount_reaction_counters,
+    take_back_reactions,
+)
 from community.rooms.models import Membership, Room
 from community.rooms.services import change_member_role, update_my_membership, update_room
 from profiles.models import Profile
@@ -61,14 +68,14 @@ def test_a_cached_page_is_the_same_json_and_costs_fewer_queries(chat, django_ass
     # (with the viewer's own), read counts. (The test client skips the token's user.)
     with django_assert_num_queries(5):
         miss = client_for(reader).get(f"/api/v1/rooms/{room.pk}/messages/?limit=50")
-    # A hit: the room, reactions, read counts.
-    with django_assert_num_queries(3):
+    # A hit: the room, read counts (the reactions are cached too: "reactions" below).
+    with django_assert_num_queries(2):
         hit = client_for(reader).get(f"/api/v1/rooms/{room.pk}/messages/?limit=50")
     assert miss.content == uncached.content
     assert hit.content == uncached.content
     # Anonymous readers of a web-public room share it too (no viewer queries).
     Room.objects.filter(pk=room.pk).update(is_web_public=True)
-    with django_assert_num_queries(3):  # room, reactions, read counts
+    with django_assert_num_queries(2):  # room, read counts
         anonymous = APIClient().get(f"/api/v1/rooms/{room.pk}/messages/?limit=50")
     assert anonymous.status_code == 200
     assert bodies(anonymous.json()) == ["first words", "second words", "hello @Reader"]
@@ -247,3 +254,97 @@ def test_cached_signed_urls_never_outlive_their_period(chat, media_dir, monkeypa
     assert fresh != url
     with override_settings(CHAT_HISTORY_CACHE_SECONDS=0):
         assert history(reader, room)["results"][-1]["media"]["url"] == fresh
+
+
+# --- Reactions: cached per room under their own version ------------------------------
+# The counts of a page are shared by its readers and each reader's own ``me`` is kept
+# apart; every writer of message reactions renews the room's reaction version
+# (community.reactions.selectors.forget_room_reactions), not its pages.
+
+
+def reactions_of_first(user, room) -> list[dict]:
+    return history(user, room)["results"][0]["reactions"]
+
+
+def react(user, message, emoji="👍"):
+    check_add_reaction(
+        user=user, target_type=ReactionTarget.MESSAGE, target_id=message.pk, emoji=emoji
+    )
+
+
+def test_a_reaction_added_shows_at_once_with_each_readers_own_me(chat):
+    room, reader, writer = chat["room"], chat["reader"], chat["writer"]
+    first = Message.objects.get(room=room, seq=1)
+    assert reactions_of_first(reader, room) == []
+    assert reactions_of_first(writer, room) == []
+    react(writer, first)  # do_add_reaction
+    assert reactions_of_first(reader, room) == [{"emoji": "👍", "count": 1, "me": False}]
+    assert reactions_of_first(writer, room) == [{"emoji": "👍", "count": 1, "me": True}]
+    react(reader, first)
+    react(reader, first, "🎉")
+    assert reactions_of_first(reader, room) == [
+        {"emoji": "👍", "count": 2, "me": True},
+        {"emoji": "🎉", "count": 1, "me": True},
+    ]
+    assert reactions_of_first(writer, room) == [
+        {"emoji": "👍", "count": 2, "me": True},
+        {"emoji": "🎉", "count": 1, "me": False},
+    ]
+
+
+def test_a_tap_renews_the_reactions_not_the_page(chat, django_assert_num_queries):
+    room, reader, writer = chat["room"], chat["reader"], chat["writer"]
+    url = f"/api/v1/rooms/{room.pk}/messages/"
+    client_for(reader).get(url)
+    react(writer, Message.objects.get(room=room, seq=1))
+    with django_assert_num_queries(3):  # room, reactions, read counts: the page is a hit
+        client_for(reader).get(url)
+    with django_assert_num_queries(2):  # and the reactions again
+        client_for(reader).get(url)
+    # Another reader: the shared counts are cached, their own emoji are read once.
+    with django_assert_num_queries(3):
+        client_for(chat["host"]).get(url)
+
+
+def test_a_reaction_removed_shows_at_once(chat):
+    room, reader, writer = chat["room"], chat["reader"], chat["writer"]
+    first = Message.objects.get(room=room, seq=1)
+    react(writer, first)
+    assert reactions_of_first(reader, room) == [{"emoji": "👍", "count": 1, "me": False}]
+    assert reactions_of_first(writer, room) == [{"emoji": "👍", "count": 1, "me": True}]
+    check_remove_reaction(  # do_remove_reaction
+        user=writer, target_type=ReactionTarget.MESSAGE, target_id=first.pk, emoji="👍"
+    )
+    assert reactions_of_first(reader, room) == []
+    assert reactions_of_first(writer, room) == []
+
+
+def test_reactions_taken_back_by_a_moderator_show_at_once(chat):
+    room, reader, writer = chat["room"], chat["reader"], chat["writer"]
+    react(writer, Message.objects.get(room=room, seq=1))
+    assert reactions_of_first(reader, room)[0]["count"] == 1
+    assert reactions_of_first(writer, room)[0]["me"] is True
+    # What the admin's delete does.
+    take_back_reactions(reaction_ids=list(Reaction.objects.values_list("pk", flat=True)))
+    assert reactions_of_first(reader, room) == []
+    assert reactions_of_first(writer, room) == []
+
+
+def test_recounted_counters_show_at_once(chat):
+    room, reader, writer = chat["room"], chat["reader"], chat["writer"]
+    react(writer, Message.objects.get(room=room, seq=1))
+    # A bulk delete outside the services leaves the counter behind until the recount.
+    Reaction.objects.all().delete()
+    assert reactions_of_first(reader, room) == [{"emoji": "👍", "count": 1, "me": False}]
+    assert recount_reaction_counters(target_type=ReactionTarget.MESSAGE) == 1
+    assert reactions_of_first(reader, room) == []
+
+
+def test_a_deleted_accounts_reactions_leave_at_once(chat):
+    room, reader, writer = chat["room"], chat["reader"], chat["writer"]
+    first = Message.objects.get(room=room, seq=1)
+    react(writer, first)
+    react(reader, first)
+    assert reactions_of_first(reader, room) == [{"emoji": "👍", "count": 2, "me": True}]
+    do_delete_account(user=writer, delete_messages=False)
+    assert reactions_of_first(reader, room) == [{"emoji": "👍", "count": 1, "me": True}]
