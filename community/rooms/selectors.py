@@ -902,10 +902,37 @@ def similar_room_cards(*, room: Room, size: int) -> list[Room]:
         ranked = similar_rooms(room=room, viewer=None).prefetch_related(None)
         ids = list(ranked.values_list("pk", flat=True)[:size])
         cache.set(key, ids, DISCOVER_CACHE_SECONDS)
+    if not ids:
+        return []
     # The page shows their titles and sizes only: no card prefetches, no viewer.
-    rooms = live_rooms().filter(visibility=Room.Visibility.PUBLIC, pk__in=ids)
-    cards = {room.pk: room for room in rooms.only("pk", "title", "member_count")} if ids else {}
+    alias = router.db_for_read(Room)
+    if connections[alias].vendor == "postgresql":
+        names, rows = _similar_cards_query(alias).fetch(ids=list(ids))
+        found = [Room.from_db(alias, names, row) for row in rows]
+    else:
+        found = _similar_cards(ids)
+    cards = {room.pk: room for room in found}
     return [cards[pk] for pk in ids if pk in cards]
+
+
+def _similar_cards(ids, *, ids_array: bool = False) -> QuerySet[Room]:
+    rooms = live_rooms().filter(visibility=Room.Visibility.PUBLIC)
+    if ids_array:
+        column = f'"{Room._meta.db_table}"."{Room._meta.pk.column}"'
+        rooms = rooms.filter(RawSQL(f"{column} = ANY(%s)", (ids,), output_field=BooleanField()))  # noqa: S611 (names from the model; the ids a parameter)
+    else:
+        rooms = rooms.filter(pk__in=ids)
+    return rooms.order_by().only("pk", "title", "member_count")
+
+
+@functools.cache
+def _similar_cards_query(alias: str) -> CompiledRows:
+    """:func:`_similar_cards` compiled once per process (PostgreSQL), the ids one array."""
+    slots = {"ids": [int_slot(100)]}
+    queryset = _similar_cards(slots["ids"], ids_array=True).values_list(
+        "id", "title", "member_count"
+    )
+    return CompiledRows.build(queryset, alias=alias, slots=slots)
 
 
 def interests_with_rooms() -> QuerySet[Interest]:
