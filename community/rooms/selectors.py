@@ -8,6 +8,8 @@ square root of the room's size (a busy 10-person room can outrank a quiet 1,000-
 one), and rooms opened in the last three days get a boost.
 """
 
+import functools
+import json
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -15,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import connection, connections, router, transaction
 from django.db.models import (
     BooleanField,
     Case,
@@ -36,6 +38,7 @@ from django.db.models import (
     When,
     prefetch_related_objects,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, Power
 from django.utils import timezone
 from django.utils.translation import get_language, get_language_info, gettext
@@ -47,7 +50,7 @@ from community.moderation.models import RoomAnnouncement
 from community.reactions.models import Reaction
 from community.reactions.selectors import with_reaction_summaries
 from community.rooms.models import Interest, JoinRequest, MemberBlock, Membership, Room, RoomInvite
-from config.compiled_queries import CompiledQuery
+from config.compiled_queries import CompiledQuery, CompiledRows, int_slot
 from config.errors import NotFoundError
 from profiles.models import Profile, User
 from profiles.selectors import blocks_anyone
@@ -610,32 +613,65 @@ def discover_card_key(generation: str, kind: str, room_id: int, language: str = 
     return _discover_key(f"card-{kind}:{generation}:{room_id}", language)
 
 
+def _viewer_state_rows(ids, viewer_id, *, ids_array: bool = False) -> QuerySet:
+    """Rows ``(pk, joined, requested, liked, blocks)`` of the listed rooms among ``ids``
+    for the viewer (:func:`discover_viewer_state`). ``ids_array`` (PostgreSQL): the ids
+    are one array parameter, ``= ANY(%s)``, so the statement is the same for any number."""
+    rooms = live_rooms().filter(visibility=Room.Visibility.PUBLIC)
+    if ids_array:
+        column = f'"{Room._meta.db_table}"."{Room._meta.pk.column}"'
+        rooms = rooms.filter(RawSQL(f"{column} = ANY(%s)", (ids,), output_field=BooleanField()))  # noqa: S611 (names from the model; the ids a parameter)
+    else:
+        rooms = rooms.filter(pk__in=ids)
+    return (
+        rooms.order_by()
+        .annotate(
+            joined=Subquery(
+                Membership.objects.filter(
+                    room=OuterRef("pk"), user_id=viewer_id, state=Membership.State.ACTIVE
+                ).values("pk")[:1]
+            ),
+            requested=Exists(
+                JoinRequest.objects.filter(
+                    room=OuterRef("pk"), user_id=viewer_id, state=JoinRequest.State.PENDING
+                )
+            ),
+            liked=Exists(Reaction.objects.filter(room=OuterRef("pk"), user_id=viewer_id)),
+            blocks=blocks_anyone(viewer_id),
+        )
+        .values_list("pk", "joined", "requested", "liked", "blocks")
+    )
+
+
+@functools.cache
+def _viewer_state_query(alias: str) -> CompiledRows:
+    """:func:`_viewer_state_rows` compiled once per process (PostgreSQL): building it
+    was ~3 ms of CPU per signed-in discover page, running it a fraction of that
+    (docs/performance.md, "Discover and room pages")."""
+    slots = {"ids": [int_slot(100)], "viewer": int_slot(1)}
+    queryset = _viewer_state_rows(slots["ids"], slots["viewer"], ids_array=True)
+    return CompiledRows.build(queryset, alias=alias, slots=slots)
+
+
 def discover_viewer_state(*, ids: list[int], viewer: User | None) -> dict:
     """Which of ``ids`` are still listed (public and live), and what is the viewer's own
     among them, in one query: ``"listed"``, ``"requested"`` and ``"liked"`` (sets of
     ids), ``"joined"`` (room id: the viewer's active membership id) and
     ``"blocks_anyone"``. The cards of the other rooms, for a viewer who blocks no one
     (so their like counts hide no one), are the same as anyone's."""
-    rooms = live_rooms().filter(visibility=Room.Visibility.PUBLIC, pk__in=ids).order_by()
     state = {"listed": set(), "joined": {}, "requested": set(), "liked": set()}
     state["blocks_anyone"] = False
     if viewer is None or not viewer.is_authenticated:
+        rooms = live_rooms().filter(visibility=Room.Visibility.PUBLIC, pk__in=ids).order_by()
         state["listed"] = set(rooms.values_list("pk", flat=True))
         return state
-    rows = rooms.annotate(
-        joined=Subquery(
-            Membership.objects.filter(
-                room=OuterRef("pk"), user=viewer, state=Membership.State.ACTIVE
-            ).values("pk")[:1]
-        ),
-        requested=Exists(
-            JoinRequest.objects.filter(
-                room=OuterRef("pk"), user=viewer, state=JoinRequest.State.PENDING
-            )
-        ),
-        liked=Exists(Reaction.objects.filter(room=OuterRef("pk"), user=viewer)),
-        blocks=blocks_anyone(viewer),
-    ).values_list("pk", "joined", "requested", "liked", "blocks")
+    if not ids:
+        return state
+    alias = router.db_for_read(Room)
+    if connections[alias].vendor == "postgresql":
+        _names, rows = _viewer_state_query(alias).fetch(ids=list(ids), viewer=viewer.pk)
+    else:
+        rows = _viewer_state_rows(ids, viewer.pk)
     for pk, joined, requested, liked, blocks in rows:
         state["listed"].add(pk)
         if joined is not None:
@@ -687,13 +723,8 @@ def for_you_room_ids(*, viewer: User, size: int, trend_map: list) -> list[int]:
     """The first ``size`` rooms of :func:`for_you_rooms`, in its order, ranked from the
     shared ``trend_map`` (``discover_shared(trend_map=True)["trend_map"]``) instead of
     computing every room's trend score for each viewer."""
-    interest_ids, languages = viewer_tastes(viewer)
+    interest_ids, languages, excluded = _tastes_and_rooms(viewer)
     mine = set(interest_ids)
-    excluded = set(
-        Membership.objects.filter(
-            user=viewer, state__in=[Membership.State.ACTIVE, Membership.State.BANNED]
-        ).values_list("room_id", flat=True)
-    )
     scored = []
     for pk, trend_score, language, room_interests in trend_map:
         if pk in excluded:
@@ -705,6 +736,61 @@ def for_you_room_ids(*, viewer: User, size: int, trend_map: list) -> list[int]:
         scored.append((shared * 3.0 + speaks * 2.0 + trend_score, pk))
     scored.sort(reverse=True)
     return [pk for _score, pk in scored[:size]]
+
+
+def _rooms_not_for_you(viewer_id) -> QuerySet[Membership]:
+    """The rooms For you leaves out: those the viewer is in or banned from."""
+    return Membership.objects.filter(
+        user_id=viewer_id, state__in=[Membership.State.ACTIVE, Membership.State.BANNED]
+    ).values("room_id")
+
+
+@functools.cache
+def _tastes_and_rooms_query(alias: str) -> CompiledRows:
+    """The viewer's profile languages (None without a profile), interest ids and
+    :func:`_rooms_not_for_you`, one row, compiled once per process (PostgreSQL): two
+    queries built per signed-in discover page before."""
+    from django.contrib.postgres.expressions import ArraySubquery
+
+    viewer = int_slot(1)
+    profile = Profile.objects.filter(user_id=OuterRef("pk"))
+    queryset = (
+        User.objects.filter(pk=viewer)
+        .annotate(
+            profile_languages=Subquery(profile.values("languages")[:1]),
+            has_profile=Exists(profile),
+            interest_ids=ArraySubquery(
+                Profile.interests.through.objects.filter(profile__user_id=OuterRef("pk"))
+                .order_by("interest_id")
+                .values("interest_id")
+            ),
+            room_ids=ArraySubquery(_rooms_not_for_you(OuterRef("pk")).order_by().values("room_id")),
+        )
+        .values_list("has_profile", "profile_languages", "interest_ids", "room_ids")
+    )
+    return CompiledRows.build(queryset, alias=alias, slots={"viewer": viewer})
+
+
+def _tastes_and_rooms(viewer: User) -> tuple[list[int], list[str], set[int]]:
+    """:func:`viewer_tastes` and the room ids of :func:`_rooms_not_for_you`: one round
+    trip on PostgreSQL, two elsewhere."""
+    alias = router.db_for_read(Profile)
+    if connections[alias].vendor != "postgresql":
+        excluded = set(_rooms_not_for_you(viewer.pk).values_list("room_id", flat=True))
+        return *viewer_tastes(viewer), excluded
+    _names, rows = _tastes_and_rooms_query(alias).fetch(viewer=viewer.pk)
+    if not rows:
+        return [], [], set()
+    has_profile, stored, interest_ids, room_ids = rows[0]
+    if isinstance(stored, str):  # jsonb as text (Django's JSONField decodes it itself)
+        stored = json.loads(stored)
+    if not has_profile:
+        languages = [viewer.locale] if viewer.locale else []
+        return [], languages, set(room_ids)
+    languages = [str(code) for code in stored or [] if code]
+    if not languages and viewer.locale:
+        languages = [viewer.locale]
+    return list(interest_ids), languages, set(room_ids)
 
 
 def viewer_tastes(viewer: User | None) -> tuple[list[int], list[str]]:
@@ -816,10 +902,37 @@ def similar_room_cards(*, room: Room, size: int) -> list[Room]:
         ranked = similar_rooms(room=room, viewer=None).prefetch_related(None)
         ids = list(ranked.values_list("pk", flat=True)[:size])
         cache.set(key, ids, DISCOVER_CACHE_SECONDS)
+    if not ids:
+        return []
     # The page shows their titles and sizes only: no card prefetches, no viewer.
-    rooms = live_rooms().filter(visibility=Room.Visibility.PUBLIC, pk__in=ids)
-    cards = {room.pk: room for room in rooms.only("pk", "title", "member_count")} if ids else {}
+    alias = router.db_for_read(Room)
+    if connections[alias].vendor == "postgresql":
+        names, rows = _similar_cards_query(alias).fetch(ids=list(ids))
+        found = [Room.from_db(alias, names, row) for row in rows]
+    else:
+        found = _similar_cards(ids)
+    cards = {room.pk: room for room in found}
     return [cards[pk] for pk in ids if pk in cards]
+
+
+def _similar_cards(ids, *, ids_array: bool = False) -> QuerySet[Room]:
+    rooms = live_rooms().filter(visibility=Room.Visibility.PUBLIC)
+    if ids_array:
+        column = f'"{Room._meta.db_table}"."{Room._meta.pk.column}"'
+        rooms = rooms.filter(RawSQL(f"{column} = ANY(%s)", (ids,), output_field=BooleanField()))  # noqa: S611 (names from the model; the ids a parameter)
+    else:
+        rooms = rooms.filter(pk__in=ids)
+    return rooms.order_by().only("pk", "title", "member_count")
+
+
+@functools.cache
+def _similar_cards_query(alias: str) -> CompiledRows:
+    """:func:`_similar_cards` compiled once per process (PostgreSQL), the ids one array."""
+    slots = {"ids": [int_slot(100)]}
+    queryset = _similar_cards(slots["ids"], ids_array=True).values_list(
+        "id", "title", "member_count"
+    )
+    return CompiledRows.build(queryset, alias=alias, slots=slots)
 
 
 def interests_with_rooms() -> QuerySet[Interest]:

@@ -83,7 +83,6 @@ def home(request):
         {
             # Rendered by this view from escaped templates (possibly from the cache).
             "shelves": mark_safe(shelves),  # noqa: S308
-            "room_languages": selectors.discovery_languages(),
         },
     )
 
@@ -218,7 +217,6 @@ def room_search(request):
             "interest": interest,
             "language": language,
             "interests": selectors.all_interests(),
-            "room_languages": selectors.discovery_languages(),
             "next_url": next_url,
             "previous_url": previous_url,
         },
