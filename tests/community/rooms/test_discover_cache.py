@@ -117,6 +117,7 @@ def test_room_page_similar_rooms_drop_a_room_that_left_the_listing(make_room, ma
 
 
 @pytest.mark.parametrize("rooms", [2, 12])
+@pytest.mark.usefixtures("discover_cache_kept")
 def test_signed_in_discover_query_count_is_pinned(
     rooms, make_room, make_user, make_member, client, django_assert_num_queries
 ):
@@ -258,6 +259,7 @@ def test_room_page_reads_its_topics_from_the_cache_until_an_edit(
     assert "#blues" in page and "#jazz" not in page
 
 
+@pytest.mark.usefixtures("discover_cache_kept")
 def test_room_page_query_count_is_pinned(make_room, client, django_assert_num_queries):
     room = make_room(title="Jazz corner", hashtags=["jazz"])
     make_room(title="Other jazz room", hashtags=["jazz"])

@@ -115,6 +115,7 @@ def test_an_id_out_of_range_is_a_missing_room(make_user, room_id):
     assert client_for(make_user(), session=True).get(info(room_id)).status_code == 404
 
 
+@pytest.mark.usefixtures("discover_cache_kept")
 def test_the_page_of_a_non_member_and_of_a_visitor_in_constant_queries(
     liked_room, make_user, django_assert_num_queries
 ):
