@@ -216,12 +216,31 @@ class RedisPubSubChannelLayer(CoreRedisPubSubChannelLayer):
             return layer
 
 
+# Group messages in flight at once whose decode the sockets of a process share.
+_DECODED_KEPT = 32
+
+
 class _PubSubLoopLayer(RedisPubSubLoopLayer):
     def __init__(self, *args, keepalive_seconds: float, **kwargs):
         super().__init__(*args, **kwargs)
         self.keepalive_seconds = keepalive_seconds
         self.hosts = [shard.host for shard in self._shards]
         self._shards = [_PubSubShard(shard.host, self) for shard in self._shards]
+        # id(raw) -> (raw, message): the last few messages decoded (``decode``).
+        self._decoded: dict[int, tuple[bytes, dict]] = {}
+
+    def decode(self, raw: bytes) -> dict:
+        """A message from a channel's queue, as ``receive`` returns it, decoded once per
+        process: a group message is put in every member's queue as the same bytes
+        object, so its members share one decode (each gets its own top-level dict; the
+        values are shared, as events already are by the sockets of one process)."""
+        entry = self._decoded.get(id(raw))
+        if entry is None or entry[0] is not raw:
+            entry = (raw, self.channel_layer.deserialize(raw))
+            if len(self._decoded) >= _DECODED_KEPT:
+                del self._decoded[next(iter(self._decoded))]
+            self._decoded[id(raw)] = entry  # holds raw: its id is not reused meanwhile
+        return dict(entry[1])
 
     # The shard interface /healthz uses (config/health.py), as on the core layer.
     @property

@@ -8,6 +8,8 @@ fails a write: the data is stored, clients resync on reconnect.
 
 import asyncio
 import concurrent.futures
+import contextlib
+import functools
 import logging
 import os
 import secrets
@@ -33,6 +35,7 @@ from django.db import transaction
 from redis.exceptions import RedisError
 
 from config import logs, metrics
+from config.channel_layer import RedisPubSubChannelLayer as PubSubChannelLayer
 from config.i18n import SocketLanguageMiddleware
 
 logger = logging.getLogger(__name__)
@@ -283,7 +286,7 @@ class ClosedSocketGuard:
         with logs.bound(request_id=logs.socket_request_id(scope)), metrics.open_socket(consumer):
             logs.socket_logger.info("socket opened: %(path)s", where, extra=where)
             try:
-                await super().__call__(scope, receive, send)
+                await self._serve(scope, receive, send)
             except LAYER_ERRORS as error:
                 logger.warning(
                     "channel layer failed under an open socket (%s: %s); closing with 1013",
@@ -293,6 +296,26 @@ class ClosedSocketGuard:
                 await self._abandon(CLOSE_TRY_AGAIN_LATER)
             finally:
                 logs.socket_logger.info("socket closed: %(path)s", where, extra=where)
+
+    async def _serve(self, scope, receive, send):
+        """Channels' ``AsyncConsumer.__call__``, with a lighter receive loop on the pub/sub
+        layer: the socket's channel queue (the layer fills it in memory) is read directly,
+        one ``get`` per event, instead of through Channels' ``await_many_dispatch`` (an
+        ``asyncio.wait`` and a new task per event, each through the layer's per-loop
+        proxy). The client's frames still come one at a time from one pending
+        ``receive``, whose completion is queued in the same inbox, so events and frames
+        are handled one at a time, in arrival order, as before."""
+        layer = get_channel_layer(self.channel_layer_alias)
+        if not isinstance(layer, PubSubChannelLayer):
+            return await super().__call__(scope, receive, send)
+        self.scope = scope
+        self.channel_layer = layer
+        self.base_send = send
+        local = layer._get_layer()
+        self.channel_name = await local.new_channel()
+        self.channel_receive = functools.partial(layer.receive, self.channel_name)
+        with contextlib.suppress(StopConsumer):  # the consumer ended (Channels' way)
+            await _dispatch_from_inbox(self, receive, local, self.channel_name)
 
     async def dispatch(self, message):
         # Channels runs ``close_old_connections`` on its one sync thread before every
@@ -366,6 +389,48 @@ class ClosedSocketGuard:
             await asyncio.wait_for(self.disconnect(code), 5)
         except Exception:
             logger.warning("socket clean-up after close %s failed", code)
+
+
+_CLIENT_MESSAGE = object()  # in a socket's inbox: its pending client ``receive`` is done
+
+
+async def _dispatch_from_inbox(consumer, receive, local, channel: str) -> None:
+    """The pub/sub layer's receive loop for one socket (``ClosedSocketGuard._serve``).
+
+    ``local.channels[channel]`` is the queue the layer puts this channel's messages in
+    (serialized, as its own ``receive`` reads them, ``layer.reconnected`` notices
+    included; a group message is decoded once for all of them). A message waiting there
+    is taken without a task or a future; the client side keeps one ``receive`` pending,
+    and its completion puts a marker in the same queue. On exit the channel is forgotten
+    and unsubscribed, as the layer does when its ``receive`` is cancelled."""
+    inbox = local.channels[channel]
+    decode = local.decode  # once per message per process, not per socket
+    dispatch = consumer.dispatch
+
+    def client_done(_task) -> None:
+        inbox.put_nowait(_CLIENT_MESSAGE)
+
+    client = asyncio.ensure_future(receive())
+    client.add_done_callback(client_done)
+    try:
+        while True:
+            item = await inbox.get()
+            if item is _CLIENT_MESSAGE:
+                message = client.result()
+                await dispatch(message)
+                client = asyncio.ensure_future(receive())
+                client.add_done_callback(client_done)
+            else:
+                await dispatch(decode(item))
+    finally:
+        client.remove_done_callback(client_done)
+        client.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await client
+        try:
+            await local.discard_channel(channel)
+        except Exception:  # Redis gone: the subscription dies with its connection
+            logger.warning("channel %s not unsubscribed", channel, exc_info=True)
 
 
 # --- Socket tickets for mobile clients ---------------------------------------------
