@@ -172,10 +172,16 @@ async def test_redis_restarted_empty_still_gets_messages_to_open_sockets(
     await database_sync_to_async(send_message)(membership=host_membership, body="after restart")
     try:
         await socket.send_json_to({"type": "ping", "ref": 1})
-        pong = await next_event(socket, "pong")
-        assert pong["last_seq"] == 1
-        event = await next_event(socket, "message.created", timeout=5)
-        assert event["message"]["body"] == "after restart"
+        # On the core layer only the pong can tell the socket (its group is gone); on
+        # pub/sub the layer may be subscribed again in time to bring the message live,
+        # before the pong: either order, the message once.
+        seen: dict[str, dict] = {}
+        while "message.created" not in seen:
+            event = await next_event(socket, "pong", "message.created", timeout=5)
+            seen.setdefault(event["type"], event)
+        assert seen["message.created"]["message"]["body"] == "after restart"
+        if "pong" in seen:
+            assert seen["pong"]["last_seq"] == 1
     except AssertionError as error:
         if "closed with 1013" not in str(error):
             raise  # closed 1013 is also a correct outcome: the client resyncs
