@@ -9,16 +9,21 @@ keep a stolen refresh token alive past it. The refresh tokens are also blacklist
 """
 
 import functools
+import threading
 
 from django.contrib.auth import get_user_model
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt import authentication, serializers
+from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.utils import aware_utcnow
 
 from config.compiled_queries import CompiledQuery
 
@@ -83,7 +88,42 @@ def _user_by_id() -> CompiledQuery:
     )
 
 
+# Access tokens whose signature and claims were checked, by their encoded text: a client
+# sends the same one with every request of its 15 minutes, and decoding it (PyJWT's
+# HMAC, JSON and claim checks) was half of authenticating a request (docs/performance.md,
+# "Message history API"). Only a token that passed simplejwt's checks is kept, and each
+# use checks its expiry again; revocation is the user's stamp, read on every request.
+_VALIDATED_KEPT = 4096
+_validated_tokens: dict[bytes, object] = {}
+_validated_lock = threading.Lock()
+
+
+@receiver(setting_changed)
+def _forget_validated_tokens(*, setting, **kwargs) -> None:
+    if setting in ("SIMPLE_JWT", "SECRET_KEY"):  # another key or claims: check anew
+        with _validated_lock:
+            _validated_tokens.clear()
+
+
 class JWTAuthentication(authentication.JWTAuthentication):
+    def get_validated_token(self, raw_token):
+        key = bytes(raw_token)
+        token = _validated_tokens.get(key)
+        if token is not None:
+            try:
+                token.check_exp(current_time=aware_utcnow())
+            except TokenError:
+                with _validated_lock:
+                    _validated_tokens.pop(key, None)
+            else:
+                return token
+        token = super().get_validated_token(raw_token)  # simplejwt's checks and errors
+        with _validated_lock:
+            while len(_validated_tokens) >= _VALIDATED_KEPT:
+                del _validated_tokens[next(iter(_validated_tokens))]  # the oldest
+            _validated_tokens[key] = token
+        return token
+
     def get_user(self, validated_token):
         # simplejwt writes the id as a string ("42"); tokens from before it, as a number.
         user_id = validated_token.get(api_settings.USER_ID_CLAIM)
