@@ -392,6 +392,10 @@ class ClosedSocketGuard:
 
 
 _CLIENT_MESSAGE = object()  # in a socket's inbox: its pending client ``receive`` is done
+# Layer events a socket handles in a row before it lets the loop run others: with a
+# backlog, ``inbox.get`` and a socket write return without yielding, and the process's
+# broadcasts and other sockets would wait for the whole backlog.
+_EVENTS_BETWEEN_YIELDS = 16
 
 
 async def _dispatch_from_inbox(consumer, receive, local, channel: str) -> None:
@@ -401,8 +405,11 @@ async def _dispatch_from_inbox(consumer, receive, local, channel: str) -> None:
     (serialized, as its own ``receive`` reads them, ``layer.reconnected`` notices
     included; a group message is decoded once for all of them). A message waiting there
     is taken without a task or a future; the client side keeps one ``receive`` pending,
-    and its completion puts a marker in the same queue. On exit the channel is forgotten
-    and unsubscribed, as the layer does when its ``receive`` is cancelled."""
+    and its completion puts a marker in the same queue to wake the loop. A finished
+    client ``receive`` (a frame, the disconnect) goes before any layer event still
+    queued, as in Channels' own loop: a socket whose client left stops at once instead
+    of working through its backlog first. On exit the channel is forgotten and
+    unsubscribed, as the layer does when its ``receive`` is cancelled."""
     inbox = local.channels[channel]
     decode = local.decode  # once per message per process, not per socket
     dispatch = consumer.dispatch
@@ -412,16 +419,23 @@ async def _dispatch_from_inbox(consumer, receive, local, channel: str) -> None:
 
     client = asyncio.ensure_future(receive())
     client.add_done_callback(client_done)
+    in_a_row = 0
     try:
         while True:
-            item = await inbox.get()
-            if item is _CLIENT_MESSAGE:
+            if client.done():
                 message = client.result()
-                await dispatch(message)
+                await dispatch(message)  # the disconnect ends the loop here
                 client = asyncio.ensure_future(receive())
                 client.add_done_callback(client_done)
-            else:
-                await dispatch(decode(item))
+                continue
+            item = await inbox.get()
+            if item is _CLIENT_MESSAGE:
+                continue  # the check above handles it (or already did)
+            await dispatch(decode(item))
+            in_a_row += 1
+            if in_a_row >= _EVENTS_BETWEEN_YIELDS:
+                in_a_row = 0
+                await asyncio.sleep(0)
     finally:
         client.remove_done_callback(client_done)
         client.cancel()
