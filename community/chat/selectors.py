@@ -11,14 +11,13 @@ import logging
 import re
 import time
 import unicodedata
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import DEFAULT_DB_ALIAS, connection, router, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, router
 from django.db.models import BooleanField, Exists, OuterRef, QuerySet, Subquery
 from django.db.models.base import ModelState
 from django.db.models.expressions import RawSQL
@@ -40,6 +39,7 @@ from community.reactions.models import ReactionCount, ReactionTarget
 from community.reactions.selectors import reaction_summaries, room_reactions_version_key
 from community.rooms.models import Membership, Room
 from config.api.rendering import ITEM_SEPARATOR, KEY_SEPARATOR, EncodedList, encode_json
+from config.cache_versions import current_version, renew_versions
 from config.compiled_queries import CompiledQuery, CompiledRows, int_slot
 from config.errors import DomainError, PermissionDeniedError
 from profiles.selectors import (
@@ -525,18 +525,6 @@ def _history_version_key(room_id: int) -> str:
     return f"chat:history-version:{room_id}"
 
 
-def _new_versions(room_ids: set[int]) -> None:
-    try:
-        token = uuid.uuid4().hex
-        if len(room_ids) == 1:  # a message's room: one SET, no pipeline
-            cache.set(_history_version_key(next(iter(room_ids))), token, timeout=None)
-        else:
-            cache.set_many({_history_version_key(pk): token for pk in room_ids}, timeout=None)
-    except Exception:
-        # Pages already cached stay at most CHAT_HISTORY_CACHE_SECONDS.
-        logger.warning("history cache: could not renew rooms %s", sorted(room_ids), exc_info=True)
-
-
 def forget_room_histories(room_ids) -> None:
     """The cached history pages of these rooms are stale: give each a new version now
     (what this transaction reads from here on) and again once it commits (a page read
@@ -544,8 +532,7 @@ def forget_room_histories(room_ids) -> None:
     ids = {int(pk) for pk in room_ids if pk is not None}
     if not ids or not settings.CHAT_HISTORY_CACHE_SECONDS:
         return
-    _new_versions(ids)
-    transaction.on_commit(lambda: _new_versions(ids))
+    renew_versions((_history_version_key(pk) for pk in ids), what="history cache")
 
 
 def _page_key(room_id: int, window: tuple) -> str:
@@ -682,18 +669,10 @@ def history_page(
                 keys.append(mine_key)
         try:
             found = cache.get_many(keys)  # one round trip
-            version = found.get(version_key)
-            if version is None:
-                version = uuid.uuid4().hex
-                if not cache.add(version_key, version, timeout=None):
-                    version = cache.get(version_key)
+            version = current_version(found, version_key)
             entry = found.get(key)
             if hides_none:
-                reactions_version = found.get(reactions_version_key)
-                if reactions_version is None:
-                    reactions_version = uuid.uuid4().hex
-                    if not cache.add(reactions_version_key, reactions_version, timeout=None):
-                        reactions_version = cache.get(reactions_version_key)
+                reactions_version = current_version(found, reactions_version_key)
                 counts_entry = found.get(counts_key)
                 mine_entry = found.get(mine_key) if mine_key else None
         except Exception:

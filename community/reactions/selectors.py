@@ -25,14 +25,12 @@ shared counts; a blocker's next page load shows their own (smaller) numbers agai
 
 import functools
 import logging
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.apps import apps
 from django.conf import settings
-from django.core.cache import cache
-from django.db import connections, router, transaction
+from django.db import connections, router
 from django.db.models import BooleanField, Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
@@ -43,6 +41,7 @@ from community import access
 from community.chat.models import Message
 from community.reactions.models import Reaction, ReactionCount, ReactionTarget
 from community.rooms.models import Membership, Room
+from config.cache_versions import renew_versions
 from config.compiled_queries import CompiledRows, int_slot
 from config.errors import DomainError, NotFoundError, PermissionDeniedError
 from profiles import selectors as profile_selectors
@@ -203,22 +202,6 @@ def room_reactions_version_key(room_id: int) -> str:
     return f"reactions:room-version:{room_id}"
 
 
-def _new_reaction_versions(room_ids: set[int]) -> None:
-    try:
-        token = uuid.uuid4().hex
-        if len(room_ids) == 1:  # a tap's room: one SET, no pipeline
-            cache.set(room_reactions_version_key(next(iter(room_ids))), token, timeout=None)
-        else:
-            cache.set_many({room_reactions_version_key(pk): token for pk in room_ids}, timeout=None)
-    except Exception:
-        # Counts already cached stay at most CHAT_HISTORY_CACHE_SECONDS.
-        logger.warning(
-            "history cache: could not renew the reactions of rooms %s",
-            sorted(room_ids),
-            exc_info=True,
-        )
-
-
 def forget_room_reactions(room_ids) -> None:
     """The cached reactions of these rooms' history pages are stale: a new version now
     (what this transaction reads from here on) and again once it commits (counts read by
@@ -226,8 +209,7 @@ def forget_room_reactions(room_ids) -> None:
     ids = {int(pk) for pk in room_ids if pk is not None}
     if not ids or not settings.CHAT_HISTORY_CACHE_SECONDS:
         return
-    _new_reaction_versions(ids)
-    transaction.on_commit(lambda: _new_reaction_versions(ids))
+    renew_versions((room_reactions_version_key(pk) for pk in ids), what="reactions cache")
 
 
 def forget_message_reactions(message_ids) -> None:

@@ -613,16 +613,21 @@ def discover_card_key(generation: str, kind: str, room_id: int, language: str = 
     return _discover_key(f"card-{kind}:{generation}:{room_id}", language)
 
 
+def _public_rooms_among(ids, *, ids_array: bool) -> QuerySet[Room]:
+    """The live public rooms among ``ids``. ``ids_array`` (PostgreSQL): the ids are one
+    array parameter, ``= ANY(%s)``, so the statement is the same for any number."""
+    rooms = live_rooms().filter(visibility=Room.Visibility.PUBLIC)
+    if ids_array:
+        column = f'"{Room._meta.db_table}"."{Room._meta.pk.column}"'
+        return rooms.filter(RawSQL(f"{column} = ANY(%s)", (ids,), output_field=BooleanField()))  # noqa: S611 (names from the model; the ids a parameter)
+    return rooms.filter(pk__in=ids)
+
+
 def _viewer_state_rows(ids, viewer_id, *, ids_array: bool = False) -> QuerySet:
     """Rows ``(pk, joined, requested, liked, blocks)`` of the listed rooms among ``ids``
     for the viewer (:func:`discover_viewer_state`). ``ids_array`` (PostgreSQL): the ids
     are one array parameter, ``= ANY(%s)``, so the statement is the same for any number."""
-    rooms = live_rooms().filter(visibility=Room.Visibility.PUBLIC)
-    if ids_array:
-        column = f'"{Room._meta.db_table}"."{Room._meta.pk.column}"'
-        rooms = rooms.filter(RawSQL(f"{column} = ANY(%s)", (ids,), output_field=BooleanField()))  # noqa: S611 (names from the model; the ids a parameter)
-    else:
-        rooms = rooms.filter(pk__in=ids)
+    rooms = _public_rooms_among(ids, ids_array=ids_array)
     return (
         rooms.order_by()
         .annotate(
@@ -916,12 +921,7 @@ def similar_room_cards(*, room: Room, size: int) -> list[Room]:
 
 
 def _similar_cards(ids, *, ids_array: bool = False) -> QuerySet[Room]:
-    rooms = live_rooms().filter(visibility=Room.Visibility.PUBLIC)
-    if ids_array:
-        column = f'"{Room._meta.db_table}"."{Room._meta.pk.column}"'
-        rooms = rooms.filter(RawSQL(f"{column} = ANY(%s)", (ids,), output_field=BooleanField()))  # noqa: S611 (names from the model; the ids a parameter)
-    else:
-        rooms = rooms.filter(pk__in=ids)
+    rooms = _public_rooms_among(ids, ids_array=ids_array)
     return rooms.order_by().only("pk", "title", "member_count")
 
 
