@@ -39,6 +39,29 @@ def _compiled_translations():
     compile_stale_catalogs()
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test databases, and before they are dropped, the sessions the run's
+    own threads still hold: a database lane, asgiref's executor or the private send loop
+    keeps a pooled connection checked out until the process exits, which ``close_pool``
+    cannot close and DROP DATABASE refuses ("being accessed by other users")."""
+    yield
+    from django.conf import settings
+    from django.db import connection
+
+    from config.db_lanes import close_lane_connections
+
+    with django_db_blocker.unblock():
+        close_lane_connections()
+        if settings.IS_POSTGRES:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            connection.close()
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache_and_fast_hashing(settings):
     # Argon2 is slow by design; tests that check it restore it themselves.

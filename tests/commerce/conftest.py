@@ -1,6 +1,4 @@
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 
 from commerce.models import Account
 from commerce.selectors import platform_fee_balances
@@ -49,7 +47,7 @@ def me_events(layer_listener):
 
         def received() -> list[str]:
             marker = {"type": "test.marker", "event": {"type": "end"}}
-            async_to_sync(get_channel_layer().group_send)(group, marker)
+            listener.group_send(group, marker)
             events = []
             while (event := listener.next_event()["type"]) != "end":
                 events.append(event)

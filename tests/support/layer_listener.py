@@ -6,8 +6,9 @@ Every listener's layer calls run on one event loop, on a thread of its own, for 
 listener's whole life: the pub/sub layer keeps each channel, its queue and its group
 subscriptions in the memory of the loop that made it, so a channel made in one
 ``async_to_sync`` call does not exist in the next one (``group_add`` raises). The loop is
-shared by all listeners of the process: the core layer refuses receives from two loops
-at once, so two listeners open together need the same one. One task on that loop
+shared by all listeners of the process, and it is the loop sync code broadcasts on: the
+core layer refuses receives from two loops at once, so two listeners open together need
+the same one, and the in-memory layer wakes a receive only from its own loop. One task on that loop
 receives for the whole life of the channel and hands each message to the test thread:
 the pub/sub layer forgets a channel whose ``receive`` is cancelled (a ``wait_for`` that
 timed out), and whatever arrived before the next ``receive`` would be lost.
@@ -16,7 +17,6 @@ timed out), and whatever arrived before the next ``receive`` would be lost.
 import asyncio
 import contextlib
 import queue
-import threading
 from typing import Any
 
 from channels.layers import get_channel_layer
@@ -24,18 +24,16 @@ from channels.layers import get_channel_layer
 from community.events import event_from_layer
 
 _SETUP_SECONDS = 10
-_loop: asyncio.AbstractEventLoop | None = None
-_loop_lock = threading.Lock()
 
 
 def _listeners_loop() -> asyncio.AbstractEventLoop:
-    """The listeners' event loop, started on first use; a daemon thread for the process."""
-    global _loop
-    with _loop_lock:
-        if _loop is None:
-            _loop = asyncio.new_event_loop()
-            threading.Thread(target=_loop.run_forever, name="layer-listener", daemon=True).start()
-        return _loop
+    """The event loop sync code broadcasts on (config/realtime.py's send loop, a daemon
+    thread for the process). Listening on that same loop is what the in-memory layer of
+    the embedded default needs: its channel queues are asyncio queues, and a put from
+    another thread's loop never wakes the receive waiting on them."""
+    from config.realtime import _private_loop
+
+    return _private_loop().loop
 
 
 class LayerListener:
@@ -82,6 +80,11 @@ class LayerListener:
         except queue.Empty:
             self._check_pump()
             raise AssertionError(f"no channel-layer message within {timeout} s") from None
+
+    def group_send(self, group: str, message: dict[str, Any]) -> None:
+        """``message`` to ``group``, sent from the listeners' loop (a marker a test sends
+        after what it waits for reaches every listener on every layer)."""
+        self._run(self.layer.group_send(group, message))
 
     def next_event(self, timeout: float = 5.0) -> dict[str, Any]:
         """The client event the next message carries (``community.events.event_from_layer``)."""

@@ -9,11 +9,14 @@ import asyncio
 import pytest
 import redis
 from channels.layers import get_channel_layer
+from django.conf import settings
 
 from config.redis_clients import CHANNEL_LAYER_BACKENDS
 from tests.community.chat_support import TIMEOUT, next_event, ready_socket
 
 pytestmark = [
+    pytest.mark.redis,
+    pytest.mark.skipif(not settings.REDIS_URL, reason="needs Redis (REDIS_URL)"),
     pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("fresh_channel_layer"),
 ]
