@@ -7,8 +7,9 @@ through the services (guarded balance updates, legs, the deferred sum-to-zero tr
 
 * ``spread``: wallet-to-wallet transfers between 200 accounts picked at random;
 * ``hot``: every transfer is a tip to ONE creator (3 legs: payer, creator, platform fee),
-  so every transaction updates the creator's earnings row (the fee goes to one of
-  ``COMMERCE_PLATFORM_FEE_SHARDS`` fee rows picked at random);
+  so every transaction updates one of the creator's earnings rows (one of
+  ``COMMERCE_EARNINGS_SHARDS`` picked at random; 1: every tip the same row; no merge
+  runs during the measurement) and one of ``COMMERCE_PLATFORM_FEE_SHARDS`` fee rows;
 * ``creators``: the same tips, each to one of the 200 members picked at random: the
   control for ``hot``, so the gap between the two is what the hot creator's row costs.
   While each runs, ``pg_stat_activity`` is sampled: ``hot_lock_wait_share`` and

@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.db.models import Case, OuterRef, Subquery, Sum, When
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
@@ -43,6 +44,7 @@ class AccountAdmin(ReadOnlyAdmin):
         "user",
         "currency",
         "balance",
+        "total_over_shards",
         "pending_debits",
         "allow_negative",
     ]
@@ -50,6 +52,32 @@ class AccountAdmin(ReadOnlyAdmin):
     list_select_related = ["user"]
     search_fields = ["user__username"]
     change_list_template = "admin/commerce/account/change_list.html"
+
+    def get_queryset(self, request):
+        # A creator's pending earnings are split over shards (Account.shard): on each
+        # row, the sum over its shards, which is what the creator has pending.
+        group = (
+            Account.objects.filter(
+                kind=OuterRef("kind"), user_id=OuterRef("user_id"), currency=OuterRef("currency")
+            )
+            .order_by()
+            .values("kind")
+            .annotate(total=Sum("balance"))
+            .values("total")
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                total_over_shards=Case(
+                    When(kind=Account.Kind.EARNINGS_PENDING, then=Subquery(group)), default=None
+                )
+            )
+        )
+
+    @admin.display(description=_("Total over shards"), ordering="total_over_shards")
+    def total_over_shards(self, account):
+        return account.total_over_shards
 
     def changelist_view(self, request, extra_context=None):
         # The platform fee is split over shards (Account.shard): its total is their sum.

@@ -46,20 +46,23 @@ class Account(models.Model):
     pending_debits = models.BigIntegerField(default=0)
     pending_credits = models.BigIntegerField(default=0)
     allow_negative = models.BooleanField(default=False)
-    # The platform fee is split over sub-accounts ("shards", 0 to
-    # COMMERCE_PLATFORM_FEE_SHARDS - 1) so that concurrent payments rarely lock the same
-    # row; its balance is their sum. Every other account is shard 0.
+    # The platform fee and a creator's pending earnings are split over sub-accounts
+    # ("shards", 0 to COMMERCE_PLATFORM_FEE_SHARDS / COMMERCE_EARNINGS_SHARDS - 1) so
+    # that concurrent payments rarely lock the same row; their balance is the sum.
+    # Pending earnings' shards above 0 are credit-only: a merge moves them into shard 0
+    # before anything debits it (commerce.services.payouts.merge_earnings_shards).
+    # Every other account is shard 0.
     shard = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    SHARDED_KINDS = (Kind.PLATFORM_FEE,)
+    SHARDED_KINDS = (Kind.PLATFORM_FEE, Kind.EARNINGS_PENDING)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["kind", "user", "currency"],
+                fields=["kind", "user", "currency", "shard"],
                 condition=Q(user__isnull=False),
-                name="ledger_one_user_account_per_kind_currency",
+                name="ledger_one_user_account_per_kind_currency_shard",
             ),
             models.UniqueConstraint(
                 fields=["kind", "currency", "shard"],
@@ -67,8 +70,10 @@ class Account(models.Model):
                 name="ledger_one_system_account_per_kind_currency_shard",
             ),
             models.CheckConstraint(
-                condition=Q(shard=0) | Q(kind="platform_fee", user__isnull=True),
-                name="ledger_only_platform_fee_sharded",
+                condition=Q(shard=0)
+                | Q(kind="platform_fee", user__isnull=True)
+                | Q(kind="earnings_pending", user__isnull=False),
+                name="ledger_only_fee_and_pending_earnings_sharded",
             ),
             # The guard: what is left after holds is never negative on a guarded account.
             models.CheckConstraint(
@@ -128,6 +133,7 @@ class Transfer(AppendOnlyModel):
         PAYOUT_SETTLEMENT = "payout_settlement", _("Payout sent")
         REVERSAL = "reversal", _("Reversal")
         ADJUSTMENT = "adjustment", _("Adjustment")
+        EARNINGS_MERGE = "earnings_merge", _("Pending earnings merged")
 
     class Phase(models.TextChoices):
         POSTED = "posted", _("Posted")
@@ -163,7 +169,15 @@ class Transfer(AppendOnlyModel):
     # Payouts are undone by their own flow only (rejection or expiry voids the hold);
     # a release of earnings is not a payment. No manual reversal undoes either: a
     # reversed payout posting would credit the creator while the payout stays approved.
-    NEVER_REVERSED_KINDS = (Kind.PAYOUT, Kind.PAYOUT_SETTLEMENT, Kind.MATURATION, Kind.REVERSAL)
+    # A merge of pending earnings' shards moves money within one creator's pending
+    # earnings: a refund reverses the payment it merged, never the merge.
+    NEVER_REVERSED_KINDS = (
+        Kind.PAYOUT,
+        Kind.PAYOUT_SETTLEMENT,
+        Kind.MATURATION,
+        Kind.REVERSAL,
+        Kind.EARNINGS_MERGE,
+    )
 
     class Meta:
         indexes = [

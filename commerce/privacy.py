@@ -36,7 +36,7 @@ def export_ledger(user) -> dict:
                 "gross": line.gross,
                 "fee": line.statement_fee,
                 "net": line.amount,
-                "balance": line.balance_after,
+                "balance": line.running_balance,
             }
             for line in lines
         ],

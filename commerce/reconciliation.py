@@ -137,8 +137,34 @@ def check_ledger() -> list[Problem]:
                 f"transfer {transfer.pk} resolves a transfer that was not pending",
             )
         )
+    problems += _reversal_problems()
     problems += _payout_problems()
     return problems
+
+
+def _reversal_problems() -> list[Problem]:
+    """A reversal undoes its original exactly per kind of account and owner: its legs
+    and the original's sum to zero for each. Not per account: a refund debits a
+    creator's pending earnings' shard 0 when the shard credited was merged into it."""
+    rows = (
+        Leg.objects.filter(
+            Q(transfer__kind=Transfer.Kind.REVERSAL) | Q(transfer__reversal__isnull=False)
+        )
+        .annotate(original=Coalesce("transfer__reverses_id", "transfer_id"))
+        .values("original", "account__kind", "account__user_id", "currency")
+        .annotate(total=Sum("amount"))
+        .exclude(total=0)
+        .order_by("original")[:SAMPLE]
+    )
+    return [
+        Problem(
+            "reversal_nets_original",
+            f"transfer {row['original']} and its reversal leave {row['total']} "
+            f"{row['currency']} on {row['account__kind']} of "
+            f"{row['account__user_id'] or 'the platform'}",
+        )
+        for row in rows
+    ]
 
 
 def _payout_problems() -> list[Problem]:

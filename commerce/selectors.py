@@ -3,7 +3,18 @@
 from collections import defaultdict
 from typing import Any
 
-from django.db.models import Exists, F, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    Exists,
+    F,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Sum,
+    When,
+)
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from commerce.fees import fee_rate_bps, split_fee
@@ -39,7 +50,8 @@ def wallet_balances(*, user_id: int) -> list[dict]:
             row["earnings_available"] = account.available
             row["payouts_held"] = account.pending_debits
         elif account.kind == Account.Kind.EARNINGS_PENDING:
-            row["earnings_pending"] = account.available
+            # Spread over shards (COMMERCE_EARNINGS_SHARDS): their sum.
+            row["earnings_pending"] += account.available
     return [
         {
             "currency": currency,
@@ -51,6 +63,17 @@ def wallet_balances(*, user_id: int) -> list[dict]:
     ]
 
 
+# A pending-earnings line's balance over the creator's shards: each shard's last
+# running balance up to the line (ledger_leg_account_id serves each probe). Only table
+# and column names are formatted in; the kind and the user are parameters.
+_LEG, _ACCOUNT = Leg._meta.db_table, Account._meta.db_table
+_PENDING_RUNNING_BALANCE_SQL = (
+    f"(SELECT COALESCE(SUM((SELECT l.balance_after FROM {_LEG} l "  # noqa: S608
+    f"WHERE l.account_id = a.id AND l.id <= {_LEG}.id ORDER BY l.id DESC LIMIT 1)), 0) "
+    f"FROM {_ACCOUNT} a WHERE a.kind = %s AND a.user_id = %s AND a.currency = {_LEG}.currency)"
+)
+
+
 def statement_lines(
     *, user_id: int, currency: str | None = None, account_kind: str | None = None
 ) -> QuerySet[Leg]:
@@ -59,16 +82,38 @@ def statement_lines(
     Each line's ``statement_fee`` is ``gross - amount``, so every line shows
     ``net == gross - fee``: a refund's fee is negative, also on reversals written
     before the ledger mirrored the fee's sign (their stored ``fee`` is positive).
+
+    Each line's ``running_balance`` is the balance of what the line is on after it:
+    ``balance_after`` (its account's), except on pending earnings, which are spread
+    over shards whose own running balances mean nothing to the creator: there it is
+    the sum over the shards of each one's running balance as of this line (its last
+    leg up to this one, one index probe per shard), whatever page or filter the lines
+    are read through. Merges between the shards move nothing out of the pending
+    earnings and are not lines.
     """
-    lines = Leg.objects.filter(account__user_id=user_id, is_posted=True)
+    lines = Leg.objects.filter(account__user_id=user_id, is_posted=True).exclude(
+        transfer__kind=Transfer.Kind.EARNINGS_MERGE
+    )
     if currency:
         lines = lines.filter(currency=currency.upper())
     if account_kind:
         lines = lines.filter(account__kind=account_kind)
     reversed_ = Transfer.objects.filter(reverses_id=OuterRef("transfer_id"))
+    pending_total = RawSQL(  # noqa: S611 (fixed SQL; the values are parameters)
+        _PENDING_RUNNING_BALANCE_SQL,
+        [Account.Kind.EARNINGS_PENDING, user_id],
+        output_field=BigIntegerField(),
+    )
     return (
         lines.select_related("account", "transfer__tip", "transfer__reverses__tip")
-        .annotate(is_reversed=Exists(reversed_), statement_fee=F("gross") - F("amount"))
+        .annotate(
+            is_reversed=Exists(reversed_),
+            statement_fee=F("gross") - F("amount"),
+            running_balance=Case(
+                When(account__kind=Account.Kind.EARNINGS_PENDING, then=pending_total),
+                default=F("balance_after"),
+            ),
+        )
         .order_by("-id")
     )
 

@@ -38,6 +38,22 @@ def mature_earnings() -> int:
     return payouts.mature_all_earnings()
 
 
+@shared_task(
+    autoretry_for=(OperationalError, InterfaceError, ConnectionError, TimeoutError),
+    retry_backoff=2,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=8,
+)
+def merge_earnings_shards(account_ids: list[int] | None = None) -> int:
+    """Move creators' pending-earnings shards into shard 0 (beat: every 5 minutes, for
+    every creator with money in a shard; or the ``account_ids`` given, any shard of
+    each). Idempotent: a merged creator has nothing left to move. Returns how many
+    creators' shards moved."""
+    ids = payouts.earnings_merge_ids() if account_ids is None else account_ids
+    return sum(1 for account_id in ids if payouts.merge_earnings_shards(account_id=account_id))
+
+
 @shared_task(**RETRY)
 def renew_room_access() -> dict:
     outcomes: dict[str, int] = {}

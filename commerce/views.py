@@ -339,7 +339,7 @@ def statement_csv(request):
                     line.gross,
                     line.statement_fee,
                     line.amount,
-                    line.balance_after,
+                    line.running_balance,
                 ]
             )
 

@@ -698,6 +698,10 @@ COMMERCE_PLATFORM_FEE_BPS = env.int("COMMERCE_PLATFORM_FEE_BPS", default=1000)
 # reports sum them (commerce.selectors.platform_fee_balances). Lowering it leaves the
 # higher shards' money where it is, still summed.
 COMMERCE_PLATFORM_FEE_SHARDS = env.int("COMMERCE_PLATFORM_FEE_SHARDS", default=16)
+# A creator's pending earnings likewise: a payment credits one of this many sub-accounts
+# (1: one row, as before), so one popular creator's tips rarely wait on each other; a
+# merge (beat, and before any debit) moves them into shard 0, which payouts mature from.
+COMMERCE_EARNINGS_SHARDS = env.int("COMMERCE_EARNINGS_SHARDS", default=16)
 # Creator earnings stay pending this long (refund window) before they can be paid out.
 COMMERCE_EARNINGS_HOLD = timedelta(hours=env.int("COMMERCE_EARNINGS_HOLD_HOURS", default=168))
 COMMERCE_PAYOUT_HOLD_EXPIRY = timedelta(days=env.int("COMMERCE_PAYOUT_HOLD_DAYS", default=14))
@@ -720,6 +724,10 @@ COMMERCE_MAX_TOPUP = env.dict(
 )
 CELERY_BEAT_SCHEDULE = {
     "commerce-mature-earnings": {"task": "commerce.tasks.mature_earnings", "schedule": 3600},
+    "commerce-merge-earnings-shards": {
+        "task": "commerce.tasks.merge_earnings_shards",
+        "schedule": 300,
+    },
     "commerce-renew-memberships": {"task": "commerce.tasks.renew_room_access", "schedule": 900},
     "commerce-expire-holds": {"task": "commerce.tasks.expire_pending_transfers", "schedule": 900},
     "commerce-purge-keys": {"task": "commerce.tasks.purge_idempotency_keys", "schedule": 3600},

@@ -100,7 +100,7 @@ class StatementLineSerializer(serializers.ModelSerializer):
     counterparty = serializers.CharField(source="counterparty_label")
     fee = serializers.IntegerField(source="statement_fee", help_text=_("gross - net"))
     net = serializers.IntegerField(source="amount")
-    balance = serializers.IntegerField(source="balance_after")
+    balance = serializers.IntegerField(source="running_balance")
 
     class Meta:
         model = Leg

@@ -100,6 +100,15 @@ def server_bound_cursor(*, alias: str):
 # --- Accounts --------------------------------------------------------------------------
 
 
+def shard_count(*, kind: str) -> int:
+    """How many sub-accounts a credit to ``kind`` is spread over (1: one row)."""
+    if kind == Account.Kind.PLATFORM_FEE:
+        return max(1, int(settings.COMMERCE_PLATFORM_FEE_SHARDS))
+    if kind == Account.Kind.EARNINGS_PENDING:
+        return max(1, int(settings.COMMERCE_EARNINGS_SHARDS))
+    return 1
+
+
 def _get_or_create_account(
     *, kind: str, user_id: int | None, currency: str, shard: int = 0
 ) -> Account:
@@ -108,11 +117,16 @@ def _get_or_create_account(
     if account is not None:
         return account
     if kind in Account.SHARDED_KINDS:
-        # All the shards at once (the migration creates them; a currency or shard added
-        # since has none yet): only the first payment in a currency pays for creating them.
-        numbers = {*range(int(settings.COMMERCE_PLATFORM_FEE_SHARDS)), shard}
+        # All the shards at once (the fee's migration creates its own; a creator's are
+        # created by their first payment; a currency or shard added since has none yet):
+        # only the first payment that misses one pays for creating them. Shard 0 comes
+        # first, so it has the lowest id of its group.
+        numbers = {*range(shard_count(kind=kind)), shard}
         Account.objects.bulk_create(
-            [Account(kind=kind, currency=currency, shard=number) for number in sorted(numbers)],
+            [
+                Account(kind=kind, user_id=user_id, currency=currency, shard=number)
+                for number in sorted(numbers)
+            ],
             ignore_conflicts=True,  # those that exist, or another request's
         )
         return Account.objects.get(**lookup)
@@ -124,10 +138,14 @@ def _get_or_create_account(
         return Account.objects.get(**lookup)
 
 
-def user_account(*, user_id: int, kind: str, currency: str) -> Account:
+def user_account(*, user_id: int, kind: str, currency: str, shard: int = 0) -> Account:
+    """A user's account of ``kind``; for pending earnings, one of its shards (0: the
+    main one, which payouts mature from and merges move the others into)."""
     if kind not in Account.USER_KINDS:
         raise ValueError(f"{kind} is not a user account kind")
-    return _get_or_create_account(kind=kind, user_id=user_id, currency=currency)
+    if shard and kind not in Account.SHARDED_KINDS:
+        raise ValueError(f"{kind} has no shards")
+    return _get_or_create_account(kind=kind, user_id=user_id, currency=currency, shard=shard)
 
 
 def system_account(*, kind: str, currency: str, shard: int = 0) -> Account:
@@ -140,17 +158,16 @@ def system_account(*, kind: str, currency: str, shard: int = 0) -> Account:
 
 def pick_shard(*, kind: str) -> int:
     """The sub-account a credit to ``kind`` goes to: one of the platform fee's
-    ``COMMERCE_PLATFORM_FEE_SHARDS`` picked at random (no coordination: two concurrent
-    payments lock the same fee row once in that many), 0 for every other kind."""
-    if kind not in Account.SHARDED_KINDS:
-        return 0
-    shards = int(settings.COMMERCE_PLATFORM_FEE_SHARDS)
+    ``COMMERCE_PLATFORM_FEE_SHARDS`` or a creator's pending earnings'
+    ``COMMERCE_EARNINGS_SHARDS``, picked at random (no coordination: two concurrent
+    payments lock the same row once in that many), 0 for every other kind."""
+    shards = shard_count(kind=kind)
     return random.randrange(shards) if shards > 1 else 0  # spreading rows, nothing secret
 
 
 def get_accounts(*, wanted: list[tuple], currency: str) -> list[Account]:
     """The accounts for ``(kind, user_id)`` pairs (``user_id`` None: a system account;
-    a system account may name its shard: ``(kind, None, shard)``), in the order asked,
+    a sharded kind may name its shard: ``(kind, user_id, shard)``), in the order asked,
     created when missing: one SELECT when they all exist."""
     asked = []
     for kind, user_id, *rest in wanted:
@@ -160,16 +177,18 @@ def get_accounts(*, wanted: list[tuple], currency: str) -> list[Account]:
         if shard and kind not in Account.SHARDED_KINDS:
             raise ValueError(f"{kind} has no shards")
         asked.append((kind, user_id, shard))
-    shape = tuple((kind, user_id is None) for kind, user_id, _shard in asked)
+    shape = tuple(
+        (kind, user_id is None, kind in Account.SHARDED_KINDS) for kind, user_id, _shard in asked
+    )
     # Read where the ORM would (config/db_routing.py): the primary for a write.
     manager = Account.objects
     query = _accounts_query(vendor=connections[manager.db].vendor, shape=shape)
     values = {_CURRENCY_MARKER: currency}
-    for index, (_kind, user_id, shard) in enumerate(asked):
-        if user_id is None:
-            values[_SHARD_MARKER - index] = shard
-        else:
+    for index, (kind, user_id, shard) in enumerate(asked):
+        if user_id is not None:
             values[_USER_MARKER + index] = user_id
+        if user_id is None or kind in Account.SHARDED_KINDS:
+            values[_SHARD_MARKER - index] = shard
     db = manager.db
     with server_bound_cursor(alias=db) as cursor:
         cursor.execute(query.sql, query.bind(values))
@@ -194,16 +213,19 @@ _CURRENCY_MARKER = "\x00currency"
 
 
 @functools.cache
-def _accounts_query(*, vendor: str, shape: tuple[tuple[str, bool], ...]) -> MarkedQuery:
+def _accounts_query(*, vendor: str, shape: tuple[tuple[str, bool, bool], ...]) -> MarkedQuery:
     """``get_accounts``' query compiled once per process, database vendor and shape (the
-    kinds asked and which are system accounts): Django building its OR of lookups was
-    ~a third of a tip's client CPU (docs/performance.md, Ledger)."""
+    kinds asked, which are system accounts, which are sharded): Django building its OR
+    of lookups was ~a third of a tip's client CPU (docs/performance.md, Ledger)."""
     matches = Q()
     markers = [_CURRENCY_MARKER]
-    for index, (kind, system) in enumerate(shape):
+    for index, (kind, system, sharded) in enumerate(shape):
         if system:
             matches |= Q(kind=kind, user_id=None, shard=_SHARD_MARKER - index)
             markers.append(_SHARD_MARKER - index)
+        elif sharded:
+            matches |= Q(kind=kind, user_id=_USER_MARKER + index, shard=_SHARD_MARKER - index)
+            markers += [_USER_MARKER + index, _SHARD_MARKER - index]
         else:
             matches |= Q(kind=kind, user_id=_USER_MARKER + index)
             markers.append(_USER_MARKER + index)
@@ -618,11 +640,106 @@ def write_reversal(
         raise ConflictError(_("This transfer was already reversed."), code="already_reversed")
     return write_transfer(
         kind=Transfer.Kind.REVERSAL,
-        legs=_legs_as_specs(original, negate=True),
+        legs=_retarget_pending_earnings(_legs_as_specs(original, negate=True)),
         initiated_by_id=initiated_by_id,
         description=description or _("Reversal of #%(id)s") % {"id": original.pk},
         reverses=original,
     )
+
+
+def _retarget_pending_earnings(specs: list[LegSpec]) -> list[LegSpec]:
+    """A reversal's debit of a creator's pending earnings: the shard the payment
+    credited while that shard still covers it; otherwise (merged since, or shard 0
+    itself) every shard is merged into shard 0 first and shard 0 is debited, whose
+    guard refuses what the pending earnings as a whole cannot cover.
+
+    Every account of the reversal and every shard of those earnings are locked first,
+    in ascending id order, so the choice cannot be overtaken (a merge emptying the
+    shard) and the posting statement after it only takes locks already held. The
+    reversal then nets the original per kind and owner, not per shard (``ledger_check``:
+    ``reversal_nets_original``).
+    """
+
+    def is_debit(spec: LegSpec) -> bool:
+        return spec.account.kind == Account.Kind.EARNINGS_PENDING and spec.amount < 0
+
+    groups = {(spec.account.user_id, spec.account.currency) for spec in specs if is_debit(spec)}
+    if not groups:
+        return specs
+    shards = Q()
+    for user_id, currency in groups:
+        shards |= Q(kind=Account.Kind.EARNINGS_PENDING, user_id=user_id, currency=currency)
+    locked = {
+        account.pk: account
+        for account in Account.objects.select_for_update()
+        .filter(shards | Q(pk__in=[spec.account.pk for spec in specs]))
+        .order_by("pk")
+    }
+    retargeted = []
+    for spec in specs:
+        account = locked[spec.account.pk]
+        if is_debit(spec) and (account.shard == 0 or account.available < -spec.amount):
+            group = [
+                other
+                for other in locked.values()
+                if other.kind == account.kind
+                and other.user_id == account.user_id
+                and other.currency == account.currency
+            ]
+            write_earnings_merge(shards=group)
+            main = next((other for other in group if other.shard == 0), None)
+            if main is None:  # shard 0 is created with the first shard: never, but refuse
+                raise InsufficientFundsError(_("Insufficient funds for this transfer."))
+            spec = LegSpec(
+                account=main,
+                amount=spec.amount,
+                gross=spec.gross,
+                fee=spec.fee,
+                counterparty=spec.counterparty,
+            )
+        retargeted.append(spec)
+    return retargeted
+
+
+def lock_pending_earnings(*, user_id: int, currency: str) -> list[Account]:
+    """Every shard of a creator's pending earnings in ``currency``, locked in ascending
+    id order (shard 0 first: it is created first), inside the caller's transaction."""
+    _require_transaction()
+    return list(
+        Account.objects.select_for_update()
+        .filter(kind=Account.Kind.EARNINGS_PENDING, user_id=user_id, currency=currency)
+        .order_by("pk")
+    )
+
+
+def write_earnings_merge(*, shards: list[Account]) -> Transfer | None:
+    """Move the balance of every shard above 0 into shard 0, as one transfer of its own
+    kind (never reversed), inside the caller's transaction; ``shards`` are one
+    creator's pending earnings in one currency, locked by the caller
+    (``lock_pending_earnings``), so their balances are exact. Updates the instances'
+    balances. None when there is nothing to move.
+
+    Shards above 0 have no holds (only payments credit them and only their reversals
+    and this debit them), so each one's balance moves in full.
+    """
+    _require_transaction()
+    main = next((account for account in shards if account.shard == 0), None)
+    moving = [account for account in shards if account.shard and account.balance > 0]
+    if main is None or not moving:
+        return None
+    total = sum(account.balance for account in moving)
+    transfer = write_transfer(
+        kind=Transfer.Kind.EARNINGS_MERGE,
+        legs=[
+            *(LegSpec(account=account, amount=-account.balance) for account in moving),
+            LegSpec(account=main, amount=total),
+        ],
+        description=_("Pending earnings merged"),
+    )
+    for account in moving:
+        account.balance = 0
+    main.balance += total
+    return transfer
 
 
 # Standalone entry points: their own transaction (retried), or a savepoint when nested.

@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, Sum
+from django.db.models import Exists, OuterRef, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -12,7 +12,9 @@ from commerce.services.ledger import (
     LegSpec,
     atomic_with_retry,
     check_may_move_money,
+    lock_pending_earnings,
     system_account,
+    write_earnings_merge,
     write_resolution,
     write_transfer,
 )
@@ -25,34 +27,59 @@ from profiles.models import User
 # --- Maturation -------------------------------------------------------------------------
 
 
-def maturable_amount(*, account: Account, now=None) -> int:
-    """What may move from pending to available now.
+def _new_credits(*, accounts: list[Account], since):
+    """Posted credits to ``accounts`` (one creator's pending-earnings shards) since
+    ``since``: payments, not merges (a merge's credit is money credited earlier)."""
+    return Leg.objects.filter(
+        account__in=accounts, is_posted=True, amount__gt=0, created_at__gt=since
+    ).exclude(transfer__kind=Transfer.Kind.EARNINGS_MERGE)
+
+
+def maturable_amount(*, accounts: list[Account], now=None) -> int:
+    """What may move from pending to available now, over every shard of one creator's
+    pending earnings in one currency (``accounts``, their balances current).
 
     Credits wait out the hold; debits (refunds, earlier releases) count at once. So the
     amount is the balance minus the credits still inside the hold, never below zero.
     """
     cutoff = (now or timezone.now()) - settings.COMMERCE_EARNINGS_HOLD
-    recent = Leg.objects.filter(
-        account=account, is_posted=True, amount__gt=0, created_at__gt=cutoff
-    ).aggregate(total=Sum("amount"))["total"]
-    return max(0, account.balance - account.pending_debits - (recent or 0))
+    recent = _new_credits(accounts=accounts, since=cutoff).aggregate(total=Sum("amount"))["total"]
+    held = sum(account.balance - account.pending_debits for account in accounts)
+    return max(0, held - (recent or 0))
 
 
 @atomic_with_retry
 def mature_account_earnings(*, account_id: int) -> int:
-    # The row lock makes two concurrent runs release the same credits once.
-    account = Account.objects.select_for_update().get(
-        pk=account_id, kind=Account.Kind.EARNINGS_PENDING
+    """Release the matured part of the pending earnings ``account_id`` is a shard of.
+
+    Every shard is locked (ascending ids; two concurrent runs release the same credits
+    once) and merged into shard 0 first, which the release then debits.
+    """
+    account = (
+        Account.objects.filter(pk=account_id, kind=Account.Kind.EARNINGS_PENDING)
+        .only("user_id", "currency")
+        .first()
     )
-    amount = maturable_amount(account=account)
+    if account is None:
+        raise Account.DoesNotExist(f"no pending earnings account {account_id}")
+    shards = lock_pending_earnings(user_id=account.user_id, currency=account.currency)
+    amount = maturable_amount(accounts=shards)
     if amount <= 0:
         return 0
+    write_earnings_merge(shards=shards)
+    main = next((shard for shard in shards if shard.shard == 0), None)
+    if main is None:
+        main = get_user_account(
+            user_id=account.user_id,
+            kind=Account.Kind.EARNINGS_PENDING,
+            currency=account.currency,
+        )
     available = get_user_account(
         user_id=account.user_id, kind=Account.Kind.EARNINGS_AVAILABLE, currency=account.currency
     )
     write_transfer(
         kind=Transfer.Kind.MATURATION,
-        legs=[LegSpec(account=account, amount=-amount), LegSpec(account=available, amount=amount)],
+        legs=[LegSpec(account=main, amount=-amount), LegSpec(account=available, amount=amount)],
         description=_("Earnings released after the hold"),
     )
     return amount
@@ -61,13 +88,51 @@ def mature_account_earnings(*, account_id: int) -> int:
 def mature_all_earnings() -> int:
     """Release every creator's matured earnings; returns the number of accounts moved."""
     moved = 0
-    ids = Account.objects.filter(kind=Account.Kind.EARNINGS_PENDING, balance__gt=0).values_list(
-        "pk", flat=True
-    )
-    for account_id in list(ids):
+    for account_id in _pending_main_ids(Q(balance__gt=0)):
         if mature_account_earnings(account_id=account_id):
             moved += 1
     return moved
+
+
+def _pending_main_ids(condition: Q) -> list[int]:
+    """Shard 0 of each creator's pending earnings (per currency) with a shard matching
+    ``condition``."""
+    groups = Account.objects.filter(
+        condition,
+        kind=Account.Kind.EARNINGS_PENDING,
+        user_id=OuterRef("user_id"),
+        currency=OuterRef("currency"),
+    )
+    return list(
+        Account.objects.filter(kind=Account.Kind.EARNINGS_PENDING, shard=0)
+        .filter(Exists(groups))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+# --- Merging the pending earnings' shards -------------------------------------------------
+
+
+def earnings_merge_ids() -> list[int]:
+    """Shard 0 of every creator's pending earnings whose other shards hold money."""
+    return _pending_main_ids(Q(shard__gt=0, balance__gt=0))
+
+
+@atomic_with_retry
+def merge_earnings_shards(*, account_id: int) -> int:
+    """Move the shards of the pending earnings ``account_id`` belongs to into shard 0;
+    returns the amount moved (0: nothing to move; running it again moves nothing)."""
+    account = (
+        Account.objects.filter(pk=account_id, kind=Account.Kind.EARNINGS_PENDING)
+        .only("user_id", "currency")
+        .first()
+    )
+    if account is None:
+        return 0
+    shards = lock_pending_earnings(user_id=account.user_id, currency=account.currency)
+    moving = sum(shard.balance for shard in shards if shard.shard)
+    return moving if write_earnings_merge(shards=shards) is not None else 0
 
 
 # --- Payouts ----------------------------------------------------------------------------
@@ -79,23 +144,24 @@ def earnings_hold(*, user_id: int, currency: str, amount: int, now=None) -> dict
     (``held_until``) and when ``amount`` can be requested (``available_on``, None when
     even the held earnings are not enough)."""
     now = now or timezone.now()
-    accounts = {
-        account.kind: account
-        for account in Account.objects.filter(
+    accounts = list(
+        Account.objects.filter(
             user_id=user_id,
             currency=currency,
             kind__in=[Account.Kind.EARNINGS_AVAILABLE, Account.Kind.EARNINGS_PENDING],
         )
-    }
-    pending = accounts.get(Account.Kind.EARNINGS_PENDING)
-    available_account = accounts.get(Account.Kind.EARNINGS_AVAILABLE)
-    available = available_account.available if available_account else 0
-    held = pending.available if pending else 0
+    )
+    # Pending earnings are spread over shards: what is held is their sum.
+    pending = [account for account in accounts if account.kind == Account.Kind.EARNINGS_PENDING]
+    available = sum(
+        account.available for account in accounts if account.kind == Account.Kind.EARNINGS_AVAILABLE
+    )
+    held = sum(account.available for account in pending)
     if held <= 0:
         return None
     hold = settings.COMMERCE_EARNINGS_HOLD
     credits = list(
-        Leg.objects.filter(account=pending, is_posted=True, amount__gt=0, created_at__gt=now - hold)
+        _new_credits(accounts=pending, since=now - hold)
         .order_by("created_at")
         .values_list("amount", "created_at")
     )

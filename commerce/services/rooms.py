@@ -74,8 +74,12 @@ def set_room_price(
 def _charge(*, payer_id: int, room: Room, price: RoomPrice) -> Transfer:
     split = split_fee(price.amount)
     wallet = get_user_account(user_id=payer_id, kind=Account.Kind.WALLET, currency=price.currency)
-    earnings = get_user_account(
-        user_id=room.owner_id, kind=Account.Kind.EARNINGS_PENDING, currency=price.currency
+    earnings_kind = Account.Kind.EARNINGS_PENDING
+    earnings = get_user_account(  # one of the owner's pending-earnings shards, as a tip's
+        user_id=room.owner_id,
+        kind=earnings_kind,
+        currency=price.currency,
+        shard=pick_shard(kind=earnings_kind),
     )
     legs = [
         LegSpec(account=wallet, amount=-price.amount, counterparty=room.title),

@@ -215,14 +215,17 @@ def send_tip(
             _("A note goes with a tip in a room."), fields={"note": [_("Tip a room member.")]}
         )
     split = split_fee(amount)
+    # One of the creator's pending-earnings shards and one of the fee's, at random:
+    # every tip to a creator locked their one earnings row, every tip the one fee row
+    # (docs/performance.md, Ledger: the platform fee's shards; the creator's earnings
+    # shards). A refund reverses the legs onto the accounts they were posted to (the
+    # earnings' shard 0 instead once that shard was merged: ledger.write_reversal).
+    earnings_kind = Account.Kind.EARNINGS_PENDING
     wanted = [
         (Account.Kind.WALLET, sender.pk),
-        (Account.Kind.EARNINGS_PENDING, recipient.user_id),
+        (earnings_kind, recipient.user_id, pick_shard(kind=earnings_kind)),
     ]
     if split.fee:
-        # One of the fee's shards, at random: every tip locked the same fee row
-        # (docs/performance.md, Ledger: the platform fee's shards). A refund reverses
-        # the legs onto the accounts they were posted to: this same shard.
         fee_kind = Account.Kind.PLATFORM_FEE
         wanted.append((fee_kind, None, pick_shard(kind=fee_kind)))
     wallet, earnings, *fee_account = get_accounts(wanted=wanted, currency=currency)

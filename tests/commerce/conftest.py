@@ -17,9 +17,20 @@ def fund():
     return top_up
 
 
+def pending_earnings(user_id: int, currency: str = "KRW") -> int:
+    """A creator's pending earnings: the sum of their shards (COMMERCE_EARNINGS_SHARDS)."""
+    return sum(
+        Account.objects.filter(
+            user_id=user_id, kind=Account.Kind.EARNINGS_PENDING, currency=currency
+        ).values_list("balance", flat=True)
+    )
+
+
 @pytest.fixture
 def wallet_of():
     def balance(user, currency: str = "KRW", kind: str = Account.Kind.WALLET) -> int:
+        if kind == Account.Kind.EARNINGS_PENDING:  # split over shards: their sum
+            return pending_earnings(user.pk, currency)
         return user_account(user_id=user.pk, kind=kind, currency=currency).balance
 
     return balance

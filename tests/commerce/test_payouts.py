@@ -11,11 +11,14 @@ from commerce.reconciliation import check_ledger
 from commerce.services import refund_transfer, request_payout, send_tip
 from commerce.services.ledger import user_account
 from config.errors import ConflictError, NotFoundError
+from tests.commerce.conftest import pending_earnings
 
 pytestmark = pytest.mark.django_db
 
 
 def balance(user, kind):
+    if kind == Account.Kind.EARNINGS_PENDING:
+        return pending_earnings(user.pk)
     return user_account(user_id=user.pk, kind=kind, currency="KRW").balance
 
 

@@ -29,6 +29,7 @@ from commerce.services.ledger import (
 )
 from config.errors import ConflictError
 from profiles.services import register_user
+from tests.commerce.conftest import pending_earnings
 
 pytestmark = pytest.mark.django_db
 
@@ -149,10 +150,7 @@ class LedgerMachine(RuleBasedStateMachine):
         for who in range(USERS):
             account = Account.objects.get(pk=self.wallets[who].pk)
             assert (account.balance, account.pending_debits) == (self.balance[who], self.held[who])
-            earnings = Account.objects.filter(
-                user=self.users[who], kind=Account.Kind.EARNINGS_PENDING
-            ).first()
-            assert (earnings.balance if earnings else 0) == self.earnings[who]
+            assert pending_earnings(self.users[who].pk) == self.earnings[who]
 
     def teardown(self):
         assert check_ledger() == []

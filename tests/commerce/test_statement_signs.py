@@ -8,10 +8,11 @@ import pytest
 from django.db import transaction
 from django.test import Client
 
-from commerce.models import Account, Leg, Transfer
+from commerce.models import Leg, Transfer
 from commerce.privacy import export_ledger
 from commerce.services import send_tip
 from commerce.services.ledger import LegSpec, write_transfer
+from tests.commerce.conftest import pending_earnings
 from tests.support.accounts import client_for
 
 pytestmark = pytest.mark.django_db
@@ -106,4 +107,4 @@ def test_reversals_written_before_the_fix_are_shown_right(make_user, fund):
     assert (row["gross"], row["fee"], row["net"]) == ("-1000", "-100", "-900")
     exported = export_ledger(creator)["statement"][-1]
     assert exported["net"] == exported["gross"] - exported["fee"] == -900
-    assert Account.objects.get(user=creator, kind="earnings_pending").balance == 0
+    assert pending_earnings(creator.pk) == 0

@@ -13,6 +13,7 @@ from commerce.models import Account, Leg, Tip, Transfer
 from commerce.reconciliation import check_ledger
 from commerce.selectors import platform_fee_balances
 from commerce.services.ledger import user_account
+from tests.commerce.conftest import pending_earnings
 from tests.support.accounts import client_for
 
 pytestmark = pytest.mark.postgres_only
@@ -82,7 +83,6 @@ def test_concurrent_tips_to_one_creator_with_a_payer_running_out(make_user, fund
     # fan0 can pay three tips of 300; the others every tip they send.
     for index, fan in enumerate(fans):
         fund(fan, 1_000 if index == 0 else 10_000)
-    earnings = user_account(user_id=creator.pk, kind=Account.Kind.EARNINGS_PENDING, currency="KRW")
     # The fee is split over shards (each tip credits one): its balance is their sum.
     fees_before = platform_fee_balances().get("KRW", 0)
     barrier = threading.Barrier(len(fans))
@@ -131,15 +131,19 @@ def test_concurrent_tips_to_one_creator_with_a_payer_running_out(make_user, fund
         assert user_account(user_id=fan.pk, kind=Account.Kind.WALLET, currency="KRW").balance == (
             (1_000 if index == 0 else 10_000) - spent
         )
-    earnings.refresh_from_db()
-    assert earnings.balance == sum(body["net"] for body in paid)
+    assert pending_earnings(creator.pk) == sum(body["net"] for body in paid)
     fees = platform_fee_balances()["KRW"]
     assert fees - fees_before == sum(body["fee"] for body in paid)
-    # The creator's running balance: each leg's balance_after follows the one before.
-    running = 0
-    for amount, balance_after in (
-        Leg.objects.filter(account=earnings).order_by("id").values_list("amount", "balance_after")
-    ):
-        running += amount
-        assert balance_after == running
+    # The creator's running balance on each shard: each leg's balance_after follows the
+    # one before.
+    shards = Account.objects.filter(user=creator, kind=Account.Kind.EARNINGS_PENDING)
+    for earnings in shards:
+        running = 0
+        for amount, balance_after in (
+            Leg.objects.filter(account=earnings)
+            .order_by("id")
+            .values_list("amount", "balance_after")
+        ):
+            running += amount
+            assert balance_after == running
     assert check_ledger() == []

@@ -6,6 +6,7 @@ from django.test import Client
 from commerce.fees import split_fee
 from commerce.models import Account, Transfer
 from commerce.services.ledger import user_account
+from tests.commerce.conftest import pending_earnings
 from tests.support.accounts import client_for
 
 pytestmark = pytest.mark.django_db
@@ -72,8 +73,7 @@ def test_tip_form_shows_errors_in_place(web, user, make_user, fund):
         web.post("/wallet/tip/", {**data, "idempotency_key": "w2", "confirmed": "1"}).status_code
         == 302
     )
-    earnings = user_account(user_id=creator.pk, kind=Account.Kind.EARNINGS_PENDING, currency="KRW")
-    assert earnings.balance == 45
+    assert pending_earnings(creator.pk) == 45
 
 
 def test_payout_form_holds_earnings(web):
