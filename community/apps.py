@@ -31,6 +31,7 @@ class CommunityConfig(AppConfig):
         from community.push import services as push
         from community.reactions import selectors as reactions_selectors
         from community.reactions import services as reactions
+        from community.reads import receivers as reads_receivers
         from community.reads import selectors as reads_selectors
         from community.rooms.models import Membership, Room
         from community.rooms.services import register_departure_hook
@@ -82,8 +83,20 @@ class CommunityConfig(AppConfig):
             links_services.queue_message_preview, sender=Message, dispatch_uid="links-preview"
         )
         register_payload_part("link_preview", links_selectors.message_link_previews)
-        # Each message shows how many members have not read it yet (KakaoTalk's "1").
-        register_payload_part("unread_count", reads_selectors.unread_counts)
+        # Each message shows how many members have not read it yet (KakaoTalk's "1"):
+        # the same for every reader, cached with the page under the room's reads
+        # version, which a membership's or room's save renews (markers: read_marker_moved).
+        register_payload_part(
+            "unread_count",
+            reads_selectors.unread_counts,
+            version_key=reads_selectors.room_reads_version_key,
+        )
+        for model, receiver in (
+            (Membership, reads_receivers.membership_changed),
+            (Room, reads_receivers.room_changed),
+        ):
+            for signal in (post_save, post_delete):
+                signal.connect(receiver, sender=model, dispatch_uid=f"reads-{model.__name__}")
         # "Translate" on messages: whether it can work, and which language each is in.
         register_payload_part("translation", translation_selectors.translation_parts)
         if settings.TRANSLATION_ENGINE:

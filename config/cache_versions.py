@@ -32,7 +32,10 @@ def renew_versions(keys: Iterable[str], *, what: str) -> None:
     if not keys:
         return
     _renew(keys, what)
-    transaction.on_commit(lambda: _renew(keys, what))
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(lambda: _renew(keys, what))
+    # Outside a transaction the write has committed already: once is enough (on_commit
+    # would renew again at once).
 
 
 def current_version(found: dict, key: str) -> str:

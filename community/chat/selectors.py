@@ -54,9 +54,13 @@ from profiles.selectors import (
 # AppConfig.ready (community/apps.py) with ``register_payload_part``.
 PayloadPartLoader = Callable[[list[Message], Any], dict[int, Any]]
 _PAYLOAD_PARTS: dict[str, PayloadPartLoader] = {}
+# Parts the same for every viewer, cached with history pages: their room version's key.
+_SHARED_PART_VERSIONS: dict[str, Callable[[int], str]] = {}
 
 
-def register_payload_part(name: str, loader: PayloadPartLoader) -> None:
+def register_payload_part(
+    name: str, loader: PayloadPartLoader, *, version_key: Callable[[int], str] | None = None
+) -> None:
     """Add ``payload[name]`` to every message payload.
 
     ``loader(messages, viewer)`` gets one page of live (not deleted) messages and returns
@@ -64,10 +68,18 @@ def register_payload_part(name: str, loader: PayloadPartLoader) -> None:
     pinned). ``viewer`` is None for a broadcast (one payload shared by the whole room):
     a part must then hold only what every member may see alike; a viewer's own state (my
     vote, my RSVP) comes with a viewer. Messages the loader leaves out get ``None``.
+
+    ``version_key(room_id)``: the part is the same for every viewer and is cached with
+    a history page (``history_page``), loaded with ``viewer=None`` and used while the
+    page's version and the room's version under that key are the ones it was stored
+    under: every writer of what the part reads must renew that version
+    (``config.cache_versions.renew_versions``).
     """
     if name in _PAYLOAD_PARTS and _PAYLOAD_PARTS[name] is not loader:
         raise ValueError(f"payload part {name!r} is already registered")
     _PAYLOAD_PARTS[name] = loader
+    if version_key is not None:
+        _SHARED_PART_VERSIONS[name] = version_key
 
 
 logger = logging.getLogger(__name__)
@@ -209,10 +221,11 @@ def _viewer_parts(
     viewer,
     check_blocks: bool,
     reactions: dict[int, list] | None = None,
+    cached_parts: dict[str, dict[int, Any]] | None = None,
 ) -> tuple[dict[int, list], dict[str, dict[int, Any]]]:
     """The reactions (``me``, blocked members' share left out when ``check_blocks``) and
-    the registered parts of ``messages`` for ``viewer``, read now (the reactions unless
-    the caller has them: ``history_page``'s cached ones)."""
+    the registered parts of ``messages`` for ``viewer``, read now (the reactions and the
+    parts the caller has: ``history_page``'s cached ones)."""
     if reactions is None:
         reactions = reaction_summaries(
             ReactionTarget.MESSAGE,
@@ -221,7 +234,11 @@ def _viewer_parts(
             viewer_blocks_anyone=check_blocks,
         )
     live = [m for m in messages if not m.is_deleted]
-    parts = {name: loader(live, viewer) if live else {} for name, loader in _PAYLOAD_PARTS.items()}
+    cached_parts = cached_parts or {}
+    parts = {
+        name: cached_parts[name] if name in cached_parts else loader(live, viewer) if live else {}
+        for name, loader in _PAYLOAD_PARTS.items()
+    }
     return reactions, parts
 
 
@@ -232,11 +249,12 @@ def _viewer_payloads(
     viewer,
     viewer_blocks_anyone: bool | None,
     reactions: dict[int, list] | None = None,
+    cached_parts: dict[str, dict[int, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """The full payloads: ``shared`` (``_shared_payload`` of ``messages``, in order) with
     the reactions (``me``, blocked members' share left out), the registered parts and
     ``collapsed`` of this viewer, read now (``reactions``: already read, for a viewer
-    who hides no one)."""
+    who hides no one; ``cached_parts``: parts the same for every viewer, already read)."""
     signed_in = viewer is not None and viewer.is_authenticated and bool(messages)
     check_blocks = signed_in and viewer_blocks_anyone is not False
     reactions, parts = _viewer_parts(
@@ -244,6 +262,7 @@ def _viewer_payloads(
         viewer=viewer,
         check_blocks=check_blocks,
         reactions=None if check_blocks else reactions,
+        cached_parts=cached_parts,
     )
     payloads = []
     for part in shared:
@@ -302,12 +321,17 @@ def _encoded_viewer_payloads(
     *,
     viewer,
     reactions: dict[int, list] | None = None,
+    cached_parts: dict[str, dict[int, Any]] | None = None,
 ) -> EncodedList:
     """``_viewer_payloads`` of a viewer who hides no one (anonymous, or blocks no one:
     nothing ``collapsed``) as one JSON array, the shared parts spliced in as they were
     cached: the bytes DRF's renderer writes for the dicts, without building them."""
     reactions, parts = _viewer_parts(
-        messages, viewer=viewer, check_blocks=False, reactions=reactions
+        messages,
+        viewer=viewer,
+        check_blocks=False,
+        reactions=reactions,
+        cached_parts=cached_parts,
     )
     item, key = ITEM_SEPARATOR, KEY_SEPARATOR
     reactions_key = f"{item}{encode_json('reactions')}{key}"
@@ -513,7 +537,10 @@ def history_around(
 # users and profiles through signals (``community.chat.receivers``, the admin included),
 # and the bulk ``update()`` calls explicitly. A version is a random token, not a
 # counter: a version lost from the cache comes back as a token no page was stored
-# under. The viewer's parts are read live on every request.
+# under. The viewer's parts are read live on every request, but for the reactions
+# (``_page_reactions``) and the registered parts shared by every viewer (read counts:
+# ``register_payload_part(..., version_key=...)``, ``_page_shared_parts``), which are
+# cached next to the page under versions of their own.
 
 _STUB_FIELDS = (
     "id", "room_id", "seq", "kind", "body", "client_id", "author_id", "created_at",
@@ -628,6 +655,36 @@ def _page_reactions(
     return summaries
 
 
+def _page_shared_parts(
+    messages: list[Message], *, found: dict[str, tuple], version: str, ttl: int
+) -> dict[str, dict[int, Any]]:
+    """The registered parts the same for every viewer (``version_key`` given) of a page,
+    from the cache when the page and the part's room version are as they were stored
+    (``found``: ``{name: (part version, entry, entry key)}``); the others are loaded
+    (``viewer=None``) and stored. Parts without a version in ``found`` are left out."""
+    parts: dict[str, dict[int, Any]] = {}
+    fresh: dict[str, tuple] = {}
+    live = None
+    for name, (part_version, entry, entry_key) in found.items():
+        stamp = (version, part_version)
+        if entry is not None and entry[0] == stamp:
+            parts[name] = entry[1]
+            continue
+        if live is None:
+            live = [m for m in messages if not m.is_deleted]
+        parts[name] = _PAYLOAD_PARTS[name](live, None) if live else {}
+        fresh[entry_key] = (stamp, parts[name])
+    if fresh and router.db_for_read(Membership) == DEFAULT_DB_ALIAS:
+        try:
+            if len(fresh) == 1:  # one SET with its expiry; set_many pipelines an EXPIRE each
+                cache.set(*fresh.popitem(), timeout=ttl)
+            else:
+                cache.set_many(fresh, timeout=ttl)
+        except Exception:
+            logger.warning("history cache: could not store a page's shared parts", exc_info=True)
+    return parts
+
+
 def history_page(
     *,
     room_id: int,
@@ -656,10 +713,18 @@ def history_page(
     hides_none = not signed_in or viewer_blocks_anyone is False
     entry = version = key = None
     reactions_version = counts_entry = mine_entry = counts_key = mine_key = None
+    # The parts shared by every viewer: {name: (part version, cached entry, entry key)}.
+    shared_found: dict[str, tuple] = {}
     if ttl:
         version_key = _history_version_key(room_id)
         key = _page_key(room_id, (before, after, around, limit))
         keys = [version_key, key]
+        part_keys = {
+            name: (version_of(room_id), f"{key}:part:{name}")
+            for name, version_of in _SHARED_PART_VERSIONS.items()
+        }
+        for part_key_pair in part_keys.values():
+            keys += part_key_pair
         if hides_none:
             reactions_version_key = room_reactions_version_key(room_id)
             counts_key = f"{key}:reactions"
@@ -675,9 +740,14 @@ def history_page(
                 reactions_version = current_version(found, reactions_version_key)
                 counts_entry = found.get(counts_key)
                 mine_entry = found.get(mine_key) if mine_key else None
+            shared_found = {
+                name: (current_version(found, part_version_key), found.get(entry_key), entry_key)
+                for name, (part_version_key, entry_key) in part_keys.items()
+            }
         except Exception:
             logger.warning("history cache: unavailable", exc_info=True)
             version = reactions_version = None
+            shared_found = {}
     if entry is not None and version is not None and entry[0] == version:
         _version, has_more, has_newer, encoded, stubs = entry
         messages = _stub_messages(stubs)
@@ -709,10 +779,15 @@ def history_page(
             mine_key=mine_key,
             ttl=ttl,
         )
+    cached_parts = None
+    if version is not None and shared_found and messages:
+        cached_parts = _page_shared_parts(messages, found=shared_found, version=version, ttl=ttl)
     results: list[dict[str, Any]] | EncodedList
     if as_json and hides_none:
         # The cached JSON spliced as it is.
-        results = _encoded_viewer_payloads(encoded, messages, viewer=viewer, reactions=reactions)
+        results = _encoded_viewer_payloads(
+            encoded, messages, viewer=viewer, reactions=reactions, cached_parts=cached_parts
+        )
     else:
         results = _viewer_payloads(
             [_decoded_shared(head, media) for head, media in encoded],
@@ -720,6 +795,7 @@ def history_page(
             viewer=viewer,
             viewer_blocks_anyone=viewer_blocks_anyone,
             reactions=reactions,
+            cached_parts=cached_parts,
         )
     page = {"results": results, "has_more": has_more}
     if around is not None:

@@ -23,6 +23,7 @@ from django.db.models.functions import Least
 
 from community.chat.models import Message
 from community.rooms.models import Membership
+from config.cache_versions import renew_versions
 from config.compiled_queries import CompiledRows, int_slot, time_slot
 
 # A read.updated event carries the counts of the room's latest messages (live, not
@@ -122,6 +123,26 @@ def unread_counts(messages: list[Message], viewer: Any = None) -> dict[int, int 
         for message in room_messages:
             counts[message.pk] = None if behind is None else behind[message.pk]
     return counts
+
+
+def room_reads_version_key(room_id: int) -> str:
+    """The key of the room's *reads version*: a history page's counts are cached with the
+    page (``register_payload_part(..., version_key=...)``) while it stays the one they
+    were stored under. The cap is part of the key: a new cap never reads counts (or
+    ``None``s) cached under the old one."""
+    return f"reads:room-version:{room_id}:{settings.READ_COUNTS_MAX_MEMBERS}"
+
+
+def forget_room_reads(room_ids) -> None:
+    """The cached read counts of these rooms' history pages are stale: a new reads
+    version now and again once the transaction commits. Every writer of what the counts
+    read renews it: a read marker moving (``community.reads.services.read_marker_moved``),
+    a membership saved or deleted (joins, leaves, kicks, bans: ``community.reads.receivers``),
+    a room's member count saved; the messages themselves renew the page's own version."""
+    ids = {int(pk) for pk in room_ids if pk is not None}
+    if not ids or not settings.CHAT_HISTORY_CACHE_SECONDS:
+        return
+    renew_versions((room_reads_version_key(pk) for pk in ids), what="read counts cache")
 
 
 def live_unread_steps(*, room_id: int) -> tuple[int, int, list[list[int]]] | None:

@@ -17,7 +17,7 @@ from django.core.cache import cache
 from django.db import transaction
 
 from community import events
-from community.reads.selectors import live_unread_steps
+from community.reads.selectors import forget_room_reads, live_unread_steps
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +33,8 @@ def _trailing_key(room_id: int) -> str:
 def read_marker_moved(*, room_id: int) -> None:
     """A member's read marker in ``room_id`` moved forward (in the caller's transaction,
     or already committed): announce the new counts after the commit, throttled."""
+    # The counts cached with the room's history pages are stale from here on.
+    forget_room_reads([room_id])
     # Robust: a failed announcement is logged; the read itself stands (the next one, or
     # the next history page, brings the counts).
     transaction.on_commit(lambda: _announce_throttled(room_id), robust=True)

@@ -5,8 +5,9 @@ room; every writer of it renews the room's pages. Each test fills the cache with
 GET, writes through a service, the API or a plain model save (what the admin does),
 and reads again: the change must be there at once. Reactions are cached apart, under
 the room's reaction version, which every reaction writer renews (the counts shared, each
-reader's own ``me`` per reader, and only for readers who hide no one); read counts and
-``collapsed`` are never cached.
+reader's own ``me`` per reader, and only for readers who hide no one); read counts are
+cached with the page under the room's reads version, which every writer of read markers
+and memberships renews; ``collapsed`` is never cached.
 """
 
 import pytest
@@ -68,14 +69,14 @@ def test_a_cached_page_is_the_same_json_and_costs_fewer_queries(chat, django_ass
     # (with the viewer's own), read counts. (The test client skips the token's user.)
     with django_assert_num_queries(5):
         miss = client_for(reader).get(f"/api/v1/rooms/{room.pk}/messages/?limit=50")
-    # A hit: the room, read counts (the reactions are cached too: "reactions" below).
-    with django_assert_num_queries(2):
+    # A hit: the room (the reactions and read counts are cached too: below).
+    with django_assert_num_queries(1):
         hit = client_for(reader).get(f"/api/v1/rooms/{room.pk}/messages/?limit=50")
     assert miss.content == uncached.content
     assert hit.content == uncached.content
     # Anonymous readers of a web-public room share it too (no viewer queries).
     Room.objects.filter(pk=room.pk).update(is_web_public=True)
-    with django_assert_num_queries(2):  # room, read counts
+    with django_assert_num_queries(1):  # the room
         anonymous = APIClient().get(f"/api/v1/rooms/{room.pk}/messages/?limit=50")
     assert anonymous.status_code == 200
     assert bodies(anonymous.json()) == ["first words", "second words", "hello @Reader"]
@@ -297,12 +298,12 @@ def test_a_tap_renews_the_reactions_not_the_page(chat, django_assert_num_queries
     url = f"/api/v1/rooms/{room.pk}/messages/"
     client_for(reader).get(url)
     react(writer, Message.objects.get(room=room, seq=1))
-    with django_assert_num_queries(3):  # room, reactions, read counts: the page is a hit
+    with django_assert_num_queries(2):  # room, reactions: the page is a hit
         client_for(reader).get(url)
-    with django_assert_num_queries(2):  # and the reactions again
+    with django_assert_num_queries(1):  # and the reactions again
         client_for(reader).get(url)
     # Another reader: the shared counts are cached, their own emoji are read once.
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(2):
         client_for(chat["host"]).get(url)
 
 
@@ -348,3 +349,109 @@ def test_a_deleted_accounts_reactions_leave_at_once(chat):
     assert reactions_of_first(reader, room) == [{"emoji": "👍", "count": 2, "me": True}]
     do_delete_account(user=writer, delete_messages=False)
     assert reactions_of_first(reader, room) == [{"emoji": "👍", "count": 1, "me": True}]
+
+
+# Read counts are the same for every reader: cached with the page under the room's reads
+# version (community.reads.selectors.forget_room_reads), renewed by every writer of a read
+# marker, a membership's state or a room's member count. In the fixture the host and the
+# reader have read nothing, the writer everything: each message counts 2.
+
+
+def unread(user, room, **params) -> list:
+    return [message["unread_count"] for message in history(user, room, **params)["results"]]
+
+
+def reader_membership(chat) -> Membership:
+    return Membership.objects.get(room=chat["room"], user=chat["reader"])
+
+
+def test_a_read_marker_moving_shows_at_once_in_every_window(chat):
+    room, reader, host = chat["room"], chat["reader"], chat["host"]
+    assert unread(host, room) == [2, 2]
+    assert unread(host, room, limit=1, before=2) == [2]
+    assert client_for(reader).post(f"/api/v1/rooms/{room.pk}/read/", {"seq": 1}).status_code == 200
+    assert unread(host, room) == [1, 2]
+    assert unread(host, room, limit=1, before=2) == [1]
+    assert unread(reader, room) == [1, 2]  # the same for every reader
+
+
+def test_a_sender_catching_up_shows_at_once(chat):
+    room, host = chat["room"], chat["host"]
+    assert unread(chat["reader"], room) == [2, 2]
+    sent = client_for(host).post(f"/api/v1/rooms/{room.pk}/messages/", {"body": "third words"})
+    assert sent.status_code == 201
+    # The host's marker moved past the first two; the new one waits for two readers.
+    assert unread(chat["reader"], room) == [1, 1, 2]
+
+
+@override_settings(READ_COUNTS_MAX_MEMBERS=3)
+def test_a_join_past_the_cap_shows_at_once(chat, make_user):
+    room = chat["room"]
+    assert unread(chat["reader"], room) == [2, 2]
+    joined = client_for(make_user("late")).post(
+        f"/api/v1/rooms/{room.pk}/join/", {"nickname": "Late"}
+    )
+    assert joined.status_code in (200, 201), joined.content
+    assert unread(chat["reader"], room) == [None, None]  # over the cap: no counts
+
+
+def test_a_member_leaving_shows_at_once(chat):
+    room, reader = chat["room"], chat["reader"]
+    assert unread(chat["host"], room) == [2, 2]
+    assert client_for(reader).post(f"/api/v1/rooms/{room.pk}/leave/").status_code == 204
+    assert unread(chat["host"], room) == [1, 1]
+
+
+def test_a_kick_and_its_undo_show_at_once(chat):
+    room, host = chat["room"], chat["host"]
+    target = reader_membership(chat)
+    members = f"/api/v1/rooms/{room.pk}/members/{target.pk}"
+    assert unread(host, room) == [2, 2]
+    assert client_for(host).post(f"{members}/kick/", {}, format="json").status_code == 204
+    assert unread(host, room) == [1, 1]
+    undone = client_for(host).post(f"{members}/kick/undo/", {}, format="json")
+    assert undone.status_code in (200, 204), undone.content
+    assert unread(host, room) == [2, 2]
+
+
+def test_a_ban_shows_at_once(chat):
+    room, host = chat["room"], chat["host"]
+    target = reader_membership(chat)
+    assert unread(host, room) == [2, 2]
+    banned = client_for(host).post(
+        f"/api/v1/rooms/{room.pk}/members/{target.pk}/ban/", {"reason": "x"}, format="json"
+    )
+    assert banned.status_code in (200, 201, 204), banned.content
+    assert unread(host, room) == [1, 1]
+
+
+@override_settings(READ_COUNTS_MAX_MEMBERS=3)
+def test_membership_and_member_count_saved_as_the_admin_does_show_at_once(chat):
+    room, host = chat["room"], chat["host"]
+    assert unread(host, room) == [2, 2]
+    target = reader_membership(chat)
+    target.last_read_seq = 1
+    target.save()
+    assert unread(host, room) == [1, 2]
+    target.state = Membership.State.LEFT
+    target.save(update_fields=["state"])
+    assert unread(host, room) == [1, 1]
+    room.refresh_from_db()
+    room.member_count = 4
+    room.save(update_fields=["member_count"])
+    assert unread(host, room) == [None, None]
+
+
+def test_a_deleted_account_stops_counting_at_once(chat):
+    room, host = chat["room"], chat["host"]
+    assert unread(host, room) == [2, 2]
+    do_delete_account(user=chat["reader"], delete_messages=False)
+    assert unread(host, room) == [1, 1]
+
+
+def test_a_deleted_message_loses_its_count_at_once(chat):
+    room, reader = chat["room"], chat["reader"]
+    first = Message.objects.get(room=room, seq=1)
+    assert unread(reader, room) == [2, 2]
+    assert client_for(chat["writer"]).delete(f"/api/v1/messages/{first.pk}/").status_code == 204
+    assert unread(reader, room) == [None, 2]
