@@ -8,15 +8,18 @@ from commerce.services import payouts, rooms, tips
 from commerce.services.idempotency import purge_expired_keys
 
 RETRY = {"autoretry_for": (Exception,), "retry_backoff": True, "max_retries": 5}
+# Tasks a payment or a merge depends on: retried on database and connection faults only,
+# with backoff and jitter, for up to about half an hour.
+DATABASE_RETRY = {
+    "autoretry_for": (OperationalError, InterfaceError, ConnectionError, TimeoutError),
+    "retry_backoff": 2,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+    "max_retries": 8,
+}
 
 
-@shared_task(
-    autoretry_for=(OperationalError, InterfaceError, ConnectionError, TimeoutError),
-    retry_backoff=2,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=8,
-)
+@shared_task(**DATABASE_RETRY)
 def notify_tip(tip_id: int) -> bool:
     """One tip's notification, safe to run twice (one notification per tip). Tips are
     now notified through their outbox (``relay_tip_notifications``); this task still
@@ -38,13 +41,7 @@ def mature_earnings() -> int:
     return payouts.mature_all_earnings()
 
 
-@shared_task(
-    autoretry_for=(OperationalError, InterfaceError, ConnectionError, TimeoutError),
-    retry_backoff=2,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=8,
-)
+@shared_task(**DATABASE_RETRY)
 def merge_earnings_shards(account_ids: list[int] | None = None) -> int:
     """Move creators' pending-earnings shards into shard 0 (beat: every 5 minutes, for
     every creator with money in a shard; or the ``account_ids`` given, any shard of
