@@ -100,14 +100,12 @@ def test_turn_on_notifications_and_see_a_mention_arrive(
             "data": json.dumps(received["payload"]),
         },
     )
-    page.wait_for_function(
-        "() => navigator.serviceWorker.ready"
-        ".then(r => r.getNotifications()).then(n => n.length === 1)"
-    )
-    [shown] = page.evaluate(
+    # The list as the wait saw it: a second getNotifications() call came back empty once.
+    [shown] = page.wait_for_function(
         "() => navigator.serviceWorker.ready.then(r => r.getNotifications())"
-        ".then(list => list.map(n => ({title: n.title, body: n.body, tag: n.tag, data: n.data})))"
-    )
+        ".then(list => list.length === 1"
+        " && list.map(n => ({title: n.title, body: n.body, tag: n.tag, data: n.data})))"
+    ).json_value()
     assert shown["title"] == "Night owls"
     assert shown["body"].startswith("Captain mentioned you in Night owls")
     assert shown["body"].endswith("@Moonlight are you up?")
