@@ -323,10 +323,10 @@ class ClosedSocketGuard:
         # for each event delivered, per socket. These consumers touch the database
         # only through ``database_sync_to_async`` (or a room's lane, config/db_lanes.py),
         # which closes old connections on the thread that runs the call, so events from
-        # the channel layer go straight to their handler; the socket's own messages
-        # (connect, frames, disconnect) keep Channels' path.
+        # the channel layer and the client's frames go straight to their handler; only
+        # connect and disconnect keep Channels' path.
         kind = message.get("type")
-        if not isinstance(kind, str) or kind.startswith("websocket."):
+        if not isinstance(kind, str) or kind in ("websocket.connect", "websocket.disconnect"):
             return await super().dispatch(message)
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:

@@ -39,7 +39,7 @@ from community.reactions.models import ReactionCount, ReactionTarget
 from community.reactions.selectors import reaction_summaries, room_reactions_version_key
 from community.rooms.models import Membership, Room
 from config.api.rendering import ITEM_SEPARATOR, KEY_SEPARATOR, EncodedList, encode_json
-from config.cache_versions import current_version, renew_versions
+from config.cache_versions import current_version, renew_pending_versions, renew_versions
 from config.compiled_queries import CompiledQuery, CompiledRows, int_slot
 from config.errors import DomainError, PermissionDeniedError
 from profiles.selectors import (
@@ -733,6 +733,7 @@ def history_page(
                 mine_key = f"{counts_key}:{viewer.pk}"
                 keys.append(mine_key)
         try:
+            renew_pending_versions(keys)  # this connection's own writes, not committed yet
             found = cache.get_many(keys)  # one round trip
             version = current_version(found, version_key)
             entry = found.get(key)

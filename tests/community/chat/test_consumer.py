@@ -666,3 +666,30 @@ async def test_session_cookie_needs_an_allowed_origin(room_with_two):
     assert connected
     assert (await next_event(socket))["type"] == "ready"
     await socket.disconnect()
+
+
+async def test_frames_do_not_wait_for_channels_sync_thread(room_with_two, settings):
+    """A frame's database work runs on its room's lane, which closes old connections
+    itself: Channels' per-message detour through its one sync thread (queued behind
+    every other socket's and request's sync work) is skipped for frames."""
+    import asyncio
+    import threading
+
+    from asgiref.sync import sync_to_async
+
+    if not settings.REALTIME_DB_LANES:
+        pytest.skip("without lanes every frame runs on Channels' sync thread")
+    room, host, _guest = room_with_two
+    host_socket, _ = await ready_socket(host, room.pk)
+    release = threading.Event()
+    busy = asyncio.ensure_future(sync_to_async(release.wait)(10))  # the sync thread, held
+    try:
+        await host_socket.send_json_to({"type": "ping", "ref": 1})
+        assert (await next_event(host_socket, "pong", timeout=3))["ref"] == 1
+        await host_socket.send_json_to({"type": "message.send", "body": "still here"})
+        created = await next_event(host_socket, "message.created", timeout=3)
+        assert created["message"]["body"] == "still here"
+    finally:
+        release.set()
+        await busy
+    await host_socket.disconnect()
