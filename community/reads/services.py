@@ -13,8 +13,10 @@ goes down).
 import logging
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
+from redis.commands.core import Script
 
 from community import events
 from community.reads.selectors import forget_room_reads, live_unread_steps
@@ -40,19 +42,47 @@ def read_marker_moved(*, room_id: int) -> None:
     transaction.on_commit(lambda: _announce_throttled(room_id), robust=True)
 
 
+# The throttle's two ``cache.add`` calls in one Redis round trip: the window's mark,
+# and only when it was there already, the trailing one's. 1: leading, 2: trailing
+# (queue it), 0: folded into the trailing one already queued.
+_THROTTLE_SCRIPT = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return 1 end
+if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'EX', ARGV[3]) then return 2 end
+return 0
+"""
+_LEADING, _TRAILING, _FOLDED = 1, 2, 0
+# Sent as EVALSHA, loaded into a Redis that does not know it yet (bytes: no client needed
+# to encode it).
+_throttle_script = Script(None, _THROTTLE_SCRIPT.encode())
+
+
+def _throttle(room_id: int, window: float) -> int:
+    backend = caches["default"]  # the backend itself, not ``cache``'s proxy
+    timeouts = (backend.get_backend_timeout(window), backend.get_backend_timeout(window * 4))
+    if isinstance(backend, RedisCache) and all(timeouts):
+        keys = [backend.make_and_validate_key(_window_key(room_id))]
+        keys.append(backend.make_and_validate_key(_trailing_key(room_id)))
+        client = backend._cache.get_client(keys[0], write=True)
+        value = backend._cache._serializer.dumps(1)
+        return int(_throttle_script(keys=keys, args=[value, *timeouts], client=client))
+    if cache.add(_window_key(room_id), 1, window):
+        return _LEADING
+    return _TRAILING if cache.add(_trailing_key(room_id), 1, window * 4) else _FOLDED
+
+
 def _announce_throttled(room_id: int) -> None:
     window = settings.READ_COUNTS_BROADCAST_SECONDS
     if window > 0:
         try:
-            leading = cache.add(_window_key(room_id), 1, window)
-            if not leading:
+            step = _throttle(room_id, window)
+            if step == _TRAILING:
                 # One trailing announcement per window gathers the moves after the first.
-                if cache.add(_trailing_key(room_id), 1, window * 4):
-                    from community.reads import tasks  # the task module wraps this one
+                from community.reads import tasks  # the task module wraps this one
 
-                    tasks.announce_read_counts.apply_async(
-                        kwargs={"room_id": room_id}, countdown=window
-                    )
+                tasks.announce_read_counts.apply_async(
+                    kwargs={"room_id": room_id}, countdown=window
+                )
+            if step != _LEADING:
                 return
         except Exception:  # the cache is down: announce rather than lose it
             logger.warning("read counts throttle unavailable for room %s", room_id)

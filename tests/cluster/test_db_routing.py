@@ -118,6 +118,40 @@ def test_a_new_chat_message_marks_its_author_whatever_carried_it(replica, room_s
     assert reads_messages(primary) and not reads_messages(replicated)
 
 
+def test_a_send_marks_its_author_and_no_other_member(replica, room_setup):
+    # On PostgreSQL the send is one statement with the model signals sent by hand: the
+    # mark is the author's alone, as with the ORM's saves (the host, who only reads,
+    # stays on the replica).
+    room, host, guest = room_setup
+    send_message(membership=guest.memberships.get(room=room), body="sent", client_id="s2")
+    _response, primary, replicated = get_counting(client_for(host), history(room))
+    assert reads_messages(replicated) and not reads_messages(primary)
+    _response, primary, replicated = get_counting(client_for(guest), history(room))
+    assert reads_messages(primary) and not reads_messages(replicated)
+
+
+def test_joining_is_a_write_the_joiner_reads_the_primary_for_the_window(
+    replica, room_setup, make_user
+):
+    # The cluster's replica-lag scenario has a member who never sends: its join still
+    # marks it, so the scenario waits the window out before expecting replica reads.
+    room, _host, _guest = room_setup
+    reader = make_user("reader")
+    client = client_for(reader)
+    joined = client.post(f"/api/v1/rooms/{room.pk}/join/", {"nickname": "Reader"}, format="json")
+    assert joined.status_code == 201, joined.content[:300]
+    _response, primary, replicated = get_counting(client, history(room))
+    assert reads_messages(primary) and not reads_messages(replicated)
+    # Without the cookie too (another client of the same user): the user's mark. Another
+    # page window, or the page the first read stored would be served from the cache.
+    url = history(room) + "?limit=2"
+    _response, primary, replicated = get_counting(client_for(reader), url)
+    assert reads_messages(primary) and not reads_messages(replicated)
+    cache.clear()  # the window over (its mark gone; a new client has no cookie)
+    _response, primary, replicated = get_counting(client_for(reader), history(room))
+    assert reads_messages(replicated) and not reads_messages(primary)
+
+
 @pytest.mark.slow
 def test_after_the_window_the_writer_reads_the_replica_again(replica, settings, room_setup):
     settings.DATABASE_REPLICA_READ_PRIMARY_SECONDS = 1

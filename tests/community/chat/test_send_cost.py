@@ -3,6 +3,7 @@ duplicate check and the "mark my mentions read" step ride on the member's read u
 the room's lock, and the statements are compiled once per process."""
 
 import pytest
+from django.db import connection
 
 from community.chat.models import Message
 from community.chat.selectors import membership_for_user
@@ -13,9 +14,9 @@ pytestmark = pytest.mark.django_db
 
 # The socket's frame: the member (1), the room's screening rules come from the cache;
 # then SAVEPOINT (a transaction in production), the room's lock, the member with their
-# duplicate and unread-mention checks, the seq, the message, the author's read marker,
-# RELEASE.
-SEND_QUERIES = 8
+# duplicate and unread-mention checks, then the seq, the message and the author's read
+# marker (one statement on PostgreSQL, three elsewhere), RELEASE.
+SEND_QUERIES = 6 if connection.vendor == "postgresql" else 8
 
 
 @pytest.fixture
@@ -63,3 +64,55 @@ def test_sending_marks_the_authors_mentions_read(chat):
     send(alice, "seen it")
     mention.refresh_from_db()
     assert mention.read_at is not None
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the one-statement send")
+def test_the_one_statement_send_sends_the_signals_the_orm_saves_send(chat, monkeypatch):
+    """The statement sends the models' signals by hand: the same ones, with the same
+    arguments and instance state, as the ORM's two saves (receivers renew the history
+    cache, mark the author for read-your-own-writes, queue link previews)."""
+    from django.db import connections
+    from django.db.models.signals import post_save, pre_save
+
+    _room, alice, bob = chat
+    send(bob, "so alice is behind")
+
+    def signals_of_a_send(body):
+        seen = []
+
+        def receiver(signal_name):
+            def record(sender, instance, **kwargs):
+                kwargs.pop("signal")
+                kwargs["update_fields"] = kwargs.get("update_fields") and set(
+                    kwargs["update_fields"]
+                )
+                state = (instance._state.db, instance._state.adding, instance.pk is not None)
+                seen.append((signal_name, sender.__name__, kwargs, state))
+
+            return record
+
+        receivers = [(pre_save, receiver("pre_save")), (post_save, receiver("post_save"))]
+        for signal, record in receivers:
+            signal.connect(record, weak=False)
+        try:
+            sent = send(alice, body)
+        finally:
+            for signal, record in receivers:
+                signal.disconnect(record)
+        assert sent.created
+        return [entry for entry in seen if entry[1] in ("Room", "Message")]
+
+    one_statement = signals_of_a_send("one statement")
+    send(bob, "alice behind again")
+    # The ORM's writes: the path taken where the connection has no server-bound cursor.
+    monkeypatch.delattr(type(connections["default"]), "server_bound_cursor")
+    orm = signals_of_a_send("the ORM's saves")
+    assert [entry[:2] for entry in one_statement] == [
+        ("pre_save", "Room"),
+        ("pre_save", "Message"),
+        ("post_save", "Room"),
+        ("post_save", "Message"),
+    ]
+    # The ORM sends Room's pre/post before Message's; the statement sends both pre_saves
+    # first (it writes both at once): the same signals, each with the same arguments.
+    assert sorted(one_statement, key=repr) == sorted(orm, key=repr)

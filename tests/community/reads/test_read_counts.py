@@ -2,7 +2,9 @@
 (REST history, sends, sockets) and ``read.updated`` as members read."""
 
 import pytest
+import redis
 from channels.db import database_sync_to_async
+from django.conf import settings
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
@@ -205,3 +207,41 @@ def test_rooms_over_the_cap_get_no_read_events(trio, client_for, monkeypatch):
     )
     _read(client_for(ann), room, 1)
     assert announced == []
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(not settings.REDIS_URL, reason="needs Redis (REDIS_URL)")
+@override_settings(READ_COUNTS_BROADCAST_SECONDS=5)
+def test_the_throttle_costs_one_redis_command_per_read(
+    trio, client_for, make_user, make_member, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Every send of a member who was behind moves their marker: the throttle that folds
+    those moves asks Redis once per move, whether it leads, queues or folds."""
+    room, host, ann, bo = trio
+    readers = [ann, bo] + [make_user(f"reader{n}") for n in range(3)]
+    for reader in readers[2:]:
+        make_member(room, reader)
+    membership = _membership(room, host)
+    for number in range(len(readers)):
+        send_message(membership=membership, body=f"m{number}")
+    monkeypatch.setattr("community.reads.services.events.send_now", lambda *args: True)
+    monkeypatch.setattr(
+        reads_tasks.announce_read_counts, "apply_async", lambda kwargs, countdown: None
+    )
+    throttle_commands = []
+    execute = redis.Redis.execute_command
+
+    def counting(client, *args, **options):
+        # The throttle's keys (reads:announced:, reads:trailing:), not the reads version.
+        if any(
+            isinstance(arg, str) and (":reads:announced:" in arg or ":reads:trailing:" in arg)
+            for arg in args
+        ):
+            throttle_commands.append(args[0])
+        return execute(client, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", counting)
+    with django_capture_on_commit_callbacks(execute=True):
+        for seq, reader in enumerate(readers, start=1):
+            _read(client_for(reader), room, seq)
+    assert len(throttle_commands) == len(readers)
