@@ -47,7 +47,9 @@ class WindowCount:
     retry_after: int
 
 
-def _increment(key: str, timeout: int) -> int:
+def _increment(key: str, timeout: int, *, also_get: list[str] | None = None):
+    """The counter's new value; with ``also_get``, ``(value, {key: value found})`` for
+    those cache keys too, read in the same round trip where the cache allows."""
     cache = caches["default"]
     if isinstance(cache, RedisCache):
         # One round trip on Redis (this is on the path of every chat message): create the
@@ -57,7 +59,25 @@ def _increment(key: str, timeout: int) -> int:
         pipe = client.pipeline(transaction=False)
         pipe.set(redis_key, 0, ex=timeout, nx=True)
         pipe.incr(redis_key)
-        return int(pipe.execute()[1])
+        wanted = {cache.make_and_validate_key(name): name for name in also_get or ()}
+        if wanted and all(
+            cache._cache.get_client(other) is client for other in wanted
+        ):  # one server holds them all (always, unless the cache is sharded)
+            pipe.mget(list(wanted))
+            results = pipe.execute()
+            found = {
+                wanted[other]: cache._cache._serializer.loads(raw)
+                for other, raw in zip(wanted, results[2], strict=True)
+                if raw is not None
+            }
+            return int(results[1]), found
+        count = int(pipe.execute()[1])
+        return count if also_get is None else (count, cache.get_many(also_get))
+    count = _increment_elsewhere(cache, key, timeout)
+    return count if also_get is None else (count, cache.get_many(also_get))
+
+
+def _increment_elsewhere(cache, key: str, timeout: int) -> int:
     cache.add(key, 0, timeout)
     try:
         return cache.incr(key)
@@ -81,6 +101,23 @@ def count_in_window(name: str, *, window: int, fixed: bool = True) -> WindowCoun
     except Exception as error:
         record_fail_open(name.split(":", 1)[0], error)
         return WindowCount(count=0, retry_after=window)
+
+
+def count_in_window_and_get(
+    name: str, *, window: int, keys: list[str]
+) -> tuple[WindowCount, dict | None]:
+    """:func:`count_in_window` (a fixed window) and a ``get_many`` of ``keys``, in one
+    round trip on Redis: the chat send's flood counter and its screening rules. Fails
+    open like it (count 0, recorded) with ``None`` for what was found."""
+    try:
+        now = time.time()
+        start = int(now // window) * window
+        count, found = _increment(f"{name}:{start}", window + 1, also_get=keys)
+        retry_after = max(1, math.ceil(start + window - now))
+        return WindowCount(count=count, retry_after=retry_after), found
+    except Exception as error:
+        record_fail_open(name.split(":", 1)[0], error)
+        return WindowCount(count=0, retry_after=window), None
 
 
 def peek_count(key: str) -> int:

@@ -32,7 +32,7 @@ from community.moderation.models import (
 )
 from community.rooms.models import Membership, Room
 from community.rooms.services import do_auto_mute_for_flood
-from config.counters import count_in_window
+from config.counters import count_in_window_and_get, uncount_in_window
 from config.errors import UnprocessableError
 from profiles.text import fold
 
@@ -171,12 +171,17 @@ def _load_rules(room_id: int | None) -> tuple[Rule, ...]:
     )
 
 
-def _cached_rules(scopes: list[int | None]) -> list[Rule]:
-    keys = [key for room_id in scopes for key in (_generation_key(room_id), _rules_key(room_id))]
-    try:
-        found = cache.get_many(keys)
-    except Exception:  # the cache is down: the database has the rules
-        return [rule for room_id in scopes for rule in _load_rules(room_id)]
+def _rules_keys(scopes: list[int | None]) -> list[str]:
+    return [key for room_id in scopes for key in (_generation_key(room_id), _rules_key(room_id))]
+
+
+def _cached_rules(scopes: list[int | None], *, found: dict | None = None) -> list[Rule]:
+    """The scopes' rules; ``found``: their keys as read already (with the flood counter)."""
+    if found is None:
+        try:
+            found = cache.get_many(_rules_keys(scopes))
+        except Exception:  # the cache is down: the database has the rules
+            return [rule for room_id in scopes for rule in _load_rules(room_id)]
     rules: list[Rule] = []
     for room_id in scopes:
         generation = found.get(_generation_key(room_id))
@@ -203,9 +208,13 @@ def _cached_rules(scopes: list[int | None]) -> list[Rule]:
     return rules
 
 
-def _active_rules(room: Room) -> list[Rule]:
+def _scopes(room: Room) -> list[int | None]:
+    return [None, room.pk]
+
+
+def _active_rules(room: Room, *, found: dict | None = None) -> list[Rule]:
     """The site's active rules, then the room's, each in creation order."""
-    return _cached_rules([None, room.pk])
+    return _cached_rules(_scopes(room), found=found)
 
 
 def _bump_generation(room_id: int | None) -> None:
@@ -228,14 +237,28 @@ def forget_rules(*, instance: BlockedPattern, **kwargs) -> None:
 # --- flood --------------------------------------------------------------------------
 
 
-def _flood_count(membership: Membership) -> int:
-    """Messages this member sent in the current window (counting this one)."""
+def _flood_name(membership: Membership) -> str:
+    return f"flood:{membership.pk}"
+
+
+def _count_flood_and_read_rules(membership: Membership, room: Room) -> tuple[int, dict | None]:
+    """Messages this member sent in the current window (counting this one), and the
+    screening rules' cache keys, in one round trip: every message pays for both.
+    With the cache down: 0 (no flood detection rather than no chat), and no rules read
+    (they come from the database)."""
     window = settings.MODERATION_FLOOD_WINDOW_SECONDS
+    counted, found = count_in_window_and_get(
+        _flood_name(membership), window=window, keys=_rules_keys(_scopes(room))
+    )
+    return counted.count, found
+
+
+def _uncount_flood(membership: Membership) -> None:
+    """A message refused by a rule was never sent: it does not count as flood."""
     try:
-        return count_in_window(f"flood:{membership.pk}", window=window).count
-    except Exception:  # the cache is down: no flood detection rather than no chat
+        uncount_in_window(_flood_name(membership), window=settings.MODERATION_FLOOD_WINDOW_SECONDS)
+    except Exception:
         logger.warning("flood counter unavailable")
-        return 0
 
 
 # --- the entry point ---------------------------------------------------------------------
@@ -250,33 +273,41 @@ def screen_message(
     Hosts are exempt from the link limit and from flood detection, not from words.
     A flood mutes the member (in its own transaction) and blocks the message.
     """
+    is_host = access.is_host(membership)
+    counts_flood = count_flood and not is_host
+    flood, found = _count_flood_and_read_rules(membership, room) if counts_flood else (0, None)
+    verdict = _rules_verdict(room, membership, body, is_host=is_host, found=found)
+    if verdict is not None:
+        if counts_flood:
+            _uncount_flood(membership)
+        return verdict
+    if counts_flood and flood > settings.MODERATION_FLOOD_MESSAGES:
+        do_auto_mute_for_flood(membership_id=membership.pk)
+        return FilterVerdict(BLOCK, RuleKind.FLOOD)
+    return ALLOWED
+
+
+def _rules_verdict(
+    room: Room, membership: Membership, body: str, *, is_host: bool, found: dict | None
+) -> FilterVerdict | None:
+    """Block or hold by the rules and the new accounts' link limit, else None."""
     folded = fold(body)
     hold: FilterVerdict | None = None
-    for rule in _active_rules(room):
+    for rule in _active_rules(room, found=found):
         if not _matches(rule, raw=body, folded=folded):
             continue
         if rule.action == BlockedPattern.Action.BLOCK:
             return FilterVerdict(BLOCK, _rule_kind(rule))
         hold = hold or FilterVerdict(HOLD, _rule_kind(rule))
 
-    if not access.is_host(membership):
+    if not is_host:
         user = membership.user
         is_new = user.date_joined > timezone.now() - timedelta(
             hours=settings.MODERATION_NEW_ACCOUNT_HOURS
         )
         if is_new and len(LINK_RE.findall(body)) > settings.MODERATION_NEW_ACCOUNT_MAX_LINKS:
             return FilterVerdict(BLOCK, RuleKind.LINK_LIMIT)
-    if hold is not None:
-        return hold
-
-    if (
-        count_flood
-        and not access.is_host(membership)
-        and _flood_count(membership) > settings.MODERATION_FLOOD_MESSAGES
-    ):
-        do_auto_mute_for_flood(membership_id=membership.pk)
-        return FilterVerdict(BLOCK, RuleKind.FLOOD)
-    return ALLOWED
+    return hold
 
 
 def hold_message(*, membership: Membership, body: str, rule_kind: str, media=None) -> HeldMessage:

@@ -143,6 +143,49 @@ def test_flood_mutes_temporarily_and_is_audited(room, member, settings):
     assert Membership.objects.get(pk=member.pk).muted_until == member.muted_until
 
 
+def test_messages_refused_by_a_rule_do_not_count_as_flood(room, member, settings):
+    settings.MODERATION_FLOOD_MESSAGES = 3
+    BlockedPattern.objects.create(room=room, kind=BlockedPattern.Kind.WORD, text="scam")
+    BlockedPattern.objects.create(
+        room=room,
+        kind=BlockedPattern.Kind.WORD,
+        text="spoilers",
+        action=BlockedPattern.Action.HOLD,
+    )
+    assert screen(room, member, "one").action == ALLOW
+    assert [screen(room, member, word).action for word in ("scam", "spoilers") * 3] == [
+        BLOCK,
+        HOLD,
+    ] * 3
+    # Counted with the rules' read, and taken back when a rule refused the message.
+    assert [screen(room, member, f"msg {i}").action for i in range(3)] == [ALLOW, ALLOW, BLOCK]
+
+
+def test_screening_reads_the_rules_and_counts_flood_in_one_round_trip(room, member, monkeypatch):
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+    from redis.client import Pipeline, Redis
+
+    if not isinstance(caches["default"], RedisCache):
+        pytest.skip("round trips are Redis's")
+    screen(room, member, "the rules are cached now")
+    trips = []
+    real_execute, real_command = Pipeline.execute, Redis.execute_command
+
+    def pipeline_execute(self, *args, **kwargs):
+        trips.append([command[0][0] for command in self.command_stack])
+        return real_execute(self, *args, **kwargs)
+
+    def execute_command(self, *args, **kwargs):
+        trips.append([args[0]])
+        return real_command(self, *args, **kwargs)
+
+    monkeypatch.setattr(Pipeline, "execute", pipeline_execute)
+    monkeypatch.setattr(Redis, "execute_command", execute_command)
+    assert screen(room, member, "hello").action == ALLOW
+    assert trips == [["SET", "INCRBY", "MGET"]]
+
+
 def test_a_rule_saved_or_deleted_applies_to_the_very_next_message(
     room, member, django_capture_on_commit_callbacks
 ):
