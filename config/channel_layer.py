@@ -26,12 +26,16 @@ import asyncio
 import contextlib
 import contextvars
 import logging
+import threading
 import time
 
+import redis
 from channels_redis.core import RedisChannelLayer as CoreRedisChannelLayer
 from channels_redis.pubsub import RedisPubSubChannelLayer as CoreRedisPubSubChannelLayer
 from channels_redis.pubsub import RedisPubSubLoopLayer, RedisSingleShardConnection
 from channels_redis.utils import _wrap_close
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 logger = logging.getLogger(__name__)
 
@@ -199,6 +203,60 @@ class RedisPubSubChannelLayer(CoreRedisPubSubChannelLayer):
     def __init__(self, *args, keepalive_seconds: float = 5.0, **kwargs):
         super().__init__(*args, **kwargs)
         self.keepalive_seconds = keepalive_seconds
+        self._blocking: dict[int, redis.Redis | None] = {}  # shard index -> client
+        self._blocking_lock = threading.Lock()
+        self._names: RedisPubSubLoopLayer | None = None
+
+    def publish_blocking(self, group: str, messages: list[dict], *, timeout: float) -> bool:
+        """PUBLISH ``messages`` to ``group`` from a plain thread, on a blocking client of
+        the group's shard (one round trip, however many messages). A room's lane thread
+        publishes its own sends this way instead of handing them to the server's event
+        loop and waiting there behind every socket's deliveries (docs/performance.md,
+        Fanout). False when the shard has no plain address (sentinel): the caller hands
+        the send over as usual. Raises what redis-py raises; ``timeout`` bounds it."""
+        names = self._names_layer()
+        channel = names._get_group_channel_name(group)
+        client = self._blocking_client(names, channel, timeout)
+        if client is None:
+            return False
+        payloads = [self.serialize(message) for message in messages]
+        if len(payloads) == 1:
+            client.publish(channel, payloads[0])
+        else:
+            pipe = client.pipeline(transaction=False)
+            for payload in payloads:
+                pipe.publish(channel, payload)
+            pipe.execute()
+        return True
+
+    def _names_layer(self) -> RedisPubSubLoopLayer:
+        # channels-redis's own naming and sharding (never connected: no loop needed).
+        if self._names is None:
+            self._names = RedisPubSubLoopLayer(*self._args, **self._kwargs, channel_layer=self)
+        return self._names
+
+    def _blocking_client(self, names, channel: str, timeout: float) -> "redis.Redis | None":
+        shard = names._get_shard(channel)
+        index = names._shards.index(shard)
+        with self._blocking_lock:
+            if index not in self._blocking:
+                options = dict(shard.host)
+                address = options.pop("address", None)
+                self._blocking[index] = (
+                    None
+                    if address is None
+                    else redis.Redis.from_url(
+                        address,
+                        socket_timeout=timeout,
+                        socket_connect_timeout=min(
+                            timeout, options.get("socket_connect_timeout") or timeout
+                        ),
+                        # Once, at once, on a connection Redis dropped (a restart): a
+                        # timeout is not retried, the broadcast's bound is the timeout.
+                        retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
+                    )
+                )
+            return self._blocking[index]
 
     def _get_layer(self):
         loop = asyncio.get_running_loop()

@@ -26,12 +26,26 @@ class _Lanes:
     def __init__(self, count: int) -> None:
         self.pid = os.getpid()
         self.executors = [
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"db-lane-{index}")
+            ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix=f"db-lane-{index}", initializer=_mark_lane
+            )
             for index in range(count)
         ]
 
     def for_key(self, key: int) -> ThreadPoolExecutor:
         return self.executors[key % len(self.executors)]
+
+
+_this_thread = threading.local()
+
+
+def _mark_lane() -> None:
+    _this_thread.is_lane = True
+
+
+def on_a_lane() -> bool:
+    """Whether this thread is one of the lanes (it runs one room's calls in order)."""
+    return getattr(_this_thread, "is_lane", False)
 
 
 _lanes: _Lanes | None = None

@@ -36,6 +36,7 @@ from redis.exceptions import RedisError
 
 from config import logs, metrics
 from config.channel_layer import RedisPubSubChannelLayer as PubSubChannelLayer
+from config.db_lanes import on_a_lane
 from config.i18n import SocketLanguageMiddleware
 
 logger = logging.getLogger(__name__)
@@ -87,7 +88,9 @@ def send_now(group: str, *events: dict[str, Any]) -> bool:
 
     On the server's loop a group's broadcasts go out one after the other, in the order
     they were handed over (``_GroupSends``), and the calling thread waits for its own.
-    Elsewhere (WSGI, commands, tasks) the send runs on this process's private loop.
+    Elsewhere (WSGI, commands, tasks) the send runs on this process's private loop. A
+    room's lane (config/db_lanes.py), whose sends are in order on that one thread,
+    publishes them itself on the pub/sub layer (``publish_blocking``), bounded the same.
     """
     layer = get_channel_layer()
     if layer is None or not events:
@@ -98,6 +101,14 @@ def send_now(group: str, *events: dict[str, Any]) -> bool:
     timeout = settings.REALTIME_BROADCAST_TIMEOUT_SECONDS
     loop = _server_loop()
     try:
+        # A room's lane: its sends are in order on this one thread, so it publishes them
+        # itself rather than waiting for the busy server loop to.
+        if (
+            on_a_lane()
+            and hasattr(layer, "publish_blocking")
+            and layer.publish_blocking(group, messages, timeout=timeout)
+        ):
+            return True
         if loop is None:
             _private_loop().run(_send_all(layer, group, messages, timeout), timeout + 1)
             return True

@@ -139,3 +139,42 @@ async def test_a_rooms_broadcasts_leave_in_the_order_they_were_committed(
     assert received == ["one", "two"]
     await asyncio.wait_for(asyncio.gather(first, second), TIMEOUT)
     await layer.group_discard(room.group_name, channel)
+
+
+async def test_a_sockets_send_is_published_by_its_rooms_lane_not_the_server_loop(
+    trio, held_broadcasts, settings
+):
+    """A room's lane runs its sends one at a time, so it publishes each itself, on a
+    blocking client of the group's shard: the broadcast does not wait for the server's
+    event loop (busy with every socket's deliveries), where the held ``group_send``
+    would stop it."""
+    from config.channel_layer import RedisPubSubChannelLayer
+
+    if not settings.REALTIME_DB_LANES or not isinstance(
+        get_channel_layer(), RedisPubSubChannelLayer
+    ):
+        pytest.skip("lanes and the pub/sub layer: PostgreSQL and Redis")
+    gate, reached = held_broadcasts
+    room, _host, bob, me = trio
+    bob_socket, _ = await ready_socket(bob, room.pk)
+    my_socket, _ = await ready_socket(me, room.pk)
+    await bob_socket.send_json_to({"type": "message.send", "body": "from the lane"})
+    created = await next_event(my_socket, "message.created")
+    assert created["message"]["body"] == "from the lane"
+    assert not reached.is_set()  # never went through the loop's group_send
+    # Elsewhere (a request's thread) the send is handed to the server's loop, as before.
+    bob_member = await database_sync_to_async(Membership.objects.get)(room=room, user=bob)
+    from community.chat.services import send_message
+
+    rest = asyncio.ensure_future(
+        database_sync_to_async(send_message, thread_sensitive=False)(
+            membership=bob_member, body="from a request"
+        )
+    )
+    await asyncio.wait_for(reached.wait(), TIMEOUT)
+    gate.set()
+    created = await next_event(my_socket, "message.created")
+    assert created["message"]["body"] == "from a request"
+    await asyncio.wait_for(rest, TIMEOUT)
+    for socket in (bob_socket, my_socket):
+        await socket.disconnect()
