@@ -36,7 +36,7 @@ from community.chat.services import (
 from community.rooms.models import Membership, Room
 from community.rooms.selectors import room_announcement
 from config.db_lanes import in_lane
-from config.errors import DomainError, RateLimitedError
+from config.errors import DomainError, PermissionDeniedError, RateLimitedError
 from config.realtime import ClosedSocketGuard
 from profiles.selectors import (
     blocked_member_ids_in_room,
@@ -67,6 +67,11 @@ CLOSE_RESYNC = events.CLOSE_RESYNC
 # removal or suspension whose live event was lost (or an account suspended without one)
 # still closes the socket before it is sent anything more.
 MEMBERSHIP_RECHECK_SECONDS = 15
+# A socket's sends are screened with the membership its last send read, for at most
+# this long (seconds). The send re-reads the member under the room's lock anyway (a ban,
+# removal, mute or suspension refuses the write there, and a refusal that closes the
+# socket is read afresh), so a busy socket's frames skip a read of their own.
+SEND_MEMBERSHIP_REUSE_SECONDS = 2.0
 # 1013 "try again later": the channel layer is down; reconnect with backoff.
 CLOSE_TRY_AGAIN_LATER = events.CLOSE_TRY_AGAIN_LATER
 
@@ -187,6 +192,29 @@ def _handle_frame(
     return None, handler(membership, frame)
 
 
+def _send_frame(
+    known: Membership | None, *, room_id: int, user_id: int, frame: Frame
+) -> tuple[int | None, dict | None, Membership | None]:
+    """A ``message.send`` on the room's lane: ``(close code, reply, the membership read
+    here, for the socket's next sends)``. ``known``: the membership the socket read for
+    a send less than ``SEND_MEMBERSHIP_REUSE_SECONDS`` ago, used to screen (the write
+    re-reads the member under the room's lock); a refusal of the member's standing is
+    then read again, to close the socket with its code as a fresh read would."""
+    if known is None:
+        membership = membership_for_user(room_id=room_id, user_id=user_id)
+        refusal = _close_code_for(membership)
+        if refusal:
+            return refusal, None, None
+        return None, _frame_message_send(membership, frame), membership
+    try:
+        return None, _frame_message_send(known, frame), None
+    except PermissionDeniedError:
+        refusal = _membership_close_code(room_id, user_id)
+        if refusal:
+            return refusal, None, None
+        raise
+
+
 def _frame_message_send(membership: Membership, frame: Frame) -> dict | None:
     sent = check_send_message(
         membership=membership,
@@ -255,6 +283,9 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
     history_high_water = 0
     # When the member's standing (membership state, account suspension) was last read.
     standing_checked_at = 0.0
+    # The membership a send read, reused by the next sends for a moment (``_send``).
+    send_membership: Membership | None = None
+    send_membership_read_at = 0.0
 
     # --- connection ---------------------------------------------------------------
 
@@ -423,9 +454,12 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
             channel_name=self.channel_name,
         )
         try:
-            refusal, reply = await self._db(_handle_frame)(
-                handler, room_id=self.room_id, user_id=self.user_id, frame=frame
-            )
+            if handler is _frame_message_send:
+                refusal, reply = await self._send(frame)
+            else:
+                refusal, reply = await self._db(_handle_frame)(
+                    handler, room_id=self.room_id, user_id=self.user_id, frame=frame
+                )
         except DomainError as error:
             return await self._send_error(error, ref)
         except Exception:  # a database error mid-frame: the frame failed, not the socket
@@ -439,6 +473,25 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
             await self.send_json(reply)
         if reply is not None and reply.get("type") == events.PONG:
             self._expect_seq(reply["last_seq"])
+
+    async def _send(self, frame: Frame) -> tuple[int | None, dict | None]:
+        started = time.monotonic()
+        known = self.send_membership
+        if known is not None and started - self.send_membership_read_at > (
+            SEND_MEMBERSHIP_REUSE_SECONDS
+        ):
+            known = self.send_membership = None
+        try:
+            refusal, reply, read = await self._db(_send_frame)(
+                known, room_id=self.room_id, user_id=self.user_id, frame=frame
+            )
+        except DomainError:
+            # Refused (muted by that flood, say): the next send reads the member afresh.
+            self.send_membership = None
+            raise
+        if read is not None:
+            self.send_membership, self.send_membership_read_at = read, started
+        return refusal, reply
 
     def _frame_budget_exceeded(self) -> int:
         """Seconds to wait when this socket sent too many frames lately, else 0."""
@@ -516,6 +569,7 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
         if self.closing or self.socket_closed or self.membership_id is None:
             return
         self.standing_checked_at = 0.0
+        self.send_membership = None  # a change of standing may have been lost too
         if await self._standing_revoked():
             return
         try:

@@ -28,6 +28,7 @@ from community.chat.screening import (
     HOLD,
     FilterVerdict,
     MessageFilteredError,
+    RuleKind,
     hold_message,
     screen_message,
 )
@@ -309,7 +310,15 @@ def screen_send(*, membership: Membership, body: str):
 def refuse_filtered(*, membership: Membership, body: str, verdict, media: MediaAsset | None = None):
     """Store a held message (with its image or video) for the hosts, then raise
     ``MessageFilteredError`` (``message_held`` or ``message_blocked``). Call it outside
-    the send's transaction, so the held message is not rolled back with the refusal."""
+    the send's transaction, so the held message is not rolled back with the refusal.
+
+    Screening may have used a membership read a moment before (the chat socket's, see
+    community/chat/consumers.py): the member's standing is read again first, so someone
+    banned or muted meanwhile is told that, and their message never reaches review (a
+    flood's refusal comes with the mute screening just made: nothing to read again)."""
+    if verdict.rule_kind != RuleKind.FLOOD:
+        fresh = _fresh_membership(room=membership.room, user_id=membership.user_id)
+        ensure_can_post(membership=fresh, room=membership.room)
     raise filtered_error(membership=membership, body=body, verdict=verdict, media=media)
 
 

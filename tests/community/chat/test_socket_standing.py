@@ -119,3 +119,59 @@ async def test_a_suspended_members_frame_closes_the_socket(cast):
     await database_sync_to_async(suspend)(guest)
     await socket.send_json_to({"type": "ping", "ref": 1})
     assert await closed_with(socket) == 4413
+
+
+@pytest.mark.parametrize(
+    ("revoke", "code"),
+    [
+        ("suspend", 4413),
+        ("ban", 4410),
+        ("remove", 4412),
+    ],
+)
+async def test_a_send_right_after_another_still_closes_for_a_changed_standing(cast, revoke, code):
+    """A socket's sends screen with the membership its previous send read (for a moment:
+    ``SEND_MEMBERSHIP_REUSE_SECONDS``); the write re-reads the member under the room's
+    lock, and a refusal there is read again for the close code. Nothing is stored."""
+    from community.chat.models import Message
+
+    room, _host, guest, membership = cast
+    socket, _ready = await ready_socket(guest, room.pk)
+    await socket.send_json_to({"type": "message.send", "body": "first"})
+    await next_event(socket, "message.created")
+    if revoke == "suspend":
+        await database_sync_to_async(suspend)(guest)
+    else:
+        state = Membership.State.BANNED if revoke == "ban" else Membership.State.LEFT
+        await database_sync_to_async(Membership.objects.filter(pk=membership.pk).update)(
+            state=state
+        )
+    await socket.send_json_to({"type": "message.send", "body": "second"})
+    assert await closed_with(socket) == code
+    bodies = await database_sync_to_async(
+        lambda: list(Message.objects.filter(room=room).values_list("body", flat=True))
+    )()
+    assert bodies == ["first"]
+
+
+async def test_a_send_right_after_a_mute_is_refused_and_never_held(cast):
+    """Muted between two sends, with a hold rule matching the second: the member is told
+    they are muted, and the hosts' review never gets the message."""
+    from community.moderation.models import BlockedPattern, HeldMessage
+
+    room, _host, guest, membership = cast
+    await database_sync_to_async(BlockedPattern.objects.create)(
+        room=room, kind=BlockedPattern.Kind.WORD, text="spoilers", action="hold"
+    )
+    socket, _ready = await ready_socket(guest, room.pk)
+    await socket.send_json_to({"type": "message.send", "body": "first"})
+    await next_event(socket, "message.created")
+    await database_sync_to_async(Membership.objects.filter(pk=membership.pk).update)(
+        muted_until=timezone.now() + timezone.timedelta(hours=1)
+    )
+    await socket.send_json_to({"type": "message.send", "body": "spoilers ahead"})
+    assert (await next_event(socket, "error"))["code"] == "muted"
+    assert not await database_sync_to_async(HeldMessage.objects.exists)()
+    await socket.send_json_to({"type": "message.send", "body": "plain"})
+    assert (await next_event(socket, "error"))["code"] == "muted"
+    await socket.disconnect()
