@@ -33,7 +33,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from commerce.models import IdempotencyKey
-from commerce.services.ledger import atomic_with_retry
+from commerce.services.ledger import atomic_with_retry, operation_savepoint
 from config.api.errors import error_body
 from config.errors import ConflictError, DomainError, ServiceUnavailableError, UnprocessableError
 
@@ -143,7 +143,7 @@ def _run_once(
     if claim.state == IdempotencyKey.State.COMPLETED:
         return IdempotentResult(claim.response_status, claim.response_body, replayed=True)
     try:
-        with transaction.atomic():  # a refused operation leaves nothing behind
+        with operation_savepoint():  # a refused operation leaves nothing behind
             status, body = operation()
     except ServiceUnavailableError:
         raise  # transient: nothing is stored, and the retry runs the operation

@@ -45,6 +45,34 @@ def test_transfer_moves_money_and_keeps_every_invariant(make_user, fund):
     assert check_ledger() == []
 
 
+def test_legs_keep_their_order_amounts_and_any_counterparty_text(make_user, fund):
+    """On PostgreSQL the legs go to the database as array literals: every text comes
+    back as written (quotes, backslashes, commas, braces, the word NULL, empty)."""
+    alice, bob, carol = make_user(), make_user(), make_user()
+    fund(alice, 1000)
+    labels = ['say "hi" \\ {x}, y', "NULL", "", "  ☃ 한글\ttab\n"]
+    transfer = post_transfer(
+        kind=Transfer.Kind.ADJUSTMENT,
+        legs=[
+            LegSpec(account=wallet(alice), amount=-700, counterparty=labels[0]),
+            LegSpec(account=wallet(bob), amount=400, gross=450, fee=50, counterparty=labels[1]),
+            LegSpec(account=wallet(carol), amount=200, counterparty=labels[2]),
+            LegSpec(account=wallet(bob), amount=100, counterparty=labels[3] * 40),
+        ],
+    )
+    legs = list(transfer.legs.order_by("id"))
+    assert [leg.counterparty for leg in legs] == [*labels[:3], (labels[3] * 40)[:120]]
+    assert [(leg.amount, leg.gross, leg.fee) for leg in legs] == [
+        (-700, -700, 0),
+        (400, 450, 50),
+        (200, 200, 0),
+        (100, 100, 0),
+    ]
+    assert [leg.balance_after for leg in legs] == [300, 500, 200, 500]
+    assert {leg.currency for leg in legs} == {"KRW"}
+    assert check_ledger() == []
+
+
 def test_guarded_account_cannot_go_below_zero(make_user, fund):
     alice, bob = make_user(), make_user()
     fund(alice, 100)
