@@ -41,6 +41,15 @@ def suspend(user, *, days: int = 1) -> None:
     )
 
 
+def revoke_standing(revoke: str, user, membership) -> None:
+    """Suspend the account, or ban or remove the member, without any live event."""
+    if revoke == "suspend":
+        suspend(user)
+    else:
+        state = Membership.State.BANNED if revoke == "ban" else Membership.State.LEFT
+        Membership.objects.filter(pk=membership.pk).update(state=state)
+
+
 @pytest.mark.parametrize("auth", ["session", "ticket"])
 async def test_a_suspended_users_new_socket_is_refused_with_4413(cast, auth):
     room, _host, guest, _membership = cast
@@ -86,13 +95,7 @@ async def test_no_room_event_reaches_a_member_whose_standing_changed_without_an_
     monkeypatch.setattr(consumers, "MEMBERSHIP_RECHECK_SECONDS", 0)
     room, host_membership, guest, membership = cast
     socket, _ready = await ready_socket(guest, room.pk)
-    if revoke == "suspend":
-        await database_sync_to_async(suspend)(guest)
-    else:
-        state = Membership.State.BANNED if revoke == "ban" else Membership.State.LEFT
-        await database_sync_to_async(Membership.objects.filter(pk=membership.pk).update)(
-            state=state
-        )
+    await database_sync_to_async(revoke_standing)(revoke, guest, membership)
     await database_sync_to_async(send_message)(membership=host_membership, body="secret plans")
     output = await socket.receive_output(timeout=5)
     while output["type"] == "websocket.send":
@@ -139,13 +142,7 @@ async def test_a_send_right_after_another_still_closes_for_a_changed_standing(ca
     socket, _ready = await ready_socket(guest, room.pk)
     await socket.send_json_to({"type": "message.send", "body": "first"})
     await next_event(socket, "message.created")
-    if revoke == "suspend":
-        await database_sync_to_async(suspend)(guest)
-    else:
-        state = Membership.State.BANNED if revoke == "ban" else Membership.State.LEFT
-        await database_sync_to_async(Membership.objects.filter(pk=membership.pk).update)(
-            state=state
-        )
+    await database_sync_to_async(revoke_standing)(revoke, guest, membership)
     await socket.send_json_to({"type": "message.send", "body": "second"})
     assert await closed_with(socket) == code
     bodies = await database_sync_to_async(

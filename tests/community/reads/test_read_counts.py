@@ -31,6 +31,19 @@ def _membership(room, user) -> Membership:
     return Membership.objects.get(room=room, user=user, state=Membership.State.ACTIVE)
 
 
+def _room_with_unread(trio, make_user, make_member, *, extra_readers: int):
+    """The trio's room with more readers, and as many messages from the host as there
+    are readers, none of them read yet: (room, readers)."""
+    room, host, ann, bo = trio
+    readers = [ann, bo] + [make_user(f"reader{n}") for n in range(extra_readers)]
+    for reader in readers[2:]:
+        make_member(room, reader)
+    membership = _membership(room, host)
+    for number in range(len(readers)):
+        send_message(membership=membership, body=f"m{number}")
+    return room, readers
+
+
 def _counts(client, room) -> dict[int, int | None]:
     response = client.get(f"/api/v1/rooms/{room.pk}/messages/")
     assert response.status_code == 200
@@ -166,13 +179,7 @@ def test_many_reads_in_a_window_make_one_event_and_one_trailing_flush(
 ):
     """A busy room does not broadcast per read: the first read is announced at once, the
     rest of the window are folded into one trailing announcement."""
-    room, host, ann, bo = trio
-    readers = [ann, bo] + [make_user(f"reader{n}") for n in range(4)]
-    for reader in readers[2:]:
-        make_member(room, reader)
-    membership = _membership(room, host)
-    for number in range(len(readers)):
-        send_message(membership=membership, body=f"m{number}")
+    room, readers = _room_with_unread(trio, make_user, make_member, extra_readers=4)
 
     announced, queued = [], []
     monkeypatch.setattr(
@@ -217,13 +224,7 @@ def test_the_throttle_costs_one_redis_command_per_read(
 ):
     """Every send of a member who was behind moves their marker: the throttle that folds
     those moves asks Redis once per move, whether it leads, queues or folds."""
-    room, host, ann, bo = trio
-    readers = [ann, bo] + [make_user(f"reader{n}") for n in range(3)]
-    for reader in readers[2:]:
-        make_member(room, reader)
-    membership = _membership(room, host)
-    for number in range(len(readers)):
-        send_message(membership=membership, body=f"m{number}")
+    room, readers = _room_with_unread(trio, make_user, make_member, extra_readers=3)
     monkeypatch.setattr("community.reads.services.events.send_now", lambda *args: True)
     monkeypatch.setattr(
         reads_tasks.announce_read_counts, "apply_async", lambda kwargs, countdown: None
