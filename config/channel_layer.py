@@ -203,7 +203,8 @@ class RedisPubSubChannelLayer(CoreRedisPubSubChannelLayer):
     def __init__(self, *args, keepalive_seconds: float = 5.0, **kwargs):
         super().__init__(*args, **kwargs)
         self.keepalive_seconds = keepalive_seconds
-        self._blocking: dict[int, redis.Redis | None] = {}  # shard index -> client
+        # (shard index, timeout) -> client: a client's timeouts are fixed when it is made.
+        self._blocking: dict[tuple[int, float], redis.Redis | None] = {}
         self._blocking_lock = threading.Lock()
         self._names: RedisPubSubLoopLayer | None = None
 
@@ -237,7 +238,7 @@ class RedisPubSubChannelLayer(CoreRedisPubSubChannelLayer):
 
     def _blocking_client(self, names, channel: str, timeout: float) -> "redis.Redis | None":
         shard = names._get_shard(channel)
-        index = names._shards.index(shard)
+        index = (names._shards.index(shard), timeout)
         with self._blocking_lock:
             if index not in self._blocking:
                 options = dict(shard.host)
