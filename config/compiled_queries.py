@@ -11,7 +11,8 @@ does the same for a values query.
 
 Only for querysets whose shape does not depend on the arguments (no ``__in`` lists, no
 optional filters): each argument must appear among the SQL parameters (as many times
-as the queryset uses it, e.g. a viewer id in two subqueries).
+as the queryset uses it, e.g. a viewer id in two subqueries). A list of ids (kind
+``list``) is one array parameter, on PostgreSQL (``IN (SELECT unnest(%s::bigint[]))``).
 
 Three shapes, by what the caller needs back: :class:`CompiledQuery` returns a model
 instance (``first``), built from a function of marker arguments; :class:`CompiledRows`
@@ -40,6 +41,8 @@ _INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
 def _slot(index: int, kind: type) -> Any:
     if kind is str:
         return f"\x1fmoim-slot-{index}\x1f"
+    if kind is list:  # a list of ids, one array parameter (PostgreSQL: ``= ANY(%s)``)
+        return [_INT_SLOT_BASE + index]
     return _INT_SLOT_BASE + index
 
 
@@ -98,21 +101,31 @@ class CompiledQuery:
         return compiled
 
     def first(self, *args: Any) -> Any | None:
+        found = self._run(args, many=False)
+        return found[0] if found else None
+
+    def all(self, *args: Any) -> list:
+        """Every instance, like ``list(queryset)``."""
+        return self._run(args, many=True)
+
+    def _run(self, args: tuple, *, many: bool) -> list:
         db = router.db_for_write(self.model) if self.write else router.db_for_read(self.model)
         compiled = self._for(db)
         params = list(compiled.params)  # a copy: the compiled params are shared by threads
         for slots, kind, value in zip(compiled.slots, self.kinds, args, strict=True):
             value = kind(value)
             if kind is int and not _INT_MIN <= value <= _INT_MAX:
-                return None  # no row has it (the ORM's answer; SQLite would raise)
+                return []  # no row has it (the ORM's answer; SQLite would raise)
             for slot in slots:
                 params[slot] = value
         connection = connections[db]
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
-            row = cursor.fetchone()
-        if row is None:
-            return None
+            rows = cursor.fetchall() if many else [row for row in [cursor.fetchone()] if row]
+        return [self._instance(compiled, connection, db, row) for row in rows]
+
+    @staticmethod
+    def _instance(compiled: _Compiled, connection, db: str, row) -> Any:
         if compiled.converters:
             row = list(row)
             for position, (functions, expression) in compiled.converters:

@@ -10,13 +10,19 @@ connection at a time, so the default leaves half of the pool (``DB_POOL_MAX``) t
 requests, which Django runs on a thread per request.
 
 ``REALTIME_DB_LANES = 0`` turns it off: every call goes to Channels' single thread.
+
+:func:`in_lane_batch` is group commit for a busy room: calls that arrive while the
+room's lane is busy wait together and go to the lane as one batch, so a room's sends
+share one transaction and one room lock instead of queueing one by one.
 """
 
+import asyncio
 import os
 import threading
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -89,3 +95,55 @@ def close_lane_connections() -> None:
         return
     for executor in lanes.executors:
         executor.submit(connections.close_all).result()
+
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+# A batch function: the items in the order they came, to a result or an exception each.
+BatchRun = Callable[[Sequence[Item]], list[Any]]
+
+# Per event loop: (batch function, key) -> the (item, future) pairs waiting for the lane.
+# A key is present while its drain task runs (which takes every item added meanwhile).
+_waiting: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_drains: set[asyncio.Task] = set()  # the loop keeps only weak references to tasks
+
+
+async def in_lane_batch(key: int, run: BatchRun, item: Item) -> Result:
+    """``run([item, ...])[i]`` on ``key``'s lane: ``item`` goes with every other item for
+    ``(run, key)`` waiting while the lane was busy with the previous batch (a free lane
+    takes it at once, as a batch of one). Items keep their order; ``run`` returns one
+    result or exception per item, and each caller gets its own (an exception is raised)."""
+    loop = asyncio.get_running_loop()
+    queues = _waiting.setdefault(loop, {})
+    future = loop.create_future()
+    queue = queues.get((run, key))
+    if queue is None:
+        queues[(run, key)] = [(item, future)]
+        drain = loop.create_task(_drain(queues, run, key))
+        _drains.add(drain)
+        drain.add_done_callback(_drains.discard)
+    else:
+        queue.append((item, future))
+    return await future
+
+
+async def _drain(queues: dict, run: BatchRun, key: int) -> None:
+    batch: list = []
+    try:
+        while batch := queues[(run, key)]:
+            queues[(run, key)] = []  # what comes while the lane works is the next batch
+            try:
+                results = await in_lane(key, run)([item for item, _future in batch])
+            except Exception as error:  # the batch as a whole failed: each caller hears it
+                results = [error] * len(batch)
+            for (_item, future), result in zip(batch, results, strict=True):
+                if future.done():  # its caller went away (a closed socket)
+                    continue
+                if isinstance(result, BaseException):
+                    future.set_exception(result)
+                else:
+                    future.set_result(result)
+            batch = []
+    finally:
+        for _item, future in batch + queues.pop((run, key), []):
+            future.cancel()  # only when this task itself was cancelled (the loop closing)

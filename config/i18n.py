@@ -43,6 +43,12 @@ def socket_language(scope) -> str:
     return settings.LANGUAGE_CODE
 
 
+def in_language(language: str | None):
+    """``language`` active for the block (None: whichever is active already), for work
+    done for several people at once, each in their own language."""
+    return translation.override(language) if language else contextlib.nullcontext()
+
+
 class SocketLanguageMiddleware:
     """Runs a socket's consumer with its language active, so error frames and any other
     text a consumer sends are translated (services gettext their messages at raise time)."""

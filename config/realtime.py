@@ -66,8 +66,37 @@ def broadcast_on_commit(group: str, *events: dict[str, Any]) -> None:
     """Send ``events`` (client-facing payloads with a ``type``) to ``group`` after commit,
     in order, in one hand-off to the channel layer. The committing thread waits for the
     send (bounded): a room's lane that outruns the channel layer slows down instead of
-    queueing broadcasts without limit on the loop."""
-    transaction.on_commit(lambda: send_now(group, *events))
+    queueing broadcasts without limit on the loop.
+
+    A transaction's broadcasts to one group go out together, in the order they were
+    asked for, where the first of them was asked for: a batch of a room's messages
+    (``community.chat.services.check_send_messages``) is one publish."""
+    connection = transaction.get_connection()
+    if connection.in_atomic_block:
+        for savepoints, hook, _robust in connection.run_on_commit:
+            if (
+                isinstance(hook, _GroupBroadcast)
+                and hook.group == group
+                and not hook.sent
+                # Not when this one could roll back alone: it would take the others along.
+                and savepoints == set(connection.savepoint_ids)
+            ):
+                hook.events.extend(events)
+                return
+    transaction.on_commit(_GroupBroadcast(group, list(events)))
+
+
+class _GroupBroadcast:
+    """The broadcasts a transaction asked for to one group (an ``on_commit`` hook)."""
+
+    def __init__(self, group: str, events: list[dict[str, Any]]) -> None:
+        self.group = group
+        self.events = events
+        self.sent = False
+
+    def __call__(self) -> None:
+        self.sent = True
+        send_now(self.group, *self.events)
 
 
 # Broadcasts that could not be handed to the channel layer, in this process. Nothing is

@@ -9,13 +9,13 @@ import json
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from community import access, events
@@ -27,7 +27,8 @@ from community.chat.selectors import (
     room_history,
 )
 from community.chat.services import (
-    check_send_message,
+    PendingSend,
+    check_send_messages,
     delete_message,
     edit_message,
     mark_read,
@@ -35,8 +36,9 @@ from community.chat.services import (
 )
 from community.rooms.models import Membership, Room
 from community.rooms.selectors import room_announcement
-from config.db_lanes import in_lane
+from config.db_lanes import in_lane, in_lane_batch
 from config.errors import DomainError, PermissionDeniedError, RateLimitedError
+from config.i18n import in_language
 from config.realtime import ClosedSocketGuard
 from profiles.selectors import (
     blocked_member_ids_in_room,
@@ -192,41 +194,71 @@ def _handle_frame(
     return None, handler(membership, frame)
 
 
-def _send_frame(
-    known: Membership | None, *, room_id: int, user_id: int, frame: Frame
-) -> tuple[int | None, dict | None, Membership | None]:
-    """A ``message.send`` on the room's lane: ``(close code, reply, the membership read
-    here, for the socket's next sends)``. ``known``: the membership the socket read for
-    a send less than ``SEND_MEMBERSHIP_REUSE_SECONDS`` ago, used to screen (the write
-    re-reads the member under the room's lock); a refusal of the member's standing is
-    then read again, to close the socket with its code as a fresh read would."""
-    if known is None:
-        membership = membership_for_user(room_id=room_id, user_id=user_id)
-        refusal = _close_code_for(membership)
-        if refusal:
-            return refusal, None, None
-        return None, _frame_message_send(membership, frame), membership
-    try:
-        return None, _frame_message_send(known, frame), None
-    except PermissionDeniedError:
-        refusal = _membership_close_code(room_id, user_id)
-        if refusal:
-            return refusal, None, None
-        raise
+@dataclass(frozen=True)
+class SendJob:
+    """A ``message.send`` waiting for its room's lane. ``known``: the membership the
+    socket read for a send less than ``SEND_MEMBERSHIP_REUSE_SECONDS`` ago, used to
+    screen (the write re-reads the member under the room's lock)."""
+
+    known: Membership | None
+    room_id: int
+    user_id: int
+    frame: Frame
+    language: str | None
 
 
-def _frame_message_send(membership: Membership, frame: Frame) -> dict | None:
-    sent = check_send_message(
-        membership=membership,
-        body=_str_field(frame.content, "body"),
-        client_id=_str_field(frame.content, "client_id", required=False),
-        reply_to_id=_int_field(frame.content, "reply_to", required=False),
-    )
+def _send_frames(jobs: Sequence[SendJob]) -> list:
+    """The room's ``message.send`` frames that waited for its lane, sent together
+    (``check_send_messages``: one transaction and room lock). Each job's result is
+    ``(close code, reply, the membership read here, for the socket's next sends)`` or
+    the error to answer with. A refusal of the member's standing seen through a kept
+    membership is read again, to close the socket with its code as a fresh read would."""
+    results: list = [None] * len(jobs)
+    pending: list[tuple[int, SendJob, Membership | None]] = []
+    sends: list[PendingSend] = []
+    for index, job in enumerate(jobs):
+        with in_language(job.language):
+            try:
+                membership, read = job.known, None
+                if membership is None:
+                    read = membership_for_user(room_id=job.room_id, user_id=job.user_id)
+                    membership = read
+                    refusal = _close_code_for(membership)
+                    if refusal:
+                        results[index] = (refusal, None, None)
+                        continue
+                send = PendingSend(
+                    membership=membership,
+                    body=_str_field(job.frame.content, "body"),
+                    client_id=_str_field(job.frame.content, "client_id", required=False),
+                    reply_to_id=_int_field(job.frame.content, "reply_to", required=False),
+                    language=job.language,
+                )
+            except Exception as error:
+                results[index] = error
+                continue
+        pending.append((index, job, read))
+        sends.append(send)
+    for (index, job, read), sent in zip(pending, check_send_messages(sends=sends), strict=True):
+        with in_language(job.language):
+            try:
+                results[index] = _send_result(job, read, sent)
+            except Exception as error:  # the close code's read failed
+                results[index] = error
+    return results
+
+
+def _send_result(job: SendJob, read: Membership | None, sent):
+    if isinstance(sent, PermissionDeniedError) and job.known is not None:
+        refusal = _membership_close_code(job.room_id, job.user_id)
+        return (refusal, None, None) if refusal else sent
+    if isinstance(sent, Exception):
+        return sent
     if sent.created:
-        return None  # the room's broadcast brings it back
+        return None, None, read  # the room's broadcast brings it back
     # A retry: the room saw it already, so only the sender gets it back.
-    payload = message_payload_by_id(sent.message.pk, viewer=frame.viewer)
-    return events.message_created(message=payload)
+    payload = message_payload_by_id(sent.message.pk, viewer=job.frame.viewer)
+    return None, events.message_created(message=payload), read
 
 
 def _frame_message_edit(membership: Membership, frame: Frame) -> None:
@@ -261,8 +293,9 @@ def _frame_ping(membership: Membership, frame: Frame) -> dict:
     return events.room_pong(last_seq=membership.room.last_message_seq, ref=frame.ref)
 
 
+# Frames handled one by one; ``message.send`` goes to the room's batch (_send_frames).
+MESSAGE_SEND = "message.send"
 FRAME_HANDLERS = {
-    "message.send": _frame_message_send,
     "message.edit": _frame_message_edit,
     "message.delete": _frame_message_delete,
     "typing": _frame_typing,
@@ -441,7 +474,7 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
                 RateLimitedError(_("Too many frames."), retry_after=retry_after), ref
             )
         handler = FRAME_HANDLERS.get(content["type"])
-        if handler is None:
+        if handler is None and content["type"] != MESSAGE_SEND:
             return await self._send_error(
                 FrameError(_("Unknown frame type."), code="unknown_frame"), ref
             )
@@ -454,7 +487,7 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
             channel_name=self.channel_name,
         )
         try:
-            if handler is _frame_message_send:
+            if handler is None:
                 refusal, reply = await self._send(frame)
             else:
                 refusal, reply = await self._db(_handle_frame)(
@@ -482,9 +515,14 @@ class RoomConsumer(ClosedSocketGuard, AsyncJsonWebsocketConsumer):
         ):
             known = self.send_membership = None
         try:
-            refusal, reply, read = await self._db(_send_frame)(
-                known, room_id=self.room_id, user_id=self.user_id, frame=frame
+            job = SendJob(
+                known=known,
+                room_id=self.room_id,
+                user_id=self.user_id,
+                frame=frame,
+                language=translation.get_language(),
             )
+            refusal, reply, read = await in_lane_batch(self.room_id, _send_frames, job)
         except DomainError:
             # Refused (muted by that flood, say): the next send reads the member afresh.
             self.send_membership = None

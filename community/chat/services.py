@@ -9,7 +9,7 @@ same broadcast.
 import functools
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -17,6 +17,7 @@ from django.core.cache import cache
 from django.core.files import File
 from django.db import connections, router, transaction
 from django.db.models import BigIntegerField, OuterRef, Subquery, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -54,6 +55,7 @@ from config.errors import (
     PermissionDeniedError,
     RateLimitedError,
 )
+from config.i18n import in_language
 from profiles.models import User
 
 logger = logging.getLogger(__name__)
@@ -239,9 +241,103 @@ def _fresh_membership(*, room: Room, user_id: int, for_send: str | None = None) 
     else:
         membership = _SEND_MEMBERSHIP.first(room.pk, user_id)
     if membership is None:
-        raise PermissionDeniedError(_("You are not a member of this room."), code="not_member")
+        raise _not_a_member()
     membership.room = room
     return membership
+
+
+def _not_a_member() -> PermissionDeniedError:
+    return PermissionDeniedError(_("You are not a member of this room."), code="not_member")
+
+
+def _batch_memberships(room_id):
+    # What ``_membership_for_send`` reads, for several members (filtered by the caller).
+    return (
+        Membership.objects.select_related("user", "avatar_media")
+        .filter(room_id=room_id)
+        .annotate(has_unread_addressed=unread_addressed_in_room())
+        .order_by("-id")
+    )
+
+
+_BATCH_MEMBERSHIPS = CompiledQuery(
+    Membership,
+    lambda room_id, user_ids: _batch_memberships(room_id).filter(
+        user_id__in=RawSQL("SELECT unnest(%s::bigint[])", (user_ids,))
+    ),
+    kinds=(int, list),
+    write=True,
+)
+
+
+@functools.cache
+def _stored_client_ids_sql(db: str) -> str:
+    """The messages stored under some of a batch's (author, client_id) pairs: a superset
+    (each id matched against each client_id), the caller keeps the pairs it asked for."""
+    quote = connections[db].ops.quote_name
+    meta = Message._meta
+    author = quote(meta.get_field("author").column)
+    client_id = quote(meta.get_field("client_id").column)
+    return (
+        f"SELECT {author}, {client_id}, {quote(meta.pk.column)} FROM {quote(meta.db_table)} "  # noqa: S608
+        f"WHERE {author} = ANY(%s) AND {client_id} = ANY(%s)"
+    )
+
+
+class _BatchMemberships:
+    """The members of a batch of sends (``check_send_messages``), read under the room's
+    lock in two statements for the whole batch instead of one per send: each sender's
+    current membership as ``_fresh_membership(for_send=...)`` reads it, and the messages
+    already stored under the batch's client_ids (kept up to date as the batch writes)."""
+
+    def __init__(self, *, room: Room, sends: Sequence[tuple[int, str]]) -> None:
+        """``sends``: each send's ``(user id, client_id)``."""
+        self.room = room
+        self.current: dict[int, Membership] = {}
+        user_ids = sorted({user_id for user_id, _ in sends})
+        db = router.db_for_write(Membership)
+        # PostgreSQL: statements compiled once, the ids as one array; elsewhere the ORM.
+        arrays = connections[db].vendor == "postgresql"
+        if arrays:
+            members = _BATCH_MEMBERSHIPS.all(room.pk, user_ids)
+        else:
+            members = _batch_memberships(room.pk).filter(user_id__in=user_ids)
+        for membership in members:  # the latest is the current one (a rejoin makes one)
+            if self.current.setdefault(membership.user_id, membership) is membership:
+                membership.room = room
+        wanted = {
+            (self.current[user_id].pk, client_id)
+            for user_id, client_id in sends
+            if client_id and user_id in self.current
+        }
+        self.stored: dict[tuple[int, str], int] = {}
+        if not wanted:
+            return
+        authors = sorted({author for author, _ in wanted})
+        client_ids = sorted({client_id for _, client_id in wanted})
+        if arrays:
+            with connections[db].cursor() as cursor:
+                cursor.execute(_stored_client_ids_sql(db), [authors, client_ids])
+                rows = cursor.fetchall()
+        else:
+            rows = Message.objects.filter(
+                author_id__in=authors, client_id__in=client_ids
+            ).values_list("author_id", "client_id", "pk")
+        for author, client_id, message_id in rows:
+            if (author, client_id) in wanted:
+                self.stored.setdefault((author, client_id), message_id)
+
+    def for_send(self, *, user_id: int, client_id: str) -> Membership:
+        """As ``_fresh_membership(for_send=client_id)``: with ``duplicate_id``."""
+        membership = self.current.get(user_id)
+        if membership is None:
+            raise _not_a_member()
+        membership.duplicate_id = self.stored.get((membership.pk, client_id)) if client_id else None
+        return membership
+
+    def sent(self, message: Message) -> None:
+        if message.client_id:
+            self.stored[(message.author_id, message.client_id)] = message.pk
 
 
 # --- sending --------------------------------------------------------------------------
@@ -361,8 +457,39 @@ def _check_send_message_locked(
         )
     # The room lock serialises every send in the room: seq stays gap-free and two
     # concurrent sends with one client_id cannot both pass the duplicate check.
-    room = _lock_room(membership.room_id)
-    membership = _fresh_membership(room=room, user_id=membership.user_id, for_send=client_id)
+    return _send_in_locked_room(
+        room=_lock_room(membership.room_id),
+        user_id=membership.user_id,
+        body=body,
+        client_id=client_id,
+        reply_to_id=reply_to_id,
+        kind=kind,
+        enforce_limits=enforce_limits,
+        media=media,
+        attach=attach,
+    )
+
+
+def _send_in_locked_room(
+    *,
+    room: Room,
+    user_id: int,
+    body: str,
+    client_id: str,
+    reply_to_id: int | None,
+    kind: str = Message.Kind.TEXT,
+    enforce_limits: bool = True,
+    media: MediaAsset | None = None,
+    attach: Callable[[Message], None] | None = None,
+    members: _BatchMemberships | None = None,
+) -> SentMessage:
+    """Re-read the member under ``room``'s lock (a batch read them all: ``members``),
+    check, then write. Every refusal is raised before the first write (a batch goes on
+    after one: ``check_send_messages``)."""
+    if members is None:
+        membership = _fresh_membership(room=room, user_id=user_id, for_send=client_id)
+    else:
+        membership = members.for_send(user_id=user_id, client_id=client_id)
     if membership.duplicate_id is not None:
         return SentMessage(message=Message.objects.get(pk=membership.duplicate_id), created=False)
     ensure_can_post(membership=membership, room=room)
@@ -391,7 +518,92 @@ def _check_send_message_locked(
         media=media,
         attach=attach,
     )
+    if members is not None:
+        members.sent(message)
     return SentMessage(message=message, created=True)
+
+
+@dataclass(frozen=True)
+class PendingSend:
+    """One member's text message waiting to be sent (``check_send_messages``)."""
+
+    membership: Membership
+    body: str
+    client_id: str = ""
+    reply_to_id: int | None = None
+    # The language its refusal is worded in (the sender's); None: the active one.
+    language: str | None = None
+
+
+def check_send_messages(*, sends: Sequence[PendingSend]) -> list[SentMessage | Exception]:
+    """Text messages of several members of ONE room, each sent as
+    :func:`check_send_message` would send it, in order, with ONE transaction and room
+    lock for all: group commit for a busy room (the chat socket's sends that waited for
+    their room's lane, config/db_lanes.py). Each send gets its result or its refusal;
+    a refusal does not stop the others (every refusal comes before a send's first write).
+    Any other error rolls the whole batch back, and each send is then made on its own,
+    so one failing send fails alone."""
+    results: list[SentMessage | Exception | None] = [None] * len(sends)
+    screened: list[tuple[int, PendingSend, str, str]] = []
+    for index, send in enumerate(sends):
+        with in_language(send.language):
+            try:
+                body = _clean_body(send.body)
+                verdict = screen_send(membership=send.membership, body=body)
+                if not verdict.allowed:
+                    refuse_filtered(membership=send.membership, body=body, verdict=verdict)
+                client_id = _clean_client_id(send.client_id)
+            except Exception as error:  # the caller raises it, as check_send_message would
+                results[index] = error
+                continue
+        screened.append((index, send, body, client_id))
+    if len(screened) > 1:
+        committed = False
+
+        def mark_committed() -> None:
+            nonlocal committed
+            committed = True
+
+        try:
+            with transaction.atomic():
+                transaction.on_commit(mark_committed)  # the first hook after the commit
+                room = _lock_room(sends[0].membership.room_id)
+                members = _BatchMemberships(
+                    room=room,
+                    sends=[
+                        (send.membership.user_id, client_id) for _, send, _, client_id in screened
+                    ],
+                )
+                for index, send, body, client_id in screened:
+                    with in_language(send.language):
+                        try:
+                            results[index] = _send_in_locked_room(
+                                room=room,
+                                user_id=send.membership.user_id,
+                                body=body,
+                                client_id=client_id,
+                                reply_to_id=send.reply_to_id,
+                                members=members,
+                            )
+                        except DomainError as error:
+                            results[index] = error
+            return results
+        except Exception:
+            if committed:  # written; a hook after the commit failed: never send twice
+                raise
+            logger.warning("a batch of %s sends failed; sending each alone", len(screened))
+    for index, send, body, client_id in screened:
+        with in_language(send.language):
+            try:
+                results[index] = _check_send_message_locked(
+                    membership=send.membership,
+                    body=body,
+                    client_id=client_id,
+                    reply_to_id=send.reply_to_id,
+                )
+            except Exception as error:
+                results[index] = error
+    return results
 
 
 def do_send_message(

@@ -52,6 +52,7 @@ from community.push.selectors import (
     settings_by_user,
 )
 from community.rooms.models import Membership, Room
+from config.commit_hooks import on_commit_once
 from config.errors import ConflictError, DomainError, NotFoundError
 
 logger = logging.getLogger(__name__)
@@ -241,7 +242,8 @@ def queue_room_push(*, message: Message, notified_user_ids=()) -> None:
             logger.warning("push collapse unavailable for room %s", room_id)
         tasks.push_room_messages.apply_async(kwargs={"room_id": room_id}, countdown=delay)
 
-    transaction.on_commit(schedule)
+    # A batch of the room's messages in one transaction schedules once (the same push).
+    on_commit_once(("push:room", room_id), schedule)
 
 
 # --- delivery ------------------------------------------------------------------------------------

@@ -15,11 +15,11 @@ import logging
 from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
-from django.db import transaction
 from redis.commands.core import Script
 
 from community import events
 from community.reads.selectors import forget_room_reads, live_unread_steps
+from config.commit_hooks import on_commit_once
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +38,9 @@ def read_marker_moved(*, room_id: int) -> None:
     # The counts cached with the room's history pages are stale from here on.
     forget_room_reads([room_id])
     # Robust: a failed announcement is logged; the read itself stands (the next one, or
-    # the next history page, brings the counts).
-    transaction.on_commit(lambda: _announce_throttled(room_id), robust=True)
+    # the next history page, brings the counts). Once per transaction and room: it
+    # announces the counts as committed, every move of the transaction included.
+    on_commit_once(("reads:announce", room_id), lambda: _announce_throttled(room_id), robust=True)
 
 
 # The throttle's two ``cache.add`` calls in one Redis round trip: the window's mark,

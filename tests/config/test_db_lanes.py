@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from config.db_lanes import in_lane
+from config.db_lanes import in_lane, in_lane_batch
 
 # Its teardown closes the connections of the database thread and of every lane.
 pytestmark = pytest.mark.usefixtures("fresh_channel_layer")
@@ -58,3 +58,77 @@ async def test_a_lane_reads_committed_data(settings, make_user):
 
     user = await sync_to_async(make_user)("laneuser")
     assert await in_lane(3, User.objects.filter(pk=user.pk).exists)()
+
+
+class _Batches:
+    """A batch function that records each batch it was given."""
+
+    def __init__(self) -> None:
+        self.seen: list[list] = []
+
+    def __call__(self, items):
+        self.seen.append(list(items))
+        if "explode" in items:
+            raise RuntimeError("the batch failed")
+        return [ValueError(item) if item.startswith("bad") else item.upper() for item in items]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("lanes", [0, 2])
+async def test_calls_made_while_the_lane_is_busy_go_as_one_batch(settings, lanes):
+    settings.REALTIME_DB_LANES = lanes
+    release = threading.Event()
+    busy = asyncio.ensure_future(in_lane(5, release.wait)(10))
+    run = _Batches()
+    first = asyncio.ensure_future(in_lane_batch(5, run, "first"))
+    await asyncio.sleep(0.05)  # the first batch went to the lane, behind the busy call
+    later = [asyncio.ensure_future(in_lane_batch(5, run, item)) for item in ["a", "bad", "c"]]
+    await asyncio.sleep(0.05)
+    release.set()
+    await busy
+    assert await first == "FIRST"
+    assert [await later[0], await later[2]] == ["A", "C"]
+    with pytest.raises(ValueError, match="bad"):
+        await later[1]  # only its own caller hears of it
+    assert run.seen == [["first"], ["a", "bad", "c"]]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_failed_batch_fails_its_callers_and_the_next_batch_runs(settings):
+    settings.REALTIME_DB_LANES = 2
+    run = _Batches()
+    release = threading.Event()
+    busy = asyncio.ensure_future(in_lane(3, release.wait)(10))
+    doomed = [asyncio.ensure_future(in_lane_batch(3, run, item)) for item in ["x", "explode"]]
+    await asyncio.sleep(0.05)
+    release.set()
+    await busy
+    for caller in doomed:
+        with pytest.raises(RuntimeError, match="the batch failed"):
+            await caller
+    assert await in_lane_batch(3, run, "after") == "AFTER"
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_caller_that_went_away_does_not_stop_its_batch(settings):
+    settings.REALTIME_DB_LANES = 2
+    run = _Batches()
+    release = threading.Event()
+    busy = asyncio.ensure_future(in_lane(4, release.wait)(10))
+    gone = asyncio.ensure_future(in_lane_batch(4, run, "gone"))
+    stays = asyncio.ensure_future(in_lane_batch(4, run, "stays"))
+    await asyncio.sleep(0.05)
+    gone.cancel()  # its socket closed
+    release.set()
+    await busy
+    assert await stays == "STAYS"
+    assert run.seen == [["gone", "stays"]]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_different_rooms_batch_apart(settings):
+    settings.REALTIME_DB_LANES = 4
+    run = _Batches()
+    results = await asyncio.gather(*(in_lane_batch(room, run, f"r{room}") for room in range(3)))
+    assert results == ["R0", "R1", "R2"]
+    assert sorted(map(tuple, run.seen)) == [("r0",), ("r1",), ("r2",)]

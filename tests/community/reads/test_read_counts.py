@@ -191,8 +191,8 @@ def test_many_reads_in_a_window_make_one_event_and_one_trailing_flush(
         "apply_async",
         lambda kwargs, countdown: queued.append((kwargs, countdown)),
     )
-    with django_capture_on_commit_callbacks(execute=True):
-        for seq, reader in enumerate(readers, start=1):
+    for seq, reader in enumerate(readers, start=1):
+        with django_capture_on_commit_callbacks(execute=True):  # a request, a transaction
             _read(client_for(reader), room, seq)
     assert len(announced) == 1
     assert queued == [({"room_id": room.pk}, 5)]
@@ -242,7 +242,7 @@ def test_the_throttle_costs_one_redis_command_per_read(
         return execute(client, *args, **options)
 
     monkeypatch.setattr(redis.Redis, "execute_command", counting)
-    with django_capture_on_commit_callbacks(execute=True):
-        for seq, reader in enumerate(readers, start=1):
+    for seq, reader in enumerate(readers, start=1):
+        with django_capture_on_commit_callbacks(execute=True):  # a request, a transaction
             _read(client_for(reader), room, seq)
     assert len(throttle_commands) == len(readers)
