@@ -8,6 +8,7 @@ import logging
 import math
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.core.cache import caches
@@ -118,6 +119,62 @@ def count_in_window_and_get(
     except Exception as error:
         record_fail_open(name.split(":", 1)[0], error)
         return WindowCount(count=0, retry_after=window), None
+
+
+def count_many_in_window_and_get(
+    counters: Sequence[tuple[str, int]], *, keys: list[str]
+) -> tuple[list[WindowCount], dict | None]:
+    """:func:`count_in_window_and_get` for several counters at once, each ``(name,
+    window)`` in a fixed window: one round trip on Redis however many there are (a
+    batch of chat sends: each send's flood and rate counters, and the screening rules).
+    A name may come twice: its counts then follow each other, as two calls would give.
+    Fails open like it: every count 0 (recorded), ``None`` for what was found."""
+    now = time.time()
+    windows = []
+    for name, window in counters:
+        start = int(now // window) * window
+        windows.append((f"{name}:{start}", window + 1, max(1, math.ceil(start + window - now))))
+    try:
+        cache = caches["default"]
+        if isinstance(cache, RedisCache):
+            redis_keys = [cache.make_and_validate_key(key) for key, _, _ in windows]
+            wanted = {cache.make_and_validate_key(name): name for name in keys}
+            client = cache._cache.get_client(redis_keys[0] if redis_keys else "", write=True)
+            pool = client.connection_pool
+            # One server holds them all (always, unless the cache is sharded).
+            if all(
+                cache._cache.get_client(key, write=True).connection_pool is pool
+                for key in [*redis_keys, *wanted]
+            ):
+                pipe = client.pipeline(transaction=False)
+                for redis_key, (_, timeout, _) in zip(redis_keys, windows, strict=True):
+                    pipe.set(redis_key, 0, ex=timeout, nx=True)
+                    pipe.incr(redis_key)
+                if wanted:
+                    pipe.mget(list(wanted))
+                results = pipe.execute()
+                counts = [int(value) for value in results[1 : 2 * len(windows) : 2]]
+                found = {}
+                if wanted:
+                    found = {
+                        wanted[other]: cache._cache._serializer.loads(raw)
+                        for other, raw in zip(wanted, results[-1], strict=True)
+                        if raw is not None
+                    }
+                return [
+                    WindowCount(count=count, retry_after=retry_after)
+                    for count, (_, _, retry_after) in zip(counts, windows, strict=True)
+                ], found
+        counts = [_increment(key, timeout) for key, timeout, _ in windows]
+        found = cache.get_many(keys) if keys else {}
+        return [
+            WindowCount(count=count, retry_after=retry_after)
+            for count, (_, _, retry_after) in zip(counts, windows, strict=True)
+        ], found
+    except Exception as error:
+        for kind in sorted({name.split(":", 1)[0] for name, _ in counters}):
+            record_fail_open(kind, error)
+        return [WindowCount(count=0, retry_after=window) for _, window in counters], None
 
 
 def peek_count(key: str) -> int:

@@ -241,6 +241,20 @@ def _flood_name(membership: Membership) -> str:
     return f"flood:{membership.pk}"
 
 
+def flood_counter(*, membership: Membership) -> tuple[str, int] | None:
+    """The member's flood counter, ``(name, window)`` for ``config.counters``; None for a
+    host (exempt). A caller that counts it itself (a batch of sends, with other counters
+    in the same round trip) passes the count to :func:`screen_message`."""
+    if access.is_host(membership):
+        return None
+    return _flood_name(membership), settings.MODERATION_FLOOD_WINDOW_SECONDS
+
+
+def rules_cache_keys(*, room: Room) -> list[str]:
+    """The cache keys of the rules screening ``room``'s messages reads (with the counters)."""
+    return _rules_keys(_scopes(room))
+
+
 def _count_flood_and_read_rules(membership: Membership, room: Room) -> tuple[int, dict | None]:
     """Messages this member sent in the current window (counting this one), and the
     screening rules' cache keys, in one round trip: every message pays for both.
@@ -265,17 +279,29 @@ def _uncount_flood(membership: Membership) -> None:
 
 
 def screen_message(
-    *, room: Room, membership: Membership, body: str, count_flood: bool = True
+    *,
+    room: Room,
+    membership: Membership,
+    body: str,
+    count_flood: bool = True,
+    counted: tuple[int, dict | None] | None = None,
 ) -> FilterVerdict:
     """The verdict for ``body`` sent by ``membership`` in ``room``.
 
     Block rules win over hold rules; site-wide rules are checked before the room's.
     Hosts are exempt from the link limit and from flood detection, not from words.
     A flood mutes the member (in its own transaction) and blocks the message.
+    ``counted``: ``(flood count, the rules' keys found)`` counted and read by the caller
+    (:func:`flood_counter`, :func:`rules_cache_keys`; the count 0 for a host).
     """
     is_host = access.is_host(membership)
     counts_flood = count_flood and not is_host
-    flood, found = _count_flood_and_read_rules(membership, room) if counts_flood else (0, None)
+    if counted is not None:
+        flood, found = counted
+    elif counts_flood:
+        flood, found = _count_flood_and_read_rules(membership, room)
+    else:
+        flood, found = 0, None
     verdict = _rules_verdict(room, membership, body, is_host=is_host, found=found)
     if verdict is not None:
         if counts_flood:

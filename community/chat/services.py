@@ -30,7 +30,9 @@ from community.chat.screening import (
     FilterVerdict,
     MessageFilteredError,
     RuleKind,
+    flood_counter,
     hold_message,
+    rules_cache_keys,
     screen_message,
 )
 from community.chat.selectors import message_payload, message_payload_by_id
@@ -48,7 +50,12 @@ from community.reads.services import read_marker_moved
 from community.rooms.models import Membership, Room
 from config import metrics
 from config.compiled_queries import CompiledQuery
-from config.counters import count_in_window
+from config.counters import (
+    WindowCount,
+    count_in_window,
+    count_many_in_window_and_get,
+    uncount_in_window,
+)
 from config.errors import (
     DomainError,
     NotFoundError,
@@ -120,17 +127,22 @@ def ensure_can_post(*, membership: Membership, room: Room) -> None:
         )
 
 
-def _check_rate_limit(*, user_id: int) -> None:
-    """A fixed-window per-user send limit kept in the shared cache.
+def _check_rate_limit(*, user_id: int, rate: "_RateCount | None" = None) -> None:
+    """A fixed-window per-user send limit kept in the shared cache (``rate``: counted
+    ahead, with the send's screening: ``check_send_messages``).
 
     Fails open: with the cache down, messages are still accepted (and stored).
     """
     count_limit, window = settings.CHAT_SEND_RATE
-    try:
-        sent = count_in_window(f"chat-rate:{user_id}", window=window)
-    except Exception:
-        logger.warning("rate limit cache unavailable; send allowed")
-        return
+    if rate is not None:
+        rate.used = True
+        sent = rate.counted
+    else:
+        try:
+            sent = count_in_window(_rate_name(user_id), window=window)
+        except Exception:
+            logger.warning("rate limit cache unavailable; send allowed")
+            return
     if sent.count > count_limit:
         raise RateLimitedError(
             _("You are sending messages too fast."), retry_after=sent.retry_after
@@ -392,15 +404,20 @@ def screen_send(*, membership: Membership, body: str):
     held nor counted as flood.
     """
 
-    if not (Membership.room.is_cached(membership) and Membership.user.is_cached(membership)):
-        room = Room.objects.get(pk=membership.room_id)
-        membership = _fresh_membership(room=room, user_id=membership.user_id)
-    # else: the socket and the REST view read it with its room and user for this very
-    # send (``membership_for_user`` / ``access.active_membership``); the lock re-reads it anyway.
+    membership = _screening_membership(membership)
     ensure_can_post(membership=membership, room=membership.room)
     return screen_message(
         room=membership.room, membership=membership, body=_clean_body(body, required=False)
     )
+
+
+def _screening_membership(membership: Membership) -> Membership:
+    if not (Membership.room.is_cached(membership) and Membership.user.is_cached(membership)):
+        room = Room.objects.get(pk=membership.room_id)
+        return _fresh_membership(room=room, user_id=membership.user_id)
+    # The socket and the REST view read it with its room and user for this very send
+    # (``membership_for_user`` / ``access.active_membership``); the lock re-reads it anyway.
+    return membership
 
 
 def refuse_filtered(*, membership: Membership, body: str, verdict, media: MediaAsset | None = None):
@@ -443,6 +460,7 @@ def _check_send_message_locked(
     enforce_limits: bool = True,
     media: MediaAsset | None = None,
     attach: Callable[[Message], None] | None = None,
+    rate: "_RateCount | None" = None,
 ) -> SentMessage:
     """Validate, lock the room, apply the limits, then write (or return the duplicate)."""
     # Image and video messages (``media``) may come without a caption.
@@ -467,6 +485,7 @@ def _check_send_message_locked(
         enforce_limits=enforce_limits,
         media=media,
         attach=attach,
+        rate=rate,
     )
 
 
@@ -482,6 +501,7 @@ def _send_in_locked_room(
     media: MediaAsset | None = None,
     attach: Callable[[Message], None] | None = None,
     members: _BatchMemberships | None = None,
+    rate: "_RateCount | None" = None,
 ) -> SentMessage:
     """Re-read the member under ``room``'s lock (a batch read them all: ``members``),
     check, then write. Every refusal is raised before the first write (a batch goes on
@@ -507,7 +527,7 @@ def _send_in_locked_room(
             )
     if enforce_limits:
         _check_slow_mode(membership=membership, room=room)
-        _check_rate_limit(user_id=membership.user_id)
+        _check_rate_limit(user_id=membership.user_id, rate=rate)
     message = do_send_message(
         room=room,
         membership=membership,
@@ -542,68 +562,154 @@ def check_send_messages(*, sends: Sequence[PendingSend]) -> list[SentMessage | E
     their room's lane, config/db_lanes.py). Each send gets its result or its refusal;
     a refusal does not stop the others (every refusal comes before a send's first write).
     Any other error rolls the whole batch back, and each send is then made on its own,
-    so one failing send fails alone."""
+    so one failing send fails alone.
+
+    Every send's flood and rate counters and the screening rules are counted and read
+    in one round trip for the batch; a send refused before its rate check (or a retry of
+    a stored one) is taken back from its rate count, as if it had never been counted."""
     results: list[SentMessage | Exception | None] = [None] * len(sends)
-    screened: list[tuple[int, PendingSend, str, str]] = []
+    eligible: list[tuple[int, PendingSend, Membership, str]] = []
     for index, send in enumerate(sends):
         with in_language(send.language):
             try:
                 body = _clean_body(send.body)
-                verdict = screen_send(membership=send.membership, body=body)
-                if not verdict.allowed:
-                    refuse_filtered(membership=send.membership, body=body, verdict=verdict)
-                client_id = _clean_client_id(send.client_id)
+                membership = _screening_membership(send.membership)
+                ensure_can_post(membership=membership, room=membership.room)
             except Exception as error:  # the caller raises it, as check_send_message would
                 results[index] = error
                 continue
-        screened.append((index, send, body, client_id))
-    if len(screened) > 1:
-        committed = False
-
-        def mark_committed() -> None:
-            nonlocal committed
-            committed = True
-
-        try:
-            with transaction.atomic():
-                transaction.on_commit(mark_committed)  # the first hook after the commit
-                room = _lock_room(sends[0].membership.room_id)
-                members = _BatchMemberships(
-                    room=room,
-                    sends=[
-                        (send.membership.user_id, client_id) for _, send, _, client_id in screened
-                    ],
-                )
-                for index, send, body, client_id in screened:
-                    with in_language(send.language):
-                        try:
-                            results[index] = _send_in_locked_room(
-                                room=room,
-                                user_id=send.membership.user_id,
-                                body=body,
-                                client_id=client_id,
-                                reply_to_id=send.reply_to_id,
-                                members=members,
-                            )
-                        except DomainError as error:
-                            results[index] = error
-            return results
-        except Exception:
-            if committed:  # written; a hook after the commit failed: never send twice
-                raise
-            logger.warning("a batch of %s sends failed; sending each alone", len(screened))
-    for index, send, body, client_id in screened:
+        eligible.append((index, send, membership, body))
+    if not eligible:
+        return results
+    counted = _count_batch([membership for _, _, membership, _ in eligible])
+    screened: list[tuple[int, PendingSend, str, str, _RateCount]] = []
+    rates = []
+    for (index, send, membership, body), (flood, found, rate) in zip(
+        eligible, counted, strict=True
+    ):
+        rates.append(rate)
         with in_language(send.language):
             try:
-                results[index] = _check_send_message_locked(
-                    membership=send.membership,
-                    body=body,
-                    client_id=client_id,
-                    reply_to_id=send.reply_to_id,
+                verdict = screen_message(
+                    room=membership.room, membership=membership, body=body, counted=(flood, found)
                 )
+                if not verdict.allowed:
+                    refuse_filtered(membership=membership, body=body, verdict=verdict)
+                client_id = _clean_client_id(send.client_id)
             except Exception as error:
                 results[index] = error
-    return results
+                continue
+        screened.append((index, send, body, client_id, rate))
+    try:
+        if len(screened) > 1 and _send_batch(screened, results):
+            return results
+        for index, send, body, client_id, rate in screened:
+            rate.used = False  # counted once, whether or not the failed batch got there
+            with in_language(send.language):
+                try:
+                    results[index] = _check_send_message_locked(
+                        membership=send.membership,
+                        body=body,
+                        client_id=client_id,
+                        reply_to_id=send.reply_to_id,
+                        rate=rate,
+                    )
+                except Exception as error:
+                    results[index] = error
+        return results
+    finally:
+        _give_back_unused_rate_counts(rates)
+
+
+def _send_batch(screened, results: list) -> bool:
+    """The screened sends in one transaction (``check_send_messages``); False when it
+    rolled back (each is then sent alone)."""
+    committed = False
+
+    def mark_committed() -> None:
+        nonlocal committed
+        committed = True
+
+    try:
+        with transaction.atomic():
+            transaction.on_commit(mark_committed)  # the first hook after the commit
+            first = screened[0][1]
+            room = _lock_room(first.membership.room_id)
+            members = _BatchMemberships(
+                room=room,
+                sends=[
+                    (send.membership.user_id, client_id) for _, send, _, client_id, _ in screened
+                ],
+            )
+            for index, send, body, client_id, rate in screened:
+                with in_language(send.language):
+                    try:
+                        results[index] = _send_in_locked_room(
+                            room=room,
+                            user_id=send.membership.user_id,
+                            body=body,
+                            client_id=client_id,
+                            reply_to_id=send.reply_to_id,
+                            members=members,
+                            rate=rate,
+                        )
+                    except DomainError as error:
+                        results[index] = error
+        return True
+    except Exception:
+        if committed:  # written; a hook after the commit failed: never send twice
+            raise
+        logger.warning("a batch of %s sends failed; sending each alone", len(screened))
+        return False
+
+
+@dataclass
+class _RateCount:
+    """A send's count against ``CHAT_SEND_RATE``, counted ahead with its screening."""
+
+    user_id: int
+    counted: WindowCount
+    used: bool = False  # the send reached its rate check (refused there or not)
+
+
+def _rate_name(user_id: int) -> str:
+    return f"chat-rate:{user_id}"
+
+
+def _count_batch(memberships: list[Membership]) -> list[tuple[int, dict | None, _RateCount]]:
+    """For each send (its member's membership): its flood count (0 for a host), the
+    screening rules' cache entries, and its rate count, in one round trip."""
+    window = settings.CHAT_SEND_RATE[1]
+    counters: list[tuple[str, int]] = []
+    floods = []
+    for membership in memberships:
+        flood = flood_counter(membership=membership)
+        floods.append(flood is not None)
+        if flood is not None:
+            counters.append(flood)
+        counters.append((_rate_name(membership.user_id), window))
+    counts, found = count_many_in_window_and_get(
+        counters, keys=rules_cache_keys(room=memberships[0].room)
+    )
+    counted = iter(counts)
+    return [
+        (
+            next(counted).count if has_flood else 0,
+            found,
+            _RateCount(user_id=membership.user_id, counted=next(counted)),
+        )
+        for membership, has_flood in zip(memberships, floods, strict=True)
+    ]
+
+
+def _give_back_unused_rate_counts(rates: list[_RateCount]) -> None:
+    window = settings.CHAT_SEND_RATE[1]
+    for rate in rates:
+        if not rate.used:
+            try:
+                uncount_in_window(_rate_name(rate.user_id), window=window)
+            except Exception:
+                logger.warning("rate limit cache unavailable; a count not given back")
 
 
 def do_send_message(

@@ -2,6 +2,7 @@
 on one thread, other rooms' calls not queued behind them."""
 
 import asyncio
+import contextlib
 import threading
 
 import pytest
@@ -60,6 +61,18 @@ async def test_a_lane_reads_committed_data(settings, make_user):
     assert await in_lane(3, User.objects.filter(pk=user.pk).exists)()
 
 
+@contextlib.asynccontextmanager
+async def held_lane(key: int):
+    """``key``'s lane busy until the block ends."""
+    release = threading.Event()
+    busy = asyncio.ensure_future(in_lane(key, release.wait)(10))
+    try:
+        yield
+    finally:
+        release.set()
+        await busy
+
+
 class _Batches:
     """A batch function that records each batch it was given."""
 
@@ -77,15 +90,12 @@ class _Batches:
 @pytest.mark.parametrize("lanes", [0, 2])
 async def test_calls_made_while_the_lane_is_busy_go_as_one_batch(settings, lanes):
     settings.REALTIME_DB_LANES = lanes
-    release = threading.Event()
-    busy = asyncio.ensure_future(in_lane(5, release.wait)(10))
     run = _Batches()
-    first = asyncio.ensure_future(in_lane_batch(5, run, "first"))
-    await asyncio.sleep(0.05)  # the first batch went to the lane, behind the busy call
-    later = [asyncio.ensure_future(in_lane_batch(5, run, item)) for item in ["a", "bad", "c"]]
-    await asyncio.sleep(0.05)
-    release.set()
-    await busy
+    async with held_lane(5):
+        first = asyncio.ensure_future(in_lane_batch(5, run, "first"))
+        await asyncio.sleep(0.05)  # the first batch went to the lane, behind the busy call
+        later = [asyncio.ensure_future(in_lane_batch(5, run, item)) for item in ["a", "bad", "c"]]
+        await asyncio.sleep(0.05)
     assert await first == "FIRST"
     assert [await later[0], await later[2]] == ["A", "C"]
     with pytest.raises(ValueError, match="bad"):
@@ -97,12 +107,9 @@ async def test_calls_made_while_the_lane_is_busy_go_as_one_batch(settings, lanes
 async def test_a_failed_batch_fails_its_callers_and_the_next_batch_runs(settings):
     settings.REALTIME_DB_LANES = 2
     run = _Batches()
-    release = threading.Event()
-    busy = asyncio.ensure_future(in_lane(3, release.wait)(10))
-    doomed = [asyncio.ensure_future(in_lane_batch(3, run, item)) for item in ["x", "explode"]]
-    await asyncio.sleep(0.05)
-    release.set()
-    await busy
+    async with held_lane(3):
+        doomed = [asyncio.ensure_future(in_lane_batch(3, run, item)) for item in ["x", "explode"]]
+        await asyncio.sleep(0.05)
     for caller in doomed:
         with pytest.raises(RuntimeError, match="the batch failed"):
             await caller
@@ -113,14 +120,11 @@ async def test_a_failed_batch_fails_its_callers_and_the_next_batch_runs(settings
 async def test_a_caller_that_went_away_does_not_stop_its_batch(settings):
     settings.REALTIME_DB_LANES = 2
     run = _Batches()
-    release = threading.Event()
-    busy = asyncio.ensure_future(in_lane(4, release.wait)(10))
-    gone = asyncio.ensure_future(in_lane_batch(4, run, "gone"))
-    stays = asyncio.ensure_future(in_lane_batch(4, run, "stays"))
-    await asyncio.sleep(0.05)
-    gone.cancel()  # its socket closed
-    release.set()
-    await busy
+    async with held_lane(4):
+        gone = asyncio.ensure_future(in_lane_batch(4, run, "gone"))
+        stays = asyncio.ensure_future(in_lane_batch(4, run, "stays"))
+        await asyncio.sleep(0.05)
+        gone.cancel()  # its socket closed
     assert await stays == "STAYS"
     assert run.seen == [["gone", "stays"]]
 

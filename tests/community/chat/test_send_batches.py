@@ -5,9 +5,12 @@ each is answered as it would be on its own."""
 
 import asyncio
 import threading
+import time
 
 import pytest
 from channels.db import database_sync_to_async
+from django.conf import settings
+from django.core.cache import cache
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
@@ -71,6 +74,13 @@ def _transactions(bodies: list[str]) -> list[int]:
         )
         found = dict(cursor.fetchall())
     return [found[body] for body in bodies]
+
+
+def _rate_count(user) -> int:
+    """The member's count against CHAT_SEND_RATE in the current window."""
+    window = settings.CHAT_SEND_RATE[1]
+    start = int(time.time() // window) * window
+    return int(cache.get(f"chat-rate:{user.pk}:{start}") or 0)
 
 
 def _needs_postgres():
@@ -191,5 +201,27 @@ async def test_one_client_id_twice_in_a_batch_is_sent_once(busy_room):
     assert [m["id"] for m in seen if m["body"] == "once"] == [once["id"], once["id"]]
     count = database_sync_to_async(Message.objects.filter(client_id="c-1").count)
     assert await count() == 1
+    # The retry was counted with the batch, then given back: one send against the limit.
+    assert await database_sync_to_async(_rate_count)(guests[0]) == 1
     for socket in [watcher, old, new]:
+        await socket.disconnect()
+
+
+async def test_each_send_of_a_batch_counts_against_the_rate_limit(busy_room, settings):
+    settings.CHAT_SEND_RATE = (2, 60)
+    room, host, guests = busy_room
+    watcher, *sockets = await _sockets(room, host, guests[1], guests[1], guests[1])
+    async with HeldLane(room.pk) as lane:
+        await watcher.send_json_to({"type": "message.send", "body": "host first"})
+        await lane.waiting(0)
+        for index, socket in enumerate(sockets):
+            await socket.send_json_to({"type": "message.send", "body": f"n{index}", "ref": index})
+        await lane.waiting(3)
+    error = await next_event(sockets[2], "error")
+    assert (error["code"], error["ref"]) == ("rate_limited", 2)
+    assert 1 <= error["retry_after"] <= 60
+    bodies = [(await next_event(watcher, "message.created"))["message"]["body"] for _ in range(3)]
+    assert bodies == ["host first", "n0", "n1"]
+    assert await database_sync_to_async(_rate_count)(guests[1]) == 3
+    for socket in [watcher, *sockets]:
         await socket.disconnect()

@@ -164,24 +164,13 @@ def test_messages_refused_by_a_rule_do_not_count_as_flood(room, member, settings
 def test_screening_reads_the_rules_and_counts_flood_in_one_round_trip(room, member, monkeypatch):
     from django.core.cache import caches
     from django.core.cache.backends.redis import RedisCache
-    from redis.client import Pipeline, Redis
+
+    from tests.support.redis_trips import record_redis_trips
 
     if not isinstance(caches["default"], RedisCache):
         pytest.skip("round trips are Redis's")
     screen(room, member, "the rules are cached now")
-    trips = []
-    real_execute, real_command = Pipeline.execute, Redis.execute_command
-
-    def pipeline_execute(self, *args, **kwargs):
-        trips.append([command[0][0] for command in self.command_stack])
-        return real_execute(self, *args, **kwargs)
-
-    def execute_command(self, *args, **kwargs):
-        trips.append([args[0]])
-        return real_command(self, *args, **kwargs)
-
-    monkeypatch.setattr(Pipeline, "execute", pipeline_execute)
-    monkeypatch.setattr(Redis, "execute_command", execute_command)
+    trips = record_redis_trips(monkeypatch)
     assert screen(room, member, "hello").action == ALLOW
     assert trips == [["SET", "INCRBY", "MGET"]]
 
