@@ -47,6 +47,7 @@ class Receivers:
     def __init__(self, count: int):
         self.count = count
         self.latencies: dict[tuple[int, int], float] = {}
+        self.last_arrival = time.perf_counter()
 
     def record(self, receiver: int, text: str) -> None:
         now = time.perf_counter()
@@ -54,6 +55,34 @@ class Receivers:
             key = (receiver, int(match.group(1)))
             if key not in self.latencies:
                 self.latencies[key] = (now - float(match.group(2))) * 1000
+                self.last_arrival = now
+
+    def received(self, seqs: range) -> int:
+        return sum((r, s) in self.latencies for r in range(self.count) for s in seqs)
+
+
+async def drain(
+    receivers: Receivers, seqs: range, *, quiet_seconds: float, max_seconds: float
+) -> None:
+    """Wait for a step's deliveries: ``quiet_seconds`` at least (the server settles
+    before the next step), then on while any is missing, until none has arrived for
+    ``quiet_seconds`` or ``max_seconds`` have passed.
+
+    A delivery that comes late still counts, in the step's latency (a late step fails
+    its p99 anyway); "lost" is left for what never came. A fixed wait counted a
+    saturated step's queue, still being delivered, as lost.
+    """
+    expected = len(seqs) * receivers.count
+    started = time.perf_counter()
+    await asyncio.sleep(quiet_seconds)
+    while True:
+        now = time.perf_counter()
+        if receivers.received(seqs) >= expected:
+            return
+        quiet_since = max(receivers.last_arrival, started)
+        if now - quiet_since >= quiet_seconds or now - started >= max_seconds:
+            return
+        await asyncio.sleep(0.1)
 
 
 async def run_steps(
@@ -62,7 +91,8 @@ async def run_steps(
     send: Callable[[int, str], Awaitable[None]],
     rates: list[float],
     seconds: float,
-    drain_seconds: float = 2.0,
+    quiet_seconds: float = 2.0,
+    max_drain_seconds: float = 30.0,
 ) -> list[Step]:
     steps = []
     seq = 0
@@ -78,8 +108,8 @@ async def run_steps(
             seq += 1
             await send(seq, f"bench:{seq}:{time.perf_counter():.6f}")
         send_time = time.perf_counter() - started
-        await asyncio.sleep(drain_seconds)
         wanted = range(first_seq, seq + 1)
+        await drain(receivers, wanted, quiet_seconds=quiet_seconds, max_seconds=max_drain_seconds)
         latencies = [
             receivers.latencies[(r, s)]
             for r in range(receivers.count)
