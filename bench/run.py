@@ -442,6 +442,9 @@ def main(argv: list[str] | None = None) -> int:
         "database": os.environ.get("DATABASE_URL", "sqlite").split("@")[-1],
         "redis": bool(os.environ.get("REDIS_URL")),
     }
+    from bench.fixtures import retire_earlier_bench_rooms
+
+    results["earlier_bench_rooms_archived"] = retire_earlier_bench_rooms()
     if {"fanout", "rest_send", "http"} & set(suites):
         with running_server() as (base, pid):
             if "fanout" in suites:
