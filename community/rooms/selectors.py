@@ -596,20 +596,28 @@ def discover_shared(*, size: int, interests: int, trend_map: bool = False) -> di
                 cache.add(key, str(time.time_ns()), None)
             shared[name] = found.get(key) or cache.get(key) or "0"
             continue
-        entry = found.get(key)  # (fresh until, the part)
-        if entry is not None and (
-            now < entry[0]
-            or not cache.add(discover_rebuild_lock_key(key), 1, DISCOVER_REBUILD_LOCK_SECONDS)
-        ):
-            shared[name] = entry[1]
-            continue
-        try:
-            shared[name] = builders[name]()
-            cache.set(key, (now + DISCOVER_CACHE_SECONDS, shared[name]), DISCOVER_STALE_SECONDS)
-        finally:
-            if entry is not None:
-                cache.delete(discover_rebuild_lock_key(key))
+        shared[name] = discover_part(key=key, entry=found.get(key), build=builders[name], now=now)
     return shared
+
+
+def discover_part(*, key: str, entry: tuple | None, build: Callable[[], Any], now=None):
+    """A part of the discover page that every viewer shares, from ``entry`` (what the
+    cache held under ``key``: ``(fresh until, the part)``, or None): the part while
+    fresh; once stale, the part again unless this request takes the rebuild lock, in
+    which case it is built anew and stored, as it is when missing."""
+    now = _now() if now is None else now
+    if entry is not None and (
+        now < entry[0]
+        or not cache.add(discover_rebuild_lock_key(key), 1, DISCOVER_REBUILD_LOCK_SECONDS)
+    ):
+        return entry[1]
+    try:
+        part = build()
+        cache.set(key, (now + DISCOVER_CACHE_SECONDS, part), DISCOVER_STALE_SECONDS)
+        return part
+    finally:
+        if entry is not None:
+            cache.delete(discover_rebuild_lock_key(key))
 
 
 def listed_room_cards_by_ids(ids: list[int], viewer: User | None) -> dict[int, Room]:

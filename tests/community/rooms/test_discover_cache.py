@@ -372,3 +372,15 @@ def test_a_writer_forgets_a_stale_shelf_even_during_a_rebuild(
         make_room(title="Second room")
     page = client.get("/discover/").content.decode()
     assert cards(page, "fresh-heading") == ["Second room", "First room"]
+
+
+@pytest.mark.usefixtures("stale_at_once")
+def test_stale_anonymous_shelves_are_shown_while_another_request_renders_them(make_room):
+    make_room(title="First room")
+    assert "First room" in anonymous_page()
+    make_room(title="Second room")  # no commit hooks: nothing forgot the shelves
+    lock = selectors.discover_rebuild_lock_key(selectors.anonymous_discover_html_key("en"))
+    assert cache.add(lock, 1, 60)
+    assert "Second room" not in anonymous_page()
+    cache.delete(lock)
+    assert "Second room" in anonymous_page()
