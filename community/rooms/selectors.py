@@ -526,10 +526,28 @@ def trending_rooms(*, viewer: User | None, language: str = "") -> QuerySet[Room]
 # or change its card (edit, archive, suspend) forget the anonymous HTML on commit; the
 # ids are only an order: the cards are re-read with the live/public filters each time.
 DISCOVER_CACHE_SECONDS = 10
+# A ranked part older than DISCOVER_CACHE_SECONDS is stale, not gone: the one request
+# that takes its rebuild lock ranks it again while every other request keeps showing the
+# stale order (up to DISCOVER_STALE_SECONDS old). Without this, every request arriving
+# during a rebuild ranked the same rooms again: with busy rooms a ranking takes tenths
+# of a second, and 16 concurrent rankings every 10 s put the signed-in page's p99 at
+# seconds. A writer's forget_discover_pages still drops the part outright.
+DISCOVER_STALE_SECONDS = 120
+DISCOVER_REBUILD_LOCK_SECONDS = 30
 
 
 def _discover_key(kind: str, language: str = "") -> str:
-    return f"discover:v1:{kind}:{language}"
+    return f"discover:v2:{kind}:{language}"
+
+
+def _now() -> float:
+    """The clock a shared part's freshness is read against."""
+    return time.time()
+
+
+def discover_rebuild_lock_key(key: str) -> str:
+    """Held (``cache.add``) by the request ranking ``key``'s stale part again."""
+    return f"{key}:rebuilding"
 
 
 def _rank_shelves(size: int) -> dict[str, list[int]]:
@@ -570,17 +588,36 @@ def discover_shared(*, size: int, interests: int, trend_map: bool = False) -> di
         "trend_map": _rank_trend_map,
     }
     shared = {}
+    now = _now()
     for name, key in keys.items():
-        if key in found:
-            shared[name] = found[key]
-        elif name == "generation":
-            # Kept until a writer forgets it; two requests may race to make it: one wins.
-            cache.add(key, str(time.time_ns()), None)
-            shared[name] = cache.get(key) or "0"
-        else:
-            shared[name] = builders[name]()
-            cache.set(key, shared[name], DISCOVER_CACHE_SECONDS)
+        if name == "generation":
+            if key not in found:
+                # Kept until a writer forgets it; two requests may race to make it: one wins.
+                cache.add(key, str(time.time_ns()), None)
+            shared[name] = found.get(key) or cache.get(key) or "0"
+            continue
+        shared[name] = discover_part(key=key, entry=found.get(key), build=builders[name], now=now)
     return shared
+
+
+def discover_part(*, key: str, entry: tuple | None, build: Callable[[], Any], now=None):
+    """A part of the discover page that every viewer shares, from ``entry`` (what the
+    cache held under ``key``: ``(fresh until, the part)``, or None): the part while
+    fresh; once stale, the part again unless this request takes the rebuild lock, in
+    which case it is built anew and stored, as it is when missing."""
+    now = _now() if now is None else now
+    if entry is not None and (
+        now < entry[0]
+        or not cache.add(discover_rebuild_lock_key(key), 1, DISCOVER_REBUILD_LOCK_SECONDS)
+    ):
+        return entry[1]
+    try:
+        part = build()
+        cache.set(key, (now + DISCOVER_CACHE_SECONDS, part), DISCOVER_STALE_SECONDS)
+        return part
+    finally:
+        if entry is not None:
+            cache.delete(discover_rebuild_lock_key(key))
 
 
 def listed_room_cards_by_ids(ids: list[int], viewer: User | None) -> dict[int, Room]:

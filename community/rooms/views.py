@@ -69,12 +69,12 @@ def home(request):
     viewer = _viewer(request)
     if viewer is None:
         # Anonymous visitors all see the same shelves: rendered once per language for a
-        # few seconds (selectors.DISCOVER_CACHE_SECONDS), the page around them per request.
+        # few seconds (selectors.DISCOVER_CACHE_SECONDS; shown stale while one request
+        # renders them again), the page around them per request.
         key = selectors.anonymous_discover_html_key(get_language())
-        shelves = cache.get(key)
-        if shelves is None:
-            shelves = _render_shelves(viewer=None)
-            cache.set(key, shelves, selectors.DISCOVER_CACHE_SECONDS)
+        shelves = selectors.discover_part(
+            key=key, entry=cache.get(key), build=lambda: _render_shelves(viewer=None)
+        )
     else:
         shelves = _render_shelves(viewer=viewer)
     return render(

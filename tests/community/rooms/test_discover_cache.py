@@ -2,15 +2,18 @@
 for a few seconds, forgotten by every room writer that changes a card or the listing."""
 
 import re
+import time
 
 import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from commerce.services.rooms import set_room_price
 from community.moderation.services import do_set_room_suspended
 from community.reactions.services import check_add_reaction
+from community.rooms import selectors
 from community.rooms.models import Interest, Membership, Room
 from community.rooms.services import archive_room, block_member, join_room, leave_room, update_room
 from profiles.models import Profile
@@ -294,3 +297,90 @@ def test_pricing_a_room_forgets_the_shared_cards(
         )
     assert "badge-price" in client.get("/discover/").content.decode()
     assert "badge-price" in anonymous_page()
+
+
+@pytest.fixture
+def stale_at_once(monkeypatch):
+    """Every ranked part of the discover page stale as soon as it is stored."""
+    monkeypatch.setattr(selectors, "DISCOVER_CACHE_SECONDS", 0)
+
+
+def _hold_rebuild(kind: str) -> str:
+    """Take the rebuild lock of one shared part, as a request ranking it would."""
+    lock = selectors.discover_rebuild_lock_key(selectors._discover_key(kind))
+    assert cache.add(lock, 1, 60)
+    return lock
+
+
+@pytest.mark.usefixtures("stale_at_once")
+def test_a_stale_shelf_is_shown_while_another_request_ranks_it_again(make_room, make_user, client):
+    make_room(title="First room")
+    client.force_login(make_user())
+    assert cards(client.get("/discover/").content.decode(), "fresh-heading") == ["First room"]
+    # Created without its commit hooks, so nothing forgot the shelves: only a new
+    # ranking can show it, and another request is making one.
+    make_room(title="Second room")
+    lock = _hold_rebuild("ids")
+    page = client.get("/discover/").content.decode()
+    assert cards(page, "fresh-heading") == ["First room"]
+
+    cache.delete(lock)  # that request is done: the next stale read ranks again, once
+    page = client.get("/discover/").content.decode()
+    assert cards(page, "fresh-heading") == ["Second room", "First room"]
+    assert not cache.get(selectors.discover_rebuild_lock_key(selectors._discover_key("ids")))
+
+
+@pytest.mark.usefixtures("discover_cache_kept")
+def test_requests_during_a_rebuild_do_not_rank_the_rooms(
+    make_room, make_user, client, monkeypatch, django_assert_num_queries
+):
+    for number in range(3):
+        make_room(title=f"Room {number}")
+    client.force_login(make_user())
+    client.get("/discover/")
+    # An hour on: the ranked parts are stale (the cards, kept by the fixture, are not).
+    monkeypatch.setattr(selectors, "_now", lambda: time.time() + 3600)
+    locks = [_hold_rebuild(kind) for kind in ("ids", "trend-map", "interests")]
+    # As many queries as with every part fresh (test_signed_in_discover_query_count_is_pinned).
+    with django_assert_num_queries(4 if connection.vendor == "postgresql" else 5):
+        assert client.get("/discover/").status_code == 200
+
+    cache.delete_many(locks)
+    with CaptureQueriesContext(connection) as ranking:
+        assert client.get("/discover/").status_code == 200
+    assert len(ranking) > 5  # this request ranked the rooms again
+
+
+@pytest.mark.usefixtures("discover_cache_kept")
+def test_a_fresh_shelf_is_not_ranked_again(make_room, make_user, client):
+    make_room(title="First room")
+    client.force_login(make_user())
+    client.get("/discover/")
+    make_room(title="Second room")  # no commit hooks: nothing forgot the shelves
+    page = client.get("/discover/").content.decode()
+    assert cards(page, "fresh-heading") == ["First room"]
+
+
+def test_a_writer_forgets_a_stale_shelf_even_during_a_rebuild(
+    make_room, make_user, client, stale_at_once, django_capture_on_commit_callbacks
+):
+    make_room(title="First room")
+    client.force_login(make_user())
+    client.get("/discover/")
+    _hold_rebuild("ids")
+    with django_capture_on_commit_callbacks(execute=True):
+        make_room(title="Second room")
+    page = client.get("/discover/").content.decode()
+    assert cards(page, "fresh-heading") == ["Second room", "First room"]
+
+
+@pytest.mark.usefixtures("stale_at_once")
+def test_stale_anonymous_shelves_are_shown_while_another_request_renders_them(make_room):
+    make_room(title="First room")
+    assert "First room" in anonymous_page()
+    make_room(title="Second room")  # no commit hooks: nothing forgot the shelves
+    lock = selectors.discover_rebuild_lock_key(selectors.anonymous_discover_html_key("en"))
+    assert cache.add(lock, 1, 60)
+    assert "Second room" not in anonymous_page()
+    cache.delete(lock)
+    assert "Second room" in anonymous_page()
